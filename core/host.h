@@ -1,0 +1,37 @@
+/* The host-services table handed to plugins, and the core's use of the
+ * same allocator and error helpers. */
+#ifndef OC_HOST_H
+#define OC_HOST_H
+
+#include <stdarg.h>
+
+#include <orch/orch.h>
+
+#include "ctx.h"
+
+const struct orch_host *oc_host(void);
+
+void oc_error_init(struct orch_error *err);
+void oc_error_clear(struct orch_error *err);    /* frees the message, code = OK */
+orch_status oc_error_set(struct orch_error *err, orch_status code,
+                         const char *fmt, ...) ORCH_PRINTF(3, 4);
+/* Prefix the message with context: "ctx: old message". */
+void oc_error_wrap(struct orch_error *err, const char *fmt, ...)
+    ORCH_PRINTF(2, 3);
+/* err->message, or the status text when there is none. */
+const char *oc_error_text(const struct orch_error *err);
+
+/* Log through the core's logger (stderr unless redirected), with prefix. */
+void oc_log(uint32_t level, const char *prefix, const char *fmt, ...)
+    ORCH_PRINTF(3, 4);
+/* Minimum level printed by the default logger (ORCH_LOG_INFO unless
+ * ORCH_LOG_LEVEL says otherwise). */
+void oc_log_set_level(uint32_t level);
+
+/* Allocation accounting for leak checks and torture tests: the number of
+ * live host allocations, and fail the Nth host allocation from now (0 =
+ * never). */
+int64_t oc_host_live_allocs(void);
+void oc_host_fail_alloc_after(int64_t n);
+
+#endif

@@ -1,0 +1,67 @@
+/* ${{ expr }} templates in option values and `if:` expressions.
+ *
+ * Expressions: string literals ('single quoted', '' escapes a quote),
+ * numbers, true/false/null, references (inputs.NAME, steps.ID.outputs.NAME,
+ * steps.ID.result, secrets.NAME, env.NAME), operators ! == != < <= > >= &&
+ * || and parentheses, and functions success() failure() always()
+ * cancelled() contains(a, b) startsWith(a, b) endsWith(a, b) format('{0}-{1}', a, b). */
+#ifndef OC_TEMPLATE_H
+#define OC_TEMPLATE_H
+
+#include <stddef.h>
+
+enum oc_val_kind { OC_VAL_NULL, OC_VAL_STR, OC_VAL_NUM, OC_VAL_BOOL };
+
+struct oc_val {
+    enum oc_val_kind kind;
+    char *s;   /* STR: malloc'd */
+    double num;
+    int b;
+};
+void oc_val_free(struct oc_val *v);
+
+struct oc_scope {
+    void *ud;
+    /* Resolve a reference: ns is "inputs", "steps", "secrets" or "env";
+     * parts are the rest (steps.build.outputs.sha -> {"build", "outputs",
+     * "sha"}). Return 0 and fill *out (s malloc'd), setting *is_secret for
+     * secret values; -1 when it does not exist. */
+    int (*lookup)(void *ud, const char *ns, const char *const *parts, size_t n,
+                  struct oc_val *out, int *is_secret);
+    /* success(), failure(), always(), cancelled(): 1 or 0. */
+    int (*status_fn)(void *ud, const char *name);
+};
+
+int oc_template_has(const char *s); /* contains "${{" */
+
+/* Replace every ${{ expr }} in `in` by its value as text. *secret_out (may
+ * be NULL) is set when a secret was interpolated. 0, or -1 with *errmsg
+ * (malloc'd) naming the expression and the problem. */
+int oc_template_render(const char *in, const struct oc_scope *sc, char **out,
+                       int *secret_out, char **errmsg);
+
+/* Evaluate an `if:` (with or without the ${{ }} wrapper). A condition that
+ * calls none of the status functions behaves as `success() && (cond)`. */
+int oc_expr_eval_bool(const char *expr, const struct oc_scope *sc, int *result,
+                      char **errmsg);
+
+/* Parse only: call fn for every reference in a template (is_expr 0) or an
+ * expression (is_expr 1); fn returning non-zero stops with -1. Syntax errors
+ * give -1 with *errmsg. For config validation. */
+int oc_template_refs(const char *s, int is_expr,
+                     int (*fn)(void *ud, const char *ns,
+                               const char *const *parts, size_t n),
+                     void *ud, char **errmsg);
+
+/* Secret redaction for everything the core prints or stores. */
+struct oc_redactor;
+struct oc_redactor *oc_redactor_new(void);
+void oc_redactor_free(struct oc_redactor *r);
+/* Values shorter than 4 bytes are not registered (too many false hits). */
+void oc_redactor_add(struct oc_redactor *r, const char *secret);
+/* A malloc'd copy of in[0..len) with every registered secret replaced by
+ * "***"; *out_len set. Safe with r == NULL (plain copy). */
+char *oc_redact(const struct oc_redactor *r, const char *in, size_t len,
+                size_t *out_len);
+
+#endif

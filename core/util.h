@@ -1,0 +1,75 @@
+/* Small helpers shared by the core. Internal: never installed. Internal
+ * non-static symbols carry the oc_ prefix; the public API is orch_. */
+#ifndef OC_UTIL_H
+#define OC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <orch/abi.h>
+
+/* Allocation that aborts on failure: the core treats OOM in its own
+ * bookkeeping as fatal (plugins get ORCH_E_NOMEM through the host). */
+void *oc_xmalloc(size_t n);
+void *oc_xcalloc(size_t n, size_t size);
+void *oc_xrealloc(void *p, size_t n);
+char *oc_xstrdup(const char *s);
+char *oc_xstrndup(const char *s, size_t n);
+char *oc_xasprintf(const char *fmt, ...) ORCH_PRINTF(1, 2);
+char *oc_xvasprintf(const char *fmt, va_list ap);
+
+/* Growable byte buffer, always NUL-terminated. */
+struct oc_buf {
+    char *data;
+    size_t len, cap;
+};
+void oc_buf_add(struct oc_buf *b, const void *p, size_t n);
+void oc_buf_adds(struct oc_buf *b, const char *s);
+void oc_buf_addf(struct oc_buf *b, const char *fmt, ...) ORCH_PRINTF(2, 3);
+void oc_buf_addc(struct oc_buf *b, char c);
+char *oc_buf_steal(struct oc_buf *b); /* returns data ("" if empty), resets b */
+void oc_buf_free(struct oc_buf *b);
+
+int64_t oc_now_mono_ns(void);
+int64_t oc_now_real_ns(void);
+
+/* A new random id: prefix + 20 lowercase base32 chars of which the first
+ * ten encode the time, so ids sort by creation (ULID-like). */
+char *oc_new_id(const char *prefix);
+
+/* Edit distance, for "did you mean" suggestions. */
+size_t oc_levenshtein(const char *a, const char *b);
+/* The candidate closest to word, or NULL when none is close enough. */
+const char *oc_closest(const char *word, const char *const *candidates,
+                       size_t n);
+
+/* Parse "250ms", "30s", "5m", "2h", "1d", or a bare number of seconds.
+ * Returns 0 on success. */
+int oc_parse_duration_ms(const char *s, int64_t *out);
+/* Parse "4096", "512K", "512M", "1G" (powers of 1024; "KB"/"KiB" too). */
+int oc_parse_size(const char *s, int64_t *out);
+
+/* mkdir -p; 0 on success (errno set otherwise). */
+int oc_mkdir_p(const char *path, unsigned mode);
+/* rm -rf; 0 on success. Refuses "" and "/". */
+int oc_rm_rf(const char *path);
+/* Whole file into memory, NUL-terminated; NULL with errno on error. */
+char *oc_read_file(const char *path, size_t *len);
+
+/* Diagnostics: messages "file:line:col: text" collected while validating,
+ * so a user sees every problem in one go. */
+struct oc_pos {
+    const char *file; /* borrowed from the config that owns the node */
+    uint32_t line, col;
+};
+
+struct oc_diag {
+    char **msgs;
+    size_t n, cap;
+};
+void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
+                 ...) ORCH_PRINTF(3, 4);
+void oc_diag_free(struct oc_diag *d);
+
+#endif
