@@ -1,0 +1,70 @@
+/* The engine: runs workflows as DAGs on executor processes, writing every
+ * state transition to the store before acting on it. One single-threaded
+ * loop drives any number of runs. */
+#ifndef OC_ENGINE_H
+#define OC_ENGINE_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "config.h"
+#include "registry.h"
+#include "store.h"
+
+enum oc_progress_type {
+    OC_EV_RUN_STARTED,
+    OC_EV_STEP_STARTED,
+    OC_EV_STEP_FINISHED,   /* state is final for the step */
+    OC_EV_STEP_RETRY,      /* attempt failed, another will follow */
+    OC_EV_STEP_OUTPUT,     /* data/len/stream: command output (redacted) */
+    OC_EV_INSTANCE,        /* message: what happened to an instance */
+    OC_EV_RUN_FINISHED,    /* state is the run's final state */
+};
+
+struct oc_progress {
+    enum oc_progress_type type;
+    const char *run_id;
+    const char *step_id;   /* NULL for run/instance events */
+    uint32_t state;        /* ORCH_STEP_* or ORCH_RUN_* */
+    uint32_t attempt;
+    const char *message;   /* error or note, may be NULL */
+    const char *data;
+    size_t len;
+    uint32_t stream;
+    int64_t duration_ns;
+};
+
+struct oc_engine_opts {
+    uint32_t concurrency;       /* executors; 0 = the config's */
+    int dry_run;                /* steps plan instead of run; no instances */
+    const char *exec_path;      /* orch-exec; NULL = oc_exec_find() */
+    const char *state_dir;      /* NULL = oc_state_dir(NULL) */
+    volatile sig_atomic_t *cancel_flag; /* set (by a signal) to cancel all */
+    void (*on_progress)(void *ud, const struct oc_progress *p);
+    void *ud;
+};
+
+struct oc_engine;
+
+struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
+                                const struct oc_engine_opts *opts,
+                                struct orch_error *err);
+void oc_engine_free(struct oc_engine *e);
+
+/* Create and start a run. cfg is borrowed and must be validated and outlive
+ * the engine. inputs: a JSON object (borrowed), checked against the
+ * workflow's declared inputs. */
+orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
+                            const char *workflow, json_t *inputs,
+                            const char *idempotency_key, char **run_id,
+                            struct orch_error *err);
+/* Continue a run from the store: steps that succeeded keep their outputs;
+ * every other step runs again. The config is the run's own snapshot. */
+orch_status oc_engine_resume(struct oc_engine *e, const char *run_id,
+                             struct orch_error *err);
+/* Drive every started run to its end (or until cancelled). */
+void oc_engine_loop(struct oc_engine *e);
+/* Final state of a run this engine drove (ORCH_RUN_*), 0 if unknown. */
+uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id);
+
+#endif

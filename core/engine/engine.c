@@ -1,0 +1,715 @@
+/* The engine loop and run lifecycle: start, resume, drive, finish. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../host.h"
+#include "internal.h"
+
+void oc_engine_progress(struct oc_run *r, const struct oc_progress *p)
+{
+    if (r->e->opts.on_progress)
+        r->e->opts.on_progress(r->e->opts.ud, p);
+}
+
+void oc_engine_enqueue(struct oc_run *r, size_t idx)
+{
+    struct oc_engine *e = r->e;
+    if (e->ready_len == e->ready_cap) {
+        size_t cap = e->ready_cap ? e->ready_cap * 2 : 64;
+        struct oc_qitem *q = oc_xmalloc(cap * sizeof *q);
+        for (size_t i = 0; i < e->ready_len; i++)
+            q[i] = e->ready[(e->ready_head + i) % e->ready_cap];
+        free(e->ready);
+        e->ready = q;
+        e->ready_cap = cap;
+        e->ready_head = 0;
+    }
+    e->ready[(e->ready_head + e->ready_len++) % e->ready_cap] =
+        (struct oc_qitem){r, idx};
+    r->steps[idx].queued = 1;
+}
+
+json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
+                           uint32_t attempt, int64_t timeout_ms)
+{
+    return json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I,s:O}", "run_id", r->id,
+                     "step_id", step_id, "attempt", (json_int_t)attempt,
+                     "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
+                     r->e->opts.dry_run, "timeout_ms", (json_int_t)timeout_ms,
+                     "secrets", r->secrets);
+}
+
+static void oc_job_stream(void *ud, uint32_t stream, const char *data,
+                          size_t len)
+{
+    struct oc_job *job = ud;
+    if (job->kind != OC_JOB_STEP || (stream != ORCH_STREAM_STDOUT &&
+                                     stream != ORCH_STREAM_STDERR))
+        return;
+    struct oc_run *r = job->run;
+    struct oc_srt *s = &r->steps[job->idx];
+    size_t n;
+    char *safe = oc_redact(r->red, data, len, &n);
+    oc_buf_add(&s->out[stream - 1], safe, n);
+    struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
+                            .step_id = s->def->id, .attempt = s->attempt,
+                            .data = safe, .len = n, .stream = stream};
+    oc_engine_progress(r, &p);
+    free(safe);
+    if (s->out[0].len + s->out[1].len >= 64 * 1024)
+        oc_ledger_flush_logs(r, s);
+}
+
+static void oc_job_log(void *ud, uint32_t level, const char *line)
+{
+    struct oc_job *job = ud;
+    struct oc_run *r = job->run;
+    size_t n;
+    char *safe = oc_redact(r->red, line, strlen(line), &n);
+    const char *who = job->kind == OC_JOB_STEP ? r->steps[job->idx].def->id
+                                               : r->insts[job->idx].backend->name;
+    oc_log(level, who, "%s", safe);
+    if (job->kind == OC_JOB_STEP) {
+        /* Plugin log lines belong in the step's log too, on stderr. */
+        struct oc_srt *s = &r->steps[job->idx];
+        oc_buf_addf(&s->out[1], "[%s] %s\n", s->def->plugin->id, safe);
+    }
+    free(safe);
+}
+
+static void oc_job_output(void *ud, const char *key, const char *value)
+{
+    struct oc_job *job = ud;
+    if (job->kind != OC_JOB_STEP)
+        return;
+    struct oc_run *r = job->run;
+    size_t n;
+    char *safe = oc_redact(r->red, value, strlen(value), &n);
+    json_object_set_new(r->steps[job->idx].outputs, key, json_string(safe));
+    free(safe);
+}
+
+static void oc_job_event(void *ud, const char *type, const char *json)
+{
+    struct oc_job *job = ud;
+    json_error_t jerr;
+    json_t *data = json_loads(json ? json : "{}", 0, &jerr);
+    if (!data)
+        data = json_pack("{s:s}", "raw", json ? json : "");
+    char *t = oc_xasprintf("plugin.%s", type);
+    oc_ledger_event(job->run, t, data);
+    free(t);
+}
+
+static void oc_job_done(void *ud, orch_status st, const char *msg,
+                        json_t *result)
+{
+    struct oc_job *job = ud;
+    struct oc_run *r = job->run;
+    if (job->kind == OC_JOB_STEP)
+        oc_step_done(job, st, msg, result);
+    else
+        oc_inst_done(job, st, msg, result);
+    r->dirty = 1;
+    free(job);
+}
+
+const struct oc_job_cbs oc_engine_job_cbs = {
+    .on_stream = oc_job_stream,
+    .on_log = oc_job_log,
+    .on_output = oc_job_output,
+    .on_event = oc_job_event,
+    .on_done = oc_job_done,
+};
+
+static uint32_t oc_run_final_state(struct oc_run *r, char **error)
+{
+    if (r->cancelled)
+        return ORCH_RUN_CANCELLED;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const struct oc_srt *s = &r->steps[i];
+        if ((s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+            !s->def->continue_on_error) {
+            *error = oc_xasprintf("step %s %s: %s", s->def->id,
+                                  orch_step_state_name(s->state),
+                                  s->error ? s->error : "failed");
+            return ORCH_RUN_FAILED;
+        }
+        if (s->state == ORCH_STEP_CANCELLED)
+            return ORCH_RUN_CANCELLED;
+    }
+    return ORCH_RUN_SUCCEEDED;
+}
+
+void oc_run_check_done(struct oc_run *r)
+{
+    if (r->done || r->n_terminal < r->n_steps || r->running)
+        return;
+    if (!r->finishing) {
+        r->finishing = 1;
+        r->final_state = oc_run_final_state(r, &r->final_error);
+    }
+    oc_inst_destroy_all(r);
+    for (size_t i = 0; i < r->n_insts; i++)
+        if (r->insts[i].state == OC_INST_READY ||
+            r->insts[i].state == OC_INST_DESTROYING ||
+            r->insts[i].state == OC_INST_CREATING)
+            return; /* teardown in progress or waiting for an executor */
+    if (r->inst_jobs)
+        return;
+    oc_ledger_run_state(r, 0, r->final_state, r->final_error);
+    oc_ledger_event(r, "run.finished",
+                    json_pack("{s:s,s:s?}", "state",
+                              orch_run_state_name(r->final_state), "error",
+                              r->final_error));
+    r->done = 1;
+    struct oc_progress p = {.type = OC_EV_RUN_FINISHED, .run_id = r->id,
+                            .state = r->final_state, .message = r->final_error,
+                            .duration_ns = oc_now_mono_ns() - r->start_mono};
+    oc_engine_progress(r, &p);
+}
+
+struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
+                                const struct oc_engine_opts *opts,
+                                struct orch_error *err)
+{
+    char *exec = opts->exec_path ? oc_xstrdup(opts->exec_path) : oc_exec_find();
+    if (!exec) {
+        oc_error_set(err, ORCH_E_NOT_FOUND,
+                     "cannot find the orch-exec helper (set ORCH_EXEC or reinstall orch)");
+        return NULL;
+    }
+    struct oc_engine *e = oc_xcalloc(1, sizeof *e);
+    e->reg = reg;
+    e->store = store;
+    e->opts = *opts;
+    e->state_dir = oc_state_dir(opts->state_dir);
+    uint32_t n = opts->concurrency ? opts->concurrency : 4;
+    e->pool = oc_pool_new(exec, n);
+    free(exec);
+    const char *t = getenv("TMPDIR");
+    char *tmpl = oc_xasprintf("%s/orch-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        oc_error_set(err, ORCH_E_IO, "mkdtemp %s: %s", tmpl, strerror(errno));
+        free(tmpl);
+        oc_engine_free(e);
+        return NULL;
+    }
+    e->tmpdir = tmpl;
+    return e;
+}
+
+static void oc_run_free(struct oc_run *r)
+{
+    for (size_t i = 0; i < r->n_steps; i++) {
+        json_decref(r->steps[i].outputs);
+        free(r->steps[i].error);
+        oc_buf_free(&r->steps[i].out[0]);
+        oc_buf_free(&r->steps[i].out[1]);
+    }
+    for (size_t i = 0; i < r->n_insts; i++) {
+        free(r->insts[i].id);
+        free(r->insts[i].backend_id);
+        free(r->insts[i].handle);
+        free(r->insts[i].error);
+    }
+    free(r->insts);
+    free(r->steps);
+    json_decref(r->inputs);
+    json_decref(r->secrets);
+    oc_redactor_free(r->red);
+    if (r->owns_cfg)
+        oc_config_free(r->cfg);
+    free(r->final_error);
+    free(r->id);
+    free(r);
+}
+
+void oc_engine_free(struct oc_engine *e)
+{
+    if (!e)
+        return;
+    oc_pool_free(e->pool);
+    for (size_t i = 0; i < e->n_runs; i++)
+        oc_run_free(e->runs[i]);
+    free(e->runs);
+    free(e->ready);
+    if (e->tmpdir)
+        oc_rm_rf(e->tmpdir);
+    free(e->tmpdir);
+    free(e->state_dir);
+    free(e);
+}
+
+static struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
+                                 const struct oc_workflow *wf)
+{
+    struct oc_run *r = oc_xcalloc(1, sizeof *r);
+    r->e = e;
+    r->cfg = cfg;
+    r->wf = wf;
+    r->n_steps = wf->n_steps;
+    r->steps = oc_xcalloc(wf->n_steps, sizeof *r->steps);
+    /* Same indexes as the workflow's steps, which needs refer to. */
+    for (size_t i = 0; i < wf->n_steps; i++) {
+        r->steps[i].def = &wf->steps[i];
+        r->steps[i].state = ORCH_STEP_PENDING;
+        r->steps[i].inst = SIZE_MAX;
+        r->steps[i].exit_code = -1;
+    }
+    r->red = oc_redactor_new();
+    r->secrets = json_object();
+    r->concurrency = wf->concurrency ? wf->concurrency
+                     : cfg->concurrency ? cfg->concurrency : 4;
+    r->start_mono = oc_now_mono_ns();
+    r->dirty = 1;
+    e->runs = oc_xrealloc(e->runs, (e->n_runs + 1) * sizeof *e->runs);
+    e->runs[e->n_runs++] = r;
+    return r;
+}
+
+static orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
+                                   json_t **out, struct orch_error *err)
+{
+    json_t *in = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(given, k, v) {
+        size_t i;
+        for (i = 0; i < wf->n_inputs; i++)
+            if (!strcmp(wf->inputs[i].name, k))
+                break;
+        if (i == wf->n_inputs) {
+            const char **names = oc_xcalloc(wf->n_inputs + 1, sizeof *names);
+            for (size_t j = 0; j < wf->n_inputs; j++)
+                names[j] = wf->inputs[j].name;
+            const char *near = oc_closest(k, names, wf->n_inputs);
+            oc_error_set(err, ORCH_E_CONFIG,
+                         "workflow %s has no input '%s'%s%s%s", wf->name, k,
+                         near ? " (did you mean '" : "", near ? near : "",
+                         near ? "'?)" : "");
+            free(names);
+            json_decref(in);
+            return ORCH_E_CONFIG;
+        }
+        json_object_set(in, k, v);
+    }
+    for (size_t i = 0; i < wf->n_inputs; i++) {
+        const struct oc_input_decl *d = &wf->inputs[i];
+        if (json_object_get(in, d->name))
+            continue;
+        if (d->default_value) {
+            json_object_set_new(in, d->name, json_string(d->default_value));
+        } else if (d->required) {
+            json_decref(in);
+            return oc_error_set(err, ORCH_E_CONFIG,
+                                "workflow %s: input '%s' is required (give it with --input %s=VALUE)",
+                                wf->name, d->name, d->name);
+        }
+    }
+    *out = in;
+    return ORCH_OK;
+}
+
+/* Recorded so `orch resume` can tell a live run from a dead one. */
+static void oc_ledger_process(struct oc_run *r)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)getpid());
+    size_t n = 0;
+    char *stat = oc_read_file(path, &n);
+    unsigned long long start = 0;
+    char *rp = stat ? strrchr(stat, ')') : NULL;
+    if (rp) {
+        /* Field 22 (starttime) counting from the state field after ")". */
+        char *p = rp + 2;
+        for (int f = 3; f < 22 && p; f++) {
+            p = strchr(p, ' ');
+            if (p)
+                p++;
+        }
+        if (p)
+            start = strtoull(p, NULL, 10);
+    }
+    free(stat);
+    oc_ledger_event(r, "run.process",
+                    json_pack("{s:i,s:s,s:I}", "pid", (json_int_t)getpid(),
+                              "host", host, "start_time", (json_int_t)start));
+}
+
+struct oc_existing {
+    char *id;
+};
+
+static int32_t oc_existing_cb(void *ud, const struct orch_run_rec *rec)
+{
+    struct oc_existing *x = ud;
+    x->id = oc_xstrdup(rec->id);
+    return 0;
+}
+
+orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
+                            const char *workflow, json_t *inputs,
+                            const char *idempotency_key, char **run_id,
+                            struct orch_error *err)
+{
+    const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
+    if (!wf) {
+        const char **names = oc_xcalloc(cfg->n_workflows + 1, sizeof *names);
+        for (size_t i = 0; i < cfg->n_workflows; i++)
+            names[i] = cfg->workflows[i].name;
+        const char *near = oc_closest(workflow, names, cfg->n_workflows);
+        oc_error_set(err, ORCH_E_NOT_FOUND, "%s: no workflow '%s'%s%s%s",
+                     cfg->path, workflow, near ? " (did you mean '" : "",
+                     near ? near : "", near ? "'?)" : "");
+        free(names);
+        return ORCH_E_NOT_FOUND;
+    }
+    json_t *in = NULL;
+    json_t *empty = json_object();
+    orch_status rc = oc_inputs_check(wf, inputs ? inputs : empty, &in, err);
+    json_decref(empty);
+    if (rc != ORCH_OK)
+        return rc;
+    char *id = oc_new_id("r-");
+    char *inputs_json = json_dumps(in, JSON_COMPACT);
+    int64_t now = oc_now_real_ns();
+    struct orch_run_rec rec = {
+        .struct_size = sizeof rec,
+        .state = ORCH_RUN_RUNNING,
+        .id = id,
+        .workflow = wf->name,
+        .idempotency_key = idempotency_key,
+        .inputs_json = inputs_json,
+        .source = cfg->source,
+        .source_path = cfg->path,
+        .created_ns = now,
+        .updated_ns = now,
+    };
+    struct oc_existing existing = {0};
+    rc = e->store->vt->run_create(e->store->h, &rec, oc_existing_cb, &existing, err);
+    free(inputs_json);
+    if (rc != ORCH_OK) {
+        if (rc == ORCH_E_EXISTS && existing.id) {
+            *run_id = existing.id;
+            existing.id = NULL;
+        }
+        free(existing.id);
+        free(id);
+        json_decref(in);
+        return rc;
+    }
+    free(existing.id);
+    struct oc_run *r = oc_run_new(e, cfg, wf);
+    r->id = id;
+    r->inputs = in;
+    oc_ledger_event(r, "run.started",
+                    json_pack("{s:s,s:O}", "workflow", wf->name, "inputs", in));
+    oc_ledger_process(r);
+    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id};
+    oc_engine_progress(r, &p);
+    *run_id = oc_xstrdup(id);
+    return ORCH_OK;
+}
+
+struct oc_loaded_run {
+    struct orch_error *err;
+    char *workflow, *inputs_json, *source, *source_path;
+    uint32_t state;
+    int found;
+};
+
+static int32_t oc_loaded_run_cb(void *ud, const struct orch_run_rec *rec)
+{
+    struct oc_loaded_run *l = ud;
+    l->found = 1;
+    l->state = rec->state;
+    l->workflow = oc_xstrdup(rec->workflow);
+    l->inputs_json = oc_xstrdup(rec->inputs_json);
+    l->source = oc_xstrdup(rec->source);
+    l->source_path = oc_xstrdup(rec->source_path);
+    return 0;
+}
+
+static int32_t oc_resume_attempt_cb(void *ud, const struct orch_attempt_rec *a)
+{
+    struct oc_run *r = ud;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (strcmp(s->def->id, a->step_id))
+            continue;
+        if (a->attempt < s->attempt)
+            return 0;
+        s->attempt = a->attempt;
+        if (a->state == ORCH_STEP_SUCCEEDED) {
+            s->state = ORCH_STEP_SUCCEEDED;
+            json_decref(s->outputs);
+            s->outputs = a->outputs_json ? json_loads(a->outputs_json, 0, NULL) : NULL;
+            if (!s->outputs)
+                s->outputs = json_object();
+        } else {
+            s->state = a->state == ORCH_STEP_RUNNING ? ORCH_STEP_RUNNING
+                                                     : ORCH_STEP_PENDING;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i)
+{
+    struct oc_run *r = ud;
+    if (i->state != ORCH_INST_RUNNING || !i->backend_id)
+        return 0;
+    const struct oc_plugin_ref *b = oc_config_backend(r->cfg, i->backend);
+    if (!b)
+        return 0;
+    r->insts = oc_xrealloc(r->insts, (r->n_insts + 1) * sizeof *r->insts);
+    struct oc_inst *in = &r->insts[r->n_insts++];
+    memset(in, 0, sizeof *in);
+    in->backend = b;
+    in->plugin = b->plugin;
+    in->state = OC_INST_READY;
+    in->id = oc_xstrdup(i->id);
+    in->backend_id = oc_xstrdup(i->backend_id);
+    in->handle = oc_xstrdup(i->handle);
+    in->created_ns = i->created_ns;
+    return 0;
+}
+
+struct oc_liveness {
+    long long pid, start;
+    char *host;
+};
+
+static int32_t oc_liveness_cb(void *ud, const struct orch_event_rec *ev)
+{
+    struct oc_liveness *l = ud;
+    if (strcmp(ev->type, "run.process"))
+        return 0;
+    json_t *j = json_loads(ev->data_json, 0, NULL);
+    if (!j)
+        return 0;
+    l->pid = json_integer_value(json_object_get(j, "pid"));
+    l->start = json_integer_value(json_object_get(j, "start_time"));
+    free(l->host);
+    l->host = oc_xstrdup(json_string_value(json_object_get(j, "host")));
+    json_decref(j);
+    return 0;
+}
+
+/* Is the process that last drove this run still alive on this host? */
+static int oc_run_process_alive(struct oc_store *st, const char *run_id,
+                                long long *pid)
+{
+    struct oc_liveness l = {0};
+    struct orch_error err;
+    oc_error_init(&err);
+    st->vt->event_list(st->h, run_id, 0, 0, oc_liveness_cb, &l, &err);
+    oc_error_clear(&err);
+    int alive = 0;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    if (l.pid > 0 && l.pid != getpid() && l.host && !strcmp(l.host, host)) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%lld/stat", l.pid);
+        char *stat = oc_read_file(path, NULL);
+        char *rp = stat ? strrchr(stat, ')') : NULL;
+        if (rp) {
+            char *p = rp + 2;
+            for (int f = 3; f < 22 && p; f++) {
+                p = strchr(p, ' ');
+                if (p)
+                    p++;
+            }
+            /* Same pid and same start time: the very same process. */
+            alive = p && strtoull(p, NULL, 10) == (unsigned long long)l.start;
+        }
+        free(stat);
+    }
+    *pid = l.pid;
+    free(l.host);
+    return alive;
+}
+
+orch_status oc_engine_resume(struct oc_engine *e, const char *run_id,
+                             struct orch_error *err)
+{
+    struct oc_store *st = e->store;
+    struct oc_loaded_run l = {.err = err};
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, &l, err);
+    if (rc != ORCH_OK || !l.found) {
+        if (rc == ORCH_OK || rc == ORCH_E_NOT_FOUND)
+            rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
+        goto out;
+    }
+    if (l.state == ORCH_RUN_SUCCEEDED) {
+        rc = oc_error_set(err, ORCH_E_INVALID_ARG,
+                          "run %s already succeeded: nothing to resume", run_id);
+        goto out;
+    }
+    long long pid = 0;
+    if (oc_run_process_alive(st, run_id, &pid)) {
+        rc = oc_error_set(err, ORCH_E_CONFLICT,
+                          "run %s is still being driven by process %lld", run_id, pid);
+        goto out;
+    }
+    struct oc_diag diag = {0};
+    struct oc_config *cfg = oc_config_parse_string(l.source, l.source_path, &diag);
+    if (cfg && oc_config_validate(cfg, e->reg, &diag) != 0) {
+        oc_config_free(cfg);
+        cfg = NULL;
+    }
+    if (!cfg) {
+        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: its workflow snapshot no longer loads: %s",
+                          run_id, diag.n ? diag.msgs[0] : "invalid");
+        oc_diag_free(&diag);
+        goto out;
+    }
+    oc_diag_free(&diag);
+    const struct oc_workflow *wf = oc_config_workflow(cfg, l.workflow);
+    if (!wf) {
+        oc_config_free(cfg);
+        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: workflow %s missing from its snapshot",
+                          run_id, l.workflow);
+        goto out;
+    }
+    struct oc_run *r = oc_run_new(e, cfg, wf);
+    r->owns_cfg = 1;
+    r->id = oc_xstrdup(run_id);
+    r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
+    if (!r->inputs)
+        r->inputs = json_object();
+    st->vt->attempt_list(st->h, run_id, oc_resume_attempt_cb, r, err);
+    oc_error_clear(err);
+    st->vt->instance_list(st->h, run_id, oc_resume_instance_cb, r, err);
+    oc_error_clear(err);
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (s->state == ORCH_STEP_RUNNING) {
+            /* Its process died mid-attempt: the outcome is unknown. */
+            s->state = ORCH_STEP_UNKNOWN;
+            s->error = oc_xstrdup("the process running this attempt died");
+            oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+            free(s->error);
+            s->error = NULL;
+            s->state = ORCH_STEP_PENDING;
+        }
+        if (s->state == ORCH_STEP_SUCCEEDED) {
+            r->n_terminal++;
+            kept++;
+        } else {
+            s->state = ORCH_STEP_PENDING;
+        }
+    }
+    oc_ledger_run_state(r, 0, ORCH_RUN_RUNNING, NULL);
+    oc_ledger_event(r, "run.resumed", json_pack("{s:i}", "kept", (json_int_t)kept));
+    oc_ledger_process(r);
+    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
+                            .message = "resumed"};
+    oc_engine_progress(r, &p);
+    rc = ORCH_OK;
+out:
+    free(l.workflow);
+    free(l.inputs_json);
+    free(l.source);
+    free(l.source_path);
+    return rc;
+}
+
+static void oc_engine_cancel(struct oc_engine *e)
+{
+    e->cancelling = 1;
+    for (size_t i = 0; i < e->n_runs; i++) {
+        struct oc_run *r = e->runs[i];
+        if (r->done || r->cancelled)
+            continue;
+        r->cancelled = 1;
+        r->dirty = 1;
+        oc_ledger_event(r, "run.cancelling", NULL);
+        for (size_t j = 0; j < r->n_steps; j++)
+            if (r->steps[j].in_flight)
+                oc_pool_cancel(e->pool, r->steps[j].job_id, 5000);
+    }
+}
+
+static void oc_engine_dispatch(struct oc_engine *e)
+{
+    size_t n = e->ready_len;
+    for (size_t k = 0; k < n && e->ready_len; k++) {
+        struct oc_qitem it = e->ready[e->ready_head];
+        e->ready_head = (e->ready_head + 1) % e->ready_cap;
+        e->ready_len--;
+        it.run->steps[it.idx].queued = 0;
+        if (oc_step_dispatch(it.run, it.idx) != 0) {
+            /* No room: put it back at the end and try the others (another
+             * run may still have room under its own concurrency). */
+            oc_engine_enqueue(it.run, it.idx);
+            if (oc_pool_busy(e->pool) >= oc_pool_capacity(e->pool))
+                break;
+        }
+    }
+}
+
+static int oc_engine_active(const struct oc_engine *e)
+{
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (!e->runs[i]->done)
+            return 1;
+    return 0;
+}
+
+void oc_engine_loop(struct oc_engine *e)
+{
+    while (oc_engine_active(e)) {
+        if (e->opts.cancel_flag && *e->opts.cancel_flag && !e->cancelling)
+            oc_engine_cancel(e);
+        int64_t now = oc_now_mono_ns();
+        oc_steps_wake_retries(e, now);
+        for (size_t i = 0; i < e->n_runs; i++) {
+            struct oc_run *r = e->runs[i];
+            if (!r->done) {
+                oc_steps_schedule(r);
+                /* Instance creations deferred for lack of an executor. */
+                for (size_t j = 0; j < r->n_steps; j++)
+                    if (r->steps[j].queued == 2 && r->steps[j].inst != SIZE_MAX &&
+                        r->insts[r->steps[j].inst].state == OC_INST_NONE)
+                        oc_inst_create(r, r->steps[j].inst);
+            }
+        }
+        oc_engine_dispatch(e);
+        if (!oc_engine_active(e))
+            break;
+        int timeout = 500;
+        int64_t next = oc_steps_next_retry(e);
+        if (next) {
+            int64_t ms = (next - oc_now_mono_ns()) / 1000000;
+            if (ms < timeout)
+                timeout = ms < 0 ? 0 : (int)ms + 1;
+        }
+        oc_pool_poll(e->pool, timeout);
+        /* Long-running steps: flush their logs every half second. */
+        now = oc_now_mono_ns();
+        for (size_t i = 0; i < e->n_runs; i++)
+            for (size_t j = 0; j < e->runs[i]->n_steps; j++) {
+                struct oc_srt *s = &e->runs[i]->steps[j];
+                if (s->in_flight && now - s->log_flushed_mono > 500000000)
+                    oc_ledger_flush_logs(e->runs[i], s);
+            }
+    }
+}
+
+uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id)
+{
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (!strcmp(e->runs[i]->id, run_id))
+            return e->runs[i]->done ? e->runs[i]->final_state : ORCH_RUN_RUNNING;
+    return 0;
+}

@@ -1,0 +1,165 @@
+/* Backend instances of a run: created on first use by a step, written to
+ * the ownership ledger before the create call, destroyed when the run ends. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host.h"
+#include "internal.h"
+
+size_t oc_inst_for_step(struct oc_run *r, size_t step)
+{
+    const struct oc_step *def = r->steps[step].def;
+    if (!def->plugin || !(def->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+        return SIZE_MAX;
+    const struct oc_plugin_ref *b = oc_step_backend(r->cfg, r->wf, def);
+    if (!b)
+        return SIZE_MAX;
+    for (size_t i = 0; i < r->n_insts; i++)
+        if (r->insts[i].backend == b)
+            return i;
+    r->insts = oc_xrealloc(r->insts, (r->n_insts + 1) * sizeof *r->insts);
+    struct oc_inst *in = &r->insts[r->n_insts];
+    memset(in, 0, sizeof *in);
+    in->backend = b;
+    in->plugin = b->plugin;
+    return r->n_insts++;
+}
+
+json_t *oc_inst_backend_json(const struct oc_run *r, const struct oc_inst *in)
+{
+    json_t *with = in->backend->with ? oc_node_to_json(in->backend->with) : json_object();
+    /* The embedded local backend keeps its work dirs in the state dir. */
+    if (!strcmp(in->plugin->id, "backend-local") && !json_object_get(with, "root")) {
+        char *root = oc_xasprintf("%s/work", r->e->state_dir);
+        json_object_set_new(with, "root", json_string(root));
+        free(root);
+    }
+    return json_pack("{s:s,s:s,s:o,s:o}", "name", in->backend->name, "id",
+                     in->plugin->id, "path",
+                     in->plugin->builtin ? json_null() : json_string(in->plugin->path),
+                     "with", with);
+}
+
+json_t *oc_inst_ref_json(const struct oc_inst *in)
+{
+    return json_pack("{s:s,s:s?,s:s?}", "id", in->id, "backend_id",
+                     in->backend_id, "handle", in->handle);
+}
+
+static int oc_inst_submit(struct oc_run *r, size_t idx, int kind, json_t *req)
+{
+    struct oc_job *job = oc_xcalloc(1, sizeof *job);
+    job->kind = kind;
+    job->run = r;
+    job->idx = idx;
+    uint64_t id;
+    if (oc_pool_submit(r->e->pool, req, 0, &oc_engine_job_cbs, job, &id) != 0) {
+        free(job);
+        return -1;
+    }
+    r->inst_jobs++;
+    return 0;
+}
+
+void oc_inst_create(struct oc_run *r, size_t idx)
+{
+    struct oc_inst *in = &r->insts[idx];
+    if (in->state != OC_INST_NONE)
+        return;
+    if (oc_pool_busy(r->e->pool) >= oc_pool_capacity(r->e->pool))
+        return; /* retried by the scheduler when a slot frees */
+    in->id = oc_new_id("i-");
+    in->state = OC_INST_CREATING;
+    /* The ownership ledger first: a crash during create leaves a row that
+     * names what may exist, so it can be reaped. */
+    oc_ledger_instance(r, in, ORCH_INST_CREATING);
+    json_t *labels = json_pack("{s:s,s:s,s:s}", "orch.instance", in->id,
+                               "orch.run", r->id, "orch.workflow", r->wf->name);
+    json_t *req = json_pack("{s:s,s:o,s:o,s:{s:s,s:s,s:o}}", "op",
+                            "instance.create", "ctx",
+                            oc_engine_ctx_json(r, NULL, 0, 0), "backend",
+                            oc_inst_backend_json(r, in), "spec", "instance_id",
+                            in->id, "run_id", r->id, "labels", labels);
+    if (oc_inst_submit(r, idx, OC_JOB_CREATE, req) != 0) {
+        in->state = OC_INST_NONE; /* no executor free: try again later */
+        free(in->id);
+        in->id = NULL;
+        return;
+    }
+    struct oc_progress p = {.type = OC_EV_INSTANCE, .run_id = r->id,
+                            .message = "creating instance"};
+    oc_engine_progress(r, &p);
+}
+
+void oc_inst_destroy_all(struct oc_run *r)
+{
+    for (size_t i = 0; i < r->n_insts; i++) {
+        struct oc_inst *in = &r->insts[i];
+        if (in->state != OC_INST_READY)
+            continue;
+        json_t *req = json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.destroy",
+                                "ctx", oc_engine_ctx_json(r, NULL, 0, 0),
+                                "backend", oc_inst_backend_json(r, in), "instance",
+                                oc_inst_ref_json(in));
+        if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0)
+            in->state = OC_INST_DESTROYING;
+    }
+}
+
+/* Returns 1 when the job's run should be checked for completion. */
+int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
+                 json_t *result)
+{
+    struct oc_run *r = job->run;
+    struct oc_inst *in = &r->insts[job->idx];
+    r->inst_jobs--;
+    if (job->kind == OC_JOB_CREATE) {
+        if (st == ORCH_OK) {
+            const char *bid = json_string_value(json_object_get(result, "backend_id"));
+            const char *h = json_string_value(json_object_get(result, "handle"));
+            in->backend_id = oc_xstrdup(bid);
+            in->handle = oc_xstrdup(h);
+            in->state = OC_INST_READY;
+            oc_ledger_instance(r, in, ORCH_INST_RUNNING);
+            oc_ledger_event(r, "instance.created",
+                            json_pack("{s:s,s:s,s:s?}", "instance", in->id,
+                                      "backend", in->backend->name,
+                                      "backend_id", in->backend_id));
+        } else {
+            in->state = OC_INST_FAILED;
+            in->error = oc_xasprintf("backend %s: create instance: %s",
+                                     in->backend->name, msg ? msg : "failed");
+            oc_ledger_instance(r, in, ORCH_INST_FAILED);
+            oc_ledger_event(r, "instance.failed",
+                            json_pack("{s:s,s:s}", "instance", in->id, "error",
+                                      in->error));
+        }
+        /* Steps waiting for this instance go (or fail) now. */
+        for (size_t i = 0; i < r->n_steps; i++) {
+            struct oc_srt *s = &r->steps[i];
+            if (s->inst == job->idx && s->queued == 2) {
+                s->queued = 0;
+                if (in->state == OC_INST_READY)
+                    oc_engine_enqueue(r, i);
+                else
+                    oc_step_finish(r, i, ORCH_STEP_FAILED, st, in->error);
+            }
+        }
+        return 1;
+    }
+    /* Destroy: a failure is logged and the ledger keeps the row, so the
+     * reaper can find it later. */
+    if (st == ORCH_OK) {
+        in->state = OC_INST_GONE;
+        oc_ledger_instance(r, in, ORCH_INST_DESTROYED);
+        oc_ledger_event(r, "instance.destroyed",
+                        json_pack("{s:s}", "instance", in->id));
+    } else {
+        in->state = OC_INST_FAILED;
+        oc_log(ORCH_LOG_WARN, r->id, "destroy instance %s on backend %s: %s",
+               in->id, in->backend->name, msg ? msg : "failed");
+        oc_ledger_event(r, "instance.destroy_failed",
+                        json_pack("{s:s,s:s?}", "instance", in->id, "error", msg));
+    }
+    return 1;
+}

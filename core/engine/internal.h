@@ -1,0 +1,152 @@
+/* Engine internals shared by the files of core/engine. */
+#ifndef OC_ENGINE_INTERNAL_H
+#define OC_ENGINE_INTERNAL_H
+
+#include <jansson.h>
+
+#include "../engine.h"
+#include "../exec/pool.h"
+#include "../template.h"
+#include "../util.h"
+
+enum oc_inst_state {
+    OC_INST_NONE,
+    OC_INST_CREATING,
+    OC_INST_READY,
+    OC_INST_FAILED,
+    OC_INST_DESTROYING,
+    OC_INST_GONE,
+};
+
+struct oc_inst {
+    const struct oc_plugin_ref *backend;
+    const struct oc_plugin *plugin;
+    enum oc_inst_state state;
+    char *id;                /* orch's instance id */
+    char *backend_id;
+    char *handle;
+    char *error;
+    int64_t created_ns;
+};
+
+struct oc_srt {
+    const struct oc_step *def;
+    uint32_t state;          /* ORCH_STEP_* */
+    uint32_t attempt;        /* current or last attempt number */
+    uint32_t tries;          /* attempts made by this process (retry budget) */
+    int skipped_by_cond;     /* skipped because its `if` was false */
+    int in_flight;
+    int waiting_retry;
+    int queued;              /* in the ready queue */
+    int64_t retry_at_mono;
+    int64_t first_start_mono;
+    int64_t start_mono;
+    int64_t started_ns;
+    uint64_t job_id;
+    size_t inst;             /* index into run->insts, or SIZE_MAX */
+    json_t *outputs;         /* object */
+    char *error;
+    orch_status status;
+    int32_t exit_code;
+    struct oc_buf out[2];    /* pending log bytes: stdout, stderr */
+    int64_t log_flushed_mono;
+};
+
+struct oc_run {
+    struct oc_engine *e;
+    char *id;
+    struct oc_config *cfg;
+    int owns_cfg;
+    const struct oc_workflow *wf;
+    json_t *inputs;
+    struct oc_srt *steps;
+    size_t n_steps;
+    size_t n_terminal;
+    uint32_t running;        /* jobs in flight for this run (steps) */
+    uint32_t concurrency;
+    struct oc_inst *insts;
+    size_t n_insts;
+    size_t inst_jobs;        /* create/destroy jobs in flight */
+    int cancelled;
+    int finishing;           /* tearing down instances */
+    int done;
+    uint32_t final_state;
+    char *final_error;
+    struct oc_redactor *red;
+    json_t *secrets;         /* name -> value, for steps' secret_get */
+    int64_t start_mono;
+    int dirty;               /* re-run the scheduler */
+};
+
+struct oc_engine {
+    struct oc_registry *reg;
+    struct oc_store *store;
+    struct oc_pool *pool;
+    struct oc_engine_opts opts;
+    struct oc_run **runs;
+    size_t n_runs;
+    /* Steps ready to dispatch, FIFO across runs. */
+    struct oc_qitem { struct oc_run *run; size_t idx; } *ready;
+    size_t ready_head, ready_len, ready_cap;
+    char *tmpdir;
+    int cancelling;
+    char *state_dir;
+};
+
+struct oc_job {
+    enum { OC_JOB_STEP, OC_JOB_CREATE, OC_JOB_DESTROY } kind;
+    struct oc_run *run;
+    size_t idx;              /* step or instance index */
+};
+
+/* ledger.c: every write to the store, each one before the engine acts. */
+void oc_ledger_event(struct oc_run *r, const char *type, json_t *data);
+int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect);
+void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s);
+void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state);
+int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
+                        const char *error);
+
+/* scope.c: templates and conditions for one run. */
+struct oc_scope_ud {
+    struct oc_run *run;
+    size_t step;             /* the step being evaluated */
+    int secret_used;
+};
+void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
+                   struct oc_run *r, size_t step);
+/* Render every scalar of a `with` tree; NULL with *errmsg on error. */
+json_t *oc_scope_render_with(struct oc_run *r, size_t step,
+                             const struct oc_node *with, char **errmsg);
+/* Resolve a secret by name: $ORCH_SECRET_<NAME>, else the file
+ * $ORCH_SECRETS_DIR/<NAME>. malloc'd or NULL. */
+char *oc_secret_lookup(const char *name);
+
+/* instances.c */
+size_t oc_inst_for_step(struct oc_run *r, size_t step);
+void oc_inst_create(struct oc_run *r, size_t idx);
+void oc_inst_destroy_all(struct oc_run *r);
+json_t *oc_inst_backend_json(const struct oc_run *r, const struct oc_inst *in);
+json_t *oc_inst_ref_json(const struct oc_inst *in);
+int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
+                 json_t *result);
+
+/* steps.c */
+void oc_steps_schedule(struct oc_run *r);
+int oc_step_dispatch(struct oc_run *r, size_t idx);
+void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
+                  json_t *result);
+void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
+                    orch_status st, const char *msg);
+void oc_steps_wake_retries(struct oc_engine *e, int64_t now);
+int64_t oc_steps_next_retry(struct oc_engine *e);
+
+/* engine.c */
+void oc_engine_enqueue(struct oc_run *r, size_t idx);
+void oc_engine_progress(struct oc_run *r, const struct oc_progress *p);
+void oc_run_check_done(struct oc_run *r);
+extern const struct oc_job_cbs oc_engine_job_cbs;
+json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
+                           uint32_t attempt, int64_t timeout_ms);
+
+#endif

@@ -1,0 +1,125 @@
+/* The engine's writes to the store. Each is made before the engine acts on
+ * the transition it records, so a killed process resumes from the last
+ * recorded step. A failed write is fatal to the run (never acted on). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host.h"
+#include "internal.h"
+
+static void oc_ledger_fail(struct oc_run *r, const char *what,
+                           struct orch_error *err)
+{
+    oc_log(ORCH_LOG_ERROR, r->id, "store: %s: %s", what, oc_error_text(err));
+}
+
+void oc_ledger_event(struct oc_run *r, const char *type, json_t *data)
+{
+    struct oc_store *s = r->e->store;
+    char *json = json_dumps(data ? data : json_object(), JSON_COMPACT);
+    if (data)
+        json_decref(data);
+    size_t n;
+    char *safe = oc_redact(r->red, json, strlen(json), &n);
+    free(json);
+    struct orch_error err;
+    oc_error_init(&err);
+    int64_t seq = 0;
+    if (s->vt->event_append(s->h, r->id, type, safe, oc_now_real_ns(), &seq,
+                            &err) != ORCH_OK)
+        oc_ledger_fail(r, type, &err);
+    oc_error_clear(&err);
+    free(safe);
+}
+
+int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
+{
+    struct oc_store *st = r->e->store;
+    char *outputs = s->outputs ? json_dumps(s->outputs, JSON_COMPACT) : NULL;
+    struct orch_attempt_rec a = {
+        .struct_size = sizeof a,
+        .state = s->state,
+        .run_id = r->id,
+        .step_id = s->def->id,
+        .attempt = s->attempt,
+        .exit_code = s->exit_code,
+        .owner = NULL,
+        .instance_id = s->inst != SIZE_MAX ? r->insts[s->inst].id : NULL,
+        .outputs_json = outputs,
+        .error = s->error,
+        .status = s->status,
+        .started_ns = s->started_ns,
+        .finished_ns = s->state == ORCH_STEP_RUNNING ? 0 : oc_now_real_ns(),
+    };
+    struct orch_error err;
+    oc_error_init(&err);
+    orch_status rc = st->vt->attempt_cas(st->h, &a, expect, &err);
+    if (rc != ORCH_OK)
+        oc_ledger_fail(r, "record step attempt", &err);
+    oc_error_clear(&err);
+    free(outputs);
+    return rc == ORCH_OK ? 0 : -1;
+}
+
+void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s)
+{
+    struct oc_store *st = r->e->store;
+    for (uint32_t i = 0; i < 2; i++) {
+        struct oc_buf *b = &s->out[i];
+        if (!b->len)
+            continue;
+        struct orch_error err;
+        oc_error_init(&err);
+        if (st->vt->log_append(st->h, r->id, s->def->id, s->attempt, i + 1,
+                               b->data, b->len, oc_now_real_ns(), &err) != ORCH_OK)
+            oc_ledger_fail(r, "append step log", &err);
+        oc_error_clear(&err);
+        b->len = 0;
+    }
+    s->log_flushed_mono = oc_now_mono_ns();
+}
+
+void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state)
+{
+    struct oc_store *st = r->e->store;
+    json_t *labels = json_pack("{s:s,s:s}", "orch.instance", in->id, "orch.run", r->id);
+    char *labels_json = json_dumps(labels, JSON_COMPACT);
+    json_decref(labels);
+    int64_t now = oc_now_real_ns();
+    struct orch_instance_rec rec = {
+        .struct_size = sizeof rec,
+        .state = state,
+        .id = in->id,
+        .backend = in->backend->name,
+        .run_id = r->id,
+        .backend_id = in->backend_id,
+        .handle = in->handle,
+        .labels_json = labels_json,
+        .owner = NULL,
+        .created_ns = in->created_ns ? in->created_ns : now,
+        .updated_ns = now,
+        .last_used_ns = now,
+    };
+    if (!in->created_ns)
+        in->created_ns = now;
+    struct orch_error err;
+    oc_error_init(&err);
+    if (st->vt->instance_put(st->h, &rec, &err) != ORCH_OK)
+        oc_ledger_fail(r, "record instance", &err);
+    oc_error_clear(&err);
+    free(labels_json);
+}
+
+int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
+                        const char *error)
+{
+    struct oc_store *st = r->e->store;
+    struct orch_error err;
+    oc_error_init(&err);
+    orch_status rc = st->vt->run_cas(st->h, r->id, expect, NULL, state, error,
+                                     oc_now_real_ns(), &err);
+    if (rc != ORCH_OK)
+        oc_ledger_fail(r, "record run state", &err);
+    oc_error_clear(&err);
+    return rc == ORCH_OK ? 0 : -1;
+}

@@ -1,0 +1,221 @@
+/* What ${{ ... }} sees in one run: inputs, the outputs and results of
+ * earlier steps, secrets and the environment. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+char *oc_secret_lookup(const char *name)
+{
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return NULL;
+    char *var = oc_xasprintf("ORCH_SECRET_%s", name);
+    const char *v = getenv(var);
+    free(var);
+    if (v)
+        return oc_xstrdup(v);
+    const char *dir = getenv("ORCH_SECRETS_DIR");
+    if (!dir || !*dir)
+        return NULL;
+    char *path = oc_xasprintf("%s/%s", dir, name);
+    size_t len = 0;
+    char *data = oc_read_file(path, &len);
+    free(path);
+    if (data && len && data[len - 1] == '\n')
+        data[len - 1] = '\0'; /* files written by editors end in a newline */
+    return data;
+}
+
+static const char *oc_step_result(const struct oc_srt *s)
+{
+    switch (s->state) {
+    case ORCH_STEP_SUCCEEDED: return "success";
+    case ORCH_STEP_FAILED:
+    case ORCH_STEP_TIMED_OUT: return "failure";
+    case ORCH_STEP_CANCELLED: return "cancelled";
+    case ORCH_STEP_SKIPPED: return "skipped";
+    default: return "pending";
+    }
+}
+
+static struct oc_srt *oc_find_step(struct oc_run *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_steps; i++)
+        if (!strcmp(r->steps[i].def->id, id))
+            return &r->steps[i];
+    return NULL;
+}
+
+static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
+                           size_t n, struct oc_val *out, int *is_secret)
+{
+    struct oc_scope_ud *ud = vud;
+    struct oc_run *r = ud->run;
+    memset(out, 0, sizeof *out);
+    if (!strcmp(ns, "inputs") && n == 1) {
+        json_t *v = json_object_get(r->inputs, parts[0]);
+        if (!v)
+            return -1;
+        out->kind = OC_VAL_STR;
+        out->s = oc_xstrdup(json_is_string(v) ? json_string_value(v) : "");
+        if (!json_is_string(v)) {
+            free(out->s);
+            out->s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        }
+        return 0;
+    }
+    if (!strcmp(ns, "steps") && n >= 2) {
+        struct oc_srt *s = oc_find_step(r, parts[0]);
+        if (!s)
+            return -1;
+        if (n == 2 && (!strcmp(parts[1], "result") || !strcmp(parts[1], "outcome"))) {
+            out->kind = OC_VAL_STR;
+            out->s = oc_xstrdup(oc_step_result(s));
+            return 0;
+        }
+        if (n == 3 && !strcmp(parts[1], "outputs")) {
+            json_t *v = s->outputs ? json_object_get(s->outputs, parts[2]) : NULL;
+            out->kind = v ? OC_VAL_STR : OC_VAL_NULL;
+            if (v)
+                out->s = oc_xstrdup(json_is_string(v) ? json_string_value(v) : "");
+            return 0; /* an output not set is null, like GitHub Actions */
+        }
+        return -1;
+    }
+    if (!strcmp(ns, "secrets") && n == 1) {
+        char *v = oc_secret_lookup(parts[0]);
+        if (!v)
+            return -1;
+        oc_redactor_add(r->red, v);
+        json_object_set_new(r->secrets, parts[0], json_string(v));
+        out->kind = OC_VAL_STR;
+        out->s = v;
+        *is_secret = 1;
+        ud->secret_used = 1;
+        return 0;
+    }
+    if (!strcmp(ns, "env") && n == 1) {
+        const char *v = getenv(parts[0]);
+        out->kind = v ? OC_VAL_STR : OC_VAL_NULL;
+        out->s = v ? oc_xstrdup(v) : NULL;
+        return 0;
+    }
+    return -1;
+}
+
+/* Status of the step's transitive needs, for success()/failure(). */
+static int oc_ancestors_match(struct oc_run *r, size_t idx, int want_failure,
+                              unsigned char *seen)
+{
+    const struct oc_step *def = r->steps[idx].def;
+    for (size_t k = 0; k < def->n_needs; k++) {
+        size_t j = def->need_idx[k];
+        if (seen[j])
+            continue;
+        seen[j] = 1;
+        const struct oc_srt *s = &r->steps[j];
+        int bad = s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT ||
+                  s->state == ORCH_STEP_CANCELLED ||
+                  (s->state == ORCH_STEP_SKIPPED && !s->skipped_by_cond);
+        if (bad && s->state == ORCH_STEP_FAILED && s->def->continue_on_error)
+            bad = 0;
+        if (want_failure && bad && s->state != ORCH_STEP_SKIPPED)
+            return 1;
+        if (!want_failure && bad)
+            return 0;
+        int sub = oc_ancestors_match(r, j, want_failure, seen);
+        if (want_failure && sub)
+            return 1;
+        if (!want_failure && !sub)
+            return 0;
+    }
+    return want_failure ? 0 : 1;
+}
+
+static int oc_scope_status(void *vud, const char *name)
+{
+    struct oc_scope_ud *ud = vud;
+    struct oc_run *r = ud->run;
+    if (!strcmp(name, "always"))
+        return 1;
+    if (!strcmp(name, "cancelled"))
+        return r->cancelled;
+    unsigned char *seen = oc_xcalloc(r->n_steps, 1);
+    int res;
+    if (!strcmp(name, "failure"))
+        res = !r->cancelled && oc_ancestors_match(r, ud->step, 1, seen);
+    else
+        res = !r->cancelled && oc_ancestors_match(r, ud->step, 0, seen);
+    free(seen);
+    return res;
+}
+
+void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
+                   struct oc_run *r, size_t step)
+{
+    ud->run = r;
+    ud->step = step;
+    ud->secret_used = 0;
+    sc->ud = ud;
+    sc->lookup = oc_scope_lookup;
+    sc->status_fn = oc_scope_status;
+}
+
+static json_t *oc_render_node(const struct oc_node *n, const struct oc_scope *sc,
+                              char **errmsg)
+{
+    if (!n)
+        return json_null();
+    switch (n->kind) {
+    case OC_NODE_SCALAR:
+        if (oc_template_has(n->str)) {
+            char *out = NULL;
+            if (oc_template_render(n->str, sc, &out, NULL, errmsg) != 0)
+                return NULL;
+            json_t *j = json_string(out);
+            free(out);
+            return j;
+        }
+        return oc_node_to_json(n);
+    case OC_NODE_SEQ: {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n->len; i++) {
+            json_t *v = oc_render_node(n->items[i], sc, errmsg);
+            if (!v) {
+                json_decref(a);
+                return NULL;
+            }
+            json_array_append_new(a, v);
+        }
+        return a;
+    }
+    case OC_NODE_MAP: {
+        json_t *o = json_object();
+        for (size_t i = 0; i < n->len; i++) {
+            json_t *v = oc_render_node(n->items[i], sc, errmsg);
+            if (!v) {
+                json_decref(o);
+                return NULL;
+            }
+            json_object_set_new(o, n->keys[i]->str, v);
+        }
+        return o;
+    }
+    case OC_NODE_NULL:
+        break;
+    }
+    return json_null();
+}
+
+json_t *oc_scope_render_with(struct oc_run *r, size_t step,
+                             const struct oc_node *with, char **errmsg)
+{
+    struct oc_scope sc;
+    struct oc_scope_ud ud;
+    oc_scope_make(&sc, &ud, r, step);
+    if (!with)
+        return json_object();
+    return oc_render_node(with, &sc, errmsg);
+}

@@ -1,0 +1,104 @@
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "options.h"
+#include "util.h"
+
+char *oc_state_dir(const char *dir)
+{
+    const char *d = dir && *dir ? dir : getenv("ORCH_STATE_DIR");
+    if (!d || !*d)
+        d = ".orch";
+    if (d[0] == '/')
+        return oc_xstrdup(d);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return oc_xstrdup(d);
+    return oc_xasprintf("%s/%s", cwd, d);
+}
+
+struct oc_store *oc_store_open(struct oc_registry *reg,
+                               const struct oc_plugin_ref *ref,
+                               const char *state_dir, struct orch_error *err)
+{
+    const char *uses = ref && ref->uses ? ref->uses : "sqlite";
+    const struct oc_plugin *p = oc_registry_get(reg, ORCH_KIND_STORE, uses, err);
+    if (!p)
+        return NULL;
+    if (!(p->desc->caps & ORCH_STORE_CAP_RUNS)) {
+        oc_error_set(err, ORCH_E_CONFIG,
+                     "store '%s' lacks capability runs: it can only serve artifacts:",
+                     uses);
+        return NULL;
+    }
+    /* The default sqlite store lives in the state dir unless told otherwise. */
+    struct oc_node *with = ref && ref->with ? oc_node_clone(ref->with)
+                                            : oc_node_new(OC_NODE_MAP, NULL);
+    if (!strcmp(uses, "sqlite") && !oc_node_get(with, "path")) {
+        char *sd = oc_state_dir(state_dir);
+        char *path = oc_xasprintf("%s/orch.db", sd);
+        oc_node_map_put(with, oc_node_scalar("path", NULL), oc_node_scalar(path, NULL));
+        free(path);
+        free(sd);
+    }
+    struct oc_diag diag = {0};
+    void *cfg = NULL;
+    if (oc_options_apply(p->desc, "store", with, 0, &cfg, &diag) != 0) {
+        struct oc_buf b = {0};
+        for (size_t i = 0; i < diag.n; i++)
+            oc_buf_addf(&b, "%s%s", i ? "; " : "", diag.msgs[i]);
+        oc_error_set(err, ORCH_E_CONFIG, "%s", b.data ? b.data : "invalid store options");
+        oc_buf_free(&b);
+        oc_diag_free(&diag);
+        oc_node_free(with);
+        return NULL;
+    }
+    oc_node_free(with);
+    struct oc_store *s = oc_xcalloc(1, sizeof *s);
+    s->plugin = p;
+    s->vt = p->desc->vtable;
+    s->cfg = cfg;
+    oc_ctx_init(&s->ctx, p->id);
+    s->ctx.plugin = p->id;
+    if (s->vt->open(&s->ctx, cfg, &s->h, err) != ORCH_OK) {
+        oc_error_wrap(err, "store %s", uses);
+        oc_options_free(p->desc, cfg);
+        free(s);
+        return NULL;
+    }
+    int32_t cur = 0, sup = 0;
+    if (s->vt->schema_version(s->h, &cur, &sup, err) != ORCH_OK)
+        goto fail;
+    if (cur > sup) {
+        oc_error_set(err, ORCH_E_CONFIG,
+                     "store %s: schema version %d is newer than this orch supports (%d): upgrade orch",
+                     uses, cur, sup);
+        goto fail;
+    }
+    if (cur < sup) {
+        char *plan = NULL;
+        if (s->vt->migrate(s->h, 0, &plan, err) != ORCH_OK)
+            goto fail;
+        oc_host()->free(plan);
+    }
+    return s;
+fail:
+    oc_store_close(s);
+    return NULL;
+}
+
+void oc_store_close(struct oc_store *s)
+{
+    if (!s)
+        return;
+    if (s->h)
+        s->vt->close(s->h);
+    oc_options_free(s->plugin->desc, s->cfg);
+    free(s);
+}

@@ -1,0 +1,31 @@
+/* The configured store, opened in-process (stores are trusted code; steps
+ * and backends run in executors). */
+#ifndef OC_STORE_H
+#define OC_STORE_H
+
+#include <orch/orch.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "registry.h"
+
+struct oc_store {
+    const struct oc_plugin *plugin;
+    const struct orch_store_vtable *vt;
+    struct orch_store *h;
+    void *cfg;
+    struct orch_ctx ctx;
+};
+
+/* Open ref (a store: block of a config, or NULL for the default sqlite
+ * store in state_dir) and bring its schema up to date. */
+struct oc_store *oc_store_open(struct oc_registry *reg,
+                               const struct oc_plugin_ref *ref,
+                               const char *state_dir, struct orch_error *err);
+void oc_store_close(struct oc_store *s);
+
+/* The state directory: dir if set, else $ORCH_STATE_DIR, else ./.orch.
+ * malloc'd, absolute. */
+char *oc_state_dir(const char *dir);
+
+#endif
