@@ -1,0 +1,215 @@
+#define _GNU_SOURCE
+/* orch run / orch resume: drive one run to its end in this process. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "host.h"
+#include "util.h"
+
+static volatile sig_atomic_t cli_cancel;
+
+/* The first SIGINT/SIGTERM cancels gracefully (steps are stopped, instances
+ * torn down, state recorded); a second one kills orch at once and leaves the
+ * run for `orch resume`. */
+static void cli_on_signal(int sig)
+{
+    if (cli_cancel) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    cli_cancel = 1;
+}
+
+static void cli_trap_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cli_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int cli_usage_run(FILE *f, int rc)
+{
+    fputs("usage: orch run FILE WORKFLOW [options]\n"
+          "  --input K=V            a workflow input (repeatable)\n"
+          "  --idempotency-key K    a second run with the same key returns the first\n"
+          "  --dry-run              show what each step would do; change nothing\n"
+          "  --concurrency N        executor processes (default: the config's)\n",
+          f);
+    return rc;
+}
+
+struct cli_drive {
+    struct oc_registry *reg;
+    struct oc_config *cfg;
+    struct oc_store *store;
+    struct oc_engine *eng;
+    struct cli_progress *prog;
+};
+
+static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
+                          int dry_run)
+{
+    d->store = cli_open_store(c, d->reg, d->cfg);
+    if (!d->store)
+        return -1;
+    d->prog = cli_progress_new(c->json);
+    struct oc_engine_opts o = {
+        .concurrency = conc ? conc : d->cfg ? d->cfg->concurrency : 0,
+        .dry_run = dry_run,
+        .state_dir = c->state_dir ? c->state_dir : d->cfg ? d->cfg->state_dir : NULL,
+        .cancel_flag = &cli_cancel,
+        .on_progress = cli_progress_cb,
+        .ud = d->prog,
+    };
+    struct orch_error err;
+    oc_error_init(&err);
+    d->eng = oc_engine_new(d->reg, d->store, &o, &err);
+    if (!d->eng) {
+        cli_err("%s", oc_error_text(&err));
+        oc_error_clear(&err);
+        return -1;
+    }
+    cli_trap_signals();
+    return 0;
+}
+
+static int cli_drive_finish(struct cli_drive *d, const char *run_id)
+{
+    oc_engine_loop(d->eng);
+    uint32_t st = oc_engine_run_state(d->eng, run_id);
+    return st == ORCH_RUN_SUCCEEDED ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}
+
+static void cli_drive_close(struct cli_drive *d)
+{
+    oc_engine_free(d->eng);
+    cli_progress_free(d->prog);
+    oc_store_close(d->store);
+    oc_config_free(d->cfg);
+    oc_registry_free(d->reg);
+}
+
+static int cli_parse_input(json_t *inputs, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        cli_err("--input wants NAME=VALUE, got '%s'", kv);
+        return -1;
+    }
+    char *name = oc_xstrndup(kv, (size_t)(eq - kv));
+    json_object_set_new(inputs, name, json_string(eq + 1));
+    free(name);
+    return 0;
+}
+
+int cmd_run(struct cli *c, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv))
+        return cli_usage_run(stdout, CLI_EXIT_OK);
+    const char *pos[2] = {0};
+    size_t npos = 0;
+    const char *key = NULL;
+    int dry_run = 0;
+    uint32_t conc = 0;
+    json_t *inputs = json_object();
+    int rc = CLI_EXIT_USAGE;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--input") && i + 1 < argc) {
+            if (cli_parse_input(inputs, argv[++i]) != 0)
+                goto out;
+        } else if (!strcmp(a, "--idempotency-key") && i + 1 < argc) {
+            key = argv[++i];
+        } else if (!strcmp(a, "--dry-run")) {
+            dry_run = 1;
+        } else if (!strcmp(a, "--concurrency") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1024) {
+                cli_err("--concurrency wants 1..1024, got '%s'", argv[i]);
+                goto out;
+            }
+            conc = (uint32_t)v;
+        } else if (a[0] == '-') {
+            cli_err("run: unknown option '%s'", a);
+            cli_usage_run(stderr, 0);
+            goto out;
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            cli_err("run: unexpected argument '%s'", a);
+            goto out;
+        }
+    }
+    if (npos != 2) {
+        cli_usage_run(stderr, 0);
+        goto out;
+    }
+    struct cli_drive d = {0};
+    d.reg = cli_registry(NULL);
+    d.cfg = cli_load_config(pos[0], d.reg);
+    if (!d.cfg || cli_drive_open(c, &d, conc, dry_run) != 0) {
+        cli_drive_close(&d);
+        goto out;
+    }
+    struct orch_error err;
+    oc_error_init(&err);
+    char *run_id = NULL;
+    orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], inputs, key, &run_id, &err);
+    if (st == ORCH_E_EXISTS && run_id) {
+        /* Idempotent re-submission: report the existing run, run nothing. */
+        if (c->json)
+            cli_print_json(json_pack("{s:s,s:b}", "run_id", run_id, "existing", 1));
+        else
+            printf("run %s already exists for idempotency key '%s'\n", run_id, key);
+        rc = CLI_EXIT_OK;
+    } else if (st != ORCH_OK) {
+        cli_err("%s", oc_error_text(&err));
+    } else {
+        rc = cli_drive_finish(&d, run_id);
+    }
+    free(run_id);
+    oc_error_clear(&err);
+    cli_drive_close(&d);
+out:
+    json_decref(inputs);
+    return rc;
+}
+
+int cmd_resume(struct cli *c, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv) || argc != 1) {
+        fputs("usage: orch resume RUN_ID\n"
+              "Continue a run whose process died: succeeded steps keep their\n"
+              "outputs, every other step runs again, from the run's own\n"
+              "snapshot of the workflow file.\n",
+              argc == 1 ? stdout : stderr);
+        return argc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    struct cli_drive d = {0};
+    d.reg = cli_registry(NULL);
+    int failed;
+    d.cfg = cli_global_config(c, d.reg, &failed);
+    if (failed || cli_drive_open(c, &d, 0, 0) != 0) {
+        cli_drive_close(&d);
+        return CLI_EXIT_USAGE;
+    }
+    struct orch_error err;
+    oc_error_init(&err);
+    int rc = CLI_EXIT_USAGE;
+    if (oc_engine_resume(d.eng, argv[0], &err) != ORCH_OK)
+        cli_err("%s", oc_error_text(&err));
+    else
+        rc = cli_drive_finish(&d, argv[0]);
+    oc_error_clear(&err);
+    cli_drive_close(&d);
+    return rc;
+}

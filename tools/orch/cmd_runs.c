@@ -1,0 +1,337 @@
+/* orch runs list|show|logs|events: read a store's record of runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "host.h"
+#include "util.h"
+
+static int cli_usage_runs(FILE *f, int rc)
+{
+    fputs("usage: orch runs list [--state S] [--workflow W] [--limit N]\n"
+          "       orch runs show RUN_ID\n"
+          "       orch runs logs RUN_ID [STEP] [--attempt N]\n"
+          "       orch runs events RUN_ID\n",
+          f);
+    return rc;
+}
+
+static uint32_t cli_run_state_from_name(const char *s)
+{
+    for (uint32_t i = ORCH_RUN_QUEUED; i <= ORCH_RUN_CANCELLED; i++)
+        if (!strcmp(s, orch_run_state_name(i)))
+            return i;
+    return 0;
+}
+
+static json_t *cli_json_or_null(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+static json_t *cli_run_json(const struct orch_run_rec *r)
+{
+    return json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o,s:I,s:I,s:s?}", "id", r->id,
+                     "workflow", r->workflow, "state", orch_run_state_name(r->state),
+                     "idempotency_key", r->idempotency_key, "error", r->error,
+                     "inputs", cli_json_or_null(r->inputs_json), "created_ns",
+                     (json_int_t)r->created_ns, "updated_ns", (json_int_t)r->updated_ns,
+                     "owner", r->owner);
+}
+
+static int32_t cli_collect_run(void *ud, const struct orch_run_rec *r)
+{
+    json_array_append_new(ud, cli_run_json(r));
+    return 0;
+}
+
+static int32_t cli_collect_attempt(void *ud, const struct orch_attempt_rec *a)
+{
+    json_t *j = json_pack("{s:s,s:i,s:s,s:o,s:s?,s:s?,s:I,s:I}", "step", a->step_id,
+                          "attempt", (json_int_t)a->attempt, "state",
+                          orch_step_state_name(a->state), "outputs",
+                          cli_json_or_null(a->outputs_json), "error", a->error,
+                          "instance", a->instance_id, "started_ns",
+                          (json_int_t)a->started_ns, "finished_ns",
+                          (json_int_t)a->finished_ns);
+    if (a->exit_code >= 0)
+        json_object_set_new(j, "exit_code", json_integer(a->exit_code));
+    json_array_append_new(ud, j);
+    return 0;
+}
+
+static int32_t cli_collect_instance(void *ud, const struct orch_instance_rec *i)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s?,s:s?,s:i}", "id", i->id,
+                                        "backend", i->backend, "backend_id",
+                                        i->backend_id, "handle", i->handle,
+                                        "state", (json_int_t)i->state));
+    return 0;
+}
+
+static int32_t cli_collect_event(void *ud, const struct orch_event_rec *e)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:o,s:I}", "seq", (json_int_t)e->seq,
+                                        "type", e->type, "data",
+                                        cli_json_or_null(e->data_json), "ts_ns",
+                                        (json_int_t)e->ts_ns));
+    return 0;
+}
+
+static int cli_runs_list(struct cli *c, struct oc_store *st, int argc, char **argv)
+{
+    struct orch_run_filter f = {.struct_size = sizeof f, .limit = 50};
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--state") && i + 1 < argc) {
+            f.state = cli_run_state_from_name(argv[++i]);
+            if (!f.state) {
+                cli_err("unknown run state '%s' (queued, running, waiting, "
+                        "succeeded, failed, cancelled)", argv[i]);
+                return CLI_EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--workflow") && i + 1 < argc) {
+            f.workflow = argv[++i];
+        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+            f.limit = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else {
+            return cli_usage_runs(stderr, CLI_EXIT_USAGE);
+        }
+    }
+    struct orch_error err;
+    oc_error_init(&err);
+    json_t *runs = json_array();
+    if (st->vt->run_list(st->h, &f, cli_collect_run, runs, &err) != ORCH_OK) {
+        cli_err("cannot list runs: %s", oc_error_text(&err));
+        oc_error_clear(&err);
+        json_decref(runs);
+        return CLI_EXIT_FAILED;
+    }
+    if (c->json) {
+        cli_print_json(runs);
+        return CLI_EXIT_OK;
+    }
+    printf("%-24s %-20s %-10s %s\n", "RUN", "WORKFLOW", "STATE", "CREATED");
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r) {
+        char when[32];
+        cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(r, "created_ns")));
+        printf("%-24s %-20s %-10s %s\n", json_string_value(json_object_get(r, "id")),
+               json_string_value(json_object_get(r, "workflow")),
+               json_string_value(json_object_get(r, "state")), when);
+    }
+    json_decref(runs);
+    return CLI_EXIT_OK;
+}
+
+/* The run, its attempts and instances as one JSON document; NULL (with a
+ * message printed) when the run does not exist. */
+static json_t *cli_run_doc(struct oc_store *st, const char *id)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    json_t *one = json_array();
+    orch_status rc = st->vt->run_get(st->h, id, cli_collect_run, one, &err);
+    if (rc != ORCH_OK || json_array_size(one) == 0) {
+        cli_err("no run %s in the store%s%s", id, rc != ORCH_OK ? ": " : "",
+                rc != ORCH_OK ? oc_error_text(&err) : "");
+        oc_error_clear(&err);
+        json_decref(one);
+        return NULL;
+    }
+    json_t *doc = json_incref(json_array_get(one, 0));
+    json_decref(one);
+    json_t *att = json_array(), *inst = json_array();
+    st->vt->attempt_list(st->h, id, cli_collect_attempt, att, &err);
+    oc_error_clear(&err);
+    st->vt->instance_list(st->h, id, cli_collect_instance, inst, &err);
+    oc_error_clear(&err);
+    json_object_set_new(doc, "attempts", att);
+    json_object_set_new(doc, "instances", inst);
+    return doc;
+}
+
+static int cli_runs_show(struct cli *c, struct oc_store *st, const char *id)
+{
+    json_t *doc = cli_run_doc(st, id);
+    if (!doc)
+        return CLI_EXIT_FAILED;
+    if (c->json) {
+        cli_print_json(doc);
+        return CLI_EXIT_OK;
+    }
+    char when[32];
+    cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(doc, "created_ns")));
+    printf("run       %s\nworkflow  %s\nstate     %s\ncreated   %s\n",
+           json_string_value(json_object_get(doc, "id")),
+           json_string_value(json_object_get(doc, "workflow")),
+           json_string_value(json_object_get(doc, "state")), when);
+    const char *e = json_string_value(json_object_get(doc, "error"));
+    if (e)
+        printf("error     %s\n", e);
+    printf("\n%-20s %-7s %-10s %-6s %-9s %s\n", "STEP", "ATTEMPT", "STATE", "EXIT",
+           "DURATION", "OUTPUTS / ERROR");
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(doc, "attempts"), i, a) {
+        char dur[32] = "-", exitc[16] = "-";
+        json_int_t s0 = json_integer_value(json_object_get(a, "started_ns"));
+        json_int_t s1 = json_integer_value(json_object_get(a, "finished_ns"));
+        if (s1 > s0 && s0 > 0)
+            cli_fmt_duration(dur, sizeof dur, s1 - s0);
+        if (json_object_get(a, "exit_code"))
+            snprintf(exitc, sizeof exitc, "%lld",
+                     (long long)json_integer_value(json_object_get(a, "exit_code")));
+        const char *err = json_string_value(json_object_get(a, "error"));
+        char *outs = NULL;
+        json_t *o = json_object_get(a, "outputs");
+        if (json_is_object(o) && json_object_size(o))
+            outs = json_dumps(o, JSON_COMPACT);
+        printf("%-20s %-7lld %-10s %-6s %-9s %s\n",
+               json_string_value(json_object_get(a, "step")),
+               (long long)json_integer_value(json_object_get(a, "attempt")),
+               json_string_value(json_object_get(a, "state")), exitc, dur,
+               err ? err : outs ? outs : "");
+        free(outs);
+    }
+    json_decref(doc);
+    return CLI_EXIT_OK;
+}
+
+struct cli_log_sink {
+    int json;
+    json_t *arr;
+    const char *step;
+    uint32_t attempt;
+};
+
+static int32_t cli_print_log(void *ud, const struct orch_log_rec *l)
+{
+    struct cli_log_sink *k = ud;
+    if (k->json)
+        json_array_append_new(k->arr, json_pack("{s:s,s:i,s:s,s:s%,s:I}", "step", k->step,
+                                                "attempt", (json_int_t)k->attempt,
+                                                "stream", l->stream == ORCH_STREAM_STDERR
+                                                              ? "stderr" : "stdout",
+                                                "data", l->data, (size_t)l->len,
+                                                "ts_ns", (json_int_t)l->ts_ns));
+    else
+        fwrite(l->data, 1, (size_t)l->len, stdout);
+    return 0;
+}
+
+static int cli_runs_logs(struct cli *c, struct oc_store *st, int argc, char **argv)
+{
+    const char *id = NULL, *step = NULL;
+    uint32_t only_attempt = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--attempt") && i + 1 < argc)
+            only_attempt = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!id)
+            id = argv[i];
+        else if (!step)
+            step = argv[i];
+        else
+            return cli_usage_runs(stderr, CLI_EXIT_USAGE);
+    }
+    if (!id)
+        return cli_usage_runs(stderr, CLI_EXIT_USAGE);
+    json_t *doc = cli_run_doc(st, id);
+    if (!doc)
+        return CLI_EXIT_FAILED;
+    struct cli_log_sink k = {.json = c->json, .arr = json_array()};
+    struct orch_error err;
+    oc_error_init(&err);
+    int found = 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(doc, "attempts"), i, a) {
+        k.step = json_string_value(json_object_get(a, "step"));
+        k.attempt = (uint32_t)json_integer_value(json_object_get(a, "attempt"));
+        if ((step && strcmp(step, k.step)) || (only_attempt && only_attempt != k.attempt))
+            continue;
+        found = 1;
+        if (!c->json && !step)
+            printf("==> %s (attempt %u) <==\n", k.step, k.attempt);
+        if (st->vt->log_read(st->h, id, k.step, k.attempt, 0, cli_print_log, &k,
+                             &err) != ORCH_OK) {
+            cli_err("cannot read logs of %s: %s", k.step, oc_error_text(&err));
+            oc_error_clear(&err);
+        }
+    }
+    json_decref(doc);
+    if (!found && step) {
+        cli_err("run %s has no step '%s' with a recorded attempt", id, step);
+        json_decref(k.arr);
+        return CLI_EXIT_FAILED;
+    }
+    if (c->json)
+        cli_print_json(k.arr);
+    else
+        json_decref(k.arr);
+    return CLI_EXIT_OK;
+}
+
+static int cli_runs_events(struct cli *c, struct oc_store *st, const char *id)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    json_t *evs = json_array();
+    if (st->vt->event_list(st->h, id, 0, 0, cli_collect_event, evs, &err) != ORCH_OK) {
+        cli_err("cannot list events: %s", oc_error_text(&err));
+        oc_error_clear(&err);
+        json_decref(evs);
+        return CLI_EXIT_FAILED;
+    }
+    if (c->json) {
+        cli_print_json(evs);
+        return CLI_EXIT_OK;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e) {
+        char when[32];
+        cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(e, "ts_ns")));
+        char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%5lld %s %-18s %s\n", (long long)json_integer_value(json_object_get(e, "seq")),
+               when, json_string_value(json_object_get(e, "type")), data ? data : "");
+        free(data);
+    }
+    json_decref(evs);
+    return CLI_EXIT_OK;
+}
+
+int cmd_runs(struct cli *c, int argc, char **argv)
+{
+    if (argc < 1 || cli_wants_help(argc, argv))
+        return cli_usage_runs(argc < 1 ? stderr : stdout,
+                              argc < 1 ? CLI_EXIT_USAGE : CLI_EXIT_OK);
+    const char *sub = argv[0];
+    if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "logs") &&
+        strcmp(sub, "events")) {
+        cli_err("runs: unknown subcommand '%s'", sub);
+        return cli_usage_runs(stderr, CLI_EXIT_USAGE);
+    }
+    if (strcmp(sub, "list") && argc < 2)
+        return cli_usage_runs(stderr, CLI_EXIT_USAGE);
+    struct oc_registry *reg = cli_registry(NULL);
+    int failed;
+    struct oc_config *cfg = cli_global_config(c, reg, &failed);
+    struct oc_store *st = failed ? NULL : cli_open_store(c, reg, cfg);
+    int rc = CLI_EXIT_USAGE;
+    if (st) {
+        if (!strcmp(sub, "list"))
+            rc = cli_runs_list(c, st, argc - 1, argv + 1);
+        else if (!strcmp(sub, "show"))
+            rc = cli_runs_show(c, st, argv[1]);
+        else if (!strcmp(sub, "logs"))
+            rc = cli_runs_logs(c, st, argc - 1, argv + 1);
+        else
+            rc = cli_runs_events(c, st, argv[1]);
+    }
+    oc_store_close(st);
+    oc_config_free(cfg);
+    oc_registry_free(reg);
+    return rc;
+}

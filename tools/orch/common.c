@@ -1,0 +1,106 @@
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "host.h"
+#include "util.h"
+
+void cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("orch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
+
+void cli_print_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
+void cli_fmt_duration(char *buf, size_t n, int64_t ns)
+{
+    if (ns < 1000000000)
+        snprintf(buf, n, "%lldms", (long long)(ns / 1000000));
+    else if (ns < 60LL * 1000000000)
+        snprintf(buf, n, "%.1fs", (double)ns / 1e9);
+    else
+        snprintf(buf, n, "%lldm%02llds", (long long)(ns / 60000000000LL),
+                 (long long)(ns / 1000000000 % 60));
+}
+
+void cli_fmt_time(char *buf, size_t n, int64_t real_ns)
+{
+    time_t t = (time_t)(real_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct oc_registry *cli_registry(const struct oc_config *cfg)
+{
+    return oc_registry_new(cfg ? (const char *const *)cfg->plugin_paths : NULL,
+                           cfg ? cfg->n_plugin_paths : 0);
+}
+
+struct oc_config *cli_load_config(const char *path, struct oc_registry *reg)
+{
+    struct oc_diag diag = {0};
+    struct oc_config *cfg = oc_config_parse_file(path, &diag);
+    if (cfg) {
+        for (size_t i = 0; i < cfg->n_plugin_paths; i++)
+            oc_registry_add_path(reg, cfg->plugin_paths[i]);
+        if (oc_config_validate(cfg, reg, &diag) != 0) {
+            oc_config_free(cfg);
+            cfg = NULL;
+        }
+    }
+    for (size_t i = 0; i < diag.n; i++)
+        fprintf(stderr, "%s\n", diag.msgs[i]);
+    if (!cfg && diag.n == 0)
+        cli_err("%s: cannot load the config", path);
+    if (!cfg && diag.n > 1)
+        cli_err("%zu errors in %s", diag.n, path);
+    oc_diag_free(&diag);
+    return cfg;
+}
+
+struct oc_store *cli_open_store(struct cli *c, struct oc_registry *reg,
+                                const struct oc_config *cfg)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    const char *sd = c->state_dir ? c->state_dir : cfg ? cfg->state_dir : NULL;
+    struct oc_store *s = oc_store_open(reg, cfg ? &cfg->store : NULL, sd, &err);
+    if (!s)
+        cli_err("cannot open the store: %s", oc_error_text(&err));
+    oc_error_clear(&err);
+    return s;
+}
+
+struct oc_config *cli_global_config(struct cli *c, struct oc_registry *reg,
+                                    int *failed)
+{
+    *failed = 0;
+    if (!c->config)
+        return NULL;
+    struct oc_config *cfg = cli_load_config(c->config, reg);
+    *failed = cfg == NULL;
+    return cfg;
+}

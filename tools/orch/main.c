@@ -1,0 +1,92 @@
+/* orch: run, resume, inspect and validate workflows from the command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "host.h"
+
+#ifndef ORCH_VERSION
+#define ORCH_VERSION "0.0.0"
+#endif
+
+static const char usage[] =
+    "usage: orch [--state-dir DIR] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE WORKFLOW [--input K=V]... [--idempotency-key K] [--dry-run]\n"
+    "                    [--concurrency N]     run a workflow to its end\n"
+    "  resume RUN_ID                           continue an interrupted run\n"
+    "  runs list [--state S] [--workflow W] [--limit N]\n"
+    "  runs show RUN_ID                        steps, attempts, outputs, errors\n"
+    "  runs logs RUN_ID [STEP]                 the recorded output of steps\n"
+    "  runs events RUN_ID                      the run's event ledger\n"
+    "  validate FILE                           check a workflow file\n"
+    "  plugins list                            every plugin orch can load\n"
+    "  plugins info NAME                       a plugin's options\n"
+    "\n"
+    "global options:\n"
+    "  --state-dir DIR   where the embedded store and work dirs live\n"
+    "                    (default: defaults.state_dir, $ORCH_STATE_DIR, ./.orch)\n"
+    "  -c, --config FILE the workflow file whose store resume/runs use\n"
+    "                    (default: the embedded SQLite store)\n"
+    "  --json            machine-readable output\n"
+    "  --version, --help\n"
+    "\n"
+    "exit status: 0 success, 1 the run failed or was cancelled, 2 bad usage\n"
+    "or configuration.\n";
+
+struct cli_cmd {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+};
+
+static const struct cli_cmd cli_cmds[] = {
+    {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
+    {"validate", cmd_validate}, {"plugins", cmd_plugins},
+};
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            c.json = 1;
+        } else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc) {
+            c.state_dir = argv[++i];
+        } else if (!strncmp(argv[i], "--state-dir=", 12)) {
+            c.state_dir = argv[i] + 12;
+        } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
+                   i + 1 < argc) {
+            c.config = argv[++i];
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("orch %s (plugin ABI %d.%d)\n", ORCH_VERSION, ORCH_ABI_MAJOR,
+                   ORCH_ABI_MINOR);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        } else {
+            cli_err("unknown option '%s' (see orch --help)", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[i];
+    const char *names[sizeof cli_cmds / sizeof cli_cmds[0]];
+    for (size_t k = 0; k < sizeof cli_cmds / sizeof cli_cmds[0]; k++) {
+        names[k] = cli_cmds[k].name;
+        if (!strcmp(name, cli_cmds[k].name))
+            return cli_cmds[k].fn(&c, argc - i - 1, argv + i + 1);
+    }
+    const char *near = oc_closest(name, names, sizeof names / sizeof names[0]);
+    if (near)
+        cli_err("unknown command '%s'; did you mean '%s'?", name, near);
+    else
+        cli_err("unknown command '%s' (see orch --help)", name);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,178 @@
+/* What `orch run` prints while a run goes: one line per step transition and
+ * every line of command output prefixed by its step, or with --json one
+ * JSON object per line for programs to read. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "util.h"
+
+/* Output arrives in arbitrary chunks; lines are printed whole so that
+ * concurrent steps' output does not interleave mid-line. */
+struct cli_partial {
+    char *step;
+    uint32_t stream;
+    struct oc_buf buf;
+    struct cli_partial *next;
+};
+
+struct cli_progress {
+    int json;
+    struct cli_partial *partial;
+};
+
+struct cli_progress *cli_progress_new(int json)
+{
+    struct cli_progress *p = oc_xcalloc(1, sizeof *p);
+    p->json = json;
+    return p;
+}
+
+static void cli_partial_flush(struct cli_partial *l)
+{
+    if (l->buf.len) {
+        printf("[%s] %s\n", l->step, l->buf.data);
+        oc_buf_free(&l->buf);
+    }
+}
+
+void cli_progress_free(struct cli_progress *p)
+{
+    if (!p)
+        return;
+    while (p->partial) {
+        struct cli_partial *l = p->partial;
+        p->partial = l->next;
+        cli_partial_flush(l);
+        free(l->step);
+        free(l);
+    }
+    fflush(stdout);
+    free(p);
+}
+
+static struct cli_partial *cli_partial_get(struct cli_progress *p,
+                                           const char *step, uint32_t stream)
+{
+    for (struct cli_partial *l = p->partial; l; l = l->next)
+        if (l->stream == stream && !strcmp(l->step, step))
+            return l;
+    struct cli_partial *l = oc_xcalloc(1, sizeof *l);
+    l->step = oc_xstrdup(step);
+    l->stream = stream;
+    l->next = p->partial;
+    p->partial = l;
+    return l;
+}
+
+static void cli_print_output(struct cli_progress *p, const struct oc_progress *ev)
+{
+    struct cli_partial *l = cli_partial_get(p, ev->step_id, ev->stream);
+    const char *s = ev->data, *end = ev->data + ev->len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        if (!nl) {
+            oc_buf_add(&l->buf, s, (size_t)(end - s));
+            break;
+        }
+        oc_buf_add(&l->buf, s, (size_t)(nl - s));
+        printf("[%s] %s\n", ev->step_id, l->buf.data ? l->buf.data : "");
+        oc_buf_free(&l->buf);
+        s = nl + 1;
+    }
+}
+
+static void cli_flush_step(struct cli_progress *p, const char *step)
+{
+    for (struct cli_partial *l = p->partial; l; l = l->next)
+        if (!strcmp(l->step, step))
+            cli_partial_flush(l);
+}
+
+static const char *cli_ev_name(enum oc_progress_type t)
+{
+    switch (t) {
+    case OC_EV_RUN_STARTED: return "run.started";
+    case OC_EV_STEP_STARTED: return "step.started";
+    case OC_EV_STEP_FINISHED: return "step.finished";
+    case OC_EV_STEP_RETRY: return "step.retry";
+    case OC_EV_STEP_OUTPUT: return "step.output";
+    case OC_EV_INSTANCE: return "instance";
+    case OC_EV_RUN_FINISHED: return "run.finished";
+    }
+    return "?";
+}
+
+static void cli_progress_json(const struct oc_progress *ev)
+{
+    json_t *j = json_pack("{s:s,s:s?,s:s?}", "event", cli_ev_name(ev->type),
+                          "run_id", ev->run_id, "step", ev->step_id);
+    if (ev->type == OC_EV_STEP_FINISHED)
+        json_object_set_new(j, "state", json_string(orch_step_state_name(ev->state)));
+    if (ev->type == OC_EV_RUN_FINISHED)
+        json_object_set_new(j, "state", json_string(orch_run_state_name(ev->state)));
+    if (ev->attempt)
+        json_object_set_new(j, "attempt", json_integer(ev->attempt));
+    if (ev->message)
+        json_object_set_new(j, "message", json_string(ev->message));
+    if (ev->type == OC_EV_STEP_OUTPUT) {
+        json_object_set_new(j, "stream", json_string(ev->stream == ORCH_STREAM_STDERR
+                                                         ? "stderr" : "stdout"));
+        json_object_set_new(j, "data", json_stringn(ev->data, ev->len));
+    }
+    if (ev->duration_ns)
+        json_object_set_new(j, "duration_ms", json_integer(ev->duration_ns / 1000000));
+    json_dumpf(j, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
+void cli_progress_cb(void *ud, const struct oc_progress *ev)
+{
+    struct cli_progress *p = ud;
+    if (p->json) {
+        cli_progress_json(ev);
+        fflush(stdout);
+        return;
+    }
+    char dur[32] = "";
+    if (ev->duration_ns)
+        cli_fmt_duration(dur, sizeof dur, ev->duration_ns);
+    switch (ev->type) {
+    case OC_EV_RUN_STARTED:
+        printf("run %s %s\n", ev->run_id, ev->message ? ev->message : "started");
+        break;
+    case OC_EV_STEP_STARTED:
+        if (ev->attempt > 1)
+            printf("-> %s started (attempt %u)\n", ev->step_id, ev->attempt);
+        else
+            printf("-> %s started\n", ev->step_id);
+        break;
+    case OC_EV_STEP_OUTPUT:
+        cli_print_output(p, ev);
+        break;
+    case OC_EV_STEP_RETRY:
+        cli_flush_step(p, ev->step_id);
+        printf("-> %s attempt %u failed, will retry: %s\n", ev->step_id,
+               ev->attempt, ev->message ? ev->message : "");
+        break;
+    case OC_EV_STEP_FINISHED:
+        cli_flush_step(p, ev->step_id);
+        printf("%s %s %s%s%s%s%s\n",
+               ev->state == ORCH_STEP_SUCCEEDED ? "ok" :
+               ev->state == ORCH_STEP_SKIPPED ? "--" : "!!",
+               ev->step_id, orch_step_state_name(ev->state), *dur ? " in " : "",
+               dur, ev->message ? ": " : "", ev->message ? ev->message : "");
+        break;
+    case OC_EV_INSTANCE:
+        printf("   %s\n", ev->message ? ev->message : "instance");
+        break;
+    case OC_EV_RUN_FINISHED:
+        printf("run %s %s%s%s%s%s\n", ev->run_id, orch_run_state_name(ev->state),
+               *dur ? " in " : "", dur, ev->message ? ": " : "",
+               ev->message ? ev->message : "");
+        break;
+    }
+    fflush(stdout);
+}
