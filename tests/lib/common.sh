@@ -1,0 +1,75 @@
+# Shared by the shell tests: a private state dir per test, assertions that
+# say what they expected, and cleanup of every process a test started.
+set -euo pipefail
+
+: "${ORCH_BIN:?run through ctest (ORCH_BIN unset)}"
+ORCH="$ORCH_BIN/orch"
+T=$(mktemp -d "${TMPDIR:-/tmp}/orch-test.XXXXXX")
+export ORCH_STATE_DIR="$T/state"
+export ORCH_LOG_LEVEL="${ORCH_LOG_LEVEL:-warn}"
+T_PIDS=()
+
+t_cleanup() {
+  local p
+  for p in "${T_PIDS[@]:-}"; do
+    [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+  done
+  rm -rf "$T"
+}
+trap t_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# Run orch; stdout+stderr go to $T/out, the exit status to $RC.
+o() {
+  set +e
+  "$ORCH" "$@" >"$T/out" 2>&1
+  RC=$?
+  set -e
+}
+
+expect_rc() {
+  [ "$RC" -eq "$1" ] || { cat "$T/out" >&2; fail "expected exit $1, got $RC ($2)"; }
+}
+expect_out() {
+  grep -qF -- "$1" "$T/out" || { cat "$T/out" >&2; fail "output lacks '$1' ($2)"; }
+}
+expect_no_out() {
+  if grep -qF -- "$1" "$T/out"; then cat "$T/out" >&2; fail "output has '$1' ($2)"; fi
+}
+
+# Wait up to $2 seconds (default 30) for file $1 to exist.
+wait_file() {
+  local i
+  for ((i = 0; i < ${2:-30} * 20; i++)); do
+    [ -e "$1" ] && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for $1"
+}
+
+# JSON field of a `orch --json runs show` document.
+run_json() { "$ORCH" --json runs show "$1"; }
+jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+
+# The attempt count of a step in a run (from the store).
+attempts_of() {
+  run_json "$1" | jq_py "len([a for a in d['attempts'] if a['step']=='$2'])"
+}
+state_of() {
+  run_json "$1" | jq_py "[a for a in d['attempts'] if a['step']=='$2'][-1]['state']"
+}
+run_state() { run_json "$1" | jq_py "d['state']"; }
+last_run_id() { "$ORCH" --json runs list --limit 1 | jq_py "d[0]['id']"; }
+
+# Fail if any pid listed in file $1 is still alive.
+expect_dead_pids() {
+  local p
+  for p in $(cat "$1"); do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -9 "$p" 2>/dev/null || true
+      fail "process $p survived ($2)"
+    fi
+  done
+}
