@@ -1,0 +1,348 @@
+/* Evaluation of ${{ }} expressions. Comparison and truthiness follow
+ * GitHub Actions, the syntax users of such files already know: loose
+ * equality (values of different types compare as numbers), strings compare
+ * case-insensitively. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../util.h"
+#include "expr.h"
+
+void oc_val_free(struct oc_val *v)
+{
+    if (v) {
+        free(v->s);
+        v->s = NULL;
+    }
+}
+
+int oc_val_truthy(const struct oc_val *v)
+{
+    switch (v->kind) {
+    case OC_VAL_NULL: return 0;
+    case OC_VAL_BOOL: return v->b;
+    case OC_VAL_NUM: return v->num != 0 && !isnan(v->num);
+    case OC_VAL_STR: return v->s && *v->s;
+    }
+    return 0;
+}
+
+char *oc_val_text(const struct oc_val *v)
+{
+    switch (v->kind) {
+    case OC_VAL_NULL: return oc_xstrdup("");
+    case OC_VAL_BOOL: return oc_xstrdup(v->b ? "true" : "false");
+    case OC_VAL_NUM:
+        if (v->num == floor(v->num) && fabs(v->num) < 1e15)
+            return oc_xasprintf("%lld", (long long)v->num);
+        return oc_xasprintf("%.15g", v->num);
+    case OC_VAL_STR: return oc_xstrdup(v->s ? v->s : "");
+    }
+    return oc_xstrdup("");
+}
+
+static double oc_val_num(const struct oc_val *v)
+{
+    switch (v->kind) {
+    case OC_VAL_NULL: return 0;
+    case OC_VAL_BOOL: return v->b;
+    case OC_VAL_NUM: return v->num;
+    case OC_VAL_STR: {
+        const char *s = v->s ? v->s : "";
+        if (!*s)
+            return 0;
+        char *end;
+        double d = strtod(s, &end);
+        return *end ? NAN : d;
+    }
+    }
+    return NAN;
+}
+
+/* <0, 0, >0, or 2 when unordered (NaN). */
+static int oc_val_cmp(const struct oc_val *a, const struct oc_val *b)
+{
+    if (a->kind == OC_VAL_STR && b->kind == OC_VAL_STR) {
+        int c = strcasecmp(a->s ? a->s : "", b->s ? b->s : "");
+        return c < 0 ? -1 : c > 0;
+    }
+    if (a->kind == OC_VAL_NULL && b->kind == OC_VAL_NULL)
+        return 0;
+    double x = oc_val_num(a), y = oc_val_num(b);
+    if (isnan(x) || isnan(y))
+        return 2;
+    return x < y ? -1 : x > y;
+}
+
+static void oc_val_set_bool(struct oc_val *v, int b)
+{
+    oc_val_free(v);
+    v->kind = OC_VAL_BOOL;
+    v->b = !!b;
+}
+
+static void oc_val_set_str(struct oc_val *v, char *s)
+{
+    oc_val_free(v);
+    v->kind = OC_VAL_STR;
+    v->s = s;
+}
+
+struct oc_ev {
+    const struct oc_scope *sc;
+    int *secret;
+    char *err;
+};
+
+static int oc_ev_fail(struct oc_ev *ev, const struct oc_ex *e, const char *fmt,
+                      const char *arg)
+{
+    if (!ev->err) {
+        char *msg = oc_xasprintf(fmt, arg);
+        ev->err = oc_xasprintf("column %zu: %s", e->col, msg);
+        free(msg);
+    }
+    return -1;
+}
+
+static int oc_ev(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out);
+
+static int oc_ev_args(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *v,
+                      size_t n)
+{
+    if (e->n_args != n) {
+        char *want = oc_xasprintf("%s() takes %zu argument%s", e->name, n, n == 1 ? "" : "s");
+        oc_ev_fail(ev, e, "%s", want);
+        free(want);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (oc_ev(ev, e->args[i], &v[i]) != 0) {
+            for (size_t k = 0; k < i; k++)
+                oc_val_free(&v[k]);
+            return -1;
+        }
+    return 0;
+}
+
+static int oc_str_has(const char *h, const char *n, int where)
+{
+    size_t hl = strlen(h), nl = strlen(n);
+    if (nl > hl)
+        return 0;
+    if (where < 0)
+        return !strncasecmp(h, n, nl);
+    if (where > 0)
+        return !strcasecmp(h + hl - nl, n);
+    return strcasestr(h, n) != NULL;
+}
+
+static int oc_ev_format(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    if (e->n_args < 1)
+        return oc_ev_fail(ev, e, "%s", "format() needs a format string");
+    struct oc_val *v = oc_xcalloc(e->n_args, sizeof *v);
+    int rc = 0;
+    for (size_t i = 0; i < e->n_args && rc == 0; i++)
+        rc = oc_ev(ev, e->args[i], &v[i]);
+    struct oc_buf b = {0};
+    if (rc == 0) {
+        char *fmt = oc_val_text(&v[0]);
+        for (const char *p = fmt; *p && rc == 0; p++) {
+            if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+                oc_buf_addc(&b, *p++);
+            } else if (*p == '{') {
+                char *end;
+                unsigned long k = strtoul(p + 1, &end, 10);
+                if (end == p + 1 || *end != '}' || k + 1 >= e->n_args) {
+                    rc = oc_ev_fail(ev, e, "format(): bad placeholder in '%s'", fmt);
+                    break;
+                }
+                char *t = oc_val_text(&v[k + 1]);
+                oc_buf_adds(&b, t);
+                free(t);
+                p = end;
+            } else {
+                oc_buf_addc(&b, *p);
+            }
+        }
+        free(fmt);
+    }
+    for (size_t i = 0; i < e->n_args; i++)
+        oc_val_free(&v[i]);
+    free(v);
+    if (rc == 0)
+        oc_val_set_str(out, oc_buf_steal(&b));
+    oc_buf_free(&b);
+    return rc;
+}
+
+static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    static const char *const status_fns[] = {"success", "failure", "always", "cancelled"};
+    for (size_t i = 0; i < 4; i++)
+        if (!strcmp(e->name, status_fns[i])) {
+            if (e->n_args)
+                return oc_ev_fail(ev, e, "%s() takes no arguments", e->name);
+            int r = ev->sc && ev->sc->status_fn ? ev->sc->status_fn(ev->sc->ud, e->name)
+                                                : i == 0 || i == 2;
+            oc_val_set_bool(out, r);
+            return 0;
+        }
+    if (!strcmp(e->name, "format"))
+        return oc_ev_format(ev, e, out);
+    int where = !strcmp(e->name, "contains") ? 0 : !strcmp(e->name, "startsWith") ? -1
+              : !strcmp(e->name, "endsWith") ? 1 : 2;
+    if (where == 2)
+        return oc_ev_fail(ev, e, "unknown function '%s' (functions: success, failure, "
+                                 "always, cancelled, contains, startsWith, endsWith, format)",
+                          e->name);
+    struct oc_val v[2] = {0};
+    if (oc_ev_args(ev, e, v, 2) != 0)
+        return -1;
+    char *h = oc_val_text(&v[0]), *n = oc_val_text(&v[1]);
+    oc_val_set_bool(out, oc_str_has(h, n, where));
+    free(h);
+    free(n);
+    oc_val_free(&v[0]);
+    oc_val_free(&v[1]);
+    return 0;
+}
+
+static int oc_ev_ref(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    static const char *const spaces[] = {"inputs", "steps", "secrets", "env"};
+    int known = 0;
+    for (size_t i = 0; i < 4; i++)
+        known |= !strcmp(e->name, spaces[i]);
+    if (!known)
+        return oc_ev_fail(ev, e, "unknown name '%s' (expected inputs, steps, secrets or env)",
+                          e->name);
+    if (e->n_parts == 0)
+        return oc_ev_fail(ev, e, "'%s' needs a name after it, e.g. %s.NAME", e->name);
+    int is_secret = 0;
+    struct oc_val v = {0};
+    if (!ev->sc || !ev->sc->lookup ||
+        ev->sc->lookup(ev->sc->ud, e->name, (const char *const *)e->parts, e->n_parts,
+                       &v, &is_secret) != 0) {
+        struct oc_buf b = {0};
+        oc_buf_adds(&b, e->name);
+        for (size_t i = 0; i < e->n_parts; i++)
+            oc_buf_addf(&b, ".%s", e->parts[i]);
+        oc_ev_fail(ev, e, "'%s' does not exist", b.data);
+        oc_buf_free(&b);
+        return -1;
+    }
+    if (is_secret && ev->secret)
+        *ev->secret = 1;
+    oc_val_free(out);
+    *out = v;
+    return 0;
+}
+
+static int oc_ev(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    switch (e->kind) {
+    case OC_EX_LIT:
+        oc_val_free(out);
+        *out = e->val;
+        out->s = e->val.s ? oc_xstrdup(e->val.s) : NULL;
+        return 0;
+    case OC_EX_REF:
+        return oc_ev_ref(ev, e, out);
+    case OC_EX_CALL:
+        return oc_ev_call(ev, e, out);
+    case OC_EX_NOT: {
+        struct oc_val a = {0};
+        if (oc_ev(ev, e->args[0], &a) != 0)
+            return -1;
+        int t = oc_val_truthy(&a);
+        oc_val_free(&a);
+        oc_val_set_bool(out, !t);
+        return 0;
+    }
+    case OC_EX_BIN:
+        break;
+    }
+    struct oc_val a = {0};
+    if (oc_ev(ev, e->args[0], &a) != 0)
+        return -1;
+    if (e->op == OC_OP_AND || e->op == OC_OP_OR) {
+        /* Short-circuit, returning the deciding operand as JS does. */
+        int t = oc_val_truthy(&a);
+        if ((e->op == OC_OP_AND && !t) || (e->op == OC_OP_OR && t)) {
+            oc_val_free(out);
+            *out = a;
+            return 0;
+        }
+        oc_val_free(&a);
+        return oc_ev(ev, e->args[1], out);
+    }
+    struct oc_val b = {0};
+    if (oc_ev(ev, e->args[1], &b) != 0) {
+        oc_val_free(&a);
+        return -1;
+    }
+    int c = oc_val_cmp(&a, &b);
+    int r = 0;
+    switch (e->op) {
+    case OC_OP_EQ: r = c == 0; break;
+    case OC_OP_NE: r = c != 0; break;
+    case OC_OP_LT: r = c == -1; break;
+    case OC_OP_LE: r = c == -1 || c == 0; break;
+    case OC_OP_GT: r = c == 1; break;
+    case OC_OP_GE: r = c == 1 || c == 0; break;
+    default: break;
+    }
+    oc_val_free(&a);
+    oc_val_free(&b);
+    oc_val_set_bool(out, r);
+    return 0;
+}
+
+int oc_ex_eval(const struct oc_ex *e, const struct oc_scope *sc,
+               struct oc_val *out, int *secret, char **errmsg)
+{
+    struct oc_ev ev = {.sc = sc, .secret = secret};
+    memset(out, 0, sizeof *out);
+    if (oc_ev(&ev, e, out) != 0) {
+        oc_val_free(out);
+        *errmsg = ev.err;
+        return -1;
+    }
+    return 0;
+}
+
+int oc_ex_has_status_call(const struct oc_ex *e)
+{
+    if (e->kind == OC_EX_CALL &&
+        (!strcmp(e->name, "success") || !strcmp(e->name, "failure") ||
+         !strcmp(e->name, "always") || !strcmp(e->name, "cancelled")))
+        return 1;
+    for (size_t i = 0; i < e->n_args; i++)
+        if (oc_ex_has_status_call(e->args[i]))
+            return 1;
+    return 0;
+}
+
+int oc_ex_walk_refs(const struct oc_ex *e,
+                    int (*fn)(void *ud, const char *ns, const char *const *parts,
+                              size_t n),
+                    void *ud)
+{
+    if (e->kind == OC_EX_REF) {
+        int rc = fn(ud, e->name, (const char *const *)e->parts, e->n_parts);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < e->n_args; i++) {
+        int rc = oc_ex_walk_refs(e->args[i], fn, ud);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

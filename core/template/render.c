@@ -1,0 +1,194 @@
+/* ${{ expr }} substitution in strings, `if:` conditions, and the reference
+ * walk used by config validation. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util.h"
+#include "expr.h"
+
+int oc_template_has(const char *s)
+{
+    return s && strstr(s, "${{") != NULL;
+}
+
+/* The end of the expression starting at s: the "}}" not inside a string
+ * literal, or NULL. */
+static const char *oc_expr_end(const char *s)
+{
+    int in_str = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            in_str = !in_str;
+        else if (!in_str && p[0] == '}' && p[1] == '}')
+            return p;
+    }
+    return NULL;
+}
+
+static char *oc_tmpl_err(const char *start, size_t len, const char *msg)
+{
+    return oc_xasprintf("in '${{%.*s}}': %s", (int)len, start, msg);
+}
+
+/* Calls fn(ud, expr, len) for each ${{ }} of in; literal text goes to lit. */
+static int oc_tmpl_each(const char *in,
+                        int (*fn)(void *ud, const char *expr, size_t len, char **err),
+                        void (*lit)(void *ud, const char *s, size_t len), void *ud,
+                        char **errmsg)
+{
+    const char *p = in;
+    for (;;) {
+        const char *open = strstr(p, "${{");
+        if (!open) {
+            if (lit)
+                lit(ud, p, strlen(p));
+            return 0;
+        }
+        if (lit)
+            lit(ud, p, (size_t)(open - p));
+        const char *body = open + 3;
+        const char *close = oc_expr_end(body);
+        if (!close) {
+            *errmsg = oc_xasprintf("'%.40s': '${{' without a closing '}}'", open);
+            return -1;
+        }
+        char *err = NULL;
+        if (fn(ud, body, (size_t)(close - body), &err) != 0) {
+            *errmsg = oc_tmpl_err(body, (size_t)(close - body), err ? err : "invalid");
+            free(err);
+            return -1;
+        }
+        p = close + 2;
+    }
+}
+
+struct oc_render {
+    const struct oc_scope *sc;
+    struct oc_buf out;
+    int secret;
+};
+
+static void oc_render_lit(void *ud, const char *s, size_t len)
+{
+    oc_buf_add(&((struct oc_render *)ud)->out, s, len);
+}
+
+static int oc_render_expr(void *ud, const char *expr, size_t len, char **err)
+{
+    struct oc_render *r = ud;
+    struct oc_ex *e = oc_ex_parse(expr, len, err);
+    if (!e)
+        return -1;
+    struct oc_val v;
+    int rc = oc_ex_eval(e, r->sc, &v, &r->secret, err);
+    oc_ex_free(e);
+    if (rc != 0)
+        return -1;
+    char *t = oc_val_text(&v);
+    oc_buf_adds(&r->out, t);
+    free(t);
+    oc_val_free(&v);
+    return 0;
+}
+
+int oc_template_render(const char *in, const struct oc_scope *sc, char **out,
+                       int *secret_out, char **errmsg)
+{
+    struct oc_render r = {.sc = sc};
+    *errmsg = NULL;
+    if (oc_tmpl_each(in, oc_render_expr, oc_render_lit, &r, errmsg) != 0) {
+        oc_buf_free(&r.out);
+        return -1;
+    }
+    if (secret_out)
+        *secret_out = r.secret;
+    *out = oc_buf_steal(&r.out);
+    return 0;
+}
+
+/* `if:` text without its optional ${{ }} wrapper. */
+static void oc_unwrap(const char *expr, const char **s, size_t *len)
+{
+    const char *b = expr;
+    while (*b == ' ' || *b == '\t' || *b == '\n')
+        b++;
+    size_t n = strlen(b);
+    while (n && (b[n - 1] == ' ' || b[n - 1] == '\t' || b[n - 1] == '\n'))
+        n--;
+    if (n >= 5 && !strncmp(b, "${{", 3) && !strncmp(b + n - 2, "}}", 2)) {
+        b += 3;
+        n -= 5;
+    }
+    *s = b;
+    *len = n;
+}
+
+int oc_expr_eval_bool(const char *expr, const struct oc_scope *sc, int *result,
+                      char **errmsg)
+{
+    const char *s;
+    size_t len;
+    oc_unwrap(expr, &s, &len);
+    char *err = NULL;
+    struct oc_ex *e = oc_ex_parse(s, len, &err);
+    if (!e) {
+        *errmsg = oc_tmpl_err(s, len, err);
+        free(err);
+        return -1;
+    }
+    struct oc_val v;
+    int rc = oc_ex_eval(e, sc, &v, NULL, &err);
+    if (rc == 0) {
+        *result = oc_val_truthy(&v);
+        if (!oc_ex_has_status_call(e) && sc && sc->status_fn &&
+            !sc->status_fn(sc->ud, "success"))
+            *result = 0;
+        oc_val_free(&v);
+    } else {
+        *errmsg = oc_tmpl_err(s, len, err);
+        free(err);
+    }
+    oc_ex_free(e);
+    return rc;
+}
+
+struct oc_refwalk {
+    int (*fn)(void *ud, const char *ns, const char *const *parts, size_t n);
+    void *ud;
+};
+
+static int oc_refs_expr(void *ud, const char *expr, size_t len, char **err)
+{
+    struct oc_refwalk *w = ud;
+    struct oc_ex *e = oc_ex_parse(expr, len, err);
+    if (!e)
+        return -1;
+    int rc = oc_ex_walk_refs(e, w->fn, w->ud);
+    oc_ex_free(e);
+    if (rc)
+        *err = NULL; /* fn reported it */
+    return rc ? -1 : 0;
+}
+
+int oc_template_refs(const char *s, int is_expr,
+                     int (*fn)(void *ud, const char *ns,
+                               const char *const *parts, size_t n),
+                     void *ud, char **errmsg)
+{
+    struct oc_refwalk w = {fn, ud};
+    *errmsg = NULL;
+    if (!is_expr)
+        return oc_tmpl_each(s, oc_refs_expr, NULL, &w, errmsg);
+    const char *b;
+    size_t len;
+    oc_unwrap(s, &b, &len);
+    char *err = NULL;
+    if (oc_refs_expr(&w, b, len, &err) != 0) {
+        if (err)
+            *errmsg = oc_tmpl_err(b, len, err);
+        free(err);
+        return -1;
+    }
+    return 0;
+}
