@@ -1,0 +1,183 @@
+/* YAML (and so JSON) text to an oc_node tree with 1-based line:col
+ * positions, using libyaml's event parser. Anchors/aliases and tags are
+ * refused: a workflow file should read the same to a person as to orch. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "internal.h"
+
+struct oc_yp {
+    yaml_parser_t parser;
+    const char *file;
+    struct oc_diag *diag;
+    int failed;
+};
+
+static struct oc_pos oc_yp_pos(const struct oc_yp *y, yaml_mark_t m)
+{
+    return (struct oc_pos){y->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1};
+}
+
+static int oc_yp_next(struct oc_yp *y, yaml_event_t *ev)
+{
+    if (yaml_parser_parse(&y->parser, ev))
+        return 0;
+    struct oc_pos pos = oc_yp_pos(y, y->parser.problem_mark);
+    if (y->parser.context)
+        oc_diag_add(y->diag, &pos, "YAML syntax error: %s %s", y->parser.problem,
+                    y->parser.context);
+    else
+        oc_diag_add(y->diag, &pos, "YAML syntax error: %s",
+                    y->parser.problem ? y->parser.problem : "invalid document");
+    y->failed = 1;
+    return -1;
+}
+
+static int oc_plain_null(const char *s)
+{
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+           !strcmp(s, "NULL");
+}
+
+static struct oc_node *oc_yp_node(struct oc_yp *y, yaml_event_t *ev);
+
+static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
+{
+    int is_map = start->type == YAML_MAPPING_START_EVENT;
+    struct oc_pos pos = oc_yp_pos(y, start->start_mark);
+    struct oc_node *n = oc_node_new(is_map ? OC_NODE_MAP : OC_NODE_SEQ, &pos);
+    yaml_event_type_t end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+    for (;;) {
+        yaml_event_t ev;
+        if (oc_yp_next(y, &ev) != 0)
+            goto fail;
+        if (ev.type == end) {
+            yaml_event_delete(&ev);
+            return n;
+        }
+        struct oc_node *item = oc_yp_node(y, &ev);
+        yaml_event_delete(&ev);
+        if (!item)
+            goto fail;
+        if (!is_map) {
+            oc_node_append(n, item);
+            continue;
+        }
+        if (item->kind != OC_NODE_SCALAR) {
+            oc_diag_add(y->diag, &item->pos, "a mapping key must be a plain name, not a %s",
+                        oc_node_kind_name(item->kind));
+            oc_node_free(item);
+            goto fail;
+        }
+        if (oc_node_get(n, item->str)) {
+            const struct oc_node *first = oc_node_key(n, item->str);
+            oc_diag_add(y->diag, &item->pos, "duplicate key '%s' (first at line %u)",
+                        item->str, first->pos.line);
+            oc_node_free(item);
+            goto fail;
+        }
+        if (oc_yp_next(y, &ev) != 0) {
+            oc_node_free(item);
+            goto fail;
+        }
+        struct oc_node *val = oc_yp_node(y, &ev);
+        yaml_event_delete(&ev);
+        if (!val) {
+            oc_node_free(item);
+            goto fail;
+        }
+        oc_node_map_put(n, item, val);
+    }
+fail:
+    oc_node_free(n);
+    return NULL;
+}
+
+static struct oc_node *oc_yp_node(struct oc_yp *y, yaml_event_t *ev)
+{
+    struct oc_pos pos = oc_yp_pos(y, ev->start_mark);
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT: {
+        if (ev->data.scalar.anchor) {
+            oc_diag_add(y->diag, &pos, "YAML anchors are not supported");
+            y->failed = 1;
+            return NULL;
+        }
+        const char *s = (const char *)ev->data.scalar.value;
+        int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        if (plain && oc_plain_null(s))
+            return oc_node_new(OC_NODE_NULL, &pos);
+        struct oc_node *n = oc_node_new(OC_NODE_SCALAR, &pos);
+        n->str = oc_xstrndup(s, ev->data.scalar.length);
+        n->quoted = !plain;
+        return n;
+    }
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        if ((ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
+                                                   : ev->data.mapping_start.anchor)) {
+            oc_diag_add(y->diag, &pos, "YAML anchors are not supported");
+            y->failed = 1;
+            return NULL;
+        }
+        return oc_yp_collection(y, ev);
+    case YAML_ALIAS_EVENT:
+        oc_diag_add(y->diag, &pos, "YAML aliases (*name) are not supported");
+        y->failed = 1;
+        return NULL;
+    default:
+        oc_diag_add(y->diag, &pos, "unexpected YAML event");
+        y->failed = 1;
+        return NULL;
+    }
+}
+
+struct oc_node *oc_yaml_parse(const char *text, size_t len, const char *file,
+                              struct oc_diag *diag)
+{
+    struct oc_yp y = {.file = file, .diag = diag};
+    yaml_parser_initialize(&y.parser);
+    yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
+    struct oc_node *root = NULL;
+    yaml_event_t ev;
+    /* stream start, document start */
+    if (oc_yp_next(&y, &ev) != 0)
+        goto out;
+    yaml_event_delete(&ev);
+    if (oc_yp_next(&y, &ev) != 0)
+        goto out;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+        yaml_event_delete(&ev);
+        struct oc_pos pos = {file, 1, 1};
+        oc_diag_add(diag, &pos, "the file is empty");
+        goto out;
+    }
+    yaml_event_delete(&ev);
+    if (oc_yp_next(&y, &ev) != 0)
+        goto out;
+    root = oc_yp_node(&y, &ev);
+    yaml_event_delete(&ev);
+    if (!root)
+        goto out;
+    if (oc_yp_next(&y, &ev) != 0)
+        goto fail;
+    yaml_event_delete(&ev); /* document end */
+    if (oc_yp_next(&y, &ev) != 0)
+        goto fail;
+    if (ev.type != YAML_STREAM_END_EVENT) {
+        struct oc_pos pos = oc_yp_pos(&y, ev.start_mark);
+        oc_diag_add(diag, &pos, "only one YAML document is allowed per file");
+        yaml_event_delete(&ev);
+        goto fail;
+    }
+    yaml_event_delete(&ev);
+    goto out;
+fail:
+    oc_node_free(root);
+    root = NULL;
+out:
+    yaml_parser_delete(&y.parser);
+    return root;
+}

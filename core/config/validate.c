@@ -1,0 +1,305 @@
+/* Whole-file checks after the shape is known: plugins exist and accept
+ * their options, needs form a DAG, every ${{ }} reference can resolve.
+ * Every problem is reported, not just the first. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host.h"
+#include "../options.h"
+#include "../template.h"
+#include "internal.h"
+
+struct oc_vc {
+    struct oc_config *cfg;
+    struct oc_registry *reg;
+    struct oc_diag *diag;
+};
+
+static const struct oc_plugin *oc_resolve(struct oc_vc *v, uint32_t kind,
+                                          const char *uses, const struct oc_pos *pos,
+                                          const char *what)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    const struct oc_plugin *p = oc_registry_get(v->reg, kind, uses, &err);
+    if (!p)
+        oc_diag_add(v->diag, pos, "%s: %s plugin '%s': %s", what, oc_kind_name(kind), uses,
+                    oc_error_text(&err));
+    oc_error_clear(&err);
+    return p;
+}
+
+static void oc_check_ref(struct oc_vc *v, struct oc_plugin_ref *r, uint32_t kind,
+                         const char *what)
+{
+    if (!r->uses)
+        return;
+    r->plugin = oc_resolve(v, kind, r->uses, &r->pos, what);
+    if (r->plugin)
+        oc_options_apply(r->plugin->desc, what, r->with, OC_OPTS_DEFER_TEMPLATES, NULL,
+                         v->diag);
+}
+
+/* The position of key in step i's mapping (for messages), or the step's. */
+static const struct oc_pos *oc_step_key_pos(const struct oc_config *cfg,
+                                            const struct oc_workflow *w, size_t i,
+                                            const char *key)
+{
+    const struct oc_node *wf = oc_node_get(oc_node_get(cfg->root, "workflows"), w->name);
+    const struct oc_node *steps = oc_node_get(wf, "steps");
+    const struct oc_node *n = steps && i < steps->len ? oc_node_get(steps->items[i], key)
+                                                      : NULL;
+    return n ? &n->pos : &w->steps[i].pos;
+}
+
+static size_t oc_step_index(const struct oc_workflow *w, const char *id)
+{
+    for (size_t i = 0; i < w->n_steps; i++)
+        if (w->steps[i].id && !strcmp(w->steps[i].id, id))
+            return i;
+    return SIZE_MAX;
+}
+
+static void oc_check_needs(struct oc_vc *v, struct oc_workflow *w)
+{
+    const char **ids = oc_xcalloc(w->n_steps + 1, sizeof *ids);
+    for (size_t i = 0; i < w->n_steps; i++) {
+        ids[i] = w->steps[i].id ? w->steps[i].id : "";
+        for (size_t j = 0; j < i; j++)
+            if (w->steps[i].id && !strcmp(ids[j], ids[i]))
+                oc_diag_add(v->diag, &w->steps[i].pos,
+                            "workflow %s: duplicate step id '%s' (first at line %u)", w->name,
+                            ids[i], w->steps[j].pos.line);
+    }
+    for (size_t i = 0; i < w->n_steps; i++) {
+        struct oc_step *st = &w->steps[i];
+        st->need_idx = oc_xcalloc(st->n_needs + 1, sizeof *st->need_idx);
+        for (size_t k = 0; k < st->n_needs; k++) {
+            size_t j = oc_step_index(w, st->needs[k]);
+            st->need_idx[k] = j;
+            const struct oc_pos *np = oc_step_key_pos(v->cfg, w, i, "needs");
+            if (j == i) {
+                oc_diag_add(v->diag, np, "step %s needs itself", st->id);
+            } else if (j == SIZE_MAX) {
+                const char *near = oc_closest(st->needs[k], ids, w->n_steps);
+                oc_diag_add(v->diag, np, "step %s needs '%s', which is not a step of "
+                                               "workflow %s%s%s%s",
+                            st->id, st->needs[k], w->name, near ? " (did you mean '" : "",
+                            near ? near : "", near ? "'?)" : "");
+            }
+        }
+    }
+    free(ids);
+}
+
+/* Kahn's algorithm; what is left over lies on or behind a cycle, which is
+ * then walked to name it. */
+static int oc_order(struct oc_vc *v, struct oc_workflow *w)
+{
+    size_t n = w->n_steps;
+    size_t *indeg = oc_xcalloc(n, sizeof *indeg);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < w->steps[i].n_needs; k++)
+            if (w->steps[i].need_idx[k] < n && w->steps[i].need_idx[k] != i)
+                indeg[i]++;
+    w->order = oc_xcalloc(n, sizeof *w->order);
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!indeg[i])
+            w->order[tail++] = i;
+    while (head < tail) {
+        size_t u = w->order[head++];
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < w->steps[i].n_needs; k++)
+                if (w->steps[i].need_idx[k] == u && --indeg[i] == 0)
+                    w->order[tail++] = i;
+    }
+    int rc = 0;
+    if (tail < n) {
+        /* Follow unresolved needs from a leftover step until one repeats. */
+        size_t start = 0;
+        while (!indeg[start])
+            start++;
+        char *seen = oc_xcalloc(n, 1);
+        size_t cur = start;
+        while (!seen[cur]) {
+            seen[cur] = 1;
+            for (size_t k = 0; k < w->steps[cur].n_needs; k++) {
+                size_t j = w->steps[cur].need_idx[k];
+                if (j < n && indeg[j]) {
+                    cur = j;
+                    break;
+                }
+            }
+        }
+        struct oc_buf b = {0};
+        size_t at = cur;
+        do {
+            oc_buf_addf(&b, "%s -> ", w->steps[at].id);
+            for (size_t k = 0; k < w->steps[at].n_needs; k++) {
+                size_t j = w->steps[at].need_idx[k];
+                if (j < n && indeg[j]) {
+                    at = j;
+                    break;
+                }
+            }
+        } while (at != cur);
+        oc_buf_adds(&b, w->steps[cur].id);
+        oc_diag_add(v->diag, &w->steps[cur].pos, "workflow %s: needs form a cycle: %s",
+                    w->name, b.data);
+        oc_buf_free(&b);
+        free(seen);
+        rc = -1;
+    }
+    free(indeg);
+    return rc;
+}
+
+/* Whether step a (transitively) needs step b. */
+static int oc_depends_on(const struct oc_workflow *w, size_t a, size_t b, char *seen)
+{
+    const struct oc_step *st = &w->steps[a];
+    for (size_t k = 0; k < st->n_needs; k++) {
+        size_t j = st->need_idx[k];
+        if (j >= w->n_steps || seen[j])
+            continue;
+        seen[j] = 1;
+        if (j == b || oc_depends_on(w, j, b, seen))
+            return 1;
+    }
+    return 0;
+}
+
+struct oc_refctx {
+    struct oc_vc *v;
+    const struct oc_workflow *w;
+    size_t step;                 /* SIZE_MAX: not in a step */
+    const struct oc_pos *pos;
+};
+
+static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t n)
+{
+    struct oc_refctx *c = ud;
+    const struct oc_workflow *w = c->w;
+    const char *who = c->step < w->n_steps ? w->steps[c->step].id : w->name;
+    if (!strcmp(ns, "inputs")) {
+        for (size_t i = 0; i < w->n_inputs; i++)
+            if (n && !strcmp(w->inputs[i].name, parts[0]))
+                return 0;
+        oc_diag_add(c->v->diag, c->pos, "step %s: inputs.%s is not an input of workflow %s",
+                    who, n ? parts[0] : "", w->name);
+        return 0;
+    }
+    if (!strcmp(ns, "steps")) {
+        size_t j = n ? oc_step_index(w, parts[0]) : SIZE_MAX;
+        if (j == SIZE_MAX) {
+            oc_diag_add(c->v->diag, c->pos, "step %s: steps.%s is not a step of workflow %s",
+                        who, n ? parts[0] : "", w->name);
+            return 0;
+        }
+        char *seen = oc_xcalloc(w->n_steps, 1);
+        int dep = c->step < w->n_steps && oc_depends_on(w, c->step, j, seen);
+        free(seen);
+        if (!dep)
+            oc_diag_add(c->v->diag, c->pos, "step %s: uses steps.%s, so it must list %s in "
+                                            "its needs (directly or through another step)",
+                        who, parts[0], parts[0]);
+        else if (!((n == 3 && !strcmp(parts[1], "outputs")) ||
+                   (n == 2 && !strcmp(parts[1], "result"))))
+            oc_diag_add(c->v->diag, c->pos, "step %s: write steps.%s.outputs.NAME or "
+                                            "steps.%s.result",
+                        who, parts[0], parts[0]);
+        return 0;
+    }
+    if (n != 1)
+        oc_diag_add(c->v->diag, c->pos, "step %s: write %s.NAME", who, ns);
+    return 0;
+}
+
+static void oc_check_text(struct oc_refctx *c, const char *s, int is_expr,
+                          const struct oc_pos *pos)
+{
+    char *err = NULL;
+    c->pos = pos;
+    if (oc_template_refs(s, is_expr, oc_ref_cb, c, &err) != 0 && err)
+        oc_diag_add(c->v->diag, pos, "step %s: %s",
+                    c->step < c->w->n_steps ? c->w->steps[c->step].id : c->w->name, err);
+    free(err);
+}
+
+static void oc_check_tree(struct oc_refctx *c, const struct oc_node *n)
+{
+    if (!n)
+        return;
+    if (n->kind == OC_NODE_SCALAR && oc_template_has(n->str))
+        oc_check_text(c, n->str, 0, &n->pos);
+    for (size_t i = 0; i < n->len; i++)
+        oc_check_tree(c, n->items[i]);
+}
+
+static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
+{
+    struct oc_step *st = &w->steps[i];
+    char *what = oc_xasprintf("step %s", st->id ? st->id : "?");
+    if (st->uses)
+        st->plugin = oc_resolve(v, ORCH_KIND_STEP, st->uses,
+                                oc_step_key_pos(v->cfg, w, i, "uses"), what);
+    if (st->plugin)
+        oc_options_apply(st->plugin->desc, what, st->with, OC_OPTS_DEFER_TEMPLATES, NULL,
+                         v->diag);
+    const char *bname = st->backend ? st->backend : w->backend;
+    if (bname && !oc_config_backend(v->cfg, bname))
+        oc_diag_add(v->diag, st->backend ? oc_step_key_pos(v->cfg, w, i, "backend") : &w->pos, "%s: no backend named '%s'", what, bname);
+    else if (st->plugin && (st->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND) &&
+             !oc_step_backend(v->cfg, w, st))
+        oc_diag_add(v->diag, &st->pos, "%s: plugin %s runs on a backend, but there is no "
+                                       "backend '%s'",
+                    what, st->uses, v->cfg->default_backend);
+    struct oc_refctx c = {v, w, i, &st->pos};
+    oc_check_tree(&c, st->with);
+    if (st->if_expr)
+        oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(v->cfg, w, i, "if"));
+    free(what);
+}
+
+int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
+                       struct oc_diag *diag)
+{
+    size_t before = diag->n;
+    struct oc_vc v = {cfg, reg, diag};
+    oc_check_ref(&v, &cfg->store, ORCH_KIND_STORE, "store");
+    if (cfg->store.plugin && !(cfg->store.plugin->desc->caps & ORCH_STORE_CAP_RUNS))
+        oc_diag_add(diag, &cfg->store.pos, "store: plugin '%s' cannot hold runs (it lacks "
+                                           "the runs capability); use it under artifacts:",
+                    cfg->store.uses);
+    if (cfg->artifacts.uses) {
+        oc_check_ref(&v, &cfg->artifacts, ORCH_KIND_STORE, "artifacts");
+        if (cfg->artifacts.plugin && !(cfg->artifacts.plugin->desc->caps & ORCH_STORE_CAP_BLOBS))
+            oc_diag_add(diag, &cfg->artifacts.pos, "artifacts: plugin '%s' cannot hold blobs",
+                        cfg->artifacts.uses);
+    }
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        char *what = oc_xasprintf("backend %s", cfg->backends[i].name);
+        oc_check_ref(&v, &cfg->backends[i], ORCH_KIND_BACKEND, what);
+        free(what);
+    }
+    if (!oc_config_backend(cfg, cfg->default_backend)) {
+        const struct oc_node *df = oc_node_get(cfg->root, "defaults");
+        const struct oc_node *b = oc_node_get(df, "backend");
+        oc_diag_add(diag, b ? &b->pos : NULL, "defaults.backend: no backend named '%s'",
+                    cfg->default_backend);
+    }
+    for (size_t i = 0; i < cfg->n_workflows; i++) {
+        struct oc_workflow *w = &cfg->workflows[i];
+        if (w->backend && !oc_config_backend(cfg, w->backend))
+            oc_diag_add(diag, &w->pos, "workflow %s: no backend named '%s'", w->name,
+                        w->backend);
+        oc_check_needs(&v, w);
+        if (oc_order(&v, w) != 0)
+            continue;
+        for (size_t j = 0; j < w->n_steps; j++)
+            oc_check_step(&v, w, j);
+    }
+    return diag->n != before ? -1 : 0;
+}
