@@ -1,0 +1,125 @@
+/* Schema migrations, keyed on PRAGMA user_version; and transactions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sq.h"
+
+static const char *const sq_migrations[] = {
+    /* 1 */
+    "CREATE TABLE runs(id TEXT PRIMARY KEY, workflow TEXT NOT NULL, state INTEGER NOT NULL,"
+    " idempotency_key TEXT UNIQUE, inputs_json TEXT, source TEXT, source_path TEXT,"
+    " owner TEXT, error TEXT, created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL,"
+    " lease_expires_ns INTEGER NOT NULL DEFAULT 0, not_before_ns INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX runs_created ON runs(created_ns);"
+    "CREATE INDEX runs_claim ON runs(state, not_before_ns);"
+    "CREATE TABLE attempts(run_id TEXT NOT NULL, step_id TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL, state INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
+    " owner TEXT, instance_id TEXT, outputs_json TEXT, error TEXT, status INTEGER NOT NULL,"
+    " started_ns INTEGER NOT NULL, finished_ns INTEGER NOT NULL,"
+    " PRIMARY KEY(run_id, step_id, attempt));"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT,"
+    " type TEXT NOT NULL, data_json TEXT, ts_ns INTEGER NOT NULL);"
+    "CREATE INDEX events_run ON events(run_id, seq);"
+    "CREATE TABLE logs(seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,"
+    " step_id TEXT NOT NULL, attempt INTEGER NOT NULL, stream INTEGER NOT NULL,"
+    " data BLOB NOT NULL, ts_ns INTEGER NOT NULL);"
+    "CREATE INDEX logs_step ON logs(run_id, step_id, attempt, seq);"
+    "CREATE TABLE instances(id TEXT PRIMARY KEY, state INTEGER NOT NULL,"
+    " backend TEXT NOT NULL, run_id TEXT, backend_id TEXT, handle TEXT, labels_json TEXT,"
+    " owner TEXT, created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL,"
+    " last_used_ns INTEGER NOT NULL);"
+    "CREATE INDEX instances_run ON instances(run_id);"
+    "CREATE TABLE flags(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+    " expires_ns INTEGER NOT NULL);"
+    "CREATE TABLE blobs(key TEXT PRIMARY KEY, data BLOB NOT NULL, size INTEGER NOT NULL);",
+};
+
+#define SQ_SCHEMA (int32_t)(sizeof sq_migrations / sizeof sq_migrations[0])
+
+int32_t sq_schema_supported(void)
+{
+    return SQ_SCHEMA;
+}
+
+orch_status sq_schema_version(struct orch_store *st, int32_t *current, int32_t *supported,
+                              struct orch_error *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return sq_fail(st, err, "user_version");
+    *current = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    *supported = SQ_SCHEMA;
+    return ORCH_OK;
+}
+
+orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
+                       struct orch_error *err)
+{
+    int32_t cur, sup;
+    orch_status rc = sq_schema_version(st, &cur, &sup, err);
+    if (rc != ORCH_OK)
+        return rc;
+    if (cur > sup)
+        return sq_host->error_set(err, ORCH_E_CONFIG,
+                                  "sqlite: the database has schema %d, newer than this "
+                                  "orch understands (%d): upgrade orch",
+                                  cur, sup);
+    if (dry_run) {
+        char buf[96];
+        if (cur == sup)
+            snprintf(buf, sizeof buf, "schema %d is current", cur);
+        else
+            snprintf(buf, sizeof buf, "migrate schema %d -> %d", cur, sup);
+        if (plan)
+            *plan = sq_host->strdup(buf);
+        return ORCH_OK;
+    }
+    for (int32_t v = cur; v < sup; v++) {
+        /* Each step in its own immediate transaction: two processes
+         * migrating at once serialise, the second sees the new version. */
+        if ((rc = sq_exec(st, "BEGIN IMMEDIATE", err)) != ORCH_OK)
+            return rc;
+        int32_t again, s2;
+        if ((rc = sq_schema_version(st, &again, &s2, err)) != ORCH_OK)
+            goto fail;
+        if (again > v)
+            goto next;
+        if ((rc = sq_exec(st, sq_migrations[v], err)) != ORCH_OK)
+            goto fail;
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if ((rc = sq_exec(st, pragma, err)) != ORCH_OK)
+            goto fail;
+    next:
+        if ((rc = sq_exec(st, "COMMIT", err)) != ORCH_OK)
+            goto fail;
+        continue;
+    fail:
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return ORCH_OK;
+}
+
+orch_status sq_txn_begin(struct orch_store *st, struct orch_error *err)
+{
+    if (st->in_txn)
+        return sq_host->error_set(err, ORCH_E_INVALID_ARG, "sqlite: transaction already open");
+    orch_status rc = sq_exec(st, "BEGIN IMMEDIATE", err);
+    st->in_txn = rc == ORCH_OK;
+    return rc;
+}
+
+orch_status sq_txn_commit(struct orch_store *st, struct orch_error *err)
+{
+    st->in_txn = 0;
+    return sq_exec(st, "COMMIT", err);
+}
+
+orch_status sq_txn_rollback(struct orch_store *st, struct orch_error *err)
+{
+    st->in_txn = 0;
+    return sq_exec(st, "ROLLBACK", err);
+}
