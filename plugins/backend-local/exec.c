@@ -1,0 +1,297 @@
+/* Running a command in a local instance: posix_spawn in a new process
+ * group, output streamed as it arrives, and every way out (exit, timeout,
+ * cancel) ends with the whole group gone, so no background child of a
+ * step outlives it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+
+extern char **environ;
+
+struct lb_child {
+    pid_t pid;
+    int pidfd;          /* -1 when the kernel has no pidfd_open */
+    int out[2], err[2], in[2];
+    int exited;
+    int status;
+};
+
+/* environ with req's variables added or replaced. Host-allocated array of
+ * host-allocated "K=V" strings for the overrides; NULL on OOM. */
+static char **lb_env(const struct orch_exec_req *req, char ***owned, size_t *n_owned)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = lb_host->calloc(n + req->env_count + 1, sizeof *env);
+    char **mine = lb_host->calloc(req->env_count + 1, sizeof *mine);
+    if (!env || !mine) {
+        lb_host->free(env);
+        lb_host->free(mine);
+        return NULL;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int overridden = 0;
+        for (uint32_t k = 0; k < req->env_count && !overridden; k++) {
+            size_t kl = strlen(req->env[k].key);
+            overridden = !strncmp(environ[i], req->env[k].key, kl) && environ[i][kl] == '=';
+        }
+        if (!overridden)
+            env[m++] = environ[i];
+    }
+    for (uint32_t k = 0; k < req->env_count; k++) {
+        mine[k] = lb_printf("%s=%s", req->env[k].key, req->env[k].value ? req->env[k].value : "");
+        env[m++] = mine[k];
+    }
+    *owned = mine;
+    *n_owned = req->env_count;
+    return env;
+}
+
+static void lb_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static orch_status lb_spawn(struct lb_child *c, const struct orch_exec_req *req,
+                            const char *cwd, struct orch_error *err)
+{
+    c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
+    c->pidfd = -1;
+    if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC))
+        return lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+    const char *sh_argv[4];
+    const char *const *argv = req->argv;
+    if (req->flags & ORCH_EXEC_SHELL) {
+        sh_argv[0] = "/bin/sh";
+        sh_argv[1] = "-c";
+        sh_argv[2] = req->argv[0];
+        sh_argv[3] = NULL;
+        argv = sh_argv;
+    }
+    char **owned = NULL;
+    size_t n_owned = 0;
+    char **env = lb_env(req, &owned, &n_owned);
+    if (!env)
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_adddup2(&fa, c->in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, c->out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, c->err[1], 2);
+    posix_spawn_file_actions_addchdir_np(&fa, cwd);
+    sigset_t none, deflt;
+    sigemptyset(&none);
+    sigemptyset(&deflt);
+    /* The executor ignores or catches these; the command must not inherit that. */
+    sigaddset(&deflt, SIGPIPE);
+    sigaddset(&deflt, SIGINT);
+    sigaddset(&deflt, SIGTERM);
+    sigaddset(&deflt, SIGUSR1);
+    sigaddset(&deflt, SIGCHLD);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &deflt);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawnp(&c->pid, argv[0], &fa, &at, (char *const *)argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    for (size_t i = 0; i < n_owned; i++)
+        lb_host->free(owned[i]);
+    lb_host->free(owned);
+    lb_host->free(env);
+    lb_close(&c->in[0]);
+    lb_close(&c->out[1]);
+    lb_close(&c->err[1]);
+    if (rc != 0)
+        return lb_host->error_set(err, rc == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
+                                  "cannot run '%s': %s", argv[0], strerror(rc));
+    c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+    fcntl(c->in[1], F_SETFL, O_NONBLOCK);
+    return ORCH_OK;
+}
+
+/* Notice the leader's exit without reaping it: a zombie leader keeps its
+ * pid (and so the group id) from being reused until we have killed the
+ * group. block: reap for good. */
+static void lb_reap(struct lb_child *c, int block)
+{
+    if (block) {
+        int st;
+        pid_t r;
+        do
+            r = waitpid(c->pid, &st, 0);
+        while (r < 0 && errno == EINTR);
+        if (r == c->pid)
+            c->status = st;
+        c->exited = 1;
+        return;
+    }
+    if (c->exited)
+        return;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c->pid)
+        c->exited = 1;
+}
+
+/* Kill the group: TERM, up to grace_ms for the leader to go, then KILL. */
+static void lb_kill_group(struct lb_child *c, int64_t grace_ms)
+{
+    kill(-c->pid, SIGTERM);
+    int64_t end = lb_host->now_mono_ns() + grace_ms * 1000000;
+    while (!c->exited && lb_host->now_mono_ns() < end) {
+        if (c->pidfd >= 0) {
+            struct pollfd p = {c->pidfd, POLLIN, 0};
+            poll(&p, 1, 50);
+        } else {
+            usleep(20000);
+        }
+        lb_reap(c, 0);
+    }
+    kill(-c->pid, SIGKILL);
+}
+
+static void lb_emit(struct orch_ctx *ctx, const struct orch_exec_req *req, uint32_t stream,
+                    const char *data, size_t len)
+{
+    if (req->on_output)
+        req->on_output(req->ud, stream, data, len);
+    else
+        lb_host->log_stream(ctx, stream, data, len);
+}
+
+orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
+                    const struct orch_exec_req *req, struct orch_exec_res *res,
+                    struct orch_error *err)
+{
+    if (!req->argc || !req->argv || !req->argv[0])
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "exec: empty command");
+    char *cwd = lb_resolve(in, req->cwd, err);
+    if (!cwd)
+        return err->code;
+    struct lb_child c = {0};
+    int64_t start = lb_host->now_mono_ns();
+    orch_status rc = lb_spawn(&c, req, cwd, err);
+    lb_host->free(cwd);
+    if (rc != ORCH_OK) {
+        lb_close(&c.in[1]);
+        lb_close(&c.out[0]);
+        lb_close(&c.err[0]);
+        return rc;
+    }
+    int64_t deadline = req->timeout_ms ? start + req->timeout_ms * 1000000 : 0;
+    int64_t ctx_deadline = lb_host->deadline_ns(ctx);
+    if (ctx_deadline && (!deadline || ctx_deadline < deadline))
+        deadline = ctx_deadline;
+    int cancel_fd = lb_host->cancel_fd(ctx);
+    const char *in_data = req->stdin_data;
+    uint64_t in_left = req->stdin_data ? req->stdin_len : 0;
+    if (!in_left)
+        lb_close(&c.in[1]);
+    char buf[65536];
+    orch_status outcome = ORCH_OK;
+    int64_t exited_at = 0;
+    for (;;) {
+        lb_reap(&c, 0);
+        if (c.exited && !exited_at)
+            exited_at = lb_host->now_mono_ns();
+        /* The leader is gone: give its output a moment to drain, then
+         * stop waiting on descendants that still hold the pipes. */
+        if ((c.out[0] < 0 && c.err[0] < 0 && c.exited) ||
+            (exited_at && lb_host->now_mono_ns() - exited_at > 200000000))
+            break;
+        struct pollfd p[5];
+        int np = 0, i_out = -1, i_err = -1, i_in = -1, i_cancel = -1, i_pid = -1;
+        if (c.out[0] >= 0)
+            p[i_out = np++] = (struct pollfd){c.out[0], POLLIN, 0};
+        if (c.err[0] >= 0)
+            p[i_err = np++] = (struct pollfd){c.err[0], POLLIN, 0};
+        if (c.in[1] >= 0)
+            p[i_in = np++] = (struct pollfd){c.in[1], POLLOUT, 0};
+        if (cancel_fd >= 0)
+            p[i_cancel = np++] = (struct pollfd){cancel_fd, POLLIN, 0};
+        if (c.pidfd >= 0 && !c.exited)
+            p[i_pid = np++] = (struct pollfd){c.pidfd, POLLIN, 0};
+        int wait_ms = c.exited ? 50 : c.pidfd >= 0 ? 1000 : 100;
+        if (deadline) {
+            int64_t left = (deadline - lb_host->now_mono_ns()) / 1000000;
+            if (left <= 0) {
+                outcome = ORCH_E_TIMEOUT;
+                break;
+            }
+            if (left < wait_ms)
+                wait_ms = (int)left + 1;
+        }
+        int n = poll(p, (nfds_t)np, wait_ms);
+        if (n < 0 && errno != EINTR) {
+            outcome = lb_host->error_set(err, ORCH_E_IO, "poll: %s", strerror(errno));
+            break;
+        }
+        if (lb_host->is_cancelled(ctx) || (i_cancel >= 0 && (p[i_cancel].revents & POLLIN))) {
+            outcome = ORCH_E_CANCELLED;
+            break;
+        }
+        (void)i_pid;
+        int *fds[2] = {&c.out[0], &c.err[0]};
+        int idx[2] = {i_out, i_err};
+        for (int k = 0; k < 2; k++) {
+            if (idx[k] < 0 || !(p[idx[k]].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t r = read(*fds[k], buf, sizeof buf);
+            if (r > 0)
+                lb_emit(ctx, req, k == 0 ? ORCH_STREAM_STDOUT : ORCH_STREAM_STDERR, buf,
+                        (size_t)r);
+            else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+                lb_close(fds[k]);
+        }
+        if (i_in >= 0 && (p[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = write(c.in[1], in_data, in_left > 65536 ? 65536 : (size_t)in_left);
+            if (w > 0) {
+                in_data += w;
+                in_left -= (uint64_t)w;
+            }
+            if (in_left == 0 || (w < 0 && errno != EAGAIN && errno != EINTR))
+                lb_close(&c.in[1]);
+        }
+    }
+    lb_close(&c.in[1]);
+    lb_close(&c.out[0]);
+    lb_close(&c.err[0]);
+    /* Whatever way we left, nothing of the group survives. */
+    if (outcome != ORCH_OK || !c.exited)
+        lb_kill_group(&c, in->be->kill_grace_ms);
+    else
+        kill(-c.pid, SIGKILL);
+    c.exited = 0;
+    lb_reap(&c, 1);
+    if (c.pidfd >= 0)
+        close(c.pidfd);
+    res->duration_ns = lb_host->now_mono_ns() - start;
+    res->exit_code = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
+    res->term_signal = WIFSIGNALED(c.status) ? WTERMSIG(c.status) : 0;
+    if (outcome == ORCH_E_TIMEOUT)
+        return lb_host->error_set(err, ORCH_E_TIMEOUT, "command timed out after %lldms; its "
+                                                       "process group was killed",
+                                  (long long)(res->duration_ns / 1000000));
+    if (outcome == ORCH_E_CANCELLED)
+        return lb_host->error_set(err, ORCH_E_CANCELLED,
+                                  "cancelled; the command's process group was killed");
+    return outcome;
+}

@@ -1,0 +1,41 @@
+/* backend-local internals: an instance is a directory under `root`. */
+#ifndef LOCAL_H
+#define LOCAL_H
+
+#include <orch/orch.h>
+
+extern const struct orch_host *lb_host;
+
+struct lb_cfg {
+    const char *root;
+    int64_t kill_grace_ms;
+};
+
+struct orch_backend {
+    char *root;
+    int64_t kill_grace_ms;
+};
+
+struct orch_instance {
+    struct orch_backend *be;
+    char *id;      /* orch's instance id: the directory name */
+    char *dir;     /* <root>/<id> */
+    char *workdir; /* <root>/<id>/work: where commands run */
+};
+
+/* "<dir>/<rel>" after refusing absolute paths and ".." components; NULL
+ * with err set. malloc'd with the host allocator. */
+char *lb_resolve(const struct orch_instance *in, const char *rel, struct orch_error *err);
+char *lb_printf(const char *fmt, ...) ORCH_PRINTF(1, 2);
+
+orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
+                    const struct orch_exec_req *req, struct orch_exec_res *res,
+                    struct orch_error *err);
+orch_status lb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        uint32_t mode, orch_read_fn rd, void *ud, struct orch_error *err);
+orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        orch_write_fn wr, void *ud, struct orch_error *err);
+orch_status lb_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        orch_dirent_fn fn, void *ud, struct orch_error *err);
+
+#endif

@@ -1,0 +1,315 @@
+/* backend-local: the embedded default backend. An instance is a directory
+ * <root>/<instance id> holding a marker file (its labels, so leftovers can
+ * be found and reaped) and work/, where commands run as local processes. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "local.h"
+
+const struct orch_host *lb_host;
+
+#define LB_MARKER ".orch-instance"
+
+static const struct orch_option lb_options[] = {
+    ORCH_OPTION(struct lb_cfg, root, "root", ORCH_OPT_PATH, 0, NULL,
+                "directory holding instance dirs (default: <state dir>/work)"),
+    ORCH_OPTION(struct lb_cfg, kill_grace_ms, "kill_grace", ORCH_OPT_DURATION, 0, "2s",
+                "time between SIGTERM and SIGKILL when a command times out or is cancelled"),
+};
+
+static int lb_mkdir_p(const char *path)
+{
+    char *p = lb_host->strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0755);
+            *s = '/';
+        }
+    int rc = mkdir(p, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    lb_host->free(p);
+    return rc;
+}
+
+static int lb_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_DP)
+        return rmdir(path) && errno != ENOENT ? -1 : 0;
+    return unlink(path) && errno != ENOENT ? -1 : 0;
+}
+
+static orch_status lb_open(struct orch_ctx *ctx, const void *cfgp, struct orch_backend **out,
+                           struct orch_error *err)
+{
+    const struct lb_cfg *cfg = cfgp;
+    (void)ctx;
+    if (!cfg->root || !*cfg->root)
+        return lb_host->error_set(err, ORCH_E_CONFIG, "backend local: option 'root' is empty");
+    if (lb_mkdir_p(cfg->root) != 0)
+        return lb_host->error_set(err, ORCH_E_IO, "backend local: cannot create %s: %s",
+                                  cfg->root, strerror(errno));
+    struct orch_backend *be = lb_host->calloc(1, sizeof *be);
+    if (!be || !(be->root = lb_host->strdup(cfg->root))) {
+        lb_host->free(be);
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    }
+    be->kill_grace_ms = cfg->kill_grace_ms;
+    *out = be;
+    return ORCH_OK;
+}
+
+static void lb_close_be(struct orch_backend *be)
+{
+    if (be) {
+        lb_host->free(be->root);
+        lb_host->free(be);
+    }
+}
+
+static int lb_valid_id(const char *id)
+{
+    if (!id || !*id || !strcmp(id, ".") || !strcmp(id, ".."))
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (*p == '/')
+            return 0;
+    return 1;
+}
+
+static struct orch_instance *lb_inst_new(struct orch_backend *be, const char *id)
+{
+    struct orch_instance *in = lb_host->calloc(1, sizeof *in);
+    if (!in)
+        return NULL;
+    in->be = be;
+    in->id = lb_host->strdup(id);
+    in->dir = lb_printf("%s/%s", be->root, id);
+    in->workdir = lb_printf("%s/%s/work", be->root, id);
+    if (!in->id || !in->dir || !in->workdir) {
+        lb_host->free(in->id);
+        lb_host->free(in->dir);
+        lb_host->free(in->workdir);
+        lb_host->free(in);
+        return NULL;
+    }
+    return in;
+}
+
+static void lb_release(struct orch_instance *in)
+{
+    if (!in)
+        return;
+    lb_host->free(in->id);
+    lb_host->free(in->dir);
+    lb_host->free(in->workdir);
+    lb_host->free(in);
+}
+
+static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
+                             const struct orch_instance_spec *spec, struct orch_instance **out,
+                             struct orch_instance_ref *ref, struct orch_error *err)
+{
+    (void)ctx;
+    if (!lb_valid_id(spec->instance_id))
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "backend local: bad instance id");
+    struct orch_instance *in = lb_inst_new(be, spec->instance_id);
+    if (!in)
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (lb_mkdir_p(in->workdir) != 0) {
+        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s",
+                                            in->workdir, strerror(errno));
+        lb_release(in);
+        return rc;
+    }
+    char *marker = lb_printf("%s/" LB_MARKER, in->dir);
+    FILE *f = marker ? fopen(marker, "we") : NULL;
+    lb_host->free(marker);
+    if (!f) {
+        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: marker: %s",
+                                            strerror(errno));
+        lb_release(in);
+        return rc;
+    }
+    fprintf(f, "orch-instance 1\n");
+    /* Labels are orch's ids and names: no tabs or newlines in them. */
+    for (uint32_t i = 0; i < spec->label_count; i++)
+        fprintf(f, "%s\t%s\n", spec->labels[i].key,
+                spec->labels[i].value ? spec->labels[i].value : "");
+    fclose(f);
+    ref->id = lb_host->strdup(in->id);
+    ref->handle = lb_host->strdup(in->dir);
+    *out = in;
+    return ORCH_OK;
+}
+
+static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                             const char *handle, struct orch_instance **out,
+                             struct orch_error *err)
+{
+    (void)ctx;
+    (void)handle;
+    if (!lb_valid_id(id))
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "backend local: bad instance id");
+    struct orch_instance *in = lb_inst_new(be, id);
+    if (!in)
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    struct stat sb;
+    if (stat(in->workdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        lb_release(in);
+        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "backend local: no instance %s", id);
+    }
+    *out = in;
+    return ORCH_OK;
+}
+
+static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
+                              struct orch_error *err)
+{
+    (void)ctx;
+    if (nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return lb_host->error_set(err, ORCH_E_IO, "backend local: removing %s: %s", in->dir,
+                                  strerror(errno));
+    return ORCH_OK;
+}
+
+static orch_status lb_status(struct orch_instance *in, struct orch_ctx *ctx,
+                             struct orch_instance_status *out, struct orch_error *err)
+{
+    (void)ctx;
+    (void)err;
+    struct stat sb;
+    out->state = stat(in->workdir, &sb) == 0 ? ORCH_INST_RUNNING : ORCH_INST_DESTROYED;
+    out->detail = lb_host->strdup(in->dir);
+    return ORCH_OK;
+}
+
+/* Labels of a marker file; count 0 when it is not one of ours. */
+static uint32_t lb_read_marker(const char *path, struct orch_kv *kv, char lines[][256],
+                               uint32_t max)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    uint32_t n = 0;
+    char first[64];
+    if (!fgets(first, sizeof first, f) || strncmp(first, "orch-instance", 13)) {
+        fclose(f);
+        return 0;
+    }
+    while (n < max && fgets(lines[n], 256, f)) {
+        char *tab = strchr(lines[n], '\t');
+        char *nl = strchr(lines[n], '\n');
+        if (nl)
+            *nl = 0;
+        if (!tab)
+            continue;
+        *tab = 0;
+        kv[n].key = lines[n];
+        kv[n].value = tab + 1;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static orch_status lb_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
+                                 const struct orch_kv *match, uint32_t match_count,
+                                 orch_owned_fn fn, void *ud, struct orch_error *err)
+{
+    (void)ctx;
+    DIR *d = opendir(be->root);
+    if (!d)
+        return errno == ENOENT ? ORCH_OK
+                               : lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s",
+                                                    be->root, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s/" LB_MARKER, be->root, de->d_name);
+        struct orch_kv kv[32];
+        char lines[32][256];
+        uint32_t n = lb_read_marker(path, kv, lines, 32);
+        if (!n)
+            continue;
+        int ok = 1;
+        for (uint32_t m = 0; m < match_count && ok; m++) {
+            ok = 0;
+            for (uint32_t i = 0; i < n && !ok; i++)
+                ok = !strcmp(kv[i].key, match[m].key) &&
+                     !strcmp(kv[i].value, match[m].value ? match[m].value : "");
+        }
+        if (!ok)
+            continue;
+        char handle[4096];
+        snprintf(handle, sizeof handle, "%s/%s", be->root, de->d_name);
+        struct orch_owned_instance o = {.struct_size = sizeof o, .state = ORCH_INST_RUNNING,
+                                        .id = de->d_name, .handle = handle, .labels = kv,
+                                        .label_count = n};
+        if (fn(ud, &o) != 0)
+            break;
+    }
+    closedir(d);
+    return ORCH_OK;
+}
+
+static orch_status lb_probe(struct orch_backend *be, struct orch_ctx *ctx,
+                            struct orch_probe *out, struct orch_error *err)
+{
+    (void)ctx;
+    (void)err;
+    int ok = access(be->root, W_OK | X_OK) == 0;
+    out->health = ok ? ORCH_PROBE_HEALTHY : ORCH_PROBE_UNHEALTHY;
+    out->message = ok ? lb_printf("%s is writable", be->root)
+                      : lb_printf("%s: %s", be->root, strerror(errno));
+    return ORCH_OK;
+}
+
+static const struct orch_backend_vtable lb_vtable = {
+    .struct_size = sizeof(struct orch_backend_vtable),
+    .open = lb_open,
+    .close = lb_close_be,
+    .create = lb_create,
+    .attach = lb_attach,
+    .exec = lb_exec,
+    .put_file = lb_put_file,
+    .get_file = lb_get_file,
+    .list_dir = lb_list_dir,
+    .status = lb_status,
+    .destroy = lb_destroy,
+    .release = lb_release,
+    .list_owned = lb_list_owned,
+    .probe = lb_probe,
+};
+
+static const struct orch_plugin_desc lb_desc = {
+    ORCH_PLUGIN_DESC_INIT,
+    .kind = ORCH_KIND_BACKEND,
+    .name = "local",
+    .version = "1.0.0",
+    .description = "local processes, one work directory per instance",
+    .license = "MIT",
+    .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_EXEC_STREAM | ORCH_BACKEND_CAP_PUT_FILE |
+            ORCH_BACKEND_CAP_GET_FILE | ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_ATTACH |
+            ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL,
+    .options = lb_options,
+    .option_count = sizeof lb_options / sizeof lb_options[0],
+    .config_size = sizeof(struct lb_cfg),
+    .vtable_size = sizeof(struct orch_backend_vtable),
+    .vtable = &lb_vtable,
+};
+
+ORCH_PLUGIN_DEFINE(backend, local, lb_desc, lb_host)
