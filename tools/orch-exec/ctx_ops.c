@@ -1,0 +1,154 @@
+/* The host services a plugin sees inside the executor: output, logs,
+ * outputs and events go to the engine as frames; inst_* calls go to the
+ * backend instance the job bound. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "exec/frame.h"
+#include "host.h"
+#include "util.h"
+
+void xe_send_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (s)
+        oc_frame_write(xe_out_fd, OC_FRAME_JSON, s, strlen(s));
+    free(s);
+}
+
+static void xe_log(struct orch_ctx *ctx, uint32_t level, const char *line)
+{
+    size_t n = strlen(line);
+    char *b = oc_xmalloc(n + 1);
+    b[0] = (char)level;
+    memcpy(b + 1, line, n);
+    oc_frame_write(xe_out_fd, OC_FRAME_LOG, b, n + 1);
+    free(b);
+}
+
+static void xe_log_stream(struct orch_ctx *ctx, uint32_t stream, const char *data, uint64_t len)
+{
+    oc_frame_write(xe_out_fd, stream == ORCH_STREAM_STDERR ? OC_FRAME_STDERR : OC_FRAME_STDOUT,
+                   data, (size_t)len);
+}
+
+static orch_status xe_secret_get(struct orch_ctx *ctx, const char *name, char **buf,
+                                 uint64_t *len, struct orch_error *err)
+{
+    struct xe_job *job = ctx->ud;
+    const char *v = json_string_value(json_object_get(job->secrets, name));
+    if (!v)
+        return oc_error_set(err, ORCH_E_NOT_FOUND, "secret %s is not set", name);
+    *len = strlen(v);
+    *buf = oc_host()->alloc(*len + 1);
+    if (!*buf)
+        return oc_error_set(err, ORCH_E_NOMEM, "out of memory");
+    memcpy(*buf, v, *len + 1);
+    return ORCH_OK;
+}
+
+static orch_status xe_output_set(struct orch_ctx *ctx, const char *key, const char *value)
+{
+    if (!key || !*key)
+        return ORCH_E_INVALID_ARG;
+    xe_send_json(json_pack("{s:s,s:s}", "output", key, "value", value ? value : ""));
+    return ORCH_OK;
+}
+
+static orch_status xe_emit(struct orch_ctx *ctx, const char *type, const char *json)
+{
+    xe_send_json(json_pack("{s:s,s:s}", "event", type, "data", json ? json : "{}"));
+    return ORCH_OK;
+}
+
+static orch_status xe_no_instance(struct orch_ctx *ctx, struct orch_error *err)
+{
+    return oc_error_set(err, ORCH_E_UNSUPPORTED, "%s runs without a backend instance",
+                        ctx->plugin ? ctx->plugin : "this step");
+}
+
+static orch_status xe_inst_exec(struct orch_ctx *ctx, const struct orch_exec_req *req,
+                                struct orch_exec_res *res, struct orch_error *err)
+{
+    struct xe_job *job = ctx->ud;
+    if (!job->inst)
+        return xe_no_instance(ctx, err);
+    return job->bvt->exec(job->inst, ctx, req, res, err);
+}
+
+static orch_status xe_unsupported(struct xe_job *job, const char *what, struct orch_error *err)
+{
+    return oc_error_set(err, ORCH_E_UNSUPPORTED, "backend %s cannot %s", job->be_desc->name,
+                        what);
+}
+
+static orch_status xe_inst_put(struct orch_ctx *ctx, const char *path, uint32_t mode,
+                               orch_read_fn rd, void *ud, struct orch_error *err)
+{
+    struct xe_job *job = ctx->ud;
+    if (!job->inst)
+        return xe_no_instance(ctx, err);
+    if (!job->bvt->put_file)
+        return xe_unsupported(job, "put files", err);
+    return job->bvt->put_file(job->inst, ctx, path, mode, rd, ud, err);
+}
+
+static orch_status xe_inst_get(struct orch_ctx *ctx, const char *path, orch_write_fn wr,
+                               void *ud, struct orch_error *err)
+{
+    struct xe_job *job = ctx->ud;
+    if (!job->inst)
+        return xe_no_instance(ctx, err);
+    if (!job->bvt->get_file)
+        return xe_unsupported(job, "get files", err);
+    return job->bvt->get_file(job->inst, ctx, path, wr, ud, err);
+}
+
+static orch_status xe_inst_list(struct orch_ctx *ctx, const char *path, orch_dirent_fn fn,
+                                void *ud, struct orch_error *err)
+{
+    struct xe_job *job = ctx->ud;
+    if (!job->inst)
+        return xe_no_instance(ctx, err);
+    if (!job->bvt->list_dir)
+        return xe_unsupported(job, "list directories", err);
+    return job->bvt->list_dir(job->inst, ctx, path, fn, ud, err);
+}
+
+const struct oc_ctx_ops xe_ctx_ops = {
+    .log = xe_log,
+    .log_stream = xe_log_stream,
+    .secret_get = xe_secret_get,
+    .output_set = xe_output_set,
+    .emit = xe_emit,
+    .inst_exec = xe_inst_exec,
+    .inst_put_file = xe_inst_put,
+    .inst_get_file = xe_inst_get,
+    .inst_list_dir = xe_inst_list,
+};
+
+void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id)
+{
+    json_t *c = json_object_get(job->req, "ctx");
+    oc_ctx_init(ctx, plugin_id);
+    ctx->ops = &xe_ctx_ops;
+    ctx->ud = job;
+    ctx->plugin = plugin_id;
+    ctx->run_id = json_string_value(json_object_get(c, "run_id"));
+    ctx->step_id = json_string_value(json_object_get(c, "step_id"));
+    ctx->workflow = json_string_value(json_object_get(c, "workflow"));
+    ctx->tmpdir = json_string_value(json_object_get(c, "tmpdir"));
+    ctx->instance_id = json_string_value(json_object_get(json_object_get(job->req, "instance"), "id"));
+    json_int_t att = json_integer_value(json_object_get(c, "attempt"));
+    if (att > 0 && att < 1000000)
+        snprintf(ctx->attempt, sizeof ctx->attempt, "%u", (unsigned)att);
+    ctx->dry_run = json_is_true(json_object_get(c, "dry_run"));
+    json_int_t tmo = json_integer_value(json_object_get(c, "timeout_ms"));
+    ctx->deadline_ns = tmo > 0 ? oc_now_mono_ns() + (int64_t)tmo * 1000000 : 0;
+    ctx->cancelled = &xe_cancelled;
+    ctx->cancel_fd = xe_cancel_rd;
+}

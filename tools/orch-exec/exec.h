@@ -1,0 +1,44 @@
+/* orch-exec: the executor process. Reads one job at a time from stdin,
+ * runs plugin code, streams output and results back on stdout as frames
+ * (core/exec/frame.h). */
+#ifndef ORCH_EXEC_H
+#define ORCH_EXEC_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include <orch/orch.h>
+
+#include "ctx.h"
+
+/* The output channel to the engine (our stdout). */
+extern int xe_out_fd;
+extern volatile sig_atomic_t xe_cancelled;
+extern int xe_cancel_rd;
+
+/* What a job binds: the request's secrets, and an open backend instance
+ * for steps that run on one. */
+struct xe_job {
+    json_t *req;
+    json_t *secrets;
+    const struct orch_backend_vtable *bvt;
+    struct orch_backend *be;
+    void *be_cfg;
+    const struct orch_plugin_desc *be_desc;
+    struct orch_instance *inst;
+};
+
+extern const struct oc_ctx_ops xe_ctx_ops;
+void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id);
+void xe_send_json(json_t *j); /* takes j */
+
+/* The plugin named by {"id", "path"}; NULL with err set. */
+const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err);
+/* Parsed options for desc from a JSON `with`; NULL with err set. */
+void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
+                 struct orch_error *err);
+
+/* Run one request; fills *result (may stay NULL). */
+orch_status xe_run(json_t *req, json_t **result, struct orch_error *err);
+
+#endif

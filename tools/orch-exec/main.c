@@ -1,0 +1,106 @@
+/* orch-exec: an executor process. See exec.h and docs/executor.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "exec/frame.h"
+#include "host.h"
+#include "util.h"
+
+int xe_out_fd = 1;
+volatile sig_atomic_t xe_cancelled;
+int xe_cancel_rd = -1;
+static int xe_cancel_wr = -1;
+
+/* SIGUSR1 from the engine: cancel the job in hand. The pipe makes the
+ * cancel visible to plugins blocked in poll(). */
+static void xe_on_cancel(int sig)
+{
+    (void)sig;
+    int e = errno;
+    xe_cancelled = 1;
+    ssize_t w = write(xe_cancel_wr, "c", 1);
+    (void)w;
+    errno = e;
+}
+
+static void xe_reset_cancel(void)
+{
+    char buf[64];
+    while (read(xe_cancel_rd, buf, sizeof buf) > 0)
+        ;
+    xe_cancelled = 0;
+}
+
+static int xe_read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    /* Die with the engine: an orphaned executor would hold work nobody
+     * records. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return 1;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+        return 1;
+    xe_cancel_rd = p[0];
+    xe_cancel_wr = p[1];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = xe_on_cancel;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* Frames own stdout; stray printf from a plugin must not corrupt them. */
+    xe_out_fd = dup(1);
+    fcntl(xe_out_fd, F_SETFD, FD_CLOEXEC);
+    dup2(2, 1);
+    for (;;) {
+        uint8_t hdr[5];
+        if (xe_read_all(0, hdr, sizeof hdr) != 0)
+            return 0; /* the engine closed the pipe: done */
+        size_t len = (size_t)hdr[1] | (size_t)hdr[2] << 8 | (size_t)hdr[3] << 16 |
+                     (size_t)hdr[4] << 24;
+        if (hdr[0] != OC_FRAME_JSON || len > OC_FRAME_MAX)
+            return 2;
+        char *buf = oc_xmalloc(len + 1);
+        if (xe_read_all(0, buf, len) != 0)
+            return 2;
+        json_t *req = json_loadb(buf, len, 0, NULL);
+        free(buf);
+        xe_reset_cancel();
+        struct orch_error err;
+        oc_error_init(&err);
+        json_t *result = NULL;
+        orch_status st = req ? xe_run(req, &result, &err)
+                             : oc_error_set(&err, ORCH_E_PROTOCOL, "request is not JSON");
+        if (st != ORCH_OK && err.code == ORCH_OK)
+            err.code = st;
+        xe_send_json(json_pack("{s:b,s:i,s:s?,s:o?}", "done", 1, "status", (json_int_t)st,
+                               "message", st != ORCH_OK ? oc_error_text(&err) : NULL,
+                               "result", result));
+        oc_error_clear(&err);
+        json_decref(req);
+    }
+}

@@ -1,0 +1,291 @@
+/* The operations an executor performs for the engine. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "exec.h"
+#include "host.h"
+#include "node.h"
+#include "options.h"
+#include "registry.h"
+#include "util.h"
+
+/* Plugins are loaded once per executor and kept: executors are reused. */
+static struct oc_registry *xe_reg;
+struct xe_loaded {
+    char *key;
+    const struct orch_plugin_desc *desc;
+};
+static struct xe_loaded *xe_cache;
+static size_t xe_n_cache;
+
+const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err)
+{
+    const char *id = json_string_value(json_object_get(spec, "id"));
+    const char *path = json_string_value(json_object_get(spec, "path"));
+    const char *key = path ? path : id;
+    if (!key) {
+        oc_error_set(err, ORCH_E_PROTOCOL, "request names no plugin");
+        return NULL;
+    }
+    for (size_t i = 0; i < xe_n_cache; i++)
+        if (!strcmp(xe_cache[i].key, key))
+            return xe_cache[i].desc;
+    const struct orch_plugin_desc *d = NULL;
+    if (path) {
+        if (!xe_reg)
+            xe_reg = oc_registry_new(NULL, 0);
+        const struct oc_plugin *p = oc_registry_load_file(xe_reg, path, err);
+        d = p ? p->desc : NULL;
+    } else {
+        for (const struct oc_builtin *b = oc_builtins; b->id && !d; b++)
+            if (!strcmp(b->id, id) && b->entry(oc_host(), &d, err) != ORCH_OK)
+                return NULL;
+        if (!d)
+            oc_error_set(err, ORCH_E_NOT_FOUND, "no builtin plugin %s", id);
+    }
+    if (!d)
+        return NULL;
+    if (d->kind != kind) {
+        oc_error_set(err, ORCH_E_PROTOCOL, "plugin %s is a %s, not a %s", key,
+                     oc_kind_name(d->kind), oc_kind_name(kind));
+        return NULL;
+    }
+    xe_cache = oc_xrealloc(xe_cache, (xe_n_cache + 1) * sizeof *xe_cache);
+    xe_cache[xe_n_cache++] = (struct xe_loaded){oc_xstrdup(key), d};
+    return d;
+}
+
+void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
+                 struct orch_error *err)
+{
+    struct oc_node *n = with ? oc_node_from_json(with, NULL) : NULL;
+    struct oc_diag diag = {0};
+    void *cfg = NULL;
+    if (oc_options_apply(d, what, n, 0, &cfg, &diag) != 0) {
+        struct oc_buf b = {0};
+        for (size_t i = 0; i < diag.n; i++)
+            oc_buf_addf(&b, "%s%s", i ? "; " : "", diag.msgs[i]);
+        oc_error_set(err, ORCH_E_CONFIG, "%s", b.data ? b.data : "invalid options");
+        oc_buf_free(&b);
+        cfg = NULL;
+    }
+    oc_diag_free(&diag);
+    oc_node_free(n);
+    return cfg;
+}
+
+/* Open the request's backend; with attach, bind its instance too. */
+static orch_status xe_backend_open(struct xe_job *job, int attach, struct orch_error *err)
+{
+    json_t *b = json_object_get(job->req, "backend");
+    job->be_desc = xe_plugin(b, ORCH_KIND_BACKEND, err);
+    if (!job->be_desc)
+        return err->code;
+    job->bvt = job->be_desc->vtable;
+    const char *name = json_string_value(json_object_get(b, "name"));
+    char *what = oc_xasprintf("backend %s", name ? name : job->be_desc->name);
+    job->be_cfg = xe_options(job->be_desc, json_object_get(b, "with"), what, err);
+    free(what);
+    if (!job->be_cfg)
+        return err->code;
+    struct orch_ctx ctx;
+    xe_ctx_init(&ctx, job, job->be_desc->name);
+    orch_status rc = job->bvt->open(&ctx, job->be_cfg, &job->be, err);
+    if (rc != ORCH_OK || !attach)
+        return rc;
+    json_t *in = json_object_get(job->req, "instance");
+    const char *bid = json_string_value(json_object_get(in, "backend_id"));
+    const char *handle = json_string_value(json_object_get(in, "handle"));
+    if (!bid)
+        return oc_error_set(err, ORCH_E_PROTOCOL, "request has no instance to attach");
+    if (!job->bvt->attach)
+        return oc_error_set(err, ORCH_E_UNSUPPORTED,
+                            "backend %s cannot attach to an instance from another process",
+                            job->be_desc->name);
+    return job->bvt->attach(job->be, &ctx, bid, handle, &job->inst, err);
+}
+
+static void xe_backend_close(struct xe_job *job)
+{
+    if (job->inst)
+        job->bvt->release(job->inst);
+    if (job->be)
+        job->bvt->close(job->be);
+    oc_options_free(job->be_desc, job->be_cfg);
+}
+
+static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    json_t *st = json_object_get(job->req, "step");
+    const struct orch_plugin_desc *d = xe_plugin(st, ORCH_KIND_STEP, err);
+    if (!d)
+        return err->code;
+    const struct orch_step_vtable *vt = d->vtable;
+    const char *name = json_string_value(json_object_get(st, "name"));
+    char *what = oc_xasprintf("step %s", name ? name : d->name);
+    void *cfg = xe_options(d, json_object_get(st, "with"), what, err);
+    free(what);
+    if (!cfg)
+        return err->code;
+    orch_status rc = vt->validate ? vt->validate(cfg, err) : ORCH_OK;
+    struct orch_ctx ctx;
+    xe_ctx_init(&ctx, job, d->name);
+    if (rc == ORCH_OK && ctx.dry_run) {
+        char *text = NULL;
+        if (!vt->plan) {
+            text = oc_host()->strdup("(this step cannot describe itself without running)");
+        } else {
+            rc = vt->plan(&ctx, cfg, &text, err);
+        }
+        if (rc == ORCH_OK && text) {
+            oc_host()->log_stream(&ctx, ORCH_STREAM_STDOUT, text, strlen(text));
+            oc_host()->log_stream(&ctx, ORCH_STREAM_STDOUT, "\n", 1);
+            *result = json_pack("{s:s}", "plan", text);
+        }
+        oc_host()->free(text);
+    } else if (rc == ORCH_OK) {
+        if (json_object_get(job->req, "backend"))
+            rc = xe_backend_open(job, 1, err);
+        if (rc == ORCH_OK) {
+            ctx.workdir = NULL;
+            rc = vt->run(&ctx, cfg, err);
+        }
+        xe_backend_close(job);
+        if (!*result)
+            *result = json_object();
+    }
+    oc_options_free(d, cfg);
+    return rc;
+}
+
+static struct orch_kv *xe_kv(json_t *obj, uint32_t *n)
+{
+    *n = (uint32_t)json_object_size(obj);
+    struct orch_kv *kv = oc_xcalloc(*n + 1, sizeof *kv);
+    const char *k;
+    json_t *v;
+    uint32_t i = 0;
+    json_object_foreach(obj, k, v) kv[i++] = (struct orch_kv){k, json_string_value(v)};
+    return kv;
+}
+
+static orch_status xe_create(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    orch_status rc = xe_backend_open(job, 0, err);
+    if (rc == ORCH_OK) {
+        json_t *sp = json_object_get(job->req, "spec");
+        struct orch_instance_spec spec = {
+            .struct_size = sizeof spec,
+            .instance_id = json_string_value(json_object_get(sp, "instance_id")),
+            .run_id = json_string_value(json_object_get(sp, "run_id")),
+            .image = json_string_value(json_object_get(sp, "image")),
+            .size = json_string_value(json_object_get(sp, "size")),
+            .region = json_string_value(json_object_get(sp, "region")),
+        };
+        struct orch_kv *env = xe_kv(json_object_get(sp, "env"), &spec.env_count);
+        struct orch_kv *labels = xe_kv(json_object_get(sp, "labels"), &spec.label_count);
+        spec.env = env;
+        spec.labels = labels;
+        struct orch_instance_ref ref = {.struct_size = sizeof ref};
+        struct orch_ctx ctx;
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = job->bvt->create(job->be, &ctx, &spec, &job->inst, &ref, err);
+        if (rc == ORCH_OK)
+            *result = json_pack("{s:s?,s:s?}", "backend_id", ref.id, "handle", ref.handle);
+        oc_host()->free(ref.id);
+        oc_host()->free(ref.handle);
+        free(env);
+        free(labels);
+    }
+    xe_backend_close(job);
+    return rc;
+}
+
+static orch_status xe_destroy(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    orch_status rc = xe_backend_open(job, 1, err);
+    if (rc == ORCH_E_NOT_FOUND) {
+        rc = ORCH_OK; /* already gone */
+        oc_error_clear(err);
+    } else if (rc == ORCH_OK) {
+        struct orch_ctx ctx;
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = job->bvt->destroy(job->inst, &ctx, err);
+    }
+    xe_backend_close(job);
+    *result = json_object();
+    return rc;
+}
+
+static orch_status xe_status(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    orch_status rc = xe_backend_open(job, 1, err);
+    if (rc == ORCH_E_NOT_FOUND) {
+        oc_error_clear(err);
+        *result = json_pack("{s:i,s:s}", "state", ORCH_INST_DESTROYED, "detail", "not found");
+        rc = ORCH_OK;
+    } else if (rc == ORCH_OK && !job->bvt->status) {
+        rc = oc_error_set(err, ORCH_E_UNSUPPORTED, "backend has no status");
+    } else if (rc == ORCH_OK) {
+        struct orch_ctx ctx;
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        struct orch_instance_status s = {.struct_size = sizeof s};
+        rc = job->bvt->status(job->inst, &ctx, &s, err);
+        if (rc == ORCH_OK)
+            *result = json_pack("{s:i,s:s?}", "state", (json_int_t)s.state, "detail", s.detail);
+        oc_host()->free(s.detail);
+    }
+    xe_backend_close(job);
+    return rc;
+}
+
+static int32_t xe_owned_cb(void *ud, const struct orch_owned_instance *o)
+{
+    json_t *labels = json_object();
+    for (uint32_t i = 0; i < o->label_count; i++)
+        json_object_set_new(labels, o->labels[i].key, json_string(o->labels[i].value));
+    json_array_append_new(ud, json_pack("{s:s,s:s?,s:i,s:o}", "id", o->id, "handle", o->handle,
+                                        "state", (json_int_t)o->state, "labels", labels));
+    return 0;
+}
+
+static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    orch_status rc = xe_backend_open(job, 0, err);
+    if (rc == ORCH_OK && !job->bvt->list_owned)
+        rc = oc_error_set(err, ORCH_E_UNSUPPORTED, "backend cannot list its instances");
+    if (rc == ORCH_OK) {
+        uint32_t n;
+        struct orch_kv *match = xe_kv(json_object_get(job->req, "match"), &n);
+        json_t *arr = json_array();
+        struct orch_ctx ctx;
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = job->bvt->list_owned(job->be, &ctx, match, n, xe_owned_cb, arr, err);
+        free(match);
+        *result = json_pack("{s:o}", "instances", arr);
+    }
+    xe_backend_close(job);
+    return rc;
+}
+
+orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
+{
+    struct xe_job job = {.req = req,
+                         .secrets = json_object_get(json_object_get(req, "ctx"), "secrets")};
+    const char *op = json_string_value(json_object_get(req, "op"));
+    if (!op)
+        return oc_error_set(err, ORCH_E_PROTOCOL, "request without an op");
+    if (!strcmp(op, "step.run") || !strcmp(op, "step.plan"))
+        return xe_step(&job, result, err);
+    if (!strcmp(op, "instance.create"))
+        return xe_create(&job, result, err);
+    if (!strcmp(op, "instance.destroy"))
+        return xe_destroy(&job, result, err);
+    if (!strcmp(op, "instance.status"))
+        return xe_status(&job, result, err);
+    if (!strcmp(op, "instance.list_owned"))
+        return xe_list_owned(&job, result, err);
+    return oc_error_set(err, ORCH_E_PROTOCOL, "unknown op '%s'", op);
+}
