@@ -1,0 +1,67 @@
+/* A step that misbehaves on purpose, to prove a plugin cannot take orch
+ * down: it crashes, aborts, hangs ignoring cancel, exits, or succeeds
+ * reporting its executor's pid (to observe executor reuse). */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <orch/orch.h>
+
+static const struct orch_host *cr_host;
+
+struct cr_cfg {
+    const char *mode;
+};
+
+static const char *const cr_modes[] = {"segv", "abort", "hang", "exit", "ok", NULL};
+
+static const struct orch_option cr_options[] = {
+    {sizeof(struct orch_option), ORCH_OPT_ENUM, 0, offsetof(struct cr_cfg, mode), "mode", "ok",
+     "how to misbehave: segv, abort, hang (ignoring cancel), exit, ok", 0, 0, cr_modes, NULL},
+};
+
+static orch_status cr_run(struct orch_ctx *ctx, const void *cfgp, struct orch_error *err)
+{
+    const struct cr_cfg *c = cfgp;
+    if (!strcmp(c->mode, "segv"))
+        raise(SIGSEGV);
+    if (!strcmp(c->mode, "abort"))
+        abort();
+    if (!strcmp(c->mode, "exit"))
+        _exit(3);
+    if (!strcmp(c->mode, "hang")) {
+        signal(SIGUSR1, SIG_IGN);
+        for (;;)
+            pause();
+    }
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    cr_host->output_set(ctx, "pid", pid);
+    (void)err;
+    return ORCH_OK;
+}
+
+static const struct orch_step_vtable cr_vtable = {
+    .struct_size = sizeof(struct orch_step_vtable),
+    .run = cr_run,
+};
+
+static const struct orch_plugin_desc cr_desc = {
+    ORCH_PLUGIN_DESC_INIT,
+    .kind = ORCH_KIND_STEP,
+    .name = "crash",
+    .version = "1.0.0",
+    .description = "test plugin that crashes or hangs on purpose",
+    .license = "MIT",
+    .options = cr_options,
+    .option_count = 1,
+    .config_size = sizeof(struct cr_cfg),
+    .vtable_size = sizeof(struct orch_step_vtable),
+    .vtable = &cr_vtable,
+};
+
+ORCH_PLUGIN_DEFINE(step, crash, cr_desc, cr_host)
