@@ -21,7 +21,7 @@ workflows:
         uses: exec
         needs: [slow]
         with:
-          run: echo x >> $T/last.count; echo 'got ${{ steps.first.outputs.stdout }}'
+          run: echo x >> $T/last.count; echo 'got \${{ steps.first.outputs.stdout }}'
 YAML
 "$ORCH" run "$T/wf.yaml" w >"$T/run1.out" 2>&1 &
 orch_pid=$!

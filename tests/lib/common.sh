@@ -63,11 +63,20 @@ state_of() {
 run_state() { run_json "$1" | jq_py "d['state']"; }
 last_run_id() { "$ORCH" --json runs list --limit 1 | jq_py "d[0]['id']"; }
 
-# Fail if any pid listed in file $1 is still alive.
+# Whether pid $1 is a live process (a zombie is dead: it only waits for
+# its parent, possibly init, to reap it).
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Fail if any pid listed in file $1 is still alive a few seconds later.
 expect_dead_pids() {
-  local p
+  local p i
   for p in $(cat "$1"); do
-    if kill -0 "$p" 2>/dev/null; then
+    for ((i = 0; i < 50; i++)); do alive "$p" || break; sleep 0.1; done
+    if alive "$p"; then
       kill -9 "$p" 2>/dev/null || true
       fail "process $p survived ($2)"
     fi
