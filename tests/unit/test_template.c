@@ -1,0 +1,211 @@
+/* ${{ }} templates and if: conditions against a fake scope. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "template.h"
+#include "util.h"
+
+static int t_failed; /* what failure() answers */
+
+static int t_lookup(void *ud, const char *ns, const char *const *parts, size_t n,
+                    struct oc_val *out, int *is_secret)
+{
+    (void)ud;
+    memset(out, 0, sizeof *out);
+    out->kind = OC_VAL_STR;
+    if (!strcmp(ns, "inputs") && n == 1 && !strcmp(parts[0], "name")) {
+        out->s = oc_xstrdup("World");
+        return 0;
+    }
+    if (!strcmp(ns, "inputs") && n == 1 && !strcmp(parts[0], "count")) {
+        out->s = oc_xstrdup("3");
+        return 0;
+    }
+    if (!strcmp(ns, "steps") && n == 3 && !strcmp(parts[0], "build") &&
+        !strcmp(parts[1], "outputs") && !strcmp(parts[2], "sha")) {
+        out->s = oc_xstrdup("abc123");
+        return 0;
+    }
+    if (!strcmp(ns, "secrets") && n == 1 && !strcmp(parts[0], "TOKEN")) {
+        out->s = oc_xstrdup("hunter22");
+        *is_secret = 1;
+        return 0;
+    }
+    return -1;
+}
+
+static int t_status(void *ud, const char *name)
+{
+    (void)ud;
+    if (!strcmp(name, "success"))
+        return !t_failed;
+    if (!strcmp(name, "failure"))
+        return t_failed;
+    if (!strcmp(name, "always"))
+        return 1;
+    return 0;
+}
+
+static const struct oc_scope t_scope = {NULL, t_lookup, t_status};
+
+static char *render(const char *in, int *secret)
+{
+    char *out = NULL, *err = NULL;
+    int rc = oc_template_render(in, &t_scope, &out, secret, &err);
+    if (rc != 0) {
+        free(err);
+        return NULL;
+    }
+    return out;
+}
+
+static void test_render_values(void **state)
+{
+    (void)state;
+    int secret = 0;
+    char *s = render("hello ${{ inputs.name }} at ${{steps.build.outputs.sha}}!", &secret);
+    assert_string_equal(s, "hello World at abc123!");
+    assert_int_equal(secret, 0);
+    free(s);
+    s = render("${{ 1 + }}", NULL);
+    assert_null(s);
+    s = render("n=${{ 2 }} f=${{ 2.5 }} b=${{ true }} z=${{ null }}.", NULL);
+    assert_string_equal(s, "n=2 f=2.5 b=true z=.");
+    free(s);
+    s = render("no templates here", NULL);
+    assert_string_equal(s, "no templates here");
+    free(s);
+    s = render("${{ format('{0}-{1}', inputs.name, 'x') }} ${{ 'it''s' }}", NULL);
+    assert_string_equal(s, "World-x it's");
+    free(s);
+    s = render("${{ '}}' }}", NULL);
+    assert_string_equal(s, "}}");
+    free(s);
+}
+
+static void test_secret_flag(void **state)
+{
+    (void)state;
+    int secret = 0;
+    char *s = render("token=${{ secrets.TOKEN }}", &secret);
+    assert_string_equal(s, "token=hunter22");
+    assert_int_equal(secret, 1);
+    free(s);
+}
+
+static void test_errors_name_the_problem(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render("x ${{ inputs.nope }}", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "inputs.nope"));
+    assert_non_null(strstr(err, "does not exist"));
+    free(err);
+    assert_int_equal(oc_template_render("${{ bogus.x }}", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "unknown name 'bogus'"));
+    free(err);
+    assert_int_equal(oc_template_render("${{ inputs.name", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "closing"));
+    free(err);
+    assert_int_equal(oc_template_render("${{ nofn(1) }}", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "unknown function 'nofn'"));
+    free(err);
+    assert_int_equal(oc_template_render("${{ (1 }}", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "column"));
+    free(err);
+}
+
+static int cond(const char *e)
+{
+    int r = -1;
+    char *err = NULL;
+    if (oc_expr_eval_bool(e, &t_scope, &r, &err) != 0) {
+        free(err);
+        return -2;
+    }
+    return r;
+}
+
+static void test_conditions(void **state)
+{
+    (void)state;
+    t_failed = 0;
+    assert_int_equal(cond("inputs.name == 'world'"), 1); /* case-insensitive */
+    assert_int_equal(cond("${{ inputs.count > 2 && inputs.count <= 3 }}"), 1);
+    assert_int_equal(cond("inputs.count == 3"), 1);       /* loose equality */
+    assert_int_equal(cond("!(inputs.count != 3)"), 1);
+    assert_int_equal(cond("contains(inputs.name, 'orl')"), 1);
+    assert_int_equal(cond("startsWith(inputs.name, 'wo') && endsWith(inputs.name, 'LD')"), 1);
+    assert_int_equal(cond("false || null"), 0);
+    assert_int_equal(cond("success()"), 1);
+    assert_int_equal(cond("failure()"), 0);
+    /* After a failure a plain condition means success() && cond ... */
+    t_failed = 1;
+    assert_int_equal(cond("true"), 0);
+    /* ... unless it asks for a status itself. */
+    assert_int_equal(cond("always()"), 1);
+    assert_int_equal(cond("failure() && inputs.count == 3"), 1);
+    assert_int_equal(cond("1 +"), -2);
+    t_failed = 0;
+}
+
+static int t_refs_seen;
+static int t_ref_cb(void *ud, const char *ns, const char *const *parts, size_t n)
+{
+    (void)ud;
+    if (!strcmp(ns, "steps") && n == 3 && !strcmp(parts[0], "a"))
+        t_refs_seen |= 1;
+    if (!strcmp(ns, "inputs") && n == 1 && !strcmp(parts[0], "x"))
+        t_refs_seen |= 2;
+    return 0;
+}
+
+static void test_refs(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    t_refs_seen = 0;
+    assert_int_equal(oc_template_refs("${{ steps.a.outputs.o }} and ${{ inputs.x == 1 }}", 0,
+                                      t_ref_cb, NULL, &err), 0);
+    assert_int_equal(t_refs_seen, 3);
+    assert_int_equal(oc_template_refs("steps.a.result == 'success' &&", 1, t_ref_cb, NULL, &err),
+                     -1);
+    assert_non_null(err);
+    free(err);
+}
+
+static void test_deep_nesting_refused(void **state)
+{
+    (void)state;
+    char buf[600];
+    size_t n = 0;
+    n += (size_t)snprintf(buf, sizeof buf, "${{ ");
+    for (int i = 0; i < 200; i++)
+        buf[n++] = '(';
+    buf[n] = 0;
+    strcat(buf, "1 }}");
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render(buf, &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "nested too deeply"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_render_values),
+        cmocka_unit_test(test_secret_flag),
+        cmocka_unit_test(test_errors_name_the_problem),
+        cmocka_unit_test(test_conditions),
+        cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_deep_nesting_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
