@@ -16,9 +16,10 @@ static void oc_ledger_fail(struct oc_run *r, const char *what,
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data)
 {
     struct oc_store *s = r->e->store;
-    char *json = json_dumps(data ? data : json_object(), JSON_COMPACT);
-    if (data)
-        json_decref(data);
+    if (!data)
+        data = json_object();
+    char *json = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
     size_t n;
     char *safe = oc_redact(r->red, json, strlen(json), &n);
     free(json);

@@ -82,3 +82,7 @@ expect_dead_pids() {
     fi
   done
 }
+
+# Under AddressSanitizer a SIGSEGV is turned into an abort; tests that check
+# how a crash is reported want the real signal.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"

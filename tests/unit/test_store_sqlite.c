@@ -1,0 +1,351 @@
+/* store-sqlite through its vtable, as the core uses it: runs, CAS on
+ * attempts and runs, idempotency, events, logs, leases, claims, blobs,
+ * schema refusal, and two handles on one file. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "builtins.h"
+#include "host.h"
+#include "node.h"
+#include "options.h"
+#include "util.h"
+
+static const struct orch_plugin_desc *t_desc;
+static const struct orch_store_vtable *t_vt;
+static char t_dir[64];
+
+struct t_store {
+    struct orch_store *h;
+    void *cfg;
+};
+
+static struct t_store t_open(const char *file)
+{
+    struct t_store s = {0};
+    char *path = oc_xasprintf("%s/%s", t_dir, file);
+    struct oc_node *with = oc_node_new(OC_NODE_MAP, NULL);
+    oc_node_map_put(with, oc_node_scalar("path", NULL), oc_node_scalar(path, NULL));
+    free(path);
+    struct oc_diag d = {0};
+    assert_int_equal(oc_options_apply(t_desc, "store", with, 0, &s.cfg, &d), 0);
+    oc_node_free(with);
+    struct orch_ctx ctx;
+    oc_ctx_init(&ctx, "test");
+    struct orch_error err;
+    oc_error_init(&err);
+    assert_int_equal(t_vt->open(&ctx, s.cfg, &s.h, &err), ORCH_OK);
+    assert_int_equal(t_vt->migrate(s.h, 0, NULL, &err), ORCH_OK);
+    return s;
+}
+
+static void t_close(struct t_store *s)
+{
+    t_vt->close(s->h);
+    oc_options_free(t_desc, s->cfg);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    struct orch_error err;
+    oc_error_init(&err);
+    for (const struct oc_builtin *b = oc_builtins; b->id; b++)
+        if (!strcmp(b->id, "store-sqlite"))
+            assert_int_equal(b->entry(oc_host(), &t_desc, &err), ORCH_OK);
+    assert_non_null(t_desc);
+    t_vt = t_desc->vtable;
+    snprintf(t_dir, sizeof t_dir, "/tmp/orch-sq-XXXXXX");
+    assert_non_null(mkdtemp(t_dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    oc_rm_rf(t_dir);
+    return 0;
+}
+
+static struct orch_run_rec t_run(const char *id, const char *key, int64_t created)
+{
+    return (struct orch_run_rec){.struct_size = sizeof(struct orch_run_rec),
+                                 .state = ORCH_RUN_RUNNING, .id = id, .workflow = "w",
+                                 .idempotency_key = key, .inputs_json = "{}", .source = "src",
+                                 .source_path = "f.yaml", .created_ns = created,
+                                 .updated_ns = created};
+}
+
+static int32_t t_collect_ids(void *ud, const struct orch_run_rec *r)
+{
+    struct oc_buf *b = ud;
+    oc_buf_addf(b, "%s:%s,", r->id, orch_run_state_name(r->state));
+    return 0;
+}
+
+static void test_runs_and_idempotency(void **state)
+{
+    (void)state;
+    struct t_store s = t_open("runs.db");
+    struct orch_error err;
+    oc_error_init(&err);
+    struct orch_run_rec a = t_run("r-a", "key-1", 1), b = t_run("r-b", NULL, 2);
+    assert_int_equal(t_vt->run_create(s.h, &a, NULL, NULL, &err), ORCH_OK);
+    assert_int_equal(t_vt->run_create(s.h, &b, NULL, NULL, &err), ORCH_OK);
+    struct orch_run_rec dup = t_run("r-c", "key-1", 3);
+    struct oc_buf got = {0};
+    assert_int_equal(t_vt->run_create(s.h, &dup, t_collect_ids, &got, &err), ORCH_E_EXISTS);
+    assert_string_equal(got.data, "r-a:running,");
+    oc_buf_free(&got);
+    oc_error_clear(&err);
+    /* newest first, filters */
+    struct orch_run_filter f = {.struct_size = sizeof f};
+    assert_int_equal(t_vt->run_list(s.h, &f, t_collect_ids, &got, &err), ORCH_OK);
+    assert_string_equal(got.data, "r-b:running,r-a:running,");
+    oc_buf_free(&got);
+    /* CAS: wrong expected state conflicts, right one succeeds */
+    assert_int_equal(t_vt->run_cas(s.h, "r-a", ORCH_RUN_QUEUED, NULL, ORCH_RUN_FAILED, "x", 5,
+                                   &err), ORCH_E_CONFLICT);
+    oc_error_clear(&err);
+    assert_int_equal(t_vt->run_cas(s.h, "r-a", ORCH_RUN_RUNNING, NULL, ORCH_RUN_SUCCEEDED, NULL,
+                                   5, &err), ORCH_OK);
+    assert_int_equal(t_vt->run_cas(s.h, "nope", 0, NULL, ORCH_RUN_FAILED, NULL, 5, &err),
+                     ORCH_E_NOT_FOUND);
+    oc_error_clear(&err);
+    f.state = ORCH_RUN_SUCCEEDED;
+    assert_int_equal(t_vt->run_list(s.h, &f, t_collect_ids, &got, &err), ORCH_OK);
+    assert_string_equal(got.data, "r-a:succeeded,");
+    oc_buf_free(&got);
+    t_close(&s);
+}
+
+static int32_t t_collect_att(void *ud, const struct orch_attempt_rec *a)
+{
+    oc_buf_addf(ud, "%s#%u:%s:%s,", a->step_id, a->attempt, orch_step_state_name(a->state),
+                a->outputs_json ? a->outputs_json : "-");
+    return 0;
+}
+
+static void test_attempt_cas(void **state)
+{
+    (void)state;
+    struct t_store s = t_open("att.db");
+    struct orch_error err;
+    oc_error_init(&err);
+    struct orch_run_rec r = t_run("r-1", NULL, 1);
+    assert_int_equal(t_vt->run_create(s.h, &r, NULL, NULL, &err), ORCH_OK);
+    struct orch_attempt_rec a = {.struct_size = sizeof a, .state = ORCH_STEP_RUNNING,
+                                 .run_id = "r-1", .step_id = "build", .attempt = 1,
+                                 .exit_code = -1, .started_ns = 10};
+    assert_int_equal(t_vt->attempt_cas(s.h, &a, 0, &err), ORCH_OK);
+    assert_int_equal(t_vt->attempt_cas(s.h, &a, 0, &err), ORCH_E_EXISTS);
+    oc_error_clear(&err);
+    a.state = ORCH_STEP_SUCCEEDED;
+    a.outputs_json = "{\"sha\":\"1\"}";
+    /* Only from RUNNING: a second writer that thinks it is PENDING loses. */
+    assert_int_equal(t_vt->attempt_cas(s.h, &a, ORCH_STEP_PENDING, &err), ORCH_E_CONFLICT);
+    oc_error_clear(&err);
+    assert_int_equal(t_vt->attempt_cas(s.h, &a, ORCH_STEP_RUNNING, &err), ORCH_OK);
+    /* A writer whose owner does not own the run loses. */
+    a.owner = "daemon-2";
+    a.state = ORCH_STEP_FAILED;
+    assert_int_equal(t_vt->attempt_cas(s.h, &a, ORCH_STEP_SUCCEEDED, &err), ORCH_E_CONFLICT);
+    oc_error_clear(&err);
+    struct oc_buf got = {0};
+    assert_int_equal(t_vt->attempt_list(s.h, "r-1", t_collect_att, &got, &err), ORCH_OK);
+    assert_string_equal(got.data, "build#1:succeeded:{\"sha\":\"1\"},");
+    oc_buf_free(&got);
+    t_close(&s);
+}
+
+static int32_t t_collect_log(void *ud, const struct orch_log_rec *l)
+{
+    oc_buf_add(ud, l->data, l->len);
+    return 0;
+}
+
+static int32_t t_collect_ev(void *ud, const struct orch_event_rec *e)
+{
+    oc_buf_addf(ud, "%lld:%s,", (long long)e->seq, e->type);
+    return 0;
+}
+
+static void test_events_and_logs(void **state)
+{
+    (void)state;
+    struct t_store s = t_open("ev.db");
+    struct orch_error err;
+    oc_error_init(&err);
+    int64_t seq1 = 0, seq2 = 0;
+    assert_int_equal(t_vt->event_append(s.h, "r", "a", "{}", 1, &seq1, &err), ORCH_OK);
+    assert_int_equal(t_vt->event_append(s.h, "r", "b", "{}", 2, &seq2, &err), ORCH_OK);
+    assert_true(seq2 > seq1);
+    struct oc_buf got = {0};
+    assert_int_equal(t_vt->event_list(s.h, "r", seq1, 0, t_collect_ev, &got, &err), ORCH_OK);
+    char want[32];
+    snprintf(want, sizeof want, "%lld:b,", (long long)seq2);
+    assert_string_equal(got.data, want);
+    oc_buf_free(&got);
+    const char bin[] = {'o', 0, 'k'};
+    assert_int_equal(t_vt->log_append(s.h, "r", "s", 1, 1, "hello ", 6, 1, &err), ORCH_OK);
+    assert_int_equal(t_vt->log_append(s.h, "r", "s", 1, 2, bin, 3, 2, &err), ORCH_OK);
+    assert_int_equal(t_vt->log_append(s.h, "r", "s", 2, 1, "other", 5, 3, &err), ORCH_OK);
+    assert_int_equal(t_vt->log_read(s.h, "r", "s", 1, 0, t_collect_log, &got, &err), ORCH_OK);
+    assert_int_equal(got.len, 9);
+    assert_memory_equal(got.data, "hello o\0k", 9);
+    oc_buf_free(&got);
+    t_close(&s);
+}
+
+static void test_leases_and_claims(void **state)
+{
+    (void)state;
+    struct t_store s = t_open("lease.db");
+    struct orch_error err;
+    oc_error_init(&err);
+    int64_t exp;
+    assert_int_equal(t_vt->lease_acquire(s.h, "sched", "a", 1000, 0, &exp, &err), ORCH_OK);
+    assert_int_equal(exp, 1000 * 1000000LL);
+    assert_int_equal(t_vt->lease_acquire(s.h, "sched", "b", 1000, 500, &exp, &err),
+                     ORCH_E_CONFLICT);
+    assert_non_null(strstr(err.message, "held by a"));
+    oc_error_clear(&err);
+    /* expired: b takes over */
+    assert_int_equal(t_vt->lease_acquire(s.h, "sched", "b", 1000, 2000000000LL, &exp, &err),
+                     ORCH_OK);
+    assert_int_equal(t_vt->lease_release(s.h, "sched", "a", &err), ORCH_E_CONFLICT);
+    oc_error_clear(&err);
+    assert_int_equal(t_vt->lease_release(s.h, "sched", "b", &err), ORCH_OK);
+    struct orch_run_rec q = t_run("r-q", NULL, 1);
+    q.state = ORCH_RUN_QUEUED;
+    assert_int_equal(t_vt->run_create(s.h, &q, NULL, NULL, &err), ORCH_OK);
+    struct oc_buf got = {0};
+    assert_int_equal(t_vt->run_claim(s.h, "d1", 1000, 10, t_collect_ids, &got, &err), ORCH_OK);
+    assert_string_equal(got.data, "r-q:running,");
+    oc_buf_free(&got);
+    /* held: nothing to claim until the lease expires */
+    assert_int_equal(t_vt->run_claim(s.h, "d2", 1000, 20, t_collect_ids, &got, &err),
+                     ORCH_E_NOT_FOUND);
+    oc_error_clear(&err);
+    assert_int_equal(t_vt->run_heartbeat(s.h, "r-q", "d2", 1000, 30, &err), ORCH_E_CONFLICT);
+    oc_error_clear(&err);
+    assert_int_equal(t_vt->run_claim(s.h, "d2", 1000, 5000000000LL, t_collect_ids, &got, &err),
+                     ORCH_OK);
+    assert_string_equal(got.data, "r-q:running,");
+    oc_buf_free(&got);
+    /* the first owner's heartbeat now fails: it lost the run */
+    assert_int_equal(t_vt->run_heartbeat(s.h, "r-q", "d1", 1000, 5000000001LL, &err),
+                     ORCH_E_CONFLICT);
+    oc_error_clear(&err);
+    t_close(&s);
+}
+
+struct t_src {
+    const char *p;
+    size_t left;
+};
+
+static int64_t t_read(void *ud, void *buf, uint64_t len)
+{
+    struct t_src *s = ud;
+    size_t n = s->left < len ? s->left : (size_t)len;
+    memcpy(buf, s->p, n);
+    s->p += n;
+    s->left -= n;
+    return (int64_t)n;
+}
+
+static int32_t t_write(void *ud, const void *buf, uint64_t len)
+{
+    oc_buf_add(ud, buf, (size_t)len);
+    return 0;
+}
+
+static void test_blobs(void **state)
+{
+    (void)state;
+    struct t_store s = t_open("blob.db");
+    struct orch_error err;
+    oc_error_init(&err);
+    size_t big = 200000;
+    char *data = oc_xmalloc(big);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (char)(i * 7);
+    struct t_src src = {data, big};
+    assert_int_equal(t_vt->blob_put(s.h, "runs/r1/out.bin", t_read, &src, &err), ORCH_OK);
+    struct oc_buf got = {0};
+    assert_int_equal(t_vt->blob_get(s.h, "runs/r1/out.bin", t_write, &got, &err), ORCH_OK);
+    assert_int_equal(got.len, big);
+    assert_memory_equal(got.data, data, big);
+    oc_buf_free(&got);
+    assert_int_equal(t_vt->blob_put(s.h, "../escape", t_read, &src, &err), ORCH_E_INVALID_ARG);
+    oc_error_clear(&err);
+    assert_int_equal(t_vt->blob_delete(s.h, "runs/r1/out.bin", &err), ORCH_OK);
+    assert_int_equal(t_vt->blob_get(s.h, "runs/r1/out.bin", t_write, &got, &err),
+                     ORCH_E_NOT_FOUND);
+    oc_error_clear(&err);
+    free(data);
+    t_close(&s);
+}
+
+static void test_newer_schema_refused_and_two_handles(void **state)
+{
+    (void)state;
+    struct t_store a = t_open("shared.db"), b = t_open("shared.db");
+    struct orch_error err;
+    oc_error_init(&err);
+    struct orch_run_rec r1 = t_run("r-1", NULL, 1), r2 = t_run("r-2", NULL, 2);
+    assert_int_equal(t_vt->run_create(a.h, &r1, NULL, NULL, &err), ORCH_OK);
+    assert_int_equal(t_vt->run_create(b.h, &r2, NULL, NULL, &err), ORCH_OK);
+    struct oc_buf got = {0};
+    struct orch_run_filter f = {.struct_size = sizeof f};
+    assert_int_equal(t_vt->run_list(a.h, &f, t_collect_ids, &got, &err), ORCH_OK);
+    assert_string_equal(got.data, "r-2:running,r-1:running,");
+    oc_buf_free(&got);
+    t_close(&a);
+    t_close(&b);
+    /* A database from a newer orch is refused, not mangled. */
+    char *path = oc_xasprintf("%s/shared.db", t_dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    free(path);
+    struct t_store c = {0};
+    struct oc_node *with = oc_node_new(OC_NODE_MAP, NULL);
+    char *p2 = oc_xasprintf("%s/shared.db", t_dir);
+    oc_node_map_put(with, oc_node_scalar("path", NULL), oc_node_scalar(p2, NULL));
+    free(p2);
+    struct oc_diag d = {0};
+    assert_int_equal(oc_options_apply(t_desc, "store", with, 0, &c.cfg, &d), 0);
+    oc_node_free(with);
+    struct orch_ctx ctx;
+    oc_ctx_init(&ctx, "test");
+    assert_int_equal(t_vt->open(&ctx, c.cfg, &c.h, &err), ORCH_OK);
+    assert_int_equal(t_vt->migrate(c.h, 0, NULL, &err), ORCH_E_CONFIG);
+    assert_non_null(strstr(err.message, "newer"));
+    oc_error_clear(&err);
+    t_close(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs_and_idempotency),
+        cmocka_unit_test(test_attempt_cas),
+        cmocka_unit_test(test_events_and_logs),
+        cmocka_unit_test(test_leases_and_claims),
+        cmocka_unit_test(test_blobs),
+        cmocka_unit_test(test_newer_schema_refused_and_two_handles),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
