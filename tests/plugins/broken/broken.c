@@ -1,0 +1,68 @@
+/* A step plugin with exactly one defect, chosen at build time. */
+#include <stddef.h>
+
+#include <orch/orch.h>
+
+static const struct orch_host *bk_host;
+
+struct bk_cfg {
+    int64_t n;
+};
+
+static const struct orch_option bk_options[] = {
+    ORCH_OPTION(struct bk_cfg, n, "n", ORCH_OPT_INT, 0, "1", "a number"),
+#ifdef BROKEN_BADOPTS
+    ORCH_OPTION(struct bk_cfg, n, "n", ORCH_OPT_INT, 0, "1", "declared twice"),
+#endif
+};
+
+#ifndef BROKEN_NULLSLOT
+static orch_status bk_run(struct orch_ctx *ctx, const void *cfg, struct orch_error *err)
+{
+    (void)ctx;
+    (void)cfg;
+    (void)err;
+    return ORCH_OK;
+}
+#endif
+
+static const struct orch_step_vtable bk_vtable = {
+    .struct_size = sizeof(struct orch_step_vtable),
+#ifndef BROKEN_NULLSLOT
+    .run = bk_run,
+#endif
+};
+
+static const struct orch_plugin_desc bk_desc = {
+    ORCH_PLUGIN_DESC_INIT,
+#ifdef BROKEN_BADMAJOR
+    .abi_major = ORCH_ABI_MAJOR + 1,
+#endif
+#ifdef BROKEN_NEWMINOR
+    .abi_minor = ORCH_ABI_MINOR + 7,
+#endif
+    .kind = ORCH_KIND_STEP,
+    .name = BROKEN_NAME,
+    .version = "0.0.1",
+    .description = "broken on purpose",
+    .license = "MIT",
+    .options = bk_options,
+    .option_count = sizeof bk_options / sizeof bk_options[0],
+    .config_size = sizeof(struct bk_cfg),
+    .vtable_size = sizeof(struct orch_step_vtable),
+    .vtable = &bk_vtable,
+};
+
+/* Hand-written entry: ORCH_PLUGIN_DEFINE would refuse a wrong major itself. */
+ORCH_EXPORT orch_status orch_plugin_entry(const struct orch_host *host,
+                                          const struct orch_plugin_desc **out,
+                                          struct orch_error *err);
+ORCH_EXPORT orch_status orch_plugin_entry(const struct orch_host *host,
+                                          const struct orch_plugin_desc **out,
+                                          struct orch_error *err)
+{
+    (void)err;
+    bk_host = host;
+    *out = &bk_desc;
+    return ORCH_OK;
+}
