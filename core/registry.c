@@ -262,6 +262,85 @@ static orch_status oc_check_slots(const struct orch_plugin_desc *d,
     return ORCH_OK;
 }
 
+static const struct oc_slot *oc_kind_slots(uint32_t kind, uint64_t *all)
+{
+    switch (kind) {
+    case ORCH_KIND_BACKEND: *all = ORCH_BACKEND_CAPS_ALL; return oc_backend_slots;
+    case ORCH_KIND_STEP: *all = ORCH_STEP_CAPS_ALL; return oc_step_slots;
+    case ORCH_KIND_STORE: *all = ORCH_STORE_CAPS_ALL; return oc_store_slots;
+    default: *all = 0; return NULL;
+    }
+}
+
+const char *oc_cap_slot_name(uint32_t kind, uint64_t bit)
+{
+    if (kind == ORCH_KIND_BACKEND) {
+        switch (bit) {
+        case ORCH_BACKEND_CAP_EXEC: return "exec";
+        case ORCH_BACKEND_CAP_EXEC_STREAM: return "exec_stream";
+        case ORCH_BACKEND_CAP_SIGNAL: return "signal";
+        case ORCH_BACKEND_CAP_VOLUMES: return "volumes";
+        }
+    } else if (kind == ORCH_KIND_STEP) {
+        switch (bit) {
+        case ORCH_STEP_CAP_DRY_RUN: return "dry_run";
+        case ORCH_STEP_CAP_NEEDS_BACKEND: return "needs_backend";
+        case ORCH_STEP_CAP_IDEMPOTENT: return "idempotent";
+        }
+    } else if (kind == ORCH_KIND_STORE) {
+        switch (bit) {
+        case ORCH_STORE_CAP_RUNS: return "runs";
+        case ORCH_STORE_CAP_TXN: return "txn";
+        case ORCH_STORE_CAP_LEASES: return "leases";
+        case ORCH_STORE_CAP_BLOBS: return "blobs";
+        case ORCH_STORE_CAP_CAS: return "cas";
+        case ORCH_STORE_CAP_NOTIFY: return "notify";
+        }
+    }
+    uint64_t all;
+    const struct oc_slot *s = oc_kind_slots(kind, &all);
+    for (; s && s->name; s++)
+        if (s->cap == bit)
+            return s->name;
+    return NULL;
+}
+
+int oc_plugin_slot_report(const struct orch_plugin_desc *d,
+                          void (*fn)(void *ud, const char *msg), void *ud)
+{
+    uint64_t all;
+    const struct oc_slot *slots = oc_kind_slots(d->kind, &all);
+    if (!slots || !d->vtable)
+        return 0;
+    const uint32_t vt_size = *(const uint32_t *)d->vtable;
+    int n = 0;
+    for (const struct oc_slot *s = slots; s->name; s++) {
+        void *f = NULL;
+        if (s->offset + sizeof(void *) <= vt_size)
+            memcpy(&f, (const char *)d->vtable + s->offset, sizeof f);
+        char *msg = NULL;
+        if (!s->cap && !f)
+            msg = oc_xasprintf("mandatory %s slot '%s' is NULL", oc_kind_name(d->kind), s->name);
+        else if (s->cap && (d->caps & s->cap) && !f)
+            msg = oc_xasprintf("declares the capability for slot '%s' but the slot is NULL", s->name);
+        else if (s->cap && !(d->caps & s->cap) && f)
+            msg = oc_xasprintf("slot '%s' is set but its capability is not declared: the core will never call it", s->name);
+        if (msg) {
+            fn(ud, msg);
+            free(msg);
+            n++;
+        }
+    }
+    if (d->caps & ~all) {
+        char *msg = oc_xasprintf("unknown capability bits 0x%llx",
+                                 (unsigned long long)(d->caps & ~all));
+        fn(ud, msg);
+        free(msg);
+        n++;
+    }
+    return n;
+}
+
 static int oc_nonempty(const char *s)
 {
     return s && *s;

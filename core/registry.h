@@ -53,6 +53,14 @@ orch_status oc_plugin_check_desc(const struct orch_plugin_desc *d,
                                  const char *path, const char *expected_id,
                                  struct orch_error *err);
 
+/* For `orch-plugin check`: every disagreement between capabilities and
+ * slots (mandatory slot NULL, capability without slot, slot without
+ * capability, unknown bits), one call of fn each. Returns the count. */
+int oc_plugin_slot_report(const struct orch_plugin_desc *d,
+                          void (*fn)(void *ud, const char *msg), void *ud);
+/* The lower-case name of one capability bit of kind, NULL if unknown. */
+const char *oc_cap_slot_name(uint32_t kind, uint64_t bit);
+
 const char *oc_kind_name(uint32_t kind); /* "backend", "step", "store", "?" */
 uint32_t oc_kind_from_name(const char *s); /* 0 when unknown */
 /* The vtable of a plugin, typed. */

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 #include "host.h"
-#include "options.h"
+#include "plugin_info.h"
 #include "util.h"
 
 struct cli_scan {
@@ -98,21 +98,10 @@ static int cli_plugins_info(struct cli *c, struct oc_registry *reg, const char *
         cli_err("no plugin named '%s' (see orch plugins list)", name);
         return CLI_EXIT_USAGE;
     }
-    const struct orch_plugin_desc *d = p->desc;
-    if (c->json) {
-        json_t *j = cli_plugin_json(p);
-        json_object_set_new(j, "license", json_string(d->license ? d->license : ""));
-        json_object_set_new(j, "caps", json_integer((json_int_t)d->caps));
-        json_object_set_new(j, "options", oc_options_to_json(d));
-        cli_print_json(j);
-        return CLI_EXIT_OK;
-    }
-    printf("%s %s %s (ABI %u.%u)\n", oc_kind_name(d->kind), d->name, d->version,
-           d->abi_major, d->abi_minor);
-    if (d->description)
-        printf("%s\n", d->description);
-    printf("from: %s\n\noptions:\n", p->path);
-    oc_options_print(d, stdout);
+    if (c->json)
+        cli_print_json(oc_plugin_info_json(p));
+    else
+        oc_plugin_info_print(p, stdout);
     return CLI_EXIT_OK;
 }
 
