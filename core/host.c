@@ -35,6 +35,11 @@ void oc_host_fail_alloc_after(int64_t n)
     atomic_store(&oc_fail_countdown, n);
 }
 
+int64_t oc_host_fail_alloc_remaining(void)
+{
+    return atomic_load(&oc_fail_countdown);
+}
+
 static int oc_alloc_should_fail(void)
 {
     long long c = atomic_load(&oc_fail_countdown);

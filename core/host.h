@@ -33,5 +33,7 @@ void oc_log_set_level(uint32_t level);
  * never). */
 int64_t oc_host_live_allocs(void);
 void oc_host_fail_alloc_after(int64_t n);
+/* > 0 while the planned failure has not happened yet. */
+int64_t oc_host_fail_alloc_remaining(void);
 
 #endif

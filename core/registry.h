@@ -30,6 +30,9 @@ void oc_registry_add_path(struct oc_registry *r, const char *dir);
 const struct oc_plugin *oc_registry_get(struct oc_registry *r, uint32_t kind,
                                         const char *name,
                                         struct orch_error *err);
+/* Leave the builtins out, so the .so build of a builtin plugin can be
+ * loaded by itself (orch-plugin). Call before any other use. */
+void oc_registry_skip_builtins(struct oc_registry *r);
 /* Load one file and register it. */
 const struct oc_plugin *oc_registry_load_file(struct oc_registry *r,
                                               const char *path,

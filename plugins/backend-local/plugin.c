@@ -150,6 +150,15 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
     fclose(f);
     ref->id = lb_host->strdup(in->id);
     ref->handle = lb_host->strdup(in->dir);
+    if (!ref->id || !ref->handle) {
+        /* orch could neither attach nor reap an instance it has no id for. */
+        lb_host->free(ref->id);
+        lb_host->free(ref->handle);
+        ref->id = ref->handle = NULL;
+        nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        lb_release(in);
+        return lb_host->error_set(err, ORCH_E_NOMEM, "backend local: out of memory");
+    }
     *out = in;
     return ORCH_OK;
 }

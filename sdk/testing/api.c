@@ -1,0 +1,209 @@
+/* The library's three entry points. */
+#define _GNU_SOURCE
+#include "cf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "plugin_info.h"
+#include "registry.h"
+
+/* Files are loaded without the builtins: the .so build of an embedded
+ * plugin is tested as itself. Names are looked up with them. */
+static struct oc_registry *cf_registry(void)
+{
+    static struct oc_registry *reg; /* plugins are never unloaded */
+    if (!reg) {
+        reg = oc_registry_new(NULL, 0);
+        oc_registry_skip_builtins(reg);
+    }
+    return reg;
+}
+
+static struct oc_registry *cf_registry_named(void)
+{
+    static struct oc_registry *reg;
+    if (!reg)
+        reg = oc_registry_new(NULL, 0);
+    return reg;
+}
+
+/* Loads in a child first: a constructor that crashes or hangs must not
+ * take the runner down. */
+static int cf_load_probe(const char *path)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        struct orch_error err;
+        oc_error_init(&err);
+        const struct oc_plugin *p = oc_registry_load_file(cf_registry(), path, &err);
+        if (!p) {
+            const char *m = oc_error_text(&err);
+            if (write(fds[1], m, strlen(m)) < 0)
+                _exit(3);
+            _exit(2);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    char msg[4096];
+    size_t got = 0;
+    int64_t deadline = oc_now_mono_ns() + 30 * 1000000000ll;
+    int timed_out = 0;
+    for (;;) {
+        int left = (int)((deadline - oc_now_mono_ns()) / 1000000);
+        if (left <= 0) {
+            timed_out = 1;
+            break;
+        }
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        if (poll(&p, 1, left) <= 0)
+            continue;
+        ssize_t n = read(fds[0], msg + got, sizeof msg - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    msg[got] = 0;
+    close(fds[0]);
+    if (timed_out)
+        kill(pid, SIGKILL);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (timed_out) {
+        fprintf(stderr, "orch-plugin: %s: loading hung for 30 s (a constructor or the "
+                        "entry never returned)\n", path);
+        return -1;
+    }
+    if (WIFSIGNALED(st)) {
+        const char *sig = sigabbrev_np(WTERMSIG(st));
+        fprintf(stderr, "orch-plugin: %s: loading crashed with SIG%s\n", path, sig ? sig : "?");
+        return -1;
+    }
+    if (WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "orch-plugin: %s\n", got ? msg : "load failed");
+        return -1;
+    }
+    return 0;
+}
+
+const struct orch_plugin_desc *cf_load(const char *path, char **id_out)
+{
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "orch-plugin: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (cf_load_probe(path) != 0)
+        return NULL;
+    struct orch_error err;
+    oc_error_init(&err);
+    const struct oc_plugin *p = oc_registry_load_file(cf_registry(), path, &err);
+    if (!p) {
+        fprintf(stderr, "orch-plugin: %s\n", oc_error_text(&err));
+        oc_error_clear(&err);
+        return NULL;
+    }
+    if (id_out)
+        *id_out = oc_xstrdup(p->id);
+    return p->desc;
+}
+
+static const struct orch_conformance_opts *cf_opts(const struct orch_conformance_opts *o,
+                                                   struct orch_conformance_opts *def)
+{
+    memset(def, 0, sizeof *def);
+    def->struct_size = sizeof *def;
+    if (!o)
+        return def;
+    memcpy(def, o, o->struct_size < sizeof *def ? o->struct_size : sizeof *def);
+    return def;
+}
+
+int orch_conformance_run(const char *plugin_path, const struct orch_conformance_opts *opts)
+{
+    struct orch_conformance_opts o;
+    cf_opts(opts, &o);
+    struct cf_conf conf;
+    if (cf_conf_load(o.config_path, &conf) != 0)
+        return ORCH_CONFORMANCE_USAGE;
+    char *id = NULL;
+    const struct orch_plugin_desc *d = cf_load(plugin_path, &id);
+    if (!d) {
+        cf_conf_free(&conf);
+        return ORCH_CONFORMANCE_USAGE;
+    }
+    const struct cf_case *cases = d->kind == ORCH_KIND_BACKEND ? cf_backend_cases
+                                  : d->kind == ORCH_KIND_STORE ? cf_store_cases
+                                                               : cf_step_cases;
+    int rc = cf_run_cases(plugin_path, d, cases, &conf, &o, id);
+    free(id);
+    cf_conf_free(&conf);
+    return rc;
+}
+
+int orch_conformance_check(const char *plugin_path, const struct orch_conformance_opts *opts)
+{
+    struct orch_conformance_opts o;
+    cf_opts(opts, &o);
+    struct cf_conf conf;
+    cf_conf_load(NULL, &conf);
+    if (access(plugin_path, R_OK) != 0) {
+        fprintf(stderr, "orch-plugin: %s: %s\n", plugin_path, strerror(errno));
+        return ORCH_CONFORMANCE_USAGE;
+    }
+    const char *base = strrchr(plugin_path, '/');
+    char *suite = oc_xasprintf("check %s", base ? base + 1 : plugin_path);
+    int rc = cf_run_cases(plugin_path, NULL, cf_check_cases, &conf, &o, suite);
+    free(suite);
+    return rc;
+}
+
+int orch_conformance_info(const char *plugin, int32_t json)
+{
+    const struct oc_plugin *p = NULL;
+    struct orch_error err;
+    oc_error_init(&err);
+    if (strchr(plugin, '/') || strstr(plugin, ".so")) {
+        if (cf_load_probe(plugin) != 0)
+            return ORCH_CONFORMANCE_USAGE;
+        p = oc_registry_load_file(cf_registry(), plugin, &err);
+    } else {
+        static const uint32_t kinds[] = {ORCH_KIND_STEP, ORCH_KIND_BACKEND, ORCH_KIND_STORE};
+        for (size_t i = 0; i < 3 && !p; i++) {
+            const char *kn = oc_kind_name(kinds[i]);
+            size_t kl = strlen(kn);
+            const char *bare = plugin;
+            if (!strncmp(plugin, kn, kl) && plugin[kl] == '-')
+                bare = plugin + kl + 1;
+            oc_error_clear(&err);
+            p = oc_registry_get(cf_registry_named(), kinds[i], bare, &err);
+        }
+    }
+    if (!p) {
+        fprintf(stderr, "orch-plugin: %s\n", oc_error_text(&err));
+        oc_error_clear(&err);
+        return ORCH_CONFORMANCE_USAGE;
+    }
+    oc_error_clear(&err);
+    if (json) {
+        json_t *j = oc_plugin_info_json(p);
+        json_dumpf(j, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(j);
+    } else {
+        oc_plugin_info_print(p, stdout);
+    }
+    return ORCH_CONFORMANCE_PASS;
+}

@@ -1,0 +1,99 @@
+#define _GNU_SOURCE
+/* conformance.yaml: the facts a suite needs about the plugin under test
+ * (its options, an image, expected outputs), in the workflow file's YAML
+ * dialect and with its file:line:col errors. */
+#include "cf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/internal.h"
+
+static int cf_conf_duration(const struct oc_node *root, const char *key, int64_t *out,
+                            struct oc_diag *d)
+{
+    const struct oc_node *v = oc_node_get(root, key);
+    if (!v)
+        return 0;
+    if (v->kind != OC_NODE_SCALAR || oc_parse_duration_ms(v->str, out) != 0) {
+        oc_diag_add(d, &v->pos, "%s: expected a duration such as 30s", key);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *cf_conf_string(const struct oc_node *root, const char *key,
+                                  struct oc_diag *d)
+{
+    const struct oc_node *v = oc_node_get(root, key);
+    if (v && v->kind != OC_NODE_SCALAR) {
+        oc_diag_add(d, &v->pos, "%s: expected a string", key);
+        return NULL;
+    }
+    return v ? v->str : NULL;
+}
+
+static const struct oc_node *cf_conf_kind(const struct oc_node *root, const char *key,
+                                          enum oc_node_kind kind, struct oc_diag *d)
+{
+    const struct oc_node *v = oc_node_get(root, key);
+    if (v && v->kind != kind) {
+        oc_diag_add(d, &v->pos, "%s: expected a %s, found a %s", key, oc_node_kind_name(kind),
+                    oc_node_kind_name(v->kind));
+        return NULL;
+    }
+    return v;
+}
+
+int cf_conf_load(const char *path, struct cf_conf *conf)
+{
+    memset(conf, 0, sizeof *conf);
+    conf->cancel_bound_ms = 5000;
+    if (!path)
+        return 0;
+    size_t len;
+    char *text = oc_read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "orch-plugin: cannot read %s: %m\n", path);
+        return -1;
+    }
+    struct oc_diag d = {0};
+    conf->root = oc_yaml_parse(text, len, path, &d);
+    free(text);
+    const struct oc_node *r = conf->root;
+    if (r && r->kind == OC_NODE_MAP) {
+        static const char *const keys[] = {"with", "secrets", "outputs", "expect", "image",
+                                           "size", "region", "case_timeout", "cancel_bound",
+                                           "create_timeout", NULL};
+        oc_cfg_check_keys(r, keys, "conformance.yaml", &d);
+        conf->with = cf_conf_kind(r, "with", OC_NODE_MAP, &d);
+        conf->secrets = cf_conf_kind(r, "secrets", OC_NODE_MAP, &d);
+        conf->outputs = cf_conf_kind(r, "outputs", OC_NODE_SEQ, &d);
+        conf->image = cf_conf_string(r, "image", &d);
+        conf->size = cf_conf_string(r, "size", &d);
+        conf->region = cf_conf_string(r, "region", &d);
+        const char *expect = cf_conf_string(r, "expect", &d);
+        if (expect && strcmp(expect, "success") && strcmp(expect, "failure"))
+            oc_diag_add(&d, &oc_node_get(r, "expect")->pos,
+                        "expect: must be success or failure, not '%s'", expect);
+        conf->expect_run_failure = expect && !strcmp(expect, "failure");
+        cf_conf_duration(r, "case_timeout", &conf->case_timeout_ms, &d);
+        cf_conf_duration(r, "cancel_bound", &conf->cancel_bound_ms, &d);
+        cf_conf_duration(r, "create_timeout", &conf->create_timeout_ms, &d);
+    } else if (r && r->kind != OC_NODE_NULL) {
+        oc_diag_add(&d, &r->pos, "conformance.yaml must be a map of settings");
+    }
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "orch-plugin: %s\n", d.msgs[i]);
+    int bad = d.n > 0;
+    oc_diag_free(&d);
+    if (bad)
+        cf_conf_free(conf);
+    return bad ? -1 : 0;
+}
+
+void cf_conf_free(struct cf_conf *conf)
+{
+    oc_node_free(conf->root);
+    memset(conf, 0, sizeof *conf);
+}

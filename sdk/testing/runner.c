@@ -1,0 +1,233 @@
+/* Runs each case in a child process with a deadline, so a crash or hang
+ * in the plugin is one failed case and the suite goes on (the GStreamer
+ * registry scanner's lesson). Results come back as lines on a pipe:
+ * "F msg" failure, "S why" skip, "N text" progress. */
+#define _GNU_SOURCE
+#include "cf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "registry.h"
+#include "report.h"
+
+static void cf_line(struct cf *c, char tag, const char *fmt, va_list ap)
+{
+    char *msg = oc_xvasprintf(fmt, ap);
+    for (char *p = msg; *p; p++)  /* one result per line */
+        if (*p == '\n')
+            *p = ' ';
+    char *line = oc_xasprintf("%c %s\n", tag, msg);
+    size_t n = strlen(line), off = 0;
+    while (off < n) {
+        ssize_t w = write(c->out_fd, line + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(line);
+    free(msg);
+}
+
+void cf_fail(struct cf *c, const char *fmt, ...)
+{
+    if (c->quiet) {
+        c->failed++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    cf_line(c, 'F', fmt, ap);
+    va_end(ap);
+    c->failed++;
+}
+
+void cf_skip(struct cf *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cf_line(c, 'S', fmt, ap);
+    va_end(ap);
+    c->skipped++;
+}
+
+void cf_note(struct cf *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cf_line(c, 'N', fmt, ap);
+    va_end(ap);
+}
+
+orch_status cf_fail_err(struct cf *c, orch_status rc, const struct orch_error *err,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *what = oc_xvasprintf(fmt, ap);
+    va_end(ap);
+    cf_fail(c, "%s: %s (%s)", what, err && err->message ? err->message : "no message",
+            orch_strerror(rc));
+    free(what);
+    return rc;
+}
+
+static int64_t cf_ms_since(int64_t t0)
+{
+    return (oc_now_mono_ns() - t0) / 1000000;
+}
+
+static void cf_child(const struct cf_case *k, struct cf *c, int fd)
+{
+    setpgid(0, 0);
+    c->out_fd = fd;
+    k->fn(c);
+    _exit(0);
+}
+
+/* Read the child's lines until EOF or the deadline. 1 = timed out. */
+static int cf_collect(int fd, int64_t deadline_ns, struct cf_report_case *r)
+{
+    struct oc_buf in = {0};
+    int timed_out = 0;
+    for (;;) {
+        int64_t left = (deadline_ns - oc_now_mono_ns()) / 1000000;
+        if (left <= 0) {
+            timed_out = 1;
+            break;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            continue;
+        char buf[4096];
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        oc_buf_add(&in, buf, (size_t)got);
+    }
+    char *text = oc_buf_steal(&in);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strlen(line) < 2)
+            continue;
+        if (line[0] == 'F')
+            cf_report_add_failure(r, line + 2);
+        else if (line[0] == 'S') {
+            free(r->skip);
+            r->skip = oc_xstrdup(line + 2);
+        } else if (line[0] == 'N') {
+            free(r->last_note);
+            r->last_note = oc_xstrdup(line + 2);
+        }
+    }
+    free(text);
+    return timed_out;
+}
+
+static void cf_run_one(const struct cf_case *k, struct cf *proto,
+                       int64_t timeout_ms, struct cf_report_case *r)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        cf_report_add_failure(r, "runner: pipe failed");
+        return;
+    }
+    char tmpl[] = "/tmp/orch-conformance-XXXXXX";
+    struct cf c = *proto;
+    c.tmp = mkdtemp(tmpl);
+    int64_t t0 = oc_now_mono_ns();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        cf_child(k, &c, fds[1]);
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        cf_report_add_failure(r, "runner: fork failed");
+        close(fds[0]);
+        return;
+    }
+    setpgid(pid, pid);
+    int timed_out = cf_collect(fds[0], t0 + timeout_ms * 1000000, r);
+    close(fds[0]);
+    if (timed_out) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    r->ms = cf_ms_since(t0);
+    const char *after = r->last_note ? r->last_note : "";
+    if (timed_out) {
+        char *m = *after ? oc_xasprintf("hung: no result after %lld ms; killed (last: %s)",
+                                        (long long)timeout_ms, after)
+                         : oc_xasprintf("hung: no result after %lld ms; killed",
+                                        (long long)timeout_ms);
+        cf_report_add_failure(r, m);
+        free(m);
+    } else if (WIFSIGNALED(st)) {
+        const char *sig = sigabbrev_np(WTERMSIG(st));
+        char *m = oc_xasprintf("crashed: killed by signal %d (SIG%s)%s%s", WTERMSIG(st),
+                               sig ? sig : "?", *after ? " after: " : "", after);
+        cf_report_add_failure(r, m);
+        free(m);
+    } else if (WEXITSTATUS(st) != 0) {
+        char *m = oc_xasprintf("the case's process exited with status %d%s%s",
+                               WEXITSTATUS(st), *after ? " after: " : "", after);
+        cf_report_add_failure(r, m);
+        free(m);
+    }
+    if (c.tmp)
+        oc_rm_rf(c.tmp);
+}
+
+int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
+                 const struct cf_case *cases, const struct cf_conf *conf,
+                 const struct orch_conformance_opts *o, const char *suite)
+{
+    regex_t re;
+    if (o->filter && regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB) != 0) {
+        fprintf(stderr, "orch-plugin: --run '%s' is not a valid regular expression\n", o->filter);
+        return ORCH_CONFORMANCE_USAGE;
+    }
+    char owner[64];
+    snprintf(owner, sizeof owner, "orch-conformance-%ld", (long)getpid());
+    struct cf proto = {.desc = desc, .plugin_path = path, .conf = conf,
+                       .owner = owner, .torture = o->torture};
+    int64_t timeout = o->case_timeout_ms ? o->case_timeout_ms
+                      : conf->case_timeout_ms ? conf->case_timeout_ms : 120000;
+    struct cf_report *rep = cf_report_new(suite, o);
+    for (const struct cf_case *k = cases; k->name; k++) {
+        if (k->torture_only && !o->torture)
+            continue;
+        if (o->filter && regexec(&re, k->name, 0, NULL, 0) != 0)
+            continue;
+        struct cf_report_case *r = cf_report_case(rep, k->name);
+        if (k->cap && desc && !(desc->caps & k->cap)) {
+            const char *cn = oc_cap_slot_name(desc->kind, k->cap);
+            r->skip = oc_xasprintf("capability %s not declared", cn ? cn : "?");
+        } else {
+            cf_run_one(k, &proto, timeout, r);
+        }
+        cf_report_case_done(rep, r);
+    }
+    if (o->filter)
+        regfree(&re);
+    return cf_report_finish(rep);
+}
