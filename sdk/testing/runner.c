@@ -90,6 +90,10 @@ static int64_t cf_ms_since(int64_t t0)
 static void cf_child(const struct cf_case *k, struct cf *c, int fd)
 {
     setpgid(0, 0);
+    /* Whatever a misbehaving plugin writes to its cwd lands in the case's
+     * own directory, removed afterwards. */
+    if (c->tmp && chdir(c->tmp) != 0)
+        _exit(3);
     c->out_fd = fd;
     k->fn(c);
     _exit(0);

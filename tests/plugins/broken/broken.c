@@ -22,7 +22,36 @@ static orch_status bk_run(struct orch_ctx *ctx, const void *cfg, struct orch_err
     (void)ctx;
     (void)cfg;
     (void)err;
+#ifdef BROKEN_LEAKY
+    bk_host->alloc(64); /* never freed */
+#endif
+#ifdef BROKEN_LIAR
+    bk_host->output_set(ctx, "undeclared", "x");
+#endif
     return ORCH_OK;
+}
+#endif
+
+#ifdef BROKEN_LIAR
+/* Claims a dry run but acts: sets an output while planning. */
+static orch_status bk_plan(struct orch_ctx *ctx, const void *cfg, char **text,
+                           struct orch_error *err)
+{
+    (void)cfg;
+    (void)err;
+    bk_host->output_set(ctx, "planned", "yes");
+    *text = bk_host->strdup("would do nothing");
+    return ORCH_OK;
+}
+#endif
+
+#ifdef BROKEN_EXPORTS
+/* Visible to every other library in the process: what hidden visibility
+ * prevents. */
+ORCH_EXPORT int broken_helper(void);
+ORCH_EXPORT int broken_helper(void)
+{
+    return 1;
 }
 #endif
 
@@ -30,6 +59,9 @@ static const struct orch_step_vtable bk_vtable = {
     .struct_size = sizeof(struct orch_step_vtable),
 #ifndef BROKEN_NULLSLOT
     .run = bk_run,
+#endif
+#ifdef BROKEN_LIAR
+    .plan = bk_plan,
 #endif
 };
 
@@ -42,6 +74,9 @@ static const struct orch_plugin_desc bk_desc = {
     .abi_minor = ORCH_ABI_MINOR + 7,
 #endif
     .kind = ORCH_KIND_STEP,
+#if defined(BROKEN_CAPNOSLOT) || defined(BROKEN_LIAR)
+    .caps = ORCH_STEP_CAP_DRY_RUN,
+#endif
     .name = BROKEN_NAME,
     .version = "0.0.1",
     .description = "broken on purpose",

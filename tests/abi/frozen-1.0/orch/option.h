@@ -1,0 +1,84 @@
+/* Typed options declared by plugins and validated by the core before any
+ * plugin code runs. The core parses each value and writes it at `offset`
+ * in a zeroed config struct of the descriptor's config_size, which it owns
+ * and frees. C types by option type:
+ *   STRING PATH URL ENUM JSON  const char *     (NULL when unset)
+ *   INT                        int64_t
+ *   BOOL                       int32_t (0 or 1)
+ *   DOUBLE                     double
+ *   DURATION                   int64_t milliseconds ("30s", "5m", "250ms")
+ *   SIZE                       int64_t bytes ("512M", "1G", "4096")
+ *   STRING_LIST                struct orch_strlist
+ *   STRING_MAP                 struct orch_strmap
+ */
+#ifndef ORCH_OPTION_H
+#define ORCH_OPTION_H
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ORCH_OPT_STRING 1u
+#define ORCH_OPT_INT 2u
+#define ORCH_OPT_BOOL 3u
+#define ORCH_OPT_DOUBLE 4u
+#define ORCH_OPT_DURATION 5u
+#define ORCH_OPT_SIZE 6u
+#define ORCH_OPT_ENUM 7u
+#define ORCH_OPT_STRING_LIST 8u
+#define ORCH_OPT_STRING_MAP 9u
+#define ORCH_OPT_PATH 10u
+#define ORCH_OPT_URL 11u
+#define ORCH_OPT_JSON 12u
+#define ORCH_OPT_TYPE_LAST_ 12u
+
+#define ORCH_OPTF_REQUIRED (1u << 0)     /* must be given; no default */
+#define ORCH_OPTF_SECRET (1u << 1)       /* only from ${{ secrets.X }}; never printed */
+#define ORCH_OPTF_DEPRECATED (1u << 2)   /* warn; deprecated_by names the new one */
+#define ORCH_OPTF_EXPERIMENTAL (1u << 3)
+#define ORCH_OPTF_MIN (1u << 4)          /* min is set */
+#define ORCH_OPTF_MAX (1u << 5)          /* max is set */
+#define ORCH_OPTF_ALL_ ((1u << 6) - 1u)
+
+/* One element of a static option table; the table is walked by the
+ * descriptor's option_size so this struct can grow in a minor. static. */
+struct orch_option {
+    uint32_t struct_size;
+    uint32_t type;               /* ORCH_OPT_* */
+    uint32_t flags;              /* ORCH_OPTF_* */
+    uint32_t offset;             /* where the parsed value goes in the config struct */
+    const char *name;            /* identifier: [a-z][a-z0-9_]* */
+    const char *default_value;   /* as the user would write it; NULL = none */
+    const char *description;     /* one line, required */
+    int64_t min, max;            /* bounds (INT, DURATION ms, SIZE bytes, DOUBLE,
+                                    string and list lengths) when flagged */
+    const char *const *enum_values; /* ENUM: NULL-terminated */
+    const char *deprecated_by;   /* DEPRECATED: the option that replaces it */
+};
+
+struct orch_strlist {
+    const char *const *items;
+    uint32_t count;
+};
+
+struct orch_strmap {
+    const char *const *keys;
+    const char *const *values;
+    uint32_t count;
+};
+
+/* Convenience initialiser: ORCH_OPTION(struct my_cfg, field, "name",
+ * ORCH_OPT_STRING, flags, "default", "description"). */
+#define ORCH_OPTION(CFG, field, name_, type_, flags_, def_, desc_)             \
+    {                                                                          \
+        sizeof(struct orch_option), (type_), (flags_),                         \
+            (uint32_t)offsetof(CFG, field), (name_), (def_), (desc_), 0, 0,    \
+            NULL, NULL                                                         \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif

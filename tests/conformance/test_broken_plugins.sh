@@ -1,0 +1,104 @@
+#!/bin/bash
+# Each deliberately broken plugin is caught by orch-plugin, with a message
+# that says exactly what is wrong, and the runner survives crashes and
+# hangs of the plugin under test.
+. "$(dirname "$0")/../lib/common.sh"
+: "${ORCH_PLUGIN_TOOL:?}"
+TP="$ORCH_TEST_PLUGIN_DIR"
+
+op() {
+  set +e
+  "$ORCH_PLUGIN_TOOL" "$@" >"$T/out" 2>&1
+  RC=$?
+  set -e
+}
+has() { grep -qF -- "$1" "$T/out" || { cat "$T/out" >&2; fail "expected: $1"; }; }
+
+op check "$TP/step-badmajor.so"
+expect_rc 1 "orch-plugin"
+has "FAIL  check/abi-and-sizes"
+has "ABI major 2 is not this SDK's major 1"
+has "refused by orch (ABI 1.0): ABI major 2 is not this orch's major 1"
+
+op test "$TP/step-badmajor.so"
+expect_rc 2 "orch-plugin"
+has "ABI major 2 is not this orch's major 1"
+
+op check "$TP/step-newminor.so"
+expect_rc 1 "orch-plugin"
+has "built for a newer minor (1.7 > 1.0)"
+
+op check "$TP/step-nullslot.so"
+expect_rc 1 "orch-plugin"
+has "mandatory step slot 'run' is NULL"
+
+op check "$TP/step-capnoslot.so"
+expect_rc 1 "orch-plugin"
+has "declares the capability for slot 'plan' but the slot is NULL"
+
+op check "$TP/step-badopts.so"
+expect_rc 1 "orch-plugin"
+has "FAIL  check/option-table"
+has "'n'"
+
+op check "$TP/step-exports.so"
+expect_rc 1 "orch-plugin"
+has "exports 'broken_helper' besides orch_plugin_entry"
+
+op test "$TP/step-leaky.so"
+expect_rc 1 "orch-plugin"
+has "FAIL  step/run-and-outputs"
+has "leaked 1 host allocation"
+
+op test "$TP/step-liar.so"
+expect_rc 1 "orch-plugin"
+has "run set output 'undeclared', which the plugin does not declare"
+has "plan had 1 side effect"
+
+cat >"$T/segv.yaml" <<'Y'
+with: {mode: segv}
+Y
+op test "$TP/step-crash.so" --config "$T/segv.yaml"
+expect_rc 1 "orch-plugin"
+has "crashed: killed by signal 11 (SIGSEGV)"
+has "orch-plugin: step-crash:"
+
+cat >"$T/hang.yaml" <<'Y'
+with: {mode: hang}
+Y
+op test "$TP/step-crash.so" --config "$T/hang.yaml" --run run-and-outputs --timeout 2
+expect_rc 1 "orch-plugin"
+has "hung: no result after 2000 ms; killed"
+
+op test "$TP/backend-liar.so" --config "$ORCH_SOURCE_DIR/tests/plugins/backend-liar/conformance.yaml" \
+  --run 'streams|env|files|owned' --tap "$T/liar.tap"
+expect_rc 1 "orch-plugin"
+has "exec: stderr bytes appeared on stdout"
+has "env not honoured"
+has "cwd not honoured"
+has "get_file after put_file returned different bytes"
+has "list_dir: data.bin has mode 0, want the 0640 given to put_file"
+has "list_owned lists live instance"
+grep -q '^not ok .* - backend/exec/streams-apart' "$T/liar.tap" || fail "TAP lacks the failed case"
+grep -q '^1\.\.4$' "$T/liar.tap" || fail "TAP plan is not 1..4"
+
+# Usage errors and unloadable files are exit 2 with a reason.
+op test /nonexistent/step-x.so
+expect_rc 2 "orch-plugin"
+has "/nonexistent/step-x.so: No such file or directory"
+echo "not an elf" >"$T/step-junk.so"
+op check "$T/step-junk.so"
+expect_rc 1 "orch-plugin"
+has "not an ELF file"
+op test "$TP/step-crash.so" --run '('
+expect_rc 2 "orch-plugin"
+has "--run '(' is not a valid regular expression"
+cat >"$T/bad.yaml" <<'Y'
+with: {mode: ok}
+outptus: [x]
+Y
+op test "$TP/step-crash.so" --config "$T/bad.yaml"
+expect_rc 2 "orch-plugin"
+has "bad.yaml:2:1"
+has "outptus"
+pass "every broken plugin caught with a precise message"

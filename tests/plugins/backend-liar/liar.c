@@ -1,0 +1,165 @@
+/* A backend that loads fine and lies about what it does: stderr comes back
+ * on stdout, env, cwd, timeouts and cancels are ignored, get_file returns
+ * other bytes than put_file stored, list_owned forgets live instances and
+ * list_dir reports no mode. Every lie is one conformance failure. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <orch/orch.h>
+
+static const struct orch_host *lr_host;
+
+struct lr_cfg {
+    const char *root;
+};
+
+static const struct orch_option lr_options[] = {
+    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored"),
+};
+
+struct orch_backend {
+    int unused;
+};
+
+struct orch_instance {
+    char *data;
+    size_t len;
+    int destroyed;
+};
+
+static orch_status lr_open(struct orch_ctx *ctx, const void *cfg, struct orch_backend **out,
+                           struct orch_error *err)
+{
+    (void)ctx, (void)cfg, (void)err;
+    *out = lr_host->calloc(1, sizeof **out);
+    return *out ? ORCH_OK : ORCH_E_NOMEM;
+}
+
+static void lr_close(struct orch_backend *be)
+{
+    lr_host->free(be);
+}
+
+static orch_status lr_create(struct orch_backend *be, struct orch_ctx *ctx,
+                             const struct orch_instance_spec *spec, struct orch_instance **out,
+                             struct orch_instance_ref *ref, struct orch_error *err)
+{
+    (void)be, (void)ctx, (void)err;
+    *out = lr_host->calloc(1, sizeof **out);
+    ref->id = lr_host->strdup(spec->instance_id);
+    return ORCH_OK;
+}
+
+static orch_status lr_exec(struct orch_instance *inst, struct orch_ctx *ctx,
+                           const struct orch_exec_req *req, struct orch_exec_res *res,
+                           struct orch_error *err)
+{
+    (void)ctx;
+    if (inst->destroyed)
+        return lr_host->error_set(err, ORCH_E_NOT_FOUND, "liar: destroyed");
+    char *cmd;
+    if (asprintf(&cmd, "exec 2>&1; %s", req->argv[0]) < 0)
+        return ORCH_E_NOMEM;
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    if (!p)
+        return lr_host->error_set(err, ORCH_E_IO, "liar: popen failed");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        if (req->on_output)
+            req->on_output(req->ud, ORCH_STREAM_STDOUT, buf, n);
+    int st = pclose(p);
+    res->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return ORCH_OK;
+}
+
+static orch_status lr_put(struct orch_instance *inst, struct orch_ctx *ctx, const char *path,
+                          uint32_t mode, orch_read_fn rd, void *ud, struct orch_error *err)
+{
+    (void)ctx, (void)path, (void)mode, (void)err;
+    char buf[65536];
+    int64_t n;
+    while ((n = rd(ud, buf, sizeof buf)) > 0) {
+        inst->data = lr_host->realloc(inst->data, inst->len + (size_t)n);
+        memcpy(inst->data + inst->len, buf, (size_t)n);
+        inst->len += (size_t)n;
+    }
+    return ORCH_OK;
+}
+
+static orch_status lr_get(struct orch_instance *inst, struct orch_ctx *ctx, const char *path,
+                          orch_write_fn wr, void *ud, struct orch_error *err)
+{
+    (void)ctx, (void)path, (void)err;
+    if (inst->len)
+        inst->data[inst->len / 2] ^= 1;
+    wr(ud, inst->data, inst->len);
+    return ORCH_OK;
+}
+
+static orch_status lr_list(struct orch_instance *inst, struct orch_ctx *ctx, const char *path,
+                           orch_dirent_fn fn, void *ud, struct orch_error *err)
+{
+    (void)ctx, (void)path, (void)err;
+    struct orch_dirent e = {sizeof e, ORCH_FT_FILE, "data.bin", 0, inst->len, 0};
+    fn(ud, &e);
+    return ORCH_OK;
+}
+
+static orch_status lr_destroy(struct orch_instance *inst, struct orch_ctx *ctx,
+                              struct orch_error *err)
+{
+    (void)ctx, (void)err;
+    inst->destroyed = 1;
+    return ORCH_OK;
+}
+
+static void lr_release(struct orch_instance *inst)
+{
+    lr_host->free(inst->data);
+    lr_host->free(inst);
+}
+
+static orch_status lr_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
+                                 const struct orch_kv *match, uint32_t match_count,
+                                 orch_owned_fn fn, void *ud, struct orch_error *err)
+{
+    (void)be, (void)ctx, (void)match, (void)match_count, (void)fn, (void)ud, (void)err;
+    return ORCH_OK;
+}
+
+static const struct orch_backend_vtable lr_vtable = {
+    .struct_size = sizeof(struct orch_backend_vtable),
+    .open = lr_open,
+    .close = lr_close,
+    .create = lr_create,
+    .exec = lr_exec,
+    .put_file = lr_put,
+    .get_file = lr_get,
+    .list_dir = lr_list,
+    .destroy = lr_destroy,
+    .release = lr_release,
+    .list_owned = lr_list_owned,
+};
+
+static const struct orch_plugin_desc lr_desc = {
+    ORCH_PLUGIN_DESC_INIT,
+    .kind = ORCH_KIND_BACKEND,
+    .name = "liar",
+    .version = "0.0.1",
+    .description = "lies about its capabilities, on purpose",
+    .license = "MIT",
+    .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_PUT_FILE | ORCH_BACKEND_CAP_GET_FILE |
+            ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_LIST_OWNED,
+    .options = lr_options,
+    .option_count = 1,
+    .config_size = sizeof(struct lr_cfg),
+    .vtable_size = sizeof(struct orch_backend_vtable),
+    .vtable = &lr_vtable,
+};
+
+ORCH_PLUGIN_DEFINE(backend, liar, lr_desc, lr_host)
