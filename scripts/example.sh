@@ -4,6 +4,6 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/deps.sh"
-"$src/scripts/build.sh" "$src/build"
+"$src/scripts/build.sh" "$src/build" -DORCH_TESTS=OFF
 cd "$src"
 exec "$src/build/bin/orch" run config/examples/hello.yaml hello --input name=world
