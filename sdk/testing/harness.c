@@ -198,7 +198,33 @@ void cf_cancel_join(void)
     cf_cancel_running = 0;
 }
 
-/* "${TMP}" in any scalar becomes the case's private directory. */
+/* In any scalar, "${TMP}" becomes the case's private directory and
+ * "${env.NAME}" the environment variable NAME (empty when unset), so a
+ * conformance.yaml can name a service the test script started. */
+static char *cf_subst_str(const char *s, const char *tmp)
+{
+    struct oc_buf b = {0};
+    const char *p = s, *hit;
+    while ((hit = strstr(p, "${"))) {
+        oc_buf_add(&b, p, (size_t)(hit - p));
+        const char *end = strchr(hit, '}');
+        if (end && !strncmp(hit, "${TMP}", 6)) {
+            oc_buf_adds(&b, tmp);
+        } else if (end && !strncmp(hit, "${env.", 6)) {
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(end - hit - 6), hit + 6);
+            const char *v = getenv(name);
+            oc_buf_adds(&b, v ? v : "");
+        } else {
+            end = hit + 1;
+            oc_buf_add(&b, hit, 2);
+        }
+        p = end + 1;
+    }
+    oc_buf_adds(&b, p);
+    return oc_buf_steal(&b);
+}
+
 static struct oc_node *cf_subst(const struct oc_node *n, const char *tmp)
 {
     struct oc_node *copy = oc_node_clone(n);
@@ -207,17 +233,10 @@ static struct oc_node *cf_subst(const struct oc_node *n, const char *tmp)
     stack[sp++] = copy;
     while (sp) {
         struct oc_node *x = stack[--sp];
-        if (x->kind == OC_NODE_SCALAR && x->str && strstr(x->str, "${TMP}")) {
-            struct oc_buf b = {0};
-            const char *p = x->str, *hit;
-            while ((hit = strstr(p, "${TMP}"))) {
-                oc_buf_add(&b, p, (size_t)(hit - p));
-                oc_buf_adds(&b, tmp);
-                p = hit + 6;
-            }
-            oc_buf_adds(&b, p);
+        if (x->kind == OC_NODE_SCALAR && x->str && strstr(x->str, "${")) {
+            char *v = cf_subst_str(x->str, tmp);
             free(x->str);
-            x->str = oc_buf_steal(&b);
+            x->str = v;
         }
         for (size_t i = 0; i < x->len && sp < 64; i++)
             stack[sp++] = x->items[i];

@@ -1,0 +1,409 @@
+/* Files through the archive API: put_file uploads a one-entry tar into the
+ * parent directory (made with mkdir -p when missing), get_file reads the
+ * first entry of the tar the engine sends, following symbolic links, and
+ * list_dir reads the entry headers of a directory's tar. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker.h"
+#include "tar.h"
+
+char *dk_abs_path(const struct orch_instance *in, const char *path)
+{
+    const char *wd = in->be->cfg->workdir ? in->be->cfg->workdir : "/";
+    char *joined = path[0] == '/' ? dk_printf("%s", path) : dk_printf("%s/%s", wd, path);
+    if (!joined)
+        return NULL;
+    /* Lexical clean-up: "." and empty parts go, ".." climbs (not past /). */
+    char *out = dk_host->alloc(strlen(joined) + 2);
+    if (!out) {
+        dk_host->free(joined);
+        return NULL;
+    }
+    size_t len = 0;
+    char *save = NULL;
+    for (char *part = strtok_r(joined, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(part, "."))
+            continue;
+        if (!strcmp(part, "..")) {
+            while (len > 0 && out[len - 1] != '/')
+                len--;
+            if (len > 0)
+                len--;
+            continue;
+        }
+        out[len++] = '/';
+        memcpy(out + len, part, strlen(part));
+        len += strlen(part);
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = 0;
+    dk_host->free(joined);
+    return out;
+}
+
+/* ---- put_file */
+
+struct dk_upload {
+    FILE *f;
+    unsigned char head[DK_TAR_HDR_MAX];
+    size_t head_len, head_off;
+    uint64_t size, sent;      /* file bytes */
+    size_t tail_len, tail_off; /* padding + two zero blocks */
+};
+
+static size_t dk_upload_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct dk_upload *u = ud;
+    size_t cap = size * n, got = 0;
+    while (got < cap) {
+        if (u->head_off < u->head_len) {
+            size_t k = u->head_len - u->head_off < cap - got ? u->head_len - u->head_off : cap - got;
+            memcpy(buf + got, u->head + u->head_off, k);
+            u->head_off += k;
+            got += k;
+        } else if (u->sent < u->size) {
+            size_t want = u->size - u->sent < cap - got ? (size_t)(u->size - u->sent) : cap - got;
+            size_t k = fread(buf + got, 1, want, u->f);
+            if (k == 0)
+                return CURL_READFUNC_ABORT;
+            u->sent += k;
+            got += k;
+        } else if (u->tail_off < u->tail_len) {
+            size_t k = u->tail_len - u->tail_off < cap - got ? u->tail_len - u->tail_off : cap - got;
+            memset(buf + got, 0, k);
+            u->tail_off += k;
+            got += k;
+        } else {
+            break;
+        }
+    }
+    return got;
+}
+
+/* The source is pulled to a temporary file first: a tar header needs the
+ * size before the data. */
+static orch_status dk_spool(orch_read_fn rd, void *ud, FILE **out, uint64_t *size,
+                            struct orch_error *err)
+{
+    FILE *f = tmpfile();
+    if (!f)
+        return dk_host->error_set(err, ORCH_E_IO, "docker: put_file: no temporary file: %m");
+    char buf[65536];
+    uint64_t total = 0;
+    for (;;) {
+        int64_t n = rd(ud, buf, sizeof buf);
+        if (n < 0) {
+            fclose(f);
+            return dk_host->error_set(err, ORCH_E_IO, "docker: put_file: reading the source "
+                                                      "failed");
+        }
+        if (n == 0)
+            break;
+        if (fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
+            fclose(f);
+            return dk_host->error_set(err, ORCH_E_IO, "docker: put_file: spooling: %m");
+        }
+        total += (uint64_t)n;
+    }
+    *out = f;
+    *size = total;
+    return ORCH_OK;
+}
+
+static orch_status dk_put_once(struct orch_instance *in, struct orch_ctx *ctx, const char *dir,
+                               struct dk_upload *u, long *code, json_t **ans,
+                               struct orch_error *err)
+{
+    rewind(u->f);
+    u->head_off = u->tail_off = 0;
+    u->sent = 0;
+    char *edir = dk_escape(dir);
+    char *path = edir ? dk_printf("/containers/%s/archive?path=%s&copyUIDGID=1", in->id, edir)
+                      : NULL;
+    dk_host->free(edir);
+    if (!path)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    struct dk_req rq = {.method = "PUT", .path = path, .ctx = ctx,
+                        .content_type = "application/x-tar", .read_cb = dk_upload_read,
+                        .read_ud = u,
+                        .upload_size = (int64_t)(u->head_len + u->size + u->tail_len),
+                        .timeout_ms = -1};
+    struct dk_resp rs;
+    orch_status st = dk_http(in->be, &rq, &rs, err);
+    dk_host->free(path);
+    if (st != ORCH_OK)
+        return st;
+    *code = rs.code;
+    *ans = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
+    dk_resp_free(&rs);
+    return ORCH_OK;
+}
+
+static orch_status dk_mkdir_p(struct orch_instance *in, struct orch_ctx *ctx, const char *dir,
+                              struct orch_error *err)
+{
+    /* The directory goes through argv-safe quoting: single quotes, each '
+     * written as '\'' . */
+    struct dk_buf q = {0};
+    dk_buf_add(&q, "mkdir -p -- '", 13);
+    for (const char *p = dir; *p; p++)
+        if (*p == '\'')
+            dk_buf_add(&q, "'\\''", 4);
+        else
+            dk_buf_add(&q, p, 1);
+    if (dk_buf_add(&q, "'", 1) != 0) {
+        dk_buf_free(&q);
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    }
+    int code = -1;
+    struct dk_buf out = {0};
+    orch_status st = dk_sh(in, ctx, 0, q.data, &code, &out, err);
+    if (st == ORCH_OK && code != 0)
+        st = dk_host->error_set(err, ORCH_E_IO, "docker: cannot create %s in %s: %s", dir,
+                                in->name, out.data ? out.data : "mkdir failed");
+    dk_buf_free(&q);
+    dk_buf_free(&out);
+    return st;
+}
+
+orch_status dk_put_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        uint32_t mode, orch_read_fn rd, void *ud, struct orch_error *err)
+{
+    char *abs = dk_abs_path(in, path);
+    if (!abs)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    char *slash = strrchr(abs, '/');
+    const char *base = slash + 1;
+    if (!*base) {
+        dk_host->free(abs);
+        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: put_file: '%s' names no "
+                                                           "file", path);
+    }
+    char *dir = slash == abs ? dk_host->strdup("/") : dk_printf("%.*s", (int)(slash - abs), abs);
+    struct dk_upload u = {0};
+    orch_status st = dir ? dk_spool(rd, ud, &u.f, &u.size, err)
+                         : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    if (st == ORCH_OK) {
+        u.head_len = dk_tar_header(u.head, base, mode, u.size, '0',
+                                   dk_host->now_real_ns() / 1000000000);
+        u.tail_len = (DK_TAR_BLOCK - u.size % DK_TAR_BLOCK) % DK_TAR_BLOCK + 2 * DK_TAR_BLOCK;
+        if (!u.head_len)
+            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: put_file: file name "
+                                                             "too long: %s", path);
+    }
+    long code = 0;
+    json_t *ans = NULL;
+    if (st == ORCH_OK)
+        st = dk_put_once(in, ctx, dir, &u, &code, &ans, err);
+    if (st == ORCH_OK && code == 404) {
+        /* A missing parent, or a missing container: mkdir tells which. */
+        json_decref(ans);
+        ans = NULL;
+        st = dk_mkdir_p(in, ctx, dir, err);
+        if (st == ORCH_OK)
+            st = dk_put_once(in, ctx, dir, &u, &code, &ans, err);
+    }
+    if (st == ORCH_OK && code != 200)
+        st = dk_engine_error(err, code, ans, "docker: writing %s in %s", abs, in->name);
+    json_decref(ans);
+    if (u.f)
+        fclose(u.f);
+    dk_host->free(dir);
+    dk_host->free(abs);
+    return st;
+}
+
+/* ---- get_file and list_dir: a tar arrives; its headers drive both. */
+
+struct dk_fetch {
+    struct dk_untar t;
+    orch_status why;      /* set when the parse stopped for a reason */
+    int entries;
+    /* get_file */
+    orch_write_fn wr;
+    void *wud;
+    char type;
+    char link[1024];
+    /* list_dir */
+    orch_dirent_fn fn;
+    void *fud;
+    char *prefix;         /* the directory's own entry name, with '/' */
+    int stopped;          /* fn asked to stop */
+};
+
+static size_t dk_on_tar(char *p, size_t size, size_t n, void *ud)
+{
+    struct dk_fetch *f = ud;
+    int rc = dk_untar_feed(&f->t, p, size * n);
+    if (rc < 0 && !f->why)
+        f->why = ORCH_E_PROTOCOL;
+    return rc ? 0 : size * n;
+}
+
+static int dk_file_entry(void *ud, const struct dk_tar_entry *e)
+{
+    struct dk_fetch *f = ud;
+    if (f->entries++ > 0)
+        return 1; /* the file's own entry is all we want */
+    f->type = e->type;
+    snprintf(f->link, sizeof f->link, "%s", e->linkname ? e->linkname : "");
+    return 0;
+}
+
+static int dk_file_data(void *ud, const void *p, size_t n)
+{
+    struct dk_fetch *f = ud;
+    if (f->wr(f->wud, p, n) != 0) {
+        f->why = ORCH_E_IO;
+        return 1;
+    }
+    return 0;
+}
+
+static orch_status dk_fetch_tar(struct orch_instance *in, struct orch_ctx *ctx,
+                                const char *abs, struct dk_fetch *f, struct orch_error *err)
+{
+    char *epath = dk_escape(abs);
+    char *path = epath ? dk_printf("/containers/%s/archive?path=%s", in->id, epath) : NULL;
+    dk_host->free(epath);
+    if (!path)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    struct dk_req rq = {.method = "GET", .path = path, .ctx = ctx, .write_cb = dk_on_tar,
+                        .write_ud = f, .abort_status = ORCH_E_IO, .timeout_ms = -1};
+    struct dk_resp rs;
+    orch_status st = dk_http(in->be, &rq, &rs, err);
+    int have_rs = st == ORCH_OK;
+    dk_host->free(path);
+    if (st == ORCH_OK && rs.code != 200) {
+        json_t *ans = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
+        st = rs.code == 404 ? dk_engine_error(err, rs.code, ans,
+                                              "docker: no such file or directory: %s in %s",
+                                              abs, in->name)
+                            : dk_engine_error(err, rs.code, ans, "docker: reading %s in %s",
+                                              abs, in->name);
+        json_decref(ans);
+    } else if (st != ORCH_OK && f->why == ORCH_E_PROTOCOL) {
+        st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: %s", abs,
+                                in->name, f->t.err);
+    } else if (st != ORCH_OK && (f->entries > 1 || f->stopped) && f->why == 0) {
+        st = ORCH_OK; /* we stopped it: everything wanted had arrived */
+        dk_host->free(err->message);
+        err->message = NULL;
+        err->code = ORCH_OK;
+    }
+    if (have_rs)
+        dk_resp_free(&rs);
+    return st;
+}
+
+orch_status dk_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        orch_write_fn wr, void *ud, struct orch_error *err)
+{
+    char *abs = dk_abs_path(in, path);
+    if (!abs)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    orch_status st = ORCH_OK;
+    for (int hops = 0;; hops++) {
+        struct dk_fetch f = {.wr = wr, .wud = ud};
+        f.t.on_entry = dk_file_entry;
+        f.t.on_data = dk_file_data;
+        f.t.ud = &f;
+        st = dk_fetch_tar(in, ctx, abs, &f, err);
+        dk_untar_free(&f.t);
+        if (st == ORCH_OK && f.why == ORCH_E_IO)
+            st = dk_host->error_set(err, ORCH_E_IO, "docker: get_file %s: the receiver "
+                                                    "stopped the transfer", path);
+        if (st != ORCH_OK)
+            break;
+        if (f.entries == 0)
+            st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: empty "
+                                                          "archive", abs, in->name);
+        else if (f.type == '5')
+            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is a directory",
+                                    abs, in->name);
+        else if (f.type == '2' && hops < 8) {
+            /* The engine archives a link as a link; follow it like cat. */
+            char *dir = dk_printf("%.*s", (int)(strrchr(abs, '/') - abs), abs);
+            char *next = !dir ? NULL
+                         : f.link[0] == '/' ? dk_host->strdup(f.link)
+                                            : dk_printf("%s/%s", dir, f.link);
+            dk_host->free(dir);
+            dk_host->free(abs);
+            abs = next ? dk_abs_path(in, next) : NULL;
+            dk_host->free(next);
+            if (!abs)
+                return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+            continue;
+        } else if (f.type != '0' && f.type != '7')
+            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is not a "
+                                                             "regular file", abs, in->name);
+        break;
+    }
+    dk_host->free(abs);
+    return st;
+}
+
+static int dk_dir_entry(void *ud, const struct dk_tar_entry *e)
+{
+    struct dk_fetch *f = ud;
+    if (f->entries++ == 0) {
+        if (e->type != '5') {
+            f->why = ORCH_E_INVALID_ARG;
+            return 1;
+        }
+        size_t n = strlen(e->name);
+        f->prefix = dk_printf("%s%s", e->name, n && e->name[n - 1] == '/' ? "" : "/");
+        return f->prefix ? 0 : (f->why = ORCH_E_NOMEM, 1);
+    }
+    size_t pl = strlen(f->prefix);
+    if (strncmp(e->name, f->prefix, pl))
+        return 0;
+    char name[1024];
+    snprintf(name, sizeof name, "%s", e->name + pl);
+    size_t nl = strlen(name);
+    if (nl && name[nl - 1] == '/')
+        name[--nl] = 0;
+    if (!nl || strchr(name, '/'))
+        return 0; /* deeper than one level */
+    struct orch_dirent de = {
+        .struct_size = sizeof de,
+        .type = e->type == '0' || e->type == '7' || e->type == '1' ? ORCH_FT_FILE
+                : e->type == '5'                                   ? ORCH_FT_DIR
+                : e->type == '2'                                   ? ORCH_FT_LINK
+                                                                   : ORCH_FT_OTHER,
+        .name = name,
+        .mode = e->mode & 07777,
+        .size = e->type == '5' ? 0 : e->size,
+        .mtime_ns = e->mtime * 1000000000,
+    };
+    if (f->fn(f->fud, &de) != 0) {
+        f->stopped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+orch_status dk_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        orch_dirent_fn fn, void *ud, struct orch_error *err)
+{
+    char *abs = dk_abs_path(in, path);
+    if (!abs)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    struct dk_fetch f = {.fn = fn, .fud = ud};
+    f.t.on_entry = dk_dir_entry;
+    f.t.ud = &f;
+    orch_status st = dk_fetch_tar(in, ctx, abs, &f, err);
+    if (f.why == ORCH_E_INVALID_ARG)
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is not a directory",
+                                abs, in->name);
+    else if (f.why == ORCH_E_NOMEM)
+        st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    dk_untar_free(&f.t);
+    dk_host->free(f.prefix);
+    dk_host->free(abs);
+    return st;
+}
