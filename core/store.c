@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "host.h"
+#include "node.h"
 #include "options.h"
 #include "util.h"
 
@@ -59,8 +62,13 @@ struct oc_store *oc_store_open(struct oc_registry *reg,
         oc_node_free(with);
         return NULL;
     }
+    json_t *spec = json_pack("{s:s,s:o,s:o}", "id", p->id, "path",
+                             p->builtin ? json_null() : json_string(p->path), "with",
+                             oc_node_to_json(with));
     oc_node_free(with);
     struct oc_store *s = oc_xcalloc(1, sizeof *s);
+    s->spec_json = json_dumps(spec, JSON_COMPACT);
+    json_decref(spec);
     s->plugin = p;
     s->vt = p->desc->vtable;
     s->cfg = cfg;
@@ -69,6 +77,7 @@ struct oc_store *oc_store_open(struct oc_registry *reg,
     if (s->vt->open(&s->ctx, cfg, &s->h, err) != ORCH_OK) {
         oc_error_wrap(err, "store %s", uses);
         oc_options_free(p->desc, cfg);
+        free(s->spec_json);
         free(s);
         return NULL;
     }
@@ -100,5 +109,6 @@ void oc_store_close(struct oc_store *s)
     if (s->h)
         s->vt->close(s->h);
     oc_options_free(s->plugin->desc, s->cfg);
+    free(s->spec_json);
     free(s);
 }

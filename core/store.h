@@ -15,6 +15,10 @@ struct oc_store {
     struct orch_store *h;
     void *cfg;
     struct orch_ctx ctx;
+    /* How another process opens the same store: {"id", "path", "with"}
+     * as JSON text with the defaults filled in (executors use it for the
+     * run's artifacts). */
+    char *spec_json;
 };
 
 /* Open ref (a store: block of a config, or NULL for the default sqlite

@@ -6,6 +6,19 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/deps.sh" --test
 
+# Services the integration tests talk to. Each script starts its service
+# only when it is not already up and stops only what it started (by its own
+# pidfile). A service that does not start fails the run: nothing skips.
+svc="$src/scripts/services"
+stop_services=()
+cleanup() { for s in "${stop_services[@]}"; do "$svc/$s" stop || true; done; }
+trap cleanup EXIT
+"$svc/dockerd.sh" status >/dev/null 2>&1 || stop_services+=(dockerd.sh)
+ORCH_DOCKER_SOCKET=$("$svc/dockerd.sh" start) ||
+  { echo "test: the Docker engine did not start (see above)" >&2; exit 1; }
+"$svc/docker-image.sh" "$ORCH_DOCKER_SOCKET"
+export ORCH_DOCKER_SOCKET
+
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0
 for variant in plain asan; do
@@ -19,4 +32,14 @@ for variant in plain asan; do
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" || status=1
 done
+
+# The leak check over the whole suite: no container orch made may outlive
+# it (each test destroys or reaps its own; a leftover is a bug).
+left=$(curl -sf --unix-socket "$ORCH_DOCKER_SOCKET" -G http://d/containers/json \
+  --data-urlencode all=1 --data-urlencode 'filters={"label":["orch.backend=docker"]}' |
+  python3 -c 'import sys,json; print(" ".join(c["Names"][0] for c in json.load(sys.stdin)))')
+if [ -n "$left" ]; then
+  echo "test: containers left behind by the suite: $left" >&2
+  status=1
+fi
 exit $status

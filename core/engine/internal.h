@@ -127,6 +127,7 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step);
 void oc_inst_create(struct oc_run *r, size_t idx);
 void oc_inst_destroy_all(struct oc_run *r);
 json_t *oc_inst_backend_json(const struct oc_run *r, const struct oc_inst *in);
+json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
 json_t *oc_inst_ref_json(const struct oc_inst *in);
 int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                  json_t *result);

@@ -191,6 +191,9 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
         oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms), "step",
         "name", s->def->id, "id", p->id, "path",
         p->builtin ? json_null() : json_string(p->path), "with", with);
+    json_t *art = oc_engine_artifacts_json(r);
+    if (art)
+        json_object_set_new(req, "artifacts", art);
     if (s->inst != SIZE_MAX && !e->opts.dry_run) {
         json_object_set_new(req, "backend", oc_inst_backend_json(r, &r->insts[s->inst]));
         json_object_set_new(req, "instance", oc_inst_ref_json(&r->insts[s->inst]));

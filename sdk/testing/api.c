@@ -165,7 +165,10 @@ int orch_conformance_check(const char *plugin_path, const struct orch_conformanc
     }
     const char *base = strrchr(plugin_path, '/');
     char *suite = oc_xasprintf("check %s", base ? base + 1 : plugin_path);
-    int rc = cf_run_cases(plugin_path, NULL, cf_check_cases, &conf, &o, suite);
+    /* Cases run with their own temp dir as cwd: a relative path must not. */
+    char *abs = realpath(plugin_path, NULL);
+    int rc = cf_run_cases(abs ? abs : plugin_path, NULL, cf_check_cases, &conf, &o, suite);
+    free(abs);
     free(suite);
     return rc;
 }

@@ -38,6 +38,12 @@ const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orc
 void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
                  struct orch_error *err);
 
+/* The run's artifacts (artifacts.c). */
+orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn rd, void *ud,
+                            struct orch_error *err);
+orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
+                            struct orch_error *err);
+
 /* Run one request; fills *result (may stay NULL). */
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err);
 
