@@ -1,0 +1,48 @@
+# The two shipped examples, end to end, on the local backend and on Docker:
+# git-clone-push against a local bare repository, dev-env with the test
+# variant's commands (the test image has no network and no package manager;
+# it installs from what the image carries).
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/docker.sh"
+ex="$ORCH_SOURCE_DIR/config/examples"
+mk="python3 $(dirname "$0")/../lib/example.py"
+
+git init -q --bare -b main "$T/remote.git"
+git clone -q "$T/remote.git" "$T/seed" 2>/dev/null
+echo hello >"$T/seed/README"
+git -C "$T/seed" add README
+git -C "$T/seed" -c user.name=t -c user.email=t@t commit -qm init
+git -C "$T/seed" push -q origin main
+
+for kind in local docker; do
+  $mk "$ex/git-clone-push.yaml" "$T/gcp-$kind.yaml" $kind "/srv/git:/srv/git=$T:$T"
+  o run "$T/gcp-$kind.yaml" clone-push --input "repo=file://$T/remote.git" \
+    --input "branch=orch/$kind" --input "message=from $kind"
+  expect_rc 0 "git-clone-push on $kind"
+  expect_out "pushed " "the report step ran"
+  expect_out "changed: UPDATED_BY_ORCH" "commit output changed_files"
+  [ "$(git -C "$T/remote.git" log -1 --format=%s "orch/$kind")" = "from $kind" ] ||
+    fail "the remote has no commit 'from $kind' on orch/$kind"
+  git -C "$T/remote.git" show "orch/$kind:UPDATED_BY_ORCH" | grep -q "on main" ||
+    fail "the pushed file lacks the templated content"
+  pass "git-clone-push on $kind"
+
+  vol="orch-dev-apt-$$"
+  $mk "$ex/dev-env.yaml" "$T/dev-$kind.yaml" $kind "orch-dev-apt=$vol"
+  o run "$T/dev-$kind.yaml" dev-env --input update=true \
+    --input 'install=sh -c '\''mkdir -p tools/bin && for t; do ln -sf "$(command -v "$t")" "tools/bin/$t"; done'\'' install' \
+    --input 'packages=tar gzip sha256sum' \
+    --input 'verify=echo "PATH=$PATH" && ls tools/bin && git --version'
+  expect_rc 0 "dev-env on $kind"
+  run=$(last_run_id)
+  out=$(run_json "$run" | jq_py "[a for a in d['attempts'] if a['step']=='check'][-1]['outputs']['content']")
+  case "$out" in *"/tools/bin:"*sha256sum*tar*"git version"*) ;;
+  *) fail "dev-env versions artifact on $kind: '$out'" ;; esac
+  pass "dev-env on $kind (versions kept as an artifact and read back)"
+  if [ $kind = docker ]; then
+    d_json "/volumes/$vol" >/dev/null || fail "named volume $vol was not created"
+    d_api -X DELETE "http://d/volumes/$vol" >/dev/null
+  fi
+done
+[ -z "$(d_containers orch.backend=docker | grep -o 'orch-i-[^ ]*' || true)" ] ||
+  fail "examples left containers: $(d_containers orch.backend=docker)"

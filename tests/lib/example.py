@@ -1,0 +1,32 @@
+"""Rewrites an example workflow file for the tests, keeping everything but
+where it runs as users see it: the first backend becomes the local backend,
+or a docker backend on the test engine and image (no registry and no
+network here).
+
+usage: example.py SRC DST local|docker [OLD=NEW ...]   (plain replacements)"""
+import os
+import re
+import sys
+
+src, dst, kind = sys.argv[1:4]
+lines = open(src).read().split("\n")
+start = lines.index("backends:") + 1
+end = start + 1
+while end < len(lines) and lines[end].startswith("    "):
+    end += 1
+name = lines[start].strip().split(":")[0]
+if kind == "local":
+    lines[start:end] = [f"  {name}: {{uses: local}}"]
+else:
+    body = "\n".join(lines[start:end])
+    sock = os.environ["ORCH_DOCKER_SOCKET"]
+    body = re.sub(r"image: [^\n]*", f"image: orch-test/tools:1\n      socket: {sock}", body)
+    body = re.sub(r"pull: [^\n]*", "pull: never", body)
+    body = re.sub(r"\n      network: [^\n]*", "", body)
+    body += "\n      network: none"
+    lines[start:end] = body.split("\n")
+text = "\n".join(lines)
+for rep in sys.argv[4:]:
+    old, new = rep.split("=", 1)
+    text = text.replace(old, new)
+open(dst, "w").write(text)
