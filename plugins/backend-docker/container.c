@@ -285,6 +285,22 @@ orch_status dk_status(struct orch_instance *in, struct orch_ctx *ctx,
     return st;
 }
 
+int dk_running(struct orch_instance *in)
+{
+    long code = 0;
+    json_t *body = NULL;
+    struct orch_error e = {.struct_size = sizeof e};
+    int r = -1;
+    if (dk_inspect(in->be, NULL, in->id, &code, &body, &e) == ORCH_OK)
+        r = code == 404 ? 0
+            : code == 200
+                ? json_is_true(json_object_get(json_object_get(body, "State"), "Running"))
+                : -1;
+    json_decref(body);
+    dk_host->free(e.message);
+    return r;
+}
+
 orch_status dk_stop(struct orch_instance *in, struct orch_ctx *ctx, int64_t grace_ms,
                     struct orch_error *err)
 {

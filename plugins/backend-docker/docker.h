@@ -116,6 +116,8 @@ orch_status dk_stop(struct orch_instance *in, struct orch_ctx *ctx, int64_t grac
                     struct orch_error *err);
 orch_status dk_destroy(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err);
 void dk_release(struct orch_instance *in);
+/* 1 running, 0 stopped or gone, -1 unknown. */
+int dk_running(struct orch_instance *in);
 orch_status dk_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
                           const struct orch_kv *match, uint32_t match_count, orch_owned_fn fn,
                           void *ud, struct orch_error *err);

@@ -315,6 +315,20 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
     return st;
 }
 
+/* A stop kills the commands a moment before the engine marks the
+ * container stopped: give it that moment. */
+static int dk_stopping(struct orch_instance *in)
+{
+    for (int i = 0; i < 20; i++) {
+        int r = dk_running(in);
+        if (r != 1)
+            return r == 0;
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 orch_status dk_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     const struct orch_exec_req *req, struct orch_exec_res *res,
                     struct orch_error *err)
@@ -326,6 +340,12 @@ orch_status dk_exec(struct orch_instance *in, struct orch_ctx *ctx,
     struct dk_run run = {.req = req, .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : -1};
     int code = -1;
     orch_status st = dk_exec_run(in, ctx, &run, &d, &code, err);
+    /* Killed by a signal: say so when it was the container that went. */
+    if (st == ORCH_OK && (code == 137 || code == 143) && dk_stopping(in))
+        st = dk_host->error_set(err, ORCH_E_FAILED,
+                                "docker: container %s stopped while the command ran (it "
+                                "exited with status %d)",
+                                in->name, code);
     if (res) {
         res->exit_code = st == ORCH_OK ? code : -1;
         res->term_signal = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test image orch-test/tools:1, made without a registry from what the
+# The test image orch-test/tools:2, made without a registry from what the
 # host has: busybox-static with a link per applet, and git with the shared
 # libraries it needs (no git-remote-http: tests use file:// remotes).
 # Imported through the Engine API. Idempotent.
@@ -7,11 +7,12 @@
 set -euo pipefail
 sock=${1:?usage: docker-image.sh SOCKET}
 image=orch-test/tools
-tag=1
+tag=2
 api() { curl -sf --unix-socket "$sock" "$@"; }
 if api "http://d/images/$image:$tag/json" >/dev/null; then exit 0; fi
 bb=$(command -v busybox) || { echo "docker-image.sh: busybox-static is not installed" >&2; exit 1; }
 root=$(mktemp -d)
+chmod 755 "$root" # the image's /: every user must reach /bin/sh
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,tmp,etc,work,root}
 chmod 1777 "$root/tmp"

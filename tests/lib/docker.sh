@@ -1,7 +1,7 @@
 # For tests that need the Docker engine scripts/test.sh starts. An unset
 # socket fails the test: a needed service that is missing is an error.
 : "${ORCH_DOCKER_SOCKET:?the Docker engine is not running: run scripts/test.sh, which starts it}"
-DOCKER_IMAGE=orch-test/tools:1
+DOCKER_IMAGE=orch-test/tools:2
 
 d_api() { curl -sf --unix-socket "$ORCH_DOCKER_SOCKET" "$@"; }
 d_json() { d_api "http://d$1"; }

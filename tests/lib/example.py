@@ -20,7 +20,7 @@ if kind == "local":
 else:
     body = "\n".join(lines[start:end])
     sock = os.environ["ORCH_DOCKER_SOCKET"]
-    body = re.sub(r"image: [^\n]*", f"image: orch-test/tools:1\n      socket: {sock}", body)
+    body = re.sub(r"image: [^\n]*", f"image: orch-test/tools:2\n      socket: {sock}", body)
     body = re.sub(r"pull: [^\n]*", "pull: never", body)
     body = re.sub(r"\n      network: [^\n]*", "", body)
     body += "\n      network: none"
