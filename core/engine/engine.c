@@ -465,7 +465,8 @@ static int32_t oc_resume_attempt_cb(void *ud, const struct orch_attempt_rec *a)
 static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i)
 {
     struct oc_run *r = ud;
-    if (i->state != ORCH_INST_RUNNING || !i->backend_id)
+    int creating = i->state == ORCH_INST_CREATING;
+    if (!creating && (i->state != ORCH_INST_RUNNING || !i->backend_id))
         return 0;
     const struct oc_plugin_ref *b = oc_config_backend(r->cfg, i->backend);
     if (!b)
@@ -480,6 +481,9 @@ static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i
     in->backend_id = oc_xstrdup(i->backend_id);
     in->handle = oc_xstrdup(i->handle);
     in->created_ns = i->created_ns;
+    /* Its create was in flight when the run died: whatever the backend
+     * made is reaped at the end, found by its orch.instance label. */
+    in->reap = creating;
     return 0;
 }
 

@@ -15,7 +15,7 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step)
     if (!b)
         return SIZE_MAX;
     for (size_t i = 0; i < r->n_insts; i++)
-        if (r->insts[i].backend == b)
+        if (r->insts[i].backend == b && !r->insts[i].reap)
             return i;
     r->insts = oc_xrealloc(r->insts, (r->n_insts + 1) * sizeof *r->insts);
     struct oc_inst *in = &r->insts[r->n_insts];
@@ -97,10 +97,15 @@ void oc_inst_destroy_all(struct oc_run *r)
         struct oc_inst *in = &r->insts[i];
         if (in->state != OC_INST_READY)
             continue;
-        json_t *req = json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.destroy",
-                                "ctx", oc_engine_ctx_json(r, NULL, 0, 0),
-                                "backend", oc_inst_backend_json(r, in), "instance",
-                                oc_inst_ref_json(in));
+        json_t *req = in->reap
+                          ? json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx",
+                                      oc_engine_ctx_json(r, NULL, 0, 0), "backend",
+                                      oc_inst_backend_json(r, in), "match", "orch.instance",
+                                      in->id)
+                          : json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.destroy",
+                                      "ctx", oc_engine_ctx_json(r, NULL, 0, 0),
+                                      "backend", oc_inst_backend_json(r, in), "instance",
+                                      oc_inst_ref_json(in));
         if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0)
             in->state = OC_INST_DESTROYING;
     }

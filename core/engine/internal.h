@@ -27,6 +27,7 @@ struct oc_inst {
     char *handle;
     char *error;
     int64_t created_ns;
+    int reap;                /* resumed in CREATING: reap by label, never use */
 };
 
 struct oc_srt {

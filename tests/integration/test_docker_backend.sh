@@ -173,3 +173,34 @@ expect_rc 0 "resume after SIGKILL"
 expect_out "again" "the step ran again in the same container"
 [ -z "$(d_containers "orch.test=$tag-kill")" ] || fail "container $c outlived the resumed run"
 pass "a SIGKILLed run's container is re-attached by resume and removed at the end"
+
+# A run killed while its container was being created leaves a ledger row in
+# CREATING with no container id. Simulated here: kill mid-step, then set
+# the row back to CREATING (state 1) and forget the id. Resume must find
+# the container by its orch.instance label and remove it.
+rm -f "$T/shared/ready3" "$T/shared/resumed"
+sed -i "s/$tag-kill/$tag-reap/" "$T/kill.yaml"
+setsid "$ORCH" run "$T/kill.yaml" w >"$T/kill.out" 2>&1 &
+T_PIDS+=($!)
+pid=$!
+wait_file "$T/shared/ready3" 60
+kill -9 -- "-$pid"
+sleep 0.5
+c=$(d_containers "orch.test=$tag-reap")
+[ -n "$c" ] || fail "no container after the kill"
+run=$(last_run_id)
+python3 - "$ORCH_STATE_DIR/orch.db" "$run" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE instances SET state=1, backend_id=NULL, handle=NULL WHERE run_id=?",
+               (sys.argv[2],)).rowcount
+db.commit()
+assert n == 1, n
+EOF
+touch "$T/shared/resumed"
+o resume "$run"
+expect_rc 0 "resume with an instance left in CREATING"
+expect_out "again" "the step ran again (in a fresh container)"
+[ -z "$(d_containers "orch.test=$tag-reap")" ] ||
+  fail "the container of the CREATING row ($c) was not reaped: $(d_containers "orch.test=$tag-reap")"
+pass "an instance left in CREATING is reaped by label when the run is resumed"

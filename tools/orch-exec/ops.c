@@ -270,6 +270,47 @@ static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orc
     return rc;
 }
 
+/* An instance whose create was in flight when its run died: whatever the
+ * backend made for it is found by its orch.instance label and destroyed. */
+static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    orch_status rc = xe_backend_open(job, 0, err);
+    json_t *found = json_array();
+    if (rc == ORCH_OK && !job->bvt->list_owned)
+        rc = oc_error_set(err, ORCH_E_UNSUPPORTED, "backend cannot list its instances");
+    struct orch_ctx ctx;
+    if (rc == ORCH_OK) {
+        uint32_t n;
+        struct orch_kv *match = xe_kv(json_object_get(job->req, "match"), &n);
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = job->bvt->list_owned(job->be, &ctx, match, n, xe_owned_cb, found, err);
+        free(match);
+    }
+    size_t i, reaped = 0;
+    json_t *o;
+    json_array_foreach(found, i, o) {
+        if (rc != ORCH_OK)
+            break;
+        struct orch_instance *inst = NULL;
+        rc = job->bvt->attach(job->be, &ctx, json_string_value(json_object_get(o, "id")),
+                              json_string_value(json_object_get(o, "handle")), &inst, err);
+        if (rc == ORCH_E_NOT_FOUND) {
+            oc_error_clear(err);
+            rc = ORCH_OK;
+            continue;
+        }
+        if (rc == ORCH_OK)
+            rc = job->bvt->destroy(inst, &ctx, err);
+        if (inst)
+            job->bvt->release(inst);
+        reaped += rc == ORCH_OK;
+    }
+    json_decref(found);
+    xe_backend_close(job);
+    *result = json_pack("{s:I}", "reaped", (json_int_t)reaped);
+    return rc;
+}
+
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
 {
     struct xe_job job = {.req = req,
@@ -287,5 +328,7 @@ orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
         return xe_status(&job, result, err);
     if (!strcmp(op, "instance.list_owned"))
         return xe_list_owned(&job, result, err);
+    if (!strcmp(op, "instance.reap"))
+        return xe_reap(&job, result, err);
     return oc_error_set(err, ORCH_E_PROTOCOL, "unknown op '%s'", op);
 }
