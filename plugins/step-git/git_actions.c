@@ -71,7 +71,7 @@ orch_status sg_clone(struct sg_step *s, struct orch_error *err)
 orch_status sg_checkout(struct sg_step *s, struct orch_error *err)
 {
     const struct sg_cfg *c = s->cfg;
-    const char *argv[8];
+    const char *argv[10];
     int n = 0;
     argv[n++] = "git";
     argv[n++] = "-c";
