@@ -106,6 +106,12 @@ static void dk_discard(struct orch_backend *be, const char *name)
     dk_host->free(path);
 }
 
+static orch_status dk_inspect(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                              long *code, json_t **body, struct orch_error *err)
+{
+    return dk_get_named(be, ctx, "/containers/%s/json", id, code, body, err);
+}
+
 static orch_status dk_start(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
                             const char *name, struct orch_error *err)
 {
@@ -123,10 +129,7 @@ static orch_status dk_start(struct orch_backend *be, struct orch_ctx *ctx, const
         return st;
     /* An image without /bin/sh, or one whose shell dies at once, shows up
      * here rather than as a puzzling exec failure later. */
-    path = dk_printf("/containers/%s/json", id);
-    st = path ? dk_call(be, ctx, "GET", path, NULL, &code, &body, err)
-              : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
-    dk_host->free(path);
+    st = dk_inspect(be, ctx, id, &code, &body, err);
     if (st != ORCH_OK)
         return st;
     json_t *state = json_object_get(body, "State");
@@ -217,19 +220,6 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
     return ORCH_OK;
 }
 
-static orch_status dk_inspect(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
-                              long *code, json_t **body, struct orch_error *err)
-{
-    char *esc = dk_escape(id);
-    char *path = esc ? dk_printf("/containers/%s/json", esc) : NULL;
-    dk_host->free(esc);
-    if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
-    orch_status st = dk_call(be, ctx, "GET", path, NULL, code, body, err);
-    dk_host->free(path);
-    return st;
-}
-
 orch_status dk_attach(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
                       const char *handle, struct orch_instance **out, struct orch_error *err)
 {
@@ -253,6 +243,21 @@ orch_status dk_attach(struct orch_backend *be, struct orch_ctx *ctx, const char 
     return st;
 }
 
+static uint32_t dk_state_of(const char *s)
+{
+    if (!s)
+        return ORCH_INST_UNKNOWN;
+    if (!strcmp(s, "running") || !strcmp(s, "paused") || !strcmp(s, "restarting"))
+        return ORCH_INST_RUNNING;
+    if (!strcmp(s, "created"))
+        return ORCH_INST_CREATING;
+    if (!strcmp(s, "exited") || !strcmp(s, "removing"))
+        return ORCH_INST_STOPPED;
+    if (!strcmp(s, "dead"))
+        return ORCH_INST_FAILED;
+    return ORCH_INST_UNKNOWN;
+}
+
 orch_status dk_status(struct orch_instance *in, struct orch_ctx *ctx,
                       struct orch_instance_status *out, struct orch_error *err)
 {
@@ -269,16 +274,7 @@ orch_status dk_status(struct orch_instance *in, struct orch_ctx *ctx,
     } else {
         const char *s = json_string_value(json_object_get(json_object_get(body, "State"), "Status"));
         s = s ? s : "unknown";
-        if (!strcmp(s, "running") || !strcmp(s, "paused") || !strcmp(s, "restarting"))
-            out->state = ORCH_INST_RUNNING;
-        else if (!strcmp(s, "created"))
-            out->state = ORCH_INST_CREATING;
-        else if (!strcmp(s, "exited") || !strcmp(s, "removing"))
-            out->state = ORCH_INST_STOPPED;
-        else if (!strcmp(s, "dead"))
-            out->state = ORCH_INST_FAILED;
-        else
-            out->state = ORCH_INST_UNKNOWN;
+        out->state = dk_state_of(s);
         out->detail = dk_printf("container %s: %s", in->name, s);
     }
     json_decref(body);
@@ -355,20 +351,6 @@ orch_status dk_destroy(struct orch_instance *in, struct orch_ctx *ctx, struct or
     return st;
 }
 
-static uint32_t dk_state_of(const char *s)
-{
-    if (!s)
-        return ORCH_INST_UNKNOWN;
-    if (!strcmp(s, "running") || !strcmp(s, "paused") || !strcmp(s, "restarting"))
-        return ORCH_INST_RUNNING;
-    if (!strcmp(s, "created"))
-        return ORCH_INST_CREATING;
-    if (!strcmp(s, "exited"))
-        return ORCH_INST_STOPPED;
-    if (!strcmp(s, "dead"))
-        return ORCH_INST_FAILED;
-    return ORCH_INST_UNKNOWN;
-}
 
 static int dk_report_owned(json_t *c, orch_owned_fn fn, void *ud)
 {

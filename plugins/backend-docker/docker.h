@@ -73,6 +73,9 @@ struct dk_req {
     size_t (*write_cb)(char *buf, size_t size, size_t n, void *ud);
     void *write_ud;
     orch_status abort_status;
+    /* Non-zero once write_cb stopped the transfer because it had all it
+     * wanted: that early end is a success. */
+    const int *stopped_early;
     struct orch_ctx *ctx;         /* cancel and deadline; NULL = none */
     int ignore_cancel;            /* clean-up that must run after a cancel */
     int64_t timeout_ms;           /* 0 = the backend's api_timeout */
@@ -93,6 +96,10 @@ orch_status dk_http(struct orch_backend *be, const struct dk_req *rq, struct dk_
 orch_status dk_call(struct orch_backend *be, struct orch_ctx *ctx, const char *method,
                     const char *path, json_t *body, long *code, json_t **out,
                     struct orch_error *err);
+/* GET of a path with one engine object name in it (fmt has one %s, the
+ * name is URL-escaped), answered with JSON. */
+orch_status dk_get_named(struct orch_backend *be, struct orch_ctx *ctx, const char *fmt,
+                         const char *name, long *code, json_t **out, struct orch_error *err);
 /* The engine's {"message": ...} as an orch error for a non-2xx answer:
  * "<what>: <engine message> (HTTP code)". */
 orch_status dk_engine_error(struct orch_error *err, long code, json_t *body,

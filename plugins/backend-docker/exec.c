@@ -135,8 +135,8 @@ static json_t *dk_exec_body(struct orch_instance *in, const struct orch_exec_req
     json_array_append_new(cmd, json_string(wrap ? wrap : "exit 126"));
     dk_host->free(wrap);
     json_array_append_new(cmd, json_string("sh"));
-    char *cwd = req->cwd ? dk_abs_path(in, req->cwd) : NULL;
-    json_array_append_new(cmd, json_string(cwd ? cwd : in->be->cfg->workdir ? in->be->cfg->workdir : "/"));
+    char *cwd = dk_abs_path(in, req->cwd ? req->cwd : ".");
+    json_array_append_new(cmd, json_string(cwd ? cwd : "/"));
     dk_host->free(cwd);
     if (stdin_file)
         json_array_append_new(cmd, json_string(stdin_file));

@@ -1,7 +1,8 @@
 /* Files through the archive API: put_file uploads a one-entry tar into the
  * parent directory (made with mkdir -p when missing), get_file reads the
- * first entry of the tar the engine sends, following symbolic links, and
- * list_dir reads the entry headers of a directory's tar. */
+ * first entry of the tar the engine sends (a symbolic link is refused, as
+ * the local backend does), and list_dir reads the entry headers of a
+ * directory's tar. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,12 +228,11 @@ struct dk_fetch {
     orch_write_fn wr;
     void *wud;
     char type;
-    char link[1024];
     /* list_dir */
     orch_dirent_fn fn;
     void *fud;
     char *prefix;         /* the directory's own entry name, with '/' */
-    int stopped;          /* fn asked to stop */
+    int stopped;          /* all that was wanted has arrived (or fn said stop) */
 };
 
 static size_t dk_on_tar(char *p, size_t size, size_t n, void *ud)
@@ -247,10 +247,11 @@ static size_t dk_on_tar(char *p, size_t size, size_t n, void *ud)
 static int dk_file_entry(void *ud, const struct dk_tar_entry *e)
 {
     struct dk_fetch *f = ud;
-    if (f->entries++ > 0)
-        return 1; /* the file's own entry is all we want */
+    if (f->entries++ > 0) {
+        f->stopped = 1; /* the file's own entry is all we want */
+        return 1;
+    }
     f->type = e->type;
-    snprintf(f->link, sizeof f->link, "%s", e->linkname ? e->linkname : "");
     return 0;
 }
 
@@ -273,7 +274,8 @@ static orch_status dk_fetch_tar(struct orch_instance *in, struct orch_ctx *ctx,
     if (!path)
         return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
     struct dk_req rq = {.method = "GET", .path = path, .ctx = ctx, .write_cb = dk_on_tar,
-                        .write_ud = f, .abort_status = ORCH_E_IO, .timeout_ms = -1};
+                        .write_ud = f, .abort_status = ORCH_E_IO,
+                        .stopped_early = &f->stopped, .timeout_ms = -1};
     struct dk_resp rs;
     orch_status st = dk_http(in->be, &rq, &rs, err);
     int have_rs = st == ORCH_OK;
@@ -289,11 +291,6 @@ static orch_status dk_fetch_tar(struct orch_instance *in, struct orch_ctx *ctx,
     } else if (st != ORCH_OK && f->why == ORCH_E_PROTOCOL) {
         st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: %s", abs,
                                 in->name, f->t.err);
-    } else if (st != ORCH_OK && (f->entries > 1 || f->stopped) && f->why == 0) {
-        st = ORCH_OK; /* we stopped it: everything wanted had arrived */
-        dk_host->free(err->message);
-        err->message = NULL;
-        err->code = ORCH_OK;
     }
     if (have_rs)
         dk_resp_free(&rs);
@@ -306,43 +303,31 @@ orch_status dk_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     char *abs = dk_abs_path(in, path);
     if (!abs)
         return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
-    orch_status st = ORCH_OK;
-    for (int hops = 0;; hops++) {
-        struct dk_fetch f = {.wr = wr, .wud = ud};
-        f.t.on_entry = dk_file_entry;
-        f.t.on_data = dk_file_data;
-        f.t.ud = &f;
-        st = dk_fetch_tar(in, ctx, abs, &f, err);
-        dk_untar_free(&f.t);
-        if (st == ORCH_OK && f.why == ORCH_E_IO)
-            st = dk_host->error_set(err, ORCH_E_IO, "docker: get_file %s: the receiver "
-                                                    "stopped the transfer", path);
-        if (st != ORCH_OK)
-            break;
-        if (f.entries == 0)
-            st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: empty "
-                                                          "archive", abs, in->name);
-        else if (f.type == '5')
-            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is a directory",
-                                    abs, in->name);
-        else if (f.type == '2' && hops < 8) {
-            /* The engine archives a link as a link; follow it like cat. */
-            char *dir = dk_printf("%.*s", (int)(strrchr(abs, '/') - abs), abs);
-            char *next = !dir ? NULL
-                         : f.link[0] == '/' ? dk_host->strdup(f.link)
-                                            : dk_printf("%s/%s", dir, f.link);
-            dk_host->free(dir);
-            dk_host->free(abs);
-            abs = next ? dk_abs_path(in, next) : NULL;
-            dk_host->free(next);
-            if (!abs)
-                return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
-            continue;
-        } else if (f.type != '0' && f.type != '7')
-            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is not a "
-                                                             "regular file", abs, in->name);
-        break;
-    }
+    struct dk_fetch f = {.wr = wr, .wud = ud};
+    f.t.on_entry = dk_file_entry;
+    f.t.on_data = dk_file_data;
+    f.t.ud = &f;
+    orch_status st = dk_fetch_tar(in, ctx, abs, &f, err);
+    dk_untar_free(&f.t);
+    if (f.why == ORCH_E_IO)
+        st = dk_host->error_set(err, ORCH_E_IO, "docker: get_file %s: the receiver stopped the "
+                                                "transfer", path);
+    else if (st != ORCH_OK)
+        ;
+    else if (f.entries == 0)
+        st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: empty archive",
+                                abs, in->name);
+    else if (f.type == '5')
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is a directory", abs,
+                                in->name);
+    else if (f.type == '2')
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG,
+                                "docker: %s in %s is a symbolic link: links are not followed "
+                                "(they could lead out of the work dir)",
+                                abs, in->name);
+    else if (f.type != '0' && f.type != '7')
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is not a regular file",
+                                abs, in->name);
     dk_host->free(abs);
     return st;
 }

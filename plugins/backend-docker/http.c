@@ -292,6 +292,9 @@ orch_status dk_http(struct orch_backend *be, const struct dk_req *rq, struct dk_
             st = dk_connect_error(be, why, err);
             break;
         case CURLE_WRITE_ERROR:
+            if (rq->stopped_early && *rq->stopped_early)
+                break;
+            /* fall through */
         case CURLE_ABORTED_BY_CALLBACK:
             st = rq->abort_status ? rq->abort_status : ORCH_E_IO;
             if (!err->message)
@@ -358,6 +361,19 @@ orch_status dk_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
     }
     dk_resp_free(&rs);
     return ORCH_OK;
+}
+
+orch_status dk_get_named(struct orch_backend *be, struct orch_ctx *ctx, const char *fmt,
+                         const char *name, long *code, json_t **out, struct orch_error *err)
+{
+    char *esc = dk_escape(name);
+    char *path = esc ? dk_printf(fmt, esc) : NULL;
+    dk_host->free(esc);
+    if (!path)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+    orch_status st = dk_call(be, ctx, "GET", path, NULL, code, out, err);
+    dk_host->free(path);
+    return st;
 }
 
 orch_status dk_engine_error(struct orch_error *err, long code, json_t *body, const char *fmt,

@@ -7,15 +7,9 @@
 static orch_status dk_inspect_image(struct orch_backend *be, struct orch_ctx *ctx,
                                     const char *image, int *present, struct orch_error *err)
 {
-    char *esc = dk_escape(image);
-    char *path = esc ? dk_printf("/images/%s/json", esc) : NULL;
-    dk_host->free(esc);
-    if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
     long code = 0;
     json_t *body = NULL;
-    orch_status st = dk_call(be, ctx, "GET", path, NULL, &code, &body, err);
-    dk_host->free(path);
+    orch_status st = dk_get_named(be, ctx, "/images/%s/json", image, &code, &body, err);
     if (st == ORCH_OK) {
         *present = code == 200;
         if (code != 200 && code != 404)

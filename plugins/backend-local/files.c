@@ -170,6 +170,11 @@ orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     int fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     int e = errno;
     close(dfd);
+    if (fd < 0 && e == ELOOP)
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "%s is a symbolic link: links are not followed (they could "
+                                  "lead out of the work dir)",
+                                  path);
     if (fd < 0)
         return lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO, "%s: %s",
                                   path, strerror(e));
