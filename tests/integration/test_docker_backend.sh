@@ -16,12 +16,7 @@ cat >"$T/opts.yaml" <<EOF
 version: 1
 backends:
   b:
-    uses: docker
-    with:
-      socket: $ORCH_DOCKER_SOCKET
-      image: $DOCKER_IMAGE
-      pull: never
-      network: none
+$(d_backend)
       cpus: 0.5
       memory: 64M
       env: {FOO: bar}
@@ -143,13 +138,13 @@ pass "a container stopped under a run: the failure names it and why; it is remov
 
 # SIGKILL the run mid-step, then resume: the instance is re-attached, the
 # run finishes, and nothing is left.
-cat >"$T/kill.yaml" <<EOF
+cat >"$T/kill.yaml.in" <<EOF
 version: 1
 backends:
   b:
 $(d_backend)
       binds: ["$T/shared:/shared"]
-      labels: {orch.test: "$tag-kill"}
+      labels: {orch.test: "@LABEL@"}
 workflows:
   w:
     steps:
@@ -158,14 +153,21 @@ workflows:
         on_unknown: retry
         with: {run: 'if [ -e /shared/resumed ]; then echo again; exit 0; fi; touch /shared/ready3; sleep 300'}
 EOF
-setsid "$ORCH" run "$T/kill.yaml" w >"$T/kill.out" 2>&1 &
-T_PIDS+=($!)
-pid=$!
-wait_file "$T/shared/ready3" 60
-kill -9 -- "-$pid"
-sleep 0.5
-c=$(d_containers "orch.test=$tag-kill")
-[ -n "$c" ] || fail "no container after the kill (the test expects the kill to strand it)"
+# Runs the workflow with label $1, SIGKILLs orch and its executors while the
+# step runs, and sets $c to the container the kill stranded.
+kill_midstep() {
+  rm -f "$T/shared/ready3" "$T/shared/resumed"
+  sed "s/@LABEL@/$1/" "$T/kill.yaml.in" >"$T/kill.yaml"
+  setsid "$ORCH" run "$T/kill.yaml" w >"$T/kill.out" 2>&1 &
+  T_PIDS+=($!)
+  local pid=$!
+  wait_file "$T/shared/ready3" 60
+  kill -9 -- "-$pid"
+  sleep 0.5
+  c=$(d_containers "orch.test=$1")
+  [ -n "$c" ] || fail "no container after the kill (the test expects the kill to strand it)"
+}
+kill_midstep "$tag-kill"
 touch "$T/shared/resumed"
 run=$(last_run_id)
 o resume "$run"
@@ -178,16 +180,7 @@ pass "a SIGKILLed run's container is re-attached by resume and removed at the en
 # CREATING with no container id. Simulated here: kill mid-step, then set
 # the row back to CREATING (state 1) and forget the id. Resume must find
 # the container by its orch.instance label and remove it.
-rm -f "$T/shared/ready3" "$T/shared/resumed"
-sed -i "s/$tag-kill/$tag-reap/" "$T/kill.yaml"
-setsid "$ORCH" run "$T/kill.yaml" w >"$T/kill.out" 2>&1 &
-T_PIDS+=($!)
-pid=$!
-wait_file "$T/shared/ready3" 60
-kill -9 -- "-$pid"
-sleep 0.5
-c=$(d_containers "orch.test=$tag-reap")
-[ -n "$c" ] || fail "no container after the kill"
+kill_midstep "$tag-reap"
 run=$(last_run_id)
 python3 - "$ORCH_STATE_DIR/orch.db" "$run" <<'EOF'
 import sqlite3, sys

@@ -34,6 +34,11 @@ workflows:
     steps:
       - {id: w, uses: file, with: {action: write, path: f.txt, content: "x"}}
       - {id: c, uses: file, needs: w, with: {action: checksum, path: f.txt, expect: "$(printf %064d 0)"}}
+  link:
+    steps:
+      - {id: w, uses: file, with: {action: write, path: f.txt, content: "x"}}
+      - {id: l, uses: exec, needs: w, with: {run: "ln -s f.txt link.txt"}}
+      - {id: r, uses: file, needs: l, with: {action: read, path: link.txt}}
   missing:
     steps:
       - {id: r, uses: file, with: {action: copy, from: "artifact:nope.bin", to: x.bin}}
@@ -58,10 +63,14 @@ EOF
   o run "$T/$kind.yaml" mismatch
   expect_rc 1 "checksum mismatch"
   expect_out "expected 0000" "both sums are named"
+  o run "$T/$kind.yaml" link
+  expect_rc 1 "reading through a symbolic link"
+  expect_out "link.txt" "the link is named"
+  expect_out "is a symbolic link: links are not followed" "and why it is refused"
   o run "$T/$kind.yaml" missing
   expect_rc 1 "missing artifact"
   expect_out "no artifact 'nope.bin'" "the artifact is named"
-  pass "$kind: read limit, checksum mismatch and missing artifact fail clearly"
+  pass "$kind: read limit, checksum mismatch, a symlink and a missing artifact fail clearly"
 done
 
 # Escapes are refused before anything runs, with the option named.
