@@ -10,6 +10,8 @@
 #include "node.h"
 #include "registry.h"
 
+struct oc_cron;
+
 struct oc_input_decl {
     char *name;
     char *default_value;         /* NULL = none */
@@ -28,6 +30,7 @@ struct oc_retry {
 
 #define OC_ON_UNKNOWN_RETRY 0
 #define OC_ON_UNKNOWN_FAIL 1
+#define OC_ON_UNKNOWN_ASK 2 /* park the run until a human decides */
 
 struct oc_step {
     char *id;
@@ -69,6 +72,63 @@ struct oc_plugin_ref {
     const struct oc_plugin *plugin; /* filled by validate */
 };
 
+/* orchd's sections. Secrets are held by name, resolved when used. */
+#define OC_ROLE_READ 1   /* GET routes */
+#define OC_ROLE_WRITE 2  /* start, cancel, approve, instances */
+#define OC_ROLE_ADMIN 3  /* control flags */
+
+struct oc_token {
+    char *name;
+    unsigned char sha256[32];    /* of the bearer token; the token is never kept */
+    int role;                    /* OC_ROLE_* */
+    struct oc_pos pos;
+};
+
+struct oc_schedule {
+    char *name;
+    char *workflow;
+    char *cron;
+    struct oc_cron *spec;        /* parsed cron */
+    char *timezone;              /* NULL = UTC */
+    int overlap_allow;           /* 0: skip a slot while a run of it is active */
+    struct oc_node *inputs;      /* MAP or NULL */
+    struct oc_pos pos;
+};
+
+struct oc_hook {
+    char *name;
+    char *workflow;
+    char *secret;                /* secret name for the HMAC-SHA256 signature */
+    struct oc_pos pos;
+};
+
+struct oc_notification {
+    char *url;
+    char *secret;                /* secret name for signing, or NULL */
+    int on_succeeded, on_failed, on_cancelled;
+    uint32_t attempts;
+    struct oc_pos pos;
+};
+
+struct oc_daemon_cfg {
+    int present;                 /* any orchd section given */
+    char *listen;                /* "127.0.0.1:8080" or "unix:/path" */
+    int64_t max_body;            /* bytes */
+    struct oc_token *tokens;
+    size_t n_tokens;
+    int log_json;
+    char *worker_id;             /* NULL = host/pid/start */
+    int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
+    uint32_t max_runs;           /* runs driven at once by this daemon */
+    int paused, proof;           /* control: -1 = not set by the config */
+    struct oc_schedule *schedules;
+    size_t n_schedules;
+    struct oc_hook *hooks;
+    size_t n_hooks;
+    struct oc_notification *notifications;
+    size_t n_notifications;
+};
+
 struct oc_config {
     char *path;
     char *source;                /* the file's text (kept for run snapshots) */
@@ -84,6 +144,7 @@ struct oc_config {
     uint32_t concurrency;        /* defaults.concurrency, default 4 */
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
+    struct oc_daemon_cfg daemon;
 };
 
 /* Parse; NULL with diag filled on a syntax or shape error. path is used

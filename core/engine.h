@@ -40,6 +40,8 @@ struct oc_engine_opts {
     const char *exec_path;      /* orch-exec; NULL = oc_exec_find() */
     const char *state_dir;      /* NULL = oc_state_dir(NULL) */
     volatile sig_atomic_t *cancel_flag; /* set (by a signal) to cancel all */
+    const char *owner;          /* lease owner of adopted runs (a daemon) */
+    int wake_fd;                /* ends a tick's wait when readable; 0 = none */
     void (*on_progress)(void *ud, const struct oc_progress *p);
     void *ud;
 };
@@ -62,8 +64,33 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
  * every other step runs again. The config is the run's own snapshot. */
 orch_status oc_engine_resume(struct oc_engine *e, const char *run_id,
                              struct orch_error *err);
-/* Drive every started run to its end (or until cancelled). */
+/* Continue a run this engine's owner claimed from the store (daemons). */
+orch_status oc_engine_adopt(struct oc_engine *e, const char *run_id,
+                            struct orch_error *err);
+/* Drive every started run to its end, or until it parks waiting for
+ * approval (or until cancelled). */
 void oc_engine_loop(struct oc_engine *e);
+/* One turn of the loop, waiting at most timeout_ms for executors.
+ * Returns the number of runs still being driven. */
+size_t oc_engine_tick(struct oc_engine *e, int timeout_ms);
+/* Cancel one run; 0 when this engine drives it. */
+int oc_engine_cancel_run(struct oc_engine *e, const char *run_id);
+/* Extend the leases of adopted runs; a run whose lease another process
+ * took is abandoned without another write. */
+void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms);
+/* Forget runs that ended or parked. */
+void oc_engine_collect(struct oc_engine *e);
+/* Graceful stop's last act: in-flight attempts become unknown, runs go
+ * back to the queue with their leases released, executors are stopped. */
+void oc_engine_abandon(struct oc_engine *e);
+/* Destroy an instance of the ownership ledger that no run drives; cfg
+ * names its backend. 0 when submitted (or already under way). */
+int oc_engine_reap(struct oc_engine *e, const struct oc_config *cfg,
+                   const struct orch_instance_rec *rec);
+/* Proof mode for runs started or claimed from now on. */
+void oc_engine_set_dry_run(struct oc_engine *e, int on);
+/* Ids of the runs being driven; *n set. Borrowed until the next tick. */
+const char **oc_engine_run_ids(struct oc_engine *e, size_t *n);
 /* Final state of a run this engine drove (ORCH_RUN_*), 0 if unknown. */
 uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id);
 

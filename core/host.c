@@ -183,7 +183,32 @@ static const char *oc_level_name(uint32_t level)
     }
 }
 
+static oc_log_sink_fn oc_log_sink;
+
+void oc_log_set_sink(oc_log_sink_fn fn)
+{
+    oc_log_sink = fn;
+}
+
+static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg);
+
 static void oc_log_write(uint32_t level, const char *prefix, const char *msg)
+{
+    struct oc_log_fields f = {.component = prefix};
+    oc_log_emit(level, &f, msg);
+}
+
+void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = oc_xvasprintf(fmt, ap);
+    va_end(ap);
+    oc_log_emit(level, f, msg);
+    free(msg);
+}
+
+static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg)
 {
     static int env_read;
     if (!env_read) {
@@ -197,6 +222,11 @@ static void oc_log_write(uint32_t level, const char *prefix, const char *msg)
     }
     if (level > oc_log_level)
         return;
+    if (oc_log_sink) {
+        oc_log_sink(level, f, msg);
+        return;
+    }
+    const char *prefix = f->step_id ? f->step_id : f->run_id ? f->run_id : f->component;
     pthread_mutex_lock(&oc_log_lock);
     if (prefix && *prefix)
         fprintf(stderr, "orch: %s: [%s] %s\n", oc_level_name(level), prefix, msg);

@@ -24,6 +24,23 @@ const char *oc_error_text(const struct orch_error *err);
 /* Log through the core's logger (stderr unless redirected), with prefix. */
 void oc_log(uint32_t level, const char *prefix, const char *fmt, ...)
     ORCH_PRINTF(3, 4);
+/* Resolve a secret by name: $ORCH_SECRET_<NAME>, else the file
+ * $ORCH_SECRETS_DIR/<NAME>. malloc'd or NULL. */
+char *oc_secret_lookup(const char *name);
+
+/* Structured logging: what a line is about. Any field may be NULL/0. */
+struct oc_log_fields {
+    const char *run_id, *step_id;
+    uint32_t attempt;
+    const char *component;       /* plugin, backend or subsystem */
+};
+void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, ...)
+    ORCH_PRINTF(3, 4);
+/* Send every line (at or above the level) to fn instead of stderr; fn is
+ * called from any thread. */
+typedef void (*oc_log_sink_fn)(uint32_t level, const struct oc_log_fields *f,
+                               const char *msg);
+void oc_log_set_sink(oc_log_sink_fn fn);
 /* Minimum level printed by the default logger (ORCH_LOG_INFO unless
  * ORCH_LOG_LEVEL says otherwise). */
 void oc_log_set_level(uint32_t level);

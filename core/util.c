@@ -384,3 +384,26 @@ void oc_diag_free(struct oc_diag *d)
     d->msgs = NULL;
     d->n = d->cap = 0;
 }
+
+unsigned long long oc_proc_start_time(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    char *stat = oc_read_file(path, NULL);
+    /* Field 22 (starttime), counting from the state field after ")": the
+     * command name before it may hold spaces. */
+    char *p = stat ? strrchr(stat, ')') : NULL;
+    unsigned long long start = 0;
+    if (p) {
+        p += 2;
+        for (int f = 3; f < 22 && p; f++) {
+            p = strchr(p, ' ');
+            if (p)
+                p++;
+        }
+        if (p)
+            start = strtoull(p, NULL, 10);
+    }
+    free(stat);
+    return start;
+}

@@ -57,6 +57,11 @@ int oc_rm_rf(const char *path);
 /* Whole file into memory, NUL-terminated; NULL with errno on error. */
 char *oc_read_file(const char *path, size_t *len);
 
+/* The start time of process pid (clock ticks since boot, /proc field 22),
+ * 0 when there is no such process: pid plus start time names one process
+ * even after its pid is reused. */
+unsigned long long oc_proc_start_time(long pid);
+
 /* Diagnostics: messages "file:line:col: text" collected while validating,
  * so a user sees every problem in one go. */
 struct oc_pos {

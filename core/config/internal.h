@@ -14,4 +14,33 @@ struct oc_node *oc_yaml_parse(const char *text, size_t len, const char *file,
 void oc_cfg_check_keys(const struct oc_node *map, const char *const *allowed,
                        const char *what, struct oc_diag *diag);
 
+/* The model builder's state: the config being filled and where problems
+ * go. */
+struct oc_mb {
+    struct oc_config *cfg;
+    struct oc_diag *diag;
+};
+
+/* getters.c */
+const char *oc_scalar(struct oc_mb *b, const struct oc_node *n, const char *what);
+char *oc_dup_scalar(struct oc_mb *b, const struct oc_node *map, const char *key,
+                    const char *what);
+int oc_get_bool(struct oc_mb *b, const struct oc_node *map, const char *key, int def,
+                const char *what);
+int64_t oc_node_uint(struct oc_mb *b, const struct oc_node *n, int64_t def, int64_t lo,
+                     int64_t hi, const char *what);
+int64_t oc_get_uint(struct oc_mb *b, const struct oc_node *map, const char *key,
+                    int64_t def, int64_t lo, int64_t hi, const char *what);
+int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map, const char *key,
+                        int64_t def, const char *what);
+const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
+                                 const char *key, const char *what);
+char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,
+                    const char *what);
+
+/* daemon.c: the orchd sections (server, worker, control, schedules,
+ * webhooks, notifications). */
+void oc_daemon_config_read(struct oc_mb *b, const struct oc_node *root);
+void oc_daemon_config_free(struct oc_daemon_cfg *d);
+
 #endif

@@ -8,126 +8,6 @@
 
 #include "internal.h"
 
-struct oc_mb {
-    struct oc_config *cfg;
-    struct oc_diag *diag;
-};
-
-static const char *oc_scalar(struct oc_mb *b, const struct oc_node *n,
-                             const char *what)
-{
-    if (!n || n->kind == OC_NODE_NULL)
-        return NULL;
-    if (n->kind != OC_NODE_SCALAR) {
-        oc_diag_add(b->diag, &n->pos, "%s must be a value, not a %s", what,
-                    oc_node_kind_name(n->kind));
-        return NULL;
-    }
-    return n->str;
-}
-
-static char *oc_dup_scalar(struct oc_mb *b, const struct oc_node *map,
-                           const char *key, const char *what)
-{
-    const char *s = oc_scalar(b, oc_node_get(map, key), what);
-    return s ? oc_xstrdup(s) : NULL;
-}
-
-static int oc_get_bool(struct oc_mb *b, const struct oc_node *map, const char *key,
-                       int def, const char *what)
-{
-    const struct oc_node *n = oc_node_get(map, key);
-    const char *s = oc_scalar(b, n, what);
-    if (!s)
-        return def;
-    if (!strcmp(s, "true"))
-        return 1;
-    if (!strcmp(s, "false"))
-        return 0;
-    oc_diag_add(b->diag, &n->pos, "%s must be true or false, not '%s'", what, s);
-    return def;
-}
-
-static int64_t oc_node_uint(struct oc_mb *b, const struct oc_node *n,
-                            int64_t def, int64_t lo, int64_t hi, const char *what)
-{
-    const char *s = oc_scalar(b, n, what);
-    if (!s)
-        return def;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        oc_diag_add(b->diag, &n->pos, "%s must be an integer from %lld to %lld, not '%s'",
-                    what, (long long)lo, (long long)hi, s);
-        return def;
-    }
-    return v;
-}
-
-static int64_t oc_get_uint(struct oc_mb *b, const struct oc_node *map,
-                           const char *key, int64_t def, int64_t lo, int64_t hi,
-                           const char *what)
-{
-    return oc_node_uint(b, oc_node_get(map, key), def, lo, hi, what);
-}
-
-static int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map,
-                               const char *key, int64_t def, const char *what)
-{
-    const struct oc_node *n = oc_node_get(map, key);
-    const char *s = oc_scalar(b, n, what);
-    int64_t ms;
-    if (!s)
-        return def;
-    if (oc_parse_duration_ms(s, &ms) != 0 || ms < 0) {
-        oc_diag_add(b->diag, &n->pos,
-                    "%s: %s: '%s' is not a duration (e.g. 250ms, 30s, 5m, 2h)", what, key, s);
-        return def;
-    }
-    return ms;
-}
-
-static const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
-                                        const char *key, const char *what)
-{
-    const struct oc_node *n = oc_node_get(map, key);
-    if (!n || n->kind == OC_NODE_NULL)
-        return NULL;
-    if (n->kind != OC_NODE_MAP) {
-        oc_diag_add(b->diag, &n->pos, "%s must be a mapping, not a %s", what,
-                    oc_node_kind_name(n->kind));
-        return NULL;
-    }
-    return n;
-}
-
-/* A list of names, also accepted as a single name. */
-static char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,
-                           const char *what)
-{
-    *count = 0;
-    if (!n || n->kind == OC_NODE_NULL)
-        return NULL;
-    if (n->kind == OC_NODE_SCALAR) {
-        char **v = oc_xcalloc(1, sizeof *v);
-        v[0] = oc_xstrdup(n->str);
-        *count = 1;
-        return v;
-    }
-    if (n->kind != OC_NODE_SEQ) {
-        oc_diag_add(b->diag, &n->pos, "%s must be a list", what);
-        return NULL;
-    }
-    char **v = oc_xcalloc(n->len + 1, sizeof *v);
-    for (size_t i = 0; i < n->len; i++) {
-        const char *s = oc_scalar(b, n->items[i], what);
-        if (s)
-            v[(*count)++] = oc_xstrdup(s);
-    }
-    return v;
-}
-
 static void oc_plugin_ref_read(struct oc_mb *b, struct oc_plugin_ref *r,
                                const char *name, const struct oc_node *n,
                                const char *what)
@@ -231,8 +111,10 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
     st->on_unknown = OC_ON_UNKNOWN_RETRY;
     if (ous && !strcmp(ous, "fail"))
         st->on_unknown = OC_ON_UNKNOWN_FAIL;
+    else if (ous && !strcmp(ous, "ask"))
+        st->on_unknown = OC_ON_UNKNOWN_ASK;
     else if (ous && strcmp(ous, "retry"))
-        oc_diag_add(b->diag, &ou->pos, "%s: on_unknown must be retry or fail", what);
+        oc_diag_add(b->diag, &ou->pos, "%s: on_unknown must be retry, fail or ask", what);
     free(what);
 }
 
@@ -304,7 +186,9 @@ static char *oc_rel_to_file(const char *file, const char *p)
 static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
 {
     static const char *const keys[] = {"version", "plugins", "store", "artifacts",
-                                       "backends", "defaults", "workflows", NULL};
+                                       "backends", "defaults", "workflows", "server",
+                                       "worker", "control", "schedules", "webhooks",
+                                       "notifications", NULL};
     struct oc_config *cfg = b->cfg;
     if (root->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
@@ -386,6 +270,7 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
     for (size_t i = 0; i < wf->len; i++)
         oc_workflow_read(b, &cfg->workflows[cfg->n_workflows++], wf->keys[i]->str,
                          wf->items[i]);
+    oc_daemon_config_read(b, root);
 }
 
 struct oc_config *oc_config_parse_string(const char *source, const char *path,
@@ -435,6 +320,7 @@ void oc_config_free(struct oc_config *cfg)
 {
     if (!cfg)
         return;
+    oc_daemon_config_free(&cfg->daemon);
     for (size_t i = 0; i < cfg->n_workflows; i++) {
         struct oc_workflow *w = &cfg->workflows[i];
         for (size_t j = 0; j < w->n_inputs; j++) {

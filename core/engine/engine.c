@@ -8,6 +8,7 @@
 
 #include "../host.h"
 #include "internal.h"
+#include "../runctl.h"
 
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p)
 {
@@ -39,7 +40,7 @@ json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
     return json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I,s:O}", "run_id", r->id,
                      "step_id", step_id, "attempt", (json_int_t)attempt,
                      "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
-                     r->e->opts.dry_run, "timeout_ms", (json_int_t)timeout_ms,
+                     r->dry_run, "timeout_ms", (json_int_t)timeout_ms,
                      "secrets", r->secrets);
 }
 
@@ -70,9 +71,15 @@ static void oc_job_log(void *ud, uint32_t level, const char *line)
     struct oc_run *r = job->run;
     size_t n;
     char *safe = oc_redact(r->red, line, strlen(line), &n);
-    const char *who = job->kind == OC_JOB_STEP ? r->steps[job->idx].def->id
-                                               : r->insts[job->idx].backend->name;
-    oc_log(level, who, "%s", safe);
+    struct oc_log_fields f = {.run_id = r->id};
+    if (job->kind == OC_JOB_STEP) {
+        f.step_id = r->steps[job->idx].def->id;
+        f.attempt = r->steps[job->idx].attempt;
+        f.component = r->steps[job->idx].def->plugin->id;
+    } else {
+        f.component = r->insts[job->idx].backend->name;
+    }
+    oc_log_at(level, &f, "%s", safe);
     if (job->kind == OC_JOB_STEP) {
         /* Plugin log lines belong in the step's log too, on stderr. */
         struct oc_srt *s = &r->steps[job->idx];
@@ -145,8 +152,31 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
     return ORCH_RUN_SUCCEEDED;
 }
 
+/* After the last write of a run: its lease and its requests go. */
+static void oc_run_release(struct oc_run *r)
+{
+    struct oc_store *st = r->e->store;
+    struct orch_error err;
+    oc_error_init(&err);
+    if (r->lost)
+        return;
+    if (r->owner && st->vt->run_heartbeat)
+        st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
+    oc_error_clear(&err);
+    if (r->cancelled) {
+        char *name = oc_xasprintf("cancel/%s", r->id);
+        st->vt->flag_set(st->h, name, NULL, &err);
+        oc_error_clear(&err);
+        free(name);
+    }
+}
+
 void oc_run_check_done(struct oc_run *r)
 {
+    if (oc_run_parkable(r)) {
+        oc_run_park(r);
+        return;
+    }
     if (r->done || r->n_terminal < r->n_steps || r->running)
         return;
     if (!r->finishing) {
@@ -166,6 +196,7 @@ void oc_run_check_done(struct oc_run *r)
                     json_pack("{s:s,s:s?}", "state",
                               orch_run_state_name(r->final_state), "error",
                               r->final_error));
+    oc_run_release(r);
     r->done = 1;
     struct oc_progress p = {.type = OC_EV_RUN_FINISHED, .run_id = r->id,
                             .state = r->final_state, .message = r->final_error,
@@ -190,6 +221,8 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->state_dir = oc_state_dir(opts->state_dir);
     uint32_t n = opts->concurrency ? opts->concurrency : 4;
     e->pool = oc_pool_new(exec, n);
+    if (opts->wake_fd > 0)
+        oc_pool_set_wake_fd(e->pool, opts->wake_fd);
     free(exec);
     const char *t = getenv("TMPDIR");
     char *tmpl = oc_xasprintf("%s/orch-XXXXXX", t && *t ? t : "/tmp");
@@ -221,6 +254,8 @@ static void oc_run_free(struct oc_run *r)
     free(r->steps);
     json_decref(r->inputs);
     json_decref(r->secrets);
+    json_decref(r->decisions);
+    free(r->owner);
     oc_redactor_free(r->red);
     if (r->owns_cfg)
         oc_config_free(r->cfg);
@@ -237,6 +272,10 @@ void oc_engine_free(struct oc_engine *e)
     for (size_t i = 0; i < e->n_runs; i++)
         oc_run_free(e->runs[i]);
     free(e->runs);
+    free(e->ids);
+    for (size_t i = 0; i < e->n_reaping; i++)
+        free(e->reaping[i]);
+    free(e->reaping);
     free(e->ready);
     if (e->tmpdir)
         oc_rm_rf(e->tmpdir);
@@ -245,7 +284,7 @@ void oc_engine_free(struct oc_engine *e)
     free(e);
 }
 
-static struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
+struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
                                  const struct oc_workflow *wf)
 {
     struct oc_run *r = oc_xcalloc(1, sizeof *r);
@@ -272,72 +311,12 @@ static struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
     return r;
 }
 
-static orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
-                                   json_t **out, struct orch_error *err)
-{
-    json_t *in = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(given, k, v) {
-        size_t i;
-        for (i = 0; i < wf->n_inputs; i++)
-            if (!strcmp(wf->inputs[i].name, k))
-                break;
-        if (i == wf->n_inputs) {
-            const char **names = oc_xcalloc(wf->n_inputs + 1, sizeof *names);
-            for (size_t j = 0; j < wf->n_inputs; j++)
-                names[j] = wf->inputs[j].name;
-            const char *near = oc_closest(k, names, wf->n_inputs);
-            oc_error_set(err, ORCH_E_CONFIG,
-                         "workflow %s has no input '%s'%s%s%s", wf->name, k,
-                         near ? " (did you mean '" : "", near ? near : "",
-                         near ? "'?)" : "");
-            free(names);
-            json_decref(in);
-            return ORCH_E_CONFIG;
-        }
-        json_object_set(in, k, v);
-    }
-    for (size_t i = 0; i < wf->n_inputs; i++) {
-        const struct oc_input_decl *d = &wf->inputs[i];
-        if (json_object_get(in, d->name))
-            continue;
-        if (d->default_value) {
-            json_object_set_new(in, d->name, json_string(d->default_value));
-        } else if (d->required) {
-            json_decref(in);
-            return oc_error_set(err, ORCH_E_CONFIG,
-                                "workflow %s: input '%s' is required (give it with --input %s=VALUE)",
-                                wf->name, d->name, d->name);
-        }
-    }
-    *out = in;
-    return ORCH_OK;
-}
-
 /* Recorded so `orch resume` can tell a live run from a dead one. */
-static void oc_ledger_process(struct oc_run *r)
+void oc_ledger_process(struct oc_run *r)
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)getpid());
-    size_t n = 0;
-    char *stat = oc_read_file(path, &n);
-    unsigned long long start = 0;
-    char *rp = stat ? strrchr(stat, ')') : NULL;
-    if (rp) {
-        /* Field 22 (starttime) counting from the state field after ")". */
-        char *p = rp + 2;
-        for (int f = 3; f < 22 && p; f++) {
-            p = strchr(p, ' ');
-            if (p)
-                p++;
-        }
-        if (p)
-            start = strtoull(p, NULL, 10);
-    }
-    free(stat);
+    unsigned long long start = oc_proc_start_time((long)getpid());
     oc_ledger_event(r, "run.process",
                     json_pack("{s:i,s:s,s:I}", "pid", (json_int_t)getpid(),
                               "host", host, "start_time", (json_int_t)start));
@@ -360,17 +339,8 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             struct orch_error *err)
 {
     const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
-    if (!wf) {
-        const char **names = oc_xcalloc(cfg->n_workflows + 1, sizeof *names);
-        for (size_t i = 0; i < cfg->n_workflows; i++)
-            names[i] = cfg->workflows[i].name;
-        const char *near = oc_closest(workflow, names, cfg->n_workflows);
-        oc_error_set(err, ORCH_E_NOT_FOUND, "%s: no workflow '%s'%s%s%s",
-                     cfg->path, workflow, near ? " (did you mean '" : "",
-                     near ? near : "", near ? "'?)" : "");
-        free(names);
-        return ORCH_E_NOT_FOUND;
-    }
+    if (!wf)
+        return oc_workflow_missing(cfg, workflow, err);
     json_t *in = NULL;
     json_t *empty = json_object();
     orch_status rc = oc_inputs_check(wf, inputs ? inputs : empty, &in, err);
@@ -409,8 +379,10 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
     struct oc_run *r = oc_run_new(e, cfg, wf);
     r->id = id;
     r->inputs = in;
+    r->dry_run = e->opts.dry_run;
     oc_ledger_event(r, "run.started",
-                    json_pack("{s:s,s:O}", "workflow", wf->name, "inputs", in));
+                    json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs", in,
+                              "dry_run", r->dry_run));
     oc_ledger_process(r);
     struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id};
     oc_engine_progress(r, &p);
@@ -418,230 +390,135 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
     return ORCH_OK;
 }
 
-struct oc_loaded_run {
-    struct orch_error *err;
-    char *workflow, *inputs_json, *source, *source_path;
-    uint32_t state;
-    int found;
-};
-
-static int32_t oc_loaded_run_cb(void *ud, const struct orch_run_rec *rec)
+static void oc_run_cancel(struct oc_run *r)
 {
-    struct oc_loaded_run *l = ud;
-    l->found = 1;
-    l->state = rec->state;
-    l->workflow = oc_xstrdup(rec->workflow);
-    l->inputs_json = oc_xstrdup(rec->inputs_json);
-    l->source = oc_xstrdup(rec->source);
-    l->source_path = oc_xstrdup(rec->source_path);
-    return 0;
-}
-
-static int32_t oc_resume_attempt_cb(void *ud, const struct orch_attempt_rec *a)
-{
-    struct oc_run *r = ud;
-    for (size_t i = 0; i < r->n_steps; i++) {
-        struct oc_srt *s = &r->steps[i];
-        if (strcmp(s->def->id, a->step_id))
-            continue;
-        if (a->attempt < s->attempt)
-            return 0;
-        s->attempt = a->attempt;
-        if (a->state == ORCH_STEP_SUCCEEDED) {
-            s->state = ORCH_STEP_SUCCEEDED;
-            json_decref(s->outputs);
-            s->outputs = a->outputs_json ? json_loads(a->outputs_json, 0, NULL) : NULL;
-            if (!s->outputs)
-                s->outputs = json_object();
-        } else {
-            s->state = a->state == ORCH_STEP_RUNNING ? ORCH_STEP_RUNNING
-                                                     : ORCH_STEP_PENDING;
-        }
-        return 0;
+    if (r->done || r->cancelled)
+        return;
+    r->cancelled = 1;
+    r->dirty = 1;
+    oc_ledger_event(r, "run.cancelling", NULL);
+    for (size_t j = 0; j < r->n_steps; j++) {
+        if (r->steps[j].in_flight)
+            oc_pool_cancel(r->e->pool, r->steps[j].job_id, 5000);
+        else if (r->steps[j].state == ORCH_STEP_WAITING)
+            oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
+                           "run cancelled while the step waited");
     }
-    return 0;
-}
-
-static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i)
-{
-    struct oc_run *r = ud;
-    int creating = i->state == ORCH_INST_CREATING;
-    if (!creating && (i->state != ORCH_INST_RUNNING || !i->backend_id))
-        return 0;
-    const struct oc_plugin_ref *b = oc_config_backend(r->cfg, i->backend);
-    if (!b)
-        return 0;
-    r->insts = oc_xrealloc(r->insts, (r->n_insts + 1) * sizeof *r->insts);
-    struct oc_inst *in = &r->insts[r->n_insts++];
-    memset(in, 0, sizeof *in);
-    in->backend = b;
-    in->plugin = b->plugin;
-    in->state = OC_INST_READY;
-    in->id = oc_xstrdup(i->id);
-    in->backend_id = oc_xstrdup(i->backend_id);
-    in->handle = oc_xstrdup(i->handle);
-    in->created_ns = i->created_ns;
-    /* Its create was in flight when the run died: whatever the backend
-     * made is reaped at the end, found by its orch.instance label. */
-    in->reap = creating;
-    return 0;
-}
-
-struct oc_liveness {
-    long long pid, start;
-    char *host;
-};
-
-static int32_t oc_liveness_cb(void *ud, const struct orch_event_rec *ev)
-{
-    struct oc_liveness *l = ud;
-    if (strcmp(ev->type, "run.process"))
-        return 0;
-    json_t *j = json_loads(ev->data_json, 0, NULL);
-    if (!j)
-        return 0;
-    l->pid = json_integer_value(json_object_get(j, "pid"));
-    l->start = json_integer_value(json_object_get(j, "start_time"));
-    free(l->host);
-    l->host = oc_xstrdup(json_string_value(json_object_get(j, "host")));
-    json_decref(j);
-    return 0;
-}
-
-/* Is the process that last drove this run still alive on this host? */
-static int oc_run_process_alive(struct oc_store *st, const char *run_id,
-                                long long *pid)
-{
-    struct oc_liveness l = {0};
-    struct orch_error err;
-    oc_error_init(&err);
-    st->vt->event_list(st->h, run_id, 0, 0, oc_liveness_cb, &l, &err);
-    oc_error_clear(&err);
-    int alive = 0;
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    if (l.pid > 0 && l.pid != getpid() && l.host && !strcmp(l.host, host)) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%lld/stat", l.pid);
-        char *stat = oc_read_file(path, NULL);
-        char *rp = stat ? strrchr(stat, ')') : NULL;
-        if (rp) {
-            char *p = rp + 2;
-            for (int f = 3; f < 22 && p; f++) {
-                p = strchr(p, ' ');
-                if (p)
-                    p++;
-            }
-            /* Same pid and same start time: the very same process. */
-            alive = p && strtoull(p, NULL, 10) == (unsigned long long)l.start;
-        }
-        free(stat);
-    }
-    *pid = l.pid;
-    free(l.host);
-    return alive;
-}
-
-orch_status oc_engine_resume(struct oc_engine *e, const char *run_id,
-                             struct orch_error *err)
-{
-    struct oc_store *st = e->store;
-    struct oc_loaded_run l = {.err = err};
-    orch_status rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, &l, err);
-    if (rc != ORCH_OK || !l.found) {
-        if (rc == ORCH_OK || rc == ORCH_E_NOT_FOUND)
-            rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
-        goto out;
-    }
-    if (l.state == ORCH_RUN_SUCCEEDED) {
-        rc = oc_error_set(err, ORCH_E_INVALID_ARG,
-                          "run %s already succeeded: nothing to resume", run_id);
-        goto out;
-    }
-    long long pid = 0;
-    if (oc_run_process_alive(st, run_id, &pid)) {
-        rc = oc_error_set(err, ORCH_E_CONFLICT,
-                          "run %s is still being driven by process %lld", run_id, pid);
-        goto out;
-    }
-    struct oc_diag diag = {0};
-    struct oc_config *cfg = oc_config_parse_string(l.source, l.source_path, &diag);
-    if (cfg && oc_config_validate(cfg, e->reg, &diag) != 0) {
-        oc_config_free(cfg);
-        cfg = NULL;
-    }
-    if (!cfg) {
-        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: its workflow snapshot no longer loads: %s",
-                          run_id, diag.n ? diag.msgs[0] : "invalid");
-        oc_diag_free(&diag);
-        goto out;
-    }
-    oc_diag_free(&diag);
-    const struct oc_workflow *wf = oc_config_workflow(cfg, l.workflow);
-    if (!wf) {
-        oc_config_free(cfg);
-        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: workflow %s missing from its snapshot",
-                          run_id, l.workflow);
-        goto out;
-    }
-    struct oc_run *r = oc_run_new(e, cfg, wf);
-    r->owns_cfg = 1;
-    r->id = oc_xstrdup(run_id);
-    r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
-    if (!r->inputs)
-        r->inputs = json_object();
-    st->vt->attempt_list(st->h, run_id, oc_resume_attempt_cb, r, err);
-    oc_error_clear(err);
-    st->vt->instance_list(st->h, run_id, oc_resume_instance_cb, r, err);
-    oc_error_clear(err);
-    size_t kept = 0;
-    for (size_t i = 0; i < r->n_steps; i++) {
-        struct oc_srt *s = &r->steps[i];
-        if (s->state == ORCH_STEP_RUNNING) {
-            /* Its process died mid-attempt: the outcome is unknown. */
-            s->state = ORCH_STEP_UNKNOWN;
-            s->error = oc_xstrdup("the process running this attempt died");
-            oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
-            free(s->error);
-            s->error = NULL;
-            s->state = ORCH_STEP_PENDING;
-        }
-        if (s->state == ORCH_STEP_SUCCEEDED) {
-            r->n_terminal++;
-            kept++;
-        } else {
-            s->state = ORCH_STEP_PENDING;
-        }
-    }
-    oc_ledger_run_state(r, 0, ORCH_RUN_RUNNING, NULL);
-    oc_ledger_event(r, "run.resumed", json_pack("{s:i}", "kept", (json_int_t)kept));
-    oc_ledger_process(r);
-    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
-                            .message = "resumed"};
-    oc_engine_progress(r, &p);
-    rc = ORCH_OK;
-out:
-    free(l.workflow);
-    free(l.inputs_json);
-    free(l.source);
-    free(l.source_path);
-    return rc;
 }
 
 static void oc_engine_cancel(struct oc_engine *e)
 {
     e->cancelling = 1;
+    for (size_t i = 0; i < e->n_runs; i++)
+        oc_run_cancel(e->runs[i]);
+}
+
+int oc_engine_cancel_run(struct oc_engine *e, const char *run_id)
+{
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (!strcmp(e->runs[i]->id, run_id) && !e->runs[i]->done) {
+            oc_run_cancel(e->runs[i]);
+            return 0;
+        }
+    return -1;
+}
+
+/* Stop driving r without another write: its jobs are cancelled and their
+ * results ignored. */
+static void oc_run_drop(struct oc_run *r)
+{
+    r->lost = 1;
+    r->done = 1;
+    for (size_t j = 0; j < r->n_steps; j++)
+        if (r->steps[j].in_flight)
+            oc_pool_cancel(r->e->pool, r->steps[j].job_id, 2000);
+}
+
+void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
+{
+    struct oc_store *st = e->store;
+    if (!st->vt->run_heartbeat)
+        return;
+    int64_t now = oc_now_real_ns();
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
-        if (r->done || r->cancelled)
+        if (r->done || !r->owner)
             continue;
-        r->cancelled = 1;
-        r->dirty = 1;
-        oc_ledger_event(r, "run.cancelling", NULL);
-        for (size_t j = 0; j < r->n_steps; j++)
-            if (r->steps[j].in_flight)
-                oc_pool_cancel(e->pool, r->steps[j].job_id, 5000);
+        struct orch_error err;
+        oc_error_init(&err);
+        orch_status rc = st->vt->run_heartbeat(st->h, r->id, r->owner, ttl_ms, now, &err);
+        if (rc == ORCH_E_CONFLICT) {
+            oc_log(ORCH_LOG_ERROR, r->id, "lease lost (%s): another worker took the run; "
+                   "stopping here without writing", oc_error_text(&err));
+            oc_run_drop(r);
+        } else if (rc != ORCH_OK) {
+            oc_log(ORCH_LOG_WARN, r->id, "lease heartbeat: %s", oc_error_text(&err));
+        }
+        oc_error_clear(&err);
     }
+}
+
+void oc_engine_abandon(struct oc_engine *e)
+{
+    struct oc_store *st = e->store;
+    for (size_t i = 0; i < e->n_runs; i++) {
+        struct oc_run *r = e->runs[i];
+        if (r->done)
+            continue;
+        for (size_t j = 0; j < r->n_steps; j++) {
+            struct oc_srt *s = &r->steps[j];
+            if (!s->in_flight)
+                continue;
+            oc_ledger_flush_logs(r, s);
+            s->state = ORCH_STEP_UNKNOWN;
+            free(s->error);
+            s->error = oc_xstrdup("the daemon stopped before the attempt finished");
+            s->status = ORCH_E_TRANSIENT;
+            oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+        }
+        oc_ledger_event(r, "run.abandoned", json_pack("{s:s?}", "owner", r->owner));
+        /* Back to the queue, so any worker continues it at once. */
+        oc_ledger_run_state(r, ORCH_RUN_RUNNING, ORCH_RUN_QUEUED, NULL);
+        struct orch_error err;
+        oc_error_init(&err);
+        if (r->owner && st->vt->run_heartbeat)
+            st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
+        oc_error_clear(&err);
+        oc_run_drop(r);
+    }
+    /* Let cancelled executors report, briefly; their results are ignored. */
+    int64_t until = oc_now_mono_ns() + 3000000000LL;
+    while (oc_pool_busy(e->pool) && oc_now_mono_ns() < until)
+        oc_pool_poll(e->pool, 100);
+}
+
+void oc_engine_collect(struct oc_engine *e)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_runs; i++) {
+        struct oc_run *r = e->runs[i];
+        if (r->done && !r->running && !r->inst_jobs)
+            oc_run_free(r);
+        else
+            e->runs[k++] = r;
+    }
+    e->n_runs = k;
+}
+
+void oc_engine_set_dry_run(struct oc_engine *e, int on)
+{
+    e->opts.dry_run = on;
+}
+
+const char **oc_engine_run_ids(struct oc_engine *e, size_t *n)
+{
+    e->ids = oc_xrealloc(e->ids, (e->n_runs + 1) * sizeof *e->ids);
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (!e->runs[i]->done)
+            e->ids[k++] = e->runs[i]->id;
+    *n = k;
+    return e->ids;
 }
 
 static void oc_engine_dispatch(struct oc_engine *e)
@@ -662,52 +539,57 @@ static void oc_engine_dispatch(struct oc_engine *e)
     }
 }
 
-static int oc_engine_active(const struct oc_engine *e)
+static size_t oc_engine_active(const struct oc_engine *e)
 {
+    size_t n = 0;
     for (size_t i = 0; i < e->n_runs; i++)
         if (!e->runs[i]->done)
-            return 1;
-    return 0;
+            n++;
+    return n;
+}
+
+size_t oc_engine_tick(struct oc_engine *e, int timeout)
+{
+    if (e->opts.cancel_flag && *e->opts.cancel_flag && !e->cancelling)
+        oc_engine_cancel(e);
+    int64_t now = oc_now_mono_ns();
+    oc_steps_wake_retries(e, now);
+    for (size_t i = 0; i < e->n_runs; i++) {
+        struct oc_run *r = e->runs[i];
+        if (!r->done) {
+            oc_steps_schedule(r);
+            /* Instance creations deferred for lack of an executor. */
+            for (size_t j = 0; j < r->n_steps; j++)
+                if (r->steps[j].queued == 2 && r->steps[j].inst != SIZE_MAX &&
+                    r->insts[r->steps[j].inst].state == OC_INST_NONE)
+                    oc_inst_create(r, r->steps[j].inst);
+        }
+    }
+    oc_engine_dispatch(e);
+    if (!oc_engine_active(e) && !oc_pool_busy(e->pool))
+        return 0;
+    int64_t next = oc_steps_next_retry(e);
+    if (next) {
+        int64_t ms = (next - oc_now_mono_ns()) / 1000000;
+        if (ms < timeout)
+            timeout = ms < 0 ? 0 : (int)ms + 1;
+    }
+    oc_pool_poll(e->pool, timeout);
+    /* Long-running steps: flush their logs every half second. */
+    now = oc_now_mono_ns();
+    for (size_t i = 0; i < e->n_runs; i++)
+        for (size_t j = 0; j < e->runs[i]->n_steps; j++) {
+            struct oc_srt *s = &e->runs[i]->steps[j];
+            if (s->in_flight && now - s->log_flushed_mono > 500000000)
+                oc_ledger_flush_logs(e->runs[i], s);
+        }
+    return oc_engine_active(e);
 }
 
 void oc_engine_loop(struct oc_engine *e)
 {
-    while (oc_engine_active(e)) {
-        if (e->opts.cancel_flag && *e->opts.cancel_flag && !e->cancelling)
-            oc_engine_cancel(e);
-        int64_t now = oc_now_mono_ns();
-        oc_steps_wake_retries(e, now);
-        for (size_t i = 0; i < e->n_runs; i++) {
-            struct oc_run *r = e->runs[i];
-            if (!r->done) {
-                oc_steps_schedule(r);
-                /* Instance creations deferred for lack of an executor. */
-                for (size_t j = 0; j < r->n_steps; j++)
-                    if (r->steps[j].queued == 2 && r->steps[j].inst != SIZE_MAX &&
-                        r->insts[r->steps[j].inst].state == OC_INST_NONE)
-                        oc_inst_create(r, r->steps[j].inst);
-            }
-        }
-        oc_engine_dispatch(e);
-        if (!oc_engine_active(e))
-            break;
-        int timeout = 500;
-        int64_t next = oc_steps_next_retry(e);
-        if (next) {
-            int64_t ms = (next - oc_now_mono_ns()) / 1000000;
-            if (ms < timeout)
-                timeout = ms < 0 ? 0 : (int)ms + 1;
-        }
-        oc_pool_poll(e->pool, timeout);
-        /* Long-running steps: flush their logs every half second. */
-        now = oc_now_mono_ns();
-        for (size_t i = 0; i < e->n_runs; i++)
-            for (size_t j = 0; j < e->runs[i]->n_steps; j++) {
-                struct oc_srt *s = &e->runs[i]->steps[j];
-                if (s->in_flight && now - s->log_flushed_mono > 500000000)
-                    oc_ledger_flush_logs(e->runs[i], s);
-            }
-    }
+    while (oc_engine_tick(e, 500))
+        ;
 }
 
 uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id)

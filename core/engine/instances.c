@@ -25,18 +25,17 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step)
     return r->n_insts++;
 }
 
-json_t *oc_inst_backend_json(const struct oc_run *r, const struct oc_inst *in)
+json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b)
 {
-    json_t *with = in->backend->with ? oc_node_to_json(in->backend->with) : json_object();
+    json_t *with = b->with ? oc_node_to_json(b->with) : json_object();
     /* The embedded local backend keeps its work dirs in the state dir. */
-    if (!strcmp(in->plugin->id, "backend-local") && !json_object_get(with, "root")) {
-        char *root = oc_xasprintf("%s/work", r->e->state_dir);
+    if (!strcmp(b->plugin->id, "backend-local") && !json_object_get(with, "root")) {
+        char *root = oc_xasprintf("%s/work", e->state_dir);
         json_object_set_new(with, "root", json_string(root));
         free(root);
     }
-    return json_pack("{s:s,s:s,s:o,s:o}", "name", in->backend->name, "id",
-                     in->plugin->id, "path",
-                     in->plugin->builtin ? json_null() : json_string(in->plugin->path),
+    return json_pack("{s:s,s:s,s:o,s:o}", "name", b->name, "id", b->plugin->id, "path",
+                     b->plugin->builtin ? json_null() : json_string(b->plugin->path),
                      "with", with);
 }
 
@@ -78,7 +77,7 @@ void oc_inst_create(struct oc_run *r, size_t idx)
     json_t *req = json_pack("{s:s,s:o,s:o,s:{s:s,s:s,s:o}}", "op",
                             "instance.create", "ctx",
                             oc_engine_ctx_json(r, NULL, 0, 0), "backend",
-                            oc_inst_backend_json(r, in), "spec", "instance_id",
+                            oc_backend_json(r->e, in->backend), "spec", "instance_id",
                             in->id, "run_id", r->id, "labels", labels);
     if (oc_inst_submit(r, idx, OC_JOB_CREATE, req) != 0) {
         in->state = OC_INST_NONE; /* no executor free: try again later */
@@ -100,11 +99,11 @@ void oc_inst_destroy_all(struct oc_run *r)
         json_t *req = in->reap
                           ? json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx",
                                       oc_engine_ctx_json(r, NULL, 0, 0), "backend",
-                                      oc_inst_backend_json(r, in), "match", "orch.instance",
+                                      oc_backend_json(r->e, in->backend), "match", "orch.instance",
                                       in->id)
                           : json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.destroy",
                                       "ctx", oc_engine_ctx_json(r, NULL, 0, 0),
-                                      "backend", oc_inst_backend_json(r, in), "instance",
+                                      "backend", oc_backend_json(r->e, in->backend), "instance",
                                       oc_inst_ref_json(in));
         if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0)
             in->state = OC_INST_DESTROYING;

@@ -51,6 +51,8 @@ struct oc_srt {
     int32_t exit_code;
     struct oc_buf out[2];    /* pending log bytes: stdout, stderr */
     int64_t log_flushed_mono;
+    int asking;              /* waiting for a decision on an unknown outcome */
+    int64_t wait_deadline_ns;/* approval: when its timeout policy applies */
 };
 
 struct oc_run {
@@ -77,6 +79,11 @@ struct oc_run {
     json_t *secrets;         /* name -> value, for steps' secret_get */
     int64_t start_mono;
     int dirty;               /* re-run the scheduler */
+    char *owner;             /* lease owner (a daemon), NULL for the CLI */
+    int dry_run;             /* steps plan, backends create nothing */
+    int parked;              /* left waiting for approval, lease released */
+    int lost;                /* lease lost: abandon without writing */
+    json_t *decisions;       /* "step#attempt" -> approval.decided data */
 };
 
 struct oc_engine {
@@ -92,6 +99,9 @@ struct oc_engine {
     char *tmpdir;
     int cancelling;
     char *state_dir;
+    const char **ids;        /* oc_engine_run_ids' array */
+    char **reaping;          /* instance ids with a reap job in flight */
+    size_t n_reaping;
 };
 
 struct oc_job {
@@ -119,15 +129,12 @@ void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
 /* Render every scalar of a `with` tree; NULL with *errmsg on error. */
 json_t *oc_scope_render_with(struct oc_run *r, size_t step,
                              const struct oc_node *with, char **errmsg);
-/* Resolve a secret by name: $ORCH_SECRET_<NAME>, else the file
- * $ORCH_SECRETS_DIR/<NAME>. malloc'd or NULL. */
-char *oc_secret_lookup(const char *name);
 
 /* instances.c */
 size_t oc_inst_for_step(struct oc_run *r, size_t step);
 void oc_inst_create(struct oc_run *r, size_t idx);
 void oc_inst_destroy_all(struct oc_run *r);
-json_t *oc_inst_backend_json(const struct oc_run *r, const struct oc_inst *in);
+json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
 json_t *oc_inst_ref_json(const struct oc_inst *in);
 int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
@@ -143,7 +150,19 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
 void oc_steps_wake_retries(struct oc_engine *e, int64_t now);
 int64_t oc_steps_next_retry(struct oc_engine *e);
 
+/* approval.c: the core `approval` step and parking of waiting runs. */
+int oc_approval_is(const struct oc_srt *s);
+void oc_approval_dispatch(struct oc_run *r, size_t idx);
+int oc_run_parkable(const struct oc_run *r);
+void oc_run_park(struct oc_run *r);
+/* The decision recorded for (step, attempt), borrowed, or NULL. */
+json_t *oc_approval_decision(const struct oc_run *r, const char *step,
+                             uint32_t attempt);
+
 /* engine.c */
+struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
+                          const struct oc_workflow *wf);
+void oc_ledger_process(struct oc_run *r);
 void oc_engine_enqueue(struct oc_run *r, size_t idx);
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p);
 void oc_run_check_done(struct oc_run *r);

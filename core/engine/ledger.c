@@ -10,12 +10,17 @@
 static void oc_ledger_fail(struct oc_run *r, const char *what,
                            struct orch_error *err)
 {
-    oc_log(ORCH_LOG_ERROR, r->id, "store: %s: %s", what, oc_error_text(err));
+    struct oc_log_fields f = {.run_id = r->id, .component = "store"};
+    oc_log_at(ORCH_LOG_ERROR, &f, "%s: %s", what, oc_error_text(err));
 }
 
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data)
 {
     struct oc_store *s = r->e->store;
+    if (r->lost) {
+        json_decref(data);
+        return;
+    }
     if (!data)
         data = json_object();
     char *json = json_dumps(data, JSON_COMPACT);
@@ -36,6 +41,8 @@ void oc_ledger_event(struct oc_run *r, const char *type, json_t *data)
 int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
 {
     struct oc_store *st = r->e->store;
+    if (r->lost)
+        return -1;
     char *outputs = s->outputs ? json_dumps(s->outputs, JSON_COMPACT) : NULL;
     struct orch_attempt_rec a = {
         .struct_size = sizeof a,
@@ -44,13 +51,15 @@ int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
         .step_id = s->def->id,
         .attempt = s->attempt,
         .exit_code = s->exit_code,
-        .owner = NULL,
+        .owner = r->owner,
         .instance_id = s->inst != SIZE_MAX ? r->insts[s->inst].id : NULL,
         .outputs_json = outputs,
         .error = s->error,
         .status = s->status,
         .started_ns = s->started_ns,
-        .finished_ns = s->state == ORCH_STEP_RUNNING ? 0 : oc_now_real_ns(),
+        .finished_ns = s->state == ORCH_STEP_RUNNING || s->state == ORCH_STEP_WAITING
+                           ? 0
+                           : oc_now_real_ns(),
     };
     struct orch_error err;
     oc_error_init(&err);
@@ -65,6 +74,10 @@ int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
 void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s)
 {
     struct oc_store *st = r->e->store;
+    if (r->lost) {
+        s->out[0].len = s->out[1].len = 0;
+        return;
+    }
     for (uint32_t i = 0; i < 2; i++) {
         struct oc_buf *b = &s->out[i];
         if (!b->len)
@@ -83,6 +96,8 @@ void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s)
 void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state)
 {
     struct oc_store *st = r->e->store;
+    if (r->lost)
+        return;
     json_t *labels = json_pack("{s:s,s:s}", "orch.instance", in->id, "orch.run", r->id);
     char *labels_json = json_dumps(labels, JSON_COMPACT);
     json_decref(labels);
@@ -96,7 +111,7 @@ void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state)
         .backend_id = in->backend_id,
         .handle = in->handle,
         .labels_json = labels_json,
-        .owner = NULL,
+        .owner = r->owner,
         .created_ns = in->created_ns ? in->created_ns : now,
         .updated_ns = now,
         .last_used_ns = now,
@@ -115,9 +130,11 @@ int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
                         const char *error)
 {
     struct oc_store *st = r->e->store;
+    if (r->lost)
+        return -1;
     struct orch_error err;
     oc_error_init(&err);
-    orch_status rc = st->vt->run_cas(st->h, r->id, expect, NULL, state, error,
+    orch_status rc = st->vt->run_cas(st->h, r->id, expect, r->owner, state, error,
                                      oc_now_real_ns(), &err);
     if (rc != ORCH_OK)
         oc_ledger_fail(r, "record run state", &err);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../host.h"
 #include "internal.h"
 
 char *oc_secret_lookup(const char *name)

@@ -31,7 +31,12 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
                     orch_status st, const char *msg)
 {
     struct oc_srt *s = &r->steps[idx];
-    int was_running = s->state == ORCH_STEP_RUNNING;
+    uint32_t prev = s->state;
+    /* A waiting approval has its attempt row; an unknown outcome under
+     * decision (asking) does not: its row says unknown. */
+    int was_running = prev == ORCH_STEP_RUNNING ||
+                      (prev == ORCH_STEP_WAITING && !s->asking);
+    s->asking = 0;
     s->state = state;
     s->status = st;
     free(s->error);
@@ -42,7 +47,7 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
     }
     if (was_running) {
         oc_ledger_flush_logs(r, s);
-        oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+        oc_ledger_attempt(r, s, prev);
     } else {
         /* Never started (skipped, cancelled, no instance): record a row so
          * the run's history shows what happened to every step. */
@@ -131,11 +136,15 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
                        "run cancelled before the step started");
         return 0;
     }
+    if (oc_approval_is(s)) {
+        oc_approval_dispatch(r, idx); /* costs no executor */
+        return 0;
+    }
     if (r->running >= r->concurrency ||
         oc_pool_busy(e->pool) >= oc_pool_capacity(e->pool))
         return -1;
     s->inst = oc_inst_for_step(r, idx);
-    if (s->inst != SIZE_MAX && !e->opts.dry_run) {
+    if (s->inst != SIZE_MAX && !r->dry_run) {
         struct oc_inst *in = &r->insts[s->inst];
         if (in->state == OC_INST_FAILED) {
             oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_FAILED, in->error);
@@ -194,8 +203,8 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
     json_t *art = oc_engine_artifacts_json(r);
     if (art)
         json_object_set_new(req, "artifacts", art);
-    if (s->inst != SIZE_MAX && !e->opts.dry_run) {
-        json_object_set_new(req, "backend", oc_inst_backend_json(r, &r->insts[s->inst]));
+    if (s->inst != SIZE_MAX && !r->dry_run) {
+        json_object_set_new(req, "backend", oc_backend_json(r->e, r->insts[s->inst].backend));
         json_object_set_new(req, "instance", oc_inst_ref_json(&r->insts[s->inst]));
     }
     struct oc_job *job = oc_xcalloc(1, sizeof *job);

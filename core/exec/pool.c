@@ -40,6 +40,7 @@ struct oc_pool {
     size_t n;
     uint64_t next_job;
     uint32_t busy;
+    int wake_fd;                 /* -1, or an fd whose readability ends a poll */
 };
 
 struct oc_pool *oc_pool_new(const char *exec_path, uint32_t max_workers)
@@ -47,6 +48,7 @@ struct oc_pool *oc_pool_new(const char *exec_path, uint32_t max_workers)
     struct oc_pool *p = oc_xcalloc(1, sizeof *p);
     p->exec_path = oc_xstrdup(exec_path);
     p->max = max_workers ? max_workers : 1;
+    p->wake_fd = -1;
     p->w = oc_xcalloc(p->max, sizeof *p->w);
     /* A dead executor must show up as EOF on read, not kill the engine. */
     signal(SIGPIPE, SIG_IGN);
@@ -381,8 +383,8 @@ int oc_pool_poll(struct oc_pool *p, int timeout_ms)
         i++;
     }
     size_t n = p->n;
-    struct pollfd *fds = oc_xcalloc(n ? n : 1, sizeof *fds);
-    struct oc_worker **ws = oc_xcalloc(n ? n : 1, sizeof *ws);
+    struct pollfd *fds = oc_xcalloc(n + 1, sizeof *fds);
+    struct oc_worker **ws = oc_xcalloc(n + 1, sizeof *ws);
     int wait = timeout_ms;
     for (size_t i = 0; i < n; i++) {
         struct oc_worker *w = p->w[i];
@@ -397,7 +399,13 @@ int oc_pool_poll(struct oc_pool *p, int timeout_ms)
     }
     if (completed)
         wait = 0;
-    int r = poll(fds, (nfds_t)n, wait);
+    fds[n] = (struct pollfd){p->wake_fd, POLLIN, 0};
+    int r = poll(fds, (nfds_t)n + (p->wake_fd >= 0), wait);
+    if (r > 0 && p->wake_fd >= 0 && (fds[n].revents & POLLIN)) {
+        char drain[64];
+        while (read(p->wake_fd, drain, sizeof drain) > 0)
+            ;
+    }
     for (size_t k = 0; r > 0 && k < n; k++) {
         if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
@@ -412,6 +420,11 @@ int oc_pool_poll(struct oc_pool *p, int timeout_ms)
     free(fds);
     free(ws);
     return completed;
+}
+
+void oc_pool_set_wake_fd(struct oc_pool *p, int fd)
+{
+    p->wake_fd = fd;
 }
 
 uint32_t oc_pool_busy(const struct oc_pool *p)

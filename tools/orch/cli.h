@@ -45,6 +45,12 @@ int cmd_resume(struct cli *c, int argc, char **argv);
 int cmd_runs(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 
+/* runs approve|reject|cancel|requeue against a store. */
+int cli_runs_control(struct cli *c, struct oc_store *st, const char *sub, int argc,
+                     char **argv);
+int cli_input_kv(json_t *obj, const char *kv);
+int cli_decision_args(int argc, char **argv, json_t *input, const char **comment);
+
 /* Progress printing for run/resume. */
 struct cli_progress;
 struct cli_progress *cli_progress_new(int json);

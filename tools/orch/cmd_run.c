@@ -85,6 +85,12 @@ static int cli_drive_finish(struct cli_drive *d, const char *run_id)
 {
     oc_engine_loop(d->eng);
     uint32_t st = oc_engine_run_state(d->eng, run_id);
+    if (st == ORCH_RUN_WAITING) {
+        /* Parked, not failed: a decision and `orch resume` continue it. */
+        fprintf(stderr, "orch: run %s waits for a decision: orch runs approve %s STEP "
+                        "(or reject), then orch resume %s\n", run_id, run_id, run_id);
+        return CLI_EXIT_OK;
+    }
     return st == ORCH_RUN_SUCCEEDED ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
@@ -188,9 +194,11 @@ int cmd_resume(struct cli *c, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv) || argc != 1) {
         fputs("usage: orch resume RUN_ID\n"
-              "Continue a run whose process died: succeeded steps keep their\n"
-              "outputs, every other step runs again, from the run's own\n"
-              "snapshot of the workflow file.\n",
+              "Continue a run from the store, with the run's own snapshot of\n"
+              "the workflow file. A failed or cancelled run: succeeded steps\n"
+              "keep their outputs, every other step runs again. A run whose\n"
+              "process died, or that waited for a decision: finished steps keep\n"
+              "their outcome; a step that was in flight follows its on_unknown.\n",
               argc == 1 ? stdout : stderr);
         return argc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }

@@ -11,7 +11,11 @@ static int cli_usage_runs(FILE *f, int rc)
     fputs("usage: orch runs list [--state S] [--workflow W] [--limit N]\n"
           "       orch runs show RUN_ID\n"
           "       orch runs logs RUN_ID [STEP] [--attempt N]\n"
-          "       orch runs events RUN_ID\n",
+          "       orch runs events RUN_ID\n"
+          "       orch runs approve RUN_ID STEP [--input K=V]... [--comment TEXT]\n"
+          "       orch runs reject RUN_ID STEP [--comment TEXT]\n"
+          "       orch runs cancel RUN_ID\n"
+          "       orch runs requeue RUN_ID   (a failed or cancelled run)\n",
           f);
     return rc;
 }
@@ -308,7 +312,9 @@ int cmd_runs(struct cli *c, int argc, char **argv)
         return cli_usage_runs(argc < 1 ? stderr : stdout,
                               argc < 1 ? CLI_EXIT_USAGE : CLI_EXIT_OK);
     const char *sub = argv[0];
-    if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "logs") &&
+    int control = !strcmp(sub, "approve") || !strcmp(sub, "reject") ||
+                  !strcmp(sub, "cancel") || !strcmp(sub, "requeue");
+    if (!control && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "logs") &&
         strcmp(sub, "events")) {
         cli_err("runs: unknown subcommand '%s'", sub);
         return cli_usage_runs(stderr, CLI_EXIT_USAGE);
@@ -327,6 +333,8 @@ int cmd_runs(struct cli *c, int argc, char **argv)
             rc = cli_runs_show(c, st, argv[1]);
         else if (!strcmp(sub, "logs"))
             rc = cli_runs_logs(c, st, argc - 1, argv + 1);
+        else if (control)
+            rc = cli_runs_control(c, st, sub, argc - 1, argv + 1);
         else
             rc = cli_runs_events(c, st, argv[1]);
     }

@@ -1,0 +1,377 @@
+/* Loading a run back from the store. Two ways:
+ * - rerun (`orch resume` of a failed or cancelled run, a re-queued dead
+ *   letter): every step that did not succeed runs again;
+ * - continue (a daemon claimed the run, or `orch resume` of a run whose
+ *   process died or that waited for approval): finished steps keep their
+ *   outcome, a failed step with retries left retries, and a step whose
+ *   attempt was in flight is unknown and follows its on_unknown policy. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../errors.h"
+#include "../host.h"
+#include "internal.h"
+
+struct oc_loaded_run {
+    char *workflow, *inputs_json, *source, *source_path, *owner;
+    uint32_t state;
+    int found;
+};
+
+static int32_t oc_loaded_run_cb(void *ud, const struct orch_run_rec *rec)
+{
+    struct oc_loaded_run *l = ud;
+    l->found = 1;
+    l->state = rec->state;
+    l->workflow = oc_xstrdup(rec->workflow);
+    l->inputs_json = oc_xstrdup(rec->inputs_json);
+    l->source = oc_xstrdup(rec->source);
+    l->source_path = oc_xstrdup(rec->source_path);
+    l->owner = oc_xstrdup(rec->owner);
+    return 0;
+}
+
+static void oc_loaded_run_free(struct oc_loaded_run *l)
+{
+    free(l->workflow);
+    free(l->inputs_json);
+    free(l->source);
+    free(l->source_path);
+    free(l->owner);
+}
+
+/* The newest attempt of every step, as recorded. */
+static int32_t oc_resume_attempt_cb(void *ud, const struct orch_attempt_rec *a)
+{
+    struct oc_run *r = ud;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (strcmp(s->def->id, a->step_id) || a->attempt < s->attempt)
+            continue;
+        s->attempt = a->attempt;
+        s->state = a->state;
+        s->status = a->status;
+        s->exit_code = a->exit_code;
+        s->started_ns = a->started_ns;
+        free(s->error);
+        s->error = oc_xstrdup(a->error);
+        json_decref(s->outputs);
+        s->outputs = a->outputs_json ? json_loads(a->outputs_json, 0, NULL) : NULL;
+        if (!s->outputs)
+            s->outputs = json_object();
+        return 0;
+    }
+    return 0;
+}
+
+static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i)
+{
+    struct oc_run *r = ud;
+    int creating = i->state == ORCH_INST_CREATING;
+    if (!creating && (i->state != ORCH_INST_RUNNING || !i->backend_id))
+        return 0;
+    const struct oc_plugin_ref *b = oc_config_backend(r->cfg, i->backend);
+    if (!b)
+        return 0;
+    r->insts = oc_xrealloc(r->insts, (r->n_insts + 1) * sizeof *r->insts);
+    struct oc_inst *in = &r->insts[r->n_insts++];
+    memset(in, 0, sizeof *in);
+    in->backend = b;
+    in->plugin = b->plugin;
+    in->state = OC_INST_READY;
+    in->id = oc_xstrdup(i->id);
+    in->backend_id = oc_xstrdup(i->backend_id);
+    in->handle = oc_xstrdup(i->handle);
+    in->created_ns = i->created_ns;
+    /* Its create was in flight when the run died: whatever the backend
+     * made is reaped at the end, found by its orch.instance label. */
+    in->reap = creating;
+    return 0;
+}
+
+/* What the ledger says beyond attempts: the process that last drove the
+ * run, approval decisions, whether it was re-queued, whether it started. */
+struct oc_history {
+    long long pid, start;
+    char *host;
+    json_t *decisions;
+    int started, dry_run, requeued;
+};
+
+static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
+{
+    struct oc_history *h = ud;
+    const char *t = ev->type;
+    if (strcmp(t, "run.process") && strcmp(t, "approval.decided") &&
+        strcmp(t, "run.started") && strcmp(t, "run.requeued") &&
+        strcmp(t, "run.resumed"))
+        return 0;
+    json_t *j = json_loads(ev->data_json, 0, NULL);
+    if (!j)
+        return 0;
+    if (!strcmp(t, "run.process")) {
+        h->pid = json_integer_value(json_object_get(j, "pid"));
+        h->start = json_integer_value(json_object_get(j, "start_time"));
+        free(h->host);
+        h->host = oc_xstrdup(json_string_value(json_object_get(j, "host")));
+    } else if (!strcmp(t, "approval.decided")) {
+        char *key = oc_xasprintf("%s#%lld",
+                                 json_string_value(json_object_get(j, "step")),
+                                 (long long)json_integer_value(json_object_get(j, "attempt")));
+        json_object_set(h->decisions, key, j);
+        free(key);
+    } else if (!strcmp(t, "run.started")) {
+        h->started = 1;
+        h->dry_run = json_is_true(json_object_get(j, "dry_run"));
+    } else if (!strcmp(t, "run.requeued")) {
+        h->requeued = 1;
+    } else {
+        h->requeued = 0; /* a requeue already acted on */
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* Is the process that last drove this run still alive on this host? */
+static int oc_history_alive(const struct oc_history *h)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    if (h->pid <= 0 || h->pid == getpid() || !h->host || strcmp(h->host, host))
+        return 0;
+    /* Same pid and same start time: the very same process. */
+    return oc_proc_start_time((long)h->pid) == (unsigned long long)h->start;
+}
+
+static int oc_state_terminal(uint32_t s)
+{
+    return s == ORCH_STEP_SUCCEEDED || s == ORCH_STEP_FAILED ||
+           s == ORCH_STEP_SKIPPED || s == ORCH_STEP_CANCELLED ||
+           s == ORCH_STEP_TIMED_OUT;
+}
+
+static void oc_step_reset(struct oc_srt *s)
+{
+    s->state = ORCH_STEP_PENDING;
+    free(s->error);
+    s->error = NULL;
+    s->status = ORCH_OK;
+}
+
+/* A step whose last attempt's outcome is unknown, in continue mode.
+ * Returns 1 when the step must be finished as failed. */
+static int oc_resume_unknown(struct oc_run *r, struct oc_srt *s)
+{
+    switch (s->def->on_unknown) {
+    case OC_ON_UNKNOWN_FAIL:
+        return 1;
+    case OC_ON_UNKNOWN_ASK: {
+        json_t *d = oc_approval_decision(r, s->def->id, s->attempt);
+        if (!d) {
+            s->state = ORCH_STEP_WAITING;
+            s->asking = 1;
+            oc_ledger_event(r, "approval.waiting",
+                            json_pack("{s:s,s:i,s:s,s:s}", "step", s->def->id, "attempt",
+                                      (json_int_t)s->attempt, "kind", "unknown", "message",
+                                      "the outcome of this step is unknown (its process "
+                                      "died): approve to run it again, reject to fail it"));
+            return 0;
+        }
+        if (!json_is_true(json_object_get(d, "approved")))
+            return 1;
+        break;
+    }
+    default:
+        break;
+    }
+    s->tries = s->attempt;
+    oc_step_reset(s);
+    return 0;
+}
+
+/* Classify every step after its attempts were read. */
+static void oc_resume_steps(struct oc_run *r, int rerun, size_t *kept)
+{
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (s->state == ORCH_STEP_RUNNING) {
+            /* Its process died mid-attempt: the outcome is unknown. */
+            s->state = ORCH_STEP_UNKNOWN;
+            free(s->error);
+            s->error = oc_xstrdup("the process running this attempt died");
+            s->status = ORCH_E_TRANSIENT;
+            oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+        }
+        if (s->state == ORCH_STEP_SUCCEEDED) {
+            r->n_terminal++;
+            (*kept)++;
+            continue;
+        }
+        if (rerun || s->state == 0) {
+            oc_step_reset(s);
+            continue;
+        }
+        int fail = 0;
+        if (s->state == ORCH_STEP_UNKNOWN) {
+            fail = oc_resume_unknown(r, s);
+        } else if (s->state == ORCH_STEP_WAITING) {
+            /* An approval: dispatch finds its decision or waits again. */
+            s->state = ORCH_STEP_PENDING;
+            s->asking = 2;
+        } else if ((s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+                   !oc_approval_is(s) && s->attempt < s->def->retry.attempts &&
+                   orch_status_is_retryable(s->status)) {
+            s->tries = s->attempt;
+            oc_step_reset(s);
+        } else if (oc_state_terminal(s->state)) {
+            r->n_terminal++;
+            (*kept)++;
+        }
+        if (fail) {
+            /* A new row saying why, as for a step that never started. */
+            s->state = ORCH_STEP_PENDING;
+            oc_step_finish(r, i, ORCH_STEP_FAILED, ORCH_E_TRANSIENT,
+                           s->def->on_unknown == OC_ON_UNKNOWN_ASK
+                               ? "the outcome of the last attempt is unknown; retry rejected"
+                               : "the outcome of the last attempt is unknown (on_unknown: fail)");
+            (*kept)++;
+        }
+    }
+}
+
+struct oc_flag_find {
+    const char *name;
+    int found;
+};
+
+static int32_t oc_flag_find_cb(void *ud, const char *name, const char *value)
+{
+    struct oc_flag_find *f = ud;
+    (void)value;
+    if (!strcmp(name, f->name))
+        f->found = 1;
+    return 0;
+}
+
+static int oc_cancel_requested(struct oc_store *st, const char *run_id)
+{
+    char *name = oc_xasprintf("cancel/%s", run_id);
+    struct oc_flag_find f = {name, 0};
+    struct orch_error err;
+    oc_error_init(&err);
+    st->vt->flag_list(st->h, oc_flag_find_cb, &f, &err);
+    oc_error_clear(&err);
+    free(name);
+    return f.found;
+}
+
+static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daemon,
+                               struct orch_error *err)
+{
+    struct oc_store *st = e->store;
+    struct oc_loaded_run l = {0};
+    struct oc_history h = {.decisions = json_object()};
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, &l, err);
+    if (rc != ORCH_OK || !l.found) {
+        if (rc == ORCH_OK || rc == ORCH_E_NOT_FOUND)
+            rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
+        goto out;
+    }
+    if (!daemon && l.state == ORCH_RUN_SUCCEEDED) {
+        rc = oc_error_set(err, ORCH_E_INVALID_ARG,
+                          "run %s already succeeded: nothing to resume", run_id);
+        goto out;
+    }
+    st->vt->event_list(st->h, run_id, 0, 0, oc_history_cb, &h, err);
+    oc_error_clear(err);
+    if (!daemon && l.owner) {
+        rc = oc_error_set(err, ORCH_E_CONFLICT,
+                          "run %s is owned by the daemon %s; resume it there", run_id,
+                          l.owner);
+        goto out;
+    }
+    if (!daemon && oc_history_alive(&h)) {
+        rc = oc_error_set(err, ORCH_E_CONFLICT,
+                          "run %s is still being driven by process %lld", run_id, h.pid);
+        goto out;
+    }
+    struct oc_diag diag = {0};
+    struct oc_config *cfg = oc_config_parse_string(l.source, l.source_path, &diag);
+    if (cfg && oc_config_validate(cfg, e->reg, &diag) != 0) {
+        oc_config_free(cfg);
+        cfg = NULL;
+    }
+    if (!cfg) {
+        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: its workflow snapshot no longer loads: %s",
+                          run_id, diag.n ? diag.msgs[0] : "invalid");
+        oc_diag_free(&diag);
+        goto out;
+    }
+    oc_diag_free(&diag);
+    const struct oc_workflow *wf = oc_config_workflow(cfg, l.workflow);
+    if (!wf) {
+        oc_config_free(cfg);
+        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: workflow %s missing from its snapshot",
+                          run_id, l.workflow);
+        goto out;
+    }
+    struct oc_run *r = oc_run_new(e, cfg, wf);
+    r->owns_cfg = 1;
+    r->id = oc_xstrdup(run_id);
+    r->owner = daemon ? oc_xstrdup(e->opts.owner) : NULL;
+    r->dry_run = h.started ? h.dry_run : e->opts.dry_run;
+    r->decisions = h.decisions;
+    h.decisions = NULL;
+    r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
+    if (!r->inputs)
+        r->inputs = json_object();
+    st->vt->attempt_list(st->h, run_id, oc_resume_attempt_cb, r, err);
+    oc_error_clear(err);
+    st->vt->instance_list(st->h, run_id, oc_resume_instance_cb, r, err);
+    oc_error_clear(err);
+    int rerun = h.requeued || l.state == ORCH_RUN_FAILED || l.state == ORCH_RUN_CANCELLED;
+    if (oc_ledger_run_state(r, 0, ORCH_RUN_RUNNING, NULL) != 0) {
+        r->done = r->lost = 1;
+        rc = oc_error_set(err, ORCH_E_CONFLICT, "run %s changed while it was loaded", run_id);
+        goto out;
+    }
+    size_t kept = 0;
+    oc_resume_steps(r, rerun, &kept);
+    if (!h.started) {
+        oc_ledger_event(r, "run.started",
+                        json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs",
+                                  r->inputs, "dry_run", r->dry_run));
+    } else {
+        oc_ledger_event(r, "run.resumed",
+                        json_pack("{s:i,s:s,s:s?}", "kept", (json_int_t)kept, "mode",
+                                  rerun ? "rerun" : "continue", "owner", r->owner));
+    }
+    oc_ledger_process(r);
+    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
+                            .message = h.started ? "resumed" : NULL};
+    oc_engine_progress(r, &p);
+    if (oc_cancel_requested(st, run_id))
+        oc_engine_cancel_run(e, run_id);
+    rc = ORCH_OK;
+out:
+    json_decref(h.decisions);
+    free(h.host);
+    oc_loaded_run_free(&l);
+    return rc;
+}
+
+orch_status oc_engine_resume(struct oc_engine *e, const char *run_id,
+                             struct orch_error *err)
+{
+    return oc_run_load(e, run_id, 0, err);
+}
+
+orch_status oc_engine_adopt(struct oc_engine *e, const char *run_id,
+                            struct orch_error *err)
+{
+    if (!e->opts.owner)
+        return oc_error_set(err, ORCH_E_INVALID_ARG, "adopting a run needs an owner");
+    return oc_run_load(e, run_id, 1, err);
+}

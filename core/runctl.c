@@ -1,0 +1,340 @@
+/* Requests on runs from outside the engine that drives them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "runctl.h"
+#include "util.h"
+
+orch_status oc_workflow_missing(const struct oc_config *cfg, const char *name,
+                                struct orch_error *err)
+{
+    const char **names = oc_xcalloc(cfg->n_workflows + 1, sizeof *names);
+    for (size_t i = 0; i < cfg->n_workflows; i++)
+        names[i] = cfg->workflows[i].name;
+    const char *near = oc_closest(name, names, cfg->n_workflows);
+    oc_error_set(err, ORCH_E_NOT_FOUND, "%s: no workflow '%s'%s%s%s", cfg->path, name,
+                 near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    free(names);
+    return ORCH_E_NOT_FOUND;
+}
+
+orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
+                            json_t **out, struct orch_error *err)
+{
+    json_t *in = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(given, k, v) {
+        size_t i;
+        for (i = 0; i < wf->n_inputs; i++)
+            if (!strcmp(wf->inputs[i].name, k))
+                break;
+        if (i == wf->n_inputs) {
+            const char **names = oc_xcalloc(wf->n_inputs + 1, sizeof *names);
+            for (size_t j = 0; j < wf->n_inputs; j++)
+                names[j] = wf->inputs[j].name;
+            const char *near = oc_closest(k, names, wf->n_inputs);
+            oc_error_set(err, ORCH_E_CONFIG,
+                         "workflow %s has no input '%s'%s%s%s", wf->name, k,
+                         near ? " (did you mean '" : "", near ? near : "",
+                         near ? "'?)" : "");
+            free(names);
+            json_decref(in);
+            return ORCH_E_CONFIG;
+        }
+        json_object_set(in, k, v);
+    }
+    for (size_t i = 0; i < wf->n_inputs; i++) {
+        const struct oc_input_decl *d = &wf->inputs[i];
+        if (json_object_get(in, d->name))
+            continue;
+        if (d->default_value) {
+            json_object_set_new(in, d->name, json_string(d->default_value));
+        } else if (d->required) {
+            json_decref(in);
+            return oc_error_set(err, ORCH_E_CONFIG,
+                                "workflow %s: input '%s' is required (give it with --input %s=VALUE)",
+                                wf->name, d->name, d->name);
+        }
+    }
+    *out = in;
+    return ORCH_OK;
+}
+
+struct oc_run_peek {
+    int found;
+    uint32_t state;
+    char *id;
+};
+
+static int32_t oc_run_peek_cb(void *ud, const struct orch_run_rec *r)
+{
+    struct oc_run_peek *p = ud;
+    p->found = 1;
+    p->state = r->state;
+    free(p->id);
+    p->id = oc_xstrdup(r->id);
+    return 0;
+}
+
+static orch_status oc_run_state_of(struct oc_store *st, const char *run_id,
+                                   uint32_t *state, struct orch_error *err)
+{
+    struct oc_run_peek p = {0};
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_run_peek_cb, &p, err);
+    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !p.found)) {
+        oc_error_clear(err);
+        return oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", run_id);
+    }
+    *state = p.state;
+    free(p.id);
+    return rc;
+}
+
+static void oc_event(struct oc_store *st, const char *run_id, const char *type,
+                     json_t *data)
+{
+    char *j = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    struct orch_error err;
+    oc_error_init(&err);
+    int64_t seq;
+    st->vt->event_append(st->h, run_id, type, j, oc_now_real_ns(), &seq, &err);
+    oc_error_clear(&err);
+    free(j);
+}
+
+/* Runs fn inside a transaction when the store has them, so a decision and
+ * the state change it causes land together. */
+static orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
+{
+    return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;
+}
+
+static orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err)
+{
+    if (!st->vt->txn_begin)
+        return rc;
+    if (rc == ORCH_OK)
+        return st->vt->txn_commit(st->h, err);
+    struct orch_error e2;
+    oc_error_init(&e2);
+    st->vt->txn_rollback(st->h, &e2);
+    oc_error_clear(&e2);
+    return rc;
+}
+
+orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
+                           const char *workflow, json_t *inputs,
+                           const char *idempotency_key, const char *trigger,
+                           char **run_id, struct orch_error *err)
+{
+    const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
+    if (!wf)
+        return oc_workflow_missing(cfg, workflow, err);
+    json_t *in = NULL, *empty = json_object();
+    orch_status rc = oc_inputs_check(wf, inputs ? inputs : empty, &in, err);
+    json_decref(empty);
+    if (rc != ORCH_OK)
+        return rc;
+    char *id = oc_new_id("r-");
+    char *inputs_json = json_dumps(in, JSON_COMPACT);
+    int64_t now = oc_now_real_ns();
+    struct orch_run_rec rec = {
+        .struct_size = sizeof rec,
+        .state = ORCH_RUN_QUEUED,
+        .id = id,
+        .workflow = wf->name,
+        .idempotency_key = idempotency_key,
+        .inputs_json = inputs_json,
+        .source = cfg->source,
+        .source_path = cfg->path,
+        .created_ns = now,
+        .updated_ns = now,
+    };
+    struct oc_run_peek first = {0};
+    rc = st->vt->run_create(st->h, &rec, oc_run_peek_cb, &first, err);
+    free(inputs_json);
+    json_decref(in);
+    if (rc == ORCH_E_EXISTS) {
+        free(id);
+        *run_id = first.id; /* the store called back with the first run */
+        return ORCH_E_EXISTS;
+    }
+    free(first.id);
+    if (rc != ORCH_OK) {
+        free(id);
+        return rc;
+    }
+    oc_event(st, id, "run.queued",
+             json_pack("{s:s,s:s}", "workflow", wf->name, "trigger", trigger ? trigger : "api"));
+    if (st->vt->notify) {
+        struct orch_error e2;
+        oc_error_init(&e2);
+        st->vt->notify(st->h, "runs", &e2);
+        oc_error_clear(&e2);
+    }
+    *run_id = id;
+    return ORCH_OK;
+}
+
+/* What is waiting for a decision in a run, from its ledger. */
+struct oc_waiting {
+    json_t *all;       /* "step#attempt" -> approval.waiting data, undecided */
+};
+
+static int32_t oc_waiting_cb(void *ud, const struct orch_event_rec *ev)
+{
+    struct oc_waiting *w = ud;
+    int waiting = !strcmp(ev->type, "approval.waiting");
+    if (!waiting && strcmp(ev->type, "approval.decided"))
+        return 0;
+    json_t *j = json_loads(ev->data_json, 0, NULL);
+    if (!j)
+        return 0;
+    char *key = oc_xasprintf("%s#%lld", json_string_value(json_object_get(j, "step")),
+                             (long long)json_integer_value(json_object_get(j, "attempt")));
+    if (waiting)
+        json_object_set(w->all, key, j);
+    else
+        json_object_del(w->all, key);
+    free(key);
+    json_decref(j);
+    return 0;
+}
+
+static orch_status oc_input_check(json_t *decl, json_t *required, json_t *input,
+                                  int approve, struct orch_error *err)
+{
+    if (input && !json_is_object(input))
+        return oc_error_set(err, ORCH_E_INVALID_ARG, "input must be a JSON object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(input, k, v) {
+        json_t *t = json_object_get(decl, k);
+        if (!t)
+            return oc_error_set(err, ORCH_E_INVALID_ARG,
+                                "input '%s' is not declared by the step (inputs: %s)", k,
+                                json_object_size(decl) ? "see the step's inputs" : "none");
+        const char *type = json_string_value(t);
+        int ok = !strcmp(type, "string")    ? json_is_string(v)
+                 : !strcmp(type, "number")  ? json_is_number(v)
+                 : !strcmp(type, "boolean") ? json_is_boolean(v)
+                                            : 0;
+        if (!ok)
+            return oc_error_set(err, ORCH_E_INVALID_ARG, "input '%s' must be a %s", k, type);
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(required, i, r) {
+        if (approve && !json_object_get(input, json_string_value(r)))
+            return oc_error_set(err, ORCH_E_INVALID_ARG,
+                                "input '%s' is required to approve", json_string_value(r));
+    }
+    return ORCH_OK;
+}
+
+orch_status oc_run_decide(struct oc_store *st, const char *run_id,
+                          const char *step_id, int approve, json_t *input,
+                          const char *by, const char *comment,
+                          struct orch_error *err)
+{
+    uint32_t state;
+    orch_status rc = oc_run_state_of(st, run_id, &state, err);
+    if (rc != ORCH_OK)
+        return rc;
+    if (state != ORCH_RUN_WAITING)
+        return oc_error_set(err, ORCH_E_CONFLICT, "run %s is %s, not waiting for a decision",
+                            run_id, orch_run_state_name(state));
+    struct oc_waiting w = {.all = json_object()};
+    st->vt->event_list(st->h, run_id, 0, 0, oc_waiting_cb, &w, err);
+    oc_error_clear(err);
+    json_t *pending = NULL;
+    struct oc_buf names = {0};
+    const char *k;
+    json_t *v;
+    json_object_foreach(w.all, k, v) {
+        const char *s = json_string_value(json_object_get(v, "step"));
+        oc_buf_addf(&names, "%s%s", names.len ? ", " : "", s);
+        if (!strcmp(s, step_id))
+            pending = v;
+    }
+    if (!pending) {
+        rc = oc_error_set(err, ORCH_E_NOT_FOUND,
+                          "step %s of run %s is not waiting for a decision (waiting: %s)",
+                          step_id, run_id, names.len ? names.data : "none");
+        goto out;
+    }
+    if (!strcmp(json_string_value(json_object_get(pending, "kind")), "approval")) {
+        rc = oc_input_check(json_object_get(pending, "inputs"),
+                            json_object_get(pending, "required"), input, approve, err);
+        if (rc != ORCH_OK)
+            goto out;
+    }
+    if ((rc = oc_txn_begin(st, err)) != ORCH_OK)
+        goto out;
+    rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED, NULL,
+                         oc_now_real_ns(), err);
+    if (rc == ORCH_OK)
+        oc_event(st, run_id, "approval.decided",
+                 json_pack("{s:s,s:O,s:b,s:s,s:s,s:O}", "step", step_id, "attempt",
+                           json_object_get(pending, "attempt"), "approved", approve, "by",
+                           by ? by : "", "comment", comment ? comment : "", "input",
+                           input ? input : json_object()));
+    rc = oc_txn_end(st, rc, err);
+    if (rc == ORCH_E_CONFLICT) {
+        oc_error_clear(err);
+        rc = oc_error_set(err, ORCH_E_CONFLICT, "run %s was decided or changed meanwhile",
+                          run_id);
+    }
+out:
+    oc_buf_free(&names);
+    json_decref(w.all);
+    return rc;
+}
+
+orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
+                                  struct orch_error *err)
+{
+    uint32_t state;
+    orch_status rc = oc_run_state_of(st, run_id, &state, err);
+    if (rc != ORCH_OK)
+        return rc;
+    if (state == ORCH_RUN_SUCCEEDED || state == ORCH_RUN_FAILED ||
+        state == ORCH_RUN_CANCELLED)
+        return oc_error_set(err, ORCH_E_CONFLICT, "run %s already %s", run_id,
+                            orch_run_state_name(state));
+    char *name = oc_xasprintf("cancel/%s", run_id);
+    rc = st->vt->flag_set(st->h, name, "1", err);
+    free(name);
+    if (rc != ORCH_OK)
+        return rc;
+    oc_event(st, run_id, "run.cancel_requested", json_object());
+    /* A parked run has instances to tear down: a worker does it. */
+    if (state == ORCH_RUN_WAITING &&
+        st->vt->run_cas(st->h, run_id, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED, NULL,
+                        oc_now_real_ns(), err) != ORCH_OK)
+        oc_error_clear(err); /* it moved on: its owner sees the flag */
+    return ORCH_OK;
+}
+
+orch_status oc_run_requeue(struct oc_store *st, const char *run_id, const char *by,
+                           struct orch_error *err)
+{
+    uint32_t state;
+    orch_status rc = oc_run_state_of(st, run_id, &state, err);
+    if (rc != ORCH_OK)
+        return rc;
+    if (state != ORCH_RUN_FAILED && state != ORCH_RUN_CANCELLED)
+        return oc_error_set(err, ORCH_E_CONFLICT,
+                            "run %s is %s: only failed or cancelled runs can be re-queued",
+                            run_id, orch_run_state_name(state));
+    if ((rc = oc_txn_begin(st, err)) != ORCH_OK)
+        return rc;
+    rc = st->vt->run_cas(st->h, run_id, state, NULL, ORCH_RUN_QUEUED, NULL,
+                         oc_now_real_ns(), err);
+    if (rc == ORCH_OK)
+        oc_event(st, run_id, "run.requeued", json_pack("{s:s}", "by", by ? by : ""));
+    return oc_txn_end(st, rc, err);
+}

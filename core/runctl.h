@@ -1,0 +1,46 @@
+/* Requests on runs from outside the engine that drives them (the CLI, the
+ * daemon's API, triggers). Each is a write to the store that whichever
+ * engine owns or next claims the run acts on, so they work the same with
+ * one process or several sharing a database. */
+#ifndef OC_RUNCTL_H
+#define OC_RUNCTL_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "store.h"
+
+/* Queue a run of workflow for any worker. inputs are checked against the
+ * workflow. An idempotency key already used returns ORCH_E_EXISTS with
+ * *run_id set to the first run. */
+orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
+                           const char *workflow, json_t *inputs,
+                           const char *idempotency_key, const char *trigger,
+                           char **run_id, struct orch_error *err);
+
+/* Decide a waiting approval (or an unknown outcome under on_unknown: ask).
+ * input is checked against the step's declared inputs. The run goes back
+ * to the queue. */
+orch_status oc_run_decide(struct oc_store *st, const char *run_id,
+                          const char *step_id, int approve, json_t *input,
+                          const char *by, const char *comment,
+                          struct orch_error *err);
+
+/* Ask for a run to be cancelled: its owner (or the next worker, for a
+ * queued or waiting run) stops its steps and tears its instances down. */
+orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
+                                  struct orch_error *err);
+
+/* Put a failed or cancelled run back in the queue: the steps that did not
+ * succeed run again with a fresh retry budget. */
+orch_status oc_run_requeue(struct oc_store *st, const char *run_id,
+                           const char *by, struct orch_error *err);
+
+/* Checks a workflow's given inputs; *out (new ref) with defaults filled. */
+orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
+                            json_t **out, struct orch_error *err);
+/* "no workflow 'x' (did you mean 'y'?)" */
+orch_status oc_workflow_missing(const struct oc_config *cfg, const char *name,
+                                struct orch_error *err);
+
+#endif

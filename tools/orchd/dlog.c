@@ -1,0 +1,69 @@
+/* Log lines as JSON (one object a line, with run, step and attempt when a
+ * line is about one) or text. Messages reach here already redacted. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "host.h"
+#include "orchd.h"
+
+static pthread_mutex_t orchd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *orchd_level(uint32_t level)
+{
+    return level == ORCH_LOG_ERROR ? "error"
+           : level == ORCH_LOG_WARN ? "warn"
+           : level == ORCH_LOG_INFO ? "info"
+                                    : "debug";
+}
+
+static void orchd_log_json(uint32_t level, const struct oc_log_fields *f, const char *msg)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[64];
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (long)(ts.tv_nsec / 1000000) % 1000);
+    json_t *j = json_pack("{s:s,s:s,s:s}", "ts", when, "level", orchd_level(level), "msg",
+                          msg);
+    if (f->run_id)
+        json_object_set_new(j, "run_id", json_string(f->run_id));
+    if (f->step_id)
+        json_object_set_new(j, "step_id", json_string(f->step_id));
+    if (f->attempt)
+        json_object_set_new(j, "attempt", json_integer(f->attempt));
+    if (f->component)
+        json_object_set_new(j, "component", json_string(f->component));
+    pthread_mutex_lock(&orchd_log_lock);
+    json_dumpf(j, stderr, JSON_COMPACT);
+    fputc('\n', stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&orchd_log_lock);
+    json_decref(j);
+}
+
+static void orchd_log_text(uint32_t level, const struct oc_log_fields *f, const char *msg)
+{
+    pthread_mutex_lock(&orchd_log_lock);
+    fprintf(stderr, "orchd: %s:", orchd_level(level));
+    if (f->run_id)
+        fprintf(stderr, " run=%s", f->run_id);
+    if (f->step_id)
+        fprintf(stderr, " step=%s", f->step_id);
+    if (f->attempt)
+        fprintf(stderr, " attempt=%u", f->attempt);
+    if (f->component)
+        fprintf(stderr, " [%s]", f->component);
+    fprintf(stderr, " %s\n", msg);
+    fflush(stderr);
+    pthread_mutex_unlock(&orchd_log_lock);
+}
+
+void orchd_log_init(int json)
+{
+    oc_log_set_sink(json ? orchd_log_json : orchd_log_text);
+}

@@ -1,0 +1,78 @@
+/* The HTTP layer shared by the route files. */
+#ifndef ORCHD_HTTP_H
+#define ORCHD_HTTP_H
+
+#include <microhttpd.h>
+
+#include "orchd.h"
+
+#define ORCHD_MAX_PARAMS 4
+
+struct orchd_req {
+    struct orchd *d;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const char *params[ORCHD_MAX_PARAMS]; /* the {x} parts of the route, in order */
+    char *body;                           /* NUL-terminated */
+    size_t body_len;
+    const struct oc_token *token;         /* who called; NULL without auth */
+    /* The answer: */
+    unsigned status;
+    json_t *json;                         /* owned */
+    char *text;                           /* owned; with content_type */
+    const char *content_type;
+    struct MHD_Response *stream;          /* a streamed answer */
+};
+
+typedef void (*orchd_handler)(struct orchd_req *rq);
+
+struct orchd_route {
+    const char *method;
+    const char *pattern;                  /* "/v1/runs/{id}" */
+    int role;                             /* 0 = public, OC_ROLE_*, -1 = HMAC (webhooks) */
+    orchd_handler fn;
+    const char *summary;
+};
+
+extern const struct orchd_route orchd_routes[];
+
+/* Answers. */
+void orchd_reply(struct orchd_req *rq, unsigned status, json_t *j);
+void orchd_fail(struct orchd_req *rq, unsigned status, const char *code, const char *fmt, ...)
+    ORCH_PRINTF(4, 5);
+/* From a store/core error: 404, 409, 400 or 500 by its code. */
+void orchd_fail_err(struct orchd_req *rq, const struct orch_error *err);
+/* The body as a JSON object; NULL after a 400 answer. An empty body is {}. */
+json_t *orchd_body_object(struct orchd_req *rq);
+const char *orchd_query(struct orchd_req *rq, const char *key);
+const char *orchd_header(struct orchd_req *rq, const char *key);
+/* Run f with the API's store connection held. */
+#define ORCHD_API_LOCK(d) pthread_mutex_lock(&(d)->api_lock)
+#define ORCHD_API_UNLOCK(d) pthread_mutex_unlock(&(d)->api_lock)
+
+/* routes_runs.c */
+void orchd_runs_start(struct orchd_req *rq);
+void orchd_runs_list(struct orchd_req *rq);
+void orchd_runs_get(struct orchd_req *rq);
+void orchd_runs_cancel(struct orchd_req *rq);
+void orchd_runs_resume(struct orchd_req *rq);
+void orchd_runs_approve(struct orchd_req *rq);
+void orchd_runs_reject(struct orchd_req *rq);
+void orchd_runs_events(struct orchd_req *rq);
+void orchd_runs_logs(struct orchd_req *rq);
+void orchd_dead_letters(struct orchd_req *rq);
+void orchd_dead_letter_requeue(struct orchd_req *rq);
+/* routes_misc.c */
+void orchd_health(struct orchd_req *rq);
+void orchd_health_ready(struct orchd_req *rq);
+void orchd_health_env(struct orchd_req *rq);
+void orchd_metrics(struct orchd_req *rq);
+void orchd_workflows_list(struct orchd_req *rq);
+void orchd_workflows_get(struct orchd_req *rq);
+void orchd_plugins_list(struct orchd_req *rq);
+void orchd_control_get(struct orchd_req *rq);
+void orchd_control_set(struct orchd_req *rq);
+void orchd_hook(struct orchd_req *rq);
+
+#endif

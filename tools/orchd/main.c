@@ -1,0 +1,367 @@
+/* orchd --config FILE: the daemon's start, main loop and stop. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "http.h"
+#include "plugin_info.h"
+#include "util.h"
+
+static struct orchd *orchd_signal_target;
+
+static void orchd_on_signal(int sig)
+{
+    (void)sig;
+    if (orchd_signal_target)
+        orchd_signal_target->stop = 1;
+}
+
+int64_t orchd_now(const struct orchd *d)
+{
+    return oc_now_real_ns() + d->now_offset_ns;
+}
+
+static int orchd_usage(FILE *f, int rc)
+{
+    fputs("usage: orchd --config FILE [options]\n"
+          "  --config FILE     the workflow file with the server/worker/schedules sections\n"
+          "  --listen ADDR     override server.listen (HOST:PORT or unix:PATH)\n"
+          "  --once            one scheduler tick, then finish what it started and exit\n"
+          "  --max-ticks N     N scheduler ticks, then likewise\n"
+          "  --now TIME        pretend the clock reads TIME (UTC, 2026-01-02T03:04:05Z); for tests\n"
+          "  --routes          print the HTTP routes and exit\n"
+          "  --hash-token      read a token on stdin, print its sha256 for server.tokens\n"
+          "  --version\n",
+          f);
+    return rc;
+}
+
+static int orchd_hash_token(void)
+{
+    char buf[4096];
+    if (!fgets(buf, sizeof buf, stdin)) {
+        fprintf(stderr, "orchd: --hash-token reads the token on standard input\n");
+        return 2;
+    }
+    buf[strcspn(buf, "\r\n")] = 0;
+    unsigned char h[32];
+    orchd_sha256(buf, strlen(buf), h);
+    for (int i = 0; i < 32; i++)
+        printf("%02x", h[i]);
+    printf("\n");
+    return 0;
+}
+
+static int orchd_parse_time(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || (*end && strcmp(end, "Z")))
+        return -1;
+    *out = (int64_t)timegm(&tm) * 1000000000;
+    return 0;
+}
+
+/* Names used as ${{ secrets.X }} and ${{ env.X }} anywhere in the file. */
+static void orchd_collect_names(const char *src, const char *prefix, char ***names, size_t *n)
+{
+    size_t plen = strlen(prefix);
+    for (const char *p = strstr(src, prefix); p; p = strstr(p + plen, prefix)) {
+        if (p > src && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))
+            continue;
+        const char *s = p + plen, *e = s;
+        while (isalnum((unsigned char)*e) || *e == '_')
+            e++;
+        if (e == s)
+            continue;
+        char *name = oc_xstrndup(s, (size_t)(e - s));
+        size_t k;
+        for (k = 0; k < *n && strcmp((*names)[k], name); k++)
+            ;
+        if (k < *n) {
+            free(name);
+            continue;
+        }
+        *names = oc_xrealloc(*names, (*n + 1) * sizeof **names);
+        (*names)[(*n)++] = name;
+    }
+}
+
+static void orchd_on_plugin(void *ud, const struct oc_plugin *p)
+{
+    struct orchd *d = ud;
+    json_array_append_new(d->plugins, oc_plugin_info_json(p));
+}
+
+static void orchd_on_plugin_error(void *ud, const char *path, const struct orch_error *err)
+{
+    struct orchd *d = ud;
+    json_array_append_new(d->plugin_errors,
+                          json_pack("{s:s,s:s}", "path", path, "error", oc_error_text(err)));
+    struct oc_log_fields f = {.component = "plugins"};
+    oc_log_at(ORCH_LOG_WARN, &f, "%s: %s", path, oc_error_text(err));
+}
+
+static struct oc_config *orchd_load(const char *path, struct oc_registry *reg)
+{
+    struct oc_diag diag = {0};
+    struct oc_config *cfg = oc_config_parse_file(path, &diag);
+    if (cfg) {
+        for (size_t i = 0; i < cfg->n_plugin_paths; i++)
+            oc_registry_add_path(reg, cfg->plugin_paths[i]);
+        if (oc_config_validate(cfg, reg, &diag) != 0) {
+            oc_config_free(cfg);
+            cfg = NULL;
+        }
+    }
+    for (size_t i = 0; i < diag.n; i++)
+        fprintf(stderr, "%s\n", diag.msgs[i]);
+    if (!cfg && !diag.n)
+        fprintf(stderr, "orchd: %s: cannot load the config\n", path);
+    oc_diag_free(&diag);
+    return cfg;
+}
+
+struct orchd_dead_owner {
+    json_t *runs; /* [[id, owner]] */
+    char host[256];
+};
+
+static int32_t orchd_dead_owner_cb(void *ud, const struct orch_run_rec *r)
+{
+    struct orchd_dead_owner *x = ud;
+    long long pid = 0;
+    unsigned long long start = 0;
+    char host[256];
+    if (!r->owner || sscanf(r->owner, "orchd:%255[^:]:%lld:%llu", host, &pid, &start) != 3 ||
+        strcmp(host, x->host))
+        return 0;
+    if (oc_proc_start_time((long)pid) != start)
+        json_array_append_new(x->runs, json_pack("[s,s]", r->id, r->owner));
+    return 0;
+}
+
+/* Runs whose owner was an orchd on this host that is gone (kill -9): back
+ * to the queue now instead of after their leases expire. */
+static void orchd_recover_dead(struct orchd *d)
+{
+    struct orchd_dead_owner x = {.runs = json_array()};
+    gethostname(x.host, sizeof x.host - 1);
+    struct orch_run_filter f = {.struct_size = sizeof f, .state = ORCH_RUN_RUNNING};
+    struct orch_error err;
+    oc_error_init(&err);
+    struct oc_store *st = d->store;
+    st->vt->run_list(st->h, &f, orchd_dead_owner_cb, &x, &err);
+    oc_error_clear(&err);
+    size_t i;
+    json_t *r;
+    int64_t now = orchd_now(d);
+    json_array_foreach(x.runs, i, r) {
+        const char *id = json_string_value(json_array_get(r, 0));
+        const char *owner = json_string_value(json_array_get(r, 1));
+        if (st->vt->run_cas(st->h, id, ORCH_RUN_RUNNING, owner, ORCH_RUN_QUEUED, NULL, now,
+                            &err) == ORCH_OK) {
+            oc_error_clear(&err);
+            st->vt->run_heartbeat(st->h, id, owner, 0, now, &err);
+            struct oc_log_fields lf = {.run_id = id, .component = "recovery"};
+            oc_log_at(ORCH_LOG_INFO, &lf, "its daemon %s is gone: queued for recovery", owner);
+        }
+        oc_error_clear(&err);
+    }
+    json_decref(x.runs);
+}
+
+static struct oc_store *orchd_open_store(struct orchd *d)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    struct oc_store *s = oc_store_open(d->reg, &d->cfg->store,
+                                       d->cfg->state_dir, &err);
+    if (!s)
+        fprintf(stderr, "orchd: store: %s\n", oc_error_text(&err));
+    oc_error_clear(&err);
+    return s;
+}
+
+static int orchd_run(struct orchd *d, const char *listen)
+{
+    char *err = NULL;
+    d->server = orchd_server_start(d, listen, &err);
+    if (!d->server) {
+        fprintf(stderr, "orchd: %s\n", err);
+        free(err);
+        return 2;
+    }
+    struct oc_log_fields f = {.component = "orchd"};
+    oc_log_at(ORCH_LOG_INFO, &f, "listening on %s as %s (store %s, %zu workflows, %zu "
+              "schedules)", listen, d->owner, d->cfg->store.uses, d->cfg->n_workflows,
+              d->cfg->daemon.n_schedules);
+    d->notifier = orchd_notifier_start(d);
+    int64_t tick_ns = d->cfg->daemon.tick_ms * 1000000;
+    int64_t next_tick = 0, stop_deadline = 0;
+    for (;;) {
+        int64_t mono = oc_now_mono_ns();
+        if (d->stop && !stop_deadline) {
+            stop_deadline = mono + d->cfg->daemon.stop_grace_ms * 1000000;
+            oc_log_at(ORCH_LOG_INFO, &f, "stopping: no new work; waiting up to %lldms for "
+                      "runs in flight", (long long)d->cfg->daemon.stop_grace_ms);
+        }
+        if (mono >= next_tick || atomic_exchange(&d->woken, 0)) {
+            orchd_tick(d);
+            next_tick = mono + tick_ns;
+        }
+        size_t active;
+        oc_engine_run_ids(d->eng, &active);
+        int ticks_done = d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks;
+        if (!active && (stop_deadline || ticks_done || atomic_load(&d->draining)))
+            break;
+        if (stop_deadline && mono >= stop_deadline) {
+            oc_log_at(ORCH_LOG_WARN, &f, "grace period over: %zu runs handed back to the "
+                      "queue with their in-flight steps marked unknown", active);
+            oc_engine_abandon(d->eng);
+            break;
+        }
+        int64_t wait_ms = (next_tick - oc_now_mono_ns()) / 1000000;
+        oc_engine_tick(d->eng, wait_ms < 0 ? 0 : wait_ms > 1000 ? 1000 : (int)wait_ms);
+        oc_engine_collect(d->eng);
+    }
+    if (atomic_load(&d->draining) && !d->stop)
+        oc_log_at(ORCH_LOG_INFO, &f, "drained: exiting");
+    orchd_server_stop(d->server);
+    orchd_notifier_stop(d->notifier);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *listen = NULL, *now = NULL;
+    long long max_ticks = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--config") && i + 1 < argc) {
+            config = argv[++i];
+        } else if (!strcmp(a, "--listen") && i + 1 < argc) {
+            listen = argv[++i];
+        } else if (!strcmp(a, "--once")) {
+            max_ticks = 1;
+        } else if (!strcmp(a, "--max-ticks") && i + 1 < argc) {
+            char *end;
+            max_ticks = strtoll(argv[++i], &end, 10);
+            if (*end || max_ticks < 1) {
+                fprintf(stderr, "orchd: --max-ticks wants a positive number\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--now") && i + 1 < argc) {
+            now = argv[++i];
+        } else if (!strcmp(a, "--routes")) {
+            for (const struct orchd_route *r = orchd_routes; r->method; r++)
+                printf("%s %s\n", r->method, r->pattern);
+            return 0;
+        } else if (!strcmp(a, "--hash-token")) {
+            return orchd_hash_token();
+        } else if (!strcmp(a, "--version")) {
+            printf("orchd %s (plugin ABI %d.%d)\n", ORCH_VERSION, ORCH_ABI_MAJOR,
+                   ORCH_ABI_MINOR);
+            return 0;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            return orchd_usage(stdout, 0);
+        } else {
+            fprintf(stderr, "orchd: unknown argument '%s'\n", a);
+            return orchd_usage(stderr, 2);
+        }
+    }
+    if (!config)
+        return orchd_usage(stderr, 2);
+    static struct orchd d;
+    d.config_path = config;
+    d.max_ticks = max_ticks;
+    pthread_mutex_init(&d.api_lock, NULL);
+    pthread_mutex_init(&d.m.lock, NULL);
+    if (now) {
+        int64_t t;
+        if (orchd_parse_time(now, &t) != 0) {
+            fprintf(stderr, "orchd: --now wants YYYY-MM-DDTHH:MM:SSZ, not '%s'\n", now);
+            return 2;
+        }
+        d.now_offset_ns = t - oc_now_real_ns();
+    }
+    d.reg = oc_registry_new(NULL, 0);
+    d.cfg = orchd_load(config, d.reg);
+    if (!d.cfg) {
+        oc_registry_free(d.reg);
+        return 2;
+    }
+    orchd_log_init(d.cfg->daemon.log_json);
+    d.plugins = json_array();
+    d.plugin_errors = json_array();
+    oc_registry_scan(d.reg, orchd_on_plugin, orchd_on_plugin_error, &d);
+    orchd_collect_names(d.cfg->source, "secrets.", &d.secret_names, &d.n_secret_names);
+    orchd_collect_names(d.cfg->source, "env.", &d.env_names, &d.n_env_names);
+    char host[200] = "";
+    gethostname(host, sizeof host - 1);
+    d.owner = d.cfg->daemon.worker_id
+                  ? oc_xstrdup(d.cfg->daemon.worker_id)
+                  : oc_xasprintf("orchd:%s:%d:%llu", host, (int)getpid(),
+                                 oc_proc_start_time((long)getpid()));
+    int rc = 2;
+    if (pipe2(d.wake, O_NONBLOCK | O_CLOEXEC) != 0 || !(d.store = orchd_open_store(&d)) ||
+        !(d.api = orchd_open_store(&d)))
+        goto out;
+    struct oc_engine_opts o = {
+        .concurrency = d.cfg->concurrency,
+        .state_dir = d.cfg->state_dir,
+        .owner = d.owner,
+        .wake_fd = d.wake[0],
+        .on_progress = orchd_on_progress,
+        .ud = &d,
+    };
+    struct orch_error err;
+    oc_error_init(&err);
+    d.eng = oc_engine_new(d.reg, d.store, &o, &err);
+    if (!d.eng) {
+        fprintf(stderr, "orchd: %s\n", oc_error_text(&err));
+        oc_error_clear(&err);
+        goto out;
+    }
+    orchd_signal_target = &d;
+    struct sigaction sa = {.sa_handler = orchd_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    atomic_store(&d.started_ns, orchd_now(&d));
+    orchd_apply_config_control(&d);
+    /* Starting a daemon ends a drain; pause and proof mode persist. */
+    d.store->vt->flag_set(d.store->h, "draining", NULL, &err);
+    oc_error_clear(&err);
+    orchd_recover_dead(&d);
+    rc = orchd_run(&d, listen ? listen
+                              : d.cfg->daemon.listen ? d.cfg->daemon.listen : "127.0.0.1:8080");
+out:
+    oc_engine_free(d.eng);
+    oc_store_close(d.api);
+    oc_store_close(d.store);
+    if (d.wake[0] > 0) {
+        close(d.wake[0]);
+        close(d.wake[1]);
+    }
+    for (size_t i = 0; i < d.n_secret_names; i++)
+        free(d.secret_names[i]);
+    free(d.secret_names);
+    for (size_t i = 0; i < d.n_env_names; i++)
+        free(d.env_names[i]);
+    free(d.env_names);
+    json_decref(d.plugins);
+    json_decref(d.plugin_errors);
+    free(d.owner);
+    oc_config_free(d.cfg);
+    oc_registry_free(d.reg);
+    return rc;
+}

@@ -1,0 +1,92 @@
+/* orchd: the config-driven daemon. One engine thread claims runs from the
+ * store and drives them (sched.c); libmicrohttpd threads serve the API
+ * (http.c, routes_*.c) through their own store connection; a notifier
+ * thread delivers webhooks (notify.c). Every request that changes a run is
+ * a store write the engine (of this or another daemon) acts on. */
+#ifndef ORCHD_H
+#define ORCHD_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "config.h"
+#include "engine.h"
+#include "registry.h"
+#include "store.h"
+
+struct orchd_notifier;
+struct orchd_server;
+
+struct orchd_metrics {
+    pthread_mutex_t lock;
+    uint64_t runs_finished[8];        /* by ORCH_RUN_* */
+    uint64_t steps_finished[10];      /* by ORCH_STEP_* */
+    /* step duration histogram, seconds */
+    uint64_t dur_buckets[12];
+    double dur_sum;
+    uint64_t dur_count;
+    uint64_t claims, ticks, http_requests, http_errors, notify_failures;
+};
+
+struct orchd {
+    struct oc_config *cfg;
+    const char *config_path;
+    struct oc_registry *reg;
+    struct oc_store *store;           /* the engine thread's connection */
+    struct oc_store *api;             /* the API threads' connection */
+    pthread_mutex_t api_lock;
+    struct oc_engine *eng;
+    char *owner;                      /* this daemon's lease owner id */
+    int wake[2];                      /* API -> engine: new work */
+    struct orchd_server *server;
+    struct orchd_notifier *notifier;
+    struct orchd_metrics m;
+    /* Control, as last read from the store by the engine thread. */
+    atomic_int paused, proof, draining;
+    atomic_llong last_tick_ns;        /* wall clock of the last finished tick */
+    atomic_llong started_ns;
+    atomic_int woken;                 /* the API asked for a tick now */
+    int64_t now_offset_ns;            /* --now: a controllable clock for tests */
+    volatile sig_atomic_t stop;       /* SIGTERM/SIGINT */
+    int64_t last_reconcile_mono;
+    int64_t max_ticks;                /* 0 = run until stopped */
+    char **secret_names;              /* referenced by the config, for /health/env */
+    size_t n_secret_names;
+    char **env_names;
+    size_t n_env_names;
+    json_t *plugins;                  /* scanned at start: info of each */
+    json_t *plugin_errors;            /* [{path, error}] */
+};
+
+/* The daemon's idea of now (wall clock, ns): real time plus --now's offset. */
+int64_t orchd_now(const struct orchd *d);
+
+/* sched.c */
+void orchd_tick(struct orchd *d);
+void orchd_apply_config_control(struct orchd *d);
+void orchd_on_progress(void *ud, const struct oc_progress *p);
+void orchd_wake(struct orchd *d);
+int orchd_reconcile(struct orchd *d);
+
+/* http.c */
+struct orchd_server *orchd_server_start(struct orchd *d, const char *listen, char **err);
+void orchd_server_stop(struct orchd_server *s);
+
+/* notify.c */
+struct orchd_notifier *orchd_notifier_start(struct orchd *d);
+void orchd_notify_run(struct orchd_notifier *n, const char *run_id, const char *workflow,
+                      uint32_t state, const char *error);
+void orchd_notifier_stop(struct orchd_notifier *n);
+
+/* hmac.c */
+void orchd_sha256(const void *data, size_t len, unsigned char out[32]);
+/* "sha256=" + hex of HMAC-SHA256(key, data); malloc'd. */
+char *orchd_hmac_sig(const char *key, const void *data, size_t len);
+int orchd_consttime_eq(const void *a, const void *b, size_t n);
+
+/* dlog.c */
+void orchd_log_init(int json);
+
+#endif

@@ -1,0 +1,361 @@
+/* /v1/runs, approvals, logs and dead letters. Reads go to the API's store
+ * connection; changes are store writes (core/runctl.c) the engine acts on,
+ * and a wake-up so it acts at once. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "http.h"
+#include "runctl.h"
+#include "util.h"
+
+static json_t *orchd_or_null(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+static json_t *orchd_run_json(const struct orch_run_rec *r)
+{
+    return json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o,s:I,s:I,s:s?}", "id", r->id, "workflow",
+                     r->workflow, "state", orch_run_state_name(r->state), "idempotency_key",
+                     r->idempotency_key, "error", r->error, "inputs",
+                     orchd_or_null(r->inputs_json), "created_ns", (json_int_t)r->created_ns,
+                     "updated_ns", (json_int_t)r->updated_ns, "owner", r->owner);
+}
+
+static int32_t orchd_collect_run(void *ud, const struct orch_run_rec *r)
+{
+    json_array_append_new(ud, orchd_run_json(r));
+    return 0;
+}
+
+static int32_t orchd_one_run(void *ud, const struct orch_run_rec *r)
+{
+    *(json_t **)ud = orchd_run_json(r);
+    return 0;
+}
+
+static const char *orchd_who(struct orchd_req *rq)
+{
+    return rq->token ? rq->token->name : "anonymous";
+}
+
+/* Workflow inputs are text: scalars are accepted and turned into text. */
+static json_t *orchd_inputs(struct orchd_req *rq, json_t *given)
+{
+    json_t *in = json_object();
+    const char *k;
+    json_t *v;
+    if (given && !json_is_object(given)) {
+        json_decref(in);
+        orchd_fail(rq, 400, "invalid", "inputs must be an object of NAME: value");
+        return NULL;
+    }
+    json_object_foreach(given, k, v) {
+        if (json_is_string(v)) {
+            json_object_set(in, k, v);
+        } else if (json_is_number(v) || json_is_boolean(v)) {
+            char *t = json_dumps(v, JSON_ENCODE_ANY);
+            json_object_set_new(in, k, json_string(t));
+            free(t);
+        } else {
+            json_decref(in);
+            orchd_fail(rq, 400, "invalid", "inputs.%s must be a string, number or boolean", k);
+            return NULL;
+        }
+    }
+    return in;
+}
+
+void orchd_runs_start(struct orchd_req *rq)
+{
+    json_t *b = orchd_body_object(rq);
+    if (!b)
+        return;
+    const char *wf = json_string_value(json_object_get(b, "workflow"));
+    const char *key = json_string_value(json_object_get(b, "idempotency_key"));
+    if (!key)
+        key = orchd_header(rq, "Idempotency-Key");
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v) {
+        if (strcmp(k, "workflow") && strcmp(k, "inputs") && strcmp(k, "idempotency_key")) {
+            orchd_fail(rq, 400, "invalid", "unknown field '%s' (workflow, inputs, "
+                       "idempotency_key)", k);
+            json_decref(b);
+            return;
+        }
+    }
+    if (!wf) {
+        orchd_fail(rq, 400, "invalid", "'workflow' (a string) is required");
+        json_decref(b);
+        return;
+    }
+    json_t *in = orchd_inputs(rq, json_object_get(b, "inputs"));
+    if (!in) {
+        json_decref(b);
+        return;
+    }
+    struct orch_error err;
+    oc_error_init(&err);
+    char *id = NULL;
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = oc_run_enqueue(rq->d->api, rq->d->cfg, wf, in, key, "api", &id, &err);
+    json_t *run = NULL;
+    if (id) {
+        struct orch_error e2;
+        oc_error_init(&e2);
+        rq->d->api->vt->run_get(rq->d->api->h, id, orchd_one_run, &run, &e2);
+        oc_error_clear(&e2);
+    }
+    ORCHD_API_UNLOCK(rq->d);
+    if (rc == ORCH_OK) {
+        orchd_wake(rq->d);
+        orchd_reply(rq, 201, json_pack("{s:o,s:b}", "run", run ? run : json_null(),
+                                       "existing", 0));
+    } else if (rc == ORCH_E_EXISTS && id) {
+        orchd_reply(rq, 200, json_pack("{s:o,s:b}", "run", run ? run : json_null(),
+                                       "existing", 1));
+    } else {
+        json_decref(run);
+        orchd_fail_err(rq, &err);
+    }
+    free(id);
+    oc_error_clear(&err);
+    json_decref(in);
+    json_decref(b);
+}
+
+static uint32_t orchd_state_from_name(const char *s)
+{
+    for (uint32_t i = ORCH_RUN_QUEUED; i <= ORCH_RUN_CANCELLED; i++)
+        if (!strcmp(s, orch_run_state_name(i)))
+            return i;
+    return 0;
+}
+
+static void orchd_list_by(struct orchd_req *rq, uint32_t state, const char *key)
+{
+    struct orch_run_filter f = {.struct_size = sizeof f, .state = state, .limit = 100};
+    const char *s = orchd_query(rq, "state");
+    if (s && !(f.state = orchd_state_from_name(s))) {
+        orchd_fail(rq, 400, "invalid", "state must be queued, running, waiting, succeeded, "
+                   "failed or cancelled, not '%s'", s);
+        return;
+    }
+    f.workflow = orchd_query(rq, "workflow");
+    const char *l = orchd_query(rq, "limit");
+    if (l) {
+        char *end;
+        long v = strtol(l, &end, 10);
+        if (*end || v < 1 || v > 1000) {
+            orchd_fail(rq, 400, "invalid", "limit must be 1..1000, not '%s'", l);
+            return;
+        }
+        f.limit = (uint32_t)v;
+    }
+    json_t *runs = json_array();
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = rq->d->api->vt->run_list(rq->d->api->h, &f, orchd_collect_run, runs, &err);
+    ORCHD_API_UNLOCK(rq->d);
+    if (rc != ORCH_OK) {
+        json_decref(runs);
+        orchd_fail_err(rq, &err);
+    } else {
+        orchd_reply(rq, 200, json_pack("{s:o}", key, runs));
+    }
+    oc_error_clear(&err);
+}
+
+void orchd_runs_list(struct orchd_req *rq)
+{
+    orchd_list_by(rq, 0, "runs");
+}
+
+void orchd_dead_letters(struct orchd_req *rq)
+{
+    orchd_list_by(rq, ORCH_RUN_FAILED, "dead_letters");
+}
+
+static int32_t orchd_collect_attempt(void *ud, const struct orch_attempt_rec *a)
+{
+    json_t *steps = ud;
+    json_t *step = json_object_get(steps, a->step_id);
+    if (!step) {
+        step = json_pack("{s:s,s:[]}", "id", a->step_id, "attempts");
+        json_object_set_new(steps, a->step_id, step);
+    }
+    json_t *j = json_pack("{s:i,s:s,s:o,s:s?,s:s?,s:I,s:I}", "attempt", (json_int_t)a->attempt,
+                          "state", orch_step_state_name(a->state), "outputs",
+                          orchd_or_null(a->outputs_json), "error", a->error, "instance",
+                          a->instance_id, "started_ns", (json_int_t)a->started_ns,
+                          "finished_ns", (json_int_t)a->finished_ns);
+    if (a->exit_code >= 0)
+        json_object_set_new(j, "exit_code", json_integer(a->exit_code));
+    if (a->finished_ns)
+        json_object_set_new(j, "duration_ms",
+                            json_integer((a->finished_ns - a->started_ns) / 1000000));
+    json_array_append_new(json_object_get(step, "attempts"), j);
+    json_object_set_new(step, "state", json_string(orch_step_state_name(a->state)));
+    json_object_set_new(step, "attempt_count", json_integer(a->attempt));
+    return 0;
+}
+
+void orchd_runs_get(struct orchd_req *rq)
+{
+    const char *id = rq->params[0];
+    json_t *run = NULL, *steps = json_object();
+    struct orch_error err;
+    oc_error_init(&err);
+    struct oc_store *st = rq->d->api;
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = st->vt->run_get(st->h, id, orchd_one_run, &run, &err);
+    if (rc == ORCH_OK && run)
+        rc = st->vt->attempt_list(st->h, id, orchd_collect_attempt, steps, &err);
+    ORCHD_API_UNLOCK(rq->d);
+    if (rc == ORCH_OK && !run) {
+        oc_error_clear(&err);
+        oc_error_set(&err, ORCH_E_NOT_FOUND, "no run %s", id);
+        rc = ORCH_E_NOT_FOUND;
+    }
+    if (rc != ORCH_OK) {
+        orchd_fail_err(rq, &err);
+        oc_error_clear(&err);
+        json_decref(steps);
+        json_decref(run);
+        return;
+    }
+    /* In the workflow's order, steps without attempts yet as pending. */
+    json_t *list = json_array();
+    const struct oc_workflow *wf =
+        oc_config_workflow(rq->d->cfg, json_string_value(json_object_get(run, "workflow")));
+    for (size_t i = 0; wf && i < wf->n_steps; i++) {
+        json_t *s = json_object_get(steps, wf->steps[i].id);
+        if (s) {
+            json_array_append(list, s);
+            json_object_del(steps, wf->steps[i].id);
+        } else {
+            json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:[]}", "id", wf->steps[i].id,
+                                                  "state", "pending", "attempt_count", 0,
+                                                  "attempts"));
+        }
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(steps, k, v)
+        json_array_append(list, v); /* steps of an older version of the file */
+    json_decref(steps);
+    json_object_set_new(run, "steps", list);
+    orchd_reply(rq, 200, json_pack("{s:o}", "run", run));
+}
+
+static void orchd_accepted(struct orchd_req *rq, orch_status rc, struct orch_error *err,
+                           const char *what)
+{
+    if (rc == ORCH_OK) {
+        orchd_wake(rq->d);
+        orchd_reply(rq, 202, json_pack("{s:s,s:s}", "run_id", rq->params[0], "accepted", what));
+    } else {
+        orchd_fail_err(rq, err);
+    }
+    oc_error_clear(err);
+}
+
+void orchd_runs_cancel(struct orchd_req *rq)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = oc_run_cancel_request(rq->d->api, rq->params[0], &err);
+    ORCHD_API_UNLOCK(rq->d);
+    orchd_accepted(rq, rc, &err, "cancel");
+}
+
+void orchd_runs_resume(struct orchd_req *rq)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = oc_run_requeue(rq->d->api, rq->params[0], orchd_who(rq), &err);
+    ORCHD_API_UNLOCK(rq->d);
+    orchd_accepted(rq, rc, &err, "requeue");
+}
+
+void orchd_dead_letter_requeue(struct orchd_req *rq)
+{
+    orchd_runs_resume(rq);
+}
+
+static void orchd_decide(struct orchd_req *rq, int approve)
+{
+    json_t *b = orchd_body_object(rq);
+    if (!b)
+        return;
+    json_t *input = json_object_get(b, "input");
+    json_t *comment = json_object_get(b, "comment");
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v) {
+        if (strcmp(k, "input") && strcmp(k, "comment")) {
+            orchd_fail(rq, 400, "invalid", "unknown field '%s' (input, comment)", k);
+            json_decref(b);
+            return;
+        }
+    }
+    if ((input && !json_is_object(input)) || (comment && !json_is_string(comment))) {
+        orchd_fail(rq, 400, "invalid", "input must be an object and comment a string");
+        json_decref(b);
+        return;
+    }
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = oc_run_decide(rq->d->api, rq->params[0], rq->params[1], approve, input,
+                                   orchd_who(rq), json_string_value(comment), &err);
+    ORCHD_API_UNLOCK(rq->d);
+    orchd_accepted(rq, rc, &err, approve ? "approve" : "reject");
+    json_decref(b);
+}
+
+void orchd_runs_approve(struct orchd_req *rq)
+{
+    orchd_decide(rq, 1);
+}
+
+void orchd_runs_reject(struct orchd_req *rq)
+{
+    orchd_decide(rq, 0);
+}
+
+static int32_t orchd_collect_event(void *ud, const struct orch_event_rec *e)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:o,s:I}", "seq", (json_int_t)e->seq, "type",
+                                        e->type, "data", orchd_or_null(e->data_json), "ts_ns",
+                                        (json_int_t)e->ts_ns));
+    return 0;
+}
+
+void orchd_runs_events(struct orchd_req *rq)
+{
+    const char *after = orchd_query(rq, "after");
+    json_t *evs = json_array();
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = rq->d->api->vt->event_list(rq->d->api->h, rq->params[0],
+                                                after ? strtoll(after, NULL, 10) : 0, 1000,
+                                                orchd_collect_event, evs, &err);
+    ORCHD_API_UNLOCK(rq->d);
+    if (rc != ORCH_OK) {
+        json_decref(evs);
+        orchd_fail_err(rq, &err);
+    } else {
+        orchd_reply(rq, 200, json_pack("{s:o}", "events", evs));
+    }
+    oc_error_clear(&err);
+}

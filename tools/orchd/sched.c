@@ -1,0 +1,421 @@
+/* The engine thread's tick: read the control flags, act on cancel requests
+ * and approval deadlines, renew leases, claim runs, fire schedules and,
+ * now and then, reconcile the ownership ledger. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cron.h"
+#include "host.h"
+#include "orchd.h"
+#include "runctl.h"
+#include "util.h"
+
+struct orchd_tick_flags {
+    struct orchd *d;
+    int paused, proof, draining;
+    json_t *cancels;    /* run ids */
+    json_t *deadlines;  /* run id -> ns */
+    json_t *schedules;  /* name -> last slot (s) */
+};
+
+static int32_t orchd_flag_cb(void *ud, const char *name, const char *value)
+{
+    struct orchd_tick_flags *f = ud;
+    int on = value && !strcmp(value, "1");
+    if (!strcmp(name, "paused"))
+        f->paused = on;
+    else if (!strcmp(name, "proof"))
+        f->proof = on;
+    else if (!strcmp(name, "draining"))
+        f->draining = on;
+    else if (!strncmp(name, "cancel/", 7))
+        json_array_append_new(f->cancels, json_string(name + 7));
+    else if (!strncmp(name, "deadline/", 9))
+        json_object_set_new(f->deadlines, name + 9, json_integer(strtoll(value, NULL, 10)));
+    else if (!strncmp(name, "schedule/", 9))
+        json_object_set_new(f->schedules, name + 9, json_integer(strtoll(value, NULL, 10)));
+    return 0;
+}
+
+static void orchd_flag_set(struct orchd *d, const char *name, const char *value)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    if (d->store->vt->flag_set(d->store->h, name, value, &err) != ORCH_OK)
+        oc_log(ORCH_LOG_WARN, "scheduler", "flag %s: %s", name, oc_error_text(&err));
+    oc_error_clear(&err);
+}
+
+void orchd_apply_config_control(struct orchd *d)
+{
+    if (d->cfg->daemon.paused >= 0)
+        orchd_flag_set(d, "paused", d->cfg->daemon.paused ? "1" : NULL);
+    if (d->cfg->daemon.proof >= 0)
+        orchd_flag_set(d, "proof", d->cfg->daemon.proof ? "1" : NULL);
+}
+
+void orchd_wake(struct orchd *d)
+{
+    char c = 1;
+    atomic_store(&d->woken, 1);
+    if (write(d->wake[1], &c, 1) < 0) {
+        /* full pipe: a wake-up is already pending */
+    }
+}
+
+/* Deadlines passed: the parked run goes back to the queue, where its
+ * approval's timeout policy applies. */
+static int orchd_deadlines(struct orchd *d, json_t *deadlines, int64_t now)
+{
+    int n = 0;
+    const char *run;
+    json_t *v;
+    json_object_foreach(deadlines, run, v) {
+        if (json_integer_value(v) > now)
+            continue;
+        struct orch_error err;
+        oc_error_init(&err);
+        if (d->store->vt->run_cas(d->store->h, run, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED,
+                                  NULL, now, &err) == ORCH_OK)
+            n++;
+        oc_error_clear(&err);
+        char *name = oc_xasprintf("deadline/%s", run);
+        orchd_flag_set(d, name, NULL);
+        free(name);
+    }
+    return n;
+}
+
+static int32_t orchd_claimed_cb(void *ud, const struct orch_run_rec *r)
+{
+    snprintf(ud, 128, "%s", r->id);
+    return 0;
+}
+
+static int orchd_claim(struct orchd *d, int64_t now)
+{
+    int n = 0;
+    size_t active;
+    oc_engine_run_ids(d->eng, &active);
+    struct oc_store *st = d->store;
+    while (active < d->cfg->daemon.max_runs) {
+        struct orch_error err;
+        oc_error_init(&err);
+        char id[128] = "";
+        orch_status rc = st->vt->run_claim(st->h, d->owner, d->cfg->daemon.lease_ttl_ms, now,
+                                           orchd_claimed_cb, id, &err);
+        if (rc != ORCH_OK) {
+            if (rc != ORCH_E_NOT_FOUND)
+                oc_log(ORCH_LOG_WARN, "scheduler", "claim: %s", oc_error_text(&err));
+            oc_error_clear(&err);
+            break;
+        }
+        n++;
+        if (oc_engine_adopt(d->eng, id, &err) != ORCH_OK) {
+            /* A run that cannot load never will: fail it, visibly. */
+            struct oc_log_fields f = {.run_id = id, .component = "scheduler"};
+            oc_log_at(ORCH_LOG_ERROR, &f, "cannot continue the run: %s", oc_error_text(&err));
+            char *msg = oc_xstrdup(oc_error_text(&err));
+            oc_error_clear(&err);
+            st->vt->run_cas(st->h, id, 0, d->owner, ORCH_RUN_FAILED, msg, now, &err);
+            oc_error_clear(&err);
+            st->vt->run_heartbeat(st->h, id, d->owner, 0, now, &err);
+            oc_error_clear(&err);
+            free(msg);
+            continue;
+        }
+        active++;
+    }
+    return n;
+}
+
+struct orchd_active_find {
+    const char *key_prefix;
+    int active;
+};
+
+static int32_t orchd_sched_run_cb(void *ud, const struct orch_run_rec *r)
+{
+    struct orchd_active_find *f = ud;
+    if (r->idempotency_key && !strncmp(r->idempotency_key, f->key_prefix, strlen(f->key_prefix)) &&
+        r->state != ORCH_RUN_SUCCEEDED && r->state != ORCH_RUN_FAILED &&
+        r->state != ORCH_RUN_CANCELLED)
+        f->active = 1;
+    return 0;
+}
+
+/* Is a run of this schedule still going (queued, running or waiting)? */
+static int orchd_schedule_busy(struct orchd *d, const struct oc_schedule *s)
+{
+    char *prefix = oc_xasprintf("schedule:%s:", s->name);
+    struct orchd_active_find f = {prefix, 0};
+    static const uint32_t states[] = {ORCH_RUN_QUEUED, ORCH_RUN_RUNNING, ORCH_RUN_WAITING};
+    for (size_t i = 0; i < 3 && !f.active; i++) {
+        struct orch_run_filter flt = {.struct_size = sizeof flt, .state = states[i],
+                                      .workflow = s->workflow};
+        struct orch_error err;
+        oc_error_init(&err);
+        d->store->vt->run_list(d->store->h, &flt, orchd_sched_run_cb, &f, &err);
+        oc_error_clear(&err);
+    }
+    free(prefix);
+    return f.active;
+}
+
+/* Each schedule remembers its last slot in the store; a slot is fired
+ * once by whichever daemon gets there first (the idempotency key names
+ * the slot). Missed slots are not replayed: the latest one fires. */
+static int orchd_schedules(struct orchd *d, json_t *last, int64_t now_ns)
+{
+    int fired = 0;
+    time_t now = (time_t)(now_ns / 1000000000);
+    for (size_t i = 0; i < d->cfg->daemon.n_schedules; i++) {
+        const struct oc_schedule *s = &d->cfg->daemon.schedules[i];
+        char *flag = oc_xasprintf("schedule/%s", s->name);
+        json_t *lv = json_object_get(last, s->name);
+        if (!lv) {
+            /* First sight: start counting from now, fire nothing old. */
+            char *v = oc_xasprintf("%lld", (long long)now);
+            orchd_flag_set(d, flag, v);
+            free(v);
+            free(flag);
+            continue;
+        }
+        time_t slot = oc_cron_next(s->spec, (time_t)json_integer_value(lv), s->timezone);
+        if (!slot || slot > now) {
+            free(flag);
+            continue;
+        }
+        time_t next;
+        while ((next = oc_cron_next(s->spec, slot, s->timezone)) && next <= now)
+            slot = next;
+        char *v = oc_xasprintf("%lld", (long long)slot);
+        orchd_flag_set(d, flag, v);
+        free(v);
+        free(flag);
+        struct oc_log_fields f = {.component = "scheduler"};
+        if (!s->overlap_allow && orchd_schedule_busy(d, s)) {
+            oc_log_at(ORCH_LOG_INFO, &f, "schedule %s: slot %lld skipped, the previous run is "
+                      "still going (overlap: skip)", s->name, (long long)slot);
+            char *data = oc_xasprintf("{\"schedule\":\"%s\",\"slot\":%lld}", s->name,
+                                      (long long)slot);
+            struct orch_error err;
+            oc_error_init(&err);
+            int64_t seq;
+            d->store->vt->event_append(d->store->h, NULL, "schedule.skipped", data, now_ns,
+                                       &seq, &err);
+            oc_error_clear(&err);
+            free(data);
+            continue;
+        }
+        char *key = oc_xasprintf("schedule:%s:%lld", s->name, (long long)slot);
+        json_t *inputs = s->inputs ? oc_node_to_json(s->inputs) : json_object();
+        char *run_id = NULL;
+        struct orch_error err;
+        oc_error_init(&err);
+        orch_status rc = oc_run_enqueue(d->store, d->cfg, s->workflow, inputs, key, "schedule",
+                                        &run_id, &err);
+        if (rc == ORCH_OK) {
+            f.run_id = run_id;
+            oc_log_at(ORCH_LOG_INFO, &f, "schedule %s fired for slot %lld", s->name,
+                      (long long)slot);
+            fired++;
+        } else if (rc != ORCH_E_EXISTS) {
+            oc_log_at(ORCH_LOG_ERROR, &f, "schedule %s: %s", s->name, oc_error_text(&err));
+        }
+        oc_error_clear(&err);
+        free(run_id);
+        free(key);
+        json_decref(inputs);
+    }
+    return fired;
+}
+
+struct orchd_reconcile {
+    struct orchd *d;
+    json_t *candidates; /* array of instance records as JSON */
+};
+
+static int32_t orchd_inst_cb(void *ud, const struct orch_instance_rec *i)
+{
+    struct orchd_reconcile *rc = ud;
+    if (i->state != ORCH_INST_CREATING && i->state != ORCH_INST_RUNNING)
+        return 0;
+    json_array_append_new(rc->candidates,
+                          json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:i,s:I,s:I}", "id", i->id,
+                                    "backend", i->backend, "run_id", i->run_id, "backend_id",
+                                    i->backend_id, "handle", i->handle, "labels",
+                                    i->labels_json, "state", (json_int_t)i->state, "created",
+                                    (json_int_t)i->created_ns, "last_used",
+                                    (json_int_t)i->last_used_ns));
+    return 0;
+}
+
+static int32_t orchd_run_state_cb(void *ud, const struct orch_run_rec *r)
+{
+    *(uint32_t *)ud = r->state;
+    return 0;
+}
+
+/* Instances in the ledger that belong to no live run: their run ended (a
+ * teardown that failed) or vanished. A parked run keeps its instances. */
+int orchd_reconcile(struct orchd *d)
+{
+    struct orchd_reconcile rc = {d, json_array()};
+    struct orch_error err;
+    oc_error_init(&err);
+    d->store->vt->instance_list(d->store->h, NULL, orchd_inst_cb, &rc, &err);
+    oc_error_clear(&err);
+    int n = 0;
+    int64_t now = orchd_now(d);
+    size_t i;
+    json_t *j;
+    json_array_foreach(rc.candidates, i, j) {
+        const char *run = json_string_value(json_object_get(j, "run_id"));
+        int reap = 0;
+        if (run) {
+            uint32_t state = 0;
+            d->store->vt->run_get(d->store->h, run, orchd_run_state_cb, &state, &err);
+            oc_error_clear(&err);
+            reap = state == 0 || state == ORCH_RUN_SUCCEEDED || state == ORCH_RUN_FAILED ||
+                   state == ORCH_RUN_CANCELLED;
+        } else {
+            /* A standalone instance: reaped when idle too long. */
+            reap = now - json_integer_value(json_object_get(j, "last_used")) >
+                   d->cfg->daemon.idle_instance_ms * 1000000;
+        }
+        if (!reap)
+            continue;
+        struct orch_instance_rec rec = {
+            .struct_size = sizeof rec,
+            .state = (uint32_t)json_integer_value(json_object_get(j, "state")),
+            .id = json_string_value(json_object_get(j, "id")),
+            .backend = json_string_value(json_object_get(j, "backend")),
+            .run_id = run,
+            .backend_id = json_string_value(json_object_get(j, "backend_id")),
+            .handle = json_string_value(json_object_get(j, "handle")),
+            .labels_json = json_string_value(json_object_get(j, "labels")),
+            .created_ns = json_integer_value(json_object_get(j, "created")),
+            .last_used_ns = json_integer_value(json_object_get(j, "last_used")),
+        };
+        if (oc_engine_reap(d->eng, d->cfg, &rec) == 0)
+            n++;
+    }
+    json_decref(rc.candidates);
+    return n;
+}
+
+void orchd_tick(struct orchd *d)
+{
+    int64_t now = orchd_now(d);
+    struct orchd_tick_flags f = {.d = d, .cancels = json_array(), .deadlines = json_object(),
+                                 .schedules = json_object()};
+    struct orch_error err;
+    oc_error_init(&err);
+    if (d->store->vt->flag_list(d->store->h, orchd_flag_cb, &f, &err) != ORCH_OK) {
+        oc_log(ORCH_LOG_WARN, "scheduler", "read control flags: %s", oc_error_text(&err));
+        f.paused = atomic_load(&d->paused); /* keep the last known state */
+        f.proof = atomic_load(&d->proof);
+        f.draining = atomic_load(&d->draining);
+    }
+    oc_error_clear(&err);
+    atomic_store(&d->paused, f.paused);
+    atomic_store(&d->proof, f.proof);
+    atomic_store(&d->draining, f.draining);
+    oc_engine_set_dry_run(d->eng, f.proof);
+    size_t i;
+    json_t *v;
+    json_array_foreach(f.cancels, i, v)
+        oc_engine_cancel_run(d->eng, json_string_value(v));
+    int requeued = orchd_deadlines(d, f.deadlines, now);
+    oc_engine_heartbeat(d->eng, d->cfg->daemon.lease_ttl_ms);
+    int claimed = 0, fired = 0, reaped = 0;
+    int accepting = !f.paused && !f.draining && !d->stop &&
+                    !(d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks);
+    if (accepting) {
+        fired = orchd_schedules(d, f.schedules, now);
+        claimed = orchd_claim(d, now);
+    }
+    int64_t mono = oc_now_mono_ns();
+    if (!d->last_reconcile_mono ||
+        mono - d->last_reconcile_mono >= d->cfg->daemon.reconcile_ms * 1000000) {
+        d->last_reconcile_mono = mono;
+        reaped = orchd_reconcile(d);
+    }
+    oc_engine_collect(d->eng);
+    pthread_mutex_lock(&d->m.lock);
+    d->m.ticks++;
+    d->m.claims += (uint64_t)claimed;
+    pthread_mutex_unlock(&d->m.lock);
+    if (claimed || fired || requeued || reaped) {
+        /* The tick ledger: what each tick that did something did. */
+        char *data = oc_xasprintf("{\"owner\":\"%s\",\"claimed\":%d,\"fired\":%d,"
+                                  "\"requeued\":%d,\"reaped\":%d,\"paused\":%s}",
+                                  d->owner, claimed, fired, requeued, reaped,
+                                  f.paused ? "true" : "false");
+        int64_t seq;
+        d->store->vt->event_append(d->store->h, NULL, "tick", data, now, &seq, &err);
+        oc_error_clear(&err);
+        free(data);
+    }
+    atomic_store(&d->last_tick_ns, now);
+    json_decref(f.cancels);
+    json_decref(f.deadlines);
+    json_decref(f.schedules);
+}
+
+void orchd_on_progress(void *ud, const struct oc_progress *p)
+{
+    struct orchd *d = ud;
+    struct oc_log_fields f = {.run_id = p->run_id, .step_id = p->step_id,
+                              .attempt = p->attempt, .component = "engine"};
+    switch (p->type) {
+    case OC_EV_RUN_STARTED:
+        oc_log_at(ORCH_LOG_INFO, &f, "run %s", p->message ? p->message : "started");
+        break;
+    case OC_EV_STEP_STARTED:
+        oc_log_at(ORCH_LOG_INFO, &f, "step started");
+        break;
+    case OC_EV_STEP_RETRY:
+        oc_log_at(ORCH_LOG_WARN, &f, "attempt failed, retrying: %s",
+                  p->message ? p->message : "");
+        break;
+    case OC_EV_STEP_FINISHED: {
+        oc_log_at(p->state == ORCH_STEP_SUCCEEDED || p->state == ORCH_STEP_SKIPPED
+                      ? ORCH_LOG_INFO
+                      : ORCH_LOG_WARN,
+                  &f, "step %s%s%s", orch_step_state_name(p->state), p->message ? ": " : "",
+                  p->message ? p->message : "");
+        double secs = (double)p->duration_ns / 1e9;
+        static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                        0.5,   1,    2.5,   5,    10,  60};
+        pthread_mutex_lock(&d->m.lock);
+        if (p->state < 10)
+            d->m.steps_finished[p->state]++;
+        for (size_t b = 0; b < 12; b++)
+            if (secs <= bounds[b])
+                d->m.dur_buckets[b]++;
+        d->m.dur_sum += secs;
+        d->m.dur_count++;
+        pthread_mutex_unlock(&d->m.lock);
+        break;
+    }
+    case OC_EV_RUN_FINISHED:
+        oc_log_at(p->state == ORCH_RUN_SUCCEEDED || p->state == ORCH_RUN_WAITING
+                      ? ORCH_LOG_INFO
+                      : ORCH_LOG_WARN,
+                  &f, "run %s%s%s", orch_run_state_name(p->state), p->message ? ": " : "",
+                  p->message ? p->message : "");
+        pthread_mutex_lock(&d->m.lock);
+        if (p->state < 8)
+            d->m.runs_finished[p->state]++;
+        pthread_mutex_unlock(&d->m.lock);
+        if (p->state != ORCH_RUN_WAITING && d->notifier)
+            orchd_notify_run(d->notifier, p->run_id, NULL, p->state, p->message);
+        break;
+    default:
+        break;
+    }
+}
