@@ -5,8 +5,9 @@ set -euo pipefail
 
 build_pkgs=(gcc cmake ninja-build pkg-config libyaml-dev libjansson-dev
             libsqlite3-dev libcurl4-openssl-dev libssh2-1-dev libpq-dev
-            libmicrohttpd-dev)
-test_pkgs=(libcmocka-dev python3 procps git curl docker.io busybox-static)
+            libmicrohttpd-dev libssl-dev)
+test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
+           docker.io busybox-static)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
