@@ -160,6 +160,10 @@ struct oc_config *oc_config_parse_string(const char *source, const char *path,
 int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
                        struct oc_diag *diag);
 void oc_config_free(struct oc_config *cfg);
+/* Parse path, add its plugin paths to reg, validate: NULL with diag filled
+ * on any error. */
+struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
+                                 struct oc_diag *diag);
 
 const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
                                              const char *name);

@@ -24,6 +24,7 @@ enum oc_progress_type {
 struct oc_progress {
     enum oc_progress_type type;
     const char *run_id;
+    const char *workflow;  /* set by the engine */
     const char *step_id;   /* NULL for run/instance events */
     uint32_t state;        /* ORCH_STEP_* or ORCH_RUN_* */
     uint32_t attempt;

@@ -190,25 +190,7 @@ void oc_log_set_sink(oc_log_sink_fn fn)
     oc_log_sink = fn;
 }
 
-static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg);
-
-static void oc_log_write(uint32_t level, const char *prefix, const char *msg)
-{
-    struct oc_log_fields f = {.component = prefix};
-    oc_log_emit(level, &f, msg);
-}
-
-void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = oc_xvasprintf(fmt, ap);
-    va_end(ap);
-    oc_log_emit(level, f, msg);
-    free(msg);
-}
-
-static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg)
+static int oc_log_enabled(uint32_t level)
 {
     static int env_read;
     if (!env_read) {
@@ -220,8 +202,12 @@ static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const cha
         }
         env_read = 1;
     }
-    if (level > oc_log_level)
-        return;
+    return level <= oc_log_level;
+}
+
+/* msg is already formatted; the level was checked. */
+static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg)
+{
     if (oc_log_sink) {
         oc_log_sink(level, f, msg);
         return;
@@ -235,14 +221,38 @@ static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const cha
     pthread_mutex_unlock(&oc_log_lock);
 }
 
-void oc_log(uint32_t level, const char *prefix, const char *fmt, ...)
+static void oc_log_va(uint32_t level, const struct oc_log_fields *f, const char *fmt,
+                      va_list ap)
+{
+    if (!oc_log_enabled(level))
+        return; /* a filtered line costs no formatting */
+    char *msg = oc_xvasprintf(fmt, ap);
+    oc_log_emit(level, f, msg);
+    free(msg);
+}
+
+static void oc_log_write(uint32_t level, const char *prefix, const char *msg)
+{
+    struct oc_log_fields f = {.component = prefix};
+    if (oc_log_enabled(level))
+        oc_log_emit(level, &f, msg);
+}
+
+void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = oc_xvasprintf(fmt, ap);
+    oc_log_va(level, f, fmt, ap);
     va_end(ap);
-    oc_log_write(level, prefix, msg);
-    free(msg);
+}
+
+void oc_log(uint32_t level, const char *prefix, const char *fmt, ...)
+{
+    struct oc_log_fields f = {.component = prefix};
+    va_list ap;
+    va_start(ap, fmt);
+    oc_log_va(level, &f, fmt, ap);
+    va_end(ap);
 }
 
 static void oc_h_log(struct orch_ctx *ctx, uint32_t level, const char *fmt, ...)

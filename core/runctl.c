@@ -92,21 +92,26 @@ static orch_status oc_run_state_of(struct oc_store *st, const char *run_id,
     return rc;
 }
 
-static void oc_event(struct oc_store *st, const char *run_id, const char *type,
-                     json_t *data)
+/* Append to the ledger. With err NULL a failure is only a missing note;
+ * with err it is the caller's failure (a decision must land with its
+ * state change or not at all). */
+static orch_status oc_event(struct oc_store *st, const char *run_id, const char *type,
+                            json_t *data, struct orch_error *err)
 {
     char *j = json_dumps(data, JSON_COMPACT);
     json_decref(data);
-    struct orch_error err;
-    oc_error_init(&err);
+    struct orch_error own;
+    oc_error_init(&own);
     int64_t seq;
-    st->vt->event_append(st->h, run_id, type, j, oc_now_real_ns(), &seq, &err);
-    oc_error_clear(&err);
+    orch_status rc = st->vt->event_append(st->h, run_id, type, j, oc_now_real_ns(), &seq,
+                                          err ? err : &own);
+    oc_error_clear(&own);
     free(j);
+    return rc;
 }
 
-/* Runs fn inside a transaction when the store has them, so a decision and
- * the state change it causes land together. */
+/* A transaction when the store has them, so a decision and the state
+ * change it causes land together. */
 static orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
 {
     return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;
@@ -125,10 +130,11 @@ static orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_e
     return rc;
 }
 
-orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
-                           const char *workflow, json_t *inputs,
-                           const char *idempotency_key, const char *trigger,
-                           char **run_id, struct orch_error *err)
+orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
+                          const char *workflow, json_t *inputs,
+                          const char *idempotency_key, uint32_t state,
+                          const struct oc_workflow **wf_out, json_t **inputs_out,
+                          char **run_id, struct orch_error *err)
 {
     const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
     if (!wf)
@@ -143,7 +149,7 @@ orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
     int64_t now = oc_now_real_ns();
     struct orch_run_rec rec = {
         .struct_size = sizeof rec,
-        .state = ORCH_RUN_QUEUED,
+        .state = state,
         .id = id,
         .workflow = wf->name,
         .idempotency_key = idempotency_key,
@@ -156,26 +162,46 @@ orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
     struct oc_run_peek first = {0};
     rc = st->vt->run_create(st->h, &rec, oc_run_peek_cb, &first, err);
     free(inputs_json);
-    json_decref(in);
-    if (rc == ORCH_E_EXISTS) {
-        free(id);
-        *run_id = first.id; /* the store called back with the first run */
-        return ORCH_E_EXISTS;
-    }
-    free(first.id);
     if (rc != ORCH_OK) {
         free(id);
+        json_decref(in);
+        if (rc == ORCH_E_EXISTS)
+            *run_id = first.id; /* the store called back with the first run */
+        else
+            free(first.id);
         return rc;
     }
+    free(first.id);
+    *run_id = id;
+    if (wf_out)
+        *wf_out = wf;
+    if (inputs_out)
+        *inputs_out = in;
+    else
+        json_decref(in);
+    return ORCH_OK;
+}
+
+orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
+                           const char *workflow, json_t *inputs,
+                           const char *idempotency_key, const char *trigger,
+                           char **run_id, struct orch_error *err)
+{
+    const struct oc_workflow *wf;
+    orch_status rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key,
+                                   ORCH_RUN_QUEUED, &wf, NULL, run_id, err);
+    if (rc != ORCH_OK)
+        return rc;
+    const char *id = *run_id;
     oc_event(st, id, "run.queued",
-             json_pack("{s:s,s:s}", "workflow", wf->name, "trigger", trigger ? trigger : "api"));
+             json_pack("{s:s,s:s}", "workflow", wf->name, "trigger", trigger ? trigger : "api"),
+             NULL);
     if (st->vt->notify) {
         struct orch_error e2;
         oc_error_init(&e2);
         st->vt->notify(st->h, "runs", &e2);
         oc_error_clear(&e2);
     }
-    *run_id = id;
     return ORCH_OK;
 }
 
@@ -277,11 +303,12 @@ orch_status oc_run_decide(struct oc_store *st, const char *run_id,
     rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED, NULL,
                          oc_now_real_ns(), err);
     if (rc == ORCH_OK)
-        oc_event(st, run_id, "approval.decided",
-                 json_pack("{s:s,s:O,s:b,s:s,s:s,s:O}", "step", step_id, "attempt",
-                           json_object_get(pending, "attempt"), "approved", approve, "by",
-                           by ? by : "", "comment", comment ? comment : "", "input",
-                           input ? input : json_object()));
+        rc = oc_event(st, run_id, "approval.decided",
+                      json_pack("{s:s,s:O,s:b,s:s,s:s,s:o}", "step", step_id, "attempt",
+                                json_object_get(pending, "attempt"), "approved", approve,
+                                "by", by ? by : "", "comment", comment ? comment : "",
+                                "input", input ? json_incref(input) : json_object()),
+                      err);
     rc = oc_txn_end(st, rc, err);
     if (rc == ORCH_E_CONFLICT) {
         oc_error_clear(err);
@@ -310,7 +337,7 @@ orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
     free(name);
     if (rc != ORCH_OK)
         return rc;
-    oc_event(st, run_id, "run.cancel_requested", json_object());
+    oc_event(st, run_id, "run.cancel_requested", json_object(), NULL);
     /* A parked run has instances to tear down: a worker does it. */
     if (state == ORCH_RUN_WAITING &&
         st->vt->run_cas(st->h, run_id, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED, NULL,
@@ -335,6 +362,6 @@ orch_status oc_run_requeue(struct oc_store *st, const char *run_id, const char *
     rc = st->vt->run_cas(st->h, run_id, state, NULL, ORCH_RUN_QUEUED, NULL,
                          oc_now_real_ns(), err);
     if (rc == ORCH_OK)
-        oc_event(st, run_id, "run.requeued", json_pack("{s:s}", "by", by ? by : ""));
+        rc = oc_event(st, run_id, "run.requeued", json_pack("{s:s}", "by", by ? by : ""), err);
     return oc_txn_end(st, rc, err);
 }

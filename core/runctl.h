@@ -18,6 +18,16 @@ orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
                            const char *idempotency_key, const char *trigger,
                            char **run_id, struct orch_error *err);
 
+/* Check the inputs and write a run in `state` (the CLI starts it RUNNING
+ * and drives it; daemons queue it). *wf_out and *inputs_out (a new ref,
+ * defaults filled) may be NULL. ORCH_E_EXISTS sets *run_id to the run
+ * that holds the idempotency key. */
+orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
+                          const char *workflow, json_t *inputs,
+                          const char *idempotency_key, uint32_t state,
+                          const struct oc_workflow **wf_out, json_t **inputs_out,
+                          char **run_id, struct orch_error *err);
+
 /* Decide a waiting approval (or an unknown outcome under on_unknown: ask).
  * input is checked against the step's declared inputs. The run goes back
  * to the queue. */

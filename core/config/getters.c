@@ -8,7 +8,7 @@
 #include "internal.h"
 
 const char *oc_scalar(struct oc_mb *b, const struct oc_node *n,
-                             const char *what)
+                      const char *what)
 {
     if (!n || n->kind == OC_NODE_NULL)
         return NULL;
@@ -21,14 +21,14 @@ const char *oc_scalar(struct oc_mb *b, const struct oc_node *n,
 }
 
 char *oc_dup_scalar(struct oc_mb *b, const struct oc_node *map,
-                           const char *key, const char *what)
+                    const char *key, const char *what)
 {
     const char *s = oc_scalar(b, oc_node_get(map, key), what);
     return s ? oc_xstrdup(s) : NULL;
 }
 
 int oc_get_bool(struct oc_mb *b, const struct oc_node *map, const char *key,
-                       int def, const char *what)
+                int def, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
     const char *s = oc_scalar(b, n, what);
@@ -43,7 +43,7 @@ int oc_get_bool(struct oc_mb *b, const struct oc_node *map, const char *key,
 }
 
 int64_t oc_node_uint(struct oc_mb *b, const struct oc_node *n,
-                            int64_t def, int64_t lo, int64_t hi, const char *what)
+                     int64_t def, int64_t lo, int64_t hi, const char *what)
 {
     const char *s = oc_scalar(b, n, what);
     if (!s)
@@ -60,14 +60,14 @@ int64_t oc_node_uint(struct oc_mb *b, const struct oc_node *n,
 }
 
 int64_t oc_get_uint(struct oc_mb *b, const struct oc_node *map,
-                           const char *key, int64_t def, int64_t lo, int64_t hi,
-                           const char *what)
+                    const char *key, int64_t def, int64_t lo, int64_t hi,
+                    const char *what)
 {
     return oc_node_uint(b, oc_node_get(map, key), def, lo, hi, what);
 }
 
 int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map,
-                               const char *key, int64_t def, const char *what)
+                        const char *key, int64_t def, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
     const char *s = oc_scalar(b, n, what);
@@ -83,7 +83,7 @@ int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map,
 }
 
 const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
-                                        const char *key, const char *what)
+                                 const char *key, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
     if (!n || n->kind == OC_NODE_NULL)
@@ -98,7 +98,7 @@ const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
 
 /* A list of names, also accepted as a single name. */
 char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,
-                           const char *what)
+                    const char *what)
 {
     *count = 0;
     if (!n || n->kind == OC_NODE_NULL)

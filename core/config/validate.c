@@ -303,3 +303,18 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
     }
     return diag->n != before ? -1 : 0;
 }
+
+struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
+                                 struct oc_diag *diag)
+{
+    struct oc_config *cfg = oc_config_parse_file(path, diag);
+    if (!cfg)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_plugin_paths; i++)
+        oc_registry_add_path(reg, cfg->plugin_paths[i]);
+    if (oc_config_validate(cfg, reg, diag) != 0) {
+        oc_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}

@@ -89,15 +89,9 @@ static int oc_approval_settle(struct oc_run *r, size_t idx, const char *on_timeo
 void oc_approval_dispatch(struct oc_run *r, size_t idx)
 {
     struct oc_srt *s = &r->steps[idx];
-    char *errmsg = NULL;
-    json_t *with = oc_scope_render_with(r, idx, s->def->with, &errmsg);
-    if (!with) {
-        char *m = oc_xasprintf("with: %s", errmsg ? errmsg : "cannot render");
-        oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_CONFIG, m);
-        free(m);
-        free(errmsg);
+    json_t *with = oc_step_with(r, idx);
+    if (!with)
         return;
-    }
     const char *message = json_string_value(json_object_get(with, "message"));
     const char *on_timeout = json_string_value(json_object_get(with, "on_timeout"));
     json_decref(s->outputs);

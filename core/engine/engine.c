@@ -12,8 +12,11 @@
 
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p)
 {
-    if (r->e->opts.on_progress)
-        r->e->opts.on_progress(r->e->opts.ud, p);
+    if (!r->e->opts.on_progress)
+        return;
+    struct oc_progress q = *p;
+    q.workflow = r->wf->name;
+    r->e->opts.on_progress(r->e->opts.ud, &q);
 }
 
 void oc_engine_enqueue(struct oc_run *r, size_t idx)
@@ -322,60 +325,21 @@ void oc_ledger_process(struct oc_run *r)
                               "host", host, "start_time", (json_int_t)start));
 }
 
-struct oc_existing {
-    char *id;
-};
-
-static int32_t oc_existing_cb(void *ud, const struct orch_run_rec *rec)
-{
-    struct oc_existing *x = ud;
-    x->id = oc_xstrdup(rec->id);
-    return 0;
-}
-
 orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             const char *workflow, json_t *inputs,
                             const char *idempotency_key, char **run_id,
                             struct orch_error *err)
 {
-    const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
-    if (!wf)
-        return oc_workflow_missing(cfg, workflow, err);
-    json_t *in = NULL;
-    json_t *empty = json_object();
-    orch_status rc = oc_inputs_check(wf, inputs ? inputs : empty, &in, err);
-    json_decref(empty);
-    if (rc != ORCH_OK)
-        return rc;
-    char *id = oc_new_id("r-");
-    char *inputs_json = json_dumps(in, JSON_COMPACT);
-    int64_t now = oc_now_real_ns();
-    struct orch_run_rec rec = {
-        .struct_size = sizeof rec,
-        .state = ORCH_RUN_RUNNING,
-        .id = id,
-        .workflow = wf->name,
-        .idempotency_key = idempotency_key,
-        .inputs_json = inputs_json,
-        .source = cfg->source,
-        .source_path = cfg->path,
-        .created_ns = now,
-        .updated_ns = now,
-    };
-    struct oc_existing existing = {0};
-    rc = e->store->vt->run_create(e->store->h, &rec, oc_existing_cb, &existing, err);
-    free(inputs_json);
+    const struct oc_workflow *wf;
+    json_t *in;
+    char *id;
+    orch_status rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
+                                   ORCH_RUN_RUNNING, &wf, &in, &id, err);
     if (rc != ORCH_OK) {
-        if (rc == ORCH_E_EXISTS && existing.id) {
-            *run_id = existing.id;
-            existing.id = NULL;
-        }
-        free(existing.id);
-        free(id);
-        json_decref(in);
+        if (rc == ORCH_E_EXISTS)
+            *run_id = id;
         return rc;
     }
-    free(existing.id);
     struct oc_run *r = oc_run_new(e, cfg, wf);
     r->id = id;
     r->inputs = in;

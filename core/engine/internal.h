@@ -143,6 +143,8 @@ int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
 /* steps.c */
 void oc_steps_schedule(struct oc_run *r);
 int oc_step_dispatch(struct oc_run *r, size_t idx);
+/* The step's rendered `with`, or NULL after failing the step with why. */
+json_t *oc_step_with(struct oc_run *r, size_t idx);
 void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
                   json_t *result);
 void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,

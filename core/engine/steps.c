@@ -125,6 +125,19 @@ void oc_steps_schedule(struct oc_run *r)
     oc_run_check_done(r);
 }
 
+json_t *oc_step_with(struct oc_run *r, size_t idx)
+{
+    char *errmsg = NULL;
+    json_t *with = oc_scope_render_with(r, idx, r->steps[idx].def->with, &errmsg);
+    if (!with) {
+        char *m = oc_xasprintf("with: %s", errmsg ? errmsg : "cannot render");
+        oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_CONFIG, m);
+        free(m);
+        free(errmsg);
+    }
+    return with;
+}
+
 /* Returns 0 when the step left the ready queue (dispatched, parked or
  * finished), -1 when no executor was free (keep it queued). */
 int oc_step_dispatch(struct oc_run *r, size_t idx)
@@ -161,15 +174,9 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
             return 0;
         }
     }
-    char *errmsg = NULL;
-    json_t *with = oc_scope_render_with(r, idx, s->def->with, &errmsg);
-    if (!with) {
-        char *m = oc_xasprintf("with: %s", errmsg ? errmsg : "cannot render");
-        oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_CONFIG, m);
-        free(m);
-        free(errmsg);
+    json_t *with = oc_step_with(r, idx);
+    if (!with)
         return 0;
-    }
     s->attempt++;
     s->tries++;
     s->state = ORCH_STEP_RUNNING;

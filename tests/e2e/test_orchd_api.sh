@@ -27,6 +27,8 @@ python3 "$T/receiver.py" "$T/notes" notify-key &
 T_PIDS+=($!)
 wait_file "$T/notes.port"
 PORT=$(cat "$T/notes.port")
+# info level: the log lines about notifications must show no URL path
+export ORCH_LOG_LEVEL=info
 export ORCH_SECRET_NOTIFY_KEY=notify-key ORCH_SECRET_HOOK_KEY=hook-key ORCH_SECRET_API_PASSWORD=hunter2
 
 od_config "$T/orchd.yaml" <<EOF
@@ -41,7 +43,7 @@ worker: {tick: 100ms, lease_ttl: 5s}
 webhooks:
   build: {workflow: hello, secret: "\${{ secrets.HOOK_KEY }}"}
 notifications:
-  - {url: "http://127.0.0.1:$PORT/hook", on: [succeeded, failed], secret: "\${{ secrets.NOTIFY_KEY }}"}
+  - {url: "http://127.0.0.1:$PORT/hook/path-token-123", on: [succeeded, failed], secret: "\${{ secrets.NOTIFY_KEY }}"}
 workflows:
   hello:
     inputs: {who: {default: world}}
@@ -235,11 +237,14 @@ assert all(n['ok'] for n in notes), 'a notification signature did not verify'
 states = {(n['body']['run_id'], n['body']['state']) for n in notes}
 assert (sys.argv[2], 'succeeded') in states, states
 assert (sys.argv[3], 'failed') in states, states
+assert all(n['body']['workflow'] for n in notes), 'a notification lacks its workflow'
 PY
 pass "notifications delivered on success and failure, HMAC-signed"
 
 # --- logs: JSON lines with run, step and attempt
 grep -q '"run_id":"'"$B"'","step_id":"fail","attempt":2' "$T/orchd.log" || fail "log lines lack run/step/attempt"
 if grep -q hunter2 "$T/orchd.log"; then fail "secret in the daemon log"; fi
+grep -q '"notified http://127.0.0.1:'"$PORT"'"' "$T/orchd.log" || fail "notification not logged"
+if grep -q path-token-123 "$T/orchd.log"; then fail "a notification URL's path (often its secret) in the log"; fi
 od_stop
 pass "JSON log lines carry run, step and attempt; no secret in the log"

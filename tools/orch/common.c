@@ -62,15 +62,7 @@ struct oc_registry *cli_registry(const struct oc_config *cfg)
 struct oc_config *cli_load_config(const char *path, struct oc_registry *reg)
 {
     struct oc_diag diag = {0};
-    struct oc_config *cfg = oc_config_parse_file(path, &diag);
-    if (cfg) {
-        for (size_t i = 0; i < cfg->n_plugin_paths; i++)
-            oc_registry_add_path(reg, cfg->plugin_paths[i]);
-        if (oc_config_validate(cfg, reg, &diag) != 0) {
-            oc_config_free(cfg);
-            cfg = NULL;
-        }
-    }
+    struct oc_config *cfg = oc_config_load(path, reg, &diag);
     for (size_t i = 0; i < diag.n; i++)
         fprintf(stderr, "%s\n", diag.msgs[i]);
     if (!cfg && diag.n == 0)

@@ -197,28 +197,22 @@ static int orchd_auth(struct orchd_req *rq, int role)
 
 static void orchd_route(struct orchd_req *rq)
 {
-    char *copy = oc_xstrdup(rq->path);
     int path_known = 0;
     for (const struct orchd_route *r = orchd_routes; r->method; r++) {
-        char *work = oc_xstrdup(copy);
+        /* The match writes NULs into its copy to end the captured parts. */
+        char *work = oc_xstrdup(rq->path);
         const char *params[ORCHD_MAX_PARAMS] = {0};
-        if (!orchd_match(r->pattern, work, params)) {
+        int hit = orchd_match(r->pattern, work, params);
+        path_known |= hit;
+        if (hit && !strcmp(r->method, rq->method)) {
+            memcpy(rq->params, params, sizeof params);
+            if (orchd_auth(rq, r->role) == 0)
+                r->fn(rq);
             free(work);
-            continue;
+            return;
         }
-        path_known = 1;
-        if (strcmp(r->method, rq->method)) {
-            free(work);
-            continue;
-        }
-        memcpy(rq->params, params, sizeof params);
-        if (orchd_auth(rq, r->role) == 0)
-            r->fn(rq);
         free(work);
-        free(copy);
-        return;
     }
-    free(copy);
     if (path_known)
         orchd_fail(rq, 405, "method_not_allowed", "%s is not allowed on %s", rq->method,
                    rq->path);

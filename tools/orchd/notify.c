@@ -83,6 +83,16 @@ static int orchd_deliver(struct orchd_delivery *dv, char *why, size_t why_len)
     return 0;
 }
 
+/* scheme://host[:port] of a URL: the rest of a webhook URL is often its
+ * secret (chat services put the token in the path), so logs get only this. */
+static void orchd_url_origin(const char *url, char *out, size_t n)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t len = strcspn(p, "/?#");
+    snprintf(out, n, "%.*s%.*s", (int)(p - url), url, (int)len, p);
+}
+
 static void orchd_delivery_free(struct orchd_delivery *dv)
 {
     free(dv->id);
@@ -121,20 +131,22 @@ static void *orchd_notifier_main(void *arg)
         char why[256] = "";
         int ok = orchd_deliver(dv, why, sizeof why) == 0;
         struct oc_log_fields f = {.run_id = dv->run_id, .component = "notify"};
+        char origin[256];
+        orchd_url_origin(dv->to->url, origin, sizeof origin);
         dv->attempt++;
         if (ok) {
-            oc_log_at(ORCH_LOG_INFO, &f, "notified %s", dv->to->url);
+            oc_log_at(ORCH_LOG_INFO, &f, "notified %s", origin);
             orchd_delivery_free(dv);
         } else if (dv->attempt >= dv->to->attempts || n->stop) {
             oc_log_at(ORCH_LOG_ERROR, &f, "notify %s failed after %u attempts: %s",
-                      dv->to->url, dv->attempt, why);
+                      origin, dv->attempt, why);
             pthread_mutex_lock(&n->d->m.lock);
             n->d->m.notify_failures++;
             pthread_mutex_unlock(&n->d->m.lock);
             orchd_delivery_free(dv);
         } else {
             int64_t delay_ms = 500LL << (dv->attempt - 1 < 7 ? dv->attempt - 1 : 7);
-            oc_log_at(ORCH_LOG_WARN, &f, "notify %s: %s; retrying in %lldms", dv->to->url,
+            oc_log_at(ORCH_LOG_WARN, &f, "notify %s: %s; retrying in %lldms", origin,
                       why, (long long)delay_ms);
             dv->due_mono = oc_now_mono_ns() + delay_ms * 1000000;
             pthread_mutex_lock(&n->lock);

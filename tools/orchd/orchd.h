@@ -64,6 +64,12 @@ struct orchd {
 int64_t orchd_now(const struct orchd *d);
 
 /* sched.c */
+struct orchd_control {
+    int paused, proof, draining;
+};
+/* Fold one stored flag into c; 1 when it is a control flag. */
+int orchd_control_flag(struct orchd_control *c, const char *name, const char *value);
+int32_t orchd_control_cb(void *ud, const char *name, const char *value); /* ud: control */
 void orchd_tick(struct orchd *d);
 void orchd_apply_config_control(struct orchd *d);
 void orchd_on_progress(void *ud, const struct oc_progress *p);

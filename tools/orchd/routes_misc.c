@@ -189,26 +189,9 @@ void orchd_plugins_list(struct orchd_req *rq)
                                    rq->d->plugin_errors));
 }
 
-struct orchd_flags {
-    int paused, proof, draining;
-};
-
-static int32_t orchd_control_cb(void *ud, const char *name, const char *value)
-{
-    struct orchd_flags *f = ud;
-    int on = value && !strcmp(value, "1");
-    if (!strcmp(name, "paused"))
-        f->paused = on;
-    else if (!strcmp(name, "proof"))
-        f->proof = on;
-    else if (!strcmp(name, "draining"))
-        f->draining = on;
-    return 0;
-}
-
 static void orchd_control_reply(struct orchd_req *rq, unsigned status)
 {
-    struct orchd_flags f = {0};
+    struct orchd_control f = {0};
     struct orch_error err;
     oc_error_init(&err);
     ORCHD_API_LOCK(rq->d);

@@ -12,9 +12,28 @@
 #include "runctl.h"
 #include "util.h"
 
+int orchd_control_flag(struct orchd_control *c, const char *name, const char *value)
+{
+    int on = value && !strcmp(value, "1");
+    if (!strcmp(name, "paused"))
+        c->paused = on;
+    else if (!strcmp(name, "proof"))
+        c->proof = on;
+    else if (!strcmp(name, "draining"))
+        c->draining = on;
+    else
+        return 0;
+    return 1;
+}
+
+int32_t orchd_control_cb(void *ud, const char *name, const char *value)
+{
+    orchd_control_flag(ud, name, value);
+    return 0;
+}
+
 struct orchd_tick_flags {
-    struct orchd *d;
-    int paused, proof, draining;
+    struct orchd_control c;
     json_t *cancels;    /* run ids */
     json_t *deadlines;  /* run id -> ns */
     json_t *schedules;  /* name -> last slot (s) */
@@ -23,14 +42,9 @@ struct orchd_tick_flags {
 static int32_t orchd_flag_cb(void *ud, const char *name, const char *value)
 {
     struct orchd_tick_flags *f = ud;
-    int on = value && !strcmp(value, "1");
-    if (!strcmp(name, "paused"))
-        f->paused = on;
-    else if (!strcmp(name, "proof"))
-        f->proof = on;
-    else if (!strcmp(name, "draining"))
-        f->draining = on;
-    else if (!strncmp(name, "cancel/", 7))
+    if (orchd_control_flag(&f->c, name, value))
+        return 0;
+    if (!strncmp(name, "cancel/", 7))
         json_array_append_new(f->cancels, json_string(name + 7));
     else if (!strncmp(name, "deadline/", 9))
         json_object_set_new(f->deadlines, name + 9, json_integer(strtoll(value, NULL, 10)));
@@ -310,21 +324,21 @@ int orchd_reconcile(struct orchd *d)
 void orchd_tick(struct orchd *d)
 {
     int64_t now = orchd_now(d);
-    struct orchd_tick_flags f = {.d = d, .cancels = json_array(), .deadlines = json_object(),
+    struct orchd_tick_flags f = {.cancels = json_array(), .deadlines = json_object(),
                                  .schedules = json_object()};
     struct orch_error err;
     oc_error_init(&err);
     if (d->store->vt->flag_list(d->store->h, orchd_flag_cb, &f, &err) != ORCH_OK) {
         oc_log(ORCH_LOG_WARN, "scheduler", "read control flags: %s", oc_error_text(&err));
-        f.paused = atomic_load(&d->paused); /* keep the last known state */
-        f.proof = atomic_load(&d->proof);
-        f.draining = atomic_load(&d->draining);
+        f.c.paused = atomic_load(&d->paused); /* keep the last known state */
+        f.c.proof = atomic_load(&d->proof);
+        f.c.draining = atomic_load(&d->draining);
     }
     oc_error_clear(&err);
-    atomic_store(&d->paused, f.paused);
-    atomic_store(&d->proof, f.proof);
-    atomic_store(&d->draining, f.draining);
-    oc_engine_set_dry_run(d->eng, f.proof);
+    atomic_store(&d->paused, f.c.paused);
+    atomic_store(&d->proof, f.c.proof);
+    atomic_store(&d->draining, f.c.draining);
+    oc_engine_set_dry_run(d->eng, f.c.proof);
     size_t i;
     json_t *v;
     json_array_foreach(f.cancels, i, v)
@@ -332,7 +346,7 @@ void orchd_tick(struct orchd *d)
     int requeued = orchd_deadlines(d, f.deadlines, now);
     oc_engine_heartbeat(d->eng, d->cfg->daemon.lease_ttl_ms);
     int claimed = 0, fired = 0, reaped = 0;
-    int accepting = !f.paused && !f.draining && !d->stop &&
+    int accepting = !f.c.paused && !f.c.draining && !d->stop &&
                     !(d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks);
     if (accepting) {
         fired = orchd_schedules(d, f.schedules, now);
@@ -344,7 +358,6 @@ void orchd_tick(struct orchd *d)
         d->last_reconcile_mono = mono;
         reaped = orchd_reconcile(d);
     }
-    oc_engine_collect(d->eng);
     pthread_mutex_lock(&d->m.lock);
     d->m.ticks++;
     d->m.claims += (uint64_t)claimed;
@@ -354,7 +367,7 @@ void orchd_tick(struct orchd *d)
         char *data = oc_xasprintf("{\"owner\":\"%s\",\"claimed\":%d,\"fired\":%d,"
                                   "\"requeued\":%d,\"reaped\":%d,\"paused\":%s}",
                                   d->owner, claimed, fired, requeued, reaped,
-                                  f.paused ? "true" : "false");
+                                  f.c.paused ? "true" : "false");
         int64_t seq;
         d->store->vt->event_append(d->store->h, NULL, "tick", data, now, &seq, &err);
         oc_error_clear(&err);
@@ -413,7 +426,7 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
             d->m.runs_finished[p->state]++;
         pthread_mutex_unlock(&d->m.lock);
         if (p->state != ORCH_RUN_WAITING && d->notifier)
-            orchd_notify_run(d->notifier, p->run_id, NULL, p->state, p->message);
+            orchd_notify_run(d->notifier, p->run_id, p->workflow, p->state, p->message);
         break;
     default:
         break;
