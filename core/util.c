@@ -407,3 +407,56 @@ unsigned long long oc_proc_start_time(long pid)
     free(stat);
     return start;
 }
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 when it is not one. */
+static size_t oc_utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+char *oc_utf8_lossy(const char *data, size_t len, size_t *out_len)
+{
+    struct oc_buf b = {0};
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i = 0;
+    while (i < len) {
+        size_t k = oc_utf8_seq(p + i, len - i);
+        if (k) {
+            oc_buf_add(&b, p + i, k);
+            i += k;
+        } else {
+            oc_buf_add(&b, "\xEF\xBF\xBD", 3);
+            i++;
+        }
+    }
+    *out_len = b.len;
+    return oc_buf_steal(&b);
+}

@@ -38,6 +38,12 @@ int64_t oc_now_real_ns(void);
  * ten encode the time, so ids sort by creation (ULID-like). */
 char *oc_new_id(const char *prefix);
 
+/* data as valid UTF-8: each byte of an invalid sequence becomes U+FFFD.
+ * For text that must go into JSON (jansson refuses invalid UTF-8), such as
+ * command output read by the byte. malloc'd, NUL-terminated, *out_len
+ * its length (NUL bytes are valid UTF-8 and kept). */
+char *oc_utf8_lossy(const char *data, size_t len, size_t *out_len);
+
 /* Edit distance, for "did you mean" suggestions. */
 size_t oc_levenshtein(const char *a, const char *b);
 /* The candidate closest to word, or NULL when none is close enough. */

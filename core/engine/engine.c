@@ -226,7 +226,7 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
         oc_pool_set_wake_fd(e->pool, opts->wake_fd);
-    free(exec);
+    e->exec_path = exec;
     const char *t = getenv("TMPDIR");
     char *tmpl = oc_xasprintf("%s/orch-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(tmpl)) {
@@ -284,6 +284,7 @@ void oc_engine_free(struct oc_engine *e)
         oc_rm_rf(e->tmpdir);
     free(e->tmpdir);
     free(e->state_dir);
+    free(e->exec_path);
     free(e);
 }
 

@@ -39,6 +39,21 @@ json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b
                      "with", with);
 }
 
+json_t *oc_engine_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b)
+{
+    return oc_backend_json(e, b);
+}
+
+const char *oc_engine_tmpdir(const struct oc_engine *e)
+{
+    return e->tmpdir;
+}
+
+const char *oc_engine_exec_path(const struct oc_engine *e)
+{
+    return e->exec_path;
+}
+
 json_t *oc_inst_ref_json(const struct oc_inst *in)
 {
     return json_pack("{s:s,s:s?,s:s?}", "id", in->id, "backend_id",

@@ -99,6 +99,7 @@ struct oc_engine {
     char *tmpdir;
     int cancelling;
     char *state_dir;
+    char *exec_path;
     const char **ids;        /* oc_engine_run_ids' array */
     char **reaping;          /* instance ids with a reap job in flight */
     size_t n_reaping;

@@ -16,7 +16,8 @@
 
 /* Requests (JSON, built by the engine):
  *   {"op": "step.run" | "step.plan" | "instance.create" | "instance.destroy"
- *          | "instance.status" | "instance.list_owned",
+ *          | "instance.status" | "instance.list_owned"
+ *          | "instance.reap" | "instance.exec",
  *    "ctx": {"run_id", "step_id", "attempt", "workflow", "tmpdir",
  *            "dry_run": bool, "timeout_ms": int (0 = none),
  *            "secrets": {"NAME": "value"}},
@@ -27,13 +28,17 @@
  *    "instance": {"id": orch id, "backend_id": ..., "handle": ...},
  *    "spec": {"instance_id", "run_id", "image", "size", "region",
  *             "env": {}, "labels": {}, "volumes": []},
- *    "match": {"label": "value"}}
+ *    "match": {"label": "value"},
+ *    "exec": {"argv": [...], "shell": bool, "env": {}, "cwd", "stdin": "text",
+ *             "timeout_ms": int}}
  * Results (the `result` object passed to on_done):
  *   step.run: {"outputs": {...}, "exit_code": int?}
  *   step.plan: {"plan": "text"}
  *   instance.create: {"backend_id": "...", "handle": "..." | null}
  *   instance.status: {"state": int, "detail": "..."}
- *   instance.list_owned: {"instances": [{"id","handle","state","labels"}]} */
+ *   instance.list_owned: {"instances": [{"id","handle","state","labels"}]}
+ *   instance.exec: {"exit_code": int, "signal": int, "duration_ns": int}
+ *     (its output arrives through on_stream) */
 
 struct oc_job_cbs {
     /* Command output and plugin log lines as they arrive. */

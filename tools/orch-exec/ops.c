@@ -241,6 +241,47 @@ static orch_status xe_status(struct xe_job *job, json_t **result, struct orch_er
     return rc;
 }
 
+/* A command on an instance outside any step (the daemon's instances API).
+ * Output goes to the engine as stream frames, as a step's would. */
+static orch_status xe_inst_exec(struct xe_job *job, json_t **result, struct orch_error *err)
+{
+    json_t *x = json_object_get(job->req, "exec");
+    json_t *argv = json_object_get(x, "argv");
+    size_t argc = json_array_size(argv);
+    if (!argc)
+        return oc_error_set(err, ORCH_E_PROTOCOL, "exec request without a command");
+    orch_status rc = xe_backend_open(job, 1, err);
+    if (rc == ORCH_OK) {
+        const char **args = oc_xcalloc(argc + 1, sizeof *args);
+        for (size_t i = 0; i < argc; i++)
+            args[i] = json_string_value(json_array_get(argv, i));
+        const char *in = json_string_value(json_object_get(x, "stdin"));
+        struct orch_exec_req rq = {
+            .struct_size = sizeof rq,
+            .argc = (uint32_t)argc,
+            .argv = args,
+            .flags = json_is_true(json_object_get(x, "shell")) ? ORCH_EXEC_SHELL : 0,
+            .cwd = json_string_value(json_object_get(x, "cwd")),
+            .timeout_ms = json_integer_value(json_object_get(x, "timeout_ms")),
+            .stdin_data = in,
+            .stdin_len = in ? strlen(in) : 0,
+        };
+        struct orch_kv *env = xe_kv(json_object_get(x, "env"), &rq.env_count);
+        rq.env = env;
+        struct orch_exec_res res = {.struct_size = sizeof res};
+        struct orch_ctx ctx;
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = job->bvt->exec(job->inst, &ctx, &rq, &res, err);
+        if (rc == ORCH_OK)
+            *result = json_pack("{s:i,s:i,s:I}", "exit_code", res.exit_code, "signal",
+                                res.term_signal, "duration_ns", (json_int_t)res.duration_ns);
+        free(env);
+        free(args);
+    }
+    xe_backend_close(job);
+    return rc;
+}
+
 static int32_t xe_owned_cb(void *ud, const struct orch_owned_instance *o)
 {
     json_t *labels = json_object();
@@ -324,6 +365,8 @@ orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
         return xe_create(&job, result, err);
     if (!strcmp(op, "instance.destroy"))
         return xe_destroy(&job, result, err);
+    if (!strcmp(op, "instance.exec"))
+        return xe_inst_exec(&job, result, err);
     if (!strcmp(op, "instance.status"))
         return xe_status(&job, result, err);
     if (!strcmp(op, "instance.list_owned"))

@@ -14,6 +14,7 @@
 
 #include "host.h"
 #include "http.h"
+#include "instances.h"
 #include "util.h"
 
 struct orchd_server {
@@ -53,6 +54,23 @@ const struct orchd_route orchd_routes[] = {
     {"GET", "/v1/dead-letters", OC_ROLE_READ, orchd_dead_letters, "failed runs"},
     {"POST", "/v1/dead-letters/{id}/requeue", OC_ROLE_WRITE, orchd_dead_letter_requeue,
      "re-queue a failed run"},
+    {"POST", "/v1/instances", OC_ROLE_WRITE, orchd_instances_create,
+     "create an instance on a backend"},
+    {"GET", "/v1/instances", OC_ROLE_READ, orchd_instances_list,
+     "instances of the ownership ledger, with backend status"},
+    {"GET", "/v1/instances/{id}", OC_ROLE_READ, orchd_instances_get, "an instance"},
+    {"DELETE", "/v1/instances/{id}", OC_ROLE_WRITE, orchd_instances_destroy,
+     "destroy an instance"},
+    {"POST", "/v1/instances/{id}/exec", OC_ROLE_WRITE, orchd_instances_exec,
+     "run a command on an instance"},
+    {"GET", "/v1/instances/{id}/executions", OC_ROLE_READ, orchd_executions_list,
+     "an instance's executions"},
+    {"GET", "/v1/instances/{id}/executions/{exec}", OC_ROLE_READ, orchd_executions_get,
+     "an execution, with its output"},
+    {"GET", "/v1/instances/{id}/executions/{exec}/output", OC_ROLE_READ,
+     orchd_executions_output, "an execution's output, or a live stream"},
+    {"DELETE", "/v1/instances/{id}/executions/{exec}", OC_ROLE_WRITE, orchd_executions_cancel,
+     "cancel an execution"},
     {"GET", "/v1/plugins", OC_ROLE_READ, orchd_plugins_list, "plugins and load errors"},
     {"GET", "/v1/control", OC_ROLE_READ, orchd_control_get, "control flags"},
     {"POST", "/v1/control", OC_ROLE_ADMIN, orchd_control_set, "pause, resume, proof, drain"},
@@ -114,6 +132,60 @@ json_t *orchd_body_object(struct orchd_req *rq)
         return NULL;
     }
     return j;
+}
+
+int orchd_body_fields(struct orchd_req *rq, json_t *b, const char *const *allowed)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v) {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k))
+            i++;
+        if (allowed[i])
+            continue;
+        struct oc_buf names = {0};
+        for (i = 0; allowed[i]; i++)
+            oc_buf_addf(&names, "%s%s", i ? ", " : "", allowed[i]);
+        orchd_fail(rq, 400, "invalid", "unknown field '%s' (%s)", k, names.data);
+        oc_buf_free(&names);
+        return -1;
+    }
+    return 0;
+}
+
+int orchd_body_strings(struct orchd_req *rq, json_t *b, const char *field)
+{
+    json_t *m = json_object_get(b, field);
+    const char *k;
+    json_t *v;
+    if (m && !json_is_object(m)) {
+        orchd_fail(rq, 400, "invalid", "%s must be an object of NAME: \"text\"", field);
+        return -1;
+    }
+    json_object_foreach(m, k, v) {
+        if (!json_is_string(v)) {
+            orchd_fail(rq, 400, "invalid", "%s.%s must be a string", field, k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int orchd_body_duration(struct orchd_req *rq, json_t *b, const char *field, int64_t *ms)
+{
+    json_t *v = json_object_get(b, field);
+    if (!v)
+        return 0;
+    if (json_is_number(v) && json_number_value(v) > 0) {
+        *ms = (int64_t)(json_number_value(v) * 1000);
+        return 0;
+    }
+    if (json_is_string(v) && oc_parse_duration_ms(json_string_value(v), ms) == 0 && *ms > 0)
+        return 0;
+    orchd_fail(rq, 400, "invalid", "%s must be a positive duration (\"30s\", \"5m\") or a "
+               "number of seconds", field);
+    return -1;
 }
 
 const char *orchd_query(struct orchd_req *rq, const char *key)

@@ -45,6 +45,12 @@ void orchd_fail(struct orchd_req *rq, unsigned status, const char *code, const c
 void orchd_fail_err(struct orchd_req *rq, const struct orch_error *err);
 /* The body as a JSON object; NULL after a 400 answer. An empty body is {}. */
 json_t *orchd_body_object(struct orchd_req *rq);
+/* Checks of a body's fields; each answers 400 naming the field and returns
+ * -1 when it fails. allowed ends with NULL. */
+int orchd_body_fields(struct orchd_req *rq, json_t *b, const char *const *allowed);
+int orchd_body_strings(struct orchd_req *rq, json_t *b, const char *field);
+/* "30s", "5m", or a number of seconds; *ms untouched when absent. */
+int orchd_body_duration(struct orchd_req *rq, json_t *b, const char *field, int64_t *ms);
 const char *orchd_query(struct orchd_req *rq, const char *key);
 const char *orchd_header(struct orchd_req *rq, const char *key);
 /* Run f with the API's store connection held. */

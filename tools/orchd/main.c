@@ -11,6 +11,7 @@
 
 #include "host.h"
 #include "http.h"
+#include "instances.h"
 #include "plugin_info.h"
 #include "util.h"
 
@@ -185,10 +186,12 @@ static struct oc_store *orchd_open_store(struct orchd *d)
 static int orchd_run(struct orchd *d, const char *listen)
 {
     char *err = NULL;
+    d->execs = orchd_execs_new();
     d->server = orchd_server_start(d, listen, &err);
     if (!d->server) {
         fprintf(stderr, "orchd: %s\n", err);
         free(err);
+        orchd_execs_free(d->execs);
         return 2;
     }
     struct oc_log_fields f = {.component = "orchd"};
@@ -212,7 +215,9 @@ static int orchd_run(struct orchd *d, const char *listen)
         size_t active;
         oc_engine_run_ids(d->eng, &active);
         int ticks_done = d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks;
-        if (!active && (stop_deadline || ticks_done || atomic_load(&d->draining)))
+        /* Executions of the instances API are work in flight too. */
+        if (!active && !orchd_execs_running(d->execs) &&
+            (stop_deadline || ticks_done || atomic_load(&d->draining)))
             break;
         if (stop_deadline && mono >= stop_deadline) {
             oc_log_at(ORCH_LOG_WARN, &f, "grace period over: %zu runs handed back to the "
@@ -226,8 +231,11 @@ static int orchd_run(struct orchd *d, const char *listen)
     }
     if (atomic_load(&d->draining) && !d->stop)
         oc_log_at(ORCH_LOG_INFO, &f, "drained: exiting");
+    orchd_execs_stop(d->execs);
     orchd_server_stop(d->server);
     orchd_notifier_stop(d->notifier);
+    orchd_execs_free(d->execs);
+    d->execs = NULL;
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "registry.h"
 #include "store.h"
 
+struct orchd_execs;
 struct orchd_notifier;
 struct orchd_server;
 
@@ -42,6 +43,7 @@ struct orchd {
     int wake[2];                      /* API -> engine: new work */
     struct orchd_server *server;
     struct orchd_notifier *notifier;
+    struct orchd_execs *execs;        /* commands run through the instances API */
     struct orchd_metrics m;
     /* Control, as last read from the store by the engine thread. */
     atomic_int paused, proof, draining;

@@ -46,9 +46,12 @@ static int32_t orchd_log_text_cb(void *ud, const struct orch_log_rec *l)
 static int32_t orchd_log_sse_cb(void *ud, const struct orch_log_rec *l)
 {
     struct orchd_tail *t = ud;
+    size_t n;
+    char *text = oc_utf8_lossy(l->data, (size_t)l->len, &n);
     json_t *j = json_pack("{s:s,s:s%,s:I}", "stream",
                           l->stream == ORCH_STREAM_STDERR ? "stderr" : "stdout", "data",
-                          l->data, (size_t)l->len, "seq", (json_int_t)l->seq);
+                          text, n, "seq", (json_int_t)l->seq);
+    free(text);
     char *s = json_dumps(j, JSON_COMPACT);
     oc_buf_addf(&t->pending, "event: log\nid: %lld\ndata: %s\n\n", (long long)l->seq,
                 s ? s : "{}");

@@ -8,6 +8,7 @@
 
 #include "cron.h"
 #include "host.h"
+#include "instances.h"
 #include "orchd.h"
 #include "runctl.h"
 #include "util.h"
@@ -255,15 +256,8 @@ struct orchd_reconcile {
 static int32_t orchd_inst_cb(void *ud, const struct orch_instance_rec *i)
 {
     struct orchd_reconcile *rc = ud;
-    if (i->state != ORCH_INST_CREATING && i->state != ORCH_INST_RUNNING)
-        return 0;
-    json_array_append_new(rc->candidates,
-                          json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:i,s:I,s:I}", "id", i->id,
-                                    "backend", i->backend, "run_id", i->run_id, "backend_id",
-                                    i->backend_id, "handle", i->handle, "labels",
-                                    i->labels_json, "state", (json_int_t)i->state, "created",
-                                    (json_int_t)i->created_ns, "last_used",
-                                    (json_int_t)i->last_used_ns));
+    if (i->state == ORCH_INST_CREATING || i->state == ORCH_INST_RUNNING)
+        json_array_append_new(rc->candidates, orchd_inst_json(i));
     return 0;
 }
 
@@ -287,35 +281,27 @@ int orchd_reconcile(struct orchd *d)
     size_t i;
     json_t *j;
     json_array_foreach(rc.candidates, i, j) {
-        const char *run = json_string_value(json_object_get(j, "run_id"));
+        struct orch_instance_rec rec;
+        orchd_inst_rec(j, &rec);
         int reap = 0;
-        if (run) {
+        if (rec.run_id) {
             uint32_t state = 0;
-            d->store->vt->run_get(d->store->h, run, orchd_run_state_cb, &state, &err);
+            d->store->vt->run_get(d->store->h, rec.run_id, orchd_run_state_cb, &state, &err);
             oc_error_clear(&err);
             reap = state == 0 || state == ORCH_RUN_SUCCEEDED || state == ORCH_RUN_FAILED ||
                    state == ORCH_RUN_CANCELLED;
         } else {
             /* A standalone instance: reaped when idle too long. */
-            reap = now - json_integer_value(json_object_get(j, "last_used")) >
-                   d->cfg->daemon.idle_instance_ms * 1000000;
+            reap = now - rec.last_used_ns > d->cfg->daemon.idle_instance_ms * 1000000;
         }
         if (!reap)
             continue;
-        struct orch_instance_rec rec = {
-            .struct_size = sizeof rec,
-            .state = (uint32_t)json_integer_value(json_object_get(j, "state")),
-            .id = json_string_value(json_object_get(j, "id")),
-            .backend = json_string_value(json_object_get(j, "backend")),
-            .run_id = run,
-            .backend_id = json_string_value(json_object_get(j, "backend_id")),
-            .handle = json_string_value(json_object_get(j, "handle")),
-            .labels_json = json_string_value(json_object_get(j, "labels")),
-            .created_ns = json_integer_value(json_object_get(j, "created")),
-            .last_used_ns = json_integer_value(json_object_get(j, "last_used")),
-        };
+        char *labels = json_dumps(json_object_get(j, "labels"), JSON_COMPACT | JSON_SORT_KEYS);
+        rec.labels_json = labels;
+        rec.owner = NULL;
         if (oc_engine_reap(d->eng, d->cfg, &rec) == 0)
             n++;
+        free(labels);
     }
     json_decref(rc.candidates);
     return n;

@@ -1,0 +1,165 @@
+/* /v1/instances/{id}/exec and its executions: a command on an instance,
+ * answered when it ends (with a timeout) or at once with an execution id
+ * to poll, stream or cancel. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "instances.h"
+#include "util.h"
+
+#define ORCHD_EXEC_SYNC_TIMEOUT_MS (60 * 1000)
+#define ORCHD_EXEC_ASYNC_TIMEOUT_MS (60 * 60 * 1000)
+
+/* The "exec" block of the executor request from the body; NULL after a
+ * 400 answer. */
+static json_t *orchd_exec_block(struct orchd_req *rq, json_t *b, json_t **shown)
+{
+    static const char *const fields[] = {"command", "argv", "env",   "cwd",
+                                         "stdin",   "timeout", "async", NULL};
+    if (orchd_body_fields(rq, b, fields) || orchd_body_strings(rq, b, "env"))
+        return NULL;
+    json_t *cmd = json_object_get(b, "command");
+    json_t *argv = json_object_get(b, "argv");
+    if (!!cmd == !!argv) {
+        orchd_fail(rq, 400, "invalid", "give either 'command' (a shell command line) or "
+                   "'argv' (an array of strings)");
+        return NULL;
+    }
+    if (cmd && (!json_is_string(cmd) || !*json_string_value(cmd))) {
+        orchd_fail(rq, 400, "invalid", "command must be a non-empty string");
+        return NULL;
+    }
+    size_t i;
+    json_t *a;
+    if (argv && (!json_is_array(argv) || !json_array_size(argv))) {
+        orchd_fail(rq, 400, "invalid", "argv must be a non-empty array of strings");
+        return NULL;
+    }
+    json_array_foreach(argv, i, a) {
+        if (!json_is_string(a)) {
+            orchd_fail(rq, 400, "invalid", "argv[%zu] must be a string", i);
+            return NULL;
+        }
+    }
+    static const char *const texts[] = {"cwd", "stdin"};
+    for (i = 0; i < 2; i++) {
+        json_t *v = json_object_get(b, texts[i]);
+        if (v && !json_is_string(v)) {
+            orchd_fail(rq, 400, "invalid", "%s must be a string", texts[i]);
+            return NULL;
+        }
+    }
+    json_t *async = json_object_get(b, "async");
+    if (async && !json_is_boolean(async)) {
+        orchd_fail(rq, 400, "invalid", "async must be true or false");
+        return NULL;
+    }
+    *shown = cmd ? json_pack("{s:O}", "shell", cmd) : json_pack("{s:O}", "argv", argv);
+    return json_pack("{s:o,s:b,s:O?,s:O?,s:O?}", "argv",
+                     cmd ? json_pack("[O]", cmd) : json_deep_copy(argv), "shell", cmd != NULL,
+                     "env", json_object_get(b, "env"), "cwd", json_object_get(b, "cwd"),
+                     "stdin", json_object_get(b, "stdin"));
+}
+
+void orchd_instances_exec(struct orchd_req *rq)
+{
+    struct orchd *d = rq->d;
+    json_t *b = orchd_body_object(rq);
+    if (!b)
+        return;
+    json_t *shown = NULL, *row = NULL, *be = NULL;
+    json_t *x_req = orchd_exec_block(rq, b, &shown);
+    int async = json_is_true(json_object_get(b, "async"));
+    int64_t timeout = async ? ORCHD_EXEC_ASYNC_TIMEOUT_MS : ORCHD_EXEC_SYNC_TIMEOUT_MS;
+    if (!x_req || orchd_body_duration(rq, b, "timeout", &timeout) ||
+        !(row = orchd_inst_of_path(rq)) || !(be = orchd_live_backend(rq, row, 1)))
+        goto out;
+    if (!json_object_get(row, "backend_id")) {
+        orchd_fail(rq, 409, "conflict", "instance %s is still being created", rq->params[0]);
+        goto out;
+    }
+    json_object_set_new(x_req, "timeout_ms", json_integer(timeout));
+    const char *refused = NULL;
+    struct orchd_exec *x =
+        orchd_exec_new(d, row, shown, rq->token ? rq->token->name : "anonymous", &refused);
+    if (!x) {
+        orchd_fail(rq, strstr(refused, "stopping") ? 503 : 429, "unavailable", "%s", refused);
+        goto out;
+    }
+    orchd_inst_touch(d, rq->params[0]);
+    json_t *req = json_pack("{s:s,s:o,s:O,s:{s:O,s:O,s:O?},s:O}", "op", "instance.exec", "ctx",
+                            orchd_job_ctx(d, 0), "backend", be, "instance", "id",
+                            json_object_get(row, "id"), "backend_id",
+                            json_object_get(row, "backend_id"), "handle",
+                            json_object_get(row, "handle"), "exec", x_req);
+    if (orchd_exec_start(x, req, timeout, async) != 0)
+        orchd_fail(rq, 500, "internal", "cannot start the execution");
+    else
+        orchd_reply(rq, async ? 202 : 200,
+                    json_pack("{s:o}", "execution", orchd_exec_json(x, !async)));
+    orchd_exec_unref(x);
+out:
+    json_decref(be);
+    json_decref(row);
+    json_decref(shown);
+    json_decref(x_req);
+    json_decref(b);
+}
+
+void orchd_executions_list(struct orchd_req *rq)
+{
+    json_t *row = orchd_inst_of_path(rq);
+    if (!row)
+        return;
+    json_decref(row);
+    orchd_reply(rq, 200, json_pack("{s:o}", "executions", orchd_execs_of(rq->d, rq->params[0])));
+}
+
+/* The path's execution, held; NULL after a 404 answer. */
+static struct orchd_exec *orchd_exec_of_path(struct orchd_req *rq)
+{
+    struct orchd_exec *x = orchd_exec_find(rq->d, rq->params[0], rq->params[1]);
+    if (!x)
+        orchd_fail(rq, 404, "not_found", "no execution %s on instance %s (executions are kept "
+                   "in the daemon's memory for an hour after they end)",
+                   rq->params[1], rq->params[0]);
+    return x;
+}
+
+void orchd_executions_get(struct orchd_req *rq)
+{
+    struct orchd_exec *x = orchd_exec_of_path(rq);
+    if (!x)
+        return;
+    const char *o = orchd_query(rq, "output");
+    orchd_reply(rq, 200, json_pack("{s:o}", "execution",
+                                   orchd_exec_json(x, !o || strcmp(o, "false"))));
+    orchd_exec_unref(x);
+}
+
+void orchd_executions_output(struct orchd_req *rq)
+{
+    struct orchd_exec *x = orchd_exec_of_path(rq);
+    if (!x)
+        return;
+    const char *follow = orchd_query(rq, "follow");
+    rq->status = 200;
+    if (follow && (!strcmp(follow, "true") || !strcmp(follow, "1"))) {
+        rq->stream = orchd_exec_stream(x);
+        return;
+    }
+    rq->text = orchd_exec_text(x);
+    orchd_exec_unref(x);
+}
+
+void orchd_executions_cancel(struct orchd_req *rq)
+{
+    struct orchd_exec *x = orchd_exec_of_path(rq);
+    if (!x)
+        return;
+    orchd_exec_cancel(x);
+    orchd_reply(rq, 202, json_pack("{s:o}", "execution", orchd_exec_json(x, 0)));
+    orchd_exec_unref(x);
+}
