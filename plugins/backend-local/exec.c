@@ -26,36 +26,98 @@ struct lb_child {
     int status;
 };
 
-/* environ with req's variables added or replaced. Host-allocated array of
- * host-allocated "K=V" strings for the overrides; NULL on OOM. */
-static char **lb_env(const struct orch_exec_req *req, char ***owned, size_t *n_owned)
+/* The instance's own variables (the create spec's env), kept beside it as
+ * KEY\0VALUE\0 pairs; host-allocated, NULL when there are none. */
+static char *lb_inst_env(const struct orch_instance *in, size_t *len)
 {
-    size_t n = 0;
+    *len = 0;
+    char *path = lb_printf("%s/" LB_ENV_FILE, in->dir);
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    lb_host->free(path);
+    if (fd < 0)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    for (;;) {
+        if (*len + 4096 > cap) {
+            char *nb = lb_host->realloc(buf, cap + 8192);
+            if (!nb)
+                break;
+            buf = nb;
+            cap += 8192;
+        }
+        ssize_t r = read(fd, buf + *len, cap - *len);
+        if (r <= 0)
+            break;
+        *len += (size_t)r;
+    }
+    close(fd);
+    return buf;
+}
+
+static int lb_env_has(char **vars, size_t n, const char *entry)
+{
+    size_t kl = strcspn(entry, "=");
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(vars[i], entry, kl) && vars[i][kl] == '=')
+            return 1;
+    return 0;
+}
+
+/* environ with the instance's variables and then req's added or replaced.
+ * Host-allocated array; *owned the host-allocated "K=V" strings of the
+ * overrides; NULL on OOM. */
+static char **lb_env(const struct orch_instance *in, const struct orch_exec_req *req,
+                     char ***owned, size_t *n_owned)
+{
+    size_t n = 0, ilen, n_inst = 0;
     while (environ[n])
         n++;
-    char **env = lb_host->calloc(n + req->env_count + 1, sizeof *env);
-    char **mine = lb_host->calloc(req->env_count + 1, sizeof *mine);
+    char *inst = lb_inst_env(in, &ilen);
+    for (size_t p = 0; p < ilen; p += strnlen(inst + p, ilen - p) + 1)
+        n_inst++;
+    size_t n_mine = req->env_count + n_inst / 2;
+    char **env = lb_host->calloc(n + n_mine + 1, sizeof *env);
+    char **mine = lb_host->calloc(n_mine + 1, sizeof *mine);
     if (!env || !mine) {
         lb_host->free(env);
         lb_host->free(mine);
+        lb_host->free(inst);
         return NULL;
     }
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int overridden = 0;
-        for (uint32_t k = 0; k < req->env_count && !overridden; k++) {
-            size_t kl = strlen(req->env[k].key);
-            overridden = !strncmp(environ[i], req->env[k].key, kl) && environ[i][kl] == '=';
-        }
-        if (!overridden)
-            env[m++] = environ[i];
-    }
     for (uint32_t k = 0; k < req->env_count; k++) {
-        mine[k] = lb_printf("%s=%s", req->env[k].key, req->env[k].value ? req->env[k].value : "");
-        env[m++] = mine[k];
+        mine[m] = lb_printf("%s=%s", req->env[k].key, req->env[k].value ? req->env[k].value : "");
+        if (!mine[m]) {
+            for (size_t i = 0; i < m; i++)
+                lb_host->free(mine[i]);
+            lb_host->free(mine);
+            lb_host->free(env);
+            lb_host->free(inst);
+            return NULL;
+        }
+        m++;
     }
+    for (size_t p = 0; p + 1 < ilen;) {
+        const char *key = inst + p;
+        p += strnlen(key, ilen - p) + 1;
+        const char *val = p < ilen ? inst + p : "";
+        p += strnlen(val, ilen - p) + 1;
+        char *kv = lb_printf("%s=%s", key, val);
+        if (kv && !lb_env_has(mine, m, kv))
+            mine[m++] = kv;
+        else
+            lb_host->free(kv);
+    }
+    lb_host->free(inst);
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!lb_env_has(mine, m, environ[i]))
+            env[e++] = environ[i];
+    for (size_t k = 0; k < m; k++)
+        env[e++] = mine[k];
     *owned = mine;
-    *n_owned = req->env_count;
+    *n_owned = m;
     return env;
 }
 
@@ -66,8 +128,9 @@ static void lb_close(int *fd)
     *fd = -1;
 }
 
-static orch_status lb_spawn(struct lb_child *c, const struct orch_exec_req *req,
-                            const char *cwd, struct orch_error *err)
+static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
+                            const struct orch_exec_req *req, const char *cwd,
+                            struct orch_error *err)
 {
     c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
     c->pidfd = -1;
@@ -84,7 +147,7 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_exec_req *req,
     }
     char **owned = NULL;
     size_t n_owned = 0;
-    char **env = lb_env(req, &owned, &n_owned);
+    char **env = lb_env(in, req, &owned, &n_owned);
     if (!env)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     posix_spawn_file_actions_t fa;
@@ -188,7 +251,7 @@ orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
         return err->code;
     struct lb_child c = {0};
     int64_t start = lb_host->now_mono_ns();
-    orch_status rc = lb_spawn(&c, req, cwd, err);
+    orch_status rc = lb_spawn(&c, in, req, cwd, err);
     lb_host->free(cwd);
     if (rc != ORCH_OK) {
         lb_close(&c.in[1]);

@@ -6,6 +6,10 @@
 
 extern const struct orch_host *lb_host;
 
+/* Beside an instance's work dir: the create spec's env, as KEY\0VALUE\0
+ * pairs, 0600 (values may be secrets). */
+#define LB_ENV_FILE ".orch-env"
+
 struct lb_cfg {
     const char *root;
     int64_t kill_grace_ms;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -117,6 +118,26 @@ static void lb_release(struct orch_instance *in)
     lb_host->free(in);
 }
 
+static int lb_write_env(const struct orch_instance *in, const struct orch_instance_spec *spec)
+{
+    char *path = lb_printf("%s/" LB_ENV_FILE, in->dir);
+    int fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    lb_host->free(path);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    for (uint32_t i = 0; i < spec->env_count; i++) {
+        const char *v = spec->env[i].value ? spec->env[i].value : "";
+        fwrite(spec->env[i].key, 1, strlen(spec->env[i].key) + 1, f);
+        fwrite(v, 1, strlen(v) + 1, f);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
                              const struct orch_instance_spec *spec, struct orch_instance **out,
                              struct orch_instance_ref *ref, struct orch_error *err)
@@ -148,6 +169,13 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
         fprintf(f, "%s\t%s\n", spec->labels[i].key,
                 spec->labels[i].value ? spec->labels[i].value : "");
     fclose(f);
+    if (spec->env_count && lb_write_env(in, spec) != 0) {
+        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: env: %s",
+                                            strerror(errno));
+        nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        lb_release(in);
+        return rc;
+    }
     ref->id = lb_host->strdup(in->id);
     ref->handle = lb_host->strdup(in->dir);
     if (!ref->id || !ref->handle) {

@@ -18,6 +18,8 @@ struct cli {
     const char *state_dir;   /* --state-dir */
     const char *config;      /* -c FILE for commands that take one */
     int json;                /* --json */
+    const char *server;      /* --server URL or $ORCH_SERVER: talk to orchd */
+    const char *token_file;  /* --token-file (else $ORCH_TOKEN) */
 };
 
 /* Parse and validate a config file, printing every diagnostic. */
@@ -45,11 +47,47 @@ int cmd_resume(struct cli *c, int argc, char **argv);
 int cmd_runs(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 
+/* Tables of runs (id, workflow, state, created_ns) and of one run with its
+ * "attempts" (step, attempt, state, exit_code, started_ns, finished_ns,
+ * error, outputs), for the store and the server alike. */
+void cli_print_runs(json_t *runs);
+void cli_print_run(json_t *doc);
+
 /* runs approve|reject|cancel|requeue against a store. */
 int cli_runs_control(struct cli *c, struct oc_store *st, const char *sub, int argc,
                      char **argv);
 int cli_input_kv(json_t *obj, const char *kv);
 int cli_decision_args(int argc, char **argv, json_t *input, const char **comment);
+
+/* remote.c: the daemon's API. */
+struct cli_http_res {
+    long status;
+    json_t *json;            /* the body, when it is JSON */
+    char *body;
+    size_t len;
+};
+/* 0 when the server answered (any status), -1 (printed) when it could not
+ * be reached. body is taken, may be NULL. */
+int cli_http(struct cli *c, const char *method, const char *path, json_t *body,
+             struct cli_http_res *res);
+/* The same for a stream of server-sent events: on_event gets each one
+ * (data parsed as JSON, may be NULL); non-zero from it ends the stream. */
+int cli_http_events(struct cli *c, const char *method, const char *path, json_t *body,
+                    int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
+                    struct cli_http_res *res);
+void cli_http_res_free(struct cli_http_res *res);
+/* Print the server's error; the exit status for it. */
+int cli_http_fail(struct cli *c, const struct cli_http_res *res);
+/* A 2xx JSON answer in *out (CLI_EXIT_OK), or the error printed and its
+ * exit status. */
+int cli_http_call(struct cli *c, const char *method, const char *path, json_t *body,
+                  json_t **out);
+/* s escaped for a URL path segment; malloc'd. */
+char *cli_seg(const char *s);
+
+int cmd_runs_remote(struct cli *c, int argc, char **argv);
+int cmd_instances(struct cli *c, int argc, char **argv);
+int cmd_control(struct cli *c, int argc, char **argv);
 
 /* Progress printing for run/resume. */
 struct cli_progress;

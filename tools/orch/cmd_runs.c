@@ -83,6 +83,20 @@ static int32_t cli_collect_event(void *ud, const struct orch_event_rec *e)
     return 0;
 }
 
+void cli_print_runs(json_t *runs)
+{
+    printf("%-24s %-20s %-10s %s\n", "RUN", "WORKFLOW", "STATE", "CREATED");
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r) {
+        char when[32];
+        cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(r, "created_ns")));
+        printf("%-24s %-20s %-10s %s\n", json_string_value(json_object_get(r, "id")),
+               json_string_value(json_object_get(r, "workflow")),
+               json_string_value(json_object_get(r, "state")), when);
+    }
+}
+
 static int cli_runs_list(struct cli *c, struct oc_store *st, int argc, char **argv)
 {
     struct orch_run_filter f = {.struct_size = sizeof f, .limit = 50};
@@ -115,16 +129,7 @@ static int cli_runs_list(struct cli *c, struct oc_store *st, int argc, char **ar
         cli_print_json(runs);
         return CLI_EXIT_OK;
     }
-    printf("%-24s %-20s %-10s %s\n", "RUN", "WORKFLOW", "STATE", "CREATED");
-    size_t i;
-    json_t *r;
-    json_array_foreach(runs, i, r) {
-        char when[32];
-        cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(r, "created_ns")));
-        printf("%-24s %-20s %-10s %s\n", json_string_value(json_object_get(r, "id")),
-               json_string_value(json_object_get(r, "workflow")),
-               json_string_value(json_object_get(r, "state")), when);
-    }
+    cli_print_runs(runs);
     json_decref(runs);
     return CLI_EXIT_OK;
 }
@@ -156,15 +161,8 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
     return doc;
 }
 
-static int cli_runs_show(struct cli *c, struct oc_store *st, const char *id)
+void cli_print_run(json_t *doc)
 {
-    json_t *doc = cli_run_doc(st, id);
-    if (!doc)
-        return CLI_EXIT_FAILED;
-    if (c->json) {
-        cli_print_json(doc);
-        return CLI_EXIT_OK;
-    }
     char when[32];
     cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(doc, "created_ns")));
     printf("run       %s\nworkflow  %s\nstate     %s\ncreated   %s\n",
@@ -199,6 +197,18 @@ static int cli_runs_show(struct cli *c, struct oc_store *st, const char *id)
                err ? err : outs ? outs : "");
         free(outs);
     }
+}
+
+static int cli_runs_show(struct cli *c, struct oc_store *st, const char *id)
+{
+    json_t *doc = cli_run_doc(st, id);
+    if (!doc)
+        return CLI_EXIT_FAILED;
+    if (c->json) {
+        cli_print_json(doc);
+        return CLI_EXIT_OK;
+    }
+    cli_print_run(doc);
     json_decref(doc);
     return CLI_EXIT_OK;
 }

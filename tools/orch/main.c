@@ -24,6 +24,12 @@ static const char usage[] =
     "  validate FILE                           check a workflow file\n"
     "  plugins list                            every plugin orch can load\n"
     "  plugins info NAME                       a plugin's options\n"
+    "  control [pause|resume|drain|proof on|off]  the daemons' control flags\n"
+    "\n"
+    "with a daemon (--server URL or $ORCH_SERVER):\n"
+    "  runs list|show|start|logs|events|cancel|requeue|approve|reject ...\n"
+    "  instances create|list|show|exec|executions|output|cancel|destroy ...\n"
+    "  control ...\n"
     "\n"
     "global options:\n"
     "  --state-dir DIR   where the embedded store and work dirs live\n"
@@ -31,6 +37,9 @@ static const char usage[] =
     "  -c, --config FILE the workflow file whose store resume/runs use\n"
     "                    (default: the embedded SQLite store)\n"
     "  --json            machine-readable output\n"
+    "  --server URL      send commands to orchd: http(s)://HOST:PORT or\n"
+    "                    unix:/PATH (default: $ORCH_SERVER)\n"
+    "  --token-file FILE the daemon's bearer token (default: $ORCH_TOKEN)\n"
     "  --version, --help\n"
     "\n"
     "exit status: 0 success, 1 the run failed or was cancelled, 2 bad usage\n"
@@ -43,7 +52,8 @@ struct cli_cmd {
 
 static const struct cli_cmd cli_cmds[] = {
     {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
-    {"validate", cmd_validate}, {"plugins", cmd_plugins},
+    {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
+    {"control", cmd_control},
 };
 
 int main(int argc, char **argv)
@@ -60,6 +70,10 @@ int main(int argc, char **argv)
         } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
                    i + 1 < argc) {
             c.config = argv[++i];
+        } else if (!strcmp(argv[i], "--server") && i + 1 < argc) {
+            c.server = argv[++i];
+        } else if (!strcmp(argv[i], "--token-file") && i + 1 < argc) {
+            c.token_file = argv[++i];
         } else if (!strcmp(argv[i], "--version")) {
             printf("orch %s (plugin ABI %d.%d)\n", ORCH_VERSION, ORCH_ABI_MAJOR,
                    ORCH_ABI_MINOR);
@@ -77,6 +91,20 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *name = argv[i];
+    /* run and resume drive a workflow in this process: --server is a
+     * mistake there, while $ORCH_SERVER (set for the other commands) is
+     * not. */
+    if (c.server && (!strcmp(name, "run") || !strcmp(name, "resume"))) {
+        cli_err("'%s' runs a workflow in this process; with a daemon use 'orch runs %s'",
+                name, !strcmp(name, "run") ? "start WORKFLOW" : "requeue RUN_ID");
+        return CLI_EXIT_USAGE;
+    }
+    /* An explicit store (-c, --state-dir) wins over $ORCH_SERVER. */
+    if (!c.server && !c.config && !c.state_dir && getenv("ORCH_SERVER") &&
+        *getenv("ORCH_SERVER"))
+        c.server = getenv("ORCH_SERVER");
+    if (c.server && !strcmp(name, "runs"))
+        return cmd_runs_remote(&c, argc - i - 1, argv + i + 1);
     const char *names[sizeof cli_cmds / sizeof cli_cmds[0]];
     for (size_t k = 0; k < sizeof cli_cmds / sizeof cli_cmds[0]; k++) {
         names[k] = cli_cmds[k].name;

@@ -87,6 +87,16 @@ int orchd_execs_running(struct orchd_execs *xs)
     return n;
 }
 
+int orchd_execs_busy(struct orchd_execs *xs, const char *instance)
+{
+    int busy = 0;
+    pthread_mutex_lock(&xs->lock);
+    for (size_t i = 0; i < xs->n && !busy; i++)
+        busy = !xs->v[i]->done && !strcmp(xs->v[i]->instance, instance);
+    pthread_mutex_unlock(&xs->lock);
+    return busy;
+}
+
 void orchd_execs_stop(struct orchd_execs *xs)
 {
     pthread_mutex_lock(&xs->lock);

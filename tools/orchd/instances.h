@@ -56,6 +56,8 @@ json_t *orchd_inst_destroy_req(struct orchd *d, json_t *j, json_t *backend);
 struct orchd_execs;
 struct orchd_execs *orchd_execs_new(void);
 int orchd_execs_running(struct orchd_execs *xs);
+/* Whether a command of this daemon runs on the instance now. */
+int orchd_execs_busy(struct orchd_execs *xs, const char *instance);
 /* Cancel what still runs and wait for it: called before the daemon frees
  * what executions use. */
 void orchd_execs_stop(struct orchd_execs *x);

@@ -291,8 +291,11 @@ int orchd_reconcile(struct orchd *d)
             reap = state == 0 || state == ORCH_RUN_SUCCEEDED || state == ORCH_RUN_FAILED ||
                    state == ORCH_RUN_CANCELLED;
         } else {
-            /* A standalone instance: reaped when idle too long. */
-            reap = now - rec.last_used_ns > d->cfg->daemon.idle_instance_ms * 1000000;
+            /* A standalone instance: reaped when idle too long. One that
+             * runs a command is not idle, however long the command (other
+             * daemons see its last use kept current while it runs). */
+            reap = now - rec.last_used_ns > d->cfg->daemon.idle_instance_ms * 1000000 &&
+                   !(d->execs && orchd_execs_busy(d->execs, rec.id));
         }
         if (!reap)
             continue;

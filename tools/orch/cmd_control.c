@@ -1,0 +1,104 @@
+/* orch control: the daemons' control flags.
+ *   pause / resume  paused daemons claim no new runs and fire no schedules;
+ *                   runs in flight go on and keep their leases
+ *   drain           daemons finish what they run, then exit
+ *   proof on|off    dry-run: steps describe themselves, backends create
+ *                   nothing
+ * The flags live in the store, so they hold across restarts and for every
+ * daemon sharing the store. With --server they are set through that
+ * daemon's API (an admin token), else in the store of -c FILE (or the
+ * embedded default). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "host.h"
+
+static const char cli_control_usage[] =
+    "usage: orch [--server URL | -c FILE] control [show | pause | resume | drain |\n"
+    "                                              proof on|off]\n";
+
+static int32_t cli_flag_cb(void *ud, const char *name, const char *value)
+{
+    if (!strcmp(name, "paused") || !strcmp(name, "proof") || !strcmp(name, "draining"))
+        json_object_set_new(ud, name, json_boolean(value && !strcmp(value, "1")));
+    return 0;
+}
+
+/* flag = NULL: read them all into *shown. */
+static int cli_control_local(struct cli *c, const char *flag, int on, json_t *shown)
+{
+    struct oc_registry *reg = cli_registry(NULL);
+    int failed, rc = CLI_EXIT_OK;
+    struct oc_config *cfg = cli_global_config(c, reg, &failed);
+    struct oc_store *st = failed ? NULL : cli_open_store(c, reg, cfg);
+    struct orch_error err;
+    oc_error_init(&err);
+    if (!st) {
+        rc = CLI_EXIT_USAGE;
+    } else if ((flag ? st->vt->flag_set(st->h, flag, on ? "1" : NULL, &err)
+                     : st->vt->flag_list(st->h, cli_flag_cb, shown, &err)) != ORCH_OK) {
+        cli_err("control flags: %s", oc_error_text(&err));
+        rc = CLI_EXIT_FAILED;
+    }
+    oc_error_clear(&err);
+    oc_store_close(st);
+    oc_config_free(cfg);
+    oc_registry_free(reg);
+    return rc;
+}
+
+int cmd_control(struct cli *c, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(cli_control_usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    const char *sub = argc ? argv[0] : "show";
+    const char *flag = NULL;
+    int on = 1, nargs = 1;
+    if (!strcmp(sub, "pause") || !strcmp(sub, "resume")) {
+        flag = "paused";
+        on = !strcmp(sub, "pause");
+    } else if (!strcmp(sub, "drain")) {
+        flag = "draining";
+    } else if (!strcmp(sub, "proof") && argc == 2 &&
+               (!strcmp(argv[1], "on") || !strcmp(argv[1], "off"))) {
+        flag = "proof";
+        on = !strcmp(argv[1], "on");
+        nargs = 2;
+    } else if (strcmp(sub, "show")) {
+        fputs(cli_control_usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (argc > nargs) {
+        fputs(cli_control_usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    json_t *shown = json_pack("{s:b,s:b,s:b}", "paused", 0, "proof", 0, "draining", 0);
+    int rc;
+    if (c->server) {
+        json_t *out;
+        rc = flag ? cli_http_call(c, "POST", "/v1/control", json_pack("{s:b}", flag, on), &out)
+                  : cli_http_call(c, "GET", "/v1/control", NULL, &out);
+        if (rc == CLI_EXIT_OK)
+            json_object_update(shown, out);
+        json_decref(out);
+    } else {
+        rc = cli_control_local(c, flag, on, shown);
+    }
+    if (rc == CLI_EXIT_OK && flag)
+        json_object_set_new(shown, flag, json_boolean(on));
+    if (rc != CLI_EXIT_OK) {
+        json_decref(shown);
+    } else if (c->json) {
+        cli_print_json(shown);
+    } else {
+        printf("paused    %s\nproof     %s\ndraining  %s\n",
+               json_is_true(json_object_get(shown, "paused")) ? "yes" : "no",
+               json_is_true(json_object_get(shown, "proof")) ? "yes" : "no",
+               json_is_true(json_object_get(shown, "draining")) ? "yes" : "no");
+        json_decref(shown);
+    }
+    return rc;
+}

@@ -1,0 +1,202 @@
+/* Talking to orchd: `orch --server URL` (or $ORCH_SERVER) sends commands
+ * to a daemon's API instead of opening a store. URL is http(s)://host:port
+ * or unix:/path/to/socket; the bearer token comes from $ORCH_TOKEN or
+ * --token-file and is never printed. */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+struct cli_sink {
+    struct oc_buf buf;
+    /* For event streams: */
+    int (*on_event)(void *ud, const char *event, json_t *data);
+    void *ud;
+    size_t parsed;
+    int stop;
+};
+
+static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
+{
+    struct cli_sink *s = ud;
+    oc_buf_add(&s->buf, p, size * n);
+    if (!s->on_event)
+        return size * n;
+    /* Server-sent events: blocks separated by a blank line, each with
+     * "event:" and "data:" lines; comments (":") keep the line alive. */
+    for (;;) {
+        char *start = s->buf.data + s->parsed;
+        char *end = strstr(start, "\n\n");
+        if (!end)
+            break;
+        *end = 0;
+        char *event = NULL, *data = NULL;
+        for (char *line = start, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = 0;
+            if (!strncmp(line, "event: ", 7))
+                event = line + 7;
+            else if (!strncmp(line, "data: ", 6))
+                data = line + 6;
+        }
+        s->parsed = (size_t)(end + 2 - s->buf.data);
+        if (event && data) {
+            json_t *j = json_loads(data, 0, NULL);
+            int rc = s->on_event(s->ud, event, j);
+            json_decref(j);
+            if (rc) {
+                s->stop = 1;
+                return 0; /* ends the transfer */
+            }
+        }
+    }
+    return size * n;
+}
+
+/* The token: $ORCH_TOKEN, else the first line of --token-file. */
+static char *cli_token(struct cli *c)
+{
+    const char *env = getenv("ORCH_TOKEN");
+    if (env && *env)
+        return oc_xstrdup(env);
+    if (!c->token_file)
+        return NULL;
+    size_t len;
+    char *t = oc_read_file(c->token_file, &len);
+    if (!t) {
+        cli_err("cannot read the token file %s", c->token_file);
+        return NULL;
+    }
+    t[strcspn(t, "\r\n")] = 0;
+    return t;
+}
+
+static CURL *cli_curl(struct cli *c, const char *path, struct curl_slist **hdrs, char **url)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    const char *base = c->server;
+    if (!strncmp(base, "unix:", 5)) {
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, base + 5);
+        base = "http://orchd";
+    }
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    *url = oc_xasprintf("%.*s%s", (int)bl, base, path);
+    curl_easy_setopt(h, CURLOPT_URL, *url);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    char *tok = cli_token(c);
+    if (tok) {
+        char *auth = oc_xasprintf("Authorization: Bearer %s", tok);
+        *hdrs = curl_slist_append(*hdrs, auth);
+        memset(auth, 0, strlen(auth));
+        free(auth);
+        memset(tok, 0, strlen(tok));
+        free(tok);
+    }
+    return h;
+}
+
+int cli_http(struct cli *c, const char *method, const char *path, json_t *body,
+             struct cli_http_res *res)
+{
+    return cli_http_events(c, method, path, body, NULL, NULL, res);
+}
+
+int cli_http_events(struct cli *c, const char *method, const char *path, json_t *body,
+                    int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
+                    struct cli_http_res *res)
+{
+    memset(res, 0, sizeof *res);
+    struct curl_slist *hdrs = NULL;
+    char *url = NULL;
+    CURL *h = cli_curl(c, path, &hdrs, &url);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!h) {
+        free(text);
+        free(url);
+        cli_err("cannot make an HTTP client");
+        return -1;
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (text) {
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    struct cli_sink sink = {.on_event = on_event, .ud = ud};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cli_http_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode cc = curl_easy_perform(h);
+    int rc = 0;
+    if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && sink.stop)) {
+        cli_err("server %s: %s", c->server, *errbuf ? errbuf : curl_easy_strerror(cc));
+        rc = -1;
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+        res->len = sink.buf.len;
+        res->body = oc_buf_steal(&sink.buf);
+        if (!on_event || res->status >= 400)
+            res->json = json_loadb(res->body, res->len, 0, NULL);
+    }
+    oc_buf_free(&sink.buf);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    free(text);
+    free(url);
+    return rc;
+}
+
+void cli_http_res_free(struct cli_http_res *res)
+{
+    json_decref(res->json);
+    free(res->body);
+    memset(res, 0, sizeof *res);
+}
+
+int cli_http_fail(struct cli *c, const struct cli_http_res *res)
+{
+    const char *msg =
+        json_string_value(json_object_get(json_object_get(res->json, "error"), "message"));
+    cli_err("server: %s (HTTP %ld)", msg ? msg : "unexpected answer", res->status);
+    (void)c;
+    /* Refused requests are the caller's to fix; a missing or conflicting
+     * object is a failed command, as the local commands have it. */
+    return res->status == 400 || res->status == 401 || res->status == 403 ? CLI_EXIT_USAGE
+                                                                          : CLI_EXIT_FAILED;
+}
+
+char *cli_seg(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    char *out = oc_xstrdup(e ? e : "");
+    curl_free(e);
+    return out;
+}
+
+int cli_http_call(struct cli *c, const char *method, const char *path, json_t *body,
+                  json_t **out)
+{
+    struct cli_http_res res;
+    *out = NULL;
+    if (cli_http(c, method, path, body, &res) != 0)
+        return CLI_EXIT_USAGE;
+    if (res.status >= 300 || !res.json) {
+        int rc = cli_http_fail(c, &res);
+        cli_http_res_free(&res);
+        return rc;
+    }
+    *out = json_incref(res.json);
+    cli_http_res_free(&res);
+    return CLI_EXIT_OK;
+}
