@@ -159,6 +159,11 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
                                   "backend's 'image' option");
     if (!spec->instance_id || !*spec->instance_id)
         return dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: no instance id");
+    /* Silently ignoring them would hand back something other than asked. */
+    if (spec->size || spec->region)
+        return dk_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "docker: containers have no %s; set cpus and memory in the "
+                                  "backend's options", spec->size ? "sizes" : "regions");
     orch_status st = dk_ensure_image(be, ctx, image, err);
     if (st != ORCH_OK)
         return st;

@@ -145,6 +145,11 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
     (void)ctx;
     if (!lb_valid_id(spec->instance_id))
         return lb_host->error_set(err, ORCH_E_INVALID_ARG, "backend local: bad instance id");
+    /* Silently ignoring them would hand back something other than asked. */
+    if (spec->image || spec->size || spec->region)
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "backend local: a directory on this host has no %s",
+                                  spec->image ? "image" : spec->size ? "size" : "region");
     struct orch_instance *in = lb_inst_new(be, spec->instance_id);
     if (!in)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");

@@ -17,7 +17,12 @@
 static void orchd_backend_fail(struct orchd_req *rq, const char *backend, const char *what,
                                const struct orchd_job *j)
 {
-    orchd_fail(rq, 502, "backend_error", "backend %s: %s: %s", backend, what,
+    /* The backend refused what was asked: the caller's to fix. */
+    if (j->status == ORCH_E_INVALID_ARG || j->status == ORCH_E_CONFIG)
+        orchd_fail(rq, 400, "invalid", "backend %s: %s: %s", backend, what,
+                   j->message ? j->message : orch_strerror(j->status));
+    else
+        orchd_fail(rq, 502, "backend_error", "backend %s: %s: %s", backend, what,
                j->message ? j->message : orch_strerror(j->status));
 }
 
