@@ -219,11 +219,11 @@ o "${OS[@]}" run "$T/orchd.yaml" hello
 expect_rc 2 "orch run with --server is a mistake"
 pass "orch --server drives runs"
 
-o "${OS[@]}" control pause
+o "${OS[@]}" pause
 expect_rc 2 "a writer cannot pause"
 expect_out "needs admin" "and is told why"
 export ORCH_TOKEN=admin-token
-o "${OS[@]}" control pause
+o "${OS[@]}" pause
 expect_rc 0 "pause"
 o "${OS[@]}" runs start hello
 P=$("$ORCH" --server "unix:$OD_SOCK" --json runs list --workflow hello --state queued | jq_py "d[0]['id']")
@@ -232,9 +232,28 @@ api GET "/v1/runs/$P" "" reader
 [ "$(resp "d['run']['state']")" = queued ] || fail "a paused daemon claims nothing"
 o "${OS[@]}" control
 expect_out "paused    yes" "control shows the flag"
-o "${OS[@]}" control resume
+o "${OS[@]}" resume
+expect_rc 0 "a bare resume un-pauses"
 od_wait_run "$P" succeeded
-pass "orch control pause/resume through the server"
+pass "orch pause/resume through the server"
+
+# The same flags straight in the store (no server): the daemon sharing it
+# obeys them.
+unset ORCH_SERVER
+o pause
+expect_rc 0 "pause in the store"
+api POST /v1/runs '{"workflow":"hello"}'
+P2=$(resp "d['run']['id']")
+sleep 1
+api GET "/v1/runs/$P2" "" reader
+[ "$(resp "d['run']['state']")" = queued ] || fail "paused through the store"
+o control
+expect_out "paused    yes" "the store has the flag"
+o resume
+od_wait_run "$P2" succeeded
+o control proof maybe
+expect_rc 2 "proof takes on or off"
+pass "orch pause/resume in the store"
 
 # --- destroy, and idle reaping of what is left
 api DELETE "/v1/instances/$I1" "" reader

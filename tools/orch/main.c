@@ -17,6 +17,7 @@ static const char usage[] =
     "  run FILE WORKFLOW [--input K=V]... [--idempotency-key K] [--dry-run]\n"
     "                    [--concurrency N]     run a workflow to its end\n"
     "  resume RUN_ID                           continue an interrupted run\n"
+    "  pause | resume                          daemons stop / go on claiming runs\n"
     "  runs list [--state S] [--workflow W] [--limit N]\n"
     "  runs show RUN_ID                        steps, attempts, outputs, errors\n"
     "  runs logs RUN_ID [STEP]                 the recorded output of steps\n"
@@ -91,6 +92,19 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *name = argv[i];
+    /* `orch pause` and a bare `orch resume` are the short forms of `orch
+     * control pause|resume`; `orch resume RUN_ID` continues a run. */
+    if (!strcmp(name, "pause") || (!strcmp(name, "resume") && i + 1 == argc)) {
+        char *sub[] = {(char *)name};
+        if (!c.server && !c.config && !c.state_dir && getenv("ORCH_SERVER") &&
+            *getenv("ORCH_SERVER"))
+            c.server = getenv("ORCH_SERVER");
+        if (i + 1 != argc) {
+            cli_err("pause takes no arguments");
+            return CLI_EXIT_USAGE;
+        }
+        return cmd_control(&c, 1, sub);
+    }
     /* run and resume drive a workflow in this process: --server is a
      * mistake there, while $ORCH_SERVER (set for the other commands) is
      * not. */
