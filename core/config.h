@@ -70,7 +70,16 @@ struct oc_plugin_ref {
     struct oc_node *with;
     struct oc_pos pos;
     const struct oc_plugin *plugin; /* filled by validate */
+    int migrate;                 /* store: OC_MIGRATE_* */
 };
+
+/* store: migrate: when a store's schema is older than the code. The
+ * embedded SQLite store migrates on start; a shared one only when told
+ * (orch migrate, or migrate: on_start), since every daemon on it must be
+ * new enough for the new schema. */
+#define OC_MIGRATE_DEFAULT 0
+#define OC_MIGRATE_MANUAL 1
+#define OC_MIGRATE_ON_START 2
 
 /* orchd's sections. Secrets are held by name, resolved when used. */
 #define OC_ROLE_READ 1   /* GET routes */

@@ -11,6 +11,7 @@
 #include "host.h"
 #include "node.h"
 #include "options.h"
+#include "plugin_with.h"
 #include "util.h"
 
 char *oc_state_dir(const char *dir)
@@ -26,9 +27,10 @@ char *oc_state_dir(const char *dir)
     return oc_xasprintf("%s/%s", cwd, d);
 }
 
-struct oc_store *oc_store_open(struct oc_registry *reg,
-                               const struct oc_plugin_ref *ref,
-                               const char *state_dir, struct orch_error *err)
+static struct oc_store *oc_store_open_as(struct oc_registry *reg,
+                                         const struct oc_plugin_ref *ref,
+                                         const char *state_dir, int schema_check,
+                                         struct orch_error *err)
 {
     const char *uses = ref && ref->uses ? ref->uses : "sqlite";
     const struct oc_plugin *p = oc_registry_get(reg, ORCH_KIND_STORE, uses, err);
@@ -52,7 +54,17 @@ struct oc_store *oc_store_open(struct oc_registry *reg,
     }
     struct oc_diag diag = {0};
     void *cfg = NULL;
-    if (oc_options_apply(p->desc, "store", with, 0, &cfg, &diag) != 0) {
+    char *msg = NULL;
+    struct oc_node *resolved = oc_with_resolve(with, &msg);
+    if (!resolved) {
+        oc_error_set(err, ORCH_E_CONFIG, "store %s: %s", uses, msg);
+        free(msg);
+        oc_node_free(with);
+        return NULL;
+    }
+    int bad = oc_options_apply(p->desc, "store", resolved, 0, &cfg, &diag) != 0;
+    oc_node_free(resolved);
+    if (bad) {
         struct oc_buf b = {0};
         for (size_t i = 0; i < diag.n; i++)
             oc_buf_addf(&b, "%s%s", i ? "; " : "", diag.msgs[i]);
@@ -81,12 +93,24 @@ struct oc_store *oc_store_open(struct oc_registry *reg,
         free(s);
         return NULL;
     }
+    if (!schema_check)
+        return s;
     int32_t cur = 0, sup = 0;
     if (s->vt->schema_version(s->h, &cur, &sup, err) != ORCH_OK)
         goto fail;
     if (cur > sup) {
         oc_error_set(err, ORCH_E_CONFIG,
                      "store %s: schema version %d is newer than this orch supports (%d): upgrade orch",
+                     uses, cur, sup);
+        goto fail;
+    }
+    int mode = ref ? ref->migrate : OC_MIGRATE_DEFAULT;
+    if (mode == OC_MIGRATE_DEFAULT)
+        mode = !strcmp(uses, "sqlite") ? OC_MIGRATE_ON_START : OC_MIGRATE_MANUAL;
+    if (cur < sup && mode == OC_MIGRATE_MANUAL) {
+        oc_error_set(err, ORCH_E_CONFIG,
+                     "store %s: schema version %d is older than this orch needs (%d): run "
+                     "'orch -c FILE migrate' (or set migrate: on_start under store:)",
                      uses, cur, sup);
         goto fail;
     }
@@ -100,6 +124,19 @@ struct oc_store *oc_store_open(struct oc_registry *reg,
 fail:
     oc_store_close(s);
     return NULL;
+}
+
+struct oc_store *oc_store_open(struct oc_registry *reg, const struct oc_plugin_ref *ref,
+                               const char *state_dir, struct orch_error *err)
+{
+    return oc_store_open_as(reg, ref, state_dir, 1, err);
+}
+
+struct oc_store *oc_store_open_unchecked(struct oc_registry *reg,
+                                         const struct oc_plugin_ref *ref,
+                                         const char *state_dir, struct orch_error *err)
+{
+    return oc_store_open_as(reg, ref, state_dir, 0, err);
 }
 
 void oc_store_close(struct oc_store *s)

@@ -22,10 +22,17 @@ struct oc_store {
 };
 
 /* Open ref (a store: block of a config, or NULL for the default sqlite
- * store in state_dir) and bring its schema up to date. */
+ * store in state_dir). Its schema must be current; it is brought up to date
+ * when ref's migrate policy says so (the default: only the embedded
+ * SQLite store), else ORCH_E_CONFIG says to run orch migrate. Secrets in
+ * its options are resolved here. */
 struct oc_store *oc_store_open(struct oc_registry *reg,
                                const struct oc_plugin_ref *ref,
                                const char *state_dir, struct orch_error *err);
+/* The same without looking at the schema: for orch migrate. */
+struct oc_store *oc_store_open_unchecked(struct oc_registry *reg,
+                                         const struct oc_plugin_ref *ref,
+                                         const char *state_dir, struct orch_error *err);
 void oc_store_close(struct oc_store *s);
 
 /* The state directory: dir if set, else $ORCH_STATE_DIR, else ./.orch.

@@ -13,17 +13,28 @@ static void oc_plugin_ref_read(struct oc_mb *b, struct oc_plugin_ref *r,
                                const char *what)
 {
     static const char *const keys[] = {"uses", "with", NULL};
+    static const char *const store_keys[] = {"uses", "with", "migrate", NULL};
     r->name = oc_xstrdup(name);
     r->pos = n->pos;
     if (n->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &n->pos, "%s must be a mapping with 'uses' and 'with'", what);
         return;
     }
-    oc_cfg_check_keys(n, keys, what, b->diag);
+    int is_store = !strcmp(what, "store");
+    oc_cfg_check_keys(n, is_store ? store_keys : keys, what, b->diag);
     r->uses = oc_dup_scalar(b, n, "uses", what);
     if (!r->uses)
         oc_diag_add(b->diag, &n->pos, "%s: 'uses' is required (the plugin name)", what);
     r->with = oc_node_get(n, "with");
+    const struct oc_node *m = is_store ? oc_node_get(n, "migrate") : NULL;
+    if (m) {
+        if (m->kind == OC_NODE_SCALAR && !strcmp(m->str, "on_start"))
+            r->migrate = OC_MIGRATE_ON_START;
+        else if (m->kind == OC_NODE_SCALAR && !strcmp(m->str, "manual"))
+            r->migrate = OC_MIGRATE_MANUAL;
+        else
+            oc_diag_add(b->diag, &m->pos, "store: migrate must be on_start or manual");
+    }
 }
 
 static void oc_retry_read(struct oc_mb *b, struct oc_retry *r, const struct oc_node *n,

@@ -62,7 +62,7 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe
     if (!a->d)
         return err->code;
     a->vt = a->d->vtable;
-    a->cfg = xe_options(a->d, json_object_get(spec, "with"), "artifacts", err);
+    a->cfg = xe_options(a->d, json_object_get(spec, "with"), "artifacts", 1, err);
     if (!a->cfg)
         return err->code;
     struct orch_ctx sctx;

@@ -36,7 +36,7 @@ void xe_send_json(json_t *j); /* takes j */
 const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err);
 /* Parsed options for desc from a JSON `with`; NULL with err set. */
 void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
-                 struct orch_error *err);
+                 int resolve_secrets, struct orch_error *err);
 
 /* The run's artifacts (artifacts.c). */
 orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn rd, void *ud,

@@ -8,6 +8,7 @@
 #include "host.h"
 #include "node.h"
 #include "options.h"
+#include "plugin_with.h"
 #include "registry.h"
 #include "util.h"
 
@@ -58,9 +59,23 @@ const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orc
 }
 
 void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
-                 struct orch_error *err)
+                 int resolve, struct orch_error *err)
 {
     struct oc_node *n = with ? oc_node_from_json(with, NULL) : NULL;
+    /* Backend and store options arrive with their secret references; a
+     * step's arrive rendered, and must not be rendered twice (an output
+     * that contains ${{ would be evaluated). */
+    if (resolve && n) {
+        char *msg = NULL;
+        struct oc_node *r = oc_with_resolve(n, &msg);
+        oc_node_free(n);
+        if (!r) {
+            oc_error_set(err, ORCH_E_CONFIG, "%s: %s", what, msg);
+            free(msg);
+            return NULL;
+        }
+        n = r;
+    }
     struct oc_diag diag = {0};
     void *cfg = NULL;
     if (oc_options_apply(d, what, n, 0, &cfg, &diag) != 0) {
@@ -86,7 +101,7 @@ static orch_status xe_backend_open(struct xe_job *job, int attach, struct orch_e
     job->bvt = job->be_desc->vtable;
     const char *name = json_string_value(json_object_get(b, "name"));
     char *what = oc_xasprintf("backend %s", name ? name : job->be_desc->name);
-    job->be_cfg = xe_options(job->be_desc, json_object_get(b, "with"), what, err);
+    job->be_cfg = xe_options(job->be_desc, json_object_get(b, "with"), what, 1, err);
     free(what);
     if (!job->be_cfg)
         return err->code;
@@ -125,7 +140,7 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
     const struct orch_step_vtable *vt = d->vtable;
     const char *name = json_string_value(json_object_get(st, "name"));
     char *what = oc_xasprintf("step %s", name ? name : d->name);
-    void *cfg = xe_options(d, json_object_get(st, "with"), what, err);
+    void *cfg = xe_options(d, json_object_get(st, "with"), what, 0, err);
     free(what);
     if (!cfg)
         return err->code;

@@ -1,0 +1,79 @@
+/* A plugin's `with:` under store:, artifacts: and backends: may name
+ * secrets and environment variables (${{ secrets.PG_PASSWORD }},
+ * ${{ env.HOME }}): nothing else exists before a run. They are resolved
+ * where the plugin is opened (the engine, each executor), so the config
+ * and everything made from it (executor requests, API output) carry only
+ * the reference. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "plugin_with.h"
+#include "template.h"
+#include "util.h"
+
+static int oc_with_lookup(void *ud, const char *ns, const char *const *parts, size_t n,
+                          struct oc_val *out, int *is_secret)
+{
+    (void)ud;
+    if (n != 1)
+        return -1;
+    if (!strcmp(ns, "secrets")) {
+        char *v = oc_secret_lookup(parts[0]);
+        if (!v)
+            return -1;
+        out->kind = OC_VAL_STR;
+        out->s = v;
+        *is_secret = 1;
+        return 0;
+    }
+    if (!strcmp(ns, "env")) {
+        const char *v = getenv(parts[0]);
+        out->kind = v ? OC_VAL_STR : OC_VAL_NULL;
+        out->s = v ? oc_xstrdup(v) : NULL;
+        return 0;
+    }
+    return -1;
+}
+
+static int oc_with_status(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return 0;
+}
+
+static int oc_with_walk(struct oc_node *n, const struct oc_scope *sc, char **errmsg)
+{
+    if (n->kind == OC_NODE_SCALAR && n->str && oc_template_has(n->str)) {
+        char *out = NULL, *msg = NULL;
+        if (oc_template_render(n->str, sc, &out, NULL, &msg) != 0) {
+            *errmsg = oc_xasprintf("%s:%u:%u: %s (a plugin's options can use "
+                                   "secrets.NAME and env.NAME)",
+                                   n->pos.file ? n->pos.file : "config", n->pos.line,
+                                   n->pos.col, msg ? msg : "cannot resolve");
+            free(msg);
+            return -1;
+        }
+        free(n->str);
+        n->str = out;
+        n->quoted = 1;
+        return 0;
+    }
+    for (size_t i = 0; (n->kind == OC_NODE_SEQ || n->kind == OC_NODE_MAP) && i < n->len; i++)
+        if (oc_with_walk(n->items[i], sc, errmsg) != 0)
+            return -1;
+    return 0;
+}
+
+struct oc_node *oc_with_resolve(const struct oc_node *with, char **errmsg)
+{
+    struct oc_node *copy = oc_node_clone(with);
+    struct oc_scope sc = {.ud = NULL, .lookup = oc_with_lookup, .status_fn = oc_with_status};
+    *errmsg = NULL;
+    if (copy && oc_with_walk(copy, &sc, errmsg) != 0) {
+        oc_node_free(copy);
+        return NULL;
+    }
+    return copy;
+}
