@@ -18,6 +18,10 @@ ORCH_DOCKER_SOCKET=$("$svc/dockerd.sh" start) ||
   { echo "test: the Docker engine did not start (see above)" >&2; exit 1; }
 "$svc/docker-image.sh" "$ORCH_DOCKER_SOCKET"
 export ORCH_DOCKER_SOCKET
+"$svc/postgres.sh" status >/dev/null 2>&1 || stop_services+=(postgres.sh)
+ORCH_PG_URL=$("$svc/postgres.sh" start) ||
+  { echo "test: PostgreSQL did not start (see above)" >&2; exit 1; }
+export ORCH_PG_URL
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0

@@ -199,6 +199,7 @@ static int orchd_run(struct orchd *d, const char *listen)
               "schedules)", listen, d->owner, d->cfg->store.uses, d->cfg->n_workflows,
               d->cfg->daemon.n_schedules);
     d->notifier = orchd_notifier_start(d);
+    d->listener = orchd_listener_start(d);
     int64_t tick_ns = d->cfg->daemon.tick_ms * 1000000;
     int64_t next_tick = 0, stop_deadline = 0;
     for (;;) {
@@ -232,6 +233,7 @@ static int orchd_run(struct orchd *d, const char *listen)
     if (atomic_load(&d->draining) && !d->stop)
         oc_log_at(ORCH_LOG_INFO, &f, "drained: exiting");
     orchd_execs_stop(d->execs);
+    orchd_listener_stop(d->listener);
     orchd_server_stop(d->server);
     orchd_notifier_stop(d->notifier);
     orchd_execs_free(d->execs);

@@ -17,6 +17,7 @@
 #include "store.h"
 
 struct orchd_execs;
+struct orchd_listener;
 struct orchd_notifier;
 struct orchd_server;
 
@@ -44,6 +45,7 @@ struct orchd {
     struct orchd_server *server;
     struct orchd_notifier *notifier;
     struct orchd_execs *execs;        /* commands run through the instances API */
+    struct orchd_listener *listener;  /* wake-ups from other daemons, when the store has them */
     struct orchd_metrics m;
     /* Control, as last read from the store by the engine thread. */
     atomic_int paused, proof, draining;
@@ -87,6 +89,10 @@ struct orchd_notifier *orchd_notifier_start(struct orchd *d);
 void orchd_notify_run(struct orchd_notifier *n, const char *run_id, const char *workflow,
                       uint32_t state, const char *error);
 void orchd_notifier_stop(struct orchd_notifier *n);
+
+/* listen.c: NULL when the store has no notify/wait. */
+struct orchd_listener *orchd_listener_start(struct orchd *d);
+void orchd_listener_stop(struct orchd_listener *l);
 
 /* hmac.c */
 void orchd_sha256(const void *data, size_t len, unsigned char out[32]);
