@@ -1,0 +1,128 @@
+# Three orchd processes on one PostgreSQL: the control flags of one apply
+# to all (pause, proof), work spreads across them, and a kill -9 of one in
+# the middle of its runs hands them to the others after the lease expires,
+# with counts proving no finished step ran twice and every unfinished one
+# completed.
+source "$(dirname "$0")/../lib/common.sh"
+: "${ORCH_PG_URL:?PostgreSQL is not running: run scripts/test.sh, which starts it}"
+schema="t_scale_$$_$RANDOM"
+psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$ORCH_PG_URL" -v ON_ERROR_STOP=1 -qAtc "$1"; }
+trap 'psql_q "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true; t_cleanup' EXIT
+export ORCH_SECRET_PG_URL="$ORCH_PG_URL"
+
+cat >"$T/orchd.yaml" <<EOF
+version: 1
+store:
+  uses: postgres
+  migrate: on_start
+  with: {conninfo: "\${{ secrets.PG_URL }}", schema: $schema}
+worker: {tick: 200ms, lease_ttl: 3s, max_runs: 3, stop_grace: 1s}
+workflows:
+  chain:
+    inputs: {n: {required: true}}
+    steps:
+      - {id: one, uses: exec, with: {run: "echo \${{ inputs.n }}:one >> $T/count"}}
+      - {id: two, uses: exec, needs: [one], with: {run: "echo \${{ inputs.n }}:two-start >> $T/count; sleep 2; echo \${{ inputs.n }}:two >> $T/count"}}
+      - {id: three, uses: exec, needs: [two], with: {run: "echo \${{ inputs.n }}:three >> $T/count"}}
+EOF
+
+PIDS=()
+start_daemon() { # N
+  "$ORCH_BIN/orchd" --config "$T/orchd.yaml" --listen "unix:$T/d$1.sock" >>"$T/d$1.log" 2>&1 &
+  PIDS[$1]=$!
+  T_PIDS+=("$!")
+}
+api() { # N METHOD PATH [BODY]
+  local args=(-s -o "$T/resp" -w '%{http_code}' --unix-socket "$T/d$1.sock" -X "$2")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+  HTTP=$(curl "${args[@]}" "http://orchd$3")
+}
+resp() { jq_py "$1" <"$T/resp"; }
+runs_in() { # STATE -> count
+  api 2 GET "/v1/runs?state=$1"
+  resp "len(d['runs'])"
+}
+wait_health() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    curl -sf --unix-socket "$T/d$1.sock" http://orchd/health >/dev/null 2>&1 && return 0
+    alive "${PIDS[$1]}" || { cat "$T/d$1.log"; fail "daemon $1 exited at start"; }
+    sleep 0.05
+  done
+  fail "daemon $1 did not answer"
+}
+
+# Three daemons at once: they migrate the fresh schema concurrently.
+for n in 1 2 3; do start_daemon $n; done
+for n in 1 2 3; do wait_health $n; done
+[ "$(psql_q "SELECT count(*) FROM $schema.orch_schema")" = 1 ] || fail "migrated once"
+
+# --- pause through daemon 1 holds all three
+api 1 POST /v1/control '{"paused":true}'
+[ "$HTTP" = 200 ] || fail "pause: $HTTP"
+for n in $(seq 9); do
+  api $((n % 3 + 1)) POST /v1/runs "{\"workflow\":\"chain\",\"inputs\":{\"n\":\"$n\"}}"
+  [ "$HTTP" = 201 ] || { cat "$T/resp"; fail "start run $n: $HTTP"; }
+done
+sleep 1.5
+[ "$(runs_in queued)" = 9 ] || fail "a paused cluster claims nothing"
+api 3 GET /v1/control
+[ "$(resp "d['paused']")" = True ] || fail "daemon 3 sees the pause"
+api 2 POST /v1/control '{"paused":false}'
+pass "pause through one daemon holds every daemon"
+
+# --- work spreads; kill -9 one daemon while all runs are in step two
+for i in $(seq 300); do
+  [ "$(cat "$T/count" 2>/dev/null | grep -c two-start)" -ge 9 ] && break
+  sleep 0.1
+done
+[ "$(grep -c two-start "$T/count")" -ge 9 ] || fail "not every run reached step two: $(cat "$T/count")"
+api 1 GET /v1/runs
+owners=$(resp "len(set(r['owner'] for r in d['runs'] if r['owner']))")
+[ "$owners" = 3 ] || fail "work spread over three daemons, not $owners: $(cat "$T/resp")"
+victim=${PIDS[1]}
+mine=$(resp "' '.join(r['id'] for r in d['runs'] if r['owner'] and ':$victim:' in r['owner'])")
+[ -n "$mine" ] || fail "daemon 1 owns runs"
+kill -9 "$victim"
+wait "$victim" 2>/dev/null || true
+pass "work spread over three daemons; one killed with runs in flight"
+
+for i in $(seq 600); do
+  [ "$(runs_in succeeded)" = 9 ] && break
+  sleep 0.1
+done
+[ "$(runs_in succeeded)" = 9 ] || { api 2 GET /v1/runs; cat "$T/resp"; fail "every run succeeded"; }
+for n in $(seq 9); do
+  [ "$(grep -c "^$n:one$" "$T/count")" = 1 ] || fail "run $n: step one ran more than once"
+  [ "$(grep -c "^$n:three$" "$T/count")" = 1 ] || fail "run $n: step three ran once"
+  [ "$(grep -c "^$n:two$" "$T/count")" -ge 1 ] || fail "run $n: step two completed"
+done
+[ "$(psql_q "SELECT count(*) FROM $schema.attempts WHERE step_id <> 'two' AND attempt > 1")" = 0 ] ||
+  fail "a finished step got a second attempt"
+[ "$(psql_q "SELECT count(*) FROM $schema.attempts WHERE state = 3 AND step_id = 'one'")" = 9 ] ||
+  fail "nine successes of step one"
+for id in $mine; do
+  api 2 GET "/v1/runs/$id"
+  [ "$(resp "d['run']['state']")" = succeeded ] || fail "run $id of the killed daemon finished"
+done
+pass "the killed daemon's runs were taken over: no finished step re-ran, every run completed"
+
+# --- proof mode through daemon 3 applies to the others
+api 3 POST /v1/control '{"proof":true}'
+lines=$(grep -c . "$T/count")
+api 2 POST /v1/runs '{"workflow":"chain","inputs":{"n":"proof"}}'
+P=$(resp "d['run']['id']")
+for i in $(seq 100); do
+  api 2 GET "/v1/runs/$P"
+  [ "$(resp "d['run']['state']")" = succeeded ] && break
+  sleep 0.1
+done
+[ "$(resp "d['run']['state']")" = succeeded ] || fail "the proof run ended"
+[ "$(grep -c . "$T/count")" = "$lines" ] || fail "proof mode ran a command"
+api 3 POST /v1/control '{"proof":false}'
+pass "proof mode set on one daemon holds for all"
+
+for n in 2 3; do kill -TERM "${PIDS[$n]}"; done
+for n in 2 3; do wait "${PIDS[$n]}" 2>/dev/null || true; done
+if grep -q "orch-test-pw" "$T"/d*.log; then fail "the password reached a log"; fi
+pass "scale-out on PostgreSQL"
