@@ -10,7 +10,15 @@ test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
            docker.io busybox-static postgresql-15 postgresql-client-15)
 
 pkgs=("${build_pkgs[@]}")
-[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=("${test_pkgs[@]}")
+  # node/npm (for the S3 test server) and awscli (the independent S3
+  # client) may come from elsewhere on a machine (NodeSource's nodejs
+  # carries npm and conflicts with Debian's): install only when missing.
+  command -v node >/dev/null || pkgs+=(nodejs)
+  command -v npm >/dev/null || pkgs+=(npm)
+  command -v aws >/dev/null || pkgs+=(awscli)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

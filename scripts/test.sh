@@ -22,6 +22,10 @@ export ORCH_DOCKER_SOCKET
 ORCH_PG_URL=$("$svc/postgres.sh" start) ||
   { echo "test: PostgreSQL did not start (see above)" >&2; exit 1; }
 export ORCH_PG_URL
+"$svc/s3.sh" status >/dev/null 2>&1 || stop_services+=(s3.sh)
+ORCH_S3_ENDPOINT=$("$svc/s3.sh" start) ||
+  { echo "test: the S3 server did not start (see above)" >&2; exit 1; }
+export ORCH_S3_ENDPOINT
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0
