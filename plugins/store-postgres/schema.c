@@ -38,6 +38,10 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE leases(name text PRIMARY KEY, owner text NOT NULL,"
     " expires_ns bigint NOT NULL);"
     "CREATE TABLE blobs(key text PRIMARY KEY, data bytea NOT NULL, size bigint NOT NULL);",
+    /* 2: the reconciler looks for live instances, recovery for the runs
+     * of one owner; both scanned whole tables before. */
+    "CREATE INDEX instances_live ON instances(state) WHERE state IN (1, 2);"
+    "CREATE INDEX runs_owner ON runs(owner) WHERE owner IS NOT NULL;",
 };
 
 #define PG_SCHEMA (int32_t)(sizeof pg_migrations / sizeof pg_migrations[0])

@@ -223,8 +223,10 @@ int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
         if (o->filter && regexec(&re, k->name, 0, NULL, 0) != 0)
             continue;
         struct cf_report_case *r = cf_report_case(rep, k->name);
-        if (k->cap && desc && !(desc->caps & k->cap)) {
-            const char *cn = oc_cap_slot_name(desc->kind, k->cap);
+        if (k->cap && desc && (desc->caps & k->cap) != k->cap) {
+            /* Name the first capability the case needs and the plugin lacks. */
+            uint64_t missing = k->cap & ~desc->caps;
+            const char *cn = oc_cap_slot_name(desc->kind, missing & (~missing + 1));
             r->skip = oc_xasprintf("capability %s not declared", cn ? cn : "?");
         } else {
             cf_run_one(k, &proto, timeout, r);
