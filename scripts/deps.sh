@@ -7,7 +7,8 @@ build_pkgs=(gcc cmake ninja-build pkg-config libyaml-dev libjansson-dev
             libsqlite3-dev libcurl4-openssl-dev libssh2-1-dev libpq-dev
             libmicrohttpd-dev libssl-dev)
 test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
-           docker.io busybox-static postgresql-15 postgresql-client-15)
+           docker.io busybox-static postgresql-15 postgresql-client-15
+           openssh-server openssh-client)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

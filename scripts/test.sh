@@ -26,6 +26,10 @@ export ORCH_PG_URL
 ORCH_S3_ENDPOINT=$("$svc/s3.sh" start) ||
   { echo "test: the S3 server did not start (see above)" >&2; exit 1; }
 export ORCH_S3_ENDPOINT
+"$svc/sshd.sh" status >/dev/null 2>&1 || stop_services+=(sshd.sh)
+ORCH_SSH_DIR=$("$svc/sshd.sh" start) ||
+  { echo "test: the test sshd did not start (see above)" >&2; exit 1; }
+export ORCH_SSH_DIR ORCH_SSH_PORT=${ORCH_SSH_PORT:-2222}
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0

@@ -1,4 +1,5 @@
-# The two shipped examples, end to end, on the local backend and on Docker:
+# The two shipped examples, end to end, on the local backend, on Docker and
+# on the SSH backend (the test sshd):
 # git-clone-push against a local bare repository, dev-env with the test
 # variant's commands (the test image has no network and no package manager;
 # it installs from what the image carries).
@@ -14,7 +15,9 @@ git -C "$T/seed" add README
 git -C "$T/seed" -c user.name=t -c user.email=t@t commit -qm init
 git -C "$T/seed" push -q origin main
 
-for kind in local docker; do
+: "${ORCH_SSH_DIR:?the test sshd is not running: run scripts/test.sh, which starts it}"
+export T
+for kind in local docker ssh; do
   $mk "$ex/git-clone-push.yaml" "$T/gcp-$kind.yaml" $kind "/srv/git:/srv/git=$T:$T"
   o run "$T/gcp-$kind.yaml" clone-push --input "repo=file://$T/remote.git" \
     --input "branch=orch/$kind" --input "message=from $kind"

@@ -17,7 +17,7 @@ server:
 worker:
   tick: 100ms
   reconcile_every: 500ms
-  idle_instance_ttl: 4s
+  idle_instance_ttl: 8s
 backends:
   dock:
 $(d_backend)
@@ -102,7 +102,7 @@ expect_http 200 "destroy"
 api POST /v1/instances '{"backend":"dock"}'
 I3=$(resp "d['instance']['id']")
 [ -n "$(d_containers "orch.instance=$I3")" ] || fail "the third container exists"
-for ((i = 0; i < 150; i++)); do
+for ((i = 0; i < 300; i++)); do
   [ -z "$(d_containers "orch.instance=$I3")" ] && break
   sleep 0.1
 done

@@ -1,9 +1,9 @@
 """Rewrites an example workflow file for the tests, keeping everything but
 where it runs as users see it: the first backend becomes the local backend,
-or a docker backend on the test engine and image (no registry and no
-network here).
+a docker backend on the test engine and image (no registry and no network
+here), or an ssh backend on the test sshd.
 
-usage: example.py SRC DST local|docker [OLD=NEW ...]   (plain replacements)"""
+usage: example.py SRC DST local|docker|ssh [OLD=NEW ...]   (plain replacements)"""
 import os
 import re
 import sys
@@ -17,6 +17,14 @@ while end < len(lines) and lines[end].startswith("    "):
 name = lines[start].strip().split(":")[0]
 if kind == "local":
     lines[start:end] = [f"  {name}: {{uses: local}}"]
+elif kind == "ssh":
+    d = os.environ["ORCH_SSH_DIR"]
+    lines[start:end] = [f"  {name}:", "    uses: ssh", "    with:",
+                        "      host: 127.0.0.1",
+                        f"      port: {os.environ['ORCH_SSH_PORT']}",
+                        f"      private_key_file: {d}/client_ed25519",
+                        f"      known_hosts: {d}/known_hosts",
+                        f"      root: {os.environ['T']}/ssh-instances"]
 else:
     body = "\n".join(lines[start:end])
     sock = os.environ["ORCH_DOCKER_SOCKET"]

@@ -7,6 +7,10 @@
 
 #include "http.h"
 
+/* How long an API create may take (its default timeout is 10 min): a row
+ * still "creating" after this belongs to a create that died. */
+#define ORCHD_CREATE_GRACE_NS (15 * 60 * 1000000000LL)
+
 /* job.c: one backend request in an executor of its own. */
 struct orchd_job {
     const char *component;     /* names the plugin's log lines */

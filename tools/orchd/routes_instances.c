@@ -155,6 +155,8 @@ void orchd_instances_create(struct orchd_req *rq)
     } else {
         json_object_set(row, "backend_id", json_object_get(job.result, "backend_id"));
         json_object_set(row, "handle", json_object_get(job.result, "handle"));
+        /* Its idle clock starts when it is ready, however long that took. */
+        json_object_set_new(row, "last_used_ns", json_integer(orchd_now(d)));
         if (orchd_inst_put(d, row, ORCH_INST_RUNNING, &err) != 0)
             oc_log(ORCH_LOG_WARN, "instances", "instance %s: record it running: %s", id,
                    oc_error_text(&err));

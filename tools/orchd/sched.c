@@ -296,6 +296,10 @@ int orchd_reconcile(struct orchd *d)
              * daemons see its last use kept current while it runs). */
             reap = now - rec.last_used_ns > d->cfg->daemon.idle_instance_ms * 1000000 &&
                    !(d->execs && orchd_execs_busy(d->execs, rec.id));
+            /* One still being created is not idle: only a create that
+             * cannot still be running (its daemon died) is reaped. */
+            if (rec.state == ORCH_INST_CREATING)
+                reap = reap && now - rec.created_ns > ORCHD_CREATE_GRACE_NS;
         }
         if (!reap)
             continue;

@@ -1,0 +1,250 @@
+/* A command on the SSH host: run in a session of its own (setsid), its
+ * process group id written beside the instance, so a timeout or cancel
+ * kills the whole group (TERM, a grace, KILL) through a second channel;
+ * stdout and stderr stream apart as they arrive, stdin is written as the
+ * remote end takes it. */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssh.h"
+
+struct sb_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void sb_add(struct sb_buf *b, const char *s)
+{
+    size_t l = s ? strlen(s) : 0;
+    if (b->failed || !s) {
+        b->failed = 1;
+        return;
+    }
+    if (b->len + l + 1 > b->cap) {
+        size_t nc = (b->len + l + 1) * 2;
+        char *np = sb_host->realloc(b->p, nc);
+        if (!np) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, s, l + 1);
+    b->len += l;
+}
+
+/* " 'word'": s quoted for the remote shell (NULL marks a failure). */
+static void sb_add_word(struct sb_buf *b, const char *s)
+{
+    char *q = s ? sb_quote(s) : NULL;
+    sb_add(b, " ");
+    sb_add(b, q);
+    sb_host->free(q);
+}
+
+/* The remote command line: cd, a new session whose leader records its
+ * pid, env for the request's variables, then the command. */
+static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *req,
+                        const char *pidfile)
+{
+    struct sb_buf b = {0};
+    sb_add(&b, "cd");
+    sb_add_word(&b, in->workdir);
+    if (req->cwd && *req->cwd) {
+        sb_add(&b, " && cd");
+        sb_add_word(&b, req->cwd);
+    }
+    sb_add(&b, " && exec setsid -w sh -c 'echo $$ >\"$0\"; exec \"$@\"'");
+    sb_add_word(&b, pidfile);
+    sb_add(&b, " env");
+    for (uint32_t i = 0; i < req->env_count; i++) {
+        char *kv = sb_printf("%s=%s", req->env[i].key, req->env[i].value ? req->env[i].value : "");
+        if (!kv)
+            b.failed = 1;
+        sb_add_word(&b, kv);
+        sb_host->free(kv);
+    }
+    if (req->flags & ORCH_EXEC_SHELL) {
+        sb_add(&b, " sh -c");
+        sb_add_word(&b, req->argv[0]);
+    } else {
+        for (uint32_t i = 0; i < req->argc; i++)
+            sb_add_word(&b, req->argv[i]);
+    }
+    if (b.failed) {
+        sb_host->free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+static void sb_deliver(struct orch_ctx *ctx, const struct orch_exec_req *req, uint32_t stream,
+                       const char *data, size_t len)
+{
+    if (req->on_output)
+        req->on_output(req->ud, stream, data, len);
+    else
+        sb_host->log_stream(ctx, stream, data, len);
+}
+
+/* TERM to the group, the grace, KILL; over a channel of its own. */
+static void sb_kill_group(struct orch_backend *be, const char *pidfile)
+{
+    char *q = sb_quote(pidfile);
+    char *cmd = q ? sb_printf("p=$(cat %s 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -- -$p "
+                              "2>/dev/null; i=0; while [ $i -lt %lld ] && kill -0 -- -$p "
+                              "2>/dev/null; do sleep 0.1; i=$((i+1)); done; kill -KILL -- -$p "
+                              "2>/dev/null; }; rm -f %s; true",
+                              q, (long long)(be->cfg.kill_grace_ms / 100), q)
+                  : NULL;
+    struct orch_error e = {0};
+    int status;
+    if (cmd && sb_run(be, cmd, NULL, &status, &e) != ORCH_OK)
+        sb_host->log(NULL, ORCH_LOG_WARN, "ssh: could not stop the command: %s",
+                     e.message ? e.message : "failed");
+    sb_host->error_set(&e, ORCH_OK, NULL);
+    sb_host->free(cmd);
+    sb_host->free(q);
+}
+
+orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
+                    const struct orch_exec_req *req, struct orch_exec_res *res,
+                    struct orch_error *err)
+{
+    struct orch_backend *be = in->be;
+    int64_t start = sb_host->now_mono_ns();
+    char tag[32];
+    snprintf(tag, sizeof tag, "%llx", (unsigned long long)start);
+    char *pidfile = sb_printf("%s/.orch-pgid-%s", in->dir, tag);
+    char *cmd = pidfile ? sb_cmdline(in, req, pidfile) : NULL;
+    if (!cmd) {
+        sb_host->free(pidfile);
+        return sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    }
+    LIBSSH2_CHANNEL *ch = NULL;
+    orch_status rc = ORCH_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((rc = sb_session(be, err)) != ORCH_OK)
+            break;
+        libssh2_session_set_blocking(be->s, 1);
+        ch = libssh2_channel_open_session(be->s);
+        if (ch)
+            break;
+        /* A connection that dropped since the last step: a new one, once. */
+        if ((rc = sb_fail(be, "open a channel", err)) != ORCH_E_TRANSIENT)
+            break;
+    }
+    if (ch && libssh2_channel_exec(ch, cmd) != 0) {
+        rc = sb_fail(be, "exec", err);
+        libssh2_channel_free(ch);
+        ch = NULL;
+    }
+    sb_host->free(cmd);
+    if (!ch) {
+        sb_host->free(pidfile);
+        return rc;
+    }
+    libssh2_session_set_blocking(be->s, 0);
+    int64_t deadline = req->timeout_ms ? start + req->timeout_ms * 1000000 : 0;
+    int64_t ctx_deadline = sb_host->deadline_ns(ctx);
+    if (ctx_deadline && (!deadline || ctx_deadline < deadline))
+        deadline = ctx_deadline;
+    int cancel_fd = sb_host->cancel_fd(ctx);
+    const char *in_data = req->stdin_data;
+    uint64_t in_left = req->stdin_data ? req->stdin_len : 0;
+    int in_eof = 0, stop = 0;
+    char buf[32768];
+    for (;;) {
+        int progress = 0;
+        for (int stream = 0; stream < 2; stream++) {
+            ssize_t n;
+            while ((n = libssh2_channel_read_ex(ch, stream, buf, sizeof buf)) > 0) {
+                sb_deliver(ctx, req, stream ? ORCH_STREAM_STDERR : ORCH_STREAM_STDOUT, buf,
+                           (size_t)n);
+                progress = 1;
+            }
+            if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+                rc = sb_fail(be, "read", err);
+                stop = 3;
+                break;
+            }
+        }
+        if (stop)
+            break;
+        if (!in_eof) {
+            ssize_t w = in_left ? libssh2_channel_write(ch, in_data, in_left) : 0;
+            if (w > 0) {
+                in_data += w;
+                in_left -= (uint64_t)w;
+                progress = 1;
+            }
+            if (!in_left && libssh2_channel_send_eof(ch) != LIBSSH2_ERROR_EAGAIN)
+                in_eof = 1;
+        }
+        if (libssh2_channel_eof(ch))
+            break;
+        if (sb_host->is_cancelled(ctx)) {
+            stop = 2;
+            break;
+        }
+        if (deadline && sb_host->now_mono_ns() >= deadline) {
+            stop = 1;
+            break;
+        }
+        if (!progress)
+            sb_wait(be, 100, cancel_fd);
+    }
+    if (stop == 1 || stop == 2) {
+        sb_kill_group(be, pidfile);
+        libssh2_session_set_blocking(be->s, 1);
+        libssh2_channel_close(ch);
+        libssh2_channel_free(ch);
+        sb_host->free(pidfile);
+        int64_t ms = (sb_host->now_mono_ns() - start) / 1000000;
+        return stop == 1 ? sb_host->error_set(err, ORCH_E_TIMEOUT,
+                                              "command timed out after %lldms; its process "
+                                              "group was killed", (long long)ms)
+                         : sb_host->error_set(err, ORCH_E_CANCELLED,
+                                              "cancelled; the command's process group was "
+                                              "killed");
+    }
+    libssh2_session_set_blocking(be->s, 1);
+    if (stop == 0) {
+        libssh2_channel_close(ch);
+        libssh2_channel_wait_closed(ch);
+        res->exit_code = libssh2_channel_get_exit_status(ch);
+        char *sig = NULL;
+        size_t siglen = 0;
+        if (libssh2_channel_get_exit_signal(ch, &sig, &siglen, NULL, NULL, NULL, NULL) == 0 &&
+            sig) {
+            static const char *const names[] = {"", "HUP", "INT", "QUIT", "ILL", "TRAP",
+                                                "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV",
+                                                "USR2", "PIPE", "ALRM", "TERM"};
+            for (int i = 1; i < 16; i++)
+                if (!strcmp(sig, names[i]))
+                    res->term_signal = i;
+            res->exit_code = -1;
+            sb_host->free(sig);
+        }
+        res->duration_ns = sb_host->now_mono_ns() - start;
+        /* The group's pid file is the session leader's business no more. */
+        char *qp = sb_quote(pidfile);
+        char *rm = qp ? sb_printf("rm -f %s", qp) : NULL;
+        sb_host->free(qp);
+        int st;
+        struct orch_error e = {0};
+        if (rm)
+            sb_run(be, rm, NULL, &st, &e);
+        sb_host->error_set(&e, ORCH_OK, NULL);
+        sb_host->free(rm);
+    }
+    if (ch)
+        libssh2_channel_free(ch);
+    sb_host->free(pidfile);
+    return rc;
+}
