@@ -11,6 +11,16 @@
 
 #include "ssh.h"
 
+/* Inside `sh -c '...' PIDFILE CMD...`: the command in a session (and so a
+ * process group) of its own, its id recorded in PIDFILE for a kill, its
+ * exit status the script's. setsid runs without forking (a background job
+ * is no group leader), so $! is the group; stdin is passed on through fd 3,
+ * since a background job's stdin is /dev/null otherwise. Plain POSIX sh
+ * and setsid: no job control (it needs a tty) and no setsid -w (busybox
+ * has none). */
+#define SB_GROUP_RUN                                                          \
+    "exec 3<&0; setsid \"$@\" <&3 3<&- & echo $! >\"$0\"; wait $!"
+
 struct sb_buf {
     char *p;
     size_t len, cap;
@@ -59,7 +69,7 @@ static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *re
         sb_add(&b, " && cd");
         sb_add_word(&b, req->cwd);
     }
-    sb_add(&b, " && exec setsid -w sh -c 'echo $$ >\"$0\"; exec \"$@\"'");
+    sb_add(&b, " && exec sh -c '" SB_GROUP_RUN "'");
     sb_add_word(&b, pidfile);
     sb_add(&b, " env");
     for (uint32_t i = 0; i < req->env_count; i++) {

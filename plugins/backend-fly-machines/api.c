@@ -1,0 +1,287 @@
+/* The Machines API over HTTP: bearer token (never logged), JSON both
+ * ways, 429 waited out as Retry-After says, 5xx and resets retried for
+ * calls that can be repeated, and every failure named with Fly's message
+ * and the request id (fly-request-id) that Fly's support asks for. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "fly.h"
+
+char *fl_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *tmp = NULL;
+    int n = vasprintf(&tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *out = fl_host->strdup(tmp);
+    free(tmp);
+    return out;
+}
+
+void fl_resp_free(struct fl_resp *r)
+{
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+struct fl_buf {
+    char *p;
+    size_t len, cap;
+};
+
+static size_t fl_on_body(char *b, size_t size, size_t n, void *ud)
+{
+    struct fl_buf *x = ud;
+    size_t len = size * n;
+    if (x->len + len + 1 > x->cap) {
+        size_t nc = (x->len + len + 1) * 2;
+        char *np = fl_host->realloc(x->p, nc);
+        if (!np)
+            return 0;
+        x->p = np;
+        x->cap = nc;
+    }
+    memcpy(x->p + x->len, b, len);
+    x->len += len;
+    x->p[x->len] = 0;
+    return len;
+}
+
+static size_t fl_on_header(char *b, size_t size, size_t n, void *ud)
+{
+    struct fl_resp *r = ud;
+    size_t len = size * n;
+    const char *v;
+    if (len > 15 && !strncasecmp(b, "fly-request-id:", 15)) {
+        v = b + 15;
+        while (*v == ' ')
+            v++;
+        snprintf(r->request_id, sizeof r->request_id, "%.*s", (int)strcspn(v, "\r\n"), v);
+    } else if (len > 12 && !strncasecmp(b, "Retry-After:", 12)) {
+        r->retry_after = strtol(b + 12, NULL, 10);
+    }
+    return len;
+}
+
+struct fl_progress {
+    struct orch_ctx *ctx;
+    int64_t deadline;            /* monotonic ns, 0 = none */
+};
+
+/* Abort a request when the step is cancelled or past its deadline. */
+static int fl_on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    struct fl_progress *p = ud;
+    (void)a, (void)b, (void)c, (void)d;
+    if (!p->ctx)
+        return 0;
+    if (fl_host->is_cancelled(p->ctx))
+        return 1;
+    return p->deadline && fl_host->now_mono_ns() > p->deadline ? 1 : 0;
+}
+
+static void fl_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *method,
+                    json_t *body, int flags, const char *nonce, struct fl_resp *r,
+                    struct orch_error *err, const char *path_fmt, ...)
+{
+    memset(r, 0, sizeof *r);
+    va_list ap;
+    va_start(ap, path_fmt);
+    char *path = NULL;
+    int pn = vasprintf(&path, path_fmt, ap);
+    va_end(ap);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *url = pn >= 0 ? fl_printf("%s/v1%s", be->base, path) : NULL;
+    free(path);
+    if (!url || (body && !text)) {
+        fl_host->free(url);
+        free(text);
+        return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    }
+    char nonce_hdr[160] = "";
+    if (nonce)
+        snprintf(nonce_hdr, sizeof nonce_hdr, "fly-machine-lease-nonce: %s", nonce);
+    orch_status rc = ORCH_OK;
+    int64_t delay = 200;
+    for (int attempt = 0;; attempt++) {
+        CURL *c = be->curl;
+        curl_easy_reset(c);
+        struct curl_slist *h = curl_slist_append(NULL, be->auth);
+        h = curl_slist_append(h, "Content-Type: application/json");
+        h = curl_slist_append(h, "Expect:");
+        if (*nonce_hdr)
+            h = curl_slist_append(h, nonce_hdr);
+        struct fl_buf buf = {0};
+        int64_t cdl = ctx ? fl_host->deadline_ns(ctx) : 0;
+        if (ctx && be->deadline_ns && (!cdl || be->deadline_ns < cdl))
+            cdl = be->deadline_ns;
+        struct fl_progress prog = {ctx, cdl};
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)be->cfg->api_timeout_ms);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "orch-backend-fly-machines/1.0");
+        if (text)
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fl_on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fl_on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, fl_on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &prog);
+        char errbuf[CURL_ERROR_SIZE] = "";
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        r->request_id[0] = 0;
+        r->retry_after = 0;
+        CURLcode cc = curl_easy_perform(c);
+        curl_slist_free_all(h);
+        r->status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        json_decref(r->json);
+        r->json = buf.p ? json_loads(buf.p, 0, NULL) : NULL;
+        fl_host->free(buf.p);
+        /* ctx NULL: clean-up work that must go on after a cancel. */
+        int cancelled = ctx && fl_host->is_cancelled(ctx);
+        int late = cdl && fl_host->now_mono_ns() > cdl;
+        if (cc == CURLE_ABORTED_BY_CALLBACK || cancelled || late) {
+            rc = cancelled ? fl_host->error_set(err, ORCH_E_CANCELLED, "fly: %s %s: cancelled",
+                                                method, url + strlen(be->base))
+                           : fl_host->error_set(err, ORCH_E_TIMEOUT,
+                                                "fly: %s %s: the step's deadline passed",
+                                                method, url + strlen(be->base));
+            break;
+        }
+        int retry_net = cc != CURLE_OK && (flags & FL_IDEMPOTENT);
+        int retry_5xx = cc == CURLE_OK && r->status >= 500 && (flags & FL_IDEMPOTENT);
+        int retry_429 = cc == CURLE_OK && r->status == 429;
+        if ((retry_net || retry_5xx || retry_429) && attempt < be->cfg->retries) {
+            int64_t wait = retry_429 && r->retry_after > 0 ? r->retry_after * 1000 : delay;
+            fl_host->log(ctx, ORCH_LOG_DEBUG, "fly: %s %s: %s; again in %lldms", method,
+                         url + strlen(be->base),
+                         cc != CURLE_OK ? curl_easy_strerror(cc) : retry_429 ? "429" : "5xx",
+                         (long long)wait);
+            fl_sleep_ms(wait);
+            delay = delay * 2 > 5000 ? 5000 : delay * 2;
+            continue;
+        }
+        if (cc != CURLE_OK)
+            rc = fl_host->error_set(err, ORCH_E_TRANSIENT, "fly: %s %s: %s", method,
+                                    url + strlen(be->base),
+                                    *errbuf ? errbuf : curl_easy_strerror(cc));
+        break;
+    }
+    fl_host->free(url);
+    free(text);
+    return rc;
+}
+
+orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error *err)
+{
+    const char *msg = json_string_value(json_object_get(r->json, "error"));
+    if (!msg)
+        msg = r->status >= 500 ? "the API is unavailable (no JSON error body)" : "no message";
+    orch_status code = r->status == 404                       ? ORCH_E_NOT_FOUND
+                       : r->status == 401 || r->status == 403 ? ORCH_E_AUTH
+                       : r->status == 429                     ? ORCH_E_RATE_LIMITED
+                       : r->status == 408                     ? ORCH_E_TIMEOUT
+                       : r->status == 409 || r->status == 412 ? ORCH_E_CONFLICT
+                       : r->status == 400 || r->status == 422 ? ORCH_E_INVALID_ARG
+                       : r->status >= 500                     ? ORCH_E_TRANSIENT
+                                                              : ORCH_E_PROTOCOL;
+    return fl_host->error_set(err, code, "fly: %s: HTTP %ld: %s%s%s%s", what, r->status, msg,
+                              r->request_id[0] ? " (request id " : "", r->request_id,
+                              r->request_id[0] ? ")" : "");
+}
+
+static const char fl_b64c[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *fl_b64(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    char *out = fl_host->alloc((len + 2) / 3 * 4 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        *o++ = fl_b64c[v >> 18 & 63];
+        *o++ = fl_b64c[v >> 12 & 63];
+        *o++ = i + 1 < len ? fl_b64c[v >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? fl_b64c[v & 63] : '=';
+    }
+    *o = 0;
+    return out;
+}
+
+int fl_unb64(const char *text, char **out, size_t *len)
+{
+    size_t n = strlen(text);
+    char *buf = fl_host->alloc(n / 4 * 3 + 4);
+    if (!buf)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (const char *p = text; *p; p++) {
+        const char *k = strchr(fl_b64c, *p);
+        if (*p == '=' || *p == '\n' || *p == '\r' || *p == ' ')
+            continue;
+        if (!k || !*p) {
+            fl_host->free(buf);
+            return -1;
+        }
+        acc = acc << 6 | (uint32_t)(k - fl_b64c);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (char)(acc >> bits & 0xff);
+        }
+    }
+    *out = buf;
+    *len = o;
+    return 0;
+}
+
+char *fl_quote(const char *s)
+{
+    size_t n = 3;
+    for (const char *p = s; *p; p++)
+        n += *p == '\'' ? 4 : 1;
+    char *out = fl_host->alloc(n), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o++ = '\'';
+    *o = 0;
+    return out;
+}

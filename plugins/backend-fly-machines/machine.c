@@ -1,0 +1,483 @@
+/* Machines: create (the app and a volume first when asked; orch's labels
+ * in the metadata; after a 5xx or timeout, a look for the machine by its
+ * label before trying again, since the create may have happened) and wait
+ * until started, looping on the bounded /wait; attach, status, stop,
+ * destroy (force; destroyed and 404 both mean gone), and list_owned. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fly.h"
+
+orch_status fl_create(struct orch_backend *, struct orch_ctx *, const struct orch_instance_spec *,
+                      struct orch_instance **, struct orch_instance_ref *, struct orch_error *);
+orch_status fl_attach(struct orch_backend *, struct orch_ctx *, const char *, const char *,
+                      struct orch_instance **, struct orch_error *);
+orch_status fl_destroy(struct orch_instance *, struct orch_ctx *, struct orch_error *);
+orch_status fl_status(struct orch_instance *, struct orch_ctx *, struct orch_instance_status *,
+                      struct orch_error *);
+orch_status fl_stop(struct orch_instance *, struct orch_ctx *, int64_t, struct orch_error *);
+orch_status fl_list_owned(struct orch_backend *, struct orch_ctx *, const struct orch_kv *,
+                          uint32_t, orch_owned_fn, void *, struct orch_error *);
+void fl_release(struct orch_instance *);
+
+/* Metadata keys: labels' dots become underscores (orch.run -> orch_run);
+ * the labels themselves, keys intact, ride along as JSON in orch_labels. */
+static char *fl_meta_key(const char *label)
+{
+    char *k = fl_host->strdup(label);
+    for (char *p = k; p && *p; p++)
+        if (*p == '.')
+            *p = '_';
+    return k;
+}
+
+static uint32_t fl_state(const char *s)
+{
+    if (!s)
+        return ORCH_INST_UNKNOWN;
+    if (!strcmp(s, "created") || !strcmp(s, "starting"))
+        return ORCH_INST_CREATING;
+    if (!strcmp(s, "started"))
+        return ORCH_INST_RUNNING;
+    if (!strcmp(s, "stopping") || !strcmp(s, "stopped") || !strcmp(s, "suspended") ||
+        !strcmp(s, "suspending"))
+        return ORCH_INST_STOPPED;
+    if (!strcmp(s, "destroying") || !strcmp(s, "destroyed"))
+        return ORCH_INST_DESTROYED;
+    if (!strcmp(s, "failed"))
+        return ORCH_INST_FAILED;
+    return ORCH_INST_UNKNOWN;
+}
+
+void fl_release(struct orch_instance *in)
+{
+    if (!in)
+        return;
+    fl_host->free(in->id);
+    fl_host->free(in);
+}
+
+static struct orch_instance *fl_inst(struct orch_backend *be, const char *id)
+{
+    struct orch_instance *in = fl_host->calloc(1, sizeof *in);
+    if (in) {
+        in->be = be;
+        in->id = fl_host->strdup(id);
+        if (!in->id) {
+            fl_host->free(in);
+            in = NULL;
+        }
+    }
+    return in;
+}
+
+static orch_status fl_ensure_app(struct orch_backend *be, struct orch_ctx *ctx,
+                                 struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    struct fl_resp r;
+    orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err, "/apps/%s",
+                             c->app);
+    if (rc != ORCH_OK)
+        return rc;
+    long st = r.status;
+    if (st != 200 && st != 404)
+        rc = fl_fail(&r, "look up the app", err);
+    fl_resp_free(&r);
+    if (st != 404)
+        return rc;
+    if (!c->create_app)
+        return fl_host->error_set(err, ORCH_E_CONFIG,
+                                  "fly: app %s does not exist (create it, or set create_app: "
+                                  "true)", c->app);
+    rc = fl_call(be, ctx, "POST", json_pack("{s:s,s:s}", "name", c->app, "org_slug", c->org), 0,
+                 NULL, &r, err, "/apps");
+    if (rc == ORCH_OK && r.status != 201 && r.status != 200) {
+        /* Another process may have made it meanwhile: that is fine. */
+        struct fl_resp again;
+        orch_status rc2 = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &again, err,
+                                  "/apps/%s", c->app);
+        rc = rc2 == ORCH_OK && again.status == 200 ? ORCH_OK : fl_fail(&r, "create the app", err);
+        fl_resp_free(&again);
+    }
+    fl_resp_free(&r);
+    return rc;
+}
+
+/* The configured volume: an unattached one of that name, or a new one. */
+static orch_status fl_volume(struct orch_backend *be, struct orch_ctx *ctx,
+                             const char *region, char **id, struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    struct fl_resp r;
+    orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                             "/apps/%s/volumes", c->app);
+    size_t i;
+    json_t *v;
+    *id = NULL;
+    if (rc == ORCH_OK && r.status != 200)
+        rc = fl_fail(&r, "list volumes", err);
+    json_array_foreach(rc == ORCH_OK ? r.json : NULL, i, v) {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        const char *att = json_string_value(json_object_get(v, "attached_machine_id"));
+        if (name && !strcmp(name, c->volume) && (!att || !*att)) {
+            *id = fl_host->strdup(json_string_value(json_object_get(v, "id")));
+            break;
+        }
+    }
+    fl_resp_free(&r);
+    if (rc != ORCH_OK || *id)
+        return rc;
+    json_t *body = json_pack("{s:s,s:I,s:b}", "name", c->volume, "size_gb",
+                             (json_int_t)c->volume_size_gb, "encrypted", c->volume_encrypted);
+    if (region)
+        json_object_set_new(body, "region", json_string(region));
+    rc = fl_call(be, ctx, "POST", body, 0, NULL, &r, err, "/apps/%s/volumes", c->app);
+    if (rc == ORCH_OK && r.status != 200 && r.status != 201)
+        rc = fl_fail(&r, "create the volume", err);
+    if (rc == ORCH_OK)
+        *id = fl_host->strdup(json_string_value(json_object_get(r.json, "id")));
+    fl_resp_free(&r);
+    return rc;
+}
+
+static json_t *fl_machine_body(struct orch_backend *be, const struct orch_instance_spec *spec,
+                               const char *volume_id)
+{
+    const struct fl_cfg *c = be->cfg;
+    json_t *env = json_object(), *meta = json_object(), *labels = json_object();
+    for (uint32_t i = 0; i < c->env.count; i++)
+        json_object_set_new(env, c->env.keys[i], json_string(c->env.values[i]));
+    for (uint32_t i = 0; i < spec->env_count; i++)
+        json_object_set_new(env, spec->env[i].key,
+                            json_string(spec->env[i].value ? spec->env[i].value : ""));
+    for (uint32_t i = 0; i < c->metadata.count; i++)
+        json_object_set_new(meta, c->metadata.keys[i], json_string(c->metadata.values[i]));
+    for (uint32_t i = 0; i < spec->label_count; i++) {
+        char *k = fl_meta_key(spec->labels[i].key);
+        const char *v = spec->labels[i].value ? spec->labels[i].value : "";
+        if (k)
+            json_object_set_new(meta, k, json_string(v));
+        json_object_set_new(labels, spec->labels[i].key, json_string(v));
+        fl_host->free(k);
+    }
+    char *lj = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    json_object_set_new(meta, "orch_labels", json_string(lj ? lj : "{}"));
+    free(lj);
+    json_decref(labels);
+    json_t *config = json_pack("{s:s,s:o,s:{s:s,s:I,s:I},s:{s:s},s:b,s:o}", "image",
+                               spec->image ? spec->image : c->image, "env", env, "guest",
+                               "cpu_kind", c->cpu_kind, "cpus", (json_int_t)c->cpus,
+                               "memory_mb", (json_int_t)c->memory_mb, "restart", "policy",
+                               c->restart_policy, "auto_destroy", c->auto_destroy, "metadata",
+                               meta);
+    if (c->init_cmd.count) {
+        json_t *cmd = json_array();
+        for (uint32_t i = 0; i < c->init_cmd.count; i++)
+            json_array_append_new(cmd, json_string(c->init_cmd.items[i]));
+        json_object_set_new(config, "init", json_pack("{s:o}", "cmd", cmd));
+    }
+    if (volume_id)
+        json_object_set_new(config, "mounts",
+                            json_pack("[{s:s,s:s}]", "volume", volume_id, "path",
+                                      c->volume_path));
+    json_t *body = json_pack("{s:o}", "config", config);
+    const char *region = spec->region ? spec->region : c->region;
+    if (region)
+        json_object_set_new(body, "region", json_string(region));
+    /* Machine names: lowercase letters, digits and dashes. */
+    char name[160];
+    snprintf(name, sizeof name, "orch-%s", spec->instance_id);
+    for (char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : '-';
+    json_object_set_new(body, "name", json_string(name));
+    return body;
+}
+
+/* The machine carrying orch.instance = id, if any (a create that may have
+ * happened though its answer was lost). */
+static char *fl_find_by_instance(struct orch_backend *be, struct orch_ctx *ctx, const char *iid,
+                                 struct orch_error *err)
+{
+    struct fl_resp r;
+    char *found = NULL;
+    if (fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                "/apps/%s/machines?metadata.orch_instance=%s", be->cfg->app, iid) == ORCH_OK &&
+        r.status == 200) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(r.json, i, m) {
+            const char *v = json_string_value(json_object_get(
+                json_object_get(json_object_get(m, "config"), "metadata"), "orch_instance"));
+            const char *st = json_string_value(json_object_get(m, "state"));
+            if (v && !strcmp(v, iid) && fl_state(st) != ORCH_INST_DESTROYED) {
+                found = fl_host->strdup(json_string_value(json_object_get(m, "id")));
+                break;
+            }
+        }
+    }
+    fl_resp_free(&r);
+    return found;
+}
+
+/* /wait answers within 60 s at most: ask again until `state` or the
+ * deadline. */
+static orch_status fl_wait(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                           const char *state, int64_t deadline, struct orch_error *err)
+{
+    for (;;) {
+        int64_t left = (deadline - fl_host->now_mono_ns()) / 1000000000;
+        if (left < 1)
+            return fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: machine %s did not reach %s in "
+                                      "time", id, state);
+        struct fl_resp r;
+        orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                                 "/apps/%s/machines/%s/wait?state=%s&timeout=%lld",
+                                 be->cfg->app, id, state, (long long)(left > 60 ? 60 : left));
+        long st = r.status;
+        if (rc == ORCH_OK && st != 200 && st != 408)
+            rc = fl_fail(&r, "wait for the machine", err);
+        fl_resp_free(&r);
+        if (rc != ORCH_OK || st == 200)
+            return rc;
+    }
+}
+
+orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
+                      const struct orch_instance_spec *spec, struct orch_instance **out,
+                      struct orch_instance_ref *ref, struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    if (!spec->instance_id)
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "fly: no instance id");
+    if (!spec->image && !c->image)
+        return fl_host->error_set(err, ORCH_E_CONFIG,
+                                  "fly: no image to create the machine from: set the "
+                                  "backend's 'image' option");
+    if (spec->size)
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "fly: sizes are set with cpu_kind, cpus and memory_mb");
+    int64_t deadline = fl_host->now_mono_ns() +
+                       (spec->timeout_ms ? spec->timeout_ms : c->create_timeout_ms) * 1000000;
+    orch_status rc = fl_ensure_app(be, ctx, err);
+    char *vol = NULL;
+    if (rc == ORCH_OK && c->volume)
+        rc = fl_volume(be, ctx, spec->region ? spec->region : c->region, &vol, err);
+    char *id = NULL;
+    for (int attempt = 0; rc == ORCH_OK && !id; attempt++) {
+        struct fl_resp r;
+        rc = fl_call(be, ctx, "POST", fl_machine_body(be, spec, vol), 0, NULL, &r, err,
+                     "/apps/%s/machines", c->app);
+        if (rc == ORCH_OK && r.status == 200) {
+            id = fl_host->strdup(json_string_value(json_object_get(r.json, "id")));
+        } else if ((rc == ORCH_E_TRANSIENT || (rc == ORCH_OK && (r.status >= 500 ||
+                                                                  r.status == 408))) &&
+                   attempt < c->retries) {
+            /* The create may have happened: look before creating again. */
+            struct orch_error e2 = {0};
+            id = fl_find_by_instance(be, ctx, spec->instance_id, &e2);
+            fl_host->error_set(&e2, ORCH_OK, NULL);
+            if (id)
+                fl_host->log(ctx, ORCH_LOG_INFO, "fly: the create of %s did happen (machine "
+                             "%s) though its answer was lost", spec->instance_id, id);
+            rc = ORCH_OK;
+        } else if (rc == ORCH_OK) {
+            rc = fl_fail(&r, "create the machine", err);
+        }
+        fl_resp_free(&r);
+    }
+    fl_host->free(vol);
+    if (rc == ORCH_OK && !id)
+        rc = fl_host->error_set(err, ORCH_E_PROTOCOL, "fly: the create answer has no id");
+    struct orch_instance *in = rc == ORCH_OK ? fl_inst(be, id) : NULL;
+    if (rc == ORCH_OK && !in)
+        rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (rc == ORCH_OK)
+        rc = fl_wait(be, ctx, id, "started", deadline, err);
+    int st = 0;
+    char *mk = rc == ORCH_OK ? fl_printf("mkdir -p '%s'", c->workdir) : NULL;
+    if (rc == ORCH_OK)
+        rc = mk ? fl_sh(in, ctx, mk, 60, NULL, &st, err)
+                : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    fl_host->free(mk);
+    if (rc == ORCH_OK && st != 0)
+        rc = fl_host->error_set(err, ORCH_E_IO, "fly: cannot make %s on machine %s", c->workdir,
+                                id);
+    if (rc != ORCH_OK) {
+        /* A machine that never became usable is not left behind. */
+        if (in) {
+            struct orch_error e2 = {0};
+            fl_destroy(in, NULL, &e2);
+            fl_host->error_set(&e2, ORCH_OK, NULL);
+        }
+        fl_release(in);
+        fl_host->free(id);
+        return rc;
+    }
+    ref->id = id;
+    ref->handle = NULL;
+    *out = in;
+    return ORCH_OK;
+}
+
+orch_status fl_attach(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                      const char *handle, struct orch_instance **out, struct orch_error *err)
+{
+    (void)handle;
+    struct fl_resp r;
+    orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                             "/apps/%s/machines/%s", be->cfg->app, id);
+    if (rc == ORCH_OK) {
+        const char *st = json_string_value(json_object_get(r.json, "state"));
+        if (r.status == 404 || (r.status == 200 && fl_state(st) == ORCH_INST_DESTROYED))
+            rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no machine %s in app %s", id,
+                                    be->cfg->app);
+        else if (r.status != 200)
+            rc = fl_fail(&r, "look up the machine", err);
+    }
+    fl_resp_free(&r);
+    if (rc != ORCH_OK)
+        return rc;
+    *out = fl_inst(be, id);
+    return *out ? ORCH_OK : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+}
+
+/* A lease around a mutation, when configured; NULL nonce otherwise. */
+static char *fl_lease(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err)
+{
+    if (!in->be->cfg->use_leases)
+        return NULL;
+    struct fl_resp r;
+    char *nonce = NULL;
+    if (fl_call(in->be, ctx, "POST", NULL, 0, NULL, &r, err,
+                "/apps/%s/machines/%s/lease?ttl=%lld", in->be->cfg->app, in->id,
+                (long long)(in->be->cfg->lease_ttl_ms / 1000)) == ORCH_OK &&
+        r.status == 200)
+        nonce = fl_host->strdup(
+            json_string_value(json_object_get(json_object_get(r.json, "data"), "nonce")));
+    fl_resp_free(&r);
+    return nonce;
+}
+
+static void fl_unlease(struct orch_instance *in, char *nonce)
+{
+    if (!nonce)
+        return;
+    struct fl_resp r;
+    struct orch_error e = {0};
+    fl_call(in->be, NULL, "DELETE", NULL, FL_IDEMPOTENT, nonce, &r, &e,
+            "/apps/%s/machines/%s/lease", in->be->cfg->app, in->id);
+    fl_resp_free(&r);
+    fl_host->error_set(&e, ORCH_OK, NULL);
+    fl_host->free(nonce);
+}
+
+orch_status fl_destroy(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err)
+{
+    char *nonce = fl_lease(in, ctx, err);
+    struct fl_resp r;
+    orch_status rc = fl_call(in->be, ctx, "DELETE", NULL, FL_IDEMPOTENT, nonce, &r, err,
+                             "/apps/%s/machines/%s?force=true", in->be->cfg->app, in->id);
+    /* Gone already is destroyed. */
+    if (rc == ORCH_OK && r.status != 200 && r.status != 404)
+        rc = fl_fail(&r, "destroy the machine", err);
+    fl_resp_free(&r);
+    fl_host->free(nonce); /* a destroyed machine's lease goes with it */
+    return rc;
+}
+
+orch_status fl_status(struct orch_instance *in, struct orch_ctx *ctx,
+                      struct orch_instance_status *out, struct orch_error *err)
+{
+    struct fl_resp r;
+    orch_status rc = fl_call(in->be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                             "/apps/%s/machines/%s", in->be->cfg->app, in->id);
+    if (rc == ORCH_OK && r.status == 404) {
+        out->state = ORCH_INST_DESTROYED;
+        out->detail = fl_host->strdup("not found");
+    } else if (rc == ORCH_OK && r.status == 200) {
+        const char *st = json_string_value(json_object_get(r.json, "state"));
+        out->state = fl_state(st);
+        out->detail = fl_printf("%s in %s", st ? st : "?",
+                                json_string_value(json_object_get(r.json, "region"))
+                                    ? json_string_value(json_object_get(r.json, "region"))
+                                    : "?");
+    } else if (rc == ORCH_OK) {
+        rc = fl_fail(&r, "machine status", err);
+    }
+    fl_resp_free(&r);
+    return rc;
+}
+
+orch_status fl_stop(struct orch_instance *in, struct orch_ctx *ctx, int64_t grace_ms,
+                    struct orch_error *err)
+{
+    char *nonce = fl_lease(in, ctx, err);
+    char t[32];
+    snprintf(t, sizeof t, "%llds", (long long)((grace_ms + 999) / 1000));
+    struct fl_resp r;
+    orch_status rc = fl_call(in->be, ctx, "POST", json_pack("{s:s,s:s}", "signal", "SIGTERM",
+                                                            "timeout", t),
+                             FL_IDEMPOTENT, nonce, &r, err, "/apps/%s/machines/%s/stop",
+                             in->be->cfg->app, in->id);
+    if (rc == ORCH_OK && r.status != 200)
+        rc = fl_fail(&r, "stop the machine", err);
+    fl_resp_free(&r);
+    if (rc == ORCH_OK)
+        rc = fl_wait(in->be, ctx, in->id, "stopped",
+                     fl_host->now_mono_ns() + (grace_ms + 60000) * 1000000, err);
+    fl_unlease(in, nonce);
+    return rc;
+}
+
+orch_status fl_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
+                          const struct orch_kv *match, uint32_t match_count, orch_owned_fn fn,
+                          void *ud, struct orch_error *err)
+{
+    struct fl_resp r;
+    orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                             "/apps/%s/machines", be->cfg->app);
+    if (rc == ORCH_OK && r.status == 404) {
+        fl_resp_free(&r);
+        return ORCH_OK; /* no app: nothing of ours */
+    }
+    if (rc == ORCH_OK && r.status != 200)
+        rc = fl_fail(&r, "list machines", err);
+    size_t i;
+    json_t *m;
+    json_array_foreach(rc == ORCH_OK ? r.json : NULL, i, m) {
+        const char *lj = json_string_value(json_object_get(
+            json_object_get(json_object_get(m, "config"), "metadata"), "orch_labels"));
+        uint32_t state = fl_state(json_string_value(json_object_get(m, "state")));
+        json_t *labels = lj ? json_loads(lj, 0, NULL) : NULL;
+        if (!json_is_object(labels) || state == ORCH_INST_DESTROYED) {
+            json_decref(labels);
+            continue;
+        }
+        int ok = 1;
+        for (uint32_t k = 0; k < match_count && ok; k++) {
+            const char *v = json_string_value(json_object_get(labels, match[k].key));
+            ok = v && !strcmp(v, match[k].value ? match[k].value : "");
+        }
+        struct orch_kv kv[32];
+        uint32_t n = 0;
+        const char *key;
+        json_t *val;
+        json_object_foreach(labels, key, val) {
+            if (n < 32)
+                kv[n++] = (struct orch_kv){key, json_string_value(val)};
+        }
+        struct orch_owned_instance o = {.struct_size = sizeof o, .state = state,
+                                        .id = json_string_value(json_object_get(m, "id")),
+                                        .labels = kv, .label_count = n};
+        int stop = ok && fn(ud, &o) != 0;
+        json_decref(labels);
+        if (stop)
+            break;
+    }
+    fl_resp_free(&r);
+    return rc;
+}
