@@ -11,7 +11,10 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 # pidfile). A service that does not start fails the run: nothing skips.
 svc="$src/scripts/services"
 stop_services=()
-cleanup() { for s in "${stop_services[@]}"; do "$svc/$s" stop || true; done; }
+cleanup() {
+  local i
+  for ((i = ${#stop_services[@]} - 1; i >= 0; i--)); do "$svc/${stop_services[i]}" stop || true; done
+}
 trap cleanup EXIT
 "$svc/dockerd.sh" status >/dev/null 2>&1 || stop_services+=(dockerd.sh)
 ORCH_DOCKER_SOCKET=$("$svc/dockerd.sh" start) ||
@@ -30,6 +33,10 @@ export ORCH_S3_ENDPOINT
 ORCH_SSH_DIR=$("$svc/sshd.sh" start) ||
   { echo "test: the test sshd did not start (see above)" >&2; exit 1; }
 export ORCH_SSH_DIR ORCH_SSH_PORT=${ORCH_SSH_PORT:-2222}
+"$svc/fly-standin.sh" status >/dev/null 2>&1 || stop_services+=(fly-standin.sh)
+ORCH_FLY_URL=$("$svc/fly-standin.sh" start) ||
+  { echo "test: the Fly Machines API stand-in did not start (see above)" >&2; exit 1; }
+export ORCH_FLY_URL ORCH_FLY_TOKEN=orch-test-fly-token
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0

@@ -198,29 +198,50 @@ static json_t *fl_machine_body(struct orch_backend *be, const struct orch_instan
 }
 
 /* The machine carrying orch.instance = id, if any (a create that may have
- * happened though its answer was lost). */
-static char *fl_find_by_instance(struct orch_backend *be, struct orch_ctx *ctx, const char *iid,
-                                 struct orch_error *err)
+ * happened though its answer was lost): *found (host memory) or NULL. */
+static orch_status fl_find_by_instance(struct orch_backend *be, struct orch_ctx *ctx,
+                                       const char *iid, char **found, struct orch_error *err)
 {
     struct fl_resp r;
-    char *found = NULL;
-    if (fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
-                "/apps/%s/machines?metadata.orch_instance=%s", be->cfg->app, iid) == ORCH_OK &&
-        r.status == 200) {
-        size_t i;
-        json_t *m;
-        json_array_foreach(r.json, i, m) {
-            const char *v = json_string_value(json_object_get(
-                json_object_get(json_object_get(m, "config"), "metadata"), "orch_instance"));
-            const char *st = json_string_value(json_object_get(m, "state"));
-            if (v && !strcmp(v, iid) && fl_state(st) != ORCH_INST_DESTROYED) {
-                found = fl_host->strdup(json_string_value(json_object_get(m, "id")));
-                break;
-            }
+    *found = NULL;
+    orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
+                             "/apps/%s/machines?metadata.orch_instance=%s", be->cfg->app, iid);
+    if (rc == ORCH_OK && r.status != 200)
+        rc = fl_fail(&r, "look for the machine", err);
+    size_t i;
+    json_t *m;
+    json_array_foreach(rc == ORCH_OK ? r.json : NULL, i, m) {
+        const char *v = json_string_value(json_object_get(
+            json_object_get(json_object_get(m, "config"), "metadata"), "orch_instance"));
+        const char *st = json_string_value(json_object_get(m, "state"));
+        if (v && !strcmp(v, iid) && fl_state(st) != ORCH_INST_DESTROYED) {
+            *found = fl_host->strdup(json_string_value(json_object_get(m, "id")));
+            if (!*found)
+                rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+            break;
         }
     }
     fl_resp_free(&r);
-    return found;
+    return rc;
+}
+
+/* DELETE ?force=true; gone already counts as destroyed. Tried twice when
+ * memory ran short, so a machine is not left behind for want of a URL. */
+static orch_status fl_destroy_id(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                                 const char *nonce, struct orch_error *err)
+{
+    orch_status rc = ORCH_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct fl_resp r;
+        rc = fl_call(be, ctx, "DELETE", NULL, FL_IDEMPOTENT, nonce, &r, err,
+                     "/apps/%s/machines/%s?force=true", be->cfg->app, id);
+        if (rc == ORCH_OK && r.status != 200 && r.status != 404)
+            rc = fl_fail(&r, "destroy the machine", err);
+        fl_resp_free(&r);
+        if (rc != ORCH_E_NOMEM)
+            break;
+    }
+    return rc;
 }
 
 /* /wait answers within 60 s at most: ask again until `state` or the
@@ -272,26 +293,31 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
         rc = fl_call(be, ctx, "POST", fl_machine_body(be, spec, vol), 0, NULL, &r, err,
                      "/apps/%s/machines", c->app);
         if (rc == ORCH_OK && r.status == 200) {
-            id = fl_host->strdup(json_string_value(json_object_get(r.json, "id")));
-        } else if ((rc == ORCH_E_TRANSIENT || (rc == ORCH_OK && (r.status >= 500 ||
-                                                                  r.status == 408))) &&
+            const char *jid = json_string_value(json_object_get(r.json, "id"));
+            id = jid ? fl_host->strdup(jid) : NULL;
+            if (!id) {
+                /* Made but unusable here: it goes at once. */
+                if (jid)
+                    fl_destroy_id(be, NULL, jid, NULL, err);
+                rc = fl_host->error_set(err, jid ? ORCH_E_NOMEM : ORCH_E_PROTOCOL,
+                                        jid ? "out of memory"
+                                            : "fly: the create answer has no id");
+            }
+        } else if ((rc == ORCH_E_TRANSIENT || rc == ORCH_E_NOMEM ||
+                    (rc == ORCH_OK && (r.status >= 500 || r.status == 408))) &&
                    attempt < c->retries) {
             /* The create may have happened: look before creating again. */
-            struct orch_error e2 = {0};
-            id = fl_find_by_instance(be, ctx, spec->instance_id, &e2);
-            fl_host->error_set(&e2, ORCH_OK, NULL);
+            fl_host->error_set(err, ORCH_OK, NULL);
+            rc = fl_find_by_instance(be, ctx, spec->instance_id, &id, err);
             if (id)
                 fl_host->log(ctx, ORCH_LOG_INFO, "fly: the create of %s did happen (machine "
                              "%s) though its answer was lost", spec->instance_id, id);
-            rc = ORCH_OK;
         } else if (rc == ORCH_OK) {
             rc = fl_fail(&r, "create the machine", err);
         }
         fl_resp_free(&r);
     }
     fl_host->free(vol);
-    if (rc == ORCH_OK && !id)
-        rc = fl_host->error_set(err, ORCH_E_PROTOCOL, "fly: the create answer has no id");
     struct orch_instance *in = rc == ORCH_OK ? fl_inst(be, id) : NULL;
     if (rc == ORCH_OK && !in)
         rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -308,9 +334,9 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
                                 id);
     if (rc != ORCH_OK) {
         /* A machine that never became usable is not left behind. */
-        if (in) {
+        if (id) {
             struct orch_error e2 = {0};
-            fl_destroy(in, NULL, &e2);
+            fl_destroy_id(be, NULL, id, NULL, &e2);
             fl_host->error_set(&e2, ORCH_OK, NULL);
         }
         fl_release(in);
@@ -378,13 +404,7 @@ static void fl_unlease(struct orch_instance *in, char *nonce)
 orch_status fl_destroy(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err)
 {
     char *nonce = fl_lease(in, ctx, err);
-    struct fl_resp r;
-    orch_status rc = fl_call(in->be, ctx, "DELETE", NULL, FL_IDEMPOTENT, nonce, &r, err,
-                             "/apps/%s/machines/%s?force=true", in->be->cfg->app, in->id);
-    /* Gone already is destroyed. */
-    if (rc == ORCH_OK && r.status != 200 && r.status != 404)
-        rc = fl_fail(&r, "destroy the machine", err);
-    fl_resp_free(&r);
+    orch_status rc = fl_destroy_id(in->be, ctx, in->id, nonce, err);
     fl_host->free(nonce); /* a destroyed machine's lease goes with it */
     return rc;
 }

@@ -41,6 +41,7 @@ import argparse
 import json
 import re
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -97,7 +98,8 @@ def boot(m):
         set_state(m, "starting")
     cfg = m["config"]
     argv = ["run", "-d", "--network", "none", "--name", m["_container"],
-            "--label", "fly-standin=1", "--label", f"fly-machine={m['id']}"]
+            "--label", "fly-standin=1", "--label", f"fly-machine={m['id']}",
+            "--label", f"fly-app={m['_app']}"]
     for k, v in (cfg.get("env") or {}).items():
         argv += ["-e", f"{k}={v}"]
     for mnt in cfg.get("mounts") or []:
@@ -500,6 +502,18 @@ class Bad(Exception):
 
 
 all_made = []
+
+
+def shutdown(signum, frame):
+    """The stand-in's machines die with it: no container outlives the tests."""
+    with lock:
+        names = [m["_container"] for m in all_made if not m.get("_gone")]
+    if names:
+        docker("rm", "-f", "-v", *names)
+    raise SystemExit(0)
+
+
+signal.signal(signal.SIGTERM, shutdown)
 server = ThreadingHTTPServer(("127.0.0.1", 0), H)
 server.daemon_threads = True
 with open(args.port_file, "w") as f:

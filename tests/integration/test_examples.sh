@@ -1,5 +1,7 @@
-# The two shipped examples, end to end, on the local backend, on Docker and
-# on the SSH backend (the test sshd):
+# The two shipped examples, end to end and unchanged but for their backend,
+# on the local backend, on Docker, on the SSH backend (the test sshd) and on
+# Fly Machines (the Machines API stand-in; the bare repository reaches the
+# machine on a Fly volume):
 # git-clone-push against a local bare repository, dev-env with the test
 # variant's commands (the test image has no network and no package manager;
 # it installs from what the image carries).
@@ -16,14 +18,31 @@ git -C "$T/seed" -c user.name=t -c user.email=t@t commit -qm init
 git -C "$T/seed" push -q origin main
 
 : "${ORCH_SSH_DIR:?the test sshd is not running: run scripts/test.sh, which starts it}"
-export T
-for kind in local docker ssh; do
+: "${ORCH_FLY_URL:?the Fly stand-in is not running: run scripts/test.sh, which starts it}"
+export T ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
+fly_api() { curl -sf -H "Authorization: Bearer $ORCH_FLY_TOKEN" -H 'Content-Type: application/json' "$@"; }
+# The Fly app and a volume holding the bare repository, at the same path
+# inside the machine as on this host.
+fly_api -X POST "$ORCH_FLY_URL/v1/apps" -d '{"name":"orch-examples","org_slug":"personal"}' >/dev/null ||
+  fly_api "$ORCH_FLY_URL/v1/apps/orch-examples" >/dev/null
+export ORCH_FLY_VOLUME="repo-$$" ORCH_FLY_VOLUME_PATH="$T"
+vid=$(fly_api -X POST "$ORCH_FLY_URL/v1/apps/orch-examples/volumes" \
+  -d "{\"name\":\"$ORCH_FLY_VOLUME\",\"size_gb\":1}" | jq_py "d['id']")
+docker -H "unix://$ORCH_DOCKER_SOCKET" run --rm --network none -v "flystandin-$vid:/vol" \
+  -v "$T:/src:ro" "$DOCKER_IMAGE" cp -a /src/remote.git /vol/ >/dev/null ||
+  fail "could not put the bare repository on the Fly volume"
+for kind in local docker ssh fly; do
   $mk "$ex/git-clone-push.yaml" "$T/gcp-$kind.yaml" $kind "/srv/git:/srv/git=$T:$T"
   o run "$T/gcp-$kind.yaml" clone-push --input "repo=file://$T/remote.git" \
     --input "branch=orch/$kind" --input "message=from $kind"
   expect_rc 0 "git-clone-push on $kind"
   expect_out "pushed " "the report step ran"
   expect_out "changed: UPDATED_BY_ORCH" "commit output changed_files"
+  if [ $kind = fly ]; then # the machine pushed to the copy on its volume
+    rm -rf "$T/remote.git"
+    docker -H "unix://$ORCH_DOCKER_SOCKET" run --rm --network none -v "flystandin-$vid:/vol" \
+      -v "$T:/dst" "$DOCKER_IMAGE" cp -a /vol/remote.git /dst/ >/dev/null
+  fi
   [ "$(git -C "$T/remote.git" log -1 --format=%s "orch/$kind")" = "from $kind" ] ||
     fail "the remote has no commit 'from $kind' on orch/$kind"
   git -C "$T/remote.git" show "orch/$kind:UPDATED_BY_ORCH" | grep -q "on main" ||
@@ -47,3 +66,4 @@ for kind in local docker ssh; do
     d_api -X DELETE "http://d/volumes/$vol" >/dev/null
   fi
 done
+fly_api -X DELETE "$ORCH_FLY_URL/v1/apps/orch-examples/volumes/$vid" >/dev/null || fail "the Fly volume could not be removed"

@@ -1,9 +1,11 @@
 """Rewrites an example workflow file for the tests, keeping everything but
 where it runs as users see it: the first backend becomes the local backend,
 a docker backend on the test engine and image (no registry and no network
-here), or an ssh backend on the test sshd.
+here), an ssh backend on the test sshd, or a fly-machines backend on the
+Machines API stand-in (with $ORCH_FLY_VOLUME mounted at
+$ORCH_FLY_VOLUME_PATH when set).
 
-usage: example.py SRC DST local|docker|ssh [OLD=NEW ...]   (plain replacements)"""
+usage: example.py SRC DST local|docker|ssh|fly [OLD=NEW ...]   (plain replacements)"""
 import os
 import re
 import sys
@@ -17,6 +19,16 @@ while end < len(lines) and lines[end].startswith("    "):
 name = lines[start].strip().split(":")[0]
 if kind == "local":
     lines[start:end] = [f"  {name}: {{uses: local}}"]
+elif kind == "fly":
+    lines[start:end] = [f"  {name}:", "    uses: fly-machines", "    with:",
+                        f"      api_url: {os.environ['ORCH_FLY_URL']}",
+                        "      token: ${{ secrets.FLY_API_TOKEN }}",
+                        "      app: orch-examples",
+                        "      create_app: true",
+                        "      image: orch-test/tools:2"]
+    if os.environ.get("ORCH_FLY_VOLUME"):
+        lines[start + 8:start + 8] = [f"      volume: {os.environ['ORCH_FLY_VOLUME']}",
+                                      f"      volume_path: {os.environ['ORCH_FLY_VOLUME_PATH']}"]
 elif kind == "ssh":
     d = os.environ["ORCH_SSH_DIR"]
     lines[start:end] = [f"  {name}:", "    uses: ssh", "    with:",
