@@ -61,4 +61,12 @@ if [ -n "$left" ]; then
   echo "test: containers left behind by the suite: $left" >&2
   status=1
 fi
+# The same for Fly machines on the stand-in (destroying counts as gone).
+left=$(curl -sf "$ORCH_FLY_URL/_standin/machines" | python3 -c 'import sys,json
+print(" ".join(m["id"] for m in json.load(sys.stdin)
+               if not m["_gone"] and m["state"] not in ("destroying", "destroyed")))')
+if [ -n "$left" ]; then
+  echo "test: Fly machines left behind by the suite: $left" >&2
+  status=1
+fi
 exit $status

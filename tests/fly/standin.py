@@ -223,8 +223,8 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, {"ok": True})
         if self.path == "/_standin/machines":
             with lock:
-                return self.send(200, [public(m) | {"_gone": m.get("_gone", False)}
-                                       for m in all_made])
+                return self.send(200, [public(m) | {"_gone": m.get("_gone", False),
+                                                    "_app": m["_app"]} for m in all_made])
         self.err(404, "no such control")
 
     # ---- the API

@@ -102,7 +102,7 @@ pass "leases are taken around destroy"
 # --- nothing left
 for i in $(seq 50); do
   left=$(curl -sf "$ORCH_FLY_URL/_standin/machines" |
-    jq_py "[m['id'] for m in d if not m['_gone'] and (m['config'].get('metadata') or {}).get('orch_run')]" 2>/dev/null || echo "?")
+    jq_py "[m['id'] for m in d if not m['_gone'] and m['_app'] == '$app']" 2>/dev/null || echo "?")
   [ "$left" = "[]" ] && break
   sleep 0.1
 done
