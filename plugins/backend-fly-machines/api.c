@@ -12,20 +12,6 @@
 
 #include "fly.h"
 
-char *fl_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *tmp = NULL;
-    int n = vasprintf(&tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *out = fl_host->strdup(tmp);
-    free(tmp);
-    return out;
-}
-
 void fl_resp_free(struct fl_resp *r)
 {
     json_decref(r->json);
@@ -262,26 +248,4 @@ int fl_unb64(const char *text, char **out, size_t *len)
     *out = buf;
     *len = o;
     return 0;
-}
-
-char *fl_quote(const char *s)
-{
-    size_t n = 3;
-    for (const char *p = s; *p; p++)
-        n += *p == '\'' ? 4 : 1;
-    char *out = fl_host->alloc(n), *o = out;
-    if (!out)
-        return NULL;
-    *o++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o++ = '\'';
-    *o = 0;
-    return out;
 }

@@ -12,16 +12,6 @@
 
 #include "fly.h"
 
-/* Inside `sh -c '...' PIDFILE CMD...`: the command in a session (and so a
- * process group) of its own, its id recorded in PIDFILE for a kill, its
- * exit status the script's. setsid runs without forking (a background job
- * is no group leader), so $! is the group; stdin is passed on through fd 3,
- * since a background job's stdin is /dev/null otherwise. Plain POSIX sh
- * and setsid: no job control (it needs a tty) and no setsid -w (busybox
- * has none). */
-#define FL_GROUP_RUN                                                          \
-    "exec 3<&0; setsid \"$@\" <&3 3<&- & echo $! >\"$0\"; wait $!"
-
 /* Bytes of data per exec call; they travel base64 encoded in the request's
  * stdin (a string in fly-go's MachineExecRequest), so binary survives JSON. */
 #define FL_CHUNK (6u << 20)
@@ -92,79 +82,40 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
     return ORCH_OK;
 }
 
-struct fl_sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void fl_add(struct fl_sbuf *b, const char *s)
-{
-    size_t l = s ? strlen(s) : 0;
-    if (b->failed || !s) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + l + 1 > b->cap) {
-        size_t nc = (b->len + l + 1) * 2;
-        char *np = fl_host->realloc(b->p, nc);
-        if (!np) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, l + 1);
-    b->len += l;
-}
-
-static void fl_add_word(struct fl_sbuf *b, const char *s)
-{
-    char *q = s ? fl_quote(s) : NULL;
-    fl_add(b, " ");
-    fl_add(b, q);
-    fl_host->free(q);
-}
-
 /* The script of a step's command: in the work dir (and cwd), a new
  * session recording its pid in DIR/pgid, env, the command with its stdin
  * from DIR/in; then the exit status and both outputs, base64. */
 static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req,
                        const char *dir)
 {
-    struct fl_sbuf b = {0};
+    struct pk_buf b = {.h = fl_host};
     const char *wd = in->be->cfg->workdir;
-    fl_add(&b, "d=");
-    fl_add(&b, dir);
-    fl_add(&b, "; mkdir -p $d; touch $d/in; (cd");
-    fl_add_word(&b, wd);
+    pk_add(&b, "d=");
+    pk_add(&b, dir);
+    pk_add(&b, "; mkdir -p $d; touch $d/in; (cd");
+    pk_add_word(&b, wd);
     if (req->cwd && *req->cwd) {
-        fl_add(&b, " && cd");
-        fl_add_word(&b, req->cwd);
+        pk_add(&b, " && cd");
+        pk_add_word(&b, req->cwd);
     }
-    fl_add(&b, " && exec sh -c '" FL_GROUP_RUN "' $d/pgid env");
+    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid env");
     for (uint32_t i = 0; i < req->env_count; i++) {
         char *kv = fl_printf("%s=%s", req->env[i].key, req->env[i].value ? req->env[i].value : "");
         if (!kv)
             b.failed = 1;
-        fl_add_word(&b, kv);
+        pk_add_word(&b, kv);
         fl_host->free(kv);
     }
     if (req->flags & ORCH_EXEC_SHELL) {
-        fl_add(&b, " sh -c");
-        fl_add_word(&b, req->argv[0]);
+        pk_add(&b, " sh -c");
+        pk_add_word(&b, req->argv[0]);
     } else {
         for (uint32_t i = 0; i < req->argc; i++)
-            fl_add_word(&b, req->argv[i]);
+            pk_add_word(&b, req->argv[i]);
     }
-    fl_add(&b, ") <$d/in >$d/out 2>$d/err; rc=$?; echo \"orch-rc:$rc\"; base64 $d/out | tr -d "
+    pk_add(&b, ") <$d/in >$d/out 2>$d/err; rc=$?; echo \"orch-rc:$rc\"; base64 $d/out | tr -d "
                "'\\n'; echo; base64 $d/err | tr -d '\\n'; echo; rm -rf $d");
-    if (b.failed) {
-        fl_host->free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return pk_buf_take(&b);
 }
 
 static void fl_deliver(struct orch_ctx *ctx, const struct orch_exec_req *req, uint32_t stream,

@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <orch/orch.h>
 
+#include "plugkit.h"
+
 extern const struct orch_host *fl_host;
 
 struct fl_cfg {
@@ -79,8 +81,8 @@ orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error
 char *fl_b64(const void *data, size_t len);
 /* Decode text (whitespace ignored) into host memory; -1 on bad input. */
 int fl_unb64(const char *text, char **out, size_t *len);
-char *fl_printf(const char *fmt, ...) ORCH_PRINTF(1, 2);
-char *fl_quote(const char *s);
+#define fl_printf(...) pk_printf(fl_host, __VA_ARGS__)
+#define fl_quote(s) pk_shquote(fl_host, (s))
 
 /* exec.c: a shell script on the machine to its end; stdout and exit
  * status of the script itself (the plumbing's, not a step's). */

@@ -11,86 +11,36 @@
 
 #include "ssh.h"
 
-/* Inside `sh -c '...' PIDFILE CMD...`: the command in a session (and so a
- * process group) of its own, its id recorded in PIDFILE for a kill, its
- * exit status the script's. setsid runs without forking (a background job
- * is no group leader), so $! is the group; stdin is passed on through fd 3,
- * since a background job's stdin is /dev/null otherwise. Plain POSIX sh
- * and setsid: no job control (it needs a tty) and no setsid -w (busybox
- * has none). */
-#define SB_GROUP_RUN                                                          \
-    "exec 3<&0; setsid \"$@\" <&3 3<&- & echo $! >\"$0\"; wait $!"
-
-struct sb_buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void sb_add(struct sb_buf *b, const char *s)
-{
-    size_t l = s ? strlen(s) : 0;
-    if (b->failed || !s) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + l + 1 > b->cap) {
-        size_t nc = (b->len + l + 1) * 2;
-        char *np = sb_host->realloc(b->p, nc);
-        if (!np) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, l + 1);
-    b->len += l;
-}
-
-/* " 'word'": s quoted for the remote shell (NULL marks a failure). */
-static void sb_add_word(struct sb_buf *b, const char *s)
-{
-    char *q = s ? sb_quote(s) : NULL;
-    sb_add(b, " ");
-    sb_add(b, q);
-    sb_host->free(q);
-}
-
 /* The remote command line: cd, a new session whose leader records its
  * pid, env for the request's variables, then the command. */
 static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *req,
                         const char *pidfile)
 {
-    struct sb_buf b = {0};
-    sb_add(&b, "cd");
-    sb_add_word(&b, in->workdir);
+    struct pk_buf b = {.h = sb_host};
+    pk_add(&b, "cd");
+    pk_add_word(&b, in->workdir);
     if (req->cwd && *req->cwd) {
-        sb_add(&b, " && cd");
-        sb_add_word(&b, req->cwd);
+        pk_add(&b, " && cd");
+        pk_add_word(&b, req->cwd);
     }
-    sb_add(&b, " && exec sh -c '" SB_GROUP_RUN "'");
-    sb_add_word(&b, pidfile);
-    sb_add(&b, " env");
+    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "'");
+    pk_add_word(&b, pidfile);
+    pk_add(&b, " env");
     for (uint32_t i = 0; i < req->env_count; i++) {
         char *kv = sb_printf("%s=%s", req->env[i].key, req->env[i].value ? req->env[i].value : "");
         if (!kv)
             b.failed = 1;
-        sb_add_word(&b, kv);
+        pk_add_word(&b, kv);
         sb_host->free(kv);
     }
     if (req->flags & ORCH_EXEC_SHELL) {
-        sb_add(&b, " sh -c");
-        sb_add_word(&b, req->argv[0]);
+        pk_add(&b, " sh -c");
+        pk_add_word(&b, req->argv[0]);
     } else {
         for (uint32_t i = 0; i < req->argc; i++)
-            sb_add_word(&b, req->argv[i]);
+            pk_add_word(&b, req->argv[i]);
     }
-    if (b.failed) {
-        sb_host->free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return pk_buf_take(&b);
 }
 
 static void sb_deliver(struct orch_ctx *ctx, const struct orch_exec_req *req, uint32_t stream,

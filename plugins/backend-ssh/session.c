@@ -7,7 +7,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,42 +14,6 @@
 #include <unistd.h>
 
 #include "ssh.h"
-
-char *sb_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *tmp = NULL;
-    int n = vasprintf(&tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *out = sb_host->strdup(tmp);
-    free(tmp);
-    return out;
-}
-
-char *sb_quote(const char *s)
-{
-    size_t n = 3;
-    for (const char *p = s; *p; p++)
-        n += *p == '\'' ? 4 : 1;
-    char *out = sb_host->alloc(n), *o = out;
-    if (!out)
-        return NULL;
-    *o++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o++ = '\'';
-    *o = 0;
-    return out;
-}
 
 void sb_disconnect(struct orch_backend *be)
 {

@@ -8,6 +8,8 @@
 #include <libssh2_sftp.h>
 #include <orch/orch.h>
 
+#include "plugkit.h"
+
 extern const struct orch_host *sb_host;
 
 struct sb_cfg {
@@ -43,9 +45,8 @@ struct orch_instance {
 
 #define SB_MARKER ".orch-instance"
 
-char *sb_printf(const char *fmt, ...) ORCH_PRINTF(1, 2);
-/* s as one shell word: 'it'\''s'. Host memory. */
-char *sb_quote(const char *s);
+#define sb_printf(...) pk_printf(sb_host, __VA_ARGS__)
+#define sb_quote(s) pk_shquote(sb_host, (s))
 
 /* session.c: the connection, (re)opened on demand. */
 orch_status sb_session(struct orch_backend *be, struct orch_error *err);

@@ -386,8 +386,7 @@ char *orchd_exec_text(struct orchd_exec *x)
 struct orchd_exec_tail {
     struct orchd_exec *x;
     size_t pos;
-    struct oc_buf pending;
-    size_t sent;
+    struct orchd_sse sse;
     int done;
 };
 
@@ -398,25 +397,19 @@ static void orchd_exec_tail_fill(struct orchd_exec_tail *t)
     size_t len;
     uint32_t stream;
     const char *data;
-    while (t->pending.len < 65536 && orchd_exec_record(x, &t->pos, &stream, &data, &len)) {
+    while (t->sse.pending.len < 65536 && orchd_exec_record(x, &t->pos, &stream, &data, &len)) {
         size_t n;
         char *text = oc_utf8_lossy(data, len, &n);
-        json_t *j = json_pack("{s:s,s:s%}", "stream",
-                              stream == ORCH_STREAM_STDERR ? "stderr" : "stdout", "data", text,
-                              n);
-        char *s = json_dumps(j, JSON_COMPACT);
-        oc_buf_addf(&t->pending, "event: output\ndata: %s\n\n", s);
-        free(s);
-        json_decref(j);
+        orchd_sse_event(&t->sse, "output", NULL,
+                        json_pack("{s:s,s:s%}", "stream",
+                                  stream == ORCH_STREAM_STDERR ? "stderr" : "stdout", "data",
+                                  text, n));
         free(text);
     }
     if (x->done && t->pos >= x->out.len) {
-        json_t *j = json_pack("{s:s,s:i,s:s?}", "state", x->state, "exit_code", x->exit_code,
-                              "error", x->error);
-        char *s = json_dumps(j, JSON_COMPACT);
-        oc_buf_addf(&t->pending, "event: end\ndata: %s\n\n", s);
-        free(s);
-        json_decref(j);
+        orchd_sse_event(&t->sse, "end", NULL,
+                        json_pack("{s:s,s:i,s:s?}", "state", x->state, "exit_code",
+                                  x->exit_code, "error", x->error));
         t->done = 1;
     }
 }
@@ -426,14 +419,13 @@ static ssize_t orchd_exec_tail_read(void *cls, uint64_t pos, char *buf, size_t m
     struct orchd_exec_tail *t = cls;
     struct orchd_execs *xs = t->x->xs;
     (void)pos;
-    if (t->sent == t->pending.len) {
+    if (orchd_sse_drained(&t->sse)) {
         if (t->done)
             return MHD_CONTENT_READER_END_OF_STREAM;
-        t->pending.len = 0;
-        t->sent = 0;
+        orchd_sse_restart(&t->sse);
         pthread_mutex_lock(&xs->lock);
         orchd_exec_tail_fill(t);
-        if (!t->pending.len) {
+        if (orchd_sse_drained(&t->sse)) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 5;
@@ -441,22 +433,17 @@ static ssize_t orchd_exec_tail_read(void *cls, uint64_t pos, char *buf, size_t m
             orchd_exec_tail_fill(t);
         }
         pthread_mutex_unlock(&xs->lock);
-        if (!t->pending.len) /* keeps proxies and clients from timing out */
-            oc_buf_adds(&t->pending, ": keep-alive\n\n");
+        if (orchd_sse_drained(&t->sse))
+            orchd_sse_keepalive(&t->sse);
     }
-    size_t n = t->pending.len - t->sent;
-    if (n > max)
-        n = max;
-    memcpy(buf, t->pending.data + t->sent, n);
-    t->sent += n;
-    return (ssize_t)n;
+    return orchd_sse_copy(&t->sse, buf, max);
 }
 
 static void orchd_exec_tail_free(void *cls)
 {
     struct orchd_exec_tail *t = cls;
     orchd_exec_unref(t->x);
-    oc_buf_free(&t->pending);
+    orchd_sse_free(&t->sse);
     free(t);
 }
 

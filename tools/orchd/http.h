@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 
 #include "orchd.h"
+#include "util.h"
 
 #define ORCHD_MAX_PARAMS 4
 
@@ -56,6 +57,20 @@ const char *orchd_header(struct orchd_req *rq, const char *key);
 /* Run f with the API's store connection held. */
 #define ORCHD_API_LOCK(d) pthread_mutex_lock(&(d)->api_lock)
 #define ORCHD_API_UNLOCK(d) pthread_mutex_unlock(&(d)->api_lock)
+
+/* sse.c: a server-sent event stream's queue. */
+struct orchd_sse {
+    struct oc_buf pending;
+    size_t sent;
+};
+/* Queue "event: EVENT [id: ID] data: JSON"; takes data. */
+void orchd_sse_event(struct orchd_sse *s, const char *event, const char *id, json_t *data);
+int orchd_sse_drained(const struct orchd_sse *s);
+void orchd_sse_restart(struct orchd_sse *s); /* when drained: empty for new events */
+void orchd_sse_keepalive(struct orchd_sse *s);
+/* Hand up to max bytes of what is queued to the reader. */
+ssize_t orchd_sse_copy(struct orchd_sse *s, char *buf, size_t max);
+void orchd_sse_free(struct orchd_sse *s);
 
 /* routes_runs.c */
 void orchd_runs_start(struct orchd_req *rq);

@@ -14,8 +14,7 @@ struct orchd_tail {
     char *run_id, *step;
     uint32_t attempt;        /* 0: the latest, found as it appears */
     int64_t after;
-    struct oc_buf pending;
-    size_t sent;
+    struct orchd_sse sse;
     int done;
     int64_t started_mono;
 };
@@ -48,15 +47,13 @@ static int32_t orchd_log_sse_cb(void *ud, const struct orch_log_rec *l)
     struct orchd_tail *t = ud;
     size_t n;
     char *text = oc_utf8_lossy(l->data, (size_t)l->len, &n);
-    json_t *j = json_pack("{s:s,s:s%,s:I}", "stream",
-                          l->stream == ORCH_STREAM_STDERR ? "stderr" : "stdout", "data",
-                          text, n, "seq", (json_int_t)l->seq);
+    char id[32];
+    snprintf(id, sizeof id, "%lld", (long long)l->seq);
+    orchd_sse_event(&t->sse, "log", id,
+                    json_pack("{s:s,s:s%,s:I}", "stream",
+                              l->stream == ORCH_STREAM_STDERR ? "stderr" : "stdout", "data",
+                              text, n, "seq", (json_int_t)l->seq));
     free(text);
-    char *s = json_dumps(j, JSON_COMPACT);
-    oc_buf_addf(&t->pending, "event: log\nid: %lld\ndata: %s\n\n", (long long)l->seq,
-                s ? s : "{}");
-    free(s);
-    json_decref(j);
     t->after = l->seq;
     return 0;
 }
@@ -85,8 +82,9 @@ static void orchd_tail_poll(struct orchd_tail *t)
     }
     ORCHD_API_UNLOCK(t->d);
     if (orchd_terminal(f.state)) {
-        oc_buf_addf(&t->pending, "event: end\ndata: {\"attempt\":%u,\"state\":\"%s\"}\n\n",
-                    t->attempt, orch_step_state_name(f.state));
+        orchd_sse_event(&t->sse, "end", NULL,
+                        json_pack("{s:i,s:s}", "attempt", (int)t->attempt, "state",
+                                  orch_step_state_name(f.state)));
         t->done = 1;
     }
 }
@@ -95,27 +93,20 @@ static ssize_t orchd_tail_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct orchd_tail *t = cls;
     (void)pos;
-    for (int rounds = 0; t->sent == t->pending.len; rounds++) {
+    for (int rounds = 0; orchd_sse_drained(&t->sse); rounds++) {
         if (t->done)
             return MHD_CONTENT_READER_END_OF_STREAM;
-        t->pending.len = 0;
-        t->sent = 0;
+        orchd_sse_restart(&t->sse);
         orchd_tail_poll(t);
-        if (t->pending.len)
+        if (!orchd_sse_drained(&t->sse))
             break;
         if (rounds >= 4) {
-            /* A comment line keeps proxies and clients from timing out. */
-            oc_buf_adds(&t->pending, ": keep-alive\n\n");
+            orchd_sse_keepalive(&t->sse);
             break;
         }
         usleep(200000);
     }
-    size_t n = t->pending.len - t->sent;
-    if (n > max)
-        n = max;
-    memcpy(buf, t->pending.data + t->sent, n);
-    t->sent += n;
-    return (ssize_t)n;
+    return orchd_sse_copy(&t->sse, buf, max);
 }
 
 static void orchd_tail_free(void *cls)
@@ -123,7 +114,7 @@ static void orchd_tail_free(void *cls)
     struct orchd_tail *t = cls;
     free(t->run_id);
     free(t->step);
-    oc_buf_free(&t->pending);
+    orchd_sse_free(&t->sse);
     free(t);
 }
 

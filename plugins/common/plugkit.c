@@ -1,0 +1,85 @@
+/* See plugkit.h. */
+#define _GNU_SOURCE
+#include "plugkit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *pk_printf(const struct orch_host *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *tmp = NULL;
+    int n = vasprintf(&tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *out = h->strdup(tmp);
+    free(tmp);
+    return out;
+}
+
+char *pk_shquote(const struct orch_host *h, const char *s)
+{
+    size_t n = 3;
+    for (const char *p = s; *p; p++)
+        n += *p == '\'' ? 4 : 1;
+    char *out = h->alloc(n), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o++ = '\'';
+    *o = 0;
+    return out;
+}
+
+void pk_add(struct pk_buf *b, const char *s)
+{
+    size_t l = s ? strlen(s) : 0;
+    if (b->failed || !s) {
+        b->failed = 1;
+        return;
+    }
+    if (b->len + l + 1 > b->cap) {
+        size_t nc = (b->len + l + 1) * 2;
+        char *np = b->h->realloc(b->p, nc);
+        if (!np) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, s, l + 1);
+    b->len += l;
+}
+
+void pk_add_word(struct pk_buf *b, const char *s)
+{
+    char *q = s ? pk_shquote(b->h, s) : NULL;
+    pk_add(b, " ");
+    pk_add(b, q);
+    b->h->free(q);
+}
+
+char *pk_buf_take(struct pk_buf *b)
+{
+    if (b->failed) {
+        b->h->free(b->p);
+        b->p = NULL;
+    }
+    char *p = b->p;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

@@ -1,0 +1,37 @@
+/* Small helpers several plugins compile in (each .so keeps its own copy:
+ * plugins share no code at run time). Everything allocated comes from the
+ * host's allocator given as h, so the host's leak accounting sees it. */
+#ifndef ORCH_PLUGKIT_H
+#define ORCH_PLUGKIT_H
+
+#include <stddef.h>
+
+#include <orch/orch.h>
+
+/* printf into host memory; NULL when out of memory. */
+char *pk_printf(const struct orch_host *h, const char *fmt, ...) ORCH_PRINTF(2, 3);
+/* s as one POSIX shell word: 'it'\''s'. */
+char *pk_shquote(const struct orch_host *h, const char *s);
+
+/* A growing string; after a failed add every later add is a no-op and
+ * pk_buf_take gives NULL. */
+struct pk_buf {
+    const struct orch_host *h;
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+void pk_add(struct pk_buf *b, const char *s);     /* s NULL marks a failure */
+void pk_add_word(struct pk_buf *b, const char *s); /* " 'word'" */
+char *pk_buf_take(struct pk_buf *b);              /* the text, or NULL (freed) */
+
+/* Inside `sh -c '<this>' PIDFILE CMD...`: CMD in a session (and so a
+ * process group) of its own, its id recorded in PIDFILE for a kill, its
+ * exit status the script's. setsid runs without forking (a background job
+ * is no group leader), so $! is the group; stdin is passed on through fd 3,
+ * since a background job's stdin is /dev/null otherwise. Plain POSIX sh
+ * and setsid: no job control (it needs a tty) and no setsid -w (busybox
+ * has none). */
+#define PK_GROUP_RUN "exec 3<&0; setsid \"$@\" <&3 3<&- & echo $! >\"$0\"; wait $!"
+
+#endif
