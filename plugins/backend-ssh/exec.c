@@ -191,6 +191,13 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
             res->exit_code = -1;
             sb_host->free(sig);
         }
+        /* The wrapper's `wait` reports a command killed by signal N as
+         * 128+N, the shell's convention (an exit of 129..159 by choice
+         * reads the same). */
+        if (res->exit_code > 128 && res->exit_code < 160 && !res->term_signal) {
+            res->term_signal = res->exit_code - 128;
+            res->exit_code = -1;
+        }
         res->duration_ns = sb_host->now_mono_ns() - start;
         /* The group's pid file is the session leader's business no more. */
         char *qp = sb_quote(pidfile);
