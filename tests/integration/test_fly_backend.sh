@@ -63,8 +63,9 @@ expect_rc 0 "a run on a Fly machine"
 expect_out "one on " "step one's output"
 R=$(last_run_id)
 [ "$(made_for "$R")" = 1 ] || fail "one machine for the run"
-fault POST '/exec$' 429 3
-fault GET '/wait' 503 2
+# Faults name this test's app: the stand-in serves other tests at once.
+fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 429 3
+fault GET "/apps/$app/machines/[0-9a-f]*/wait" 503 2
 fault GET "/apps/$app\$" 502 1
 o run "$T/fly.yaml" hello
 expect_rc 0 "429 and 5xx are retried"
@@ -84,7 +85,7 @@ R=$(last_run_id)
 pass "creates are retried without duplicate machines"
 
 # --- a 5xx on exec is not repeated: the step fails, named
-fault POST '/exec$' 500 1
+fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 500 1
 o run "$T/fly.yaml" hello
 expect_rc 1 "a 500 on exec fails the step"
 expect_out "HTTP 500" "with the status"
