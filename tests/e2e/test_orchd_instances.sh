@@ -17,7 +17,7 @@ server:
 worker:
   tick: 100ms
   reconcile_every: 500ms
-  idle_instance_ttl: 3s
+  idle_instance_ttl: 8s   # ample under a loaded CI machine; the reap is waited for
 backends:
   local:
     uses: local
@@ -260,13 +260,13 @@ api DELETE "/v1/instances/$I1" "" reader
 expect_http 403 "reader cannot destroy"
 api POST /v1/instances '{"backend":"local"}'
 I3=$(resp "d['instance']['id']")
-api POST "/v1/instances/$I3/exec" '{"command":"sleep 4"}'
+api POST "/v1/instances/$I3/exec" '{"command":"sleep 9","timeout":"20s"}'
 [ -d "$WORK/$I3" ] || fail "an instance in use is not idle, though older than the ttl"
 api DELETE "/v1/instances/$I1"
 expect_http 200 "destroy"
 [ "$(resp "d['instance']['state']")" = destroyed ] || fail "destroyed in the ledger"
 [ ! -d "$WORK/$I1" ] || fail "destroyed on the backend"
-for ((i = 0; i < 100; i++)); do
+for ((i = 0; i < 250; i++)); do
   [ -d "$WORK/$I3" ] || break
   sleep 0.1
 done
