@@ -266,7 +266,7 @@ orch_status oc_run_decide(struct oc_store *st, const char *run_id,
                           const char *by, const char *comment,
                           struct orch_error *err)
 {
-    uint32_t state;
+    uint32_t state = 0;
     orch_status rc = oc_run_state_of(st, run_id, &state, err);
     if (rc != ORCH_OK)
         return rc;
@@ -324,7 +324,7 @@ out:
 orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
                                   struct orch_error *err)
 {
-    uint32_t state;
+    uint32_t state = 0;
     orch_status rc = oc_run_state_of(st, run_id, &state, err);
     if (rc != ORCH_OK)
         return rc;
@@ -349,7 +349,7 @@ orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
 orch_status oc_run_requeue(struct oc_store *st, const char *run_id, const char *by,
                            struct orch_error *err)
 {
-    uint32_t state;
+    uint32_t state = 0;
     orch_status rc = oc_run_state_of(st, run_id, &state, err);
     if (rc != ORCH_OK)
         return rc;

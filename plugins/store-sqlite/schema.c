@@ -57,7 +57,7 @@ orch_status sq_schema_version(struct orch_store *st, int32_t *current, int32_t *
 orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
                        struct orch_error *err)
 {
-    int32_t cur, sup;
+    int32_t cur = 0, sup = 0;
     orch_status rc = sq_schema_version(st, &cur, &sup, err);
     if (rc != ORCH_OK)
         return rc;
@@ -81,7 +81,7 @@ orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
          * migrating at once serialise, the second sees the new version. */
         if ((rc = sq_exec(st, "BEGIN IMMEDIATE", err)) != ORCH_OK)
             return rc;
-        int32_t again, s2;
+        int32_t again = 0, s2 = 0;
         if ((rc = sq_schema_version(st, &again, &s2, err)) != ORCH_OK)
             goto fail;
         if (again > v)
