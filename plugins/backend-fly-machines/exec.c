@@ -99,13 +99,7 @@ static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req
         pk_add_word(&b, req->cwd);
     }
     pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid env");
-    for (uint32_t i = 0; i < req->env_count; i++) {
-        char *kv = fl_printf("%s=%s", req->env[i].key, req->env[i].value ? req->env[i].value : "");
-        if (!kv)
-            b.failed = 1;
-        pk_add_word(&b, kv);
-        fl_host->free(kv);
-    }
+    pk_add_env(&b, req->env, req->env_count);
     if (req->flags & ORCH_EXEC_SHELL) {
         pk_add(&b, " sh -c");
         pk_add_word(&b, req->argv[0]);

@@ -84,6 +84,19 @@ int fl_unb64(const char *text, char **out, size_t *len);
 #define fl_printf(...) pk_printf(fl_host, __VA_ARGS__)
 #define fl_quote(s) pk_shquote(fl_host, (s))
 
+/* machine.c */
+orch_status fl_create(struct orch_backend *, struct orch_ctx *, const struct orch_instance_spec *,
+                      struct orch_instance **, struct orch_instance_ref *, struct orch_error *);
+orch_status fl_attach(struct orch_backend *, struct orch_ctx *, const char *, const char *,
+                      struct orch_instance **, struct orch_error *);
+orch_status fl_destroy(struct orch_instance *, struct orch_ctx *, struct orch_error *);
+orch_status fl_status(struct orch_instance *, struct orch_ctx *, struct orch_instance_status *,
+                      struct orch_error *);
+orch_status fl_stop(struct orch_instance *, struct orch_ctx *, int64_t, struct orch_error *);
+orch_status fl_list_owned(struct orch_backend *, struct orch_ctx *, const struct orch_kv *,
+                          uint32_t, orch_owned_fn, void *, struct orch_error *);
+void fl_release(struct orch_instance *);
+
 /* exec.c: a shell script on the machine to its end; stdout and exit
  * status of the script itself (the plumbing's, not a step's). */
 orch_status fl_sh(struct orch_instance *in, struct orch_ctx *ctx, const char *script,

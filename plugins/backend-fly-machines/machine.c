@@ -10,18 +10,6 @@
 
 #include "fly.h"
 
-orch_status fl_create(struct orch_backend *, struct orch_ctx *, const struct orch_instance_spec *,
-                      struct orch_instance **, struct orch_instance_ref *, struct orch_error *);
-orch_status fl_attach(struct orch_backend *, struct orch_ctx *, const char *, const char *,
-                      struct orch_instance **, struct orch_error *);
-orch_status fl_destroy(struct orch_instance *, struct orch_ctx *, struct orch_error *);
-orch_status fl_status(struct orch_instance *, struct orch_ctx *, struct orch_instance_status *,
-                      struct orch_error *);
-orch_status fl_stop(struct orch_instance *, struct orch_ctx *, int64_t, struct orch_error *);
-orch_status fl_list_owned(struct orch_backend *, struct orch_ctx *, const struct orch_kv *,
-                          uint32_t, orch_owned_fn, void *, struct orch_error *);
-void fl_release(struct orch_instance *);
-
 /* Metadata keys: labels' dots become underscores (orch.run -> orch_run);
  * the labels themselves, keys intact, ride along as JSON in orch_labels. */
 static char *fl_meta_key(const char *label)

@@ -9,18 +9,6 @@
 
 const struct orch_host *fl_host;
 
-orch_status fl_create(struct orch_backend *, struct orch_ctx *, const struct orch_instance_spec *,
-                      struct orch_instance **, struct orch_instance_ref *, struct orch_error *);
-orch_status fl_attach(struct orch_backend *, struct orch_ctx *, const char *, const char *,
-                      struct orch_instance **, struct orch_error *);
-orch_status fl_destroy(struct orch_instance *, struct orch_ctx *, struct orch_error *);
-orch_status fl_status(struct orch_instance *, struct orch_ctx *, struct orch_instance_status *,
-                      struct orch_error *);
-orch_status fl_stop(struct orch_instance *, struct orch_ctx *, int64_t, struct orch_error *);
-orch_status fl_list_owned(struct orch_backend *, struct orch_ctx *, const struct orch_kv *,
-                          uint32_t, orch_owned_fn, void *, struct orch_error *);
-void fl_release(struct orch_instance *);
-
 static const char *const fl_cpu_kinds[] = {"shared", "performance", NULL};
 static const char *const fl_restart[] = {"no", "always", "on-failure", NULL};
 

@@ -26,13 +26,7 @@ static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *re
     pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "'");
     pk_add_word(&b, pidfile);
     pk_add(&b, " env");
-    for (uint32_t i = 0; i < req->env_count; i++) {
-        char *kv = sb_printf("%s=%s", req->env[i].key, req->env[i].value ? req->env[i].value : "");
-        if (!kv)
-            b.failed = 1;
-        pk_add_word(&b, kv);
-        sb_host->free(kv);
-    }
+    pk_add_env(&b, req->env, req->env_count);
     if (req->flags & ORCH_EXEC_SHELL) {
         pk_add(&b, " sh -c");
         pk_add_word(&b, req->argv[0]);

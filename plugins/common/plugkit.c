@@ -83,3 +83,12 @@ char *pk_buf_take(struct pk_buf *b)
     b->len = b->cap = 0;
     return p;
 }
+
+void pk_add_env(struct pk_buf *b, const struct orch_kv *env, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        char *kv = pk_printf(b->h, "%s=%s", env[i].key, env[i].value ? env[i].value : "");
+        pk_add_word(b, kv); /* NULL marks the failure */
+        b->h->free(kv);
+    }
+}

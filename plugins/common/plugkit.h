@@ -24,6 +24,8 @@ struct pk_buf {
 void pk_add(struct pk_buf *b, const char *s);     /* s NULL marks a failure */
 void pk_add_word(struct pk_buf *b, const char *s); /* " 'word'" */
 char *pk_buf_take(struct pk_buf *b);              /* the text, or NULL (freed) */
+/* " 'K=V'..." for each variable: the arguments of `env`. */
+void pk_add_env(struct pk_buf *b, const struct orch_kv *env, uint32_t n);
 
 /* Inside `sh -c '<this>' PIDFILE CMD...`: CMD in a session (and so a
  * process group) of its own, its id recorded in PIDFILE for a kill, its
