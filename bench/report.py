@@ -11,7 +11,9 @@ by = collections.OrderedDict()
 for r in rows:
     by.setdefault(r[0], []).append(r)
 # Each workload's ratios are to this tool (what orch must be measured by).
-ref = {"chain-200": "make", "fan-1000": "make", "start-1": "make"}
+ref = {"chain-200": "make", "fan-1000": "make", "start-1": "make",
+       "docker-first-step": "docker-run-rm", "docker-exec": "docker-exec",
+       "durable-queue-10000": "graphile-worker"}
 out = ["# Benchmark results", "",
        f"Machine load (1/5/15 min) at start: {load0}; at end: {load1}.", "",
        "Versions: " + "; ".join(versions), "",

@@ -141,10 +141,36 @@ YAML
 measure fly-create-exec-destroy orch "rm -rf st" -- "$ORCH" --state-dir st run fly.yaml one
 calls=$(grep -c " /v1/apps/bench" "${ORCH_TEST_DIR:-/tmp/orch-test}/fly-standin.log")
 row fly-api-calls orch "$((calls / REPEATS))" calls "Machines API calls a run (create, wait, mkdir, exec, destroy), median of $REPEATS"
+
+# 3. Durable queue on PostgreSQL: 10,000 queued one-step runs (the step
+# spawns no process) drained by two orchd, against graphile-worker and
+# pg-boss (npm, into /tmp/orch-test) draining 10,000 no-op jobs.
+Q=${BENCH_QUEUE_N:-10000}
+"$svc/postgres.sh" status >/dev/null 2>&1 || stop_svc+=(postgres.sh)
+pg_url=$("$svc/postgres.sh" start)
+npmdir=${ORCH_TEST_DIR:-/tmp/orch-test}/bench-npm
+if [ ! -d "$npmdir/node_modules/pg-boss" ]; then
+  mkdir -p "$npmdir"
+  (cd "$npmdir" && npm install --no-audit --no-fund --loglevel=error graphile-worker pg-boss pg >/dev/null)
+fi
+export NODE_PATH="$npmdir/node_modules"
+qrow() { # TOOL MS-OUTPUT COMMAND
+  local ms=$2
+  if [[ "$ms" =~ ^[0-9]+$ ]]; then
+    printf 'durable-queue-%s\t%s\t%s\t\t\t1\t%s (%s jobs/s)\n' "$Q" "$1" "$ms" "$3" \
+      "$(python3 -c "print(round($Q * 1000 / $ms))")" >>"$OUT"
+  else
+    printf 'durable-queue-%s\t%s\tfailed\t\t\t0\t%s\n' "$Q" "$1" "$3" >>"$OUT"
+  fi
+}
+qrow orch "$("$src/bench/queue/orch.sh" "$ORCHD" "$pg_url" "$Q" "$w" 2>/dev/null | tail -1)" \
+  "bench/queue/orch.sh (two orchd, max_runs 64)"
+qrow graphile-worker "$(node "$src/bench/queue/graphile.js" "$pg_url" "$Q" 2>/dev/null | tail -1)" \
+  "bench/queue/graphile.js (default configuration)"
+qrow pg-boss "$(node "$src/bench/queue/pgboss.js" "$pg_url" "$Q" 2>/dev/null | tail -1)" \
+  "bench/queue/pgboss.js (batchSize 100, polling 0.5 s)"
+
 for ((i = ${#stop_svc[@]} - 1; i >= 0; i--)); do "$svc/${stop_svc[i]}" stop >/dev/null || true; done
-
-row durable-queue orch "not-measured" "" "orchd on PostgreSQL vs graphile-worker and pg-boss: not measured yet"
-
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 "$src/bench/report.py" "$OUT" "$res/results.md" "$load_start" "$load_end" \
   "$("$ORCH" --version | head -1)" "make $(make --version | head -1 | cut -d' ' -f3)" \

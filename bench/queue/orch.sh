@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# orchd on PostgreSQL, two daemons, draining N queued one-step runs whose
+# step spawns no process (a file write in its instance). The runs are queued
+# through the API before the daemons that drain them start. Prints the
+# milliseconds from the daemons' start to N succeeded runs.
+# usage: orch.sh ORCHD CONNECTION N WORKDIR
+set -euo pipefail
+orchd=$1 conn=$2 n=$3 w=$4
+schema="bench_q_$$"
+export ORCH_SECRET_BENCH_PG="$conn"
+cat >"$w/q.yaml" <<YAML
+version: 1
+store:
+  uses: postgres
+  migrate: on_start
+  with: {conninfo: "\${{ secrets.BENCH_PG }}", schema: $schema}
+worker: {tick: 100ms, max_runs: 64}
+workflows:
+  noop:
+    steps:
+      - {id: a, uses: file, with: {action: write, path: done, content: "ok"}}
+YAML
+# Queue N runs through one daemon that is paused (claims nothing).
+"$orchd" --config "$w/q.yaml" --listen "unix:$w/q0.sock" >"$w/q0.log" 2>&1 &
+p0=$!
+for i in $(seq 100); do curl -sf --unix-socket "$w/q0.sock" http://o/health >/dev/null && break; sleep 0.05; done
+curl -sf --unix-socket "$w/q0.sock" -H 'Content-Type: application/json' -d '{"paused":true}' \
+  http://o/v1/control >/dev/null
+python3 - "$w/q0.sock" "$n" <<'PY'
+import http.client, socket, sys
+class U(http.client.HTTPConnection):
+    def __init__(self, path): super().__init__("o"); self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(self.path)
+c = U(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    c.request("POST", "/v1/runs", body='{"workflow":"noop"}', headers={"Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    assert r.status == 201, r.status
+PY
+kill "$p0"; wait "$p0" 2>/dev/null || true
+psql "$conn" -qAtc "DELETE FROM $schema.flags WHERE name = 'paused'"
+t0=$(date +%s%N)
+"$orchd" --config "$w/q.yaml" --listen "unix:$w/q1.sock" >"$w/q1.log" 2>&1 &
+p1=$!
+"$orchd" --config "$w/q.yaml" --listen "unix:$w/q2.sock" >"$w/q2.log" 2>&1 &
+p2=$!
+while [ "$(psql "$conn" -qAtc "SELECT count(*) FROM $schema.runs WHERE state = 4")" -lt "$n" ]; do
+  sleep 0.05
+done
+t1=$(date +%s%N)
+kill "$p1" "$p2"; wait "$p1" "$p2" 2>/dev/null || true
+psql "$conn" -qAtc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
+echo $(((t1 - t0) / 1000000))
