@@ -27,7 +27,8 @@ ORCHD="$src/build-bench/bin/orchd"
 export ORCH_EXEC="$src/build-bench/libexec/orch/orch-exec" ORCH_LOG_LEVEL=error
 
 w=$(mktemp -d /tmp/orch-bench.XXXXXX)
-trap 'rm -rf "$w"' EXIT
+dpid=
+trap '[ -n "$dpid" ] && kill "$dpid" 2>/dev/null; rm -rf "$w"' EXIT
 python3 "$src/bench/gen.py" "$w"
 cc -O2 -o "$w/spawn_floor" "$src/bench/spawn_floor.c"
 cd "$w"
