@@ -266,7 +266,12 @@ orch_status pg_connect(struct orch_store *st, struct orch_error *err)
         return pg_host->error_set(err, ORCH_E_TRANSIENT, "postgres: cannot connect: %.*s",
                                   (int)len, m);
     }
-    /* The schema name is the operator's, escaped by libpq as an identifier. */
+    /* The schema name is the operator's, escaped by libpq as an identifier
+     * (which needs a connection, for its encoding: the first one does it). */
+    if (!st->schema_ident)
+        st->schema_ident = PQescapeIdentifier(st->conn, st->cfg.schema, strlen(st->cfg.schema));
+    if (!st->schema_ident)
+        return pg_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     char *sql = NULL;
     size_t need = strlen(st->schema_ident) + 64;
     sql = pg_host->alloc(need);
@@ -416,16 +421,7 @@ static orch_status pg_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
         return pg_host->error_set(err, ORCH_E_CONFIG,
                                   "store postgres: schema must be 1 to 63 bytes");
     }
-    /* PQescapeIdentifier needs a connection for its encoding: connect,
-     * then set the search path. */
-    st->conn = pg_open_conn(&st->cfg);
-    if (st->conn && PQstatus(st->conn) == CONNECTION_OK)
-        st->schema_ident = PQescapeIdentifier(st->conn, st->cfg.schema, strlen(st->cfg.schema));
-    orch_status rc = st->schema_ident ? pg_connect(st, err)
-                                      : pg_host->error_set(err, ORCH_E_TRANSIENT,
-                                                           "postgres: cannot connect: %s",
-                                                           st->conn ? PQerrorMessage(st->conn)
-                                                                    : "out of memory");
+    orch_status rc = pg_connect(st, err);
     if (rc != ORCH_OK) {
         pg_close(st);
         return rc;

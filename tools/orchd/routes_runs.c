@@ -79,15 +79,10 @@ void orchd_runs_start(struct orchd_req *rq)
     const char *key = json_string_value(json_object_get(b, "idempotency_key"));
     if (!key)
         key = orchd_header(rq, "Idempotency-Key");
-    const char *k;
-    json_t *v;
-    json_object_foreach(b, k, v) {
-        if (strcmp(k, "workflow") && strcmp(k, "inputs") && strcmp(k, "idempotency_key")) {
-            orchd_fail(rq, 400, "invalid", "unknown field '%s' (workflow, inputs, "
-                       "idempotency_key)", k);
-            json_decref(b);
-            return;
-        }
+    static const char *const fields[] = {"workflow", "inputs", "idempotency_key", NULL};
+    if (orchd_body_fields(rq, b, fields)) {
+        json_decref(b);
+        return;
     }
     if (!wf) {
         orchd_fail(rq, 400, "invalid", "'workflow' (a string) is required");
@@ -298,14 +293,10 @@ static void orchd_decide(struct orchd_req *rq, int approve)
         return;
     json_t *input = json_object_get(b, "input");
     json_t *comment = json_object_get(b, "comment");
-    const char *k;
-    json_t *v;
-    json_object_foreach(b, k, v) {
-        if (strcmp(k, "input") && strcmp(k, "comment")) {
-            orchd_fail(rq, 400, "invalid", "unknown field '%s' (input, comment)", k);
-            json_decref(b);
-            return;
-        }
+    static const char *const fields[] = {"input", "comment", NULL};
+    if (orchd_body_fields(rq, b, fields)) {
+        json_decref(b);
+        return;
     }
     if ((input && !json_is_object(input)) || (comment && !json_is_string(comment))) {
         orchd_fail(rq, 400, "invalid", "input must be an object and comment a string");
