@@ -8,6 +8,7 @@
 
 #include "../cron.h"
 #include "internal.h"
+#include "plugin_with.h"
 
 /* "${{ secrets.NAME }}" -> NAME; anything else is refused so that no
  * secret is ever written into the file itself. */
@@ -63,6 +64,9 @@ static int oc_hex32(const char *s, unsigned char out[32])
     return 0;
 }
 
+static void oc_server_tokens(struct oc_mb *b, struct oc_daemon_cfg *d,
+                             const struct oc_node *tk);
+
 static void oc_server_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struct oc_node *n)
 {
     static const char *const keys[] = {"listen", "max_body", "log_format", "tokens", NULL};
@@ -81,6 +85,21 @@ static void oc_server_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struc
     const struct oc_node *tk = oc_node_get(n, "tokens");
     if (!tk || tk->kind == OC_NODE_NULL)
         return;
+    /* A container or a Fly machine gets its token hashes from the
+     * environment (fly secrets set), not from a file baked into an image. */
+    char *msg;
+    struct oc_node *resolved = oc_with_resolve(tk, &msg);
+    if (!resolved) {
+        oc_diag_add(b->diag, &tk->pos, "server.tokens: %s", msg);
+        free(msg);
+        return;
+    }
+    oc_server_tokens(b, d, resolved);
+    oc_node_free(resolved);
+}
+
+static void oc_server_tokens(struct oc_mb *b, struct oc_daemon_cfg *d, const struct oc_node *tk)
+{
     if (tk->kind != OC_NODE_SEQ) {
         oc_diag_add(b->diag, &tk->pos, "server.tokens must be a list of {name, sha256, role}");
         return;
@@ -103,7 +122,8 @@ static void oc_server_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struc
         if (oc_hex32(oc_scalar(b, h, "server.tokens.sha256"), o->sha256) != 0)
             oc_diag_add(b->diag, h ? &h->pos : &t->pos,
                         "server.tokens[%zu]: 'sha256' must be the 64 hex digits of the "
-                        "token's SHA-256 (orchd --hash-token prints it)", i);
+                        "token's SHA-256 (orchd --hash-token prints it; a ${{ env.X }} "
+                        "there must be set to them)", i);
         const struct oc_node *r = oc_node_get(t, "role");
         const char *rs = oc_scalar(b, r, "server.tokens.role");
         o->role = !rs || !strcmp(rs, "write") ? OC_ROLE_WRITE

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "host.h"
+#include "version.h"
 
 #ifndef ORCH_VERSION
 #define ORCH_VERSION "0.0.0"
@@ -77,8 +78,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--token-file") && i + 1 < argc) {
             c.token_file = argv[++i];
         } else if (!strcmp(argv[i], "--version")) {
-            printf("orch %s (plugin ABI %d.%d)\n", ORCH_VERSION, ORCH_ABI_MAJOR,
-                   ORCH_ABI_MINOR);
+            oc_version_print(stdout, "orch");
             return CLI_EXIT_OK;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);

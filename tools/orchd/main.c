@@ -14,6 +14,7 @@
 #include "instances.h"
 #include "plugin_info.h"
 #include "util.h"
+#include "version.h"
 
 static struct orchd *orchd_signal_target;
 
@@ -269,8 +270,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--hash-token")) {
             return orchd_hash_token();
         } else if (!strcmp(a, "--version")) {
-            printf("orchd %s (plugin ABI %d.%d)\n", ORCH_VERSION, ORCH_ABI_MAJOR,
-                   ORCH_ABI_MINOR);
+            oc_version_print(stdout, "orchd");
             return 0;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             return orchd_usage(stdout, 0);
