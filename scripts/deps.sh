@@ -8,7 +8,7 @@ build_pkgs=(gcc cmake ninja-build pkg-config libyaml-dev libjansson-dev
             libmicrohttpd-dev libssl-dev)
 test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
            docker.io busybox-static postgresql-15 postgresql-client-15
-           openssh-server openssh-client dpkg-dev systemd adduser debootstrap)
+           openssh-server openssh-client dpkg-dev systemd adduser debootstrap python3-jsonschema man-db)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

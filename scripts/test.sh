@@ -52,6 +52,16 @@ for variant in plain asan; do
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" || status=1
 done
 
+# Packaging, once (it builds its own Release tree): the .deb installed,
+# checked and purged on this machine, and the container image built on the
+# test engine and run.
+echo "== packaging"
+for t in "$src"/tests/packaging/test_*.sh; do
+  echo "-- $(basename "$t")"
+  ORCH_BIN="$src/build-test-plain/bin" ORCH_SOURCE_DIR="$src" ORCH_DOCKER_SOCKET="$ORCH_DOCKER_SOCKET" \
+    bash "$t" || { echo "test: $(basename "$t") FAILED" >&2; status=1; }
+done
+
 # The leak check over the whole suite: no container orch made may outlive
 # it (each test destroys or reaps its own; a leftover is a bug).
 left=$(curl -sf --unix-socket "$ORCH_DOCKER_SOCKET" -G http://d/containers/json \

@@ -130,7 +130,12 @@ static struct oc_worker *oc_worker_spawn(struct oc_pool *p)
     posix_spawnattr_setpgroup(&at, 0);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
-    char *argv[] = {p->exec_path, NULL};
+    /* The executor checks it still has this parent after arming its death
+     * signal; a fixed "parent is not init" test breaks where the engine is
+     * pid 1 itself (orchd as a container's entrypoint). */
+    char parent[24];
+    snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    char *argv[] = {p->exec_path, parent, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, p->exec_path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

@@ -53,12 +53,14 @@ static int xe_read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     /* Die with the engine: an orphaned executor would hold work nobody
-     * records. */
+     * records. The engine passes its pid, so that a parent gone before the
+     * death signal was armed is seen even when the engine is pid 1. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
+    long parent = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
+    if (parent > 0 ? getppid() != (pid_t)parent : getppid() == 1)
         return 1;
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
