@@ -28,14 +28,16 @@ expect_out 'orch:orch {"/var/lib/orch":{}}' "non-root user and the state volume"
 size=$(cut -d' ' -f3 "$T/out")
 base=$(docker image inspect orch-base/debian:bookworm --format '{{.Size}}')
 pass "image built: $((size / 1048576)) MiB (the Debian base alone: $((base / 1048576)) MiB)"
-docker run --rm "$image" --version >"$T/out" 2>&1 || { cat "$T/out"; fail "orchd --version in the image"; }
+# One container for the look inside (each one costs a full copy on vfs).
+docker run --rm --entrypoint /bin/sh "$image" -c \
+  'orchd --version; for f in /usr/include/orch /usr/bin/orch-plugin /usr/share/doc/orch; do
+     [ ! -e $f ] || echo "build-time file: $f"; done' >"$T/out" 2>&1 ||
+  { cat "$T/out"; fail "orchd --version in the image"; }
 for p in docker fly-machines ssh postgres s3; do
   grep -q "^  [a-z]* *$p .*/usr/lib/.*/orch/plugins/" "$T/out" || { cat "$T/out"; fail "plugin $p not found in the image"; }
 done
 expect_no_out "unloadable" "every plugin loads in the image (its libraries are there)"
-for f in /usr/include/orch /usr/bin/orch-plugin /usr/share/doc/orch; do
-  docker run --rm --entrypoint /bin/sh "$image" -c "test ! -e $f" || fail "the runtime image carries $f"
-done
+expect_no_out "build-time file" "the runtime image carries no SDK, docs or orch-plugin"
 pass "orchd --version in the image lists every plugin; no build-time files"
 
 # Without the token hash orchd refuses to listen on every address, clearly.
