@@ -168,6 +168,8 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
     if (!cfg->path || !*cfg->path)
         return sq_host->error_set(err, ORCH_E_CONFIG, "store sqlite: option 'path' is empty");
     sq_mkdir_parent(cfg->path);
+    struct stat sb;
+    int fresh = stat(cfg->path, &sb) != 0 || sb.st_size == 0;
     struct orch_store *st = sq_host->calloc(1, sizeof *st);
     if (!st)
         return sq_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -179,9 +181,16 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
         return rc;
     }
     sqlite3_busy_timeout(st->db, (int)cfg->busy_timeout_ms);
-    char pragmas[160];
+    /* Closing checkpoints the WAL into the database with two fsyncs, half
+     * of a short `orch run`; the WAL is a valid part of the database, so
+     * the next opener (or the automatic checkpoint) does it instead. */
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    char pragmas[200];
+    /* A new file is switched to WAL without syncs: losing that header
+     * write leaves an empty file, made again at the next open. */
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;",
+             "%sPRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;",
+             fresh ? "PRAGMA synchronous=OFF; " : "",
              cfg->synchronous && !strcmp(cfg->synchronous, "full") ? "FULL" : "NORMAL");
     orch_status rc = sq_exec(st, pragmas, err);
     if (rc != ORCH_OK) {

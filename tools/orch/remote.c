@@ -3,11 +3,11 @@
  * or unix:/path/to/socket; the bearer token comes from $ORCH_TOKEN or
  * --token-file and is never printed. */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "libcurl.h"
 #include "util.h"
 
 struct cli_sink {
@@ -77,25 +77,26 @@ static char *cli_token(struct cli *c)
 
 static CURL *cli_curl(struct cli *c, const char *path, struct curl_slist **hdrs, char **url)
 {
-    CURL *h = curl_easy_init();
+    const struct cli_libcurl *L = cli_libcurl();
+    CURL *h = L ? L->easy_init() : NULL;
     if (!h)
         return NULL;
     const char *base = c->server;
     if (!strncmp(base, "unix:", 5)) {
-        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, base + 5);
+        L->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, base + 5);
         base = "http://orchd";
     }
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
         bl--;
     *url = oc_xasprintf("%.*s%s", (int)bl, base, path);
-    curl_easy_setopt(h, CURLOPT_URL, *url);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    L->easy_setopt(h, CURLOPT_URL, *url);
+    L->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    L->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     char *tok = cli_token(c);
     if (tok) {
         char *auth = oc_xasprintf("Authorization: Bearer %s", tok);
-        *hdrs = curl_slist_append(*hdrs, auth);
+        *hdrs = L->slist_append(*hdrs, auth);
         memset(auth, 0, strlen(auth));
         free(auth);
         memset(tok, 0, strlen(tok));
@@ -118,6 +119,7 @@ int cli_http_events(struct cli *c, const char *method, const char *path, json_t 
     struct curl_slist *hdrs = NULL;
     char *url = NULL;
     CURL *h = cli_curl(c, path, &hdrs, &url);
+    const struct cli_libcurl *L = cli_libcurl();
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!h) {
@@ -126,32 +128,32 @@ int cli_http_events(struct cli *c, const char *method, const char *path, json_t 
         cli_err("cannot make an HTTP client");
         return -1;
     }
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    L->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (text) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+        hdrs = L->slist_append(hdrs, "Content-Type: application/json");
+        L->easy_setopt(h, CURLOPT_POSTFIELDS, text);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    L->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     struct cli_sink sink = {.on_event = on_event, .ud = ud};
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cli_http_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    L->easy_setopt(h, CURLOPT_WRITEFUNCTION, cli_http_write);
+    L->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode cc = curl_easy_perform(h);
+    L->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode cc = L->easy_perform(h);
     int rc = 0;
     if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && sink.stop)) {
-        cli_err("server %s: %s", c->server, *errbuf ? errbuf : curl_easy_strerror(cc));
+        cli_err("server %s: %s", c->server, *errbuf ? errbuf : L->easy_strerror(cc));
         rc = -1;
     } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+        L->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
         res->len = sink.buf.len;
         res->body = oc_buf_steal(&sink.buf);
         if (!on_event || res->status >= 400)
             res->json = json_loadb(res->body, res->len, 0, NULL);
     }
     oc_buf_free(&sink.buf);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
+    L->slist_free_all(hdrs);
+    L->easy_cleanup(h);
     free(text);
     free(url);
     return rc;
@@ -178,10 +180,18 @@ int cli_http_fail(struct cli *c, const struct cli_http_res *res)
 
 char *cli_seg(const char *s)
 {
-    char *e = curl_easy_escape(NULL, s, 0);
-    char *out = oc_xstrdup(e ? e : "");
-    curl_free(e);
-    return out;
+    /* A path segment: everything but RFC 3986's unreserved characters is
+     * percent-encoded. */
+    static const char hex[] = "0123456789ABCDEF";
+    struct oc_buf b = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p))
+            oc_buf_addf(&b, "%c", *p);
+        else
+            oc_buf_addf(&b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+    return b.data ? oc_buf_steal(&b) : oc_xstrdup("");
 }
 
 int cli_http_call(struct cli *c, const char *method, const char *path, json_t *body,
