@@ -77,7 +77,10 @@ static char *cli_token(struct cli *c)
 
 static CURL *cli_curl(struct cli *c, const char *path, struct curl_slist **hdrs, char **url)
 {
-    const struct cli_libcurl *L = cli_libcurl();
+    const char *why = NULL;
+    const struct oc_libcurl *L = oc_libcurl(&why);
+    if (!L)
+        cli_err("%s", why);
     CURL *h = L ? L->easy_init() : NULL;
     if (!h)
         return NULL;
@@ -119,7 +122,7 @@ int cli_http_events(struct cli *c, const char *method, const char *path, json_t 
     struct curl_slist *hdrs = NULL;
     char *url = NULL;
     CURL *h = cli_curl(c, path, &hdrs, &url);
-    const struct cli_libcurl *L = cli_libcurl();
+    const struct oc_libcurl *L = oc_libcurl(NULL);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!h) {

@@ -96,21 +96,6 @@ static void orchd_collect_names(const char *src, const char *prefix, char ***nam
     }
 }
 
-static void orchd_on_plugin(void *ud, const struct oc_plugin *p)
-{
-    struct orchd *d = ud;
-    json_array_append_new(d->plugins, oc_plugin_info_json(p));
-}
-
-static void orchd_on_plugin_error(void *ud, const char *path, const struct orch_error *err)
-{
-    struct orchd *d = ud;
-    json_array_append_new(d->plugin_errors,
-                          json_pack("{s:s,s:s}", "path", path, "error", oc_error_text(err)));
-    struct oc_log_fields f = {.component = "plugins"};
-    oc_log_at(ORCH_LOG_WARN, &f, "%s: %s", path, oc_error_text(err));
-}
-
 static struct oc_config *orchd_load(const char *path, struct oc_registry *reg)
 {
     struct oc_diag diag = {0};
@@ -303,7 +288,7 @@ int main(int argc, char **argv)
     orchd_log_init(d.cfg->daemon.log_json);
     d.plugins = json_array();
     d.plugin_errors = json_array();
-    oc_registry_scan(d.reg, orchd_on_plugin, orchd_on_plugin_error, &d);
+    orchd_scan_plugins(&d);
     orchd_collect_names(d.cfg->source, "secrets.", &d.secret_names, &d.n_secret_names);
     orchd_collect_names(d.cfg->source, "env.", &d.env_names, &d.n_env_names);
     char host[200] = "";

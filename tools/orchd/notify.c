@@ -4,11 +4,11 @@
  * answer. Delivered by one thread so a slow receiver never holds up the
  * engine. */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
+#include "libcurl.h"
 #include "orchd.h"
 #include "util.h"
 
@@ -39,41 +39,42 @@ static size_t orchd_discard(char *p, size_t s, size_t n, void *ud)
 /* 0 on a 2xx answer. */
 static int orchd_deliver(struct orchd_delivery *dv, char *why, size_t why_len)
 {
-    CURL *c = curl_easy_init();
+    const struct oc_libcurl *L = oc_libcurl(NULL);
+    CURL *c = L->easy_init();
     if (!c) {
         snprintf(why, why_len, "curl init failed");
         return -1;
     }
     struct curl_slist *h = NULL;
-    h = curl_slist_append(h, "Content-Type: application/json");
+    h = L->slist_append(h, "Content-Type: application/json");
     char *hdr = oc_xasprintf("X-Orch-Delivery: %s", dv->id);
-    h = curl_slist_append(h, hdr);
+    h = L->slist_append(h, hdr);
     free(hdr);
-    h = curl_slist_append(h, "X-Orch-Event: run.finished");
+    h = L->slist_append(h, "X-Orch-Event: run.finished");
     if (dv->to->secret) {
         char *key = oc_secret_lookup(dv->to->secret);
         if (key) {
             char *sig = orchd_hmac_sig(key, dv->body, strlen(dv->body));
             hdr = oc_xasprintf("X-Orch-Signature: %s", sig);
-            h = curl_slist_append(h, hdr);
+            h = L->slist_append(h, hdr);
             free(hdr);
             free(sig);
             free(key);
         }
     }
-    curl_easy_setopt(c, CURLOPT_URL, dv->to->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, dv->body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, orchd_discard);
-    CURLcode rc = curl_easy_perform(c);
+    L->easy_setopt(c, CURLOPT_URL, dv->to->url);
+    L->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    L->easy_setopt(c, CURLOPT_POSTFIELDS, dv->body);
+    L->easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    L->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    L->easy_setopt(c, CURLOPT_WRITEFUNCTION, orchd_discard);
+    CURLcode rc = L->easy_perform(c);
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    L->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    L->slist_free_all(h);
+    L->easy_cleanup(c);
     if (rc != CURLE_OK) {
-        snprintf(why, why_len, "%s", curl_easy_strerror(rc));
+        snprintf(why, why_len, "%s", L->easy_strerror(rc));
         return -1;
     }
     if (status < 200 || status > 299) {
@@ -164,6 +165,12 @@ struct orchd_notifier *orchd_notifier_start(struct orchd *d)
 {
     if (!d->cfg->daemon.n_notifications)
         return NULL;
+    const char *why;
+    if (!oc_libcurl(&why)) {
+        struct oc_log_fields f = {.component = "notify"};
+        oc_log_at(ORCH_LOG_ERROR, &f, "notifications cannot be sent: %s", why);
+        return NULL;
+    }
     struct orchd_notifier *n = oc_xcalloc(1, sizeof *n);
     n->d = d;
     pthread_mutex_init(&n->lock, NULL);
