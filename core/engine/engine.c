@@ -226,6 +226,7 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
         oc_pool_set_wake_fd(e->pool, opts->wake_fd);
+    oc_pool_prespawn(e->pool);
     e->exec_path = exec;
     const char *t = getenv("TMPDIR");
     char *tmpl = oc_xasprintf("%s/orch-XXXXXX", t && *t ? t : "/tmp");

@@ -156,6 +156,12 @@ static struct oc_worker *oc_worker_spawn(struct oc_pool *p)
     return w;
 }
 
+void oc_pool_prespawn(struct oc_pool *p)
+{
+    if (p->n == 0 && p->max > 0)
+        oc_worker_spawn(p);
+}
+
 int oc_pool_submit(struct oc_pool *p, json_t *req, int64_t deadline_ns,
                    const struct oc_job_cbs *cbs, void *ud, uint64_t *job_id)
 {
