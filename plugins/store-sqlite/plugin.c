@@ -95,8 +95,19 @@ orch_status sq_fail(struct orch_store *st, struct orch_error *err, const char *w
     return sq_host->error_set(err, rc, "sqlite: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
+void sq_settle(struct orch_store *st)
+{
+    if (!st->deferred_sync)
+        return;
+    char pragma[48];
+    snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%s", st->deferred_sync);
+    st->deferred_sync = NULL;
+    sqlite3_exec(st->db, pragma, NULL, NULL, NULL);
+}
+
 sqlite3_stmt *sq_stmt(struct orch_store *st, enum sq_stmt which, struct orch_error *err)
 {
+    sq_settle(st);
     sqlite3_stmt *s = st->stmt[which];
     if (!s) {
         if (sqlite3_prepare_v3(st->db, sq_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
@@ -185,13 +196,13 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
      * of a short `orch run`; the WAL is a valid part of the database, so
      * the next opener (or the automatic checkpoint) does it instead. */
     sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-    char pragmas[200];
-    /* A new file is switched to WAL without syncs: losing that header
-     * write leaves an empty file, made again at the next open. */
+    const char *sync = cfg->synchronous && !strcmp(cfg->synchronous, "full") ? "FULL" : "NORMAL";
+    char pragmas[160];
     snprintf(pragmas, sizeof pragmas,
-             "%sPRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;",
-             fresh ? "PRAGMA synchronous=OFF; " : "",
-             cfg->synchronous && !strcmp(cfg->synchronous, "full") ? "FULL" : "NORMAL");
+             "PRAGMA synchronous=%s; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;",
+             fresh ? "OFF" : sync);
+    if (fresh)
+        st->deferred_sync = sync;
     orch_status rc = sq_exec(st, pragmas, err);
     if (rc != ORCH_OK) {
         sq_host->error_set(err, rc, "sqlite: %s: %s", cfg->path, err->message);

@@ -98,8 +98,10 @@ orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
         continue;
     fail:
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        sq_settle(st);
         return rc;
     }
+    sq_settle(st);
     return ORCH_OK;
 }
 
@@ -107,6 +109,7 @@ orch_status sq_txn_begin(struct orch_store *st, struct orch_error *err)
 {
     if (st->in_txn)
         return sq_host->error_set(err, ORCH_E_INVALID_ARG, "sqlite: transaction already open");
+    sq_settle(st);
     orch_status rc = sq_exec(st, "BEGIN IMMEDIATE", err);
     st->in_txn = rc == ORCH_OK;
     return rc;

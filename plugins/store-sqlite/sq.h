@@ -31,7 +31,13 @@ struct orch_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[SQ_STMT_COUNT_];
     int in_txn;
+    const char *deferred_sync; /* see sq_settle */
 };
+
+/* A new database takes its schema without syncs (losing it leaves an empty
+ * file, made again at the next open); the configured synchronous level
+ * applies from the first statement after the migration. */
+void sq_settle(struct orch_store *st);
 
 /* The statement, reset and with bindings cleared; NULL with err set. */
 sqlite3_stmt *sq_stmt(struct orch_store *st, enum sq_stmt which, struct orch_error *err);
