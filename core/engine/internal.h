@@ -80,6 +80,7 @@ struct oc_run {
     int64_t start_mono;
     int dirty;               /* re-run the scheduler */
     char *owner;             /* lease owner (a daemon), NULL for the CLI */
+    int64_t lease_renewed_ns; /* when this daemon last wrote the lease (real clock) */
     int dry_run;             /* steps plan, backends create nothing */
     int parked;              /* left waiting for approval, lease released */
     int lost;                /* lease lost: abandon without writing */

@@ -321,6 +321,7 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->owns_cfg = 1;
     r->id = oc_xstrdup(run_id);
     r->owner = daemon ? oc_xstrdup(e->opts.owner) : NULL;
+    r->lease_renewed_ns = oc_now_real_ns(); /* the claim just wrote it */
     r->dry_run = h.started ? h.dry_run : e->opts.dry_run;
     r->decisions = h.decisions;
     h.decisions = NULL;

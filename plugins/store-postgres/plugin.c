@@ -73,8 +73,13 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
                     "COLLATE \"C\", attempt",
     [PG_EV_INSERT] = "INSERT INTO events(run_id, type, data_json, ts_ns) VALUES($1,$2,$3,$4) "
                      "RETURNING seq",
-    [PG_EV_LIST] = "SELECT seq, run_id, type, data_json, ts_ns FROM events WHERE ($1::text IS "
-                   "NULL OR run_id = $1) AND seq > $2 ORDER BY seq LIMIT $3",
+    /* A run's events and all events apart: one statement with "$1 IS NULL
+     * OR run_id = $1" got a generic plan that scanned every event of every
+     * run each time a daemon took a run over. */
+    [PG_EV_LIST] = "SELECT seq, run_id, type, data_json, ts_ns FROM events WHERE seq > $2 "
+                   "AND $1::text IS NULL ORDER BY seq LIMIT $3",
+    [PG_EV_LIST_RUN] = "SELECT seq, run_id, type, data_json, ts_ns FROM events WHERE run_id = "
+                       "$1 AND seq > $2 ORDER BY seq LIMIT $3",
     [PG_LOG_INSERT] = "INSERT INTO logs(run_id, step_id, attempt, stream, data, ts_ns) "
                       "VALUES($1,$2,$3,$4,$5,$6)",
     [PG_LOG_READ] = "SELECT seq, stream, data, ts_ns FROM logs WHERE run_id = $1 AND "
@@ -105,12 +110,18 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
     [PG_LEASE_RELEASE] = "DELETE FROM leases WHERE name = $1 AND owner = $2",
     [PG_LEASE_LIST] = "SELECT name, owner, expires_ns FROM leases ORDER BY name COLLATE \"C\"",
     /* One statement: the row is locked and re-checked by the subquery
-     * (rows other claimers hold are skipped, not waited for). */
+     * (rows other claimers hold are skipped, not waited for). A run whose
+     * lease expired comes first (recovery), then the oldest queued run;
+     * each is found from its own index (runs_owner, runs_queue): one scan
+     * over created_ns for both walked past every finished run, so each
+     * claim cost more as the table grew (migration 3). COALESCE evaluates
+     * the second only when the first finds nothing. */
     [PG_CLAIM] = "UPDATE runs SET owner = $1, lease_expires_ns = $2, state = 2, updated_ns = "
-                 "$3 WHERE id = (SELECT id FROM runs WHERE (state = 1 AND not_before_ns <= "
-                 "$3) OR (state = 2 AND owner IS NOT NULL AND lease_expires_ns <= $3) ORDER "
-                 "BY created_ns, id COLLATE \"C\" LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING "
-                 RUN_COLS,
+                 "$3 WHERE id = COALESCE((SELECT id FROM runs WHERE state = 2 AND owner IS NOT "
+                 "NULL AND lease_expires_ns <= $3 ORDER BY created_ns, id COLLATE \"C\" LIMIT 1 "
+                 "FOR UPDATE SKIP LOCKED), (SELECT id FROM runs WHERE state = 1 AND "
+                 "not_before_ns <= $3 ORDER BY created_ns, id COLLATE \"C\" LIMIT 1 FOR UPDATE "
+                 "SKIP LOCKED)) RETURNING " RUN_COLS,
     [PG_HEARTBEAT] = "UPDATE runs SET lease_expires_ns = $3 WHERE id = $1 AND owner = $2",
     [PG_RELEASE_RUN] = "UPDATE runs SET owner = NULL, lease_expires_ns = 0 WHERE id = $1 AND "
                        "owner = $2",

@@ -129,7 +129,7 @@ orch_status pg_event_list(struct orch_store *st, const char *run_id, int64_t aft
         pg_arg_int(&a, limit);
     else
         pg_arg_text(&a, NULL);
-    PGresult *r = pg_exec(st, PG_EV_LIST, &a, 0, err);
+    PGresult *r = pg_exec(st, run_id ? PG_EV_LIST_RUN : PG_EV_LIST, &a, 0, err);
     if (!r)
         return err->code;
     for (int i = 0; i < PQntuples(r); i++) {

@@ -42,6 +42,8 @@ static const char *const pg_migrations[] = {
      * of one owner; both scanned whole tables before. */
     "CREATE INDEX instances_live ON instances(state) WHERE state IN (1, 2);"
     "CREATE INDEX runs_owner ON runs(owner) WHERE owner IS NOT NULL;",
+    /* 3: the claim's queue, in claim order, holding only queued runs. */
+    "CREATE INDEX runs_queue ON runs(created_ns, id COLLATE \"C\") WHERE state = 1;",
 };
 
 #define PG_SCHEMA (int32_t)(sizeof pg_migrations / sizeof pg_migrations[0])
