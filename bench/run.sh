@@ -28,7 +28,7 @@ export ORCH_EXEC="$src/build-bench/libexec/orch/orch-exec" ORCH_LOG_LEVEL=error
 
 w=$(mktemp -d /tmp/orch-bench.XXXXXX)
 dpid=
-trap '[ -n "$dpid" ] && kill "$dpid" 2>/dev/null; rm -rf "$w"' EXIT
+trap 'if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; fi; rm -rf "$w"' EXIT
 python3 "$src/bench/gen.py" "$w"
 cc -O2 -o "$w/spawn_floor" "$src/bench/spawn_floor.c"
 cd "$w"
