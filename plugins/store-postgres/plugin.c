@@ -124,7 +124,7 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
                  "SKIP LOCKED)) RETURNING " RUN_COLS,
     [PG_HEARTBEAT] = "UPDATE runs SET lease_expires_ns = $3 WHERE id = $1 AND owner = $2",
     [PG_RELEASE_RUN] = "UPDATE runs SET owner = NULL, lease_expires_ns = 0 WHERE id = $1 AND "
-                       "owner = $2",
+                       "owner = $2 RETURNING state",
     [PG_BLOB_PUT] = "INSERT INTO blobs(key, data, size) VALUES($1,$2,$3) ON CONFLICT (key) "
                     "DO UPDATE SET data = EXCLUDED.data, size = EXCLUDED.size",
     [PG_BLOB_GET] = "SELECT data FROM blobs WHERE key = $1",

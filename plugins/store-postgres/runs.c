@@ -196,11 +196,15 @@ orch_status pg_run_heartbeat(struct orch_store *st, const char *id, const char *
     if (!r)
         return err->code;
     int64_t n = pg_affected(r);
+    int queued = !ttl_ms && n == 1 && pg_int(r, 0, 0) == ORCH_RUN_QUEUED;
     PQclear(r);
     if (n != 1 && !(st->retried && !ttl_ms))
         return pg_host->error_set(err, ORCH_E_CONFLICT, "run %s is no longer owned by %s",
                                   id, owner);
-    if (!ttl_ms)
-        pg_wake(st); /* released: another daemon may take it now */
+    /* Released and queued: another daemon may take it now. A finished or
+     * waiting run wakes nobody (every run's end used to wake every daemon
+     * for nothing). */
+    if (queued)
+        pg_wake(st);
     return ORCH_OK;
 }
