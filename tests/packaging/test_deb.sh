@@ -112,12 +112,26 @@ wait "$orchd_pid" || fail "orchd did not stop cleanly on SIGTERM"
 orchd_pid=
 pass "a workflow ran through the packaged daemon; state in /var/lib/orch owned by orch"
 
+# remove keeps what purge takes (config, state, user), and a reinstall
+# finds the unit usable again (remove masks it, as dh_installsystemd does).
+echo "# edited" >>/etc/orch/orchd.yaml
+apt-get remove -y -q orch >"$T/remove.log" 2>&1 || { cat "$T/remove.log"; fail "apt-get remove orch"; }
+[ -d /var/lib/orch ] && getent passwd orch >/dev/null && grep -q "# edited" /etc/orch/orchd.yaml ||
+  fail "remove took the state, the user or the edited config"
+apt-get install -y -q "$deb" >"$T/install2.log" 2>&1 || { cat "$T/install2.log"; fail "reinstall"; }
+[ "$(readlink /etc/systemd/system/orchd.service 2>/dev/null)" != /dev/null ] ||
+  fail "the unit is still masked after a reinstall"
+grep -q "# edited" /etc/orch/orchd.yaml || fail "the reinstall overwrote the edited config"
+[ -n "$(find /var/lib/orch -name 'orch.db*' | head -1)" ] || fail "the reinstall lost the state"
+pass "remove keeps config, state and user; a reinstall keeps the edits and unmasks the unit"
+
 dpkg-query -W -f='${Package}\n' orch >/dev/null
 dpkg -L orch | grep -v '^/\.$' >"$T/files"
 apt-get purge -y -q orch >"$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "apt-get purge orch"; }
 dpkg-query -W -f='${Status}' orch 2>/dev/null | grep -q installed && fail "orch still installed after purge"
-for d in /etc/orch /var/lib/orch /usr/lib/systemd/system/orchd.service; do
-  [ -e "$d" ] && fail "$d is left after purge"
+for d in /etc/orch /var/lib/orch /usr/lib/systemd/system/orchd.service \
+         /etc/systemd/system/orchd.service /etc/systemd/system/multi-user.target.wants/orchd.service; do
+  { [ -e "$d" ] || [ -L "$d" ]; } && fail "$d is left after purge"
 done
 while read -r f; do
   [ -f "$f" ] && fail "$f is left after purge"
