@@ -33,7 +33,9 @@ Test-only controls live under /_standin (not part of the API): POST
 /_standin/faults {"method", "path" (regex), "status", "count", "after":
 bool} makes the next `count` matching requests fail with `status`, before
 or (after: true) after doing their work, as a 5xx on create may still have
-created the machine; GET /_standin/machines lists every machine ever made.
+created the machine; GET /_standin/faults lists those not yet served in
+full (a test checks its faults were met); GET /_standin/machines lists every
+machine ever made.
 
 usage: standin.py --port-file F --token T --docker-host unix:///... [--log F]
 """
@@ -221,6 +223,9 @@ class H(BaseHTTPRequestHandler):
             with lock:
                 faults.append(self.body())
             return self.send(200, {"ok": True})
+        if self.path == "/_standin/faults" and self.command == "GET":
+            with lock:  # the ones not yet served in full
+                return self.send(200, [f for f in faults if f["count"] > 0])
         if self.path == "/_standin/machines":
             with lock:
                 return self.send(200, [public(m) | {"_gone": m.get("_gone", False),

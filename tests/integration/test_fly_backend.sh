@@ -15,6 +15,12 @@ fault() { # METHOD PATH-REGEX STATUS COUNT [after]
   curl -sf -X POST "$ORCH_FLY_URL/_standin/faults" -H 'Content-Type: application/json' \
     -d "{\"method\":\"$1\",\"path\":\"$2\",\"status\":$3,\"count\":$4,\"after\":${5:-false}}" >/dev/null
 }
+# A faulted run proves nothing unless its faults were served.
+faults_served() { # WHAT
+  local left
+  left=$(curl -sf "$ORCH_FLY_URL/_standin/faults" | jq_py "len([f for f in d if '/apps/$app' in f['path']])")
+  [ "$left" = 0 ] || fail "$left injected faults were never served ($1)"
+}
 made_for() { # RUN -> machines ever made for that run
   curl -sf "$ORCH_FLY_URL/_standin/machines" |
     jq_py "len([m for m in d if (m['config'].get('metadata') or {}).get('orch_run') == '$1'])"
@@ -69,17 +75,20 @@ fault GET "/apps/$app/machines/[0-9a-f]*/wait" 503 2
 fault GET "/apps/$app\$" 502 1
 o run "$T/fly.yaml" hello
 expect_rc 0 "429 and 5xx are retried"
+faults_served "429 and 5xx"
 pass "429 (Retry-After) and 5xx on repeatable calls are waited out"
 
 # --- a create whose answer is lost after the machine was made
 fault POST "/apps/$app/machines\$" 503 1 true
 o run "$T/fly.yaml" hello
 expect_rc 0 "a lost create answer"
+faults_served "the lost create answer"
 R=$(last_run_id)
 [ "$(made_for "$R")" = 1 ] || fail "the lost create did not make a second machine ($(made_for "$R"))"
 fault POST "/apps/$app/machines\$" 503 2
 o run "$T/fly.yaml" hello
 expect_rc 0 "a create refused twice before doing anything"
+faults_served "two refused creates"
 R=$(last_run_id)
 [ "$(made_for "$R")" = 1 ] || fail "one machine after two refused creates"
 pass "creates are retried without duplicate machines"
@@ -88,6 +97,7 @@ pass "creates are retried without duplicate machines"
 fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 500 1
 o run "$T/fly.yaml" hello
 expect_rc 1 "a 500 on exec fails the step"
+faults_served "the 500 on exec"
 expect_out "HTTP 500" "with the status"
 expect_out "request id" "and the request id"
 pass "a 5xx on exec fails the step clearly"
