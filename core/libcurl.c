@@ -30,6 +30,7 @@ const struct oc_libcurl *oc_libcurl(const char **why)
             *syms[i].slot = dlsym(h, syms[i].name);
             if (!*syms[i].slot) {
                 snprintf(error, sizeof error, "libcurl.so.4 lacks %s", syms[i].name);
+                dlclose(h);
                 h = NULL;
             }
         }

@@ -74,11 +74,11 @@ void oc_pool_cancel(struct oc_pool *p, uint64_t job_id, int64_t grace_ms);
  * traffic and dispatch callbacks; enforces deadlines. Returns the number of
  * jobs completed during the call. */
 int oc_pool_poll(struct oc_pool *p, int timeout_ms);
-/* A non-blocking fd (the read end of a pipe) that ends a poll early when
- * readable; its bytes are drained. -1 = none. */
 /* Start one executor now, so that its exec and dynamic linking overlap
  * with the engine's own start-up instead of delaying the first job. */
 void oc_pool_prespawn(struct oc_pool *p);
+/* A non-blocking fd (the read end of a pipe) that ends a poll early when
+ * readable; its bytes are drained. -1 = none. */
 void oc_pool_set_wake_fd(struct oc_pool *p, int fd);
 uint32_t oc_pool_busy(const struct oc_pool *p);
 uint32_t oc_pool_capacity(const struct oc_pool *p);

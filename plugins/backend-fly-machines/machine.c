@@ -185,6 +185,13 @@ static json_t *fl_machine_body(struct orch_backend *be, const struct orch_instan
     return body;
 }
 
+/* A metadata value of a machine as the API lists it. */
+static const char *fl_machine_meta(const json_t *m, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(m, "config"), "metadata"), key));
+}
+
 /* The machine carrying orch.instance = id, if any (a create that may have
  * happened though its answer was lost): *found (host memory) or NULL. */
 static orch_status fl_find_by_instance(struct orch_backend *be, struct orch_ctx *ctx,
@@ -199,8 +206,7 @@ static orch_status fl_find_by_instance(struct orch_backend *be, struct orch_ctx 
     size_t i;
     json_t *m;
     json_array_foreach(rc == ORCH_OK ? r.json : NULL, i, m) {
-        const char *v = json_string_value(json_object_get(
-            json_object_get(json_object_get(m, "config"), "metadata"), "orch_instance"));
+        const char *v = fl_machine_meta(m, "orch_instance");
         const char *st = json_string_value(json_object_get(m, "state"));
         if (v && !strcmp(v, iid) && fl_state(st) != ORCH_INST_DESTROYED) {
             *found = fl_host->strdup(json_string_value(json_object_get(m, "id")));
@@ -457,8 +463,7 @@ orch_status fl_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
     size_t i;
     json_t *m;
     json_array_foreach(rc == ORCH_OK ? r.json : NULL, i, m) {
-        const char *lj = json_string_value(json_object_get(
-            json_object_get(json_object_get(m, "config"), "metadata"), "orch_labels"));
+        const char *lj = fl_machine_meta(m, "orch_labels");
         uint32_t state = fl_state(json_string_value(json_object_get(m, "state")));
         json_t *labels = lj ? json_loads(lj, 0, NULL) : NULL;
         if (!json_is_object(labels) || state == ORCH_INST_DESTROYED) {

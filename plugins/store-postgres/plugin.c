@@ -76,8 +76,8 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
     /* A run's events and all events apart: one statement with "$1 IS NULL
      * OR run_id = $1" got a generic plan that scanned every event of every
      * run each time a daemon took a run over. */
-    [PG_EV_LIST] = "SELECT seq, run_id, type, data_json, ts_ns FROM events WHERE seq > $2 "
-                   "AND $1::text IS NULL ORDER BY seq LIMIT $3",
+    [PG_EV_LIST] = "SELECT seq, run_id, type, data_json, ts_ns FROM events WHERE seq > $1 "
+                   "ORDER BY seq LIMIT $2",
     [PG_EV_LIST_RUN] = "SELECT seq, run_id, type, data_json, ts_ns FROM events WHERE run_id = "
                        "$1 AND seq > $2 ORDER BY seq LIMIT $3",
     [PG_LOG_INSERT] = "INSERT INTO logs(run_id, step_id, attempt, stream, data, ts_ns) "

@@ -123,7 +123,8 @@ orch_status pg_event_list(struct orch_store *st, const char *run_id, int64_t aft
                           uint32_t limit, orch_event_fn fn, void *ud, struct orch_error *err)
 {
     struct pg_args a = {0};
-    pg_arg_text(&a, run_id);
+    if (run_id)
+        pg_arg_text(&a, run_id);
     pg_arg_int(&a, after_seq);
     if (limit)
         pg_arg_int(&a, limit);

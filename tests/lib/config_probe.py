@@ -35,8 +35,9 @@ def walk(node, path, defs, out):
     if node.get("type") != "object":
         return
     if "properties" in node and node.get("additionalProperties") is False:
-        if (tuple(path), tuple(sorted(node["properties"]))) not in {(tuple(p), tuple(sorted(k))) for p, k in out}:
-            out.append((path, set(node["properties"])))
+        keys = set(node["properties"])
+        if (path, keys) not in out:  # a $def reached twice by the same path
+            out.append((path, keys))
         for key, sub in node["properties"].items():
             walk(sub, path + [key], defs, out)
     extra = node.get("additionalProperties")
@@ -49,7 +50,8 @@ CONTEXT = {"workflows": {"w": {"steps": [{"id": "a", "uses": "exec", "with": {"r
 
 
 def build(path):
-    """A document with {PROBE: 1} placed at path."""
+    """A document with {PROBE: 1} placed at path (a workflows path replaces
+    the context's workflows; the others sit beside them)."""
     leaf = {PROBE: 1}
     for key in reversed(path):
         if key == "[]":
@@ -58,12 +60,7 @@ def build(path):
             leaf = {"w": leaf}
         else:
             leaf = {key: leaf}
-    doc = {"version": 1, **CONTEXT}
-    if path[:1] == ["workflows"]:
-        doc["workflows"] = leaf["workflows"]
-    else:
-        doc.update(leaf) if path else doc.update({PROBE: 1})
-    return doc
+    return {"version": 1, **CONTEXT, **leaf}
 
 
 def accepted(orch, doc, tmp):

@@ -7,9 +7,6 @@
 #include "host.h"
 #include "version.h"
 
-#ifndef ORCH_VERSION
-#define ORCH_VERSION "0.0.0"
-#endif
 
 static const char usage[] =
     "usage: orch [--state-dir DIR] [--json] COMMAND [ARGS]\n"

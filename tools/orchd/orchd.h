@@ -94,11 +94,11 @@ void orchd_notifier_stop(struct orchd_notifier *n);
 struct orchd_listener *orchd_listener_start(struct orchd *d);
 void orchd_listener_stop(struct orchd_listener *l);
 
-/* hmac.c */
-/* Fill d->plugins and d->plugin_errors with every plugin on the search
- * path, loading them in a child process (plugscan.c). */
+/* plugscan.c: fill d->plugins and d->plugin_errors with every plugin on
+ * the search path, loading them in a child process. */
 void orchd_scan_plugins(struct orchd *d);
 
+/* hmac.c */
 void orchd_sha256(const void *data, size_t len, unsigned char out[32]);
 /* "sha256=" + hex of HMAC-SHA256(key, data); malloc'd. */
 char *orchd_hmac_sig(const char *key, const void *data, size_t len);
