@@ -24,7 +24,7 @@ struct se_cfg {
 };
 
 static const struct orch_option se_options[] = {
-    ORCH_OPTION(struct se_cfg, run, "run", ORCH_OPT_STRING, 0, NULL,
+    ORCH_OPTION(struct se_cfg, run, "run", ORCH_OPT_STRING, ORCH_OPTF_SCRIPT, NULL,
                 "shell command (run with /bin/sh -c); give run or argv"),
     ORCH_OPTION(struct se_cfg, argv, "argv", ORCH_OPT_STRING_LIST, 0, NULL,
                 "program and arguments, run without a shell; give run or argv"),

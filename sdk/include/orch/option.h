@@ -40,7 +40,19 @@ extern "C" {
 #define ORCH_OPTF_EXPERIMENTAL (1u << 3)
 #define ORCH_OPTF_MIN (1u << 4)          /* min is set */
 #define ORCH_OPTF_MAX (1u << 5)          /* max is set */
-#define ORCH_OPTF_ALL_ ((1u << 6) - 1u)
+/* Since 1.1 (a 1.0 core refuses them as unknown flags, which is the refusal
+ * a plugin that relies on them needs). */
+#define ORCH_OPTF_SCRIPT (1u << 6)       /* STRING: shell script text. The core
+                                            passes ${{ secrets.X }} in it through
+                                            an environment variable of the step
+                                            and `orch validate` warns when an
+                                            untrusted context is pasted into it */
+#define ORCH_OPTF_PATH_KIND (1u << 7)    /* STRING: may start with a kind prefix
+                                            "word:" (host:, artifact:). The kind
+                                            comes only from the literal text of
+                                            the file: a template can fill the rest
+                                            of a path, never choose its kind */
+#define ORCH_OPTF_ALL_ ((1u << 8) - 1u)
 
 /* One element of a static option table; the table is walked by the
  * descriptor's option_size so this struct can grow in a minor. static. */
