@@ -120,7 +120,8 @@ static int oc_ancestors_match(struct oc_run *r, size_t idx, int want_failure,
         int bad = s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT ||
                   s->state == ORCH_STEP_CANCELLED ||
                   (s->state == ORCH_STEP_SKIPPED && !s->skipped_by_cond);
-        if (bad && s->state == ORCH_STEP_FAILED && s->def->continue_on_error)
+        if (bad && (s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+            s->def->continue_on_error)
             bad = 0;
         if (want_failure && bad && s->state != ORCH_STEP_SKIPPED)
             return 1;

@@ -274,6 +274,11 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
     const struct oc_retry *rt = &s->def->retry;
     int64_t now = oc_now_mono_ns();
     int64_t delay = oc_retry_delay_ms(rt, s->tries);
+    /* The plugin's advice (e.g. a 429's Retry-After) is a floor: retrying
+     * sooner only earns another refusal. max_elapsed still bounds it. */
+    json_t *ra = json_object_get(result, "retry_after_ms");
+    if (json_is_integer(ra) && json_integer_value(ra) > delay)
+        delay = json_integer_value(ra);
     int within = rt->max_elapsed_ms <= 0 ||
                  (now - s->first_start_mono) / 1000000 + delay <= rt->max_elapsed_ms;
     if (!r->cancelled && state != ORCH_STEP_CANCELLED && s->tries < rt->attempts &&

@@ -99,6 +99,13 @@ int main(int argc, char **argv)
                              : oc_error_set(&err, ORCH_E_PROTOCOL, "request is not JSON");
         if (st != ORCH_OK && err.code == ORCH_OK)
             err.code = st;
+        /* A plugin's "retry after" advice (a 429's Retry-After) travels with
+         * the result so the engine's back-off can honour it. */
+        if (st != ORCH_OK && err.retry_after_ms > 0) {
+            if (!result)
+                result = json_object();
+            json_object_set_new(result, "retry_after_ms", json_integer(err.retry_after_ms));
+        }
         xe_send_json(json_pack("{s:b,s:i,s:s?,s:o?}", "done", 1, "status", (json_int_t)st,
                                "message", st != ORCH_OK ? oc_error_text(&err) : NULL,
                                "result", result));
