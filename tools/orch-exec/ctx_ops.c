@@ -71,13 +71,22 @@ static orch_status xe_no_instance(struct orch_ctx *ctx, struct orch_error *err)
                         ctx->plugin ? ctx->plugin : "this step");
 }
 
+/* The attempt records the exit status of the last command its step ran. */
+static void xe_note_exit(struct xe_job *job, orch_status rc, const struct orch_exec_res *res)
+{
+    if (rc == ORCH_OK || rc == ORCH_E_TIMEOUT || rc == ORCH_E_CANCELLED)
+        job->exit_code = res->exit_code;
+}
+
 static orch_status xe_inst_exec(struct orch_ctx *ctx, const struct orch_exec_req *req,
                                 struct orch_exec_res *res, struct orch_error *err)
 {
     struct xe_job *job = ctx->ud;
     if (!job->inst)
         return xe_no_instance(ctx, err);
-    return job->bvt->exec(job->inst, ctx, req, res, err);
+    orch_status rc = job->bvt->exec(job->inst, ctx, req, res, err);
+    xe_note_exit(job, rc, res);
+    return rc;
 }
 
 static orch_status xe_unsupported(struct xe_job *job, const char *what, struct orch_error *err)

@@ -26,6 +26,7 @@ struct xe_job {
     void *be_cfg;
     const struct orch_plugin_desc *be_desc;
     struct orch_instance *inst;
+    int32_t exit_code;       /* of the last command the step ran; -1 = none */
 };
 
 extern const struct oc_ctx_ops xe_ctx_ops;

@@ -170,6 +170,8 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
         xe_backend_close(job);
         if (!*result)
             *result = json_object();
+        if (job->exit_code != -1)
+            json_object_set_new(*result, "exit_code", json_integer(job->exit_code));
     }
     oc_options_free(d, cfg);
     return rc;
@@ -370,7 +372,8 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
 {
     struct xe_job job = {.req = req,
-                         .secrets = json_object_get(json_object_get(req, "ctx"), "secrets")};
+                         .secrets = json_object_get(json_object_get(req, "ctx"), "secrets"),
+                         .exit_code = -1};
     const char *op = json_string_value(json_object_get(req, "op"));
     if (!op)
         return oc_error_set(err, ORCH_E_PROTOCOL, "request without an op");
