@@ -249,9 +249,11 @@ static orch_status oc_check_slots(const struct orch_plugin_desc *d,
         if (s->cap && !(d->caps & s->cap) && fn)
             oc_log(ORCH_LOG_DEBUG, id, "slot '%s' is set without its capability; the core will not call it", s->name);
     }
+    /* A capability the core does not know is a promise it cannot keep
+     * (docs/abi.md, check 9): refused, never ignored. */
     if (d->caps & ~all)
-        oc_log(ORCH_LOG_WARN, id, "unknown capability bits 0x%llx ignored",
-               (unsigned long long)(d->caps & ~all));
+        return oc_refuse(err, ORCH_E_ABI, path, id, d, "unknown capability bits 0x%llx",
+                         (unsigned long long)(d->caps & ~all));
     if (d->kind == ORCH_KIND_STEP) {
         const struct orch_step_vtable *vt = d->vtable;
         if (vt->output_count && (!vt->outputs || vt->output_size < 3 * sizeof(void *)))

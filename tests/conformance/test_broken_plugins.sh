@@ -36,6 +36,21 @@ op check "$TP/step-capnoslot.so"
 expect_rc 1 "orch-plugin"
 has "declares the capability for slot 'plan' but the slot is NULL"
 
+op check "$TP/step-badcaps.so"
+expect_rc 1 "orch-plugin"
+has "unknown capability bits 0x10000000000"
+# orch itself refuses it too (it was loaded with a warning).
+cat >"$T/badcaps.yaml" <<'Y'
+version: 1
+workflows:
+  w:
+    steps:
+      - {id: a, uses: badcaps}
+Y
+ORCH_PLUGIN_PATH="$TP" o validate "$T/badcaps.yaml"
+[ "$RC" -ne 0 ] || { cat "$T/out" >&2; fail "orch validate accepted a plugin with unknown capability bits"; }
+expect_out "unknown capability bits 0x10000000000" "orch names the refusal"
+
 op check "$TP/step-badopts.so"
 expect_rc 1 "orch-plugin"
 has "FAIL  check/option-table"
