@@ -213,6 +213,13 @@ od_wait_run "$G" waiting
 o "${OS[@]}" runs approve "$G" ok --comment fine
 expect_rc 0 "approve through the server"
 od_wait_run "$G" succeeded
+# Without --comment: the body has no comment (it sent "comment": null, a 400).
+o "${OS[@]}" runs start gate
+G2=$("$ORCH" --server "unix:$OD_SOCK" --json runs list --workflow gate | jq_py "[r['id'] for r in d if r['id'] != '$G'][0]")
+od_wait_run "$G2" waiting
+o "${OS[@]}" runs approve "$G2" ok
+expect_rc 0 "approve through the server without a comment"
+od_wait_run "$G2" succeeded
 ORCH_SERVER="unix:$OD_SOCK" o runs list
 expect_out "$G" "ORCH_SERVER selects the daemon"
 o "${OS[@]}" run "$T/orchd.yaml" hello

@@ -218,7 +218,7 @@ static int cli_remote_request(struct cli *c, const char *sub, int argc, char **a
             free(run);
             return CLI_EXIT_USAGE;
         }
-        body = json_pack("{s:o,s:s?}", "input", input, "comment", comment);
+        body = json_pack("{s:o,s:s*}", "input", input, "comment", comment);
         char *step = cli_seg(argv[1]);
         path = oc_xasprintf("/v1/runs/%s/steps/%s/%s", run, step, sub);
         free(step);
