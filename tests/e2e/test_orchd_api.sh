@@ -121,6 +121,13 @@ if grep -q hunter2 "$T/resp"; then fail "secret in the log"; fi
 api GET "/v1/runs?state=succeeded&workflow=hello&limit=5" "" reader
 [ "$(resp "len(d['runs'])")" = 1 ] || fail "filtered list"
 api GET "/v1/runs?state=bogus" "" reader; expect_http 400 "bad state filter"
+api GET "/v1/runs/$R/events" "" reader; expect_http 200 "events"
+[ "$(resp "d['events'][0]['type']")" = run.created ] || [ "$(resp "len(d['events']) > 0")" = True ] || fail "no events"
+api GET "/v1/runs/$R/events?after=100000" "" reader; expect_http 200 "a page past the end of a real run"
+api GET "/v1/runs/r-nope/events" "" reader; expect_http 404 "events of a run that does not exist"
+api GET "/v1/runs/$R/events?after=x" "" reader; expect_http 400 "after not a number"
+api GET "/v1/runs/$R" "" reader
+[ "$(resp "d['run']['steps'][0]['attempts'][0]['exit_code']")" = 0 ] || fail "the attempt lacks exit_code"
 pass "start, idempotency key, run with steps/attempts/outputs, logs redacted, filters"
 
 # --- live log stream of a running step, then cancel

@@ -334,13 +334,27 @@ static int32_t orchd_collect_event(void *ud, const struct orch_event_rec *e)
 void orchd_runs_events(struct orchd_req *rq)
 {
     const char *after = orchd_query(rq, "after");
-    json_t *evs = json_array();
+    char *end = NULL;
+    long long from = after ? strtoll(after, &end, 10) : 0;
+    if (after && (!*after || *end || from < 0)) {
+        orchd_fail(rq, 400, "invalid", "after must be a sequence number (a whole number >= 0)");
+        return;
+    }
+    json_t *evs = json_array(), *run = NULL;
     struct orch_error err;
     oc_error_init(&err);
+    struct oc_store *st = rq->d->api;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = rq->d->api->vt->event_list(rq->d->api->h, rq->params[0],
-                                                after ? strtoll(after, NULL, 10) : 0, 1000,
-                                                orchd_collect_event, evs, &err);
+    orch_status rc = st->vt->event_list(st->h, rq->params[0], from, 1000, orchd_collect_event,
+                                        evs, &err);
+    /* A run always has events: none means no such run (an empty page past
+     * the end of a real run's ledger is still 200). */
+    if (rc == ORCH_OK && !json_array_size(evs)) {
+        rc = st->vt->run_get(st->h, rq->params[0], orchd_one_run, &run, &err);
+        if (rc == ORCH_OK && !run)
+            rc = oc_error_set(&err, ORCH_E_NOT_FOUND, "no run %s", rq->params[0]);
+        json_decref(run);
+    }
     ORCHD_API_UNLOCK(rq->d);
     if (rc != ORCH_OK) {
         json_decref(evs);
