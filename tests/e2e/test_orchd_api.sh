@@ -209,6 +209,9 @@ grep -q '^orch_runs{state="succeeded"} ' "$T/resp" || fail "metrics lack runs by
 grep -q '^orch_step_duration_seconds_count ' "$T/resp" || fail "metrics lack step durations"
 grep -q '^orch_queue_depth 0' "$T/resp" || fail "metrics lack queue depth"
 grep -q '^orch_scheduler_last_tick_age_seconds ' "$T/resp" || fail "metrics lack tick age"
+# Only terminal states finish a run: the approval run above parked (waiting) first.
+grep -q '^orch_runs_finished_total{state="succeeded"} [1-9]' "$T/resp" || fail "no finished runs counted"
+if grep -q '^orch_runs_finished_total{state="waiting"}' "$T/resp"; then fail "a parked run counted as finished"; fi
 api GET /v1/plugins "" reader
 resp "[p['name'] for p in d['plugins']]" | grep -q approval || fail "plugins list"
 api GET /v1/workflows/gated "" reader

@@ -104,7 +104,7 @@ void orchd_metrics(struct orchd_req *rq)
     pthread_mutex_lock(&d->m.lock);
     oc_buf_adds(&b, "# HELP orch_runs_finished_total Runs this daemon finished, by state.\n"
                     "# TYPE orch_runs_finished_total counter\n");
-    for (uint32_t s = ORCH_RUN_WAITING; s <= ORCH_RUN_CANCELLED; s++)
+    for (uint32_t s = ORCH_RUN_SUCCEEDED; s <= ORCH_RUN_CANCELLED; s++)
         oc_buf_addf(&b, "orch_runs_finished_total{state=\"%s\"} %llu\n", orch_run_state_name(s),
                     (unsigned long long)d->m.runs_finished[s]);
     oc_buf_adds(&b, "# HELP orch_step_duration_seconds Step attempt durations.\n"

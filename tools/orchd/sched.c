@@ -415,7 +415,8 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
                   &f, "run %s%s%s", orch_run_state_name(p->state), p->message ? ": " : "",
                   p->message ? p->message : "");
         pthread_mutex_lock(&d->m.lock);
-        if (p->state < 8)
+        /* A parked run (waiting for approval) has not finished. */
+        if (p->state >= ORCH_RUN_SUCCEEDED && p->state <= ORCH_RUN_CANCELLED)
             d->m.runs_finished[p->state]++;
         pthread_mutex_unlock(&d->m.lock);
         if (p->state != ORCH_RUN_WAITING && d->notifier)
