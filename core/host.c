@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 #include "errors.h"
@@ -320,9 +322,34 @@ static orch_status oc_h_output_set(struct orch_ctx *ctx, const char *key,
     return ORCH_E_UNSUPPORTED;
 }
 
+/* An event type is a name ([a-z][a-z0-9_.]*, at most 64 bytes): it becomes
+ * "plugin.TYPE" in the ledger, which readers filter on. */
+static int oc_event_type_ok(const char *t)
+{
+    if (!t || !(*t >= 'a' && *t <= 'z'))
+        return 0;
+    size_t n = 0;
+    for (; t[n]; n++)
+        if (!((t[n] >= 'a' && t[n] <= 'z') || (t[n] >= '0' && t[n] <= '9') || t[n] == '_' ||
+              t[n] == '.') || n >= 64)
+            return 0;
+    return 1;
+}
+
 static orch_status oc_h_emit(struct orch_ctx *ctx, const char *type,
                              const char *json)
 {
+    /* Refused, not dropped or rewritten: a plugin that emits a bad event
+     * learns it from the status (it was OK while the event vanished). */
+    if (!oc_event_type_ok(type))
+        return ORCH_E_INVALID_ARG;
+    if (json) {
+        json_t *j = json_loads(json, 0, NULL);
+        int ok = json_is_object(j);
+        json_decref(j);
+        if (!ok)
+            return ORCH_E_INVALID_ARG;
+    }
     if (ctx && ctx->ops && ctx->ops->emit)
         return ctx->ops->emit(ctx, type, json);
     return ORCH_E_UNSUPPORTED;

@@ -123,7 +123,10 @@ struct orch_host {
     int64_t (*now_mono_ns)(void);
     int64_t (*now_real_ns)(void);
 
-    /* ---- since 1.0: step outputs and events. Values are copied. */
+    /* ---- since 1.0: step outputs and events. Values are copied. emit:
+     * type is a name ([a-z][a-z0-9_.]*, at most 64 bytes), recorded as
+     * "plugin.TYPE"; json is NULL or a JSON object. Anything else is
+     * INVALID_ARG and nothing is recorded. */
     orch_status (*output_set)(struct orch_ctx *ctx, const char *key,
                               const char *value);
     orch_status (*emit)(struct orch_ctx *ctx, const char *type,
