@@ -328,6 +328,10 @@ static int oc_worker_frame(struct oc_pool *p, struct oc_worker *w, uint8_t type,
         const char *v = json_string_value(json_object_get(j, "value"));
         if (cbs->on_output)
             cbs->on_output(w->ud, json_string_value(json_object_get(j, "output")), v ? v : "");
+    } else if (json_is_string(json_object_get(j, "at"))) {
+        /* The plugin slot now running: crash and hang messages name it. */
+        free(w->what);
+        w->what = oc_xstrdup(json_string_value(json_object_get(j, "at")));
     } else if (json_object_get(j, "event")) {
         if (cbs->on_event)
             cbs->on_event(w->ud, json_string_value(json_object_get(j, "event")),

@@ -9,6 +9,7 @@
 #include "exec.h"
 #include "exec/frame.h"
 #include "host.h"
+#include "registry.h"
 #include "util.h"
 
 void xe_send_json(json_t *j)
@@ -51,6 +52,19 @@ static orch_status xe_secret_get(struct orch_ctx *ctx, const char *name, char **
     return ORCH_OK;
 }
 
+void xe_at(const struct orch_plugin_desc *d, const char *slot)
+{
+    static const struct orch_plugin_desc *last_d;
+    static const char *last_slot;
+    if (!d || (d == last_d && slot == last_slot))
+        return; /* one frame per change, not per call */
+    last_d = d;
+    last_slot = slot;
+    char *at = oc_xasprintf("%s-%s's %s slot", oc_kind_name(d->kind), d->name, slot);
+    xe_send_json(json_pack("{s:s}", "at", at));
+    free(at);
+}
+
 static orch_status xe_output_set(struct orch_ctx *ctx, const char *key, const char *value)
 {
     if (!key || !*key)
@@ -84,7 +98,9 @@ static orch_status xe_inst_exec(struct orch_ctx *ctx, const struct orch_exec_req
     struct xe_job *job = ctx->ud;
     if (!job->inst)
         return xe_no_instance(ctx, err);
+    xe_at(job->be_desc, "exec");
     orch_status rc = job->bvt->exec(job->inst, ctx, req, res, err);
+    xe_at(job->step_desc, "run");
     xe_note_exit(job, rc, res);
     return rc;
 }
@@ -103,7 +119,10 @@ static orch_status xe_inst_put(struct orch_ctx *ctx, const char *path, uint32_t 
         return xe_no_instance(ctx, err);
     if (!job->bvt->put_file)
         return xe_unsupported(job, "put files", err);
-    return job->bvt->put_file(job->inst, ctx, path, mode, rd, ud, err);
+    xe_at(job->be_desc, "put_file");
+    orch_status rc = job->bvt->put_file(job->inst, ctx, path, mode, rd, ud, err);
+    xe_at(job->step_desc, "run");
+    return rc;
 }
 
 static orch_status xe_inst_get(struct orch_ctx *ctx, const char *path, orch_write_fn wr,
@@ -114,7 +133,10 @@ static orch_status xe_inst_get(struct orch_ctx *ctx, const char *path, orch_writ
         return xe_no_instance(ctx, err);
     if (!job->bvt->get_file)
         return xe_unsupported(job, "get files", err);
-    return job->bvt->get_file(job->inst, ctx, path, wr, ud, err);
+    xe_at(job->be_desc, "get_file");
+    orch_status rc = job->bvt->get_file(job->inst, ctx, path, wr, ud, err);
+    xe_at(job->step_desc, "run");
+    return rc;
 }
 
 static orch_status xe_inst_list(struct orch_ctx *ctx, const char *path, orch_dirent_fn fn,
@@ -125,7 +147,10 @@ static orch_status xe_inst_list(struct orch_ctx *ctx, const char *path, orch_dir
         return xe_no_instance(ctx, err);
     if (!job->bvt->list_dir)
         return xe_unsupported(job, "list directories", err);
-    return job->bvt->list_dir(job->inst, ctx, path, fn, ud, err);
+    xe_at(job->be_desc, "list_dir");
+    orch_status rc = job->bvt->list_dir(job->inst, ctx, path, fn, ud, err);
+    xe_at(job->step_desc, "run");
+    return rc;
 }
 
 const struct oc_ctx_ops xe_ctx_ops = {

@@ -26,12 +26,17 @@ struct xe_job {
     void *be_cfg;
     const struct orch_plugin_desc *be_desc;
     struct orch_instance *inst;
+    const struct orch_plugin_desc *step_desc; /* the step being run, if any */
     int32_t exit_code;       /* of the last command the step ran; -1 = none */
 };
 
 extern const struct oc_ctx_ops xe_ctx_ops;
 void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id);
 void xe_send_json(json_t *j); /* takes j */
+/* Tell the engine which plugin slot runs from now on, so a crash or a hang
+ * is blamed on it ("backend-docker's exec slot"), not on whatever the
+ * request named first. */
+void xe_at(const struct orch_plugin_desc *d, const char *slot);
 
 /* The plugin named by {"id", "path"}; NULL with err set. */
 const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err);
