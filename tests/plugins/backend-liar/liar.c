@@ -3,12 +3,16 @@
  * other bytes than put_file stored, list_owned forgets live instances and
  * list_dir reports no mode. Every lie is one conformance failure. And with
  * root "segv:create" or "segv:exec" it crashes inside that slot, to check
- * that a backend's crash is blamed on the backend and its slot. */
+ * that a backend's crash is blamed on the backend and its slot; with
+ * "leak:timeout" a command given a timeout is left running in a session of
+ * its own and TIMEOUT returned when it is due, as a backend that forgets to
+ * kill would. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <orch/orch.h>
@@ -20,11 +24,11 @@ struct lr_cfg {
 };
 
 static const struct orch_option lr_options[] = {
-    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create and segv:exec (crash in that slot)"),
+    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create, segv:exec and leak:timeout (see liar.c)"),
 };
 
 struct orch_backend {
-    int segv_in_create, segv_in_exec;
+    int segv_in_create, segv_in_exec, leak_on_timeout;
 };
 
 struct orch_instance {
@@ -44,6 +48,7 @@ static orch_status lr_open(struct orch_ctx *ctx, const void *cfg, struct orch_ba
         return ORCH_E_NOMEM;
     (*out)->segv_in_create = c->root && !strcmp(c->root, "segv:create");
     (*out)->segv_in_exec = c->root && !strcmp(c->root, "segv:exec");
+    (*out)->leak_on_timeout = c->root && !strcmp(c->root, "leak:timeout");
     return ORCH_OK;
 }
 
@@ -90,6 +95,15 @@ static orch_status lr_exec(struct orch_instance *inst, struct orch_ctx *ctx,
     if (inst->be && inst->be->segv_in_exec)
         raise(SIGSEGV);
     char *cmd;
+    if (inst->be && inst->be->leak_on_timeout && req->timeout_ms) {
+        if (asprintf(&cmd, "setsid sh -c '%s' >/dev/null 2>&1 &", req->argv[0]) < 0)
+            return ORCH_E_NOMEM;
+        int st = system(cmd);
+        free(cmd);
+        (void)st;
+        usleep((useconds_t)req->timeout_ms * 1000); /* "waited" for the timeout */
+        return lr_host->error_set(err, ORCH_E_TIMEOUT, "liar: timed out (and killed nothing)");
+    }
     if (asprintf(&cmd, "exec 2>&1; %s", req->argv[0]) < 0)
         return ORCH_E_NOMEM;
     FILE *p = popen(cmd, "r");
