@@ -67,6 +67,29 @@ o validate "$T/badcron.yaml"; expect_rc 2 "bad cron"
 expect_out "badcron.yaml:6:11: schedule tokyo-nine: cron '0 25 * * *': bad hour field" "cron error names file:line:col"
 pass "cron: time zone, once per slot, overlap skip, --once, bad cron named at file:line:col"
 
+# --- cron mode serves no API: the configured port being taken (here by a
+# listener of ours) does not stop a --max-ticks=N run; and the = form works.
+python3 - "$T/busy.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+PY
+T_PIDS+=($!)
+for ((i = 0; i < 600; i++)); do [ -s "$T/busy.port" ] && break; sleep 0.1; done
+[ -s "$T/busy.port" ] || fail "the port holder did not start"
+sed "s/^worker: {tick: 100ms}/worker: {tick: 100ms}\nserver: {listen: \"127.0.0.1:$(cat "$T/busy.port")\"}/" \
+  "$T/cron.yaml" >"$T/cron-port.yaml"
+grep -q "listen: \"127.0.0.1:" "$T/cron-port.yaml" || fail "the test config lacks server.listen"
+"$ORCHD" --config="$T/cron-port.yaml" --max-ticks=1 --now=2026-03-02T02:00:30Z >>"$T/orchd.log" 2>&1 ||
+  { tail -5 "$T/orchd.log" >&2; fail "orchd --max-ticks=1 failed (it bound the API port)"; }
+set +e; "$ORCHD" --config "$T/cron-port.yaml" --max-ticks=0 >"$T/mt.out" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "positive number" "$T/mt.out" || fail "--max-ticks=0 accepted ($rc)"
+set +e; "$ORCHD" --config "$T/cron-port.yaml" --once stray >"$T/mt.out" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "unexpected argument 'stray'" "$T/mt.out" || fail "a stray argument accepted ($rc)"
+pass "cron mode binds no port; --opt=value accepted"
+
 # --- kill -9 mid-run, restart: nothing finished re-runs, everything completes
 rm -rf "$ORCH_STATE_DIR"
 od_config "$T/crash.yaml" <<'YAML'
