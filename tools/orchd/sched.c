@@ -214,8 +214,9 @@ static int orchd_schedules(struct orchd *d, json_t *last, int64_t now_ns)
         if (!s->overlap_allow && orchd_schedule_busy(d, s)) {
             oc_log_at(ORCH_LOG_INFO, &f, "schedule %s: slot %lld skipped, the previous run is "
                       "still going (overlap: skip)", s->name, (long long)slot);
-            char *data = oc_xasprintf("{\"schedule\":\"%s\",\"slot\":%lld}", s->name,
-                                      (long long)slot);
+            json_t *ev = json_pack("{s:s,s:I}", "schedule", s->name, "slot", (json_int_t)slot);
+            char *data = json_dumps(ev, JSON_COMPACT);
+            json_decref(ev);
             struct orch_error err;
             oc_error_init(&err);
             int64_t seq;
@@ -357,10 +358,11 @@ void orchd_tick(struct orchd *d)
     pthread_mutex_unlock(&d->m.lock);
     if (claimed || fired || requeued || reaped) {
         /* The tick ledger: what each tick that did something did. */
-        char *data = oc_xasprintf("{\"owner\":\"%s\",\"claimed\":%d,\"fired\":%d,"
-                                  "\"requeued\":%d,\"reaped\":%d,\"paused\":%s}",
-                                  d->owner, claimed, fired, requeued, reaped,
-                                  f.c.paused ? "true" : "false");
+        json_t *ev = json_pack("{s:s,s:i,s:i,s:i,s:i,s:b}", "owner", d->owner, "claimed",
+                               claimed, "fired", fired, "requeued", requeued, "reaped", reaped,
+                               "paused", f.c.paused);
+        char *data = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
         int64_t seq;
         d->store->vt->event_append(d->store->h, NULL, "tick", data, now, &seq, &err);
         oc_error_clear(&err);
