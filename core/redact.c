@@ -14,7 +14,9 @@
  * form starts at any of the window's first three positions and the scan
  * moves on by three: about one table lookup for every three bytes, however
  * many forms are registered. A bitmap of every form's first two bytes
- * then rejects most of the positions left. */
+ * then rejects most of the positions left, and the forms compared at a
+ * position are only those whose first four bytes hash to the same bucket
+ * (a large multi-line secret registers thousands of lines). */
 #include <nettle/base64.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 
 #include "template.h"
 #include "util.h"
+
+#define OC_BUCKETS 1024
 
 struct oc_secret_ent {
     char *s;
@@ -37,6 +41,10 @@ struct oc_redactor {
     unsigned char first[256];   /* some form starts with this byte */
     uint64_t pair[65536 / 64];  /* some form starts with these two bytes */
     uint64_t block[65536 / 64]; /* these two bytes are in some form's first four */
+    /* The forms by a hash of their first four bytes: bucket b holds
+     * ents[bidx[bstart[b]]] .. ents[bidx[bstart[b + 1] - 1]], longest first. */
+    uint32_t bstart[OC_BUCKETS + 1];
+    uint32_t *bidx;
 };
 
 struct oc_redactor *oc_redactor_new(void)
@@ -51,6 +59,7 @@ void oc_redactor_free(struct oc_redactor *r)
     for (size_t i = 0; i < r->n; i++)
         free(r->ents[i].s);
     free(r->ents);
+    free(r->bidx);
     free(r);
 }
 
@@ -63,6 +72,30 @@ static int oc_bit(const uint64_t *set, const char *p)
 {
     unsigned k = oc_pair_key(p);
     return (int)(set[k >> 6] >> (k & 63) & 1);
+}
+
+/* Every form is at least 4 bytes: bucketed by a hash of the first four. */
+static unsigned oc_bucket(const char *p)
+{
+    uint32_t k = (uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
+                 (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
+    return (k * 2654435761u) >> 22 & (OC_BUCKETS - 1);
+}
+
+/* Counting sort of the forms into their buckets, keeping the order. */
+static void oc_redactor_index(struct oc_redactor *r)
+{
+    memset(r->bstart, 0, sizeof r->bstart);
+    for (size_t i = 0; i < r->n; i++)
+        r->bstart[oc_bucket(r->ents[i].s) + 1]++;
+    for (size_t b = 0; b < OC_BUCKETS; b++)
+        r->bstart[b + 1] += r->bstart[b];
+    uint32_t fill[OC_BUCKETS];
+    memcpy(fill, r->bstart, sizeof fill);
+    free(r->bidx);
+    r->bidx = oc_xmalloc((r->n + 1) * sizeof *r->bidx);
+    for (size_t i = 0; i < r->n; i++)
+        r->bidx[fill[oc_bucket(r->ents[i].s)]++] = (uint32_t)i;
 }
 
 static void oc_bit_set(uint64_t *set, const char *p)
@@ -186,16 +219,23 @@ void oc_redactor_add(struct oc_redactor *r, const char *secret)
         for (const char *p = secret; p < secret + len;) {
             const char *e = memchr(p, '\n', (size_t)(secret + len - p));
             size_t l = e ? (size_t)(e - p) : (size_t)(secret + len - p);
+            /* Indentation and line ends are not the secret. */
+            const char *a = p;
             size_t t = l;
-            while (t > 0 && p[t - 1] == '\r')
+            while (t > 0 && (*a == ' ' || *a == '\t')) {
+                a++;
                 t--;
-            oc_redactor_add_form(r, p, t);
+            }
+            while (t > 0 && (a[t - 1] == '\r' || a[t - 1] == ' ' || a[t - 1] == '\t'))
+                t--;
+            oc_redactor_add_form(r, a, t);
             p += l + 1;
         }
     }
     oc_add_base64_forms(r, secret, len);
     oc_add_url_forms(r, secret, len);
     oc_add_json_form(r, secret, len);
+    oc_redactor_index(r);
 }
 
 size_t oc_redactor_longest(const struct oc_redactor *r)
@@ -228,9 +268,16 @@ static size_t oc_redact_scan(const struct oc_redactor *r, const char *in, size_t
             if (i + 1 >= len && (i >= len || !r->first[(unsigned char)in[i]]))
                 break;
         }
-        size_t hit = 0, left = len - i;
-        for (size_t k = 0; k < r->n; k++) {
-            const struct oc_secret_ent *e = &r->ents[k];
+        size_t hit = 0, left = len - i, from = 0, to = r->n;
+        const uint32_t *order = NULL;
+        if (left >= 4) {
+            unsigned b = oc_bucket(in + i);
+            order = r->bidx;
+            from = r->bstart[b];
+            to = r->bstart[b + 1];
+        }
+        for (size_t j = from; j < to; j++) {
+            const struct oc_secret_ent *e = &r->ents[order ? order[j] : j];
             if (e->len <= left) {
                 if (!memcmp(in + i, e->s, e->len)) {
                     hit = e->len;

@@ -262,6 +262,11 @@ static void test_multiline_secret(void **state)
     expect_every_cut(r, "> MIIEvQIBADANBgkqhkiG9w0B\r\n> Q2Fz\r\n> ab\r\n> -----END TEST KEY-----\r\n",
                      "> ***\r\n> ***\r\n> ab\r\n> ***\r\n");
     oc_redactor_free(r);
+    /* Indentation is not part of a line's secret. */
+    r = oc_redactor_new();
+    oc_redactor_add(r, "cfg:\n    indented-line-1\n\tsecond-line-22  \n");
+    expect_every_cut(r, "indented-line-1 and second-line-22\n", "*** and ***\n");
+    oc_redactor_free(r);
 }
 
 static void test_json_escaped_form(void **state)
