@@ -109,6 +109,7 @@ struct oc_hook {
     char *workflow;
     char *secret;                /* secret name for the HMAC-SHA256 signature */
     struct oc_pos pos;
+    struct oc_pos secret_pos;    /* of the `secret:` value */
 };
 
 struct oc_notification {
@@ -117,7 +118,12 @@ struct oc_notification {
     int on_succeeded, on_failed, on_cancelled;
     uint32_t attempts;
     struct oc_pos pos;
+    struct oc_pos secret_pos;    /* of the `secret:` value */
 };
+
+/* A webhook's or notification's HMAC key: shorter ones are refused (a
+ * short or empty key lets anyone sign requests). */
+#define OC_HMAC_SECRET_MIN 16
 
 struct oc_daemon_cfg {
     int present;                 /* any orchd section given */
@@ -173,6 +179,12 @@ void oc_config_free(struct oc_config *cfg);
  * on any error. */
 struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
                                  struct oc_diag *diag);
+
+/* orchd at start: every webhook's and notification's secret must be set
+ * and at least OC_HMAC_SECRET_MIN bytes. Adds one diagnostic (file:line:col
+ * of the `secret:` value, the webhook, the variable) per bad secret;
+ * returns their count. */
+size_t oc_daemon_check_secrets(const struct oc_config *cfg, struct oc_diag *diag);
 
 const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
                                              const char *name);

@@ -55,13 +55,28 @@ int oc_template_refs(const char *s, int is_expr,
 
 /* Secret redaction for everything the core prints or stores. */
 struct oc_redactor;
+struct oc_buf;
+/* Shorter values are not registered (too many false hits). */
+#define OC_REDACT_MIN 4
 struct oc_redactor *oc_redactor_new(void);
 void oc_redactor_free(struct oc_redactor *r);
-/* Values shorter than 4 bytes are not registered (too many false hits). */
+/* Registers the value, each line of a multi-line value, and its base64,
+ * URL-escaped and JSON-escaped forms (each form of 4 bytes or more). */
 void oc_redactor_add(struct oc_redactor *r, const char *secret);
+/* The longest registered form, in bytes (0 with none): a stream keeps back
+ * fewer bytes than this. */
+size_t oc_redactor_longest(const struct oc_redactor *r);
 /* A malloc'd copy of in[0..len) with every registered secret replaced by
  * "***"; *out_len set. Safe with r == NULL (plain copy). */
 char *oc_redact(const struct oc_redactor *r, const char *in, size_t len,
                 size_t *out_len);
+/* One output stream cut into chunks: appends to out the redacted bytes now
+ * known not to start a secret and keeps the rest (fewer bytes than the
+ * longest form) in held, the stream's own buffer, for the next chunk. */
+void oc_redact_stream(const struct oc_redactor *r, struct oc_buf *held, const char *in,
+                      size_t len, struct oc_buf *out);
+/* The stream ended: the bytes held back, redacted, go to out. */
+void oc_redact_stream_end(const struct oc_redactor *r, struct oc_buf *held,
+                          struct oc_buf *out);
 
 #endif

@@ -47,6 +47,8 @@ json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                      "secrets", r->secrets);
 }
 
+/* Redacted per stream, not per chunk: a secret written in two pieces is
+ * still masked (the redactor holds back a possible start of one). */
 static void oc_job_stream(void *ud, uint32_t stream, const char *data,
                           size_t len)
 {
@@ -56,16 +58,36 @@ static void oc_job_stream(void *ud, uint32_t stream, const char *data,
         return;
     struct oc_run *r = job->run;
     struct oc_srt *s = &r->steps[job->idx];
-    size_t n;
-    char *safe = oc_redact(r->red, data, len, &n);
-    oc_buf_add(&s->out[stream - 1], safe, n);
-    struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
-                            .step_id = s->def->id, .attempt = s->attempt,
-                            .data = safe, .len = n, .stream = stream};
-    oc_engine_progress(r, &p);
-    free(safe);
+    struct oc_buf *out = &s->out[stream - 1];
+    size_t from = out->len;
+    oc_redact_stream(r->red, &s->held[stream - 1], data, len, out);
+    if (out->len > from) {
+        struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
+                                .step_id = s->def->id, .attempt = s->attempt,
+                                .data = out->data + from, .len = out->len - from,
+                                .stream = stream};
+        oc_engine_progress(r, &p);
+    }
     if (s->out[0].len + s->out[1].len >= 64 * 1024)
         oc_ledger_flush_logs(r, s);
+}
+
+/* The attempt's streams are over (done in any way, or abandoned): what the
+ * redactor held back goes out, redacted, before the logs are flushed. */
+static void oc_step_streams_end(struct oc_run *r, struct oc_srt *s)
+{
+    for (uint32_t i = 0; i < 2; i++) {
+        struct oc_buf *out = &s->out[i];
+        size_t from = out->len;
+        oc_redact_stream_end(r->red, &s->held[i], out);
+        if (out->len == from)
+            continue;
+        struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
+                                .step_id = s->def->id, .attempt = s->attempt,
+                                .data = out->data + from, .len = out->len - from,
+                                .stream = i + 1};
+        oc_engine_progress(r, &p);
+    }
 }
 
 static void oc_job_log(void *ud, uint32_t level, const char *line)
@@ -120,10 +142,12 @@ static void oc_job_done(void *ud, orch_status st, const char *msg,
 {
     struct oc_job *job = ud;
     struct oc_run *r = job->run;
-    if (job->kind == OC_JOB_STEP)
+    if (job->kind == OC_JOB_STEP) {
+        oc_step_streams_end(r, &r->steps[job->idx]);
         oc_step_done(job, st, msg, result);
-    else
+    } else {
         oc_inst_done(job, st, msg, result);
+    }
     r->dirty = 1;
     free(job);
 }
@@ -247,6 +271,8 @@ static void oc_run_free(struct oc_run *r)
         free(r->steps[i].error);
         oc_buf_free(&r->steps[i].out[0]);
         oc_buf_free(&r->steps[i].out[1]);
+        oc_buf_free(&r->steps[i].held[0]);
+        oc_buf_free(&r->steps[i].held[1]);
     }
     for (size_t i = 0; i < r->n_insts; i++) {
         free(r->insts[i].id);
@@ -444,6 +470,7 @@ void oc_engine_abandon(struct oc_engine *e)
             struct oc_srt *s = &r->steps[j];
             if (!s->in_flight)
                 continue;
+            oc_step_streams_end(r, s);
             oc_ledger_flush_logs(r, s);
             s->state = ORCH_STEP_UNKNOWN;
             free(s->error);

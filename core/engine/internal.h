@@ -50,6 +50,7 @@ struct oc_srt {
     orch_status status;
     int32_t exit_code;
     struct oc_buf out[2];    /* pending log bytes: stdout, stderr */
+    struct oc_buf held[2];   /* per stream: bytes that may start a secret */
     int64_t log_flushed_mono;
     int asking;              /* waiting for a decision on an unknown outcome */
     int64_t wait_deadline_ns;/* approval: when its timeout policy applies */

@@ -23,13 +23,13 @@ s = http.server.HTTPServer(('127.0.0.1', 0), H)
 open(out + '.port', 'w').write(str(s.server_port))
 s.serve_forever()
 PY
-python3 "$T/receiver.py" "$T/notes" notify-key &
+python3 "$T/receiver.py" "$T/notes" notify-key-0123456789 &
 T_PIDS+=($!)
 wait_file "$T/notes.port"
 PORT=$(cat "$T/notes.port")
 # info level: the log lines about notifications must show no URL path
 export ORCH_LOG_LEVEL=info
-export ORCH_SECRET_NOTIFY_KEY=notify-key ORCH_SECRET_HOOK_KEY=hook-key ORCH_SECRET_API_PASSWORD=hunter2
+export ORCH_SECRET_NOTIFY_KEY=notify-key-0123456789 ORCH_SECRET_HOOK_KEY=hook-key-0123456789 ORCH_SECRET_API_PASSWORD=hunter2
 
 od_config "$T/orchd.yaml" <<EOF
 version: 1
@@ -235,7 +235,7 @@ hook() { # hook BODY [SIGNATURE] [DELIVERY]
   HTTP=$(curl "${args[@]}" http://orchd/v1/hooks/build)
 }
 body='{"inputs":{"who":"hook"}}'
-sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac hook-key | awk '{print $NF}')
+sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac hook-key-0123456789 | awk '{print $NF}')
 hook "$body" "$sig" d-1; expect_http 201 "signed webhook"
 H=$(resp "d['run_id']")
 hook "$body" "$sig" d-1; expect_http 200 "redelivery"

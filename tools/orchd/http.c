@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "authlog.h"
 #include "host.h"
 #include "http.h"
 #include "instances.h"
@@ -243,6 +244,7 @@ static int orchd_auth(struct orchd_req *rq, int role)
         return 0; /* loopback-only dev mode, checked at start */
     const char *h = orchd_header(rq, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) || !h[7]) {
+        orchd_auth_failed(rq, ORCHD_AUTH_MISSING, NULL);
         orchd_fail(rq, 401, "unauthorized", "an Authorization: Bearer TOKEN header is required");
         return -1;
     }
@@ -254,11 +256,13 @@ static int orchd_auth(struct orchd_req *rq, int role)
         if (orchd_consttime_eq(hash, dc->tokens[i].sha256, 32))
             found = &dc->tokens[i];
     if (!found) {
+        orchd_auth_failed(rq, ORCHD_AUTH_INVALID, NULL);
         orchd_fail(rq, 401, "unauthorized", "the bearer token is not valid");
         return -1;
     }
     rq->token = found;
     if (found->role < role) {
+        orchd_auth_failed(rq, ORCHD_AUTH_FORBIDDEN, found->name);
         static const char *const names[] = {"", "read", "write", "admin"};
         orchd_fail(rq, 403, "forbidden", "token '%s' has role %s; this needs %s", found->name,
                    names[found->role], names[role]);
@@ -278,6 +282,7 @@ static void orchd_route(struct orchd_req *rq)
         path_known |= hit;
         if (hit && !strcmp(r->method, rq->method)) {
             memcpy(rq->params, params, sizeof params);
+            rq->route = r;
             if (orchd_auth(rq, r->role) == 0)
                 r->fn(rq);
             free(work);
@@ -393,12 +398,14 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
     struct orchd_server *s = oc_xcalloc(1, sizeof *s);
     s->d = d;
     s->unix_fd = -1;
+    orchd_authlog_init(d);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG;
     if (!strncmp(addr, "unix:", 5)) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(addr + 5) >= sizeof sa.sun_path) {
             *err = oc_xasprintf("server.listen: socket path too long: %s", addr + 5);
+            orchd_authlog_free(d);
             free(s);
             return NULL;
         }
@@ -410,6 +417,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
             *err = oc_xasprintf("server.listen %s: %s", addr, strerror(errno));
             if (s->unix_fd >= 0)
                 close(s->unix_fd);
+            orchd_authlog_free(d);
             free(s);
             return NULL;
         }
@@ -431,6 +439,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
             inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa.sin_addr) != 1) {
             *err = oc_xasprintf("server.listen '%s' is not HOST:PORT (IPv4) or unix:PATH",
                                 addr);
+            orchd_authlog_free(d);
             free(s);
             return NULL;
         }
@@ -445,6 +454,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
                             addr);
         if (s->unix_fd >= 0)
             close(s->unix_fd);
+        orchd_authlog_free(d);
         free(s->unix_path);
         free(s);
         return NULL;
@@ -457,6 +467,7 @@ void orchd_server_stop(struct orchd_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->mhd);
+    orchd_authlog_free(s->d);
     if (s->unix_fd >= 0)
         close(s->unix_fd);
     if (s->unix_path)

@@ -18,6 +18,7 @@ struct orchd_req {
     char *body;                           /* NUL-terminated */
     size_t body_len;
     const struct oc_token *token;         /* who called; NULL without auth */
+    const struct orchd_route *route;      /* the route matched, or NULL */
     /* The answer: */
     unsigned status;
     json_t *json;                         /* owned */

@@ -323,6 +323,17 @@ int main(int argc, char **argv)
         oc_registry_free(d.reg);
         return 2;
     }
+    /* HMAC keys are only known now, from the environment: a webhook that
+     * an empty or short key would verify never serves. */
+    struct oc_diag sdiag = {0};
+    if (oc_daemon_check_secrets(d.cfg, &sdiag)) {
+        for (size_t i = 0; i < sdiag.n; i++)
+            fprintf(stderr, "%s\n", sdiag.msgs[i]);
+        oc_diag_free(&sdiag);
+        oc_config_free(d.cfg);
+        oc_registry_free(d.reg);
+        return 2;
+    }
     orchd_log_init(d.cfg->daemon.log_json);
     d.plugins = json_array();
     d.plugin_errors = json_array();
