@@ -149,6 +149,8 @@ api GET "/v1/runs/$B" "" reader
 [ "$(resp "d['run']['steps'][0]['attempts'][0]['log_bytes_dropped']")" = $((BIG_TOTAL - LIMIT)) ] ||
   fail "the API's attempt does not record the dropped bytes: $(cat "$T/resp")"
 [ "$(resp "d['run']['steps'][0]['attempts'][0]['log_limit']")" = "$LIMIT" ] || fail "the API's attempt lacks log_limit"
+ORCH_TOKEN=reader-token o --server "unix:$OD_SOCK" runs show "$B"
+expect_out "note: the log of flood (attempt 1) was cut at its log_limit of $LIMIT bytes: $((BIG_TOTAL - LIMIT)) bytes dropped" "orch --server runs show"
 pass "200 MB printed, $STORED bytes stored (database files +$GROWTH), the attempt records $((BIG_TOTAL - LIMIT)) dropped"
 
 # --- four readers at once: two plain, two SSE
