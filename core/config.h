@@ -28,6 +28,12 @@ struct oc_retry {
     double factor;               /* default 2.0 */
 };
 
+/* log_limit: the bytes of output one step attempt keeps in the store
+ * (head and tail past it; docs/security.md, "Bounded logs"). */
+#define OC_LOG_LIMIT_DEFAULT (64ll << 20)
+#define OC_LOG_LIMIT_MIN (1ll << 10)
+#define OC_LOG_LIMIT_MAX (1ll << 30)
+
 #define OC_ON_UNKNOWN_RETRY 0
 #define OC_ON_UNKNOWN_FAIL 1
 #define OC_ON_UNKNOWN_ASK 2 /* park the run until a human decides */
@@ -44,6 +50,7 @@ struct oc_step {
     int64_t timeout_ms;          /* 0 = none */
     int continue_on_error;
     int on_unknown;              /* OC_ON_UNKNOWN_* */
+    int64_t log_limit;           /* bytes an attempt's stored log keeps (resolved) */
     struct oc_pos pos;
     /* Filled by oc_config_validate: */
     const struct oc_plugin *plugin;
@@ -59,6 +66,7 @@ struct oc_workflow {
     size_t n_steps;
     uint32_t concurrency;        /* 0 = the config default */
     char *backend;               /* NULL = the config default */
+    int64_t log_limit;           /* the steps' default (resolved) */
     struct oc_pos pos;
     size_t *order;               /* filled by validate: a topological order */
 };
@@ -159,6 +167,7 @@ struct oc_config {
     uint32_t concurrency;        /* defaults.concurrency, default 4 */
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
+    int64_t log_limit;           /* defaults.log_limit, default OC_LOG_LIMIT_DEFAULT */
     struct oc_daemon_cfg daemon;
 };
 

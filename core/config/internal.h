@@ -33,6 +33,9 @@ int64_t oc_get_uint(struct oc_mb *b, const struct oc_node *map, const char *key,
                     int64_t def, int64_t lo, int64_t hi, const char *what);
 int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map, const char *key,
                         int64_t def, const char *what);
+/* A size (4096, 512K, 64M, 1G) from lo to hi bytes. */
+int64_t oc_get_size(struct oc_mb *b, const struct oc_node *map, const char *key,
+                    int64_t def, int64_t lo, int64_t hi, const char *what);
 const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
                                  const char *key, const char *what);
 char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,

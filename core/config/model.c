@@ -86,6 +86,7 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
                          const char *wf, size_t idx)
 {
     static const char *const keys[] = {"id", "uses", "with", "needs", "backend", "if",
+                                       "log_limit",
                                        "timeout", "retry", "continue_on_error",
                                        "on_unknown", NULL};
     st->pos = n->pos;
@@ -115,6 +116,8 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
     st->backend = oc_dup_scalar(b, n, "backend", what);
     st->if_expr = oc_dup_scalar(b, n, "if", what);
     st->timeout_ms = oc_get_duration(b, n, "timeout", 0, what);
+    /* 0: the workflow's, filled in by oc_workflow_read. */
+    st->log_limit = oc_get_size(b, n, "log_limit", 0, OC_LOG_LIMIT_MIN, OC_LOG_LIMIT_MAX, what);
     oc_retry_read(b, &st->retry, oc_node_get(n, "retry"), what);
     st->continue_on_error = oc_get_bool(b, n, "continue_on_error", 0, what);
     const struct oc_node *ou = oc_node_get(n, "on_unknown");
@@ -133,6 +136,7 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
                              const struct oc_node *n)
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
+                                       "log_limit",
                                        "steps", NULL};
     static const char *const in_keys[] = {"default", "required", "description", NULL};
     w->name = oc_xstrdup(name);
@@ -147,6 +151,8 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
     w->description = oc_dup_scalar(b, n, "description", what);
     w->concurrency = (uint32_t)oc_get_uint(b, n, "concurrency", 0, 1, 1024, what);
     w->backend = oc_dup_scalar(b, n, "backend", what);
+    w->log_limit = oc_get_size(b, n, "log_limit", b->cfg->log_limit, OC_LOG_LIMIT_MIN,
+                               OC_LOG_LIMIT_MAX, what);
     const struct oc_node *in = oc_get_map(b, n, "inputs", what);
     if (in) {
         w->inputs = oc_xcalloc(in->len + 1, sizeof *w->inputs);
@@ -179,6 +185,9 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
         w->n_steps = steps->len;
         for (size_t i = 0; i < steps->len; i++)
             oc_step_read(b, &w->steps[i], steps->items[i], name, i);
+        for (size_t i = 0; i < w->n_steps; i++)
+            if (!w->steps[i].log_limit)
+                w->steps[i].log_limit = w->log_limit; /* step over workflow over defaults */
     }
     free(what);
 }
@@ -258,11 +267,14 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
     }
 
     const struct oc_node *df = oc_get_map(b, root, "defaults", "defaults");
-    static const char *const dkeys[] = {"backend", "concurrency", "state_dir", NULL};
+    static const char *const dkeys[] = {"backend", "concurrency", "state_dir",
+                                        "log_limit", NULL};
     oc_cfg_check_keys(df, dkeys, "defaults", b->diag);
     cfg->concurrency = (uint32_t)oc_get_uint(b, df, "concurrency", 4, 1, 1024,
                                              "defaults.concurrency");
     cfg->default_backend = oc_dup_scalar(b, df, "backend", "defaults.backend");
+    cfg->log_limit = oc_get_size(b, df, "log_limit", OC_LOG_LIMIT_DEFAULT, OC_LOG_LIMIT_MIN,
+                                 OC_LOG_LIMIT_MAX, "defaults");
     if (!cfg->default_backend)
         cfg->default_backend = oc_xstrdup(cfg->backends[0].name);
     char *sd = oc_dup_scalar(b, df, "state_dir", "defaults.state_dir");

@@ -273,6 +273,7 @@ static void oc_run_free(struct oc_run *r)
         oc_buf_free(&r->steps[i].out[1]);
         oc_buf_free(&r->steps[i].held[0]);
         oc_buf_free(&r->steps[i].held[1]);
+        oc_logcap_free(r->steps[i].logcap);
     }
     for (size_t i = 0; i < r->n_insts; i++) {
         free(r->insts[i].id);
@@ -471,7 +472,7 @@ void oc_engine_abandon(struct oc_engine *e)
             if (!s->in_flight)
                 continue;
             oc_step_streams_end(r, s);
-            oc_ledger_flush_logs(r, s);
+            oc_ledger_end_logs(r, s);
             s->state = ORCH_STEP_UNKNOWN;
             free(s->error);
             s->error = oc_xstrdup("the daemon stopped before the attempt finished");

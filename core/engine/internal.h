@@ -51,6 +51,7 @@ struct oc_srt {
     int32_t exit_code;
     struct oc_buf out[2];    /* pending log bytes: stdout, stderr */
     struct oc_buf held[2];   /* per stream: bytes that may start a secret */
+    struct oc_logcap *logcap;/* this attempt's log bound (logcap.c) */
     int64_t log_flushed_mono;
     int asking;              /* waiting for a decision on an unknown outcome */
     int64_t wait_deadline_ns;/* approval: when its timeout policy applies */
@@ -117,9 +118,31 @@ struct oc_job {
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data);
 int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect);
 void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s);
+/* The attempt's log is complete: flush, write the kept tail after the
+ * truncation marker, record a step.log_truncated event. Before the
+ * attempt's final row, so a reader that sees the row has the whole log. */
+void oc_ledger_end_logs(struct oc_run *r, struct oc_srt *s);
 void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state);
 int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
                         const char *error);
+
+/* logcap.c: each attempt's stored log keeps at most its log_limit bytes,
+ * the head and the tail, with a marker line between (docs/security.md). */
+struct oc_logcap;
+/* Of len bytes of one stream's output, how many leading bytes to store now;
+ * the rest is spooled for the tail (or dropped). *cap is made on first use
+ * and remade when attempt changes. */
+size_t oc_logcap_admit(struct oc_logcap **cap, const char *tmpdir, uint32_t attempt,
+                       int64_t limit, uint32_t stream, const char *data, size_t len);
+struct oc_logcap_summary {
+    uint64_t limit, total, head, tail, dropped;
+};
+typedef void (*oc_logcap_emit_fn)(void *ud, uint32_t stream, const char *data, size_t len);
+/* At the attempt's end: emit the marker (when bytes were dropped) and the
+ * tail in order, in pieces of at most 64 KiB. 1 when bytes were dropped. */
+int oc_logcap_finish(struct oc_logcap *cap, oc_logcap_emit_fn emit, void *ud,
+                     struct oc_logcap_summary *sum);
+void oc_logcap_free(struct oc_logcap *cap);
 
 /* scope.c: templates and conditions for one run. */
 struct oc_scope_ud {

@@ -46,7 +46,7 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
         s->error = oc_redact(r->red, msg, strlen(msg), &n);
     }
     if (was_running) {
-        oc_ledger_flush_logs(r, s);
+        oc_ledger_end_logs(r, s);
         oc_ledger_attempt(r, s, prev);
     } else {
         /* Never started (skipped, cancelled, no instance): record a row so
@@ -289,7 +289,7 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
         free(s->error);
         size_t n;
         s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
-        oc_ledger_flush_logs(r, s);
+        oc_ledger_end_logs(r, s);
         oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
         oc_ledger_event(r, "step.retrying",
                         json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id,
