@@ -18,7 +18,12 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # A daemon's own account of what happened, for failures seen only in CI.
+  if [ -s "$T/orchd.log" ]; then echo "--- last lines of orchd.log:" >&2; tail -n 40 "$T/orchd.log" >&2; fi
+  exit 1
+}
 pass() { echo "ok: $*"; }
 
 # Run orch; stdout+stderr go to $T/out, the exit status to $RC.
