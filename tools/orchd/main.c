@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/children.h"
 #include "host.h"
 #include "http.h"
 #include "instances.h"
@@ -198,6 +200,9 @@ static int orchd_run(struct orchd *d, const char *listen)
         if (mono >= next_tick || atomic_exchange(&d->woken, 0)) {
             orchd_tick(d);
             next_tick = mono + tick_ns;
+            /* Orphans of the steps' commands are ours (subreaper, or PID 1
+             * in a container): without this they stay zombies. */
+            oc_children_reap_orphans();
         }
         size_t active;
         oc_engine_run_ids(d->eng, &active);
@@ -266,6 +271,10 @@ int main(int argc, char **argv)
     }
     if (!config)
         return orchd_usage(stderr, 2);
+    /* Orphaned descendants (a step's double-forked daemon, a killed
+     * executor's command) come to us, not to the host's init: we reap them,
+     * as PID 1 must (the shipped image runs orchd as its entrypoint). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     static struct orchd d;
     d.config_path = config;
     d.max_ticks = max_ticks;
@@ -305,6 +314,7 @@ int main(int argc, char **argv)
         .concurrency = d.cfg->concurrency,
         .state_dir = d.cfg->state_dir,
         .owner = d.owner,
+        .max_engine_crashes = d.cfg->daemon.max_engine_crashes,
         .wake_fd = d.wake[0],
         .on_progress = orchd_on_progress,
         .ud = &d,
