@@ -143,6 +143,7 @@ struct oc_daemon_cfg {
     char *worker_id;             /* NULL = host/pid/start */
     int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
     uint32_t max_runs;           /* runs driven at once by this daemon */
+    uint32_t max_engine_crashes; /* a run that crashed the daemon this often is failed */
     int paused, proof;           /* control: -1 = not set by the config */
     struct oc_schedule *schedules;
     size_t n_schedules;

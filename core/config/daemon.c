@@ -140,7 +140,8 @@ static void oc_server_tokens(struct oc_mb *b, struct oc_daemon_cfg *d, const str
 static void oc_worker_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struct oc_node *n)
 {
     static const char *const keys[] = {"id", "lease_ttl", "tick", "max_runs", "stop_grace",
-                                       "reconcile_every", "idle_instance_ttl", NULL};
+                                       "reconcile_every", "idle_instance_ttl", "max_engine_crashes",
+                                       NULL};
     oc_cfg_check_keys(n, keys, "worker", b->diag);
     d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
     d->lease_ttl_ms = oc_get_duration(b, n, "lease_ttl", 30000, "worker");
@@ -149,6 +150,8 @@ static void oc_worker_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struc
     d->stop_grace_ms = oc_get_duration(b, n, "stop_grace", 30000, "worker");
     d->reconcile_ms = oc_get_duration(b, n, "reconcile_every", 60000, "worker");
     d->idle_instance_ms = oc_get_duration(b, n, "idle_instance_ttl", 1800000, "worker");
+    d->max_engine_crashes = (uint32_t)oc_get_uint(b, n, "max_engine_crashes", 3, 1, 1000,
+                                                  "worker.max_engine_crashes");
     const struct oc_node *lt = oc_node_get(n, "lease_ttl");
     if (d->lease_ttl_ms < 1000 || d->tick_ms * 2 > d->lease_ttl_ms)
         oc_diag_add(b->diag, lt ? &lt->pos : &n->pos,
@@ -287,6 +290,7 @@ void oc_daemon_config_read(struct oc_mb *b, const struct oc_node *root)
     d->stop_grace_ms = 30000;
     d->reconcile_ms = 60000;
     d->idle_instance_ms = 1800000;
+    d->max_engine_crashes = 3;
     d->paused = d->proof = -1;
     const struct oc_node *n;
     if ((n = oc_get_map(b, root, "server", "server"))) {

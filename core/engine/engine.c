@@ -190,6 +190,7 @@ static void oc_run_release(struct oc_run *r)
     if (r->owner && st->vt->run_heartbeat)
         st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
     oc_error_clear(&err);
+    oc_lease_release(r->e, r->id, r->lease_owner);
     if (r->cancelled) {
         char *name = oc_xasprintf("cancel/%s", r->id);
         st->vt->flag_set(st->h, name, NULL, &err);
@@ -218,12 +219,18 @@ void oc_run_check_done(struct oc_run *r)
             return; /* teardown in progress or waiting for an executor */
     if (r->inst_jobs)
         return;
-    oc_ledger_run_state(r, 0, r->final_state, r->final_error);
-    oc_ledger_event(r, "run.finished",
-                    json_pack("{s:s,s:s?}", "state",
-                              orch_run_state_name(r->final_state), "error",
-                              r->final_error));
-    oc_run_release(r);
+    /* A compare-and-set from running: of two drivers (there should never
+     * be two) only one finishes the run and writes run.finished. */
+    if (oc_ledger_run_state(r, ORCH_RUN_RUNNING, r->final_state, r->final_error) == 0) {
+        oc_ledger_event(r, "run.finished",
+                        json_pack("{s:s,s:s?}", "state",
+                                  orch_run_state_name(r->final_state), "error",
+                                  r->final_error));
+        oc_run_release(r);
+    } else {
+        r->lost = 1;
+        r->final_state = 0; /* not ours to say: the store has the outcome */
+    }
     r->done = 1;
     struct oc_progress p = {.type = OC_EV_RUN_FINISHED, .run_id = r->id,
                             .state = r->final_state, .message = r->final_error,
@@ -287,6 +294,7 @@ static void oc_run_free(struct oc_run *r)
     json_decref(r->secrets);
     json_decref(r->decisions);
     free(r->owner);
+    free(r->lease_owner);
     oc_redactor_free(r->red);
     if (r->owns_cfg)
         oc_config_free(r->cfg);
@@ -360,17 +368,34 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             struct orch_error *err)
 {
     const struct oc_workflow *wf;
-    json_t *in;
-    char *id;
-    orch_status rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
-                                   ORCH_RUN_RUNNING, &wf, &in, &id, err);
+    json_t *in = NULL;
+    char *id = NULL, *lease_owner = NULL;
+    /* The CLI's lease is taken with the run's creation: no moment where
+     * the run is running and nobody owns it. */
+    int lease = !e->opts.owner && oc_lease_supported(e);
+    orch_status rc = lease ? oc_txn_begin(e->store, err) : ORCH_OK;
+    if (rc != ORCH_OK)
+        return rc;
+    rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
+                       ORCH_RUN_RUNNING, &wf, &in, &id, err);
+    if (rc == ORCH_OK && lease)
+        rc = oc_lease_first(e, id, &lease_owner, err);
+    if (lease)
+        rc = oc_txn_end(e->store, rc, err);
     if (rc != ORCH_OK) {
-        if (rc == ORCH_E_EXISTS)
+        if (rc == ORCH_E_EXISTS) {
             *run_id = id;
+        } else {
+            free(id);
+            json_decref(in);
+        }
+        free(lease_owner);
         return rc;
     }
     struct oc_run *r = oc_run_new(e, cfg, wf);
     r->id = id;
+    r->lease_owner = lease_owner;
+    r->lease_renewed_ns = oc_now_real_ns();
     r->inputs = in;
     r->dry_run = e->opts.dry_run;
     oc_ledger_event(r, "run.started",
@@ -418,7 +443,7 @@ int oc_engine_cancel_run(struct oc_engine *e, const char *run_id)
 
 /* Stop driving r without another write: its jobs are cancelled and their
  * results ignored. */
-static void oc_run_drop(struct oc_run *r)
+void oc_run_drop(struct oc_run *r)
 {
     r->lost = 1;
     r->done = 1;
@@ -592,7 +617,7 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
 void oc_engine_loop(struct oc_engine *e)
 {
     while (oc_engine_tick(e, 500))
-        ;
+        oc_leases_renew(e);
 }
 
 uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id)

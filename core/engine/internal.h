@@ -87,6 +87,7 @@ struct oc_run {
     int parked;              /* left waiting for approval, lease released */
     int lost;                /* lease lost: abandon without writing */
     json_t *decisions;       /* "step#attempt" -> approval.decided data */
+    char *lease_owner;       /* the CLI's named lease "run/<id>" (lease.c), or NULL */
 };
 
 struct oc_engine {
@@ -187,7 +188,30 @@ void oc_run_park(struct oc_run *r);
 json_t *oc_approval_decision(const struct oc_run *r, const char *step,
                              uint32_t attempt);
 
+/* lease.c: the named lease of a run the CLI drives. */
+int64_t oc_lease_ttl_ms(const struct oc_engine *e);
+int oc_lease_supported(const struct oc_engine *e);
+char *oc_lease_name(const char *run_id);
+/* Take "run/<id>" for this process (*owner_out malloc'd), taking over a
+ * dead holder on this host; CONFLICT naming the live holder otherwise. */
+orch_status oc_lease_take(struct oc_engine *e, const char *run_id, char **owner_out,
+                          struct orch_error *err);
+/* The same for a run just created (in the caller's transaction). */
+orch_status oc_lease_first(struct oc_engine *e, const char *run_id, char **owner_out,
+                           struct orch_error *err);
+orch_status oc_lease_renew(struct oc_engine *e, const char *run_id, const char *owner,
+                           struct orch_error *err);
+/* A transaction when the store has them; end commits on ORCH_OK, else
+ * rolls back and returns rc. */
+orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err);
+orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err);
+void oc_lease_release(struct oc_engine *e, const char *run_id, const char *owner);
+/* Renew the leases of the runs being driven; a lost one drops its run. */
+void oc_leases_renew(struct oc_engine *e);
+
 /* engine.c */
+/* Stop driving r without another write (its lease was lost). */
+void oc_run_drop(struct oc_run *r);
 struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
                           const struct oc_workflow *wf);
 void oc_ledger_process(struct oc_run *r);

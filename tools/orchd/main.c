@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/children.h"
 #include "host.h"
 #include "http.h"
 #include "instances.h"
@@ -201,6 +203,9 @@ static int orchd_run(struct orchd *d, const char *listen)
         if (mono >= next_tick || atomic_exchange(&d->woken, 0)) {
             orchd_tick(d);
             next_tick = mono + tick_ns;
+            /* Orphans of the steps' commands are ours (subreaper, or PID 1
+             * in a container): without this they stay zombies. */
+            oc_children_reap_orphans();
         }
         size_t active;
         oc_engine_run_ids(d->eng, &active);
@@ -304,6 +309,10 @@ int main(int argc, char **argv)
         return prc;
     const char *config = args.config, *listen = args.listen, *now = args.now;
     long long max_ticks = args.max_ticks;
+    /* Orphaned descendants (a step's double-forked daemon, a killed
+     * executor's command) come to us, not to the host's init: we reap them,
+     * as PID 1 must (the shipped image runs orchd as its entrypoint). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     static struct orchd d;
     d.config_path = config;
     d.max_ticks = max_ticks;
@@ -354,6 +363,7 @@ int main(int argc, char **argv)
         .concurrency = d.cfg->concurrency,
         .state_dir = d.cfg->state_dir,
         .owner = d.owner,
+        .max_engine_crashes = d.cfg->daemon.max_engine_crashes,
         .wake_fd = d.wake[0],
         .on_progress = orchd_on_progress,
         .ud = &d,
