@@ -153,6 +153,8 @@ struct oc_config {
     uint32_t concurrency;        /* defaults.concurrency, default 4 */
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
+    char **host_paths;           /* defaults.host_paths: where host: paths may go; */
+    size_t n_host_paths;         /* none = host: paths are off */
     struct oc_daemon_cfg daemon;
 };
 

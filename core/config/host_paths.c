@@ -1,0 +1,54 @@
+/* defaults.host_paths: the directories of the orch host that `host:`
+ * paths may reach. None given: host: paths are off. Each entry is an
+ * absolute directory (or relative to the workflow file), without ".." and
+ * without a newline (the list travels to the executor one per line). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static char *oc_host_path_entry(struct oc_mb *b, const struct oc_node *n, const char *s)
+{
+    if (!*s || strchr(s, '\n')) {
+        oc_diag_add(b->diag, &n->pos, "defaults.host_paths: '%s' is not a directory path", s);
+        return NULL;
+    }
+    const char *fs = strrchr(b->cfg->path, '/');
+    char *abs = s[0] == '/' ? oc_xstrdup(s)
+                : fs        ? oc_xasprintf("%.*s/%s", (int)(fs - b->cfg->path), b->cfg->path, s)
+                            : oc_xasprintf("./%s", s);
+    for (const char *p = abs; *p;) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            oc_diag_add(b->diag, &n->pos,
+                        "defaults.host_paths: '%s' holds '..': name the directory itself", s);
+            free(abs);
+            return NULL;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    size_t len = strlen(abs);
+    while (len > 1 && abs[len - 1] == '/')
+        abs[--len] = 0;
+    return abs;
+}
+
+void oc_host_paths_read(struct oc_mb *b, const struct oc_node *defaults)
+{
+    const struct oc_node *n = oc_node_get(defaults, "host_paths");
+    if (!n || n->kind == OC_NODE_NULL)
+        return;
+    if (n->kind != OC_NODE_SEQ) {
+        oc_diag_add(b->diag, &n->pos, "defaults.host_paths must be a list of directories");
+        return;
+    }
+    struct oc_config *cfg = b->cfg;
+    cfg->host_paths = oc_xcalloc(n->len + 1, sizeof *cfg->host_paths);
+    for (size_t i = 0; i < n->len; i++) {
+        const char *s = oc_scalar(b, n->items[i], "defaults.host_paths");
+        char *abs = s ? oc_host_path_entry(b, n->items[i], s) : NULL;
+        if (abs)
+            cfg->host_paths[cfg->n_host_paths++] = abs;
+    }
+}
