@@ -271,3 +271,19 @@ o run "$T/inst.yaml" planted
 expect_rc 0 "a write beside planted temporary names"
 unchanged "write with planted temporaries"
 pass "local backend: cwd and file read/write/copy refuse symlink and hard-link escapes"
+
+# The same cwd escape through orchd's instances API, with a write token.
+od_start "$T/kind.yaml"
+api POST /v1/instances '{"backend":"local"}'
+expect_http 201 "create an instance"
+I=$(resp "d['instance']['id']")
+api POST "/v1/instances/$I/exec" "{\"command\":\"ln -s $T/outside out\"}"
+expect_http 200 "make a symlink out of the instance"
+api POST "/v1/instances/$I/exec" '{"command":"cat secret.txt","cwd":"out"}'
+if [ "$HTTP" = 200 ] && [ "$(resp "d['execution']['state']")" = exited ]; then
+  fail "the API ran a command in a cwd through a symlink: $(cat "$T/resp")"
+fi
+no_canary "API cwd through a symlink"
+api DELETE "/v1/instances/$I"
+od_stop
+pass "API: an instance exec's cwd cannot follow a symlink out"
