@@ -169,6 +169,8 @@ struct oc_config {
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
     int64_t log_limit;           /* defaults.log_limit, default OC_LOG_LIMIT_DEFAULT */
+    char **host_paths;           /* defaults.host_paths: where host: paths may go; */
+    size_t n_host_paths;         /* none = host: paths are off */
     struct oc_daemon_cfg daemon;
 };
 

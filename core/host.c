@@ -397,6 +397,7 @@ static const char *oc_h_ctx_get(struct orch_ctx *ctx, const char *key)
     if (!strcmp(key, "workflow")) return ctx->workflow;
     if (!strcmp(key, "instance_id")) return ctx->instance_id;
     if (!strcmp(key, "plugin")) return ctx->plugin;
+    if (!strcmp(key, "host_paths")) return ctx->host_paths;
     return NULL;
 }
 

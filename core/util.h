@@ -78,9 +78,15 @@ struct oc_pos {
 struct oc_diag {
     char **msgs;
     size_t n, cap;
+    /* Warnings ("file:line:col: warning: text"): printed by `orch
+     * validate`, never counted as errors, so they change no exit status. */
+    char **warns;
+    size_t n_warns, cap_warns;
 };
 void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
                  ...) ORCH_PRINTF(3, 4);
+void oc_diag_warn(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
+                  ...) ORCH_PRINTF(3, 4);
 void oc_diag_free(struct oc_diag *d);
 
 #endif

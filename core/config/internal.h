@@ -41,6 +41,13 @@ const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
 char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,
                     const char *what);
 
+/* host_paths.c: defaults.host_paths into cfg->host_paths. */
+void oc_host_paths_read(struct oc_mb *b, const struct oc_node *defaults);
+
+/* lint.c: untrusted text pasted into SCRIPT options (warnings) and host:
+ * paths against defaults.host_paths (errors). */
+void oc_lint_step(const struct oc_config *cfg, const struct oc_step *st, struct oc_diag *diag);
+
 /* daemon.c: the orchd sections (server, worker, control, schedules,
  * webhooks, notifications). */
 void oc_daemon_config_read(struct oc_mb *b, const struct oc_node *root);

@@ -268,7 +268,7 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
 
     const struct oc_node *df = oc_get_map(b, root, "defaults", "defaults");
     static const char *const dkeys[] = {"backend", "concurrency", "state_dir",
-                                        "log_limit", NULL};
+                                        "log_limit", "host_paths", NULL};
     oc_cfg_check_keys(df, dkeys, "defaults", b->diag);
     cfg->concurrency = (uint32_t)oc_get_uint(b, df, "concurrency", 4, 1, 1024,
                                              "defaults.concurrency");
@@ -282,6 +282,7 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
         cfg->state_dir = oc_rel_to_file(cfg->path, sd);
         free(sd);
     }
+    oc_host_paths_read(b, df);
 
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
     if (!wf || !wf->len) {
@@ -380,6 +381,9 @@ void oc_config_free(struct oc_config *cfg)
     free(cfg->plugin_paths);
     free(cfg->default_backend);
     free(cfg->state_dir);
+    for (size_t i = 0; i < cfg->n_host_paths; i++)
+        free(cfg->host_paths[i]);
+    free(cfg->host_paths);
     oc_node_free(cfg->root);
     free(cfg->source);
     free(cfg->path);

@@ -256,6 +256,7 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
         oc_diag_add(v->diag, &st->pos, "%s: plugin %s runs on a backend, but there is no "
                                        "backend '%s'",
                     what, st->uses, v->cfg->default_backend);
+    oc_lint_step(v->cfg, st, v->diag);
     struct oc_refctx c = {v, w, i, &st->pos};
     oc_check_tree(&c, st->with);
     if (st->if_expr)

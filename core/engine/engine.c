@@ -37,14 +37,30 @@ void oc_engine_enqueue(struct oc_run *r, size_t idx)
     r->steps[idx].queued = 1;
 }
 
+/* defaults.host_paths for ctx_get("host_paths"): one directory a line;
+ * absent when host: paths are off. */
+static void oc_engine_ctx_host_paths(const struct oc_run *r, json_t *ctx)
+{
+    if (!r->cfg || !r->cfg->n_host_paths)
+        return;
+    struct oc_buf b = {0};
+    for (size_t i = 0; i < r->cfg->n_host_paths; i++)
+        oc_buf_addf(&b, "%s%s", i ? "\n" : "", r->cfg->host_paths[i]);
+    char *text = oc_buf_steal(&b);
+    json_object_set_new(ctx, "host_paths", json_string(text));
+    free(text);
+}
+
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                            uint32_t attempt, int64_t timeout_ms)
 {
-    return json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I,s:O}", "run_id", r->id,
-                     "step_id", step_id, "attempt", (json_int_t)attempt,
-                     "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
-                     r->dry_run, "timeout_ms", (json_int_t)timeout_ms,
-                     "secrets", r->secrets);
+    json_t *ctx = json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I,s:O}", "run_id", r->id,
+                            "step_id", step_id, "attempt", (json_int_t)attempt,
+                            "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
+                            r->dry_run, "timeout_ms", (json_int_t)timeout_ms,
+                            "secrets", r->secrets);
+    oc_engine_ctx_host_paths(r, ctx);
+    return ctx;
 }
 
 /* Redacted per stream, not per chunk: a secret written in two pieces is

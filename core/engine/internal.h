@@ -156,6 +156,10 @@ void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
 /* Render every scalar of a `with` tree; NULL with *errmsg on error. */
 json_t *oc_scope_render_with(struct oc_run *r, size_t step,
                              const struct oc_node *with, char **errmsg);
+/* paths.c: PATH_KIND options of a rendered `with` keep their literal kind
+ * and are confined to it; -1 with *errmsg (step, option, why). */
+int oc_scope_confine_paths(const struct oc_step *def, const struct oc_node *with,
+                           json_t *rendered, char **errmsg);
 
 /* instances.c */
 size_t oc_inst_for_step(struct oc_run *r, size_t step);

@@ -219,5 +219,10 @@ json_t *oc_scope_render_with(struct oc_run *r, size_t step,
     oc_scope_make(&sc, &ud, r, step);
     if (!with)
         return json_object();
-    return oc_render_node(with, &sc, errmsg);
+    json_t *out = oc_render_node(with, &sc, errmsg);
+    if (out && oc_scope_confine_paths(r->steps[step].def, with, out, errmsg) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }

@@ -20,8 +20,12 @@ static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *re
     pk_add(&b, "cd");
     pk_add_word(&b, in->workdir);
     if (req->cwd && *req->cwd) {
-        pk_add(&b, " && cd");
+        /* cwd is checked where it ends up, not by its name: a symlink on
+         * the way may not lead out of the work dir. */
+        pk_add(&b, " && w=$(pwd -P) && cd -P --");
         pk_add_word(&b, req->cwd);
+        pk_add(&b, " && case \"$(pwd -P)/\" in \"$w\"/*) ;; *) echo 'orch: cwd leads out "
+                   "of the instance work dir (a symbolic link): refused' >&2; exit 125;; esac");
     }
     pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "'");
     pk_add_word(&b, pidfile);
@@ -74,6 +78,9 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
     int64_t start = sb_host->now_mono_ns();
     char tag[32];
     snprintf(tag, sizeof tag, "%llx", (unsigned long long)start);
+    if (req->cwd && *req->cwd && !sb_rel_ok(req->cwd))
+        return sb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "cwd '%s' leaves the instance (absolute or '..')", req->cwd);
     char *pidfile = sb_printf("%s/.orch-pgid-%s", in->dir, tag);
     char *cmd = pidfile ? sb_cmdline(in, req, pidfile) : NULL;
     if (!cmd) {

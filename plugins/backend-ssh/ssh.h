@@ -72,6 +72,7 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     struct orch_error *err);
 /* files.c */
 char *sb_resolve(const struct orch_instance *in, const char *rel, struct orch_error *err);
+int sb_rel_ok(const char *rel); /* relative, no ".." component */
 orch_status sb_put_file(struct orch_instance *, struct orch_ctx *, const char *, uint32_t,
                         orch_read_fn, void *, struct orch_error *);
 orch_status sb_get_file(struct orch_instance *, struct orch_ctx *, const char *,

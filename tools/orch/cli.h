@@ -24,6 +24,8 @@ struct cli {
 
 /* Parse and validate a config file, printing every diagnostic. */
 struct oc_config *cli_load_config(const char *path, struct oc_registry *reg);
+/* The same, also printing the config's warnings (orch validate). */
+struct oc_config *cli_lint_config(const char *path, struct oc_registry *reg);
 /* Open the store of cfg (or the default one when cfg is NULL). */
 struct oc_store *cli_open_store(struct cli *c, struct oc_registry *reg,
                                 const struct oc_config *cfg);

@@ -143,7 +143,9 @@ struct orch_host {
 
     /* ---- since 1.0: context. tmpdir is private to the call and removed
      * after it. ctx_get keys: "run_id", "step_id", "attempt", "workflow",
-     * "instance_id", "plugin"; NULL when not applicable. static for the call. */
+     * "instance_id", "plugin"; NULL when not applicable. static for the call.
+     * Since 1.1, "host_paths": the orch host's directories a step may reach
+     * (defaults.host_paths, one absolute path a line; NULL: none may be). */
     const char *(*tmpdir)(struct orch_ctx *ctx);
     const char *(*ctx_get)(struct orch_ctx *ctx, const char *key);
     int32_t (*is_dry_run)(struct orch_ctx *ctx);
