@@ -36,6 +36,7 @@ struct oc_step {
     char *id;
     char *uses;                  /* step plugin name, e.g. "exec" */
     struct oc_node *with;        /* MAP or NULL; owned by the config root */
+    const struct oc_node *env;   /* env: MAP or NULL (values may be templates) */
     char **needs;
     size_t n_needs;
     char *backend;               /* NULL = the workflow's/config's default */
@@ -59,6 +60,7 @@ struct oc_workflow {
     size_t n_steps;
     uint32_t concurrency;        /* 0 = the config default */
     char *backend;               /* NULL = the config default */
+    const struct oc_node *env;   /* env: MAP or NULL, under every step's env: */
     struct oc_pos pos;
     size_t *order;               /* filled by validate: a topological order */
 };
@@ -153,6 +155,8 @@ struct oc_config {
     uint32_t concurrency;        /* defaults.concurrency, default 4 */
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
+    char **env_passthrough;      /* variables of orch's environment steps get */
+    size_t n_env_passthrough;
     struct oc_daemon_cfg daemon;
 };
 

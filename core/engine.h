@@ -43,6 +43,10 @@ struct oc_engine_opts {
     volatile sig_atomic_t *cancel_flag; /* set (by a signal) to cancel all */
     const char *owner;          /* lease owner of adopted runs (a daemon) */
     int wake_fd;                /* ends a tick's wait when readable; 0 = none */
+    /* The config's env_passthrough: executors keep these variables of the
+     * engine's environment (for plugins' libraries and local commands). */
+    char *const *env_passthrough;
+    size_t n_env_passthrough;
     void (*on_progress)(void *ud, const struct oc_progress *p);
     void *ud;
 };

@@ -38,6 +38,12 @@ const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
 char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,
                     const char *what);
 
+/* env.c: an `env:` mapping of map (NULL when absent), its names and
+ * values checked; the top-level env_passthrough list into b->cfg. */
+const struct oc_node *oc_env_map_read(struct oc_mb *b, const struct oc_node *map,
+                                      const char *what);
+void oc_env_passthrough_read(struct oc_mb *b, const struct oc_node *root);
+
 /* daemon.c: the orchd sections (server, worker, control, schedules,
  * webhooks, notifications). */
 void oc_daemon_config_read(struct oc_mb *b, const struct oc_node *root);

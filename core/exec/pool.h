@@ -80,6 +80,10 @@ void oc_pool_prespawn(struct oc_pool *p);
 /* A non-blocking fd (the read end of a pipe) that ends a poll early when
  * readable; its bytes are drained. -1 = none. */
 void oc_pool_set_wake_fd(struct oc_pool *p, int fd);
+/* Variables of the engine's environment executors keep beyond the base
+ * (proc_env.h): comma-separated names, given to each executor started from
+ * now on. NULL = none. */
+void oc_pool_set_env_keep(struct oc_pool *p, const char *csv);
 uint32_t oc_pool_busy(const struct oc_pool *p);
 uint32_t oc_pool_capacity(const struct oc_pool *p);
 

@@ -11,6 +11,7 @@
 #include "exec.h"
 #include "exec/frame.h"
 #include "host.h"
+#include "proc_env.h"
 #include "util.h"
 
 int xe_out_fd = 1;
@@ -62,6 +63,10 @@ int main(int argc, char **argv)
     long parent = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
     if (parent > 0 ? getppid() != (pid_t)parent : getppid() == 1)
         return 1;
+    /* Before any plugin code: commands inherit only the base variables and
+     * the operator's env_passthrough names (argv[2]); secret sources and
+     * the rest of the engine's environment stay in a private copy. */
+    oc_env_confine(argc > 2 ? argv[2] : NULL);
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
         return 1;

@@ -306,6 +306,8 @@ int main(int argc, char **argv)
         .state_dir = d.cfg->state_dir,
         .owner = d.owner,
         .wake_fd = d.wake[0],
+        .env_passthrough = d.cfg->env_passthrough,
+        .n_env_passthrough = d.cfg->n_env_passthrough,
         .on_progress = orchd_on_progress,
         .ud = &d,
     };
