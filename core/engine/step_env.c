@@ -13,10 +13,8 @@
 #include "../proc_env.h"
 #include "internal.h"
 
-/* One env: mapping rendered into into, in order, so a value sees the names
- * set before it. */
-static int oc_env_layer(const struct oc_node *env, const struct oc_scope *sc, json_t *into,
-                        const char *what, char **errmsg)
+static int oc_env_render(const struct oc_node *env, const struct oc_scope *sc, json_t *into,
+                         const char *what, char **errmsg)
 {
     for (size_t i = 0; env && i < env->len; i++) {
         const struct oc_node *v = env->items[i];
@@ -42,6 +40,20 @@ static int oc_env_layer(const struct oc_node *env, const struct oc_scope *sc, js
         json_object_set_new(into, key, j);
     }
     return 0;
+}
+
+/* One env: mapping rendered, then added to into: a value's ${{ env.X }}
+ * sees the layers below (for a step's env:, the workflow's), never its
+ * neighbours, so the order of the keys does not matter. */
+static int oc_env_layer(const struct oc_node *env, const struct oc_scope *sc, json_t *into,
+                        const char *what, char **errmsg)
+{
+    json_t *layer = json_object();
+    int rc = oc_env_render(env, sc, layer, what, errmsg);
+    if (rc == 0)
+        json_object_update(into, layer);
+    json_decref(layer);
+    return rc;
 }
 
 int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
