@@ -64,3 +64,32 @@ env_check() {
   grep -q 'ENV TOKEN=\*\*\*' "$f" || { cat "$f" >&2; fail "$w: the secret the step names is not in its env (masked)"; }
   if grep -q 'ENV ORCH_SECRET_' "$f"; then cat "$f" >&2; fail "$w: a secret variable the script does not use"; fi
 }
+
+# backends: local, docker, ssh (the test sshd, instances under $T/instances) and
+# fly (the stand-in, app $1); needs ORCH_SECRET_SSH_KEY and
+# ORCH_SECRET_FLY_API_TOKEN set and docker.sh sourced.
+env_backends_yaml() {
+  cat <<EOF
+backends:
+  local: {uses: local}
+  docker:
+$(d_backend)
+  ssh:
+    uses: ssh
+    with:
+      host: 127.0.0.1
+      port: ${ORCH_SSH_PORT:-2222}
+      private_key: \${{ secrets.SSH_KEY }}
+      known_hosts: $ORCH_SSH_DIR/known_hosts
+      root: $T/instances
+  fly:
+    uses: fly-machines
+    with:
+      api_url: $ORCH_FLY_URL
+      token: \${{ secrets.FLY_API_TOKEN }}
+      app: $1
+      create_app: true
+      image: $DOCKER_IMAGE
+      kill_grace: 1s
+EOF
+}

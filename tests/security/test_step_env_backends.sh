@@ -16,36 +16,12 @@ export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
 app="orch-env-$$"
 mkdir -p "$T/instances"
 
-backends_yaml() {
-  cat <<EOF
-backends:
-  docker:
-$(d_backend)
-  ssh:
-    uses: ssh
-    with:
-      host: 127.0.0.1
-      port: ${ORCH_SSH_PORT:-2222}
-      private_key: \${{ secrets.SSH_KEY }}
-      known_hosts: $ORCH_SSH_DIR/known_hosts
-      root: $T/instances
-  fly:
-    uses: fly-machines
-    with:
-      api_url: $ORCH_FLY_URL
-      token: \${{ secrets.FLY_API_TOKEN }}
-      app: $app
-      create_app: true
-      image: $DOCKER_IMAGE
-      kill_grace: 1s
-EOF
-}
 
 for be in docker ssh fly; do
   {
     echo "version: 1"
     env_passthrough_yaml
-    backends_yaml
+    env_backends_yaml "$app"
     echo "workflows:"
     env_workflow_yaml "$be"
   } >"$T/$be.yaml"
@@ -60,7 +36,7 @@ done
 od_config "$T/orchd.yaml" <<EOF
 version: 1
 $(env_passthrough_yaml)
-$(backends_yaml)
+$(env_backends_yaml "$app")
 server:
   tokens:
     - {name: writer, sha256: HASH_writer, role: write}
