@@ -20,7 +20,9 @@
  *          | "instance.reap" | "instance.exec",
  *    "ctx": {"run_id", "step_id", "attempt", "workflow", "tmpdir",
  *            "dry_run": bool, "timeout_ms": int (0 = none),
- *            "secrets": {"NAME": "value"}},
+ *            step.run only: "secrets": {"NAME": "value"} (those the step
+ *            names), "env": {"K": "V"} (passthrough, workflow and step
+ *            env:), "secret_env": {"ORCH_SECRET_X": "value"} (its script's)},
  *    "step": {"id": "step-exec", "path": ".so path or null for builtin",
  *             "with": {...rendered options...}},
  *    "backend": {"name": "local", "id": "backend-local", "path": ...,
