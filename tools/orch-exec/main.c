@@ -63,10 +63,6 @@ int main(int argc, char **argv)
     long parent = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
     if (parent > 0 ? getppid() != (pid_t)parent : getppid() == 1)
         return 1;
-    /* Before any plugin code: commands inherit only the base variables and
-     * the operator's env_passthrough names (argv[2]); secret sources and
-     * the rest of the engine's environment stay in a private copy. */
-    oc_env_confine(argc > 2 ? argv[2] : NULL);
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
         return 1;
@@ -79,6 +75,11 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Before any plugin code (and after the cancel handler, which the
+     * engine may need at once): commands inherit only the base variables
+     * and the operator's env_passthrough names (argv[2]); secret sources
+     * and the rest of the engine's environment stay in a private copy. */
+    oc_env_confine(argc > 2 ? argv[2] : NULL);
     /* Frames own stdout; stray printf from a plugin must not corrupt them. */
     xe_out_fd = dup(1);
     fcntl(xe_out_fd, F_SETFD, FD_CLOEXEC);
