@@ -42,6 +42,7 @@ struct oc_step {
     char *id;
     char *uses;                  /* step plugin name, e.g. "exec" */
     struct oc_node *with;        /* MAP or NULL; owned by the config root */
+    const struct oc_node *env;   /* env: MAP or NULL (values may be templates) */
     char **needs;
     size_t n_needs;
     char *backend;               /* NULL = the workflow's/config's default */
@@ -67,6 +68,7 @@ struct oc_workflow {
     uint32_t concurrency;        /* 0 = the config default */
     char *backend;               /* NULL = the config default */
     int64_t log_limit;           /* the steps' default (resolved) */
+    const struct oc_node *env;   /* env: MAP or NULL, under every step's env: */
     struct oc_pos pos;
     size_t *order;               /* filled by validate: a topological order */
 };
@@ -171,6 +173,8 @@ struct oc_config {
     int64_t log_limit;           /* defaults.log_limit, default OC_LOG_LIMIT_DEFAULT */
     char **host_paths;           /* defaults.host_paths: where host: paths may go; */
     size_t n_host_paths;         /* none = host: paths are off */
+    char **env_passthrough;      /* variables of orch's environment steps get */
+    size_t n_env_passthrough;
     struct oc_daemon_cfg daemon;
 };
 

@@ -46,6 +46,10 @@ struct oc_engine_opts {
     uint32_t max_engine_crashes;/* adopting a run that crashed the engine this many
                                    times fails it instead; 0 = never */
     int wake_fd;                /* ends a tick's wait when readable; 0 = none */
+    /* The config's env_passthrough: executors keep these variables of the
+     * engine's environment (for plugins' libraries and local commands). */
+    char *const *env_passthrough;
+    size_t n_env_passthrough;
     void (*on_progress)(void *ud, const struct oc_progress *p);
     void *ud;
 };

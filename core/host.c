@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "proc_env.h"
 #include "util.h"
 
 #include "errors.h"
@@ -196,7 +197,7 @@ static int oc_log_enabled(uint32_t level)
 {
     static int env_read;
     if (!env_read) {
-        const char *e = getenv("ORCH_LOG_LEVEL");
+        const char *e = oc_env_get("ORCH_LOG_LEVEL");
         if (e) {
             if (!strcmp(e, "debug")) oc_log_level = ORCH_LOG_DEBUG;
             else if (!strcmp(e, "warn")) oc_log_level = ORCH_LOG_WARN;

@@ -16,6 +16,7 @@
 #include "builtins.h"
 #include "host.h"
 #include "options.h"
+#include "proc_env.h"
 #include "util.h"
 
 struct oc_registry {
@@ -70,7 +71,7 @@ struct oc_registry *oc_registry_new(const char *const *extra, size_t n_extra)
     struct oc_registry *r = oc_xcalloc(1, sizeof *r);
     for (size_t i = 0; i < n_extra; i++)
         oc_registry_add_path(r, extra[i]);
-    const char *env = getenv("ORCH_PLUGIN_PATH");
+    const char *env = oc_env_get("ORCH_PLUGIN_PATH");
     if (env) {
         char *copy = oc_xstrdup(env), *save = NULL;
         for (char *tok = strtok_r(copy, ":", &save); tok;

@@ -47,6 +47,11 @@ void oc_host_paths_read(struct oc_mb *b, const struct oc_node *defaults);
 /* lint.c: untrusted text pasted into SCRIPT options (warnings) and host:
  * paths against defaults.host_paths (errors). */
 void oc_lint_step(const struct oc_config *cfg, const struct oc_step *st, struct oc_diag *diag);
+/* env.c: an `env:` mapping of map (NULL when absent), its names and
+ * values checked; the top-level env_passthrough list into b->cfg. */
+const struct oc_node *oc_env_map_read(struct oc_mb *b, const struct oc_node *map,
+                                      const char *what);
+void oc_env_passthrough_read(struct oc_mb *b, const struct oc_node *root);
 
 /* daemon.c: the orchd sections (server, worker, control, schedules,
  * webhooks, notifications). */

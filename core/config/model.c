@@ -88,7 +88,7 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
     static const char *const keys[] = {"id", "uses", "with", "needs", "backend", "if",
                                        "log_limit",
                                        "timeout", "retry", "continue_on_error",
-                                       "on_unknown", NULL};
+                                       "on_unknown", "env", NULL};
     st->pos = n->pos;
     char *what = oc_xasprintf("workflow %s, step %zu", wf, idx + 1);
     if (n->kind != OC_NODE_MAP) {
@@ -112,6 +112,7 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
         oc_diag_add(b->diag, &n->pos, "%s: 'uses' is required (the step plugin, e.g. exec)",
                     what);
     st->with = oc_node_get(n, "with");
+    st->env = oc_env_map_read(b, n, what);
     st->needs = oc_get_names(b, oc_node_get(n, "needs"), &st->n_needs, what);
     st->backend = oc_dup_scalar(b, n, "backend", what);
     st->if_expr = oc_dup_scalar(b, n, "if", what);
@@ -137,7 +138,7 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
                                        "log_limit",
-                                       "steps", NULL};
+                                       "steps", "env", NULL};
     static const char *const in_keys[] = {"default", "required", "description", NULL};
     w->name = oc_xstrdup(name);
     w->pos = n->pos;
@@ -153,6 +154,7 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
     w->backend = oc_dup_scalar(b, n, "backend", what);
     w->log_limit = oc_get_size(b, n, "log_limit", b->cfg->log_limit, OC_LOG_LIMIT_MIN,
                                OC_LOG_LIMIT_MAX, what);
+    w->env = oc_env_map_read(b, n, what);
     const struct oc_node *in = oc_get_map(b, n, "inputs", what);
     if (in) {
         w->inputs = oc_xcalloc(in->len + 1, sizeof *w->inputs);
@@ -208,7 +210,7 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
     static const char *const keys[] = {"version", "plugins", "store", "artifacts",
                                        "backends", "defaults", "workflows", "server",
                                        "worker", "control", "schedules", "webhooks",
-                                       "notifications", NULL};
+                                       "notifications", "env_passthrough", NULL};
     struct oc_config *cfg = b->cfg;
     if (root->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
@@ -283,6 +285,8 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
         free(sd);
     }
     oc_host_paths_read(b, df);
+
+    oc_env_passthrough_read(b, root);
 
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
     if (!wf || !wf->len) {
@@ -384,6 +388,9 @@ void oc_config_free(struct oc_config *cfg)
     for (size_t i = 0; i < cfg->n_host_paths; i++)
         free(cfg->host_paths[i]);
     free(cfg->host_paths);
+    for (size_t i = 0; i < cfg->n_env_passthrough; i++)
+        free(cfg->env_passthrough[i]);
+    free(cfg->env_passthrough);
     oc_node_free(cfg->root);
     free(cfg->source);
     free(cfg->path);

@@ -191,6 +191,13 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
                     who, n ? parts[0] : "", w->name);
         return 0;
     }
+    if (!strcmp(ns, "steps") && c->step == SIZE_MAX) {
+        oc_diag_add(c->v->diag, c->pos, "workflow %s: env: cannot use steps.%s (the "
+                                        "workflow's env: is set before any step runs; use "
+                                        "the step's env:)",
+                    w->name, n ? parts[0] : "");
+        return 0;
+    }
     if (!strcmp(ns, "steps")) {
         size_t j = n ? oc_step_index(w, parts[0]) : SIZE_MAX;
         if (j == SIZE_MAX) {
@@ -259,6 +266,7 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
     oc_lint_step(v->cfg, st, v->diag);
     struct oc_refctx c = {v, w, i, &st->pos};
     oc_check_tree(&c, st->with);
+    oc_check_tree(&c, st->env);
     if (st->if_expr)
         oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(v->cfg, w, i, "if"));
     free(what);
@@ -299,6 +307,8 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         oc_check_needs(&v, w);
         if (oc_order(&v, w) != 0)
             continue;
+        struct oc_refctx wc = {&v, w, SIZE_MAX, &w->pos};
+        oc_check_tree(&wc, w->env);
         for (size_t j = 0; j < w->n_steps; j++)
             oc_check_step(&v, w, j);
     }

@@ -54,11 +54,10 @@ static void oc_engine_ctx_host_paths(const struct oc_run *r, json_t *ctx)
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                            uint32_t attempt, int64_t timeout_ms)
 {
-    json_t *ctx = json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I,s:O}", "run_id", r->id,
+    json_t *ctx = json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I}", "run_id", r->id,
                             "step_id", step_id, "attempt", (json_int_t)attempt,
                             "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
-                            r->dry_run, "timeout_ms", (json_int_t)timeout_ms,
-                            "secrets", r->secrets);
+                            r->dry_run, "timeout_ms", (json_int_t)timeout_ms);
     oc_engine_ctx_host_paths(r, ctx);
     return ctx;
 }
@@ -273,6 +272,11 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
         oc_pool_set_wake_fd(e->pool, opts->wake_fd);
+    struct oc_buf keep = {0};
+    for (size_t i = 0; i < opts->n_env_passthrough; i++)
+        oc_buf_addf(&keep, "%s%s", i ? "," : "", opts->env_passthrough[i]);
+    oc_pool_set_env_keep(e->pool, keep.data);
+    oc_buf_free(&keep);
     oc_pool_prespawn(e->pool);
     e->exec_path = exec;
     const char *t = getenv("TMPDIR");
@@ -307,7 +311,6 @@ static void oc_run_free(struct oc_run *r)
     free(r->insts);
     free(r->steps);
     json_decref(r->inputs);
-    json_decref(r->secrets);
     json_decref(r->decisions);
     free(r->owner);
     free(r->lease_owner);
@@ -357,7 +360,6 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
         r->steps[i].exit_code = -1;
     }
     r->red = oc_redactor_new();
-    r->secrets = json_object();
     r->concurrency = wf->concurrency ? wf->concurrency
                      : cfg->concurrency ? cfg->concurrency : 4;
     r->start_mono = oc_now_mono_ns();

@@ -78,7 +78,6 @@ struct oc_run {
     uint32_t final_state;
     char *final_error;
     struct oc_redactor *red;
-    json_t *secrets;         /* name -> value, for steps' secret_get */
     int64_t start_mono;
     int dirty;               /* re-run the scheduler */
     char *owner;             /* lease owner (a daemon), NULL for the CLI */
@@ -150,16 +149,44 @@ struct oc_scope_ud {
     struct oc_run *run;
     size_t step;             /* the step being evaluated */
     int secret_used;
+    json_t *env;             /* the step's env (env.NAME sees it first), or NULL */
+    json_t *secrets;         /* collects name -> value of secrets used, or NULL */
+    json_t *secret_env;      /* collects the script's secret variables, or NULL */
 };
 void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
                    struct oc_run *r, size_t step);
-/* Render every scalar of a `with` tree; NULL with *errmsg on error. */
-json_t *oc_scope_render_with(struct oc_run *r, size_t step,
+/* Render every scalar of a `with` tree; NULL with *errmsg on error. The
+ * options d flags ORCH_OPTF_SCRIPT get their secrets as variables of the
+ * step (script_secrets.c). */
+json_t *oc_scope_render_with(const struct oc_scope *sc, const struct orch_plugin_desc *d,
                              const struct oc_node *with, char **errmsg);
 /* paths.c: PATH_KIND options of a rendered `with` keep their literal kind
  * and are confined to it; -1 with *errmsg (step, option, why). */
 int oc_scope_confine_paths(const struct oc_step *def, const struct oc_node *with,
                            json_t *rendered, char **errmsg);
+
+/* script_secrets.c: a script template rendered with every secret value
+ * replaced by a reference to a variable, added to secret_env (NULL: values
+ * written as they are). A JSON string, or NULL with *errmsg. */
+json_t *oc_render_script(const char *text, const struct oc_scope *sc, json_t *secret_env,
+                         char **errmsg);
+
+/* step_env.c: what one attempt of a step gets besides its plugin. */
+struct oc_step_input {
+    json_t *with;            /* rendered options */
+    json_t *env;             /* env_passthrough values, workflow env:, step env: */
+    json_t *secret_env;      /* variables carrying the secrets its script uses */
+    json_t *secrets;         /* name -> value: the secrets the step names */
+};
+/* A scope for step idx whose env.NAME sees the step's env, rendered into
+ * ud->env (the caller owns it); ud->secrets (when set) collects the
+ * secrets the env names. 0, or -1 with *errmsg. */
+int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
+                  struct oc_scope_ud *ud, char **errmsg);
+/* Fill in; 0, or -1 with *errmsg (in is then empty). */
+int oc_step_input_make(struct oc_run *r, size_t idx, struct oc_step_input *in,
+                       char **errmsg);
+void oc_step_input_free(struct oc_step_input *in);
 
 /* instances.c */
 size_t oc_inst_for_step(struct oc_run *r, size_t step);

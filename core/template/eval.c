@@ -226,9 +226,16 @@ static int oc_ev_ref(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out
         return oc_ev_fail(ev, e, "'%s' needs a name after it, e.g. %s.NAME", e->name);
     int is_secret = 0;
     struct oc_val v = {0};
-    if (!ev->sc || !ev->sc->lookup ||
-        ev->sc->lookup(ev->sc->ud, e->name, (const char *const *)e->parts, e->n_parts,
-                       &v, &is_secret) != 0) {
+    int found = ev->sc && ev->sc->lookup
+                    ? ev->sc->lookup(ev->sc->ud, e->name, (const char *const *)e->parts,
+                                     e->n_parts, &v, &is_secret)
+                    : -1;
+    if (found == OC_LOOKUP_REFUSED) {
+        oc_ev_fail(ev, e, "%s", v.s ? v.s : "refused");
+        oc_val_free(&v);
+        return -1;
+    }
+    if (found != 0) {
         struct oc_buf b = {0};
         oc_buf_adds(&b, e->name);
         for (size_t i = 0; i < e->n_parts; i++)

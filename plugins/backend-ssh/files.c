@@ -187,6 +187,28 @@ orch_status sb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     return rc;
 }
 
+orch_status sb_put_private(struct orch_backend *be, const char *path, const char *data,
+                           size_t len, struct orch_error *err)
+{
+    orch_status rc = sb_sftp(be, err);
+    if (rc != ORCH_OK)
+        return rc;
+    LIBSSH2_SFTP_HANDLE *h = libssh2_sftp_open(
+        be->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600);
+    if (!h)
+        return sb_sftp_fail(be, "write", path, err);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = libssh2_sftp_write(h, data + off, len - off);
+        if (w < 0) {
+            rc = sb_sftp_fail(be, "write", path, err);
+            break;
+        }
+        off += (size_t)w;
+    }
+    libssh2_sftp_close(h);
+    return rc;
+}
+
 orch_status sb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *rel,
                         orch_write_fn wr, void *ud, struct orch_error *err)
 {

@@ -92,3 +92,18 @@ void pk_add_env(struct pk_buf *b, const struct orch_kv *env, uint32_t n)
         b->h->free(kv);
     }
 }
+
+char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint32_t n)
+{
+    struct pk_buf b = {.h = h};
+    pk_add(&b, "");
+    for (uint32_t i = 0; i < n; i++) {
+        char *kv = pk_printf(h, "%s=%s", env[i].key, env[i].value ? env[i].value : "");
+        pk_add(&b, "export");
+        pk_add_word(&b, kv);
+        pk_add(&b, "\n");
+        if (kv)
+            h->free(kv);
+    }
+    return pk_buf_take(&b);
+}

@@ -8,6 +8,7 @@
 
 #include "exec.h"
 #include "exec/frame.h"
+#include "exec_env.h"
 #include "host.h"
 #include "registry.h"
 #include "util.h"
@@ -98,9 +99,19 @@ static orch_status xe_inst_exec(struct orch_ctx *ctx, const struct orch_exec_req
     struct xe_job *job = ctx->ud;
     if (!job->inst)
         return xe_no_instance(ctx, err);
+    /* Every command of the step, whichever plugin asks and whichever
+     * backend runs it, gets the step's environment under the plugin's own
+     * variables and the script's secret variables over them. */
+    struct orch_exec_req merged;
+    memset(&merged, 0, sizeof merged);
+    memcpy(&merged, req, req->struct_size < sizeof merged ? req->struct_size : sizeof merged);
+    struct orch_kv *env = oc_exec_env_merge(job->env, req->env, req->env_count,
+                                            job->secret_env, &merged.env_count);
+    merged.env = env;
     xe_at(job->be_desc, "exec");
-    orch_status rc = job->bvt->exec(job->inst, ctx, req, res, err);
+    orch_status rc = job->bvt->exec(job->inst, ctx, &merged, res, err);
     xe_at(job->step_desc, "run");
+    free(env);
     xe_note_exit(job, rc, res);
     return rc;
 }

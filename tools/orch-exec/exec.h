@@ -16,11 +16,15 @@ extern int xe_out_fd;
 extern volatile sig_atomic_t xe_cancelled;
 extern int xe_cancel_rd;
 
-/* What a job binds: the request's secrets, and an open backend instance
- * for steps that run on one. */
+/* What a job binds: the request's secrets (only those its step named),
+ * the step's environment (ctx "env", and "secret_env" for the secrets its
+ * script refers to), and an open backend instance for steps that run on
+ * one. */
 struct xe_job {
     json_t *req;
     json_t *secrets;
+    json_t *env;
+    json_t *secret_env;
     const struct orch_backend_vtable *bvt;
     struct orch_backend *be;
     void *be_cfg;

@@ -386,8 +386,11 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
 
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
 {
+    json_t *c = json_object_get(req, "ctx");
     struct xe_job job = {.req = req,
-                         .secrets = json_object_get(json_object_get(req, "ctx"), "secrets"),
+                         .secrets = json_object_get(c, "secrets"),
+                         .env = json_object_get(c, "env"),
+                         .secret_env = json_object_get(c, "secret_env"),
                          .exit_code = -1};
     const char *op = json_string_value(json_object_get(req, "op"));
     if (!op)

@@ -365,6 +365,8 @@ int main(int argc, char **argv)
         .owner = d.owner,
         .max_engine_crashes = d.cfg->daemon.max_engine_crashes,
         .wake_fd = d.wake[0],
+        .env_passthrough = d.cfg->env_passthrough,
+        .n_env_passthrough = d.cfg->n_env_passthrough,
         .on_progress = orchd_on_progress,
         .ud = &d,
     };
