@@ -306,9 +306,14 @@ struct oc_config *oc_config_parse_string(const char *source, const char *path,
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
 {
     size_t len;
-    char *text = oc_read_file(path, &len);
+    /* One byte past the limit is enough to know the file is too large. */
+    char *text = oc_read_file_max(path, OC_CONFIG_MAX_BYTES + 1, &len);
     if (!text) {
         oc_diag_add(diag, NULL, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (oc_config_size_check(text, len, path, diag) != 0) {
+        free(text);
         return NULL;
     }
     if (strlen(text) != len) {

@@ -1,11 +1,17 @@
 /* YAML (and so JSON) text to an oc_node tree with 1-based line:col
  * positions, using libyaml's event parser. Anchors/aliases and tags are
- * refused: a workflow file should read the same to a person as to orch. */
+ * refused: a workflow file should read the same to a person as to orch
+ * (and an alias cannot multiply a small file into a huge tree). Nesting
+ * deeper than OC_MAX_NESTING and files larger than OC_CONFIG_MAX_BYTES are
+ * refused with their position: the tree and every walker over it recurse
+ * once per level, and libyaml hands events over one at a time, so the
+ * reader stops at the first level too deep without reading further. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "../json_limit.h"
 #include "internal.h"
 
 struct oc_yp {
@@ -13,6 +19,7 @@ struct oc_yp {
     const char *file;
     struct oc_diag *diag;
     int failed;
+    size_t depth; /* collections open around the current event */
 };
 
 static struct oc_pos oc_yp_pos(const struct oc_yp *y, yaml_mark_t m)
@@ -47,6 +54,13 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
 {
     int is_map = start->type == YAML_MAPPING_START_EVENT;
     struct oc_pos pos = oc_yp_pos(y, start->start_mark);
+    if (y->depth >= OC_MAX_NESTING) {
+        oc_diag_add(y->diag, &pos, "nested deeper than %d levels (the limit for a config "
+                    "file)", OC_MAX_NESTING);
+        y->failed = 1;
+        return NULL;
+    }
+    y->depth++;
     struct oc_node *n = oc_node_new(is_map ? OC_NODE_MAP : OC_NODE_SEQ, &pos);
     yaml_event_type_t end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
     for (;;) {
@@ -55,6 +69,7 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
             goto fail;
         if (ev.type == end) {
             yaml_event_delete(&ev);
+            y->depth--;
             return n;
         }
         struct oc_node *item = oc_yp_node(y, &ev);
@@ -91,6 +106,7 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
         oc_node_map_put(n, item, val);
     }
 fail:
+    y->depth--;
     oc_node_free(n);
     return NULL;
 }
@@ -134,9 +150,36 @@ static struct oc_node *oc_yp_node(struct oc_yp *y, yaml_event_t *ev)
     }
 }
 
+/* The line:col of byte off of text. */
+static struct oc_pos oc_text_pos(const char *text, size_t off, const char *file)
+{
+    struct oc_pos pos = {file, 1, 1};
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            pos.line++;
+            pos.col = 1;
+        } else {
+            pos.col++;
+        }
+    }
+    return pos;
+}
+
+int oc_config_size_check(const char *text, size_t len, const char *file, struct oc_diag *diag)
+{
+    if (len <= OC_CONFIG_MAX_BYTES)
+        return 0;
+    struct oc_pos pos = oc_text_pos(text, OC_CONFIG_MAX_BYTES, file);
+    oc_diag_add(diag, &pos, "the file is larger than %d MiB (the limit for a config file); "
+                "it is not read past here", OC_CONFIG_MAX_BYTES >> 20);
+    return -1;
+}
+
 struct oc_node *oc_yaml_parse(const char *text, size_t len, const char *file,
                               struct oc_diag *diag)
 {
+    if (oc_config_size_check(text, len, file, diag) != 0)
+        return NULL;
     struct oc_yp y = {.file = file, .diag = diag};
     yaml_parser_initialize(&y.parser);
     yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
