@@ -7,6 +7,7 @@
  * once per level, and libyaml hands events over one at a time, so the
  * reader stops at the first level too deep without reading further. */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -50,6 +51,47 @@ static int oc_plain_null(const char *s)
 
 static struct oc_node *oc_yp_node(struct oc_yp *y, yaml_event_t *ev);
 
+/* The keys of the mapping being read, hashed: a linear search per key made
+ * a mapping of n keys cost n^2/2 comparisons (a 16 MiB file of a million
+ * keys: hours). Open addressing; a slot holds a key's index + 1. */
+struct oc_keyset {
+    size_t *slots;
+    size_t cap; /* a power of two, or 0 */
+};
+
+static size_t oc_key_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* The index of key in map, or -1 after adding it (as map->keys[map->len],
+ * which the caller puts there next). */
+static long oc_keyset_find_add(struct oc_keyset *ks, const struct oc_node *map, const char *key)
+{
+    if ((map->len + 1) * 2 > ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        size_t *slots = oc_xcalloc(cap, sizeof *slots);
+        for (size_t i = 0; i < map->len; i++) {
+            size_t j = oc_key_hash(map->keys[i]->str) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = i + 1;
+        }
+        free(ks->slots);
+        ks->slots = slots;
+        ks->cap = cap;
+    }
+    size_t j = oc_key_hash(key) & (ks->cap - 1);
+    for (; ks->slots[j]; j = (j + 1) & (ks->cap - 1))
+        if (!strcmp(map->keys[ks->slots[j] - 1]->str, key))
+            return (long)(ks->slots[j] - 1);
+    ks->slots[j] = map->len + 1;
+    return -1;
+}
+
 static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
 {
     int is_map = start->type == YAML_MAPPING_START_EVENT;
@@ -63,6 +105,7 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
     y->depth++;
     struct oc_node *n = oc_node_new(is_map ? OC_NODE_MAP : OC_NODE_SEQ, &pos);
     yaml_event_type_t end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+    struct oc_keyset keys = {0};
     for (;;) {
         yaml_event_t ev;
         if (oc_yp_next(y, &ev) != 0)
@@ -70,6 +113,7 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
         if (ev.type == end) {
             yaml_event_delete(&ev);
             y->depth--;
+            free(keys.slots);
             return n;
         }
         struct oc_node *item = oc_yp_node(y, &ev);
@@ -86,8 +130,9 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
             oc_node_free(item);
             goto fail;
         }
-        if (oc_node_get(n, item->str)) {
-            const struct oc_node *first = oc_node_key(n, item->str);
+        long first_at = oc_keyset_find_add(&keys, n, item->str);
+        if (first_at >= 0) {
+            const struct oc_node *first = n->keys[first_at];
             oc_diag_add(y->diag, &item->pos, "duplicate key '%s' (first at line %u)",
                         item->str, first->pos.line);
             oc_node_free(item);
@@ -107,6 +152,7 @@ static struct oc_node *oc_yp_collection(struct oc_yp *y, yaml_event_t *start)
     }
 fail:
     y->depth--;
+    free(keys.slots);
     oc_node_free(n);
     return NULL;
 }

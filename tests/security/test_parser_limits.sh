@@ -87,7 +87,14 @@ line = '# ' + 'x' * 1021 + '\n'   # 1 KiB a line
 sys.stdout.write('version: 1\n' + line * (17 * 1024))" >big.yaml
 refused big.yaml "a 17 MiB config" "big.yaml:16385:" "larger than 16 MiB"
 refused /dev/zero "an endless config (/dev/zero)" "/dev/zero:1:16777217:" "larger than 16 MiB"
-pass "config files past 16 MiB refused at the byte past the limit (endless input too)"
+# A mapping of a million keys (12 MB, under the limit) is read in linear
+# time: the duplicate-key check was a linear search per key (hours for
+# this file); the duplicate at its end is found and named.
+python3 -c "
+import sys
+sys.stdout.write('version: 1\nx:\n' + ''.join('  k%d: 1\n' % i for i in range(1000000)) + '  k5: 2\n')" >keys.yaml
+refused keys.yaml "a million keys" "keys.yaml:1000003:3:" "duplicate key 'k5' (first at line 8)"
+pass "config files past 16 MiB refused at the byte past the limit (endless input too); a million keys read"
 
 # --- ${{ }} expressions 100,000 deep: parentheses, '!', and operator
 # chains (a tree as tall as the chain is long)
