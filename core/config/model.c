@@ -174,6 +174,11 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
     if (!steps || steps->kind != OC_NODE_SEQ || steps->len == 0) {
         oc_diag_add(b->diag, steps ? &steps->pos : &n->pos,
                     "%s: 'steps' must be a non-empty list", what);
+    } else if (steps->len > OC_MAX_STEPS) {
+        /* Validation and the engine compare steps pairwise: bounded here,
+         * a 16 MiB file of 100,000 steps cannot keep them busy for hours. */
+        oc_diag_add(b->diag, &steps->items[OC_MAX_STEPS]->pos,
+                    "%s has %zu steps; the limit is %d", what, steps->len, OC_MAX_STEPS);
     } else {
         w->steps = oc_xcalloc(steps->len, sizeof *w->steps);
         w->n_steps = steps->len;

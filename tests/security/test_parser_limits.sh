@@ -96,6 +96,23 @@ sys.stdout.write('version: 1\nx:\n' + ''.join('  k%d: 1\n' % i for i in range(10
 refused keys.yaml "a million keys" "keys.yaml:1000003:3:" "duplicate key 'k5' (first at line 8)"
 pass "config files past 16 MiB refused at the byte past the limit (endless input too); a million keys read"
 
+# --- steps: more than 10,000 in a workflow are refused (validation and the
+# engine compare steps pairwise); a chain of 10,000, each step naming the
+# first one's output, validates (the needs walk was a recursion as deep as
+# the chain is long).
+python3 - <<'PY'
+head = 'version: 1\nworkflows:\n  w:\n    steps:\n      - {id: s0, uses: exec, with: {run: "true"}}\n'
+def chain(n):
+    return head + ''.join('      - {id: s%d, uses: exec, needs: [s%d], with: {run: "echo ${{ steps.s0.outputs.x }}"}}\n'
+                          % (i, i - 1) for i in range(1, n))
+open('chain10k.yaml', 'w').write(chain(10000))
+open('chain100k.yaml', 'w').write(chain(100001))
+PY
+o validate chain10k.yaml
+expect_rc 0 "a chain of 10,000 steps"
+refused chain100k.yaml "100,001 steps" "chain100k.yaml:10005:9:" "workflow w has 100001 steps; the limit is 10000"
+pass "a chain of 10,000 steps validates; 100,001 steps are refused at the 10,001st"
+
 # --- ${{ }} expressions 100,000 deep: parentheses, '!', and operator
 # chains (a tree as tall as the chain is long)
 python3 - "$N" <<'PY'
