@@ -178,6 +178,11 @@ struct oc_config {
     struct oc_daemon_cfg daemon;
 };
 
+/* The largest config file read: larger is refused at the byte past it. */
+#define OC_CONFIG_MAX_BYTES (16 << 20)
+/* The most steps one workflow may have: the step at this index is refused. */
+#define OC_MAX_STEPS 10000
+
 /* Parse; NULL with diag filled on a syntax or shape error. path is used
  * in messages (and to read the file for _file). */
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag);

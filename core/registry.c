@@ -92,6 +92,11 @@ struct oc_registry *oc_registry_new(const char *const *extra, size_t n_extra)
     return r;
 }
 
+struct oc_registry *oc_registry_new_builtin(void)
+{
+    return oc_xcalloc(1, sizeof(struct oc_registry));
+}
+
 void oc_registry_free(struct oc_registry *r)
 {
     if (!r)

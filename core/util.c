@@ -336,13 +336,19 @@ int oc_rm_rf(const char *path)
 
 char *oc_read_file(const char *path, size_t *len)
 {
+    return oc_read_file_max(path, SIZE_MAX, len);
+}
+
+char *oc_read_file_max(const char *path, size_t max, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     struct oc_buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    while (b.len < max &&
+           (n = fread(chunk, 1, max - b.len < sizeof chunk ? max - b.len : sizeof chunk, f)) > 0)
         oc_buf_add(&b, chunk, n);
     int bad = ferror(f);
     fclose(f);

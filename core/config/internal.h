@@ -8,6 +8,9 @@
 
 struct oc_node *oc_yaml_parse(const char *text, size_t len, const char *file,
                               struct oc_diag *diag);
+/* 0, or -1 with a diagnostic at the position where text passes
+ * OC_CONFIG_MAX_BYTES. */
+int oc_config_size_check(const char *text, size_t len, const char *file, struct oc_diag *diag);
 
 /* Report keys of map that are not in allowed (NULL-terminated), with the
  * closest allowed key as a suggestion. what names the map ("step build"). */

@@ -182,6 +182,11 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
     if (!steps || steps->kind != OC_NODE_SEQ || steps->len == 0) {
         oc_diag_add(b->diag, steps ? &steps->pos : &n->pos,
                     "%s: 'steps' must be a non-empty list", what);
+    } else if (steps->len > OC_MAX_STEPS) {
+        /* Validation and the engine compare steps pairwise: bounded here,
+         * a 16 MiB file of 100,000 steps cannot keep them busy for hours. */
+        oc_diag_add(b->diag, &steps->items[OC_MAX_STEPS]->pos,
+                    "%s has %zu steps; the limit is %d", what, steps->len, OC_MAX_STEPS);
     } else {
         w->steps = oc_xcalloc(steps->len, sizeof *w->steps);
         w->n_steps = steps->len;
@@ -323,9 +328,14 @@ struct oc_config *oc_config_parse_string(const char *source, const char *path,
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
 {
     size_t len;
-    char *text = oc_read_file(path, &len);
+    /* One byte past the limit is enough to know the file is too large. */
+    char *text = oc_read_file_max(path, OC_CONFIG_MAX_BYTES + 1, &len);
     if (!text) {
         oc_diag_add(diag, NULL, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (oc_config_size_check(text, len, path, diag) != 0) {
+        free(text);
         return NULL;
     }
     if (strlen(text) != len) {

@@ -156,19 +156,27 @@ static int oc_order(struct oc_vc *v, struct oc_workflow *w)
     return rc;
 }
 
-/* Whether step a (transitively) needs step b. */
+/* Whether step a (transitively) needs step b. A walk with a stack of its
+ * own: recursion went as deep as the chain of needs is long (a chain of
+ * 100,000 steps overflowed it). Each step is pushed once (seen). */
 static int oc_depends_on(const struct oc_workflow *w, size_t a, size_t b, char *seen)
 {
-    const struct oc_step *st = &w->steps[a];
-    for (size_t k = 0; k < st->n_needs; k++) {
-        size_t j = st->need_idx[k];
-        if (j >= w->n_steps || seen[j])
-            continue;
-        seen[j] = 1;
-        if (j == b || oc_depends_on(w, j, b, seen))
-            return 1;
+    size_t *stack = oc_xcalloc(w->n_steps + 1, sizeof *stack), top = 0;
+    int found = 0;
+    stack[top++] = a;
+    while (top && !found) {
+        const struct oc_step *st = &w->steps[stack[--top]];
+        for (size_t k = 0; k < st->n_needs && !found; k++) {
+            size_t j = st->need_idx[k];
+            if (j >= w->n_steps || seen[j])
+                continue;
+            seen[j] = 1;
+            found = j == b;
+            stack[top++] = j;
+        }
     }
-    return 0;
+    free(stack);
+    return found;
 }
 
 struct oc_refctx {

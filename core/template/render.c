@@ -26,8 +26,12 @@ static const char *oc_expr_end(const char *s)
     return NULL;
 }
 
+/* The expression quoted in an error, cut short past 60 bytes: a hostile
+ * one can be megabytes long. */
 static char *oc_tmpl_err(const char *start, size_t len, const char *msg)
 {
+    if (len > 60)
+        return oc_xasprintf("in '${{%.50s...}}' (%zu bytes): %s", start, len, msg);
     return oc_xasprintf("in '${{%.*s}}': %s", (int)len, start, msg);
 }
 

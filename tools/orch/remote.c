@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_limit.h"
 #include "libcurl.h"
 #include "util.h"
 
@@ -57,7 +58,7 @@ static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
         }
         s->parsed = (size_t)(end + 2 - s->buf.data);
         if (event && data) {
-            json_t *j = json_loads(data, 0, NULL);
+            json_t *j = oc_json_loads_bounded(data, 0, NULL);
             int rc = s->on_event(s->ud, event, j);
             json_decref(j);
             if (rc) {
@@ -189,7 +190,7 @@ static int cli_http_do(struct cli *c, const char *method, const char *path, json
         res->len = sink.buf.len;
         res->body = oc_buf_steal(&sink.buf);
         if (!on_event || res->status >= 400)
-            res->json = json_loadb(res->body, res->len, 0, NULL);
+            res->json = oc_json_loadb_bounded(res->body, res->len, 0, NULL);
     }
     oc_buf_free(&sink.buf);
     L->slist_free_all(hdrs);

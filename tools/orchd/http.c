@@ -16,6 +16,7 @@
 #include "host.h"
 #include "http.h"
 #include "instances.h"
+#include "json_limit.h"
 #include "util.h"
 
 struct orchd_server {
@@ -121,6 +122,12 @@ json_t *orchd_body_object(struct orchd_req *rq)
     if (!rq->body_len)
         return json_object();
     json_error_t je;
+    /* Before jansson, whose parser recurses once per level. */
+    if (oc_json_nesting_check(rq->body, rq->body_len, OC_MAX_NESTING, &je) != 0) {
+        orchd_fail(rq, 400, "too_deep", "the body is %s: line %d column %d", je.text, je.line,
+                   je.column);
+        return NULL;
+    }
     json_t *j = json_loadb(rq->body, rq->body_len, 0, &je);
     if (!j) {
         orchd_fail(rq, 400, "bad_json", "the body is not JSON: %s at line %d column %d",
@@ -189,13 +196,27 @@ int orchd_body_duration(struct orchd_req *rq, json_t *b, const char *field, int6
     return -1;
 }
 
+/* A value of a request built without a connection: exact names for query
+ * arguments, any case for headers, as libmicrohttpd looks them up. */
+static const char *orchd_kv_lookup(const char *const *kv, const char *key, int any_case)
+{
+    for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2)
+        if (any_case ? !strcasecmp(kv[i], key) : !strcmp(kv[i], key))
+            return kv[i + 1];
+    return NULL;
+}
+
 const char *orchd_query(struct orchd_req *rq, const char *key)
 {
+    if (!rq->conn)
+        return orchd_kv_lookup(rq->query_kv, key, 0);
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *orchd_header(struct orchd_req *rq, const char *key)
 {
+    if (!rq->conn)
+        return orchd_kv_lookup(rq->header_kv, key, 1);
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, key);
 }
 
@@ -297,21 +318,45 @@ static void orchd_route(struct orchd_req *rq)
         orchd_fail(rq, 404, "not_found", "no route %s", rq->path);
 }
 
+void orchd_dispatch(struct orchd_req *rq, int too_large)
+{
+    struct orchd *d = rq->d;
+    pthread_mutex_lock(&d->m.lock);
+    d->m.http_requests++;
+    pthread_mutex_unlock(&d->m.lock);
+    if (too_large)
+        orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
+                   (long long)d->cfg->daemon.max_body);
+    else
+        orchd_route(rq);
+    if (rq->status >= 500) {
+        pthread_mutex_lock(&d->m.lock);
+        d->m.http_errors++;
+        pthread_mutex_unlock(&d->m.lock);
+    }
+}
+
+char *orchd_answer_text(struct orchd_req *rq, const char **ctype)
+{
+    if (rq->text) {
+        char *text = rq->text;
+        rq->text = NULL;
+        *ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
+        return text;
+    }
+    *ctype = "application/json";
+    char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = oc_xasprintf("%s\n", j ? j : "{}");
+    free(j);
+    return text;
+}
+
 static enum MHD_Result orchd_send(struct orchd_req *rq)
 {
     struct MHD_Response *resp = rq->stream;
     if (!resp) {
-        char *text;
-        const char *ctype = "application/json";
-        if (rq->text) {
-            text = rq->text;
-            rq->text = NULL;
-            ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
-        } else {
-            char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-            text = oc_xasprintf("%s\n", j ? j : "{}");
-            free(j);
-        }
+        const char *ctype;
+        char *text = orchd_answer_text(rq, &ctype);
         resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(resp, "Content-Type", ctype);
     }
@@ -346,19 +391,7 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
     struct orchd_req rq = {.d = d, .conn = conn, .method = method, .path = url,
                            .body = cc->body.data ? cc->body.data : "",
                            .body_len = cc->body.len};
-    pthread_mutex_lock(&d->m.lock);
-    d->m.http_requests++;
-    pthread_mutex_unlock(&d->m.lock);
-    if (cc->too_large)
-        orchd_fail(&rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
-                   (long long)d->cfg->daemon.max_body);
-    else
-        orchd_route(&rq);
-    if (rq.status >= 500) {
-        pthread_mutex_lock(&d->m.lock);
-        d->m.http_errors++;
-        pthread_mutex_unlock(&d->m.lock);
-    }
+    orchd_dispatch(&rq, cc->too_large);
     struct oc_log_fields f = {.component = "http"};
     oc_log_at(rq.status >= 500 ? ORCH_LOG_WARN : ORCH_LOG_DEBUG, &f, "%s %s -> %u%s%s", method,
               url, rq.status, rq.token ? " by " : "", rq.token ? rq.token->name : "");

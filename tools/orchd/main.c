@@ -29,11 +29,6 @@ static void orchd_on_signal(int sig)
         orchd_signal_target->stop = 1;
 }
 
-int64_t orchd_now(const struct orchd *d)
-{
-    return oc_now_real_ns() + d->now_offset_ns;
-}
-
 static int orchd_usage(FILE *f, int rc)
 {
     fputs("usage: orchd --config FILE [options]\n"
