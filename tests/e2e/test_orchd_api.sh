@@ -145,7 +145,7 @@ S=$(resp "d['run']['id']")
 timeout 20 curl -sN --unix-socket "$OD_SOCK" -H "Authorization: Bearer reader-token" \
   "http://orchd/v1/runs/$S/steps/wait/logs?follow=true" >"$T/stream" &
 SP=$!
-for i in $(seq 100); do grep -q started "$T/stream" 2>/dev/null && break; sleep 0.1; done
+wait_until "the live line in the stream" grep -q started "$T/stream"
 grep -q '"data":"started\\n"' "$T/stream" || fail "stream did not show the live line: $(cat "$T/stream")"
 api POST "/v1/runs/$S/cancel"; expect_http 202 "cancel"
 od_wait_run "$S" cancelled
@@ -248,7 +248,17 @@ grep -q 'hello hook' "$T/resp" || fail "webhook inputs not passed"
 pass "webhook: HMAC verified, tampered/unsigned refused, redelivery idempotent"
 
 # --- notifications: signed, on success and failure
-for i in $(seq 100); do [ "$(cat "$T/notes" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+# Wait for the notifications this check needs (a fixed 10 s budget failed
+# on a loaded machine): R's success and B's failure.
+notified() {
+  python3 - "$T/notes" "$R" "$B" <<'PY' 2>/dev/null
+import json, sys
+notes = [json.loads(l) for l in open(sys.argv[1])]
+states = {(n['body']['run_id'], n['body']['state']) for n in notes}
+sys.exit(0 if (sys.argv[2], 'succeeded') in states and (sys.argv[3], 'failed') in states else 1)
+PY
+}
+wait_until "the notifications of runs $R and $B" notified
 python3 - "$T/notes" "$R" "$B" <<'PY' || fail "notifications"
 import json, sys
 notes = [json.loads(l) for l in open(sys.argv[1])]

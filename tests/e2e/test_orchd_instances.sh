@@ -136,11 +136,8 @@ api DELETE "/v1/instances/$I1/executions/$X2" "" reader
 expect_http 403 "reader cannot cancel"
 api DELETE "/v1/instances/$I1/executions/$X2"
 expect_http 202 "cancel"
-for ((i = 0; i < 100; i++)); do
-  api GET "/v1/instances/$I1/executions/$X2" "" reader
-  [ "$(resp "d['execution']['state']")" = cancelled ] && break
-  sleep 0.1
-done
+x2_cancelled() { api GET "/v1/instances/$I1/executions/$X2" "" reader; [ "$(resp "d['execution']['state']")" = cancelled ]; }
+wait_until "execution $X2 to be cancelled" x2_cancelled
 [ "$(resp "d['execution']['state']")" = cancelled ] || fail "cancelled execution"
 expect_dead_pids "$T/bg2.pid"
 api GET "/v1/instances/$I1/executions" "" reader
