@@ -21,8 +21,12 @@ static int oc_with_lookup(void *ud, const char *ns, const char *const *parts, si
         return -1;
     if (!strcmp(ns, "secrets")) {
         char *v = oc_secret_lookup(parts[0]);
-        if (!v)
-            return -1;
+        if (!v) {
+            /* Name where it would come from: the operator's next step. */
+            out->s = oc_xasprintf("secret %s is not set (give it as $ORCH_SECRET_%s or the "
+                                  "file $ORCH_SECRETS_DIR/%s)", parts[0], parts[0], parts[0]);
+            return OC_LOOKUP_REFUSED;
+        }
         char *why = oc_secret_refusal(parts[0], v);
         if (why) {
             free(v);
@@ -62,10 +66,16 @@ static int oc_with_walk(struct oc_node *n, const struct oc_scope *sc, char **err
     if (n->kind == OC_NODE_SCALAR && n->str && oc_template_has(n->str)) {
         char *out = NULL, *msg = NULL;
         if (oc_template_render(n->str, sc, &out, NULL, &msg) != 0) {
-            *errmsg = oc_xasprintf("%s:%u:%u: %s (a plugin's options can use "
-                                   "secrets.NAME and env.NAME)",
-                                   n->pos.file ? n->pos.file : "config", n->pos.line,
-                                   n->pos.col, msg ? msg : "cannot resolve");
+            /* In an executor the options come as JSON, without positions:
+             * no "config:0:0", the message names the secret instead. */
+            if (n->pos.line)
+                *errmsg = oc_xasprintf("%s:%u:%u: %s (a plugin's options can use "
+                                       "secrets.NAME and env.NAME)",
+                                       n->pos.file ? n->pos.file : "config", n->pos.line,
+                                       n->pos.col, msg ? msg : "cannot resolve");
+            else
+                *errmsg = oc_xasprintf("%s (a plugin's options can use secrets.NAME and "
+                                       "env.NAME)", msg ? msg : "cannot resolve");
             free(msg);
             return -1;
         }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../host.h"
+#include "../plugin_with.h"
 #include "internal.h"
 #include "../runctl.h"
 
@@ -380,11 +381,41 @@ void oc_ledger_process(struct oc_run *r)
                               "host", host, "start_time", (json_int_t)start));
 }
 
+/* Every backend the workflow's steps use can have its options resolved
+ * (its secrets are set): checked before the run exists, so a missing
+ * secret is a config error at file:line:col, not a step that fails later
+ * in an executor, where the options have no positions. */
+static orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
+                                          struct orch_error *err)
+{
+    const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
+    for (size_t i = 0; wf && i < wf->n_steps; i++) {
+        const struct oc_step *def = &wf->steps[i];
+        if (!def->plugin || !(def->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+            continue;
+        const struct oc_plugin_ref *b = oc_step_backend(cfg, wf, def);
+        if (!b || !b->with)
+            continue;
+        char *msg = NULL;
+        struct oc_node *r = oc_with_resolve(b->with, &msg);
+        if (!r) {
+            orch_status rc = oc_error_set(err, ORCH_E_CONFIG, "backend %s: %s", b->name,
+                                          msg ? msg : "options cannot be resolved");
+            free(msg);
+            return rc;
+        }
+        oc_node_free(r);
+    }
+    return ORCH_OK;
+}
+
 orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             const char *workflow, json_t *inputs,
                             const char *idempotency_key, char **run_id,
                             struct orch_error *err)
 {
+    if (!e->opts.dry_run && oc_backends_resolvable(cfg, workflow, err) != ORCH_OK)
+        return err->code;
     const struct oc_workflow *wf;
     json_t *in = NULL;
     char *id = NULL, *lease_owner = NULL;
