@@ -7,6 +7,7 @@
 # around destroy; and no machine outlives its run.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/docker.sh"
+FLY_IMAGE=orch-base/debian:bookworm # /bin/sh is dash; made by scripts/services/docker-base.sh
 : "${ORCH_FLY_URL:?the Fly stand-in is not running: run scripts/test.sh, which starts it}"
 app="orch-fly-$$"
 export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
@@ -37,7 +38,7 @@ backends:
       token: \${{ secrets.FLY_API_TOKEN }}
       app: $app
       create_app: true
-      image: $DOCKER_IMAGE
+      image: $FLY_IMAGE
       kill_grace: 1s
 ${2:-}
 workflows:
