@@ -350,13 +350,15 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
         } else if ((rc == ORCH_E_TRANSIENT || rc == ORCH_E_NOMEM ||
                     (rc == ORCH_OK && (r.status >= 500 || r.status == 408))) &&
                    attempt < c->retries) {
-            /* The create may have happened: look before creating again. */
+            /* The create may have happened: look before creating again
+             * (after a pause, unless memory ran short here). */
+            int nomem = rc == ORCH_E_NOMEM;
             fl_host->error_set(err, ORCH_OK, NULL);
             rc = fl_find_by_instance(be, ctx, spec->instance_id, &id, err);
             if (id)
                 fl_host->log(ctx, ORCH_LOG_INFO, "fly: the create of %s did happen (machine "
                              "%s) though its answer was lost", spec->instance_id, id);
-            else if (rc == ORCH_OK && fl_retry_pause(ctx, attempt))
+            else if (rc == ORCH_OK && !nomem && fl_retry_pause(ctx, attempt))
                 rc = fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: create %s: cancelled or "
                                         "out of time while retrying", spec->instance_id);
         } else if (rc == ORCH_OK && (r.status == 409 || r.status == 422) && attempt > 0) {

@@ -12,9 +12,9 @@ FLY_IMAGE=orch-base/debian:bookworm # /bin/sh is dash; made by scripts/services/
 app="orch-fly-$$"
 export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
 fly_api() { curl -sf -H "Authorization: Bearer $ORCH_FLY_TOKEN" -H 'Content-Type: application/json' "$@"; }
-fault() { # METHOD PATH-REGEX STATUS COUNT [after]
+fault() { # METHOD PATH-REGEX STATUS COUNT [after [BODY-REGEX]]
   curl -sf -X POST "$ORCH_FLY_URL/_standin/faults" -H 'Content-Type: application/json' \
-    -d "{\"method\":\"$1\",\"path\":\"$2\",\"status\":$3,\"count\":$4,\"after\":${5:-false}}" >/dev/null
+    -d "{\"method\":\"$1\",\"path\":\"$2\",\"status\":$3,\"count\":$4,\"after\":${5:-false},\"body\":\"${6:-}\"}" >/dev/null
 }
 # A faulted run proves nothing unless its faults were served.
 faults_served() { # WHAT
@@ -94,8 +94,10 @@ R=$(last_run_id)
 [ "$(made_for "$R")" = 1 ] || fail "one machine after two refused creates"
 pass "creates are retried without duplicate machines"
 
-# --- a 5xx on exec is not repeated: the step fails, named
-fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 500 1
+# --- a 5xx on a step's exec is not repeated: the step fails, named (the
+# backend's own execs that are safe twice, as create's mkdir -p, are; the
+# fault matches the step's script by its exit status marker)
+fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 500 1 false "orch-rc"
 o run "$T/fly.yaml" hello
 expect_rc 1 "a 500 on exec fails the step"
 faults_served "the 500 on exec"
