@@ -30,6 +30,17 @@ faults_served() { # WHAT
 machines() { # PYTHON-FILTER on m -> how many machines ever made match
   curl -sf "$ORCH_FLY_URL/_standin/machines" | jq_py "len([m for m in d if m['_app'] == '$app' and ($1)])"
 }
+make_machine() { # BODY -> id (creates are rate limited per app: a 429 is waited out)
+  local i
+  for ((i = 0; i < 60; i++)); do
+    if fly_api -X POST "$ORCH_FLY_URL/v1/apps/$app/machines" -d "$1" >"$T/made.json"; then
+      jq_py "d['id']" <"$T/made.json"
+      return 0
+    fi
+    sleep 1 # the Retry-After the stand-in gives
+  done
+  return 1
+}
 made_for() { machines "(m['config'].get('metadata') or {}).get('orch_run') == '$1'"; }
 # Machines not gone: a leak once every run has ended.
 left_over() { machines "not m['_gone'] and m['state'] not in ('destroying', 'destroyed')"; }
@@ -160,8 +171,7 @@ pass "a 5xx on POST /apps is retried once a look shows no app"
 app=$app_before
 
 # --- 412 on a machine already being destroyed
-m=$(fly_api -X POST "$ORCH_FLY_URL/v1/apps/$app/machines" \
-  -d "{\"config\":{\"image\":\"$FLY_IMAGE\"}}" | jq_py "d['id']")
+m=$(make_machine "{\"config\":{\"image\":\"$FLY_IMAGE\"}}") || fail "the stand-in would not create a machine"
 fly_api -X DELETE "$ORCH_FLY_URL/v1/apps/$app/machines/$m?force=true" >/dev/null
 st=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $ORCH_FLY_TOKEN" \
   "$ORCH_FLY_URL/v1/apps/$app/machines/$m?force=true")
@@ -177,8 +187,7 @@ expect_no_out "destroy instance" "the destroy with the lease succeeded"
 expect_no_leak "with leases"
 # A lease held by someone else: the destroy fails (loudly), and once the
 # lease expires the machine can be destroyed.
-m=$(fly_api -X POST "$ORCH_FLY_URL/v1/apps/$app/machines" \
-  -d "{\"config\":{\"image\":\"$FLY_IMAGE\"}}" | jq_py "d['id']")
+m=$(make_machine "{\"config\":{\"image\":\"$FLY_IMAGE\"}}") || fail "the stand-in would not create a machine"
 st=$(curl -s -o "$T/lease.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ORCH_FLY_TOKEN" \
   -H 'Content-Type: application/json' -d '{"ttl": 2}' "$ORCH_FLY_URL/v1/apps/$app/machines/$m/lease")
 [ "$st" = 201 ] || fail "a lease is 201 (got $st)"
@@ -239,10 +248,14 @@ expect_out "cpus must be" "is refused"
 pass "guest sizes follow Fly's presets and limits"
 
 # --- the stand-in validates as the API does (422 with Fly's error shape)
-bad() { # WHAT BODY
-  local st
-  st=$(curl -s -o "$T/bad.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ORCH_FLY_TOKEN" \
-    -H 'Content-Type: application/json' -d "$2" "$ORCH_FLY_URL/v1/apps/$app/machines")
+bad() { # WHAT BODY (creates are rate limited per app: a 429 is waited out)
+  local st i
+  for ((i = 0; i < 60; i++)); do
+    st=$(curl -s -o "$T/bad.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ORCH_FLY_TOKEN" \
+      -H 'Content-Type: application/json' -d "$2" "$ORCH_FLY_URL/v1/apps/$app/machines")
+    [ "$st" = 429 ] || break
+    sleep 1 # the Retry-After the stand-in gives
+  done
   [ "$st" = 422 ] || fail "$1: expected 422, got $st"
   jq_py "d['error']" <"$T/bad.json" >/dev/null || fail "$1: no {\"error\": ...} body"
 }
@@ -250,8 +263,7 @@ bad "an unknown region" "{\"region\":\"xyz\",\"config\":{\"image\":\"$FLY_IMAGE\
 bad "a bad env name" "{\"config\":{\"image\":\"$FLY_IMAGE\",\"env\":{\"A-B\":\"1\"}}}"
 bad "too little memory" "{\"config\":{\"image\":\"$FLY_IMAGE\",\"guest\":{\"cpu_kind\":\"performance\",\"cpus\":1,\"memory_mb\":256}}}"
 bad "a bad cpu kind" "{\"config\":{\"image\":\"$FLY_IMAGE\",\"guest\":{\"cpu_kind\":\"turbo\"}}}"
-m=$(fly_api -X POST "$ORCH_FLY_URL/v1/apps/$app/machines" \
-  -d "{\"name\":\"dup-$$\",\"config\":{\"image\":\"$FLY_IMAGE\"}}" | jq_py "d['id']")
+m=$(make_machine "{\"name\":\"dup-$$\",\"config\":{\"image\":\"$FLY_IMAGE\"}}") || fail "the stand-in would not create a machine"
 bad "a duplicate machine name" "{\"name\":\"dup-$$\",\"config\":{\"image\":\"$FLY_IMAGE\"}}"
 fly_api -X DELETE "$ORCH_FLY_URL/v1/apps/$app/machines/$m?force=true" >/dev/null
 st=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $ORCH_FLY_TOKEN" \
