@@ -136,11 +136,18 @@ def boot(m):
     r = docker(*argv, cfg["image"], *init)
     time.sleep(args.start_delay / 2)
     with lock:
-        if r.returncode != 0:
+        # Destroyed while `docker run` was under way: the destroy's `rm`
+        # may have come before the container existed, so it goes now.
+        gone = m["state"] in ("destroying", "destroyed")
+        if gone:
+            pass
+        elif r.returncode != 0:
             m["_error"] = r.stderr.decode(errors="replace").strip()
             set_state(m, "failed")
         elif m["state"] == "starting":
             set_state(m, "started")
+    if gone:
+        docker("rm", "-f", "-v", m["_container"])
 
 
 def reap_later(m):
@@ -637,8 +644,8 @@ all_made = []
 
 def shutdown(signum, frame):
     """The stand-in's machines die with it: no container outlives the tests."""
-    with lock:
-        names = [m["_container"] for m in all_made if not m.get("_gone")]
+    with lock:  # the gone ones too: a boot may have outrun its destroy
+        names = [m["_container"] for m in all_made]
     if names:
         docker("rm", "-f", "-v", *names)
     raise SystemExit(0)
