@@ -28,6 +28,12 @@ struct oc_retry {
     double factor;               /* default 2.0 */
 };
 
+/* log_limit: the bytes of output one step attempt keeps in the store
+ * (head and tail past it; docs/security.md, "Bounded logs"). */
+#define OC_LOG_LIMIT_DEFAULT (64ll << 20)
+#define OC_LOG_LIMIT_MIN (1ll << 10)
+#define OC_LOG_LIMIT_MAX (1ll << 30)
+
 #define OC_ON_UNKNOWN_RETRY 0
 #define OC_ON_UNKNOWN_FAIL 1
 #define OC_ON_UNKNOWN_ASK 2 /* park the run until a human decides */
@@ -36,6 +42,7 @@ struct oc_step {
     char *id;
     char *uses;                  /* step plugin name, e.g. "exec" */
     struct oc_node *with;        /* MAP or NULL; owned by the config root */
+    const struct oc_node *env;   /* env: MAP or NULL (values may be templates) */
     char **needs;
     size_t n_needs;
     char *backend;               /* NULL = the workflow's/config's default */
@@ -44,6 +51,7 @@ struct oc_step {
     int64_t timeout_ms;          /* 0 = none */
     int continue_on_error;
     int on_unknown;              /* OC_ON_UNKNOWN_* */
+    int64_t log_limit;           /* bytes an attempt's stored log keeps (resolved) */
     struct oc_pos pos;
     /* Filled by oc_config_validate: */
     const struct oc_plugin *plugin;
@@ -59,6 +67,8 @@ struct oc_workflow {
     size_t n_steps;
     uint32_t concurrency;        /* 0 = the config default */
     char *backend;               /* NULL = the config default */
+    int64_t log_limit;           /* the steps' default (resolved) */
+    const struct oc_node *env;   /* env: MAP or NULL, under every step's env: */
     struct oc_pos pos;
     size_t *order;               /* filled by validate: a topological order */
 };
@@ -109,6 +119,7 @@ struct oc_hook {
     char *workflow;
     char *secret;                /* secret name for the HMAC-SHA256 signature */
     struct oc_pos pos;
+    struct oc_pos secret_pos;    /* of the `secret:` value */
 };
 
 struct oc_notification {
@@ -117,7 +128,12 @@ struct oc_notification {
     int on_succeeded, on_failed, on_cancelled;
     uint32_t attempts;
     struct oc_pos pos;
+    struct oc_pos secret_pos;    /* of the `secret:` value */
 };
+
+/* A webhook's or notification's HMAC key: shorter ones are refused (a
+ * short or empty key lets anyone sign requests). */
+#define OC_HMAC_SECRET_MIN 16
 
 struct oc_daemon_cfg {
     int present;                 /* any orchd section given */
@@ -129,6 +145,7 @@ struct oc_daemon_cfg {
     char *worker_id;             /* NULL = host/pid/start */
     int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
     uint32_t max_runs;           /* runs driven at once by this daemon */
+    uint32_t max_engine_crashes; /* a run that crashed the daemon this often is failed */
     int paused, proof;           /* control: -1 = not set by the config */
     struct oc_schedule *schedules;
     size_t n_schedules;
@@ -153,8 +170,18 @@ struct oc_config {
     uint32_t concurrency;        /* defaults.concurrency, default 4 */
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
+    int64_t log_limit;           /* defaults.log_limit, default OC_LOG_LIMIT_DEFAULT */
+    char **host_paths;           /* defaults.host_paths: where host: paths may go; */
+    size_t n_host_paths;         /* none = host: paths are off */
+    char **env_passthrough;      /* variables of orch's environment steps get */
+    size_t n_env_passthrough;
     struct oc_daemon_cfg daemon;
 };
+
+/* The largest config file read: larger is refused at the byte past it. */
+#define OC_CONFIG_MAX_BYTES (16 << 20)
+/* The most steps one workflow may have: the step at this index is refused. */
+#define OC_MAX_STEPS 10000
 
 /* Parse; NULL with diag filled on a syntax or shape error. path is used
  * in messages (and to read the file for _file). */
@@ -173,6 +200,12 @@ void oc_config_free(struct oc_config *cfg);
  * on any error. */
 struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
                                  struct oc_diag *diag);
+
+/* orchd at start: every webhook's and notification's secret must be set
+ * and at least OC_HMAC_SECRET_MIN bytes. Adds one diagnostic (file:line:col
+ * of the `secret:` value, the webhook, the variable) per bad secret;
+ * returns their count. */
+size_t oc_daemon_check_secrets(const struct oc_config *cfg, struct oc_diag *diag);
 
 const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
                                              const char *name);

@@ -49,6 +49,7 @@ struct orch_ctx {
     char attempt[16];            /* decimal, "" when not a step attempt */
     const char *tmpdir;
     const char *workdir;         /* the bound instance's work dir, or NULL */
+    const char *host_paths;      /* defaults.host_paths, one a line; NULL = off */
     int64_t deadline_ns;         /* monotonic, 0 = none */
     int32_t dry_run;
     volatile sig_atomic_t *cancelled; /* NULL = never cancelled */

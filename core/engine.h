@@ -42,7 +42,14 @@ struct oc_engine_opts {
     const char *state_dir;      /* NULL = oc_state_dir(NULL) */
     volatile sig_atomic_t *cancel_flag; /* set (by a signal) to cancel all */
     const char *owner;          /* lease owner of adopted runs (a daemon) */
+    int64_t lease_ttl_ms;       /* the CLI's lease on the run it drives; 0 = 30s */
+    uint32_t max_engine_crashes;/* adopting a run that crashed the engine this many
+                                   times fails it instead; 0 = never */
     int wake_fd;                /* ends a tick's wait when readable; 0 = none */
+    /* The config's env_passthrough: executors keep these variables of the
+     * engine's environment (for plugins' libraries and local commands). */
+    char *const *env_passthrough;
+    size_t n_env_passthrough;
     void (*on_progress)(void *ud, const struct oc_progress *p);
     void *ud;
 };

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "proc_env.h"
 #include "util.h"
 
 #include "errors.h"
@@ -194,7 +197,7 @@ static int oc_log_enabled(uint32_t level)
 {
     static int env_read;
     if (!env_read) {
-        const char *e = getenv("ORCH_LOG_LEVEL");
+        const char *e = oc_env_get("ORCH_LOG_LEVEL");
         if (e) {
             if (!strcmp(e, "debug")) oc_log_level = ORCH_LOG_DEBUG;
             else if (!strcmp(e, "warn")) oc_log_level = ORCH_LOG_WARN;
@@ -320,9 +323,34 @@ static orch_status oc_h_output_set(struct orch_ctx *ctx, const char *key,
     return ORCH_E_UNSUPPORTED;
 }
 
+/* An event type is a name ([a-z][a-z0-9_.]*, at most 64 bytes): it becomes
+ * "plugin.TYPE" in the ledger, which readers filter on. */
+static int oc_event_type_ok(const char *t)
+{
+    if (!t || !(*t >= 'a' && *t <= 'z'))
+        return 0;
+    size_t n = 0;
+    for (; t[n]; n++)
+        if (!((t[n] >= 'a' && t[n] <= 'z') || (t[n] >= '0' && t[n] <= '9') || t[n] == '_' ||
+              t[n] == '.') || n >= 64)
+            return 0;
+    return 1;
+}
+
 static orch_status oc_h_emit(struct orch_ctx *ctx, const char *type,
                              const char *json)
 {
+    /* Refused, not dropped or rewritten: a plugin that emits a bad event
+     * learns it from the status (it was OK while the event vanished). */
+    if (!oc_event_type_ok(type))
+        return ORCH_E_INVALID_ARG;
+    if (json) {
+        json_t *j = json_loads(json, 0, NULL);
+        int ok = json_is_object(j);
+        json_decref(j);
+        if (!ok)
+            return ORCH_E_INVALID_ARG;
+    }
     if (ctx && ctx->ops && ctx->ops->emit)
         return ctx->ops->emit(ctx, type, json);
     return ORCH_E_UNSUPPORTED;
@@ -370,6 +398,7 @@ static const char *oc_h_ctx_get(struct orch_ctx *ctx, const char *key)
     if (!strcmp(key, "workflow")) return ctx->workflow;
     if (!strcmp(key, "instance_id")) return ctx->instance_id;
     if (!strcmp(key, "plugin")) return ctx->plugin;
+    if (!strcmp(key, "host_paths")) return ctx->host_paths;
     return NULL;
 }
 

@@ -27,6 +27,14 @@ void oc_log(uint32_t level, const char *prefix, const char *fmt, ...)
 /* Resolve a secret by name: $ORCH_SECRET_<NAME>, else the file
  * $ORCH_SECRETS_DIR/<NAME>. malloc'd or NULL. */
 char *oc_secret_lookup(const char *name);
+/* Secrets shorter than this are refused where they are resolved: the
+ * redactor could only mask them by destroying ordinary output. */
+#define OC_SECRET_MIN_LEN 4
+/* Why secret NAME with value may not be used (malloc'd), or NULL. */
+char *oc_secret_refusal(const char *name, const char *value);
+/* Why ${{ env.NAME }} may not be read (malloc'd), or NULL: the secret
+ * sources are read as secrets.NAME, so they are registered for masking. */
+char *oc_env_refusal(const char *name);
 
 /* Structured logging: what a line is about. Any field may be NULL/0. */
 struct oc_log_fields {

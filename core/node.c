@@ -51,11 +51,17 @@ struct oc_node *oc_node_clone(const struct oc_node *n)
     return c;
 }
 
+/* Room for one more item, doubling: growing by one each time copied the
+ * whole array per item, n^2 for a long sequence or a large mapping (under
+ * ASan, whose realloc always moves, minutes for 100,000 keys). */
 static void oc_node_grow(struct oc_node *n)
 {
-    n->items = oc_xrealloc(n->items, (n->len + 1) * sizeof *n->items);
+    if (n->len < n->cap)
+        return;
+    n->cap = n->cap ? n->cap * 2 : 4;
+    n->items = oc_xrealloc(n->items, n->cap * sizeof *n->items);
     if (n->kind == OC_NODE_MAP)
-        n->keys = oc_xrealloc(n->keys, (n->len + 1) * sizeof *n->keys);
+        n->keys = oc_xrealloc(n->keys, n->cap * sizeof *n->keys);
 }
 
 void oc_node_append(struct oc_node *seq, struct oc_node *item)

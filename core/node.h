@@ -17,6 +17,7 @@ struct oc_node {
     char *str;              /* SCALAR: its text */
     int quoted;             /* SCALAR was quoted: a string, never a number/bool */
     size_t len;             /* SEQ/MAP: number of items */
+    size_t cap;             /* SEQ/MAP: room in items (and keys) */
     struct oc_node **items; /* SEQ items; MAP values */
     struct oc_node **keys;  /* MAP keys (SCALAR nodes with their positions) */
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "json_limit.h"
 #include "template.h"
 #include "util.h"
 
@@ -99,9 +100,10 @@ static int oc_parse_scalar(const struct orch_option *o, const char *s,
     case ORCH_OPT_JSON:
         v->s = oc_xstrdup(s);
         if (o->type == ORCH_OPT_JSON) {
-            json_t *j = json_loads(s, JSON_DECODE_ANY, NULL);
+            json_error_t je;
+            json_t *j = oc_json_loads_bounded(s, JSON_DECODE_ANY, &je);
             if (!j) {
-                *why = oc_xasprintf("'%s' is not valid JSON", s);
+                *why = oc_xasprintf("'%.60s' is not valid JSON: %s", s, je.text);
                 return -1;
             }
             json_decref(j);

@@ -9,6 +9,7 @@
 
 #include "host.h"
 #include "plugin_with.h"
+#include "proc_env.h"
 #include "template.h"
 #include "util.h"
 
@@ -22,13 +23,26 @@ static int oc_with_lookup(void *ud, const char *ns, const char *const *parts, si
         char *v = oc_secret_lookup(parts[0]);
         if (!v)
             return -1;
+        char *why = oc_secret_refusal(parts[0], v);
+        if (why) {
+            free(v);
+            out->s = why;
+            return OC_LOOKUP_REFUSED;
+        }
         out->kind = OC_VAL_STR;
         out->s = v;
         *is_secret = 1;
         return 0;
     }
     if (!strcmp(ns, "env")) {
-        const char *v = getenv(parts[0]);
+        char *why = oc_env_refusal(parts[0]);
+        if (why) {
+            out->s = why;
+            return OC_LOOKUP_REFUSED;
+        }
+        /* The engine's own environment as it started: an executor has
+         * confined its environ (proc_env.h). */
+        const char *v = oc_env_get(parts[0]);
         out->kind = v ? OC_VAL_STR : OC_VAL_NULL;
         out->s = v ? oc_xstrdup(v) : NULL;
         return 0;

@@ -16,6 +16,7 @@
 #include "builtins.h"
 #include "host.h"
 #include "options.h"
+#include "proc_env.h"
 #include "util.h"
 
 struct oc_registry {
@@ -70,7 +71,7 @@ struct oc_registry *oc_registry_new(const char *const *extra, size_t n_extra)
     struct oc_registry *r = oc_xcalloc(1, sizeof *r);
     for (size_t i = 0; i < n_extra; i++)
         oc_registry_add_path(r, extra[i]);
-    const char *env = getenv("ORCH_PLUGIN_PATH");
+    const char *env = oc_env_get("ORCH_PLUGIN_PATH");
     if (env) {
         char *copy = oc_xstrdup(env), *save = NULL;
         for (char *tok = strtok_r(copy, ":", &save); tok;
@@ -89,6 +90,11 @@ struct oc_registry *oc_registry_new(const char *const *extra, size_t n_extra)
     }
     oc_registry_add_path(r, ORCH_INSTALL_PLUGIN_DIR);
     return r;
+}
+
+struct oc_registry *oc_registry_new_builtin(void)
+{
+    return oc_xcalloc(1, sizeof(struct oc_registry));
 }
 
 void oc_registry_free(struct oc_registry *r)
@@ -249,9 +255,11 @@ static orch_status oc_check_slots(const struct orch_plugin_desc *d,
         if (s->cap && !(d->caps & s->cap) && fn)
             oc_log(ORCH_LOG_DEBUG, id, "slot '%s' is set without its capability; the core will not call it", s->name);
     }
+    /* A capability the core does not know is a promise it cannot keep
+     * (docs/abi.md, check 9): refused, never ignored. */
     if (d->caps & ~all)
-        oc_log(ORCH_LOG_WARN, id, "unknown capability bits 0x%llx ignored",
-               (unsigned long long)(d->caps & ~all));
+        return oc_refuse(err, ORCH_E_ABI, path, id, d, "unknown capability bits 0x%llx",
+                         (unsigned long long)(d->caps & ~all));
     if (d->kind == ORCH_KIND_STEP) {
         const struct orch_step_vtable *vt = d->vtable;
         if (vt->output_count && (!vt->outputs || vt->output_size < 3 * sizeof(void *)))

@@ -21,6 +21,9 @@ struct oc_registry;
  * $ORCH_PLUGIN_PATH (colon-separated), <exe dir>/../lib/orch/plugins, the
  * install dir. */
 struct oc_registry *oc_registry_new(const char *const *extra, size_t n_extra);
+/* The builtin plugins and no search path: nothing is ever loaded from a
+ * file (the fuzz harnesses). */
+struct oc_registry *oc_registry_new_builtin(void);
 void oc_registry_free(struct oc_registry *r);
 void oc_registry_add_path(struct oc_registry *r, const char *dir);
 

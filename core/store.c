@@ -12,11 +12,12 @@
 #include "node.h"
 #include "options.h"
 #include "plugin_with.h"
+#include "proc_env.h"
 #include "util.h"
 
 char *oc_state_dir(const char *dir)
 {
-    const char *d = dir && *dir ? dir : getenv("ORCH_STATE_DIR");
+    const char *d = dir && *dir ? dir : oc_env_get("ORCH_STATE_DIR");
     if (!d || !*d)
         d = ".orch";
     if (d[0] == '/')

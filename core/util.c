@@ -336,13 +336,19 @@ int oc_rm_rf(const char *path)
 
 char *oc_read_file(const char *path, size_t *len)
 {
+    return oc_read_file_max(path, SIZE_MAX, len);
+}
+
+char *oc_read_file_max(const char *path, size_t max, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     struct oc_buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    while (b.len < max &&
+           (n = fread(chunk, 1, max - b.len < sizeof chunk ? max - b.len : sizeof chunk, f)) > 0)
         oc_buf_add(&b, chunk, n);
     int bad = ferror(f);
     fclose(f);
@@ -376,6 +382,26 @@ void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
     d->msgs[d->n++] = line;
 }
 
+void oc_diag_warn(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
+                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = oc_xvasprintf(fmt, ap);
+    va_end(ap);
+    char *line;
+    if (pos && pos->file)
+        line = oc_xasprintf("%s:%u:%u: warning: %s", pos->file, pos->line, pos->col, msg);
+    else
+        line = oc_xasprintf("warning: %s", msg);
+    free(msg);
+    if (d->n_warns == d->cap_warns) {
+        d->cap_warns = d->cap_warns ? d->cap_warns * 2 : 8;
+        d->warns = oc_xrealloc(d->warns, d->cap_warns * sizeof *d->warns);
+    }
+    d->warns[d->n_warns++] = line;
+}
+
 void oc_diag_free(struct oc_diag *d)
 {
     for (size_t i = 0; i < d->n; i++)
@@ -383,6 +409,11 @@ void oc_diag_free(struct oc_diag *d)
     free(d->msgs);
     d->msgs = NULL;
     d->n = d->cap = 0;
+    for (size_t i = 0; i < d->n_warns; i++)
+        free(d->warns[i]);
+    free(d->warns);
+    d->warns = NULL;
+    d->n_warns = d->cap_warns = 0;
 }
 
 unsigned long long oc_proc_start_time(long pid)

@@ -62,6 +62,8 @@ int oc_mkdir_p(const char *path, unsigned mode);
 int oc_rm_rf(const char *path);
 /* Whole file into memory, NUL-terminated; NULL with errno on error. */
 char *oc_read_file(const char *path, size_t *len);
+/* The same, reading at most max bytes (a FIFO or /dev/zero ends too). */
+char *oc_read_file_max(const char *path, size_t max, size_t *len);
 
 /* The start time of process pid (clock ticks since boot, /proc field 22),
  * 0 when there is no such process: pid plus start time names one process
@@ -78,9 +80,15 @@ struct oc_pos {
 struct oc_diag {
     char **msgs;
     size_t n, cap;
+    /* Warnings ("file:line:col: warning: text"): printed by `orch
+     * validate`, never counted as errors, so they change no exit status. */
+    char **warns;
+    size_t n_warns, cap_warns;
 };
 void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
                  ...) ORCH_PRINTF(3, 4);
+void oc_diag_warn(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
+                  ...) ORCH_PRINTF(3, 4);
 void oc_diag_free(struct oc_diag *d);
 
 #endif

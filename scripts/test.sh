@@ -52,6 +52,11 @@ for variant in plain asan; do
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" || status=1
 done
 
+# The fuzz targets (tests/fuzz), built with clang in their own tree, each
+# run for 60 s from its seed corpus: any crash or leak fails the suite.
+echo "== fuzz"
+"$src/scripts/fuzz.sh" 60 || status=1
+
 # Packaging, once (it builds its own Release tree): the .deb installed,
 # checked and purged on this machine, and the container image built on the
 # test engine and run.

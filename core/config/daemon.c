@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../cron.h"
+#include "../host.h"
 #include "internal.h"
 #include "plugin_with.h"
 
@@ -139,7 +140,8 @@ static void oc_server_tokens(struct oc_mb *b, struct oc_daemon_cfg *d, const str
 static void oc_worker_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struct oc_node *n)
 {
     static const char *const keys[] = {"id", "lease_ttl", "tick", "max_runs", "stop_grace",
-                                       "reconcile_every", "idle_instance_ttl", NULL};
+                                       "reconcile_every", "idle_instance_ttl", "max_engine_crashes",
+                                       NULL};
     oc_cfg_check_keys(n, keys, "worker", b->diag);
     d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
     d->lease_ttl_ms = oc_get_duration(b, n, "lease_ttl", 30000, "worker");
@@ -148,6 +150,8 @@ static void oc_worker_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struc
     d->stop_grace_ms = oc_get_duration(b, n, "stop_grace", 30000, "worker");
     d->reconcile_ms = oc_get_duration(b, n, "reconcile_every", 60000, "worker");
     d->idle_instance_ms = oc_get_duration(b, n, "idle_instance_ttl", 1800000, "worker");
+    d->max_engine_crashes = (uint32_t)oc_get_uint(b, n, "max_engine_crashes", 3, 1, 1000,
+                                                  "worker.max_engine_crashes");
     const struct oc_node *lt = oc_node_get(n, "lease_ttl");
     if (d->lease_ttl_ms < 1000 || d->tick_ms * 2 > d->lease_ttl_ms)
         oc_diag_add(b->diag, lt ? &lt->pos : &n->pos,
@@ -216,6 +220,8 @@ static void oc_hooks_read(struct oc_mb *b, struct oc_daemon_cfg *d, const struct
         o->pos = h->pos;
         o->workflow = oc_dup_scalar(b, h, "workflow", what);
         o->secret = oc_secret_ref(b, h, "secret", what);
+        if (oc_node_get(h, "secret"))
+            o->secret_pos = oc_node_get(h, "secret")->pos;
         if (!o->workflow || !oc_node_get(h, "secret"))
             oc_diag_add(b->diag, &h->pos, "%s: 'workflow' and 'secret' are required "
                         "(requests are verified by their HMAC-SHA256 signature)", what);
@@ -245,8 +251,10 @@ static void oc_notifications_read(struct oc_mb *b, struct oc_daemon_cfg *d,
         if (!o->url || (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)))
             oc_diag_add(b->diag, &h->pos, "notifications[%zu]: 'url' must be an http(s) URL",
                         i);
-        if (oc_node_get(h, "secret"))
+        if (oc_node_get(h, "secret")) {
             o->secret = oc_secret_ref(b, h, "secret", "notification");
+            o->secret_pos = oc_node_get(h, "secret")->pos;
+        }
         o->attempts = (uint32_t)oc_get_uint(b, h, "attempts", 5, 1, 100,
                                             "notification.attempts");
         size_t nn;
@@ -282,6 +290,7 @@ void oc_daemon_config_read(struct oc_mb *b, const struct oc_node *root)
     d->stop_grace_ms = 30000;
     d->reconcile_ms = 60000;
     d->idle_instance_ms = 1800000;
+    d->max_engine_crashes = 3;
     d->paused = d->proof = -1;
     const struct oc_node *n;
     if ((n = oc_get_map(b, root, "server", "server"))) {
@@ -317,6 +326,60 @@ void oc_daemon_config_read(struct oc_mb *b, const struct oc_node *root)
         if (d->hooks[i].workflow && !oc_config_workflow(b->cfg, d->hooks[i].workflow))
             oc_diag_add(b->diag, &d->hooks[i].pos, "webhook %s: no workflow '%s'",
                         d->hooks[i].name, d->hooks[i].workflow);
+}
+
+/* What is wrong with the secret NAME's value, or NULL. */
+static const char *oc_hmac_secret_problem(const char *name, size_t *len)
+{
+    char *v = oc_secret_lookup(name);
+    *len = v ? strlen(v) : 0;
+    free(v);
+    if (!v)
+        return "is not set";
+    if (!*len)
+        return "is empty";
+    return *len < OC_HMAC_SECRET_MIN ? "is too short" : NULL;
+}
+
+static int oc_check_hmac_secret(struct oc_diag *diag, const struct oc_pos *pos,
+                                const char *what, const char *name)
+{
+    size_t len;
+    const char *why = oc_hmac_secret_problem(name, &len);
+    if (!why)
+        return 0;
+    const char *dir = getenv("ORCH_SECRETS_DIR");
+    char *file = dir && *dir ? oc_xasprintf(" or the file %s/%s", dir, name) : oc_xstrdup("");
+    oc_diag_add(diag, pos,
+                "%s: its secret ${{ secrets.%s }} (environment variable ORCH_SECRET_%s%s) %s "
+                "(%zu bytes): an HMAC key must be at least %d bytes, or anyone could sign "
+                "requests; orchd does not start",
+                what, name, name, file, why, len, OC_HMAC_SECRET_MIN);
+    free(file);
+    return 1;
+}
+
+size_t oc_daemon_check_secrets(const struct oc_config *cfg, struct oc_diag *diag)
+{
+    const struct oc_daemon_cfg *d = &cfg->daemon;
+    size_t bad = 0;
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        if (!d->hooks[i].secret)
+            continue;
+        char *what = oc_xasprintf("webhook %s", d->hooks[i].name);
+        bad += (size_t)oc_check_hmac_secret(diag, &d->hooks[i].secret_pos, what,
+                                            d->hooks[i].secret);
+        free(what);
+    }
+    for (size_t i = 0; i < d->n_notifications; i++) {
+        if (!d->notifications[i].secret)
+            continue;
+        char *what = oc_xasprintf("notifications[%zu]", i);
+        bad += (size_t)oc_check_hmac_secret(diag, &d->notifications[i].secret_pos, what,
+                                            d->notifications[i].secret);
+        free(what);
+    }
+    return bad;
 }
 
 void oc_daemon_config_free(struct oc_daemon_cfg *d)

@@ -2,6 +2,7 @@
  * value at its file:line:col and returns the default. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,39 @@ int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map,
         return def;
     }
     return ms;
+}
+
+/* 1G, 64M, 4K or a number of bytes: the largest unit that divides v. */
+static void oc_size_text(char *out, size_t cap, int64_t v)
+{
+    static const char units[] = "GMK";
+    for (int i = 0; i < 3; i++) {
+        int64_t u = 1ll << (10 * (3 - i));
+        if (v && v % u == 0) {
+            snprintf(out, cap, "%lld%c", (long long)(v / u), units[i]);
+            return;
+        }
+    }
+    snprintf(out, cap, "%lld", (long long)v);
+}
+
+int64_t oc_get_size(struct oc_mb *b, const struct oc_node *map, const char *key,
+                    int64_t def, int64_t lo, int64_t hi, const char *what)
+{
+    const struct oc_node *n = oc_node_get(map, key);
+    const char *s = oc_scalar(b, n, what);
+    int64_t v;
+    if (!s)
+        return def;
+    if (oc_parse_size(s, &v) != 0 || v < lo || v > hi) {
+        char los[32], his[32];
+        oc_size_text(los, sizeof los, lo);
+        oc_size_text(his, sizeof his, hi);
+        oc_diag_add(b->diag, &n->pos, "%s: %s: '%s' is not a size from %s to %s (e.g. 512K, 64M)",
+                    what, key, s, los, his);
+        return def;
+    }
+    return v;
 }
 
 const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,

@@ -86,8 +86,9 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
                          const char *wf, size_t idx)
 {
     static const char *const keys[] = {"id", "uses", "with", "needs", "backend", "if",
+                                       "log_limit",
                                        "timeout", "retry", "continue_on_error",
-                                       "on_unknown", NULL};
+                                       "on_unknown", "env", NULL};
     st->pos = n->pos;
     char *what = oc_xasprintf("workflow %s, step %zu", wf, idx + 1);
     if (n->kind != OC_NODE_MAP) {
@@ -111,10 +112,13 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
         oc_diag_add(b->diag, &n->pos, "%s: 'uses' is required (the step plugin, e.g. exec)",
                     what);
     st->with = oc_node_get(n, "with");
+    st->env = oc_env_map_read(b, n, what);
     st->needs = oc_get_names(b, oc_node_get(n, "needs"), &st->n_needs, what);
     st->backend = oc_dup_scalar(b, n, "backend", what);
     st->if_expr = oc_dup_scalar(b, n, "if", what);
     st->timeout_ms = oc_get_duration(b, n, "timeout", 0, what);
+    /* 0: the workflow's, filled in by oc_workflow_read. */
+    st->log_limit = oc_get_size(b, n, "log_limit", 0, OC_LOG_LIMIT_MIN, OC_LOG_LIMIT_MAX, what);
     oc_retry_read(b, &st->retry, oc_node_get(n, "retry"), what);
     st->continue_on_error = oc_get_bool(b, n, "continue_on_error", 0, what);
     const struct oc_node *ou = oc_node_get(n, "on_unknown");
@@ -133,7 +137,8 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
                              const struct oc_node *n)
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
-                                       "steps", NULL};
+                                       "log_limit",
+                                       "steps", "env", NULL};
     static const char *const in_keys[] = {"default", "required", "description", NULL};
     w->name = oc_xstrdup(name);
     w->pos = n->pos;
@@ -147,6 +152,9 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
     w->description = oc_dup_scalar(b, n, "description", what);
     w->concurrency = (uint32_t)oc_get_uint(b, n, "concurrency", 0, 1, 1024, what);
     w->backend = oc_dup_scalar(b, n, "backend", what);
+    w->log_limit = oc_get_size(b, n, "log_limit", b->cfg->log_limit, OC_LOG_LIMIT_MIN,
+                               OC_LOG_LIMIT_MAX, what);
+    w->env = oc_env_map_read(b, n, what);
     const struct oc_node *in = oc_get_map(b, n, "inputs", what);
     if (in) {
         w->inputs = oc_xcalloc(in->len + 1, sizeof *w->inputs);
@@ -174,11 +182,19 @@ static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char 
     if (!steps || steps->kind != OC_NODE_SEQ || steps->len == 0) {
         oc_diag_add(b->diag, steps ? &steps->pos : &n->pos,
                     "%s: 'steps' must be a non-empty list", what);
+    } else if (steps->len > OC_MAX_STEPS) {
+        /* Validation and the engine compare steps pairwise: bounded here,
+         * a 16 MiB file of 100,000 steps cannot keep them busy for hours. */
+        oc_diag_add(b->diag, &steps->items[OC_MAX_STEPS]->pos,
+                    "%s has %zu steps; the limit is %d", what, steps->len, OC_MAX_STEPS);
     } else {
         w->steps = oc_xcalloc(steps->len, sizeof *w->steps);
         w->n_steps = steps->len;
         for (size_t i = 0; i < steps->len; i++)
             oc_step_read(b, &w->steps[i], steps->items[i], name, i);
+        for (size_t i = 0; i < w->n_steps; i++)
+            if (!w->steps[i].log_limit)
+                w->steps[i].log_limit = w->log_limit; /* step over workflow over defaults */
     }
     free(what);
 }
@@ -199,7 +215,7 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
     static const char *const keys[] = {"version", "plugins", "store", "artifacts",
                                        "backends", "defaults", "workflows", "server",
                                        "worker", "control", "schedules", "webhooks",
-                                       "notifications", NULL};
+                                       "notifications", "env_passthrough", NULL};
     struct oc_config *cfg = b->cfg;
     if (root->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
@@ -258,11 +274,14 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
     }
 
     const struct oc_node *df = oc_get_map(b, root, "defaults", "defaults");
-    static const char *const dkeys[] = {"backend", "concurrency", "state_dir", NULL};
+    static const char *const dkeys[] = {"backend", "concurrency", "state_dir",
+                                        "log_limit", "host_paths", NULL};
     oc_cfg_check_keys(df, dkeys, "defaults", b->diag);
     cfg->concurrency = (uint32_t)oc_get_uint(b, df, "concurrency", 4, 1, 1024,
                                              "defaults.concurrency");
     cfg->default_backend = oc_dup_scalar(b, df, "backend", "defaults.backend");
+    cfg->log_limit = oc_get_size(b, df, "log_limit", OC_LOG_LIMIT_DEFAULT, OC_LOG_LIMIT_MIN,
+                                 OC_LOG_LIMIT_MAX, "defaults");
     if (!cfg->default_backend)
         cfg->default_backend = oc_xstrdup(cfg->backends[0].name);
     char *sd = oc_dup_scalar(b, df, "state_dir", "defaults.state_dir");
@@ -270,6 +289,9 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
         cfg->state_dir = oc_rel_to_file(cfg->path, sd);
         free(sd);
     }
+    oc_host_paths_read(b, df);
+
+    oc_env_passthrough_read(b, root);
 
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
     if (!wf || !wf->len) {
@@ -306,9 +328,14 @@ struct oc_config *oc_config_parse_string(const char *source, const char *path,
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
 {
     size_t len;
-    char *text = oc_read_file(path, &len);
+    /* One byte past the limit is enough to know the file is too large. */
+    char *text = oc_read_file_max(path, OC_CONFIG_MAX_BYTES + 1, &len);
     if (!text) {
         oc_diag_add(diag, NULL, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (oc_config_size_check(text, len, path, diag) != 0) {
+        free(text);
         return NULL;
     }
     if (strlen(text) != len) {
@@ -368,6 +395,12 @@ void oc_config_free(struct oc_config *cfg)
     free(cfg->plugin_paths);
     free(cfg->default_backend);
     free(cfg->state_dir);
+    for (size_t i = 0; i < cfg->n_host_paths; i++)
+        free(cfg->host_paths[i]);
+    free(cfg->host_paths);
+    for (size_t i = 0; i < cfg->n_env_passthrough; i++)
+        free(cfg->env_passthrough[i]);
+    free(cfg->env_passthrough);
     oc_node_free(cfg->root);
     free(cfg->source);
     free(cfg->path);

@@ -156,19 +156,27 @@ static int oc_order(struct oc_vc *v, struct oc_workflow *w)
     return rc;
 }
 
-/* Whether step a (transitively) needs step b. */
+/* Whether step a (transitively) needs step b. A walk with a stack of its
+ * own: recursion went as deep as the chain of needs is long (a chain of
+ * 100,000 steps overflowed it). Each step is pushed once (seen). */
 static int oc_depends_on(const struct oc_workflow *w, size_t a, size_t b, char *seen)
 {
-    const struct oc_step *st = &w->steps[a];
-    for (size_t k = 0; k < st->n_needs; k++) {
-        size_t j = st->need_idx[k];
-        if (j >= w->n_steps || seen[j])
-            continue;
-        seen[j] = 1;
-        if (j == b || oc_depends_on(w, j, b, seen))
-            return 1;
+    size_t *stack = oc_xcalloc(w->n_steps + 1, sizeof *stack), top = 0;
+    int found = 0;
+    stack[top++] = a;
+    while (top && !found) {
+        const struct oc_step *st = &w->steps[stack[--top]];
+        for (size_t k = 0; k < st->n_needs && !found; k++) {
+            size_t j = st->need_idx[k];
+            if (j >= w->n_steps || seen[j])
+                continue;
+            seen[j] = 1;
+            found = j == b;
+            stack[top++] = j;
+        }
     }
-    return 0;
+    free(stack);
+    return found;
 }
 
 struct oc_refctx {
@@ -189,6 +197,13 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
                 return 0;
         oc_diag_add(c->v->diag, c->pos, "step %s: inputs.%s is not an input of workflow %s",
                     who, n ? parts[0] : "", w->name);
+        return 0;
+    }
+    if (!strcmp(ns, "steps") && c->step == SIZE_MAX) {
+        oc_diag_add(c->v->diag, c->pos, "workflow %s: env: cannot use steps.%s (the "
+                                        "workflow's env: is set before any step runs; use "
+                                        "the step's env:)",
+                    w->name, n ? parts[0] : "");
         return 0;
     }
     if (!strcmp(ns, "steps")) {
@@ -256,8 +271,10 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
         oc_diag_add(v->diag, &st->pos, "%s: plugin %s runs on a backend, but there is no "
                                        "backend '%s'",
                     what, st->uses, v->cfg->default_backend);
+    oc_lint_step(v->cfg, st, v->diag);
     struct oc_refctx c = {v, w, i, &st->pos};
     oc_check_tree(&c, st->with);
+    oc_check_tree(&c, st->env);
     if (st->if_expr)
         oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(v->cfg, w, i, "if"));
     free(what);
@@ -298,6 +315,8 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         oc_check_needs(&v, w);
         if (oc_order(&v, w) != 0)
             continue;
+        struct oc_refctx wc = {&v, w, SIZE_MAX, &w->pos};
+        oc_check_tree(&wc, w->env);
         for (size_t j = 0; j < w->n_steps; j++)
             oc_check_step(&v, w, j);
     }

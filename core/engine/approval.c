@@ -99,7 +99,7 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
     if (r->dry_run) {
         json_object_set_new(s->outputs, "approved", json_string("true"));
         oc_ledger_event(r, "step.plan",
-                        json_pack("{s:s,s:s++}", "step", s->def->id, "plan",
+                        json_pack("{s:s,s:s+}", "step", s->def->id, "plan",
                                   "would wait for approval: ", message ? message : ""));
         oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
         json_decref(with);
@@ -186,6 +186,7 @@ void oc_run_park(struct oc_run *r)
         st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
         oc_error_clear(&err);
     }
+    oc_lease_release(r->e, r->id, r->lease_owner); /* the CLI's: nobody drives it now */
     r->parked = 1;
     r->done = 1;
     r->final_state = ORCH_RUN_WAITING;

@@ -37,16 +37,33 @@ void oc_engine_enqueue(struct oc_run *r, size_t idx)
     r->steps[idx].queued = 1;
 }
 
+/* defaults.host_paths for ctx_get("host_paths"): one directory a line;
+ * absent when host: paths are off. */
+static void oc_engine_ctx_host_paths(const struct oc_run *r, json_t *ctx)
+{
+    if (!r->cfg || !r->cfg->n_host_paths)
+        return;
+    struct oc_buf b = {0};
+    for (size_t i = 0; i < r->cfg->n_host_paths; i++)
+        oc_buf_addf(&b, "%s%s", i ? "\n" : "", r->cfg->host_paths[i]);
+    char *text = oc_buf_steal(&b);
+    json_object_set_new(ctx, "host_paths", json_string(text));
+    free(text);
+}
+
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                            uint32_t attempt, int64_t timeout_ms)
 {
-    return json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I,s:O}", "run_id", r->id,
-                     "step_id", step_id, "attempt", (json_int_t)attempt,
-                     "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
-                     r->dry_run, "timeout_ms", (json_int_t)timeout_ms,
-                     "secrets", r->secrets);
+    json_t *ctx = json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I}", "run_id", r->id,
+                            "step_id", step_id, "attempt", (json_int_t)attempt,
+                            "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
+                            r->dry_run, "timeout_ms", (json_int_t)timeout_ms);
+    oc_engine_ctx_host_paths(r, ctx);
+    return ctx;
 }
 
+/* Redacted per stream, not per chunk: a secret written in two pieces is
+ * still masked (the redactor holds back a possible start of one). */
 static void oc_job_stream(void *ud, uint32_t stream, const char *data,
                           size_t len)
 {
@@ -56,16 +73,36 @@ static void oc_job_stream(void *ud, uint32_t stream, const char *data,
         return;
     struct oc_run *r = job->run;
     struct oc_srt *s = &r->steps[job->idx];
-    size_t n;
-    char *safe = oc_redact(r->red, data, len, &n);
-    oc_buf_add(&s->out[stream - 1], safe, n);
-    struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
-                            .step_id = s->def->id, .attempt = s->attempt,
-                            .data = safe, .len = n, .stream = stream};
-    oc_engine_progress(r, &p);
-    free(safe);
+    struct oc_buf *out = &s->out[stream - 1];
+    size_t from = out->len;
+    oc_redact_stream(r->red, &s->held[stream - 1], data, len, out);
+    if (out->len > from) {
+        struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
+                                .step_id = s->def->id, .attempt = s->attempt,
+                                .data = out->data + from, .len = out->len - from,
+                                .stream = stream};
+        oc_engine_progress(r, &p);
+    }
     if (s->out[0].len + s->out[1].len >= 64 * 1024)
         oc_ledger_flush_logs(r, s);
+}
+
+/* The attempt's streams are over (done in any way, or abandoned): what the
+ * redactor held back goes out, redacted, before the logs are flushed. */
+static void oc_step_streams_end(struct oc_run *r, struct oc_srt *s)
+{
+    for (uint32_t i = 0; i < 2; i++) {
+        struct oc_buf *out = &s->out[i];
+        size_t from = out->len;
+        oc_redact_stream_end(r->red, &s->held[i], out);
+        if (out->len == from)
+            continue;
+        struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
+                                .step_id = s->def->id, .attempt = s->attempt,
+                                .data = out->data + from, .len = out->len - from,
+                                .stream = i + 1};
+        oc_engine_progress(r, &p);
+    }
 }
 
 static void oc_job_log(void *ud, uint32_t level, const char *line)
@@ -120,10 +157,12 @@ static void oc_job_done(void *ud, orch_status st, const char *msg,
 {
     struct oc_job *job = ud;
     struct oc_run *r = job->run;
-    if (job->kind == OC_JOB_STEP)
+    if (job->kind == OC_JOB_STEP) {
+        oc_step_streams_end(r, &r->steps[job->idx]);
         oc_step_done(job, st, msg, result);
-    else
+    } else {
         oc_inst_done(job, st, msg, result);
+    }
     r->dirty = 1;
     free(job);
 }
@@ -166,6 +205,7 @@ static void oc_run_release(struct oc_run *r)
     if (r->owner && st->vt->run_heartbeat)
         st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
     oc_error_clear(&err);
+    oc_lease_release(r->e, r->id, r->lease_owner);
     if (r->cancelled) {
         char *name = oc_xasprintf("cancel/%s", r->id);
         st->vt->flag_set(st->h, name, NULL, &err);
@@ -194,12 +234,18 @@ void oc_run_check_done(struct oc_run *r)
             return; /* teardown in progress or waiting for an executor */
     if (r->inst_jobs)
         return;
-    oc_ledger_run_state(r, 0, r->final_state, r->final_error);
-    oc_ledger_event(r, "run.finished",
-                    json_pack("{s:s,s:s?}", "state",
-                              orch_run_state_name(r->final_state), "error",
-                              r->final_error));
-    oc_run_release(r);
+    /* A compare-and-set from running: of two drivers (there should never
+     * be two) only one finishes the run and writes run.finished. */
+    if (oc_ledger_run_state(r, ORCH_RUN_RUNNING, r->final_state, r->final_error) == 0) {
+        oc_ledger_event(r, "run.finished",
+                        json_pack("{s:s,s:s?}", "state",
+                                  orch_run_state_name(r->final_state), "error",
+                                  r->final_error));
+        oc_run_release(r);
+    } else {
+        r->lost = 1;
+        r->final_state = 0; /* not ours to say: the store has the outcome */
+    }
     r->done = 1;
     struct oc_progress p = {.type = OC_EV_RUN_FINISHED, .run_id = r->id,
                             .state = r->final_state, .message = r->final_error,
@@ -226,6 +272,11 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
         oc_pool_set_wake_fd(e->pool, opts->wake_fd);
+    struct oc_buf keep = {0};
+    for (size_t i = 0; i < opts->n_env_passthrough; i++)
+        oc_buf_addf(&keep, "%s%s", i ? "," : "", opts->env_passthrough[i]);
+    oc_pool_set_env_keep(e->pool, keep.data);
+    oc_buf_free(&keep);
     oc_pool_prespawn(e->pool);
     e->exec_path = exec;
     const char *t = getenv("TMPDIR");
@@ -247,6 +298,9 @@ static void oc_run_free(struct oc_run *r)
         free(r->steps[i].error);
         oc_buf_free(&r->steps[i].out[0]);
         oc_buf_free(&r->steps[i].out[1]);
+        oc_buf_free(&r->steps[i].held[0]);
+        oc_buf_free(&r->steps[i].held[1]);
+        oc_logcap_free(r->steps[i].logcap);
     }
     for (size_t i = 0; i < r->n_insts; i++) {
         free(r->insts[i].id);
@@ -257,9 +311,9 @@ static void oc_run_free(struct oc_run *r)
     free(r->insts);
     free(r->steps);
     json_decref(r->inputs);
-    json_decref(r->secrets);
     json_decref(r->decisions);
     free(r->owner);
+    free(r->lease_owner);
     oc_redactor_free(r->red);
     if (r->owns_cfg)
         oc_config_free(r->cfg);
@@ -306,7 +360,6 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
         r->steps[i].exit_code = -1;
     }
     r->red = oc_redactor_new();
-    r->secrets = json_object();
     r->concurrency = wf->concurrency ? wf->concurrency
                      : cfg->concurrency ? cfg->concurrency : 4;
     r->start_mono = oc_now_mono_ns();
@@ -333,17 +386,34 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             struct orch_error *err)
 {
     const struct oc_workflow *wf;
-    json_t *in;
-    char *id;
-    orch_status rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
-                                   ORCH_RUN_RUNNING, &wf, &in, &id, err);
+    json_t *in = NULL;
+    char *id = NULL, *lease_owner = NULL;
+    /* The CLI's lease is taken with the run's creation: no moment where
+     * the run is running and nobody owns it. */
+    int lease = !e->opts.owner && oc_lease_supported(e);
+    orch_status rc = lease ? oc_txn_begin(e->store, err) : ORCH_OK;
+    if (rc != ORCH_OK)
+        return rc;
+    rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
+                       ORCH_RUN_RUNNING, &wf, &in, &id, err);
+    if (rc == ORCH_OK && lease)
+        rc = oc_lease_first(e, id, &lease_owner, err);
+    if (lease)
+        rc = oc_txn_end(e->store, rc, err);
     if (rc != ORCH_OK) {
-        if (rc == ORCH_E_EXISTS)
+        if (rc == ORCH_E_EXISTS) {
             *run_id = id;
+        } else {
+            free(id);
+            json_decref(in);
+        }
+        free(lease_owner);
         return rc;
     }
     struct oc_run *r = oc_run_new(e, cfg, wf);
     r->id = id;
+    r->lease_owner = lease_owner;
+    r->lease_renewed_ns = oc_now_real_ns();
     r->inputs = in;
     r->dry_run = e->opts.dry_run;
     oc_ledger_event(r, "run.started",
@@ -391,7 +461,7 @@ int oc_engine_cancel_run(struct oc_engine *e, const char *run_id)
 
 /* Stop driving r without another write: its jobs are cancelled and their
  * results ignored. */
-static void oc_run_drop(struct oc_run *r)
+void oc_run_drop(struct oc_run *r)
 {
     r->lost = 1;
     r->done = 1;
@@ -444,7 +514,8 @@ void oc_engine_abandon(struct oc_engine *e)
             struct oc_srt *s = &r->steps[j];
             if (!s->in_flight)
                 continue;
-            oc_ledger_flush_logs(r, s);
+            oc_step_streams_end(r, s);
+            oc_ledger_end_logs(r, s);
             s->state = ORCH_STEP_UNKNOWN;
             free(s->error);
             s->error = oc_xstrdup("the daemon stopped before the attempt finished");
@@ -564,7 +635,7 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
 void oc_engine_loop(struct oc_engine *e)
 {
     while (oc_engine_tick(e, 500))
-        ;
+        oc_leases_renew(e);
 }
 
 uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id)

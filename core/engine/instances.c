@@ -175,8 +175,11 @@ int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                         json_pack("{s:s}", "instance", in->id));
     } else {
         in->state = OC_INST_FAILED;
+        size_t n;
+        char *safe = oc_redact(r->red, msg ? msg : "failed", strlen(msg ? msg : "failed"), &n);
         oc_log(ORCH_LOG_WARN, r->id, "destroy instance %s on backend %s: %s",
-               in->id, in->backend->name, msg ? msg : "failed");
+               in->id, in->backend->name, safe);
+        free(safe);
         oc_ledger_event(r, "instance.destroy_failed",
                         json_pack("{s:s,s:s?}", "instance", in->id, "error", msg));
     }

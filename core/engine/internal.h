@@ -51,6 +51,8 @@ struct oc_srt {
     orch_status status;
     int32_t exit_code;
     struct oc_buf out[2];    /* pending log bytes: stdout, stderr */
+    struct oc_buf held[2];   /* per stream: bytes that may start a secret */
+    struct oc_logcap *logcap;/* this attempt's log bound (logcap.c) */
     int64_t log_flushed_mono;
     int asking;              /* waiting for a decision on an unknown outcome */
     int64_t wait_deadline_ns;/* approval: when its timeout policy applies */
@@ -77,7 +79,6 @@ struct oc_run {
     uint32_t final_state;
     char *final_error;
     struct oc_redactor *red;
-    json_t *secrets;         /* name -> value, for steps' secret_get */
     int64_t start_mono;
     int dirty;               /* re-run the scheduler */
     char *owner;             /* lease owner (a daemon), NULL for the CLI */
@@ -86,6 +87,7 @@ struct oc_run {
     int parked;              /* left waiting for approval, lease released */
     int lost;                /* lease lost: abandon without writing */
     json_t *decisions;       /* "step#attempt" -> approval.decided data */
+    char *lease_owner;       /* the CLI's named lease "run/<id>" (lease.c), or NULL */
 };
 
 struct oc_engine {
@@ -117,21 +119,75 @@ struct oc_job {
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data);
 int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect);
 void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s);
+/* The attempt's log is complete: flush, write the kept tail after the
+ * truncation marker, record a step.log_truncated event. Before the
+ * attempt's final row, so a reader that sees the row has the whole log. */
+void oc_ledger_end_logs(struct oc_run *r, struct oc_srt *s);
 void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state);
 int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
                         const char *error);
+
+/* logcap.c: each attempt's stored log keeps at most its log_limit bytes,
+ * the head and the tail, with a marker line between (docs/security.md). */
+struct oc_logcap;
+/* Of len bytes of one stream's output, how many leading bytes to store now;
+ * the rest is spooled for the tail (or dropped). *cap is made on first use
+ * and remade when attempt changes. */
+size_t oc_logcap_admit(struct oc_logcap **cap, const char *tmpdir, uint32_t attempt,
+                       int64_t limit, uint32_t stream, const char *data, size_t len);
+struct oc_logcap_summary {
+    uint64_t limit, total, head, tail, dropped;
+};
+typedef void (*oc_logcap_emit_fn)(void *ud, uint32_t stream, const char *data, size_t len);
+/* At the attempt's end: emit the marker (when bytes were dropped) and the
+ * tail in order, in pieces of at most 64 KiB. 1 when bytes were dropped. */
+int oc_logcap_finish(struct oc_logcap *cap, oc_logcap_emit_fn emit, void *ud,
+                     struct oc_logcap_summary *sum);
+void oc_logcap_free(struct oc_logcap *cap);
 
 /* scope.c: templates and conditions for one run. */
 struct oc_scope_ud {
     struct oc_run *run;
     size_t step;             /* the step being evaluated */
     int secret_used;
+    json_t *env;             /* the step's env (env.NAME sees it first), or NULL */
+    json_t *secrets;         /* collects name -> value of secrets used, or NULL */
+    json_t *secret_env;      /* collects the script's secret variables, or NULL */
 };
 void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
                    struct oc_run *r, size_t step);
-/* Render every scalar of a `with` tree; NULL with *errmsg on error. */
-json_t *oc_scope_render_with(struct oc_run *r, size_t step,
+/* Render every scalar of a `with` tree; NULL with *errmsg on error. The
+ * options d flags ORCH_OPTF_SCRIPT get their secrets as variables of the
+ * step (script_secrets.c). */
+json_t *oc_scope_render_with(const struct oc_scope *sc, const struct orch_plugin_desc *d,
                              const struct oc_node *with, char **errmsg);
+/* paths.c: PATH_KIND options of a rendered `with` keep their literal kind
+ * and are confined to it; -1 with *errmsg (step, option, why). */
+int oc_scope_confine_paths(const struct oc_step *def, const struct oc_node *with,
+                           json_t *rendered, char **errmsg);
+
+/* script_secrets.c: a script template rendered with every secret value
+ * replaced by a reference to a variable, added to secret_env (NULL: values
+ * written as they are). A JSON string, or NULL with *errmsg. */
+json_t *oc_render_script(const char *text, const struct oc_scope *sc, json_t *secret_env,
+                         char **errmsg);
+
+/* step_env.c: what one attempt of a step gets besides its plugin. */
+struct oc_step_input {
+    json_t *with;            /* rendered options */
+    json_t *env;             /* env_passthrough values, workflow env:, step env: */
+    json_t *secret_env;      /* variables carrying the secrets its script uses */
+    json_t *secrets;         /* name -> value: the secrets the step names */
+};
+/* A scope for step idx whose env.NAME sees the step's env, rendered into
+ * ud->env (the caller owns it); ud->secrets (when set) collects the
+ * secrets the env names. 0, or -1 with *errmsg. */
+int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
+                  struct oc_scope_ud *ud, char **errmsg);
+/* Fill in; 0, or -1 with *errmsg (in is then empty). */
+int oc_step_input_make(struct oc_run *r, size_t idx, struct oc_step_input *in,
+                       char **errmsg);
+void oc_step_input_free(struct oc_step_input *in);
 
 /* instances.c */
 size_t oc_inst_for_step(struct oc_run *r, size_t step);
@@ -167,7 +223,30 @@ void oc_run_park(struct oc_run *r);
 json_t *oc_approval_decision(const struct oc_run *r, const char *step,
                              uint32_t attempt);
 
+/* lease.c: the named lease of a run the CLI drives. */
+int64_t oc_lease_ttl_ms(const struct oc_engine *e);
+int oc_lease_supported(const struct oc_engine *e);
+char *oc_lease_name(const char *run_id);
+/* Take "run/<id>" for this process (*owner_out malloc'd), taking over a
+ * dead holder on this host; CONFLICT naming the live holder otherwise. */
+orch_status oc_lease_take(struct oc_engine *e, const char *run_id, char **owner_out,
+                          struct orch_error *err);
+/* The same for a run just created (in the caller's transaction). */
+orch_status oc_lease_first(struct oc_engine *e, const char *run_id, char **owner_out,
+                           struct orch_error *err);
+orch_status oc_lease_renew(struct oc_engine *e, const char *run_id, const char *owner,
+                           struct orch_error *err);
+/* A transaction when the store has them; end commits on ORCH_OK, else
+ * rolls back and returns rc. */
+orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err);
+orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err);
+void oc_lease_release(struct oc_engine *e, const char *run_id, const char *owner);
+/* Renew the leases of the runs being driven; a lost one drops its run. */
+void oc_leases_renew(struct oc_engine *e);
+
 /* engine.c */
+/* Stop driving r without another write (its lease was lost). */
+void oc_run_drop(struct oc_run *r);
 struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
                           const struct oc_workflow *wf);
 void oc_ledger_process(struct oc_run *r);

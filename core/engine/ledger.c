@@ -71,9 +71,20 @@ int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
     return rc == ORCH_OK ? 0 : -1;
 }
 
-void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s)
+static void oc_ledger_log_append(struct oc_run *r, struct oc_srt *s, uint32_t stream,
+                                 const char *data, size_t len)
 {
     struct oc_store *st = r->e->store;
+    struct orch_error err;
+    oc_error_init(&err);
+    if (st->vt->log_append(st->h, r->id, s->def->id, s->attempt, stream, data, len,
+                           oc_now_real_ns(), &err) != ORCH_OK)
+        oc_ledger_fail(r, "append step log", &err);
+    oc_error_clear(&err);
+}
+
+void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s)
+{
     if (r->lost) {
         s->out[0].len = s->out[1].len = 0;
         return;
@@ -82,15 +93,42 @@ void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s)
         struct oc_buf *b = &s->out[i];
         if (!b->len)
             continue;
-        struct orch_error err;
-        oc_error_init(&err);
-        if (st->vt->log_append(st->h, r->id, s->def->id, s->attempt, i + 1,
-                               b->data, b->len, oc_now_real_ns(), &err) != ORCH_OK)
-            oc_ledger_fail(r, "append step log", &err);
-        oc_error_clear(&err);
+        /* Past half the attempt's log_limit, bytes go to the tail spool. */
+        size_t keep = oc_logcap_admit(&s->logcap, r->e->tmpdir, s->attempt, s->def->log_limit,
+                                      i + 1, b->data, b->len);
+        if (keep)
+            oc_ledger_log_append(r, s, i + 1, b->data, keep);
         b->len = 0;
     }
     s->log_flushed_mono = oc_now_mono_ns();
+}
+
+struct oc_ledger_tail {
+    struct oc_run *r;
+    struct oc_srt *s;
+};
+
+static void oc_ledger_tail_row(void *ud, uint32_t stream, const char *data, size_t len)
+{
+    struct oc_ledger_tail *t = ud;
+    oc_ledger_log_append(t->r, t->s, stream, data, len);
+}
+
+void oc_ledger_end_logs(struct oc_run *r, struct oc_srt *s)
+{
+    oc_ledger_flush_logs(r, s);
+    struct oc_logcap *cap = s->logcap;
+    s->logcap = NULL;
+    struct oc_logcap_summary sum;
+    struct oc_ledger_tail t = {r, s};
+    if (cap && !r->lost && oc_logcap_finish(cap, oc_ledger_tail_row, &t, &sum))
+        oc_ledger_event(r, "step.log_truncated",
+                        json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I}", "step", s->def->id,
+                                  "attempt", (json_int_t)s->attempt, "log_limit",
+                                  (json_int_t)sum.limit, "bytes", (json_int_t)sum.total,
+                                  "kept_head", (json_int_t)sum.head, "kept_tail",
+                                  (json_int_t)sum.tail, "dropped", (json_int_t)sum.dropped));
+    oc_logcap_free(cap);
 }
 
 void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state)

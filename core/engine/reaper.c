@@ -55,7 +55,9 @@ static void oc_reap_done(void *ud, orch_status st, const char *msg, json_t *resu
         j->rec.updated_ns = oc_now_real_ns();
         s->vt->instance_put(s->h, &j->rec, &err);
         oc_error_clear(&err);
-        char *data = oc_xasprintf("{\"instance\":\"%s\",\"backend\":\"%s\"}", j->id, j->backend);
+        json_t *ev = json_pack("{s:s,s:s}", "instance", j->id, "backend", j->backend);
+        char *data = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
         int64_t seq;
         s->vt->event_append(s->h, j->run_id, "instance.reaped", data, oc_now_real_ns(), &seq,
                             &err);

@@ -98,12 +98,33 @@ struct oc_history {
     char *host;
     json_t *decisions;
     int started, dry_run, requeued;
+    /* Loads of the run (run.started, run.resumed) since it last made
+     * progress: each one that no progress, park, graceful stop or end
+     * followed was ended by the engine dying while it drove the run. */
+    uint32_t loads_without_progress;
 };
+
+/* What ends a load in good order, or shows that driving the run moves. */
+static int oc_history_progress(const char *t)
+{
+    static const char *const types[] = {
+        "step.succeeded", "step.failed",   "step.skipped",   "step.cancelled",
+        "step.timed_out", "step.retrying", "run.waiting",    "run.abandoned",
+        "run.finished",   "run.requeued",  "approval.decided", NULL};
+    for (size_t i = 0; types[i]; i++)
+        if (!strcmp(t, types[i]))
+            return 1;
+    return 0;
+}
 
 static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
 {
     struct oc_history *h = ud;
     const char *t = ev->type;
+    if (!strcmp(t, "run.started") || !strcmp(t, "run.resumed"))
+        h->loads_without_progress++;
+    else if (oc_history_progress(t))
+        h->loads_without_progress = 0;
     if (strcmp(t, "run.process") && strcmp(t, "approval.decided") &&
         strcmp(t, "run.started") && strcmp(t, "run.requeued") &&
         strcmp(t, "run.resumed"))
@@ -255,16 +276,91 @@ static int32_t oc_flag_find_cb(void *ud, const char *name, const char *value)
     return 0;
 }
 
-static int oc_cancel_requested(struct oc_store *st, const char *run_id)
+static orch_status oc_cancel_requested(struct oc_store *st, const char *run_id, int *found,
+                                       struct orch_error *err)
 {
     char *name = oc_xasprintf("cancel/%s", run_id);
     struct oc_flag_find f = {name, 0};
-    struct orch_error err;
-    oc_error_init(&err);
-    st->vt->flag_list(st->h, oc_flag_find_cb, &f, &err);
-    oc_error_clear(&err);
+    orch_status rc = st->vt->flag_list(st->h, oc_flag_find_cb, &f, err);
     free(name);
-    return f.found;
+    *found = f.found;
+    return rc;
+}
+
+/* A read that failed decides nothing: the load stops, naming the store,
+ * the call and the run. */
+static orch_status oc_read_failed(struct oc_store *st, const char *call, const char *run_id,
+                                  orch_status rc, struct orch_error *err)
+{
+    char *why = oc_xstrdup(oc_error_text(err));
+    oc_error_clear(err);
+    oc_error_set(err, rc, "%s: %s of run %s failed: %s (nothing was changed)",
+                 st->plugin->id, call, run_id, why);
+    free(why);
+    return rc;
+}
+
+/* The engine died this many times while it drove the run: fail it, once,
+ * instead of dying with it again. The daemon owns it (its claim). */
+static orch_status oc_run_fail_crashed(struct oc_engine *e, const char *run_id, uint32_t n,
+                                       struct orch_error *err)
+{
+    struct oc_store *st = e->store;
+    char *why = oc_xasprintf("the engine crashed %u times while driving this run; left for a "
+                             "human", n);
+    int64_t now = oc_now_real_ns();
+    orch_status rc = oc_txn_begin(st, err);
+    if (rc == ORCH_OK) {
+        rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_RUNNING, e->opts.owner, ORCH_RUN_FAILED,
+                             why, now, err);
+        json_t *d = json_pack("{s:s,s:s,s:i}", "state", "failed", "error", why,
+                              "engine_crashes", (json_int_t)n);
+        char *j = json_dumps(d, JSON_COMPACT);
+        json_decref(d);
+        int64_t seq;
+        if (rc == ORCH_OK)
+            rc = st->vt->event_append(st->h, run_id, "run.finished", j, now, &seq, err);
+        free(j);
+        rc = oc_txn_end(st, rc, err);
+    }
+    if (rc == ORCH_OK) {
+        if (st->vt->run_heartbeat)
+            st->vt->run_heartbeat(st->h, run_id, e->opts.owner, 0, now, err);
+        oc_error_clear(err);
+        struct oc_log_fields f = {.run_id = run_id, .component = "engine"};
+        oc_log_at(ORCH_LOG_ERROR, &f, "run failed: %s", why);
+        rc = oc_error_set(err, ORCH_E_FAILED, "run %s: %s", run_id, why);
+    }
+    free(why);
+    return rc;
+}
+
+/* The CLI moves the run to running from the state it read, with its lease
+ * confirmed in the same transaction; a daemon's claim already did. */
+static orch_status oc_run_take(struct oc_run *r, uint32_t expect, struct orch_error *err)
+{
+    struct oc_store *st = r->e->store;
+    if (!r->lease_owner)
+        return oc_ledger_run_state(r, r->owner ? ORCH_RUN_RUNNING : 0, ORCH_RUN_RUNNING,
+                                   NULL) == 0
+                   ? ORCH_OK
+                   : oc_error_set(err, ORCH_E_CONFLICT, "run %s changed while it was loaded",
+                                  r->id);
+    orch_status rc = oc_txn_begin(st, err);
+    if (rc != ORCH_OK)
+        return rc;
+    rc = oc_lease_renew(r->e, r->id, r->lease_owner, err);
+    if (rc == ORCH_OK)
+        rc = st->vt->run_cas(st->h, r->id, expect, NULL, ORCH_RUN_RUNNING, NULL,
+                             oc_now_real_ns(), err);
+    rc = oc_txn_end(st, rc, err);
+    if (rc == ORCH_E_CONFLICT) {
+        oc_error_clear(err);
+        rc = oc_error_set(err, ORCH_E_CONFLICT, "run %s changed while it was loaded "
+                          "(another process moved it on); nothing was done", r->id);
+    }
+    r->lease_renewed_ns = oc_now_real_ns();
+    return rc;
 }
 
 static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daemon,
@@ -273,10 +369,23 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     struct oc_store *st = e->store;
     struct oc_loaded_run l = {0};
     struct oc_history h = {.decisions = json_object()};
-    orch_status rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, &l, err);
-    if (rc != ORCH_OK || !l.found) {
-        if (rc == ORCH_OK || rc == ORCH_E_NOT_FOUND)
-            rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
+    struct oc_run *r = NULL;
+    char *lease_owner = NULL;
+    orch_status rc;
+    /* The CLI takes the run's lease before it reads anything, so what it
+     * reads cannot change under it but through a daemon's claim, which
+     * the compare-and-set below sees. */
+    if (!daemon && oc_lease_supported(e) &&
+        (rc = oc_lease_take(e, run_id, &lease_owner, err)) != ORCH_OK)
+        goto out;
+    rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, &l, err);
+    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !l.found)) {
+        oc_error_clear(err);
+        rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
+        goto out;
+    }
+    if (rc != ORCH_OK) {
+        rc = oc_read_failed(st, "run_get", run_id, rc, err);
         goto out;
     }
     if (!daemon && l.state == ORCH_RUN_SUCCEEDED) {
@@ -284,17 +393,26 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
                           "run %s already succeeded: nothing to resume", run_id);
         goto out;
     }
-    st->vt->event_list(st->h, run_id, 0, 0, oc_history_cb, &h, err);
-    oc_error_clear(err);
     if (!daemon && l.owner) {
         rc = oc_error_set(err, ORCH_E_CONFLICT,
                           "run %s is owned by the daemon %s; resume it there", run_id,
                           l.owner);
         goto out;
     }
-    if (!daemon && oc_history_alive(&h)) {
+    rc = st->vt->event_list(st->h, run_id, 0, 0, oc_history_cb, &h, err);
+    if (rc != ORCH_OK) {
+        rc = oc_read_failed(st, "event_list", run_id, rc, err);
+        goto out;
+    }
+    /* Without leases, the ledger's last driver is all there is to go by. */
+    if (!daemon && !lease_owner && oc_history_alive(&h)) {
         rc = oc_error_set(err, ORCH_E_CONFLICT,
                           "run %s is still being driven by process %lld", run_id, h.pid);
+        goto out;
+    }
+    if (daemon && e->opts.max_engine_crashes &&
+        h.loads_without_progress >= e->opts.max_engine_crashes) {
+        rc = oc_run_fail_crashed(e, run_id, h.loads_without_progress, err);
         goto out;
     }
     struct oc_diag diag = {0};
@@ -317,10 +435,12 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
                           run_id, l.workflow);
         goto out;
     }
-    struct oc_run *r = oc_run_new(e, cfg, wf);
+    r = oc_run_new(e, cfg, wf);
     r->owns_cfg = 1;
     r->id = oc_xstrdup(run_id);
     r->owner = daemon ? oc_xstrdup(e->opts.owner) : NULL;
+    r->lease_owner = lease_owner;
+    lease_owner = NULL;
     r->lease_renewed_ns = oc_now_real_ns(); /* the claim just wrote it */
     r->dry_run = h.started ? h.dry_run : e->opts.dry_run;
     r->decisions = h.decisions;
@@ -328,16 +448,24 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
     if (!r->inputs)
         r->inputs = json_object();
-    st->vt->attempt_list(st->h, run_id, oc_resume_attempt_cb, r, err);
-    oc_error_clear(err);
-    st->vt->instance_list(st->h, run_id, oc_resume_instance_cb, r, err);
-    oc_error_clear(err);
-    int rerun = h.requeued || l.state == ORCH_RUN_FAILED || l.state == ORCH_RUN_CANCELLED;
-    if (oc_ledger_run_state(r, 0, ORCH_RUN_RUNNING, NULL) != 0) {
+    int cancel = 0;
+    if ((rc = st->vt->attempt_list(st->h, run_id, oc_resume_attempt_cb, r, err)) != ORCH_OK)
+        rc = oc_read_failed(st, "attempt_list", run_id, rc, err);
+    else if ((rc = st->vt->instance_list(st->h, run_id, oc_resume_instance_cb, r, err)) !=
+             ORCH_OK)
+        rc = oc_read_failed(st, "instance_list", run_id, rc, err);
+    else if ((rc = oc_cancel_requested(st, run_id, &cancel, err)) != ORCH_OK)
+        rc = oc_read_failed(st, "flag_list", run_id, rc, err);
+    if (rc == ORCH_OK)
+        rc = oc_run_take(r, l.state, err);
+    if (rc != ORCH_OK) {
+        /* Nothing was written: forget the run (its lease goes below). */
+        lease_owner = r->lease_owner;
+        r->lease_owner = NULL;
         r->done = r->lost = 1;
-        rc = oc_error_set(err, ORCH_E_CONFLICT, "run %s changed while it was loaded", run_id);
         goto out;
     }
+    int rerun = h.requeued || l.state == ORCH_RUN_FAILED || l.state == ORCH_RUN_CANCELLED;
     size_t kept = 0;
     oc_resume_steps(r, rerun, &kept);
     if (!h.started) {
@@ -353,10 +481,13 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
                             .message = h.started ? "resumed" : NULL};
     oc_engine_progress(r, &p);
-    if (oc_cancel_requested(st, run_id))
+    if (cancel)
         oc_engine_cancel_run(e, run_id);
     rc = ORCH_OK;
 out:
+    if (lease_owner)
+        oc_lease_release(e, run_id, lease_owner);
+    free(lease_owner);
     json_decref(h.decisions);
     free(h.host);
     oc_loaded_run_free(&l);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../host.h"
+#include "../options.h"
+#include "../proc_env.h"
 #include "internal.h"
 
 char *oc_secret_lookup(const char *name)
@@ -13,11 +15,11 @@ char *oc_secret_lookup(const char *name)
         if (!isalnum((unsigned char)*p) && *p != '_')
             return NULL;
     char *var = oc_xasprintf("ORCH_SECRET_%s", name);
-    const char *v = getenv(var);
+    const char *v = oc_env_get(var);
     free(var);
     if (v)
         return oc_xstrdup(v);
-    const char *dir = getenv("ORCH_SECRETS_DIR");
+    const char *dir = oc_env_get("ORCH_SECRETS_DIR");
     if (!dir || !*dir)
         return NULL;
     char *path = oc_xasprintf("%s/%s", dir, name);
@@ -27,6 +29,28 @@ char *oc_secret_lookup(const char *name)
     if (data && len && data[len - 1] == '\n')
         data[len - 1] = '\0'; /* files written by editors end in a newline */
     return data;
+}
+
+char *oc_secret_refusal(const char *name, const char *value)
+{
+    size_t n = strlen(value);
+    if (n >= OC_SECRET_MIN_LEN)
+        return NULL;
+    return oc_xasprintf("secret %s is %s (%zu character%s): a secret under %d characters "
+                        "cannot be masked in output without destroying it; set a longer "
+                        "value",
+                        name, n ? "too short" : "empty", n, n == 1 ? "" : "s",
+                        OC_SECRET_MIN_LEN);
+}
+
+char *oc_env_refusal(const char *name)
+{
+    if (!oc_env_is_secret_source(name))
+        return NULL;
+    if (!strncmp(name, "ORCH_SECRET_", 12))
+        return oc_xasprintf("env.%s is a secret: write secrets.%s, which masks it in "
+                            "output", name, name + 12);
+    return oc_xasprintf("env.%s is where secrets are read from; write secrets.NAME", name);
 }
 
 static const char *oc_step_result(const struct oc_srt *s)
@@ -89,8 +113,16 @@ static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
         char *v = oc_secret_lookup(parts[0]);
         if (!v)
             return -1;
+        char *why = oc_secret_refusal(parts[0], v);
+        if (why) {
+            free(v);
+            out->s = why;
+            return OC_LOOKUP_REFUSED;
+        }
         oc_redactor_add(r->red, v);
-        json_object_set_new(r->secrets, parts[0], json_string(v));
+        /* The step gets the secrets it names, and no others. */
+        if (ud->secrets)
+            json_object_set_new(ud->secrets, parts[0], json_string(v));
         out->kind = OC_VAL_STR;
         out->s = v;
         *is_secret = 1;
@@ -98,7 +130,14 @@ static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
         return 0;
     }
     if (!strcmp(ns, "env") && n == 1) {
-        const char *v = getenv(parts[0]);
+        char *why = oc_env_refusal(parts[0]);
+        if (why) {
+            out->s = why;
+            return OC_LOOKUP_REFUSED;
+        }
+        /* The step's own env: first, then the engine's environment. */
+        json_t *mine = ud->env ? json_object_get(ud->env, parts[0]) : NULL;
+        const char *v = mine ? json_string_value(mine) : oc_env_get(parts[0]);
         out->kind = v ? OC_VAL_STR : OC_VAL_NULL;
         out->s = v ? oc_xstrdup(v) : NULL;
         return 0;
@@ -120,7 +159,8 @@ static int oc_ancestors_match(struct oc_run *r, size_t idx, int want_failure,
         int bad = s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT ||
                   s->state == ORCH_STEP_CANCELLED ||
                   (s->state == ORCH_STEP_SKIPPED && !s->skipped_by_cond);
-        if (bad && s->state == ORCH_STEP_FAILED && s->def->continue_on_error)
+        if (bad && (s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+            s->def->continue_on_error)
             bad = 0;
         if (want_failure && bad && s->state != ORCH_STEP_SKIPPED)
             return 1;
@@ -159,6 +199,9 @@ void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
     ud->run = r;
     ud->step = step;
     ud->secret_used = 0;
+    ud->env = NULL;
+    ud->secrets = NULL;
+    ud->secret_env = NULL;
     sc->ud = ud;
     sc->lookup = oc_scope_lookup;
     sc->status_fn = oc_scope_status;
@@ -210,13 +253,40 @@ static json_t *oc_render_node(const struct oc_node *n, const struct oc_scope *sc
     return json_null();
 }
 
-json_t *oc_scope_render_with(struct oc_run *r, size_t step,
+static int oc_option_is_script(const struct orch_plugin_desc *d, const char *name)
+{
+    const struct orch_option *o = d ? oc_option_find(d, name) : NULL;
+    return o && (o->flags & ORCH_OPTF_SCRIPT);
+}
+
+json_t *oc_scope_render_with(const struct oc_scope *sc, const struct orch_plugin_desc *d,
                              const struct oc_node *with, char **errmsg)
 {
-    struct oc_scope sc;
-    struct oc_scope_ud ud;
-    oc_scope_make(&sc, &ud, r, step);
     if (!with)
         return json_object();
-    return oc_render_node(with, &sc, errmsg);
+    const struct oc_scope_ud *ud = sc->ud;
+    json_t *o;
+    if (with->kind != OC_NODE_MAP) {
+        o = oc_render_node(with, sc, errmsg);
+    } else {
+        o = json_object();
+        for (size_t i = 0; i < with->len; i++) {
+            const struct oc_node *v = with->items[i];
+            const char *key = with->keys[i]->str;
+            json_t *j = v->kind == OC_NODE_SCALAR && oc_template_has(v->str) &&
+                                oc_option_is_script(d, key)
+                            ? oc_render_script(v->str, sc, ud->secret_env, errmsg)
+                            : oc_render_node(v, sc, errmsg);
+            if (!j) {
+                json_decref(o);
+                return NULL;
+            }
+            json_object_set_new(o, key, j);
+        }
+    }
+    if (o && oc_scope_confine_paths(ud->run->steps[ud->step].def, with, o, errmsg) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }

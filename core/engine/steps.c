@@ -46,7 +46,7 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
         s->error = oc_redact(r->red, msg, strlen(msg), &n);
     }
     if (was_running) {
-        oc_ledger_flush_logs(r, s);
+        oc_ledger_end_logs(r, s);
         oc_ledger_attempt(r, s, prev);
     } else {
         /* Never started (skipped, cancelled, no instance): record a row so
@@ -80,13 +80,17 @@ static int oc_needs_done(const struct oc_run *r, const struct oc_srt *s)
 static int oc_step_condition(struct oc_run *r, size_t idx, char **errmsg)
 {
     struct oc_scope sc;
-    struct oc_scope_ud ud;
-    oc_scope_make(&sc, &ud, r, idx);
+    struct oc_scope_ud ud = {0};
     const char *cond = r->steps[idx].def->if_expr;
-    int res = 0;
-    if (oc_expr_eval_bool(cond && *cond ? cond : "success()", &sc, &res, errmsg) != 0)
-        return -1;
-    return res;
+    int res = 0, rc = 0;
+    if (!cond || !*cond) {
+        oc_scope_make(&sc, &ud, r, idx);
+        rc = oc_expr_eval_bool("success()", &sc, &res, errmsg);
+    } else if ((rc = oc_step_scope(r, idx, &sc, &ud, errmsg)) == 0) {
+        rc = oc_expr_eval_bool(cond, &sc, &res, errmsg);
+        json_decref(ud.env);
+    }
+    return rc != 0 ? -1 : res;
 }
 
 void oc_steps_schedule(struct oc_run *r)
@@ -125,16 +129,24 @@ void oc_steps_schedule(struct oc_run *r)
     oc_run_check_done(r);
 }
 
-json_t *oc_step_with(struct oc_run *r, size_t idx)
+/* The step's inputs, or -1 after failing the step with why. */
+static int oc_step_input(struct oc_run *r, size_t idx, struct oc_step_input *in)
 {
     char *errmsg = NULL;
-    json_t *with = oc_scope_render_with(r, idx, r->steps[idx].def->with, &errmsg);
-    if (!with) {
-        char *m = oc_xasprintf("with: %s", errmsg ? errmsg : "cannot render");
-        oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_CONFIG, m);
-        free(m);
-        free(errmsg);
-    }
+    if (oc_step_input_make(r, idx, in, &errmsg) == 0)
+        return 0;
+    oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_CONFIG, errmsg ? errmsg : "cannot render");
+    free(errmsg);
+    return -1;
+}
+
+json_t *oc_step_with(struct oc_run *r, size_t idx)
+{
+    struct oc_step_input in;
+    if (oc_step_input(r, idx, &in) != 0)
+        return NULL;
+    json_t *with = json_incref(in.with);
+    oc_step_input_free(&in);
     return with;
 }
 
@@ -174,9 +186,10 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
             return 0;
         }
     }
-    json_t *with = oc_step_with(r, idx);
-    if (!with)
+    struct oc_step_input in;
+    if (oc_step_input(r, idx, &in) != 0)
         return 0;
+    json_t *with = json_incref(in.with);
     s->attempt++;
     s->tries++;
     s->state = ORCH_STEP_RUNNING;
@@ -193,6 +206,7 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
     s->status = ORCH_OK;
     if (oc_ledger_attempt(r, s, 0) != 0) {
         json_decref(with);
+        oc_step_input_free(&in);
         s->state = ORCH_STEP_PENDING;
         oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_IO,
                        "could not record the attempt in the store");
@@ -202,9 +216,13 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
                     json_pack("{s:s,s:i}", "step", s->def->id, "attempt",
                               (json_int_t)s->attempt));
     const struct oc_plugin *p = s->def->plugin;
+    json_t *ctx = oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms);
+    json_object_set(ctx, "env", in.env);
+    json_object_set(ctx, "secret_env", in.secret_env);
+    json_object_set(ctx, "secrets", in.secrets);
+    oc_step_input_free(&in);
     json_t *req = json_pack(
-        "{s:s,s:o,s:{s:s,s:s,s:o,s:o}}", "op", "step.run", "ctx",
-        oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms), "step",
+        "{s:s,s:o,s:{s:s,s:s,s:o,s:o}}", "op", "step.run", "ctx", ctx, "step",
         "name", s->def->id, "id", p->id, "path",
         p->builtin ? json_null() : json_string(p->path), "with", with);
     json_t *art = oc_engine_artifacts_json(r);
@@ -298,6 +316,11 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
     const struct oc_retry *rt = &s->def->retry;
     int64_t now = oc_now_mono_ns();
     int64_t delay = oc_retry_delay_ms(rt, s->tries);
+    /* The plugin's advice (e.g. a 429's Retry-After) is a floor: retrying
+     * sooner only earns another refusal. max_elapsed still bounds it. */
+    json_t *ra = json_object_get(result, "retry_after_ms");
+    if (json_is_integer(ra) && json_integer_value(ra) > delay)
+        delay = json_integer_value(ra);
     int within = rt->max_elapsed_ms <= 0 ||
                  (now - s->first_start_mono) / 1000000 + delay <= rt->max_elapsed_ms;
     if (!r->cancelled && state != ORCH_STEP_CANCELLED && s->tries < rt->attempts &&
@@ -308,7 +331,7 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
         free(s->error);
         size_t n;
         s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
-        oc_ledger_flush_logs(r, s);
+        oc_ledger_end_logs(r, s);
         oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
         oc_ledger_event(r, "step.retrying",
                         json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id,

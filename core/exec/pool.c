@@ -41,6 +41,7 @@ struct oc_pool {
     uint64_t next_job;
     uint32_t busy;
     int wake_fd;                 /* -1, or an fd whose readability ends a poll */
+    char *env_keep;              /* argv[2] of executors: names kept, or NULL */
 };
 
 struct oc_pool *oc_pool_new(const char *exec_path, uint32_t max_workers)
@@ -98,6 +99,7 @@ void oc_pool_free(struct oc_pool *p)
     }
     free(p->w);
     free(p->exec_path);
+    free(p->env_keep);
     free(p);
 }
 
@@ -135,7 +137,7 @@ static struct oc_worker *oc_worker_spawn(struct oc_pool *p)
      * pid 1 itself (orchd as a container's entrypoint). */
     char parent[24];
     snprintf(parent, sizeof parent, "%ld", (long)getpid());
-    char *argv[] = {p->exec_path, parent, NULL};
+    char *argv[] = {p->exec_path, parent, p->env_keep, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, p->exec_path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -154,6 +156,12 @@ static struct oc_worker *oc_worker_spawn(struct oc_pool *p)
     w->from_fd = out[0];
     p->w[p->n++] = w;
     return w;
+}
+
+void oc_pool_set_env_keep(struct oc_pool *p, const char *csv)
+{
+    free(p->env_keep);
+    p->env_keep = csv && *csv ? oc_xstrdup(csv) : NULL;
 }
 
 void oc_pool_prespawn(struct oc_pool *p)
@@ -328,6 +336,10 @@ static int oc_worker_frame(struct oc_pool *p, struct oc_worker *w, uint8_t type,
         const char *v = json_string_value(json_object_get(j, "value"));
         if (cbs->on_output)
             cbs->on_output(w->ud, json_string_value(json_object_get(j, "output")), v ? v : "");
+    } else if (json_is_string(json_object_get(j, "at"))) {
+        /* The plugin slot now running: crash and hang messages name it. */
+        free(w->what);
+        w->what = oc_xstrdup(json_string_value(json_object_get(j, "at")));
     } else if (json_object_get(j, "event")) {
         if (cbs->on_event)
             cbs->on_event(w->ud, json_string_value(json_object_get(j, "event")),

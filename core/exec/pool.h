@@ -20,7 +20,9 @@
  *          | "instance.reap" | "instance.exec",
  *    "ctx": {"run_id", "step_id", "attempt", "workflow", "tmpdir",
  *            "dry_run": bool, "timeout_ms": int (0 = none),
- *            "secrets": {"NAME": "value"}},
+ *            step.run only: "secrets": {"NAME": "value"} (those the step
+ *            names), "env": {"K": "V"} (passthrough, workflow and step
+ *            env:), "secret_env": {"ORCH_SECRET_X": "value"} (its script's)},
  *    "step": {"id": "step-exec", "path": ".so path or null for builtin",
  *             "with": {...rendered options...}},
  *    "backend": {"name": "local", "id": "backend-local", "path": ...,
@@ -80,6 +82,10 @@ void oc_pool_prespawn(struct oc_pool *p);
 /* A non-blocking fd (the read end of a pipe) that ends a poll early when
  * readable; its bytes are drained. -1 = none. */
 void oc_pool_set_wake_fd(struct oc_pool *p, int fd);
+/* Variables of the engine's environment executors keep beyond the base
+ * (proc_env.h): comma-separated names, given to each executor started from
+ * now on. NULL = none. */
+void oc_pool_set_env_keep(struct oc_pool *p, const char *csv);
 uint32_t oc_pool_busy(const struct oc_pool *p);
 uint32_t oc_pool_capacity(const struct oc_pool *p);
 

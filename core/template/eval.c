@@ -4,6 +4,7 @@
  * case-insensitively. */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +99,18 @@ struct oc_ev {
     char *err;
 };
 
-static int oc_ev_fail(struct oc_ev *ev, const struct oc_ex *e, const char *fmt,
-                      const char *arg)
+/* printf-checked: a format with more conversions than arguments read past
+ * them (the fuzzer found one, for `${{ inputs }}`). */
+static int oc_ev_fail(struct oc_ev *ev, const struct oc_ex *e, const char *fmt, ...)
+    ORCH_PRINTF(3, 4);
+
+static int oc_ev_fail(struct oc_ev *ev, const struct oc_ex *e, const char *fmt, ...)
 {
     if (!ev->err) {
-        char *msg = oc_xasprintf(fmt, arg);
+        va_list ap;
+        va_start(ap, fmt);
+        char *msg = oc_xvasprintf(fmt, ap);
+        va_end(ap);
         ev->err = oc_xasprintf("column %zu: %s", e->col, msg);
         free(msg);
     }
@@ -223,12 +231,20 @@ static int oc_ev_ref(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out
         return oc_ev_fail(ev, e, "unknown name '%s' (expected inputs, steps, secrets or env)",
                           e->name);
     if (e->n_parts == 0)
-        return oc_ev_fail(ev, e, "'%s' needs a name after it, e.g. %s.NAME", e->name);
+        return oc_ev_fail(ev, e, "'%s' needs a name after it, e.g. %s.NAME", e->name,
+                          e->name);
     int is_secret = 0;
     struct oc_val v = {0};
-    if (!ev->sc || !ev->sc->lookup ||
-        ev->sc->lookup(ev->sc->ud, e->name, (const char *const *)e->parts, e->n_parts,
-                       &v, &is_secret) != 0) {
+    int found = ev->sc && ev->sc->lookup
+                    ? ev->sc->lookup(ev->sc->ud, e->name, (const char *const *)e->parts,
+                                     e->n_parts, &v, &is_secret)
+                    : -1;
+    if (found == OC_LOOKUP_REFUSED) {
+        oc_ev_fail(ev, e, "%s", v.s ? v.s : "refused");
+        oc_val_free(&v);
+        return -1;
+    }
+    if (found != 0) {
         struct oc_buf b = {0};
         oc_buf_adds(&b, e->name);
         for (size_t i = 0; i < e->n_parts; i++)

@@ -28,6 +28,7 @@ struct oc_ex {
     struct oc_ex **args;
     size_t n_args;
     size_t col;             /* 1-based column in the expression */
+    unsigned height;        /* levels of the tree from here down (a leaf is 1) */
 };
 
 /* Parse one expression (the text between ${{ and }}). NULL with *errmsg

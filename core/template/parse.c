@@ -1,6 +1,12 @@
-/* Recursive-descent parser for ${{ }} expressions. */
+/* Recursive-descent parser for ${{ }} expressions. Two bounds keep hostile
+ * input from exhausting the stack: the parser's own recursion (p->depth:
+ * parentheses, '!', calls) and the height of the tree it builds, which an
+ * a && b && c chain grows without recursing (a left-leaning tree as tall
+ * as the chain is long) and which the evaluator, the reference walk and
+ * oc_ex_free recurse over. Both stop at OC_EX_MAX_DEPTH. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +22,23 @@ struct oc_px {
     char *err;
 };
 
-static void oc_px_fail(struct oc_px *p, const char *fmt, const char *arg)
+static void oc_px_fail(struct oc_px *p, const char *fmt, ...) ORCH_PRINTF(2, 3);
+
+static void oc_px_fail(struct oc_px *p, const char *fmt, ...)
 {
     if (p->err)
         return;
-    char *msg = oc_xasprintf(fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = oc_xvasprintf(fmt, ap);
+    va_end(ap);
     p->err = oc_xasprintf("column %zu: %s", p->pos + 1, msg);
     free(msg);
+}
+
+static void oc_px_too_deep(struct oc_px *p)
+{
+    oc_px_fail(p, "expression nested too deeply (the limit is %d levels)", OC_EX_MAX_DEPTH);
 }
 
 static void oc_px_ws(struct oc_px *p)
@@ -47,6 +63,7 @@ static struct oc_ex *oc_ex_new(enum oc_ex_kind k, size_t col)
     struct oc_ex *e = oc_xcalloc(1, sizeof *e);
     e->kind = k;
     e->col = col + 1;
+    e->height = 1;
     return e;
 }
 
@@ -69,6 +86,21 @@ void oc_ex_free(struct oc_ex *e)
         oc_ex_free(e->args[i]);
     free(e->args);
     free(e);
+}
+
+/* e's height from its arguments'; NULL (e freed) past OC_EX_MAX_DEPTH. */
+static struct oc_ex *oc_px_height(struct oc_px *p, struct oc_ex *e)
+{
+    unsigned h = 0;
+    for (size_t i = 0; i < e->n_args; i++)
+        if (e->args[i]->height > h)
+            h = e->args[i]->height;
+    e->height = h + 1;
+    if (e->height <= OC_EX_MAX_DEPTH)
+        return e;
+    oc_px_too_deep(p);
+    oc_ex_free(e);
+    return NULL;
 }
 
 static int oc_is_ident(char c, int first)
@@ -186,7 +218,7 @@ static struct oc_ex *oc_px_primary(struct oc_px *p)
             oc_ex_free(e);
             return NULL;
         }
-        return e;
+        return oc_px_height(p, e);
     }
     struct oc_ex *e = oc_ex_new(OC_EX_REF, col);
     e->name = id;
@@ -224,7 +256,7 @@ static struct oc_ex *oc_px_unary(struct oc_px *p)
         !(p->pos + 1 < p->len && p->s[p->pos + 1] == '=')) {
         size_t col = p->pos++;
         if (++p->depth > OC_EX_MAX_DEPTH) {
-            oc_px_fail(p, "%s", "expression nested too deeply");
+            oc_px_too_deep(p);
             return NULL;
         }
         struct oc_ex *a = oc_px_unary(p);
@@ -233,10 +265,10 @@ static struct oc_ex *oc_px_unary(struct oc_px *p)
             return NULL;
         struct oc_ex *e = oc_ex_new(OC_EX_NOT, col);
         oc_ex_add_arg(e, a);
-        return e;
+        return oc_px_height(p, e);
     }
     if (++p->depth > OC_EX_MAX_DEPTH) {
-        oc_px_fail(p, "%s", "expression nested too deeply");
+        oc_px_too_deep(p);
         return NULL;
     }
     struct oc_ex *e = oc_px_primary(p);
@@ -244,14 +276,15 @@ static struct oc_ex *oc_px_unary(struct oc_px *p)
     return e;
 }
 
-static struct oc_ex *oc_px_bin(struct oc_ex *l, enum oc_ex_op op, struct oc_ex *r,
-                               size_t col)
+/* Takes l and r; NULL when the tree grows too tall. */
+static struct oc_ex *oc_px_bin(struct oc_px *p, struct oc_ex *l, enum oc_ex_op op,
+                               struct oc_ex *r, size_t col)
 {
     struct oc_ex *e = oc_ex_new(OC_EX_BIN, col);
     e->op = op;
     oc_ex_add_arg(e, l);
     oc_ex_add_arg(e, r);
-    return e;
+    return oc_px_height(p, e);
 }
 
 static struct oc_ex *oc_px_cmp(struct oc_px *p)
@@ -270,7 +303,7 @@ static struct oc_ex *oc_px_cmp(struct oc_px *p)
                 oc_ex_free(l);
                 return NULL;
             }
-            return oc_px_bin(l, ops[i].op, r, col);
+            return oc_px_bin(p, l, ops[i].op, r, col);
         }
     }
     return l;
@@ -286,7 +319,7 @@ static struct oc_ex *oc_px_and(struct oc_px *p)
             oc_ex_free(l);
             return NULL;
         }
-        l = oc_px_bin(l, OC_OP_AND, r, col);
+        l = oc_px_bin(p, l, OC_OP_AND, r, col);
         col = p->pos;
     }
     return l;
@@ -295,7 +328,7 @@ static struct oc_ex *oc_px_and(struct oc_px *p)
 static struct oc_ex *oc_px_or(struct oc_px *p)
 {
     if (++p->depth > OC_EX_MAX_DEPTH) {
-        oc_px_fail(p, "%s", "expression nested too deeply");
+        oc_px_too_deep(p);
         return NULL;
     }
     struct oc_ex *l = oc_px_and(p);
@@ -306,7 +339,7 @@ static struct oc_ex *oc_px_or(struct oc_px *p)
             oc_ex_free(l);
             return NULL;
         }
-        l = oc_px_bin(l, OC_OP_OR, r, col);
+        l = oc_px_bin(p, l, OC_OP_OR, r, col);
         col = p->pos;
     }
     p->depth--;

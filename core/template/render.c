@@ -26,8 +26,12 @@ static const char *oc_expr_end(const char *s)
     return NULL;
 }
 
+/* The expression quoted in an error, cut short past 60 bytes: a hostile
+ * one can be megabytes long. */
 static char *oc_tmpl_err(const char *start, size_t len, const char *msg)
 {
+    if (len > 60)
+        return oc_xasprintf("in '${{%.50s...}}' (%zu bytes): %s", start, len, msg);
     return oc_xasprintf("in '${{%.*s}}': %s", (int)len, start, msg);
 }
 
@@ -67,7 +71,17 @@ struct oc_render {
     const struct oc_scope *sc;
     struct oc_buf out;
     int secret;
+    oc_secret_subst_fn subst;    /* NULL: secrets are written as they are */
+    void *subst_ud;
 };
+
+/* The secret's name when the expression is exactly secrets.NAME. */
+static const char *oc_plain_secret(const struct oc_ex *e)
+{
+    return e->kind == OC_EX_REF && !strcmp(e->name, "secrets") && e->n_parts == 1
+               ? e->parts[0]
+               : NULL;
+}
 
 static void oc_render_lit(void *ud, const char *s, size_t len)
 {
@@ -81,21 +95,41 @@ static int oc_render_expr(void *ud, const char *expr, size_t len, char **err)
     if (!e)
         return -1;
     struct oc_val v;
-    int rc = oc_ex_eval(e, r->sc, &v, &r->secret, err);
-    oc_ex_free(e);
-    if (rc != 0)
+    int secret = 0;
+    int rc = oc_ex_eval(e, r->sc, &v, &secret, err);
+    if (rc != 0) {
+        oc_ex_free(e);
         return -1;
+    }
+    r->secret |= secret;
     char *t = oc_val_text(&v);
+    oc_val_free(&v);
+    if (secret && r->subst) {
+        char *ref = r->subst(r->subst_ud, r->out.data ? r->out.data : "", r->out.len,
+                             oc_plain_secret(e), t, err);
+        explicit_bzero(t, strlen(t));
+        free(t);
+        t = ref;
+    }
+    oc_ex_free(e);
+    if (!t)
+        return -1;
     oc_buf_adds(&r->out, t);
     free(t);
-    oc_val_free(&v);
     return 0;
 }
 
 int oc_template_render(const char *in, const struct oc_scope *sc, char **out,
                        int *secret_out, char **errmsg)
 {
-    struct oc_render r = {.sc = sc};
+    return oc_template_render_subst(in, sc, NULL, NULL, out, secret_out, errmsg);
+}
+
+int oc_template_render_subst(const char *in, const struct oc_scope *sc,
+                             oc_secret_subst_fn subst, void *ud, char **out,
+                             int *secret_out, char **errmsg)
+{
+    struct oc_render r = {.sc = sc, .subst = subst, .subst_ud = ud};
     *errmsg = NULL;
     if (oc_tmpl_each(in, oc_render_expr, oc_render_lit, &r, errmsg) != 0) {
         oc_buf_free(&r.out);

@@ -95,9 +95,10 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
     return ORCH_OK;
 }
 
-/* The script of a step's command: in the work dir (and cwd), a new
- * session recording its pid in DIR/pgid, env, the command with its stdin
- * from DIR/in; then the exit status and both outputs, base64. */
+/* The script of a step's command: in the work dir (and cwd), the
+ * variables from DIR/env, a new session recording its pid in DIR/pgid, the
+ * command with its stdin from DIR/in; then the exit status and both
+ * outputs, base64. */
 static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req,
                        const char *dir)
 {
@@ -111,8 +112,11 @@ static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req
         pk_add(&b, " && cd");
         pk_add_word(&b, req->cwd);
     }
-    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid env");
-    pk_add_env(&b, req->env, req->env_count);
+    /* The variables come from a file (fl_exec wrote it): a command line
+     * is readable by every process on the machine. */
+    if (req->env_count)
+        pk_add(&b, " && . $d/env && rm -f $d/env");
+    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid");
     if (req->flags & ORCH_EXEC_SHELL) {
         pk_add(&b, " sh -c");
         pk_add_word(&b, req->argv[0]);
@@ -167,6 +171,30 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/orch-x-%llx", (unsigned long long)start);
     orch_status rc = ORCH_OK;
+    if (req->env_count) {
+        /* The exec request's stdin, not its argv, carries the values. */
+        char *exports = pk_env_exports(fl_host, req->env, req->env_count);
+        char *b64 = exports ? fl_b64(exports, strlen(exports)) : NULL;
+        char *put = fl_printf("umask 077 && mkdir -p %s && base64 -d > %s/env", dir, dir);
+        struct fl_resp r = {0};
+        /* Safe twice (the file is written whole again): a 5xx is retried. */
+        rc = b64 && put ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", put), b64, 60,
+                                       FL_IDEMPOTENT, &r, err)
+                        : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+        if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
+            rc = fl_host->error_set(err, ORCH_E_IO,
+                                    "fly: writing the command's variables on machine %s "
+                                    "failed",
+                                    in->id);
+        fl_resp_free(&r);
+        if (exports)
+            explicit_bzero(exports, strlen(exports));
+        fl_host->free(exports);
+        fl_host->free(b64);
+        fl_host->free(put);
+        if (rc != ORCH_OK)
+            return rc;
+    }
     if (req->stdin_data && req->stdin_len) {
         char *mk = fl_printf("mkdir -p %s", dir);
         int st;

@@ -129,7 +129,7 @@ static void lb_close(int *fd)
 }
 
 static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
-                            const struct orch_exec_req *req, const char *cwd,
+                            const struct orch_exec_req *req, int cwd_fd,
                             struct orch_error *err)
 {
     c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
@@ -157,7 +157,7 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
     posix_spawn_file_actions_adddup2(&fa, c->in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, c->out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, c->err[1], 2);
-    posix_spawn_file_actions_addchdir_np(&fa, cwd);
+    posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd);
     sigset_t none, deflt;
     sigemptyset(&none);
     sigemptyset(&deflt);
@@ -246,13 +246,13 @@ orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
 {
     if (!req->argc || !req->argv || !req->argv[0])
         return lb_host->error_set(err, ORCH_E_INVALID_ARG, "exec: empty command");
-    char *cwd = lb_resolve(in, req->cwd, err);
-    if (!cwd)
+    int cwd_fd = lb_open_dir(in, req->cwd, err);
+    if (cwd_fd < 0)
         return err->code;
     struct lb_child c = {0};
     int64_t start = lb_host->now_mono_ns();
-    orch_status rc = lb_spawn(&c, in, req, cwd, err);
-    lb_host->free(cwd);
+    orch_status rc = lb_spawn(&c, in, req, cwd_fd, err);
+    close(cwd_fd);
     if (rc != ORCH_OK) {
         lb_close(&c.in[1]);
         lb_close(&c.out[0]);

@@ -1,6 +1,7 @@
 /* Files inside an instance. Paths are relative to its work dir; absolute
- * paths, ".." and symlinks leading out are refused (O_NOFOLLOW on every
- * component through openat). */
+ * paths, ".." and symlinks are refused (O_NOFOLLOW on every component
+ * through openat), and a file read must be the instance's own (one link,
+ * same device: lb_own_file). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -41,18 +42,6 @@ static int lb_rel_ok(const char *rel)
         p += n + (e ? 1 : 0);
     }
     return 1;
-}
-
-char *lb_resolve(const struct orch_instance *in, const char *rel, struct orch_error *err)
-{
-    if (!rel || !*rel || !strcmp(rel, "."))
-        return lb_host->strdup(in->workdir);
-    if (!lb_rel_ok(rel)) {
-        lb_host->error_set(err, ORCH_E_INVALID_ARG,
-                           "path '%s' leaves the instance (absolute or '..')", rel);
-        return NULL;
-    }
-    return lb_printf("%s/%s", in->workdir, rel);
 }
 
 /* Open the directory holding the last component of rel, walking each
@@ -109,6 +98,42 @@ static int lb_open_parent(const struct orch_instance *in, const char *rel, int m
     }
 }
 
+int lb_open_dir(const struct orch_instance *in, const char *rel, struct orch_error *err)
+{
+    if (!rel || !*rel || !strcmp(rel, ".")) {
+        int fd = open(in->workdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            lb_host->error_set(err, ORCH_E_NOT_FOUND, "instance %s: %s", in->id,
+                               strerror(errno));
+        return fd;
+    }
+    char trimmed[4096];
+    size_t n = strlen(rel);
+    if (n >= sizeof trimmed) {
+        lb_host->error_set(err, ORCH_E_INVALID_ARG, "path '%s' is too long", rel);
+        return -1;
+    }
+    memcpy(trimmed, rel, n + 1);
+    while (n > 1 && trimmed[n - 1] == '/')
+        trimmed[--n] = 0; /* "dir/" names dir */
+    const char *base;
+    int dfd = lb_open_parent(in, trimmed, 0, &base, err);
+    if (dfd < 0)
+        return -1;
+    int fd = !strcmp(base, ".") ? dup(dfd)
+                                : openat(dfd, base, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dfd);
+    if (fd < 0)
+        lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_INVALID_ARG,
+                           "'%s': %s", rel,
+                           e == ELOOP || e == ENOTDIR ? "a symbolic link or not a directory "
+                                                        "(links are not followed: they could "
+                                                        "lead out of the work dir)"
+                                                      : strerror(e));
+    return fd;
+}
+
 orch_status lb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
                         uint32_t mode, orch_read_fn rd, void *ud, struct orch_error *err)
 {
@@ -116,9 +141,12 @@ orch_status lb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     int dfd = lb_open_parent(in, path, 1, &base, err);
     if (dfd < 0)
         return err->code;
+    /* A fresh name, O_EXCL: never written through a file (or a hard link
+     * to one outside) that a command of the instance left there. */
     char tmp[300];
-    snprintf(tmp, sizeof tmp, ".%s.orch-tmp", base);
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+    snprintf(tmp, sizeof tmp, ".%.200s.orch-tmp-%ld-%llx", base, (long)getpid(),
+             (unsigned long long)lb_host->now_mono_ns());
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     mode ? mode & 07777 : 0644);
     if (fd < 0) {
         close(dfd);
@@ -160,6 +188,30 @@ orch_status lb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     return rc;
 }
 
+/* A file the instance may hand out is its own: a regular file with one
+ * link, on the work dir's file system. A hard link made by a command of
+ * the instance to a file outside (ln /etc/... x) has st_nlink > 1; a file
+ * on another device came through a mount. Refused rather than copied. */
+static orch_status lb_own_file(const struct orch_instance *in, int fd, const char *path,
+                               struct orch_error *err)
+{
+    struct stat sb, wd;
+    if (fstat(fd, &sb) != 0 || stat(in->workdir, &wd) != 0)
+        return lb_host->error_set(err, ORCH_E_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "%s is not a regular file", path);
+    if (sb.st_nlink > 1)
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "%s has %lu hard links: a file with more than one is "
+                                  "refused (a link could name a file outside the work dir)",
+                                  path, (unsigned long)sb.st_nlink);
+    if (sb.st_dev != wd.st_dev)
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "%s is on another file system than the work dir: refused", path);
+    fcntl(fd, F_SETFL, 0);
+    return ORCH_OK;
+}
+
 orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
                         orch_write_fn wr, void *ud, struct orch_error *err)
 {
@@ -167,7 +219,7 @@ orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     int dfd = lb_open_parent(in, path, 0, &base, err);
     if (dfd < 0)
         return err->code;
-    int fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     int e = errno;
     close(dfd);
     if (fd < 0 && e == ELOOP)
@@ -178,6 +230,10 @@ orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     if (fd < 0)
         return lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO, "%s: %s",
                                   path, strerror(e));
+    if (lb_own_file(in, fd, path, err) != ORCH_OK) {
+        close(fd);
+        return err->code;
+    }
     char buf[65536];
     orch_status rc = ORCH_OK;
     for (;;) {

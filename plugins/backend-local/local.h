@@ -27,9 +27,10 @@ struct orch_instance {
     char *workdir; /* <root>/<id>/work: where commands run */
 };
 
-/* "<dir>/<rel>" after refusing absolute paths and ".." components; NULL
- * with err set. malloc'd with the host allocator. */
-char *lb_resolve(const struct orch_instance *in, const char *rel, struct orch_error *err);
+/* The directory rel (relative to the work dir; "" or "." is the work dir)
+ * opened with O_NOFOLLOW on every component, so no symlink leads out; -1
+ * with err set. For exec's cwd: the command starts there by fchdir. */
+int lb_open_dir(const struct orch_instance *in, const char *rel, struct orch_error *err);
 char *lb_printf(const char *fmt, ...) ORCH_PRINTF(1, 2);
 
 orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,

@@ -18,6 +18,7 @@
 const struct orch_host *lb_host;
 
 #define LB_MARKER ".orch-instance"
+#define LB_STAGING ".creating" /* suffix of an instance being made */
 
 static const struct orch_option lb_options[] = {
     ORCH_OPTION(struct lb_cfg, root, "root", ORCH_OPT_PATH, 0, NULL,
@@ -138,6 +139,41 @@ static int lb_write_env(const struct orch_instance *in, const struct orch_instan
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Write the marker (labels) atomically: a temporary file, fsync, rename,
+ * fsync of the directory. Labels are orch's ids and names: no tabs or
+ * newlines in them. */
+static int lb_write_marker(const struct orch_instance *in, const struct orch_instance_spec *spec)
+{
+    char *tmp = lb_printf("%s/" LB_MARKER ".tmp", in->dir);
+    char *final = lb_printf("%s/" LB_MARKER, in->dir);
+    int fd = tmp && final ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int rc = -1;
+    if (f) {
+        fprintf(f, "orch-instance 1\n");
+        for (uint32_t i = 0; i < spec->label_count; i++)
+            fprintf(f, "%s\t%s\n", spec->labels[i].key,
+                    spec->labels[i].value ? spec->labels[i].value : "");
+        rc = fflush(f) == 0 && fsync(fd) == 0 ? 0 : -1;
+        if (fclose(f) != 0)
+            rc = -1;
+        fd = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0)
+        rc = rename(tmp, final);
+    if (rc == 0) {
+        int dfd = open(in->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rc = dfd >= 0 && fsync(dfd) == 0 ? 0 : -1;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    lb_host->free(tmp);
+    lb_host->free(final);
+    return rc;
+}
+
 static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
                              const struct orch_instance_spec *spec, struct orch_instance **out,
                              struct orch_instance_ref *ref, struct orch_error *err)
@@ -153,31 +189,34 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
     struct orch_instance *in = lb_inst_new(be, spec->instance_id);
     if (!in)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    if (lb_mkdir_p(in->workdir) != 0) {
-        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s",
-                                            in->workdir, strerror(errno));
-        lb_release(in);
-        return rc;
-    }
-    char *marker = lb_printf("%s/" LB_MARKER, in->dir);
-    FILE *f = marker ? fopen(marker, "we") : NULL;
-    lb_host->free(marker);
-    if (!f) {
-        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: marker: %s",
-                                            strerror(errno));
-        lb_release(in);
-        return rc;
-    }
-    fprintf(f, "orch-instance 1\n");
-    /* Labels are orch's ids and names: no tabs or newlines in them. */
-    for (uint32_t i = 0; i < spec->label_count; i++)
-        fprintf(f, "%s\t%s\n", spec->labels[i].key,
-                spec->labels[i].value ? spec->labels[i].value : "");
-    fclose(f);
-    if (spec->env_count && lb_write_env(in, spec) != 0) {
-        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: env: %s",
-                                            strerror(errno));
-        nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    /* Built under a staging name (".ID.creating", which list_owned reports
+     * by the id in its name) and renamed into place when whole: a create
+     * killed at any point leaves nothing, a staging directory the reaper
+     * finds by its orch.instance label, or the finished instance. */
+    char *final = in->dir;
+    char *staging = lb_printf("%s/." "%s" LB_STAGING, be->root, in->id);
+    char *work = staging ? lb_printf("%s/work", staging) : NULL;
+    orch_status rc = ORCH_OK;
+    if (!work)
+        rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    else if (mkdir(staging, 0700) != 0 || mkdir(work, 0700) != 0)
+        rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s", staging,
+                                strerror(errno));
+    in->dir = staging;
+    if (rc == ORCH_OK && (lb_write_marker(in, spec) != 0 ||
+                          (spec->env_count && lb_write_env(in, spec) != 0)))
+        rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s", staging,
+                                strerror(errno));
+    in->dir = final;
+    if (rc == ORCH_OK && rename(staging, final) != 0)
+        rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s", final,
+                                errno == EEXIST || errno == ENOTEMPTY ? "exists already"
+                                                                      : strerror(errno));
+    if (rc != ORCH_OK && staging)
+        nftw(staging, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    lb_host->free(work);
+    lb_host->free(staging);
+    if (rc != ORCH_OK) {
         lb_release(in);
         return rc;
     }
@@ -208,7 +247,11 @@ static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, cons
     if (!in)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     struct stat sb;
-    if (stat(in->workdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    /* A staging directory (listed by list_owned after a killed create) is
+     * attached only to be destroyed: it may have no work dir yet. */
+    size_t nl = strlen(id), sl = strlen(LB_STAGING);
+    int staging = id[0] == '.' && nl > sl && !strcmp(id + nl - sl, LB_STAGING);
+    if (stat(staging ? in->dir : in->workdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         lb_release(in);
         return lb_host->error_set(err, ORCH_E_NOT_FOUND, "backend local: no instance %s", id);
     }
@@ -278,13 +321,21 @@ static orch_status lb_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
                                                     be->root, strerror(errno));
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s/" LB_MARKER, be->root, de->d_name);
         struct orch_kv kv[32];
         char lines[32][256];
-        uint32_t n = lb_read_marker(path, kv, lines, 32);
+        uint32_t n = 0;
+        size_t nl = strlen(de->d_name), sl = strlen(LB_STAGING);
+        if (de->d_name[0] == '.' && nl > sl + 1 && !strcmp(de->d_name + nl - sl, LB_STAGING)) {
+            /* A create killed before it finished: its id is in the name. */
+            snprintf(lines[0], sizeof lines[0], "%.*s", (int)(nl - sl - 1), de->d_name + 1);
+            kv[0].key = "orch.instance";
+            kv[0].value = lines[0];
+            n = 1;
+        } else if (de->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s/" LB_MARKER, be->root, de->d_name);
+            n = lb_read_marker(path, kv, lines, 32);
+        }
         if (!n)
             continue;
         int ok = 1;

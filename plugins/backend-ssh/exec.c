@@ -11,22 +11,34 @@
 
 #include "ssh.h"
 
-/* The remote command line: cd, a new session whose leader records its
- * pid, env for the request's variables, then the command. */
+/* The remote command line: cd, the request's variables from envfile
+ * (sourced, then removed: values never travel in a command line, which
+ * every user of the host can read), a new session whose leader records its
+ * pid, then the command. */
 static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *req,
-                        const char *pidfile)
+                        const char *pidfile, const char *envfile)
 {
     struct pk_buf b = {.h = sb_host};
     pk_add(&b, "cd");
     pk_add_word(&b, in->workdir);
     if (req->cwd && *req->cwd) {
-        pk_add(&b, " && cd");
+        /* cwd is checked where it ends up, not by its name: a symlink on
+         * the way may not lead out of the work dir. */
+        pk_add(&b, " && w=$(pwd -P) && cd -P --");
         pk_add_word(&b, req->cwd);
+        pk_add(&b, " && case \"$(pwd -P)/\" in \"$w\"/*) ;; *) echo 'orch: cwd leads out "
+                   "of the instance work dir (a symbolic link): refused' >&2; exit 125;; esac");
     }
-    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "'");
+    if (envfile) {
+        pk_add(&b, " && exec sh -c");
+        pk_add_word(&b, ". \"$1\" && rm -f \"$1\" && shift && exec sh -c '" PK_GROUP_RUN
+                        "' \"$@\"");
+        pk_add(&b, " sh");
+        pk_add_word(&b, envfile);
+    } else {
+        pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "'");
+    }
     pk_add_word(&b, pidfile);
-    pk_add(&b, " env");
-    pk_add_env(&b, req->env, req->env_count);
     if (req->flags & ORCH_EXEC_SHELL) {
         pk_add(&b, " sh -c");
         pk_add_word(&b, req->argv[0]);
@@ -77,11 +89,35 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
     int64_t start = sb_host->now_mono_ns();
     char tag[32];
     snprintf(tag, sizeof tag, "%llx", (unsigned long long)start);
+    if (req->cwd && *req->cwd && !sb_rel_ok(req->cwd))
+        return sb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "cwd '%s' leaves the instance (absolute or '..')", req->cwd);
     char *pidfile = sb_printf("%s/.orch-pgid-%s", in->dir, tag);
-    char *cmd = pidfile ? sb_cmdline(in, req, pidfile) : NULL;
+    char *envfile = req->env_count ? sb_printf("%s/.orch-env-%s", in->dir, tag) : NULL;
+    char *cmd = pidfile && (envfile || !req->env_count) ? sb_cmdline(in, req, pidfile, envfile)
+                                                        : NULL;
     if (!cmd) {
         sb_host->free(pidfile);
+        sb_host->free(envfile);
         return sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    }
+    if (envfile) {
+        char *exports = pk_env_exports(sb_host, req->env, req->env_count);
+        orch_status wrc = exports ? ORCH_E_TRANSIENT
+                                  : sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+        /* A connection that dropped since the last step: a new one, once. */
+        for (int attempt = 0; attempt < 2 && wrc == ORCH_E_TRANSIENT; attempt++)
+            wrc = sb_put_private(be, envfile, exports, strlen(exports), err);
+        if (exports) {
+            explicit_bzero(exports, strlen(exports));
+            sb_host->free(exports);
+        }
+        if (wrc != ORCH_OK) {
+            sb_host->free(cmd);
+            sb_host->free(pidfile);
+            sb_host->free(envfile);
+            return wrc;
+        }
     }
     LIBSSH2_CHANNEL *ch = NULL;
     orch_status rc = ORCH_OK;
@@ -104,6 +140,7 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
     sb_host->free(cmd);
     if (!ch) {
         sb_host->free(pidfile);
+        sb_host->free(envfile);
         return rc;
     }
     libssh2_session_set_blocking(be->s, 0);
@@ -162,6 +199,7 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
         libssh2_channel_close(ch);
         libssh2_channel_free(ch);
         sb_host->free(pidfile);
+        sb_host->free(envfile);
         int64_t ms = (sb_host->now_mono_ns() - start) / 1000000;
         return stop == 1 ? sb_host->error_set(err, ORCH_E_TIMEOUT,
                                               "command timed out after %lldms; its process "
@@ -197,9 +235,12 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
         }
         res->duration_ns = sb_host->now_mono_ns() - start;
         /* The group's pid file is the session leader's business no more. */
+        /* The variables' file too, had the command failed before reading it. */
         char *qp = sb_quote(pidfile);
-        char *rm = qp ? sb_printf("rm -f %s", qp) : NULL;
+        char *qe = envfile ? sb_quote(envfile) : NULL;
+        char *rm = qp ? sb_printf("rm -f %s %s", qp, qe ? qe : "") : NULL;
         sb_host->free(qp);
+        sb_host->free(qe);
         int st;
         struct orch_error e = {0};
         if (rm)
@@ -210,5 +251,6 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
     if (ch)
         libssh2_channel_free(ch);
     sb_host->free(pidfile);
+    sb_host->free(envfile);
     return rc;
 }

@@ -1,5 +1,13 @@
 /* Files of an instance over SFTP: paths relative to its work dir, never
- * absolute or through "..". */
+ * absolute or through "..", and never through a symlink out of it: the
+ * server resolves the path (SSH_FXP_REALPATH) and it must still lie under
+ * the work dir's own resolved path; a symlink as the file itself is
+ * refused. Writes go to a fresh file (the old entry unlinked first, then
+ * created exclusively), so a hard link left at the name is replaced, never
+ * written through. SFTP v3 carries no link count: a hard link to a file
+ * outside is readable here as it is to any command of the instance (see
+ * docs/security.md). SFTP has no openat: a command running at the same
+ * time could swap a directory for a link between check and open. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +15,7 @@
 
 #include "ssh.h"
 
-static int sb_rel_ok(const char *rel)
+int sb_rel_ok(const char *rel)
 {
     if (!rel || rel[0] == '/')
         return 0;
@@ -29,6 +37,57 @@ char *sb_resolve(const struct orch_instance *in, const char *rel, struct orch_er
     return sb_printf("%s/%s", in->workdir, rel);
 }
 
+/* Whether path (resolved by the server) lies under the work dir. */
+static orch_status sb_confined(struct orch_backend *be, const struct orch_instance *in,
+                               const char *path, const char *rel, struct orch_error *err)
+{
+    char wd[4096], real[4096];
+    int wl = libssh2_sftp_realpath(be->sftp, in->workdir, wd, sizeof wd - 1);
+    int rl = libssh2_sftp_realpath(be->sftp, path, real, sizeof real - 1);
+    if (wl <= 0)
+        return sb_host->error_set(err, ORCH_E_IO, "ssh: cannot resolve the work dir %s",
+                                  in->workdir);
+    if (rl <= 0)
+        return ORCH_OK; /* does not exist yet: the open says so */
+    wd[wl] = real[rl] = 0;
+    if (!strncmp(real, wd, (size_t)wl) && (real[wl] == '/' || !real[wl]))
+        return ORCH_OK;
+    return sb_host->error_set(err, ORCH_E_INVALID_ARG,
+                              "%s leads out of the instance's work dir through a symbolic "
+                              "link: refused",
+                              rel);
+}
+
+static orch_status sb_not_link(struct orch_backend *be, const char *path, const char *rel,
+                               struct orch_error *err)
+{
+    LIBSSH2_SFTP_ATTRIBUTES a;
+    if (libssh2_sftp_lstat(be->sftp, path, &a) == 0 &&
+        (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
+        (a.permissions & LIBSSH2_SFTP_S_IFMT) == LIBSSH2_SFTP_S_IFLNK)
+        return sb_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "%s is a symbolic link: links are not followed (they could "
+                                  "lead out of the work dir)",
+                                  rel);
+    return ORCH_OK;
+}
+
+/* The parent of path (a copy cut at its last '/') is confined. */
+static orch_status sb_parent_confined(struct orch_backend *be, const struct orch_instance *in,
+                                      const char *path, const char *rel,
+                                      struct orch_error *err)
+{
+    char *parent = sb_host->strdup(path);
+    if (!parent)
+        return sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = 0;
+    orch_status rc = sb_confined(be, in, parent, rel, err);
+    sb_host->free(parent);
+    return rc;
+}
+
 static orch_status sb_sftp_fail(struct orch_backend *be, const char *what, const char *path,
                                 struct orch_error *err)
 {
@@ -48,16 +107,22 @@ static orch_status sb_sftp_fail(struct orch_backend *be, const char *what, const
     return rc;
 }
 
-/* mkdir -p of the directories above path, inside the work dir. */
-static void sb_parents(struct orch_backend *be, const struct orch_instance *in, char *path)
+/* mkdir -p of the directories above path, inside the work dir: each level
+ * is checked before the next is made in it. */
+static orch_status sb_parents(struct orch_backend *be, const struct orch_instance *in,
+                              char *path, const char *rel, struct orch_error *err)
 {
     size_t base = strlen(in->workdir);
     for (char *s = path + base + 1; *s; s++)
         if (*s == '/') {
             *s = 0;
             libssh2_sftp_mkdir(be->sftp, path, 0755); /* exists: fine */
+            orch_status rc = sb_confined(be, in, path, rel, err);
             *s = '/';
+            if (rc != ORCH_OK)
+                return rc;
         }
+    return ORCH_OK;
 }
 
 orch_status sb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const char *rel,
@@ -75,9 +140,14 @@ orch_status sb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
         sb_host->free(path);
         return rc;
     }
-    sb_parents(be, in, path);
+    if ((rc = sb_parents(be, in, path, rel, err)) != ORCH_OK ||
+        (rc = sb_parent_confined(be, in, path, rel, err)) != ORCH_OK) {
+        sb_host->free(path);
+        return rc;
+    }
+    libssh2_sftp_unlink(be->sftp, path); /* absent: fine */
     LIBSSH2_SFTP_HANDLE *h = libssh2_sftp_open(
-        be->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+        be->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL,
         (long)(mode ? mode : 0644));
     if (!h) {
         rc = sb_sftp_fail(be, "write", rel, err);
@@ -117,6 +187,28 @@ orch_status sb_put_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     return rc;
 }
 
+orch_status sb_put_private(struct orch_backend *be, const char *path, const char *data,
+                           size_t len, struct orch_error *err)
+{
+    orch_status rc = sb_sftp(be, err);
+    if (rc != ORCH_OK)
+        return rc;
+    LIBSSH2_SFTP_HANDLE *h = libssh2_sftp_open(
+        be->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600);
+    if (!h)
+        return sb_sftp_fail(be, "write", path, err);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = libssh2_sftp_write(h, data + off, len - off);
+        if (w < 0) {
+            rc = sb_sftp_fail(be, "write", path, err);
+            break;
+        }
+        off += (size_t)w;
+    }
+    libssh2_sftp_close(h);
+    return rc;
+}
+
 orch_status sb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *rel,
                         orch_write_fn wr, void *ud, struct orch_error *err)
 {
@@ -126,6 +218,8 @@ orch_status sb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     if (!path)
         return err->code;
     orch_status rc = sb_sftp(be, err);
+    if (rc == ORCH_OK && (rc = sb_not_link(be, path, rel, err)) == ORCH_OK)
+        rc = sb_confined(be, in, path, rel, err);
     LIBSSH2_SFTP_HANDLE *h = rc == ORCH_OK ? libssh2_sftp_open(be->sftp, path,
                                                                  LIBSSH2_FXF_READ, 0)
                                            : NULL;
@@ -161,6 +255,8 @@ orch_status sb_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const ch
     if (!path)
         return err->code;
     orch_status rc = sb_sftp(be, err);
+    if (rc == ORCH_OK)
+        rc = sb_confined(be, in, path, rel ? rel : ".", err);
     LIBSSH2_SFTP_HANDLE *h = rc == ORCH_OK ? libssh2_sftp_opendir(be->sftp, path) : NULL;
     if (rc == ORCH_OK && !h)
         rc = sb_sftp_fail(be, "list", rel ? rel : ".", err);

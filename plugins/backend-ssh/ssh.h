@@ -72,6 +72,11 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     struct orch_error *err);
 /* files.c */
 char *sb_resolve(const struct orch_instance *in, const char *rel, struct orch_error *err);
+int sb_rel_ok(const char *rel); /* relative, no ".." component */
+/* Write data to the absolute path (a file of orch's, beside the work dir),
+ * readable by the login user only. */
+orch_status sb_put_private(struct orch_backend *be, const char *path, const char *data,
+                           size_t len, struct orch_error *err);
 orch_status sb_put_file(struct orch_instance *, struct orch_ctx *, const char *, uint32_t,
                         orch_read_fn, void *, struct orch_error *);
 orch_status sb_get_file(struct orch_instance *, struct orch_ctx *, const char *,

@@ -101,3 +101,18 @@ char *pk_group_kill(const struct orch_host *h, const char *qpidfile, int64_t gra
                      "do sleep 0.1; i=$((i+1)); done; kill -KILL -$p 2>/dev/null;; esac",
                      qpidfile, (long long)(grace_ms / 100));
 }
+
+char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint32_t n)
+{
+    struct pk_buf b = {.h = h};
+    pk_add(&b, "");
+    for (uint32_t i = 0; i < n; i++) {
+        char *kv = pk_printf(h, "%s=%s", env[i].key, env[i].value ? env[i].value : "");
+        pk_add(&b, "export");
+        pk_add_word(&b, kv);
+        pk_add(&b, "\n");
+        if (kv)
+            h->free(kv);
+    }
+    return pk_buf_take(&b);
+}

@@ -26,6 +26,10 @@ void pk_add_word(struct pk_buf *b, const char *s); /* " 'word'" */
 char *pk_buf_take(struct pk_buf *b);              /* the text, or NULL (freed) */
 /* " 'K=V'..." for each variable: the arguments of `env`. */
 void pk_add_env(struct pk_buf *b, const struct orch_kv *env, uint32_t n);
+/* "export 'K=V'" lines for each variable: a file for `.`, so values travel
+ * in a file of the instance and never in a command line (which every user
+ * of the host can read in /proc). NULL when out of memory. */
+char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint32_t n);
 
 /* Inside `sh -c '<this>' PIDFILE CMD...`: CMD in a session (and so a
  * process group) of its own, its id recorded in PIDFILE for a kill, its

@@ -1,6 +1,7 @@
 /* step-file internals. A location is a file in the step's instance (a
  * path under its work dir), one of the run's artifacts ("artifact:NAME")
- * or a file on the orch host ("host:PATH"). */
+ * or a file on the orch host ("host:PATH", only inside the directories of
+ * defaults.host_paths). */
 #ifndef STEP_FILE_H
 #define STEP_FILE_H
 
@@ -48,6 +49,12 @@ void sf_spool_close(struct sf_spool *s);
 /* Source to spool. */
 orch_status sf_fetch(struct orch_ctx *ctx, const struct sf_loc *from, struct sf_spool *s,
                      struct orch_error *err);
+/* host: locations (file_host.c): only inside ctx_get("host_paths"),
+ * opened beneath the allowed directory. */
+orch_status sf_fetch_host(struct orch_ctx *ctx, const struct sf_loc *from, orch_write_fn wr,
+                          void *ud, struct orch_error *err);
+orch_status sf_store_host(struct orch_ctx *ctx, const struct sf_loc *to, uint32_t mode,
+                          orch_read_fn rd, void *ud, struct orch_error *err);
 /* Spool (or a buffer, when s->f is NULL) to destination. */
 orch_status sf_store(struct orch_ctx *ctx, const struct sf_loc *to, uint32_t mode,
                      struct sf_spool *s, struct orch_error *err);

@@ -44,36 +44,12 @@ static int32_t sf_spool_write(void *ud, const void *buf, uint64_t len)
     return 0;
 }
 
-static orch_status sf_fetch_host(const struct sf_loc *from, struct sf_spool *s,
-                                 struct orch_error *err)
-{
-    FILE *f = fopen(from->path, "rbe");
-    if (!f)
-        return sf_host->error_set(err, errno == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
-                                  "file: host file %s: %s", from->path, strerror(errno));
-    char buf[65536];
-    size_t n;
-    orch_status st = ORCH_OK;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (sf_spool_write(s, buf, n) != 0) {
-            st = s->over ? ORCH_E_FAILED
-                         : sf_host->error_set(err, ORCH_E_IO, "file: spooling: %s",
-                                              strerror(errno));
-            break;
-        }
-    if (st == ORCH_OK && ferror(f))
-        st = sf_host->error_set(err, ORCH_E_IO, "file: reading host file %s: %s", from->path,
-                                strerror(errno));
-    fclose(f);
-    return st;
-}
-
 orch_status sf_fetch(struct orch_ctx *ctx, const struct sf_loc *from, struct sf_spool *s,
                      struct orch_error *err)
 {
     orch_status st;
     if (from->where == SF_HOST)
-        st = sf_fetch_host(from, s, err);
+        st = sf_fetch_host(ctx, from, sf_spool_write, s, err);
     else if (from->where == SF_ARTIFACT)
         st = sf_host->artifact_get(ctx, from->path, sf_spool_write, s, err);
     else
@@ -97,58 +73,12 @@ static int64_t sf_spool_read(void *ud, void *buf, uint64_t len)
     return n == 0 && ferror(s->f) ? -1 : (int64_t)n;
 }
 
-static int sf_mkdirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return 0;
-}
-
-/* Written next to the target and renamed: a reader never sees half. */
-static orch_status sf_store_host(const struct sf_loc *to, uint32_t mode, struct sf_spool *s,
-                                 struct orch_error *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.orch-tmp-%ld", to->path, (long)getpid());
-    if (sf_mkdirs(to->path) != 0)
-        return sf_host->error_set(err, ORCH_E_IO, "file: creating the directories of %s: %s",
-                                  to->path, strerror(errno));
-    FILE *f = fopen(tmp, "wbe");
-    if (!f)
-        return sf_host->error_set(err, ORCH_E_IO, "file: host file %s: %s", to->path,
-                                  strerror(errno));
-    char buf[65536];
-    int64_t n;
-    orch_status st = ORCH_OK;
-    while ((n = sf_spool_read(s, buf, sizeof buf)) > 0)
-        if (fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
-            st = sf_host->error_set(err, ORCH_E_IO, "file: writing %s: %s", to->path,
-                                    strerror(errno));
-            break;
-        }
-    if (fclose(f) != 0 && st == ORCH_OK)
-        st = sf_host->error_set(err, ORCH_E_IO, "file: writing %s: %s", to->path,
-                                strerror(errno));
-    if (st == ORCH_OK && (chmod(tmp, mode) != 0 || rename(tmp, to->path) != 0))
-        st = sf_host->error_set(err, ORCH_E_IO, "file: %s: %s", to->path, strerror(errno));
-    if (st != ORCH_OK)
-        unlink(tmp);
-    return st;
-}
-
 orch_status sf_store(struct orch_ctx *ctx, const struct sf_loc *to, uint32_t mode,
                      struct sf_spool *s, struct orch_error *err)
 {
     rewind(s->f);
     if (to->where == SF_HOST)
-        return sf_store_host(to, mode, s, err);
+        return sf_store_host(ctx, to, mode, sf_spool_read, s, err);
     if (to->where == SF_ARTIFACT)
         return sf_host->artifact_put(ctx, to->path, sf_spool_read, s, err);
     return sf_host->inst_put_file(ctx, to->path, mode, sf_spool_read, s, err);

@@ -82,10 +82,12 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
                        "$1 AND seq > $2 ORDER BY seq LIMIT $3",
     [PG_LOG_INSERT] = "INSERT INTO logs(run_id, step_id, attempt, stream, data, ts_ns) "
                       "VALUES($1,$2,$3,$4,$5,$6)",
+    /* Pages (pg_log_read loops): a whole log in one result would sit in
+     * the reader's memory. */
     [PG_LOG_READ] = "SELECT seq, stream, data, ts_ns FROM logs WHERE run_id = $1 AND "
-                    "step_id = $2 AND attempt = $3 AND seq > $4 ORDER BY seq",
+                    "step_id = $2 AND attempt = $3 AND seq > $4 ORDER BY seq LIMIT $5",
     [PG_LOG_READ_ALL] = "SELECT seq, stream, data, ts_ns FROM logs WHERE run_id = $1 AND "
-                        "seq > $2 ORDER BY seq",
+                        "seq > $2 ORDER BY seq LIMIT $3",
     [PG_INST_PUT] = "INSERT INTO instances(" INST_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,"
                     "$10,$11) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, backend "
                     "= EXCLUDED.backend, run_id = EXCLUDED.run_id, backend_id = "

@@ -165,35 +165,44 @@ orch_status pg_log_append(struct orch_store *st, const char *run_id, const char 
     return pg_write(st, PG_LOG_INSERT, &a, err);
 }
 
+/* Rows per page of a log read: the engine writes rows of up to ~64 KiB, so
+ * a page holds about 1 MiB of the log at most. */
+#define PG_LOG_PAGE_ROWS 16
+
 orch_status pg_log_read(struct orch_store *st, const char *run_id, const char *step_id,
                         uint32_t attempt, int64_t after_seq, orch_log_fn fn, void *ud,
                         struct orch_error *err)
 {
-    struct pg_args a = {0};
-    pg_arg_text(&a, run_id);
-    if (step_id) {
-        pg_arg_text(&a, step_id);
-        pg_arg_int(&a, attempt);
+    for (;;) {
+        struct pg_args a = {0};
+        pg_arg_text(&a, run_id);
+        if (step_id) {
+            pg_arg_text(&a, step_id);
+            pg_arg_int(&a, attempt);
+        }
+        pg_arg_int(&a, after_seq);
+        pg_arg_int(&a, PG_LOG_PAGE_ROWS);
+        /* Binary results: log bytes come back as they went in. */
+        PGresult *r = pg_exec(st, step_id ? PG_LOG_READ : PG_LOG_READ_ALL, &a, 1, err);
+        if (!r)
+            return err->code;
+        int rows = PQntuples(r), stop = 0;
+        for (int i = 0; i < rows && !stop; i++) {
+            struct orch_log_rec l = {
+                .struct_size = sizeof l,
+                .seq = pg_int(r, i, 0),
+                .stream = (uint32_t)pg_int(r, i, 1),
+                .data = PQgetvalue(r, i, 2),
+                .len = (uint64_t)PQgetlength(r, i, 2),
+                .ts_ns = pg_int(r, i, 3),
+            };
+            after_seq = l.seq;
+            stop = fn(ud, &l) != 0;
+        }
+        PQclear(r);
+        if (stop || rows < PG_LOG_PAGE_ROWS)
+            return ORCH_OK;
     }
-    pg_arg_int(&a, after_seq);
-    /* Binary results: log bytes come back as they went in. */
-    PGresult *r = pg_exec(st, step_id ? PG_LOG_READ : PG_LOG_READ_ALL, &a, 1, err);
-    if (!r)
-        return err->code;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct orch_log_rec l = {
-            .struct_size = sizeof l,
-            .seq = pg_int(r, i, 0),
-            .stream = (uint32_t)pg_int(r, i, 1),
-            .data = PQgetvalue(r, i, 2),
-            .len = (uint64_t)PQgetlength(r, i, 2),
-            .ts_ns = pg_int(r, i, 3),
-        };
-        if (fn(ud, &l) != 0)
-            break;
-    }
-    PQclear(r);
-    return ORCH_OK;
 }
 
 orch_status pg_instance_put(struct orch_store *st, const struct orch_instance_rec *i,

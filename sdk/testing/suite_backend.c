@@ -248,13 +248,16 @@ static void bk_not_found(struct cf *c)
 #define BK_SLEEPER "sleep 300 & echo $! > cf-child.pid; echo $$ > cf-shell.pid; sleep 300"
 
 /* A zombie waiting for its reaper is gone for our purpose: kill -0 would
- * still see it, /proc/PID/stat says Z. */
+ * still see it, /proc/PID/stat says Z. A survivor is reported and then
+ * killed, so a failed case leaves nothing running behind the suite. */
 static void bk_expect_gone(struct bk *b, struct bk_inst *i, const char *what)
 {
-    char *out = bk_sh(b, i, "for f in cf-child.pid cf-shell.pid; do p=$(cat $f); "
+    char *out = bk_sh(b, i, "for f in cf-child.pid cf-shell.pid; do p=$(cat $f 2>/dev/null); "
+                            "[ -n \"$p\" ] || { echo \"$f missing\"; continue; }; "
                             "s=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -c1); "
                             "if [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$s\" != X ]; then "
-                            "echo \"$f alive ($s)\"; fi; done; true");
+                            "echo \"$f alive ($s)\"; kill -9 -$p 2>/dev/null; kill -9 $p 2>/dev/null; "
+                            "fi; done; true");
     if (out && *out)
         cf_fail(b->c, "after %s the command's processes still run: %s", what, out);
     free(out);

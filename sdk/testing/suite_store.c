@@ -247,6 +247,20 @@ static int32_t st_on_log(void *ud, const struct orch_log_rec *l)
     return 0;
 }
 
+/* Takes up to `left` rows, then asks the store to stop. */
+struct st_log_page {
+    int left, got;
+    int64_t last;
+};
+
+static int32_t st_on_log_page(void *ud, const struct orch_log_rec *l)
+{
+    struct st_log_page *p = ud;
+    p->got++;
+    p->last = l->seq;
+    return --p->left <= 0;
+}
+
 static void st_logs(struct cf *c)
 {
     ST_BEGIN(c, s);
@@ -265,6 +279,26 @@ static void st_logs(struct cf *c)
         cf_fail(c, "log_read returned %zu bytes that differ from the 20 binary chunks "
                    "appended (%zu bytes)", got.len, 20 * sizeof chunk);
     oc_buf_free(&got);
+    /* Paged as orchd reads it: stop after 3 rows, go on after the last. */
+    struct st_log_page pg = {.left = 3};
+    st_want(&s, s.vt->log_read(s.h, "cf-run", "build", 1, 0, st_on_log_page, &pg, &s.err),
+            ORCH_OK, "log_read stopped by its callback");
+    if (pg.got != 3)
+        cf_fail(c, "log_read called its callback %d times after it returned non-zero on the "
+                   "3rd row, want 3", pg.got);
+    int pages = 1, rows = pg.got;
+    while (pg.got && pages < 20) {
+        pg = (struct st_log_page){.left = 3, .last = pg.last};
+        int64_t after = pg.last;
+        st_want(&s, s.vt->log_read(s.h, "cf-run", "build", 1, after, st_on_log_page, &pg,
+                                   &s.err),
+                ORCH_OK, "log_read after a seq");
+        rows += pg.got;
+        pages++;
+    }
+    if (rows != 20)
+        cf_fail(c, "log_read in pages of 3 rows (after_seq = the last row's seq) gave %d rows, "
+                   "want 20", rows);
     st_close(&s);
 }
 

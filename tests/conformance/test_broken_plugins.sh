@@ -36,6 +36,21 @@ op check "$TP/step-capnoslot.so"
 expect_rc 1 "orch-plugin"
 has "declares the capability for slot 'plan' but the slot is NULL"
 
+op check "$TP/step-badcaps.so"
+expect_rc 1 "orch-plugin"
+has "unknown capability bits 0x10000000000"
+# orch itself refuses it too (it was loaded with a warning).
+cat >"$T/badcaps.yaml" <<'Y'
+version: 1
+workflows:
+  w:
+    steps:
+      - {id: a, uses: badcaps}
+Y
+ORCH_PLUGIN_PATH="$TP" o validate "$T/badcaps.yaml"
+[ "$RC" -ne 0 ] || { cat "$T/out" >&2; fail "orch validate accepted a plugin with unknown capability bits"; }
+expect_out "unknown capability bits 0x10000000000" "orch names the refusal"
+
 op check "$TP/step-badopts.so"
 expect_rc 1 "orch-plugin"
 has "FAIL  check/option-table"
@@ -81,6 +96,23 @@ has "list_dir: data.bin has mode 0, want the 0640 given to put_file"
 has "list_owned lists live instance"
 grep -q '^not ok .* - backend/exec/streams-apart' "$T/liar.tap" || fail "TAP lacks the failed case"
 grep -q '^1\.\.4$' "$T/liar.tap" || fail "TAP plan is not 1..4"
+
+# A backend that returns TIMEOUT but kills nothing fails the case, and the
+# suite kills what it left behind (it stayed running).
+cat >"$T/leak.yaml" <<'Y'
+with: {root: "leak:timeout"}
+Y
+mark="orch-leak-$$-$RANDOM"
+ORCH_LIAR_MARK=$mark op test "$TP/backend-liar.so" --config "$T/leak.yaml" --run 'exec/timeout'
+expect_rc 1 "orch-plugin"
+has "after timeout the command's processes still run"
+left=
+for ((i = 0; i < 600; i++)); do
+  left=$(grep -l "ORCH_LIAR_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null || true)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+[ -z "$left" ] || fail "the conformance suite left the timed-out command running: $left"
 
 # Usage errors and unloadable files are exit 2 with a reason.
 op test /nonexistent/step-x.so

@@ -31,3 +31,22 @@ id=$(last_run_id)
 [ "$(state_of "$id" hang)" = timed_out ] || fail "hang state $(state_of "$id" hang)"
 [ "$(state_of "$id" after_fine)" = succeeded ] || fail "after_fine state"
 pass "crash isolation"
+
+# A backend that crashes is blamed, with its slot; not the step that called
+# it (the message said "while running step-exec").
+for slot in create exec; do
+  cat >"$T/be.yaml" <<YAML
+version: 1
+backends:
+  liar: {uses: liar, with: {root: "segv:$slot"}}
+workflows:
+  w:
+    steps:
+      - {id: a, uses: exec, backend: liar, with: {argv: ["true"]}}
+YAML
+  o run "$T/be.yaml" w
+  expect_rc 1 "a crashing backend fails the run"
+  expect_out "while running backend-liar's $slot slot" "the crash names the backend and its slot"
+  expect_no_out "while running step-exec" "the step is not blamed"
+done
+pass "backend crashes name the backend and its slot"

@@ -23,13 +23,13 @@ s = http.server.HTTPServer(('127.0.0.1', 0), H)
 open(out + '.port', 'w').write(str(s.server_port))
 s.serve_forever()
 PY
-python3 "$T/receiver.py" "$T/notes" notify-key &
+python3 "$T/receiver.py" "$T/notes" notify-key-0123456789 &
 T_PIDS+=($!)
 wait_file "$T/notes.port"
 PORT=$(cat "$T/notes.port")
 # info level: the log lines about notifications must show no URL path
 export ORCH_LOG_LEVEL=info
-export ORCH_SECRET_NOTIFY_KEY=notify-key ORCH_SECRET_HOOK_KEY=hook-key ORCH_SECRET_API_PASSWORD=hunter2
+export ORCH_SECRET_NOTIFY_KEY=notify-key-0123456789 ORCH_SECRET_HOOK_KEY=hook-key-0123456789 ORCH_SECRET_API_PASSWORD=hunter2
 
 od_config "$T/orchd.yaml" <<EOF
 version: 1
@@ -39,7 +39,7 @@ server:
     - {name: writer, sha256: HASH_writer, role: write}
     - {name: reader, sha256: HASH_reader, role: read}
   max_body: 64K
-worker: {tick: 100ms, lease_ttl: 5s}
+worker: {id: 'worker "a"\b', tick: 100ms, lease_ttl: 5s}
 webhooks:
   build: {workflow: hello, secret: "\${{ secrets.HOOK_KEY }}"}
 notifications:
@@ -121,6 +121,22 @@ if grep -q hunter2 "$T/resp"; then fail "secret in the log"; fi
 api GET "/v1/runs?state=succeeded&workflow=hello&limit=5" "" reader
 [ "$(resp "len(d['runs'])")" = 1 ] || fail "filtered list"
 api GET "/v1/runs?state=bogus" "" reader; expect_http 400 "bad state filter"
+api GET "/v1/runs/$R/events" "" reader; expect_http 200 "events"
+[ "$(resp "d['events'][0]['type']")" = run.created ] || [ "$(resp "len(d['events']) > 0")" = True ] || fail "no events"
+api GET "/v1/runs/$R/events?after=100000" "" reader; expect_http 200 "a page past the end of a real run"
+api GET "/v1/runs/r-nope/events" "" reader; expect_http 404 "events of a run that does not exist"
+api GET "/v1/runs/$R/events?after=x" "" reader; expect_http 400 "after not a number"
+api GET "/v1/runs/$R" "" reader
+[ "$(resp "d['run']['steps'][0]['attempts'][0]['exit_code']")" = 0 ] || fail "the attempt lacks exit_code"
+# The ledger stays JSON whatever the worker id holds (it was pasted into
+# the tick event with printf).
+python3 - "$ORCH_STATE_DIR/orch.db" <<'PY' || fail "a tick event is not valid JSON with the worker id"
+import json, sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("select data_json from events where type='tick'").fetchall()
+assert rows, "no tick events"
+for (d,) in rows:
+    assert json.loads(d)["owner"] == 'worker "a"\\b', d
+PY
 pass "start, idempotency key, run with steps/attempts/outputs, logs redacted, filters"
 
 # --- live log stream of a running step, then cancel
@@ -129,7 +145,7 @@ S=$(resp "d['run']['id']")
 timeout 20 curl -sN --unix-socket "$OD_SOCK" -H "Authorization: Bearer reader-token" \
   "http://orchd/v1/runs/$S/steps/wait/logs?follow=true" >"$T/stream" &
 SP=$!
-for i in $(seq 100); do grep -q started "$T/stream" 2>/dev/null && break; sleep 0.1; done
+wait_until "the live line in the stream" grep -q started "$T/stream"
 grep -q '"data":"started\\n"' "$T/stream" || fail "stream did not show the live line: $(cat "$T/stream")"
 api POST "/v1/runs/$S/cancel"; expect_http 202 "cancel"
 od_wait_run "$S" cancelled
@@ -202,6 +218,9 @@ grep -q '^orch_runs{state="succeeded"} ' "$T/resp" || fail "metrics lack runs by
 grep -q '^orch_step_duration_seconds_count ' "$T/resp" || fail "metrics lack step durations"
 grep -q '^orch_queue_depth 0' "$T/resp" || fail "metrics lack queue depth"
 grep -q '^orch_scheduler_last_tick_age_seconds ' "$T/resp" || fail "metrics lack tick age"
+# Only terminal states finish a run: the approval run above parked (waiting) first.
+grep -q '^orch_runs_finished_total{state="succeeded"} [1-9]' "$T/resp" || fail "no finished runs counted"
+if grep -q '^orch_runs_finished_total{state="waiting"}' "$T/resp"; then fail "a parked run counted as finished"; fi
 api GET /v1/plugins "" reader
 resp "[p['name'] for p in d['plugins']]" | grep -q approval || fail "plugins list"
 api GET /v1/workflows/gated "" reader
@@ -216,7 +235,7 @@ hook() { # hook BODY [SIGNATURE] [DELIVERY]
   HTTP=$(curl "${args[@]}" http://orchd/v1/hooks/build)
 }
 body='{"inputs":{"who":"hook"}}'
-sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac hook-key | awk '{print $NF}')
+sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac hook-key-0123456789 | awk '{print $NF}')
 hook "$body" "$sig" d-1; expect_http 201 "signed webhook"
 H=$(resp "d['run_id']")
 hook "$body" "$sig" d-1; expect_http 200 "redelivery"
@@ -229,7 +248,17 @@ grep -q 'hello hook' "$T/resp" || fail "webhook inputs not passed"
 pass "webhook: HMAC verified, tampered/unsigned refused, redelivery idempotent"
 
 # --- notifications: signed, on success and failure
-for i in $(seq 100); do [ "$(cat "$T/notes" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+# Wait for the notifications this check needs (a fixed 10 s budget failed
+# on a loaded machine): R's success and B's failure.
+notified() {
+  python3 - "$T/notes" "$R" "$B" <<'PY' 2>/dev/null
+import json, sys
+notes = [json.loads(l) for l in open(sys.argv[1])]
+states = {(n['body']['run_id'], n['body']['state']) for n in notes}
+sys.exit(0 if (sys.argv[2], 'succeeded') in states and (sys.argv[3], 'failed') in states else 1)
+PY
+}
+wait_until "the notifications of runs $R and $B" notified
 python3 - "$T/notes" "$R" "$B" <<'PY' || fail "notifications"
 import json, sys
 notes = [json.loads(l) for l in open(sys.argv[1])]

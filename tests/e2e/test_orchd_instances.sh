@@ -17,7 +17,7 @@ server:
 worker:
   tick: 100ms
   reconcile_every: 500ms
-  idle_instance_ttl: 8s   # ample under a loaded CI machine; the reap is waited for
+  idle_instance_ttl: 30m  # idle reaping has its own daemon at the end, with a short ttl
 backends:
   local:
     uses: local
@@ -136,11 +136,8 @@ api DELETE "/v1/instances/$I1/executions/$X2" "" reader
 expect_http 403 "reader cannot cancel"
 api DELETE "/v1/instances/$I1/executions/$X2"
 expect_http 202 "cancel"
-for ((i = 0; i < 100; i++)); do
-  api GET "/v1/instances/$I1/executions/$X2" "" reader
-  [ "$(resp "d['execution']['state']")" = cancelled ] && break
-  sleep 0.1
-done
+x2_cancelled() { api GET "/v1/instances/$I1/executions/$X2" "" reader; [ "$(resp "d['execution']['state']")" = cancelled ]; }
+wait_until "execution $X2 to be cancelled" x2_cancelled
 [ "$(resp "d['execution']['state']")" = cancelled ] || fail "cancelled execution"
 expect_dead_pids "$T/bg2.pid"
 api GET "/v1/instances/$I1/executions" "" reader
@@ -213,6 +210,13 @@ od_wait_run "$G" waiting
 o "${OS[@]}" runs approve "$G" ok --comment fine
 expect_rc 0 "approve through the server"
 od_wait_run "$G" succeeded
+# Without --comment: the body has no comment (it sent "comment": null, a 400).
+o "${OS[@]}" runs start gate
+G2=$("$ORCH" --server "unix:$OD_SOCK" --json runs list --workflow gate | jq_py "[r['id'] for r in d if r['id'] != '$G'][0]")
+od_wait_run "$G2" waiting
+o "${OS[@]}" runs approve "$G2" ok
+expect_rc 0 "approve through the server without a comment"
+od_wait_run "$G2" succeeded
 ORCH_SERVER="unix:$OD_SOCK" o runs list
 expect_out "$G" "ORCH_SERVER selects the daemon"
 o "${OS[@]}" run "$T/orchd.yaml" hello
@@ -258,15 +262,23 @@ pass "orch pause/resume in the store"
 # --- destroy, and idle reaping of what is left
 api DELETE "/v1/instances/$I1" "" reader
 expect_http 403 "reader cannot destroy"
-api POST /v1/instances '{"backend":"local"}'
-I3=$(resp "d['instance']['id']")
-api POST "/v1/instances/$I3/exec" '{"command":"sleep 9","timeout":"20s"}'
-[ -d "$WORK/$I3" ] || fail "an instance in use is not idle, though older than the ttl"
 api DELETE "/v1/instances/$I1"
 expect_http 200 "destroy"
 [ "$(resp "d['instance']['state']")" = destroyed ] || fail "destroyed in the ledger"
 [ ! -d "$WORK/$I1" ] || fail "destroyed on the backend"
-for ((i = 0; i < 250; i++)); do
+# Idle reaping with a daemon whose ttl is short (the rest of the test runs
+# with a long one, so a slow machine never reaps what a check still needs).
+od_stop
+sed 's/^  idle_instance_ttl: .*/  idle_instance_ttl: 6s/' "$T/orchd.yaml" >"$T/orchd-idle.yaml"
+grep -q "idle_instance_ttl: 6s" "$T/orchd-idle.yaml" || fail "the idle config lacks its ttl"
+od_start "$T/orchd-idle.yaml"
+api POST /v1/instances '{"backend":"local"}'
+expect_http 201 "create on the short-ttl daemon"
+I3=$(resp "d['instance']['id']")
+api POST "/v1/instances/$I3/exec" '{"command":"sleep 8","timeout":"60s"}'
+expect_http 200 "an exec longer than the idle ttl"
+[ -d "$WORK/$I3" ] || fail "an instance in use is not idle, though older than the ttl"
+for ((i = 0; i < 600; i++)); do
   [ -d "$WORK/$I3" ] || break
   sleep 0.1
 done

@@ -67,6 +67,29 @@ o validate "$T/badcron.yaml"; expect_rc 2 "bad cron"
 expect_out "badcron.yaml:6:11: schedule tokyo-nine: cron '0 25 * * *': bad hour field" "cron error names file:line:col"
 pass "cron: time zone, once per slot, overlap skip, --once, bad cron named at file:line:col"
 
+# --- cron mode serves no API: the configured port being taken (here by a
+# listener of ours) does not stop a --max-ticks=N run; and the = form works.
+python3 - "$T/busy.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+PY
+T_PIDS+=($!)
+for ((i = 0; i < 600; i++)); do [ -s "$T/busy.port" ] && break; sleep 0.1; done
+[ -s "$T/busy.port" ] || fail "the port holder did not start"
+sed "s/^worker: {tick: 100ms}/worker: {tick: 100ms}\nserver: {listen: \"127.0.0.1:$(cat "$T/busy.port")\"}/" \
+  "$T/cron.yaml" >"$T/cron-port.yaml"
+grep -q "listen: \"127.0.0.1:" "$T/cron-port.yaml" || fail "the test config lacks server.listen"
+"$ORCHD" --config="$T/cron-port.yaml" --max-ticks=1 --now=2026-03-02T02:00:30Z >>"$T/orchd.log" 2>&1 ||
+  { tail -5 "$T/orchd.log" >&2; fail "orchd --max-ticks=1 failed (it bound the API port)"; }
+set +e; "$ORCHD" --config "$T/cron-port.yaml" --max-ticks=0 >"$T/mt.out" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "positive number" "$T/mt.out" || fail "--max-ticks=0 accepted ($rc)"
+set +e; "$ORCHD" --config "$T/cron-port.yaml" --once stray >"$T/mt.out" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "unexpected argument 'stray'" "$T/mt.out" || fail "a stray argument accepted ($rc)"
+pass "cron mode binds no port; --opt=value accepted"
+
 # --- kill -9 mid-run, restart: nothing finished re-runs, everything completes
 rm -rf "$ORCH_STATE_DIR"
 od_config "$T/crash.yaml" <<'YAML'
@@ -76,17 +99,19 @@ workflows:
   chain:
     steps:
       - {id: one, uses: exec, with: {run: "echo one >> STATE/count"}}
-      - {id: two, uses: exec, needs: [one], with: {run: "echo two-start >> STATE/count; sleep 2; echo two >> STATE/count"}}
+      - {id: two, uses: exec, needs: [one], with: {run: "echo two-start >> STATE/count; i=0; while [ ! -e STATE/release ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; echo two >> STATE/count"}}
       - {id: three, uses: exec, needs: [two], with: {run: "echo three >> STATE/count"}}
 YAML
 sed -i "s#STATE#$T#g" "$T/crash.yaml"
 od_start "$T/crash.yaml"
 for n in 1 2 3; do api POST /v1/runs '{"workflow":"chain"}'; expect_http 201 "start $n"; done
-# Every run past step one (its success recorded: step two starts only
-# then), so a re-run of one would be a bug, not a step killed mid-flight.
-for i in $(seq 300); do [ "$(grep -c two-start "$T/count" 2>/dev/null)" -ge 3 ] && break; sleep 0.1; done
+# Every run in step two (past step one, its success recorded; none can
+# leave it before the release), so a re-run of one or three would be a bug,
+# not a step killed mid-flight.
+two_started() { [ "$(grep -c two-start "$T/count" 2>/dev/null)" -ge "$1" ]; }
+wait_until "every run in step two" two_started 3
 kill -9 "$OD_PID"; wait "$OD_PID" 2>/dev/null || true
-sleep 2.5 # the orphaned command of step two finishes, as it would on a real host
+touch "$T/release" # the orphaned commands of step two finish, as they would on a real host
 od_start "$T/crash.yaml"
 for id in $("$ORCH" --json runs list | jq_py "' '.join(r['id'] for r in d)"); do od_wait_run "$id" succeeded 60; done
 [ "$(grep -c '^one$' "$T/count")" = 3 ] || fail "step one re-ran: $(cat "$T/count")"
@@ -106,18 +131,19 @@ od_stop
 pass "kill -9 + restart: finished steps never re-ran, every run completed"
 
 # --- graceful stop: in-flight steps marked unknown, runs back in the queue
-rm -rf "$ORCH_STATE_DIR" "$T/count"
+rm -rf "$ORCH_STATE_DIR" "$T/count" "$T/release"
 sed -i 's/lease_ttl: 2s}/lease_ttl: 2s, stop_grace: 300ms}/' "$T/crash.yaml"
 od_start "$T/crash.yaml"
 api POST /v1/runs '{"workflow":"chain"}'; C=$(resp "d['run']['id']")
-for i in $(seq 100); do grep -q two-start "$T/count" 2>/dev/null && break; sleep 0.1; done
+wait_until "step two to start" grep -q two-start "$T/count"
 od_stop
 o --json runs show "$C"
 [ "$(jq_py "d['state']" <"$T/out")" = queued ] || fail "run not handed back to the queue"
 jq_py "[a['state'] for a in d['attempts'] if a['step']=='two']" <"$T/out" | grep -q unknown || fail "in-flight step not marked unknown"
 [ "$(jq_py "d['owner']" <"$T/out")" = None ] || fail "lease not released"
+touch "$T/release"
 od_start "$T/crash.yaml"
-od_wait_run "$C" succeeded 30
+od_wait_run "$C" succeeded
 od_stop
 pass "graceful stop: unknown in-flight step, lease released, next daemon finishes the run"
 
@@ -135,7 +161,7 @@ db.execute("insert into instances(%s) values(%s)" % (','.join(rec), ','.join('?'
 db.commit()
 PY
 od_start "$T/crash.yaml"
-for i in $(seq 100); do [ -d "$WORK" ] || break; sleep 0.1; done
+wait_until "the leaked instance to be reaped" test ! -d "$WORK"
 [ ! -d "$WORK" ] && python3 - "$ORCH_STATE_DIR/orch.db" <<'PY' || fail "leaked instance not reaped"
 import sqlite3, sys
 st = sqlite3.connect(sys.argv[1]).execute("select state from instances where id='i-leaked'").fetchone()[0]

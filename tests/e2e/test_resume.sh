@@ -31,7 +31,7 @@ id=$(last_run_id)
 
 o resume "$id"
 expect_rc 2 "resume refused while the first orch drives the run"
-expect_out "still being driven" "the refusal says why"
+expect_out "is being driven by PID $orch_pid on" "the refusal names the driver"
 
 kill -9 "$orch_pid"
 wait "$orch_pid" 2>/dev/null || true

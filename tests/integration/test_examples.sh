@@ -50,11 +50,13 @@ for kind in local docker ssh fly; do
   pass "git-clone-push on $kind"
 
   vol="orch-dev-apt-$$"
-  $mk "$ex/dev-env.yaml" "$T/dev-$kind.yaml" $kind "orch-dev-apt=$vol"
-  o run "$T/dev-$kind.yaml" dev-env --input update=true \
-    --input 'install=sh -c '\''mkdir -p tools/bin && for t; do ln -sf "$(command -v "$t")" "tools/bin/$t"; done'\'' install' \
-    --input 'packages=tar gzip sha256sum' \
-    --input 'verify=echo "PATH=$PATH" && ls tools/bin && git --version'
+  # The test variant's commands replace the example's own (they are the
+  # file's text, not inputs: an input is data).
+  $mk "$ex/dev-env.yaml" "$T/dev-$kind.yaml" $kind "orch-dev-apt=$vol" \
+    "apt-get update -q=true" \
+    'apt-get install -y -q --no-install-recommends $PACKAGES=sh -c '\''mkdir -p tools/bin && for t; do ln -sf "$(command -v "$t")" "tools/bin/$t"; done'\'' install $PACKAGES' \
+    'git --version && make --version | head -n1 && curl --version | head -n1=echo "PATH=$PATH" && ls tools/bin && git --version'
+  o run "$T/dev-$kind.yaml" dev-env --input 'packages=tar gzip sha256sum'
   expect_rc 0 "dev-env on $kind"
   run=$(last_run_id)
   out=$(run_json "$run" | jq_py "[a for a in d['attempts'] if a['step']=='check'][-1]['outputs']['content']")

@@ -14,6 +14,8 @@ for kind in local docker; do
     echo "backends:"
     if [ $kind = local ]; then echo "  b: {uses: local}"; else echo "  b:"; d_backend; fi
     cat <<EOF
+defaults:
+  host_paths: ["$T"]
 workflows:
   trip:
     steps:
@@ -97,5 +99,5 @@ workflows:
 EOF
 o run "$T/esc2.yaml" w --input p=../../etc/owned
 expect_rc 1 "a templated escape"
-expect_out "'to': ../../etc/owned escapes the instance's work dir" "rendered value checked"
+expect_out "option 'to' (\"\${{ inputs.p }}\") refused: a templated path may not hold a '..' component" "rendered value checked"
 pass "paths leaving the work dir or the artifacts are refused (literal and templated)"

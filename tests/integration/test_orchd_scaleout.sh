@@ -22,7 +22,7 @@ workflows:
     inputs: {n: {required: true}}
     steps:
       - {id: one, uses: exec, with: {run: "echo \${{ inputs.n }}:one >> $T/count"}}
-      - {id: two, uses: exec, needs: [one], with: {run: "echo \${{ inputs.n }}:two-start >> $T/count; sleep 2; echo \${{ inputs.n }}:two >> $T/count"}}
+      - {id: two, uses: exec, needs: [one], with: {run: "echo \${{ inputs.n }}:two-start >> $T/count; i=0; while [ ! -e $T/release ] && [ \$i -lt 1200 ]; do sleep 0.1; i=\$((i+1)); done; echo \${{ inputs.n }}:two >> $T/count"}}
       - {id: three, uses: exec, needs: [two], with: {run: "echo \${{ inputs.n }}:three >> $T/count"}}
 EOF
 
@@ -44,7 +44,7 @@ runs_in() { # STATE -> count
 }
 wait_health() {
   local i
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 1200; i++)); do
     curl -sf --unix-socket "$T/d$1.sock" http://orchd/health >/dev/null 2>&1 && return 0
     alive "${PIDS[$1]}" || { cat "$T/d$1.log"; fail "daemon $1 exited at start"; }
     sleep 0.05
@@ -72,11 +72,11 @@ api 2 POST /v1/control '{"paused":false}'
 pass "pause through one daemon holds every daemon"
 
 # --- work spreads; kill -9 one daemon while all runs are in step two
-for i in $(seq 300); do
-  [ "$(cat "$T/count" 2>/dev/null | grep -c two-start)" -ge 9 ] && break
-  sleep 0.1
-done
-[ "$(grep -c two-start "$T/count")" -ge 9 ] || fail "not every run reached step two: $(cat "$T/count")"
+# Step two waits for a release, so every run is inside it when one daemon
+# dies (none can be in step three, whose re-run would then be a legitimate
+# retry of a step killed mid-flight, not a bug).
+two_started() { [ "$(grep -c two-start "$T/count" 2>/dev/null)" -ge 9 ]; }
+wait_until "every run in step two: $(cat "$T/count" 2>/dev/null | tr '\n' ' ')" two_started
 api 1 GET /v1/runs
 owners=$(resp "len(set(r['owner'] for r in d['runs'] if r['owner']))")
 [ "$owners" = 3 ] || fail "work spread over three daemons, not $owners: $(cat "$T/resp")"
@@ -85,12 +85,11 @@ mine=$(resp "' '.join(r['id'] for r in d['runs'] if r['owner'] and ':$victim:' i
 [ -n "$mine" ] || fail "daemon 1 owns runs"
 kill -9 "$victim"
 wait "$victim" 2>/dev/null || true
+touch "$T/release"
 pass "work spread over three daemons; one killed with runs in flight"
 
-for i in $(seq 600); do
-  [ "$(runs_in succeeded)" = 9 ] && break
-  sleep 0.1
-done
+all_succeeded() { [ "$(runs_in succeeded)" = 9 ]; }
+WAIT_S=120 wait_until "all 9 runs to succeed" all_succeeded
 [ "$(runs_in succeeded)" = 9 ] || { api 2 GET /v1/runs; cat "$T/resp"; fail "every run succeeded"; }
 for n in $(seq 9); do
   [ "$(grep -c "^$n:one$" "$T/count")" = 1 ] || fail "run $n: step one ran more than once"
@@ -112,11 +111,8 @@ api 3 POST /v1/control '{"proof":true}'
 lines=$(grep -c . "$T/count")
 api 2 POST /v1/runs '{"workflow":"chain","inputs":{"n":"proof"}}'
 P=$(resp "d['run']['id']")
-for i in $(seq 100); do
-  api 2 GET "/v1/runs/$P"
-  [ "$(resp "d['run']['state']")" = succeeded ] && break
-  sleep 0.1
-done
+proof_done() { api 2 GET "/v1/runs/$P"; [ "$(resp "d['run']['state']")" = succeeded ]; }
+wait_until "the proof run to end" proof_done
 [ "$(resp "d['run']['state']")" = succeeded ] || fail "the proof run ended"
 [ "$(grep -c . "$T/count")" = "$lines" ] || fail "proof mode ran a command"
 api 3 POST /v1/control '{"proof":false}'

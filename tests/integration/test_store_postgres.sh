@@ -111,7 +111,7 @@ pass "migrate: on_start"
 ORCH_LOG_LEVEL=info "$ORCH" run "$T/pg.yaml" hello >"$T/run.out" 2>&1 &
 run_pid=$!
 T_PIDS+=("$run_pid")
-for i in $(seq 100); do grep -q b-start "$T/count" 2>/dev/null && break; sleep 0.1; done
+wait_until "step b to start" grep -q b-start "$T/count"
 grep -q b-start "$T/count" || fail "step b never started"
 "$ORCH_SOURCE_DIR/scripts/services/postgres.sh" restart
 wait "$run_pid" || { cat "$T/run.out"; fail "the run did not survive the restart"; }

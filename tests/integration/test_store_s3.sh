@@ -43,6 +43,8 @@ artifacts:
     part_size: 5M
     multipart_threshold: 1M
     retries: 1
+defaults:
+  host_paths: ["$T"]
 workflows:
   keep:
     steps:

@@ -18,7 +18,12 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # A daemon's own account of what happened, for failures seen only in CI.
+  if [ -s "$T/orchd.log" ]; then echo "--- last lines of orchd.log:" >&2; tail -n 40 "$T/orchd.log" >&2; fi
+  exit 1
+}
 pass() { echo "ok: $*"; }
 
 # Run orch; stdout+stderr go to $T/out, the exit status to $RC.
@@ -39,10 +44,22 @@ expect_no_out() {
   if grep -qF -- "$1" "$T/out"; then cat "$T/out" >&2; fail "output has '$1' ($2)"; fi
 }
 
-# Wait up to $2 seconds (default 30) for file $1 to exist.
+# wait_until DESCRIPTION COMMAND...: run COMMAND every 0.1 s until it
+# succeeds; fail naming DESCRIPTION after $WAIT_S seconds (default 60). The
+# deadline is a safety net for a busy machine, never the expected path.
+wait_until() {
+  local desc=$1 end=$((SECONDS + ${WAIT_S:-60}))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || fail "timed out after ${WAIT_S:-60} s waiting for $desc"
+    sleep 0.1
+  done
+}
+
+# Wait up to $2 seconds (default 60) for file $1 to exist.
 wait_file() {
   local i
-  for ((i = 0; i < ${2:-30} * 20; i++)); do
+  for ((i = 0; i < ${2:-60} * 20; i++)); do
     [ -e "$1" ] && return 0
     sleep 0.05
   done
@@ -71,11 +88,11 @@ alive() {
   [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
-# Fail if any pid listed in file $1 is still alive a few seconds later.
+# Fail if any pid listed in file $1 is still alive 30 seconds later.
 expect_dead_pids() {
   local p i
   for p in $(cat "$1"); do
-    for ((i = 0; i < 50; i++)); do alive "$p" || break; sleep 0.1; done
+    for ((i = 0; i < 300; i++)); do alive "$p" || break; sleep 0.1; done
     if alive "$p"; then
       kill -9 "$p" 2>/dev/null || true
       fail "process $p survived ($2)"

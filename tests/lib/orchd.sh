@@ -23,7 +23,7 @@ od_start() {
   "$ORCHD" --config "$cfg" --listen "unix:$OD_SOCK" "$@" >>"$T/orchd.log" 2>&1 &
   OD_PID=$!
   T_PIDS+=("$OD_PID")
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 1200; i++)); do
     if curl -s --unix-socket "$OD_SOCK" http://orchd/health >/dev/null 2>&1; then return 0; fi
     alive "$OD_PID" || { cat "$T/orchd.log" >&2; fail "orchd exited at start"; }
     sleep 0.05
@@ -51,10 +51,10 @@ expect_http() {
 }
 resp() { jq_py "$1" <"$T/resp"; }
 
-# od_wait_run RUN STATE [SECONDS]
+# od_wait_run RUN STATE [SECONDS, default 60]
 od_wait_run() {
   local i s=
-  for ((i = 0; i < ${3:-30} * 10; i++)); do
+  for ((i = 0; i < ${3:-60} * 10; i++)); do
     api GET "/v1/runs/$1" "" reader
     s=$(resp "d['run']['state']")
     [ "$s" = "$2" ] && return 0

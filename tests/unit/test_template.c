@@ -197,6 +197,56 @@ static void test_deep_nesting_refused(void **state)
     free(err);
 }
 
+/* An operator chain builds a tree as tall as the chain is long, without
+ * the parser recursing: 100,000 terms would overflow the evaluator's and
+ * oc_ex_free's stack. Refused past the limit; a chain of 40 is fine. */
+static void test_long_chain_refused(void **state)
+{
+    (void)state;
+    static const char *const ops[] = {" && ", " || "};
+    for (size_t k = 0; k < 2; k++) {
+        struct oc_buf b = {0};
+        oc_buf_adds(&b, "${{ 1");
+        for (int i = 0; i < 100000; i++)
+            oc_buf_addf(&b, "%s1", ops[k]);
+        oc_buf_adds(&b, " }}");
+        char *out = NULL, *err = NULL;
+        int rc = oc_template_render(b.data, &t_scope, &out, NULL, &err);
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "nested too deeply"));
+        /* The error quotes the start of the expression, not all of it. */
+        assert_true(strlen(err) < 200);
+        free(err);
+        oc_buf_free(&b);
+    }
+    struct oc_buf b = {0};
+    oc_buf_adds(&b, "${{ true");
+    for (int i = 0; i < 40; i++)
+        oc_buf_adds(&b, " && true");
+    oc_buf_adds(&b, " }}");
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render(b.data, &t_scope, &out, NULL, &err), 0);
+    assert_string_equal(out, "true");
+    free(out);
+    oc_buf_free(&b);
+}
+
+/* A bare namespace: the message names it twice (found by fuzz_template:
+ * the format had two %s and one argument). */
+static void test_bare_namespace(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render("${{ inputs }}", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "'inputs' needs a name after it, e.g. inputs.NAME"));
+    free(err);
+    int r = 0;
+    err = NULL;
+    assert_int_equal(oc_expr_eval_bool("${{ env }}", &t_scope, &r, &err), -1);
+    assert_non_null(strstr(err, "e.g. env.NAME"));
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +256,8 @@ int main(void)
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_deep_nesting_refused),
+        cmocka_unit_test(test_long_chain_refused),
+        cmocka_unit_test(test_bare_namespace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,9 @@
 
 #include "exec.h"
 #include "exec/frame.h"
+#include "exec_env.h"
 #include "host.h"
+#include "registry.h"
 #include "util.h"
 
 void xe_send_json(json_t *j)
@@ -51,6 +53,19 @@ static orch_status xe_secret_get(struct orch_ctx *ctx, const char *name, char **
     return ORCH_OK;
 }
 
+void xe_at(const struct orch_plugin_desc *d, const char *slot)
+{
+    static const struct orch_plugin_desc *last_d;
+    static const char *last_slot;
+    if (!d || (d == last_d && slot == last_slot))
+        return; /* one frame per change, not per call */
+    last_d = d;
+    last_slot = slot;
+    char *at = oc_xasprintf("%s-%s's %s slot", oc_kind_name(d->kind), d->name, slot);
+    xe_send_json(json_pack("{s:s}", "at", at));
+    free(at);
+}
+
 static orch_status xe_output_set(struct orch_ctx *ctx, const char *key, const char *value)
 {
     if (!key || !*key)
@@ -71,13 +86,34 @@ static orch_status xe_no_instance(struct orch_ctx *ctx, struct orch_error *err)
                         ctx->plugin ? ctx->plugin : "this step");
 }
 
+/* The attempt records the exit status of the last command its step ran. */
+static void xe_note_exit(struct xe_job *job, orch_status rc, const struct orch_exec_res *res)
+{
+    if (rc == ORCH_OK || rc == ORCH_E_TIMEOUT || rc == ORCH_E_CANCELLED)
+        job->exit_code = res->exit_code;
+}
+
 static orch_status xe_inst_exec(struct orch_ctx *ctx, const struct orch_exec_req *req,
                                 struct orch_exec_res *res, struct orch_error *err)
 {
     struct xe_job *job = ctx->ud;
     if (!job->inst)
         return xe_no_instance(ctx, err);
-    return job->bvt->exec(job->inst, ctx, req, res, err);
+    /* Every command of the step, whichever plugin asks and whichever
+     * backend runs it, gets the step's environment under the plugin's own
+     * variables and the script's secret variables over them. */
+    struct orch_exec_req merged;
+    memset(&merged, 0, sizeof merged);
+    memcpy(&merged, req, req->struct_size < sizeof merged ? req->struct_size : sizeof merged);
+    struct orch_kv *env = oc_exec_env_merge(job->env, req->env, req->env_count,
+                                            job->secret_env, &merged.env_count);
+    merged.env = env;
+    xe_at(job->be_desc, "exec");
+    orch_status rc = job->bvt->exec(job->inst, ctx, &merged, res, err);
+    xe_at(job->step_desc, "run");
+    free(env);
+    xe_note_exit(job, rc, res);
+    return rc;
 }
 
 static orch_status xe_unsupported(struct xe_job *job, const char *what, struct orch_error *err)
@@ -94,7 +130,10 @@ static orch_status xe_inst_put(struct orch_ctx *ctx, const char *path, uint32_t 
         return xe_no_instance(ctx, err);
     if (!job->bvt->put_file)
         return xe_unsupported(job, "put files", err);
-    return job->bvt->put_file(job->inst, ctx, path, mode, rd, ud, err);
+    xe_at(job->be_desc, "put_file");
+    orch_status rc = job->bvt->put_file(job->inst, ctx, path, mode, rd, ud, err);
+    xe_at(job->step_desc, "run");
+    return rc;
 }
 
 static orch_status xe_inst_get(struct orch_ctx *ctx, const char *path, orch_write_fn wr,
@@ -105,7 +144,10 @@ static orch_status xe_inst_get(struct orch_ctx *ctx, const char *path, orch_writ
         return xe_no_instance(ctx, err);
     if (!job->bvt->get_file)
         return xe_unsupported(job, "get files", err);
-    return job->bvt->get_file(job->inst, ctx, path, wr, ud, err);
+    xe_at(job->be_desc, "get_file");
+    orch_status rc = job->bvt->get_file(job->inst, ctx, path, wr, ud, err);
+    xe_at(job->step_desc, "run");
+    return rc;
 }
 
 static orch_status xe_inst_list(struct orch_ctx *ctx, const char *path, orch_dirent_fn fn,
@@ -116,7 +158,10 @@ static orch_status xe_inst_list(struct orch_ctx *ctx, const char *path, orch_dir
         return xe_no_instance(ctx, err);
     if (!job->bvt->list_dir)
         return xe_unsupported(job, "list directories", err);
-    return job->bvt->list_dir(job->inst, ctx, path, fn, ud, err);
+    xe_at(job->be_desc, "list_dir");
+    orch_status rc = job->bvt->list_dir(job->inst, ctx, path, fn, ud, err);
+    xe_at(job->step_desc, "run");
+    return rc;
 }
 
 const struct oc_ctx_ops xe_ctx_ops = {
@@ -144,6 +189,7 @@ void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id
     ctx->step_id = json_string_value(json_object_get(c, "step_id"));
     ctx->workflow = json_string_value(json_object_get(c, "workflow"));
     ctx->tmpdir = json_string_value(json_object_get(c, "tmpdir"));
+    ctx->host_paths = json_string_value(json_object_get(c, "host_paths"));
     ctx->instance_id = json_string_value(json_object_get(json_object_get(job->req, "instance"), "id"));
     json_int_t att = json_integer_value(json_object_get(c, "attempt"));
     if (att > 0 && att < 1000000)

@@ -16,21 +16,31 @@ extern int xe_out_fd;
 extern volatile sig_atomic_t xe_cancelled;
 extern int xe_cancel_rd;
 
-/* What a job binds: the request's secrets, and an open backend instance
- * for steps that run on one. */
+/* What a job binds: the request's secrets (only those its step named),
+ * the step's environment (ctx "env", and "secret_env" for the secrets its
+ * script refers to), and an open backend instance for steps that run on
+ * one. */
 struct xe_job {
     json_t *req;
     json_t *secrets;
+    json_t *env;
+    json_t *secret_env;
     const struct orch_backend_vtable *bvt;
     struct orch_backend *be;
     void *be_cfg;
     const struct orch_plugin_desc *be_desc;
     struct orch_instance *inst;
+    const struct orch_plugin_desc *step_desc; /* the step being run, if any */
+    int32_t exit_code;       /* of the last command the step ran; -1 = none */
 };
 
 extern const struct oc_ctx_ops xe_ctx_ops;
 void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id);
 void xe_send_json(json_t *j); /* takes j */
+/* Tell the engine which plugin slot runs from now on, so a crash or a hang
+ * is blamed on it ("backend-docker's exec slot"), not on whatever the
+ * request named first. */
+void xe_at(const struct orch_plugin_desc *d, const char *slot);
 
 /* The plugin named by {"id", "path"}; NULL with err set. */
 const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err);

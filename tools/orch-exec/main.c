@@ -11,6 +11,7 @@
 #include "exec.h"
 #include "exec/frame.h"
 #include "host.h"
+#include "proc_env.h"
 #include "util.h"
 
 int xe_out_fd = 1;
@@ -74,6 +75,11 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Before any plugin code (and after the cancel handler, which the
+     * engine may need at once): commands inherit only the base variables
+     * and the operator's env_passthrough names (argv[2]); secret sources
+     * and the rest of the engine's environment stay in a private copy. */
+    oc_env_confine(argc > 2 ? argv[2] : NULL);
     /* Frames own stdout; stray printf from a plugin must not corrupt them. */
     xe_out_fd = dup(1);
     fcntl(xe_out_fd, F_SETFD, FD_CLOEXEC);
@@ -99,6 +105,13 @@ int main(int argc, char **argv)
                              : oc_error_set(&err, ORCH_E_PROTOCOL, "request is not JSON");
         if (st != ORCH_OK && err.code == ORCH_OK)
             err.code = st;
+        /* A plugin's "retry after" advice (a 429's Retry-After) travels with
+         * the result so the engine's back-off can honour it. */
+        if (st != ORCH_OK && err.retry_after_ms > 0) {
+            if (!result)
+                result = json_object();
+            json_object_set_new(result, "retry_after_ms", json_integer(err.retry_after_ms));
+        }
         xe_send_json(json_pack("{s:b,s:i,s:s?,s:o?}", "done", 1, "status", (json_int_t)st,
                                "message", st != ORCH_OK ? oc_error_text(&err) : NULL,
                                "result", result));

@@ -107,6 +107,7 @@ static orch_status xe_backend_open(struct xe_job *job, int attach, struct orch_e
         return err->code;
     struct orch_ctx ctx;
     xe_ctx_init(&ctx, job, job->be_desc->name);
+    xe_at(job->be_desc, "open");
     orch_status rc = job->bvt->open(&ctx, job->be_cfg, &job->be, err);
     if (rc != ORCH_OK || !attach)
         return rc;
@@ -119,6 +120,7 @@ static orch_status xe_backend_open(struct xe_job *job, int attach, struct orch_e
         return oc_error_set(err, ORCH_E_UNSUPPORTED,
                             "backend %s cannot attach to an instance from another process",
                             job->be_desc->name);
+    xe_at(job->be_desc, "attach");
     return job->bvt->attach(job->be, &ctx, bid, handle, &job->inst, err);
 }
 
@@ -144,6 +146,8 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
     free(what);
     if (!cfg)
         return err->code;
+    job->step_desc = d;
+    xe_at(d, "validate");
     orch_status rc = vt->validate ? vt->validate(cfg, err) : ORCH_OK;
     struct orch_ctx ctx;
     xe_ctx_init(&ctx, job, d->name);
@@ -152,6 +156,7 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
         if (!vt->plan) {
             text = oc_host()->strdup("(this step cannot describe itself without running)");
         } else {
+            xe_at(d, "plan");
             rc = vt->plan(&ctx, cfg, &text, err);
         }
         if (rc == ORCH_OK && text) {
@@ -172,11 +177,14 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
         }
         if (rc == ORCH_OK) {
             ctx.workdir = NULL;
+            xe_at(d, "run");
             rc = vt->run(&ctx, cfg, err);
         }
         xe_backend_close(job);
         if (!*result)
             *result = json_object();
+        if (job->exit_code != -1)
+            json_object_set_new(*result, "exit_code", json_integer(job->exit_code));
     }
     oc_options_free(d, cfg);
     return rc;
@@ -213,6 +221,7 @@ static orch_status xe_create(struct xe_job *job, json_t **result, struct orch_er
         struct orch_instance_ref ref = {.struct_size = sizeof ref};
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
+        xe_at(job->be_desc, "create");
         rc = job->bvt->create(job->be, &ctx, &spec, &job->inst, &ref, err);
         if (rc == ORCH_OK)
             *result = json_pack("{s:s?,s:s?}", "backend_id", ref.id, "handle", ref.handle);
@@ -234,6 +243,7 @@ static orch_status xe_destroy(struct xe_job *job, json_t **result, struct orch_e
     } else if (rc == ORCH_OK) {
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
+        xe_at(job->be_desc, "destroy");
         rc = job->bvt->destroy(job->inst, &ctx, err);
     }
     xe_backend_close(job);
@@ -254,6 +264,7 @@ static orch_status xe_status(struct xe_job *job, json_t **result, struct orch_er
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
         struct orch_instance_status s = {.struct_size = sizeof s};
+        xe_at(job->be_desc, "status");
         rc = job->bvt->status(job->inst, &ctx, &s, err);
         if (rc == ORCH_OK)
             *result = json_pack("{s:i,s:s?}", "state", (json_int_t)s.state, "detail", s.detail);
@@ -293,6 +304,7 @@ static orch_status xe_inst_exec(struct xe_job *job, json_t **result, struct orch
         struct orch_exec_res res = {.struct_size = sizeof res};
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
+        xe_at(job->be_desc, "exec");
         rc = job->bvt->exec(job->inst, &ctx, &rq, &res, err);
         if (rc == ORCH_OK)
             *result = json_pack("{s:i,s:i,s:I}", "exit_code", res.exit_code, "signal",
@@ -325,6 +337,7 @@ static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orc
         json_t *arr = json_array();
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
+        xe_at(job->be_desc, "list_owned");
         rc = job->bvt->list_owned(job->be, &ctx, match, n, xe_owned_cb, arr, err);
         free(match);
         *result = json_pack("{s:o}", "instances", arr);
@@ -346,6 +359,7 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
         uint32_t n;
         struct orch_kv *match = xe_kv(json_object_get(job->req, "match"), &n);
         xe_ctx_init(&ctx, job, job->be_desc->name);
+        xe_at(job->be_desc, "list_owned");
         rc = job->bvt->list_owned(job->be, &ctx, match, n, xe_owned_cb, found, err);
         free(match);
     }
@@ -355,6 +369,7 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
         if (rc != ORCH_OK)
             break;
         struct orch_instance *inst = NULL;
+        xe_at(job->be_desc, "attach");
         rc = job->bvt->attach(job->be, &ctx, json_string_value(json_object_get(o, "id")),
                               json_string_value(json_object_get(o, "handle")), &inst, err);
         if (rc == ORCH_E_NOT_FOUND) {
@@ -362,8 +377,10 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
             rc = ORCH_OK;
             continue;
         }
-        if (rc == ORCH_OK)
+        if (rc == ORCH_OK) {
+            xe_at(job->be_desc, "destroy");
             rc = job->bvt->destroy(inst, &ctx, err);
+        }
         if (inst)
             job->bvt->release(inst);
         reaped += rc == ORCH_OK;
@@ -376,8 +393,12 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
 
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
 {
+    json_t *c = json_object_get(req, "ctx");
     struct xe_job job = {.req = req,
-                         .secrets = json_object_get(json_object_get(req, "ctx"), "secrets")};
+                         .secrets = json_object_get(c, "secrets"),
+                         .env = json_object_get(c, "env"),
+                         .secret_env = json_object_get(c, "secret_env"),
+                         .exit_code = -1};
     const char *op = json_string_value(json_object_get(req, "op"));
     if (!op)
         return oc_error_set(err, ORCH_E_PROTOCOL, "request without an op");

@@ -24,6 +24,8 @@ struct cli {
 
 /* Parse and validate a config file, printing every diagnostic. */
 struct oc_config *cli_load_config(const char *path, struct oc_registry *reg);
+/* The same, also printing the config's warnings (orch validate). */
+struct oc_config *cli_lint_config(const char *path, struct oc_registry *reg);
 /* Open the store of cfg (or the default one when cfg is NULL). */
 struct oc_store *cli_open_store(struct cli *c, struct oc_registry *reg,
                                 const struct oc_config *cfg);
@@ -75,6 +77,9 @@ int cli_http(struct cli *c, const char *method, const char *path, json_t *body,
 int cli_http_events(struct cli *c, const char *method, const char *path, json_t *body,
                     int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
                     struct cli_http_res *res);
+/* A GET whose 200 body is written to out as it arrives (a log can be
+ * large); any other answer is buffered in res as cli_http has it. */
+int cli_http_to(struct cli *c, const char *path, FILE *out, struct cli_http_res *res);
 void cli_http_res_free(struct cli_http_res *res);
 /* Print the server's error; the exit status for it. */
 int cli_http_fail(struct cli *c, const struct cli_http_res *res);

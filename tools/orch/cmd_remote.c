@@ -172,15 +172,13 @@ static int cli_remote_logs(struct cli *c, int argc, char **argv)
     int failed = 0;
     int rc = follow ? cli_http_events(c, "GET", path.data, NULL, cli_print_log_event, &failed,
                                       &res)
-                    : cli_http(c, "GET", path.data, NULL, &res);
+                    : cli_http_to(c, path.data, stdout, &res);
     oc_buf_free(&path);
     if (rc != 0)
         return CLI_EXIT_USAGE;
     if (res.status != 200) {
         rc = cli_http_fail(c, &res);
     } else {
-        if (!follow)
-            fwrite(res.body, 1, res.len, stdout);
         rc = failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
     }
     cli_http_res_free(&res);
@@ -218,7 +216,7 @@ static int cli_remote_request(struct cli *c, const char *sub, int argc, char **a
             free(run);
             return CLI_EXIT_USAGE;
         }
-        body = json_pack("{s:o,s:s?}", "input", input, "comment", comment);
+        body = json_pack("{s:o,s:s*}", "input", input, "comment", comment);
         char *step = cli_seg(argv[1]);
         path = oc_xasprintf("/v1/runs/%s/steps/%s/%s", run, step, sub);
         free(step);

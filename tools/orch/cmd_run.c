@@ -66,6 +66,10 @@ static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
         .dry_run = dry_run,
         .state_dir = c->state_dir ? c->state_dir : d->cfg ? d->cfg->state_dir : NULL,
         .cancel_flag = &cli_cancel,
+        /* The lease on the run this process drives (worker.lease_ttl). */
+        .lease_ttl_ms = d->cfg ? d->cfg->daemon.lease_ttl_ms : 0,
+        .env_passthrough = d->cfg ? d->cfg->env_passthrough : NULL,
+        .n_env_passthrough = d->cfg ? d->cfg->n_env_passthrough : 0,
         .on_progress = cli_progress_cb,
         .ud = d->prog,
     };

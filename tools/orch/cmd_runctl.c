@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "host.h"
+#include "json_limit.h"
 #include "runctl.h"
 #include "util.h"
 
@@ -20,7 +21,7 @@ int cli_input_kv(json_t *obj, const char *kv)
         return -1;
     }
     char *name = oc_xstrndup(kv, (size_t)(eq - kv));
-    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    json_t *v = oc_json_loads_bounded(eq + 1, JSON_DECODE_ANY, NULL);
     if (!v || json_is_object(v) || json_is_array(v) || json_is_null(v)) {
         json_decref(v);
         v = json_string(eq + 1);

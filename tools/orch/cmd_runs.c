@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "host.h"
+#include "logread.h"
 #include "util.h"
 
 static int cli_usage_runs(FILE *f, int rc)
@@ -134,6 +135,30 @@ static int cli_runs_list(struct cli *c, struct oc_store *st, int argc, char **ar
     return CLI_EXIT_OK;
 }
 
+/* Each attempt's log_bytes_dropped and log_limit: what the engine cut from
+ * its stored log (docs/security.md, "Bounded logs"). */
+static void cli_note_log_truncations(struct oc_store *st, const char *id, json_t *attempts)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    json_t *cuts = oc_log_truncations(st, id, &err);
+    oc_error_clear(&err); /* without the ledger, the attempts say nothing of it */
+    if (!cuts)
+        return;
+    size_t i;
+    json_t *a;
+    json_array_foreach(attempts, i, a) {
+        json_t *cut = oc_log_truncation_of(
+            cuts, json_string_value(json_object_get(a, "step")),
+            (uint32_t)json_integer_value(json_object_get(a, "attempt")));
+        json_object_set_new(a, "log_bytes_dropped",
+                            json_integer(json_integer_value(json_object_get(cut, "dropped"))));
+        if (cut)
+            json_object_set(a, "log_limit", json_object_get(cut, "log_limit"));
+    }
+    json_decref(cuts);
+}
+
 /* The run, its attempts and instances as one JSON document; NULL (with a
  * message printed) when the run does not exist. */
 static json_t *cli_run_doc(struct oc_store *st, const char *id)
@@ -154,6 +179,7 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
     json_t *att = json_array(), *inst = json_array();
     st->vt->attempt_list(st->h, id, cli_collect_attempt, att, &err);
     oc_error_clear(&err);
+    cli_note_log_truncations(st, id, att);
     st->vt->instance_list(st->h, id, cli_collect_instance, inst, &err);
     oc_error_clear(&err);
     json_object_set_new(doc, "attempts", att);
@@ -197,6 +223,16 @@ void cli_print_run(json_t *doc)
                err ? err : outs ? outs : "");
         free(outs);
     }
+    json_array_foreach(json_object_get(doc, "attempts"), i, a) {
+        json_int_t dropped = json_integer_value(json_object_get(a, "log_bytes_dropped"));
+        if (dropped > 0)
+            printf("note: the log of %s (attempt %lld) was cut at its log_limit of %lld bytes: "
+                   "%lld bytes dropped\n",
+                   json_string_value(json_object_get(a, "step")),
+                   (long long)json_integer_value(json_object_get(a, "attempt")),
+                   (long long)json_integer_value(json_object_get(a, "log_limit")),
+                   (long long)dropped);
+    }
 }
 
 static int cli_runs_show(struct cli *c, struct oc_store *st, const char *id)
@@ -215,21 +251,36 @@ static int cli_runs_show(struct cli *c, struct oc_store *st, const char *id)
 
 struct cli_log_sink {
     int json;
-    json_t *arr;
+    size_t n_json;           /* elements of the JSON array written so far */
     const char *step;
     uint32_t attempt;
 };
+
+/* One element of `orch --json runs logs`' array, written as it is read (a
+ * log can be large): the text cli_print_json would give for the whole
+ * array, each element dumped by jansson and indented one level. */
+static void cli_print_log_json(struct cli_log_sink *k, json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    json_decref(j);
+    fputs(k->n_json++ ? ",\n  " : "[\n  ", stdout);
+    for (const char *p = text; p && *p; p++) {
+        fputc(*p, stdout);
+        if (*p == '\n') /* never inside a string: JSON escapes it there */
+            fputs("  ", stdout);
+    }
+    free(text);
+}
 
 static int32_t cli_print_log(void *ud, const struct orch_log_rec *l)
 {
     struct cli_log_sink *k = ud;
     if (k->json)
-        json_array_append_new(k->arr, json_pack("{s:s,s:i,s:s,s:s%,s:I}", "step", k->step,
-                                                "attempt", (json_int_t)k->attempt,
-                                                "stream", l->stream == ORCH_STREAM_STDERR
-                                                              ? "stderr" : "stdout",
-                                                "data", l->data, (size_t)l->len,
-                                                "ts_ns", (json_int_t)l->ts_ns));
+        cli_print_log_json(k, json_pack("{s:s,s:i,s:s,s:s%,s:I}", "step", k->step, "attempt",
+                                        (json_int_t)k->attempt, "stream",
+                                        l->stream == ORCH_STREAM_STDERR ? "stderr" : "stdout",
+                                        "data", l->data, (size_t)l->len, "ts_ns",
+                                        (json_int_t)l->ts_ns));
     else
         fwrite(l->data, 1, (size_t)l->len, stdout);
     return 0;
@@ -254,7 +305,7 @@ static int cli_runs_logs(struct cli *c, struct oc_store *st, int argc, char **ar
     json_t *doc = cli_run_doc(st, id);
     if (!doc)
         return CLI_EXIT_FAILED;
-    struct cli_log_sink k = {.json = c->json, .arr = json_array()};
+    struct cli_log_sink k = {.json = c->json};
     struct orch_error err;
     oc_error_init(&err);
     int found = 0;
@@ -275,15 +326,12 @@ static int cli_runs_logs(struct cli *c, struct oc_store *st, int argc, char **ar
         }
     }
     json_decref(doc);
+    if (c->json && (found || !step))
+        fputs(k.n_json ? "\n]\n" : "[]\n", stdout);
     if (!found && step) {
         cli_err("run %s has no step '%s' with a recorded attempt", id, step);
-        json_decref(k.arr);
         return CLI_EXIT_FAILED;
     }
-    if (c->json)
-        cli_print_json(k.arr);
-    else
-        json_decref(k.arr);
     return CLI_EXIT_OK;
 }
 

@@ -7,12 +7,14 @@ int cmd_validate(struct cli *c, int argc, char **argv)
     if (cli_wants_help(argc, argv) || argc != 1) {
         fputs("usage: orch validate FILE\n"
               "Check a workflow file: syntax, every key, every plugin's options,\n"
-              "needs, cycles and ${{ }} references. Errors name file:line:col.\n",
+              "needs, cycles and ${{ }} references. Errors name file:line:col.\n"
+              "Warnings (an input or a step output pasted into a shell script)\n"
+              "name file:line:col too and do not change the exit status.\n",
               argc == 1 ? stdout : stderr);
         return argc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     struct oc_registry *reg = cli_registry(NULL);
-    struct oc_config *cfg = cli_load_config(argv[0], reg);
+    struct oc_config *cfg = cli_lint_config(argv[0], reg);
     int rc = cfg ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (cfg) {
         if (c->json) {

@@ -59,18 +59,30 @@ struct oc_registry *cli_registry(const struct oc_config *cfg)
                            cfg ? cfg->n_plugin_paths : 0);
 }
 
-struct oc_config *cli_load_config(const char *path, struct oc_registry *reg)
+static struct oc_config *cli_load(const char *path, struct oc_registry *reg, int warnings)
 {
     struct oc_diag diag = {0};
     struct oc_config *cfg = oc_config_load(path, reg, &diag);
     for (size_t i = 0; i < diag.n; i++)
         fprintf(stderr, "%s\n", diag.msgs[i]);
+    for (size_t i = 0; warnings && i < diag.n_warns; i++)
+        fprintf(stderr, "%s\n", diag.warns[i]);
     if (!cfg && diag.n == 0)
         cli_err("%s: cannot load the config", path);
     if (!cfg && diag.n > 1)
         cli_err("%zu errors in %s", diag.n, path);
     oc_diag_free(&diag);
     return cfg;
+}
+
+struct oc_config *cli_load_config(const char *path, struct oc_registry *reg)
+{
+    return cli_load(path, reg, 0);
+}
+
+struct oc_config *cli_lint_config(const char *path, struct oc_registry *reg)
+{
+    return cli_load(path, reg, 1);
 }
 
 struct oc_store *cli_open_store(struct cli *c, struct oc_registry *reg,

@@ -9,7 +9,11 @@
 #include "util.h"
 
 /* Output arrives in arbitrary chunks; lines are printed whole so that
- * concurrent steps' output does not interleave mid-line. */
+ * concurrent steps' output does not interleave mid-line. A line longer than
+ * this is printed in pieces of this size, so a step writing without
+ * newlines costs bounded memory (the terminal still shows every byte; the
+ * stored log is what log_limit bounds). */
+#define CLI_LINE_MAX (64u * 1024)
 struct cli_partial {
     char *step;
     uint32_t stream;
@@ -74,6 +78,8 @@ static void cli_print_output(struct cli_progress *p, const struct oc_progress *e
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl) {
             oc_buf_add(&l->buf, s, (size_t)(end - s));
+            if (l->buf.len >= CLI_LINE_MAX)
+                cli_partial_flush(l);
             break;
         }
         oc_buf_add(&l->buf, s, (size_t)(nl - s));

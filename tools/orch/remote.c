@@ -3,10 +3,12 @@
  * or unix:/path/to/socket; the bearer token comes from $ORCH_TOKEN or
  * --token-file and is never printed. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "json_limit.h"
 #include "libcurl.h"
 #include "util.h"
 
@@ -17,11 +19,22 @@ struct cli_sink {
     void *ud;
     size_t parsed;
     int stop;
+    /* For answers written as they come (a 200's body only): */
+    FILE *raw;
+    CURL *curl;
+    int raw_status;          /* 0 unknown, 1 writing to raw, 2 buffering */
 };
 
 static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
 {
     struct cli_sink *s = ud;
+    if (s->raw && !s->raw_status) {
+        long code = 0;
+        oc_libcurl(NULL)->easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+        s->raw_status = code == 200 ? 1 : 2;
+    }
+    if (s->raw_status == 1)
+        return fwrite(p, 1, size * n, s->raw) == size * n ? size * n : 0;
     oc_buf_add(&s->buf, p, size * n);
     if (!s->on_event)
         return size * n;
@@ -45,7 +58,7 @@ static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
         }
         s->parsed = (size_t)(end + 2 - s->buf.data);
         if (event && data) {
-            json_t *j = json_loads(data, 0, NULL);
+            json_t *j = oc_json_loads_bounded(data, 0, NULL);
             int rc = s->on_event(s->ud, event, j);
             json_decref(j);
             if (rc) {
@@ -53,6 +66,12 @@ static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
                 return 0; /* ends the transfer */
             }
         }
+    }
+    /* Handled events go: a long stream costs what one event does. */
+    if (s->parsed) {
+        memmove(s->buf.data, s->buf.data + s->parsed, s->buf.len - s->parsed + 1);
+        s->buf.len -= s->parsed;
+        s->parsed = 0;
     }
     return size * n;
 }
@@ -114,9 +133,25 @@ int cli_http(struct cli *c, const char *method, const char *path, json_t *body,
     return cli_http_events(c, method, path, body, NULL, NULL, res);
 }
 
+static int cli_http_do(struct cli *c, const char *method, const char *path, json_t *body,
+                       int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
+                       FILE *raw, struct cli_http_res *res);
+
 int cli_http_events(struct cli *c, const char *method, const char *path, json_t *body,
                     int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
                     struct cli_http_res *res)
+{
+    return cli_http_do(c, method, path, body, on_event, ud, NULL, res);
+}
+
+int cli_http_to(struct cli *c, const char *path, FILE *out, struct cli_http_res *res)
+{
+    return cli_http_do(c, "GET", path, NULL, NULL, NULL, out, res);
+}
+
+static int cli_http_do(struct cli *c, const char *method, const char *path, json_t *body,
+                       int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
+                       FILE *raw, struct cli_http_res *res)
 {
     memset(res, 0, sizeof *res);
     struct curl_slist *hdrs = NULL;
@@ -137,14 +172,17 @@ int cli_http_events(struct cli *c, const char *method, const char *path, json_t 
         L->easy_setopt(h, CURLOPT_POSTFIELDS, text);
     }
     L->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    struct cli_sink sink = {.on_event = on_event, .ud = ud};
+    struct cli_sink sink = {.on_event = on_event, .ud = ud, .raw = raw, .curl = h};
     L->easy_setopt(h, CURLOPT_WRITEFUNCTION, cli_http_write);
     L->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     char errbuf[CURL_ERROR_SIZE] = "";
     L->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode cc = L->easy_perform(h);
     int rc = 0;
-    if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && sink.stop)) {
+    if (cc == CURLE_WRITE_ERROR && sink.raw_status == 1) {
+        cli_err("server %s: cannot write the answer: %s", c->server, strerror(errno));
+        rc = -1;
+    } else if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && sink.stop)) {
         cli_err("server %s: %s", c->server, *errbuf ? errbuf : L->easy_strerror(cc));
         rc = -1;
     } else {
@@ -152,7 +190,7 @@ int cli_http_events(struct cli *c, const char *method, const char *path, json_t 
         res->len = sink.buf.len;
         res->body = oc_buf_steal(&sink.buf);
         if (!on_event || res->status >= 400)
-            res->json = json_loadb(res->body, res->len, 0, NULL);
+            res->json = oc_json_loadb_bounded(res->body, res->len, 0, NULL);
     }
     oc_buf_free(&sink.buf);
     L->slist_free_all(hdrs);

@@ -12,9 +12,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "authlog.h"
 #include "host.h"
 #include "http.h"
 #include "instances.h"
+#include "json_limit.h"
 #include "util.h"
 
 struct orchd_server {
@@ -120,6 +122,12 @@ json_t *orchd_body_object(struct orchd_req *rq)
     if (!rq->body_len)
         return json_object();
     json_error_t je;
+    /* Before jansson, whose parser recurses once per level. */
+    if (oc_json_nesting_check(rq->body, rq->body_len, OC_MAX_NESTING, &je) != 0) {
+        orchd_fail(rq, 400, "too_deep", "the body is %s: line %d column %d", je.text, je.line,
+                   je.column);
+        return NULL;
+    }
     json_t *j = json_loadb(rq->body, rq->body_len, 0, &je);
     if (!j) {
         orchd_fail(rq, 400, "bad_json", "the body is not JSON: %s at line %d column %d",
@@ -188,13 +196,27 @@ int orchd_body_duration(struct orchd_req *rq, json_t *b, const char *field, int6
     return -1;
 }
 
+/* A value of a request built without a connection: exact names for query
+ * arguments, any case for headers, as libmicrohttpd looks them up. */
+static const char *orchd_kv_lookup(const char *const *kv, const char *key, int any_case)
+{
+    for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2)
+        if (any_case ? !strcasecmp(kv[i], key) : !strcmp(kv[i], key))
+            return kv[i + 1];
+    return NULL;
+}
+
 const char *orchd_query(struct orchd_req *rq, const char *key)
 {
+    if (!rq->conn)
+        return orchd_kv_lookup(rq->query_kv, key, 0);
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *orchd_header(struct orchd_req *rq, const char *key)
 {
+    if (!rq->conn)
+        return orchd_kv_lookup(rq->header_kv, key, 1);
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, key);
 }
 
@@ -243,6 +265,7 @@ static int orchd_auth(struct orchd_req *rq, int role)
         return 0; /* loopback-only dev mode, checked at start */
     const char *h = orchd_header(rq, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) || !h[7]) {
+        orchd_auth_failed(rq, ORCHD_AUTH_MISSING, NULL);
         orchd_fail(rq, 401, "unauthorized", "an Authorization: Bearer TOKEN header is required");
         return -1;
     }
@@ -254,11 +277,13 @@ static int orchd_auth(struct orchd_req *rq, int role)
         if (orchd_consttime_eq(hash, dc->tokens[i].sha256, 32))
             found = &dc->tokens[i];
     if (!found) {
+        orchd_auth_failed(rq, ORCHD_AUTH_INVALID, NULL);
         orchd_fail(rq, 401, "unauthorized", "the bearer token is not valid");
         return -1;
     }
     rq->token = found;
     if (found->role < role) {
+        orchd_auth_failed(rq, ORCHD_AUTH_FORBIDDEN, found->name);
         static const char *const names[] = {"", "read", "write", "admin"};
         orchd_fail(rq, 403, "forbidden", "token '%s' has role %s; this needs %s", found->name,
                    names[found->role], names[role]);
@@ -278,6 +303,7 @@ static void orchd_route(struct orchd_req *rq)
         path_known |= hit;
         if (hit && !strcmp(r->method, rq->method)) {
             memcpy(rq->params, params, sizeof params);
+            rq->route = r;
             if (orchd_auth(rq, r->role) == 0)
                 r->fn(rq);
             free(work);
@@ -292,21 +318,45 @@ static void orchd_route(struct orchd_req *rq)
         orchd_fail(rq, 404, "not_found", "no route %s", rq->path);
 }
 
+void orchd_dispatch(struct orchd_req *rq, int too_large)
+{
+    struct orchd *d = rq->d;
+    pthread_mutex_lock(&d->m.lock);
+    d->m.http_requests++;
+    pthread_mutex_unlock(&d->m.lock);
+    if (too_large)
+        orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
+                   (long long)d->cfg->daemon.max_body);
+    else
+        orchd_route(rq);
+    if (rq->status >= 500) {
+        pthread_mutex_lock(&d->m.lock);
+        d->m.http_errors++;
+        pthread_mutex_unlock(&d->m.lock);
+    }
+}
+
+char *orchd_answer_text(struct orchd_req *rq, const char **ctype)
+{
+    if (rq->text) {
+        char *text = rq->text;
+        rq->text = NULL;
+        *ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
+        return text;
+    }
+    *ctype = "application/json";
+    char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = oc_xasprintf("%s\n", j ? j : "{}");
+    free(j);
+    return text;
+}
+
 static enum MHD_Result orchd_send(struct orchd_req *rq)
 {
     struct MHD_Response *resp = rq->stream;
     if (!resp) {
-        char *text;
-        const char *ctype = "application/json";
-        if (rq->text) {
-            text = rq->text;
-            rq->text = NULL;
-            ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
-        } else {
-            char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-            text = oc_xasprintf("%s\n", j ? j : "{}");
-            free(j);
-        }
+        const char *ctype;
+        char *text = orchd_answer_text(rq, &ctype);
         resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(resp, "Content-Type", ctype);
     }
@@ -341,19 +391,7 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
     struct orchd_req rq = {.d = d, .conn = conn, .method = method, .path = url,
                            .body = cc->body.data ? cc->body.data : "",
                            .body_len = cc->body.len};
-    pthread_mutex_lock(&d->m.lock);
-    d->m.http_requests++;
-    pthread_mutex_unlock(&d->m.lock);
-    if (cc->too_large)
-        orchd_fail(&rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
-                   (long long)d->cfg->daemon.max_body);
-    else
-        orchd_route(&rq);
-    if (rq.status >= 500) {
-        pthread_mutex_lock(&d->m.lock);
-        d->m.http_errors++;
-        pthread_mutex_unlock(&d->m.lock);
-    }
+    orchd_dispatch(&rq, cc->too_large);
     struct oc_log_fields f = {.component = "http"};
     oc_log_at(rq.status >= 500 ? ORCH_LOG_WARN : ORCH_LOG_DEBUG, &f, "%s %s -> %u%s%s", method,
               url, rq.status, rq.token ? " by " : "", rq.token ? rq.token->name : "");
@@ -393,12 +431,14 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
     struct orchd_server *s = oc_xcalloc(1, sizeof *s);
     s->d = d;
     s->unix_fd = -1;
+    orchd_authlog_init(d);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG;
     if (!strncmp(addr, "unix:", 5)) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(addr + 5) >= sizeof sa.sun_path) {
             *err = oc_xasprintf("server.listen: socket path too long: %s", addr + 5);
+            orchd_authlog_free(d);
             free(s);
             return NULL;
         }
@@ -410,6 +450,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
             *err = oc_xasprintf("server.listen %s: %s", addr, strerror(errno));
             if (s->unix_fd >= 0)
                 close(s->unix_fd);
+            orchd_authlog_free(d);
             free(s);
             return NULL;
         }
@@ -431,6 +472,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
             inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa.sin_addr) != 1) {
             *err = oc_xasprintf("server.listen '%s' is not HOST:PORT (IPv4) or unix:PATH",
                                 addr);
+            orchd_authlog_free(d);
             free(s);
             return NULL;
         }
@@ -445,6 +487,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
                             addr);
         if (s->unix_fd >= 0)
             close(s->unix_fd);
+        orchd_authlog_free(d);
         free(s->unix_path);
         free(s);
         return NULL;
@@ -457,6 +500,7 @@ void orchd_server_stop(struct orchd_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->mhd);
+    orchd_authlog_free(s->d);
     if (s->unix_fd >= 0)
         close(s->unix_fd);
     if (s->unix_path)

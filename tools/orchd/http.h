@@ -18,6 +18,11 @@ struct orchd_req {
     char *body;                           /* NUL-terminated */
     size_t body_len;
     const struct oc_token *token;         /* who called; NULL without auth */
+    const struct orchd_route *route;      /* the route matched, or NULL */
+    /* A request built without a connection (conn NULL: the fuzz harness):
+     * NAME, VALUE, ... NULL, read by orchd_query and orchd_header. */
+    const char *const *query_kv;
+    const char *const *header_kv;
     /* The answer: */
     unsigned status;
     json_t *json;                         /* owned */
@@ -37,6 +42,13 @@ struct orchd_route {
 };
 
 extern const struct orchd_route orchd_routes[];
+
+/* Count the request and route it to its handler (413 when too_large: it
+ * passed server.max_body); the answer is left in rq. */
+void orchd_dispatch(struct orchd_req *rq, int too_large);
+/* The answer's body when it is not a stream, and its content type;
+ * malloc'd (a handler's text is handed over). */
+char *orchd_answer_text(struct orchd_req *rq, const char **ctype);
 
 /* Answers. */
 void orchd_reply(struct orchd_req *rq, unsigned status, json_t *j);

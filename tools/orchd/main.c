@@ -1,14 +1,18 @@
 /* orchd --config FILE: the daemon's start, main loop and stop. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/children.h"
 #include "host.h"
 #include "http.h"
 #include "instances.h"
@@ -25,17 +29,13 @@ static void orchd_on_signal(int sig)
         orchd_signal_target->stop = 1;
 }
 
-int64_t orchd_now(const struct orchd *d)
-{
-    return oc_now_real_ns() + d->now_offset_ns;
-}
-
 static int orchd_usage(FILE *f, int rc)
 {
     fputs("usage: orchd --config FILE [options]\n"
           "  --config FILE     the workflow file with the server/worker/schedules sections\n"
           "  --listen ADDR     override server.listen (HOST:PORT or unix:PATH)\n"
-          "  --once            one scheduler tick, then finish what it started and exit\n"
+          "  --once            one scheduler tick, then finish what it started and exit;\n"
+          "                    serves no HTTP API unless --listen is given\n"
           "  --max-ticks N     N scheduler ticks, then likewise\n"
           "  --now TIME        pretend the clock reads TIME (UTC, 2026-01-02T03:04:05Z); for tests\n"
           "  --routes          print the HTTP routes and exit\n"
@@ -173,8 +173,8 @@ static int orchd_run(struct orchd *d, const char *listen)
 {
     char *err = NULL;
     d->execs = orchd_execs_new();
-    d->server = orchd_server_start(d, listen, &err);
-    if (!d->server) {
+    d->server = listen ? orchd_server_start(d, listen, &err) : NULL;
+    if (listen && !d->server) {
         fprintf(stderr, "orchd: %s\n", err);
         free(err);
         orchd_execs_free(d->execs);
@@ -182,7 +182,7 @@ static int orchd_run(struct orchd *d, const char *listen)
     }
     struct oc_log_fields f = {.component = "orchd"};
     oc_log_at(ORCH_LOG_INFO, &f, "listening on %s as %s (store %s, %zu workflows, %zu "
-              "schedules)", listen, d->owner, d->cfg->store.uses, d->cfg->n_workflows,
+              "schedules)", listen ? listen : "nothing (cron mode)", d->owner, d->cfg->store.uses, d->cfg->n_workflows,
               d->cfg->daemon.n_schedules);
     d->notifier = orchd_notifier_start(d);
     d->listener = orchd_listener_start(d);
@@ -198,6 +198,9 @@ static int orchd_run(struct orchd *d, const char *listen)
         if (mono >= next_tick || atomic_exchange(&d->woken, 0)) {
             orchd_tick(d);
             next_tick = mono + tick_ns;
+            /* Orphans of the steps' commands are ours (subreaper, or PID 1
+             * in a container): without this they stay zombies. */
+            oc_children_reap_orphans();
         }
         size_t active;
         oc_engine_run_ids(d->eng, &active);
@@ -227,45 +230,84 @@ static int orchd_run(struct orchd *d, const char *listen)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line. getopt_long, so `--opt value` and `--opt=value` both
+ * work and `--` ends the options. */
+struct orchd_args {
+    const char *config, *listen, *now;
+    long long max_ticks;
+};
+
+/* -1: go on; otherwise the exit status (--help, --version, errors). */
+static int orchd_parse_args(int argc, char **argv, struct orchd_args *a)
 {
-    const char *config = NULL, *listen = NULL, *now = NULL;
-    long long max_ticks = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--config") && i + 1 < argc) {
-            config = argv[++i];
-        } else if (!strcmp(a, "--listen") && i + 1 < argc) {
-            listen = argv[++i];
-        } else if (!strcmp(a, "--once")) {
-            max_ticks = 1;
-        } else if (!strcmp(a, "--max-ticks") && i + 1 < argc) {
+    enum { O_CONFIG = 256, O_LISTEN, O_ONCE, O_MAX_TICKS, O_NOW, O_ROUTES, O_HASH, O_VERSION };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, O_CONFIG},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"once", no_argument, NULL, O_ONCE},
+        {"max-ticks", required_argument, NULL, O_MAX_TICKS},
+        {"now", required_argument, NULL, O_NOW},
+        {"routes", no_argument, NULL, O_ROUTES},
+        {"hash-token", no_argument, NULL, O_HASH},
+        {"version", no_argument, NULL, O_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_CONFIG: a->config = optarg; break;
+        case O_LISTEN: a->listen = optarg; break;
+        case O_ONCE: a->max_ticks = 1; break;
+        case O_MAX_TICKS: {
             char *end;
-            max_ticks = strtoll(argv[++i], &end, 10);
-            if (*end || max_ticks < 1) {
-                fprintf(stderr, "orchd: --max-ticks wants a positive number\n");
+            errno = 0;
+            a->max_ticks = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || errno || a->max_ticks < 1) {
+                fprintf(stderr, "orchd: --max-ticks wants a positive number, not '%s'\n", optarg);
                 return 2;
             }
-        } else if (!strcmp(a, "--now") && i + 1 < argc) {
-            now = argv[++i];
-        } else if (!strcmp(a, "--routes")) {
+            break;
+        }
+        case O_NOW: a->now = optarg; break;
+        case O_ROUTES:
             for (const struct orchd_route *r = orchd_routes; r->method; r++)
                 printf("%s %s\n", r->method, r->pattern);
             return 0;
-        } else if (!strcmp(a, "--hash-token")) {
-            return orchd_hash_token();
-        } else if (!strcmp(a, "--version")) {
-            oc_version_print(stdout, "orchd");
-            return 0;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            return orchd_usage(stdout, 0);
-        } else {
-            fprintf(stderr, "orchd: unknown argument '%s'\n", a);
+        case O_HASH: return orchd_hash_token();
+        case O_VERSION: oc_version_print(stdout, "orchd"); return 0;
+        case 'h': return orchd_usage(stdout, 0);
+        case ':':
+            fprintf(stderr, "orchd: %s needs a value\n", argv[optind - 1]);
+            return orchd_usage(stderr, 2);
+        default:
+            fprintf(stderr, "orchd: unknown argument '%s'\n", argv[optind - 1]);
             return orchd_usage(stderr, 2);
         }
     }
-    if (!config)
+    if (optind < argc) {
+        fprintf(stderr, "orchd: unexpected argument '%s'\n", argv[optind]);
         return orchd_usage(stderr, 2);
+    }
+    if (!a->config)
+        return orchd_usage(stderr, 2);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct orchd_args args;
+    int prc = orchd_parse_args(argc, argv, &args);
+    if (prc >= 0)
+        return prc;
+    const char *config = args.config, *listen = args.listen, *now = args.now;
+    long long max_ticks = args.max_ticks;
+    /* Orphaned descendants (a step's double-forked daemon, a killed
+     * executor's command) come to us, not to the host's init: we reap them,
+     * as PID 1 must (the shipped image runs orchd as its entrypoint). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     static struct orchd d;
     d.config_path = config;
     d.max_ticks = max_ticks;
@@ -282,6 +324,17 @@ int main(int argc, char **argv)
     d.reg = oc_registry_new(NULL, 0);
     d.cfg = orchd_load(config, d.reg);
     if (!d.cfg) {
+        oc_registry_free(d.reg);
+        return 2;
+    }
+    /* HMAC keys are only known now, from the environment: a webhook that
+     * an empty or short key would verify never serves. */
+    struct oc_diag sdiag = {0};
+    if (oc_daemon_check_secrets(d.cfg, &sdiag)) {
+        for (size_t i = 0; i < sdiag.n; i++)
+            fprintf(stderr, "%s\n", sdiag.msgs[i]);
+        oc_diag_free(&sdiag);
+        oc_config_free(d.cfg);
         oc_registry_free(d.reg);
         return 2;
     }
@@ -305,7 +358,10 @@ int main(int argc, char **argv)
         .concurrency = d.cfg->concurrency,
         .state_dir = d.cfg->state_dir,
         .owner = d.owner,
+        .max_engine_crashes = d.cfg->daemon.max_engine_crashes,
         .wake_fd = d.wake[0],
+        .env_passthrough = d.cfg->env_passthrough,
+        .n_env_passthrough = d.cfg->n_env_passthrough,
         .on_progress = orchd_on_progress,
         .ud = &d,
     };
@@ -329,8 +385,11 @@ int main(int argc, char **argv)
     d.store->vt->flag_set(d.store->h, "draining", NULL, &err);
     oc_error_clear(&err);
     orchd_recover_dead(&d);
+    /* Cron mode (--once, --max-ticks) serves no API unless --listen asks:
+     * a cron job must not fail because the daemon's port is taken. */
     rc = orchd_run(&d, listen ? listen
-                              : d.cfg->daemon.listen ? d.cfg->daemon.listen : "127.0.0.1:8080");
+                   : max_ticks ? NULL
+                   : d.cfg->daemon.listen ? d.cfg->daemon.listen : "127.0.0.1:8080");
 out:
     oc_engine_free(d.eng);
     oc_store_close(d.api);

@@ -52,15 +52,25 @@ static int orchd_deliver(struct orchd_delivery *dv, char *why, size_t why_len)
     free(hdr);
     h = L->slist_append(h, "X-Orch-Event: run.finished");
     if (dv->to->secret) {
+        /* Never sent unsigned, nor signed with a guessable key. */
         char *key = oc_secret_lookup(dv->to->secret);
-        if (key) {
-            char *sig = orchd_hmac_sig(key, dv->body, strlen(dv->body));
-            hdr = oc_xasprintf("X-Orch-Signature: %s", sig);
-            h = L->slist_append(h, hdr);
-            free(hdr);
-            free(sig);
+        if (!key || strlen(key) < OC_HMAC_SECRET_MIN) {
+            if (key)
+                snprintf(why, why_len, "its secret %s is shorter than %d bytes",
+                         dv->to->secret, OC_HMAC_SECRET_MIN);
+            else
+                snprintf(why, why_len, "its secret %s is not set", dv->to->secret);
             free(key);
+            L->slist_free_all(h);
+            L->easy_cleanup(c);
+            return -1;
         }
+        char *sig = orchd_hmac_sig(key, dv->body, strlen(dv->body));
+        hdr = oc_xasprintf("X-Orch-Signature: %s", sig);
+        h = L->slist_append(h, hdr);
+        free(hdr);
+        free(sig);
+        free(key);
     }
     L->easy_setopt(c, CURLOPT_URL, dv->to->url);
     L->easy_setopt(c, CURLOPT_HTTPHEADER, h);

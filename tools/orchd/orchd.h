@@ -30,6 +30,8 @@ struct orchd_metrics {
     double dur_sum;
     uint64_t dur_count;
     uint64_t claims, ticks, http_requests, http_errors, notify_failures;
+    uint64_t *auth_failures;          /* [route * ORCHD_AUTH_N + reason] (authlog.c) */
+    uint64_t *sig_failures;           /* [webhook * ORCHD_SIG_N + reason] */
 };
 
 struct orchd {

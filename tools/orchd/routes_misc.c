@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authlog.h"
 #include "host.h"
 #include "http.h"
 #include "runctl.h"
@@ -104,7 +105,7 @@ void orchd_metrics(struct orchd_req *rq)
     pthread_mutex_lock(&d->m.lock);
     oc_buf_adds(&b, "# HELP orch_runs_finished_total Runs this daemon finished, by state.\n"
                     "# TYPE orch_runs_finished_total counter\n");
-    for (uint32_t s = ORCH_RUN_WAITING; s <= ORCH_RUN_CANCELLED; s++)
+    for (uint32_t s = ORCH_RUN_SUCCEEDED; s <= ORCH_RUN_CANCELLED; s++)
         oc_buf_addf(&b, "orch_runs_finished_total{state=\"%s\"} %llu\n", orch_run_state_name(s),
                     (unsigned long long)d->m.runs_finished[s]);
     oc_buf_adds(&b, "# HELP orch_step_duration_seconds Step attempt durations.\n"
@@ -123,6 +124,7 @@ void orchd_metrics(struct orchd_req *rq)
                 (unsigned long long)d->m.ticks, (unsigned long long)d->m.claims,
                 (unsigned long long)d->m.http_requests,
                 (unsigned long long)d->m.notify_failures);
+    orchd_authlog_metrics(d, &b);
     pthread_mutex_unlock(&d->m.lock);
     rq->status = 200;
     rq->text = oc_buf_steal(&b);
@@ -269,15 +271,23 @@ void orchd_hook(struct orchd_req *rq)
     if (!sig)
         sig = orchd_header(rq, "X-Hub-Signature-256");
     char *key = oc_secret_lookup(h->secret);
-    if (!key) {
-        orchd_fail(rq, 503, "unavailable", "webhook %s: its secret %s is not set on this server",
-                   h->name, h->secret);
+    /* Checked at start too; a secrets file may have changed since. A short
+     * key would let anyone sign. */
+    if (!key || strlen(key) < OC_HMAC_SECRET_MIN) {
+        struct oc_log_fields lf = {.component = "webhook"};
+        oc_log_at(ORCH_LOG_ERROR, &lf, "webhook %s: its secret %s is %s: refusing its requests",
+                  h->name, h->secret, key ? "too short" : "not set");
+        orchd_fail(rq, 503, "unavailable", "webhook %s: its secret %s is %s on this server",
+                   h->name, h->secret, key ? "too short" : "not set");
+        free(key);
         return;
     }
     char *want = orchd_hmac_sig(key, rq->body, rq->body_len);
     free(key);
     int ok = sig && strlen(sig) == strlen(want) && orchd_consttime_eq(sig, want, strlen(want));
     free(want);
+    if (!ok)
+        orchd_hook_sig_failed(rq, h, sig ? ORCHD_SIG_MISMATCH : ORCHD_SIG_MISSING);
     if (!ok) {
         orchd_fail(rq, 401, "bad_signature", "%s", sig ? "the signature does not match the body"
                                                       : "X-Orch-Signature: sha256=HEX is required");

@@ -8,6 +8,7 @@
 
 #include "host.h"
 #include "http.h"
+#include "logread.h"
 #include "runctl.h"
 #include "util.h"
 
@@ -201,6 +202,25 @@ static int32_t orchd_collect_attempt(void *ud, const struct orch_attempt_rec *a)
     return 0;
 }
 
+/* Each attempt's log_bytes_dropped (and log_limit when its log was cut),
+ * from the ledger's step.log_truncated events. */
+static void orchd_note_log_truncations(json_t *steps, json_t *cuts)
+{
+    const char *id;
+    json_t *step, *a;
+    size_t i;
+    json_object_foreach(steps, id, step) {
+        json_array_foreach(json_object_get(step, "attempts"), i, a) {
+            json_t *cut = oc_log_truncation_of(
+                cuts, id, (uint32_t)json_integer_value(json_object_get(a, "attempt")));
+            json_object_set_new(a, "log_bytes_dropped",
+                                json_integer(json_integer_value(json_object_get(cut, "dropped"))));
+            if (cut)
+                json_object_set(a, "log_limit", json_object_get(cut, "log_limit"));
+        }
+    }
+}
+
 void orchd_runs_get(struct orchd_req *rq)
 {
     const char *id = rq->params[0];
@@ -212,7 +232,17 @@ void orchd_runs_get(struct orchd_req *rq)
     orch_status rc = st->vt->run_get(st->h, id, orchd_one_run, &run, &err);
     if (rc == ORCH_OK && run)
         rc = st->vt->attempt_list(st->h, id, orchd_collect_attempt, steps, &err);
+    json_t *cuts = NULL;
+    if (rc == ORCH_OK && run) {
+        struct orch_error cerr;
+        oc_error_init(&cerr);
+        cuts = oc_log_truncations(st, id, &cerr);
+        oc_error_clear(&cerr); /* without the ledger, the attempts say nothing of it */
+    }
     ORCHD_API_UNLOCK(rq->d);
+    if (cuts)
+        orchd_note_log_truncations(steps, cuts);
+    json_decref(cuts);
     if (rc == ORCH_OK && !run) {
         oc_error_clear(&err);
         oc_error_set(&err, ORCH_E_NOT_FOUND, "no run %s", id);
@@ -334,13 +364,27 @@ static int32_t orchd_collect_event(void *ud, const struct orch_event_rec *e)
 void orchd_runs_events(struct orchd_req *rq)
 {
     const char *after = orchd_query(rq, "after");
-    json_t *evs = json_array();
+    char *end = NULL;
+    long long from = after ? strtoll(after, &end, 10) : 0;
+    if (after && (!*after || *end || from < 0)) {
+        orchd_fail(rq, 400, "invalid", "after must be a sequence number (a whole number >= 0)");
+        return;
+    }
+    json_t *evs = json_array(), *run = NULL;
     struct orch_error err;
     oc_error_init(&err);
+    struct oc_store *st = rq->d->api;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = rq->d->api->vt->event_list(rq->d->api->h, rq->params[0],
-                                                after ? strtoll(after, NULL, 10) : 0, 1000,
-                                                orchd_collect_event, evs, &err);
+    orch_status rc = st->vt->event_list(st->h, rq->params[0], from, 1000, orchd_collect_event,
+                                        evs, &err);
+    /* A run always has events: none means no such run (an empty page past
+     * the end of a real run's ledger is still 200). */
+    if (rc == ORCH_OK && !json_array_size(evs)) {
+        rc = st->vt->run_get(st->h, rq->params[0], orchd_one_run, &run, &err);
+        if (rc == ORCH_OK && !run)
+            rc = oc_error_set(&err, ORCH_E_NOT_FOUND, "no run %s", rq->params[0]);
+        json_decref(run);
+    }
     ORCHD_API_UNLOCK(rq->d);
     if (rc != ORCH_OK) {
         json_decref(evs);

@@ -109,6 +109,39 @@ static int32_t orchd_claimed_cb(void *ud, const struct orch_run_rec *r)
     return 0;
 }
 
+/* Fail a run this daemon claimed and cannot load, with its run.finished
+ * event, in one transaction. */
+static void orchd_fail_unloadable(struct orchd *d, const char *id, const char *why, int64_t now)
+{
+    struct oc_store *st = d->store;
+    struct orch_error err;
+    oc_error_init(&err);
+    orch_status rc = st->vt->txn_begin ? st->vt->txn_begin(st->h, &err) : ORCH_OK;
+    if (rc == ORCH_OK)
+        rc = st->vt->run_cas(st->h, id, ORCH_RUN_RUNNING, d->owner, ORCH_RUN_FAILED, why, now,
+                             &err);
+    if (rc == ORCH_OK) {
+        json_t *ev = json_pack("{s:s,s:s}", "state", "failed", "error", why);
+        char *j = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
+        int64_t seq;
+        rc = st->vt->event_append(st->h, id, "run.finished", j, now, &seq, &err);
+        free(j);
+    }
+    if (st->vt->txn_begin) {
+        struct orch_error e2;
+        oc_error_init(&e2);
+        if (rc == ORCH_OK)
+            st->vt->txn_commit(st->h, &e2);
+        else
+            st->vt->txn_rollback(st->h, &e2);
+        oc_error_clear(&e2);
+    }
+    oc_error_clear(&err);
+    st->vt->run_heartbeat(st->h, id, d->owner, 0, now, &err);
+    oc_error_clear(&err);
+}
+
 static int orchd_claim(struct orchd *d, int64_t now)
 {
     int n = 0;
@@ -128,20 +161,33 @@ static int orchd_claim(struct orchd *d, int64_t now)
             break;
         }
         n++;
-        if (oc_engine_adopt(d->eng, id, &err) != ORCH_OK) {
-            /* A run that cannot load never will: fail it, visibly. */
-            struct oc_log_fields f = {.run_id = id, .component = "scheduler"};
-            oc_log_at(ORCH_LOG_ERROR, &f, "cannot continue the run: %s", oc_error_text(&err));
-            char *msg = oc_xstrdup(oc_error_text(&err));
-            oc_error_clear(&err);
-            st->vt->run_cas(st->h, id, 0, d->owner, ORCH_RUN_FAILED, msg, now, &err);
-            oc_error_clear(&err);
-            st->vt->run_heartbeat(st->h, id, d->owner, 0, now, &err);
-            oc_error_clear(&err);
-            free(msg);
+        rc = oc_engine_adopt(d->eng, id, &err);
+        if (rc == ORCH_OK) {
+            active++;
             continue;
         }
-        active++;
+        struct oc_log_fields f = {.run_id = id, .component = "scheduler"};
+        if (rc == ORCH_E_FAILED) {
+            /* The engine crash guard failed it (and said so). */
+        } else if (rc == ORCH_E_CONFIG) {
+            /* A run whose snapshot cannot load never will: fail it, visibly. */
+            oc_log_at(ORCH_LOG_ERROR, &f, "cannot continue the run: %s", oc_error_text(&err));
+            orchd_fail_unloadable(d, id, oc_error_text(&err), now);
+        } else {
+            /* A store read that failed, or a run that moved on: nothing
+             * was decided; hand it back for a later claim. */
+            oc_log_at(ORCH_LOG_ERROR, &f, "cannot load the run now, handing it back: %s",
+                      oc_error_text(&err));
+            oc_error_clear(&err);
+            if (st->vt->run_cas(st->h, id, ORCH_RUN_RUNNING, d->owner, ORCH_RUN_QUEUED, NULL,
+                                now, &err) == ORCH_OK) {
+                oc_error_clear(&err);
+                st->vt->run_heartbeat(st->h, id, d->owner, 0, now, &err);
+            }
+            oc_error_clear(&err);
+            break; /* the store is not answering well: try again next tick */
+        }
+        oc_error_clear(&err);
     }
     return n;
 }
@@ -214,8 +260,9 @@ static int orchd_schedules(struct orchd *d, json_t *last, int64_t now_ns)
         if (!s->overlap_allow && orchd_schedule_busy(d, s)) {
             oc_log_at(ORCH_LOG_INFO, &f, "schedule %s: slot %lld skipped, the previous run is "
                       "still going (overlap: skip)", s->name, (long long)slot);
-            char *data = oc_xasprintf("{\"schedule\":\"%s\",\"slot\":%lld}", s->name,
-                                      (long long)slot);
+            json_t *ev = json_pack("{s:s,s:I}", "schedule", s->name, "slot", (json_int_t)slot);
+            char *data = json_dumps(ev, JSON_COMPACT);
+            json_decref(ev);
             struct orch_error err;
             oc_error_init(&err);
             int64_t seq;
@@ -357,10 +404,11 @@ void orchd_tick(struct orchd *d)
     pthread_mutex_unlock(&d->m.lock);
     if (claimed || fired || requeued || reaped) {
         /* The tick ledger: what each tick that did something did. */
-        char *data = oc_xasprintf("{\"owner\":\"%s\",\"claimed\":%d,\"fired\":%d,"
-                                  "\"requeued\":%d,\"reaped\":%d,\"paused\":%s}",
-                                  d->owner, claimed, fired, requeued, reaped,
-                                  f.c.paused ? "true" : "false");
+        json_t *ev = json_pack("{s:s,s:i,s:i,s:i,s:i,s:b}", "owner", d->owner, "claimed",
+                               claimed, "fired", fired, "requeued", requeued, "reaped", reaped,
+                               "paused", f.c.paused);
+        char *data = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
         int64_t seq;
         d->store->vt->event_append(d->store->h, NULL, "tick", data, now, &seq, &err);
         oc_error_clear(&err);
@@ -415,7 +463,8 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
                   &f, "run %s%s%s", orch_run_state_name(p->state), p->message ? ": " : "",
                   p->message ? p->message : "");
         pthread_mutex_lock(&d->m.lock);
-        if (p->state < 8)
+        /* A parked run (waiting for approval) has not finished. */
+        if (p->state >= ORCH_RUN_SUCCEEDED && p->state <= ORCH_RUN_CANCELLED)
             d->m.runs_finished[p->state]++;
         pthread_mutex_unlock(&d->m.lock);
         if (p->state != ORCH_RUN_WAITING && d->notifier)

@@ -123,7 +123,10 @@ struct orch_host {
     int64_t (*now_mono_ns)(void);
     int64_t (*now_real_ns)(void);
 
-    /* ---- since 1.0: step outputs and events. Values are copied. */
+    /* ---- since 1.0: step outputs and events. Values are copied. emit:
+     * type is a name ([a-z][a-z0-9_.]*, at most 64 bytes), recorded as
+     * "plugin.TYPE"; json is NULL or a JSON object. Anything else is
+     * INVALID_ARG and nothing is recorded. */
     orch_status (*output_set)(struct orch_ctx *ctx, const char *key,
                               const char *value);
     orch_status (*emit)(struct orch_ctx *ctx, const char *type,
@@ -140,7 +143,9 @@ struct orch_host {
 
     /* ---- since 1.0: context. tmpdir is private to the call and removed
      * after it. ctx_get keys: "run_id", "step_id", "attempt", "workflow",
-     * "instance_id", "plugin"; NULL when not applicable. static for the call. */
+     * "instance_id", "plugin"; NULL when not applicable. static for the call.
+     * Since 1.1, "host_paths": the orch host's directories a step may reach
+     * (defaults.host_paths, one absolute path a line; NULL: none may be). */
     const char *(*tmpdir)(struct orch_ctx *ctx);
     const char *(*ctx_get)(struct orch_ctx *ctx, const char *key);
     int32_t (*is_dry_run)(struct orch_ctx *ctx);

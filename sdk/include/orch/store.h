@@ -197,7 +197,10 @@ struct orch_store_vtable {
                               orch_event_fn fn, void *ud,
                               struct orch_error *err);
 
-    /* Step logs, in chunks. step_id NULL in log_read = every step. */
+    /* Step logs, in chunks. step_id NULL in log_read = every step.
+     * log_read streams: it holds a bounded page of rows at a time, never
+     * the whole log, and stops when fn returns non-zero (readers page
+     * with after_seq; docs/abi.md). */
     orch_status (*log_append)(struct orch_store *st, const char *run_id,
                               const char *step_id, uint32_t attempt,
                               uint32_t stream, const char *data, uint64_t len,

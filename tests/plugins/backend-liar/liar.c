@@ -1,11 +1,18 @@
 /* A backend that loads fine and lies about what it does: stderr comes back
  * on stdout, env, cwd, timeouts and cancels are ignored, get_file returns
  * other bytes than put_file stored, list_owned forgets live instances and
- * list_dir reports no mode. Every lie is one conformance failure. */
+ * list_dir reports no mode. Every lie is one conformance failure. And with
+ * root "segv:create" or "segv:exec" it crashes inside that slot, to check
+ * that a backend's crash is blamed on the backend and its slot; with
+ * "leak:timeout" a command given a timeout is left running in a session of
+ * its own and TIMEOUT returned when it is due, as a backend that forgets to
+ * kill would. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <orch/orch.h>
@@ -17,14 +24,15 @@ struct lr_cfg {
 };
 
 static const struct orch_option lr_options[] = {
-    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored"),
+    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create, segv:exec and leak:timeout (see liar.c)"),
 };
 
 struct orch_backend {
-    int unused;
+    int segv_in_create, segv_in_exec, leak_on_timeout;
 };
 
 struct orch_instance {
+    struct orch_backend *be;
     char *data;
     size_t len;
     int destroyed;
@@ -33,9 +41,15 @@ struct orch_instance {
 static orch_status lr_open(struct orch_ctx *ctx, const void *cfg, struct orch_backend **out,
                            struct orch_error *err)
 {
-    (void)ctx, (void)cfg, (void)err;
+    (void)ctx, (void)err;
+    const struct lr_cfg *c = cfg;
     *out = lr_host->calloc(1, sizeof **out);
-    return *out ? ORCH_OK : ORCH_E_NOMEM;
+    if (!*out)
+        return ORCH_E_NOMEM;
+    (*out)->segv_in_create = c->root && !strcmp(c->root, "segv:create");
+    (*out)->segv_in_exec = c->root && !strcmp(c->root, "segv:exec");
+    (*out)->leak_on_timeout = c->root && !strcmp(c->root, "leak:timeout");
+    return ORCH_OK;
 }
 
 static void lr_close(struct orch_backend *be)
@@ -47,9 +61,27 @@ static orch_status lr_create(struct orch_backend *be, struct orch_ctx *ctx,
                              const struct orch_instance_spec *spec, struct orch_instance **out,
                              struct orch_instance_ref *ref, struct orch_error *err)
 {
-    (void)be, (void)ctx, (void)err;
+    (void)ctx, (void)err;
+    if (be->segv_in_create)
+        raise(SIGSEGV);
     *out = lr_host->calloc(1, sizeof **out);
+    if (!*out)
+        return ORCH_E_NOMEM;
+    (*out)->be = be;
     ref->id = lr_host->strdup(spec->instance_id);
+    return ORCH_OK;
+}
+
+/* Any id attaches, to an empty instance: the lie is that nothing was kept. */
+static orch_status lr_attach(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                             const char *handle, struct orch_instance **out,
+                             struct orch_error *err)
+{
+    (void)ctx, (void)id, (void)handle, (void)err;
+    *out = lr_host->calloc(1, sizeof **out);
+    if (!*out)
+        return ORCH_E_NOMEM;
+    (*out)->be = be;
     return ORCH_OK;
 }
 
@@ -60,7 +92,18 @@ static orch_status lr_exec(struct orch_instance *inst, struct orch_ctx *ctx,
     (void)ctx;
     if (inst->destroyed)
         return lr_host->error_set(err, ORCH_E_NOT_FOUND, "liar: destroyed");
+    if (inst->be && inst->be->segv_in_exec)
+        raise(SIGSEGV);
     char *cmd;
+    if (inst->be && inst->be->leak_on_timeout && req->timeout_ms) {
+        if (asprintf(&cmd, "setsid sh -c '%s' >/dev/null 2>&1 &", req->argv[0]) < 0)
+            return ORCH_E_NOMEM;
+        int st = system(cmd);
+        free(cmd);
+        (void)st;
+        usleep((useconds_t)req->timeout_ms * 1000); /* "waited" for the timeout */
+        return lr_host->error_set(err, ORCH_E_TIMEOUT, "liar: timed out (and killed nothing)");
+    }
     if (asprintf(&cmd, "exec 2>&1; %s", req->argv[0]) < 0)
         return ORCH_E_NOMEM;
     FILE *p = popen(cmd, "r");
@@ -137,6 +180,7 @@ static const struct orch_backend_vtable lr_vtable = {
     .open = lr_open,
     .close = lr_close,
     .create = lr_create,
+    .attach = lr_attach,
     .exec = lr_exec,
     .put_file = lr_put,
     .get_file = lr_get,
@@ -154,7 +198,8 @@ static const struct orch_plugin_desc lr_desc = {
     .description = "lies about its capabilities, on purpose",
     .license = "MIT",
     .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_PUT_FILE | ORCH_BACKEND_CAP_GET_FILE |
-            ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_LIST_OWNED,
+            ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_LIST_OWNED |
+            ORCH_BACKEND_CAP_ATTACH,
     .options = lr_options,
     .option_count = 1,
     .config_size = sizeof(struct lr_cfg),

@@ -77,6 +77,9 @@ static const struct orch_plugin_desc bk_desc = {
 #if defined(BROKEN_CAPNOSLOT) || defined(BROKEN_LIAR)
     .caps = ORCH_STEP_CAP_DRY_RUN,
 #endif
+#ifdef BROKEN_BADCAPS
+    .caps = 1ull << 40, /* a capability no orch knows: refused, not ignored */
+#endif
     .name = BROKEN_NAME,
     .version = "0.0.1",
     .description = "broken on purpose",

@@ -1,6 +1,7 @@
 /* A step that misbehaves on purpose, to prove a plugin cannot take orch
- * down: it crashes, aborts, hangs ignoring cancel, exits, or succeeds
- * reporting its executor's pid (to observe executor reuse). */
+ * down: it crashes, aborts, hangs ignoring cancel, exits, answers like a
+ * rate-limited API (RATE_LIMITED with a retry_after_ms of 1500), or
+ * succeeds reporting its executor's pid (to observe executor reuse). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stddef.h>
@@ -17,11 +18,11 @@ struct cr_cfg {
     const char *mode;
 };
 
-static const char *const cr_modes[] = {"segv", "abort", "hang", "exit", "ok", NULL};
+static const char *const cr_modes[] = {"segv", "abort", "hang", "exit", "ok", "rate_limited", NULL};
 
 static const struct orch_option cr_options[] = {
     {sizeof(struct orch_option), ORCH_OPT_ENUM, 0, offsetof(struct cr_cfg, mode), "mode", "ok",
-     "how to misbehave: segv, abort, hang (ignoring cancel), exit, ok", 0, 0, cr_modes, NULL},
+     "how to misbehave: segv, abort, hang (ignoring cancel), exit, ok, rate_limited", 0, 0, cr_modes, NULL},
 };
 
 static orch_status cr_run(struct orch_ctx *ctx, const void *cfgp, struct orch_error *err)
@@ -37,6 +38,12 @@ static orch_status cr_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
         signal(SIGUSR1, SIG_IGN);
         for (;;)
             pause();
+    }
+    if (!strcmp(c->mode, "rate_limited")) {
+        orch_status rc = cr_host->error_set(err, ORCH_E_RATE_LIMITED,
+                                            "crash: slow down (retry after 1500 ms)");
+        err->retry_after_ms = 1500;
+        return rc;
     }
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)getpid());

@@ -1,0 +1,147 @@
+/* Refused callers: a missing or invalid bearer token, a token without the
+ * role, a webhook request whose signature is missing or wrong. Each is
+ * logged (route template, remote address, token name when known; never
+ * the token or the signature) and counted for /metrics, so an operator
+ * can see someone guessing. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "authlog.h"
+#include "host.h"
+
+static const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
+                                                             "forbidden"};
+static const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
+
+static size_t orchd_route_count(void)
+{
+    size_t n = 0;
+    while (orchd_routes[n].method)
+        n++;
+    return n;
+}
+
+void orchd_authlog_init(struct orchd *d)
+{
+    d->m.auth_failures = oc_xcalloc(orchd_route_count() * ORCHD_AUTH_N, sizeof(uint64_t));
+    d->m.sig_failures = oc_xcalloc((d->cfg->daemon.n_hooks + 1) * ORCHD_SIG_N,
+                                   sizeof(uint64_t));
+}
+
+void orchd_authlog_free(struct orchd *d)
+{
+    free(d->m.auth_failures);
+    free(d->m.sig_failures);
+    d->m.auth_failures = d->m.sig_failures = NULL;
+}
+
+void orchd_remote_addr(struct orchd_req *rq, char *out, size_t n)
+{
+    snprintf(out, n, "unknown");
+    const union MHD_ConnectionInfo *ci =
+        rq->conn ? MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(out, n, "%s:%u", ip, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(out, n, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        snprintf(out, n, "unix");
+    }
+}
+
+void orchd_auth_failed(struct orchd_req *rq, enum orchd_auth_reason why, const char *token)
+{
+    struct orchd *d = rq->d;
+    const struct orchd_route *r = rq->route;
+    if (r && d->m.auth_failures) {
+        pthread_mutex_lock(&d->m.lock);
+        d->m.auth_failures[(size_t)(r - orchd_routes) * ORCHD_AUTH_N + why]++;
+        pthread_mutex_unlock(&d->m.lock);
+    }
+    char addr[80];
+    orchd_remote_addr(rq, addr, sizeof addr);
+    static const char *const what[ORCHD_AUTH_N] = {
+        "no bearer token", "a bearer token that matches no configured token",
+        "a token without the role this route needs"};
+    struct oc_log_fields f = {.component = "auth"};
+    oc_log_at(ORCH_LOG_WARN, &f, "refused %s %s from %s: %s (%s)%s%s%s",
+              r ? r->method : rq->method, r ? r->pattern : "?", addr, what[why],
+              orchd_auth_reasons[why], token ? ", token '" : "", token ? token : "",
+              token ? "'" : "");
+}
+
+void orchd_hook_sig_failed(struct orchd_req *rq, const struct oc_hook *h,
+                           enum orchd_sig_reason why)
+{
+    struct orchd *d = rq->d;
+    size_t idx = (size_t)(h - d->cfg->daemon.hooks);
+    if (d->m.sig_failures) {
+        pthread_mutex_lock(&d->m.lock);
+        d->m.sig_failures[idx * ORCHD_SIG_N + why]++;
+        pthread_mutex_unlock(&d->m.lock);
+    }
+    char addr[80];
+    orchd_remote_addr(rq, addr, sizeof addr);
+    struct oc_log_fields f = {.component = "webhook"};
+    oc_log_at(ORCH_LOG_WARN, &f, "refused POST /v1/hooks/{name} (webhook %s) from %s: %s (%s)",
+              h->name, addr,
+              why == ORCHD_SIG_MISSING ? "no X-Orch-Signature or X-Hub-Signature-256 header"
+                                       : "the signature does not match the body",
+              orchd_sig_reasons[why]);
+}
+
+/* Prometheus label values: the names come from the config, but quote
+ * them as the text format wants anyway. */
+static void orchd_label(struct oc_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            oc_buf_addc(b, '\\');
+        if (*s == '\n')
+            oc_buf_adds(b, "\\n");
+        else
+            oc_buf_addc(b, *s);
+    }
+}
+
+void orchd_authlog_metrics(struct orchd *d, struct oc_buf *b)
+{
+    oc_buf_adds(b, "# HELP orch_http_auth_failures_total Requests refused for a missing "
+                   "(reason missing) or unknown (invalid) bearer token, or a token without "
+                   "the route's role (forbidden), by method and route template.\n"
+                   "# TYPE orch_http_auth_failures_total counter\n");
+    size_t nr = orchd_route_count();
+    for (size_t i = 0; d->m.auth_failures && i < nr; i++)
+        for (int k = 0; k < ORCHD_AUTH_N; k++) {
+            uint64_t v = d->m.auth_failures[i * ORCHD_AUTH_N + (size_t)k];
+            if (v)
+                oc_buf_addf(b, "orch_http_auth_failures_total{method=\"%s\",route=\"%s\","
+                               "reason=\"%s\"} %llu\n", orchd_routes[i].method,
+                            orchd_routes[i].pattern, orchd_auth_reasons[k],
+                            (unsigned long long)v);
+        }
+    oc_buf_adds(b, "# HELP orch_webhook_signature_failures_total Webhook requests refused "
+                   "for a missing or mismatching HMAC-SHA256 signature, by webhook.\n"
+                   "# TYPE orch_webhook_signature_failures_total counter\n");
+    const struct oc_daemon_cfg *dc = &d->cfg->daemon;
+    for (size_t i = 0; d->m.sig_failures && i < dc->n_hooks; i++)
+        for (int k = 0; k < ORCHD_SIG_N; k++) {
+            oc_buf_adds(b, "orch_webhook_signature_failures_total{webhook=\"");
+            orchd_label(b, dc->hooks[i].name);
+            oc_buf_addf(b, "\",reason=\"%s\"} %llu\n", orchd_sig_reasons[k],
+                        (unsigned long long)d->m.sig_failures[i * ORCHD_SIG_N + (size_t)k]);
+        }
+}
