@@ -185,3 +185,27 @@ int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
     }
     return 1;
 }
+
+void oc_inst_lost(struct oc_run *r, size_t idx, const char *backend_id)
+{
+    struct oc_inst *in = &r->insts[idx];
+    /* Only the instance the job tried: another step may have found it gone
+     * first, and a new one may be ready already. */
+    if (in->state != OC_INST_READY || !in->backend_id || !backend_id ||
+        strcmp(in->backend_id, backend_id))
+        return;
+    oc_log(ORCH_LOG_WARN, r->id,
+           "instance %s (%s on backend %s) is gone, removed outside orch: a new one is made "
+           "and the step runs again there (what earlier steps left in it is lost)",
+           in->id, in->backend_id, in->backend->name);
+    oc_ledger_instance(r, in, ORCH_INST_DESTROYED);
+    oc_ledger_event(r, "instance.lost",
+                    json_pack("{s:s,s:s,s:s}", "instance", in->id, "backend",
+                              in->backend->name, "backend_id", in->backend_id));
+    free(in->id);
+    free(in->backend_id);
+    free(in->handle);
+    free(in->error);
+    in->id = in->backend_id = in->handle = in->error = NULL;
+    in->state = OC_INST_NONE;
+}

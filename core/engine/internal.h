@@ -36,6 +36,7 @@ struct oc_srt {
     uint32_t attempt;        /* current or last attempt number */
     uint32_t tries;          /* attempts made by this process (retry budget) */
     int skipped_by_cond;     /* skipped because its `if` was false */
+    int rerun_lost;          /* run again once already, its instance found gone */
     int in_flight;
     int waiting_retry;
     int queued;              /* in the ready queue */
@@ -197,6 +198,9 @@ json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
 json_t *oc_inst_ref_json(const struct oc_inst *in);
 int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                  json_t *result);
+/* A step's job found instance idx gone (backend_id, as it tried it): the
+ * instance is forgotten (ledger: destroyed) so the next use makes anew. */
+void oc_inst_lost(struct oc_run *r, size_t idx, const char *backend_id);
 
 /* steps.c */
 void oc_steps_schedule(struct oc_run *r);

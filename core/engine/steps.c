@@ -284,6 +284,30 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
         oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
         return;
     }
+    /* Its instance was gone (removed outside orch) before the command
+     * could start: the attempt is recorded failed, a new instance is made
+     * and the step goes again, once, without using up its retries. */
+    if (json_is_true(json_object_get(result, "instance_gone")) && s->inst != SIZE_MAX &&
+        !s->rerun_lost && !r->cancelled) {
+        oc_inst_lost(r, s->inst, json_string_value(json_object_get(result, "backend_id")));
+        s->rerun_lost = 1;
+        s->tries--;
+        s->state = ORCH_STEP_FAILED;
+        s->status = st;
+        free(s->error);
+        size_t n;
+        s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
+        oc_ledger_flush_logs(r, s);
+        oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+        oc_ledger_event(r, "step.retrying",
+                        json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id, "attempt",
+                                  (json_int_t)s->attempt, "delay_ms", (json_int_t)0, "error",
+                                  s->error));
+        s->state = ORCH_STEP_PENDING;
+        s->waiting_retry = 1;
+        s->retry_at_mono = oc_now_mono_ns();
+        return;
+    }
     uint32_t state = st == ORCH_E_TIMEOUT ? ORCH_STEP_TIMED_OUT
                      : st == ORCH_E_CANCELLED ? ORCH_STEP_CANCELLED
                                               : ORCH_STEP_FAILED;

@@ -1,13 +1,21 @@
 /* The Machines API over HTTP: bearer token (never logged), JSON both
  * ways, 429 waited out as Retry-After says, 5xx and resets retried for
  * calls that can be repeated, and every failure named with Fly's message
- * and the request id (fly-request-id) that Fly's support asks for. */
+ * and the request id (fly-request-id) that Fly's support asks for.
+ *
+ * Two budgets, since they mean different things: a 429 says "not now"
+ * (nothing was done, and a storm can last), so it is waited out for up to
+ * rate_limit_wait in total; a 5xx or a reset says "something broke", tried
+ * `retries` times. Every wait is jittered: clients that were refused
+ * together (one app's limit, one Retry-After) must not all come back at the
+ * same instant and be refused together again. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "fly.h"
@@ -74,10 +82,48 @@ static int fl_on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, cu
     return p->deadline && fl_host->now_mono_ns() > p->deadline ? 1 : 0;
 }
 
-static void fl_sleep_ms(int64_t ms)
+/* A uniform draw in [0, n] (not for secrets: only to spread retries). */
+static int64_t fl_rand_upto(int64_t n)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    static _Thread_local uint64_t x;
+    if (!x && (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x || !x))
+        x = (uint64_t)fl_host->now_mono_ns() | 1;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+    return n > 0 ? (int64_t)(x % (uint64_t)(n + 1)) : 0;
+}
+
+/* "Full jitter": anywhere in [0, min(cap, base * 2^n)]. */
+static int64_t fl_backoff_ms(int n, int64_t base, int64_t cap)
+{
+    int64_t top = base;
+    for (int i = 0; i < n && top < cap; i++)
+        top *= 2;
+    return fl_rand_upto(top < cap ? top : cap);
+}
+
+/* Sleep ms, in slices, giving up (non-zero) on a cancel or past the
+ * deadline: a long Retry-After must not outlive the step. */
+static int fl_pause(struct orch_ctx *ctx, int64_t ms, int64_t deadline)
+{
+    int64_t end = fl_host->now_mono_ns() + ms * 1000000;
+    for (;;) {
+        int64_t now = fl_host->now_mono_ns();
+        if (ctx && fl_host->is_cancelled(ctx))
+            return 1;
+        if (deadline && now > deadline)
+            return 1;
+        if (now >= end)
+            return 0;
+        int64_t left = (end - now) / 1000000 + 1;
+        int64_t slice = left < 100 ? left : 100;
+        struct timespec ts = {slice / 1000, (slice % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int fl_retry_pause(struct orch_ctx *ctx, int n)
+{
+    return fl_pause(ctx, fl_backoff_ms(n, 200, 5000), ctx ? fl_host->deadline_ns(ctx) : 0);
 }
 
 orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *method,
@@ -103,8 +149,9 @@ orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
     if (nonce)
         snprintf(nonce_hdr, sizeof nonce_hdr, "fly-machine-lease-nonce: %s", nonce);
     orch_status rc = ORCH_OK;
-    int64_t delay = 200;
-    for (int attempt = 0;; attempt++) {
+    int n_broken = 0, n_limited = 0; /* the two budgets */
+    int64_t first_limited = 0;
+    for (;;) {
         CURL *c = be->curl;
         curl_easy_reset(c);
         struct curl_slist *h = curl_slist_append(NULL, be->auth);
@@ -155,18 +202,39 @@ orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
                                                 method, url + strlen(be->base));
             break;
         }
-        int retry_net = cc != CURLE_OK && (flags & FL_IDEMPOTENT);
-        int retry_5xx = cc == CURLE_OK && r->status >= 500 && (flags & FL_IDEMPOTENT);
-        int retry_429 = cc == CURLE_OK && r->status == 429;
-        if ((retry_net || retry_5xx || retry_429) && attempt < be->cfg->retries) {
-            int64_t wait = retry_429 && r->retry_after > 0 ? r->retry_after * 1000 : delay;
+        int broken = (flags & FL_IDEMPOTENT) && (cc != CURLE_OK || r->status >= 500);
+        int limited = cc == CURLE_OK && r->status == 429;
+        int64_t now = fl_host->now_mono_ns(), wait = -1;
+        if (limited) {
+            /* At least what Retry-After asks, then up to one more such
+             * window at random (or, without one, a jittered backoff). */
+            if (!first_limited)
+                first_limited = now;
+            int64_t ra = r->retry_after > 0 && r->retry_after < 3600 ? r->retry_after * 1000 : 0;
+            wait = ra ? ra + fl_rand_upto(ra) : 100 + fl_backoff_ms(n_limited, 500, 10000);
+            if ((now - first_limited) / 1000000 + wait > be->cfg->rate_limit_wait_ms)
+                wait = -1; /* the storm outlasted its budget */
+            n_limited++;
+        } else if (broken && n_broken < be->cfg->retries) {
+            wait = fl_backoff_ms(n_broken, 200, 5000);
+            n_broken++;
+        }
+        if (wait >= 0 && cdl && now + wait * 1000000 > cdl)
+            wait = -1; /* no point waiting past the deadline */
+        if (wait >= 0) {
             fl_host->log(ctx, ORCH_LOG_DEBUG, "fly: %s %s: %s; again in %lldms", method,
                          url + strlen(be->base),
-                         cc != CURLE_OK ? curl_easy_strerror(cc) : retry_429 ? "429" : "5xx",
+                         cc != CURLE_OK ? curl_easy_strerror(cc) : limited ? "429" : "5xx",
                          (long long)wait);
-            fl_sleep_ms(wait);
-            delay = delay * 2 > 5000 ? 5000 : delay * 2;
-            continue;
+            if (fl_pause(ctx, wait, cdl) == 0)
+                continue;
+            rc = ctx && fl_host->is_cancelled(ctx)
+                     ? fl_host->error_set(err, ORCH_E_CANCELLED, "fly: %s %s: cancelled", method,
+                                          url + strlen(be->base))
+                     : fl_host->error_set(err, ORCH_E_TIMEOUT,
+                                          "fly: %s %s: the step's deadline passed", method,
+                                          url + strlen(be->base));
+            break;
         }
         if (cc != CURLE_OK)
             rc = fl_host->error_set(err, ORCH_E_TRANSIENT, "fly: %s %s: %s", method,
@@ -182,6 +250,8 @@ orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
 orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error *err)
 {
     const char *msg = json_string_value(json_object_get(r->json, "error"));
+    if (!msg) /* some answers (a held lease's 409) say "message" */
+        msg = json_string_value(json_object_get(r->json, "message"));
     if (!msg)
         msg = r->status >= 500 ? "the API is unavailable (no JSON error body)" : "no message";
     orch_status code = r->status == 404                       ? ORCH_E_NOT_FOUND

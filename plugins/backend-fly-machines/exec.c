@@ -19,13 +19,13 @@
 /* One exec call; the JSON answer in *r (exit_code, stdout, stderr; zero
  * values omitted). ctx NULL for clean-up after a cancel. */
 static orch_status fl_exec_call(struct orch_instance *in, struct orch_ctx *ctx, json_t *argv,
-                                const char *stdin_text, int64_t timeout_s, struct fl_resp *r,
-                                struct orch_error *err)
+                                const char *stdin_text, int64_t timeout_s, int flags,
+                                struct fl_resp *r, struct orch_error *err)
 {
     json_t *body = json_pack("{s:o,s:I}", "command", argv, "timeout", (json_int_t)timeout_s);
     if (stdin_text)
         json_object_set_new(body, "stdin", json_string(stdin_text));
-    orch_status rc = fl_call(in->be, ctx, "POST", body, 0, NULL, r, err,
+    orch_status rc = fl_call(in->be, ctx, "POST", body, flags, NULL, r, err,
                              "/apps/%s/machines/%s/exec", in->be->cfg->app, in->id);
     if (rc == ORCH_OK && r->status != 200) {
         char *what = fl_printf("exec on machine %s", in->id);
@@ -35,12 +35,13 @@ static orch_status fl_exec_call(struct orch_instance *in, struct orch_ctx *ctx, 
     return rc;
 }
 
-orch_status fl_sh(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
-                  int64_t timeout_s, char **out, int *status, struct orch_error *err)
+static orch_status fl_sh_flags(struct orch_instance *in, struct orch_ctx *ctx,
+                               const char *script, int64_t timeout_s, int flags, char **out,
+                               int *status, struct orch_error *err)
 {
     struct fl_resp r;
     orch_status rc = fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", script), NULL,
-                                  timeout_s, &r, err);
+                                  timeout_s, flags, &r, err);
     if (rc == ORCH_OK) {
         *status = (int)json_integer_value(json_object_get(r.json, "exit_code"));
         const char *o = json_string_value(json_object_get(r.json, "stdout"));
@@ -49,6 +50,18 @@ orch_status fl_sh(struct orch_instance *in, struct orch_ctx *ctx, const char *sc
     }
     fl_resp_free(&r);
     return rc;
+}
+
+orch_status fl_sh(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
+                  int64_t timeout_s, char **out, int *status, struct orch_error *err)
+{
+    return fl_sh_flags(in, ctx, script, timeout_s, 0, out, status, err);
+}
+
+orch_status fl_sh_idem(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
+                       int64_t timeout_s, char **out, int *status, struct orch_error *err)
+{
+    return fl_sh_flags(in, ctx, script, timeout_s, FL_IDEMPOTENT, out, status, err);
 }
 
 /* Write data to PATH (a shell word, quoted) on the machine, in chunks. */
@@ -63,7 +76,7 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
         struct fl_resp r;
         orch_status rc = b64 && script
                              ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", script),
-                                            b64, 300, &r, err)
+                                            b64, 300, 0, &r, err)
                              : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
         fl_host->free(b64);
         fl_host->free(script);
@@ -136,18 +149,18 @@ static void fl_deliver(struct orch_ctx *ctx, const struct orch_exec_req *req, ui
 /* TERM to the command's group, the grace, KILL; the scratch dir goes. */
 static void fl_kill(struct orch_instance *in, const char *dir)
 {
-    char *script = fl_printf("p=$(cat %s/pgid 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM "
-                             "-- -$p 2>/dev/null; i=0; while [ $i -lt %lld ] && kill -0 -- -$p "
-                             "2>/dev/null; do sleep 0.1; i=$((i+1)); done; kill -KILL -- -$p "
-                             "2>/dev/null; }; rm -rf %s; true",
-                             dir, (long long)(in->be->cfg->kill_grace_ms / 100), dir);
+    char *pidfile = fl_printf("%s/pgid", dir);
+    char *kill = pidfile ? pk_group_kill(fl_host, pidfile, in->be->cfg->kill_grace_ms) : NULL;
+    char *script = kill ? fl_printf("%s; rm -rf %s; true", kill, dir) : NULL;
     struct orch_error e = {0};
     int st;
-    if (script && fl_sh(in, NULL, script, 60, NULL, &st, &e) != ORCH_OK)
+    if (!script || fl_sh_idem(in, NULL, script, 60, NULL, &st, &e) != ORCH_OK)
         fl_host->log(NULL, ORCH_LOG_WARN, "fly: could not stop the command on machine %s: %s",
-                     in->id, e.message ? e.message : "failed");
+                     in->id, e.message ? e.message : "out of memory");
     fl_host->error_set(&e, ORCH_OK, NULL);
     fl_host->free(script);
+    fl_host->free(kill);
+    fl_host->free(pidfile);
 }
 
 orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
@@ -164,8 +177,9 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
         char *b64 = exports ? fl_b64(exports, strlen(exports)) : NULL;
         char *put = fl_printf("umask 077 && mkdir -p %s && base64 -d > %s/env", dir, dir);
         struct fl_resp r = {0};
+        /* Safe twice (the file is written whole again): a 5xx is retried. */
         rc = b64 && put ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", put), b64, 60,
-                                       &r, err)
+                                       FL_IDEMPOTENT, &r, err)
                         : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
         if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
             rc = fl_host->error_set(err, ORCH_E_IO,
@@ -184,7 +198,7 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     if (req->stdin_data && req->stdin_len) {
         char *mk = fl_printf("mkdir -p %s", dir);
         int st;
-        rc = mk ? fl_sh(in, ctx, mk, 60, NULL, &st, err)
+        rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
         fl_host->free(mk);
         char *q = fl_printf("%s/in", dir);
@@ -207,7 +221,8 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     struct fl_resp r;
     /* The command's own timeout ends the request like the step's deadline. */
     in->be->deadline_ns = deadline;
-    rc = fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", script), NULL, api_s, &r, err);
+    rc = fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", script), NULL, api_s, 0, &r,
+                      err);
     in->be->deadline_ns = 0;
     fl_host->free(script);
     int64_t now = fl_host->now_mono_ns();
@@ -309,7 +324,7 @@ orch_status fl_put_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     if (rc == ORCH_OK && (!tmp || !mk))
         rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (rc == ORCH_OK)
-        rc = fl_sh(in, ctx, mk, 60, NULL, &st, err);
+        rc = fl_sh_idem(in, ctx, mk, 60, NULL, &st, err);
     if (rc == ORCH_OK)
         rc = fl_upload(in, ctx, tmp, buf, len, err);
     if (rc == ORCH_OK) {
@@ -338,7 +353,7 @@ orch_status fl_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     fl_host->free(q);
     char *out = NULL;
     int st = 0;
-    orch_status rc = script ? fl_sh(in, ctx, script, 300, &out, &st, err)
+    orch_status rc = script ? fl_sh_idem(in, ctx, script, 300, &out, &st, err)
                             : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(script);
     if (rc == ORCH_OK && st == 3)
@@ -379,7 +394,7 @@ orch_status fl_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const ch
     fl_host->free(q);
     char *out = NULL;
     int st = 0;
-    orch_status rc = script ? fl_sh(in, ctx, script, 60, &out, &st, err)
+    orch_status rc = script ? fl_sh_idem(in, ctx, script, 60, &out, &st, err)
                             : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(script);
     if (rc == ORCH_OK && st == 3)

@@ -38,6 +38,7 @@ struct fl_cfg {
     int64_t api_timeout_ms;
     int64_t create_timeout_ms;
     int64_t retries;
+    int64_t rate_limit_wait_ms;
     int64_t kill_grace_ms;
 };
 
@@ -45,6 +46,7 @@ struct orch_backend {
     const struct fl_cfg *cfg;    /* owned by the core until close */
     char *base;                  /* API URL without a trailing slash */
     char *auth;                  /* "Authorization: Bearer ..." */
+    int64_t memory_mb;           /* memory_mb, or the preset for cpu_kind and cpus */
     CURL *curl;
     int64_t deadline_ns;         /* of the request under way (a command's timeout), 0 = none */
 };
@@ -66,14 +68,18 @@ void fl_resp_free(struct fl_resp *r);
 #define FL_IDEMPOTENT 1          /* may be sent again after a 5xx or a reset */
 
 /* A request to PATH (printf-style, after /v1) with body (taken, may be
- * NULL). 429 is waited out (Retry-After) and sent again; with
- * FL_IDEMPOTENT, 5xx and connection failures too, with backoff, until
- * `retries` or the ctx deadline. ORCH_OK with r->status set whenever an
+ * NULL). 429 is waited out (Retry-After, jittered) and sent again for up
+ * to rate_limit_wait in all; with FL_IDEMPOTENT, 5xx and connection
+ * failures too, with jittered backoff, `retries` times; never past the
+ * ctx deadline. ORCH_OK with r->status set whenever an
  * answer came; non-OK when none did (network, cancel). ctx NULL: no
  * cancel or deadline applies (clean-up after a cancel). */
 orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *method,
                     json_t *body, int flags, const char *nonce, struct fl_resp *r,
                     struct orch_error *err, const char *path_fmt, ...) ORCH_PRINTF(9, 10);
+/* The jittered pause before the n-th (from 0) retry a caller makes itself
+ * (a check-then-retry); non-zero when cancelled or past the deadline. */
+int fl_retry_pause(struct orch_ctx *ctx, int n);
 /* The answer as an orch error: HTTP status, Fly's message, the request id. */
 orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error *err);
 
@@ -101,6 +107,10 @@ void fl_release(struct orch_instance *);
  * status of the script itself (the plumbing's, not a step's). */
 orch_status fl_sh(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
                   int64_t timeout_s, char **out, int *status, struct orch_error *err);
+/* The same for a script that may run twice (mkdir -p, reads): a 5xx or a
+ * reset is retried, since the first may have run or not. */
+orch_status fl_sh_idem(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
+                       int64_t timeout_s, char **out, int *status, struct orch_error *err);
 orch_status fl_exec(struct orch_instance *, struct orch_ctx *, const struct orch_exec_req *,
                     struct orch_exec_res *, struct orch_error *);
 orch_status fl_put_file(struct orch_instance *, struct orch_ctx *, const char *, uint32_t,

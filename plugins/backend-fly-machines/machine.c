@@ -80,18 +80,47 @@ static orch_status fl_ensure_app(struct orch_backend *be, struct orch_ctx *ctx,
         return fl_host->error_set(err, ORCH_E_CONFIG,
                                   "fly: app %s does not exist (create it, or set create_app: "
                                   "true)", c->app);
-    rc = fl_call(be, ctx, "POST", json_pack("{s:s,s:s}", "name", c->app, "org_slug", c->org), 0,
-                 NULL, &r, err, "/apps");
-    if (rc == ORCH_OK && r.status != 201 && r.status != 200) {
-        /* Another process may have made it meanwhile: that is fine. */
+    /* POST /apps is not idempotent: after a 5xx or a lost answer the app
+     * may exist, so look before asking again; "taken" may be this very
+     * create, or another process's (both fine once the app is there). */
+    for (int attempt = 0;; attempt++) {
+        rc = fl_call(be, ctx, "POST",
+                     json_pack("{s:s,s:s}", "app_name", c->app, "org_slug", c->org), 0, NULL, &r,
+                     err, "/apps");
+        long cst = rc == ORCH_OK ? r.status : 0;
+        if (rc == ORCH_OK && (cst == 201 || cst == 200)) {
+            fl_resp_free(&r);
+            return ORCH_OK;
+        }
+        int unsure = rc == ORCH_E_TRANSIENT || cst >= 500 || cst == 408 || cst == 409 ||
+                     cst == 422;
+        if (!unsure) {
+            if (rc == ORCH_OK)
+                rc = fl_fail(&r, "create the app", err);
+            fl_resp_free(&r);
+            return rc;
+        }
+        struct orch_error e2 = {0};
         struct fl_resp again;
-        orch_status rc2 = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &again, err,
+        orch_status rc2 = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &again, &e2,
                                   "/apps/%s", c->app);
-        rc = rc2 == ORCH_OK && again.status == 200 ? ORCH_OK : fl_fail(&r, "create the app", err);
+        long gst = rc2 == ORCH_OK ? again.status : 0;
         fl_resp_free(&again);
+        fl_host->error_set(&e2, ORCH_OK, NULL);
+        if (gst == 200) {
+            fl_resp_free(&r);
+            fl_host->error_set(err, ORCH_OK, NULL);
+            return ORCH_OK;
+        }
+        if (gst != 404 || attempt >= c->retries || fl_retry_pause(ctx, attempt)) {
+            if (rc == ORCH_OK)
+                rc = fl_fail(&r, "create the app", err);
+            fl_resp_free(&r);
+            return rc;
+        }
+        fl_resp_free(&r);
+        fl_host->error_set(err, ORCH_OK, NULL);
     }
-    fl_resp_free(&r);
-    return rc;
 }
 
 /* The configured volume: an unattached one of that name, or a new one. */
@@ -158,7 +187,7 @@ static json_t *fl_machine_body(struct orch_backend *be, const struct orch_instan
     json_t *config = json_pack("{s:s,s:o,s:{s:s,s:I,s:I},s:{s:s},s:b,s:o}", "image",
                                spec->image ? spec->image : c->image, "env", env, "guest",
                                "cpu_kind", c->cpu_kind, "cpus", (json_int_t)c->cpus,
-                               "memory_mb", (json_int_t)c->memory_mb, "restart", "policy",
+                               "memory_mb", (json_int_t)be->memory_mb, "restart", "policy",
                                c->restart_policy, "auto_destroy", c->auto_destroy, "metadata",
                                meta);
     if (c->init_cmd.count) {
@@ -175,8 +204,9 @@ static json_t *fl_machine_body(struct orch_backend *be, const struct orch_instan
     const char *region = spec->region ? spec->region : c->region;
     if (region)
         json_object_set_new(body, "region", json_string(region));
-    /* Machine names: lowercase letters, digits and dashes. */
-    char name[160];
+    /* Machine names: unique in the app (so a retried create cannot make a
+     * second machine), at most 63 lowercase letters, digits and dashes. */
+    char name[64];
     snprintf(name, sizeof name, "orch-%s", spec->instance_id);
     for (char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
@@ -219,7 +249,25 @@ static orch_status fl_find_by_instance(struct orch_backend *be, struct orch_ctx 
     return rc;
 }
 
-/* DELETE ?force=true; gone already counts as destroyed. Tried twice when
+/* Whether the machine is gone or going: 404, or destroying/destroyed. */
+static int fl_gone(struct orch_backend *be, struct orch_ctx *ctx, const char *id)
+{
+    struct fl_resp r;
+    struct orch_error e = {0};
+    orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, &e,
+                             "/apps/%s/machines/%s", be->cfg->app, id);
+    int gone = rc == ORCH_OK &&
+               (r.status == 404 ||
+                (r.status == 200 && fl_state(json_string_value(json_object_get(r.json, "state"))) ==
+                                        ORCH_INST_DESTROYED));
+    fl_resp_free(&r);
+    fl_host->error_set(&e, ORCH_OK, NULL);
+    return gone;
+}
+
+/* DELETE ?force=true; gone already counts as destroyed, and so does a 412
+ * for a machine already being destroyed (a retried DELETE whose first
+ * answer was lost gets one) once a look confirms it. Tried twice when
  * memory ran short, so a machine is not left behind for want of a URL. */
 static orch_status fl_destroy_id(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
                                  const char *nonce, struct orch_error *err)
@@ -229,6 +277,8 @@ static orch_status fl_destroy_id(struct orch_backend *be, struct orch_ctx *ctx, 
         struct fl_resp r;
         rc = fl_call(be, ctx, "DELETE", NULL, FL_IDEMPOTENT, nonce, &r, err,
                      "/apps/%s/machines/%s?force=true", be->cfg->app, id);
+        if (rc == ORCH_OK && r.status == 412 && fl_gone(be, ctx, id))
+            r.status = 200;
         if (rc == ORCH_OK && r.status != 200 && r.status != 404)
             rc = fl_fail(&r, "destroy the machine", err);
         fl_resp_free(&r);
@@ -300,12 +350,22 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
         } else if ((rc == ORCH_E_TRANSIENT || rc == ORCH_E_NOMEM ||
                     (rc == ORCH_OK && (r.status >= 500 || r.status == 408))) &&
                    attempt < c->retries) {
-            /* The create may have happened: look before creating again. */
+            /* The create may have happened: look before creating again
+             * (after a pause, unless memory ran short here). */
+            int nomem = rc == ORCH_E_NOMEM;
             fl_host->error_set(err, ORCH_OK, NULL);
             rc = fl_find_by_instance(be, ctx, spec->instance_id, &id, err);
             if (id)
                 fl_host->log(ctx, ORCH_LOG_INFO, "fly: the create of %s did happen (machine "
                              "%s) though its answer was lost", spec->instance_id, id);
+            else if (rc == ORCH_OK && !nomem && fl_retry_pause(ctx, attempt))
+                rc = fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: create %s: cancelled or "
+                                        "out of time while retrying", spec->instance_id);
+        } else if (rc == ORCH_OK && (r.status == 409 || r.status == 422) && attempt > 0) {
+            /* Names are unique in an app and ours is the instance's: "taken"
+             * on a retry is our own earlier create, its answer lost. */
+            orch_status frc = fl_find_by_instance(be, ctx, spec->instance_id, &id, err);
+            rc = frc != ORCH_OK ? frc : id ? ORCH_OK : fl_fail(&r, "create the machine", err);
         } else if (rc == ORCH_OK) {
             rc = fl_fail(&r, "create the machine", err);
         }
@@ -320,7 +380,7 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
     int st = 0;
     char *mk = rc == ORCH_OK ? fl_printf("mkdir -p '%s'", c->workdir) : NULL;
     if (rc == ORCH_OK)
-        rc = mk ? fl_sh(in, ctx, mk, 60, NULL, &st, err)
+        rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(mk);
     if (rc == ORCH_OK && st != 0)
@@ -365,21 +425,39 @@ orch_status fl_attach(struct orch_backend *be, struct orch_ctx *ctx, const char 
     return *out ? ORCH_OK : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
 }
 
-/* A lease around a mutation, when configured; NULL nonce otherwise. */
-static char *fl_lease(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err)
+/* A lease around a mutation, when configured (*nonce NULL otherwise).
+ * Fly answers a new lease with 201 and {status, data: {nonce, ...}}; the
+ * ttl goes in the body, in seconds. Without the nonce the mutation would
+ * be refused (409), so a lease that cannot be had is an error. */
+static orch_status fl_lease(struct orch_instance *in, struct orch_ctx *ctx, char **nonce,
+                            struct orch_error *err)
 {
+    *nonce = NULL;
     if (!in->be->cfg->use_leases)
-        return NULL;
+        return ORCH_OK;
+    int64_t ttl = in->be->cfg->lease_ttl_ms / 1000;
     struct fl_resp r;
-    char *nonce = NULL;
-    if (fl_call(in->be, ctx, "POST", NULL, 0, NULL, &r, err,
-                "/apps/%s/machines/%s/lease?ttl=%lld", in->be->cfg->app, in->id,
-                (long long)(in->be->cfg->lease_ttl_ms / 1000)) == ORCH_OK &&
-        r.status == 200)
-        nonce = fl_host->strdup(
-            json_string_value(json_object_get(json_object_get(r.json, "data"), "nonce")));
+    orch_status rc = fl_call(in->be, ctx, "POST",
+                             json_pack("{s:I,s:s}", "ttl", (json_int_t)(ttl > 0 ? ttl : 1),
+                                       "description", "orch"),
+                             0, NULL, &r, err, "/apps/%s/machines/%s/lease", in->be->cfg->app,
+                             in->id);
+    if (rc == ORCH_OK && (r.status == 201 || r.status == 200)) {
+        const char *n =
+            json_string_value(json_object_get(json_object_get(r.json, "data"), "nonce"));
+        *nonce = n && *n ? fl_host->strdup(n) : NULL;
+        if (!*nonce)
+            rc = n && *n ? fl_host->error_set(err, ORCH_E_NOMEM, "out of memory")
+                         : fl_host->error_set(err, ORCH_E_PROTOCOL,
+                                              "fly: the lease answer for machine %s has no "
+                                              "nonce", in->id);
+    } else if (rc == ORCH_OK) {
+        char *what = fl_printf("lease machine %s", in->id);
+        rc = fl_fail(&r, what ? what : "lease the machine", err);
+        fl_host->free(what);
+    }
     fl_resp_free(&r);
-    return nonce;
+    return rc;
 }
 
 static void fl_unlease(struct orch_instance *in, char *nonce)
@@ -397,9 +475,21 @@ static void fl_unlease(struct orch_instance *in, char *nonce)
 
 orch_status fl_destroy(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err)
 {
-    char *nonce = fl_lease(in, ctx, err);
-    orch_status rc = fl_destroy_id(in->be, ctx, in->id, nonce, err);
-    fl_host->free(nonce); /* a destroyed machine's lease goes with it */
+    char *nonce = NULL;
+    orch_status rc = fl_lease(in, ctx, &nonce, err);
+    if (rc != ORCH_OK) {
+        /* No lease on a machine that is gone or going: that is destroyed. */
+        if (fl_gone(in->be, ctx, in->id)) {
+            fl_host->error_set(err, ORCH_OK, NULL);
+            return ORCH_OK;
+        }
+        return rc;
+    }
+    rc = fl_destroy_id(in->be, ctx, in->id, nonce, err);
+    if (rc != ORCH_OK)
+        fl_unlease(in, nonce); /* not destroyed: the lease must not block the reaper */
+    else
+        fl_host->free(nonce); /* a destroyed machine's lease goes with it */
     return rc;
 }
 
@@ -429,14 +519,16 @@ orch_status fl_status(struct orch_instance *in, struct orch_ctx *ctx,
 orch_status fl_stop(struct orch_instance *in, struct orch_ctx *ctx, int64_t grace_ms,
                     struct orch_error *err)
 {
-    char *nonce = fl_lease(in, ctx, err);
+    char *nonce = NULL;
+    orch_status rc = fl_lease(in, ctx, &nonce, err);
+    if (rc != ORCH_OK)
+        return rc;
     char t[32];
     snprintf(t, sizeof t, "%llds", (long long)((grace_ms + 999) / 1000));
     struct fl_resp r;
-    orch_status rc = fl_call(in->be, ctx, "POST", json_pack("{s:s,s:s}", "signal", "SIGTERM",
-                                                            "timeout", t),
-                             FL_IDEMPOTENT, nonce, &r, err, "/apps/%s/machines/%s/stop",
-                             in->be->cfg->app, in->id);
+    rc = fl_call(in->be, ctx, "POST", json_pack("{s:s,s:s}", "signal", "SIGTERM", "timeout", t),
+                 FL_IDEMPOTENT, nonce, &r, err, "/apps/%s/machines/%s/stop", in->be->cfg->app,
+                 in->id);
     if (rc == ORCH_OK && r.status != 200)
         rc = fl_fail(&r, "stop the machine", err);
     fl_resp_free(&r);

@@ -28,7 +28,9 @@ static const struct orch_option fl_options[] = {
     {sizeof(struct orch_option), ORCH_OPT_ENUM, 0, offsetof(struct fl_cfg, cpu_kind),
      "cpu_kind", "shared", "guest CPU kind", 0, 0, fl_cpu_kinds, NULL},
     FL_OPT(cpus, "cpus", ORCH_OPT_INT, 0, "1", "guest CPUs"),
-    FL_OPT(memory_mb, "memory_mb", ORCH_OPT_INT, 0, "256", "guest memory, a multiple of 256"),
+    FL_OPT(memory_mb, "memory_mb", ORCH_OPT_INT, 0, "0",
+           "guest memory, a multiple of 256 (0: Fly's preset for cpu_kind and cpus, 256 or "
+           "2048 MB a CPU)"),
     FL_OPT(env, "env", ORCH_OPT_STRING_MAP, 0, NULL, "environment of every machine"),
     FL_OPT(init_cmd, "init_cmd", ORCH_OPT_STRING_LIST, 0, NULL,
            "the machine's main process (default: the image's; it must keep running)"),
@@ -53,7 +55,9 @@ static const struct orch_option fl_options[] = {
     FL_OPT(create_timeout_ms, "create_timeout", ORCH_OPT_DURATION, 0, "5m",
            "create and wait until started"),
     FL_OPT(retries, "retries", ORCH_OPT_INT, 0, "6",
-           "tries again after 429 (honouring Retry-After), and after 5xx and resets when safe"),
+           "tries again after a 5xx or a reset, where that is safe (jittered backoff)"),
+    FL_OPT(rate_limit_wait_ms, "rate_limit_wait", ORCH_OPT_DURATION, 0, "5m",
+           "how long one call waits out 429s in all (Retry-After honoured, jittered)"),
     FL_OPT(kill_grace_ms, "kill_grace", ORCH_OPT_DURATION, 0, "2s",
            "between TERM and KILL when a command times out or is cancelled"),
 };
@@ -70,6 +74,30 @@ static orch_status fl_probe(struct orch_backend *be, struct orch_ctx *ctx,
                              : r.status == 404                              ? "not found"
                                                                             : "API error");
     fl_resp_free(&r);
+    return ORCH_OK;
+}
+
+/* The guest as Fly's presets size it (docs: Machine sizing): a shared
+ * CPU comes with 256 MB and takes 256 MB to 2 GB, a performance CPU with
+ * 2 GB and takes 2 to 8 GB; memory in multiples of 256 MB. Checked here
+ * so a bad size is a config error, not a 422 at the first step. */
+static orch_status fl_guest(const struct fl_cfg *c, int64_t *memory_mb, struct orch_error *err)
+{
+    int perf = !strcmp(c->cpu_kind, "performance");
+    int64_t per_min = perf ? 2048 : 256, per_max = perf ? 8192 : 2048;
+    int64_t top = perf ? 16 : 8;
+    if (c->cpus < 1 || c->cpus > top || (c->cpus & (c->cpus - 1)))
+        return fl_host->error_set(err, ORCH_E_CONFIG,
+                                  "fly: cpus must be 1, 2, 4, 8%s for cpu_kind %s (got %lld)",
+                                  perf ? " or 16" : "", c->cpu_kind, (long long)c->cpus);
+    *memory_mb = c->memory_mb ? c->memory_mb : per_min * c->cpus;
+    if (*memory_mb < per_min * c->cpus || *memory_mb > per_max * c->cpus || *memory_mb % 256)
+        return fl_host->error_set(err, ORCH_E_CONFIG,
+                                  "fly: memory_mb %lld does not fit %lld %s CPU%s: a multiple of "
+                                  "256 from %lld to %lld",
+                                  (long long)*memory_mb, (long long)c->cpus, c->cpu_kind,
+                                  c->cpus > 1 ? "s" : "", (long long)(per_min * c->cpus),
+                                  (long long)(per_max * c->cpus));
     return ORCH_OK;
 }
 
@@ -92,13 +120,15 @@ static orch_status fl_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
 {
     (void)ctx;
     const struct fl_cfg *c = cfgp;
-    if (c->memory_mb <= 0 || c->memory_mb % 256)
-        return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: memory_mb must be a positive multiple of 256");
+    int64_t memory_mb = 0;
+    orch_status rc = fl_guest(c, &memory_mb, err);
+    if (rc != ORCH_OK)
+        return rc;
     struct orch_backend *be = fl_host->calloc(1, sizeof *be);
     if (!be)
         return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     be->cfg = c;
+    be->memory_mb = memory_mb;
     be->base = fl_host->strdup(c->api_url);
     be->auth = fl_printf("Authorization: Bearer %s", c->token);
     be->curl = curl_easy_init();

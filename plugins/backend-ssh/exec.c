@@ -58,23 +58,26 @@ static void sb_deliver(struct orch_ctx *ctx, const struct orch_exec_req *req, ui
         sb_host->log_stream(ctx, stream, data, len);
 }
 
-/* TERM to the group, the grace, KILL; over a channel of its own. */
+/* TERM to the group, the grace, KILL; over a channel of its own. The
+ * script runs under sh whatever the user's login shell is (the kill
+ * construct is POSIX sh's; fish or csh would not parse it). */
 static void sb_kill_group(struct orch_backend *be, const char *pidfile)
 {
     char *q = sb_quote(pidfile);
-    char *cmd = q ? sb_printf("p=$(cat %s 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -- -$p "
-                              "2>/dev/null; i=0; while [ $i -lt %lld ] && kill -0 -- -$p "
-                              "2>/dev/null; do sleep 0.1; i=$((i+1)); done; kill -KILL -- -$p "
-                              "2>/dev/null; }; rm -f %s; true",
-                              q, (long long)(be->cfg.kill_grace_ms / 100), q)
-                  : NULL;
+    char *kill = q ? pk_group_kill(sb_host, q, be->cfg.kill_grace_ms) : NULL;
+    char *script = kill ? sb_printf("%s; rm -f %s; true", kill, q) : NULL;
+    char *qs = script ? sb_quote(script) : NULL;
+    char *cmd = qs ? sb_printf("exec sh -c %s", qs) : NULL;
     struct orch_error e = {0};
     int status;
-    if (cmd && sb_run(be, cmd, NULL, &status, &e) != ORCH_OK)
+    if (!cmd || sb_run(be, cmd, NULL, &status, &e) != ORCH_OK)
         sb_host->log(NULL, ORCH_LOG_WARN, "ssh: could not stop the command: %s",
-                     e.message ? e.message : "failed");
+                     e.message ? e.message : "out of memory");
     sb_host->error_set(&e, ORCH_OK, NULL);
     sb_host->free(cmd);
+    sb_host->free(qs);
+    sb_host->free(script);
+    sb_host->free(kill);
     sb_host->free(q);
 }
 

@@ -188,10 +188,21 @@ static orch_status sb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
     /* Commands still running in it (their groups recorded) go first. */
     int status = -1;
     char *out = NULL;
-    orch_status rc = sb_path_cmd(in->be,
-                                 "for f in %s/.orch-pgid-*; do [ -f \"$f\" ] && kill -KILL -- "
-                                 "-$(cat \"$f\") 2>/dev/null; done; rm -rf -- %s",
-                                 in->dir, &status, &out, err);
+    char *q = sb_quote(in->dir);
+    char *kill = q ? pk_group_kill(sb_host, "\"$f\"", 0) : NULL;
+    char *script = kill ? sb_printf("for f in %s/.orch-pgid-*; do [ -f \"$f\" ] && { %s; }; "
+                                    "done; rm -rf -- %s", q, kill, q)
+                        : NULL;
+    /* Under sh whatever the login shell (see sb_kill_group). */
+    char *qs = script ? sb_quote(script) : NULL;
+    char *cmd = qs ? sb_printf("exec sh -c %s", qs) : NULL;
+    orch_status rc = cmd ? sb_run(in->be, cmd, &out, &status, err)
+                         : sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    sb_host->free(cmd);
+    sb_host->free(qs);
+    sb_host->free(script);
+    sb_host->free(kill);
+    sb_host->free(q);
     if (rc == ORCH_OK && status != 0)
         rc = sb_host->error_set(err, ORCH_E_IO, "backend ssh: removing %s: %s", in->dir,
                                 out && *out ? out : "failed");

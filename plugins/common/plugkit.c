@@ -93,6 +93,15 @@ void pk_add_env(struct pk_buf *b, const struct orch_kv *env, uint32_t n)
     }
 }
 
+char *pk_group_kill(const struct orch_host *h, const char *qpidfile, int64_t grace_ms)
+{
+    return pk_printf(h,
+                     "p=$(cat %s 2>/dev/null); case \"$p\" in ''|*[!0-9]*|0|1) ;; *) kill -TERM "
+                     "-$p 2>/dev/null; i=0; while [ $i -lt %lld ] && kill -0 -$p 2>/dev/null; "
+                     "do sleep 0.1; i=$((i+1)); done; kill -KILL -$p 2>/dev/null;; esac",
+                     qpidfile, (long long)(grace_ms / 100));
+}
+
 char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint32_t n)
 {
     struct pk_buf b = {.h = h};

@@ -40,4 +40,12 @@ char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint3
  * has none). */
 #define PK_GROUP_RUN "exec 3<&0; setsid \"$@\" <&3 3<&- & echo $! >\"$0\"; wait $!"
 
+/* POSIX sh text that ends the process group whose id is in the file
+ * QPIDFILE (already one shell word): TERM, up to grace_ms for the group to
+ * go, then KILL. `kill -SIG -PGID` is the one form dash, bash and busybox
+ * all take: dash refuses `kill -TERM -- -PGID` ("Illegal number") and
+ * busybox stops at the `--`, so neither signalled anything. An id that is
+ * not a number above 1 is left alone (-1 would mean every process). */
+char *pk_group_kill(const struct orch_host *h, const char *qpidfile, int64_t grace_ms);
+
 #endif

@@ -18,24 +18,42 @@ Where each behaviour comes from (../shared/SERVICES.md lists the facts):
   values (exit_code 0, empty stdout/stderr) are omitted. Not started: 412.
 - Destroy needs ?force=true unless stopped (412 otherwise); stop and
   destroy are asynchronous; a destroyed machine answers "destroyed" for a
-  moment, then 404.
+  moment, then 404. A DELETE of a machine already destroying (or
+  destroyed) is 412 "already being destroyed".
 - Stop's body is {signal, timeout} with timeout a Go duration ("30s").
-- Leases: POST/DELETE .../lease, header fly-machine-lease-nonce, answer
-  wrapped {status, data: {nonce, expires_at, owner, version}}; while held,
-  writes without the nonce are 409.
+- Leases: POST/DELETE .../lease, header fly-machine-lease-nonce; POST takes
+  {"ttl": seconds, "description"} in its body and answers 201 with
+  {status, data: {nonce, expires_at, owner, description, version}}; while
+  held, another POST is 409 {status: "error", message, code}, and writes
+  (stop, start, exec, destroy) without the nonce are 409.
 - Errors are {"error": "..."}; every answer has a fly-request-id header.
-- Unknown JSON fields are ignored; a wrong type is 400; env values must be
-  strings; memory_mb must be a multiple of 256.
+- Unknown JSON fields are ignored; a wrong type is 400; invalid values
+  are 422 (as Fly's "Validation failed"): env names must be shell names
+  and values strings; region a known region code; guest.cpu_kind shared
+  or performance, cpus 1/2/4/8 (16 for performance), memory_mb a multiple
+  of 256 from 256 (shared) or 2048 (performance) a CPU to 2048 or 8192 a
+  CPU, 256 when omitted (docs: Machine sizing); machine names at most 63
+  lowercase letters, digits and dashes, unique in the app among machines
+  not destroyed; volume names lowercase letters, digits and underscores,
+  at most 30; app names at most 63 lowercase letters, digits and dashes,
+  taken = 422.
 - Rate limits per action per machine: about 1 request/s with bursts of 3
-  for writes and exec, 5/s for reads: 429 with Retry-After.
+  for writes and exec, 5/s for reads; creates per action per app (1/s,
+  burst 3): 429 with Retry-After.
 
 Test-only controls live under /_standin (not part of the API): POST
 /_standin/faults {"method", "path" (regex), "status", "count", "after":
-bool} makes the next `count` matching requests fail with `status`, before
+bool, "body" (regex, optional)} makes the next `count` matching requests
+(method, path with its query, and the body when given) fail with `status`, before
 or (after: true) after doing their work, as a 5xx on create may still have
 created the machine; GET /_standin/faults lists those not yet served in
 full (a test checks its faults were met); GET /_standin/machines lists every
-machine ever made.
+machine ever made. POST /_standin/storm {"app", "phases": [{"seconds",
+"rate", "burst"}, ...]} puts every API request on that app, phase after
+phase, through one app-wide bucket of `rate` requests/s (0: none at all),
+refused with 429 and Retry-After (the seconds until a token, at least 1):
+the app-level limit a busy organisation meets; an empty list ends it. GET
+/_standin/storm?app=A tells how many were refused and whether it is on.
 
 usage: standin.py --port-file F --token T --docker-host unix:///... [--log F]
 """
@@ -63,7 +81,15 @@ apps = {}          # name -> app
 machines = {}      # id -> machine (with private fields prefixed _)
 volumes = {}       # id -> volume
 faults = []        # {"method", "path", "status", "count", "after"}
-buckets = {}       # (machine, action) -> [tokens, last]
+buckets = {}       # (machine or app, action) -> [tokens, last]
+storms = {}        # app -> {"phases": [[until, rate, burst]], "tokens", "last", "refused"}
+
+REGIONS = {"ams", "arn", "atl", "bog", "bom", "bos", "cdg", "den", "dfw", "ewr", "eze", "fra",
+           "gdl", "gig", "gru", "hkg", "iad", "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord",
+           "otp", "phx", "qro", "scl", "sea", "sin", "sjc", "syd", "waw", "yul", "yyz"}
+NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+VOLUME_NAME = re.compile(r"[a-z0-9_]{1,30}")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def docker(*argv, timeout=None, input=None):
@@ -110,11 +136,18 @@ def boot(m):
     r = docker(*argv, cfg["image"], *init)
     time.sleep(args.start_delay / 2)
     with lock:
-        if r.returncode != 0:
+        # Destroyed while `docker run` was under way: the destroy's `rm`
+        # may have come before the container existed, so it goes now.
+        gone = m["state"] in ("destroying", "destroyed")
+        if gone:
+            pass
+        elif r.returncode != 0:
             m["_error"] = r.stderr.decode(errors="replace").strip()
             set_state(m, "failed")
         elif m["state"] == "starting":
             set_state(m, "started")
+    if gone:
+        docker("rm", "-f", "-v", m["_container"])
 
 
 def reap_later(m):
@@ -157,6 +190,26 @@ class H(BaseHTTPRequestHandler):
             raise Bad("body must be a JSON object")
         return b
 
+    def stormed(self, app):
+        """The app-wide bucket of a storm's current phase, when one is on."""
+        with lock:
+            st = storms.get(app)
+            t = time.monotonic()
+            while st and st["phases"] and t > st["phases"][0][0]:
+                st["phases"].pop(0)
+            if not st or not st["phases"]:
+                return False
+            _, rate, burst = st["phases"][0]
+            st["tokens"] = min(burst, st["tokens"] + (t - st["last"]) * rate)
+            st["last"] = t
+            if st["tokens"] >= 1:
+                st["tokens"] -= 1
+                return False
+            st["refused"] += 1
+            wait = (1 - st["tokens"]) / rate if rate > 0 else 1
+        self.err(429, "rate limit exceeded", {"Retry-After": str(max(1, int(wait + 0.999)))})
+        return True
+
     def limited(self, machine, action):
         """Token buckets: writes and exec 1/s burst 3, reads 5/s burst 10."""
         rate, burst = (5.0, 10) if action == "get" else (1.0, 3)
@@ -176,7 +229,9 @@ class H(BaseHTTPRequestHandler):
         with lock:
             for f in faults:
                 if f["count"] > 0 and f["method"] == self.command and \
-                        re.search(f["path"], self.path) and bool(f.get("after")) == after:
+                        re.search(f["path"], self.path) and bool(f.get("after")) == after and \
+                        (not f.get("body") or
+                         re.search(f["body"], self.raw.decode(errors="replace"))):
                     f["count"] -= 1
                     return f["status"]
         return None
@@ -226,6 +281,23 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/_standin/faults" and self.command == "GET":
             with lock:  # the ones not yet served in full
                 return self.send(200, [f for f in faults if f["count"] > 0])
+        if self.path == "/_standin/storm" and self.command == "POST":
+            b = self.body()
+            t, phases = time.monotonic(), []
+            for ph in b.get("phases", []):
+                t += float(ph["seconds"])
+                phases.append([t, float(ph.get("rate", 0)), float(ph.get("burst", 1))])
+            with lock:
+                old = storms.get(b["app"])
+                storms[b["app"]] = {"phases": phases, "tokens": 0.0, "last": time.monotonic(),
+                                    "refused": old["refused"] if old else 0}
+            return self.send(200, {"ok": True})
+        if self.path.startswith("/_standin/storm?app=") and self.command == "GET":
+            with lock:
+                st = storms.get(self.path.split("=", 1)[1])
+                return self.send(200, {"refused": st["refused"] if st else 0,
+                                       "on": bool(st and st["phases"] and
+                                                  time.monotonic() < st["phases"][-1][0])})
         if self.path == "/_standin/machines":
             with lock:
                 return self.send(200, [public(m) | {"_gone": m.get("_gone", False),
@@ -248,6 +320,8 @@ class H(BaseHTTPRequestHandler):
         if len(parts) < 2 or parts[0] != "apps":
             return self.err(404, "not found")
         app = parts[1]
+        if self.stormed(app):
+            return
         if len(parts) == 2 and self.command == "GET":
             with lock:
                 a = apps.get(app)
@@ -261,7 +335,11 @@ class H(BaseHTTPRequestHandler):
         if rest[:1] != ["machines"]:
             return self.err(404, "not found")
         if len(rest) == 1:
-            return self.list_machines(app, q) if self.command == "GET" else self.create_machine(app)
+            if self.command == "GET":
+                return self.list_machines(app, q)
+            if self.limited(app, "create"):
+                return
+            return self.create_machine(app)
         mid = rest[1]
         with lock:
             m = machines.get(mid)
@@ -287,12 +365,15 @@ class H(BaseHTTPRequestHandler):
 
     def create_app(self):
         b = self.body()
-        name = b.get("name") or b.get("app_name")
+        name = b.get("app_name", b.get("name"))
         if not isinstance(name, str) or not name:
-            raise Bad("name is required")
+            raise Bad("app_name is required")
+        if not NAME.fullmatch(name):
+            return self.err(422, "Validation failed: Name under 63 chars using numbers, "
+                                 "lowercase letters and dashes")
         with lock:
             if name in apps:
-                return self.err(422, f"Name '{name}' has already been taken", None)
+                return self.err(422, "Validation failed: Name has already been taken")
             apps[name] = {"id": name, "name": name, "status": "pending",
                           "organization": {"slug": b.get("org_slug", "personal")},
                           "machine_count": 0, "volume_count": 0}
@@ -320,22 +401,54 @@ class H(BaseHTTPRequestHandler):
         env = cfg.get("env") or {}
         if not isinstance(env, dict) or any(not isinstance(v, str) for v in env.values()):
             raise Bad("json: cannot unmarshal number into Go struct field MachineConfig.config.env of type string")
+        bad_env = [k for k in env if not ENV_NAME.fullmatch(k)]
+        if bad_env:
+            return self.err(422, f"invalid env var name: {bad_env[0]!r}")
+        region = b.get("region")
+        if region is not None and (not isinstance(region, str) or region not in REGIONS):
+            return self.err(422, f"invalid region {region!r}: no such region")
         guest = cfg.get("guest") or {}
-        mem = guest.get("memory_mb", 256)
-        if not isinstance(mem, int) or mem % 256:
-            raise Bad("invalid memory size, must be a multiple of 256")
+        if not isinstance(guest, dict):
+            raise Bad("json: cannot unmarshal into Go struct field MachineConfig.config.guest")
+        kind, cpus, mem = guest.get("cpu_kind", "shared"), guest.get("cpus", 1), \
+            guest.get("memory_mb", 256)
+        if not isinstance(cpus, int) or not isinstance(mem, int) or not isinstance(kind, str):
+            raise Bad("json: cannot unmarshal into Go struct field MachineGuest")
+        if kind not in ("shared", "performance"):
+            return self.err(422, f"invalid cpu_kind {kind!r}: shared or performance")
+        if cpus not in ((1, 2, 4, 8, 16) if kind == "performance" else (1, 2, 4, 8)):
+            return self.err(422, f"invalid number of CPUs for {kind}: {cpus}")
+        lo, hi = (2048, 8192) if kind == "performance" else (256, 2048)
+        if mem % 256:
+            return self.err(422, "invalid memory size, must be a multiple of 256")
+        if not lo * cpus <= mem <= hi * cpus:
+            return self.err(422, f"invalid memory size {mem} for {cpus} {kind} CPU(s): "
+                                 f"{lo * cpus} to {hi * cpus} MB")
         for mnt in cfg.get("mounts") or []:
             with lock:
                 if mnt.get("volume") not in volumes:
                     return self.err(404, f"volume {mnt.get('volume')} not found")
+        name = b.get("name")
+        if name is not None and (not isinstance(name, str) or not NAME.fullmatch(name)):
+            return self.err(422, "invalid machine name: at most 63 lowercase letters, digits "
+                                 "and dashes")
+        with lock:
+            if name and any(m["_app"] == app and m["name"] == name and
+                            m["state"] not in ("destroying", "destroyed")
+                            for m in machines.values()):
+                return self.err(422, f"a machine named {name!r} already exists in app {app}")
         mid = secrets.token_hex(7)
-        m = {"id": mid, "name": b.get("name") or f"m-{mid}", "state": "created",
+        m = {"id": mid, "name": name or f"m-{mid}", "state": "created",
              "region": b.get("region") or "ord", "instance_id": uuid.uuid4().hex[:26].upper(),
              "private_ip": "fdaa::3", "created_at": now_iso(), "updated_at": now_iso(),
              "config": cfg, "image_ref": {"repository": cfg["image"]},
              "_app": app, "_container": f"flystandin-{mid}", "_changed": threading.Event(),
              "_lease": None}
         with lock:
+            if name and any(o["_app"] == app and o["name"] == name and
+                            o["state"] not in ("destroying", "destroyed")
+                            for o in machines.values()):
+                return self.err(422, f"a machine named {name!r} already exists in app {app}")
             machines[mid] = m
             all_made.append(m)
         threading.Thread(target=boot, args=(m,), daemon=True).start()
@@ -377,12 +490,22 @@ class H(BaseHTTPRequestHandler):
             l = m["_lease"]
             held = l and l["expires_at"] > time.time()
             if self.command == "POST":
+                if m["state"] in ("destroying", "destroyed"):
+                    return self.err(412, f"machine {m['id']} is {m['state']}")
                 if held and self.headers.get("fly-machine-lease-nonce") != l["nonce"]:
-                    return self.err(409, "lease currently held")
-                ttl = int((q.get("ttl") or ["30"])[0])
-                m["_lease"] = l = {"nonce": secrets.token_hex(6), "owner": "orch",
-                                   "expires_at": int(time.time()) + ttl, "version": m["instance_id"]}
-                return self.done(200, {"status": "success", "data": l})
+                    return self.send(409, {"status": "error", "code": "invalid",
+                                           "message": f"machine ID {m['id']} lease currently "
+                                                      f"held by {l['owner']}, expires at "
+                                                      f"{l['expires_at']}"})
+                b = self.body()
+                ttl = b.get("ttl", 30)
+                if not isinstance(ttl, int) or ttl < 1:
+                    raise Bad("ttl must be a positive integer number of seconds")
+                m["_lease"] = l = {"nonce": secrets.token_hex(6), "owner": "orch@standin",
+                                   "description": str(b.get("description", "")),
+                                   "expires_at": int(time.time()) + ttl,
+                                   "version": m["instance_id"]}
+                return self.done(201, {"status": "success", "data": l})
             if self.command == "DELETE":
                 if held and self.headers.get("fly-machine-lease-nonce") != l["nonce"]:
                     return self.err(409, "lease nonce does not match")
@@ -455,6 +578,9 @@ class H(BaseHTTPRequestHandler):
     def destroy(self, m, q):
         force = (q.get("force") or ["false"])[0] == "true"
         with lock:
+            if m["state"] in ("destroying", "destroyed"):
+                return self.err(412, f"failed_precondition: machine {m['id']} is already being "
+                                     "destroyed")
             if m["state"] in ("started", "starting", "created") and not force:
                 return self.err(412, "failed_precondition: machine is still active, "
                                      "refusing to destroy (use ?force=true)")
@@ -477,8 +603,15 @@ class H(BaseHTTPRequestHandler):
             size = b.get("size_gb", 1)
             if not isinstance(size, int) or size < 1:
                 raise Bad("size_gb must be a positive integer")
+            vname = b.get("name")
+            if not isinstance(vname, str) or not VOLUME_NAME.fullmatch(vname):
+                return self.err(422, "Volume name can only contain lowercase letters, numbers "
+                                     "and underscores, and at most 30 characters")
+            region = b.get("region")
+            if region is not None and region not in REGIONS:
+                return self.err(422, f"invalid region {region!r}: no such region")
             vid = "vol_" + secrets.token_hex(8)
-            v = {"id": vid, "name": b.get("name") or vid, "state": "created", "size_gb": size,
+            v = {"id": vid, "name": vname, "state": "created", "size_gb": size,
                  "region": b.get("region") or "ord", "encrypted": b.get("encrypted", True),
                  "attached_machine_id": None, "created_at": now_iso(), "_app": app}
             docker("volume", "create", f"flystandin-{vid}")
@@ -511,8 +644,8 @@ all_made = []
 
 def shutdown(signum, frame):
     """The stand-in's machines die with it: no container outlives the tests."""
-    with lock:
-        names = [m["_container"] for m in all_made if not m.get("_gone")]
+    with lock:  # the gone ones too: a boot may have outrun its destroy
+        names = [m["_container"] for m in all_made]
     if names:
         docker("rm", "-f", "-v", *names)
     raise SystemExit(0)

@@ -25,7 +25,7 @@ fly_api() { curl -sf -H "Authorization: Bearer $ORCH_FLY_TOKEN" -H 'Content-Type
 # inside the machine as on this host.
 fly_api -X POST "$ORCH_FLY_URL/v1/apps" -d '{"name":"orch-examples","org_slug":"personal"}' >/dev/null ||
   fly_api "$ORCH_FLY_URL/v1/apps/orch-examples" >/dev/null
-export ORCH_FLY_VOLUME="repo-$$" ORCH_FLY_VOLUME_PATH="$T"
+export ORCH_FLY_VOLUME="repo_$$" ORCH_FLY_VOLUME_PATH="$T"
 vid=$(fly_api -X POST "$ORCH_FLY_URL/v1/apps/orch-examples/volumes" \
   -d "{\"name\":\"$ORCH_FLY_VOLUME\",\"size_gb\":1}" | jq_py "d['id']")
 docker -H "unix://$ORCH_DOCKER_SOCKET" run --rm --network none -v "flystandin-$vid:/vol" \

@@ -7,13 +7,14 @@
 # around destroy; and no machine outlives its run.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/docker.sh"
+FLY_IMAGE=orch-base/debian:bookworm # /bin/sh is dash; made by scripts/services/docker-base.sh
 : "${ORCH_FLY_URL:?the Fly stand-in is not running: run scripts/test.sh, which starts it}"
 app="orch-fly-$$"
 export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
 fly_api() { curl -sf -H "Authorization: Bearer $ORCH_FLY_TOKEN" -H 'Content-Type: application/json' "$@"; }
-fault() { # METHOD PATH-REGEX STATUS COUNT [after]
+fault() { # METHOD PATH-REGEX STATUS COUNT [after [BODY-REGEX]]
   curl -sf -X POST "$ORCH_FLY_URL/_standin/faults" -H 'Content-Type: application/json' \
-    -d "{\"method\":\"$1\",\"path\":\"$2\",\"status\":$3,\"count\":$4,\"after\":${5:-false}}" >/dev/null
+    -d "{\"method\":\"$1\",\"path\":\"$2\",\"status\":$3,\"count\":$4,\"after\":${5:-false},\"body\":\"${6:-}\"}" >/dev/null
 }
 # A faulted run proves nothing unless its faults were served.
 faults_served() { # WHAT
@@ -37,7 +38,7 @@ backends:
       token: \${{ secrets.FLY_API_TOKEN }}
       app: $app
       create_app: true
-      image: $DOCKER_IMAGE
+      image: $FLY_IMAGE
       kill_grace: 1s
 ${2:-}
 workflows:
@@ -93,8 +94,10 @@ R=$(last_run_id)
 [ "$(made_for "$R")" = 1 ] || fail "one machine after two refused creates"
 pass "creates are retried without duplicate machines"
 
-# --- a 5xx on exec is not repeated: the step fails, named
-fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 500 1
+# --- a 5xx on a step's exec is not repeated: the step fails, named (the
+# backend's own execs that are safe twice, as create's mkdir -p, are; the
+# fault matches the step's script by its exit status marker)
+fault POST "/apps/$app/machines/[0-9a-f]*/exec\$" 500 1 false "orch-rc"
 o run "$T/fly.yaml" hello
 expect_rc 1 "a 500 on exec fails the step"
 faults_served "the 500 on exec"

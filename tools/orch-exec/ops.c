@@ -166,8 +166,15 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
         }
         oc_host()->free(text);
     } else if (rc == ORCH_OK) {
-        if (json_object_get(job->req, "backend"))
+        if (json_object_get(job->req, "backend")) {
             rc = xe_backend_open(job, 1, err);
+            /* The instance is gone (removed outside orch) and nothing ran:
+             * the engine makes a new one and runs the step there. */
+            if (rc == ORCH_E_NOT_FOUND && job->be && !job->inst)
+                *result = json_pack("{s:b,s:s?}", "instance_gone", 1, "backend_id",
+                                    json_string_value(json_object_get(
+                                        json_object_get(job->req, "instance"), "backend_id")));
+        }
         if (rc == ORCH_OK) {
             ctx.workdir = NULL;
             xe_at(d, "run");
