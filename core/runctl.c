@@ -110,26 +110,6 @@ static orch_status oc_event(struct oc_store *st, const char *run_id, const char 
     return rc;
 }
 
-/* A transaction when the store has them, so a decision and the state
- * change it causes land together. */
-static orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
-{
-    return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;
-}
-
-static orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err)
-{
-    if (!st->vt->txn_begin)
-        return rc;
-    if (rc == ORCH_OK)
-        return st->vt->txn_commit(st->h, err);
-    struct orch_error e2;
-    oc_error_init(&e2);
-    st->vt->txn_rollback(st->h, &e2);
-    oc_error_clear(&e2);
-    return rc;
-}
-
 orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
                           const char *workflow, json_t *inputs,
                           const char *idempotency_key, uint32_t state,

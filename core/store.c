@@ -150,3 +150,21 @@ void oc_store_close(struct oc_store *s)
     free(s->spec_json);
     free(s);
 }
+
+orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
+{
+    return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;
+}
+
+orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err)
+{
+    if (!st->vt->txn_begin)
+        return rc;
+    if (rc == ORCH_OK)
+        return st->vt->txn_commit(st->h, err);
+    struct orch_error e2;
+    oc_error_init(&e2);
+    st->vt->txn_rollback(st->h, &e2);
+    oc_error_clear(&e2);
+    return rc;
+}

@@ -39,4 +39,10 @@ void oc_store_close(struct oc_store *s);
  * malloc'd, absolute. */
 char *oc_state_dir(const char *dir);
 
+/* A transaction when the store has them, so a decision and the state
+ * change it causes land together; end commits on ORCH_OK, else rolls back
+ * and returns rc. Without transactions both are no-ops. */
+orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err);
+orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err);
+
 #endif

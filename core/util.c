@@ -362,24 +362,31 @@ char *oc_read_file_max(const char *path, size_t max, size_t *len)
     return oc_buf_steal(&b);
 }
 
+/* "FILE:LINE:COL: " + kind + the message, appended to a growable list. */
+static void oc_diag_push(char ***list, size_t *n, size_t *cap, const struct oc_pos *pos,
+                         const char *kind, const char *fmt, va_list ap)
+{
+    char *msg = oc_xvasprintf(fmt, ap);
+    char *line;
+    if (pos && pos->file)
+        line = oc_xasprintf("%s:%u:%u: %s%s", pos->file, pos->line, pos->col, kind, msg);
+    else
+        line = oc_xasprintf("%s%s", kind, msg);
+    free(msg);
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *list = oc_xrealloc(*list, *cap * sizeof **list);
+    }
+    (*list)[(*n)++] = line;
+}
+
 void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
                  ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = oc_xvasprintf(fmt, ap);
+    oc_diag_push(&d->msgs, &d->n, &d->cap, pos, "", fmt, ap);
     va_end(ap);
-    char *line;
-    if (pos && pos->file)
-        line = oc_xasprintf("%s:%u:%u: %s", pos->file, pos->line, pos->col, msg);
-    else
-        line = oc_xstrdup(msg);
-    free(msg);
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 8;
-        d->msgs = oc_xrealloc(d->msgs, d->cap * sizeof *d->msgs);
-    }
-    d->msgs[d->n++] = line;
 }
 
 void oc_diag_warn(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
@@ -387,19 +394,8 @@ void oc_diag_warn(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = oc_xvasprintf(fmt, ap);
+    oc_diag_push(&d->warns, &d->n_warns, &d->cap_warns, pos, "warning: ", fmt, ap);
     va_end(ap);
-    char *line;
-    if (pos && pos->file)
-        line = oc_xasprintf("%s:%u:%u: warning: %s", pos->file, pos->line, pos->col, msg);
-    else
-        line = oc_xasprintf("warning: %s", msg);
-    free(msg);
-    if (d->n_warns == d->cap_warns) {
-        d->cap_warns = d->cap_warns ? d->cap_warns * 2 : 8;
-        d->warns = oc_xrealloc(d->warns, d->cap_warns * sizeof *d->warns);
-    }
-    d->warns[d->n_warns++] = line;
 }
 
 void oc_diag_free(struct oc_diag *d)

@@ -236,10 +236,6 @@ orch_status oc_lease_first(struct oc_engine *e, const char *run_id, char **owner
                            struct orch_error *err);
 orch_status oc_lease_renew(struct oc_engine *e, const char *run_id, const char *owner,
                            struct orch_error *err);
-/* A transaction when the store has them; end commits on ORCH_OK, else
- * rolls back and returns rc. */
-orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err);
-orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err);
 void oc_lease_release(struct oc_engine *e, const char *run_id, const char *owner);
 /* Renew the leases of the runs being driven; a lost one drops its run. */
 void oc_leases_renew(struct oc_engine *e);

@@ -116,24 +116,6 @@ static orch_status oc_lease_refuse(const char *run_id, const char *holder,
                         run_id, h.pid, h.host, since);
 }
 
-orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
-{
-    return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;
-}
-
-orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err)
-{
-    if (!st->vt->txn_begin)
-        return rc;
-    if (rc == ORCH_OK)
-        return st->vt->txn_commit(st->h, err);
-    struct orch_error e2;
-    oc_error_init(&e2);
-    st->vt->txn_rollback(st->h, &e2);
-    oc_error_clear(&e2);
-    return rc;
-}
-
 /* Take over the lease of a dead holder: a compare-and-delete on its owner
  * then our acquire, together, so of two takers only one wins. */
 static orch_status oc_lease_take_over(struct oc_engine *e, const char *name,
