@@ -247,8 +247,12 @@ orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
     if (!req->argc || !req->argv || !req->argv[0])
         return lb_host->error_set(err, ORCH_E_INVALID_ARG, "exec: empty command");
     int cwd_fd = lb_open_dir(in, req->cwd, err);
-    if (cwd_fd < 0)
-        return err->code;
+    if (cwd_fd < 0) { /* say which directory it was: the command never ran */
+        char *why = lb_host->strdup(err->message ? err->message : "");
+        orch_status rc = lb_host->error_set(err, err->code, "cwd %s", why ? why : "");
+        lb_host->free(why);
+        return rc;
+    }
     struct lb_child c = {0};
     int64_t start = lb_host->now_mono_ns();
     orch_status rc = lb_spawn(&c, in, req, cwd_fd, err);

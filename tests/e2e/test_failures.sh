@@ -66,3 +66,18 @@ id=$(last_run_id)
 [ -e "$T/on_failure.ran" ] || fail "failure() step did not run"
 run_json "$id" | jq_py "d['error']" | grep -q "bad" || fail "run error names the failed step"
 pass "failures"
+
+# A cwd that does not exist is reported as the cwd (it read "cannot run
+# /bin/sh": the shell was blamed for a directory).
+cat >"$T/cwd.yaml" <<'YAML'
+version: 1
+workflows:
+  w:
+    steps:
+      - {id: a, uses: exec, with: {run: "true", cwd: nope/dir}}
+YAML
+o run "$T/cwd.yaml" w
+expect_rc 1 "a missing cwd fails the step"
+expect_out "cwd 'nope/dir': No such file or directory" "the error names the cwd"
+expect_no_out "cannot run" "the shell is not blamed"
+pass "a missing cwd is named"
