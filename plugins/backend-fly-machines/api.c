@@ -254,7 +254,11 @@ orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error
         msg = json_string_value(json_object_get(r->json, "message"));
     if (!msg)
         msg = r->status >= 500 ? "the API is unavailable (no JSON error body)" : "no message";
-    orch_status code = r->status == 404                       ? ORCH_E_NOT_FOUND
+    /* Fly answers 422 both for a request it refuses and for a machine that
+     * failed to start: only the first is the caller's to fix. */
+    int start_failed = r->status == 422 && strstr(msg, "failed to start");
+    orch_status code = start_failed                           ? ORCH_E_TRANSIENT
+                       : r->status == 404                     ? ORCH_E_NOT_FOUND
                        : r->status == 401 || r->status == 403 ? ORCH_E_AUTH
                        : r->status == 429                     ? ORCH_E_RATE_LIMITED
                        : r->status == 408                     ? ORCH_E_TIMEOUT
