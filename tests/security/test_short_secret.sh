@@ -54,8 +54,10 @@ o run "$T/wf.yaml" withenv
 expect_rc 1 "an empty secret"
 expect_out "secret EMPTY is empty (0 characters)" "the empty secret named"
 o run "$T/wf.yaml" option
-expect_rc 1 "a 3-character secret in a backend's options"
-expect_out "secret PIN is too short (3 characters)" "named where the plugin opens"
+# Refused when the run starts (the backend's options are resolved then),
+# before a run exists; the executor refuses it too where the plugin opens.
+expect_rc 2 "a 3-character secret in a backend's options"
+expect_out "secret PIN is too short (3 characters)" "named when the run starts"
 expect_no_out "127.0.0.1:9" "refused before any request"
 o run "$T/wf.yaml" four
 expect_rc 0 "a 4-character secret"
