@@ -52,7 +52,6 @@ o run "$T/wf.yaml" timeout
 expect_rc 1 "a timed-out step fails the run"
 id=$(last_run_id)
 [ "$(state_of "$id" hang)" = timed_out ] || fail "hang state: $(state_of "$id" hang)"
-sleep 0.5
 expect_dead_pids "$T/hang.pids" "timeout kills the process group"
 
 o run "$T/wf.yaml" failing

@@ -181,10 +181,13 @@ api GET "/v1/runs/$B" "" reader
 api GET /v1/dead-letters "" reader
 resp "[r['id'] for r in d['dead_letters']]" | grep -q "$B" || fail "failed run not a dead letter"
 api POST "/v1/dead-letters/$B/requeue"; expect_http 202 "requeue"
-sleep 0.3
-od_wait_run "$B" failed
-api GET "/v1/runs/$B" "" reader
-[ "$(resp "d['run']['steps'][0]['attempt_count']")" = 4 ] || fail "requeue did not run the step again with a fresh budget: $(cat "$T/resp")"
+# The event is the re-run's end: a fresh budget of two more attempts spent
+# (waiting for "failed" alone could see the state from before the requeue).
+requeued_twice() {
+  api GET "/v1/runs/$B" "" reader
+  [ "$(resp "d['run']['state']")" = failed ] && [ "$(resp "d['run']['steps'][0]['attempt_count']")" = 4 ]
+}
+wait_until "the requeued run $B to spend a fresh retry budget" requeued_twice
 api POST "/v1/dead-letters/$R/requeue"; expect_http 409 "requeue a succeeded run"
 pass "dead letters listed and re-queued with a fresh retry budget"
 
