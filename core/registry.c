@@ -177,6 +177,7 @@ static const struct oc_slot oc_backend_slots[] = {
     OC_SLOT(orch_backend_vtable, destroy, 0),
     OC_SLOT(orch_backend_vtable, release, 0),
     OC_SLOT(orch_backend_vtable, list_owned, ORCH_BACKEND_CAP_LIST_OWNED),
+    OC_SLOT(orch_backend_vtable, reap_commands, ORCH_BACKEND_CAP_REAP),
     {NULL, 0, 0},
 };
 

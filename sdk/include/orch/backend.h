@@ -20,7 +20,8 @@ extern "C" {
 #define ORCH_BACKEND_CAP_SIGNAL (1ull << 7)  /* timeout/cancel kill the process group */
 #define ORCH_BACKEND_CAP_VOLUMES (1ull << 8)
 #define ORCH_BACKEND_CAP_STOP (1ull << 9)
-#define ORCH_BACKEND_CAPS_ALL ((1ull << 10) - 1)
+#define ORCH_BACKEND_CAP_REAP (1ull << 10) /* ABI 1.1: reap_commands */
+#define ORCH_BACKEND_CAPS_ALL ((1ull << 11) - 1)
 
 #define ORCH_INST_UNKNOWN 0u
 #define ORCH_INST_CREATING 1u
@@ -146,6 +147,18 @@ struct orch_backend_vtable {
     /* Optional health check for `orch doctor` and orchd start-up. */
     orch_status (*probe)(struct orch_backend *be, struct orch_ctx *ctx,
                          struct orch_probe *out, struct orch_error *err);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Kill every command an earlier exec started in this instance whose
+     * exec call did not return (its executor, orch or orchd was killed),
+     * and return only once each is confirmed gone. What identifies such a
+     * command is recorded by exec before the command starts (docs/
+     * executor.md, per backend). ORCH_OK when there was none. The engine
+     * calls it before re-running an interrupted attempt on the instance,
+     * after an executor died in exec, and before destroy. CAP_REAP. */
+    orch_status (*reap_commands)(struct orch_instance *inst, struct orch_ctx *ctx,
+                                 struct orch_error *err);
 };
 
 #ifdef __cplusplus
