@@ -201,6 +201,12 @@ void oc_config_free(struct oc_config *cfg);
 struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
                                  struct oc_diag *diag);
 
+/* Any one-document YAML (or JSON) text as JSON, with the config reader's
+ * rules for scalars (quoted = string; unquoted numbers, true/false/null
+ * typed). For documents orch ships, such as orchd's OpenAPI description.
+ * NULL with diag filled on a syntax error. */
+json_t *oc_yaml_to_json(const char *text, size_t len, const char *file, struct oc_diag *diag);
+
 /* orchd at start: every webhook's and notification's secret must be set
  * and at least OC_HMAC_SECRET_MIN bytes. Adds one diagnostic (file:line:col
  * of the `secret:` value, the webhook, the variable) per bad secret;

@@ -270,3 +270,13 @@ out:
     yaml_parser_delete(&y.parser);
     return root;
 }
+
+json_t *oc_yaml_to_json(const char *text, size_t len, const char *file, struct oc_diag *diag)
+{
+    struct oc_node *root = oc_yaml_parse(text, len, file, diag);
+    if (!root)
+        return NULL;
+    json_t *j = oc_node_to_json(root);
+    oc_node_free(root);
+    return j;
+}

@@ -38,6 +38,8 @@ const struct orchd_route orchd_routes[] = {
     {"GET", "/health/ready", 0, orchd_health_ready, "readiness"},
     {"GET", "/health/env", OC_ROLE_READ, orchd_health_env, "environment presence"},
     {"GET", "/metrics", OC_ROLE_READ, orchd_metrics, "Prometheus metrics"},
+    {"GET", "/v1/openapi.yaml", 0, orchd_openapi_yaml_get, "this API's OpenAPI document"},
+    {"GET", "/v1/openapi.json", 0, orchd_openapi_json_get, "this API's OpenAPI document"},
     {"GET", "/v1/workflows", OC_ROLE_READ, orchd_workflows_list, "list workflows"},
     {"GET", "/v1/workflows/{name}", OC_ROLE_READ, orchd_workflows_get, "a workflow's DAG"},
     {"POST", "/v1/runs", OC_ROLE_WRITE, orchd_runs_start, "start a run"},
@@ -211,6 +213,22 @@ const char *orchd_query(struct orchd_req *rq, const char *key)
     if (!rq->conn)
         return orchd_kv_lookup(rq->query_kv, key, 0);
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int orchd_query_bool(struct orchd_req *rq, const char *key, int dflt, int *out)
+{
+    const char *v = orchd_query(rq, key);
+    if (!v)
+        *out = dflt;
+    else if (!strcmp(v, "true") || !strcmp(v, "1"))
+        *out = 1;
+    else if (!strcmp(v, "false") || !strcmp(v, "0"))
+        *out = 0;
+    else {
+        orchd_fail(rq, 400, "invalid", "query parameter %s must be true or false, not '%.64s'", key, v);
+        return -1;
+    }
+    return 0;
 }
 
 const char *orchd_header(struct orchd_req *rq, const char *key)

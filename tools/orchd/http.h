@@ -65,6 +65,9 @@ int orchd_body_strings(struct orchd_req *rq, json_t *b, const char *field);
 /* "30s", "5m", or a number of seconds; *ms untouched when absent. */
 int orchd_body_duration(struct orchd_req *rq, json_t *b, const char *field, int64_t *ms);
 const char *orchd_query(struct orchd_req *rq, const char *key);
+/* A true/false (or 1/0) query parameter, dflt when absent. -1 after
+ * answering 400 naming the parameter for any other spelling. */
+int orchd_query_bool(struct orchd_req *rq, const char *key, int dflt, int *out);
 const char *orchd_header(struct orchd_req *rq, const char *key);
 /* Run f with the API's store connection held. */
 #define ORCHD_API_LOCK(d) pthread_mutex_lock(&(d)->api_lock)
@@ -101,6 +104,8 @@ void orchd_health(struct orchd_req *rq);
 void orchd_health_ready(struct orchd_req *rq);
 void orchd_health_env(struct orchd_req *rq);
 void orchd_metrics(struct orchd_req *rq);
+void orchd_openapi_yaml_get(struct orchd_req *rq);
+void orchd_openapi_json_get(struct orchd_req *rq);
 void orchd_workflows_list(struct orchd_req *rq);
 void orchd_workflows_get(struct orchd_req *rq);
 void orchd_plugins_list(struct orchd_req *rq);

@@ -133,9 +133,9 @@ void orchd_executions_get(struct orchd_req *rq)
     struct orchd_exec *x = orchd_exec_of_path(rq);
     if (!x)
         return;
-    const char *o = orchd_query(rq, "output");
-    orchd_reply(rq, 200, json_pack("{s:o}", "execution",
-                                   orchd_exec_json(x, !o || strcmp(o, "false"))));
+    int output;
+    if (orchd_query_bool(rq, "output", 1, &output) == 0)
+        orchd_reply(rq, 200, json_pack("{s:o}", "execution", orchd_exec_json(x, output)));
     orchd_exec_unref(x);
 }
 
@@ -144,9 +144,13 @@ void orchd_executions_output(struct orchd_req *rq)
     struct orchd_exec *x = orchd_exec_of_path(rq);
     if (!x)
         return;
-    const char *follow = orchd_query(rq, "follow");
+    int follow;
+    if (orchd_query_bool(rq, "follow", 0, &follow)) {
+        orchd_exec_unref(x);
+        return;
+    }
     rq->status = 200;
-    if (follow && (!strcmp(follow, "true") || !strcmp(follow, "1"))) {
+    if (follow) {
         rq->stream = orchd_exec_stream(x);
         return;
     }

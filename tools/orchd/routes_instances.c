@@ -246,10 +246,9 @@ void orchd_instances_list(struct orchd_req *rq)
 {
     const char *backend = orchd_query(rq, "backend");
     const char *run = orchd_query(rq, "run_id");
-    const char *all = orchd_query(rq, "all");
-    const char *status = orchd_query(rq, "status");
-    int want_all = all && (!strcmp(all, "true") || !strcmp(all, "1"));
-    int want_status = !status || strcmp(status, "false");
+    int want_all, want_status;
+    if (orchd_query_bool(rq, "all", 0, &want_all) || orchd_query_bool(rq, "status", 1, &want_status))
+        return;
     struct orch_error err;
     oc_error_init(&err);
     json_t *rows = orchd_inst_list(rq->d, &err);

@@ -191,7 +191,9 @@ static void orchd_tail_free(void *cls)
 void orchd_runs_logs(struct orchd_req *rq)
 {
     const char *a = orchd_query(rq, "attempt");
-    const char *follow = orchd_query(rq, "follow");
+    int streaming;
+    if (orchd_query_bool(rq, "follow", 0, &streaming))
+        return;
     uint32_t attempt = 0;
     if (a) {
         char *end;
@@ -214,7 +216,6 @@ void orchd_runs_logs(struct orchd_req *rq)
         oc_error_clear(&err);
         return;
     }
-    int streaming = follow && (!strcmp(follow, "true") || !strcmp(follow, "1"));
     if (!streaming) {
         if (!f.attempt) {
             orchd_fail(rq, 404, "not_found", "step %s of run %s has no attempt%s",

@@ -1,0 +1,285 @@
+// node api_contract.mjs DOC SOCKET HOOK_KEY: drive a live orchd (configured
+// by tests/e2e/test_api_contract.sh) through every route with valid and
+// invalid requests, and check each answer against the OpenAPI document:
+// the status is one the operation documents, the content type is one it
+// documents for that status, and a JSON body validates against its schema
+// (ajv, JSON Schema 2020-12, the dialect of OpenAPI 3.1). At the end, every
+// documented operation must have been seen answering a success and, where
+// it documents client errors, a client error. Exit 1 with each problem.
+import { createRequire } from "module";
+import crypto from "crypto";
+import fs from "fs";
+import http from "http";
+const require = createRequire(process.env.NPM_TOOLS + "/node_modules/");
+const Ajv2020 = require("ajv/dist/2020").default;
+const YAML = require("yaml");
+
+const [docPath, socketPath, hookKey] = process.argv.slice(2);
+const api = YAML.parse(fs.readFileSync(docPath, "utf8"));
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema(api, "api");
+const problems = [];
+const seen = new Map(); // "GET /v1/runs" -> Set of status classes
+
+function request(method, path, { body, token, headers = {}, raw } = {}) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (token) h.Authorization = `Bearer ${token}-token`;
+    let data = raw !== undefined ? raw : body !== undefined ? JSON.stringify(body) : undefined;
+    if (data !== undefined) {
+      h["Content-Type"] = h["Content-Type"] || "application/json";
+      h["Content-Length"] = Buffer.byteLength(data);
+    }
+    const rq = http.request({ socketPath, path, method, headers: h }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode, type: res.headers["content-type"] || "", text: Buffer.concat(chunks).toString("utf8") }));
+    });
+    rq.setTimeout(120000, () => rq.destroy(new Error(`${method} ${path}: no answer in 120 s`)));
+    rq.on("error", reject);
+    if (data !== undefined) rq.write(data);
+    rq.end();
+  });
+}
+
+// The documented path template a concrete path matches.
+function template(path) {
+  const bare = path.split("?")[0];
+  for (const t of Object.keys(api.paths)) {
+    const re = new RegExp("^" + t.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+") + "$");
+    if (re.test(bare)) return t;
+  }
+  return null;
+}
+
+const ptr = (s) => encodeURIComponent(s.replace(/~/g, "~0").replace(/\//g, "~1"));
+
+function resolveResponse(r) {
+  while (r && r.$ref) {
+    const parts = r.$ref.replace(/^#\//, "").split("/");
+    r = parts.reduce((o, k) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")], api);
+  }
+  return r;
+}
+
+async function call(method, path, opts = {}) {
+  const res = await request(method, path, opts);
+  const t = template(path);
+  const where = `${method} ${path} -> ${res.status}`;
+  if (!t || !api.paths[t][method.toLowerCase()]) {
+    problems.push(`${where}: no documented operation`);
+    return res;
+  }
+  const op = api.paths[t][method.toLowerCase()];
+  const key = `${method} ${t}`;
+  if (!seen.has(key)) seen.set(key, new Set());
+  seen.get(key).add(String(res.status)[0] + "xx");
+  if (opts.expect && res.status !== opts.expect)
+    problems.push(`${where}: expected ${opts.expect}: ${res.text.slice(0, 300)}`);
+  let respRef = `responses/${res.status}`;
+  let resp = op.responses[String(res.status)];
+  if (!resp) {
+    problems.push(`${where}: status not documented for this operation: ${res.text.slice(0, 300)}`);
+    return res;
+  }
+  const content = resolveResponse(resp).content || {};
+  const mime = res.type.split(";")[0].trim();
+  if (!content[mime]) {
+    problems.push(`${where}: content type '${res.type}' not documented (${Object.keys(content)})`);
+    return res;
+  }
+  if (mime === "application/json") {
+    let body;
+    try {
+      body = JSON.parse(res.text);
+    } catch (e) {
+      problems.push(`${where}: body is not JSON: ${res.text.slice(0, 200)}`);
+      return res;
+    }
+    res.json = body;
+    // A response given by $ref is validated through the component, so the
+    // pointer stays valid either way.
+    const base = resp.$ref
+      ? `api${resp.$ref}/content/${ptr(mime)}/schema`
+      : `api#/paths/${ptr(t)}/${method.toLowerCase()}/${respRef}/content/${ptr(mime)}/schema`;
+    const validate = ajv.getSchema(base);
+    if (!validate) problems.push(`${where}: cannot resolve schema ${base}`);
+    else if (!validate(body))
+      problems.push(`${where}: body does not match the schema: ${ajv.errorsText(validate.errors)}\n  ${res.text.slice(0, 400)}`);
+  }
+  return res;
+}
+
+async function waitRun(id, states) {
+  const end = Date.now() + 60000;
+  for (;;) {
+    const r = await request("GET", `/v1/runs/${id}`, { token: "reader" });
+    const s = r.status === 200 ? JSON.parse(r.text).run.state : null;
+    if (states.includes(s)) return s;
+    if (Date.now() > end) throw new Error(`run ${id} did not reach ${states} in 60 s (last: ${s})`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+const start = async (workflow, extra = {}) =>
+  (await call("POST", "/v1/runs", { token: "writer", body: { workflow, ...extra }, expect: 201 })).json.run.id;
+
+// --- health, metrics, this document
+await call("GET", "/health", { expect: 200 });
+await call("GET", "/health/ready");
+await call("GET", "/health/env", { token: "reader", expect: 200 });
+await call("GET", "/health/env", { expect: 401 });
+await call("GET", "/metrics", { token: "reader", expect: 200 });
+await call("GET", "/metrics", { token: "nobody", expect: 401 });
+await call("GET", "/v1/openapi.yaml", { expect: 200 });
+const served = await call("GET", "/v1/openapi.json", { expect: 200 });
+if (served.json && JSON.stringify(served.json) !== JSON.stringify(api))
+  problems.push("GET /v1/openapi.json differs from docs/api/openapi.yaml");
+
+// --- workflows
+await call("GET", "/v1/workflows", { token: "reader", expect: 200 });
+await call("GET", "/v1/workflows", { expect: 401 });
+await call("GET", "/v1/workflows/hello", { token: "reader", expect: 200 });
+await call("GET", "/v1/workflows/nope", { token: "reader", expect: 404 });
+
+// --- runs
+const hello = await start("hello", { inputs: { who: "api" }, idempotency_key: "contract-1" });
+await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", inputs: { who: "api" }, idempotency_key: "contract-1" }, expect: 200 });
+await call("POST", "/v1/runs", { token: "reader", body: { workflow: "hello" }, expect: 403 });
+await call("POST", "/v1/runs", { body: { workflow: "hello" }, expect: 401 });
+await call("POST", "/v1/runs", { token: "writer", body: {}, expect: 400 });
+await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", bogus: 1 }, expect: 400 });
+await call("POST", "/v1/runs", { token: "writer", raw: "{not json", expect: 400 });
+await call("POST", "/v1/runs", { token: "writer", body: { workflow: "nope" }, expect: 404 });
+await call("POST", "/v1/runs", { token: "writer", raw: JSON.stringify({ workflow: "hello", pad: "x".repeat(70000) }), expect: 413 });
+await waitRun(hello, ["succeeded"]);
+await call("GET", "/v1/runs", { token: "reader", expect: 200 });
+await call("GET", "/v1/runs?state=succeeded&workflow=hello&limit=5", { token: "reader", expect: 200 });
+await call("GET", "/v1/runs?state=bogus", { token: "reader", expect: 400 });
+await call("GET", "/v1/runs?limit=0", { token: "reader", expect: 400 });
+await call("GET", `/v1/runs/${hello}`, { token: "reader", expect: 200 });
+await call("GET", "/v1/runs/r-nope", { token: "reader", expect: 404 });
+await call("GET", `/v1/runs/${hello}/events`, { token: "reader", expect: 200 });
+await call("GET", `/v1/runs/${hello}/events?after=2`, { token: "reader", expect: 200 });
+await call("GET", `/v1/runs/${hello}/events?after=x`, { token: "reader", expect: 400 });
+await call("GET", "/v1/runs/r-nope/events", { token: "reader", expect: 404 });
+await call("GET", `/v1/runs/${hello}/steps/greet/logs`, { token: "reader", expect: 200 });
+await call("GET", `/v1/runs/${hello}/steps/greet/logs?follow=true`, { token: "reader", expect: 200 });
+await call("GET", `/v1/runs/${hello}/steps/nope/logs`, { token: "reader", expect: 404 });
+await call("GET", `/v1/runs/${hello}/steps/greet/logs?attempt=x`, { token: "reader", expect: 400 });
+await call("GET", `/v1/runs/${hello}/steps/greet/logs?follow=on`, { token: "reader", expect: 400 });
+
+// --- approvals
+const gated = await start("gated");
+await waitRun(gated, ["waiting"]);
+await call("POST", `/v1/runs/${gated}/steps/gate/approve`, { token: "writer", body: { input: { replicas: 2 } }, expect: 400 });
+await call("POST", `/v1/runs/${gated}/steps/gate/approve`, { token: "reader", body: {}, expect: 403 });
+await call("POST", `/v1/runs/${gated}/steps/nope/approve`, { token: "writer", body: {}, expect: 404 });
+await call("POST", `/v1/runs/${gated}/steps/gate/approve`, { token: "writer", body: { input: { ticket: "T-1", replicas: 2 }, comment: "ok" }, expect: 202 });
+await waitRun(gated, ["succeeded"]);
+await call("POST", `/v1/runs/${gated}/steps/gate/approve`, { token: "writer", body: {}, expect: 409 });
+const gated2 = await start("gated");
+await waitRun(gated2, ["waiting"]);
+await call("POST", `/v1/runs/${gated2}/steps/gate/reject`, { token: "writer", body: { comment: 5 }, expect: 400 });
+await call("POST", `/v1/runs/${gated2}/steps/gate/reject`, { token: "writer", body: { comment: "no" }, expect: 202 });
+await call("POST", "/v1/runs/r-nope/steps/gate/reject", { token: "writer", body: {}, expect: 404 });
+await waitRun(gated2, ["failed"]);
+await call("POST", `/v1/runs/${gated2}/steps/gate/reject`, { token: "writer", body: {}, expect: 409 });
+
+// --- cancel, resume, dead letters
+const slow = await start("slow");
+await waitRun(slow, ["running"]);
+await call("POST", `/v1/runs/${slow}/cancel`, { token: "reader", expect: 403 });
+await call("POST", `/v1/runs/${slow}/cancel`, { token: "writer", expect: 202 });
+await waitRun(slow, ["cancelled"]);
+await call("POST", `/v1/runs/${hello}/cancel`, { token: "writer", expect: 409 });
+await call("POST", "/v1/runs/r-nope/cancel", { token: "writer", expect: 404 });
+const broken = await start("broken");
+await waitRun(broken, ["failed"]);
+await call("GET", "/v1/dead-letters", { token: "reader", expect: 200 });
+await call("GET", "/v1/dead-letters?limit=0", { token: "reader", expect: 400 });
+await call("POST", `/v1/dead-letters/${broken}/requeue`, { token: "writer", expect: 202 });
+await call("POST", `/v1/dead-letters/${hello}/requeue`, { token: "writer", expect: 409 });
+await call("POST", "/v1/dead-letters/r-nope/requeue", { token: "writer", expect: 404 });
+await waitRun(broken, ["failed"]);
+await call("POST", `/v1/runs/${broken}/resume`, { token: "writer", expect: 202 });
+await call("POST", `/v1/runs/${hello}/resume`, { token: "writer", expect: 409 });
+await call("POST", "/v1/runs/r-nope/resume", { token: "writer", expect: 404 });
+await call("POST", `/v1/runs/${broken}/resume`, { token: "reader", expect: 403 });
+
+// --- instances and executions
+const made = await call("POST", "/v1/instances", { token: "writer", body: { backend: "local", labels: { team: "a" } }, expect: 201 });
+const inst = made.json?.instance?.id;
+await call("POST", "/v1/instances", { token: "writer", body: {}, expect: 400 });
+await call("POST", "/v1/instances", { token: "writer", body: { backend: "local", size: 3 }, expect: 400 });
+await call("POST", "/v1/instances", { token: "writer", body: { backend: "nope" }, expect: 400 });
+await call("POST", "/v1/instances", { token: "reader", body: { backend: "local" }, expect: 403 });
+await call("GET", "/v1/instances", { token: "reader", expect: 200 });
+await call("GET", "/v1/instances?all=true&status=false", { token: "reader", expect: 200 });
+await call("GET", "/v1/instances?all=maybe", { token: "reader", expect: 400 });
+await call("GET", `/v1/instances/${inst}`, { token: "reader", expect: 200 });
+await call("GET", "/v1/instances/i-nope", { token: "reader", expect: 404 });
+await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { command: "echo hi; echo err >&2" }, expect: 200 });
+await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { argv: ["true"], command: "true" }, expect: 400 });
+await call("POST", "/v1/instances/i-nope/exec", { token: "writer", body: { command: "true" }, expect: 404 });
+const asyncX = await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { command: "echo started; sleep 30", async: true }, expect: 202 });
+const xid = asyncX.json?.execution?.id;
+await call("GET", `/v1/instances/${inst}/executions`, { token: "reader", expect: 200 });
+await call("GET", "/v1/instances/i-nope/executions", { token: "reader", expect: 404 });
+await call("GET", `/v1/instances/${inst}/executions/${xid}`, { token: "reader", expect: 200 });
+await call("GET", `/v1/instances/${inst}/executions/x-nope`, { token: "reader", expect: 404 });
+await call("GET", `/v1/instances/${inst}/executions/${xid}?output=maybe`, { token: "reader", expect: 400 });
+await call("GET", `/v1/instances/${inst}/executions/${xid}/output?follow=yes`, { token: "reader", expect: 400 });
+await call("GET", `/v1/instances/${inst}/executions/${xid}/output`, { token: "reader", expect: 200 });
+await call("GET", `/v1/instances/${inst}/executions/x-nope/output`, { token: "reader", expect: 404 });
+await call("DELETE", `/v1/instances/${inst}/executions/${xid}`, { token: "reader", expect: 403 });
+await call("DELETE", `/v1/instances/${inst}/executions/${xid}`, { token: "writer", expect: 202 });
+await call("DELETE", `/v1/instances/${inst}/executions/x-nope`, { token: "writer", expect: 404 });
+await call("GET", `/v1/instances/${inst}/executions/${xid}/output?follow=true`, { token: "reader", expect: 200 });
+await call("DELETE", `/v1/instances/${inst}`, { token: "reader", expect: 403 });
+await call("DELETE", `/v1/instances/${inst}`, { token: "writer", expect: 200 });
+await call("DELETE", "/v1/instances/i-nope", { token: "writer", expect: 404 });
+
+// --- plugins, control
+await call("GET", "/v1/plugins", { token: "reader", expect: 200 });
+await call("GET", "/v1/control", { token: "reader", expect: 200 });
+await call("POST", "/v1/control", { token: "admin", body: { paused: false }, expect: 200 });
+await call("POST", "/v1/control", { token: "writer", body: { paused: false }, expect: 403 });
+await call("POST", "/v1/control", { token: "admin", body: { bogus: true }, expect: 400 });
+
+// --- webhooks
+const hookBody = JSON.stringify({ inputs: { who: "hook" } });
+const sig = "sha256=" + crypto.createHmac("sha256", hookKey).update(hookBody).digest("hex");
+await call("POST", "/v1/hooks/build", { raw: hookBody, headers: { "X-Orch-Signature": sig, "X-Orch-Delivery": "d-1" }, expect: 201 });
+await call("POST", "/v1/hooks/build", { raw: hookBody, headers: { "X-Orch-Signature": sig, "X-Orch-Delivery": "d-1" }, expect: 200 });
+await call("POST", "/v1/hooks/build", { raw: hookBody, expect: 401 });
+await call("POST", "/v1/hooks/nope", { raw: hookBody, headers: { "X-Orch-Signature": sig }, expect: 404 });
+const badBody = "[1]";
+const badSig = "sha256=" + crypto.createHmac("sha256", hookKey).update(badBody).digest("hex");
+await call("POST", "/v1/hooks/build", { raw: badBody, headers: { "X-Orch-Signature": badSig }, expect: 400 });
+
+// --- every authenticated route refuses a request without a token (401)
+// and one with an unknown token, before it looks at anything else.
+for (const [p, ops] of Object.entries(api.paths))
+  for (const [m, op] of Object.entries(ops)) {
+    if (op.security && op.security.length === 0) continue;
+    const concrete = p.replace(/\{[^}]+\}/g, "x-none");
+    await call(m.toUpperCase(), concrete, { expect: 401 });
+    await call(m.toUpperCase(), concrete, { token: "forged", expect: 401 });
+  }
+
+// --- coverage: every operation answered a success, and a client error
+// where it documents one.
+for (const [p, ops] of Object.entries(api.paths))
+  for (const [m, op] of Object.entries(ops)) {
+    const key = `${m.toUpperCase()} ${p}`;
+    const got = seen.get(key) || new Set();
+    if (!got.has("2xx")) problems.push(`${key}: never seen answering a success`);
+    const has4xx = Object.keys(op.responses).some((c) => c[0] === "4");
+    if (has4xx && !got.has("4xx")) problems.push(`${key}: never seen answering a client error`);
+  }
+if (problems.length) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
+console.log(`ok: ${seen.size} operations checked against the document`);
