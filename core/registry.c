@@ -222,6 +222,7 @@ static const struct oc_slot oc_store_slots[] = {
     OC_SLOT(orch_store_vtable, blob_list, ORCH_STORE_CAP_BLOBS),
     OC_SLOT(orch_store_vtable, notify, ORCH_STORE_CAP_NOTIFY),
     OC_SLOT(orch_store_vtable, wait, ORCH_STORE_CAP_NOTIFY),
+    OC_SLOT(orch_store_vtable, run_stats, ORCH_STORE_CAP_STATS),
     {NULL, 0, 0},
 };
 
@@ -304,6 +305,7 @@ const char *oc_cap_slot_name(uint32_t kind, uint64_t bit)
         case ORCH_STORE_CAP_BLOBS: return "blobs";
         case ORCH_STORE_CAP_CAS: return "cas";
         case ORCH_STORE_CAP_NOTIFY: return "notify";
+        case ORCH_STORE_CAP_STATS: return "stats";
         }
     }
     uint64_t all;

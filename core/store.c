@@ -151,6 +151,28 @@ void oc_store_close(struct oc_store *s)
     free(s);
 }
 
+static int32_t oc_stats_walk(void *ud, const struct orch_run_rec *r)
+{
+    struct orch_run_stats *s = ud;
+    if (r->state < 8)
+        s->by_state[r->state]++;
+    if (r->state == ORCH_RUN_QUEUED && (!s->oldest_queued_ns || r->created_ns < s->oldest_queued_ns))
+        s->oldest_queued_ns = r->created_ns;
+    return 0;
+}
+
+orch_status oc_store_run_stats(struct oc_store *st, struct orch_run_stats *out,
+                               struct orch_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    if ((st->plugin->desc->caps & ORCH_STORE_CAP_STATS) &&
+        ORCH_HAS(struct orch_store_vtable, st->vt, run_stats))
+        return st->vt->run_stats(st->h, out, err);
+    struct orch_run_filter all = {.struct_size = sizeof all};
+    return st->vt->run_list(st->h, &all, oc_stats_walk, out, err);
+}
+
 orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
 {
     return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;

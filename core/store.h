@@ -45,4 +45,10 @@ char *oc_state_dir(const char *dir);
 orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err);
 orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *err);
 
+/* Runs by state and the oldest queued run's age, for metrics and health:
+ * one aggregate read through the store's run_stats (ABI 1.1) or, for a
+ * store without it, by walking the run list (correct, not cheap). */
+orch_status oc_store_run_stats(struct oc_store *st, struct orch_run_stats *out,
+                               struct orch_error *err);
+
 #endif

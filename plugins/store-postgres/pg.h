@@ -33,7 +33,7 @@ enum pg_stmt {
     PG_LEASE_ACQUIRE, PG_LEASE_GET, PG_LEASE_RELEASE, PG_LEASE_LIST,
     PG_CLAIM, PG_HEARTBEAT, PG_RELEASE_RUN,
     PG_BLOB_PUT, PG_BLOB_GET, PG_BLOB_DELETE, PG_BLOB_LIST,
-    PG_NOTIFY,
+    PG_NOTIFY, PG_RUN_STATS,
     PG_STMT_COUNT_
 };
 
@@ -93,6 +93,7 @@ orch_status pg_run_create(struct orch_store *, const struct orch_run_rec *, orch
                           void *, struct orch_error *);
 orch_status pg_run_get(struct orch_store *, const char *, orch_run_fn, void *,
                        struct orch_error *);
+orch_status pg_run_stats(struct orch_store *, struct orch_run_stats *, struct orch_error *);
 orch_status pg_run_list(struct orch_store *, const struct orch_run_filter *, orch_run_fn,
                         void *, struct orch_error *);
 orch_status pg_run_cas(struct orch_store *, const char *, uint32_t, const char *, uint32_t,

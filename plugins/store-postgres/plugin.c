@@ -54,6 +54,8 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
                       "$11,$12,$13) ON CONFLICT DO NOTHING",
     [PG_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = $1",
     [PG_RUN_BY_KEY] = "SELECT " RUN_COLS " FROM runs WHERE idempotency_key = $1",
+    [PG_RUN_STATS] = "SELECT state, count(*), min(created_ns) FILTER (WHERE state = 1) "
+                     "FROM runs GROUP BY state",
     [PG_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE ($1::int = 0 OR state = $1) AND "
                     "($2::text IS NULL OR workflow = $2) AND created_ns > $3 ORDER BY "
                     "created_ns DESC, id COLLATE \"C\" DESC LIMIT $4",
@@ -478,6 +480,7 @@ static const struct orch_store_vtable pg_vtable = {
     .blob_list = pg_blob_list,
     .notify = pg_notify,
     .wait = pg_wait,
+    .run_stats = pg_run_stats,
 };
 
 static const struct orch_plugin_desc pg_desc = {
@@ -489,7 +492,8 @@ static const struct orch_plugin_desc pg_desc = {
                    "LISTEN/NOTIFY wake-ups, blobs",
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
-            ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_NOTIFY,
+            ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_NOTIFY |
+            ORCH_STORE_CAP_STATS,
     .options = pg_options,
     .option_count = sizeof pg_options / sizeof pg_options[0],
     .config_size = sizeof(struct pg_cfg),

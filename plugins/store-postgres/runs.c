@@ -104,6 +104,24 @@ orch_status pg_run_get(struct orch_store *st, const char *id, orch_run_fn fn, vo
     return rc;
 }
 
+orch_status pg_run_stats(struct orch_store *st, struct orch_run_stats *out,
+                         struct orch_error *err)
+{
+    struct pg_args a = {0};
+    PGresult *r = pg_exec(st, PG_RUN_STATS, &a, 0, err);
+    if (!r)
+        return err->code;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int64_t state = pg_int(r, i, 0);
+        if (state >= 0 && state < 8)
+            out->by_state[state] = (uint64_t)pg_int(r, i, 1);
+        if (state == ORCH_RUN_QUEUED)
+            out->oldest_queued_ns = pg_int(r, i, 2);
+    }
+    PQclear(r);
+    return ORCH_OK;
+}
+
 orch_status pg_run_list(struct orch_store *st, const struct orch_run_filter *f,
                         orch_run_fn fn, void *ud, struct orch_error *err)
 {

@@ -81,6 +81,9 @@ static const char *const sq_sql[SQ_STMT_COUNT_] = {
     [SQ_BLOB_PUT] = "INSERT OR REPLACE INTO blobs(key, data, size) VALUES(?,?,?)",
     [SQ_BLOB_GET] = "SELECT data FROM blobs WHERE key = ?",
     [SQ_BLOB_DELETE] = "DELETE FROM blobs WHERE key = ?",
+    /* runs_claim's leading column answers the grouping from the index. */
+    [SQ_RUN_STATS] = "SELECT state, count(*), min(CASE WHEN state = 1 THEN created_ns END) "
+                     "FROM runs GROUP BY state",
     [SQ_BLOB_LIST] = "SELECT key, size FROM blobs WHERE substr(key, 1, length(?1)) = ?1 "
                      "ORDER BY key",
 };
@@ -247,6 +250,7 @@ static const struct orch_store_vtable sq_vtable = {
     .blob_get = sq_blob_get,
     .blob_delete = sq_blob_delete,
     .blob_list = sq_blob_list,
+    .run_stats = sq_run_stats,
 };
 
 static const struct orch_plugin_desc sq_desc = {
@@ -257,7 +261,7 @@ static const struct orch_plugin_desc sq_desc = {
     .description = "embedded SQLite store (WAL): runs, attempts, events, logs, leases, blobs",
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
-            ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS,
+            ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_STATS,
     .options = sq_options,
     .option_count = sizeof sq_options / sizeof sq_options[0],
     .config_size = sizeof(struct sq_cfg),

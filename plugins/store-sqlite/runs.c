@@ -109,6 +109,24 @@ orch_status sq_run_list(struct orch_store *st, const struct orch_run_filter *f,
     return sq_each_run(st, s, fn, ud, NULL, err);
 }
 
+orch_status sq_run_stats(struct orch_store *st, struct orch_run_stats *out,
+                         struct orch_error *err)
+{
+    sqlite3_stmt *s = sq_stmt(st, SQ_RUN_STATS, err);
+    if (!s)
+        return err->code;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int state = sqlite3_column_int(s, 0);
+        if (state >= 0 && state < 8)
+            out->by_state[state] = (uint64_t)sqlite3_column_int64(s, 1);
+        if (state == (int)ORCH_RUN_QUEUED)
+            out->oldest_queued_ns = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? ORCH_OK : sq_fail(st, err, "count runs");
+}
+
 orch_status sq_run_cas(struct orch_store *st, const char *id, uint32_t expect_state,
                        const char *expect_owner, uint32_t new_state, const char *error,
                        int64_t now_ns, struct orch_error *err)

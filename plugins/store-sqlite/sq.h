@@ -24,6 +24,7 @@ enum sq_stmt {
     SQ_LEASE_ACQUIRE, SQ_LEASE_GET, SQ_LEASE_RELEASE, SQ_LEASE_LIST,
     SQ_CLAIM_PICK, SQ_CLAIM_TAKE, SQ_HEARTBEAT, SQ_RELEASE_RUN,
     SQ_BLOB_PUT, SQ_BLOB_GET, SQ_BLOB_DELETE, SQ_BLOB_LIST,
+    SQ_RUN_STATS,
     SQ_STMT_COUNT_
 };
 
@@ -60,6 +61,7 @@ orch_status sq_run_create(struct orch_store *, const struct orch_run_rec *, orch
                           void *, struct orch_error *);
 orch_status sq_run_get(struct orch_store *, const char *, orch_run_fn, void *,
                        struct orch_error *);
+orch_status sq_run_stats(struct orch_store *, struct orch_run_stats *, struct orch_error *);
 orch_status sq_run_list(struct orch_store *, const struct orch_run_filter *, orch_run_fn,
                         void *, struct orch_error *);
 orch_status sq_run_cas(struct orch_store *, const char *, uint32_t, const char *, uint32_t,

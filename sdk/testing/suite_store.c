@@ -189,6 +189,36 @@ static void st_runs(struct cf *c)
     st_close(&s);
 }
 
+/* run_stats counts what run_list would, by state, and names the oldest
+ * queued run's creation time (ABI 1.1, CAP_STATS). */
+static void st_run_stats(struct cf *c)
+{
+    ST_BEGIN(c, s);
+    static const struct { const char *id; uint32_t state; int64_t created; } runs[] = {
+        {"cf-stats-1", ORCH_RUN_QUEUED, 5000}, {"cf-stats-2", ORCH_RUN_QUEUED, 4000},
+        {"cf-stats-3", ORCH_RUN_RUNNING, 3000}, {"cf-stats-4", ORCH_RUN_FAILED, 2000},
+        {"cf-stats-5", ORCH_RUN_FAILED, 1000}, {"cf-stats-6", ORCH_RUN_FAILED, 6000},
+    };
+    struct st_seen w = {0};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        struct orch_run_rec r = st_run(runs[i].id, NULL, runs[i].state);
+        r.created_ns = r.updated_ns = runs[i].created;
+        st_want(&s, s.vt->run_create(s.h, &r, st_on_run, &w, &s.err), ORCH_OK, "run_create");
+    }
+    struct orch_run_stats st = {.struct_size = sizeof st};
+    if (st_want(&s, s.vt->run_stats(s.h, &st, &s.err), ORCH_OK, "run_stats") &&
+        (st.by_state[ORCH_RUN_QUEUED] != 2 || st.by_state[ORCH_RUN_RUNNING] != 1 ||
+         st.by_state[ORCH_RUN_FAILED] != 3 || st.by_state[ORCH_RUN_SUCCEEDED] != 0 ||
+         st.oldest_queued_ns != 4000))
+        cf_fail(c, "run_stats after 2 queued, 1 running, 3 failed runs: queued %llu running %llu "
+                   "failed %llu succeeded %llu, oldest queued %lld (want 2 1 3 0, 4000)",
+                (unsigned long long)st.by_state[ORCH_RUN_QUEUED],
+                (unsigned long long)st.by_state[ORCH_RUN_RUNNING],
+                (unsigned long long)st.by_state[ORCH_RUN_FAILED],
+                (unsigned long long)st.by_state[ORCH_RUN_SUCCEEDED], (long long)st.oldest_queued_ns);
+    st_close(&s);
+}
+
 struct st_events {
     int n, bad_order;
     int64_t last;
@@ -574,6 +604,7 @@ const struct cf_case cf_store_cases[] = {
     {"store/schema-and-migrate", ORCH_STORE_CAP_RUNS, 0, st_schema},
     {"store/runs-idempotency-cas", ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_CAS, 0, st_runs},
     {"store/ledger-order", ORCH_STORE_CAP_RUNS, 0, st_ledger},
+    {"store/run-stats", ORCH_STORE_CAP_STATS, 0, st_run_stats},
     {"store/logs-binary", ORCH_STORE_CAP_RUNS, 0, st_logs},
     {"store/leases-and-claims", ORCH_STORE_CAP_LEASES, 0, st_leases},
     {"store/blobs", ORCH_STORE_CAP_BLOBS, 0, st_blobs},

@@ -20,7 +20,8 @@ extern "C" {
 #define ORCH_STORE_CAP_BLOBS (1ull << 3)
 #define ORCH_STORE_CAP_CAS (1ull << 4)    /* attempt_cas and run_cas are atomic */
 #define ORCH_STORE_CAP_NOTIFY (1ull << 5) /* notify/wait wake-ups */
-#define ORCH_STORE_CAPS_ALL ((1ull << 6) - 1)
+#define ORCH_STORE_CAP_STATS (1ull << 6)  /* ABI 1.1: run_stats */
+#define ORCH_STORE_CAPS_ALL ((1ull << 7) - 1)
 
 #define ORCH_RUN_QUEUED 1u
 #define ORCH_RUN_RUNNING 2u
@@ -139,6 +140,14 @@ typedef int32_t (*orch_blob_fn)(void *ud, const char *key, uint64_t size);
  * RUNS: schema_version, migrate, run_*, attempt_*, event_*, log_*,
  *       instance_*, flag_*; TXN: txn_*; LEASES: lease_*, run_claim,
  *       run_heartbeat; BLOBS: blob_*; NOTIFY: notify, wait. */
+/* Filled by run_stats; the caller sets struct_size and zeroes the rest. */
+struct orch_run_stats {
+    uint32_t struct_size;
+    uint32_t reserved;
+    uint64_t by_state[8];          /* runs in each ORCH_RUN_* state (index = state) */
+    int64_t oldest_queued_ns;      /* created_ns of the oldest queued run; 0 = none */
+};
+
 struct orch_store_vtable {
     uint32_t struct_size;
 
@@ -158,7 +167,7 @@ struct orch_store_vtable {
     orch_status (*txn_commit)(struct orch_store *st, struct orch_error *err);
     orch_status (*txn_rollback)(struct orch_store *st, struct orch_error *err);
 
-    /* Runs. run_create: EXISTS (and fn called with the existing run) when
+        /* Runs. run_create: EXISTS (and fn called with the existing run) when
      * the idempotency key is taken. */
     orch_status (*run_create)(struct orch_store *st,
                               const struct orch_run_rec *r, orch_run_fn fn,
@@ -264,6 +273,14 @@ struct orch_store_vtable {
                           struct orch_error *err);
     orch_status (*wait)(struct orch_store *st, int64_t timeout_ms,
                         struct orch_error *err);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Aggregates for metrics and health in one read (an index scan or a
+     * counter, never a listing a caller walks), so a scrape costs the same
+     * with 100 runs or 100,000. CAP_STATS. */
+    orch_status (*run_stats)(struct orch_store *st, struct orch_run_stats *out,
+                             struct orch_error *err);
 };
 
 static inline const char *orch_run_state_name(uint32_t s)
