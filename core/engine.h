@@ -60,6 +60,12 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
                                 const struct oc_engine_opts *opts,
                                 struct orch_error *err);
 void oc_engine_free(struct oc_engine *e);
+/* The executor pool's use, for metrics; callable from any thread. */
+struct oc_engine_exec_stats {
+    uint32_t busy, capacity;
+    uint64_t crashes;            /* executors that died or were killed mid-job */
+};
+void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats *out);
 
 /* Create and start a run. cfg is borrowed and must be validated and outlive
  * the engine. inputs: a JSON object (borrowed), checked against the

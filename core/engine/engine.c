@@ -254,6 +254,13 @@ void oc_run_check_done(struct oc_run *r)
     oc_engine_progress(r, &p);
 }
 
+void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats *out)
+{
+    struct oc_pool_stats ps;
+    oc_pool_stats(e->pool, &ps);
+    *out = (struct oc_engine_exec_stats){ps.busy, ps.capacity, ps.crashes};
+}
+
 struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
                                 const struct oc_engine_opts *opts,
                                 struct orch_error *err)

@@ -39,7 +39,8 @@ struct oc_pool {
     struct oc_worker **w;        /* pointers: callbacks may spawn workers */
     size_t n;
     uint64_t next_job;
-    uint32_t busy;
+    _Atomic uint32_t busy;       /* atomic: read by metrics from another thread */
+    _Atomic uint64_t crashes;    /* executors that died or were killed mid-job */
     int wake_fd;                 /* -1, or an fd whose readability ends a poll */
     char *env_keep;              /* argv[2] of executors: names kept, or NULL */
 };
@@ -276,6 +277,7 @@ static void oc_worker_died(struct oc_pool *p, size_t i, orch_status forced,
                            WIFEXITED(st) ? WEXITSTATUS(st) : -1, w->what);
     if (!forced)
         code = ORCH_E_PLUGIN_CRASHED;
+    p->crashes++;
     int was_busy = w->busy;
     if (was_busy) {
         const struct oc_job_cbs *cbs = w->cbs;
@@ -458,4 +460,11 @@ uint32_t oc_pool_busy(const struct oc_pool *p)
 uint32_t oc_pool_capacity(const struct oc_pool *p)
 {
     return p->max;
+}
+
+void oc_pool_stats(const struct oc_pool *p, struct oc_pool_stats *out)
+{
+    out->busy = p->busy;
+    out->capacity = p->max;
+    out->crashes = p->crashes;
 }

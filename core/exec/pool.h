@@ -88,6 +88,13 @@ void oc_pool_set_wake_fd(struct oc_pool *p, int fd);
 void oc_pool_set_env_keep(struct oc_pool *p, const char *csv);
 uint32_t oc_pool_busy(const struct oc_pool *p);
 uint32_t oc_pool_capacity(const struct oc_pool *p);
+/* For metrics, from any thread. crashes: executors that died (signal,
+ * exit, protocol error) or were killed at a deadline or cancel grace. */
+struct oc_pool_stats {
+    uint32_t busy, capacity;
+    uint64_t crashes;
+};
+void oc_pool_stats(const struct oc_pool *p, struct oc_pool_stats *out);
 
 /* Where orch-exec is: $ORCH_EXEC, <exe dir>/../libexec/orch/orch-exec,
  * <exe dir>/orch-exec, the install dir. malloc'd, or NULL. */

@@ -222,8 +222,8 @@ grep -q '^orch_step_duration_seconds_count ' "$T/resp" || fail "metrics lack ste
 grep -q '^orch_queue_depth 0' "$T/resp" || fail "metrics lack queue depth"
 grep -q '^orch_scheduler_last_tick_age_seconds ' "$T/resp" || fail "metrics lack tick age"
 # Only terminal states finish a run: the approval run above parked (waiting) first.
-grep -q '^orch_runs_finished_total{state="succeeded"} [1-9]' "$T/resp" || fail "no finished runs counted"
-if grep -q '^orch_runs_finished_total{state="waiting"}' "$T/resp"; then fail "a parked run counted as finished"; fi
+grep -q '^orch_runs_finished_total{workflow="gated",state="succeeded"} [1-9]' "$T/resp" || fail "no finished runs counted"
+if grep -q '^orch_runs_finished_total{.*state="waiting"}' "$T/resp"; then fail "a parked run counted as finished"; fi
 api GET /v1/plugins "" reader
 resp "[p['name'] for p in d['plugins']]" | grep -q approval || fail "plugins list"
 api GET /v1/workflows/gated "" reader

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "authlog.h"
+#include "metrics.h"
 #include "host.h"
 
 static const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
@@ -103,20 +104,6 @@ void orchd_hook_sig_failed(struct orchd_req *rq, const struct oc_hook *h,
               orchd_sig_reasons[why]);
 }
 
-/* Prometheus label values: the names come from the config, but quote
- * them as the text format wants anyway. */
-static void orchd_label(struct oc_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            oc_buf_addc(b, '\\');
-        if (*s == '\n')
-            oc_buf_adds(b, "\\n");
-        else
-            oc_buf_addc(b, *s);
-    }
-}
-
 void orchd_authlog_metrics(struct orchd *d, struct oc_buf *b)
 {
     oc_buf_adds(b, "# HELP orch_http_auth_failures_total Requests refused for a missing "
@@ -140,7 +127,7 @@ void orchd_authlog_metrics(struct orchd *d, struct oc_buf *b)
     for (size_t i = 0; d->m.sig_failures && i < dc->n_hooks; i++)
         for (int k = 0; k < ORCHD_SIG_N; k++) {
             oc_buf_adds(b, "orch_webhook_signature_failures_total{webhook=\"");
-            orchd_label(b, dc->hooks[i].name);
+            orchd_metrics_label(b, dc->hooks[i].name);
             oc_buf_addf(b, "\",reason=\"%s\"} %llu\n", orchd_sig_reasons[k],
                         (unsigned long long)d->m.sig_failures[i * ORCHD_SIG_N + (size_t)k]);
         }

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "instances.h"
 #include "json_limit.h"
+#include "metrics.h"
 #include "util.h"
 
 struct orchd_server {
@@ -339,19 +340,12 @@ static void orchd_route(struct orchd_req *rq)
 void orchd_dispatch(struct orchd_req *rq, int too_large)
 {
     struct orchd *d = rq->d;
-    pthread_mutex_lock(&d->m.lock);
-    d->m.http_requests++;
-    pthread_mutex_unlock(&d->m.lock);
     if (too_large)
         orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
                    (long long)d->cfg->daemon.max_body);
     else
         orchd_route(rq);
-    if (rq->status >= 500) {
-        pthread_mutex_lock(&d->m.lock);
-        d->m.http_errors++;
-        pthread_mutex_unlock(&d->m.lock);
-    }
+    orchd_metrics_http(d, rq->route, rq->status);
 }
 
 char *orchd_answer_text(struct orchd_req *rq, const char **ctype)

@@ -103,7 +103,6 @@ void orchd_dead_letter_requeue(struct orchd_req *rq);
 void orchd_health(struct orchd_req *rq);
 void orchd_health_ready(struct orchd_req *rq);
 void orchd_health_env(struct orchd_req *rq);
-void orchd_metrics(struct orchd_req *rq);
 void orchd_openapi_yaml_get(struct orchd_req *rq);
 void orchd_openapi_json_get(struct orchd_req *rq);
 void orchd_workflows_list(struct orchd_req *rq);

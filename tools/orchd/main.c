@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "exec/children.h"
 #include "host.h"
 #include "http.h"
@@ -339,6 +340,7 @@ int main(int argc, char **argv)
         return 2;
     }
     orchd_log_init(d.cfg->daemon.log_json);
+    orchd_metrics_init(&d);
     d.plugins = json_array();
     d.plugin_errors = json_array();
     orchd_scan_plugins(&d);
@@ -407,6 +409,7 @@ out:
     json_decref(d.plugins);
     json_decref(d.plugin_errors);
     free(d.owner);
+    orchd_metrics_free(&d);
     oc_config_free(d.cfg);
     oc_registry_free(d.reg);
     return rc;

@@ -21,15 +21,26 @@ struct orchd_listener;
 struct orchd_notifier;
 struct orchd_server;
 
+#define ORCHD_DUR_BUCKETS 15
+#define ORCHD_HTTP_CODES 16
+
+struct orchd_hist {                   /* seconds, bounds in metrics.c */
+    uint64_t buckets[ORCHD_DUR_BUCKETS];
+    double sum;
+    uint64_t count;
+};
+
+/* Counted as the daemon goes; exported by metrics.c. Under lock. */
 struct orchd_metrics {
     pthread_mutex_t lock;
     uint64_t runs_finished[8];        /* by ORCH_RUN_* */
     uint64_t steps_finished[10];      /* by ORCH_STEP_* */
-    /* step duration histogram, seconds */
-    uint64_t dur_buckets[12];
-    double dur_sum;
-    uint64_t dur_count;
-    uint64_t claims, ticks, http_requests, http_errors, notify_failures;
+    size_t n_workflows;               /* the config's, + 1 for runs of removed ones */
+    uint64_t *runs_started;           /* [workflow] */
+    uint64_t *runs_finished_wf;       /* [workflow * 8 + ORCH_RUN_*] */
+    struct orchd_hist run_dur, step_dur;
+    uint64_t *http;                   /* [route (last: unmatched) * ORCHD_HTTP_CODES + code] */
+    uint64_t claims, ticks, notify_failures;
     uint64_t *auth_failures;          /* [route * ORCHD_AUTH_N + reason] (authlog.c) */
     uint64_t *sig_failures;           /* [webhook * ORCHD_SIG_N + reason] */
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "cron.h"
 #include "host.h"
 #include "instances.h"
@@ -425,6 +426,7 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
     struct orchd *d = ud;
     struct oc_log_fields f = {.run_id = p->run_id, .step_id = p->step_id,
                               .attempt = p->attempt, .component = "engine"};
+    orchd_metrics_progress(d, p);
     switch (p->type) {
     case OC_EV_RUN_STARTED:
         oc_log_at(ORCH_LOG_INFO, &f, "run %s", p->message ? p->message : "started");
@@ -436,37 +438,19 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
         oc_log_at(ORCH_LOG_WARN, &f, "attempt failed, retrying: %s",
                   p->message ? p->message : "");
         break;
-    case OC_EV_STEP_FINISHED: {
+    case OC_EV_STEP_FINISHED:
         oc_log_at(p->state == ORCH_STEP_SUCCEEDED || p->state == ORCH_STEP_SKIPPED
                       ? ORCH_LOG_INFO
                       : ORCH_LOG_WARN,
                   &f, "step %s%s%s", orch_step_state_name(p->state), p->message ? ": " : "",
                   p->message ? p->message : "");
-        double secs = (double)p->duration_ns / 1e9;
-        static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                        0.5,   1,    2.5,   5,    10,  60};
-        pthread_mutex_lock(&d->m.lock);
-        if (p->state < 10)
-            d->m.steps_finished[p->state]++;
-        for (size_t b = 0; b < 12; b++)
-            if (secs <= bounds[b])
-                d->m.dur_buckets[b]++;
-        d->m.dur_sum += secs;
-        d->m.dur_count++;
-        pthread_mutex_unlock(&d->m.lock);
         break;
-    }
     case OC_EV_RUN_FINISHED:
         oc_log_at(p->state == ORCH_RUN_SUCCEEDED || p->state == ORCH_RUN_WAITING
                       ? ORCH_LOG_INFO
                       : ORCH_LOG_WARN,
                   &f, "run %s%s%s", orch_run_state_name(p->state), p->message ? ": " : "",
                   p->message ? p->message : "");
-        pthread_mutex_lock(&d->m.lock);
-        /* A parked run (waiting for approval) has not finished. */
-        if (p->state >= ORCH_RUN_SUCCEEDED && p->state <= ORCH_RUN_CANCELLED)
-            d->m.runs_finished[p->state]++;
-        pthread_mutex_unlock(&d->m.lock);
         if (p->state != ORCH_RUN_WAITING && d->notifier)
             orchd_notify_run(d->notifier, p->run_id, p->workflow, p->state, p->message);
         break;

@@ -1,0 +1,25 @@
+/* orchd's Prometheus metrics (metrics.c): counted as the daemon goes,
+ * aggregated at scrape time. */
+#ifndef ORCHD_METRICS_H
+#define ORCHD_METRICS_H
+
+#include "engine.h"
+#include "orchd.h"
+
+struct orchd_req;
+struct orchd_route;
+
+void orchd_metrics_init(struct orchd *d);
+void orchd_metrics_free(struct orchd *d);
+/* The engine's progress events: runs started/finished, step outcomes and
+ * durations. */
+void orchd_metrics_progress(struct orchd *d, const struct oc_progress *p);
+/* One answered request; route NULL when no route matched. */
+void orchd_metrics_http(struct orchd *d, const struct orchd_route *route, unsigned status);
+/* A label value, escaped as the text format wants (\\, \", \n). */
+struct oc_buf;
+void orchd_metrics_label(struct oc_buf *b, const char *s);
+/* GET /metrics */
+void orchd_metrics(struct orchd_req *rq);
+
+#endif
