@@ -3,6 +3,7 @@
  * checked in constant time, every answer JSON. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -363,6 +364,25 @@ char *orchd_answer_text(struct orchd_req *rq, const char **ctype)
     return text;
 }
 
+/* The caller's X-Request-Id when it is a sane token (1-128 of
+ * [A-Za-z0-9._:-]: it goes into logs and a header), else a fresh random
+ * one, so every log line of a request can be found from its answer. */
+static void orchd_request_id(struct orchd_req *rq, char *out, size_t n)
+{
+    const char *in = orchd_header(rq, "X-Request-Id");
+    size_t len = in ? strlen(in) : 0;
+    int ok = len >= 1 && len < n && len <= 128;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)in[i]) || strchr("._:-", in[i]);
+    if (ok) {
+        memcpy(out, in, len + 1);
+        return;
+    }
+    char *id = oc_new_id("q-");
+    snprintf(out, n, "%s", id);
+    free(id);
+}
+
 static enum MHD_Result orchd_send(struct orchd_req *rq)
 {
     struct MHD_Response *resp = rq->stream;
@@ -375,6 +395,7 @@ static enum MHD_Result orchd_send(struct orchd_req *rq)
     if (rq->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
     enum MHD_Result r = MHD_queue_response(rq->conn, rq->status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -403,10 +424,19 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
     struct orchd_req rq = {.d = d, .conn = conn, .method = method, .path = url,
                            .body = cc->body.data ? cc->body.data : "",
                            .body_len = cc->body.len};
+    int64_t t0 = oc_now_mono_ns();
+    orchd_request_id(&rq, rq.request_id, sizeof rq.request_id);
+    orchd_log_request(rq.request_id);
     orchd_dispatch(&rq, cc->too_large);
-    struct oc_log_fields f = {.component = "http"};
-    oc_log_at(rq.status >= 500 ? ORCH_LOG_WARN : ORCH_LOG_DEBUG, &f, "%s %s -> %u%s%s", method,
-              url, rq.status, rq.token ? " by " : "", rq.token ? rq.token->name : "");
+    char remote[96];
+    orchd_remote_addr(&rq, remote, sizeof remote);
+    struct orchd_access a = {.request_id = rq.request_id, .method = method,
+                             .route = rq.route ? rq.route->pattern : "unmatched",
+                             .token = rq.token ? rq.token->name : NULL, .remote = remote,
+                             .status = rq.status,
+                             .duration_ms = (double)(oc_now_mono_ns() - t0) / 1e6};
+    orchd_log_access(&a);
+    orchd_log_request(NULL);
     enum MHD_Result r = orchd_send(&rq);
     json_decref(rq.json);
     free(rq.text);

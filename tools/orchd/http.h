@@ -29,6 +29,7 @@ struct orchd_req {
     char *text;                           /* owned; with content_type */
     const char *content_type;
     struct MHD_Response *stream;          /* a streamed answer */
+    char request_id[132];                 /* X-Request-Id: the caller's or a new one */
 };
 
 typedef void (*orchd_handler)(struct orchd_req *rq);

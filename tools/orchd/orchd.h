@@ -119,5 +119,15 @@ int orchd_consttime_eq(const void *a, const void *b, size_t n);
 
 /* dlog.c */
 void orchd_log_init(int json);
+/* The request this thread is handling (NULL: none): its id goes on every
+ * log line the thread writes meanwhile. Borrowed until cleared. */
+void orchd_log_request(const char *request_id);
+/* One access-log line. Never the token itself, never the body. */
+struct orchd_access {
+    const char *request_id, *method, *route, *token, *remote;
+    unsigned status;
+    double duration_ms;
+};
+void orchd_log_access(const struct orchd_access *a);
 
 #endif
