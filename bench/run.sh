@@ -88,6 +88,17 @@ wrk -t2 -c8 -d10s --latency "http://127.0.0.1:18089/v1/runs/$rid" >wrk.out 2>&1 
 row api-get-run orchd "$(awk '/Requests\/sec/ {print $2}' wrk.out)" req/s \
   "wrk -t2 -c8 -d10s GET /v1/runs/ID; p99 $(awk '/ 99%/ {print $2}' wrk.out)"
 kill "$dpid"; wait "$dpid" 2>/dev/null || true
+# /metrics with 100,000 runs in the store: the scrape reads one aggregate
+# (run_stats), so its time must not grow with the store. The rows are
+# written straight into the stopped daemon's SQLite file.
+sqlite3 "$w/dstate/orch.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+  INSERT INTO runs(id, workflow, state, created_ns, updated_ns)
+  SELECT 'r-bench-' || i, 'gate', 4 + i % 3, 1700000000000000000 + i, 1700000000000000000 + i FROM n;"
+"$ORCHD" --config d.yaml --listen unix:"$w/d.sock" >>d.log 2>&1 &
+dpid=$!
+for i in $(seq 100); do curl -sf --unix-socket "$w/d.sock" http://o/health >/dev/null && break; sleep 0.05; done
+measure metrics-scrape-100k-runs orchd "" -- curl -sf --unix-socket "$w/d.sock" -o /dev/null http://o/metrics
+kill "$dpid"; wait "$dpid" 2>/dev/null || true
 
 # 4. Docker step, and 6. the Fly backend (on the Machines API stand-in with
 # Fly-like start-up delays): the engine and the stand-in run for these.

@@ -54,8 +54,11 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
                       "$11,$12,$13) ON CONFLICT DO NOTHING",
     [PG_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = $1",
     [PG_RUN_BY_KEY] = "SELECT " RUN_COLS " FROM runs WHERE idempotency_key = $1",
-    [PG_RUN_STATS] = "SELECT state, count(*), min(created_ns) FILTER (WHERE state = 1) "
-                     "FROM runs GROUP BY state",
+    /* Counts from an index-only scan of runs_claim (no counter rows: several
+     * daemons would contend on them for every state change); the oldest
+     * queued run from the partial index runs_queue. */
+    [PG_RUN_STATS] = "SELECT state, count(*), CASE WHEN state = 1 THEN (SELECT min(created_ns) "
+                     "FROM runs WHERE state = 1) END FROM runs GROUP BY state",
     [PG_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE ($1::int = 0 OR state = $1) AND "
                     "($2::text IS NULL OR workflow = $2) AND created_ns > $3 ORDER BY "
                     "created_ns DESC, id COLLATE \"C\" DESC LIMIT $4",

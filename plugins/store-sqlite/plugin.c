@@ -81,9 +81,10 @@ static const char *const sq_sql[SQ_STMT_COUNT_] = {
     [SQ_BLOB_PUT] = "INSERT OR REPLACE INTO blobs(key, data, size) VALUES(?,?,?)",
     [SQ_BLOB_GET] = "SELECT data FROM blobs WHERE key = ?",
     [SQ_BLOB_DELETE] = "DELETE FROM blobs WHERE key = ?",
-    /* runs_claim's leading column answers the grouping from the index. */
-    [SQ_RUN_STATS] = "SELECT state, count(*), min(CASE WHEN state = 1 THEN created_ns END) "
-                     "FROM runs GROUP BY state",
+    /* run_counts is kept by triggers; the queued run's age comes from the
+     * partial index runs_queued_created (schema 2). */
+    [SQ_RUN_STATS] = "SELECT state, n, CASE WHEN state = 1 THEN (SELECT min(created_ns) FROM "
+                     "runs WHERE state = 1) END FROM run_counts",
     [SQ_BLOB_LIST] = "SELECT key, size FROM blobs WHERE substr(key, 1, length(?1)) = ?1 "
                      "ORDER BY key",
 };

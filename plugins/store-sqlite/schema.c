@@ -33,6 +33,22 @@ static const char *const sq_migrations[] = {
     "CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL,"
     " expires_ns INTEGER NOT NULL);"
     "CREATE TABLE blobs(key TEXT PRIMARY KEY, data BLOB NOT NULL, size INTEGER NOT NULL);",
+    /* 2: run_stats without a scan. Counts by state kept by triggers (one
+     * writer at a time in SQLite, so the counter rows are never contended),
+     * and the oldest queued run from a partial index. */
+    "CREATE TABLE run_counts(state INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO run_counts SELECT state, count(*) FROM runs GROUP BY state;"
+    "CREATE TRIGGER runs_count_ins AFTER INSERT ON runs BEGIN"
+    " INSERT INTO run_counts VALUES(NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;"
+    " END;"
+    "CREATE TRIGGER runs_count_del AFTER DELETE ON runs BEGIN"
+    " UPDATE run_counts SET n = n - 1 WHERE state = OLD.state; END;"
+    "CREATE TRIGGER runs_count_upd AFTER UPDATE OF state ON runs"
+    " WHEN OLD.state IS NOT NEW.state BEGIN"
+    " UPDATE run_counts SET n = n - 1 WHERE state = OLD.state;"
+    " INSERT INTO run_counts VALUES(NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;"
+    " END;"
+    "CREATE INDEX runs_queued_created ON runs(created_ns) WHERE state = 1;",
 };
 
 #define SQ_SCHEMA (int32_t)(sizeof sq_migrations / sizeof sq_migrations[0])
