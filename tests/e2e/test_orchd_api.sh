@@ -146,7 +146,8 @@ timeout 20 curl -sN --unix-socket "$OD_SOCK" -H "Authorization: Bearer reader-to
   "http://orchd/v1/runs/$S/steps/wait/logs?follow=true" >"$T/stream" &
 SP=$!
 wait_until "the live line in the stream" grep -q started "$T/stream"
-grep -q '"data":"started\\n"' "$T/stream" || fail "stream did not show the live line: $(cat "$T/stream")"
+grep -q '"step":"wait","attempt":1,"stream":"stdout","data":"started\\n"' "$T/stream" ||
+  fail "stream did not show the live line with its step and stream: $(cat "$T/stream")"
 api POST "/v1/runs/$S/cancel"; expect_http 202 "cancel"
 od_wait_run "$S" cancelled
 wait "$SP" || true

@@ -117,7 +117,8 @@ static int32_t orchd_log_sse_cb(void *ud, const struct orch_log_rec *l)
     char id[32];
     snprintf(id, sizeof id, "%lld", (long long)l->seq);
     orchd_sse_event(&t->sse, "log", id,
-                    json_pack("{s:s,s:s%,s:I}", "stream",
+                    json_pack("{s:s,s:i,s:s,s:s%,s:I}", "step", t->step, "attempt",
+                              (int)t->attempt, "stream",
                               l->stream == ORCH_STREAM_STDERR ? "stderr" : "stdout", "data",
                               text, n, "seq", (json_int_t)l->seq));
     free(text);
