@@ -66,6 +66,9 @@ struct oc_engine_exec_stats {
     uint64_t crashes;            /* executors that died or were killed mid-job */
 };
 void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats *out);
+/* Spans the OTLP exporter dropped (queue full, collector down); 0 when
+ * tracing is off. Any thread. */
+uint64_t oc_engine_spans_dropped(const struct oc_engine *e);
 
 /* Create and start a run. cfg is borrowed and must be validated and outlive
  * the engine. inputs: a JSON object (borrowed), checked against the

@@ -10,14 +10,15 @@
 #include "../plugin_with.h"
 #include "internal.h"
 #include "../runctl.h"
+#include "../trace/trace.h"
 
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p)
 {
-    if (!r->e->opts.on_progress)
-        return;
     struct oc_progress q = *p;
     q.workflow = r->wf->name;
-    r->e->opts.on_progress(r->e->opts.ud, &q);
+    oc_tracer_progress(r->e->tracer, &q);
+    if (r->e->opts.on_progress)
+        r->e->opts.on_progress(r->e->opts.ud, &q);
 }
 
 void oc_engine_enqueue(struct oc_run *r, size_t idx)
@@ -261,6 +262,11 @@ void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats
     *out = (struct oc_engine_exec_stats){ps.busy, ps.capacity, ps.crashes};
 }
 
+uint64_t oc_engine_spans_dropped(const struct oc_engine *e)
+{
+    return oc_tracer_dropped(e->tracer);
+}
+
 struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
                                 const struct oc_engine_opts *opts,
                                 struct orch_error *err)
@@ -276,6 +282,7 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->store = store;
     e->opts = *opts;
     e->state_dir = oc_state_dir(opts->state_dir);
+    e->tracer = oc_tracer_from_env(program_invocation_short_name);
     uint32_t n = opts->concurrency ? opts->concurrency : 4;
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
@@ -348,6 +355,7 @@ void oc_engine_free(struct oc_engine *e)
     free(e->tmpdir);
     free(e->state_dir);
     free(e->exec_path);
+    oc_tracer_free(e->tracer); /* flushes: the CLI's spans reach the collector before exit */
     free(e);
 }
 

@@ -94,6 +94,7 @@ struct oc_engine {
     struct oc_registry *reg;
     struct oc_store *store;
     struct oc_pool *pool;
+    struct oc_tracer *tracer;    /* NULL unless OTEL_* asks for traces (core/trace) */
     struct oc_engine_opts opts;
     struct oc_run **runs;
     size_t n_runs;

@@ -11,6 +11,7 @@
 
 #include "../host.h"
 #include "../proc_env.h"
+#include "../trace/trace.h"
 #include "internal.h"
 
 static int oc_env_render(const struct oc_node *env, const struct oc_scope *sc, json_t *into,
@@ -63,6 +64,11 @@ int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
     oc_scope_make(sc, ud, r, idx);
     ud->secrets = secrets;
     ud->env = json_object();
+    if (r->e->tracer) { /* the attempt's span: tools the command runs can join the trace */
+        char tp[56];
+        oc_trace_traceparent(r->id, r->steps[idx].def->id, r->steps[idx].attempt + 1, tp);
+        json_object_set_new(ud->env, "TRACEPARENT", json_string(tp));
+    }
     for (size_t i = 0; i < r->cfg->n_env_passthrough; i++) {
         const char *name = r->cfg->env_passthrough[i];
         const char *v = oc_env_get(name);

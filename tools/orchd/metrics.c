@@ -222,6 +222,10 @@ static void orchd_pool_gauges(struct orchd *d, struct oc_buf *b)
     orchd_family(b, "orch_executor_crashes_total", "counter",
                  "Executors that died (signal, exit, protocol error) or were killed at a deadline.");
     oc_buf_addf(b, "orch_executor_crashes_total %llu\n", (unsigned long long)ps.crashes);
+    orchd_family(b, "orch_otlp_spans_dropped_total", "counter",
+                 "Trace spans not exported: the queue was full or the collector did not take them.");
+    oc_buf_addf(b, "orch_otlp_spans_dropped_total %llu\n",
+                (unsigned long long)(d->eng ? oc_engine_spans_dropped(d->eng) : 0));
 }
 
 void orchd_metrics(struct orchd_req *rq)

@@ -1,0 +1,570 @@
+/* The OTLP/HTTP exporter: a bounded queue of finished spans, a thread that
+ * sends them in batches (protobuf through protobuf-c, or JSON through
+ * jansson) with libcurl, retrying with back-off on 429, 5xx and connection
+ * errors. The engine only ever appends to the queue: a collector that is
+ * slow or down costs dropped spans (counted), never a step's time. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../host.h"
+#include "../libcurl.h"
+#include "../util.h"
+#include "internal.h"
+#include "otlp_trace.pb-c.h"
+
+#define OC_QUEUE_MAX 2048
+#define OC_BATCH_MAX 512
+#define OC_FLUSH_WAIT_MS 5000
+
+struct oc_kv {
+    char *key, *value;
+};
+
+struct oc_exporter {
+    char *url;
+    int json;
+    struct curl_slist *headers;
+    int64_t timeout_ms;
+    double ratio;                 /* sampler: share of traces kept */
+    struct oc_kv *res;            /* resource attributes, service.name included */
+    size_t n_res;
+    const struct oc_libcurl *curl;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct oc_span **q;
+    size_t n_q;
+    int stopping;
+    int64_t stop_deadline_ns;     /* monotonic: give up retrying after this */
+    _Atomic uint64_t dropped;
+};
+
+void oc_span_free(struct oc_span *s)
+{
+    if (!s)
+        return;
+    free(s->name);
+    free(s->status_message);
+    for (size_t i = 0; i < s->n_attrs; i++) {
+        free(s->attrs[i].key);
+        free(s->attrs[i].str);
+    }
+    free(s->attrs);
+    for (size_t i = 0; i < s->n_events; i++)
+        free(s->events[i].name);
+    free(s->events);
+    free(s);
+}
+
+static struct oc_span_attr *oc_attr_new(struct oc_span *s, const char *key)
+{
+    s->attrs = oc_xrealloc(s->attrs, (s->n_attrs + 1) * sizeof *s->attrs);
+    struct oc_span_attr *a = &s->attrs[s->n_attrs++];
+    *a = (struct oc_span_attr){oc_xstrdup(key), NULL, 0};
+    return a;
+}
+
+void oc_span_attr_str(struct oc_span *s, const char *key, const char *value)
+{
+    oc_attr_new(s, key)->str = oc_xstrdup(value ? value : "");
+}
+
+void oc_span_attr_int(struct oc_span *s, const char *key, int64_t value)
+{
+    oc_attr_new(s, key)->num = value;
+}
+
+void oc_span_event_add(struct oc_span *s, uint64_t time_ns, const char *name)
+{
+    s->events = oc_xrealloc(s->events, (s->n_events + 1) * sizeof *s->events);
+    s->events[s->n_events++] = (struct oc_span_event){time_ns, oc_xstrdup(name)};
+}
+
+/* ---- configuration from the environment ---- */
+
+static const char *oc_env(const char *a, const char *b)
+{
+    const char *v = getenv(a);
+    if (v && *v)
+        return v;
+    v = b ? getenv(b) : NULL;
+    return v && *v ? v : NULL;
+}
+
+/* "k=v,k2=v2" with %-escapes in values (the OTel spec's format for
+ * OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES). */
+static size_t oc_parse_pairs(const char *text, struct oc_kv **out)
+{
+    size_t n = 0;
+    *out = NULL;
+    char *copy = oc_xstrdup(text ? text : ""), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok)
+            continue;
+        *eq = 0;
+        char *k = tok, *v = eq + 1;
+        while (*k == ' ')
+            k++;
+        char *dec = oc_xcalloc(strlen(v) + 1, 1), *d = dec;
+        for (const char *p = v; *p; p++) {
+            unsigned hx;
+            if (*p == '%' && sscanf(p + 1, "%2x", &hx) == 1 && p[1] && p[2]) {
+                *d++ = (char)hx;
+                p += 2;
+            } else {
+                *d++ = *p;
+            }
+        }
+        *out = oc_xrealloc(*out, (n + 1) * sizeof **out);
+        (*out)[n++] = (struct oc_kv){oc_xstrdup(k), dec};
+    }
+    free(copy);
+    return n;
+}
+
+static double oc_sampler_ratio(void)
+{
+    const char *s = oc_env("OTEL_TRACES_SAMPLER", NULL);
+    if (!s || !strcmp(s, "always_on") || !strcmp(s, "parentbased_always_on"))
+        return 1.0;
+    if (!strcmp(s, "always_off") || !strcmp(s, "parentbased_always_off"))
+        return 0.0;
+    if (!strcmp(s, "traceidratio") || !strcmp(s, "parentbased_traceidratio")) {
+        const char *a = oc_env("OTEL_TRACES_SAMPLER_ARG", NULL);
+        char *end;
+        double r = a ? strtod(a, &end) : 1.0;
+        if (!a || *end || r < 0 || r > 1 || isnan(r)) {
+            oc_log(ORCH_LOG_WARN, "trace", "OTEL_TRACES_SAMPLER_ARG '%s' is not a ratio in "
+                   "[0, 1]: sampling every trace", a ? a : "");
+            return 1.0;
+        }
+        return r;
+    }
+    oc_log(ORCH_LOG_WARN, "trace", "OTEL_TRACES_SAMPLER '%s' is not supported: sampling every "
+           "trace", s);
+    return 1.0;
+}
+
+int oc_exporter_sampled(const struct oc_exporter *x, const uint8_t trace_id[16])
+{
+    if (x->ratio >= 1.0)
+        return 1;
+    uint64_t v = 0;
+    for (int i = 8; i < 16; i++)
+        v = v << 8 | trace_id[i];
+    return (double)v < x->ratio * 18446744073709551616.0;
+}
+
+static void *oc_export_main(void *arg);
+
+struct oc_exporter *oc_exporter_from_env(const char *service)
+{
+    const char *off = oc_env("OTEL_SDK_DISABLED", NULL);
+    if (off && !strcasecmp(off, "true"))
+        return NULL;
+    const char *traces = oc_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", NULL);
+    const char *base = oc_env("OTEL_EXPORTER_OTLP_ENDPOINT", NULL);
+    if (!traces && !base)
+        return NULL;
+    double ratio = oc_sampler_ratio();
+    if (ratio <= 0.0)
+        return NULL;
+    const char *proto = oc_env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL");
+    if (proto && strcmp(proto, "http/protobuf") && strcmp(proto, "http/json")) {
+        oc_log(ORCH_LOG_ERROR, "trace", "OTLP protocol '%s' is not supported (http/protobuf, "
+               "http/json): traces are not exported", proto);
+        return NULL;
+    }
+    const char *why = NULL;
+    const struct oc_libcurl *curl = oc_libcurl(&why);
+    if (!curl) {
+        oc_log(ORCH_LOG_ERROR, "trace", "traces are not exported: %s", why);
+        return NULL;
+    }
+    struct oc_exporter *x = oc_xcalloc(1, sizeof *x);
+    x->curl = curl;
+    x->ratio = ratio;
+    x->json = proto && !strcmp(proto, "http/json");
+    if (traces) {
+        x->url = oc_xstrdup(traces);
+    } else {
+        size_t n = strlen(base);
+        x->url = oc_xasprintf("%.*s/v1/traces", (int)(n && base[n - 1] == '/' ? n - 1 : n), base);
+    }
+    const char *t = oc_env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT");
+    x->timeout_ms = t ? strtoll(t, NULL, 10) : 10000;
+    if (x->timeout_ms <= 0)
+        x->timeout_ms = 10000;
+    struct oc_kv *h = NULL;
+    size_t nh = oc_parse_pairs(oc_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), &h);
+    x->headers = curl->slist_append(NULL, x->json ? "Content-Type: application/json"
+                                                  : "Content-Type: application/x-protobuf");
+    for (size_t i = 0; i < nh; i++) {
+        char *line = oc_xasprintf("%s: %s", h[i].key, h[i].value);
+        x->headers = curl->slist_append(x->headers, line);
+        free(line);
+        free(h[i].key);
+        free(h[i].value);
+    }
+    free(h);
+    x->n_res = oc_parse_pairs(oc_env("OTEL_RESOURCE_ATTRIBUTES", NULL), &x->res);
+    const char *svc = oc_env("OTEL_SERVICE_NAME", NULL);
+    int have_svc = 0;
+    for (size_t i = 0; i < x->n_res; i++)
+        if (!strcmp(x->res[i].key, "service.name")) {
+            have_svc = 1;
+            if (svc) {
+                free(x->res[i].value);
+                x->res[i].value = oc_xstrdup(svc);
+            }
+        }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    struct oc_kv add[] = {{"service.name", (char *)(svc ? svc : service)},
+                          {"service.version", ORCH_VERSION},
+                          {"host.name", host}};
+    for (size_t i = have_svc ? 1 : 0; i < 3; i++) {
+        x->res = oc_xrealloc(x->res, (x->n_res + 1) * sizeof *x->res);
+        x->res[x->n_res++] = (struct oc_kv){oc_xstrdup(add[i].key), oc_xstrdup(add[i].value)};
+    }
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&x->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    x->q = oc_xcalloc(OC_QUEUE_MAX, sizeof *x->q);
+    if (pthread_create(&x->thread, NULL, oc_export_main, x) != 0) {
+        oc_log(ORCH_LOG_ERROR, "trace", "cannot start the exporter thread: %s", strerror(errno));
+        x->thread = 0;
+        oc_exporter_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void oc_exporter_add(struct oc_exporter *x, struct oc_span *s)
+{
+    pthread_mutex_lock(&x->mu);
+    if (x->n_q == OC_QUEUE_MAX) {
+        pthread_mutex_unlock(&x->mu);
+        x->dropped++;
+        oc_span_free(s);
+        return;
+    }
+    x->q[x->n_q++] = s;
+    if (x->n_q >= OC_BATCH_MAX)
+        pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+uint64_t oc_exporter_dropped(const struct oc_exporter *x)
+{
+    return x->dropped;
+}
+
+/* ---- encoding ---- */
+
+static void oc_hexs(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static json_t *oc_json_kv(const char *key, const char *str, int64_t num)
+{
+    char n[24];
+    snprintf(n, sizeof n, "%lld", (long long)num);
+    return json_pack("{s:s,s:{s:s}}", "key", key, "value", str ? "stringValue" : "intValue",
+                     str ? str : n);
+}
+
+static char *oc_encode_json(struct oc_exporter *x, struct oc_span **spans, size_t n, size_t *len)
+{
+    json_t *res = json_array(), *arr = json_array();
+    for (size_t i = 0; i < x->n_res; i++)
+        json_array_append_new(res, oc_json_kv(x->res[i].key, x->res[i].value, 0));
+    for (size_t i = 0; i < n; i++) {
+        struct oc_span *s = spans[i];
+        char tid[33], sid[17], pid[17] = "", st[24], en[24];
+        oc_hexs(s->trace_id, 16, tid);
+        oc_hexs(s->span_id, 8, sid);
+        if (s->has_parent)
+            oc_hexs(s->parent_id, 8, pid);
+        snprintf(st, sizeof st, "%llu", (unsigned long long)s->start_ns);
+        snprintf(en, sizeof en, "%llu", (unsigned long long)s->end_ns);
+        json_t *attrs = json_array(), *evs = json_array();
+        for (size_t k = 0; k < s->n_attrs; k++)
+            json_array_append_new(attrs, oc_json_kv(s->attrs[k].key, s->attrs[k].str,
+                                                    s->attrs[k].num));
+        for (size_t k = 0; k < s->n_events; k++) {
+            char t[24];
+            snprintf(t, sizeof t, "%llu", (unsigned long long)s->events[k].time_ns);
+            json_array_append_new(evs, json_pack("{s:s,s:s}", "timeUnixNano", t, "name",
+                                                 s->events[k].name));
+        }
+        json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:o,s:o,s:{s:i,s:s}}", "traceId", tid,
+                              "spanId", sid, "name", s->name, "kind", 1, "startTimeUnixNano", st,
+                              "endTimeUnixNano", en, "attributes", attrs, "events", evs, "status",
+                              "code", s->status, "message",
+                              s->status_message ? s->status_message : "");
+        if (s->has_parent)
+            json_object_set_new(j, "parentSpanId", json_string(pid));
+        json_array_append_new(arr, j);
+    }
+    json_t *doc = json_pack("{s:[{s:{s:o},s:[{s:{s:s,s:s},s:o}]}]}", "resourceSpans", "resource",
+                            "attributes", res, "scopeSpans", "scope", "name", "orch", "version",
+                            ORCH_VERSION, "spans", arr);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+/* protobuf-c messages pointing into the spans; freed with oc_pb_free. */
+static OrchOtlp__KeyValue *oc_pb_kv(const char *key, const char *str, int64_t num)
+{
+    OrchOtlp__KeyValue *kv = oc_xcalloc(1, sizeof *kv);
+    OrchOtlp__AnyValue *v = oc_xcalloc(1, sizeof *v);
+    orch_otlp__key_value__init(kv);
+    orch_otlp__any_value__init(v);
+    kv->key = (char *)key;
+    if (str) {
+        v->value_case = ORCH_OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+        v->string_value = (char *)str;
+    } else {
+        v->value_case = ORCH_OTLP__ANY_VALUE__VALUE_INT_VALUE;
+        v->int_value = num;
+    }
+    kv->value = v;
+    return kv;
+}
+
+static void oc_pb_kvs_free(OrchOtlp__KeyValue **kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i]->value);
+        free(kv[i]);
+    }
+    free(kv);
+}
+
+static char *oc_encode_pb(struct oc_exporter *x, struct oc_span **spans, size_t n, size_t *len)
+{
+    OrchOtlp__Resource res = ORCH_OTLP__RESOURCE__INIT;
+    res.n_attributes = x->n_res;
+    res.attributes = oc_xcalloc(x->n_res + 1, sizeof *res.attributes);
+    for (size_t i = 0; i < x->n_res; i++)
+        res.attributes[i] = oc_pb_kv(x->res[i].key, x->res[i].value, 0);
+    OrchOtlp__Span *ps = oc_xcalloc(n + 1, sizeof *ps);
+    OrchOtlp__Span **pp = oc_xcalloc(n + 1, sizeof *pp);
+    OrchOtlp__Status *pst = oc_xcalloc(n + 1, sizeof *pst);
+    for (size_t i = 0; i < n; i++) {
+        struct oc_span *s = spans[i];
+        OrchOtlp__Span *p = &ps[i];
+        orch_otlp__span__init(p);
+        orch_otlp__status__init(&pst[i]);
+        p->trace_id = (ProtobufCBinaryData){16, s->trace_id};
+        p->span_id = (ProtobufCBinaryData){8, s->span_id};
+        if (s->has_parent)
+            p->parent_span_id = (ProtobufCBinaryData){8, s->parent_id};
+        p->name = s->name;
+        p->kind = 1;
+        p->start_time_unix_nano = s->start_ns;
+        p->end_time_unix_nano = s->end_ns;
+        p->n_attributes = s->n_attrs;
+        p->attributes = oc_xcalloc(s->n_attrs + 1, sizeof *p->attributes);
+        for (size_t k = 0; k < s->n_attrs; k++)
+            p->attributes[k] = oc_pb_kv(s->attrs[k].key, s->attrs[k].str, s->attrs[k].num);
+        p->n_events = s->n_events;
+        p->events = oc_xcalloc(s->n_events + 1, sizeof *p->events);
+        for (size_t k = 0; k < s->n_events; k++) {
+            OrchOtlp__SpanEvent *e = oc_xcalloc(1, sizeof *e);
+            orch_otlp__span_event__init(e);
+            e->time_unix_nano = s->events[k].time_ns;
+            e->name = s->events[k].name;
+            p->events[k] = e;
+        }
+        pst[i].code = s->status;
+        pst[i].message = s->status_message ? s->status_message : "";
+        p->status = &pst[i];
+        pp[i] = p;
+    }
+    OrchOtlp__InstrumentationScope scope = ORCH_OTLP__INSTRUMENTATION_SCOPE__INIT;
+    scope.name = "orch";
+    scope.version = ORCH_VERSION;
+    OrchOtlp__ScopeSpans ss = ORCH_OTLP__SCOPE_SPANS__INIT;
+    ss.scope = &scope;
+    ss.n_spans = n;
+    ss.spans = pp;
+    OrchOtlp__ScopeSpans *ssp = &ss;
+    OrchOtlp__ResourceSpans rs = ORCH_OTLP__RESOURCE_SPANS__INIT;
+    rs.resource = &res;
+    rs.n_scope_spans = 1;
+    rs.scope_spans = &ssp;
+    OrchOtlp__ResourceSpans *rsp = &rs;
+    OrchOtlp__ExportTraceServiceRequest req = ORCH_OTLP__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.n_resource_spans = 1;
+    req.resource_spans = &rsp;
+    *len = orch_otlp__export_trace_service_request__get_packed_size(&req);
+    char *buf = oc_xcalloc(*len + 1, 1);
+    orch_otlp__export_trace_service_request__pack(&req, (uint8_t *)buf);
+    for (size_t i = 0; i < n; i++) {
+        oc_pb_kvs_free(ps[i].attributes, ps[i].n_attributes);
+        for (size_t k = 0; k < ps[i].n_events; k++)
+            free(ps[i].events[k]);
+        free(ps[i].events);
+    }
+    oc_pb_kvs_free(res.attributes, res.n_attributes);
+    free(ps);
+    free(pp);
+    free(pst);
+    return buf;
+}
+
+/* ---- sending ---- */
+
+static size_t oc_discard(char *p, size_t s, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return s * n;
+}
+
+/* 0 sent (or refused for good: a 4xx other than 429 will not get better),
+ * 1 worth retrying. */
+static int oc_post(struct oc_exporter *x, const char *body, size_t len, int64_t timeout_ms,
+                   long *code)
+{
+    const struct oc_libcurl *c = x->curl;
+    CURL *h = c->easy_init();
+    if (!h)
+        return 1;
+    c->easy_setopt(h, CURLOPT_URL, x->url);
+    c->easy_setopt(h, CURLOPT_POST, 1L);
+    c->easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    c->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    c->easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
+    c->easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    c->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    c->easy_setopt(h, CURLOPT_WRITEFUNCTION, oc_discard);
+    CURLcode rc = c->easy_perform(h);
+    *code = 0;
+    if (rc == CURLE_OK)
+        c->easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+    c->easy_cleanup(h);
+    if (rc != CURLE_OK)
+        return 1;
+    if (*code >= 200 && *code < 300)
+        return 0;
+    return *code == 429 || *code == 502 || *code == 503 || *code == 504;
+}
+
+static void oc_send_batch(struct oc_exporter *x, struct oc_span **spans, size_t n)
+{
+    size_t len = 0;
+    char *body = x->json ? oc_encode_json(x, spans, n, &len) : oc_encode_pb(x, spans, n, &len);
+    int64_t backoff_ms = 250;
+    for (int attempt = 0;; attempt++) {
+        long code = 0;
+        /* Stopping (the process exits): no post outlives the flush wait. */
+        int64_t timeout = x->timeout_ms;
+        pthread_mutex_lock(&x->mu);
+        if (x->stopping) {
+            int64_t left = (x->stop_deadline_ns - oc_now_mono_ns()) / 1000000;
+            timeout = left < 100 ? 100 : left < timeout ? left : timeout;
+        }
+        pthread_mutex_unlock(&x->mu);
+        int again = body ? oc_post(x, body, len, timeout, &code) : 0;
+        if (!again && (code >= 200 && code < 300))
+            break;
+        pthread_mutex_lock(&x->mu);
+        int stopping = x->stopping;
+        int64_t deadline = x->stop_deadline_ns;
+        pthread_mutex_unlock(&x->mu);
+        int64_t now = oc_now_mono_ns();
+        if (!again || attempt >= 6 || (stopping && now + backoff_ms * 1000000 > deadline)) {
+            x->dropped += n;
+            if (code)
+                oc_log(ORCH_LOG_WARN, "trace", "%zu span(s) not exported to %s: HTTP %ld after "
+                       "%d attempt(s)", n, x->url, code, attempt + 1);
+            else
+                oc_log(ORCH_LOG_WARN, "trace", "%zu span(s) not exported to %s: no answer after "
+                       "%d attempt(s)", n, x->url, attempt + 1);
+            break;
+        }
+        struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+        backoff_ms = backoff_ms * 2 > 8000 ? 8000 : backoff_ms * 2;
+    }
+    free(body);
+    for (size_t i = 0; i < n; i++)
+        oc_span_free(spans[i]);
+}
+
+static void *oc_export_main(void *arg)
+{
+    struct oc_exporter *x = arg;
+    struct oc_span **batch = oc_xcalloc(OC_BATCH_MAX, sizeof *batch);
+    pthread_mutex_lock(&x->mu);
+    for (;;) {
+        if (!x->n_q && x->stopping)
+            break;
+        if (x->n_q < OC_BATCH_MAX && !x->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += 1; /* a batch a second at most, sooner when full */
+            pthread_cond_timedwait(&x->cv, &x->mu, &ts);
+        }
+        size_t n = x->n_q < OC_BATCH_MAX ? x->n_q : OC_BATCH_MAX;
+        if (!n)
+            continue;
+        memcpy(batch, x->q, n * sizeof *batch);
+        memmove(x->q, x->q + n, (x->n_q - n) * sizeof *x->q);
+        x->n_q -= n;
+        pthread_mutex_unlock(&x->mu);
+        oc_send_batch(x, batch, n);
+        pthread_mutex_lock(&x->mu);
+    }
+    pthread_mutex_unlock(&x->mu);
+    free(batch);
+    return NULL;
+}
+
+void oc_exporter_free(struct oc_exporter *x)
+{
+    if (!x)
+        return;
+    if (x->thread) {
+        pthread_mutex_lock(&x->mu);
+        x->stopping = 1;
+        x->stop_deadline_ns = oc_now_mono_ns() + (int64_t)OC_FLUSH_WAIT_MS * 1000000;
+        pthread_cond_signal(&x->cv);
+        pthread_mutex_unlock(&x->mu);
+        pthread_join(x->thread, NULL);
+    }
+    for (size_t i = 0; i < x->n_q; i++)
+        oc_span_free(x->q[i]);
+    free(x->q);
+    if (x->headers)
+        x->curl->slist_free_all(x->headers);
+    for (size_t i = 0; i < x->n_res; i++) {
+        free(x->res[i].key);
+        free(x->res[i].value);
+    }
+    free(x->res);
+    free(x->url);
+    pthread_mutex_destroy(&x->mu);
+    pthread_cond_destroy(&x->cv);
+    free(x);
+}

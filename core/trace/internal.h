@@ -1,0 +1,52 @@
+/* Private to core/trace: a finished span as the exporter queues it. */
+#ifndef OC_TRACE_INTERNAL_H
+#define OC_TRACE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct oc_span_attr {
+    char *key;
+    char *str;                   /* NULL: an integer attribute */
+    int64_t num;
+};
+
+struct oc_span_event {
+    uint64_t time_ns;
+    char *name;
+};
+
+struct oc_span {
+    uint8_t trace_id[16], span_id[8], parent_id[8];
+    int has_parent;
+    char *name;
+    uint64_t start_ns, end_ns;
+    int status;                  /* 0 unset, 1 ok, 2 error (OTLP's codes) */
+    char *status_message;
+    struct oc_span_attr *attrs;
+    size_t n_attrs;
+    struct oc_span_event *events;
+    size_t n_events;
+};
+
+void oc_span_free(struct oc_span *s);
+void oc_span_attr_str(struct oc_span *s, const char *key, const char *value);
+void oc_span_attr_int(struct oc_span *s, const char *key, int64_t value);
+void oc_span_event_add(struct oc_span *s, uint64_t time_ns, const char *name);
+
+/* Deterministic ids (SHA-256 of what names the span). */
+void oc_trace_id_of(const char *run_id, uint8_t out[16]);
+void oc_span_id_of(const char *kind, const char *run_id, const char *step_id,
+                   uint32_t attempt, uint8_t out[8]);
+
+/* The exporter (export.c). */
+struct oc_exporter;
+struct oc_exporter *oc_exporter_from_env(const char *service);
+/* Takes s over; drops (and counts) it when the queue is full. */
+void oc_exporter_add(struct oc_exporter *x, struct oc_span *s);
+uint64_t oc_exporter_dropped(const struct oc_exporter *x);
+void oc_exporter_free(struct oc_exporter *x);
+/* The sampler's verdict for a trace (deterministic in its id). */
+int oc_exporter_sampled(const struct oc_exporter *x, const uint8_t trace_id[16]);
+
+#endif

@@ -1,0 +1,265 @@
+/* From engine events to spans: which spans are open, their parents, their
+ * status. The engine thread alone calls in here. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettle/sha2.h>
+
+#include "../engine.h"
+#include "../util.h"
+#include "internal.h"
+#include "trace.h"
+
+enum oc_open_kind { OC_OPEN_RUN, OC_OPEN_STEP, OC_OPEN_ATTEMPT, OC_OPEN_BACKOFF };
+
+struct oc_open {
+    enum oc_open_kind kind;
+    char *run_id, *step_id;
+    uint32_t attempt;
+    struct oc_span *span;
+};
+
+struct oc_tracer {
+    struct oc_exporter *x;
+    struct oc_open *open;
+    size_t n_open, cap_open;
+};
+
+static void oc_sha(const char *const *parts, size_t n, uint8_t out[SHA256_DIGEST_SIZE])
+{
+    struct sha256_ctx c;
+    sha256_init(&c);
+    for (size_t i = 0; i < n; i++)
+        sha256_update(&c, strlen(parts[i]) + 1, (const uint8_t *)parts[i]); /* NUL separates */
+    sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+}
+
+void oc_trace_id_of(const char *run_id, uint8_t out[16])
+{
+    const char *p[] = {"orch-trace", run_id};
+    uint8_t d[SHA256_DIGEST_SIZE];
+    oc_sha(p, 2, d);
+    memcpy(out, d, 16);
+}
+
+void oc_span_id_of(const char *kind, const char *run_id, const char *step_id,
+                   uint32_t attempt, uint8_t out[8])
+{
+    char num[16];
+    snprintf(num, sizeof num, "%u", attempt);
+    const char *p[] = {kind, run_id, step_id ? step_id : "", num};
+    uint8_t d[SHA256_DIGEST_SIZE];
+    oc_sha(p, 4, d);
+    memcpy(out, d, 8);
+}
+
+static void oc_hex(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+void oc_trace_traceparent(const char *run_id, const char *step_id, uint32_t attempt,
+                          char out[56])
+{
+    uint8_t t[16], s[8];
+    oc_trace_id_of(run_id, t);
+    oc_span_id_of("attempt", run_id, step_id, attempt, s);
+    char th[33], sh[17];
+    oc_hex(t, 16, th);
+    oc_hex(s, 8, sh);
+    snprintf(out, 56, "00-%s-%s-01", th, sh);
+}
+
+struct oc_tracer *oc_tracer_from_env(const char *service)
+{
+    struct oc_exporter *x = oc_exporter_from_env(service);
+    if (!x)
+        return NULL;
+    struct oc_tracer *t = oc_xcalloc(1, sizeof *t);
+    t->x = x;
+    return t;
+}
+
+uint64_t oc_tracer_dropped(const struct oc_tracer *t)
+{
+    return t ? oc_exporter_dropped(t->x) : 0;
+}
+
+static struct oc_open *oc_find(struct oc_tracer *t, enum oc_open_kind k, const char *run,
+                               const char *step, uint32_t attempt)
+{
+    for (size_t i = 0; i < t->n_open; i++) {
+        struct oc_open *o = &t->open[i];
+        if (o->kind == k && !strcmp(o->run_id, run) &&
+            (k == OC_OPEN_RUN || !strcmp(o->step_id, step)) &&
+            (k != OC_OPEN_ATTEMPT || o->attempt == attempt))
+            return o;
+    }
+    return NULL;
+}
+
+static const char *const oc_kind_names[] = {"run", "step", "attempt", "backoff"};
+
+static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k, const char *run,
+                                    const char *step, uint32_t attempt, const char *name,
+                                    uint64_t now)
+{
+    if (t->n_open == t->cap_open) {
+        t->cap_open = t->cap_open ? 2 * t->cap_open : 16;
+        t->open = oc_xrealloc(t->open, t->cap_open * sizeof *t->open);
+    }
+    struct oc_open *o = &t->open[t->n_open++];
+    *o = (struct oc_open){k, oc_xstrdup(run), step ? oc_xstrdup(step) : NULL, attempt, NULL};
+    struct oc_span *s = oc_xcalloc(1, sizeof *s);
+    oc_trace_id_of(run, s->trace_id);
+    oc_span_id_of(oc_kind_names[k], run, k == OC_OPEN_RUN ? NULL : step,
+                  k == OC_OPEN_ATTEMPT || k == OC_OPEN_BACKOFF ? attempt : 0, s->span_id);
+    if (k != OC_OPEN_RUN) {
+        s->has_parent = 1;
+        if (k == OC_OPEN_STEP)
+            oc_span_id_of("run", run, NULL, 0, s->parent_id);
+        else
+            oc_span_id_of("step", run, step, 0, s->parent_id);
+    }
+    s->name = oc_xstrdup(name);
+    s->start_ns = now;
+    oc_span_attr_str(s, "orch.run.id", run);
+    if (step)
+        oc_span_attr_str(s, "orch.step.id", step);
+    if (k == OC_OPEN_ATTEMPT || k == OC_OPEN_BACKOFF)
+        oc_span_attr_int(s, "orch.attempt", attempt);
+    o->span = s;
+    return o;
+}
+
+/* End the span, hand it to the exporter (when its trace is sampled), and
+ * forget it. */
+static void oc_close(struct oc_tracer *t, struct oc_open *o, uint64_t now, int status,
+                     const char *message)
+{
+    struct oc_span *s = o->span;
+    s->end_ns = now > s->start_ns ? now : s->start_ns;
+    s->status = status;
+    if (message && status == 2)
+        s->status_message = oc_xstrdup(message);
+    if (oc_exporter_sampled(t->x, s->trace_id))
+        oc_exporter_add(t->x, s);
+    else
+        oc_span_free(s);
+    free(o->run_id);
+    free(o->step_id);
+    *o = t->open[--t->n_open];
+}
+
+static int oc_step_status(uint32_t state)
+{
+    return state == ORCH_STEP_SUCCEEDED || state == ORCH_STEP_SKIPPED ? 1
+           : state == ORCH_STEP_WAITING                              ? 0
+                                                                     : 2;
+}
+
+static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_t now)
+{
+    struct oc_open *o;
+    switch (p->type) {
+    case OC_EV_STEP_STARTED:
+        if ((o = oc_find(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, 0)))
+            oc_close(t, o, now, 0, NULL);
+        if (!oc_find(t, OC_OPEN_STEP, p->run_id, p->step_id, 0))
+            oc_open_span(t, OC_OPEN_STEP, p->run_id, p->step_id, 0, p->step_id, now);
+        if (!oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt)) {
+            char name[160];
+            snprintf(name, sizeof name, "%s attempt %u", p->step_id, p->attempt);
+            oc_open_span(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt, name, now);
+        }
+        break;
+    case OC_EV_STEP_RETRY:
+        if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt)))
+            oc_close(t, o, now, 2, p->message);
+        {
+            char name[160];
+            snprintf(name, sizeof name, "%s back-off after attempt %u", p->step_id, p->attempt);
+            oc_open_span(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, p->attempt, name, now);
+        }
+        break;
+    case OC_EV_STEP_FINISHED: {
+        int st = oc_step_status(p->state);
+        if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt))) {
+            oc_span_attr_str(o->span, "orch.step.state", orch_step_state_name(p->state));
+            oc_close(t, o, now, st, p->message);
+        }
+        if ((o = oc_find(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, 0)))
+            oc_close(t, o, now, 0, NULL);
+        o = oc_find(t, OC_OPEN_STEP, p->run_id, p->step_id, 0);
+        if (!o) /* skipped, or decided without an attempt */
+            o = oc_open_span(t, OC_OPEN_STEP, p->run_id, p->step_id, 0, p->step_id, now);
+        oc_span_attr_str(o->span, "orch.step.state", orch_step_state_name(p->state));
+        if (p->attempt)
+            oc_span_attr_int(o->span, "orch.attempts", p->attempt);
+        oc_close(t, o, now, st, p->message);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p)
+{
+    if (!t || !p->run_id)
+        return;
+    uint64_t now = (uint64_t)oc_now_real_ns();
+    struct oc_open *run = oc_find(t, OC_OPEN_RUN, p->run_id, NULL, 0);
+    if (!run && p->type != OC_EV_STEP_OUTPUT) {
+        char name[160];
+        snprintf(name, sizeof name, "run %s", p->workflow ? p->workflow : "?");
+        run = oc_open_span(t, OC_OPEN_RUN, p->run_id, NULL, 0, name, now);
+        if (p->workflow)
+            oc_span_attr_str(run->span, "orch.workflow", p->workflow);
+    }
+    switch (p->type) {
+    case OC_EV_RUN_STARTED:
+        if (p->message) /* "resumed": the same trace, carried on */
+            oc_span_event_add(run->span, now, p->message);
+        break;
+    case OC_EV_INSTANCE:
+        if (p->message)
+            oc_span_event_add(run->span, now, p->message);
+        break;
+    case OC_EV_RUN_FINISHED:
+        /* Whatever is still open ends with the run. */
+        for (size_t i = t->n_open; i-- > 0;)
+            if (t->open[i].kind != OC_OPEN_RUN && !strcmp(t->open[i].run_id, p->run_id))
+                oc_close(t, &t->open[i], now, 0, NULL);
+        /* A run parked for approval has not ended: its span stays open
+         * (in orchd, until the run goes on; the process that resumes it
+         * otherwise ends it, under the same id). */
+        if (p->state == ORCH_RUN_WAITING || p->state == 0) /* 0: lost to another driver */
+            break;
+        run = oc_find(t, OC_OPEN_RUN, p->run_id, NULL, 0);
+        oc_span_attr_str(run->span, "orch.run.state", orch_run_state_name(p->state));
+        oc_close(t, run, now, p->state == ORCH_RUN_SUCCEEDED ? 1 : 2, p->message);
+        break;
+    default:
+        oc_on_step(t, p, now);
+        break;
+    }
+}
+
+void oc_tracer_free(struct oc_tracer *t)
+{
+    if (!t)
+        return;
+    /* Spans of runs this process did not finish stay open: whoever resumes
+     * the run ends them under the same ids. */
+    for (size_t i = 0; i < t->n_open; i++) {
+        oc_span_free(t->open[i].span);
+        free(t->open[i].run_id);
+        free(t->open[i].step_id);
+    }
+    free(t->open);
+    oc_exporter_free(t->x);
+    free(t);
+}
