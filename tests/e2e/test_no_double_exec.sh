@@ -10,8 +10,12 @@
 
 # The copies a broken build leaves behind must not outlive the test.
 kill_copies() {
-  local p
-  for p in $(cat "$T"/*/pids 2>/dev/null); do kill -9 -- "-$p" 2>/dev/null || true; done
+  local p g
+  for p in $(cat "$T"/*/pids 2>/dev/null); do
+    g=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f3) || continue
+    [ -n "$g" ] && [ "$g" -gt 1 ] && kill -9 -- "-$g" 2>/dev/null || true
+    kill -9 "$p" 2>/dev/null || true
+  done
 }
 trap 'kill_copies; t_cleanup' EXIT
 
