@@ -253,7 +253,13 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
     lb_close(&c->err[1]);
     if (c->pid > 0) {
         setpgid(c->pid, c->pid); /* both sides, so no kill(-pid) finds no group */
-        c->record = lb_cmd_record(in, c->pid, lb_proc_start(c->pid), err);
+        /* Without its start time a record could name a reused pid. */
+        unsigned long long started = lb_proc_start(c->pid);
+        c->record = started ? lb_cmd_record(in, c->pid, started, err) : NULL;
+        if (!started)
+            lb_host->error_set(err, ORCH_E_IO,
+                               "backend local: cannot read the start time of process %ld "
+                               "in /proc (the command was not started)", (long)c->pid);
         if (!c->record) {
             rc = err->code;
             lb_close(&gate[1]); /* the child leaves without running anything */
