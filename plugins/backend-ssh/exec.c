@@ -14,7 +14,8 @@
 /* The remote command line: cd, the request's variables from envfile
  * (sourced, then removed: values never travel in a command line, which
  * every user of the host can read), a new session whose leader records its
- * pid, then the command. */
+ * pid (before the command may run: reap_commands finds it), then the
+ * command. */
 static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *req,
                         const char *pidfile, const char *envfile)
 {
@@ -31,12 +32,12 @@ static char *sb_cmdline(struct orch_instance *in, const struct orch_exec_req *re
     }
     if (envfile) {
         pk_add(&b, " && exec sh -c");
-        pk_add_word(&b, ". \"$1\" && rm -f \"$1\" && shift && exec sh -c '" PK_GROUP_RUN
+        pk_add_word(&b, ". \"$1\" && rm -f \"$1\" && shift && exec sh -c '" PK_GROUP_RUN_RECORDED
                         "' \"$@\"");
         pk_add(&b, " sh");
         pk_add_word(&b, envfile);
     } else {
-        pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "'");
+        pk_add(&b, " && exec sh -c '" PK_GROUP_RUN_RECORDED "'");
     }
     pk_add_word(&b, pidfile);
     if (req->flags & ORCH_EXEC_SHELL) {

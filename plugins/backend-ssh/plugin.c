@@ -184,25 +184,14 @@ static orch_status sb_attach(struct orch_backend *be, struct orch_ctx *ctx, cons
 static orch_status sb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
                               struct orch_error *err)
 {
-    (void)ctx;
-    /* Commands still running in it (their groups recorded) go first. */
+    /* Commands still running in it (their groups recorded) go first, and
+     * are confirmed gone. */
+    orch_status rc = sb_reap_commands(in, ctx, err);
+    if (rc != ORCH_OK)
+        return rc;
     int status = -1;
     char *out = NULL;
-    char *q = sb_quote(in->dir);
-    char *kill = q ? pk_group_kill(sb_host, "\"$f\"", 0) : NULL;
-    char *script = kill ? sb_printf("for f in %s/.orch-pgid-*; do [ -f \"$f\" ] && { %s; }; "
-                                    "done; rm -rf -- %s", q, kill, q)
-                        : NULL;
-    /* Under sh whatever the login shell (see sb_kill_group). */
-    char *qs = script ? sb_quote(script) : NULL;
-    char *cmd = qs ? sb_printf("exec sh -c %s", qs) : NULL;
-    orch_status rc = cmd ? sb_run(in->be, cmd, &out, &status, err)
-                         : sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    sb_host->free(cmd);
-    sb_host->free(qs);
-    sb_host->free(script);
-    sb_host->free(kill);
-    sb_host->free(q);
+    rc = sb_path_cmd(in->be, "rm -rf -- %s", in->dir, &status, &out, err);
     if (rc == ORCH_OK && status != 0)
         rc = sb_host->error_set(err, ORCH_E_IO, "backend ssh: removing %s: %s", in->dir,
                                 out && *out ? out : "failed");
@@ -350,6 +339,7 @@ static const struct orch_backend_vtable sb_vtable = {
     .release = sb_release,
     .list_owned = sb_list_owned,
     .probe = sb_probe,
+    .reap_commands = sb_reap_commands,
 };
 
 static const struct orch_plugin_desc sb_desc = {
@@ -362,7 +352,7 @@ static const struct orch_plugin_desc sb_desc = {
     .license = "MIT",
     .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_EXEC_STREAM | ORCH_BACKEND_CAP_PUT_FILE |
             ORCH_BACKEND_CAP_GET_FILE | ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_ATTACH |
-            ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL,
+            ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL | ORCH_BACKEND_CAP_REAP,
     .options = sb_options,
     .option_count = sizeof sb_options / sizeof sb_options[0],
     .config_size = sizeof(struct sb_cfg),

@@ -70,6 +70,9 @@ orch_status sb_run(struct orch_backend *be, const char *cmd, char **out, int *st
 orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     const struct orch_exec_req *req, struct orch_exec_res *res,
                     struct orch_error *err);
+/* reap.c: kill the recorded groups of interrupted execs, confirm gone. */
+orch_status sb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
+                             struct orch_error *err);
 /* files.c */
 char *sb_resolve(const struct orch_instance *in, const char *rel, struct orch_error *err);
 int sb_rel_ok(const char *rel); /* relative, no ".." component */

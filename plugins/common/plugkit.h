@@ -40,6 +40,17 @@ char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint3
  * has none). */
 #define PK_GROUP_RUN "exec 3<&0; setsid \"$@\" <&3 3<&- & echo $! >\"$0\"; wait $!"
 
+/* PK_GROUP_RUN with no moment where CMD runs unrecorded: the new session's
+ * leader (a sh, pid $!) waits until PIDFILE holds its id (written to
+ * PIDFILE.tmp and renamed, so a reader never sees half of it), then execs
+ * CMD in its place. A wrapper killed before the rename leaves the leader
+ * giving up after 30 s without running CMD. No single quote in it: callers
+ * put it inside one. */
+#define PK_GROUP_RUN_RECORDED                                                            \
+    "exec 3<&0; setsid sh -c \"n=0; while [ ! -s \\\"\\$0\\\" ]; do [ \\$n -lt 3000 ] || " \
+    "exit 125; sleep 0.01; n=\\$((n+1)); done; exec \\\"\\$@\\\"\" \"$0\" \"$@\" <&3 3<&- & " \
+    "echo $! >\"$0.tmp\" && mv -f \"$0.tmp\" \"$0\"; wait $!"
+
 /* POSIX sh text that ends the process group whose id is in the file
  * QPIDFILE (already one shell word): TERM, up to grace_ms for the group to
  * go, then KILL. `kill -SIG -PGID` is the one form dash, bash and busybox
