@@ -547,6 +547,12 @@ void oc_engine_abandon(struct oc_engine *e)
                 continue;
             oc_step_streams_end(r, s);
             oc_ledger_end_logs(r, s);
+            /* Named here, while s->attempt is the attempt being cut: the
+             * executor's late report is ignored (oc_step_done). */
+            struct oc_log_fields f = {.run_id = r->id, .step_id = s->def->id,
+                                      .attempt = s->attempt, .component = "engine"};
+            oc_log_at(ORCH_LOG_WARN, &f, "attempt %u interrupted by shutdown: marked unknown, "
+                      "the run goes back to the queue", s->attempt);
             s->state = ORCH_STEP_UNKNOWN;
             free(s->error);
             s->error = oc_xstrdup("the daemon stopped before the attempt finished");

@@ -283,6 +283,12 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
     struct oc_srt *s = &r->steps[idx];
     s->in_flight = 0;
     r->running--;
+    /* The run was dropped (shutdown or a lost lease) and its attempt
+     * already recorded: this late report of the killed command is not an
+     * outcome. Finishing the step here would count it as a new, cancelled
+     * attempt, and log that attempt instead of the one that was cut. */
+    if (r->lost)
+        return;
     json_t *outs = json_object_get(result, "outputs");
     const char *k;
     json_t *v;
