@@ -61,6 +61,12 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
                                 struct orch_error *err);
 void oc_engine_free(struct oc_engine *e);
 
+/* Every backend workflow's steps use can have its options resolved (its
+ * secrets are set): ORCH_E_CONFIG naming the option's file:line:col and
+ * the variable otherwise. An unknown workflow passes (the caller says so). */
+orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
+                                   struct orch_error *err);
+
 /* Create and start a run. cfg is borrowed and must be validated and outlive
  * the engine. inputs: a JSON object (borrowed), checked against the
  * workflow's declared inputs. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "host.h"
 #include "runctl.h"
 #include "util.h"
@@ -250,8 +251,16 @@ orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
                            char **run_id, struct orch_error *err)
 {
     const struct oc_workflow *wf;
-    orch_status rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key,
-                                   ORCH_RUN_QUEUED, &wf, NULL, run_id, err);
+    /* A queued run whose backend's secret is missing would only fail in
+     * an executor, where the options have no positions: refused here,
+     * naming file:line:col and the variable, with nothing stored. Checked
+     * at each enqueue, not once at start, because a secret file under
+     * $ORCH_SECRETS_DIR can appear while the daemon runs. */
+    orch_status rc = oc_backends_resolvable(cfg, workflow, err);
+    if (rc != ORCH_OK)
+        return rc;
+    rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key,
+                       ORCH_RUN_QUEUED, &wf, NULL, run_id, err);
     if (rc != ORCH_OK)
         return rc;
     const char *id = *run_id;

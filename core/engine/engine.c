@@ -385,8 +385,8 @@ void oc_ledger_process(struct oc_run *r)
  * (its secrets are set): checked before the run exists, so a missing
  * secret is a config error at file:line:col, not a step that fails later
  * in an executor, where the options have no positions. */
-static orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
-                                          struct orch_error *err)
+orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
+                                   struct orch_error *err)
 {
     const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
     for (size_t i = 0; wf && i < wf->n_steps; i++) {
