@@ -107,6 +107,7 @@ struct oc_engine {
     const char **ids;        /* oc_engine_run_ids' array */
     char **reaping;          /* instance ids with a reap job in flight */
     size_t n_reaping;
+    size_t n_reaped, n_reap_failed; /* reap jobs that ended, since oc_engine_new */
 };
 
 struct oc_job {

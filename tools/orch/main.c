@@ -22,6 +22,8 @@ static const char usage[] =
     "  runs events RUN_ID                      the run's event ledger\n"
     "  validate FILE                           check a workflow file\n"
     "  migrate [--dry-run]                     bring the store's schema up to date\n"
+    "  gc FILE                                 destroy instances the ledger says are\n"
+    "                                          destroyed but a backend still holds\n"
     "  plugins list                            every plugin orch can load\n"
     "  plugins info NAME                       a plugin's options\n"
     "  control [pause|resume|drain|proof on|off]  the daemons' control flags\n"
@@ -53,7 +55,7 @@ struct cli_cmd {
 static const struct cli_cmd cli_cmds[] = {
     {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
     {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
-    {"control", cmd_control}, {"migrate", cmd_migrate},
+    {"control", cmd_control}, {"migrate", cmd_migrate}, {"gc", cmd_gc},
 };
 
 int main(int argc, char **argv)
