@@ -46,7 +46,7 @@ expect_out "$inst" "gc names the instance"
 [ "$(state_in_ledger)" = 4 ] || fail "after gc the ledger row is $(state_in_ledger)"
 o runs events "$id"
 expect_out "instance.reaped" "the reap is in the run's ledger"
-o --json gc -c "$T/wf.yaml"
+o --json gc "$T/wf.yaml" -c "$T/wf.yaml"
 expect_rc 2 "gc given two configs"
 o --json -c "$T/wf.yaml" gc
 expect_rc 0 "gc, -c form, --json"

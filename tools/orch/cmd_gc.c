@@ -26,8 +26,8 @@ int cmd_gc(struct cli *c, int argc, char **argv)
         return cli_usage_gc(stdout, CLI_EXIT_OK);
     const char *file = c->config;
     for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' || (file && file != c->config)) {
-            cli_err("gc: unexpected argument '%s'", argv[i]);
+        if (argv[i][0] == '-' || file) {
+            cli_err("gc: unexpected argument '%s' (one FILE, or -c FILE)", argv[i]);
             return cli_usage_gc(stderr, CLI_EXIT_USAGE);
         }
         file = argv[i];
