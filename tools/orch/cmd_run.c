@@ -10,10 +10,12 @@
 #include "util.h"
 
 static volatile sig_atomic_t cli_cancel;
+static volatile sig_atomic_t cli_signal; /* the one that cancelled */
 
 /* The first SIGINT/SIGTERM cancels gracefully (steps are stopped, instances
- * torn down, state recorded); a second one kills orch at once and leaves the
- * run for `orch resume`. */
+ * torn down, state recorded) and orch then exits 128 + the signal, as a
+ * shell expects of a command it interrupted; a second one kills orch at
+ * once and leaves the run for `orch resume`. */
 static void cli_on_signal(int sig)
 {
     if (cli_cancel) {
@@ -21,6 +23,7 @@ static void cli_on_signal(int sig)
         raise(sig);
         return;
     }
+    cli_signal = sig;
     cli_cancel = 1;
 }
 
@@ -91,6 +94,8 @@ static int cli_drive_finish(struct cli_drive *d, const char *run_id)
 {
     oc_engine_loop(d->eng);
     uint32_t st = oc_engine_run_state(d->eng, run_id);
+    if (cli_signal && st != ORCH_RUN_SUCCEEDED)
+        return 128 + cli_signal;
     if (st == ORCH_RUN_WAITING) {
         /* Parked, not failed: a decision and `orch resume` continue it. */
         fprintf(stderr, "orch: run %s waits for a decision: orch runs approve %s STEP "
