@@ -328,6 +328,7 @@ void oc_engine_free(struct oc_engine *e)
     if (!e)
         return;
     oc_pool_free(e->pool);
+    oc_engine_leftovers_free(e);
     for (size_t i = 0; i < e->n_runs; i++)
         oc_run_free(e->runs[i]);
     free(e->runs);

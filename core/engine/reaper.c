@@ -159,10 +159,32 @@ static void oc_leftover_log(void *ud, uint32_t level, const char *line)
     oc_log_at(level, &f, "%s", line);
 }
 
+/* A job still in flight when the engine goes (orchd --once, a stop) never
+ * reports: the engine frees it. */
+static void oc_leftover_untrack(struct oc_leftover_job *j)
+{
+    struct oc_engine *e = j->e;
+    for (size_t i = 0; i < e->n_leftovers; i++)
+        if (e->leftovers[i] == j) {
+            e->leftovers[i] = e->leftovers[--e->n_leftovers];
+            return;
+        }
+}
+
+void oc_engine_leftovers_free(struct oc_engine *e)
+{
+    for (size_t i = 0; i < e->n_leftovers; i++)
+        oc_leftover_free(e->leftovers[i]);
+    free(e->leftovers);
+    e->leftovers = NULL;
+    e->n_leftovers = 0;
+}
+
 static void oc_leftover_done(void *ud, orch_status st, const char *msg, json_t *result)
 {
     struct oc_leftover_job *j = ud;
     struct oc_log_fields f = {.component = "reaper"};
+    oc_leftover_untrack(j);
     oc_reap_forget(j->e, j->key);
     if (st != ORCH_OK) {
         oc_log_at(ORCH_LOG_WARN, &f, "backend %s: cannot list its instances to find "
@@ -272,6 +294,8 @@ int oc_engine_reap_leftovers(struct oc_engine *e, const struct oc_config *cfg,
         }
         e->reaping = oc_xrealloc(e->reaping, (e->n_reaping + 1) * sizeof *e->reaping);
         e->reaping[e->n_reaping++] = oc_xstrdup(key);
+        e->leftovers = oc_xrealloc(e->leftovers, (e->n_leftovers + 1) * sizeof *e->leftovers);
+        e->leftovers[e->n_leftovers++] = j;
         asked++;
     }
     json_decref(by_backend);

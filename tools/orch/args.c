@@ -162,6 +162,8 @@ int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out)
     free(opts);
     free(pos);
     free(av);
+    if (rc)
+        cli_args_free(out);
     return rc;
 }
 
