@@ -70,6 +70,12 @@ void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats
  * tracing is off. Any thread. */
 uint64_t oc_engine_spans_dropped(const struct oc_engine *e);
 
+/* Every backend workflow's steps use can have its options resolved (its
+ * secrets are set): ORCH_E_CONFIG naming the option's file:line:col and
+ * the variable otherwise. An unknown workflow passes (the caller says so). */
+orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
+                                   struct orch_error *err);
+
 /* Create and start a run. cfg is borrowed and must be validated and outlive
  * the engine. inputs: a JSON object (borrowed), checked against the
  * workflow's declared inputs. */
@@ -104,6 +110,19 @@ void oc_engine_abandon(struct oc_engine *e);
  * names its backend. 0 when submitted (or already under way). */
 int oc_engine_reap(struct oc_engine *e, const struct oc_config *cfg,
                    const struct orch_instance_rec *rec);
+/* Leftovers: for each backend (of cfg, with list_owned) that has rows the
+ * ledger says are destroyed, ask it what it still holds (one executor job
+ * each) and reap every instance whose orch.instance label names such a
+ * row, logging it and appending instance.reaped. Returns the number of
+ * backends asked (-1 when the ledger could not be read); *found (may be
+ * NULL, must outlive the jobs) counts the reaps submitted. */
+int oc_engine_reap_leftovers(struct oc_engine *e, const struct oc_config *cfg,
+                             size_t *found, struct orch_error *err);
+/* Poll the engine's executors until no reap or leftover job is in flight,
+ * or timeout_ms passed (-1 then), for a process that only reaps (orch gc).
+ * *reaped and *failed: the reap jobs that ended since oc_engine_new. */
+int oc_engine_reap_wait(struct oc_engine *e, int64_t timeout_ms, size_t *reaped,
+                        size_t *failed);
 /* For backend work outside any run (the daemon's instances API), done
  * through executors of the caller's own: the request block naming backend
  * b, the engine's temp dir and the orch-exec path. Safe from any thread:

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "host.h"
 #include "runctl.h"
 #include "util.h"
@@ -66,6 +67,8 @@ struct oc_run_peek {
     int found;
     uint32_t state;
     char *id;
+    char *workflow;     /* what an idempotency key's first run was */
+    char *inputs_json;
 };
 
 static int32_t oc_run_peek_cb(void *ud, const struct orch_run_rec *r)
@@ -74,8 +77,76 @@ static int32_t oc_run_peek_cb(void *ud, const struct orch_run_rec *r)
     p->found = 1;
     p->state = r->state;
     free(p->id);
+    free(p->workflow);
+    free(p->inputs_json);
     p->id = oc_xstrdup(r->id);
+    p->workflow = r->workflow ? oc_xstrdup(r->workflow) : NULL;
+    p->inputs_json = r->inputs_json ? oc_xstrdup(r->inputs_json) : NULL;
     return 0;
+}
+
+static void oc_run_peek_free(struct oc_run_peek *p)
+{
+    free(p->id);
+    free(p->workflow);
+    free(p->inputs_json);
+}
+
+/* A key names one request: the same key with another workflow or other
+ * inputs is a client bug (or two clients sharing a key), never a request to
+ * be answered with a run that did something else. ORCH_OK when `first`
+ * (the run that holds the key) asked for the same; else ORCH_E_CONFLICT
+ * naming the first difference. */
+static orch_status oc_key_matches(const struct oc_run_peek *first, const char *key,
+                                  const char *workflow, json_t *inputs,
+                                  struct orch_error *err)
+{
+    if (!first->workflow || strcmp(first->workflow, workflow))
+        return oc_error_set(err, ORCH_E_CONFLICT,
+                            "idempotency key '%s' belongs to run %s of workflow '%s', "
+                            "not '%s'", key, first->id,
+                            first->workflow ? first->workflow : "?", workflow);
+    json_t *old = first->inputs_json ? json_loads(first->inputs_json, 0, NULL) : NULL;
+    if (!json_is_object(old)) {
+        json_decref(old);
+        return oc_error_set(err, ORCH_E_CONFLICT,
+                            "idempotency key '%s' belongs to run %s, whose stored inputs "
+                            "cannot be compared", key, first->id);
+    }
+    orch_status rc = ORCH_OK;
+    const char *k;
+    json_t *v;
+    json_object_foreach(inputs, k, v) {
+        json_t *was = json_object_get(old, k);
+        if (was && json_equal(was, v))
+            continue;
+        const char *now_s = json_string_value(v), *was_s = json_string_value(was);
+        if (was)
+            rc = oc_error_set(err, ORCH_E_CONFLICT,
+                              "idempotency key '%s' belongs to run %s, whose input '%s' "
+                              "was '%s' (this request gives '%s')", key, first->id, k,
+                              was_s ? was_s : "?", now_s ? now_s : "?");
+        else
+            rc = oc_error_set(err, ORCH_E_CONFLICT,
+                              "idempotency key '%s' belongs to run %s, which had no input "
+                              "'%s' (this request gives '%s')", key, first->id, k,
+                              now_s ? now_s : "?");
+        break;
+    }
+    if (rc == ORCH_OK) {
+        json_object_foreach(old, k, v) {
+            if (json_object_get(inputs, k))
+                continue;
+            const char *was_s = json_string_value(v);
+            rc = oc_error_set(err, ORCH_E_CONFLICT,
+                              "idempotency key '%s' belongs to run %s, whose input '%s' "
+                              "was '%s' (this request does not give it)", key, first->id,
+                              k, was_s ? was_s : "?");
+            break;
+        }
+    }
+    json_decref(old);
+    return rc;
 }
 
 static orch_status oc_run_state_of(struct oc_store *st, const char *run_id,
@@ -84,11 +155,12 @@ static orch_status oc_run_state_of(struct oc_store *st, const char *run_id,
     struct oc_run_peek p = {0};
     orch_status rc = st->vt->run_get(st->h, run_id, oc_run_peek_cb, &p, err);
     if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !p.found)) {
+        oc_run_peek_free(&p);
         oc_error_clear(err);
         return oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", run_id);
     }
     *state = p.state;
-    free(p.id);
+    oc_run_peek_free(&p);
     return rc;
 }
 
@@ -144,14 +216,25 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
     free(inputs_json);
     if (rc != ORCH_OK) {
         free(id);
+        if (rc == ORCH_E_EXISTS && first.found && idempotency_key) {
+            /* The store called back with the run that holds the key. */
+            struct orch_error diff;
+            oc_error_init(&diff);
+            if (oc_key_matches(&first, idempotency_key, wf->name, in, &diff) == ORCH_OK) {
+                *run_id = first.id;
+                first.id = NULL;
+            } else {
+                oc_error_clear(err);
+                oc_error_set(err, ORCH_E_CONFLICT, "%s", oc_error_text(&diff));
+                rc = ORCH_E_CONFLICT;
+            }
+            oc_error_clear(&diff);
+        }
         json_decref(in);
-        if (rc == ORCH_E_EXISTS)
-            *run_id = first.id; /* the store called back with the first run */
-        else
-            free(first.id);
+        oc_run_peek_free(&first);
         return rc;
     }
-    free(first.id);
+    oc_run_peek_free(&first);
     *run_id = id;
     if (wf_out)
         *wf_out = wf;
@@ -168,8 +251,16 @@ orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
                            char **run_id, struct orch_error *err)
 {
     const struct oc_workflow *wf;
-    orch_status rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key,
-                                   ORCH_RUN_QUEUED, &wf, NULL, run_id, err);
+    /* A queued run whose backend's secret is missing would only fail in
+     * an executor, where the options have no positions: refused here,
+     * naming file:line:col and the variable, with nothing stored. Checked
+     * at each enqueue, not once at start, because a secret file under
+     * $ORCH_SECRETS_DIR can appear while the daemon runs. */
+    orch_status rc = oc_backends_resolvable(cfg, workflow, err);
+    if (rc != ORCH_OK)
+        return rc;
+    rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key,
+                       ORCH_RUN_QUEUED, &wf, NULL, run_id, err);
     if (rc != ORCH_OK)
         return rc;
     const char *id = *run_id;

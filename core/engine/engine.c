@@ -342,6 +342,7 @@ void oc_engine_free(struct oc_engine *e)
     if (!e)
         return;
     oc_pool_free(e->pool);
+    oc_engine_leftovers_free(e);
     for (size_t i = 0; i < e->n_runs; i++)
         oc_run_free(e->runs[i]);
     free(e->runs);
@@ -400,8 +401,8 @@ void oc_ledger_process(struct oc_run *r)
  * (its secrets are set): checked before the run exists, so a missing
  * secret is a config error at file:line:col, not a step that fails later
  * in an executor, where the options have no positions. */
-static orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
-                                          struct orch_error *err)
+orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
+                                   struct orch_error *err)
 {
     const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
     for (size_t i = 0; wf && i < wf->n_steps; i++) {
@@ -562,6 +563,12 @@ void oc_engine_abandon(struct oc_engine *e)
                 continue;
             oc_step_streams_end(r, s);
             oc_ledger_end_logs(r, s);
+            /* Named here, while s->attempt is the attempt being cut: the
+             * executor's late report is ignored (oc_step_done). */
+            struct oc_log_fields f = {.run_id = r->id, .step_id = s->def->id,
+                                      .attempt = s->attempt, .component = "engine"};
+            oc_log_at(ORCH_LOG_WARN, &f, "attempt %u interrupted by shutdown: marked unknown, "
+                      "the run goes back to the queue", s->attempt);
             s->state = ORCH_STEP_UNKNOWN;
             free(s->error);
             s->error = oc_xstrdup("the daemon stopped before the attempt finished");

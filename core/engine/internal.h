@@ -117,7 +117,11 @@ struct oc_engine {
     const char **ids;        /* oc_engine_run_ids' array */
     char **reaping;          /* instance ids with a reap job in flight */
     size_t n_reaping;
+    size_t n_reaped, n_reap_failed; /* reap jobs that ended, since oc_engine_new */
+    struct oc_leftover_job **leftovers; /* list_owned jobs in flight, freed with e */
+    size_t n_leftovers;
 };
+void oc_engine_leftovers_free(struct oc_engine *e);
 
 struct oc_job {
     enum { OC_JOB_STEP, OC_JOB_CREATE, OC_JOB_DESTROY, OC_JOB_REAP } kind;

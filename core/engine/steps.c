@@ -36,6 +36,15 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
      * decision (asking) does not: its row says unknown. */
     int was_running = prev == ORCH_STEP_RUNNING ||
                       (prev == ORCH_STEP_WAITING && !s->asking);
+    /* A waiting approval read back by resume (pending again until its
+     * dispatch looks for a decision) still has its `waiting` row: a cancel
+     * before that dispatch ends that row, or it would say waiting forever
+     * beside a new cancelled one. */
+    int reentered = prev == ORCH_STEP_PENDING && s->asking == 2;
+    if (reentered) {
+        prev = ORCH_STEP_WAITING;
+        was_running = 1;
+    }
     s->asking = 0;
     s->state = state;
     s->status = st;
@@ -104,7 +113,8 @@ void oc_steps_schedule(struct oc_run *r)
                 continue;
             if (r->cancelled) {
                 oc_step_finish(r, i, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                               "run cancelled before the step started");
+                               s->asking == 2 ? "run cancelled while the step waited"
+                                              : "run cancelled before the step started");
                 continue;
             }
             if (!oc_needs_done(r, s))
@@ -158,7 +168,8 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
     struct oc_engine *e = r->e;
     if (r->cancelled) {
         oc_step_finish(r, idx, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                       "run cancelled before the step started");
+                       s->asking == 2 ? "run cancelled while the step waited"
+                                      : "run cancelled before the step started");
         return 0;
     }
     if (oc_approval_is(s)) {
@@ -280,6 +291,12 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
     struct oc_srt *s = &r->steps[idx];
     s->in_flight = 0;
     r->running--;
+    /* The run was dropped (shutdown or a lost lease) and its attempt
+     * already recorded: this late report of the killed command is not an
+     * outcome. Finishing the step here would count it as a new, cancelled
+     * attempt, and log that attempt instead of the one that was cut. */
+    if (r->lost)
+        return;
     json_t *outs = json_object_get(result, "outputs");
     const char *k;
     json_t *v;

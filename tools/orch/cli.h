@@ -22,6 +22,21 @@ struct cli {
     const char *token_file;  /* --token-file (else $ORCH_TOKEN) */
 };
 
+/* The whole command line after one getopt_long pass (args.c): global
+ * options set in the cli, argv = the positionals (the command first), then
+ * the command's options as `--name [value]`, then `--` and what followed
+ * it. -1 (printed) on an unknown option or a missing value. */
+struct cli_args {
+    int argc;
+    char **argv;             /* borrowed strings, own array */
+    int n_positional;
+    int help, version, dashdash;
+    char **owned;            /* the "--name" strings made here */
+    size_t n_owned;
+};
+int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out);
+void cli_args_free(struct cli_args *a);
+
 /* Parse and validate a config file, printing every diagnostic. */
 struct oc_config *cli_load_config(const char *path, struct oc_registry *reg);
 /* The same, also printing the config's warnings (orch validate). */
@@ -94,6 +109,7 @@ int cmd_runs_remote(struct cli *c, int argc, char **argv);
 int cmd_instances(struct cli *c, int argc, char **argv);
 int cmd_control(struct cli *c, int argc, char **argv);
 int cmd_migrate(struct cli *c, int argc, char **argv);
+int cmd_gc(struct cli *c, int argc, char **argv);
 
 /* Progress printing for run/resume. */
 struct cli_progress;

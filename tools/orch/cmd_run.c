@@ -10,10 +10,12 @@
 #include "util.h"
 
 static volatile sig_atomic_t cli_cancel;
+static volatile sig_atomic_t cli_signal; /* the one that cancelled */
 
 /* The first SIGINT/SIGTERM cancels gracefully (steps are stopped, instances
- * torn down, state recorded); a second one kills orch at once and leaves the
- * run for `orch resume`. */
+ * torn down, state recorded) and orch then exits 128 + the signal, as a
+ * shell expects of a command it interrupted; a second one kills orch at
+ * once and leaves the run for `orch resume`. */
 static void cli_on_signal(int sig)
 {
     if (cli_cancel) {
@@ -21,6 +23,7 @@ static void cli_on_signal(int sig)
         raise(sig);
         return;
     }
+    cli_signal = sig;
     cli_cancel = 1;
 }
 
@@ -39,7 +42,9 @@ static int cli_usage_run(FILE *f, int rc)
 {
     fputs("usage: orch run FILE WORKFLOW [options]\n"
           "  --input K=V            a workflow input (repeatable)\n"
-          "  --idempotency-key K    a second run with the same key returns the first\n"
+          "  --idempotency-key K    a second run with the same key and inputs runs\n"
+          "                         nothing and exits as the first did; other\n"
+          "                         inputs with the key are refused (exit 2)\n"
           "  --dry-run              show what each step would do; change nothing\n"
           "  --concurrency N        executor processes (default: the config's)\n",
           f);
@@ -89,6 +94,8 @@ static int cli_drive_finish(struct cli_drive *d, const char *run_id)
 {
     oc_engine_loop(d->eng);
     uint32_t st = oc_engine_run_state(d->eng, run_id);
+    if (cli_signal && st != ORCH_RUN_SUCCEEDED)
+        return 128 + cli_signal;
     if (st == ORCH_RUN_WAITING) {
         /* Parked, not failed: a decision and `orch resume` continue it. */
         fprintf(stderr, "orch: run %s waits for a decision: orch runs approve %s STEP "
@@ -118,6 +125,56 @@ static int cli_parse_input(json_t *inputs, const char *kv)
     json_object_set_new(inputs, name, json_string(eq + 1));
     free(name);
     return 0;
+}
+
+struct cli_earlier {
+    uint32_t state;
+    char *error;
+};
+
+static int32_t cli_earlier_cb(void *ud, const struct orch_run_rec *r)
+{
+    struct cli_earlier *e = ud;
+    e->state = r->state;
+    free(e->error);
+    e->error = r->error ? oc_xstrdup(r->error) : NULL;
+    return 0;
+}
+
+/* An idempotency key that matched: nothing runs, and orch exits as the
+ * earlier run did, so a script that retries `orch run --idempotency-key K`
+ * after a failure does not read the failure as success. */
+static int cli_report_earlier(struct cli *c, struct oc_store *st, const char *run_id,
+                              const char *key)
+{
+    struct cli_earlier e = {0};
+    struct orch_error err;
+    oc_error_init(&err);
+    orch_status rs = st->vt->run_get(st->h, run_id, cli_earlier_cb, &e, &err);
+    if (rs != ORCH_OK || !e.state) {
+        cli_err("run %s holds idempotency key '%s' but cannot be read: %s", run_id, key,
+                rs != ORCH_OK ? oc_error_text(&err) : "not found");
+        oc_error_clear(&err);
+        free(e.error);
+        return CLI_EXIT_USAGE;
+    }
+    oc_error_clear(&err);
+    const char *state = orch_run_state_name(e.state);
+    int rc = e.state == ORCH_RUN_FAILED || e.state == ORCH_RUN_CANCELLED ? CLI_EXIT_FAILED
+                                                                         : CLI_EXIT_OK;
+    if (c->json) {
+        cli_print_json(json_pack("{s:s,s:b,s:s,s:s?}", "run_id", run_id, "existing", 1,
+                                 "state", state, "error", e.error));
+    } else {
+        printf("run %s already exists for idempotency key '%s' (state %s)\n", run_id, key,
+               state);
+    }
+    if (rc != CLI_EXIT_OK)
+        cli_err("the earlier run %s with idempotency key '%s' %s%s%s; nothing was run now "
+                "(orch runs show %s)", run_id, key, state, e.error ? ": " : "",
+                e.error ? e.error : "", run_id);
+    free(e.error);
+    return rc;
 }
 
 int cmd_run(struct cli *c, int argc, char **argv)
@@ -176,11 +233,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
     orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], inputs, key, &run_id, &err);
     if (st == ORCH_E_EXISTS && run_id) {
         /* Idempotent re-submission: report the existing run, run nothing. */
-        if (c->json)
-            cli_print_json(json_pack("{s:s,s:b}", "run_id", run_id, "existing", 1));
-        else
-            printf("run %s already exists for idempotency key '%s'\n", run_id, key);
-        rc = CLI_EXIT_OK;
+        rc = cli_report_earlier(c, d.store, run_id, key);
     } else if (st != ORCH_OK) {
         cli_err("%s", oc_error_text(&err));
     } else {

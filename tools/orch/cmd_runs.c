@@ -364,6 +364,36 @@ static int cli_runs_events(struct cli *c, struct oc_store *st, const char *id)
     return CLI_EXIT_OK;
 }
 
+static int32_t cli_state_cb(void *ud, const struct orch_run_rec *r)
+{
+    *(uint32_t *)ud = r->state;
+    return 0;
+}
+
+static uint32_t cli_run_state(struct oc_store *st, const char *id)
+{
+    uint32_t state = 0;
+    struct orch_error err;
+    oc_error_init(&err);
+    st->vt->run_get(st->h, id, cli_state_cb, &state, &err);
+    oc_error_clear(&err);
+    return state;
+}
+
+/* A parked run has no process to see its cancel flag; a daemon sharing the
+ * store would claim it, but with no daemon the run would sit queued and its
+ * approval's attempt `waiting` until someone ran `orch resume`. So the CLI
+ * finishes the cancel itself (the run's one-driver lease keeps a daemon
+ * that claims it first, or at once, from driving it twice). */
+static int cli_finish_parked_cancel(struct cli *c, const char *id)
+{
+    char *argv[] = {(char *)id};
+    int rc = cmd_resume(c, 1, argv);
+    if (rc == CLI_EXIT_USAGE)
+        cli_err("run %s: the cancel is recorded; whoever drives the run next ends it", id);
+    return CLI_EXIT_OK;
+}
+
 int cmd_runs(struct cli *c, int argc, char **argv)
 {
     if (argc < 1 || cli_wants_help(argc, argv))
@@ -384,7 +414,10 @@ int cmd_runs(struct cli *c, int argc, char **argv)
     struct oc_config *cfg = cli_global_config(c, reg, &failed);
     struct oc_store *st = failed ? NULL : cli_open_store(c, reg, cfg);
     int rc = CLI_EXIT_USAGE;
+    int parked_cancel = 0;
     if (st) {
+        if (!strcmp(sub, "cancel"))
+            parked_cancel = cli_run_state(st, argv[1]) == ORCH_RUN_WAITING;
         if (!strcmp(sub, "list"))
             rc = cli_runs_list(c, st, argc - 1, argv + 1);
         else if (!strcmp(sub, "show"))
@@ -399,5 +432,7 @@ int cmd_runs(struct cli *c, int argc, char **argv)
     oc_store_close(st);
     oc_config_free(cfg);
     oc_registry_free(reg);
+    if (rc == CLI_EXIT_OK && parked_cancel)
+        rc = cli_finish_parked_cancel(c, argv[1]);
     return rc;
 }

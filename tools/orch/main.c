@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 #include "host.h"
 #include "version.h"
 
 
 static const char usage[] =
-    "usage: orch [--state-dir DIR] [--json] COMMAND [ARGS]\n"
+    "usage: orch [OPTIONS] COMMAND [ARGS] [OPTIONS]\n"
     "\n"
     "commands:\n"
     "  run FILE WORKFLOW [--input K=V]... [--idempotency-key K] [--dry-run]\n"
@@ -22,6 +23,8 @@ static const char usage[] =
     "  runs events RUN_ID                      the run's event ledger\n"
     "  validate FILE                           check a workflow file\n"
     "  migrate [--dry-run]                     bring the store's schema up to date\n"
+    "  gc FILE                                 destroy instances the ledger says are\n"
+    "                                          destroyed but a backend still holds\n"
     "  plugins list                            every plugin orch can load\n"
     "  plugins info NAME                       a plugin's options\n"
     "  control [pause|resume|drain|proof on|off]  the daemons' control flags\n"
@@ -40,10 +43,11 @@ static const char usage[] =
     "  --server URL      send commands to orchd: http(s)://HOST:PORT or\n"
     "                    unix:/PATH (default: $ORCH_SERVER)\n"
     "  --token-file FILE the daemon's bearer token (default: $ORCH_TOKEN)\n"
-    "  --version, --help\n"
+    "  --version, --help   (also: orch help [COMMAND], COMMAND --help)\n"
     "\n"
-    "exit status: 0 success, 1 the run failed or was cancelled, 2 bad usage\n"
-    "or configuration.\n";
+    "Options go before or after the command, their value as the next argument\n"
+    "or after '='; a lone -- ends them (what follows is an argument, e.g. the\n"
+    "command of instances exec).\n";
 
 struct cli_cmd {
     const char *name;
@@ -53,80 +57,116 @@ struct cli_cmd {
 static const struct cli_cmd cli_cmds[] = {
     {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
     {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
-    {"control", cmd_control}, {"migrate", cmd_migrate},
+    {"control", cmd_control}, {"migrate", cmd_migrate}, {"gc", cmd_gc},
 };
 
-int main(int argc, char **argv)
+static const char exit_codes[] =
+    "\nexit status: 0 success; 1 the run (or the request) failed or was cancelled;\n"
+    "2 bad usage, configuration or store; 130 interrupted by SIGINT (the run is\n"
+    "cancelled first), 143 by SIGTERM.\n";
+
+static int cli_known(const char *name)
 {
-    struct cli c = {0};
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            c.json = 1;
-        } else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc) {
-            c.state_dir = argv[++i];
-        } else if (!strncmp(argv[i], "--state-dir=", 12)) {
-            c.state_dir = argv[i] + 12;
-        } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
-                   i + 1 < argc) {
-            c.config = argv[++i];
-        } else if (!strcmp(argv[i], "--server") && i + 1 < argc) {
-            c.server = argv[++i];
-        } else if (!strcmp(argv[i], "--token-file") && i + 1 < argc) {
-            c.token_file = argv[++i];
-        } else if (!strcmp(argv[i], "--version")) {
-            oc_version_print(stdout, "orch");
-            return CLI_EXIT_OK;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return CLI_EXIT_OK;
-        } else {
-            cli_err("unknown option '%s' (see orch --help)", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (i >= argc) {
-        fputs(usage, stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *name = argv[i];
+    for (size_t k = 0; k < sizeof cli_cmds / sizeof cli_cmds[0]; k++)
+        if (!strcmp(name, cli_cmds[k].name))
+            return 1;
+    return !strcmp(name, "pause");
+}
+
+static int cli_unknown(const char *name)
+{
+    const char *names[sizeof cli_cmds / sizeof cli_cmds[0]];
+    for (size_t k = 0; k < sizeof cli_cmds / sizeof cli_cmds[0]; k++)
+        names[k] = cli_cmds[k].name;
+    const char *near = oc_closest(name, names, sizeof names / sizeof names[0]);
+    if (near)
+        cli_err("unknown command '%s'; did you mean '%s'?", name, near);
+    else
+        cli_err("unknown command '%s' (see orch help)", name);
+    return CLI_EXIT_USAGE;
+}
+
+static int cli_dispatch(struct cli *c, int argc, char **argv)
+{
+    const char *name = argv[0];
     /* `orch pause` and a bare `orch resume` are the short forms of `orch
      * control pause|resume`; `orch resume RUN_ID` continues a run. */
-    if (!strcmp(name, "pause") || (!strcmp(name, "resume") && i + 1 == argc)) {
+    if (!strcmp(name, "pause") || (!strcmp(name, "resume") && argc == 1)) {
         char *sub[] = {(char *)name};
-        if (!c.server && !c.config && !c.state_dir && getenv("ORCH_SERVER") &&
+        if (!c->server && !c->config && !c->state_dir && getenv("ORCH_SERVER") &&
             *getenv("ORCH_SERVER"))
-            c.server = getenv("ORCH_SERVER");
-        if (i + 1 != argc) {
+            c->server = getenv("ORCH_SERVER");
+        if (argc != 1) {
             cli_err("pause takes no arguments");
             return CLI_EXIT_USAGE;
         }
-        return cmd_control(&c, 1, sub);
+        return cmd_control(c, 1, sub);
     }
     /* run and resume drive a workflow in this process: --server is a
      * mistake there, while $ORCH_SERVER (set for the other commands) is
      * not. */
-    if (c.server && (!strcmp(name, "run") || !strcmp(name, "resume"))) {
+    if (c->server && (!strcmp(name, "run") || !strcmp(name, "resume"))) {
         cli_err("'%s' runs a workflow in this process; with a daemon use 'orch runs %s'",
                 name, !strcmp(name, "run") ? "start WORKFLOW" : "requeue RUN_ID");
         return CLI_EXIT_USAGE;
     }
     /* An explicit store (-c, --state-dir) wins over $ORCH_SERVER. */
-    if (!c.server && !c.config && !c.state_dir && getenv("ORCH_SERVER") &&
+    if (!c->server && !c->config && !c->state_dir && getenv("ORCH_SERVER") &&
         *getenv("ORCH_SERVER"))
-        c.server = getenv("ORCH_SERVER");
-    if (c.server && !strcmp(name, "runs"))
-        return cmd_runs_remote(&c, argc - i - 1, argv + i + 1);
-    const char *names[sizeof cli_cmds / sizeof cli_cmds[0]];
-    for (size_t k = 0; k < sizeof cli_cmds / sizeof cli_cmds[0]; k++) {
-        names[k] = cli_cmds[k].name;
+        c->server = getenv("ORCH_SERVER");
+    if (c->server && !strcmp(name, "runs"))
+        return cmd_runs_remote(c, argc - 1, argv + 1);
+    for (size_t k = 0; k < sizeof cli_cmds / sizeof cli_cmds[0]; k++)
         if (!strcmp(name, cli_cmds[k].name))
-            return cli_cmds[k].fn(&c, argc - i - 1, argv + i + 1);
+            return cli_cmds[k].fn(c, argc - 1, argv + 1);
+    return cli_unknown(name);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    struct cli_args a;
+    if (cli_args_parse(&c, argc, argv, &a) != 0)
+        return CLI_EXIT_USAGE;
+    int rc;
+    /* `orch help [CMD]` is `orch [CMD] --help`. */
+    int help = a.help;
+    char **args = a.argv;
+    int n = a.argc;
+    if (a.n_positional && !strcmp(args[0], "help")) {
+        help = 1;
+        args++;
+        n--;
+        if (n > 0 && !cli_known(args[0])) {
+            rc = cli_unknown(args[0]);
+            goto out;
+        }
     }
-    const char *near = oc_closest(name, names, sizeof names / sizeof names[0]);
-    if (near)
-        cli_err("unknown command '%s'; did you mean '%s'?", name, near);
-    else
-        cli_err("unknown command '%s' (see orch --help)", name);
-    return CLI_EXIT_USAGE;
+    if (a.version && !a.n_positional) {
+        oc_version_print(stdout, "orch");
+        rc = CLI_EXIT_OK;
+    } else if (help && (n == 0 || args[0][0] == '-')) {
+        fputs(usage, stdout);
+        fputs(exit_codes, stdout);
+        rc = CLI_EXIT_OK;
+    } else if (n == 0 || args[0][0] == '-') {
+        fputs(usage, stderr);
+        rc = CLI_EXIT_USAGE;
+    } else if (help) {
+        /* The command prints its usage for --help wherever it stands. */
+        char **hv = oc_xcalloc((size_t)n + 2, sizeof *hv);
+        hv[0] = args[0];
+        int hn = 1;
+        for (int i = 1; i < n && i < a.n_positional - (args != a.argv); i++)
+            hv[hn++] = args[i];
+        hv[hn++] = "--help";
+        rc = cli_dispatch(&c, hn, hv);
+        free(hv);
+        fputs(exit_codes, stdout);
+    } else {
+        rc = cli_dispatch(&c, n, args);
+    }
+out:
+    cli_args_free(&a);
+    return rc;
 }

@@ -72,6 +72,23 @@ static int orchd_parse_time(const char *s, int64_t *out)
     return 0;
 }
 
+/* A backend secret that is missing now is said at start, but does not stop
+ * the daemon: a file under $ORCH_SECRETS_DIR may appear while it runs, and
+ * the other workflows are fine. Each enqueue of a workflow that needs it is
+ * refused until then (core/runctl.c), naming the same file:line:col. */
+static void orchd_warn_backend_secrets(const struct oc_config *cfg)
+{
+    struct oc_log_fields f = {.component = "orchd"};
+    for (size_t i = 0; i < cfg->n_workflows; i++) {
+        struct orch_error err;
+        oc_error_init(&err);
+        if (oc_backends_resolvable(cfg, cfg->workflows[i].name, &err) != ORCH_OK)
+            oc_log_at(ORCH_LOG_WARN, &f, "workflow %s cannot start until this is set: %s",
+                      cfg->workflows[i].name, oc_error_text(&err));
+        oc_error_clear(&err);
+    }
+}
+
 /* Names used as ${{ secrets.X }} and ${{ env.X }} anywhere in the file. */
 static void orchd_collect_names(const char *src, const char *prefix, char ***names, size_t *n)
 {
@@ -341,6 +358,7 @@ int main(int argc, char **argv)
     }
     orchd_log_init(d.cfg->daemon.log_json);
     orchd_metrics_init(&d);
+    orchd_warn_backend_secrets(d.cfg);
     d.plugins = json_array();
     d.plugin_errors = json_array();
     orchd_scan_plugins(&d);

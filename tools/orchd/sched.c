@@ -359,6 +359,12 @@ int orchd_reconcile(struct orchd *d)
         free(labels);
     }
     json_decref(rc.candidates);
+    /* And what the backends still hold of rows that say destroyed: each
+     * found one is reaped, logged and recorded when its job reports. */
+    if (oc_engine_reap_leftovers(d->eng, d->cfg, NULL, &err) < 0)
+        oc_log(ORCH_LOG_WARN, "reaper", "read the instance ledger for leftovers: %s",
+               oc_error_text(&err));
+    oc_error_clear(&err);
     return n;
 }
 

@@ -1,0 +1,177 @@
+/* The command line, parsed once by getopt_long against one table of every
+ * option orch knows: global options are taken wherever they stand (before
+ * or after the command), `--opt=value` and `--opt value` are the same, and
+ * `--` ends the options. The command gets its arguments back in one
+ * canonical order (positionals, then its options as `--name [value]`, then
+ * `--` and whatever followed it), so each command's own loop sees one
+ * shape. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+enum {
+    CLI_OPT_STATE_DIR = 0x100,
+    CLI_OPT_CONFIG,
+    CLI_OPT_JSON,
+    CLI_OPT_SERVER,
+    CLI_OPT_TOKEN_FILE,
+    CLI_OPT_VERSION,
+    CLI_OPT_HELP,
+    CLI_OPT_FOLLOW,
+    CLI_OPT_COMMAND, /* one of a command's own: passed on by name */
+};
+
+static const struct option cli_options[] = {
+    /* global */
+    {"state-dir", required_argument, NULL, CLI_OPT_STATE_DIR},
+    {"config", required_argument, NULL, CLI_OPT_CONFIG},
+    {"json", no_argument, NULL, CLI_OPT_JSON},
+    {"server", required_argument, NULL, CLI_OPT_SERVER},
+    {"token-file", required_argument, NULL, CLI_OPT_TOKEN_FILE},
+    {"version", no_argument, NULL, CLI_OPT_VERSION},
+    {"help", no_argument, NULL, CLI_OPT_HELP},
+    {"follow", no_argument, NULL, CLI_OPT_FOLLOW},
+    /* the commands' own (each command says which of them it takes) */
+    {"all", no_argument, NULL, CLI_OPT_COMMAND},
+    {"async", no_argument, NULL, CLI_OPT_COMMAND},
+    {"dry-run", no_argument, NULL, CLI_OPT_COMMAND},
+    {"attempt", required_argument, NULL, CLI_OPT_COMMAND},
+    {"backend", required_argument, NULL, CLI_OPT_COMMAND},
+    {"comment", required_argument, NULL, CLI_OPT_COMMAND},
+    {"concurrency", required_argument, NULL, CLI_OPT_COMMAND},
+    {"cwd", required_argument, NULL, CLI_OPT_COMMAND},
+    {"env", required_argument, NULL, CLI_OPT_COMMAND},
+    {"idempotency-key", required_argument, NULL, CLI_OPT_COMMAND},
+    {"image", required_argument, NULL, CLI_OPT_COMMAND},
+    {"input", required_argument, NULL, CLI_OPT_COMMAND},
+    {"label", required_argument, NULL, CLI_OPT_COMMAND},
+    {"limit", required_argument, NULL, CLI_OPT_COMMAND},
+    {"region", required_argument, NULL, CLI_OPT_COMMAND},
+    {"shell", required_argument, NULL, CLI_OPT_COMMAND},
+    {"size", required_argument, NULL, CLI_OPT_COMMAND},
+    {"state", required_argument, NULL, CLI_OPT_COMMAND},
+    {"stdin-file", required_argument, NULL, CLI_OPT_COMMAND},
+    {"timeout", required_argument, NULL, CLI_OPT_COMMAND},
+    {"workflow", required_argument, NULL, CLI_OPT_COMMAND},
+    {NULL, 0, NULL, 0},
+};
+/* '-': positionals come back in order as option 1 (the same whatever
+ * POSIXLY_CORRECT says); ':': a missing value is ':', not '?'. */
+static const char cli_shortopts[] = "-:c:hf";
+
+/* Whether argument a (an option) consumes the next one as its value. */
+static int cli_takes_value(const char *a)
+{
+    if (!strcmp(a, "-c"))
+        return 1;
+    if (strncmp(a, "--", 2) || strchr(a, '='))
+        return 0;
+    for (const struct option *o = cli_options; o->name; o++)
+        if (!strcmp(a + 2, o->name))
+            return o->has_arg == required_argument;
+    return 0;
+}
+
+int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out)
+{
+    memset(out, 0, sizeof *out);
+    /* Where `--` ends the options: found before getopt, which would hide
+     * it among the positionals (an option's value may be `--`). */
+    int end = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            end = i;
+            break;
+        }
+        if (cli_takes_value(argv[i]))
+            i++;
+    }
+    char **av = oc_xcalloc((size_t)end + 1, sizeof *av);
+    memcpy(av, argv, (size_t)end * sizeof *av);
+    out->argv = oc_xcalloc((size_t)argc * 2 + 2, sizeof *out->argv);
+    char **opts = oc_xcalloc((size_t)argc * 2 + 2, sizeof *opts);
+    char **pos = oc_xcalloc((size_t)argc + 1, sizeof *pos);
+    int nopts = 0, npos = 0, rc = 0;
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int li = -1;
+        int o = getopt_long(end, av, cli_shortopts, cli_options, &li);
+        if (o == -1)
+            break;
+        switch (o) {
+        case 1: pos[npos++] = optarg; break;
+        case CLI_OPT_STATE_DIR: c->state_dir = optarg; break;
+        case 'c':
+        case CLI_OPT_CONFIG: c->config = optarg; break;
+        case CLI_OPT_JSON: c->json = 1; break;
+        case CLI_OPT_SERVER: c->server = optarg; break;
+        case CLI_OPT_TOKEN_FILE: c->token_file = optarg; break;
+        case CLI_OPT_VERSION: out->version = 1; break;
+        case 'h':
+        case CLI_OPT_HELP:
+            out->help = 1;
+            opts[nopts++] = "--help";
+            break;
+        case 'f':
+        case CLI_OPT_FOLLOW: opts[nopts++] = "--follow"; break;
+        case CLI_OPT_COMMAND:
+            opts[nopts++] = oc_xasprintf("--%s", cli_options[li].name);
+            out->owned = oc_xrealloc(out->owned, (out->n_owned + 1) * sizeof *out->owned);
+            out->owned[out->n_owned++] = opts[nopts - 1];
+            if (cli_options[li].has_arg == required_argument)
+                opts[nopts++] = optarg;
+            break;
+        case ':':
+            cli_err("option '%s' wants a value (see orch help)", av[optind - 1]);
+            rc = -1;
+            break;
+        default:
+            if (optopt > 0 && optopt < 0x100)
+                cli_err("unknown option '-%c' (see orch help)", optopt);
+            else if (optopt)
+                cli_err("option '%s' takes no value (see orch help)", av[optind - 1]);
+            else
+                cli_err("unknown option '%s' (see orch help)", av[optind - 1]);
+            rc = -1;
+            break;
+        }
+        if (rc)
+            break;
+    }
+    if (rc == 0) {
+        /* A long option given a value it does not take ("--json=1") is
+         * reported by getopt as '?' too; nothing else reaches here. */
+        for (int i = 0; i < npos; i++)
+            out->argv[out->argc++] = pos[i];
+        for (int i = optind; i < end; i++)
+            out->argv[out->argc++] = av[i];
+        out->n_positional = out->argc;
+        for (int i = 0; i < nopts; i++)
+            out->argv[out->argc++] = opts[i];
+        if (end < argc) {
+            out->dashdash = 1;
+            for (int i = end; i < argc; i++)
+                out->argv[out->argc++] = argv[i];
+        }
+    }
+    free(opts);
+    free(pos);
+    free(av);
+    if (rc)
+        cli_args_free(out);
+    return rc;
+}
+
+void cli_args_free(struct cli_args *a)
+{
+    for (size_t i = 0; i < a->n_owned; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->argv);
+    memset(a, 0, sizeof *a);
+}
