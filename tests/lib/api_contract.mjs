@@ -145,6 +145,7 @@ await call("GET", "/v1/workflows/nope", { token: "reader", expect: 404 });
 // --- runs
 const hello = await start("hello", { inputs: { who: "api" }, idempotency_key: "contract-1" });
 await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", inputs: { who: "api" }, idempotency_key: "contract-1" }, expect: 200 });
+await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", inputs: { who: "other" }, idempotency_key: "contract-1" }, expect: 409 });
 await call("POST", "/v1/runs", { token: "reader", body: { workflow: "hello" }, expect: 403 });
 await call("POST", "/v1/runs", { body: { workflow: "hello" }, expect: 401 });
 await call("POST", "/v1/runs", { token: "writer", body: {}, expect: 400 });
