@@ -99,6 +99,8 @@ void orchd_listener_stop(struct orchd_listener *l);
 /* plugscan.c: fill d->plugins and d->plugin_errors with every plugin on
  * the search path, loading them in a child process. */
 void orchd_scan_plugins(struct orchd *d);
+/* Fill d->secret_names and d->env_names from the config's templates (refs.c). */
+void orchd_collect_refs(struct orchd *d);
 
 /* hmac.c */
 void orchd_sha256(const void *data, size_t len, unsigned char out[32]);
