@@ -139,10 +139,12 @@ orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_can
                   const char *script, int *exit_code, struct dk_buf *out,
                   struct orch_error *err);
 
-/* ---- files.c */
+/* ---- paths.c */
 /* path relative to the configured workdir unless absolute; "" when it
  * names a file outside any directory. Host memory. */
 char *dk_abs_path(const struct orch_instance *in, const char *path);
+
+/* ---- files.c */
 orch_status dk_put_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
                         uint32_t mode, orch_read_fn rd, void *ud, struct orch_error *err);
 orch_status dk_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
