@@ -66,8 +66,10 @@ struct orchd {
     json_t *plugin_errors;            /* [{path, error}] */
 };
 
-/* The daemon's idea of now (wall clock, ns): real time plus --now's offset. */
+/* clock.c: the daemon's idea of now (wall clock, ns): real time plus
+ * --now's offset; and a wake-up for the scheduler's loop. */
 int64_t orchd_now(const struct orchd *d);
+void orchd_wake(struct orchd *d);
 
 /* sched.c */
 struct orchd_control {
@@ -79,7 +81,6 @@ int32_t orchd_control_cb(void *ud, const char *name, const char *value); /* ud: 
 void orchd_tick(struct orchd *d);
 void orchd_apply_config_control(struct orchd *d);
 void orchd_on_progress(void *ud, const struct oc_progress *p);
-void orchd_wake(struct orchd *d);
 int orchd_reconcile(struct orchd *d);
 
 /* http.c */
