@@ -3,11 +3,10 @@
 #include "cron.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "tzif.h"
 #include "util.h"
 
 struct oc_cron {
@@ -150,33 +149,12 @@ static int oc_cron_day_ok(const struct oc_cron *c, const struct tm *t)
     return dom || dow;
 }
 
-/* TZ is process-wide: time zone conversions take turns. */
-static pthread_mutex_t oc_tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void oc_tz_enter(const char *tz, char **saved)
-{
-    pthread_mutex_lock(&oc_tz_lock);
-    const char *old = getenv("TZ");
-    *saved = old ? oc_xstrdup(old) : NULL;
-    setenv("TZ", tz && *tz ? tz : "UTC", 1);
-    tzset();
-}
-
-static void oc_tz_leave(char *saved)
-{
-    if (saved)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    free(saved);
-    pthread_mutex_unlock(&oc_tz_lock);
-}
-
 time_t oc_cron_next(const struct oc_cron *c, time_t after, const char *tz)
 {
-    char *saved;
-    oc_tz_enter(tz, &saved);
+    /* The zone's own rules (tzif.c), not setenv("TZ"): orchd converts in
+     * several threads. A zone that cannot be read counts as UTC, as
+     * glibc's localtime has it; config validation refused it already. */
+    const struct oc_tz *zone = oc_tz_get(tz, NULL);
     /* Walk minutes in local time; skip whole hours and days that cannot
      * match, so a year ahead costs at most a few thousand steps. */
     time_t t = after - after % 60 + 60;
@@ -184,7 +162,7 @@ time_t oc_cron_next(const struct oc_cron *c, time_t after, const char *tz)
     time_t found = 0;
     while (t <= limit) {
         struct tm tm;
-        localtime_r(&t, &tm);
+        oc_tz_localtime(zone, t, &tm);
         if (!((c->month >> (tm.tm_mon + 1)) & 1) || !oc_cron_day_ok(c, &tm)) {
             /* Hour by hour, not day by day: days are not all 24 hours. */
             t += (time_t)(3600 - tm.tm_min * 60 - tm.tm_sec);
@@ -201,18 +179,12 @@ time_t oc_cron_next(const struct oc_cron *c, time_t after, const char *tz)
         found = t;
         break;
     }
-    oc_tz_leave(saved);
     return found;
 }
 
 int oc_tz_valid(const char *tz)
 {
-    if (!tz || !*tz || strstr(tz, ".."))
+    if (!tz || !*tz)
         return -1;
-    if (!strcmp(tz, "UTC"))
-        return 0;
-    char *path = oc_xasprintf("/usr/share/zoneinfo/%s", tz);
-    int ok = access(path, R_OK) == 0;
-    free(path);
-    return ok ? 0 : -1;
+    return oc_tz_get(tz, NULL) ? 0 : -1;
 }

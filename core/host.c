@@ -171,11 +171,6 @@ const char *oc_error_text(const struct orch_error *err)
     return orch_strerror(err->code);
 }
 
-void oc_log_set_level(uint32_t level)
-{
-    oc_log_level = level;
-}
-
 static const char *oc_level_name(uint32_t level)
 {
     switch (level) {

@@ -49,9 +49,6 @@ void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, .
 typedef void (*oc_log_sink_fn)(uint32_t level, const struct oc_log_fields *f,
                                const char *msg);
 void oc_log_set_sink(oc_log_sink_fn fn);
-/* Minimum level printed by the default logger (ORCH_LOG_INFO unless
- * ORCH_LOG_LEVEL says otherwise). */
-void oc_log_set_level(uint32_t level);
 
 /* Allocation accounting for leak checks and torture tests: the number of
  * live host allocations, and fail the Nth host allocation from now (0 =

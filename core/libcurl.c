@@ -23,6 +23,8 @@ const struct oc_libcurl *oc_libcurl(const char **why)
             {"curl_easy_cleanup", (void **)&lc.easy_cleanup},
             {"curl_slist_append", (void **)&lc.slist_append},
             {"curl_slist_free_all", (void **)&lc.slist_free_all},
+            {"curl_easy_escape", (void **)&lc.easy_escape},
+            {"curl_free", (void **)&lc.free},
         };
         if (!h)
             snprintf(error, sizeof error, "cannot load libcurl: %s", dlerror());

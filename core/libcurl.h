@@ -17,6 +17,9 @@ struct oc_libcurl {
     void (*easy_cleanup)(CURL *);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
+    /* curl_easy_escape with a NULL handle (libcurl >= 7.82); frees with free. */
+    char *(*easy_escape)(CURL *, const char *, int);
+    void (*free)(void *);
 };
 
 /* The functions, or NULL with *why saying what failed. The first call

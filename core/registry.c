@@ -37,14 +37,6 @@ const char *oc_kind_name(uint32_t kind)
     }
 }
 
-uint32_t oc_kind_from_name(const char *s)
-{
-    if (!strcmp(s, "backend")) return ORCH_KIND_BACKEND;
-    if (!strcmp(s, "step")) return ORCH_KIND_STEP;
-    if (!strcmp(s, "store")) return ORCH_KIND_STORE;
-    return 0;
-}
-
 void oc_registry_add_path(struct oc_registry *r, const char *dir)
 {
     if (!dir || !*dir)

@@ -68,7 +68,6 @@ int oc_plugin_slot_report(const struct orch_plugin_desc *d,
 const char *oc_cap_slot_name(uint32_t kind, uint64_t bit);
 
 const char *oc_kind_name(uint32_t kind); /* "backend", "step", "store", "?" */
-uint32_t oc_kind_from_name(const char *s); /* 0 when unknown */
 /* The vtable of a plugin, typed. */
 #define OC_VT(p, T) ((const struct T *)(p)->desc->vtable)
 

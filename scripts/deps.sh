@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(gcc cmake ninja-build pkg-config libyaml-dev libjansson-dev
             libsqlite3-dev libcurl4-openssl-dev libssh2-1-dev libpq-dev
-            libmicrohttpd-dev libssl-dev nettle-dev libprotobuf-c-dev protobuf-c-compiler)
+            libmicrohttpd-dev libssl-dev nettle-dev libexpat1-dev libprotobuf-c-dev
+            protobuf-c-compiler)
 test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
            docker.io busybox-static postgresql-15 postgresql-client-15
            openssh-server openssh-client dpkg-dev systemd adduser debootstrap python3-jsonschema man-db

@@ -5,17 +5,11 @@
 
 #include "../config.h"
 #include "../util.h"
+#include "../yamltree.h" /* oc_yaml_parse, oc_cfg_check_keys: public for sdk/testing */
 
-struct oc_node *oc_yaml_parse(const char *text, size_t len, const char *file,
-                              struct oc_diag *diag);
 /* 0, or -1 with a diagnostic at the position where text passes
  * OC_CONFIG_MAX_BYTES. */
 int oc_config_size_check(const char *text, size_t len, const char *file, struct oc_diag *diag);
-
-/* Report keys of map that are not in allowed (NULL-terminated), with the
- * closest allowed key as a suggestion. what names the map ("step build"). */
-void oc_cfg_check_keys(const struct oc_node *map, const char *const *allowed,
-                       const char *what, struct oc_diag *diag);
 
 /* The model builder's state: the config being filled and where problems
  * go. */

@@ -406,33 +406,3 @@ void oc_config_free(struct oc_config *cfg)
     free(cfg->path);
     free(cfg);
 }
-
-const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
-                                             const char *name)
-{
-    for (size_t i = 0; i < cfg->n_workflows; i++)
-        if (!strcmp(cfg->workflows[i].name, name))
-            return &cfg->workflows[i];
-    return NULL;
-}
-
-const struct oc_plugin_ref *oc_config_backend(const struct oc_config *cfg,
-                                              const char *name)
-{
-    for (size_t i = 0; i < cfg->n_backends; i++)
-        if (name && !strcmp(cfg->backends[i].name, name))
-            return &cfg->backends[i];
-    return NULL;
-}
-
-const struct oc_plugin_ref *oc_step_backend(const struct oc_config *cfg,
-                                            const struct oc_workflow *wf,
-                                            const struct oc_step *st)
-{
-    if (st->plugin && !(st->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
-        return NULL;
-    const char *name = st->backend ? st->backend
-                       : wf->backend ? wf->backend
-                                     : cfg->default_backend;
-    return oc_config_backend(cfg, name);
-}

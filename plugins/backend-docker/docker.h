@@ -139,10 +139,22 @@ orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_can
                   const char *script, int *exit_code, struct dk_buf *out,
                   struct orch_error *err);
 
-/* ---- files.c */
+/* ---- paths.c */
 /* path relative to the configured workdir unless absolute; "" when it
  * names a file outside any directory. Host memory. */
 char *dk_abs_path(const struct orch_instance *in, const char *path);
+
+/* ---- upload.c */
+/* Makes directory dir (and its parents) in the instance. */
+typedef orch_status (*dk_mkdir_fn)(struct orch_instance *in, struct orch_ctx *ctx,
+                                   const char *dir, struct orch_error *err);
+/* put_file's upload: path's parent must exist unless mkdir_p (may be
+ * NULL) makes it when the engine says 404. */
+orch_status dk_put_path(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
+                        uint32_t mode, orch_read_fn rd, void *ud, dk_mkdir_fn mkdir_p,
+                        struct orch_error *err);
+
+/* ---- files.c */
 orch_status dk_put_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
                         uint32_t mode, orch_read_fn rd, void *ud, struct orch_error *err);
 orch_status dk_get_file(struct orch_instance *in, struct orch_ctx *ctx, const char *path,

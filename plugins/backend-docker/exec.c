@@ -271,7 +271,8 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
     if (req->stdin_data && req->stdin_len) {
         snprintf(stdin_file, sizeof stdin_file, "/tmp/.orch-stdin-%s", token);
         struct dk_mem_src src = {req->stdin_data, req->stdin_len, 0};
-        st = dk_put_file(in, hctx, stdin_file, 0600, dk_mem_read, &src, err);
+        /* /tmp exists: no mkdir, so no call back into dk_sh. */
+        st = dk_put_path(in, hctx, stdin_file, 0600, dk_mem_read, &src, NULL, err);
         if (st != ORCH_OK)
             return st;
         sfile = stdin_file;

@@ -18,6 +18,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <nettle/base64.h>
+
 #include "fly.h"
 
 void fl_resp_free(struct fl_resp *r)
@@ -271,55 +273,29 @@ orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error
                               r->request_id[0] ? ")" : "");
 }
 
-static const char fl_b64c[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 char *fl_b64(const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    char *out = fl_host->alloc((len + 2) / 3 * 4 + 1), *o = out;
+    char *out = fl_host->alloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
     if (!out)
         return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        *o++ = fl_b64c[v >> 18 & 63];
-        *o++ = fl_b64c[v >> 12 & 63];
-        *o++ = i + 1 < len ? fl_b64c[v >> 6 & 63] : '=';
-        *o++ = i + 2 < len ? fl_b64c[v & 63] : '=';
-    }
-    *o = 0;
+    base64_encode_raw(out, len, data);
+    out[BASE64_ENCODE_RAW_LENGTH(len)] = 0;
     return out;
 }
 
 int fl_unb64(const char *text, char **out, size_t *len)
 {
-    size_t n = strlen(text);
-    char *buf = fl_host->alloc(n / 4 * 3 + 4);
+    size_t n = strlen(text), got = 0;
+    char *buf = fl_host->alloc(BASE64_DECODE_LENGTH(n) + 1);
     if (!buf)
         return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (const char *p = text; *p; p++) {
-        const char *k = strchr(fl_b64c, *p);
-        if (*p == '=' || *p == '\n' || *p == '\r' || *p == ' ')
-            continue;
-        if (!k || !*p) {
-            fl_host->free(buf);
-            return -1;
-        }
-        acc = acc << 6 | (uint32_t)(k - fl_b64c);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (char)(acc >> bits & 0xff);
-        }
+    struct base64_decode_ctx b;
+    base64_decode_init(&b);
+    if (!base64_decode_update(&b, &got, (uint8_t *)buf, n, text) || !base64_decode_final(&b)) {
+        fl_host->free(buf);
+        return -1;
     }
     *out = buf;
-    *len = o;
+    *len = got;
     return 0;
 }

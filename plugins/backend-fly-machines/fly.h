@@ -85,7 +85,8 @@ orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error
 
 /* base64 (standard, padded): host memory, NUL-terminated. */
 char *fl_b64(const void *data, size_t len);
-/* Decode text (whitespace ignored) into host memory; -1 on bad input. */
+/* Decode text (whitespace ignored) into host memory; -1 on bad input
+ * (padding in the middle, bits left over). Both through Nettle. */
 int fl_unb64(const char *text, char **out, size_t *len);
 #define fl_printf(...) pk_printf(fl_host, __VA_ARGS__)
 #define fl_quote(s) pk_shquote(fl_host, (s))

@@ -6,9 +6,8 @@
 #define STEP_FILE_H
 
 #include <stdio.h>
+#include <nettle/sha2.h>
 #include <orch/orch.h>
-
-#include "sha256.h"
 
 extern const struct orch_host *sf_host;
 
@@ -40,9 +39,12 @@ struct sf_spool {
     FILE *f;
     uint64_t size, limit;    /* limit 0 = none */
     int over;                /* more than limit arrived */
-    struct sf_sha256 sha;
+    struct sha256_ctx sha;   /* Nettle */
     char hex[65];            /* after sf_spool_finish */
 };
+
+/* Finishes s: its digest as lowercase hex. */
+void sf_sha256_hex(struct sha256_ctx *s, char out[65]);
 
 orch_status sf_spool_open(struct sf_spool *s, uint64_t limit, struct orch_error *err);
 void sf_spool_close(struct sf_spool *s);

@@ -9,13 +9,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nettle/base16.h>
+
 #include "file.h"
+
+void sf_sha256_hex(struct sha256_ctx *s, char out[65])
+{
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_digest(s, sizeof digest, digest);
+    base16_encode_update(out, sizeof digest, digest);
+    out[BASE16_ENCODE_LENGTH(SHA256_DIGEST_SIZE)] = 0;
+}
 
 orch_status sf_spool_open(struct sf_spool *s, uint64_t limit, struct orch_error *err)
 {
     memset(s, 0, sizeof *s);
     s->limit = limit;
-    sf_sha256_init(&s->sha);
+    sha256_init(&s->sha);
     s->f = tmpfile();
     if (!s->f)
         return sf_host->error_set(err, ORCH_E_IO, "file: no temporary file: %s",
@@ -39,7 +49,7 @@ static int32_t sf_spool_write(void *ud, const void *buf, uint64_t len)
     }
     if (fwrite(buf, 1, (size_t)len, s->f) != (size_t)len)
         return 1;
-    sf_sha256_add(&s->sha, buf, (size_t)len);
+    sha256_update(&s->sha, (size_t)len, buf);
     s->size += len;
     return 0;
 }

@@ -147,7 +147,7 @@ static orch_status sf_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
         size_t n = strlen(c->content);
         if (fwrite(c->content, 1, n, s.f) != n)
             st = sf_host->error_set(err, ORCH_E_IO, "file: spooling the content failed");
-        sf_sha256_add(&s.sha, c->content, n);
+        sha256_update(&s.sha, n, (const uint8_t *)c->content);
         s.size = n;
         sf_sha256_hex(&s.sha, s.hex);
         if (st == ORCH_OK)

@@ -81,7 +81,6 @@ const char *pg_text(const PGresult *r, int row, int col);
 int64_t pg_int(const PGresult *r, int row, int col);
 int64_t pg_affected(const PGresult *r);
 
-int32_t pg_schema_supported(void);
 orch_status pg_schema_version(struct orch_store *, int32_t *, int32_t *, struct orch_error *);
 orch_status pg_migrate(struct orch_store *, int32_t, char **, struct orch_error *);
 orch_status pg_txn_begin(struct orch_store *, struct orch_error *);

@@ -48,11 +48,6 @@ static const char *const pg_migrations[] = {
 
 #define PG_SCHEMA (int32_t)(sizeof pg_migrations / sizeof pg_migrations[0])
 
-int32_t pg_schema_supported(void)
-{
-    return PG_SCHEMA;
-}
-
 /* The schema's version: 0 when orch's version table is not there yet. */
 static orch_status pg_version_now(struct orch_store *st, int32_t *v, struct orch_error *err)
 {

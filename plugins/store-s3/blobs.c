@@ -129,13 +129,13 @@ static orch_status s3_complete(struct orch_store *st, const char *fk, struct s3_
         for (int i = 0; i < 16; i++)
             snprintf(want + 2 * i, 3, "%02x", d[i]);
         snprintf(want + 32, sizeof want - 32, "-%d", m->n);
-        char *etag = r.body ? s3_xml(r.body, "ETag", NULL) : NULL;
+        char *etag = r.body ? s3_xml_text(r.body, r.len, "ETag") : NULL;
         if (etag) {
             char *e = etag;
             while (*e == '"')
                 e++;
             snprintf(r.etag, sizeof r.etag, "%.*s", (int)strcspn(e, "\""), e);
-            s3_host->free(etag);
+            free(etag); /* libc memory, from s3_xml_text */
         }
         /* S3 gives the multipart form; some compatible services the MD5
          * of the whole object. Either proves the parts were assembled. */
@@ -174,14 +174,14 @@ static orch_status s3_multipart(struct orch_store *st, const char *fk, char *buf
     orch_status rc = s3_request(st, "POST", fk, "uploads=", NULL, 0, NULL, NULL, &r, err);
     if (rc == ORCH_OK && r.status / 100 != 2)
         rc = s3_fail(st, &r, "start a multipart upload of", fk, err);
-    char *id = rc == ORCH_OK && r.body ? s3_xml(r.body, "UploadId", NULL) : NULL;
+    char *id = rc == ORCH_OK && r.body ? s3_xml_text(r.body, r.len, "UploadId") : NULL;
     s3_resp_free(&r);
     if (rc != ORCH_OK)
         return rc;
     if (!id)
         return s3_host->error_set(err, ORCH_E_PROTOCOL, "s3: no UploadId for %s", fk);
     struct s3_mpu m = {.upload_id = s3_escape(id, 0), .whole = EVP_MD_CTX_new()};
-    s3_host->free(id);
+    free(id); /* libc memory, from s3_xml_text */
     if (!m.upload_id || !m.whole) {
         s3_host->free(m.upload_id);
         EVP_MD_CTX_free(m.whole);
@@ -389,24 +389,25 @@ orch_status s3_blob_list(struct orch_store *st, const char *prefix, orch_blob_fn
         s3_host->free(q);
         if (rc == ORCH_OK && r.status / 100 != 2)
             rc = s3_fail(st, &r, "list", fp, err);
-        const char *pos = r.body;
-        char *item;
-        while (rc == ORCH_OK && !stop && r.body && (item = s3_xml(r.body, "Contents", &pos))) {
-            char *k = s3_xml(item, "Key", NULL), *size = s3_xml(item, "Size", NULL);
-            if (k && strlen(k) >= plen)
-                stop = fn(ud, k + plen, size ? strtoull(size, NULL, 10) : 0) != 0;
-            s3_host->free(k);
-            s3_host->free(size);
-            s3_host->free(item);
-        }
-        char *trunc = rc == ORCH_OK && r.body ? s3_xml(r.body, "IsTruncated", NULL) : NULL;
-        char *next = trunc && !strcmp(trunc, "true")
-                         ? s3_xml(r.body, "NextContinuationToken", NULL)
-                         : NULL;
-        s3_host->free(trunc);
+        /* The whole page is parsed before any key is handed on: a bad
+         * page delivers nothing. */
+        struct s3_list_page page = {0};
+        char why[256];
+        if (rc == ORCH_OK && r.cut)
+            rc = s3_host->error_set(err, ORCH_E_PROTOCOL,
+                                    "s3: list %s in bucket %s: the answer is larger than "
+                                    "orch reads (%u bytes)",
+                                    fp, st->bucket, S3_BODY_MAX);
+        else if (rc == ORCH_OK && s3_list_parse(r.body ? r.body : "", r.len, &page, why,
+                                                sizeof why) != 0)
+            rc = s3_host->error_set(err, ORCH_E_PROTOCOL, "s3: list %s in bucket %s: %s", fp,
+                                    st->bucket, why);
+        for (size_t i = 0; rc == ORCH_OK && !stop && i < page.n; i++)
+            if (strlen(page.items[i].key) >= plen)
+                stop = fn(ud, page.items[i].key + plen, page.items[i].size) != 0;
         s3_host->free(token);
-        token = next ? s3_escape(next, 0) : NULL;
-        s3_host->free(next);
+        token = rc == ORCH_OK && page.truncated ? s3_escape(page.next, 0) : NULL;
+        s3_list_page_free(&page);
         s3_resp_free(&r);
         if (!token)
             break;

@@ -12,13 +12,12 @@
 
 #include "s3.h"
 
-#define S3_ERRBODY_MAX (1u << 20)
-
 void s3_resp_free(struct s3_resp *r)
 {
     s3_host->free(r->body);
     r->body = NULL;
     r->len = 0;
+    r->cut = 0;
 }
 
 static void s3_digest(const char *md, const void *data, size_t len, unsigned char *out,
@@ -51,40 +50,6 @@ char *s3_escape(const char *s, int keep_slash)
             *o++ = '%';
             *o++ = hex[*p >> 4];
             *o++ = hex[*p & 15];
-        }
-    }
-    *o = 0;
-    return out;
-}
-
-char *s3_xml(const char *xml, const char *tag, const char **pos)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *from = pos && *pos ? *pos : xml;
-    const char *a = from ? strstr(from, open) : NULL;
-    const char *b = a ? strstr(a, close) : NULL;
-    if (!b)
-        return NULL;
-    a += strlen(open);
-    if (pos)
-        *pos = b + strlen(close);
-    char *out = s3_host->alloc((size_t)(b - a) + 1), *o = out;
-    if (!out)
-        return NULL;
-    static const struct { const char *ent; char c; } ents[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-    while (a < b) {
-        size_t k = 0;
-        if (*a == '&')
-            while (k < 5 && strncmp(a, ents[k].ent, strlen(ents[k].ent)))
-                k++;
-        if (*a == '&' && k < 5) {
-            *o++ = ents[k].c;
-            a += strlen(ents[k].ent);
-        } else {
-            *o++ = *a++;
         }
     }
     *o = 0;
@@ -134,8 +99,10 @@ static size_t s3_on_body(char *b, size_t size, size_t n, void *ud)
         return len;
     }
     struct s3_resp *r = x->resp;
-    if (r->len + len > S3_ERRBODY_MAX)
+    if (r->len + len > S3_BODY_MAX) {
+        r->cut = 1;
         return len; /* an error body that large: the start says enough */
+    }
     if (r->len + len + 1 > x->cap) {
         size_t nc = (r->len + len + 1) * 2;
         char *nb = s3_host->realloc(r->body, nc);
@@ -279,8 +246,8 @@ orch_status s3_request(struct orch_store *st, const char *method, const char *ke
 orch_status s3_fail(struct orch_store *st, const struct s3_resp *r, const char *what,
                     const char *key, struct orch_error *err)
 {
-    char *code = r->body ? s3_xml(r->body, "Code", NULL) : NULL;
-    char *msg = r->body ? s3_xml(r->body, "Message", NULL) : NULL;
+    char *code = r->body ? s3_xml_text(r->body, r->len, "Code") : NULL;
+    char *msg = r->body ? s3_xml_text(r->body, r->len, "Message") : NULL;
     orch_status rc = ORCH_E_IO;
     const char *hint = "";
     if (r->status == 404 && code && !strcmp(code, "NoSuchKey"))
@@ -299,7 +266,7 @@ orch_status s3_fail(struct orch_store *st, const struct s3_resp *r, const char *
     orch_status out = s3_host->error_set(
         err, rc, "s3: %s %s in bucket %s: HTTP %ld %s%s%s%s", what, key ? key : "",
         st->bucket, r->status, code ? code : "", msg ? ": " : "", msg ? msg : "", hint);
-    s3_host->free(code);
-    s3_host->free(msg);
+    free(code); /* libc memory, from s3_xml_text */
+    free(msg);
     return out;
 }

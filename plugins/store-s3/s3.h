@@ -7,6 +7,8 @@
 #include <curl/curl.h>
 #include <orch/orch.h>
 
+#include "s3xml.h"
+
 extern const struct orch_host *s3_host;
 
 struct s3_cfg {
@@ -37,12 +39,16 @@ struct orch_store {
     long timeout_ms;
 };
 
+/* The most of a body kept in s3_resp (listings, error answers). */
+#define S3_BODY_MAX (1u << 20)
+
 /* A request's answer: status, the body (for small answers) and headers
  * we look at. */
 struct s3_resp {
     long status;
     char *body;                  /* host memory, NUL-terminated */
     size_t len;
+    int cut;                     /* longer than kept: body is only its start */
     char etag[80];
 };
 void s3_resp_free(struct s3_resp *r);
@@ -64,9 +70,6 @@ orch_status s3_fail(struct orch_store *st, const struct s3_resp *r, const char *
 /* "part%2Fname" style escaping: RFC 3986 unreserved kept, '/' kept when
  * keep_slash. Host memory. */
 char *s3_escape(const char *s, int keep_slash);
-/* The text of the first <tag>...</tag> at or after *pos (advanced past
- * it), XML entities decoded; host memory, NULL when there is none. */
-char *s3_xml(const char *xml, const char *tag, const char **pos);
 void s3_md5_hex(const void *data, size_t len, char out[33]);
 
 orch_status s3_blob_put(struct orch_store *, const char *, orch_read_fn, void *,

@@ -53,11 +53,6 @@ static const char *const sq_migrations[] = {
 
 #define SQ_SCHEMA (int32_t)(sizeof sq_migrations / sizeof sq_migrations[0])
 
-int32_t sq_schema_supported(void)
-{
-    return SQ_SCHEMA;
-}
-
 orch_status sq_schema_version(struct orch_store *st, int32_t *current, int32_t *supported,
                               struct orch_error *err)
 {

@@ -47,7 +47,6 @@ orch_status sq_exec(struct orch_store *st, const char *sql, struct orch_error *e
 void sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 const char *sq_col_text(sqlite3_stmt *s, int i);
 
-int32_t sq_schema_supported(void);
 orch_status sq_schema_version(struct orch_store *st, int32_t *current, int32_t *supported,
                               struct orch_error *err);
 orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,

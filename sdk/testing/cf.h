@@ -49,7 +49,6 @@ struct cf_case {
 /* Results, from the case's child process. Every failure is reported; a
  * case goes on after cf_fail unless it cannot. */
 void cf_fail(struct cf *c, const char *fmt, ...) ORCH_PRINTF(2, 3);
-void cf_skip(struct cf *c, const char *fmt, ...) ORCH_PRINTF(2, 3);
 /* Progress, quoted by the runner if the child crashes or hangs after it. */
 void cf_note(struct cf *c, const char *fmt, ...) ORCH_PRINTF(2, 3);
 /* cf_fail with the status name and message of err; returns rc. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/internal.h"
+#include "yamltree.h"
 
 static int cf_conf_duration(const struct oc_node *root, const char *key, int64_t *out,
                             struct oc_diag *d)

@@ -4,6 +4,8 @@
  * --token-file and is never printed. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,18 +223,28 @@ int cli_http_fail(struct cli *c, const struct cli_http_res *res)
 
 char *cli_seg(const char *s)
 {
-    /* A path segment: everything but RFC 3986's unreserved characters is
-     * percent-encoded. */
-    static const char hex[] = "0123456789ABCDEF";
-    struct oc_buf b = {0};
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p))
-            oc_buf_addf(&b, "%c", *p);
-        else
-            oc_buf_addf(&b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    /* A path segment: libcurl percent-encodes everything but RFC 3986's
+     * unreserved characters. Without libcurl no request can be made: the
+     * command stops here with the reason cli_http would give. */
+    const char *why = NULL;
+    const struct oc_libcurl *L = oc_libcurl(&why);
+    if (!L) {
+        cli_err("%s", why);
+        exit(CLI_EXIT_USAGE);
     }
-    return b.data ? oc_buf_steal(&b) : oc_xstrdup("");
+    size_t n = strlen(s);
+    if (n > INT_MAX) {
+        cli_err("a name of %zu bytes is too long for a URL", n);
+        exit(CLI_EXIT_USAGE);
+    }
+    char *e = L->easy_escape(NULL, s, (int)n);
+    if (!e) {
+        fputs("orch: out of memory\n", stderr);
+        abort();
+    }
+    char *seg = oc_xstrdup(e);
+    L->free(e);
+    return seg;
 }
 
 int cli_http_call(struct cli *c, const char *method, const char *path, json_t *body,

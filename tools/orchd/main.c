@@ -1,6 +1,5 @@
 /* orchd --config FILE: the daemon's start, main loop and stop. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
@@ -86,31 +85,6 @@ static void orchd_warn_backend_secrets(const struct oc_config *cfg)
             oc_log_at(ORCH_LOG_WARN, &f, "workflow %s cannot start until this is set: %s",
                       cfg->workflows[i].name, oc_error_text(&err));
         oc_error_clear(&err);
-    }
-}
-
-/* Names used as ${{ secrets.X }} and ${{ env.X }} anywhere in the file. */
-static void orchd_collect_names(const char *src, const char *prefix, char ***names, size_t *n)
-{
-    size_t plen = strlen(prefix);
-    for (const char *p = strstr(src, prefix); p; p = strstr(p + plen, prefix)) {
-        if (p > src && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))
-            continue;
-        const char *s = p + plen, *e = s;
-        while (isalnum((unsigned char)*e) || *e == '_')
-            e++;
-        if (e == s)
-            continue;
-        char *name = oc_xstrndup(s, (size_t)(e - s));
-        size_t k;
-        for (k = 0; k < *n && strcmp((*names)[k], name); k++)
-            ;
-        if (k < *n) {
-            free(name);
-            continue;
-        }
-        *names = oc_xrealloc(*names, (*n + 1) * sizeof **names);
-        (*names)[(*n)++] = name;
     }
 }
 
@@ -362,8 +336,7 @@ int main(int argc, char **argv)
     d.plugins = json_array();
     d.plugin_errors = json_array();
     orchd_scan_plugins(&d);
-    orchd_collect_names(d.cfg->source, "secrets.", &d.secret_names, &d.n_secret_names);
-    orchd_collect_names(d.cfg->source, "env.", &d.env_names, &d.n_env_names);
+    orchd_collect_refs(&d);
     char host[200] = "";
     gethostname(host, sizeof host - 1);
     d.owner = d.cfg->daemon.worker_id

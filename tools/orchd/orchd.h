@@ -77,8 +77,10 @@ struct orchd {
     json_t *plugin_errors;            /* [{path, error}] */
 };
 
-/* The daemon's idea of now (wall clock, ns): real time plus --now's offset. */
+/* clock.c: the daemon's idea of now (wall clock, ns): real time plus
+ * --now's offset; and a wake-up for the scheduler's loop. */
 int64_t orchd_now(const struct orchd *d);
+void orchd_wake(struct orchd *d);
 
 /* sched.c */
 struct orchd_control {
@@ -90,7 +92,6 @@ int32_t orchd_control_cb(void *ud, const char *name, const char *value); /* ud: 
 void orchd_tick(struct orchd *d);
 void orchd_apply_config_control(struct orchd *d);
 void orchd_on_progress(void *ud, const struct oc_progress *p);
-void orchd_wake(struct orchd *d);
 int orchd_reconcile(struct orchd *d);
 
 /* http.c */
@@ -110,6 +111,8 @@ void orchd_listener_stop(struct orchd_listener *l);
 /* plugscan.c: fill d->plugins and d->plugin_errors with every plugin on
  * the search path, loading them in a child process. */
 void orchd_scan_plugins(struct orchd *d);
+/* Fill d->secret_names and d->env_names from the config's templates (refs.c). */
+void orchd_collect_refs(struct orchd *d);
 
 /* hmac.c */
 void orchd_sha256(const void *data, size_t len, unsigned char out[32]);

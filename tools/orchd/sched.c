@@ -72,15 +72,6 @@ void orchd_apply_config_control(struct orchd *d)
         orchd_flag_set(d, "proof", d->cfg->daemon.proof ? "1" : NULL);
 }
 
-void orchd_wake(struct orchd *d)
-{
-    char c = 1;
-    atomic_store(&d->woken, 1);
-    if (write(d->wake[1], &c, 1) < 0) {
-        /* full pipe: a wake-up is already pending */
-    }
-}
-
 /* Deadlines passed: the parked run goes back to the queue, where its
  * approval's timeout policy applies. */
 static int orchd_deadlines(struct orchd *d, json_t *deadlines, int64_t now)

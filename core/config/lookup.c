@@ -1,0 +1,36 @@
+/* Lookups in a built config, for everything that reads one: the model's
+ * builder (model.c), validation and the daemon sections (daemon.c), which
+ * would otherwise call back into model.c. */
+#include <string.h>
+
+#include "internal.h"
+
+const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
+                                             const char *name)
+{
+    for (size_t i = 0; i < cfg->n_workflows; i++)
+        if (!strcmp(cfg->workflows[i].name, name))
+            return &cfg->workflows[i];
+    return NULL;
+}
+
+const struct oc_plugin_ref *oc_config_backend(const struct oc_config *cfg,
+                                              const char *name)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        if (name && !strcmp(cfg->backends[i].name, name))
+            return &cfg->backends[i];
+    return NULL;
+}
+
+const struct oc_plugin_ref *oc_step_backend(const struct oc_config *cfg,
+                                            const struct oc_workflow *wf,
+                                            const struct oc_step *st)
+{
+    if (st->plugin && !(st->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+        return NULL;
+    const char *name = st->backend ? st->backend
+                       : wf->backend ? wf->backend
+                                     : cfg->default_backend;
+    return oc_config_backend(cfg, name);
+}
