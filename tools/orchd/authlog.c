@@ -12,12 +12,11 @@
 #include <sys/socket.h>
 
 #include "authlog.h"
-#include "metrics.h"
 #include "host.h"
 
-static const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
+const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
                                                              "forbidden"};
-static const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
+const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
 
 static size_t orchd_route_count(void)
 {
@@ -102,33 +101,4 @@ void orchd_hook_sig_failed(struct orchd_req *rq, const struct oc_hook *h,
               why == ORCHD_SIG_MISSING ? "no X-Orch-Signature or X-Hub-Signature-256 header"
                                        : "the signature does not match the body",
               orchd_sig_reasons[why]);
-}
-
-void orchd_authlog_metrics(struct orchd *d, struct oc_buf *b)
-{
-    oc_buf_adds(b, "# HELP orch_http_auth_failures_total Requests refused for a missing "
-                   "(reason missing) or unknown (invalid) bearer token, or a token without "
-                   "the route's role (forbidden), by method and route template.\n"
-                   "# TYPE orch_http_auth_failures_total counter\n");
-    size_t nr = orchd_route_count();
-    for (size_t i = 0; d->m.auth_failures && i < nr; i++)
-        for (int k = 0; k < ORCHD_AUTH_N; k++) {
-            uint64_t v = d->m.auth_failures[i * ORCHD_AUTH_N + (size_t)k];
-            if (v)
-                oc_buf_addf(b, "orch_http_auth_failures_total{method=\"%s\",route=\"%s\","
-                               "reason=\"%s\"} %llu\n", orchd_routes[i].method,
-                            orchd_routes[i].pattern, orchd_auth_reasons[k],
-                            (unsigned long long)v);
-        }
-    oc_buf_adds(b, "# HELP orch_webhook_signature_failures_total Webhook requests refused "
-                   "for a missing or mismatching HMAC-SHA256 signature, by webhook.\n"
-                   "# TYPE orch_webhook_signature_failures_total counter\n");
-    const struct oc_daemon_cfg *dc = &d->cfg->daemon;
-    for (size_t i = 0; d->m.sig_failures && i < dc->n_hooks; i++)
-        for (int k = 0; k < ORCHD_SIG_N; k++) {
-            oc_buf_adds(b, "orch_webhook_signature_failures_total{webhook=\"");
-            orchd_metrics_label(b, dc->hooks[i].name);
-            oc_buf_addf(b, "\",reason=\"%s\"} %llu\n", orchd_sig_reasons[k],
-                        (unsigned long long)d->m.sig_failures[i * ORCHD_SIG_N + (size_t)k]);
-        }
 }

@@ -17,7 +17,8 @@ void orchd_remote_addr(struct orchd_req *rq, char *out, size_t n);
 void orchd_auth_failed(struct orchd_req *rq, enum orchd_auth_reason why, const char *token);
 void orchd_hook_sig_failed(struct orchd_req *rq, const struct oc_hook *h,
                            enum orchd_sig_reason why);
-/* Appends both counters, HELP and TYPE included; call with d->m.lock held. */
-void orchd_authlog_metrics(struct orchd *d, struct oc_buf *b);
+/* The reasons' label values, for metrics.c. */
+extern const char *const orchd_auth_reasons[ORCHD_AUTH_N];
+extern const char *const orchd_sig_reasons[ORCHD_SIG_N];
 
 #endif

@@ -228,6 +228,36 @@ static void orchd_pool_gauges(struct orchd *d, struct oc_buf *b)
                 (unsigned long long)(d->eng ? oc_engine_spans_dropped(d->eng) : 0));
 }
 
+/* The auth and webhook-signature refusals authlog.c counts. */
+static void orchd_auth_metrics(struct orchd *d, struct oc_buf *b)
+{
+    oc_buf_adds(b, "# HELP orch_http_auth_failures_total Requests refused for a missing "
+                   "(reason missing) or unknown (invalid) bearer token, or a token without "
+                   "the route's role (forbidden), by method and route template.\n"
+                   "# TYPE orch_http_auth_failures_total counter\n");
+    size_t nr = orchd_routes_n();
+    for (size_t i = 0; d->m.auth_failures && i < nr; i++)
+        for (int k = 0; k < ORCHD_AUTH_N; k++) {
+            uint64_t v = d->m.auth_failures[i * ORCHD_AUTH_N + (size_t)k];
+            if (v)
+                oc_buf_addf(b, "orch_http_auth_failures_total{method=\"%s\",route=\"%s\","
+                               "reason=\"%s\"} %llu\n", orchd_routes[i].method,
+                            orchd_routes[i].pattern, orchd_auth_reasons[k],
+                            (unsigned long long)v);
+        }
+    oc_buf_adds(b, "# HELP orch_webhook_signature_failures_total Webhook requests refused "
+                   "for a missing or mismatching HMAC-SHA256 signature, by webhook.\n"
+                   "# TYPE orch_webhook_signature_failures_total counter\n");
+    const struct oc_daemon_cfg *dc = &d->cfg->daemon;
+    for (size_t i = 0; d->m.sig_failures && i < dc->n_hooks; i++)
+        for (int k = 0; k < ORCHD_SIG_N; k++) {
+            oc_buf_adds(b, "orch_webhook_signature_failures_total{webhook=\"");
+            orchd_metrics_label(b, dc->hooks[i].name);
+            oc_buf_addf(b, "\",reason=\"%s\"} %llu\n", orchd_sig_reasons[k],
+                        (unsigned long long)d->m.sig_failures[i * ORCHD_SIG_N + (size_t)k]);
+        }
+}
+
 void orchd_metrics(struct orchd_req *rq)
 {
     struct orchd *d = rq->d;
@@ -301,7 +331,7 @@ void orchd_metrics(struct orchd_req *rq)
                         r < nr ? orchd_routes[r].pattern : "unmatched", code,
                         (unsigned long long)v);
         }
-    orchd_authlog_metrics(d, &b);
+    orchd_auth_metrics(d, &b);
     pthread_mutex_unlock(&d->m.lock);
     rq->status = 200;
     rq->text = oc_buf_steal(&b);
