@@ -269,6 +269,14 @@ pass "orchd phase: $n_od runs, $((OD_KILLS - od_kills_left)) orchd kill -9s, $((
 verdict=0
 python3 "$HERE/chaos_check.py" "$T" "$ORCH" "$T/tags" || verdict=1
 
+# A sanitizer's report anywhere (a driver, orchd, an executor writing to
+# either) is a bug even when the run it hit ended as expected.
+if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/out.d/* "$T/orchd.log" 2>/dev/null >"$T/asan.files"; then
+  problem "SANITIZER reports in: $(tr '\n' ' ' <"$T/asan.files")"
+  grep -h -A 30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $(cat "$T/asan.files") | head -n 80 >&2
+  verdict=1
+fi
+
 # Leaks: instance directories under the local backend's root, and any
 # process carrying the marker (given a moment to finish dying: a process
 # killed just now may not have exited yet; a leaked command has not).

@@ -7,13 +7,12 @@
 count_events() { "$ORCH" --json runs events "$1" | jq_py "len([e for e in d if e['type']=='$2'])"; }
 
 # resume_together RUN N PREFIX: start N `orch resume RUN` at once, the i-th
-# writing to PREFIX.i; their pids in RESUME_PIDS (and T_PIDS). Extra
-# variables for their environment may come in RESUME_ENV (NAME=VALUE ...).
+# writing to PREFIX.i; their pids in RESUME_PIDS (and T_PIDS).
 resume_together() {
   local i
   RESUME_PIDS=()
   for ((i = 0; i < $2; i++)); do
-    env ${RESUME_ENV:-} "$ORCH" resume "$1" >"$3.$i" 2>&1 &
+    "$ORCH" resume "$1" >"$3.$i" 2>&1 &
     RESUME_PIDS+=($!)
     T_PIDS+=($!)
   done
