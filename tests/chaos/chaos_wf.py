@@ -5,7 +5,8 @@ those failing on its first execution. Every step's command holds
 `flock -n` on a lock file of its own (run tag + step) for as long as any of
 its processes lives, and records in T/rec/TAG.log (tests/lib/steps_log.py's
 format): its start, its end, or `overlap` when the lock was already held,
-meaning another copy of the command was alive.
+meaning another copy of the command was alive. A copy whose executor died
+lingers 30 s, as a long command would.
 
     chaos_wf.py SEED STEPS T MARK > wf.yaml
 
@@ -49,6 +50,10 @@ def command(s, m):
         work.append(f'if [ "$CHAOS_FATE" != ok ]; then echo "{s} end $$ {now} fail" >> {rec}; exit 3; fi')
     if m["sleep"]:
         work.append(f'sleep {m["sleep"]}')
+    # A copy whose executor died lingers, holding its lock, as a long
+    # command would: unless it is reaped, the next copy overlaps it and the
+    # leak check finds it.
+    work.append('if [ ! -e /proc/$PPID ]; then sleep 30; fi')
     work.append(f'echo "{s} end $$ {now}" >> {rec}')
     # fd 9 holds the lock; every process of the command inherits it, so the
     # lock is free only once the last of them is gone.

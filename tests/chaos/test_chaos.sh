@@ -33,6 +33,15 @@ MARK="orch-chaos-$SEED-$$-$RANDOM"
 # the steps' commands through the workflow's env): the leak check looks for
 # it. The test's own shell does not: its environ is what it was started with.
 export CHAOS_MARK=$MARK
+# Whatever carries the marker when the test ends, however it ends, goes:
+# only this test's processes carry it.
+chaos_cleanup() {
+  local p
+  for p in $(python3 "$HERE/chaos_marked.py" "$MARK" "$T" 2>/dev/null | cut -d' ' -f1); do
+    kill -9 "$p" 2>/dev/null || true
+  done
+}
+trap 'chaos_cleanup; t_cleanup' EXIT
 mkdir -p "$T/rec" "$T/lock" "$T/out.d"
 python3 "$HERE/chaos_wf.py" "$SEED" "$STEPS" "$T" "$MARK" >"$T/wf.yaml"
 "$ORCH" validate "$T/wf.yaml" >/dev/null || fail "the generated workflow does not validate"
@@ -45,6 +54,7 @@ fail() {
   if [ -s "$T/problems" ]; then echo "--- problems seen on the way:" >&2; cat "$T/problems" >&2; fi
   echo "--- last kills:" >&2
   tail -n 40 "$T/kills.log" >&2
+  if [ -s "$T/leaked" ]; then echo "--- LEAKED processes:" >&2; cat "$T/leaked" >&2; fi
   if [ -s "$T/orchd.log" ]; then echo "--- last lines of orchd.log:" >&2; tail -n 40 "$T/orchd.log" >&2; fi
   exit 1
 }
@@ -279,31 +289,14 @@ fi
 
 # Leaks: instance directories under the local backend's root, and any
 # process carrying the marker (given a moment to finish dying: a process
-# killed just now may not have exited yet; a leaked command has not).
+# killed just now may not have exited yet; a leaked command lingers 30 s).
 left=$(ls -A "$ORCH_STATE_DIR/work" 2>/dev/null || true)
 [ -z "$left" ] || { problem "LEAKED instance directories: $left"; verdict=1; }
-marked() {
-  python3 - "$MARK" "$T" <<'PY'
-import os, sys
-mark, t = ("CHAOS_MARK=" + sys.argv[1]).encode(), sys.argv[2].encode()
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    if int(pid) in (os.getpid(), os.getppid()):
-        continue
-    try:
-        env = open(f"/proc/{pid}/environ", "rb").read()
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-        st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        continue
-    if st not in "ZX" and (mark in env.split(b"\0") or t in cmd):
-        print(pid, cmd.replace(b"\0", b" ").decode(errors="replace")[:200])
-PY
+[ "$verdict" -eq 0 ] || problem "the store or the records show problems (above)"
+none_marked() {
+  python3 "$HERE/chaos_marked.py" "$MARK" "$T" >"$T/leaked"
+  [ ! -s "$T/leaked" ]
 }
-for ((i = 0; i < 20; i++)); do
-  leaked=$(marked)
-  [ -n "$leaked" ] || break
-  sleep 0.05
-done
-[ -z "$leaked" ] || { problem "LEAKED processes: $leaked"; verdict=1; }
+WAIT_S=3 wait_until "no process carrying the test's marker (LEAKED: see below)" none_marked
 [ "$verdict" -eq 0 ] && [ ! -s "$T/problems" ] || fail "the chaos found problems (above)"
 pass "chaos: $RUNS runs terminal as expected, no re-run after success, no overlap, no leak (seed $SEED)"
