@@ -257,8 +257,10 @@ od_check_alive() {
   problem "orchd $OD_PID exited $rc by itself"
   od_start "$T/wf.yaml"
 }
-od_kills_left=$OD_KILLS od_xkills_left=$OD_XKILLS
+kill_log "orchd phase: ${#OD_IDS[@]} runs queued: ${OD_IDS[*]}"
+od_kills_left=$OD_KILLS od_xkills_left=$OD_XKILLS od_rounds=0
 while [ $((od_kills_left + od_xkills_left)) -gt 0 ] && ! od_all_ended; do
+  od_rounds=$((od_rounds + 1))
   chaos_pause
   od_check_alive
   rnd $((od_kills_left + od_xkills_left))
@@ -272,10 +274,11 @@ while [ $((od_kills_left + od_xkills_left)) -gt 0 ] && ! od_all_ended; do
     od_xkills_left=$((od_xkills_left - 1))
   fi
 done
+kill_log "orchd phase: $od_rounds rounds of chaos; $od_kills_left + $od_xkills_left kills left"
 WAIT_S=$DRAIN_S wait_until "every orchd run to end" od_all_ended
 od_check_alive
 od_stop
-pass "orchd phase: $n_od runs, $((OD_KILLS - od_kills_left)) orchd kill -9s, $((OD_XKILLS - od_xkills_left)) executor kill -9s"
+pass "orchd phase: $n_od runs, $od_rounds rounds, $((OD_KILLS - od_kills_left)) orchd kill -9s, $((OD_XKILLS - od_xkills_left)) executor kill -9s"
 
 # ---- the verdict ----------------------------------------------------------
 verdict=0

@@ -50,7 +50,7 @@ one_round() { # N: resumes at once
   T_PIDS+=("$orch_pid")
   wait_file "$T/gate.started" 60
   id=$(last_run_id)
-  kill -9 "$orch_pid"
+  kill -9 "$orch_pid" 2>/dev/null || fail "orch run $id ended before it was killed: $(cat "$T/run.out")"
   wait "$orch_pid" 2>/dev/null || true
   # The killed attempt's command outlives orch (its own issue); stop it so
   # that only what the resumes do is seen.
