@@ -259,7 +259,9 @@ od_check_alive() {
 }
 kill_log "orchd phase: ${#OD_IDS[@]} runs queued: ${OD_IDS[*]}"
 od_kills_left=$OD_KILLS od_xkills_left=$OD_XKILLS od_rounds=0
-while [ $((od_kills_left + od_xkills_left)) -gt 0 ] && ! od_all_ended; do
+# The first round goes whatever the state: on a slow machine the runs may
+# be far along by the time all are queued.
+while [ $((od_kills_left + od_xkills_left)) -gt 0 ] && { [ "$od_rounds" -eq 0 ] || ! od_all_ended; }; do
   od_rounds=$((od_rounds + 1))
   chaos_pause
   od_check_alive
