@@ -657,11 +657,17 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
         struct oc_run *r = e->runs[i];
         if (!r->done) {
             oc_steps_schedule(r);
-            /* Instance creations deferred for lack of an executor. */
-            for (size_t j = 0; j < r->n_steps; j++)
-                if (r->steps[j].queued == 2 && r->steps[j].inst != SIZE_MAX &&
-                    r->insts[r->steps[j].inst].state == OC_INST_NONE)
+            /* Instance creations deferred for lack of an executor, and
+             * reaps deferred until the instance's other steps were done. */
+            for (size_t j = 0; j < r->n_steps; j++) {
+                if (r->steps[j].queued != 2 || r->steps[j].inst == SIZE_MAX)
+                    continue;
+                struct oc_inst *in = &r->insts[r->steps[j].inst];
+                if (in->state == OC_INST_NONE)
                     oc_inst_create(r, r->steps[j].inst);
+                else if (in->state == OC_INST_READY && in->reap_cmds == OC_REAP_NEEDED)
+                    oc_inst_reap_first(r, r->steps[j].inst);
+            }
         }
     }
     oc_engine_dispatch(e);

@@ -114,6 +114,15 @@ static json_t *oc_inst_reap_request(struct oc_run *r, const struct oc_inst *in)
                      oc_backend_json(r->e, in->backend), "instance", oc_inst_ref_json(in));
 }
 
+/* Does a step of run r have a job in flight on instance idx? */
+static int oc_inst_busy(const struct oc_run *r, size_t idx)
+{
+    for (size_t i = 0; i < r->n_steps; i++)
+        if (r->steps[i].in_flight && r->steps[i].inst == idx)
+            return 1;
+    return 0;
+}
+
 int oc_inst_reap_first(struct oc_run *r, size_t idx)
 {
     struct oc_inst *in = &r->insts[idx];
@@ -134,6 +143,11 @@ int oc_inst_reap_first(struct oc_run *r, size_t idx)
         in->reap_cmds = OC_REAP_NONE;
         return 1;
     }
+    /* A reap kills every command the instance recorded, so not while
+     * other steps run there (an executor died beside them): the parked
+     * steps wait, and the tick asks again once the last of those is done. */
+    if (oc_inst_busy(r, idx))
+        return 0;
     if (oc_inst_submit(r, idx, OC_JOB_REAP, oc_inst_reap_request(r, in)) != 0)
         return -1;
     in->reap_cmds = OC_REAP_RUNNING;

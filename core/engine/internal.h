@@ -208,8 +208,9 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step);
 void oc_inst_create(struct oc_run *r, size_t idx);
 void oc_inst_destroy_all(struct oc_run *r);
 /* Before a step runs on instance idx: 1 when it may run now; 0 when the
- * commands an interrupted exec left are being reaped (the step waits,
- * parked, and goes when the reap is done); -1 when no executor is free. */
+ * commands an interrupted exec left are being reaped, or will be once the
+ * other steps running there are done (the step waits, parked, and goes when
+ * the reap is done); -1 when no executor is free. */
 int oc_inst_reap_first(struct oc_run *r, size_t idx);
 json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */

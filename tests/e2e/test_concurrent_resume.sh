@@ -7,6 +7,7 @@
 # refused), and a lease held by a process of another host is taken over
 # only once it expired.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/resume.sh"
 ROUNDS=${ROUNDS:-10}
 
 # Each step: a start line, its work, an end line. gate blocks the first
@@ -34,50 +35,22 @@ YAML
   step last "true" tail
 } >"$T/wf.yaml"
 
-# The run's events of one type.
-count_events() { "$ORCH" --json runs events "$1" | jq_py "len([e for e in d if e['type']=='$2'])"; }
-
 # No step ended twice, none overlaps another execution of itself, and
 # every step ended once.
 check_steps_log() {
-  python3 - "$T/steps.log" <<'PY' || fail "steps log: see above"
-import sys, collections
-runs = collections.defaultdict(dict)   # step -> pid -> [start, end]
-killed = set()
-for line in open(sys.argv[1]):
-    step, what, pid, ts = line.split()
-    if what == 'killed':   # the test stopped it: it ended then, unsuccessfully
-        runs[step].setdefault(pid, [None, None])[1] = int(ts)
-        killed.add((step, pid))
-    else:
-        runs[step].setdefault(pid, [None, None])[0 if what == 'start' else 1] = int(ts)
-bad = []
-for step, ex in runs.items():
-    ends = [p for p, (s, e) in ex.items() if e is not None and (step, p) not in killed]
-    if len(ends) != 1:
-        bad.append(f"{step} ended {len(ends)} times")
-    spans = sorted((s, e if e is not None else 2**63) for s, e in ex.values())
-    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
-        if s2 < e1:
-            bad.append(f"{step}: two executions overlap")
-for s in ('first', 'gate', 'tail', 'last'):
-    if s not in runs:
-        bad.append(f"{s} never ran")
-if bad:
-    print("\n".join(bad), file=sys.stderr)
-    sys.exit(1)
-PY
+  python3 "$(dirname "$0")/../lib/steps_log.py" "$T/steps.log" --ended-once --require first,gate,tail,last ||
+    fail "steps log: see above"
 }
 
 one_round() { # N: resumes at once
-  local n=$1 i ok=0 refused=0 id
+  local n=$1 id
   rm -f "$T/steps.log" "$T/gate.pids" "$T/gate.started" "$T/gate.release"
   "$ORCH" run "$T/wf.yaml" w >"$T/run.out" 2>&1 &
   local orch_pid=$!
   T_PIDS+=("$orch_pid")
   wait_file "$T/gate.started" 60
   id=$(last_run_id)
-  kill -9 "$orch_pid"
+  kill -9 "$orch_pid" 2>/dev/null || fail "orch run $id ended before it was killed: $(cat "$T/run.out")"
   wait "$orch_pid" 2>/dev/null || true
   # The killed attempt's command outlives orch (its own issue); stop it so
   # that only what the resumes do is seen.
@@ -86,26 +59,11 @@ one_round() { # N: resumes at once
     echo "gate killed $p $(date +%s%N)" >>"$T/steps.log"
   done
   touch "$T/gate.release"
-  local pids=()
-  for ((i = 0; i < n; i++)); do
-    "$ORCH" resume "$id" >"$T/resume.$i" 2>&1 &
-    pids+=($!)
-    T_PIDS+=($!)
-  done
-  for ((i = 0; i < n; i++)); do
-    local rc=0
-    wait "${pids[$i]}" || rc=$?
-    if [ "$rc" -eq 0 ]; then
-      ok=$((ok + 1))
-    elif [ "$rc" -eq 2 ] && grep -q "run $id is being driven by PID [0-9]* on .* since " "$T/resume.$i"; then
-      refused=$((refused + 1))
-    else
-      cat "$T/resume.$i" >&2
-      fail "resume $i of $id exited $rc without the refusal"
-    fi
-  done
-  [ "$ok" -eq 1 ] && [ "$refused" -eq $((n - 1)) ] ||
-    fail "$n resumes of $id: $ok drove it, $refused were refused (want 1 and $((n - 1)))"
+  resume_together "$id" "$n" "$T/resume"
+  resume_settle "$id" "$T/resume"
+  local rc=${RESUME_DRIVER_RC:-0}
+  [ -n "$RESUME_DRIVER_RC" ] || wait "$RESUME_DRIVER" || rc=$?
+  [ "$rc" -eq 0 ] || fail "the resume that drove $id exited $rc"
   [ "$(run_state "$id")" = succeeded ] || fail "run $id is $(run_state "$id") after the resumes"
   [ "$(count_events "$id" run.finished)" = 1 ] || fail "run $id: run.finished written $(count_events "$id" run.finished) times"
   check_steps_log
