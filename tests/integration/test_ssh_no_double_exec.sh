@@ -33,8 +33,12 @@ for p in \$(cat "$D/pids" 2>/dev/null); do
 done
 echo \$\$ >>"$D/pids"
 echo "\$\$ start" >>"$D/log"
-touch "$D/started.\$(wc -l <"$D/pids")"
-if [ ! -e "$D/release" ]; then sleep 600; fi
+n=\$(wc -l <"$D/pids")
+touch "$D/started.\$n"
+# The first copy sleeps until killed; a later one ends once released.
+# (Deciding by the release file alone raced: a release touched just after
+# started.1 let the first copy end on its own.)
+if [ "\$n" = 1 ] || [ ! -e "$D/release" ]; then sleep 600; fi
 echo "\$\$ end" >>"$D/log"
 SH
   cat >"$D/wf.yaml" <<YAML
