@@ -105,11 +105,46 @@ void oc_inst_create(struct oc_run *r, size_t idx)
     oc_engine_progress(r, &p);
 }
 
+/* The one request of instance.reap for one instance (shaped like
+ * instance.destroy). */
+static json_t *oc_inst_reap_request(struct oc_run *r, const struct oc_inst *in)
+{
+    return json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.reap", "ctx",
+                     oc_engine_ctx_json(r, NULL, 0, 0), "backend",
+                     oc_backend_json(r->e, in->backend), "instance", oc_inst_ref_json(in));
+}
+
+int oc_inst_reap_first(struct oc_run *r, size_t idx)
+{
+    struct oc_inst *in = &r->insts[idx];
+    if (in->reap_cmds == OC_REAP_RUNNING)
+        return 0;
+    if (in->reap_cmds == OC_REAP_NONE)
+        return 1;
+    /* Nothing to ask it: say so in the ledger, once, and go on (docs/
+     * executor.md: what such a backend leaves running is not orch's to stop). */
+    if (!(in->plugin->desc->caps & ORCH_BACKEND_CAP_REAP)) {
+        oc_log(ORCH_LOG_WARN, r->id,
+               "backend %s (%s) cannot reap commands: a command that an interrupted attempt "
+               "left in instance %s may still be running beside the next one",
+               in->backend->name, in->plugin->id, in->id);
+        oc_ledger_event(r, "instance.reap_unsupported",
+                        json_pack("{s:s,s:s,s:s}", "instance", in->id, "backend",
+                                  in->backend->name, "plugin", in->plugin->id));
+        in->reap_cmds = OC_REAP_NONE;
+        return 1;
+    }
+    if (oc_inst_submit(r, idx, OC_JOB_REAP, oc_inst_reap_request(r, in)) != 0)
+        return -1;
+    in->reap_cmds = OC_REAP_RUNNING;
+    return 0;
+}
+
 void oc_inst_destroy_all(struct oc_run *r)
 {
     for (size_t i = 0; i < r->n_insts; i++) {
         struct oc_inst *in = &r->insts[i];
-        if (in->state != OC_INST_READY)
+        if (in->state != OC_INST_READY || in->reap_cmds == OC_REAP_RUNNING)
             continue;
         json_t *req = in->reap
                           ? json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx",
@@ -123,6 +158,50 @@ void oc_inst_destroy_all(struct oc_run *r)
         if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0)
             in->state = OC_INST_DESTROYING;
     }
+}
+
+/* The steps parked for instance idx go now, or fail with why (msg). */
+static void oc_inst_wake_parked(struct oc_run *r, size_t idx, orch_status st, const char *msg)
+{
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (s->inst == idx && s->queued == 2) {
+            s->queued = 0;
+            if (!msg)
+                oc_engine_enqueue(r, i);
+            else
+                oc_step_finish(r, i, ORCH_STEP_FAILED, st, msg);
+        }
+    }
+}
+
+/* A reap that failed leaves the commands possibly running: the steps
+ * waiting for the instance fail (retryable) rather than run beside them,
+ * and the next use of the instance tries the reap again. */
+static void oc_inst_reap_done(struct oc_run *r, size_t idx, orch_status st, const char *msg)
+{
+    struct oc_inst *in = &r->insts[idx];
+    if (st == ORCH_OK) {
+        in->reap_cmds = OC_REAP_NONE;
+        oc_ledger_event(r, "instance.commands_reaped",
+                        json_pack("{s:s,s:s}", "instance", in->id, "backend",
+                                  in->backend->name));
+        oc_inst_wake_parked(r, idx, ORCH_OK, NULL);
+        return;
+    }
+    in->reap_cmds = OC_REAP_NEEDED;
+    size_t n;
+    char *safe = oc_redact(r->red, msg ? msg : "failed", strlen(msg ? msg : "failed"), &n);
+    char *why = oc_xasprintf("backend %s: instance %s: the commands an interrupted attempt "
+                             "left running could not be confirmed gone, so the step was not "
+                             "run again: %s",
+                             in->backend->name, in->id, safe);
+    free(safe);
+    oc_ledger_event(r, "instance.reap_failed",
+                    json_pack("{s:s,s:s,s:s}", "instance", in->id, "backend",
+                              in->backend->name, "error", why));
+    oc_inst_wake_parked(r, idx, ORCH_E_TRANSIENT, why);
+    free(why);
 }
 
 /* Returns 1 when the job's run should be checked for completion. */
@@ -154,16 +233,11 @@ int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                                       in->error));
         }
         /* Steps waiting for this instance go (or fail) now. */
-        for (size_t i = 0; i < r->n_steps; i++) {
-            struct oc_srt *s = &r->steps[i];
-            if (s->inst == job->idx && s->queued == 2) {
-                s->queued = 0;
-                if (in->state == OC_INST_READY)
-                    oc_engine_enqueue(r, i);
-                else
-                    oc_step_finish(r, i, ORCH_STEP_FAILED, st, in->error);
-            }
-        }
+        oc_inst_wake_parked(r, job->idx, st, in->state == OC_INST_READY ? NULL : in->error);
+        return 1;
+    }
+    if (job->kind == OC_JOB_REAP) {
+        oc_inst_reap_done(r, job->idx, st, msg);
         return 1;
     }
     /* Destroy: a failure is logged and the ledger keeps the row, so the

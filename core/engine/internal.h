@@ -18,6 +18,14 @@ enum oc_inst_state {
     OC_INST_GONE,
 };
 
+/* Commands an interrupted exec may have left running in an instance: they
+ * are reaped (instance.reap) before the instance runs anything again. */
+enum oc_reap_state {
+    OC_REAP_NONE,
+    OC_REAP_NEEDED,
+    OC_REAP_RUNNING,         /* its instance.reap job is in flight */
+};
+
 struct oc_inst {
     const struct oc_plugin_ref *backend;
     const struct oc_plugin *plugin;
@@ -28,6 +36,7 @@ struct oc_inst {
     char *error;
     int64_t created_ns;
     int reap;                /* resumed in CREATING: reap by label, never use */
+    enum oc_reap_state reap_cmds;
 };
 
 struct oc_srt {
@@ -110,7 +119,7 @@ struct oc_engine {
 };
 
 struct oc_job {
-    enum { OC_JOB_STEP, OC_JOB_CREATE, OC_JOB_DESTROY } kind;
+    enum { OC_JOB_STEP, OC_JOB_CREATE, OC_JOB_DESTROY, OC_JOB_REAP } kind;
     struct oc_run *run;
     size_t idx;              /* step or instance index */
 };
@@ -193,6 +202,10 @@ void oc_step_input_free(struct oc_step_input *in);
 size_t oc_inst_for_step(struct oc_run *r, size_t step);
 void oc_inst_create(struct oc_run *r, size_t idx);
 void oc_inst_destroy_all(struct oc_run *r);
+/* Before a step runs on instance idx: 1 when it may run now; 0 when the
+ * commands an interrupted exec left are being reaped (the step waits,
+ * parked, and goes when the reap is done); -1 when no executor is free. */
+int oc_inst_reap_first(struct oc_run *r, size_t idx);
 json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
 json_t *oc_inst_ref_json(const struct oc_inst *in);

@@ -88,6 +88,9 @@ static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i
     /* Its create was in flight when the run died: whatever the backend
      * made is reaped at the end, found by its orch.instance label. */
     in->reap = creating;
+    /* The run's last driver may have died with a command running here:
+     * it is reaped before the instance runs anything again. */
+    in->reap_cmds = creating ? OC_REAP_NONE : OC_REAP_NEEDED;
     return 0;
 }
 

@@ -185,6 +185,14 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
             }
             return 0;
         }
+        /* Never beside a copy an interrupted attempt left running. */
+        int go = oc_inst_reap_first(r, s->inst);
+        if (go < 0)
+            return -1;
+        if (go == 0) {
+            s->queued = 2; /* parked until the reap is done */
+            return 0;
+        }
     }
     struct oc_step_input in;
     if (oc_step_input(r, idx, &in) != 0)
@@ -280,6 +288,13 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
     json_t *ec = json_object_get(result, "exit_code");
     if (json_is_integer(ec))
         s->exit_code = (int32_t)json_integer_value(ec);
+    /* No result: the executor died or was killed (crash, protocol error,
+     * deadline, cancel grace) and its command may live on. It is reaped
+     * before the instance runs anything again, and before destroy. */
+    if (!result && st != ORCH_OK && s->inst != SIZE_MAX && !r->dry_run &&
+        r->insts[s->inst].state == OC_INST_READY &&
+        r->insts[s->inst].reap_cmds == OC_REAP_NONE)
+        r->insts[s->inst].reap_cmds = OC_REAP_NEEDED;
     if (st == ORCH_OK) {
         oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
         return;

@@ -1,5 +1,5 @@
-/* Running a command in a local instance: posix_spawn in a new process
- * group, output streamed as it arrives, and every way out (exit, timeout,
+/* Running a command in a local instance: fork into a new process group,
+ * recorded (cmds.c) before it may exec, output streamed as it arrives, and every way out (exit, timeout,
  * cancel) ends with the whole group gone, so no background child of a
  * step outlives it. */
 #define _GNU_SOURCE
@@ -7,9 +7,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +24,7 @@ struct lb_child {
     int out[2], err[2], in[2];
     int exited;
     int status;
+    char *record;       /* what identifies it for a reap (cmds.c) */
 };
 
 /* The instance's own variables (the create spec's env), kept beside it as
@@ -128,12 +129,90 @@ static void lb_close(int *fd)
     *fd = -1;
 }
 
+/* argv[0] as posix_spawnp would find it: on this process's PATH. NULL
+ * (errno ENOENT) when it is nowhere; host-allocated. */
+static char *lb_find_program(const char *name)
+{
+    if (strchr(name, '/'))
+        return lb_host->strdup(name);
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/bin:/usr/bin";
+    for (const char *p = path;; p++) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        char *cand = lb_printf("%.*s%s%s", (int)n, p, n ? "/" : "", name);
+        struct stat sb;
+        if (cand && stat(cand, &sb) == 0 && S_ISREG(sb.st_mode) && access(cand, X_OK) == 0)
+            return cand;
+        lb_host->free(cand);
+        if (!colon)
+            break;
+        p = colon;
+    }
+    errno = ENOENT;
+    return NULL;
+}
+
+static void lb_child_fd(int fd, int target)
+{
+    if (fd == target)
+        fcntl(fd, F_SETFD, 0); /* dup2 onto itself would keep close-on-exec */
+    else
+        dup2(fd, target);
+}
+
+/* In the forked child: only async-signal-safe calls (the executor may have
+ * threads). It waits on the gate until the parent has recorded it, so no
+ * command ever runs that a reap could not find; a parent that dies first
+ * closes the gate and the child leaves without running anything. */
+static _Noreturn void lb_child_run(const struct lb_child *c, const int gate[2],
+                                   const int report[2], int cwd_fd, const char *prog,
+                                   char *const *argv, char *const *env)
+{
+    /* Our copy of the gate's write end would keep it open forever. */
+    close(gate[1]);
+    close(report[0]);
+    setpgid(0, 0);
+    lb_child_fd(c->in[0], 0);
+    lb_child_fd(c->out[1], 1);
+    lb_child_fd(c->err[1], 2);
+    int e = 0;
+    if (fchdir(cwd_fd) != 0)
+        e = errno;
+    /* The executor ignores or catches these; the command must not inherit that. */
+    static const int deflt[] = {SIGPIPE, SIGINT, SIGTERM, SIGUSR1, SIGCHLD};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < sizeof deflt / sizeof deflt[0]; i++)
+        sigaction(deflt[i], &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    char go;
+    ssize_t r;
+    do
+        r = read(gate[0], &go, 1);
+    while (r < 0 && errno == EINTR);
+    if (r != 1)
+        _exit(127);
+    if (!e) {
+        execve(prog, argv, env);
+        e = errno;
+    }
+    ssize_t w = write(report[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
 static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
                             const struct orch_exec_req *req, int cwd_fd,
                             struct orch_error *err)
 {
     c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
     c->pidfd = -1;
+    c->pid = -1;
     if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC))
         return lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
     const char *sh_argv[4];
@@ -145,46 +224,67 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
         sh_argv[3] = NULL;
         argv = sh_argv;
     }
+    char *prog = lb_find_program(argv[0]);
+    if (!prog)
+        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "cannot run '%s': %s", argv[0],
+                                  strerror(ENOENT));
     char **owned = NULL;
     size_t n_owned = 0;
     char **env = lb_env(in, req, &owned, &n_owned);
+    int gate[2] = {-1, -1}, report[2] = {-1, -1};
+    orch_status rc = ORCH_OK;
     if (!env)
-        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    posix_spawn_file_actions_adddup2(&fa, c->in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, c->out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, c->err[1], 2);
-    posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd);
-    sigset_t none, deflt;
-    sigemptyset(&none);
-    sigemptyset(&deflt);
-    /* The executor ignores or catches these; the command must not inherit that. */
-    sigaddset(&deflt, SIGPIPE);
-    sigaddset(&deflt, SIGINT);
-    sigaddset(&deflt, SIGTERM);
-    sigaddset(&deflt, SIGUSR1);
-    sigaddset(&deflt, SIGCHLD);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &deflt);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawnp(&c->pid, argv[0], &fa, &at, (char *const *)argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+        rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    else if (pipe2(gate, O_CLOEXEC) || pipe2(report, O_CLOEXEC))
+        rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+    else if ((c->pid = fork()) < 0)
+        rc = lb_host->error_set(err, ORCH_E_IO, "fork: %s", strerror(errno));
+    else if (c->pid == 0)
+        lb_child_run(c, gate, report, cwd_fd, prog, (char *const *)argv, env);
     for (size_t i = 0; i < n_owned; i++)
         lb_host->free(owned[i]);
     lb_host->free(owned);
     lb_host->free(env);
+    lb_host->free(prog);
+    lb_close(&gate[0]);
+    lb_close(&report[1]);
     lb_close(&c->in[0]);
     lb_close(&c->out[1]);
     lb_close(&c->err[1]);
-    if (rc != 0)
-        return lb_host->error_set(err, rc == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
-                                  "cannot run '%s': %s", argv[0], strerror(rc));
+    if (c->pid > 0) {
+        setpgid(c->pid, c->pid); /* both sides, so no kill(-pid) finds no group */
+        c->record = lb_cmd_record(in, c->pid, lb_proc_start(c->pid), err);
+        if (!c->record) {
+            rc = err->code;
+            lb_close(&gate[1]); /* the child leaves without running anything */
+        }
+    }
+    if (c->pid > 0 && rc == ORCH_OK) {
+        ssize_t w = write(gate[1], "g", 1);
+        lb_close(&gate[1]);
+        int e = 0;
+        ssize_t r;
+        do /* EOF: the exec happened (close-on-exec); an errno: it failed */
+            r = read(report[0], &e, sizeof e);
+        while (r < 0 && errno == EINTR);
+        if (w != 1)
+            rc = lb_host->error_set(err, ORCH_E_IO, "cannot start the command: %s",
+                                    strerror(errno));
+        else if (r == (ssize_t)sizeof e)
+            rc = lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
+                                    "cannot run '%s': %s", argv[0], strerror(e));
+    }
+    lb_close(&gate[1]);
+    lb_close(&report[0]);
+    if (rc != ORCH_OK && c->pid > 0) {
+        int st;
+        while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        lb_cmd_forget(c->record);
+        c->record = NULL;
+    }
+    if (rc != ORCH_OK)
+        return rc;
     c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
     fcntl(c->in[1], F_SETFL, O_NONBLOCK);
     return ORCH_OK;
@@ -350,6 +450,7 @@ orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
     lb_reap(&c, 1);
     if (c.pidfd >= 0)
         close(c.pidfd);
+    lb_cmd_forget(c.record);
     res->duration_ns = lb_host->now_mono_ns() - start;
     res->exit_code = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
     res->term_signal = WIFSIGNALED(c.status) ? WTERMSIG(c.status) : 0;

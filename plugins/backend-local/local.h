@@ -10,6 +10,9 @@ extern const struct orch_host *lb_host;
  * pairs, 0600 (values may be secrets). */
 #define LB_ENV_FILE ".orch-env"
 
+/* Beside an instance's work dir: one record per running command (cmds.c). */
+#define LB_CMDS_DIR ".orch-cmds"
+
 struct lb_cfg {
     const char *root;
     int64_t kill_grace_ms;
@@ -42,5 +45,17 @@ orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
                         orch_write_fn wr, void *ud, struct orch_error *err);
 orch_status lb_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
                         orch_dirent_fn fn, void *ud, struct orch_error *err);
+
+/* cmds.c: field 22 of /proc/PID/stat, 0 when there is no such process. */
+unsigned long long lb_proc_start(long pid);
+/* Record command pid (its own group leader) durably before it may run: the
+ * record's path (host-allocated), or NULL with err set. */
+char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long start,
+                    struct orch_error *err);
+/* The command's exec returned: remove its record and free the path. */
+void lb_cmd_forget(char *record);
+/* Kill every recorded command's group and wait until it is gone. */
+orch_status lb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
+                             struct orch_error *err);
 
 #endif

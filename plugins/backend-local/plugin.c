@@ -262,7 +262,10 @@ static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, cons
 static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
                               struct orch_error *err)
 {
-    (void)ctx;
+    /* Nothing an interrupted exec left may outlive its directory. */
+    orch_status rc = lb_reap_commands(in, ctx, err);
+    if (rc != ORCH_OK)
+        return rc;
     if (nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
         return lb_host->error_set(err, ORCH_E_IO, "backend local: removing %s: %s", in->dir,
                                   strerror(errno));
@@ -386,6 +389,7 @@ static const struct orch_backend_vtable lb_vtable = {
     .release = lb_release,
     .list_owned = lb_list_owned,
     .probe = lb_probe,
+    .reap_commands = lb_reap_commands,
 };
 
 static const struct orch_plugin_desc lb_desc = {
@@ -397,7 +401,8 @@ static const struct orch_plugin_desc lb_desc = {
     .license = "MIT",
     .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_EXEC_STREAM | ORCH_BACKEND_CAP_PUT_FILE |
             ORCH_BACKEND_CAP_GET_FILE | ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_ATTACH |
-            ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL,
+            ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL |
+            ORCH_BACKEND_CAP_REAP,
     .options = lb_options,
     .option_count = sizeof lb_options / sizeof lb_options[0],
     .config_size = sizeof(struct lb_cfg),

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "backend_util.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -580,6 +581,84 @@ static void bk_torture(struct cf *c)
     cf_torture(c, "open, create, exec, destroy, close", bk_torture_once, NULL);
 }
 
+/* An exec whose caller dies mid-command (kill -9 of its executor) leaves
+ * the command running; reap_commands must kill it and return only once it
+ * is gone, so a re-run never runs beside it. Backend-neutral: the command
+ * names its own pid in the instance, and the check runs there too. */
+static void bk_reap(struct cf *c)
+{
+    BK_BEGIN(c, b, i, "reap");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* A process of its own (as an executor is), attached by id. */
+        struct bk b2;
+        if (bk_open(c, &b2) != 0)
+            _exit(1);
+        struct bk_inst j = {0};
+        struct orch_error err;
+        oc_error_init(&err);
+        if (b2.vt->attach(b2.be, &b2.x.ctx, i.id, i.handle, &j.inst, &err) != ORCH_OK)
+            _exit(1);
+        struct bk_out o = {0};
+        struct orch_exec_res res;
+        bk_exec(&b2, &j, "echo $$ > reap.pid; exec sleep 300", NULL, &o, &res, &err);
+        _exit(0); /* not reached unless the exec ended: the parent says so */
+    }
+    /* The command is running once it has named itself. */
+    int started = 0;
+    for (int k = 0; k < 600 && !started; k++) {
+        struct bk_out o = {0};
+        struct orch_exec_res res;
+        struct orch_error err;
+        oc_error_init(&err);
+        started = bk_exec(&b, &i, "test -s reap.pid", NULL, &o, &res, &err) == ORCH_OK &&
+                  res.exit_code == 0;
+        oc_error_clear(&err);
+        bk_out_free(&o);
+        if (!started)
+            usleep(100000);
+    }
+    int st = 0;
+    pid_t ended = waitpid(pid, &st, WNOHANG);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    if (!started) {
+        cf_fail(c, "the command 'echo $$ > reap.pid; exec sleep 300' did not write reap.pid "
+                   "within 60 s");
+    } else if (ended == pid) {
+        cf_fail(c, "the exec of 'exec sleep 300' returned before it was killed");
+    } else {
+        struct orch_error err;
+        oc_error_init(&err);
+        orch_status rc = b.vt->reap_commands(i.inst, &b.x.ctx, &err);
+        if (rc != ORCH_OK)
+            cf_fail_err(c, rc, &err, "reap_commands after the exec's process was killed");
+        oc_error_clear(&err);
+        struct bk_out o = {0};
+        struct orch_exec_res res;
+        /* Exit 0 while it lives; a zombie is gone (it waits only for init,
+         * which may be slow to reap it, to collect its status). */
+        static const char check[] =
+            "p=$(cat reap.pid); kill -0 \"$p\" 2>/dev/null || exit 1; "
+            "case \"$(sed 's/.*) //' /proc/$p/stat 2>/dev/null)\" in Z*|X*) exit 1;; esac";
+        rc = bk_exec(&b, &i, check, NULL, &o, &res, &err);
+        if (rc != ORCH_OK)
+            cf_fail_err(c, rc, &err, "exec 'kill -0 $(cat reap.pid)' after reap_commands");
+        else if (res.exit_code == 0)
+            cf_fail(c, "the command of the killed exec still runs after reap_commands "
+                       "returned ORCH_OK (kill -0 of its pid succeeded, not a zombie)");
+        oc_error_clear(&err);
+        bk_out_free(&o);
+        /* A second reap finds nothing and says ORCH_OK. */
+        rc = b.vt->reap_commands(i.inst, &b.x.ctx, &err);
+        if (rc != ORCH_OK)
+            cf_fail_err(c, rc, &err, "reap_commands a second time (nothing left to reap)");
+        oc_error_clear(&err);
+    }
+    BK_END(b, i);
+}
+
 const struct cf_case cf_backend_cases[] = {
     {"backend/lifecycle", 0, 0, bk_lifecycle},
     {"backend/exec/exit-codes", 0, 0, bk_exit_codes},
@@ -593,6 +672,7 @@ const struct cf_case cf_backend_cases[] = {
     {"backend/attach/fresh-process", ORCH_BACKEND_CAP_ATTACH, 0, bk_attach},
     {"backend/stop", ORCH_BACKEND_CAP_STOP, 0, bk_stop},
     {"backend/list-owned", ORCH_BACKEND_CAP_LIST_OWNED, 0, bk_list_owned},
+    {"backend/reap", ORCH_BACKEND_CAP_REAP | ORCH_BACKEND_CAP_ATTACH, 0, bk_reap},
     {"backend/torture", 0, 1, bk_torture},
     {"backend/no-leftovers", ORCH_BACKEND_CAP_LIST_OWNED, 0, bk_no_leftovers},
     {NULL, 0, 0, NULL},

@@ -234,6 +234,16 @@ static orch_status xe_create(struct xe_job *job, json_t **result, struct orch_er
     return rc;
 }
 
+/* Commands an interrupted exec left in the instance are killed and
+ * confirmed gone (ORCH_OK when the backend has no reap_commands). */
+static orch_status xe_reap_in(struct xe_job *job, struct orch_ctx *ctx, struct orch_error *err)
+{
+    if (!job->bvt->reap_commands)
+        return ORCH_OK;
+    xe_at(job->be_desc, "reap_commands");
+    return job->bvt->reap_commands(job->inst, ctx, err);
+}
+
 static orch_status xe_destroy(struct xe_job *job, json_t **result, struct orch_error *err)
 {
     orch_status rc = xe_backend_open(job, 1, err);
@@ -243,8 +253,10 @@ static orch_status xe_destroy(struct xe_job *job, json_t **result, struct orch_e
     } else if (rc == ORCH_OK) {
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = xe_reap_in(job, &ctx, err);
         xe_at(job->be_desc, "destroy");
-        rc = job->bvt->destroy(job->inst, &ctx, err);
+        if (rc == ORCH_OK)
+            rc = job->bvt->destroy(job->inst, &ctx, err);
     }
     xe_backend_close(job);
     *result = json_object();
@@ -346,10 +358,37 @@ static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orc
     return rc;
 }
 
+/* instance.reap of one instance (shaped like instance.destroy): the
+ * commands its interrupted execs left are killed and confirmed gone. An
+ * instance that is gone has none. */
+static orch_status xe_reap_commands(struct xe_job *job, json_t **result,
+                                    struct orch_error *err)
+{
+    orch_status rc = xe_backend_open(job, 1, err);
+    if (rc == ORCH_E_NOT_FOUND && job->be && !job->inst) {
+        rc = ORCH_OK;
+        oc_error_clear(err);
+    } else if (rc == ORCH_OK && !job->bvt->reap_commands) {
+        rc = oc_error_set(err, ORCH_E_UNSUPPORTED, "backend %s cannot reap commands",
+                          job->be_desc->name);
+    } else if (rc == ORCH_OK) {
+        struct orch_ctx ctx;
+        xe_ctx_init(&ctx, job, job->be_desc->name);
+        rc = xe_reap_in(job, &ctx, err);
+    }
+    xe_backend_close(job);
+    *result = json_object();
+    return rc;
+}
+
 /* An instance whose create was in flight when its run died: whatever the
- * backend made for it is found by its orch.instance label and destroyed. */
+ * backend made for it is found by its orch.instance label and destroyed.
+ * instance.reap with "match" (labels) means this; with "instance" (one
+ * instance, as destroy has it), xe_reap_commands. */
 static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_error *err)
 {
+    if (json_object_get(job->req, "instance") && !json_object_get(job->req, "match"))
+        return xe_reap_commands(job, result, err);
     orch_status rc = xe_backend_open(job, 0, err);
     json_t *found = json_array();
     if (rc == ORCH_OK && !job->bvt->list_owned)
