@@ -26,6 +26,7 @@ for p in $(cat /shared/pids 2>/dev/null); do
   st=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -c1)
   if [ -n "$st" ] && [ "$st" != Z ]; then echo "OVERLAP: copy $p is alive" >>/shared/overlap; fi
 done
+[ ! -e /pwned ] && [ ! -e /tmp/.orch-exec/pwned ] || echo "a record's name was run" >>/shared/overlap
 echo $$ >>/shared/pids
 echo "$$ start" >>/shared/log
 touch /shared/started.$(wc -l </shared/pids)
@@ -85,6 +86,13 @@ first=$(head -1 "$D/pids")
 out=$(in_container "$c" "kill -0 $first && echo alive; ls /tmp/.orch-exec")
 case "$out" in *alive*) ;; *) fail "resume: the killed orch took its command along (nothing to test): $out" ;; esac
 case "$out" in *.*) ;; *) fail "resume: no record of the running command in /tmp/.orch-exec: $out" ;; esac
+# Hostile records of a dead owner (the container's commands can write
+# there): pid 1, a negative pid, garbage, a name the shell would run.
+# The reap must leave the container's init alone (the re-run needs the
+# container) and run no name.
+in_container "$c" 'cd /tmp/.orch-exec && echo "1 0" >000000000000.1.1.aaaaaaaaaaaaaaaa &&
+  echo "-1 5" >000000000000.1.1.bbbbbbbbbbbbbbbb && echo "x y" >000000000000.1.1.cccccccccccccccc &&
+  touch "000000000000.1.1.d;touch pwned" && echo planted' | grep -q planted || fail "resume: planting records failed"
 touch "$D/release"
 o resume "$id"
 expect_rc 0 "resume finishes the run"
