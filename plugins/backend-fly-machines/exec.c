@@ -100,14 +100,17 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
 }
 
 /* The session leader of a step's command, `sh -c FL_LEADER DIR/rec CMD...`:
- * its record first (reapkit.h), then the command in its place. It goes
- * inside single quotes: no ' in it. */
+ * its record first (reapkit.h), then the command in its place, carrying
+ * DIR's name as its token. Only the command's session carries it, not the
+ * plumbing around it in the exec's own process group. It goes inside
+ * single quotes: no ' in it. */
 #define FL_LEADER                                                                              \
     "rec() " PK_RECORD_SELF("\"$0\"") "; rec || { echo \"orch: cannot write the record $0 of "  \
-    "the command\" >&2; exit 126; }; exec \"$@\""
+    "the command\" >&2; exit 126; }; t=${0%/rec}; export ORCH_EXEC_TOKEN=${t##*/}; "            \
+    "exec \"$@\""
 
 /* The script of a step's command: in the work dir (and cwd), the
- * variables from DIR/env, the token, a new session recording its pid in
+ * variables from DIR/env, a new session recording its pid in
  * DIR/pgid (for a timeout's kill) and, from its leader, DIR/rec (for a
  * reap), the command with its stdin from DIR/in; then the exit status and
  * both outputs, base64. */
@@ -128,8 +131,6 @@ static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req
      * is readable by every process on the machine. */
     if (req->env_count)
         pk_add(&b, " && . $d/env && rm -f $d/env");
-    pk_add(&b, " && export ORCH_EXEC_TOKEN=");
-    pk_add(&b, strrchr(dir, '/') + 1);
     pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid sh -c '" FL_LEADER "' $d/rec");
     if (req->flags & ORCH_EXEC_SHELL) {
         pk_add(&b, " sh -c");
