@@ -139,6 +139,17 @@ orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_can
                   const char *script, int *exit_code, struct dk_buf *out,
                   struct orch_error *err);
 
+/* The same with its own timeout (a reap's kill outlasts api_timeout). */
+orch_status dk_sh_for(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
+                      int64_t timeout_ms, int *exit_code, struct dk_buf *out,
+                      struct orch_error *err);
+
+/* ---- reap.c: the commands an interrupted exec left (reap_commands). Each
+ * command's record is DK_REC_DIR/OWNER.TOKEN (reapkit.h), outside the work
+ * dir so that the command's own clean-up does not remove it. */
+#define DK_REC_DIR "/tmp/.orch-exec"
+orch_status dk_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err);
+
 /* ---- paths.c */
 /* path relative to the configured workdir unless absolute; "" when it
  * names a file outside any directory. Host memory. */

@@ -1,10 +1,13 @@
 /* Commands through the exec API. The engine cannot signal an exec, so every
- * command runs under a small sh wrapper that first reports its pid on
- * stderr (the exec'd process leads its own process group) and carries a
- * random token in its environment; a timeout or cancel then kills the group
- * and anything still carrying the token with a second exec. Stdin, which
- * would need a hijacked connection, goes in as a file the wrapper opens and
- * unlinks before the command starts. */
+ * command runs under a small sh wrapper that first writes its record (its
+ * pid, which leads the exec's session and so its process group, and its
+ * start time) to DK_REC_DIR/OWNER.TOKEN, then reports its pid on stderr,
+ * carries a random token in its environment, runs the command, and removes
+ * the record when the command ends. A timeout or cancel kills the group
+ * and anything still carrying the token with a second exec; a record left
+ * behind by an exec whose caller died is what reap.c ends. Stdin, which
+ * would need a hijacked connection, goes in as a file the wrapper opens
+ * and unlinks before the command starts. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,13 +17,20 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "reapkit.h"
 
 #define DK_PID_MARK "\001orch-pid "
 
-/* sh -c WRAP sh CWD [STDIN-FILE] ARGV... */
-#define DK_WRAP_HEAD "printf '\\001orch-pid %s\\n' $$ >&2; cd -- \"$1\" || exit 126; shift; "
-#define DK_WRAP_STDIN "exec 0<\"$1\" && rm -f -- \"$1\" || exit 126; shift; "
-#define DK_WRAP_TAIL "exec \"$@\""
+/* sh -c WRAP sh RECORD CWD [STDIN-FILE] ARGV... The command runs as the
+ * wrapper's child (not exec'd) so that the wrapper can remove the record
+ * once it ended; a command killed by signal N exits 128+N either way. */
+#define DK_WRAP_HEAD                                                                           \
+    "r=$1; shift; rec() " PK_RECORD_SELF("\"$r\"") "; { [ -d " DK_REC_DIR " ] || mkdir -p -m "  \
+    "1777 " DK_REC_DIR "; } && rec || { echo \"orch: cannot write the command's record $r\" "    \
+    ">&2; exit 126; }; printf '\\001orch-pid %s\\n' $$ >&2; cd -- \"$1\" || { rm -f -- \"$r\"; " \
+    "exit 126; }; shift; "
+#define DK_WRAP_STDIN "exec 0<\"$1\" && rm -f -- \"$1\" || { rm -f -- \"$r\"; exit 126; }; shift; "
+#define DK_WRAP_TAIL "\"$@\"; s=$?; rm -f -- \"$r\"; exit $s"
 
 struct dk_demux {
     unsigned char hdr[8];
@@ -126,7 +136,7 @@ static int64_t dk_mem_read(void *ud, void *buf, uint64_t len)
 }
 
 static json_t *dk_exec_body(struct orch_instance *in, const struct orch_exec_req *req,
-                            const char *token, const char *stdin_file)
+                            const char *token, const char *record, const char *stdin_file)
 {
     json_t *cmd = json_array(), *env = json_array();
     json_array_append_new(cmd, json_string("/bin/sh"));
@@ -135,6 +145,7 @@ static json_t *dk_exec_body(struct orch_instance *in, const struct orch_exec_req
     json_array_append_new(cmd, json_string(wrap ? wrap : "exit 126"));
     dk_host->free(wrap);
     json_array_append_new(cmd, json_string("sh"));
+    json_array_append_new(cmd, json_string(record));
     char *cwd = dk_abs_path(in, req->cwd ? req->cwd : ".");
     json_array_append_new(cmd, json_string(cwd ? cwd : "/"));
     dk_host->free(cwd);
@@ -163,7 +174,7 @@ static json_t *dk_exec_body(struct orch_instance *in, const struct orch_exec_req
 /* Kills the command's process group and every process still carrying its
  * token: TERM, kill_grace, then KILL. Runs after a cancel, so it ignores it. */
 static void dk_kill_exec(struct orch_instance *in, struct orch_ctx *ctx, long pid,
-                         const char *token)
+                         const char *token, const char *record)
 {
     long ticks = (long)(in->be->cfg->kill_grace_ms / 100);
     char *script = dk_printf(
@@ -174,8 +185,8 @@ static void dk_kill_exec(struct orch_instance *in, struct orch_ctx *ctx, long pi
         "2>/dev/null; done; }\n"
         "alive() { [ $g -gt 0 ] && kill -0 -$g 2>/dev/null && return 0; [ -n \"$(own)\" ]; }\n"
         "k TERM; i=0; while alive && [ $i -lt %ld ]; do sleep 0.1; i=$((i+1)); done; k KILL; "
-        "true",
-        token, pid, ticks);
+        "rm -f -- %s; true",
+        token, pid, ticks, record);
     if (!script)
         return;
     struct orch_error e = {.struct_size = sizeof e};
@@ -264,8 +275,14 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
     const struct orch_exec_req *req = run->req;
     /* Engine calls see no ctx when they must outlive a cancel. */
     struct orch_ctx *hctx = run->ignore_cancel ? NULL : ctx;
-    char token[32], stdin_file[64];
+    char token[32], stdin_file[64], owner[96], record[192];
     dk_token(token, sizeof token);
+    /* Who called: a reap leaves this command alone while its caller lives. */
+    if (pk_owner_self(owner, sizeof owner) != 0)
+        return dk_host->error_set(err, ORCH_E_IO,
+                                  "docker: cannot read this process's /proc/self/stat (for the "
+                                  "command's record)");
+    snprintf(record, sizeof record, DK_REC_DIR "/%s.%s", owner, token);
     const char *sfile = NULL;
     orch_status st;
     if (req->stdin_data && req->stdin_len) {
@@ -277,7 +294,7 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
             return st;
         sfile = stdin_file;
     }
-    json_t *body = dk_exec_body(in, req, token, sfile);
+    json_t *body = dk_exec_body(in, req, token, record, sfile);
     char *exec_id = NULL;
     st = body ? dk_exec_create(in, hctx, body, &exec_id, err)
               : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
@@ -295,7 +312,7 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
               : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
     dk_host->free(path);
     if (st == ORCH_E_TIMEOUT || st == ORCH_E_CANCELLED) {
-        dk_kill_exec(in, ctx, d->pid, token);
+        dk_kill_exec(in, ctx, d->pid, token, record);
         if (st == ORCH_E_TIMEOUT)
             dk_host->error_set(err, st, "docker: command in %s timed out; its processes were "
                                         "killed", in->name);
@@ -372,6 +389,19 @@ orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_can
                                 .flags = ORCH_EXEC_SHELL, .cwd = "/"};
     struct dk_demux d = {.out = dk_collect_out, .ud = out, .ctx = ctx};
     struct dk_run run = {.req = &req, .ignore_cancel = ignore_cancel};
+    *exit_code = -1;
+    return dk_exec_run(in, ctx, &run, &d, exit_code, err);
+}
+
+orch_status dk_sh_for(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
+                      int64_t timeout_ms, int *exit_code, struct dk_buf *out,
+                      struct orch_error *err)
+{
+    const char *argv[] = {script};
+    struct orch_exec_req req = {.struct_size = sizeof req, .argc = 1, .argv = argv,
+                                .flags = ORCH_EXEC_SHELL, .cwd = "/"};
+    struct dk_demux d = {.out = dk_collect_out, .ud = out, .ctx = ctx};
+    struct dk_run run = {.req = &req, .timeout_ms = timeout_ms};
     *exit_code = -1;
     return dk_exec_run(in, ctx, &run, &d, exit_code, err);
 }

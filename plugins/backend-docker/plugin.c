@@ -215,6 +215,7 @@ static const struct orch_backend_vtable dk_vtable = {
     .release = dk_release,
     .list_owned = dk_list_owned,
     .probe = dk_probe,
+    .reap_commands = dk_reap,
 };
 
 static const struct orch_plugin_desc dk_desc = {
@@ -227,7 +228,7 @@ static const struct orch_plugin_desc dk_desc = {
     .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_EXEC_STREAM | ORCH_BACKEND_CAP_PUT_FILE |
             ORCH_BACKEND_CAP_GET_FILE | ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_ATTACH |
             ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL | ORCH_BACKEND_CAP_VOLUMES |
-            ORCH_BACKEND_CAP_STOP,
+            ORCH_BACKEND_CAP_STOP | ORCH_BACKEND_CAP_REAP,
     .options = dk_options,
     .option_count = sizeof dk_options / sizeof dk_options[0],
     .config_size = sizeof(struct dk_cfg),

@@ -1,7 +1,10 @@
 /* Commands and files on a machine, through the exec endpoint (which takes
  * an argv and answers with the whole output once the command ends): a
  * step's command runs in a session of its own whose group a timeout or
- * cancel kills with a second exec; its stdout and stderr come back base64
+ * cancel kills with a second exec; its leader records itself in DIR/rec
+ * before it execs the command, and the command carries the dir's name as
+ * ORCH_EXEC_TOKEN, for reap.c (the exec call goes on on the machine when
+ * its caller dies); its stdout and stderr come back base64
  * encoded (so binary output survives JSON); stdin and files travel
  * base64 encoded in the command line, in chunks below the kernel's limit
  * for one argument. */
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "fly.h"
+#include "reapkit.h"
 
 /* Bytes of data per exec call; they travel base64 encoded in the request's
  * stdin (a string in fly-go's MachineExecRequest), so binary survives JSON. */
@@ -95,10 +99,21 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
     return ORCH_OK;
 }
 
+/* The session leader of a step's command, `sh -c FL_LEADER DIR/rec CMD...`:
+ * its record first (reapkit.h), then the command in its place, carrying
+ * DIR's name as its token. Only the command's session carries it, not the
+ * plumbing around it in the exec's own process group. It goes inside
+ * single quotes: no ' in it. */
+#define FL_LEADER                                                                              \
+    "rec() " PK_RECORD_SELF("\"$0\"") "; rec || { echo \"orch: cannot write the record $0 of "  \
+    "the command\" >&2; exit 126; }; t=${0%/rec}; export ORCH_EXEC_TOKEN=${t##*/}; "            \
+    "exec \"$@\""
+
 /* The script of a step's command: in the work dir (and cwd), the
- * variables from DIR/env, a new session recording its pid in DIR/pgid, the
- * command with its stdin from DIR/in; then the exit status and both
- * outputs, base64. */
+ * variables from DIR/env, a new session recording its pid in
+ * DIR/pgid (for a timeout's kill) and, from its leader, DIR/rec (for a
+ * reap), the command with its stdin from DIR/in; then the exit status and
+ * both outputs, base64. */
 static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req,
                        const char *dir)
 {
@@ -116,7 +131,7 @@ static char *fl_script(struct orch_instance *in, const struct orch_exec_req *req
      * is readable by every process on the machine. */
     if (req->env_count)
         pk_add(&b, " && . $d/env && rm -f $d/env");
-    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid");
+    pk_add(&b, " && exec sh -c '" PK_GROUP_RUN "' $d/pgid sh -c '" FL_LEADER "' $d/rec");
     if (req->flags & ORCH_EXEC_SHELL) {
         pk_add(&b, " sh -c");
         pk_add_word(&b, req->argv[0]);
@@ -168,8 +183,13 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     struct orch_error *err)
 {
     int64_t start = fl_host->now_mono_ns();
-    char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/orch-x-%llx", (unsigned long long)start);
+    char dir[160], owner[96];
+    /* Who called: a reap leaves the command alone while its caller lives. */
+    if (pk_owner_self(owner, sizeof owner) != 0)
+        return fl_host->error_set(err, ORCH_E_IO,
+                                  "fly: cannot read this process's /proc/self/stat (for the "
+                                  "command's record)");
+    snprintf(dir, sizeof dir, FL_XDIR_PREFIX "%s-%llx", owner, (unsigned long long)start);
     orch_status rc = ORCH_OK;
     if (req->env_count) {
         /* The exec request's stdin, not its argv, carries the values. */

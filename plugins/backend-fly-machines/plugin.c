@@ -159,6 +159,7 @@ static const struct orch_backend_vtable fl_vtable = {
     .release = fl_release,
     .list_owned = fl_list_owned,
     .probe = fl_probe,
+    .reap_commands = fl_reap,
 };
 
 static const struct orch_plugin_desc fl_desc = {
@@ -172,7 +173,7 @@ static const struct orch_plugin_desc fl_desc = {
     .caps = ORCH_BACKEND_CAP_EXEC | ORCH_BACKEND_CAP_PUT_FILE | ORCH_BACKEND_CAP_GET_FILE |
             ORCH_BACKEND_CAP_LIST_DIR | ORCH_BACKEND_CAP_ATTACH |
             ORCH_BACKEND_CAP_LIST_OWNED | ORCH_BACKEND_CAP_SIGNAL | ORCH_BACKEND_CAP_STOP |
-            ORCH_BACKEND_CAP_VOLUMES,
+            ORCH_BACKEND_CAP_VOLUMES | ORCH_BACKEND_CAP_REAP,
     .options = fl_options,
     .option_count = sizeof fl_options / sizeof fl_options[0],
     .config_size = sizeof(struct fl_cfg),
