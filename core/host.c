@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "host_text.h"
 #include "proc_env.h"
 #include "util.h"
 
@@ -399,6 +400,7 @@ static const char *oc_h_ctx_get(struct orch_ctx *ctx, const char *key)
     if (!strcmp(key, "instance_id")) return ctx->instance_id;
     if (!strcmp(key, "plugin")) return ctx->plugin;
     if (!strcmp(key, "host_paths")) return ctx->host_paths;
+    if (!strcmp(key, "state_dir")) return ctx->state_dir;
     return NULL;
 }
 
@@ -481,6 +483,9 @@ static const struct orch_host oc_host_table = {
     .inst_get_file = oc_h_inst_get_file,
     .inst_list_dir = oc_h_inst_list_dir,
     .inst_workdir = oc_h_inst_workdir,
+    .strdup_printf = oc_h_strdup_printf,
+    .json_quote = oc_h_json_quote,
+    .output_set_len = oc_h_output_set_len,
 };
 
 const struct orch_host *oc_host(void)

@@ -371,6 +371,12 @@ static orch_status lb_probe(struct orch_backend *be, struct orch_ctx *ctx,
     return ORCH_OK;
 }
 
+/* <root>/<id>/work, where commands run. */
+static const char *lb_workdir(struct orch_instance *in)
+{
+    return in ? in->workdir : NULL;
+}
+
 static const struct orch_backend_vtable lb_vtable = {
     .struct_size = sizeof(struct orch_backend_vtable),
     .open = lb_open,
@@ -384,6 +390,7 @@ static const struct orch_backend_vtable lb_vtable = {
     .status = lb_status,
     .destroy = lb_destroy,
     .release = lb_release,
+    .workdir = lb_workdir,
     .list_owned = lb_list_owned,
     .probe = lb_probe,
 };

@@ -28,7 +28,7 @@ static char *refusal(const char *file)
     assert_int_equal(err.code, ORCH_E_ABI);
     /* every refusal names the file and the core's ABI */
     assert_non_null(strstr(err.message, path));
-    assert_non_null(strstr(err.message, "refused by orch (ABI 1.0)"));
+    assert_non_null(strstr(err.message, "refused by orch (ABI 1." ORCH_STR(ORCH_ABI_MINOR) ")"));
     char *msg = oc_xstrdup(err.message);
     oc_error_clear(&err);
     oc_registry_free(r);
