@@ -136,6 +136,7 @@ void cf_ctx_init(struct cf_ctx *x, struct cf *c, const char *prefix)
     x->c = c;
     x->ctx.ops = &cf_ops;
     x->ctx.tmpdir = c->tmp;
+    x->ctx.state_dir = c->tmp;
     x->ctx.run_id = "conformance-run";
     x->ctx.step_id = "conformance-step";
     x->ctx.workflow = "conformance";
