@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "host_owners.h"
 #include "host_text.h"
 #include "proc_env.h"
 #include "util.h"
@@ -59,8 +60,10 @@ static void *oc_h_alloc(uint64_t size)
     if (oc_alloc_should_fail())
         return NULL;
     void *p = malloc(size ? size : 1);
-    if (p)
+    if (p) {
         atomic_fetch_add(&oc_live_allocs, 1);
+        oc_host_owners_add(p);
+    }
     return p;
 }
 
@@ -69,8 +72,10 @@ static void *oc_h_calloc(uint64_t n, uint64_t size)
     if (oc_alloc_should_fail())
         return NULL;
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (p)
+    if (p) {
         atomic_fetch_add(&oc_live_allocs, 1);
+        oc_host_owners_add(p);
+    }
     return p;
 }
 
@@ -78,9 +83,13 @@ static void *oc_h_realloc(void *p, uint64_t size)
 {
     if (oc_alloc_should_fail())
         return NULL;
+    /* Forgotten before realloc: once it returns, another thread may be
+     * handed the old address. */
+    oc_host_owners_remove(p);
     void *q = realloc(p, size ? size : 1);
     if (q && !p)
         atomic_fetch_add(&oc_live_allocs, 1);
+    oc_host_owners_add(q ? q : p);
     return q;
 }
 
@@ -89,6 +98,7 @@ static void oc_h_free(void *p)
     if (!p)
         return;
     atomic_fetch_sub(&oc_live_allocs, 1);
+    oc_host_owners_remove(p);
     free(p);
 }
 

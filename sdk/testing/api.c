@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "host_owners.h"
 #include "plugin_info.h"
 #include "registry.h"
 
@@ -138,6 +139,9 @@ int orch_conformance_run(const char *plugin_path, const struct orch_conformance_
     struct cf_conf conf;
     if (cf_conf_load(o.config_path, &conf) != 0)
         return ORCH_CONFORMANCE_USAGE;
+    /* From here on the host knows its blocks, so memory a plugin got from
+     * libc and handed over as host memory is reported (backend/create). */
+    oc_host_owners_track(1);
     char *id = NULL;
     const struct orch_plugin_desc *d = cf_load(plugin_path, &id);
     if (!d) {

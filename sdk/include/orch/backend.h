@@ -53,11 +53,11 @@ struct orch_instance_spec {
 
 /* Filled by create. id and handle are out:host. handle is opaque text the
  * backend needs to attach again from another process.
- * Contract (conformance backend/create_fail): when create fails, the core
- * frees whatever id and handle hold (host->free) and calls no slot on *out;
- * so a backend either leaves them NULL or sets them with host memory, and
- * frees its own half-built instance itself. An id from libc malloc is a
- * bug the conformance suite reports (the host allocator knows its blocks). */
+ * Contract: when create fails, the core frees whatever id and handle hold
+ * (host->free) and, when *out was set, calls release on it once; so a
+ * backend leaves each NULL or valid, never dangling. id and handle from
+ * libc malloc are a bug the conformance suite reports on every create (the
+ * host allocator knows its blocks there). */
 struct orch_instance_ref {
     uint32_t struct_size;
     char *id;                    /* the backend's id (container id, machine id) */
@@ -109,7 +109,7 @@ struct orch_backend_vtable {
                           struct orch_error *err);
     /* Reconnect by id/handle (after a restart or from another process).
      * NOT_FOUND when it no longer exists, and for an id it never made
-     * (conformance backend/attach_unknown). CAP_ATTACH. */
+     * (conformance backend/attach/fresh-process). CAP_ATTACH. */
     orch_status (*attach)(struct orch_backend *be, struct orch_ctx *ctx,
                           const char *id, const char *handle,
                           struct orch_instance **out, struct orch_error *err);
@@ -118,15 +118,17 @@ struct orch_backend_vtable {
      * a timeout is ORCH_E_TIMEOUT and a cancel ORCH_E_CANCELLED, both after
      * the whole process group (or its equivalent) is gone.
      * Contracts (each a conformance case, backend/...):
-     *   not_found   argv[0] that is not found in PATH is ORCH_OK with exit
-     *               code 127 and a message on stderr naming it, like sh;
-     *   shell       with ORCH_EXEC_SHELL, argv[0] is a script for
-     *               `/bin/sh -c` (pipes, &&, $VARS work) and argc is 1;
-     *   stream      with CAP_EXEC_STREAM, output reaches on_output (or the
-     *               log) while the command runs, not only after it exits;
-     *   after_stop  exec on a stopped instance (CAP_STOP) fails with a
-     *               status other than ORCH_OK, it never hangs or crashes;
-     *   cwd         a relative cwd is relative to the work dir (workdir). */
+     *   exec/not-found     an argv[0] not found in PATH is ORCH_OK with exit
+     *                      code 127 and stderr naming it (as sh does), or
+     *                      ORCH_E_NOT_FOUND with a message naming it;
+     *   exec/shell         with ORCH_EXEC_SHELL, argv[0] is a script for
+     *                      `/bin/sh -c` (quotes, $vars, &&, ||, pipes) and
+     *                      the other argv entries are ignored;
+     *   exec/streams-live  with CAP_EXEC_STREAM, output reaches on_output
+     *                      while the command runs, not when it ends;
+     *   stop/exec-after    exec on a stopped instance (CAP_STOP) returns a
+     *                      failure (status or non-zero exit), never hangs;
+     *   exec/env-and-cwd   a relative cwd is relative to the work dir. */
     orch_status (*exec)(struct orch_instance *inst, struct orch_ctx *ctx,
                         const struct orch_exec_req *req,
                         struct orch_exec_res *res, struct orch_error *err);
@@ -143,7 +145,7 @@ struct orch_backend_vtable {
 
     /* The state of a destroyed instance (through a handle that outlived
      * destroy) is ORCH_INST_DESTROYED, or NOT_FOUND: never RUNNING
-     * (conformance backend/status_destroyed). */
+     * (conformance backend/lifecycle). */
     orch_status (*status)(struct orch_instance *inst, struct orch_ctx *ctx,
                           struct orch_instance_status *out,
                           struct orch_error *err);
