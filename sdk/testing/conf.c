@@ -45,6 +45,29 @@ static const struct oc_node *cf_conf_kind(const struct oc_node *root, const char
     return v;
 }
 
+/* Every ${env.NAME} under n names a set variable: an unset one would pass
+ * an empty option and fail later for an unclear reason, so it is an error
+ * at its file:line:col naming NAME (the substitution is in harness.c). */
+static void cf_conf_env_set(const struct oc_node *n, struct oc_diag *d, int depth)
+{
+    if (!n || depth > 64)
+        return;
+    if (n->kind == OC_NODE_SCALAR && n->str) {
+        for (const char *p = n->str; (p = strstr(p, "${env.")); p += 6) {
+            const char *end = strchr(p + 6, '}');
+            if (!end)
+                break;
+            char *name = oc_xasprintf("%.*s", (int)(end - p - 6), p + 6);
+            if (!getenv(name))
+                oc_diag_add(d, &n->pos, "${env.%s}: the environment variable %s is not set",
+                            name, name);
+            free(name);
+        }
+    }
+    for (size_t i = 0; i < n->len; i++)
+        cf_conf_env_set(n->items[i], d, depth + 1);
+}
+
 int cf_conf_load(const char *path, struct cf_conf *conf)
 {
     memset(conf, 0, sizeof *conf);
@@ -68,6 +91,8 @@ int cf_conf_load(const char *path, struct cf_conf *conf)
         oc_cfg_check_keys(r, keys, "conformance.yaml", &d);
         conf->with = cf_conf_kind(r, "with", OC_NODE_MAP, &d);
         conf->secrets = cf_conf_kind(r, "secrets", OC_NODE_MAP, &d);
+        cf_conf_env_set(conf->with, &d, 0);
+        cf_conf_env_set(conf->secrets, &d, 0);
         conf->outputs = cf_conf_kind(r, "outputs", OC_NODE_SEQ, &d);
         conf->image = cf_conf_string(r, "image", &d);
         conf->size = cf_conf_string(r, "size", &d);

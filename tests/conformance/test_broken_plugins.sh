@@ -123,6 +123,12 @@ op test "$TP/backend-liar.so" --config "$T/malloc.yaml" --run 'lifecycle'
 expect_rc 1 "orch-plugin"
 has "create: ref->id was not allocated with host->alloc/strdup (libc malloc?)"
 
+# An unset ${env.X} in conformance.yaml is a usage error naming X and where.
+printf 'with:\n  root: "${env.ORCH_CF_SURELY_UNSET}/x"\n' >"$T/unset.yaml"
+op test "$TP/backend-liar.so" --config "$T/unset.yaml"
+expect_rc 2 "orch-plugin"
+has "unset.yaml:2:9: \${env.ORCH_CF_SURELY_UNSET}: the environment variable ORCH_CF_SURELY_UNSET is not set"
+
 # Usage errors and unloadable files are exit 2 with a reason.
 op test /nonexistent/step-x.so
 expect_rc 2 "orch-plugin"
