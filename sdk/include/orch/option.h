@@ -10,6 +10,13 @@
  *   SIZE                       int64_t bytes ("512M", "1G", "4096")
  *   STRING_LIST                struct orch_strlist
  *   STRING_MAP                 struct orch_strmap
+ * A PATH value reaches the plugin as written: the core resolves nothing. A
+ * relative one is relative to the working directory of the process the
+ * plugin runs in, which is the directory orch or orchd was started in
+ * (executors inherit it; no orch process changes directory), and under
+ * orch-plugin test the case's private directory. A plugin that wants paths
+ * relative to something else (the workflow file, the state dir) resolves
+ * them itself and documents it.
  */
 #ifndef ORCH_OPTION_H
 #define ORCH_OPTION_H
