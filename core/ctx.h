@@ -50,6 +50,7 @@ struct orch_ctx {
     const char *tmpdir;
     const char *workdir;         /* the bound instance's work dir, or NULL */
     const char *host_paths;      /* defaults.host_paths, one a line; NULL = off */
+    const char *state_dir;       /* orch's state directory, absolute; NULL = unknown */
     int64_t deadline_ns;         /* monotonic, 0 = none */
     int32_t dry_run;
     volatile sig_atomic_t *cancelled; /* NULL = never cancelled */

@@ -129,6 +129,8 @@ int oc_engine_reap_wait(struct oc_engine *e, int64_t timeout_ms, size_t *reaped,
  * they read only what is fixed once oc_engine_new returns. */
 json_t *oc_engine_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 const char *oc_engine_tmpdir(const struct oc_engine *e);
+/* The engine's state directory, absolute (ctx_get("state_dir") of plugins). */
+const char *oc_engine_state_dir(const struct oc_engine *e);
 const char *oc_engine_exec_path(const struct oc_engine *e);
 /* Proof mode for runs started or claimed from now on. */
 void oc_engine_set_dry_run(struct oc_engine *e, int on);

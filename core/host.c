@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "host_owners.h"
+#include "host_text.h"
 #include "proc_env.h"
 #include "util.h"
 
@@ -58,8 +60,10 @@ static void *oc_h_alloc(uint64_t size)
     if (oc_alloc_should_fail())
         return NULL;
     void *p = malloc(size ? size : 1);
-    if (p)
+    if (p) {
         atomic_fetch_add(&oc_live_allocs, 1);
+        oc_host_owners_add(p);
+    }
     return p;
 }
 
@@ -68,8 +72,10 @@ static void *oc_h_calloc(uint64_t n, uint64_t size)
     if (oc_alloc_should_fail())
         return NULL;
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (p)
+    if (p) {
         atomic_fetch_add(&oc_live_allocs, 1);
+        oc_host_owners_add(p);
+    }
     return p;
 }
 
@@ -77,9 +83,13 @@ static void *oc_h_realloc(void *p, uint64_t size)
 {
     if (oc_alloc_should_fail())
         return NULL;
+    /* Forgotten before realloc: once it returns, another thread may be
+     * handed the old address. */
+    oc_host_owners_remove(p);
     void *q = realloc(p, size ? size : 1);
     if (q && !p)
         atomic_fetch_add(&oc_live_allocs, 1);
+    oc_host_owners_add(q ? q : p);
     return q;
 }
 
@@ -88,6 +98,7 @@ static void oc_h_free(void *p)
     if (!p)
         return;
     atomic_fetch_sub(&oc_live_allocs, 1);
+    oc_host_owners_remove(p);
     free(p);
 }
 
@@ -394,6 +405,7 @@ static const char *oc_h_ctx_get(struct orch_ctx *ctx, const char *key)
     if (!strcmp(key, "instance_id")) return ctx->instance_id;
     if (!strcmp(key, "plugin")) return ctx->plugin;
     if (!strcmp(key, "host_paths")) return ctx->host_paths;
+    if (!strcmp(key, "state_dir")) return ctx->state_dir;
     return NULL;
 }
 
@@ -476,6 +488,9 @@ static const struct orch_host oc_host_table = {
     .inst_get_file = oc_h_inst_get_file,
     .inst_list_dir = oc_h_inst_list_dir,
     .inst_workdir = oc_h_inst_workdir,
+    .strdup_printf = oc_h_strdup_printf,
+    .json_quote = oc_h_json_quote,
+    .output_set_len = oc_h_output_set_len,
 };
 
 const struct orch_host *oc_host(void)

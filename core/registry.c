@@ -121,6 +121,16 @@ static struct oc_plugin *oc_registry_find(struct oc_registry *r,
     return NULL;
 }
 
+/* The minor this core admits plugins up to: ORCH_ABI_MINOR, lowered only by
+ * the loader tests to act as an older core (docs/abi.md, "Compatibility
+ * both ways"). */
+static uint16_t oc_core_minor = ORCH_ABI_MINOR;
+
+void oc_registry_pretend_abi_minor(uint16_t minor)
+{
+    oc_core_minor = minor;
+}
+
 /* The refusal every check produces: names the file, the plugin, both ABIs
  * and the reason (Janus and GStreamer print both versions). */
 static orch_status oc_refuse(struct orch_error *err, orch_status code,
@@ -141,9 +151,9 @@ static orch_status oc_refuse(struct orch_error *err, orch_status code,
         snprintf(abi, sizeof abi, "%u.%u", d->abi_major, d->abi_minor);
     else
         snprintf(abi, sizeof abi, "unknown");
-    oc_error_set(err, code, "%s: plugin %s (ABI %s) refused by orch (ABI %d.%d): %s",
+    oc_error_set(err, code, "%s: plugin %s (ABI %s) refused by orch (ABI %d.%u): %s",
                  path ? path : "builtin", id ? id : "?", abi, ORCH_ABI_MAJOR,
-                 ORCH_ABI_MINOR, why);
+                 oc_core_minor, why);
     free(why);
     return code;
 }
@@ -256,6 +266,14 @@ static orch_status oc_check_slots(const struct orch_plugin_desc *d,
                          (unsigned long long)(d->caps & ~all));
     if (d->kind == ORCH_KIND_STEP) {
         const struct orch_step_vtable *vt = d->vtable;
+        /* path is NULL for plugins built into orch: the engine's decision
+         * logic behind ENGINE_DECIDED is not an ABI a .so can rely on. */
+        if ((d->caps & ORCH_STEP_CAP_ENGINE_DECIDED) && path)
+            return oc_refuse(err, ORCH_E_ABI, path, id, d,
+                             "capability engine_decided is only for steps built into orch");
+        if ((d->caps & ORCH_STEP_CAP_ENGINE_DECIDED) && (d->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+            return oc_refuse(err, ORCH_E_ABI, path, id, d,
+                             "capabilities engine_decided and needs_backend exclude each other");
         if (vt->output_count && (!vt->outputs || vt->output_size < 3 * sizeof(void *)))
             return oc_refuse(err, ORCH_E_ABI, path, id, d,
                              "declares %u outputs but no valid output table",
@@ -288,6 +306,8 @@ const char *oc_cap_slot_name(uint32_t kind, uint64_t bit)
         case ORCH_STEP_CAP_DRY_RUN: return "dry_run";
         case ORCH_STEP_CAP_NEEDS_BACKEND: return "needs_backend";
         case ORCH_STEP_CAP_IDEMPOTENT: return "idempotent";
+        case ORCH_STEP_CAP_OPTIONAL_BACKEND: return "optional_backend";
+        case ORCH_STEP_CAP_ENGINE_DECIDED: return "engine_decided";
         }
     } else if (kind == ORCH_KIND_STORE) {
         switch (bit) {
@@ -298,6 +318,7 @@ const char *oc_cap_slot_name(uint32_t kind, uint64_t bit)
         case ORCH_STORE_CAP_CAS: return "cas";
         case ORCH_STORE_CAP_NOTIFY: return "notify";
         case ORCH_STORE_CAP_STATS: return "stats";
+        case ORCH_STORE_CAP_EMBEDDED: return "embedded";
         }
     }
     uint64_t all;
@@ -371,10 +392,10 @@ orch_status oc_plugin_check_desc(const struct orch_plugin_desc *d,
         rc = oc_refuse(err, ORCH_E_ABI, path, id, d,
                        "ABI major %u is not this orch's major %d: rebuild the plugin against this SDK",
                        d->abi_major, ORCH_ABI_MAJOR);
-    else if (d->abi_minor > ORCH_ABI_MINOR)
+    else if (d->abi_minor > oc_core_minor)
         rc = oc_refuse(err, ORCH_E_ABI, path, id, d,
-                       "built for a newer minor (%u.%u > %d.%d): upgrade orch or rebuild the plugin",
-                       d->abi_major, d->abi_minor, ORCH_ABI_MAJOR, ORCH_ABI_MINOR);
+                       "built for a newer minor (%u.%u > %d.%u): upgrade orch or rebuild the plugin",
+                       d->abi_major, d->abi_minor, ORCH_ABI_MAJOR, oc_core_minor);
     else if (!oc_nonempty(d->build_sig) || strcmp(d->build_sig, ORCH_BUILD_SIG) != 0)
         rc = oc_refuse(err, ORCH_E_ABI, path, id, d,
                        "build signature '%s' differs from orch's '%s' (pointer size or byte order)",

@@ -68,6 +68,9 @@ int oc_plugin_slot_report(const struct orch_plugin_desc *d,
 const char *oc_cap_slot_name(uint32_t kind, uint64_t bit);
 
 const char *oc_kind_name(uint32_t kind); /* "backend", "step", "store", "?" */
+/* Tests only: admit plugins up to `minor` and say so in refusals, as a core
+ * of that older minor would (its own host table stays the current one). */
+void oc_registry_pretend_abi_minor(uint16_t minor);
 /* The vtable of a plugin, typed. */
 #define OC_VT(p, T) ((const struct T *)(p)->desc->vtable)
 

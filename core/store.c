@@ -43,16 +43,10 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
                      uses);
         return NULL;
     }
-    /* The default sqlite store lives in the state dir unless told otherwise. */
+    /* A store that keeps a file finds the state dir through
+     * ctx_get("state_dir") (store-sqlite puts orch.db there by default). */
     struct oc_node *with = ref && ref->with ? oc_node_clone(ref->with)
                                             : oc_node_new(OC_NODE_MAP, NULL);
-    if (!strcmp(uses, "sqlite") && !oc_node_get(with, "path")) {
-        char *sd = oc_state_dir(state_dir);
-        char *path = oc_xasprintf("%s/orch.db", sd);
-        oc_node_map_put(with, oc_node_scalar("path", NULL), oc_node_scalar(path, NULL));
-        free(path);
-        free(sd);
-    }
     struct oc_diag diag = {0};
     void *cfg = NULL;
     char *msg = NULL;
@@ -87,10 +81,13 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
     s->cfg = cfg;
     oc_ctx_init(&s->ctx, p->id);
     s->ctx.plugin = p->id;
+    s->state_dir = oc_state_dir(state_dir);
+    s->ctx.state_dir = s->state_dir;
     if (s->vt->open(&s->ctx, cfg, &s->h, err) != ORCH_OK) {
         oc_error_wrap(err, "store %s", uses);
         oc_options_free(p->desc, cfg);
         free(s->spec_json);
+        free(s->state_dir);
         free(s);
         return NULL;
     }
@@ -107,7 +104,8 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
     }
     int mode = ref ? ref->migrate : OC_MIGRATE_DEFAULT;
     if (mode == OC_MIGRATE_DEFAULT)
-        mode = !strcmp(uses, "sqlite") ? OC_MIGRATE_ON_START : OC_MIGRATE_MANUAL;
+        mode = (p->desc->caps & ORCH_STORE_CAP_EMBEDDED) ? OC_MIGRATE_ON_START
+                                                         : OC_MIGRATE_MANUAL;
     if (cur < sup && mode == OC_MIGRATE_MANUAL) {
         oc_error_set(err, ORCH_E_CONFIG,
                      "store %s: schema version %d is older than this orch needs (%d): run "
@@ -148,6 +146,7 @@ void oc_store_close(struct oc_store *s)
         s->vt->close(s->h);
     oc_options_free(s->plugin->desc, s->cfg);
     free(s->spec_json);
+    free(s->state_dir);
     free(s);
 }
 

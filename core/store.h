@@ -19,12 +19,13 @@ struct oc_store {
      * as JSON text with the defaults filled in (executors use it for the
      * run's artifacts). */
     char *spec_json;
+    char *state_dir;             /* absolute; ctx.state_dir points here */
 };
 
 /* Open ref (a store: block of a config, or NULL for the default sqlite
  * store in state_dir). Its schema must be current; it is brought up to date
- * when ref's migrate policy says so (the default: only the embedded
- * SQLite store), else ORCH_E_CONFIG says to run orch migrate. Secrets in
+ * when ref's migrate policy says so (the default: only a store with
+ * ORCH_STORE_CAP_EMBEDDED), else ORCH_E_CONFIG says to run orch migrate. Secrets in
  * its options are resolved here. */
 struct oc_store *oc_store_open(struct oc_registry *reg,
                                const struct oc_plugin_ref *ref,

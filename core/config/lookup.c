@@ -27,7 +27,11 @@ const struct oc_plugin_ref *oc_step_backend(const struct oc_config *cfg,
                                             const struct oc_workflow *wf,
                                             const struct oc_step *st)
 {
-    if (st->plugin && !(st->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+    uint64_t caps = st->plugin ? st->plugin->desc->caps : ORCH_STEP_CAP_NEEDS_BACKEND;
+    if (!(caps & (ORCH_STEP_CAP_NEEDS_BACKEND | ORCH_STEP_CAP_OPTIONAL_BACKEND)))
+        return NULL;
+    /* An optional-backend step binds only a backend it is given by name. */
+    if (!(caps & ORCH_STEP_CAP_NEEDS_BACKEND) && !st->backend && !wf->backend)
         return NULL;
     const char *name = st->backend ? st->backend
                        : wf->backend ? wf->backend

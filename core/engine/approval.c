@@ -11,7 +11,7 @@
 
 int oc_approval_is(const struct oc_srt *s)
 {
-    return s->def->plugin && !strcmp(s->def->plugin->id, "step-approval");
+    return s->def->plugin && (s->def->plugin->desc->caps & ORCH_STEP_CAP_ENGINE_DECIDED);
 }
 
 json_t *oc_approval_decision(const struct oc_run *r, const char *step,

@@ -61,6 +61,7 @@ json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                             "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
                             r->dry_run, "timeout_ms", (json_int_t)timeout_ms);
     oc_engine_ctx_host_paths(r, ctx);
+    json_object_set_new(ctx, "state_dir", json_string(r->e->state_dir));
     return ctx;
 }
 
@@ -407,7 +408,7 @@ orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *work
     const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
     for (size_t i = 0; wf && i < wf->n_steps; i++) {
         const struct oc_step *def = &wf->steps[i];
-        if (!def->plugin || !(def->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+        if (!def->plugin)
             continue;
         const struct oc_plugin_ref *b = oc_step_backend(cfg, wf, def);
         if (!b || !b->with)

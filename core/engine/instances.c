@@ -9,7 +9,7 @@
 size_t oc_inst_for_step(struct oc_run *r, size_t step)
 {
     const struct oc_step *def = r->steps[step].def;
-    if (!def->plugin || !(def->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND))
+    if (!def->plugin)
         return SIZE_MAX;
     const struct oc_plugin_ref *b = oc_step_backend(r->cfg, r->wf, def);
     if (!b)
@@ -27,13 +27,8 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step)
 
 json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b)
 {
+    (void)e;
     json_t *with = b->with ? oc_node_to_json(b->with) : json_object();
-    /* The embedded local backend keeps its work dirs in the state dir. */
-    if (!strcmp(b->plugin->id, "backend-local") && !json_object_get(with, "root")) {
-        char *root = oc_xasprintf("%s/work", e->state_dir);
-        json_object_set_new(with, "root", json_string(root));
-        free(root);
-    }
     return json_pack("{s:s,s:s,s:o,s:o}", "name", b->name, "id", b->plugin->id, "path",
                      b->plugin->builtin ? json_null() : json_string(b->plugin->path),
                      "with", with);
@@ -47,6 +42,11 @@ json_t *oc_engine_backend_json(const struct oc_engine *e, const struct oc_plugin
 const char *oc_engine_tmpdir(const struct oc_engine *e)
 {
     return e->tmpdir;
+}
+
+const char *oc_engine_state_dir(const struct oc_engine *e)
+{
+    return e->state_dir;
 }
 
 const char *oc_engine_exec_path(const struct oc_engine *e)

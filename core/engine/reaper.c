@@ -103,6 +103,7 @@ static int oc_engine_reap_how(struct oc_engine *e, const struct oc_config *cfg,
     json_t *ctx = json_pack("{s:s,s:s,s:s,s:b,s:i,s:{}}", "run_id",
                             rec->run_id ? rec->run_id : "", "workflow", "", "tmpdir",
                             e->tmpdir, "dry_run", 0, "timeout_ms", 0, "secrets");
+    json_object_set_new(ctx, "state_dir", json_string(e->state_dir));
     /* With a backend id the backend destroys it directly; without one the
      * create may or may not have happened: find it by its label. */
     json_t *req = !by_label

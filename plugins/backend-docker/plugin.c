@@ -199,6 +199,13 @@ static void dk_fini(void)
     curl_global_cleanup();
 }
 
+/* The container's WorkingDir (the workdir option; "/" when unset, as
+ * files.c resolves relative paths). */
+static const char *dk_workdir(struct orch_instance *in)
+{
+    return in && in->be->cfg->workdir ? in->be->cfg->workdir : "/";
+}
+
 static const struct orch_backend_vtable dk_vtable = {
     .struct_size = sizeof(struct orch_backend_vtable),
     .open = dk_open,
@@ -213,6 +220,7 @@ static const struct orch_backend_vtable dk_vtable = {
     .stop = dk_stop,
     .destroy = dk_destroy,
     .release = dk_release,
+    .workdir = dk_workdir,
     .list_owned = dk_list_owned,
     .probe = dk_probe,
     .reap_commands = dk_reap,

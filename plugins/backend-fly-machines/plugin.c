@@ -143,6 +143,12 @@ static orch_status fl_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
     return ORCH_OK;
 }
 
+/* The workdir option: where exec runs and relative file paths land. */
+static const char *fl_workdir(struct orch_instance *in)
+{
+    return in ? in->be->cfg->workdir : NULL;
+}
+
 static const struct orch_backend_vtable fl_vtable = {
     .struct_size = sizeof(struct orch_backend_vtable),
     .open = fl_open,
@@ -157,6 +163,7 @@ static const struct orch_backend_vtable fl_vtable = {
     .stop = fl_stop,
     .destroy = fl_destroy,
     .release = fl_release,
+    .workdir = fl_workdir,
     .list_owned = fl_list_owned,
     .probe = fl_probe,
     .reap_commands = fl_reap,

@@ -56,17 +56,36 @@ static orch_status lb_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
                            struct orch_error *err)
 {
     const struct lb_cfg *cfg = cfgp;
-    (void)ctx;
-    if (!cfg->root || !*cfg->root)
+    char *root = NULL;
+    if (cfg->root) {
+        root = lb_host->strdup(cfg->root);
+    } else {
+        /* No root: the instance dirs live in orch's state directory. */
+        const char *sd = lb_host->ctx_get(ctx, "state_dir");
+        if (!sd || !*sd)
+            return lb_host->error_set(err, ORCH_E_CONFIG,
+                                      "backend local: option 'root' is not set and orch "
+                                      "gave no state directory");
+        root = lb_host->strdup_printf("%s/work", sd);
+    }
+    if (!root)
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (!*root) {
+        lb_host->free(root);
         return lb_host->error_set(err, ORCH_E_CONFIG, "backend local: option 'root' is empty");
-    if (lb_mkdir_p(cfg->root) != 0)
-        return lb_host->error_set(err, ORCH_E_IO, "backend local: cannot create %s: %s",
-                                  cfg->root, strerror(errno));
+    }
+    if (lb_mkdir_p(root) != 0) {
+        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: cannot create %s: %s",
+                                            root, strerror(errno));
+        lb_host->free(root);
+        return rc;
+    }
     struct orch_backend *be = lb_host->calloc(1, sizeof *be);
-    if (!be || !(be->root = lb_host->strdup(cfg->root))) {
-        lb_host->free(be);
+    if (!be) {
+        lb_host->free(root);
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
+    be->root = root;
     be->kill_grace_ms = cfg->kill_grace_ms;
     *out = be;
     return ORCH_OK;
@@ -374,6 +393,12 @@ static orch_status lb_probe(struct orch_backend *be, struct orch_ctx *ctx,
     return ORCH_OK;
 }
 
+/* <root>/<id>/work, where commands run. */
+static const char *lb_workdir(struct orch_instance *in)
+{
+    return in ? in->workdir : NULL;
+}
+
 static const struct orch_backend_vtable lb_vtable = {
     .struct_size = sizeof(struct orch_backend_vtable),
     .open = lb_open,
@@ -387,6 +412,7 @@ static const struct orch_backend_vtable lb_vtable = {
     .status = lb_status,
     .destroy = lb_destroy,
     .release = lb_release,
+    .workdir = lb_workdir,
     .list_owned = lb_list_owned,
     .probe = lb_probe,
     .reap_commands = lb_reap_commands,

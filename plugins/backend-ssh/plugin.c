@@ -324,6 +324,12 @@ static orch_status sb_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
     return ORCH_OK;
 }
 
+/* ROOT/<id>/work on the remote host, where commands run. */
+static const char *sb_workdir(struct orch_instance *in)
+{
+    return in ? in->workdir : NULL;
+}
+
 static const struct orch_backend_vtable sb_vtable = {
     .struct_size = sizeof(struct orch_backend_vtable),
     .open = sb_open,
@@ -337,6 +343,7 @@ static const struct orch_backend_vtable sb_vtable = {
     .status = sb_status,
     .destroy = sb_destroy,
     .release = sb_release,
+    .workdir = sb_workdir,
     .list_owned = sb_list_owned,
     .probe = sb_probe,
     .reap_commands = sb_reap_commands,

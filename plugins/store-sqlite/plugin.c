@@ -19,10 +19,9 @@ static const struct orch_option sq_options[] = {
                 "database file (default: <state dir>/orch.db)"),
     ORCH_OPTION(struct sq_cfg, busy_timeout_ms, "busy_timeout", ORCH_OPT_DURATION, 0, "5s",
                 "how long a writer waits for another process's lock"),
-    {sizeof(struct orch_option), ORCH_OPT_ENUM, 0, offsetof(struct sq_cfg, synchronous),
-     "synchronous", "normal",
-     "fsync policy: normal (durable across process crashes) or full (also power loss)", 0,
-     0, sq_sync_values, NULL},
+    ORCH_OPTION_ENUM(struct sq_cfg, synchronous, "synchronous", 0, "normal", sq_sync_values,
+                     "fsync policy: normal (durable across process crashes) or full (also "
+                     "power loss)"),
 };
 
 static const char *const sq_sql[SQ_STMT_COUNT_] = {
@@ -180,18 +179,37 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
                            struct orch_error *err)
 {
     const struct sq_cfg *cfg = cfgp;
-    if (!cfg->path || !*cfg->path)
-        return sq_host->error_set(err, ORCH_E_CONFIG, "store sqlite: option 'path' is empty");
-    sq_mkdir_parent(cfg->path);
-    struct stat sb;
-    int fresh = stat(cfg->path, &sb) != 0 || sb.st_size == 0;
-    struct orch_store *st = sq_host->calloc(1, sizeof *st);
-    if (!st)
+    char *path = NULL;
+    if (cfg->path) {
+        path = sq_host->strdup(cfg->path);
+    } else {
+        /* No path: the database lives in orch's state directory. */
+        const char *sd = sq_host->ctx_get(ctx, "state_dir");
+        if (!sd || !*sd)
+            return sq_host->error_set(err, ORCH_E_CONFIG,
+                                      "option 'path' is not set and orch gave no state "
+                                      "directory to put orch.db in");
+        path = sq_host->strdup_printf("%s/orch.db", sd);
+    }
+    if (!path)
         return sq_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    if (sqlite3_open_v2(cfg->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (!*path) {
+        sq_host->free(path);
+        return sq_host->error_set(err, ORCH_E_CONFIG, "store sqlite: option 'path' is empty");
+    }
+    sq_mkdir_parent(path);
+    struct stat sb;
+    int fresh = stat(path, &sb) != 0 || sb.st_size == 0;
+    struct orch_store *st = sq_host->calloc(1, sizeof *st);
+    if (!st) {
+        sq_host->free(path);
+        return sq_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         orch_status rc = sq_host->error_set(err, ORCH_E_IO, "sqlite: cannot open %s: %s",
-                                            cfg->path, sqlite3_errmsg(st->db));
+                                            path, sqlite3_errmsg(st->db));
+        sq_host->free(path);
         sq_close(st);
         return rc;
     }
@@ -209,11 +227,12 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
         st->deferred_sync = sync;
     orch_status rc = sq_exec(st, pragmas, err);
     if (rc != ORCH_OK) {
-        sq_host->error_set(err, rc, "sqlite: %s: %s", cfg->path, err->message);
+        sq_host->error_set(err, rc, "sqlite: %s: %s", path, err->message);
+        sq_host->free(path);
         sq_close(st);
         return rc;
     }
-    (void)ctx;
+    sq_host->free(path);
     *out = st;
     return ORCH_OK;
 }
@@ -262,7 +281,8 @@ static const struct orch_plugin_desc sq_desc = {
     .description = "embedded SQLite store (WAL): runs, attempts, events, logs, leases, blobs",
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
-            ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_STATS,
+            ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_EMBEDDED |
+            ORCH_STORE_CAP_STATS,
     .options = sq_options,
     .option_count = sizeof sq_options / sizeof sq_options[0],
     .config_size = sizeof(struct sq_cfg),

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "host.h"
+#include "host_owners.h"
 #include "plugin_info.h"
 #include "registry.h"
 
@@ -131,6 +133,65 @@ static const struct orch_conformance_opts *cf_opts(const struct orch_conformance
     return def;
 }
 
+/* conformance.yaml's setup: run in a process group of its own, it must
+ * exit 0; what it leaves running is that group, killed by cf_teardown. */
+static int cf_setup(const char *cmd, pid_t *group)
+{
+    *group = 0;
+    if (!cmd)
+        return 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "orch-plugin: setup: fork: %m\n");
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    *group = pid;
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "orch-plugin: setup '%s' failed (%s %d)\n", cmd,
+                WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        return -1;
+    }
+    return 0;
+}
+
+static void cf_teardown(pid_t group)
+{
+    if (group > 0)
+        kill(-group, SIGKILL);
+}
+
+/* The suite once per option set (or once with `with`); the worst result. */
+static int cf_run_sets(const char *plugin_path, const struct orch_plugin_desc *d,
+                       const struct cf_case *cases, const struct cf_conf *conf,
+                       const struct orch_conformance_opts *o, const char *id)
+{
+    if (!conf->option_sets)
+        return cf_run_cases(plugin_path, d, cases, conf, o, id);
+    int worst = ORCH_CONFORMANCE_PASS;
+    for (size_t i = 0; i < conf->option_sets->len; i++) {
+        const struct oc_node *set = conf->option_sets->items[i];
+        struct cf_conf one = *conf;
+        one.with = oc_node_get(set, "with");
+        one.option_sets = NULL;
+        char *suite = oc_xasprintf("%s[%s]", id, oc_node_get(set, "name")->str);
+        int rc = cf_run_cases(plugin_path, d, cases, &one, o, suite);
+        free(suite);
+        if (rc > worst)
+            worst = rc;
+    }
+    return worst;
+}
+
 int orch_conformance_run(const char *plugin_path, const struct orch_conformance_opts *opts)
 {
     struct orch_conformance_opts o;
@@ -138,6 +199,9 @@ int orch_conformance_run(const char *plugin_path, const struct orch_conformance_
     struct cf_conf conf;
     if (cf_conf_load(o.config_path, &conf) != 0)
         return ORCH_CONFORMANCE_USAGE;
+    /* From here on the host knows its blocks, so memory a plugin got from
+     * libc and handed over as host memory is reported (backend/create). */
+    oc_host_owners_track(1);
     char *id = NULL;
     const struct orch_plugin_desc *d = cf_load(plugin_path, &id);
     if (!d) {
@@ -147,7 +211,11 @@ int orch_conformance_run(const char *plugin_path, const struct orch_conformance_
     const struct cf_case *cases = d->kind == ORCH_KIND_BACKEND ? cf_backend_cases
                                   : d->kind == ORCH_KIND_STORE ? cf_store_cases
                                                                : cf_step_cases;
-    int rc = cf_run_cases(plugin_path, d, cases, &conf, &o, id);
+    pid_t group;
+    int rc = ORCH_CONFORMANCE_USAGE;
+    if (cf_setup(conf.setup, &group) == 0)
+        rc = cf_run_sets(plugin_path, d, cases, &conf, &o, id);
+    cf_teardown(group);
     free(id);
     cf_conf_free(&conf);
     return rc;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "host_owners.h"
 #include "options.h"
 
 int bk_open(struct cf *c, struct bk *b)
@@ -63,8 +64,22 @@ int bk_create(struct bk *b, struct bk_inst *i, const char *tag)
     if (rc != ORCH_OK) {
         cf_fail_err(b->c, rc, &err, "create %s", i->iid);
         oc_error_clear(&err);
+        /* What the core does after a failed create (backend.h). */
+        if (i->inst)
+            b->vt->release(i->inst);
+        i->inst = NULL;
+        oc_host()->free(ref.id);
+        oc_host()->free(ref.handle);
         return -1;
     }
+    /* The core frees both with host->free: a libc block is a heap bug
+     * waiting for another allocator (docs/abi.md, ownership). */
+    if (ref.id && oc_host_owns(ref.id) == 0)
+        cf_fail(b->c, "create: ref->id was not allocated with host->alloc/strdup (libc "
+                      "malloc?); the core frees it with host->free");
+    if (ref.handle && oc_host_owns(ref.handle) == 0)
+        cf_fail(b->c, "create: ref->handle was not allocated with host->alloc/strdup (libc "
+                      "malloc?); the core frees it with host->free");
     i->id = ref.id;
     i->handle = ref.handle;
     if (!i->inst)

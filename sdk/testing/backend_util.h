@@ -48,4 +48,10 @@ orch_status bk_exec(struct bk *b, struct bk_inst *i, const char *script,
 char *bk_sh(struct bk *b, struct bk_inst *i, const char *script);
 void bk_out_free(struct bk_out *o);
 
+/* The ABI 1.1 contract cases (suite_backend11.c). */
+void cf_bk_workdir(struct cf *c);
+void cf_bk_shell(struct cf *c);
+void cf_bk_stream_live(struct cf *c);
+void cf_bk_exec_after_stop(struct cf *c);
+
 #endif

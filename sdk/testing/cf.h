@@ -24,6 +24,13 @@ struct cf_conf {
     const char *image, *size, *region;
     int64_t case_timeout_ms, cancel_bound_ms, create_timeout_ms;
     int expect_run_failure;         /* step: run must fail (expect: failure) */
+    /* option_sets: [{name, with}]: the suite runs once per set, each set's
+     * with in place of with. NULL: once, with `with`. */
+    const struct oc_node *option_sets;
+    /* setup: a /bin/sh -c command that must exit 0 before the suite (a test
+     * server it leaves in the background is killed with its process group
+     * after the suite). */
+    const char *setup;
 };
 
 struct cf {
@@ -49,6 +56,7 @@ struct cf_case {
 /* Results, from the case's child process. Every failure is reported; a
  * case goes on after cf_fail unless it cannot. */
 void cf_fail(struct cf *c, const char *fmt, ...) ORCH_PRINTF(2, 3);
+void cf_skip(struct cf *c, const char *fmt, ...) ORCH_PRINTF(2, 3);
 /* Progress, quoted by the runner if the child crashes or hangs after it. */
 void cf_note(struct cf *c, const char *fmt, ...) ORCH_PRINTF(2, 3);
 /* cf_fail with the status name and message of err; returns rc. */

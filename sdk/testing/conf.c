@@ -45,6 +45,29 @@ static const struct oc_node *cf_conf_kind(const struct oc_node *root, const char
     return v;
 }
 
+/* Every ${env.NAME} under n names a set variable: an unset one would pass
+ * an empty option and fail later for an unclear reason, so it is an error
+ * at its file:line:col naming NAME (the substitution is in harness.c). */
+static void cf_conf_env_set(const struct oc_node *n, struct oc_diag *d, int depth)
+{
+    if (!n || depth > 64)
+        return;
+    if (n->kind == OC_NODE_SCALAR && n->str) {
+        for (const char *p = n->str; (p = strstr(p, "${env.")); p += 6) {
+            const char *end = strchr(p + 6, '}');
+            if (!end)
+                break;
+            char *name = oc_xasprintf("%.*s", (int)(end - p - 6), p + 6);
+            if (!getenv(name))
+                oc_diag_add(d, &n->pos, "${env.%s}: the environment variable %s is not set",
+                            name, name);
+            free(name);
+        }
+    }
+    for (size_t i = 0; i < n->len; i++)
+        cf_conf_env_set(n->items[i], d, depth + 1);
+}
+
 int cf_conf_load(const char *path, struct cf_conf *conf)
 {
     memset(conf, 0, sizeof *conf);
@@ -64,10 +87,31 @@ int cf_conf_load(const char *path, struct cf_conf *conf)
     if (r && r->kind == OC_NODE_MAP) {
         static const char *const keys[] = {"with", "secrets", "outputs", "expect", "image",
                                            "size", "region", "case_timeout", "cancel_bound",
-                                           "create_timeout", NULL};
+                                           "create_timeout", "option_sets", "setup", NULL};
         oc_cfg_check_keys(r, keys, "conformance.yaml", &d);
         conf->with = cf_conf_kind(r, "with", OC_NODE_MAP, &d);
         conf->secrets = cf_conf_kind(r, "secrets", OC_NODE_MAP, &d);
+        cf_conf_env_set(conf->with, &d, 0);
+        conf->setup = cf_conf_string(r, "setup", &d);
+        conf->option_sets = cf_conf_kind(r, "option_sets", OC_NODE_SEQ, &d);
+        for (size_t i = 0; conf->option_sets && i < conf->option_sets->len; i++) {
+            const struct oc_node *set = conf->option_sets->items[i];
+            static const char *const set_keys[] = {"name", "with", NULL};
+            const struct oc_node *name = oc_node_get(set, "name");
+            const struct oc_node *with = oc_node_get(set, "with");
+            if (set->kind != OC_NODE_MAP || !name || name->kind != OC_NODE_SCALAR ||
+                (with && with->kind != OC_NODE_MAP)) {
+                oc_diag_add(&d, &set->pos, "option_sets[%zu]: expected a map with a name "
+                                           "and a with: map", i);
+                continue;
+            }
+            oc_cfg_check_keys(set, set_keys, "option_sets", &d);
+            cf_conf_env_set(with, &d, 0);
+        }
+        if (conf->option_sets && conf->with)
+            oc_diag_add(&d, &oc_node_get(r, "with")->pos,
+                        "with: and option_sets: exclude each other (give each set its with:)");
+        cf_conf_env_set(conf->secrets, &d, 0);
         conf->outputs = cf_conf_kind(r, "outputs", OC_NODE_SEQ, &d);
         conf->image = cf_conf_string(r, "image", &d);
         conf->size = cf_conf_string(r, "size", &d);

@@ -136,6 +136,7 @@ void cf_ctx_init(struct cf_ctx *x, struct cf *c, const char *prefix)
     x->c = c;
     x->ctx.ops = &cf_ops;
     x->ctx.tmpdir = c->tmp;
+    x->ctx.state_dir = c->tmp;
     x->ctx.run_id = "conformance-run";
     x->ctx.step_id = "conformance-step";
     x->ctx.workflow = "conformance";
@@ -199,8 +200,9 @@ void cf_cancel_join(void)
 }
 
 /* In any scalar, "${TMP}" becomes the case's private directory and
- * "${env.NAME}" the environment variable NAME (empty when unset), so a
- * conformance.yaml can name a service the test script started. */
+ * "${env.NAME}" the environment variable NAME (cf_conf_load refused an
+ * unset one), so a conformance.yaml can name a service the test script
+ * started. */
 static char *cf_subst_str(const char *s, const char *tmp)
 {
     struct oc_buf b = {0};

@@ -52,6 +52,15 @@ void cf_fail(struct cf *c, const char *fmt, ...)
     c->failed++;
 }
 
+void cf_skip(struct cf *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cf_line(c, 'S', fmt, ap);
+    va_end(ap);
+    c->skipped++;
+}
+
 void cf_note(struct cf *c, const char *fmt, ...)
 {
     va_list ap;

@@ -231,8 +231,14 @@ static void bk_not_found(struct cf *c)
     struct bk_exec_opts opts = {.no_shell = 1};
     orch_status rc = bk_exec(&b, &i, "orch-conformance-no-such-command", &opts, &o, &res,
                              &err);
+    const char *er = o.err.data ? o.err.data : "";
     if (rc == ORCH_OK && res.exit_code == 0)
         cf_fail(c, "running a command that does not exist succeeded (exit 0)");
+    else if (rc == ORCH_OK && res.exit_code != 127)
+        cf_fail(c, "command not found: exit code %d, want 127 (as sh gives)", res.exit_code);
+    else if (rc == ORCH_OK && !strstr(er, "orch-conformance-no-such-command"))
+        cf_fail(c, "command not found: exit 127 but stderr ('%.200s') does not name the command",
+                er);
     else if (rc != ORCH_OK && rc != ORCH_E_NOT_FOUND)
         cf_fail_err(c, rc, &err, "command not found: want ORCH_E_NOT_FOUND or a non-zero "
                                  "exit (127), got");
@@ -666,11 +672,15 @@ const struct cf_case cf_backend_cases[] = {
     {"backend/exec/env-and-cwd", 0, 0, bk_env_cwd},
     {"backend/exec/large-binary-stdin", 0, 0, bk_large_binary},
     {"backend/exec/not-found", 0, 0, bk_not_found},
+    {"backend/exec/shell", 0, 0, cf_bk_shell},
+    {"backend/exec/streams-live", ORCH_BACKEND_CAP_EXEC_STREAM, 0, cf_bk_stream_live},
+    {"backend/workdir", 0, 0, cf_bk_workdir},
     {"backend/exec/timeout", 0, 0, bk_timeout},
     {"backend/exec/cancel", 0, 0, bk_cancel},
     {"backend/files/put-get-list", ORCH_BACKEND_CAP_PUT_FILE, 0, bk_files},
     {"backend/attach/fresh-process", ORCH_BACKEND_CAP_ATTACH, 0, bk_attach},
     {"backend/stop", ORCH_BACKEND_CAP_STOP, 0, bk_stop},
+    {"backend/stop/exec-after", ORCH_BACKEND_CAP_STOP, 0, cf_bk_exec_after_stop},
     {"backend/list-owned", ORCH_BACKEND_CAP_LIST_OWNED, 0, bk_list_owned},
     {"backend/reap", ORCH_BACKEND_CAP_REAP | ORCH_BACKEND_CAP_ATTACH, 0, bk_reap},
     {"backend/torture", 0, 1, bk_torture},

@@ -34,18 +34,19 @@ static int sp_instance(struct sp *s)
 {
     struct orch_error err;
     oc_error_init(&err);
-    for (const struct oc_builtin *b = oc_builtins; b->id; b++)
-        if (!strcmp(b->id, "backend-local") && b->entry(oc_host(), &s->ld, &err) != ORCH_OK)
-            s->ld = NULL;
-    oc_error_clear(&err);
+    /* The backend built into orch (the local one), found by kind: it keeps
+     * its instances under the harness ctx's state_dir, the case's tmp. */
+    for (const struct oc_builtin *b = oc_builtins; b->id && !s->ld; b++) {
+        const struct orch_plugin_desc *d = NULL;
+        if (b->entry(oc_host(), &d, &err) == ORCH_OK && d && d->kind == ORCH_KIND_BACKEND)
+            s->ld = d;
+        oc_error_clear(&err);
+    }
     if (!s->ld) {
-        cf_fail(s->c, "harness: the embedded local backend is missing");
+        cf_fail(s->c, "harness: no backend is built into orch to run the step on");
         return -1;
     }
     struct oc_node *with = oc_node_new(OC_NODE_MAP, NULL);
-    char *root = oc_xasprintf("%s/instances", s->c->tmp);
-    oc_node_map_put(with, oc_node_scalar("root", NULL), oc_node_scalar(root, NULL));
-    free(root);
     struct oc_diag d = {0};
     oc_options_apply(s->ld, "harness", with, 0, &s->lcfg, &d);
     oc_diag_free(&d);
@@ -64,7 +65,14 @@ static int sp_instance(struct sp *s)
         return -1;
     }
     s->bind.vt = bvt;
-    s->workdir = oc_xasprintf("%s/work", s->ref.handle);
+    const char *wd = ORCH_HAS(struct orch_backend_vtable, bvt, workdir)
+                         ? bvt->workdir(s->bind.inst)
+                         : NULL;
+    if (!wd) {
+        cf_fail(s->c, "harness: backend %s reports no work dir (its workdir slot)", s->ld->name);
+        return -1;
+    }
+    s->workdir = oc_xstrdup(wd);
     s->bind.workdir = s->workdir;
     s->x.inst = &s->bind;
     s->x.ctx.workdir = s->workdir;
@@ -78,7 +86,8 @@ static int sp_open(struct cf *c, struct sp *s)
     s->c = c;
     s->vt = c->desc->vtable;
     cf_ctx_init(&s->x, c, "step");
-    if ((c->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND) && sp_instance(s) != 0)
+    if ((c->desc->caps & (ORCH_STEP_CAP_NEEDS_BACKEND | ORCH_STEP_CAP_OPTIONAL_BACKEND)) &&
+        sp_instance(s) != 0)
         return -1;
     s->live0 = cf_live();
     int failed = c->failed;

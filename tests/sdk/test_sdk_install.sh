@@ -59,7 +59,15 @@ op test "$T/greet/build/step-greet.so" --config "$T/greet/conformance.yaml" --to
 expect_rc 0 "the guide's step passes its suite"
 expect_out "0 failed" "summary"
 (cd "$T/greet/build" && ctest >"$T/ctest.log" 2>&1) || { cat "$T/ctest.log"; fail "ctest of the author's project"; }
-grep -q "100% tests passed, 0 tests failed out of 2" "$T/ctest.log" || fail "author ctest: $(tail -3 "$T/ctest.log")"
+grep -q "100% tests passed, 0 tests failed out of 3" "$T/ctest.log" || fail "author ctest: $(tail -3 "$T/ctest.log")"
+grep -q "step-greet/torture .*Passed" "$T/ctest.log" || fail "the template registers no torture run with ctest"
+grep -q '^CMAKE_BUILD_TYPE:STRING=RelWithDebInfo$' "$T/greet/build/CMakeCache.txt" ||
+  fail "the template sets no default build type"
+# Installed under the prefix given to cmake --install, not the SDK's.
+cmake --install "$T/greet/build" --prefix "$T/inst" >"$T/inst.log" 2>&1 ||
+  { cat "$T/inst.log"; fail "cmake --install of the author's plugin"; }
+ls "$T"/inst/lib*/orch/plugins/step-greet.so >/dev/null 2>&1 ||
+  fail "cmake --install --prefix did not put the plugin under that prefix: $(cat "$T/inst.log")"
 
 # 3. The same source built with pkg-config only, and the suite called from
 # the author's own test program through liborch-conformance.

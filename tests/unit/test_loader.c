@@ -28,7 +28,7 @@ static char *refusal(const char *file)
     assert_int_equal(err.code, ORCH_E_ABI);
     /* every refusal names the file and the core's ABI */
     assert_non_null(strstr(err.message, path));
-    assert_non_null(strstr(err.message, "refused by orch (ABI 1.0)"));
+    assert_non_null(strstr(err.message, "refused by orch (ABI 1." ORCH_STR(ORCH_ABI_MINOR) ")"));
     char *msg = oc_xstrdup(err.message);
     oc_error_clear(&err);
     oc_registry_free(r);
@@ -90,6 +90,37 @@ static void test_good_plugin_loads_and_lookup_by_name(void **state)
     oc_registry_free(r);
 }
 
+/* Compatibility the other way: a plugin built for 1.1 that uses 1.1 slots
+ * (tests/abi/abi11-plugin) loads here and is refused by a 1.0 core, whose
+ * check is the same comparison with ORCH_ABI_MINOR 0 (simulated: a 1.0
+ * core cannot be built from today's sources). */
+static void test_abi11_plugin_refused_by_a_1_0_core(void **state)
+{
+    (void)state;
+    const char *dir = getenv("ORCH_TEST_PLUGIN_DIR");
+    assert_non_null(dir);
+    char *path = oc_xasprintf("%s/step-abi11.so", dir);
+    struct orch_error err;
+    oc_error_init(&err);
+    struct oc_registry *r = oc_registry_new(NULL, 0);
+    const struct oc_plugin *p = oc_registry_load_file(r, path, &err);
+    assert_non_null(p);
+    assert_int_equal(p->desc->abi_minor, 1);
+    oc_registry_free(r);
+
+    oc_registry_pretend_abi_minor(0);
+    r = oc_registry_new(NULL, 0);
+    p = oc_registry_load_file(r, path, &err);
+    oc_registry_pretend_abi_minor(ORCH_ABI_MINOR);
+    assert_null(p);
+    assert_int_equal(err.code, ORCH_E_ABI);
+    assert_non_null(strstr(err.message, "plugin step-abi11 (ABI 1.1) refused by orch (ABI 1.0)"));
+    assert_non_null(strstr(err.message, "built for a newer minor (1.1 > 1.0)"));
+    oc_error_clear(&err);
+    oc_registry_free(r);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_missing_slot),
         cmocka_unit_test(test_bad_option_table),
         cmocka_unit_test(test_good_plugin_loads_and_lookup_by_name),
+        cmocka_unit_test(test_abi11_plugin_refused_by_a_1_0_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

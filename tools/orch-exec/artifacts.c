@@ -67,6 +67,7 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe
         return err->code;
     struct orch_ctx sctx;
     oc_ctx_init(&sctx, a->d->name);
+    sctx.state_dir = ctx->state_dir;
     orch_status rc = a->vt->open(&sctx, a->cfg, &a->h, err);
     if (rc != ORCH_OK) {
         oc_error_wrap(err, "artifact store %s", a->d->name);

@@ -190,6 +190,7 @@ void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id
     ctx->workflow = json_string_value(json_object_get(c, "workflow"));
     ctx->tmpdir = json_string_value(json_object_get(c, "tmpdir"));
     ctx->host_paths = json_string_value(json_object_get(c, "host_paths"));
+    ctx->state_dir = json_string_value(json_object_get(c, "state_dir"));
     ctx->instance_id = json_string_value(json_object_get(json_object_get(job->req, "instance"), "id"));
     json_int_t att = json_integer_value(json_object_get(c, "attempt"));
     if (att > 0 && att < 1000000)

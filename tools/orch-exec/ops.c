@@ -176,7 +176,10 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
                                         json_object_get(job->req, "instance"), "backend_id")));
         }
         if (rc == ORCH_OK) {
-            ctx.workdir = NULL;
+            /* host->inst_workdir: what the bound backend reports (1.1). */
+            ctx.workdir = job->inst && ORCH_HAS(struct orch_backend_vtable, job->bvt, workdir)
+                              ? job->bvt->workdir(job->inst)
+                              : NULL;
             xe_at(d, "run");
             rc = vt->run(&ctx, cfg, err);
         }

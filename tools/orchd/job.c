@@ -56,9 +56,10 @@ static const struct oc_job_cbs orchd_job_cbs = {
 
 json_t *orchd_job_ctx(struct orchd *d, int64_t timeout_ms)
 {
-    return json_pack("{s:s,s:s,s:s,s:b,s:I,s:{}}", "run_id", "", "workflow", "", "tmpdir",
+    return json_pack("{s:s,s:s,s:s,s:b,s:I,s:{},s:s}", "run_id", "", "workflow", "", "tmpdir",
                      oc_engine_tmpdir(d->eng), "dry_run", 0, "timeout_ms",
-                     (json_int_t)timeout_ms, "secrets");
+                     (json_int_t)timeout_ms, "secrets", "state_dir",
+                     oc_engine_state_dir(d->eng));
 }
 
 void orchd_job_run(struct orchd *d, struct orchd_job *j, json_t *req)

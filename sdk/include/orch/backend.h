@@ -51,8 +51,13 @@ struct orch_instance_spec {
     int64_t timeout_ms;          /* for create + wait-until-ready; 0 = ctx deadline */
 };
 
-/* Filled by create/attach. id and handle are out:host. handle is opaque
- * text the backend needs to attach again from another process. */
+/* Filled by create. id and handle are out:host. handle is opaque text the
+ * backend needs to attach again from another process.
+ * Contract: when create fails, the core frees whatever id and handle hold
+ * (host->free) and, when *out was set, calls release on it once; so a
+ * backend leaves each NULL or valid, never dangling. id and handle from
+ * libc malloc are a bug the conformance suite reports on every create (the
+ * host allocator knows its blocks there). */
 struct orch_instance_ref {
     uint32_t struct_size;
     char *id;                    /* the backend's id (container id, machine id) */
@@ -103,14 +108,27 @@ struct orch_backend_vtable {
                           struct orch_instance_ref *ref,
                           struct orch_error *err);
     /* Reconnect by id/handle (after a restart or from another process).
-     * NOT_FOUND when it no longer exists. CAP_ATTACH. */
+     * NOT_FOUND when it no longer exists, and for an id it never made
+     * (conformance backend/attach/fresh-process). CAP_ATTACH. */
     orch_status (*attach)(struct orch_backend *be, struct orch_ctx *ctx,
                           const char *id, const char *handle,
                           struct orch_instance **out, struct orch_error *err);
 
     /* Run a command. A non-zero exit is ORCH_OK with res->exit_code set;
      * a timeout is ORCH_E_TIMEOUT and a cancel ORCH_E_CANCELLED, both after
-     * the whole process group (or its equivalent) is gone. */
+     * the whole process group (or its equivalent) is gone.
+     * Contracts (each a conformance case, backend/...):
+     *   exec/not-found     an argv[0] not found in PATH is ORCH_OK with exit
+     *                      code 127 and stderr naming it (as sh does), or
+     *                      ORCH_E_NOT_FOUND with a message naming it;
+     *   exec/shell         with ORCH_EXEC_SHELL, argv[0] is a script for
+     *                      `/bin/sh -c` (quotes, $vars, &&, ||, pipes) and
+     *                      the other argv entries are ignored;
+     *   exec/streams-live  with CAP_EXEC_STREAM, output reaches on_output
+     *                      while the command runs, not when it ends;
+     *   stop/exec-after    exec on a stopped instance (CAP_STOP) returns a
+     *                      failure (status or non-zero exit), never hangs;
+     *   exec/env-and-cwd   a relative cwd is relative to the work dir. */
     orch_status (*exec)(struct orch_instance *inst, struct orch_ctx *ctx,
                         const struct orch_exec_req *req,
                         struct orch_exec_res *res, struct orch_error *err);
@@ -125,6 +143,9 @@ struct orch_backend_vtable {
                             const char *path, orch_dirent_fn fn, void *ud,
                             struct orch_error *err);
 
+    /* The state of a destroyed instance (through a handle that outlived
+     * destroy) is ORCH_INST_DESTROYED, or NOT_FOUND: never RUNNING
+     * (conformance backend/lifecycle). */
     orch_status (*status)(struct orch_instance *inst, struct orch_ctx *ctx,
                           struct orch_instance_status *out,
                           struct orch_error *err);
@@ -159,6 +180,13 @@ struct orch_backend_vtable {
      * after an executor died in exec, and before destroy. CAP_REAP. */
     orch_status (*reap_commands)(struct orch_instance *inst, struct orch_ctx *ctx,
                                  struct orch_error *err);
+
+    /* The directory a command runs in when exec's cwd is NULL, as an
+     * absolute path inside the instance: what host->inst_workdir gives the
+     * step. borrowed: valid until release. NULL (or a NULL slot, as in a 1.0
+     * backend) when the instance has no fixed one. Optional, no capability
+     * bit (conformance backend/workdir: exec of `pwd` prints it). */
+    const char *(*workdir)(struct orch_instance *inst);
 };
 
 #ifdef __cplusplus

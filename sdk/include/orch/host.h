@@ -145,7 +145,11 @@ struct orch_host {
      * after it. ctx_get keys: "run_id", "step_id", "attempt", "workflow",
      * "instance_id", "plugin"; NULL when not applicable. static for the call.
      * Since 1.1, "host_paths": the orch host's directories a step may reach
-     * (defaults.host_paths, one absolute path a line; NULL: none may be). */
+     * (defaults.host_paths, one absolute path a line; NULL: none may be), and
+     * "state_dir": orch's state directory, absolute (defaults.state_dir,
+     * $ORCH_STATE_DIR or ./.orch), where a plugin that keeps local state puts
+     * it by default (backend-local its work dirs, store-sqlite its database):
+     * the core never names a plugin to do this for it. */
     const char *(*tmpdir)(struct orch_ctx *ctx);
     const char *(*ctx_get)(struct orch_ctx *ctx, const char *key);
     int32_t (*is_dry_run)(struct orch_ctx *ctx);
@@ -165,7 +169,29 @@ struct orch_host {
     orch_status (*inst_list_dir)(struct orch_ctx *ctx, const char *path,
                                  orch_dirent_fn fn, void *ud,
                                  struct orch_error *err);
-    const char *(*inst_workdir)(struct orch_ctx *ctx); /* NULL if none */
+    /* The bound instance's work directory as its backend reports it (the
+     * backend's `workdir` slot, ABI 1.1); relative paths in inst_* and a
+     * NULL exec cwd mean this directory. NULL when the step has no instance
+     * or the backend does not report one (a 1.0 backend). static for the
+     * call. */
+    const char *(*inst_workdir)(struct orch_ctx *ctx);
+
+    /* ---- since 1.1: text in host memory (what plugins wrote three times).
+     * strdup_printf: printf into a new host string. out:host; NULL when out
+     * of memory or the format fails. (Not named asprintf: with clang and
+     * _FORTIFY_SOURCE glibc makes asprintf a function-like macro, which
+     * would rewrite `host->asprintf(...)`.) */
+    char *(*strdup_printf)(const char *fmt, ...) ORCH_PRINTF(1, 2);
+    /* The JSON string literal, quotes included, of the len bytes at s (which
+     * may hold NUL bytes, written as \u0000). out:host; NULL when s is not
+     * valid UTF-8 or out of memory. For emit()'s json and for plugins that
+     * write JSON to a remote API without a JSON library. */
+    char *(*json_quote)(const char *s, uint64_t len);
+    /* output_set for a value that is not NUL-terminated (a buffer read from
+     * a command): the len bytes at value are copied. INVALID_ARG when they
+     * hold a NUL byte or are not valid UTF-8, and nothing is recorded. */
+    orch_status (*output_set_len)(struct orch_ctx *ctx, const char *key,
+                                  const char *value, uint64_t len);
 };
 
 #ifdef __cplusplus

@@ -10,6 +10,13 @@
  *   SIZE                       int64_t bytes ("512M", "1G", "4096")
  *   STRING_LIST                struct orch_strlist
  *   STRING_MAP                 struct orch_strmap
+ * A PATH value reaches the plugin as written: the core resolves nothing. A
+ * relative one is relative to the working directory of the process the
+ * plugin runs in, which is the directory orch or orchd was started in
+ * (executors inherit it; no orch process changes directory), and under
+ * orch-plugin test the case's private directory. A plugin that wants paths
+ * relative to something else (the workflow file, the state dir) resolves
+ * them itself and documents it.
  */
 #ifndef ORCH_OPTION_H
 #define ORCH_OPTION_H
@@ -89,6 +96,44 @@ struct orch_strmap {
             (uint32_t)offsetof(CFG, field), (name_), (def_), (desc_), 0, 0,    \
             NULL, NULL                                                         \
     }
+
+/* Since 1.1 (the struct is 1.0's; only the initialisers are new, so a
+ * table written with them loads in a 1.0 core too). The core enforces the
+ * bounds and the value set before any plugin code runs, with the option's
+ * file:line:col in the error.
+ *
+ * ORCH_OPTION_ENUM(struct my_cfg, mode, "mode", 0, "fast", my_modes,
+ *                  "how to run"), my_modes a NULL-terminated
+ * `static const char *const my_modes[] = {"fast", "safe", NULL};`. */
+#define ORCH_OPTION_ENUM(CFG, field, name_, flags_, def_, values_, desc_)     \
+    {                                                                          \
+        sizeof(struct orch_option), ORCH_OPT_ENUM, (flags_),                   \
+            (uint32_t)offsetof(CFG, field), (name_), (def_), (desc_), 0, 0,    \
+            (values_), NULL                                                    \
+    }
+
+/* ORCH_OPTION_RANGE(struct my_cfg, jobs, "jobs", ORCH_OPT_INT, 0, "4", 1, 64,
+ * "parallel jobs"): both bounds inclusive, in the type's unit (INT; DURATION
+ * in ms; SIZE in bytes; DOUBLE; STRING/PATH/URL length; list and map count).
+ * ORCH_OPTION_MIN and ORCH_OPTION_MAX set one bound. */
+#define ORCH_OPTION_BOUNDED_(CFG, field, name_, type_, flags_, def_, min_,    \
+                             max_, desc_)                                      \
+    {                                                                          \
+        sizeof(struct orch_option), (type_), (flags_),                         \
+            (uint32_t)offsetof(CFG, field), (name_), (def_), (desc_),          \
+            (int64_t)(min_), (int64_t)(max_), NULL, NULL                       \
+    }
+#define ORCH_OPTION_RANGE(CFG, field, name_, type_, flags_, def_, min_, max_,  \
+                          desc_)                                               \
+    ORCH_OPTION_BOUNDED_(CFG, field, name_, type_,                             \
+                         (flags_) | ORCH_OPTF_MIN | ORCH_OPTF_MAX, def_, min_, \
+                         max_, desc_)
+#define ORCH_OPTION_MIN(CFG, field, name_, type_, flags_, def_, min_, desc_)   \
+    ORCH_OPTION_BOUNDED_(CFG, field, name_, type_, (flags_) | ORCH_OPTF_MIN,   \
+                         def_, min_, 0, desc_)
+#define ORCH_OPTION_MAX(CFG, field, name_, type_, flags_, def_, max_, desc_)   \
+    ORCH_OPTION_BOUNDED_(CFG, field, name_, type_, (flags_) | ORCH_OPTF_MAX,   \
+                         def_, 0, max_, desc_)
 
 #ifdef __cplusplus
 }

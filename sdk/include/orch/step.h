@@ -13,7 +13,17 @@ extern "C" {
 #define ORCH_STEP_CAP_DRY_RUN (1ull << 0)       /* plan describes what run would do */
 #define ORCH_STEP_CAP_NEEDS_BACKEND (1ull << 1) /* runs against an instance */
 #define ORCH_STEP_CAP_IDEMPOTENT (1ull << 2)    /* safe to re-run after an unknown outcome */
-#define ORCH_STEP_CAPS_ALL ((1ull << 3) - 1)
+/* Since 1.1 (a 1.0 core refuses them as unknown capability bits). */
+/* Runs on an instance only when the step or its workflow names a backend
+ * (`backend:`); otherwise it runs with none (host->inst_* are UNSUPPORTED
+ * and inst_workdir is NULL). The default backend is not used for it. */
+#define ORCH_STEP_CAP_OPTIONAL_BACKEND (1ull << 3)
+/* The engine decides the step's outcome itself (a human approval: the run
+ * parks as WAITING until a decision arrives); run is never called in an
+ * executor. Only for plugins embedded in orch: the engine's decision
+ * logic is not an ABI. */
+#define ORCH_STEP_CAP_ENGINE_DECIDED (1ull << 4)
+#define ORCH_STEP_CAPS_ALL ((1ull << 5) - 1)
 
 struct orch_output_decl {
     uint32_t struct_size;

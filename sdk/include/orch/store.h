@@ -20,8 +20,13 @@ extern "C" {
 #define ORCH_STORE_CAP_BLOBS (1ull << 3)
 #define ORCH_STORE_CAP_CAS (1ull << 4)    /* attempt_cas and run_cas are atomic */
 #define ORCH_STORE_CAP_NOTIFY (1ull << 5) /* notify/wait wake-ups */
-#define ORCH_STORE_CAP_STATS (1ull << 6)  /* ABI 1.1: run_stats */
-#define ORCH_STORE_CAPS_ALL ((1ull << 7) - 1)
+/* Since 1.1: an embedded store (a file in the state directory): its
+ * schema is migrated when orch opens it unless `migrate: manual` says
+ * otherwise; a server store (postgres) waits for `orch migrate`. */
+#define ORCH_STORE_CAP_EMBEDDED (1ull << 6)
+/* Since 1.1: run_stats, one aggregate read for metrics and health. */
+#define ORCH_STORE_CAP_STATS (1ull << 7)
+#define ORCH_STORE_CAPS_ALL ((1ull << 8) - 1)
 
 #define ORCH_RUN_QUEUED 1u
 #define ORCH_RUN_RUNNING 2u

@@ -6,7 +6,7 @@
  * that a backend's crash is blamed on the backend and its slot; with
  * "leak:timeout" a command given a timeout is left running in a session of
  * its own and TIMEOUT returned when it is due, as a backend that forgets to
- * kill would. */
+ * kill would; with "malloc:id" create returns an id from libc malloc. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -24,11 +24,11 @@ struct lr_cfg {
 };
 
 static const struct orch_option lr_options[] = {
-    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create, segv:exec and leak:timeout (see liar.c)"),
+    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create, segv:exec, leak:timeout and malloc:id (see liar.c)"),
 };
 
 struct orch_backend {
-    int segv_in_create, segv_in_exec, leak_on_timeout;
+    int segv_in_create, segv_in_exec, leak_on_timeout, libc_id;
 };
 
 struct orch_instance {
@@ -48,6 +48,7 @@ static orch_status lr_open(struct orch_ctx *ctx, const void *cfg, struct orch_ba
         return ORCH_E_NOMEM;
     (*out)->segv_in_create = c->root && !strcmp(c->root, "segv:create");
     (*out)->segv_in_exec = c->root && !strcmp(c->root, "segv:exec");
+    (*out)->libc_id = c->root && !strcmp(c->root, "malloc:id");
     (*out)->leak_on_timeout = c->root && !strcmp(c->root, "leak:timeout");
     return ORCH_OK;
 }
@@ -68,7 +69,8 @@ static orch_status lr_create(struct orch_backend *be, struct orch_ctx *ctx,
     if (!*out)
         return ORCH_E_NOMEM;
     (*out)->be = be;
-    ref->id = lr_host->strdup(spec->instance_id);
+    /* "malloc:id": the id from libc, which the core would host->free. */
+    ref->id = be->libc_id ? strdup(spec->instance_id) : lr_host->strdup(spec->instance_id);
     return ORCH_OK;
 }
 
