@@ -40,26 +40,28 @@ void oc_engine_enqueue(struct oc_run *r, size_t idx)
 
 /* defaults.host_paths for ctx_get("host_paths"): one directory a line;
  * absent when host: paths are off. */
-static void oc_engine_ctx_host_paths(const struct oc_run *r, json_t *ctx)
+static char *oc_engine_ctx_host_paths(const struct oc_run *r)
 {
     if (!r->cfg || !r->cfg->n_host_paths)
-        return;
+        return NULL;
     struct oc_buf b = {0};
     for (size_t i = 0; i < r->cfg->n_host_paths; i++)
         oc_buf_addf(&b, "%s%s", i ? "\n" : "", r->cfg->host_paths[i]);
-    char *text = oc_buf_steal(&b);
-    json_object_set_new(ctx, "host_paths", json_string(text));
-    free(text);
+    return oc_buf_steal(&b);
 }
 
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
-                           uint32_t attempt, int64_t timeout_ms)
+                           uint32_t attempt, int64_t timeout_ms,
+                           const struct oc_step_input *in)
 {
-    json_t *ctx = json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I}", "run_id", r->id,
-                            "step_id", step_id, "attempt", (json_int_t)attempt,
-                            "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
-                            r->dry_run, "timeout_ms", (json_int_t)timeout_ms);
-    oc_engine_ctx_host_paths(r, ctx);
+    char *host_paths = oc_engine_ctx_host_paths(r);
+    struct oc_req_ctx c = {.run_id = r->id, .step_id = step_id, .attempt = attempt,
+                           .workflow = r->wf->name, .dry_run = r->dry_run,
+                           .timeout_ms = timeout_ms, .host_paths = host_paths,
+                           .secrets = in ? in->secrets : NULL, .env = in ? in->env : NULL,
+                           .secret_env = in ? in->secret_env : NULL};
+    json_t *ctx = oc_req_ctx(&r->e->site, &c);
+    free(host_paths);
     return ctx;
 }
 
@@ -289,6 +291,7 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
         return NULL;
     }
     e->tmpdir = tmpl;
+    e->site = (struct oc_req_site){e->tmpdir, e->state_dir, e->exec_path};
     return e;
 }
 

@@ -6,6 +6,7 @@
 
 #include "../engine.h"
 #include "../exec/pool.h"
+#include "../exec/request.h"
 #include "../template.h"
 #include "../util.h"
 
@@ -104,6 +105,7 @@ struct oc_engine {
     int cancelling;
     char *state_dir;
     char *exec_path;
+    struct oc_req_site site; /* tmpdir, state_dir, exec_path: what requests share */
     const char **ids;        /* oc_engine_run_ids' array */
     char **reaping;          /* instance ids with a reap job in flight */
     size_t n_reaping;
@@ -195,7 +197,7 @@ void oc_inst_create(struct oc_run *r, size_t idx);
 void oc_inst_destroy_all(struct oc_run *r);
 json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
-json_t *oc_inst_ref_json(const struct oc_inst *in);
+struct oc_req_instance oc_inst_ref(const struct oc_inst *in);
 int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                  json_t *result);
 /* A step's job found instance idx gone (backend_id, as it tried it): the
@@ -250,7 +252,10 @@ void oc_engine_enqueue(struct oc_run *r, size_t idx);
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p);
 void oc_run_check_done(struct oc_run *r);
 extern const struct oc_job_cbs oc_engine_job_cbs;
+/* The ctx block of a request for run r; in (optional) adds a step's
+ * secrets and environment. */
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
-                           uint32_t attempt, int64_t timeout_ms);
+                           uint32_t attempt, int64_t timeout_ms,
+                           const struct oc_step_input *in);
 
 #endif

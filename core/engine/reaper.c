@@ -98,19 +98,11 @@ int oc_engine_reap(struct oc_engine *e, const struct oc_config *cfg,
     j->rec.handle = j->handle = oc_xstrdup(rec->handle);
     j->rec.labels_json = j->labels = oc_xstrdup(rec->labels_json);
     j->rec.owner = NULL;
-    json_t *ctx = json_pack("{s:s,s:s,s:s,s:b,s:i,s:{}}", "run_id",
-                            rec->run_id ? rec->run_id : "", "workflow", "", "tmpdir",
-                            e->tmpdir, "dry_run", 0, "timeout_ms", 0, "secrets");
+    struct oc_req_ctx c = {.run_id = rec->run_id};
     /* With a backend id the backend destroys it directly; without one the
      * create may or may not have happened: find it by its label. */
-    json_t *req = rec->backend_id
-                      ? json_pack("{s:s,s:o,s:o,s:{s:s,s:s,s:s?}}", "op", "instance.destroy",
-                                  "ctx", ctx, "backend", oc_backend_json(e, b), "instance",
-                                  "id", rec->id, "backend_id", rec->backend_id, "handle",
-                                  rec->handle)
-                      : json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx", ctx,
-                                  "backend", oc_backend_json(e, b), "match", "orch.instance",
-                                  rec->id);
+    struct oc_req_instance ref = {rec->id, rec->backend_id, rec->handle};
+    json_t *req = oc_req_instance_release(oc_req_ctx(&e->site, &c), oc_backend_json(e, b), &ref);
     uint64_t id;
     if (oc_pool_submit(e->pool, req, 0, &oc_reap_cbs, j, &id) != 0) {
         oc_reap_free(j);
