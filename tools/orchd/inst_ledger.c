@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "instances.h"
+#include "runctl.h"
 #include "util.h"
 
 static const char *const orchd_inst_states[] = {"unknown", "creating", "running",
@@ -125,7 +126,7 @@ int orchd_inst_put(struct orchd *d, json_t *j, uint32_t state, struct orch_error
     char *labels = orchd_inst_labels_text(j);
     rec.labels_json = labels;
     ORCHD_API_LOCK(d);
-    orch_status rc = d->api->vt->instance_put(d->api->h, &rec, err);
+    orch_status rc = oc_instance_write(d->api, &rec, err);
     ORCHD_API_UNLOCK(d);
     free(labels);
     return rc == ORCH_OK ? 0 : -1;

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "host.h"
 #include "instances.h"
+#include "runctl.h"
 #include "util.h"
 
 #define ORCHD_CREATE_TIMEOUT_MS (10 * 60 * 1000)
@@ -31,16 +32,9 @@ static void orchd_inst_event(struct orchd *d, const char *type, json_t *row, con
     json_t *data = json_pack("{s:O,s:O,s:O?,s:s}", "instance", json_object_get(row, "id"),
                              "backend", json_object_get(row, "backend"), "backend_id",
                              json_object_get(row, "backend_id"), "by", who);
-    char *text = json_dumps(data, JSON_COMPACT);
-    struct orch_error err;
-    oc_error_init(&err);
-    int64_t seq;
     ORCHD_API_LOCK(d);
-    d->api->vt->event_append(d->api->h, NULL, type, text, orchd_now(d), &seq, &err);
+    oc_run_event(d->api, NULL, type, data, orchd_now(d), NULL);
     ORCHD_API_UNLOCK(d);
-    oc_error_clear(&err);
-    free(text);
-    json_decref(data);
 }
 
 static const char *orchd_caller(struct orchd_req *rq)
