@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../flags.h"
 #include "../host.h"
 #include "../plugin_with.h"
 #include "internal.h"
@@ -200,21 +201,12 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
 /* After the last write of a run: its lease and its requests go. */
 static void oc_run_release(struct oc_run *r)
 {
-    struct oc_store *st = r->e->store;
-    struct orch_error err;
-    oc_error_init(&err);
     if (r->lost)
         return;
-    if (r->owner && st->vt->run_heartbeat)
-        st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
-    oc_error_clear(&err);
+    oc_ledger_lease_release(r);
     oc_lease_release(r->e, r->id, r->lease_owner);
-    if (r->cancelled) {
-        char *name = oc_xasprintf("cancel/%s", r->id);
-        st->vt->flag_set(st->h, name, NULL, &err);
-        oc_error_clear(&err);
-        free(name);
-    }
+    if (r->cancelled)
+        oc_ledger_flag(r, OC_FLAG_CANCEL, NULL);
 }
 
 void oc_run_check_done(struct oc_run *r)
@@ -525,7 +517,7 @@ void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
         r->lease_renewed_ns = now;
         struct orch_error err;
         oc_error_init(&err);
-        orch_status rc = st->vt->run_heartbeat(st->h, r->id, r->owner, ttl_ms, now, &err);
+        orch_status rc = oc_ledger_lease_renew(r, ttl_ms, now, &err);
         if (rc == ORCH_E_CONFLICT) {
             oc_log(ORCH_LOG_ERROR, r->id, "lease lost (%s): another worker took the run; "
                    "stopping here without writing", oc_error_text(&err));
@@ -539,7 +531,6 @@ void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
 
 void oc_engine_abandon(struct oc_engine *e)
 {
-    struct oc_store *st = e->store;
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
         if (r->done)
@@ -559,11 +550,7 @@ void oc_engine_abandon(struct oc_engine *e)
         oc_ledger_event(r, "run.abandoned", json_pack("{s:s?}", "owner", r->owner));
         /* Back to the queue, so any worker continues it at once. */
         oc_ledger_run_state(r, ORCH_RUN_RUNNING, ORCH_RUN_QUEUED, NULL);
-        struct orch_error err;
-        oc_error_init(&err);
-        if (r->owner && st->vt->run_heartbeat)
-            st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
-        oc_error_clear(&err);
+        oc_ledger_lease_release(r);
         oc_run_drop(r);
     }
     /* Let cancelled executors report, briefly; their results are ignored. */

@@ -128,6 +128,25 @@ void oc_ledger_end_logs(struct oc_run *r, struct oc_srt *s);
 void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state);
 int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
                         const char *error);
+/* The CLI takes run r to running from the state it read (expect), under
+ * its named lease (no owner on the row); err says why not. */
+orch_status oc_ledger_run_take(struct oc_run *r, uint32_t expect, struct orch_error *err);
+/* A named lease (lease.c's "run/<id>" of the CLI): taken or renewed by
+ * owner for ttl_ms, or dropped when owner holds it. */
+orch_status oc_ledger_lease_acquire(struct oc_store *st, const char *name, const char *owner,
+                                    int64_t ttl_ms, struct orch_error *err);
+orch_status oc_ledger_lease_drop(struct oc_store *st, const char *name, const char *owner,
+                                 struct orch_error *err);
+/* The run's lease (a daemon's claim): released, or renewed for ttl_ms.
+ * Nothing is written for a lost run or one without an owner. */
+void oc_ledger_lease_release(struct oc_run *r);
+orch_status oc_ledger_lease_renew(struct oc_run *r, int64_t ttl_ms, int64_t now,
+                                  struct orch_error *err);
+/* The run's control flag prefix + run id (flags.h); value NULL clears. */
+void oc_ledger_flag(struct oc_run *r, const char *prefix, const char *value);
+/* An instance no run drives is gone: its row says destroyed and the
+ * ledger says instance.reaped. Best effort: the reconciler comes back. */
+void oc_ledger_reaped(struct oc_store *st, struct orch_instance_rec *rec);
 
 /* logcap.c: each attempt's stored log keeps at most its log_limit bytes,
  * the head and the tail, with a marker line between (docs/security.md). */

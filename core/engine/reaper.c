@@ -45,24 +45,10 @@ static void oc_reap_log(void *ud, uint32_t level, const char *line)
 static void oc_reap_done(void *ud, orch_status st, const char *msg, json_t *result)
 {
     struct oc_reap_job *j = ud;
-    struct oc_store *s = j->e->store;
-    struct orch_error err;
-    oc_error_init(&err);
     struct oc_log_fields f = {.run_id = j->run_id, .component = "reaper"};
     (void)result;
     if (st == ORCH_OK || st == ORCH_E_NOT_FOUND) {
-        j->rec.state = ORCH_INST_DESTROYED;
-        j->rec.updated_ns = oc_now_real_ns();
-        s->vt->instance_put(s->h, &j->rec, &err);
-        oc_error_clear(&err);
-        json_t *ev = json_pack("{s:s,s:s}", "instance", j->id, "backend", j->backend);
-        char *data = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
-        int64_t seq;
-        s->vt->event_append(s->h, j->run_id, "instance.reaped", data, oc_now_real_ns(), &seq,
-                            &err);
-        oc_error_clear(&err);
-        free(data);
+        oc_ledger_reaped(j->e->store, &j->rec);
         oc_log_at(ORCH_LOG_INFO, &f, "reaped instance %s on backend %s", j->id, j->backend);
     } else {
         oc_log_at(ORCH_LOG_WARN, &f, "reap instance %s on backend %s: %s (kept in the "
