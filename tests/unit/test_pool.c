@@ -224,6 +224,31 @@ static void test_exec_step_streams_on_a_local_instance(void **state)
     oc_rm_rf(dir);
 }
 
+/* orch-exec decodes before it dispatches: an operation outside the table
+ * and a reap that would match everything are protocol errors, and the
+ * executor goes on serving. */
+static void test_executor_refuses_malformed_requests(void **state)
+{
+    (void)state;
+    struct oc_pool *p = t_pool(1);
+    struct t_job j;
+    t_run(p, json_pack("{s:s,s:{}}", "op", "instance.nuke", "ctx"), 0, &j);
+    assert_int_equal(j.status, ORCH_E_PROTOCOL);
+    assert_non_null(strstr(j.message, "unknown op 'instance.nuke'"));
+    t_free(&j);
+    json_t *reap_all = oc_req_instance_list_owned(
+        t_bare_ctx(), oc_req_plugin("local", &t_local, NULL), NULL);
+    json_object_set_new(reap_all, "op", json_string("instance.reap"));
+    t_run(p, reap_all, 0, &j);
+    assert_int_equal(j.status, ORCH_E_PROTOCOL);
+    assert_non_null(strstr(j.message, "no 'match'"));
+    t_free(&j);
+    t_run(p, t_crash_req("ok", 0), 0, &j);
+    assert_int_equal(j.status, ORCH_OK);
+    t_free(&j);
+    oc_pool_free(p);
+}
+
 int main(void)
 {
     /* Under AddressSanitizer a SIGSEGV would be reported as an abort. */
@@ -237,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_hang_deadline_and_cancel),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_exec_step_streams_on_a_local_instance),
+        cmocka_unit_test(test_executor_refuses_malformed_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
