@@ -77,7 +77,8 @@ int cmd_control(struct cli *c, int argc, char **argv)
         fputs(cli_control_usage, stderr);
         return CLI_EXIT_USAGE;
     }
-    json_t *shown = json_pack("{s:b,s:b,s:b}", "paused", 0, "proof", 0, "draining", 0);
+    json_t *shown = json_pack("{s:b,s:b,s:b}", OC_FLAG_PAUSED, 0, OC_FLAG_PROOF, 0,
+                              OC_FLAG_DRAINING, 0);
     int rc;
     if (c->server) {
         json_t *out;
@@ -97,9 +98,9 @@ int cmd_control(struct cli *c, int argc, char **argv)
         cli_print_json(shown);
     } else {
         printf("paused    %s\nproof     %s\ndraining  %s\n",
-               json_is_true(json_object_get(shown, "paused")) ? "yes" : "no",
-               json_is_true(json_object_get(shown, "proof")) ? "yes" : "no",
-               json_is_true(json_object_get(shown, "draining")) ? "yes" : "no");
+               json_is_true(json_object_get(shown, OC_FLAG_PAUSED)) ? "yes" : "no",
+               json_is_true(json_object_get(shown, OC_FLAG_PROOF)) ? "yes" : "no",
+               json_is_true(json_object_get(shown, OC_FLAG_DRAINING)) ? "yes" : "no");
         json_decref(shown);
     }
     return rc;
