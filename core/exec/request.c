@@ -198,6 +198,12 @@ json_t *oc_req_instance_exec(json_t *ctx, json_t *backend, const struct oc_req_i
     return req;
 }
 
+const char *oc_req_first_plugin(json_t *req)
+{
+    const char *id = json_string_value(json_object_get(json_object_get(req, "step"), "id"));
+    return id ? id : json_string_value(json_object_get(json_object_get(req, "backend"), "id"));
+}
+
 /* Decoding. Each helper names the field it refuses. */
 
 static orch_status oc_req_bad(struct orch_error *err, enum oc_req_op op, const char *what)

@@ -35,7 +35,8 @@
  *   taken     the builder takes the reference (also on failure).
  *   owned     the caller gets a new reference and must json_decref it.
  * Builders return NULL only when out of memory or when a required argument
- * is NULL; a NULL request is refused by oc_pool_submit like any other.
+ * is NULL; oc_pool_submit refuses a NULL request (-1) without spending an
+ * executor on it.
  */
 #ifndef OC_EXEC_REQUEST_H
 #define OC_EXEC_REQUEST_H
@@ -153,6 +154,11 @@ struct oc_req_exec {
 /* ctx, backend taken, required; in, x borrowed, required. owned. */
 json_t *oc_req_instance_exec(json_t *ctx, json_t *backend, const struct oc_req_instance *in,
                              const struct oc_req_exec *x);
+
+/* The id of the plugin a request runs first (its step, else its
+ * backend), for the pool's crash and hang messages; borrowed from req,
+ * NULL when it names none. */
+const char *oc_req_first_plugin(json_t *req);
 
 /* A decoded request: what orch-exec reads. Every pointer borrowed from
  * the request object it was decoded from. */
