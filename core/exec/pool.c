@@ -120,13 +120,17 @@ static struct oc_worker *oc_worker_spawn(struct oc_pool *p)
     posix_spawnattr_init(&at);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    sigset_t none, deflt;
-    sigemptyset(&none);
+    /* SIGUSR1 (cancel) stays blocked until orch-exec has its handler: a
+     * cancel sent while it starts would otherwise kill it, and read as a
+     * crash. */
+    sigset_t blocked, deflt;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGUSR1);
     sigemptyset(&deflt);
     sigaddset(&deflt, SIGPIPE);
     sigaddset(&deflt, SIGINT);
     sigaddset(&deflt, SIGTERM);
-    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigmask(&at, &blocked);
     posix_spawnattr_setsigdefault(&at, &deflt);
     /* Its own group: a Ctrl-C on the terminal reaches orch, which cancels
      * steps in order, not every executor at once. */
