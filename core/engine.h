@@ -124,14 +124,11 @@ int oc_engine_reap_leftovers(struct oc_engine *e, const struct oc_config *cfg,
 int oc_engine_reap_wait(struct oc_engine *e, int64_t timeout_ms, size_t *reaped,
                         size_t *failed);
 /* For backend work outside any run (the daemon's instances API), done
- * through executors of the caller's own: the request block naming backend
- * b, the engine's temp dir and the orch-exec path. Safe from any thread:
- * they read only what is fixed once oc_engine_new returns. */
-json_t *oc_engine_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
-const char *oc_engine_tmpdir(const struct oc_engine *e);
-/* The engine's state directory, absolute (ctx_get("state_dir") of plugins). */
-const char *oc_engine_state_dir(const struct oc_engine *e);
-const char *oc_engine_exec_path(const struct oc_engine *e);
+ * through executors of the caller's own: what the request builders of
+ * core/exec/request.h need (temp dir, state dir, orch-exec path). Safe
+ * from any thread: fixed once oc_engine_new returns. */
+struct oc_req_site;
+const struct oc_req_site *oc_engine_site(const struct oc_engine *e);
 /* Proof mode for runs started or claimed from now on. */
 void oc_engine_set_dry_run(struct oc_engine *e, int on);
 /* Ids of the runs being driven; *n set. Borrowed until the next tick. */

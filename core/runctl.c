@@ -1,8 +1,10 @@
 /* Requests on runs from outside the engine that drives them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "flags.h"
 #include "host.h"
 #include "runctl.h"
 #include "util.h"
@@ -167,18 +169,128 @@ static orch_status oc_run_state_of(struct oc_store *st, const char *run_id,
 /* Append to the ledger. With err NULL a failure is only a missing note;
  * with err it is the caller's failure (a decision must land with its
  * state change or not at all). */
-static orch_status oc_event(struct oc_store *st, const char *run_id, const char *type,
-                            json_t *data, struct orch_error *err)
+static orch_status oc_event_at(struct oc_store *st, const char *run_id, const char *type,
+                               json_t *data, int64_t at, struct orch_error *err)
 {
     char *j = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     struct orch_error own;
     oc_error_init(&own);
     int64_t seq;
-    orch_status rc = st->vt->event_append(st->h, run_id, type, j, oc_now_real_ns(), &seq,
+    orch_status rc = st->vt->event_append(st->h, run_id, type, j, at ? at : oc_now_real_ns(), &seq,
                                           err ? err : &own);
     oc_error_clear(&own);
     free(j);
+    return rc;
+}
+
+static orch_status oc_event(struct oc_store *st, const char *run_id, const char *type,
+                            json_t *data, struct orch_error *err)
+{
+    return oc_event_at(st, run_id, type, data, 0, err);
+}
+
+orch_status oc_run_event(struct oc_store *st, const char *run_id, const char *type,
+                         json_t *data, int64_t at, struct orch_error *err)
+{
+    return oc_event_at(st, run_id, type, data ? data : json_object(), at, err);
+}
+
+orch_status oc_flag_write(struct oc_store *st, const char *key, const char *value,
+                          struct orch_error *err)
+{
+    struct orch_error own;
+    oc_error_init(&own);
+    orch_status rc = st->vt->flag_set(st->h, key, value, err ? err : &own);
+    oc_error_clear(&own);
+    return rc;
+}
+
+orch_status oc_instance_write(struct oc_store *st, const struct orch_instance_rec *rec,
+                              struct orch_error *err)
+{
+    return st->vt->instance_put(st->h, rec, err);
+}
+
+struct oc_claimed {
+    char *id;
+    size_t cap;
+};
+
+static int32_t oc_claimed_cb(void *ud, const struct orch_run_rec *r)
+{
+    struct oc_claimed *c = ud;
+    snprintf(c->id, c->cap, "%s", r->id);
+    return 0;
+}
+
+orch_status oc_run_claim(struct oc_store *st, const char *owner, int64_t ttl_ms, int64_t now,
+                         char *id, size_t cap, struct orch_error *err)
+{
+    struct oc_claimed c = {id, cap};
+    return st->vt->run_claim(st->h, owner, ttl_ms, now, oc_claimed_cb, &c, err);
+}
+
+orch_status oc_run_lease(struct oc_store *st, const char *run_id, const char *owner,
+                         int64_t ttl_ms, int64_t now, struct orch_error *err)
+{
+    if (!st->vt->run_heartbeat)
+        return ORCH_OK;
+    struct orch_error own;
+    oc_error_init(&own);
+    orch_status rc = st->vt->run_heartbeat(st->h, run_id, owner, ttl_ms, now, err ? err : &own);
+    oc_error_clear(&own);
+    return rc;
+}
+
+orch_status oc_run_hand_back(struct oc_store *st, const char *run_id, const char *owner,
+                             int64_t now, struct orch_error *err)
+{
+    orch_status rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_RUNNING, owner, ORCH_RUN_QUEUED,
+                                     NULL, now, err);
+    if (rc == ORCH_OK)
+        oc_run_lease(st, run_id, owner, 0, now, NULL);
+    return rc;
+}
+
+orch_status oc_run_fail_owned(struct oc_store *st, const char *run_id, const char *owner,
+                              const char *why, json_t *extra, int64_t now,
+                              struct orch_error *err)
+{
+    json_t *d = json_pack("{s:s,s:s}", "state", "failed", "error", why);
+    if (extra)
+        json_object_update(d, extra);
+    json_decref(extra);
+    orch_status rc = oc_txn_begin(st, err);
+    if (rc != ORCH_OK) {
+        json_decref(d);
+        return rc;
+    }
+    rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_RUNNING, owner, ORCH_RUN_FAILED, why, now, err);
+    char *j = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    int64_t seq;
+    if (rc == ORCH_OK)
+        rc = st->vt->event_append(st->h, run_id, "run.finished", j, now, &seq, err);
+    free(j);
+    rc = oc_txn_end(st, rc, err);
+    if (rc == ORCH_OK)
+        oc_run_lease(st, run_id, owner, 0, now, NULL);
+    return rc;
+}
+
+orch_status oc_run_deadline_passed(struct oc_store *st, const char *run_id, int64_t now,
+                                   struct orch_error *err)
+{
+    orch_status rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED,
+                                     NULL, now, err);
+    char *key = oc_flag_key(OC_FLAG_DEADLINE, run_id);
+    struct orch_error own;
+    oc_error_init(&own);
+    if (oc_flag_write(st, key, NULL, &own) != ORCH_OK)
+        oc_log(ORCH_LOG_WARN, "scheduler", "flag %s: %s", key, oc_error_text(&own));
+    oc_error_clear(&own);
+    free(key);
     return rc;
 }
 
@@ -403,8 +515,8 @@ orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
         state == ORCH_RUN_CANCELLED)
         return oc_error_set(err, ORCH_E_CONFLICT, "run %s already %s", run_id,
                             orch_run_state_name(state));
-    char *name = oc_xasprintf("cancel/%s", run_id);
-    rc = st->vt->flag_set(st->h, name, "1", err);
+    char *name = oc_flag_key(OC_FLAG_CANCEL, run_id);
+    rc = oc_flag_write(st, name, "1", err);
     free(name);
     if (rc != ORCH_OK)
         return rc;

@@ -46,6 +46,48 @@ orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
 orch_status oc_run_requeue(struct oc_store *st, const char *run_id,
                            const char *by, struct orch_error *err);
 
+/* The writes of the processes that hand runs out and take them back (the
+ * daemon's scheduler and recovery, the engine's resume): with the engine's
+ * core/engine/ledger.c, the only code that writes run state, ledger
+ * events, leases and control flags. err NULL: best effort, a failure is
+ * dropped. */
+
+/* Append to the ledger; run_id NULL = the daemon's own ledger (ticks,
+ * schedules, instances). data taken, NULL = {}. at: its time (real
+ * clock, ns), 0 = now. */
+orch_status oc_run_event(struct oc_store *st, const char *run_id, const char *type,
+                         json_t *data, int64_t at, struct orch_error *err);
+/* Set a control flag (flags.h); value NULL clears it. */
+orch_status oc_flag_write(struct oc_store *st, const char *key, const char *value,
+                          struct orch_error *err);
+/* Write a row of the ownership ledger (an instance made outside any
+ * run: the daemon's instances API). */
+orch_status oc_instance_write(struct oc_store *st, const struct orch_instance_rec *rec,
+                              struct orch_error *err);
+/* Claim the oldest claimable run for owner with a lease of ttl_ms; its id
+ * into id (cap bytes). ORCH_E_NOT_FOUND: none. */
+orch_status oc_run_claim(struct oc_store *st, const char *owner, int64_t ttl_ms, int64_t now,
+                         char *id, size_t cap, struct orch_error *err);
+/* Renew owner's lease on a run for ttl_ms; ttl_ms 0 releases it. A store
+ * without leases: ORCH_OK, nothing written. */
+orch_status oc_run_lease(struct oc_store *st, const char *run_id, const char *owner,
+                         int64_t ttl_ms, int64_t now, struct orch_error *err);
+/* A running run owner holds goes back to the queue, its lease released:
+ * nothing was decided (a load that failed, a daemon that died). */
+orch_status oc_run_hand_back(struct oc_store *st, const char *run_id, const char *owner,
+                             int64_t now, struct orch_error *err);
+/* A running run owner holds fails with why, and its run.finished event
+ * ({"state", "error"} and the members of extra, taken, may be NULL) lands
+ * in the same transaction; then its lease is released. */
+orch_status oc_run_fail_owned(struct oc_store *st, const char *run_id, const char *owner,
+                              const char *why, json_t *extra, int64_t now,
+                              struct orch_error *err);
+/* A parked run whose approval deadline passed goes back to the queue
+ * (where the timeout policy applies) and its deadline flag is cleared.
+ * ORCH_OK when this call re-queued it. */
+orch_status oc_run_deadline_passed(struct oc_store *st, const char *run_id, int64_t now,
+                                   struct orch_error *err);
+
 /* Checks a workflow's given inputs; *out (new ref) with defaults filled. */
 orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
                             json_t **out, struct orch_error *err);

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "exec/request.h"
 #include "host.h"
 #include "node.h"
 #include "options.h"
@@ -69,9 +70,7 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
         oc_node_free(with);
         return NULL;
     }
-    json_t *spec = json_pack("{s:s,s:o,s:o}", "id", p->id, "path",
-                             p->builtin ? json_null() : json_string(p->path), "with",
-                             oc_node_to_json(with));
+    json_t *spec = oc_req_plugin(NULL, p, oc_node_to_json(with));
     oc_node_free(with);
     struct oc_store *s = oc_xcalloc(1, sizeof *s);
     s->spec_json = json_dumps(spec, JSON_COMPACT);

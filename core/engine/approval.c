@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../flags.h"
 #include "../host.h"
 #include "internal.h"
 
@@ -153,7 +154,6 @@ int oc_run_parkable(const struct oc_run *r)
 
 void oc_run_park(struct oc_run *r)
 {
-    struct oc_store *st = r->e->store;
     int64_t deadline = 0;
     json_t *steps = json_array();
     for (size_t i = 0; i < r->n_steps; i++) {
@@ -169,23 +169,15 @@ void oc_run_park(struct oc_run *r)
         r->done = r->lost = 1;
         return;
     }
-    struct orch_error err;
-    oc_error_init(&err);
     if (deadline) {
         /* The scheduler re-queues the run when its first deadline passes. */
-        char *name = oc_xasprintf("deadline/%s", r->id);
         char *val = oc_xasprintf("%lld", (long long)deadline);
-        st->vt->flag_set(st->h, name, val, &err);
-        oc_error_clear(&err);
-        free(name);
+        oc_ledger_flag(r, OC_FLAG_DEADLINE, val);
         free(val);
     }
     oc_ledger_event(r, "run.waiting", json_pack("{s:o,s:I}", "steps", steps,
                                                 "deadline_ns", (json_int_t)deadline));
-    if (r->owner && st->vt->run_heartbeat) {
-        st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
-        oc_error_clear(&err);
-    }
+    oc_ledger_lease_release(r);
     oc_lease_release(r->e, r->id, r->lease_owner); /* the CLI's: nobody drives it now */
     r->parked = 1;
     r->done = 1;

@@ -11,9 +11,7 @@ json_t *oc_engine_artifacts_json(const struct oc_run *r)
 {
     const struct oc_plugin_ref *a = &r->cfg->artifacts;
     if (a->uses && a->plugin)
-        return json_pack("{s:s,s:o,s:o}", "id", a->plugin->id, "path",
-                         a->plugin->builtin ? json_null() : json_string(a->plugin->path),
-                         "with", a->with ? oc_node_to_json(a->with) : json_object());
+        return oc_req_plugin(NULL, a->plugin, a->with ? oc_node_to_json(a->with) : NULL);
     const struct oc_store *st = r->e->store;
     if (!st->spec_json || !(st->plugin->desc->caps & ORCH_STORE_CAP_BLOBS))
         return NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../flags.h"
 #include "../host.h"
 #include "../plugin_with.h"
 #include "internal.h"
@@ -41,27 +42,28 @@ void oc_engine_enqueue(struct oc_run *r, size_t idx)
 
 /* defaults.host_paths for ctx_get("host_paths"): one directory a line;
  * absent when host: paths are off. */
-static void oc_engine_ctx_host_paths(const struct oc_run *r, json_t *ctx)
+static char *oc_engine_ctx_host_paths(const struct oc_run *r)
 {
     if (!r->cfg || !r->cfg->n_host_paths)
-        return;
+        return NULL;
     struct oc_buf b = {0};
     for (size_t i = 0; i < r->cfg->n_host_paths; i++)
         oc_buf_addf(&b, "%s%s", i ? "\n" : "", r->cfg->host_paths[i]);
-    char *text = oc_buf_steal(&b);
-    json_object_set_new(ctx, "host_paths", json_string(text));
-    free(text);
+    return oc_buf_steal(&b);
 }
 
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
-                           uint32_t attempt, int64_t timeout_ms)
+                           uint32_t attempt, int64_t timeout_ms,
+                           const struct oc_step_input *in)
 {
-    json_t *ctx = json_pack("{s:s,s:s?,s:i,s:s,s:s,s:b,s:I}", "run_id", r->id,
-                            "step_id", step_id, "attempt", (json_int_t)attempt,
-                            "workflow", r->wf->name, "tmpdir", r->e->tmpdir, "dry_run",
-                            r->dry_run, "timeout_ms", (json_int_t)timeout_ms);
-    oc_engine_ctx_host_paths(r, ctx);
-    json_object_set_new(ctx, "state_dir", json_string(r->e->state_dir));
+    char *host_paths = oc_engine_ctx_host_paths(r);
+    struct oc_req_ctx c = {.run_id = r->id, .step_id = step_id, .attempt = attempt,
+                           .workflow = r->wf->name, .dry_run = r->dry_run,
+                           .timeout_ms = timeout_ms, .host_paths = host_paths,
+                           .secrets = in ? in->secrets : NULL, .env = in ? in->env : NULL,
+                           .secret_env = in ? in->secret_env : NULL};
+    json_t *ctx = oc_req_ctx(&r->e->site, &c);
+    free(host_paths);
     return ctx;
 }
 
@@ -200,21 +202,12 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
 /* After the last write of a run: its lease and its requests go. */
 static void oc_run_release(struct oc_run *r)
 {
-    struct oc_store *st = r->e->store;
-    struct orch_error err;
-    oc_error_init(&err);
     if (r->lost)
         return;
-    if (r->owner && st->vt->run_heartbeat)
-        st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
-    oc_error_clear(&err);
+    oc_ledger_lease_release(r);
     oc_lease_release(r->e, r->id, r->lease_owner);
-    if (r->cancelled) {
-        char *name = oc_xasprintf("cancel/%s", r->id);
-        st->vt->flag_set(st->h, name, NULL, &err);
-        oc_error_clear(&err);
-        free(name);
-    }
+    if (r->cancelled)
+        oc_ledger_flag(r, OC_FLAG_CANCEL, NULL);
 }
 
 void oc_run_check_done(struct oc_run *r)
@@ -304,6 +297,7 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
         return NULL;
     }
     e->tmpdir = tmpl;
+    e->site = (struct oc_req_site){e->tmpdir, e->state_dir, e->exec_path};
     return e;
 }
 
@@ -539,7 +533,7 @@ void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
         r->lease_renewed_ns = now;
         struct orch_error err;
         oc_error_init(&err);
-        orch_status rc = st->vt->run_heartbeat(st->h, r->id, r->owner, ttl_ms, now, &err);
+        orch_status rc = oc_ledger_lease_renew(r, ttl_ms, now, &err);
         if (rc == ORCH_E_CONFLICT) {
             oc_log(ORCH_LOG_ERROR, r->id, "lease lost (%s): another worker took the run; "
                    "stopping here without writing", oc_error_text(&err));
@@ -553,7 +547,6 @@ void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
 
 void oc_engine_abandon(struct oc_engine *e)
 {
-    struct oc_store *st = e->store;
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
         if (r->done)
@@ -579,11 +572,7 @@ void oc_engine_abandon(struct oc_engine *e)
         oc_ledger_event(r, "run.abandoned", json_pack("{s:s?}", "owner", r->owner));
         /* Back to the queue, so any worker continues it at once. */
         oc_ledger_run_state(r, ORCH_RUN_RUNNING, ORCH_RUN_QUEUED, NULL);
-        struct orch_error err;
-        oc_error_init(&err);
-        if (r->owner && st->vt->run_heartbeat)
-            st->vt->run_heartbeat(st->h, r->id, r->owner, 0, oc_now_real_ns(), &err);
-        oc_error_clear(&err);
+        oc_ledger_lease_release(r);
         oc_run_drop(r);
     }
     /* Let cancelled executors report, briefly; their results are ignored. */

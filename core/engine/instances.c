@@ -27,37 +27,17 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step)
 
 json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b)
 {
-    (void)e;
-    json_t *with = b->with ? oc_node_to_json(b->with) : json_object();
-    return json_pack("{s:s,s:s,s:o,s:o}", "name", b->name, "id", b->plugin->id, "path",
-                     b->plugin->builtin ? json_null() : json_string(b->plugin->path),
-                     "with", with);
+    return oc_req_backend(&e->site, b);
 }
 
-json_t *oc_engine_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b)
+const struct oc_req_site *oc_engine_site(const struct oc_engine *e)
 {
-    return oc_backend_json(e, b);
+    return &e->site;
 }
 
-const char *oc_engine_tmpdir(const struct oc_engine *e)
+struct oc_req_instance oc_inst_ref(const struct oc_inst *in)
 {
-    return e->tmpdir;
-}
-
-const char *oc_engine_state_dir(const struct oc_engine *e)
-{
-    return e->state_dir;
-}
-
-const char *oc_engine_exec_path(const struct oc_engine *e)
-{
-    return e->exec_path;
-}
-
-json_t *oc_inst_ref_json(const struct oc_inst *in)
-{
-    return json_pack("{s:s,s:s?,s:s?}", "id", in->id, "backend_id",
-                     in->backend_id, "handle", in->handle);
+    return (struct oc_req_instance){in->id, in->backend_id, in->handle};
 }
 
 static int oc_inst_submit(struct oc_run *r, size_t idx, int kind, json_t *req)
@@ -89,11 +69,10 @@ void oc_inst_create(struct oc_run *r, size_t idx)
     oc_ledger_instance(r, in, ORCH_INST_CREATING);
     json_t *labels = json_pack("{s:s,s:s,s:s}", "orch.instance", in->id,
                                "orch.run", r->id, "orch.workflow", r->wf->name);
-    json_t *req = json_pack("{s:s,s:o,s:o,s:{s:s,s:s,s:o}}", "op",
-                            "instance.create", "ctx",
-                            oc_engine_ctx_json(r, NULL, 0, 0), "backend",
-                            oc_backend_json(r->e, in->backend), "spec", "instance_id",
-                            in->id, "run_id", r->id, "labels", labels);
+    struct oc_req_spec spec = {.instance_id = in->id, .run_id = r->id, .labels = labels};
+    json_t *req = oc_req_instance_create(oc_engine_ctx_json(r, NULL, 0, 0, NULL),
+                                         oc_backend_json(r->e, in->backend), &spec);
+    json_decref(labels);
     if (oc_inst_submit(r, idx, OC_JOB_CREATE, req) != 0) {
         in->state = OC_INST_NONE; /* no executor free: try again later */
         free(in->id);
@@ -109,9 +88,9 @@ void oc_inst_create(struct oc_run *r, size_t idx)
  * instance.destroy). */
 static json_t *oc_inst_reap_request(struct oc_run *r, const struct oc_inst *in)
 {
-    return json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.reap", "ctx",
-                     oc_engine_ctx_json(r, NULL, 0, 0), "backend",
-                     oc_backend_json(r->e, in->backend), "instance", oc_inst_ref_json(in));
+    struct oc_req_instance ref = oc_inst_ref(in);
+    return oc_req_instance_reap_commands(oc_engine_ctx_json(r, NULL, 0, 0, NULL),
+                                         oc_backend_json(r->e, in->backend), &ref);
 }
 
 /* Does a step of run r have a job in flight on instance idx? */
@@ -160,15 +139,12 @@ void oc_inst_destroy_all(struct oc_run *r)
         struct oc_inst *in = &r->insts[i];
         if (in->state != OC_INST_READY || in->reap_cmds == OC_REAP_RUNNING)
             continue;
-        json_t *req = in->reap
-                          ? json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx",
-                                      oc_engine_ctx_json(r, NULL, 0, 0), "backend",
-                                      oc_backend_json(r->e, in->backend), "match", "orch.instance",
-                                      in->id)
-                          : json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.destroy",
-                                      "ctx", oc_engine_ctx_json(r, NULL, 0, 0),
-                                      "backend", oc_backend_json(r->e, in->backend), "instance",
-                                      oc_inst_ref_json(in));
+        /* Reaped by its label when its create was in flight. */
+        struct oc_req_instance ref = oc_inst_ref(in);
+        if (in->reap)
+            ref.backend_id = NULL;
+        json_t *req = oc_req_instance_release(oc_engine_ctx_json(r, NULL, 0, 0, NULL),
+                                              oc_backend_json(r->e, in->backend), &ref);
         if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0)
             in->state = OC_INST_DESTROYING;
     }

@@ -6,6 +6,7 @@
 
 #include "../engine.h"
 #include "../exec/pool.h"
+#include "../exec/request.h"
 #include "../template.h"
 #include "../util.h"
 
@@ -114,6 +115,7 @@ struct oc_engine {
     int cancelling;
     char *state_dir;
     char *exec_path;
+    struct oc_req_site site; /* tmpdir, state_dir, exec_path: what requests share */
     const char **ids;        /* oc_engine_run_ids' array */
     char **reaping;          /* instance ids with a reap job in flight */
     size_t n_reaping;
@@ -140,6 +142,25 @@ void oc_ledger_end_logs(struct oc_run *r, struct oc_srt *s);
 void oc_ledger_instance(struct oc_run *r, struct oc_inst *in, uint32_t state);
 int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
                         const char *error);
+/* The CLI takes run r to running from the state it read (expect), under
+ * its named lease (no owner on the row); err says why not. */
+orch_status oc_ledger_run_take(struct oc_run *r, uint32_t expect, struct orch_error *err);
+/* A named lease (lease.c's "run/<id>" of the CLI): taken or renewed by
+ * owner for ttl_ms, or dropped when owner holds it. */
+orch_status oc_ledger_lease_acquire(struct oc_store *st, const char *name, const char *owner,
+                                    int64_t ttl_ms, struct orch_error *err);
+orch_status oc_ledger_lease_drop(struct oc_store *st, const char *name, const char *owner,
+                                 struct orch_error *err);
+/* The run's lease (a daemon's claim): released, or renewed for ttl_ms.
+ * Nothing is written for a lost run or one without an owner. */
+void oc_ledger_lease_release(struct oc_run *r);
+orch_status oc_ledger_lease_renew(struct oc_run *r, int64_t ttl_ms, int64_t now,
+                                  struct orch_error *err);
+/* The run's control flag prefix + run id (flags.h); value NULL clears. */
+void oc_ledger_flag(struct oc_run *r, const char *prefix, const char *value);
+/* An instance no run drives is gone: its row says destroyed and the
+ * ledger says instance.reaped. Best effort: the reconciler comes back. */
+void oc_ledger_reaped(struct oc_store *st, struct orch_instance_rec *rec);
 
 /* logcap.c: each attempt's stored log keeps at most its log_limit bytes,
  * the head and the tail, with a marker line between (docs/security.md). */
@@ -214,7 +235,7 @@ void oc_inst_destroy_all(struct oc_run *r);
 int oc_inst_reap_first(struct oc_run *r, size_t idx);
 json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
-json_t *oc_inst_ref_json(const struct oc_inst *in);
+struct oc_req_instance oc_inst_ref(const struct oc_inst *in);
 int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                  json_t *result);
 /* A step's job found instance idx gone (backend_id, as it tried it): the
@@ -269,7 +290,10 @@ void oc_engine_enqueue(struct oc_run *r, size_t idx);
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p);
 void oc_run_check_done(struct oc_run *r);
 extern const struct oc_job_cbs oc_engine_job_cbs;
+/* The ctx block of a request for run r; in (optional) adds a step's
+ * secrets and environment. */
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
-                           uint32_t attempt, int64_t timeout_ms);
+                           uint32_t attempt, int64_t timeout_ms,
+                           const struct oc_step_input *in);
 
 #endif

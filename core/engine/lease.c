@@ -126,10 +126,9 @@ static orch_status oc_lease_take_over(struct oc_engine *e, const char *name,
     orch_status rc = oc_txn_begin(st, err);
     if (rc != ORCH_OK)
         return rc;
-    rc = st->vt->lease_release(st->h, name, dead, err);
+    rc = oc_ledger_lease_drop(st, name, dead, err);
     if (rc == ORCH_OK)
-        rc = st->vt->lease_acquire(st->h, name, owner, oc_lease_ttl_ms(e), oc_now_real_ns(),
-                                   NULL, err);
+        rc = oc_ledger_lease_acquire(st, name, owner, oc_lease_ttl_ms(e), err);
     return oc_txn_end(st, rc, err);
 }
 
@@ -144,8 +143,7 @@ orch_status oc_lease_take(struct oc_engine *e, const char *run_id, char **owner_
      * another resume meanwhile, which is then the holder to report. */
     for (int round = 0; round < 3; round++) {
         oc_error_clear(err);
-        rc = st->vt->lease_acquire(st->h, name, owner, oc_lease_ttl_ms(e), oc_now_real_ns(),
-                                   NULL, err);
+        rc = oc_ledger_lease_acquire(st, name, owner, oc_lease_ttl_ms(e), err);
         if (rc != ORCH_E_CONFLICT)
             break;
         oc_error_clear(err);
@@ -205,8 +203,7 @@ orch_status oc_lease_renew(struct oc_engine *e, const char *run_id, const char *
 {
     struct oc_store *st = e->store;
     char *name = oc_lease_name(run_id);
-    orch_status rc = st->vt->lease_acquire(st->h, name, owner, oc_lease_ttl_ms(e),
-                                           oc_now_real_ns(), NULL, err);
+    orch_status rc = oc_ledger_lease_acquire(st, name, owner, oc_lease_ttl_ms(e), err);
     free(name);
     return rc;
 }
@@ -219,7 +216,7 @@ void oc_lease_release(struct oc_engine *e, const char *run_id, const char *owner
     char *name = oc_lease_name(run_id);
     struct orch_error err;
     oc_error_init(&err);
-    st->vt->lease_release(st->h, name, owner, &err);
+    oc_ledger_lease_drop(st, name, owner, &err);
     oc_error_clear(&err);
     free(name);
 }

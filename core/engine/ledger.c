@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../flags.h"
 #include "../host.h"
+#include "../runctl.h"
 #include "internal.h"
 
 static void oc_ledger_fail(struct oc_run *r, const char *what,
@@ -178,4 +180,59 @@ int oc_ledger_run_state(struct oc_run *r, uint32_t expect, uint32_t state,
         oc_ledger_fail(r, "record run state", &err);
     oc_error_clear(&err);
     return rc == ORCH_OK ? 0 : -1;
+}
+
+void oc_ledger_lease_release(struct oc_run *r)
+{
+    if (r->lost || !r->owner)
+        return;
+    oc_run_lease(r->e->store, r->id, r->owner, 0, oc_now_real_ns(), NULL);
+}
+
+orch_status oc_ledger_lease_renew(struct oc_run *r, int64_t ttl_ms, int64_t now,
+                                  struct orch_error *err)
+{
+    if (r->lost || !r->owner)
+        return ORCH_OK;
+    return oc_run_lease(r->e->store, r->id, r->owner, ttl_ms, now, err);
+}
+
+void oc_ledger_flag(struct oc_run *r, const char *prefix, const char *value)
+{
+    if (r->lost)
+        return;
+    char *key = oc_flag_key(prefix, r->id);
+    oc_flag_write(r->e->store, key, value, NULL);
+    free(key);
+}
+
+void oc_ledger_reaped(struct oc_store *st, struct orch_instance_rec *rec)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    rec->state = ORCH_INST_DESTROYED;
+    rec->updated_ns = oc_now_real_ns();
+    st->vt->instance_put(st->h, rec, &err);
+    oc_error_clear(&err);
+    oc_run_event(st, rec->run_id, "instance.reaped",
+                 json_pack("{s:s,s:s}", "instance", rec->id, "backend", rec->backend), 0, NULL);
+}
+
+orch_status oc_ledger_run_take(struct oc_run *r, uint32_t expect, struct orch_error *err)
+{
+    struct oc_store *st = r->e->store;
+    return st->vt->run_cas(st->h, r->id, expect, NULL, ORCH_RUN_RUNNING, NULL, oc_now_real_ns(),
+                           err);
+}
+
+orch_status oc_ledger_lease_acquire(struct oc_store *st, const char *name, const char *owner,
+                                    int64_t ttl_ms, struct orch_error *err)
+{
+    return st->vt->lease_acquire(st->h, name, owner, ttl_ms, oc_now_real_ns(), NULL, err);
+}
+
+orch_status oc_ledger_lease_drop(struct oc_store *st, const char *name, const char *owner,
+                                 struct orch_error *err)
+{
+    return st->vt->lease_release(st->h, name, owner, err);
 }

@@ -45,24 +45,10 @@ static void oc_reap_log(void *ud, uint32_t level, const char *line)
 static void oc_reap_done(void *ud, orch_status st, const char *msg, json_t *result)
 {
     struct oc_reap_job *j = ud;
-    struct oc_store *s = j->e->store;
-    struct orch_error err;
-    oc_error_init(&err);
     struct oc_log_fields f = {.run_id = j->run_id, .component = "reaper"};
     (void)result;
     if (st == ORCH_OK || st == ORCH_E_NOT_FOUND) {
-        j->rec.state = ORCH_INST_DESTROYED;
-        j->rec.updated_ns = oc_now_real_ns();
-        s->vt->instance_put(s->h, &j->rec, &err);
-        oc_error_clear(&err);
-        json_t *ev = json_pack("{s:s,s:s}", "instance", j->id, "backend", j->backend);
-        char *data = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
-        int64_t seq;
-        s->vt->event_append(s->h, j->run_id, "instance.reaped", data, oc_now_real_ns(), &seq,
-                            &err);
-        oc_error_clear(&err);
-        free(data);
+        oc_ledger_reaped(j->e->store, &j->rec);
         oc_log_at(ORCH_LOG_INFO, &f, "reaped instance %s on backend %s", j->id, j->backend);
         j->e->n_reaped++;
     } else {
@@ -100,20 +86,11 @@ static int oc_engine_reap_how(struct oc_engine *e, const struct oc_config *cfg,
     j->rec.handle = j->handle = oc_xstrdup(rec->handle);
     j->rec.labels_json = j->labels = oc_xstrdup(rec->labels_json);
     j->rec.owner = NULL;
-    json_t *ctx = json_pack("{s:s,s:s,s:s,s:b,s:i,s:{}}", "run_id",
-                            rec->run_id ? rec->run_id : "", "workflow", "", "tmpdir",
-                            e->tmpdir, "dry_run", 0, "timeout_ms", 0, "secrets");
-    json_object_set_new(ctx, "state_dir", json_string(e->state_dir));
+    struct oc_req_ctx c = {.run_id = rec->run_id};
     /* With a backend id the backend destroys it directly; without one the
      * create may or may not have happened: find it by its label. */
-    json_t *req = !by_label
-                      ? json_pack("{s:s,s:o,s:o,s:{s:s,s:s,s:s?}}", "op", "instance.destroy",
-                                  "ctx", ctx, "backend", oc_backend_json(e, b), "instance",
-                                  "id", rec->id, "backend_id", rec->backend_id, "handle",
-                                  rec->handle)
-                      : json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx", ctx,
-                                  "backend", oc_backend_json(e, b), "match", "orch.instance",
-                                  rec->id);
+    struct oc_req_instance ref = {rec->id, rec->backend_id, rec->handle};
+    json_t *req = oc_req_instance_release(oc_req_ctx(&e->site, &c), oc_backend_json(e, b), &ref);
     uint64_t id;
     if (oc_pool_submit(e->pool, req, 0, &oc_reap_cbs, j, &id) != 0) {
         oc_reap_free(j);

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "../errors.h"
+#include "../flags.h"
 #include "../host.h"
+#include "../runctl.h"
 #include "internal.h"
 
 struct oc_loaded_run {
@@ -282,7 +284,7 @@ static int32_t oc_flag_find_cb(void *ud, const char *name, const char *value)
 static orch_status oc_cancel_requested(struct oc_store *st, const char *run_id, int *found,
                                        struct orch_error *err)
 {
-    char *name = oc_xasprintf("cancel/%s", run_id);
+    char *name = oc_flag_key(OC_FLAG_CANCEL, run_id);
     struct oc_flag_find f = {name, 0};
     orch_status rc = st->vt->flag_list(st->h, oc_flag_find_cb, &f, err);
     free(name);
@@ -311,25 +313,10 @@ static orch_status oc_run_fail_crashed(struct oc_engine *e, const char *run_id, 
     struct oc_store *st = e->store;
     char *why = oc_xasprintf("the engine crashed %u times while driving this run; left for a "
                              "human", n);
-    int64_t now = oc_now_real_ns();
-    orch_status rc = oc_txn_begin(st, err);
+    orch_status rc = oc_run_fail_owned(st, run_id, e->opts.owner, why,
+                                       json_pack("{s:i}", "engine_crashes", (json_int_t)n),
+                                       oc_now_real_ns(), err);
     if (rc == ORCH_OK) {
-        rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_RUNNING, e->opts.owner, ORCH_RUN_FAILED,
-                             why, now, err);
-        json_t *d = json_pack("{s:s,s:s,s:i}", "state", "failed", "error", why,
-                              "engine_crashes", (json_int_t)n);
-        char *j = json_dumps(d, JSON_COMPACT);
-        json_decref(d);
-        int64_t seq;
-        if (rc == ORCH_OK)
-            rc = st->vt->event_append(st->h, run_id, "run.finished", j, now, &seq, err);
-        free(j);
-        rc = oc_txn_end(st, rc, err);
-    }
-    if (rc == ORCH_OK) {
-        if (st->vt->run_heartbeat)
-            st->vt->run_heartbeat(st->h, run_id, e->opts.owner, 0, now, err);
-        oc_error_clear(err);
         struct oc_log_fields f = {.run_id = run_id, .component = "engine"};
         oc_log_at(ORCH_LOG_ERROR, &f, "run failed: %s", why);
         rc = oc_error_set(err, ORCH_E_FAILED, "run %s: %s", run_id, why);
@@ -354,8 +341,7 @@ static orch_status oc_run_take(struct oc_run *r, uint32_t expect, struct orch_er
         return rc;
     rc = oc_lease_renew(r->e, r->id, r->lease_owner, err);
     if (rc == ORCH_OK)
-        rc = st->vt->run_cas(st->h, r->id, expect, NULL, ORCH_RUN_RUNNING, NULL,
-                             oc_now_real_ns(), err);
+        rc = oc_ledger_run_take(r, expect, err);
     rc = oc_txn_end(st, rc, err);
     if (rc == ORCH_E_CONFLICT) {
         oc_error_clear(err);

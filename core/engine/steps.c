@@ -235,22 +235,14 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
                     json_pack("{s:s,s:i}", "step", s->def->id, "attempt",
                               (json_int_t)s->attempt));
     const struct oc_plugin *p = s->def->plugin;
-    json_t *ctx = oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms);
-    json_object_set(ctx, "env", in.env);
-    json_object_set(ctx, "secret_env", in.secret_env);
-    json_object_set(ctx, "secrets", in.secrets);
+    json_t *ctx = oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms, &in);
     oc_step_input_free(&in);
-    json_t *req = json_pack(
-        "{s:s,s:o,s:{s:s,s:s,s:o,s:o}}", "op", "step.run", "ctx", ctx, "step",
-        "name", s->def->id, "id", p->id, "path",
-        p->builtin ? json_null() : json_string(p->path), "with", with);
-    json_t *art = oc_engine_artifacts_json(r);
-    if (art)
-        json_object_set_new(req, "artifacts", art);
-    if (s->inst != SIZE_MAX && !r->dry_run) {
-        json_object_set_new(req, "backend", oc_backend_json(r->e, r->insts[s->inst].backend));
-        json_object_set_new(req, "instance", oc_inst_ref_json(&r->insts[s->inst]));
-    }
+    int on_inst = s->inst != SIZE_MAX && !r->dry_run;
+    struct oc_req_instance ref = on_inst ? oc_inst_ref(&r->insts[s->inst])
+                                         : (struct oc_req_instance){0};
+    json_t *req = oc_req_step_run(
+        ctx, oc_req_plugin(s->def->id, p, with), oc_engine_artifacts_json(r),
+        on_inst ? oc_backend_json(r->e, r->insts[s->inst].backend) : NULL, &ref);
     struct oc_job *job = oc_xcalloc(1, sizeof *job);
     job->kind = OC_JOB_STEP;
     job->run = r;

@@ -15,6 +15,7 @@
 
 #include "../util.h"
 #include "frame.h"
+#include "request.h"
 
 extern char **environ;
 
@@ -120,13 +121,17 @@ static struct oc_worker *oc_worker_spawn(struct oc_pool *p)
     posix_spawnattr_init(&at);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    sigset_t none, deflt;
-    sigemptyset(&none);
+    /* SIGUSR1 (cancel) stays blocked until orch-exec has its handler: a
+     * cancel sent while it starts would otherwise kill it, and read as a
+     * crash. */
+    sigset_t blocked, deflt;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGUSR1);
     sigemptyset(&deflt);
     sigaddset(&deflt, SIGPIPE);
     sigaddset(&deflt, SIGINT);
     sigaddset(&deflt, SIGTERM);
-    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigmask(&at, &blocked);
     posix_spawnattr_setsigdefault(&at, &deflt);
     /* Its own group: a Ctrl-C on the terminal reaches orch, which cancels
      * steps in order, not every executor at once. */
@@ -174,6 +179,8 @@ void oc_pool_prespawn(struct oc_pool *p)
 int oc_pool_submit(struct oc_pool *p, json_t *req, int64_t deadline_ns,
                    const struct oc_job_cbs *cbs, void *ud, uint64_t *job_id)
 {
+    if (!req)
+        return -1; /* a builder refused it: no executor is spent on it */
     struct oc_worker *w = NULL;
     for (size_t i = 0; i < p->n && !w; i++)
         if (!p->w[i]->busy)
@@ -185,11 +192,9 @@ int oc_pool_submit(struct oc_pool *p, json_t *req, int64_t deadline_ns,
         return -1;
     }
     char *text = json_dumps(req, JSON_COMPACT);
-    json_t *plug = json_object_get(json_object_get(req, "step"), "id");
-    if (!plug)
-        plug = json_object_get(json_object_get(req, "backend"), "id");
+    const char *plug = oc_req_first_plugin(req);
     free(w->what);
-    w->what = oc_xstrdup(json_string_value(plug) ? json_string_value(plug) : "a plugin");
+    w->what = oc_xstrdup(plug ? plug : "a plugin");
     json_decref(req);
     /* The executor is idle and reading: a blocking write completes. */
     if (!text || oc_frame_write(w->to_fd, OC_FRAME_JSON, text, strlen(text)) != 0) {

@@ -14,31 +14,15 @@
 
 #include <orch/orch.h>
 
-/* Requests (JSON, built by the engine):
- *   {"op": "step.run" | "step.plan" | "instance.create" | "instance.destroy"
- *          | "instance.status" | "instance.list_owned"
- *          | "instance.reap" | "instance.exec",
- *    "ctx": {"run_id", "step_id", "attempt", "workflow", "tmpdir",
- *            "dry_run": bool, "timeout_ms": int (0 = none),
- *            step.run only: "secrets": {"NAME": "value"} (those the step
- *            names), "env": {"K": "V"} (passthrough, workflow and step
- *            env:), "secret_env": {"ORCH_SECRET_X": "value"} (its script's)},
- *    "step": {"id": "step-exec", "path": ".so path or null for builtin",
- *             "with": {...rendered options...}},
- *    "backend": {"name": "local", "id": "backend-local", "path": ...,
- *                "with": {...}},
- *    "instance": {"id": orch id, "backend_id": ..., "handle": ...},
- *    "spec": {"instance_id", "run_id", "image", "size", "region",
- *             "env": {}, "labels": {}, "volumes": []},
- *    "match": {"label": "value"},
- *    "exec": {"argv": [...], "shell": bool, "env": {}, "cwd", "stdin": "text",
- *             "timeout_ms": int}}
+/* Requests: JSON objects built only by core/exec/request.h, which
+ * describes their shape and is the one list of operations.
  * Results (the `result` object passed to on_done):
  *   step.run: {"outputs": {...}, "exit_code": int?}
- *   step.plan: {"plan": "text"}
+ *   step.run in proof mode (ctx dry_run): {"plan": "text"}
  *   instance.create: {"backend_id": "...", "handle": "..." | null}
  *   instance.status: {"state": int, "detail": "..."}
  *   instance.list_owned: {"instances": [{"id","handle","state","labels"}]}
+ *   instance.destroy: {}; instance.reap: {"reaped": int}
  *   instance.exec: {"exit_code": int, "signal": int, "duration_ns": int}
  *     (its output arrives through on_stream) */
 

@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "exec/pool.h"
+#include "exec/request.h"
+#include "registry.h"
 #include "util.h"
 
 struct t_job {
@@ -56,13 +58,25 @@ static char *t_plugin_path(void)
     return oc_xasprintf("%s/step-crash.so", d);
 }
 
+static const struct oc_req_site t_site = {"/tmp", "/tmp", NULL};
+static struct oc_plugin t_local = {.id = "backend-local", .path = "builtin", .builtin = 1};
+static struct oc_plugin t_exec = {.id = "step-exec", .path = "builtin", .builtin = 1};
+
+static json_t *t_bare_ctx(void)
+{
+    struct oc_req_ctx c = {0};
+    return oc_req_ctx(&t_site, &c);
+}
+
 static json_t *t_crash_req(const char *mode, int64_t timeout_ms)
 {
     char *path = t_plugin_path();
-    json_t *r = json_pack("{s:s,s:{s:s,s:s,s:i,s:I,s:{}},s:{s:s,s:s,s:s,s:{s:s}}}", "op",
-                          "step.run", "ctx", "run_id", "r", "step_id", "s", "attempt", 1,
-                          "timeout_ms", (json_int_t)timeout_ms, "secrets", "step", "name", "s",
-                          "id", "step-crash", "path", path, "with", "mode", mode);
+    struct oc_plugin crash = {.id = "step-crash", .path = path};
+    struct oc_req_ctx c = {.run_id = "r", .step_id = "s", .attempt = 1,
+                           .timeout_ms = timeout_ms};
+    json_t *r = oc_req_step_run(oc_req_ctx(&t_site, &c),
+                                oc_req_plugin("s", &crash, json_pack("{s:s}", "mode", mode)),
+                                NULL, NULL, NULL);
     free(path);
     return r;
 }
@@ -179,29 +193,27 @@ static void test_exec_step_streams_on_a_local_instance(void **state)
     char dir[] = "/tmp/orch-pool-XXXXXX";
     assert_non_null(mkdtemp(dir));
     struct oc_pool *p = t_pool(1);
-    json_t *backend = json_pack("{s:s,s:s,s:n,s:{s:s}}", "name", "local", "id", "backend-local",
-                                "path", "with", "root", dir);
+    json_t *backend = oc_req_plugin("local", &t_local, json_pack("{s:s}", "root", dir));
     struct t_job j;
-    t_run(p, json_pack("{s:s,s:{},s:O,s:{s:s,s:s,s:{}}}", "op", "instance.create", "ctx",
-                       "backend", backend, "spec", "instance_id", "i-1", "run_id", "r",
-                       "labels"), 0, &j);
+    struct oc_req_spec spec = {.instance_id = "i-1", .run_id = "r"};
+    t_run(p, oc_req_instance_create(t_bare_ctx(), json_incref(backend), &spec), 0, &j);
     assert_int_equal(j.status, ORCH_OK);
     const char *bid = json_string_value(json_object_get(j.result, "backend_id"));
     assert_string_equal(bid, "i-1");
     t_free(&j);
-    t_run(p, json_pack("{s:s,s:{s:{}},s:{s:s,s:s,s:n,s:{s:s,s:b}},s:O,s:{s:s,s:s}}", "op",
-                       "step.run", "ctx", "secrets", "step", "name", "echo", "id", "step-exec",
-                       "path", "with", "run", "echo hi; echo err >&2", "capture", 1, "backend",
-                       backend, "instance", "id", "i-1", "backend_id", "i-1"),
+    struct oc_req_instance ref = {.id = "i-1", .backend_id = "i-1"};
+    t_run(p, oc_req_step_run(t_bare_ctx(),
+                             oc_req_plugin("echo", &t_exec,
+                                           json_pack("{s:s,s:b}", "run", "echo hi; echo err >&2",
+                                                     "capture", 1)),
+                             NULL, json_incref(backend), &ref),
           0, &j);
     assert_int_equal(j.status, ORCH_OK);
     assert_string_equal(j.out.data, "hi\n");
     assert_string_equal(json_string_value(json_object_get(j.outputs, "stdout")), "hi");
     assert_string_equal(json_string_value(json_object_get(j.outputs, "exit_code")), "0");
     t_free(&j);
-    t_run(p, json_pack("{s:s,s:{},s:O,s:{s:s,s:s}}", "op", "instance.destroy", "ctx",
-                       "backend", backend, "instance", "id", "i-1", "backend_id", "i-1"),
-          0, &j);
+    t_run(p, oc_req_instance_release(t_bare_ctx(), json_incref(backend), &ref), 0, &j);
     assert_int_equal(j.status, ORCH_OK);
     t_free(&j);
     char *inst = oc_xasprintf("%s/i-1", dir);
@@ -210,6 +222,31 @@ static void test_exec_step_streams_on_a_local_instance(void **state)
     json_decref(backend);
     oc_pool_free(p);
     oc_rm_rf(dir);
+}
+
+/* orch-exec decodes before it dispatches: an operation outside the table
+ * and a reap that would match everything are protocol errors, and the
+ * executor goes on serving. */
+static void test_executor_refuses_malformed_requests(void **state)
+{
+    (void)state;
+    struct oc_pool *p = t_pool(1);
+    struct t_job j;
+    t_run(p, json_pack("{s:s,s:{}}", "op", "instance.nuke", "ctx"), 0, &j);
+    assert_int_equal(j.status, ORCH_E_PROTOCOL);
+    assert_non_null(strstr(j.message, "unknown op 'instance.nuke'"));
+    t_free(&j);
+    json_t *reap_all = oc_req_instance_list_owned(
+        t_bare_ctx(), oc_req_plugin("local", &t_local, NULL), NULL);
+    json_object_set_new(reap_all, "op", json_string("instance.reap"));
+    t_run(p, reap_all, 0, &j);
+    assert_int_equal(j.status, ORCH_E_PROTOCOL);
+    assert_non_null(strstr(j.message, "no 'match'"));
+    t_free(&j);
+    t_run(p, t_crash_req("ok", 0), 0, &j);
+    assert_int_equal(j.status, ORCH_OK);
+    t_free(&j);
+    oc_pool_free(p);
 }
 
 int main(void)
@@ -225,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_hang_deadline_and_cancel),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_exec_step_streams_on_a_local_instance),
+        cmocka_unit_test(test_executor_refuses_malformed_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

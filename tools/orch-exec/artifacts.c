@@ -53,8 +53,8 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe
     if (!ctx->run_id)
         return oc_error_set(err, ORCH_E_UNSUPPORTED, "artifacts belong to a run; this call "
                                                      "has none");
-    json_t *spec = json_object_get(job->req, "artifacts");
-    if (!spec)
+    const struct oc_req_plugin_spec *spec = &job->rq.artifacts;
+    if (!job->rq.has_artifacts)
         return oc_error_set(err, ORCH_E_UNSUPPORTED,
                             "no artifact store: the state store cannot hold blobs; configure "
                             "artifacts: in the workflow file");
@@ -62,7 +62,7 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe
     if (!a->d)
         return err->code;
     a->vt = a->d->vtable;
-    a->cfg = xe_options(a->d, json_object_get(spec, "with"), "artifacts", 1, err);
+    a->cfg = xe_options(a->d, spec->with, "artifacts", 1, err);
     if (!a->cfg)
         return err->code;
     struct orch_ctx sctx;

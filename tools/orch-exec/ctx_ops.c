@@ -180,24 +180,23 @@ const struct oc_ctx_ops xe_ctx_ops = {
 
 void xe_ctx_init(struct orch_ctx *ctx, struct xe_job *job, const char *plugin_id)
 {
-    json_t *c = json_object_get(job->req, "ctx");
+    const struct oc_req_ctx *c = &job->rq.ctx;
     oc_ctx_init(ctx, plugin_id);
     ctx->ops = &xe_ctx_ops;
     ctx->ud = job;
     ctx->plugin = plugin_id;
-    ctx->run_id = json_string_value(json_object_get(c, "run_id"));
-    ctx->step_id = json_string_value(json_object_get(c, "step_id"));
-    ctx->workflow = json_string_value(json_object_get(c, "workflow"));
-    ctx->tmpdir = json_string_value(json_object_get(c, "tmpdir"));
-    ctx->host_paths = json_string_value(json_object_get(c, "host_paths"));
-    ctx->state_dir = json_string_value(json_object_get(c, "state_dir"));
-    ctx->instance_id = json_string_value(json_object_get(json_object_get(job->req, "instance"), "id"));
-    json_int_t att = json_integer_value(json_object_get(c, "attempt"));
-    if (att > 0 && att < 1000000)
-        snprintf(ctx->attempt, sizeof ctx->attempt, "%u", (unsigned)att);
-    ctx->dry_run = json_is_true(json_object_get(c, "dry_run"));
-    json_int_t tmo = json_integer_value(json_object_get(c, "timeout_ms"));
-    ctx->deadline_ns = tmo > 0 ? oc_now_mono_ns() + (int64_t)tmo * 1000000 : 0;
+    ctx->run_id = c->run_id;
+    ctx->step_id = c->step_id;
+    ctx->workflow = c->workflow;
+    ctx->tmpdir = job->rq.tmpdir;
+    ctx->state_dir = job->rq.state_dir;
+    ctx->host_paths = c->host_paths;
+    ctx->instance_id = job->rq.instance.id;
+    if (c->attempt)
+        snprintf(ctx->attempt, sizeof ctx->attempt, "%u", (unsigned)c->attempt);
+    ctx->dry_run = c->dry_run;
+    int64_t tmo = c->timeout_ms;
+    ctx->deadline_ns = tmo > 0 ? oc_now_mono_ns() + tmo * 1000000 : 0;
     ctx->cancelled = &xe_cancelled;
     ctx->cancel_fd = xe_cancel_rd;
 }

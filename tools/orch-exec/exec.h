@@ -10,6 +10,7 @@
 #include <orch/orch.h>
 
 #include "ctx.h"
+#include "exec/request.h"
 
 /* The output channel to the engine (our stdout). */
 extern int xe_out_fd;
@@ -22,6 +23,7 @@ extern int xe_cancel_rd;
  * one. */
 struct xe_job {
     json_t *req;
+    struct oc_req rq; /* req decoded: borrows from req */
     json_t *secrets;
     json_t *env;
     json_t *secret_env;
@@ -42,8 +44,9 @@ void xe_send_json(json_t *j); /* takes j */
  * request named first. */
 void xe_at(const struct orch_plugin_desc *d, const char *slot);
 
-/* The plugin named by {"id", "path"}; NULL with err set. */
-const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err);
+/* The plugin a request's spec names; NULL with err set. */
+const struct orch_plugin_desc *xe_plugin(const struct oc_req_plugin_spec *spec, uint32_t kind,
+                                         struct orch_error *err);
 /* Parsed options for desc from a JSON `with`; NULL with err set. */
 void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
                  int resolve_secrets, struct orch_error *err);

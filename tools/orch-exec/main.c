@@ -74,6 +74,12 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
+    /* The pool starts us with SIGUSR1 blocked (a cancel before the
+     * handler existed would have killed us); a pending one lands now. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
     signal(SIGPIPE, SIG_IGN);
     /* Before any plugin code (and after the cancel handler, which the
      * engine may need at once): commands inherit only the base variables

@@ -21,10 +21,11 @@ struct xe_loaded {
 static struct xe_loaded *xe_cache;
 static size_t xe_n_cache;
 
-const struct orch_plugin_desc *xe_plugin(json_t *spec, uint32_t kind, struct orch_error *err)
+const struct orch_plugin_desc *xe_plugin(const struct oc_req_plugin_spec *spec, uint32_t kind,
+                                         struct orch_error *err)
 {
-    const char *id = json_string_value(json_object_get(spec, "id"));
-    const char *path = json_string_value(json_object_get(spec, "path"));
+    const char *id = spec->id;
+    const char *path = spec->path;
     const char *key = path ? path : id;
     if (!key) {
         oc_error_set(err, ORCH_E_PROTOCOL, "request names no plugin");
@@ -94,14 +95,14 @@ void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *wha
 /* Open the request's backend; with attach, bind its instance too. */
 static orch_status xe_backend_open(struct xe_job *job, int attach, struct orch_error *err)
 {
-    json_t *b = json_object_get(job->req, "backend");
+    const struct oc_req_plugin_spec *b = &job->rq.backend;
     job->be_desc = xe_plugin(b, ORCH_KIND_BACKEND, err);
     if (!job->be_desc)
         return err->code;
     job->bvt = job->be_desc->vtable;
-    const char *name = json_string_value(json_object_get(b, "name"));
+    const char *name = b->name;
     char *what = oc_xasprintf("backend %s", name ? name : job->be_desc->name);
-    job->be_cfg = xe_options(job->be_desc, json_object_get(b, "with"), what, 1, err);
+    job->be_cfg = xe_options(job->be_desc, b->with, what, 1, err);
     free(what);
     if (!job->be_cfg)
         return err->code;
@@ -111,9 +112,8 @@ static orch_status xe_backend_open(struct xe_job *job, int attach, struct orch_e
     orch_status rc = job->bvt->open(&ctx, job->be_cfg, &job->be, err);
     if (rc != ORCH_OK || !attach)
         return rc;
-    json_t *in = json_object_get(job->req, "instance");
-    const char *bid = json_string_value(json_object_get(in, "backend_id"));
-    const char *handle = json_string_value(json_object_get(in, "handle"));
+    const char *bid = job->rq.instance.backend_id;
+    const char *handle = job->rq.instance.handle;
     if (!bid)
         return oc_error_set(err, ORCH_E_PROTOCOL, "request has no instance to attach");
     if (!job->bvt->attach)
@@ -135,14 +135,14 @@ static void xe_backend_close(struct xe_job *job)
 
 static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_error *err)
 {
-    json_t *st = json_object_get(job->req, "step");
+    const struct oc_req_plugin_spec *st = &job->rq.step;
     const struct orch_plugin_desc *d = xe_plugin(st, ORCH_KIND_STEP, err);
     if (!d)
         return err->code;
     const struct orch_step_vtable *vt = d->vtable;
-    const char *name = json_string_value(json_object_get(st, "name"));
+    const char *name = st->name;
     char *what = oc_xasprintf("step %s", name ? name : d->name);
-    void *cfg = xe_options(d, json_object_get(st, "with"), what, 0, err);
+    void *cfg = xe_options(d, st->with, what, 0, err);
     free(what);
     if (!cfg)
         return err->code;
@@ -166,14 +166,13 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
         }
         oc_host()->free(text);
     } else if (rc == ORCH_OK) {
-        if (json_object_get(job->req, "backend")) {
+        if (job->rq.has_backend) {
             rc = xe_backend_open(job, 1, err);
             /* The instance is gone (removed outside orch) and nothing ran:
              * the engine makes a new one and runs the step there. */
             if (rc == ORCH_E_NOT_FOUND && job->be && !job->inst)
                 *result = json_pack("{s:b,s:s?}", "instance_gone", 1, "backend_id",
-                                    json_string_value(json_object_get(
-                                        json_object_get(job->req, "instance"), "backend_id")));
+                                    job->rq.instance.backend_id);
         }
         if (rc == ORCH_OK) {
             /* host->inst_workdir: what the bound backend reports (1.1). */
@@ -208,7 +207,7 @@ static orch_status xe_create(struct xe_job *job, json_t **result, struct orch_er
 {
     orch_status rc = xe_backend_open(job, 0, err);
     if (rc == ORCH_OK) {
-        json_t *sp = json_object_get(job->req, "spec");
+        json_t *sp = job->rq.spec;
         struct orch_instance_spec spec = {
             .struct_size = sizeof spec,
             .instance_id = json_string_value(json_object_get(sp, "instance_id")),
@@ -293,11 +292,9 @@ static orch_status xe_status(struct xe_job *job, json_t **result, struct orch_er
  * Output goes to the engine as stream frames, as a step's would. */
 static orch_status xe_inst_exec(struct xe_job *job, json_t **result, struct orch_error *err)
 {
-    json_t *x = json_object_get(job->req, "exec");
+    json_t *x = job->rq.exec;
     json_t *argv = json_object_get(x, "argv");
     size_t argc = json_array_size(argv);
-    if (!argc)
-        return oc_error_set(err, ORCH_E_PROTOCOL, "exec request without a command");
     orch_status rc = xe_backend_open(job, 1, err);
     if (rc == ORCH_OK) {
         const char **args = oc_xcalloc(argc + 1, sizeof *args);
@@ -348,7 +345,7 @@ static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orc
         rc = oc_error_set(err, ORCH_E_UNSUPPORTED, "backend cannot list its instances");
     if (rc == ORCH_OK) {
         uint32_t n;
-        struct orch_kv *match = xe_kv(json_object_get(job->req, "match"), &n);
+        struct orch_kv *match = xe_kv(job->rq.match, &n);
         json_t *arr = json_array();
         struct orch_ctx ctx;
         xe_ctx_init(&ctx, job, job->be_desc->name);
@@ -361,8 +358,8 @@ static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orc
     return rc;
 }
 
-/* instance.reap of one instance (shaped like instance.destroy): the
- * commands its interrupted execs left are killed and confirmed gone. An
+/* instance.reap_commands (shaped like instance.destroy): the commands the
+ * instance's interrupted execs left are killed and confirmed gone. An
  * instance that is gone has none. */
 static orch_status xe_reap_commands(struct xe_job *job, json_t **result,
                                     struct orch_error *err)
@@ -386,12 +383,9 @@ static orch_status xe_reap_commands(struct xe_job *job, json_t **result,
 
 /* An instance whose create was in flight when its run died: whatever the
  * backend made for it is found by its orch.instance label and destroyed.
- * instance.reap with "match" (labels) means this; with "instance" (one
- * instance, as destroy has it), xe_reap_commands. */
+ * (Killing one instance's leftover commands is instance.reap_commands.) */
 static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_error *err)
 {
-    if (json_object_get(job->req, "instance") && !json_object_get(job->req, "match"))
-        return xe_reap_commands(job, result, err);
     orch_status rc = xe_backend_open(job, 0, err);
     json_t *found = json_array();
     if (rc == ORCH_OK && !job->bvt->list_owned)
@@ -399,7 +393,7 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
     struct orch_ctx ctx;
     if (rc == ORCH_OK) {
         uint32_t n;
-        struct orch_kv *match = xe_kv(json_object_get(job->req, "match"), &n);
+        struct orch_kv *match = xe_kv(job->rq.match, &n);
         xe_ctx_init(&ctx, job, job->be_desc->name);
         xe_at(job->be_desc, "list_owned");
         rc = job->bvt->list_owned(job->be, &ctx, match, n, xe_owned_cb, found, err);
@@ -433,30 +427,22 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
     return rc;
 }
 
+/* One handler per operation of core/exec/request.h's table: an operation
+ * without its xe_<name> does not compile. */
+typedef orch_status (*xe_op_fn)(struct xe_job *job, json_t **result, struct orch_error *err);
+static const xe_op_fn xe_ops[OC_REQ_N_OPS] = {
+#define XE_OP(e, name, fn) [OC_REQ_##e] = xe_##fn,
+    OC_REQ_OPS(XE_OP)
+#undef XE_OP
+};
+
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
 {
-    json_t *c = json_object_get(req, "ctx");
-    struct xe_job job = {.req = req,
-                         .secrets = json_object_get(c, "secrets"),
-                         .env = json_object_get(c, "env"),
-                         .secret_env = json_object_get(c, "secret_env"),
-                         .exit_code = -1};
-    const char *op = json_string_value(json_object_get(req, "op"));
-    if (!op)
-        return oc_error_set(err, ORCH_E_PROTOCOL, "request without an op");
-    if (!strcmp(op, "step.run") || !strcmp(op, "step.plan"))
-        return xe_step(&job, result, err);
-    if (!strcmp(op, "instance.create"))
-        return xe_create(&job, result, err);
-    if (!strcmp(op, "instance.destroy"))
-        return xe_destroy(&job, result, err);
-    if (!strcmp(op, "instance.exec"))
-        return xe_inst_exec(&job, result, err);
-    if (!strcmp(op, "instance.status"))
-        return xe_status(&job, result, err);
-    if (!strcmp(op, "instance.list_owned"))
-        return xe_list_owned(&job, result, err);
-    if (!strcmp(op, "instance.reap"))
-        return xe_reap(&job, result, err);
-    return oc_error_set(err, ORCH_E_PROTOCOL, "unknown op '%s'", op);
+    struct xe_job job = {.req = req, .exit_code = -1};
+    if (oc_req_decode(req, &job.rq, err) != ORCH_OK)
+        return err->code;
+    job.secrets = job.rq.ctx.secrets;
+    job.env = job.rq.ctx.env;
+    job.secret_env = job.rq.ctx.secret_env;
+    return xe_ops[job.rq.op](&job, result, err);
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flags.h"
+#include "runctl.h"
 #include "host.h"
 
 static const char cli_control_usage[] =
@@ -20,7 +22,7 @@ static const char cli_control_usage[] =
 
 static int32_t cli_flag_cb(void *ud, const char *name, const char *value)
 {
-    if (!strcmp(name, "paused") || !strcmp(name, "proof") || !strcmp(name, "draining"))
+    if (oc_flag_is_switch(name))
         json_object_set_new(ud, name, json_boolean(value && !strcmp(value, "1")));
     return 0;
 }
@@ -36,7 +38,7 @@ static int cli_control_local(struct cli *c, const char *flag, int on, json_t *sh
     oc_error_init(&err);
     if (!st) {
         rc = CLI_EXIT_USAGE;
-    } else if ((flag ? st->vt->flag_set(st->h, flag, on ? "1" : NULL, &err)
+    } else if ((flag ? oc_flag_write(st, flag, on ? "1" : NULL, &err)
                      : st->vt->flag_list(st->h, cli_flag_cb, shown, &err)) != ORCH_OK) {
         cli_err("control flags: %s", oc_error_text(&err));
         rc = CLI_EXIT_FAILED;
@@ -58,13 +60,13 @@ int cmd_control(struct cli *c, int argc, char **argv)
     const char *flag = NULL;
     int on = 1, nargs = 1;
     if (!strcmp(sub, "pause") || !strcmp(sub, "resume")) {
-        flag = "paused";
+        flag = OC_FLAG_PAUSED;
         on = !strcmp(sub, "pause");
     } else if (!strcmp(sub, "drain")) {
-        flag = "draining";
+        flag = OC_FLAG_DRAINING;
     } else if (!strcmp(sub, "proof") && argc == 2 &&
                (!strcmp(argv[1], "on") || !strcmp(argv[1], "off"))) {
-        flag = "proof";
+        flag = OC_FLAG_PROOF;
         on = !strcmp(argv[1], "on");
         nargs = 2;
     } else if (strcmp(sub, "show")) {
@@ -75,7 +77,8 @@ int cmd_control(struct cli *c, int argc, char **argv)
         fputs(cli_control_usage, stderr);
         return CLI_EXIT_USAGE;
     }
-    json_t *shown = json_pack("{s:b,s:b,s:b}", "paused", 0, "proof", 0, "draining", 0);
+    json_t *shown = json_pack("{s:b,s:b,s:b}", OC_FLAG_PAUSED, 0, OC_FLAG_PROOF, 0,
+                              OC_FLAG_DRAINING, 0);
     int rc;
     if (c->server) {
         json_t *out;
@@ -95,9 +98,9 @@ int cmd_control(struct cli *c, int argc, char **argv)
         cli_print_json(shown);
     } else {
         printf("paused    %s\nproof     %s\ndraining  %s\n",
-               json_is_true(json_object_get(shown, "paused")) ? "yes" : "no",
-               json_is_true(json_object_get(shown, "proof")) ? "yes" : "no",
-               json_is_true(json_object_get(shown, "draining")) ? "yes" : "no");
+               json_is_true(json_object_get(shown, OC_FLAG_PAUSED)) ? "yes" : "no",
+               json_is_true(json_object_get(shown, OC_FLAG_PROOF)) ? "yes" : "no",
+               json_is_true(json_object_get(shown, OC_FLAG_DRAINING)) ? "yes" : "no");
         json_decref(shown);
     }
     return rc;

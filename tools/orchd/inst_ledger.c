@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "instances.h"
+#include "runctl.h"
 #include "util.h"
 
 static const char *const orchd_inst_states[] = {"unknown", "creating", "running",
@@ -125,7 +126,7 @@ int orchd_inst_put(struct orchd *d, json_t *j, uint32_t state, struct orch_error
     char *labels = orchd_inst_labels_text(j);
     rec.labels_json = labels;
     ORCHD_API_LOCK(d);
-    orch_status rc = d->api->vt->instance_put(d->api->h, &rec, err);
+    orch_status rc = oc_instance_write(d->api, &rec, err);
     ORCHD_API_UNLOCK(d);
     free(labels);
     return rc == ORCH_OK ? 0 : -1;
@@ -154,18 +155,18 @@ json_t *orchd_inst_backend(struct orchd *d, json_t *j)
 {
     const struct oc_plugin_ref *b =
         oc_config_backend(d->cfg, json_string_value(json_object_get(j, "backend")));
-    return b && b->plugin ? oc_engine_backend_json(d->eng, b) : NULL;
+    return oc_req_backend(oc_engine_site(d->eng), b);
+}
+
+struct oc_req_instance orchd_inst_ref(json_t *j)
+{
+    return (struct oc_req_instance){json_string_value(json_object_get(j, "id")),
+                                    json_string_value(json_object_get(j, "backend_id")),
+                                    json_string_value(json_object_get(j, "handle"))};
 }
 
 json_t *orchd_inst_destroy_req(struct orchd *d, json_t *j, json_t *backend)
 {
-    json_t *ctx = orchd_job_ctx(d, 0);
-    const char *id = json_string_value(json_object_get(j, "id"));
-    const char *bid = json_string_value(json_object_get(j, "backend_id"));
-    if (bid)
-        return json_pack("{s:s,s:o,s:o,s:{s:s,s:s,s:O?}}", "op", "instance.destroy", "ctx",
-                         ctx, "backend", backend, "instance", "id", id, "backend_id", bid,
-                         "handle", json_object_get(j, "handle"));
-    return json_pack("{s:s,s:o,s:o,s:{s:s}}", "op", "instance.reap", "ctx", ctx, "backend",
-                     backend, "match", "orch.instance", id);
+    struct oc_req_instance ref = orchd_inst_ref(j);
+    return oc_req_instance_release(orchd_job_ctx(d, 0), backend, &ref);
 }

@@ -5,6 +5,7 @@
 #ifndef ORCHD_INSTANCES_H
 #define ORCHD_INSTANCES_H
 
+#include "exec/request.h"
 #include "http.h"
 
 /* How long an API create may take (its default timeout is 10 min): a row
@@ -52,8 +53,10 @@ void orchd_inst_touch(struct orchd *d, const char *id);
 /* The executor request block of j's backend; NULL when the backend is not
  * configured (any more). */
 json_t *orchd_inst_backend(struct orchd *d, json_t *j);
+/* j as a request names it, borrowing j's strings. */
+struct oc_req_instance orchd_inst_ref(json_t *j);
 /* The request that destroys j: by backend id, or by its label when the
- * create never returned one. */
+ * create never returned one. Takes backend. */
 json_t *orchd_inst_destroy_req(struct orchd *d, json_t *j, json_t *backend);
 
 /* executions.c */

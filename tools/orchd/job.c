@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exec/pool.h"
+#include "exec/request.h"
 #include "host.h"
 #include "instances.h"
 #include "util.h"
@@ -56,16 +57,14 @@ static const struct oc_job_cbs orchd_job_cbs = {
 
 json_t *orchd_job_ctx(struct orchd *d, int64_t timeout_ms)
 {
-    return json_pack("{s:s,s:s,s:s,s:b,s:I,s:{},s:s}", "run_id", "", "workflow", "", "tmpdir",
-                     oc_engine_tmpdir(d->eng), "dry_run", 0, "timeout_ms",
-                     (json_int_t)timeout_ms, "secrets", "state_dir",
-                     oc_engine_state_dir(d->eng));
+    struct oc_req_ctx c = {.timeout_ms = timeout_ms};
+    return oc_req_ctx(oc_engine_site(d->eng), &c);
 }
 
 void orchd_job_run(struct orchd *d, struct orchd_job *j, json_t *req)
 {
     struct orchd_job_state s = {j, 0};
-    struct oc_pool *pool = oc_pool_new(oc_engine_exec_path(d->eng), 1);
+    struct oc_pool *pool = oc_pool_new(oc_engine_site(d->eng)->exec_path, 1);
     int64_t deadline = j->timeout_ms > 0 ? oc_now_mono_ns() +
                                                (j->timeout_ms + ORCHD_JOB_DEADLINE_SLACK_MS) *
                                                    1000000LL

@@ -13,10 +13,12 @@
 
 #include "metrics.h"
 #include "exec/children.h"
+#include "flags.h"
 #include "host.h"
 #include "http.h"
 #include "instances.h"
 #include "plugin_info.h"
+#include "runctl.h"
 #include "util.h"
 #include "version.h"
 
@@ -137,10 +139,7 @@ static void orchd_recover_dead(struct orchd *d)
     json_array_foreach(x.runs, i, r) {
         const char *id = json_string_value(json_array_get(r, 0));
         const char *owner = json_string_value(json_array_get(r, 1));
-        if (st->vt->run_cas(st->h, id, ORCH_RUN_RUNNING, owner, ORCH_RUN_QUEUED, NULL, now,
-                            &err) == ORCH_OK) {
-            oc_error_clear(&err);
-            st->vt->run_heartbeat(st->h, id, owner, 0, now, &err);
+        if (oc_run_hand_back(st, id, owner, now, &err) == ORCH_OK) {
             struct oc_log_fields lf = {.run_id = id, .component = "recovery"};
             oc_log_at(ORCH_LOG_INFO, &lf, "its daemon %s is gone: queued for recovery", owner);
         }
@@ -375,7 +374,7 @@ int main(int argc, char **argv)
     atomic_store(&d.started_ns, orchd_now(&d));
     orchd_apply_config_control(&d);
     /* Starting a daemon ends a drain; pause and proof mode persist. */
-    d.store->vt->flag_set(d.store->h, "draining", NULL, &err);
+    oc_flag_write(d.store, OC_FLAG_DRAINING, NULL, &err);
     oc_error_clear(&err);
     orchd_recover_dead(&d);
     /* Cron mode (--once, --max-ticks) serves no API unless --listen asks:

@@ -12,35 +12,36 @@
 #define ORCHD_EXEC_SYNC_TIMEOUT_MS (60 * 1000)
 #define ORCHD_EXEC_ASYNC_TIMEOUT_MS (60 * 60 * 1000)
 
-/* The "exec" block of the executor request from the body; NULL after a
- * 400 answer. */
-static json_t *orchd_exec_block(struct orchd_req *rq, json_t *b, json_t **shown)
+/* The command of the executor request from the body, borrowing b's
+ * values except x->argv (owned); -1 after a 400 answer. */
+static int orchd_exec_block(struct orchd_req *rq, json_t *b, json_t **shown,
+                            struct oc_req_exec *x)
 {
     static const char *const fields[] = {"command", "argv", "env",   "cwd",
                                          "stdin",   "timeout", "async", NULL};
     if (orchd_body_fields(rq, b, fields) || orchd_body_strings(rq, b, "env"))
-        return NULL;
+        return -1;
     json_t *cmd = json_object_get(b, "command");
     json_t *argv = json_object_get(b, "argv");
     if (!!cmd == !!argv) {
         orchd_fail(rq, 400, "invalid", "give either 'command' (a shell command line) or "
                    "'argv' (an array of strings)");
-        return NULL;
+        return -1;
     }
     if (cmd && (!json_is_string(cmd) || !*json_string_value(cmd))) {
         orchd_fail(rq, 400, "invalid", "command must be a non-empty string");
-        return NULL;
+        return -1;
     }
     size_t i;
     json_t *a;
     if (argv && (!json_is_array(argv) || !json_array_size(argv))) {
         orchd_fail(rq, 400, "invalid", "argv must be a non-empty array of strings");
-        return NULL;
+        return -1;
     }
     json_array_foreach(argv, i, a) {
         if (!json_is_string(a)) {
             orchd_fail(rq, 400, "invalid", "argv[%zu] must be a string", i);
-            return NULL;
+            return -1;
         }
     }
     static const char *const texts[] = {"cwd", "stdin"};
@@ -48,19 +49,21 @@ static json_t *orchd_exec_block(struct orchd_req *rq, json_t *b, json_t **shown)
         json_t *v = json_object_get(b, texts[i]);
         if (v && !json_is_string(v)) {
             orchd_fail(rq, 400, "invalid", "%s must be a string", texts[i]);
-            return NULL;
+            return -1;
         }
     }
     json_t *async = json_object_get(b, "async");
     if (async && !json_is_boolean(async)) {
         orchd_fail(rq, 400, "invalid", "async must be true or false");
-        return NULL;
+        return -1;
     }
     *shown = cmd ? json_pack("{s:O}", "shell", cmd) : json_pack("{s:O}", "argv", argv);
-    return json_pack("{s:o,s:b,s:O?,s:O?,s:O?}", "argv",
-                     cmd ? json_pack("[O]", cmd) : json_deep_copy(argv), "shell", cmd != NULL,
-                     "env", json_object_get(b, "env"), "cwd", json_object_get(b, "cwd"),
-                     "stdin", json_object_get(b, "stdin"));
+    *x = (struct oc_req_exec){.argv = cmd ? json_pack("[O]", cmd) : json_incref(argv),
+                              .shell = cmd != NULL,
+                              .env = json_object_get(b, "env"),
+                              .cwd = json_object_get(b, "cwd"),
+                              .stdin_text = json_object_get(b, "stdin")};
+    return 0;
 }
 
 void orchd_instances_exec(struct orchd_req *rq)
@@ -70,17 +73,18 @@ void orchd_instances_exec(struct orchd_req *rq)
     if (!b)
         return;
     json_t *shown = NULL, *row = NULL, *be = NULL;
-    json_t *x_req = orchd_exec_block(rq, b, &shown);
+    struct oc_req_exec x_req = {0};
+    int bad = orchd_exec_block(rq, b, &shown, &x_req);
     int async = json_is_true(json_object_get(b, "async"));
     int64_t timeout = async ? ORCHD_EXEC_ASYNC_TIMEOUT_MS : ORCHD_EXEC_SYNC_TIMEOUT_MS;
-    if (!x_req || orchd_body_duration(rq, b, "timeout", &timeout) ||
+    if (bad || orchd_body_duration(rq, b, "timeout", &timeout) ||
         !(row = orchd_inst_of_path(rq)) || !(be = orchd_live_backend(rq, row, 1)))
         goto out;
     if (!json_object_get(row, "backend_id")) {
         orchd_fail(rq, 409, "conflict", "instance %s is still being created", rq->params[0]);
         goto out;
     }
-    json_object_set_new(x_req, "timeout_ms", json_integer(timeout));
+    x_req.timeout_ms = timeout;
     const char *refused = NULL;
     struct orchd_exec *x =
         orchd_exec_new(d, row, shown, rq->token ? rq->token->name : "anonymous", &refused);
@@ -89,11 +93,8 @@ void orchd_instances_exec(struct orchd_req *rq)
         goto out;
     }
     orchd_inst_touch(d, rq->params[0]);
-    json_t *req = json_pack("{s:s,s:o,s:O,s:{s:O,s:O,s:O?},s:O}", "op", "instance.exec", "ctx",
-                            orchd_job_ctx(d, 0), "backend", be, "instance", "id",
-                            json_object_get(row, "id"), "backend_id",
-                            json_object_get(row, "backend_id"), "handle",
-                            json_object_get(row, "handle"), "exec", x_req);
+    struct oc_req_instance ref = orchd_inst_ref(row);
+    json_t *req = oc_req_instance_exec(orchd_job_ctx(d, 0), json_incref(be), &ref, &x_req);
     if (orchd_exec_start(x, req, timeout, async) != 0)
         orchd_fail(rq, 500, "internal", "cannot start the execution");
     else
@@ -104,7 +105,7 @@ out:
     json_decref(be);
     json_decref(row);
     json_decref(shown);
-    json_decref(x_req);
+    json_decref(x_req.argv);
     json_decref(b);
 }
 

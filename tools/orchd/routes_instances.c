@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "host.h"
 #include "instances.h"
+#include "runctl.h"
 #include "util.h"
 
 #define ORCHD_CREATE_TIMEOUT_MS (10 * 60 * 1000)
@@ -31,16 +32,9 @@ static void orchd_inst_event(struct orchd *d, const char *type, json_t *row, con
     json_t *data = json_pack("{s:O,s:O,s:O?,s:s}", "instance", json_object_get(row, "id"),
                              "backend", json_object_get(row, "backend"), "backend_id",
                              json_object_get(row, "backend_id"), "by", who);
-    char *text = json_dumps(data, JSON_COMPACT);
-    struct orch_error err;
-    oc_error_init(&err);
-    int64_t seq;
     ORCHD_API_LOCK(d);
-    d->api->vt->event_append(d->api->h, NULL, type, text, orchd_now(d), &seq, &err);
+    oc_run_event(d->api, NULL, type, data, orchd_now(d), NULL);
     ORCHD_API_UNLOCK(d);
-    oc_error_clear(&err);
-    free(text);
-    json_decref(data);
 }
 
 static const char *orchd_caller(struct orchd_req *rq)
@@ -137,15 +131,14 @@ void orchd_instances_create(struct orchd_req *rq)
         orchd_fail(rq, 500, "internal", "record the instance: %s", oc_error_text(&err));
         goto out;
     }
-    json_t *spec = json_pack("{s:s,s:O?,s:O?,s:O?,s:O,s:o}", "instance_id", id, "image",
-                             json_object_get(b, "image"), "size", json_object_get(b, "size"),
-                             "region", json_object_get(b, "region"), "env",
-                             json_object_get(b, "env") ? json_object_get(b, "env")
-                                                       : json_object(),
-                             "labels", json_incref(labels));
-    json_t *req = json_pack("{s:s,s:o,s:o,s:o}", "op", "instance.create", "ctx",
-                            orchd_job_ctx(d, timeout), "backend",
-                            oc_engine_backend_json(d->eng, be), "spec", spec);
+    struct oc_req_spec spec = {.instance_id = id,
+                               .image = json_object_get(b, "image"),
+                               .size = json_object_get(b, "size"),
+                               .region = json_object_get(b, "region"),
+                               .env = json_object_get(b, "env"),
+                               .labels = labels};
+    json_t *req = oc_req_instance_create(orchd_job_ctx(d, timeout),
+                                         oc_req_backend(oc_engine_site(d->eng), be), &spec);
     struct orchd_job job = {.component = name, .timeout_ms = timeout};
     orchd_job_run(d, &job, req);
     if (job.status != ORCH_OK) {
@@ -184,8 +177,7 @@ static json_t *orchd_backend_states(struct orchd *d, json_t *row, char **why)
         *why = oc_xasprintf("backend %s is not in the config", name);
         return NULL;
     }
-    json_t *req = json_pack("{s:s,s:o,s:o,s:{}}", "op", "instance.list_owned", "ctx",
-                            orchd_job_ctx(d, 60000), "backend", be, "match");
+    json_t *req = oc_req_instance_list_owned(orchd_job_ctx(d, 60000), be, NULL);
     struct orchd_job job = {.component = name, .timeout_ms = 60000};
     orchd_job_run(d, &job, req);
     json_t *states = NULL;
@@ -293,11 +285,8 @@ void orchd_instances_get(struct orchd_req *rq)
         return;
     json_t *be = orchd_live_backend(rq, row, 0);
     if (be && json_object_get(row, "backend_id")) {
-        json_t *req = json_pack("{s:s,s:o,s:o,s:{s:O,s:O,s:O?}}", "op", "instance.status",
-                                "ctx", orchd_job_ctx(d, 60000), "backend", be, "instance",
-                                "id", json_object_get(row, "id"), "backend_id",
-                                json_object_get(row, "backend_id"), "handle",
-                                json_object_get(row, "handle"));
+        struct oc_req_instance ref = orchd_inst_ref(row);
+        json_t *req = oc_req_instance_status(orchd_job_ctx(d, 60000), be, &ref);
         struct orchd_job job = {.component = json_string_value(json_object_get(row, "backend")),
                                 .timeout_ms = 60000};
         orchd_job_run(d, &job, req);

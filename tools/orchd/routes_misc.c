@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "authlog.h"
+#include "flags.h"
 #include "host.h"
 #include "http.h"
 #include "runctl.h"
@@ -132,8 +133,9 @@ static void orchd_control_reply(struct orchd_req *rq, unsigned status)
     if (rc != ORCH_OK)
         orchd_fail_err(rq, &err);
     else
-        orchd_reply(rq, status, json_pack("{s:b,s:b,s:b}", "paused", f.paused, "proof", f.proof,
-                                          "draining", f.draining));
+        orchd_reply(rq, status, json_pack("{s:b,s:b,s:b}", OC_FLAG_PAUSED, f.paused,
+                                          OC_FLAG_PROOF, f.proof, OC_FLAG_DRAINING,
+                                          f.draining));
     oc_error_clear(&err);
 }
 
@@ -152,8 +154,7 @@ void orchd_control_set(struct orchd_req *rq)
     const char *k;
     json_t *v;
     json_object_foreach(b, k, v) {
-        if ((strcmp(k, "paused") && strcmp(k, "proof") && strcmp(k, "draining")) ||
-            !json_is_boolean(v)) {
+        if (!oc_flag_is_switch(k) || !json_is_boolean(v)) {
             orchd_fail(rq, 400, "invalid", "'%s': the body takes paused, proof and draining, "
                        "each true or false", k);
             json_decref(b);
@@ -165,7 +166,7 @@ void orchd_control_set(struct orchd_req *rq)
     orch_status rc = ORCH_OK;
     ORCHD_API_LOCK(rq->d);
     json_object_foreach(b, k, v) {
-        rc = rq->d->api->vt->flag_set(rq->d->api->h, k, json_is_true(v) ? "1" : NULL, &err);
+        rc = oc_flag_write(rq->d->api, k, json_is_true(v) ? "1" : NULL, &err);
         if (rc != ORCH_OK)
             break;
     }

@@ -8,6 +8,7 @@
 
 #include "metrics.h"
 #include "cron.h"
+#include "flags.h"
 #include "host.h"
 #include "instances.h"
 #include "orchd.h"
@@ -17,11 +18,11 @@
 int orchd_control_flag(struct orchd_control *c, const char *name, const char *value)
 {
     int on = value && !strcmp(value, "1");
-    if (!strcmp(name, "paused"))
+    if (!strcmp(name, OC_FLAG_PAUSED))
         c->paused = on;
-    else if (!strcmp(name, "proof"))
+    else if (!strcmp(name, OC_FLAG_PROOF))
         c->proof = on;
-    else if (!strcmp(name, "draining"))
+    else if (!strcmp(name, OC_FLAG_DRAINING))
         c->draining = on;
     else
         return 0;
@@ -46,12 +47,13 @@ static int32_t orchd_flag_cb(void *ud, const char *name, const char *value)
     struct orchd_tick_flags *f = ud;
     if (orchd_control_flag(&f->c, name, value))
         return 0;
-    if (!strncmp(name, "cancel/", 7))
-        json_array_append_new(f->cancels, json_string(name + 7));
-    else if (!strncmp(name, "deadline/", 9))
-        json_object_set_new(f->deadlines, name + 9, json_integer(strtoll(value, NULL, 10)));
-    else if (!strncmp(name, "schedule/", 9))
-        json_object_set_new(f->schedules, name + 9, json_integer(strtoll(value, NULL, 10)));
+    const char *which;
+    if ((which = oc_flag_name(name, OC_FLAG_CANCEL)))
+        json_array_append_new(f->cancels, json_string(which));
+    else if ((which = oc_flag_name(name, OC_FLAG_DEADLINE)))
+        json_object_set_new(f->deadlines, which, json_integer(strtoll(value, NULL, 10)));
+    else if ((which = oc_flag_name(name, OC_FLAG_SCHEDULE)))
+        json_object_set_new(f->schedules, which, json_integer(strtoll(value, NULL, 10)));
     return 0;
 }
 
@@ -59,7 +61,7 @@ static void orchd_flag_set(struct orchd *d, const char *name, const char *value)
 {
     struct orch_error err;
     oc_error_init(&err);
-    if (d->store->vt->flag_set(d->store->h, name, value, &err) != ORCH_OK)
+    if (oc_flag_write(d->store, name, value, &err) != ORCH_OK)
         oc_log(ORCH_LOG_WARN, "scheduler", "flag %s: %s", name, oc_error_text(&err));
     oc_error_clear(&err);
 }
@@ -67,9 +69,9 @@ static void orchd_flag_set(struct orchd *d, const char *name, const char *value)
 void orchd_apply_config_control(struct orchd *d)
 {
     if (d->cfg->daemon.paused >= 0)
-        orchd_flag_set(d, "paused", d->cfg->daemon.paused ? "1" : NULL);
+        orchd_flag_set(d, OC_FLAG_PAUSED, d->cfg->daemon.paused ? "1" : NULL);
     if (d->cfg->daemon.proof >= 0)
-        orchd_flag_set(d, "proof", d->cfg->daemon.proof ? "1" : NULL);
+        orchd_flag_set(d, OC_FLAG_PROOF, d->cfg->daemon.proof ? "1" : NULL);
 }
 
 /* Deadlines passed: the parked run goes back to the queue, where its
@@ -84,53 +86,22 @@ static int orchd_deadlines(struct orchd *d, json_t *deadlines, int64_t now)
             continue;
         struct orch_error err;
         oc_error_init(&err);
-        if (d->store->vt->run_cas(d->store->h, run, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED,
-                                  NULL, now, &err) == ORCH_OK)
+        if (oc_run_deadline_passed(d->store, run, now, &err) == ORCH_OK)
             n++;
         oc_error_clear(&err);
-        char *name = oc_xasprintf("deadline/%s", run);
-        orchd_flag_set(d, name, NULL);
-        free(name);
     }
     return n;
-}
-
-static int32_t orchd_claimed_cb(void *ud, const struct orch_run_rec *r)
-{
-    snprintf(ud, 128, "%s", r->id);
-    return 0;
 }
 
 /* Fail a run this daemon claimed and cannot load, with its run.finished
  * event, in one transaction. */
 static void orchd_fail_unloadable(struct orchd *d, const char *id, const char *why, int64_t now)
 {
-    struct oc_store *st = d->store;
     struct orch_error err;
     oc_error_init(&err);
-    orch_status rc = st->vt->txn_begin ? st->vt->txn_begin(st->h, &err) : ORCH_OK;
-    if (rc == ORCH_OK)
-        rc = st->vt->run_cas(st->h, id, ORCH_RUN_RUNNING, d->owner, ORCH_RUN_FAILED, why, now,
-                             &err);
-    if (rc == ORCH_OK) {
-        json_t *ev = json_pack("{s:s,s:s}", "state", "failed", "error", why);
-        char *j = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
-        int64_t seq;
-        rc = st->vt->event_append(st->h, id, "run.finished", j, now, &seq, &err);
-        free(j);
-    }
-    if (st->vt->txn_begin) {
-        struct orch_error e2;
-        oc_error_init(&e2);
-        if (rc == ORCH_OK)
-            st->vt->txn_commit(st->h, &e2);
-        else
-            st->vt->txn_rollback(st->h, &e2);
-        oc_error_clear(&e2);
-    }
-    oc_error_clear(&err);
-    st->vt->run_heartbeat(st->h, id, d->owner, 0, now, &err);
+    /* Released either way: a run this daemon cannot load is not driven. */
+    if (oc_run_fail_owned(d->store, id, d->owner, why, NULL, now, &err) != ORCH_OK)
+        oc_run_lease(d->store, id, d->owner, 0, now, NULL);
     oc_error_clear(&err);
 }
 
@@ -144,8 +115,8 @@ static int orchd_claim(struct orchd *d, int64_t now)
         struct orch_error err;
         oc_error_init(&err);
         char id[128] = "";
-        orch_status rc = st->vt->run_claim(st->h, d->owner, d->cfg->daemon.lease_ttl_ms, now,
-                                           orchd_claimed_cb, id, &err);
+        orch_status rc = oc_run_claim(st, d->owner, d->cfg->daemon.lease_ttl_ms, now, id,
+                                      sizeof id, &err);
         if (rc != ORCH_OK) {
             if (rc != ORCH_E_NOT_FOUND)
                 oc_log(ORCH_LOG_WARN, "scheduler", "claim: %s", oc_error_text(&err));
@@ -171,11 +142,7 @@ static int orchd_claim(struct orchd *d, int64_t now)
             oc_log_at(ORCH_LOG_ERROR, &f, "cannot load the run now, handing it back: %s",
                       oc_error_text(&err));
             oc_error_clear(&err);
-            if (st->vt->run_cas(st->h, id, ORCH_RUN_RUNNING, d->owner, ORCH_RUN_QUEUED, NULL,
-                                now, &err) == ORCH_OK) {
-                oc_error_clear(&err);
-                st->vt->run_heartbeat(st->h, id, d->owner, 0, now, &err);
-            }
+            oc_run_hand_back(st, id, d->owner, now, &err);
             oc_error_clear(&err);
             break; /* the store is not answering well: try again next tick */
         }
@@ -226,7 +193,7 @@ static int orchd_schedules(struct orchd *d, json_t *last, int64_t now_ns)
     time_t now = (time_t)(now_ns / 1000000000);
     for (size_t i = 0; i < d->cfg->daemon.n_schedules; i++) {
         const struct oc_schedule *s = &d->cfg->daemon.schedules[i];
-        char *flag = oc_xasprintf("schedule/%s", s->name);
+        char *flag = oc_flag_key(OC_FLAG_SCHEDULE, s->name);
         json_t *lv = json_object_get(last, s->name);
         if (!lv) {
             /* First sight: start counting from now, fire nothing old. */
@@ -252,16 +219,9 @@ static int orchd_schedules(struct orchd *d, json_t *last, int64_t now_ns)
         if (!s->overlap_allow && orchd_schedule_busy(d, s)) {
             oc_log_at(ORCH_LOG_INFO, &f, "schedule %s: slot %lld skipped, the previous run is "
                       "still going (overlap: skip)", s->name, (long long)slot);
-            json_t *ev = json_pack("{s:s,s:I}", "schedule", s->name, "slot", (json_int_t)slot);
-            char *data = json_dumps(ev, JSON_COMPACT);
-            json_decref(ev);
-            struct orch_error err;
-            oc_error_init(&err);
-            int64_t seq;
-            d->store->vt->event_append(d->store->h, NULL, "schedule.skipped", data, now_ns,
-                                       &seq, &err);
-            oc_error_clear(&err);
-            free(data);
+            oc_run_event(d->store, NULL, "schedule.skipped",
+                         json_pack("{s:s,s:I}", "schedule", s->name, "slot", (json_int_t)slot),
+                         now_ns, NULL);
             continue;
         }
         char *key = oc_xasprintf("schedule:%s:%lld", s->name, (long long)slot);
@@ -402,15 +362,11 @@ void orchd_tick(struct orchd *d)
     pthread_mutex_unlock(&d->m.lock);
     if (claimed || fired || requeued || reaped) {
         /* The tick ledger: what each tick that did something did. */
-        json_t *ev = json_pack("{s:s,s:i,s:i,s:i,s:i,s:b}", "owner", d->owner, "claimed",
+        oc_run_event(d->store, NULL, "tick",
+                     json_pack("{s:s,s:i,s:i,s:i,s:i,s:b}", "owner", d->owner, "claimed",
                                claimed, "fired", fired, "requeued", requeued, "reaped", reaped,
-                               "paused", f.c.paused);
-        char *data = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
-        int64_t seq;
-        d->store->vt->event_append(d->store->h, NULL, "tick", data, now, &seq, &err);
-        oc_error_clear(&err);
-        free(data);
+                               "paused", f.c.paused),
+                     now, NULL);
     }
     atomic_store(&d->last_tick_ns, now);
     json_decref(f.cancels);
