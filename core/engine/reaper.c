@@ -253,11 +253,9 @@ int oc_engine_reap_leftovers(struct oc_engine *e, const struct oc_config *cfg,
             free(key);
             continue;
         }
-        json_t *ctx = json_pack("{s:s,s:s,s:s,s:b,s:i,s:{}}", "run_id", "", "workflow", "",
-                                "tmpdir", e->tmpdir, "dry_run", 0, "timeout_ms", 0,
-                                "secrets");
-        json_t *req = json_pack("{s:s,s:o,s:o,s:{}}", "op", "instance.list_owned", "ctx", ctx,
-                                "backend", oc_backend_json(e, b), "match");
+        struct oc_req_ctx c = {0};
+        json_t *req = oc_req_instance_list_owned(oc_req_ctx(&e->site, &c), oc_backend_json(e, b),
+                                                 NULL);
         struct oc_leftover_job *j = oc_xcalloc(1, sizeof *j);
         j->e = e;
         j->cfg = cfg;
