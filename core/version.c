@@ -33,3 +33,8 @@ void oc_version_print(FILE *out, const char *prog)
         fprintf(out, "  %s\n", paths[i]);
     oc_registry_free(reg);
 }
+
+const char *oc_version_string(void)
+{
+    return ORCH_VERSION;
+}

@@ -34,9 +34,11 @@ struct orchd_conn {
 };
 
 const struct orchd_route orchd_routes[] = {
-    {"GET", "/health", 0, orchd_health, "liveness"},
+    {"GET", "/health", 0, orchd_health, "ok or degraded (the health document's status)"},
+    {"GET", "/health/live", 0, orchd_health_live, "liveness"},
     {"GET", "/health/ready", 0, orchd_health_ready, "readiness"},
     {"GET", "/health/env", OC_ROLE_READ, orchd_health_env, "environment presence"},
+    {"GET", "/v1/health", OC_ROLE_READ, orchd_health_full, "the health document"},
     {"GET", "/metrics", OC_ROLE_READ, orchd_metrics, "Prometheus metrics"},
     {"GET", "/v1/workflows", OC_ROLE_READ, orchd_workflows_list, "list workflows"},
     {"GET", "/v1/workflows/{name}", OC_ROLE_READ, orchd_workflows_get, "a workflow's DAG"},
