@@ -12,6 +12,8 @@
 
 export ORCH_SECRET_API_KEY=health-secret-value-42
 od_config "$T/orchd.yaml" <<EOF
+# Secrets come from ORCH_SECRET_NAME, e.g. \${{ secrets.ONLY_IN_A_COMMENT }}:
+# a comment requires nothing.
 version: 1
 server:
   tokens:

@@ -71,12 +71,39 @@ static int orchd_parse_time(const char *s, int64_t *out)
     return 0;
 }
 
-/* Names used as ${{ secrets.X }} and ${{ env.X }} anywhere in the file. */
+/* Whether p is inside a YAML comment: an unquoted '#' at the start of its
+ * line or after a blank comes before it on that line. A config's comments
+ * name secrets as examples ("${{ secrets.NAME }}"): those are not
+ * required, and the health document must not call the daemon degraded
+ * for them. */
+static int orchd_in_comment(const char *src, const char *p)
+{
+    const char *line = p;
+    while (line > src && line[-1] != '\n')
+        line--;
+    char quote = 0;
+    for (const char *c = line; c < p; c++) {
+        if (quote) {
+            if (*c == quote)
+                quote = 0;
+        } else if (*c == '\'' || *c == '"') {
+            quote = *c;
+        } else if (*c == '#' && (c == line || c[-1] == ' ' || c[-1] == '\t')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Names used as ${{ secrets.X }} and ${{ env.X }} anywhere in the file
+ * but its comments. */
 static void orchd_collect_names(const char *src, const char *prefix, char ***names, size_t *n)
 {
     size_t plen = strlen(prefix);
     for (const char *p = strstr(src, prefix); p; p = strstr(p + plen, prefix)) {
         if (p > src && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))
+            continue;
+        if (orchd_in_comment(src, p))
             continue;
         const char *s = p + plen, *e = s;
         while (isalnum((unsigned char)*e) || *e == '_')
