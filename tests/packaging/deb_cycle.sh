@@ -124,7 +124,7 @@ orch-plugin --help >/dev/null 2>&1 || fail "orch-plugin does not start (liborch-
 stop_orchd
 pass "after the upgrade: old runs and logs there, schema current ($(tr '\n' ' ' </tmp/migrate.log)), the queued run and a new one succeeded"
 
-apt_get install --no-install-recommends systemd
+apt_get install --no-install-recommends systemd man-db   # man-db: verify checks Documentation=man:orchd(8)
 systemd-analyze verify "$(unit)" >/tmp/verify.log 2>&1 || { cat /tmp/verify.log; fail "systemd-analyze verify"; }
 grep -q orchd.service /tmp/verify.log && { cat /tmp/verify.log; fail "systemd-analyze verify complains about the unit"; }
 for opt in User=orch NoNewPrivileges=yes ProtectSystem=strict StateDirectory=orch; do
