@@ -133,6 +133,9 @@ const struct oc_req_site *oc_engine_site(const struct oc_engine *e);
 void oc_engine_set_dry_run(struct oc_engine *e, int on);
 /* Ids of the runs being driven; *n set. Borrowed until the next tick. */
 const char **oc_engine_run_ids(struct oc_engine *e, size_t *n);
+/* The executor pool's busy executors and its size. Engine thread only
+ * (orchd publishes them for its health document at each tick). */
+void oc_engine_pool_usage(const struct oc_engine *e, uint32_t *busy, uint32_t *capacity);
 /* Final state of a run this engine drove (ORCH_RUN_*), 0 if unknown. */
 uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id);
 

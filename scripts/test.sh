@@ -57,9 +57,10 @@ done
 echo "== fuzz"
 "$src/scripts/fuzz.sh" 60 || status=1
 
-# Packaging, once (it builds its own Release tree): the .deb installed,
-# checked and purged on this machine, and the container image built on the
-# test engine and run.
+# Packaging, once, all on the test engine (never on this machine's root
+# filesystem): the Debian packages built, linted, installed over the
+# previous release, upgraded and purged in containers; the container image
+# built and run; the compose file up with PostgreSQL and S3.
 echo "== packaging"
 for t in "$src"/tests/packaging/test_*.sh; do
   echo "-- $(basename "$t")"

@@ -610,6 +610,12 @@ const char **oc_engine_run_ids(struct oc_engine *e, size_t *n)
     return e->ids;
 }
 
+void oc_engine_pool_usage(const struct oc_engine *e, uint32_t *busy, uint32_t *capacity)
+{
+    *busy = oc_pool_busy(e->pool);
+    *capacity = oc_pool_capacity(e->pool);
+}
+
 static void oc_engine_dispatch(struct oc_engine *e)
 {
     size_t n = e->ready_len;

@@ -127,6 +127,8 @@ const start = async (workflow, extra = {}) =>
 // --- health, metrics, this document
 await call("GET", "/health", { expect: 200 });
 await call("GET", "/health/ready");
+await call("GET", "/health/live", { expect: 200 });
+await call("GET", "/v1/health", { token: "reader" });
 await call("GET", "/health/env", { token: "reader", expect: 200 });
 await call("GET", "/health/env", { expect: 401 });
 await call("GET", "/metrics", { token: "reader", expect: 200 });

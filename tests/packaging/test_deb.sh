@@ -1,140 +1,119 @@
 #!/bin/bash
-# The Debian package as a user meets it: build it with CPack, install it
-# with apt (dependencies resolved from the archive), check the unit with
-# systemd-analyze, run orchd exactly as the unit would (packaged user,
-# packaged config, state dir) until /health/ready passes and a workflow
-# has run through it, then purge and check that nothing is left.
-# Needs root; changes the machine (installs, then purges, package "orch").
+# The Debian packages, all on the test engine (never on this host's root
+# filesystem): build orch, orchd, orch-plugin-dev and their -dbgsym
+# packages with debhelper in a build container, and the previous release
+# (tests/packaging/previous-release) with its own scripts/package.sh;
+# lintian with no error and every warning explained in packaging/README.md;
+# stripped binaries without an RPATH, compressed man pages, copyright and
+# changelog in each package; then in a fresh Debian container
+# (deb_cycle.sh) install the previous release, make runs, upgrade, check
+# that config, state, user and runs survived with the schema current,
+# remove, reinstall and purge.
 . "$(dirname "$0")/../lib/common.sh"
-: "${ORCH_SOURCE_DIR:?}"
-[ "$(id -u)" = 0 ] || fail "the package test needs root (it installs a package)"
-export DEBIAN_FRONTEND=noninteractive
-installed() { dpkg-query -W -f='${Status}' orch 2>/dev/null | grep -q "install ok installed"; }
-orchd_pid=
+: "${ORCH_SOURCE_DIR:?}" "${ORCH_DOCKER_SOCKET:?}"
+S=$ORCH_SOURCE_DIR
+export DOCKER_HOST="unix://$ORCH_DOCKER_SOCKET" DOCKER_BUILDKIT=0
+builder=orch-test/deb-build:1
+base=orch-base/debian:bookworm
+b="orch-test-debbuild-$$" i="orch-test-debinst-$$"
 finish() {
-  [ -n "$orchd_pid" ] && kill -9 "$orchd_pid" 2>/dev/null || true
-  if installed; then apt-get purge -y -q orch >/dev/null 2>&1 || true; fi
+  docker rm -f "$b" "$i" >/dev/null 2>&1 || true
   t_cleanup
 }
 trap finish EXIT
-# A package left by an aborted earlier run is purged first (idempotent).
-if installed || dpkg-query -W orch >/dev/null 2>&1; then
-  apt-get purge -y -q orch >"$T/purge0.log" 2>&1 || { cat "$T/purge0.log"; fail "purging an old orch"; }
+prev_commit=$(sed -n 's/^commit //p' "$S/tests/packaging/previous-release")
+prev_version=$(sed -n 's/^version //p' "$S/tests/packaging/previous-release")
+version=$(dpkg-parsechangelog -l "$S/packaging/debian/changelog" -S Version)
+[ -n "$prev_commit" ] && [ -n "$version" ] || fail "no previous release or version"
+dpkg --compare-versions "$version" gt "$prev_version" ||
+  fail "the package version $version is not above the previous release $prev_version"
+git -C "$S" cat-file -e "$prev_commit^{commit}" 2>/dev/null ||
+  fail "the previous release's commit $prev_commit is not in $S's history (a shallow clone?)"
+
+"$S/scripts/services/docker-base.sh" "$ORCH_DOCKER_SOCKET" || fail "making the base image"
+docker build -q --network host --build-arg "BASE=$base" -t "$builder" \
+  -f "$S/tests/packaging/build-env.Dockerfile" "$S/tests/packaging" >"$T/img.log" 2>&1 ||
+  { tail -30 "$T/img.log"; fail "building the package build image"; }
+docker run -d --name "$b" --network host "$builder" sleep infinity >/dev/null || fail "docker run $b"
+# The sources: what git knows of this tree (uncommitted edits included, no
+# build directories), and the previous release's commit.
+if git -C "$S" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$S" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -)
+else
+  tar -C "$S" --exclude='./build*' -cf - .
+fi | docker exec -i "$b" sh -c 'mkdir -p /src/new && tar -C /src/new -xf -' || fail "copying the tree"
+git -C "$S" archive "$prev_commit" | docker exec -i "$b" sh -c 'mkdir -p /src/prev && tar -C /src/prev -xf -' ||
+  fail "copying the previous release"
+docker exec "$b" sh -c 'cd /src/new && scripts/package.sh /out/new' >"$T/build.log" 2>&1 ||
+  { tail -40 "$T/build.log"; fail "building the packages"; }
+docker exec "$b" sh -c 'cd /src/prev && mkdir -p /out/prev && cp "$(scripts/package.sh /out/prev-build | tail -1)" /out/prev/' \
+  >"$T/build-prev.log" 2>&1 || { tail -40 "$T/build-prev.log"; fail "building the previous release $prev_commit"; }
+mkdir -p "$T/new" "$T/prev"
+docker exec "$b" sh -c 'cd /out/new && tar -cf - *.deb *.changes *.buildinfo' | tar -C "$T/new" -xf - &&
+  docker exec "$b" sh -c 'cd /out/prev && tar -cf - *.deb' | tar -C "$T/prev" -xf - || fail "copying the packages out"
+for p in orch orchd orch-plugin-dev orch-dbgsym orchd-dbgsym orch-plugin-dev-dbgsym; do
+  [ -f "$T/new/${p}_${version}_amd64.deb" ] || fail "no package ${p}_${version}_amd64.deb (have: $(ls "$T/new"))"
+done
+# ORCH_PKG_KEEP=DIR keeps the packages (DIR/new, DIR/prev) after the test.
+if [ -n "${ORCH_PKG_KEEP:-}" ]; then
+  rm -rf "$ORCH_PKG_KEEP" && mkdir -p "$ORCH_PKG_KEEP" && cp -a "$T/new" "$T/prev" "$ORCH_PKG_KEEP/"
 fi
+pass "built $(ls "$T/new" | grep -c '\.deb$') packages at $version and the previous release $(ls "$T/prev")"
 
-deb=$("$ORCH_SOURCE_DIR/scripts/package.sh" "${ORCH_PKG_BUILD_DIR:-$ORCH_SOURCE_DIR/build-pkg}" 2>"$T/build.log") ||
-  { tail -30 "$T/build.log"; fail "building the package"; }
-[ -f "$deb" ] || fail "scripts/package.sh printed no .deb ($deb)"
-dpkg-deb -f "$deb" Depends >"$T/out"
-for lib in libcurl4 libjansson4 libpq5 libsqlite3-0 libssh2-1 libyaml-0-2 libmicrohttpd12 adduser; do
-  expect_out "$lib" "the package depends on $lib"
-done
-pass "package built: $(basename "$deb") ($(stat -c %s "$deb") bytes)"
+# lintian as an unprivileged user (as it wants), pedantic, infos shown.
+set +e
+docker exec "$b" sh -c 'useradd -m lint && chown -R lint /out/new &&
+  su lint -c "cd /out/new && lintian --pedantic --display-info --fail-on error orch_*.changes"' \
+  >"$T/lintian.txt" 2>&1
+lrc=$?
+set -e
+grep -E '^(E|W|I|P|X|O):' "$T/lintian.txt" >"$T/tags" || true
+if grep -q '^E:' "$T/tags" || [ "$lrc" -ne 0 ]; then cat "$T/lintian.txt"; fail "lintian reports errors (exit $lrc)"; fi
+grep -qi "running with root" "$T/lintian.txt" && fail "lintian ran as root"
+unexplained=$(grep -E '^(W|I|P):' "$T/tags" | awk '{print $3}' | sort -u |
+  while read -r tag; do grep -qF "\`$tag\`" "$S/packaging/README.md" || echo "$tag"; done)
+[ -z "$unexplained" ] || { cat "$T/tags"; fail "lintian tags not explained in packaging/README.md: $unexplained"; }
+pass "lintian: no error; $(grep -c '^W:' "$T/tags" || true) warnings, $(grep -c '^I:' "$T/tags" || true) infos, each explained in packaging/README.md"
 
-apt-get install -y -q "$deb" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "apt-get install $deb"; }
-installed || fail "orch is not installed after apt-get install"
-getent passwd orch >"$T/out" || fail "postinst made no orch user"
-expect_out ":/var/lib/orch:/usr/sbin/nologin" "the orch user's home and shell"
-[ "$(stat -c '%U:%G %a' /var/lib/orch)" = "orch:orch 750" ] ||
-  fail "state dir is $(stat -c '%U:%G %a' /var/lib/orch), expected orch:orch 750"
-dpkg-query -W -f='${Conffiles}\n' orch >"$T/out"
-expect_out "/etc/orch/orchd.yaml" "the config is a conffile"
-for f in /usr/bin/orch /usr/bin/orchd /usr/bin/orch-plugin /usr/libexec/orch/orch-exec \
-         /usr/include/orch/orch.h /usr/share/orch/examples/hello.yaml \
-         /usr/share/orch/schema/orch.schema.json /usr/share/doc/orch/getting-started.md; do
-  [ -e "$f" ] || fail "the package lacks $f"
+# What lintian checks too, asserted directly: stripped, no RPATH, the
+# debug info in -dbgsym, man pages compressed, copyright and changelog.
+mkdir -p "$T/x"
+for d in "$T/new/"*-dbgsym_*.deb; do dpkg-deb -c "$d"; done >"$T/dbgsym-files"
+for p in orch orchd orch-plugin-dev; do dpkg-deb -x "$T/new/${p}_${version}_amd64.deb" "$T/x"; done
+for f in "$T/x/usr/bin/orch" "$T/x/usr/bin/orchd" "$T/x/usr/bin/orch-plugin" "$T/x/usr/libexec/orch/orch-exec" \
+         "$T"/x/usr/lib/*/orch/plugins/*.so "$T"/x/usr/lib/*/liborch-conformance.so.*.*; do
+  [ -f "$f" ] || fail "missing ${f#"$T/x"}"
+  readelf -S "$f" | grep -q '\.debug_info' && fail "${f#"$T/x"} is not stripped"
+  readelf -d "$f" | grep -qE 'RPATH|RUNPATH' && fail "${f#"$T/x"} has an RPATH"
+  id=$(readelf -n "$f" | sed -n 's/^ *Build ID: //p')
+  [ -n "$id" ] || fail "${f#"$T/x"} has no build id"
+  grep -qF "/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" "$T/dbgsym-files" ||
+    fail "no -dbgsym package has the debug info of ${f#"$T/x"}"
 done
-for page in orch orchd orch-plugin orch.yaml; do
-  man -w "$page" >/dev/null 2>&1 || fail "man $page finds no page"
+for page in man1/orch.1 man1/orch-plugin.1 man5/orch.yaml.5 man8/orchd.8; do
+  [ -f "$T/x/usr/share/man/$page.gz" ] || fail "man page $page is not installed compressed"
 done
-/usr/bin/orchd --version >"$T/out"
-expect_out "plugin ABI" "orchd --version"
-expect_out "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/orch/plugins/backend-docker.so" \
-  "orchd --version lists the packaged plugins"
-expect_no_out "unloadable" "every packaged plugin loads"
-pass "installed: user, state dir, conffile, binaries, man pages, plugins"
+for p in orch orchd orch-plugin-dev; do
+  [ -f "$T/x/usr/share/doc/$p/copyright" ] && [ -f "$T/x/usr/share/doc/$p/changelog.Debian.gz" ] ||
+    fail "$p lacks its copyright or changelog.Debian.gz"
+done
+[ -f "$T/x/lib/systemd/system/orchd.service" ] && [ -f "$T/x/etc/orch/orchd.yaml" ] || fail "the unit or the config is missing"
+dpkg-deb -f "$T/new/orchd_${version}_amd64.deb" Depends >"$T/out"
+for dep in adduser "orch (= $version)" libmicrohttpd12; do expect_out "$dep" "orchd depends on $dep"; done
+dpkg-deb -f "$T/new/orch_${version}_amd64.deb" Depends >"$T/out"
+for lib in libcurl4 libjansson4 libpq5 libsqlite3-0 libssh2-1 libyaml-0-2 git; do expect_out "$lib" "orch depends on $lib"; done
+pass "stripped binaries without RPATH, debug info in -dbgsym, compressed man pages, copyright and changelog, dependencies"
 
-unit=/usr/lib/systemd/system/orchd.service
-[ -f "$unit" ] || fail "no $unit"
-systemd-analyze verify "$unit" >"$T/out" 2>&1 || { cat "$T/out"; fail "systemd-analyze verify $unit"; }
-expect_no_out "orchd.service" "systemd-analyze verify says nothing about the unit"
-for opt in User=orch NoNewPrivileges=yes ProtectSystem=strict StateDirectory=orch; do
-  grep -qx "$opt" "$unit" || fail "the unit lacks $opt"
-done
-pass "systemd-analyze verify: clean"
-
-# Run orchd the way the unit does: its user, environment, working
-# directory, ExecStartPre and ExecStart, read from the installed unit.
-unit_val() { sed -n "s/^$1=//p" "$unit"; }
-as_orch() {  # exec's COMMAND as the unit would; call in a subshell
-  cd "$(unit_val WorkingDirectory)"
-  exec setpriv --reuid="$(unit_val User)" --regid="$(unit_val Group)" --init-groups \
-    env -i PATH=/usr/bin:/bin $(unit_val Environment) $1
-}
-(as_orch "$(unit_val ExecStartPre)") >"$T/out" 2>&1 || { cat "$T/out"; fail "ExecStartPre failed"; }
-listen=$(sed -n 's/^ *listen: *\([^ #]*\).*/\1/p' /etc/orch/orchd.yaml)
-url="http://$listen"
-curl -s -o /dev/null "$url/health" && fail "something already listens on $listen"
-as_orch "$(unit_val ExecStart)" >"$T/orchd.log" 2>&1 &
-orchd_pid=$!
-for ((i = 0; i < 200; i++)); do
-  curl -sf "$url/health/ready" >/dev/null && break
-  kill -0 "$orchd_pid" 2>/dev/null || { cat "$T/orchd.log"; fail "orchd exited at start"; }
-  sleep 0.1
-done
-curl -sf "$url/health/ready" >/dev/null || { cat "$T/orchd.log"; fail "/health/ready never passed"; }
-[ "$(ps -o user=,comm= -p "$orchd_pid" | tr -s ' ')" = "orch orchd" ] ||
-  fail "orchd does not run as the orch user"
-pass "orchd as the packaged user with the packaged config: /health/ready"
-
-/usr/bin/orch --server "$url" --json runs start hello --input name=package >"$T/out" 2>&1 ||
-  { cat "$T/out"; fail "starting hello through the packaged daemon"; }
-run_state() {
-  python3 -c 'import json,sys
-try: d = json.load(open(sys.argv[1]))
-except ValueError: sys.exit(0)
-print(d.get("run", d).get("state", ""))' "$1"
-}
-run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"]["id"])' "$T/out")
-for ((i = 0; i < 200; i++)); do
-  /usr/bin/orch --server "$url" --json runs show "$run" >"$T/show" 2>&1 || true
-  state=$(run_state "$T/show")
-  [ "$state" = succeeded ] && break
-  sleep 0.1
-done
-[ "$state" = succeeded ] || { cat "$T/show" "$T/orchd.log"; fail "run $run did not succeed"; }
-/usr/bin/orch --server "$url" runs logs "$run" greet >"$T/out" 2>&1
-expect_out "hello, package" "the step's output"
-find /var/lib/orch -newer "$deb" -type f | head -1 | grep -q . || fail "no state written to /var/lib/orch"
-[ -z "$(find /var/lib/orch ! -user orch | head -1)" ] || fail "files in /var/lib/orch not owned by orch"
-kill -TERM "$orchd_pid"
-wait "$orchd_pid" || fail "orchd did not stop cleanly on SIGTERM"
-orchd_pid=
-pass "a workflow ran through the packaged daemon; state in /var/lib/orch owned by orch"
-
-# remove keeps what purge takes (config, state, user), and a reinstall
-# finds the unit usable again (remove masks it, as dh_installsystemd does).
-echo "# edited" >>/etc/orch/orchd.yaml
-apt-get remove -y -q orch >"$T/remove.log" 2>&1 || { cat "$T/remove.log"; fail "apt-get remove orch"; }
-[ -d /var/lib/orch ] && getent passwd orch >/dev/null && grep -q "# edited" /etc/orch/orchd.yaml ||
-  fail "remove took the state, the user or the edited config"
-apt-get install -y -q "$deb" >"$T/install2.log" 2>&1 || { cat "$T/install2.log"; fail "reinstall"; }
-[ "$(readlink /etc/systemd/system/orchd.service 2>/dev/null)" != /dev/null ] ||
-  fail "the unit is still masked after a reinstall"
-grep -q "# edited" /etc/orch/orchd.yaml || fail "the reinstall overwrote the edited config"
-[ -n "$(find /var/lib/orch -name 'orch.db*' | head -1)" ] || fail "the reinstall lost the state"
-pass "remove keeps config, state and user; a reinstall keeps the edits and unmasks the unit"
-
-dpkg-query -W -f='${Package}\n' orch >/dev/null
-dpkg -L orch | grep -v '^/\.$' >"$T/files"
-apt-get purge -y -q orch >"$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "apt-get purge orch"; }
-dpkg-query -W -f='${Status}' orch 2>/dev/null | grep -q installed && fail "orch still installed after purge"
-for d in /etc/orch /var/lib/orch /usr/lib/systemd/system/orchd.service \
-         /etc/systemd/system/orchd.service /etc/systemd/system/multi-user.target.wants/orchd.service; do
-  { [ -e "$d" ] || [ -L "$d" ]; } && fail "$d is left after purge"
-done
-while read -r f; do
-  [ -f "$f" ] && fail "$f is left after purge"
-done <"$T/files"
-getent passwd orch >/dev/null && fail "the orch user is left after purge"
-pass "purged: no file, state dir, config dir or user left"
+# The install, upgrade and purge cycle in a fresh container.
+echo "$version" >"$T/new/version"
+docker run -d --name "$i" --network host "$base" sleep infinity >/dev/null || fail "docker run $i"
+docker exec "$i" mkdir -p /debs /t || fail "docker exec $i"
+docker cp "$T/new" "$i:/debs/new" && docker cp "$T/prev" "$i:/debs/prev" &&
+  docker cp "$S/tests/packaging/deb_cycle.sh" "$i:/t/deb_cycle.sh" || fail "copying into $i"
+set +e
+docker exec "$i" bash /t/deb_cycle.sh >"$T/cycle.log" 2>&1
+crc=$?
+set -e
+sed 's/^/  /' "$T/cycle.log"
+[ "$crc" -eq 0 ] || fail "the install/upgrade/purge cycle (above)"
+pass "install $prev_version, runs, upgrade to $version, runs kept and schema current, remove, reinstall, purge"

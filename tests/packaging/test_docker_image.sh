@@ -26,6 +26,9 @@ docker build --network host --build-arg BASE=orch-base/debian:bookworm \
 docker image inspect "$image" --format '{{.Config.User}} {{json .Config.Volumes}} {{.Size}}' >"$T/out"
 expect_out 'orch:orch {"/var/lib/orch":{}}' "non-root user and the state volume"
 size=$(cut -d' ' -f3 "$T/out")
+docker image inspect "$image" --format '{{json .Config.Healthcheck.Test}}' >"$T/out"
+expect_out '"/usr/bin/orch","health","--public"' "the HEALTHCHECK asks GET /health through orch health --public"
+
 base=$(docker image inspect orch-base/debian:bookworm --format '{{.Size}}')
 pass "image built: $((size / 1048576)) MiB (the Debian base alone: $((base / 1048576)) MiB)"
 # One container for the look inside (each one costs a full copy on vfs).
@@ -56,7 +59,7 @@ url="http://127.0.0.1:$port"
 start_daemon() {  # name
   names+=("$1")
   docker run -d --name "$1" --network host -v "$vol:/var/lib/orch" \
-    -e ORCH_ADMIN_TOKEN_SHA256="$hash" "$image" \
+    -e ORCH_ADMIN_TOKEN_SHA256="$hash" -e ORCH_SERVER="$url" "$image" \
     --config /etc/orch/orchd.yaml --listen "127.0.0.1:$port" >/dev/null || fail "docker run $1"
   for ((i = 0; i < 200; i++)); do
     curl -sf "$url/health/ready" >/dev/null && return 0
@@ -68,6 +71,11 @@ start_daemon() {  # name
 }
 start_daemon "orch-test-a-$$"
 [ "$(docker exec "orch-test-a-$$" id -u)" = 999 ] || fail "orchd does not run as uid 999"
+# The engine runs the HEALTHCHECK itself: the container turns healthy.
+healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "orch-test-a-$$")" = healthy ]; }
+WAIT_S=120 wait_until "the container's HEALTHCHECK to report healthy" healthy
+docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{end}}' "orch-test-a-$$" >"$T/out"
+expect_out "0 ok" "the health check's own output"
 cli() { "$ORCH_BIN/orch" --server "$url" --token-file "$T/token" "$@"; }
 o --server "$url" runs list
 expect_rc 2 "no token: refused"

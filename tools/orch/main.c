@@ -33,6 +33,7 @@ static const char usage[] =
     "  runs list|show|start|logs|events|cancel|requeue|approve|reject ...\n"
     "  instances create|list|show|exec|executions|output|cancel|destroy ...\n"
     "  control ...\n"
+    "  health [--public]                       the daemon's health; exit 1 when degraded\n"
     "\n"
     "global options:\n"
     "  --state-dir DIR   where the embedded store and work dirs live\n"
@@ -58,6 +59,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
     {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
     {"control", cmd_control}, {"migrate", cmd_migrate}, {"gc", cmd_gc},
+    {"health", cmd_health},
 };
 
 static const char exit_codes[] =

@@ -36,9 +36,11 @@ struct orchd_conn {
 };
 
 const struct orchd_route orchd_routes[] = {
-    {"GET", "/health", 0, orchd_health, "liveness"},
+    {"GET", "/health", 0, orchd_health, "ok or degraded (the health document's status)"},
+    {"GET", "/health/live", 0, orchd_health_live, "liveness"},
     {"GET", "/health/ready", 0, orchd_health_ready, "readiness"},
     {"GET", "/health/env", OC_ROLE_READ, orchd_health_env, "environment presence"},
+    {"GET", "/v1/health", OC_ROLE_READ, orchd_health_full, "the health document"},
     {"GET", "/metrics", OC_ROLE_READ, orchd_metrics, "Prometheus metrics"},
     {"GET", "/v1/openapi.yaml", 0, orchd_openapi_yaml_get, "this API's OpenAPI document"},
     {"GET", "/v1/openapi.json", 0, orchd_openapi_json_get, "this API's OpenAPI document"},

@@ -100,8 +100,11 @@ void orchd_runs_events(struct orchd_req *rq);
 void orchd_runs_logs(struct orchd_req *rq);
 void orchd_dead_letters(struct orchd_req *rq);
 void orchd_dead_letter_requeue(struct orchd_req *rq);
-/* routes_misc.c */
+/* health.c */
 void orchd_health(struct orchd_req *rq);
+void orchd_health_full(struct orchd_req *rq);
+void orchd_health_live(struct orchd_req *rq);
+/* routes_misc.c */
 void orchd_health_ready(struct orchd_req *rq);
 void orchd_health_env(struct orchd_req *rq);
 void orchd_openapi_yaml_get(struct orchd_req *rq);

@@ -304,6 +304,7 @@ int main(int argc, char **argv)
     d.max_ticks = max_ticks;
     pthread_mutex_init(&d.api_lock, NULL);
     pthread_mutex_init(&d.m.lock, NULL);
+    pthread_mutex_init(&d.ticks.lock, NULL);
     if (now) {
         int64_t t;
         if (orchd_parse_time(now, &t) != 0) {

@@ -45,6 +45,16 @@ struct orchd_metrics {
     uint64_t *sig_failures;           /* [webhook * ORCHD_SIG_N + reason] */
 };
 
+/* What the engine thread publishes at each tick for the API threads'
+ * health document: the durations of the last ticks (a ring) and the
+ * executor pool's use. Under lock. */
+#define ORCHD_TICKS_KEPT 64
+struct orchd_tick_stats {
+    pthread_mutex_t lock;
+    int64_t dur_ns[ORCHD_TICKS_KEPT];
+    size_t next, n;
+    uint32_t pool_busy, pool_capacity, runs_active;
+};
 struct orchd {
     struct oc_config *cfg;
     const char *config_path;
@@ -75,12 +85,17 @@ struct orchd {
     size_t n_env_names;
     json_t *plugins;                  /* scanned at start: info of each */
     json_t *plugin_errors;            /* [{path, error}] */
+    struct orchd_tick_stats ticks;    /* for the health document (health.c) */
 };
 
 /* clock.c: the daemon's idea of now (wall clock, ns): real time plus
  * --now's offset; and a wake-up for the scheduler's loop. */
 int64_t orchd_now(const struct orchd *d);
 void orchd_wake(struct orchd *d);
+
+/* health.c: record one tick's duration and the engine's use now (the
+ * engine thread, at the end of each tick). */
+void orchd_tick_record(struct orchd *d, int64_t dur_ns);
 
 /* sched.c */
 struct orchd_control {

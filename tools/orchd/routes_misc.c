@@ -10,11 +10,6 @@
 #include "runctl.h"
 #include "util.h"
 
-void orchd_health(struct orchd_req *rq)
-{
-    orchd_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
-}
-
 static int32_t orchd_flag_noop(void *ud, const char *n, const char *v)
 {
     (void)ud;

@@ -321,7 +321,7 @@ int orchd_reconcile(struct orchd *d)
 
 void orchd_tick(struct orchd *d)
 {
-    int64_t now = orchd_now(d);
+    int64_t now = orchd_now(d), tick_start = oc_now_mono_ns();
     struct orchd_tick_flags f = {.cancels = json_array(), .deadlines = json_object(),
                                  .schedules = json_object()};
     struct orch_error err;
@@ -369,6 +369,7 @@ void orchd_tick(struct orchd *d)
                      now, NULL);
     }
     atomic_store(&d->last_tick_ns, now);
+    orchd_tick_record(d, oc_now_mono_ns() - tick_start);
     json_decref(f.cancels);
     json_decref(f.deadlines);
     json_decref(f.schedules);
