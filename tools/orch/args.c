@@ -38,6 +38,7 @@ static const struct option cli_options[] = {
     /* the commands' own (each command says which of them it takes) */
     {"all", no_argument, NULL, CLI_OPT_COMMAND},
     {"async", no_argument, NULL, CLI_OPT_COMMAND},
+    {"public", no_argument, NULL, CLI_OPT_COMMAND},
     {"dry-run", no_argument, NULL, CLI_OPT_COMMAND},
     {"attempt", required_argument, NULL, CLI_OPT_COMMAND},
     {"backend", required_argument, NULL, CLI_OPT_COMMAND},
