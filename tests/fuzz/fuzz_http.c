@@ -37,6 +37,7 @@
 
 #include "host.h"
 #include "http.h"
+#include "metrics.h"
 #include "instances.h"
 #include "registry.h"
 #include "util.h"
@@ -128,6 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fz_d.config_path = "orchd.yaml";
     pthread_mutex_init(&fz_d.api_lock, NULL);
     pthread_mutex_init(&fz_d.m.lock, NULL);
+    orchd_metrics_init(&fz_d); /* as main() does: the router counts every answer */
     fz_d.plugins = json_array();
     fz_d.plugin_errors = json_array();
     fz_d.owner = oc_xstrdup("orchd:fuzz");
