@@ -10,37 +10,13 @@ source "$(dirname "$0")/../lib/common.sh"
 port=${ORCH_SSH_PORT:-2222}
 export ORCH_SECRET_SSH_KEY="$(cat "$ORCH_SSH_DIR/client_ed25519")"
 
-kill_copies() {
-  local p g
-  for p in $(cat "$T"/*/pids 2>/dev/null); do
-    g=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f3) || continue
-    [ -n "$g" ] && [ "$g" -gt 1 ] && kill -9 -- "-$g" 2>/dev/null || true
-    kill -9 "$p" 2>/dev/null || true
-  done
-}
-trap 'kill_copies; t_cleanup' EXIT
+. "$(dirname "$0")/../lib/no_double.sh"
+trap 'nd_kill_copies; t_cleanup' EXIT
 
 # case_dir NAME RETRY: a directory with the step's script and a workflow.
 case_dir() {
   D="$T/$1"
-  mkdir -p "$D"
-  cat >"$D/step.sh" <<SH
-exec 9>>"$D/lock"
-if ! flock -n 9; then echo "OVERLAP: the lock is held, pid \$\$" >>"$D/overlap"; exit 1; fi
-for p in \$(cat "$D/pids" 2>/dev/null); do
-  st=\$(sed 's/.*) //' /proc/\$p/stat 2>/dev/null | cut -c1)
-  if [ -n "\$st" ] && [ "\$st" != Z ]; then echo "OVERLAP: copy \$p is alive" >>"$D/overlap"; fi
-done
-echo \$\$ >>"$D/pids"
-echo "\$\$ start" >>"$D/log"
-n=\$(wc -l <"$D/pids")
-touch "$D/started.\$n"
-# The first copy sleeps until killed; a later one ends once released.
-# (Deciding by the release file alone raced: a release touched just after
-# started.1 let the first copy end on its own.)
-if [ "\$n" = 1 ] || [ ! -e "$D/release" ]; then sleep 600; fi
-echo "\$\$ end" >>"$D/log"
-SH
+  nd_step_script "$D"
   cat >"$D/wf.yaml" <<YAML
 version: 1
 backends:
@@ -60,11 +36,7 @@ YAML
 }
 
 check_case() {
-  [ ! -e "$D/overlap" ] || fail "$1: $(cat "$D/overlap")"
-  [ "$(grep -c ' start' "$D/log")" = 2 ] || fail "$1: expected two starts: $(cat "$D/log")"
-  [ "$(grep -c ' end' "$D/log")" = 1 ] || fail "$1: expected one end: $(cat "$D/log")"
-  first=$(head -1 "$D/pids")
-  ! alive "$first" || fail "$1: the first copy ($first) is still running"
+  nd_check "$D" "$1"
   [ -z "$(ls -A "$D/instances" 2>/dev/null)" ] || fail "$1: instances left: $(ls "$D/instances")"
 }
 

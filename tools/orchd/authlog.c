@@ -18,17 +18,9 @@ const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
                                                              "forbidden"};
 const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
 
-static size_t orchd_route_count(void)
-{
-    size_t n = 0;
-    while (orchd_routes[n].method)
-        n++;
-    return n;
-}
-
 void orchd_authlog_init(struct orchd *d)
 {
-    d->m.auth_failures = oc_xcalloc(orchd_route_count() * ORCHD_AUTH_N, sizeof(uint64_t));
+    d->m.auth_failures = oc_xcalloc(orchd_routes_count * ORCHD_AUTH_N, sizeof(uint64_t));
     d->m.sig_failures = oc_xcalloc((d->cfg->daemon.n_hooks + 1) * ORCHD_SIG_N,
                                    sizeof(uint64_t));
 }

@@ -85,6 +85,9 @@ const struct orchd_route orchd_routes[] = {
     {"POST", "/v1/hooks/{name}", -1, orchd_hook, "webhook trigger (HMAC-signed)"},
     {NULL, NULL, 0, NULL, NULL},
 };
+/* The number of routes (the table ends with an empty row): the metrics'
+ * and the auth log's per-route counters are sized by it. */
+const size_t orchd_routes_count = sizeof orchd_routes / sizeof orchd_routes[0] - 1;
 
 void orchd_reply(struct orchd_req *rq, unsigned status, json_t *j)
 {

@@ -43,6 +43,7 @@ struct orchd_route {
 };
 
 extern const struct orchd_route orchd_routes[];
+extern const size_t orchd_routes_count;
 
 /* Count the request and route it to its handler (413 when too_large: it
  * passed server.max_body); the answer is left in rq. */
