@@ -79,8 +79,9 @@ static void t_backend_is_local(const struct oc_req *rq)
     assert_string_equal(rq->backend.name, "loc\"al");
     assert_string_equal(rq->backend.id, "backend-local");
     assert_null(rq->backend.path);
-    assert_string_equal(json_string_value(json_object_get(rq->backend.with, "root")),
-                        "/state/work");
+    /* The core adds no option for a plugin by its name: the local backend
+     * finds its work dirs from ctx state_dir itself. */
+    assert_null(json_object_get(rq->backend.with, "root"));
 }
 
 static void test_op_table(void **state)
@@ -130,6 +131,7 @@ static void test_step_run(void **state)
     assert_int_equal(rq.ctx.timeout_ms, 5000);
     assert_string_equal(rq.ctx.host_paths, "/a\n/b");
     assert_string_equal(rq.tmpdir, "/tmp/orch-t");
+    assert_string_equal(rq.state_dir, "/state");
     assert_string_equal(json_string_value(json_object_get(rq.ctx.secrets, "TOKEN")), "s\"3cret");
     assert_string_equal(json_string_value(json_object_get(rq.ctx.env, "A")), "1");
     assert_non_null(json_object_get(rq.ctx.secret_env, "ORCH_SECRET_TOKEN"));
@@ -206,6 +208,23 @@ static void test_destroy_or_reap(void **state)
     assert_int_equal(json_object_size(rq.match), 1);
     assert_string_equal(json_string_value(json_object_get(rq.match, "orch.instance")),
                         t_inst.id);
+    json_decref(req);
+
+    /* Killing the commands an interrupted exec left: its own operation,
+     * shaped like destroy. */
+    req = t_wire(oc_req_instance_reap_commands(t_ctx(), oc_req_backend(&t_site, &t_local),
+                                               &t_inst));
+    t_decode_ok(req, &rq);
+    assert_int_equal(rq.op, OC_REQ_INSTANCE_REAP_COMMANDS);
+    t_backend_is_local(&rq);
+    t_instance_is(&rq, &t_inst);
+    json_decref(req);
+    req = json_pack("{s:s,s:{},s:{s:s,s:n}}", "op", "instance.reap_commands", "ctx", "backend",
+                    "id", "backend-local", "path");
+    struct orch_error err;
+    oc_error_init(&err);
+    assert_int_not_equal(oc_req_decode(req, &rq, &err), ORCH_OK); /* no instance */
+    oc_error_clear(&err);
     json_decref(req);
 }
 
