@@ -8,5 +8,6 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential debhelper lintian cmake ninja-build pkgconf git ca-certificates \
       libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libpq-dev libsqlite3-dev \
-      libssh2-1-dev libssl-dev libyaml-dev nettle-dev \
+      libssh2-1-dev libssl-dev libyaml-dev nettle-dev libexpat1-dev libprotobuf-c-dev \
+      protobuf-c-compiler \
  && apt-get clean

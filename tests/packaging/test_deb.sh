@@ -13,7 +13,7 @@
 : "${ORCH_SOURCE_DIR:?}" "${ORCH_DOCKER_SOCKET:?}"
 S=$ORCH_SOURCE_DIR
 export DOCKER_HOST="unix://$ORCH_DOCKER_SOCKET" DOCKER_BUILDKIT=0
-builder=orch-test/deb-build:1
+builder=orch-test/deb-build:2
 base=orch-base/debian:bookworm
 b="orch-test-debbuild-$$" i="orch-test-debinst-$$"
 finish() {
