@@ -1,12 +1,14 @@
 /* store-sqlite: the embedded default store. One SQLite file in WAL mode,
  * so `orch runs` can read while a run writes; every statement prepared
  * once per handle. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "sq.h"
 
@@ -175,6 +177,34 @@ static void sq_close(struct orch_store *st)
     sq_host->free(st);
 }
 
+/* Turning a new file to WAL takes an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once, without its busy handler, when another process is
+ * creating or converting the same file: two `orch run`s started together
+ * on a fresh state directory. The pragmas are idempotent, so they are
+ * retried, backing off, for as long as busy_timeout allows. */
+static orch_status sq_exec_open_pragmas(struct orch_store *st, const char *pragmas,
+                                        int64_t busy_timeout_ms, struct orch_error *err)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long pause_us = 500;
+    for (;;) {
+        int code = sqlite3_exec(st->db, pragmas, NULL, NULL, NULL);
+        if (code == SQLITE_OK)
+            return ORCH_OK;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t spent_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
+                           (now.tv_nsec - start.tv_nsec) / 1000000;
+        if ((code & 0xff) != SQLITE_BUSY || spent_ms >= busy_timeout_ms)
+            return sq_host->error_set(err, (code & 0xff) == SQLITE_BUSY ? ORCH_E_TRANSIENT : ORCH_E_IO,
+                                      "sqlite: %s", sqlite3_errmsg(st->db));
+        struct timespec pause = {0, pause_us * 1000};
+        nanosleep(&pause, NULL);
+        if (pause_us < 50000)
+            pause_us *= 2;
+    }
+}
+
 static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_store **out,
                            struct orch_error *err)
 {
@@ -225,7 +255,7 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
              fresh ? "OFF" : sync);
     if (fresh)
         st->deferred_sync = sync;
-    orch_status rc = sq_exec(st, pragmas, err);
+    orch_status rc = sq_exec_open_pragmas(st, pragmas, cfg->busy_timeout_ms, err);
     if (rc != ORCH_OK) {
         sq_host->error_set(err, rc, "sqlite: %s: %s", path, err->message);
         sq_host->free(path);

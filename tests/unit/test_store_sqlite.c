@@ -1,6 +1,6 @@
 /* store-sqlite through its vtable, as the core uses it: runs, CAS on
  * attempts and runs, idempotency, events, logs, leases, claims, blobs,
- * schema refusal, and two handles on one file. */
+ * schema refusal, two handles on one file, and six first opens at once. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -337,6 +338,73 @@ static void test_newer_schema_refused_and_two_handles(void **state)
     t_close(&c);
 }
 
+/* Six processes open one fresh file at the same moment, as `orch run`s
+ * started together on a new state directory do: every one must get a
+ * store (SQLite answers the WAL switch with an immediate SQLITE_BUSY that
+ * the plugin must ride out), and the schema must come out whole. */
+static void test_concurrent_first_open(void **state)
+{
+    (void)state;
+    enum { ROUNDS = 30, OPENERS = 6 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char *path = oc_xasprintf("%s/fresh-%d.db", t_dir, round);
+        struct oc_node *with = oc_node_new(OC_NODE_MAP, NULL);
+        oc_node_map_put(with, oc_node_scalar("path", NULL), oc_node_scalar(path, NULL));
+        void *cfg = NULL;
+        struct oc_diag d = {0};
+        assert_int_equal(oc_options_apply(t_desc, "store", with, 0, &cfg, &d), 0);
+        oc_node_free(with);
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t kids[OPENERS];
+        for (int i = 0; i < OPENERS; i++) {
+            kids[i] = fork();
+            assert_true(kids[i] >= 0);
+            if (kids[i] == 0) {
+                close(go[1]);
+                char c;
+                if (read(go[0], &c, 1) != 0)
+                    _exit(9);
+                struct orch_ctx ctx;
+                oc_ctx_init(&ctx, "test");
+                struct orch_error err;
+                oc_error_init(&err);
+                struct orch_store *h = NULL;
+                if (t_vt->open(&ctx, cfg, &h, &err) != ORCH_OK) {
+                    fprintf(stderr, "open: %s\n", err.message);
+                    _exit(1);
+                }
+                if (t_vt->migrate(h, 0, NULL, &err) != ORCH_OK) {
+                    fprintf(stderr, "migrate: %s\n", err.message);
+                    _exit(2);
+                }
+                t_vt->close(h);
+                _exit(0);
+            }
+        }
+        close(go[0]);
+        close(go[1]); /* every child's read returns 0 now: all start together */
+        for (int i = 0; i < OPENERS; i++) {
+            int status = 0;
+            assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+        }
+        struct orch_ctx ctx;
+        oc_ctx_init(&ctx, "test");
+        struct orch_error err;
+        oc_error_init(&err);
+        struct orch_store *h = NULL;
+        assert_int_equal(t_vt->open(&ctx, cfg, &h, &err), ORCH_OK);
+        int32_t cur = 0, sup = 0;
+        assert_int_equal(t_vt->schema_version(h, &cur, &sup, &err), ORCH_OK);
+        assert_int_equal(cur, sup);
+        t_vt->close(h);
+        oc_options_free(t_desc, cfg);
+        free(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_leases_and_claims),
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_newer_schema_refused_and_two_handles),
+        cmocka_unit_test(test_concurrent_first_open),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
