@@ -363,7 +363,10 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
                                   (json_int_t)delay, "error", s->error));
         s->state = ORCH_STEP_PENDING;
         s->waiting_retry = 1;
-        s->retry_at_mono = now + delay * 1000000;
+        /* The wait counts from after the attempt's end is written (its
+         * finished_ns), not from when the result came: the ledger write
+         * in between would otherwise be taken off the advised delay. */
+        s->retry_at_mono = oc_now_mono_ns() + delay * 1000000;
         struct oc_progress p = {.type = OC_EV_STEP_RETRY, .run_id = r->id,
                                 .step_id = s->def->id, .state = state,
                                 .attempt = s->attempt, .message = s->error};
