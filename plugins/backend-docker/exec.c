@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "docker.h"
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 #define DK_PID_MARK "\001orch-pid "
 

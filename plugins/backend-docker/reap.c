@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "docker.h"
-#include "plugkit.h"
-#include "reapkit.h"
+#include <orch/kit.h>
+#include <orch/kit_reap.h>
 
 #define DK_REAP_MAX 64
 /* Generous: a process in uninterruptible sleep takes a while to die. */

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fly.h"
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 /* Bytes of data per exec call; they travel base64 encoded in the request's
  * stdin (a string in fly-go's MachineExecRequest), so binary survives JSON. */

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <orch/orch.h>
 
-#include "plugkit.h"
+#include <orch/kit.h>
 
 extern const struct orch_host *fl_host;
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fly.h"
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 #define FL_REAP_MAX 64
 /* Generous: a process in uninterruptible sleep takes a while to die. */
