@@ -197,10 +197,10 @@ orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
         int cancelled = ctx && fl_host->is_cancelled(ctx);
         int late = cdl && fl_host->now_mono_ns() > cdl;
         if (cc == CURLE_ABORTED_BY_CALLBACK || cancelled || late) {
-            rc = cancelled ? fl_host->error_set(err, ORCH_E_CANCELLED, "fly: %s %s: cancelled",
+            rc = cancelled ? fl_host->error_set(err, ORCH_E_CANCELLED, "%s %s: cancelled",
                                                 method, url + strlen(be->base))
                            : fl_host->error_set(err, ORCH_E_TIMEOUT,
-                                                "fly: %s %s: the step's deadline passed",
+                                                "%s %s: the step's deadline passed",
                                                 method, url + strlen(be->base));
             break;
         }
@@ -231,15 +231,15 @@ orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
             if (fl_pause(ctx, wait, cdl) == 0)
                 continue;
             rc = ctx && fl_host->is_cancelled(ctx)
-                     ? fl_host->error_set(err, ORCH_E_CANCELLED, "fly: %s %s: cancelled", method,
+                     ? fl_host->error_set(err, ORCH_E_CANCELLED, "%s %s: cancelled", method,
                                           url + strlen(be->base))
                      : fl_host->error_set(err, ORCH_E_TIMEOUT,
-                                          "fly: %s %s: the step's deadline passed", method,
+                                          "%s %s: the step's deadline passed", method,
                                           url + strlen(be->base));
             break;
         }
         if (cc != CURLE_OK)
-            rc = fl_host->error_set(err, ORCH_E_TRANSIENT, "fly: %s %s: %s", method,
+            rc = fl_host->error_set(err, ORCH_E_TRANSIENT, "%s %s: %s", method,
                                     url + strlen(be->base),
                                     *errbuf ? errbuf : curl_easy_strerror(cc));
         break;
@@ -268,7 +268,7 @@ orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error
                        : r->status == 400 || r->status == 422 ? ORCH_E_INVALID_ARG
                        : r->status >= 500                     ? ORCH_E_TRANSIENT
                                                               : ORCH_E_PROTOCOL;
-    return fl_host->error_set(err, code, "fly: %s: HTTP %ld: %s%s%s%s", what, r->status, msg,
+    return fl_host->error_set(err, code, "%s: HTTP %ld: %s%s%s%s", what, r->status, msg,
                               r->request_id[0] ? " (request id " : "", r->request_id,
                               r->request_id[0] ? ")" : "");
 }

@@ -85,7 +85,7 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
         fl_host->free(b64);
         fl_host->free(script);
         if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
-            rc = fl_host->error_set(err, ORCH_E_IO, "fly: writing %s on machine %s failed: %s",
+            rc = fl_host->error_set(err, ORCH_E_IO, "writing %s on machine %s failed: %s",
                                     qpath, in->id,
                                     json_string_value(json_object_get(r.json, "stderr"))
                                         ? json_string_value(json_object_get(r.json, "stderr"))
@@ -187,7 +187,7 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     /* Who called: a reap leaves the command alone while its caller lives. */
     if (pk_owner_self(owner, sizeof owner) != 0)
         return fl_host->error_set(err, ORCH_E_IO,
-                                  "fly: cannot read this process's /proc/self/stat (for the "
+                                  "cannot read this process's /proc/self/stat (for the "
                                   "command's record)");
     snprintf(dir, sizeof dir, FL_XDIR_PREFIX "%s-%llx", owner, (unsigned long long)start);
     orch_status rc = ORCH_OK;
@@ -203,7 +203,7 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
                         : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
         if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
             rc = fl_host->error_set(err, ORCH_E_IO,
-                                    "fly: writing the command's variables on machine %s "
+                                    "writing the command's variables on machine %s "
                                     "failed",
                                     in->id);
         fl_resp_free(&r);
@@ -251,7 +251,7 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
         const char *rcl = out ? strstr(out, "orch-rc:") : NULL;
         if (!rcl) {
             rc = fl_host->error_set(err, ORCH_E_PROTOCOL,
-                                    "fly: the command on machine %s ended without its exit "
+                                    "the command on machine %s ended without its exit "
                                     "status (exit %lld): %s",
                                     in->id,
                                     (long long)json_integer_value(json_object_get(r.json,
@@ -377,15 +377,15 @@ orch_status fl_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
                             : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(script);
     if (rc == ORCH_OK && st == 3)
-        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no file %s on machine %s", rel,
+        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "no file %s on machine %s", rel,
                                 in->id);
     else if (rc == ORCH_OK && st != 0)
-        rc = fl_host->error_set(err, ORCH_E_IO, "fly: reading %s on machine %s failed", rel,
+        rc = fl_host->error_set(err, ORCH_E_IO, "reading %s on machine %s failed", rel,
                                 in->id);
     char *data = NULL;
     size_t len = 0;
     if (rc == ORCH_OK && fl_unb64(out, &data, &len) != 0)
-        rc = fl_host->error_set(err, ORCH_E_PROTOCOL, "fly: %s came back garbled", rel);
+        rc = fl_host->error_set(err, ORCH_E_PROTOCOL, "%s came back garbled", rel);
     for (size_t off = 0; rc == ORCH_OK && off < len; off += 65536) {
         size_t n = len - off < 65536 ? len - off : 65536;
         if (wr(ud, data + off, n) != 0)
@@ -418,7 +418,7 @@ orch_status fl_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const ch
                             : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(script);
     if (rc == ORCH_OK && st == 3)
-        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no directory %s on machine %s",
+        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "no directory %s on machine %s",
                                 rel ? rel : ".", in->id);
     char *save = NULL;
     for (char *line = rc == ORCH_OK ? strtok_r(out, "\n", &save) : NULL; line;

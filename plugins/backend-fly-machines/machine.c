@@ -78,7 +78,7 @@ static orch_status fl_ensure_app(struct orch_backend *be, struct orch_ctx *ctx,
         return rc;
     if (!c->create_app)
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: app %s does not exist (create it, or set create_app: "
+                                  "app %s does not exist (create it, or set create_app: "
                                   "true)", c->app);
     /* POST /apps is not idempotent: after a 5xx or a lost answer the app
      * may exist, so look before asking again; "taken" may be this very
@@ -296,7 +296,7 @@ static orch_status fl_wait(struct orch_backend *be, struct orch_ctx *ctx, const 
     for (;;) {
         int64_t left = (deadline - fl_host->now_mono_ns()) / 1000000000;
         if (left < 1)
-            return fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: machine %s did not reach %s in "
+            return fl_host->error_set(err, ORCH_E_TIMEOUT, "machine %s did not reach %s in "
                                       "time", id, state);
         struct fl_resp r;
         orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
@@ -317,14 +317,14 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
 {
     const struct fl_cfg *c = be->cfg;
     if (!spec->instance_id)
-        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "fly: no instance id");
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "no instance id");
     if (!spec->image && !c->image)
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: no image to create the machine from: set the "
+                                  "no image to create the machine from: set the "
                                   "backend's 'image' option");
     if (spec->size)
         return fl_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "fly: sizes are set with cpu_kind, cpus and memory_mb");
+                                  "sizes are set with cpu_kind, cpus and memory_mb");
     int64_t deadline = fl_host->now_mono_ns() +
                        (spec->timeout_ms ? spec->timeout_ms : c->create_timeout_ms) * 1000000;
     orch_status rc = fl_ensure_app(be, ctx, err);
@@ -345,7 +345,7 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
                     fl_destroy_id(be, NULL, jid, NULL, err);
                 rc = fl_host->error_set(err, jid ? ORCH_E_NOMEM : ORCH_E_PROTOCOL,
                                         jid ? "out of memory"
-                                            : "fly: the create answer has no id");
+                                            : "the create answer has no id");
             }
         } else if ((rc == ORCH_E_TRANSIENT || rc == ORCH_E_NOMEM ||
                     (rc == ORCH_OK && (r.status >= 500 || r.status == 408))) &&
@@ -359,7 +359,7 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
                 fl_host->log(ctx, ORCH_LOG_INFO, "fly: the create of %s did happen (machine "
                              "%s) though its answer was lost", spec->instance_id, id);
             else if (rc == ORCH_OK && !nomem && fl_retry_pause(ctx, attempt))
-                rc = fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: create %s: cancelled or "
+                rc = fl_host->error_set(err, ORCH_E_TIMEOUT, "create %s: cancelled or "
                                         "out of time while retrying", spec->instance_id);
         } else if (rc == ORCH_OK && (r.status == 409 || r.status == 422) && attempt > 0) {
             /* Names are unique in an app and ours is the instance's: "taken"
@@ -384,7 +384,7 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(mk);
     if (rc == ORCH_OK && st != 0)
-        rc = fl_host->error_set(err, ORCH_E_IO, "fly: cannot make %s on machine %s", c->workdir,
+        rc = fl_host->error_set(err, ORCH_E_IO, "cannot make %s on machine %s", c->workdir,
                                 id);
     if (rc != ORCH_OK) {
         /* A machine that never became usable is not left behind. */
@@ -413,7 +413,7 @@ orch_status fl_attach(struct orch_backend *be, struct orch_ctx *ctx, const char 
     if (rc == ORCH_OK) {
         const char *st = json_string_value(json_object_get(r.json, "state"));
         if (r.status == 404 || (r.status == 200 && fl_state(st) == ORCH_INST_DESTROYED))
-            rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no machine %s in app %s", id,
+            rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "no machine %s in app %s", id,
                                     be->cfg->app);
         else if (r.status != 200)
             rc = fl_fail(&r, "look up the machine", err);
@@ -449,7 +449,7 @@ static orch_status fl_lease(struct orch_instance *in, struct orch_ctx *ctx, char
         if (!*nonce)
             rc = n && *n ? fl_host->error_set(err, ORCH_E_NOMEM, "out of memory")
                          : fl_host->error_set(err, ORCH_E_PROTOCOL,
-                                              "fly: the lease answer for machine %s has no "
+                                              "the lease answer for machine %s has no "
                                               "nonce", in->id);
     } else if (rc == ORCH_OK) {
         char *what = fl_printf("lease machine %s", in->id);

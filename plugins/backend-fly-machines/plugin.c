@@ -88,12 +88,12 @@ static orch_status fl_guest(const struct fl_cfg *c, int64_t *memory_mb, struct o
     int64_t top = perf ? 16 : 8;
     if (c->cpus < 1 || c->cpus > top || (c->cpus & (c->cpus - 1)))
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: cpus must be 1, 2, 4, 8%s for cpu_kind %s (got %lld)",
+                                  "cpus must be 1, 2, 4, 8%s for cpu_kind %s (got %lld)",
                                   perf ? " or 16" : "", c->cpu_kind, (long long)c->cpus);
     *memory_mb = c->memory_mb ? c->memory_mb : per_min * c->cpus;
     if (*memory_mb < per_min * c->cpus || *memory_mb > per_max * c->cpus || *memory_mb % 256)
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: memory_mb %lld does not fit %lld %s CPU%s: a multiple of "
+                                  "memory_mb %lld does not fit %lld %s CPU%s: a multiple of "
                                   "256 from %lld to %lld",
                                   (long long)*memory_mb, (long long)c->cpus, c->cpu_kind,
                                   c->cpus > 1 ? "s" : "", (long long)(per_min * c->cpus),

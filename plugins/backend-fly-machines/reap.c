@@ -84,7 +84,7 @@ orch_status fl_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_
                     60, &listing, &st, err);
     if (rc == ORCH_OK && st != 0)
         rc = fl_host->error_set(err, ORCH_E_FAILED,
-                                "fly: listing the command records on machine %s failed (exit "
+                                "listing the command records on machine %s failed (exit "
                                 "%d)",
                                 in->id, st);
     char *names[FL_REAP_MAX];
@@ -100,7 +100,7 @@ orch_status fl_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (rc == ORCH_OK && st != 0)
         rc = fl_host->error_set(err, ORCH_E_FAILED,
-                                "fly: the commands interrupted execs left on machine %s could "
+                                "the commands interrupted execs left on machine %s could "
                                 "not be ended (exit %d): %.200s",
                                 in->id, st, out ? out : "");
     else if (rc == ORCH_OK)

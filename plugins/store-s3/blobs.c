@@ -54,7 +54,7 @@ static orch_status s3_check_etag(const struct s3_resp *r, const char *want, cons
     if (!strcmp(r->etag, want))
         return ORCH_OK;
     return s3_host->error_set(err, ORCH_E_IO,
-                              "s3: %s %s: checksum mismatch (ETag %s, MD5 %s): the data was "
+                              "%s %s: checksum mismatch (ETag %s, MD5 %s): the data was "
                               "corrupted in transit",
                               what, key, r->etag[0] ? r->etag : "(none)", want);
 }
@@ -179,7 +179,7 @@ static orch_status s3_multipart(struct orch_store *st, const char *fk, char *buf
     if (rc != ORCH_OK)
         return rc;
     if (!id)
-        return s3_host->error_set(err, ORCH_E_PROTOCOL, "s3: no UploadId for %s", fk);
+        return s3_host->error_set(err, ORCH_E_PROTOCOL, "no UploadId for %s", fk);
     struct s3_mpu m = {.upload_id = s3_escape(id, 0), .whole = EVP_MD_CTX_new()};
     free(id); /* libc memory, from s3_xml_text */
     if (!m.upload_id || !m.whole) {
@@ -395,12 +395,12 @@ orch_status s3_blob_list(struct orch_store *st, const char *prefix, orch_blob_fn
         char why[256];
         if (rc == ORCH_OK && r.cut)
             rc = s3_host->error_set(err, ORCH_E_PROTOCOL,
-                                    "s3: list %s in bucket %s: the answer is larger than "
+                                    "list %s in bucket %s: the answer is larger than "
                                     "orch reads (%u bytes)",
                                     fp, st->bucket, S3_BODY_MAX);
         else if (rc == ORCH_OK && s3_list_parse(r.body ? r.body : "", r.len, &page, why,
                                                 sizeof why) != 0)
-            rc = s3_host->error_set(err, ORCH_E_PROTOCOL, "s3: list %s in bucket %s: %s", fp,
+            rc = s3_host->error_set(err, ORCH_E_PROTOCOL, "list %s in bucket %s: %s", fp,
                                     st->bucket, why);
         for (size_t i = 0; rc == ORCH_OK && !stop && i < page.n; i++)
             if (strlen(page.items[i].key) >= plen)

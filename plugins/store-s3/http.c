@@ -224,7 +224,7 @@ orch_status s3_request(struct orch_store *st, const char *method, const char *ke
         resp->status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
         if (x.wr_failed) {
-            rc = s3_host->error_set(err, ORCH_E_CANCELLED, "s3: %s: the reader stopped", key);
+            rc = s3_host->error_set(err, ORCH_E_CANCELLED, "%s: the reader stopped", key);
             break;
         }
         if (attempt < st->retries && s3_retryable(cc, resp->status)) {
@@ -234,7 +234,7 @@ orch_status s3_request(struct orch_store *st, const char *method, const char *ke
             continue;
         }
         if (cc != CURLE_OK)
-            rc = s3_host->error_set(err, ORCH_E_TRANSIENT, "s3: %s %s: %s", method,
+            rc = s3_host->error_set(err, ORCH_E_TRANSIENT, "%s %s: %s", method,
                                     key ? key : st->bucket,
                                     *errbuf ? errbuf : curl_easy_strerror(cc));
         break;
@@ -264,7 +264,7 @@ orch_status s3_fail(struct orch_store *st, const struct s3_resp *r, const char *
         rc = ORCH_E_TRANSIENT;
     }
     orch_status out = s3_host->error_set(
-        err, rc, "s3: %s %s in bucket %s: HTTP %ld %s%s%s%s", what, key ? key : "",
+        err, rc, "%s %s in bucket %s: HTTP %ld %s%s%s%s", what, key ? key : "",
         st->bucket, r->status, code ? code : "", msg ? ": " : "", msg ? msg : "", hint);
     free(code); /* libc memory, from s3_xml_text */
     free(msg);
