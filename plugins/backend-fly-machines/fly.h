@@ -9,6 +9,7 @@
 #include <orch/orch.h>
 
 #include <orch/kit.h>
+#include <orch/kit_http.h>
 
 extern const struct orch_host *fl_host;
 
@@ -47,7 +48,7 @@ struct orch_backend {
     char *base;                  /* API URL without a trailing slash */
     char *auth;                  /* "Authorization: Bearer ..." */
     int64_t memory_mb;           /* memory_mb, or the preset for cpu_kind and cpus */
-    CURL *curl;
+    struct pk_http http;         /* one client: connections are reused */
     int64_t deadline_ns;         /* of the request under way (a command's timeout), 0 = none */
 };
 

@@ -105,8 +105,7 @@ static void fl_close(struct orch_backend *be)
 {
     if (!be)
         return;
-    if (be->curl)
-        curl_easy_cleanup(be->curl);
+    pk_http_cleanup(&be->http);
     if (be->auth) {
         memset(be->auth, 0, strlen(be->auth)); /* the token does not linger */
         fl_host->free(be->auth);
@@ -131,8 +130,8 @@ static orch_status fl_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
     be->memory_mb = memory_mb;
     be->base = fl_host->strdup(c->api_url);
     be->auth = fl_printf("Authorization: Bearer %s", c->token);
-    be->curl = curl_easy_init();
-    if (!be->base || !be->auth || !be->curl) {
+    int http_failed = pk_http_init(&be->http, fl_host);
+    if (!be->base || !be->auth || http_failed) {
         fl_close(be);
         return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
