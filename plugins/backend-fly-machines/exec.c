@@ -233,10 +233,7 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     if (!script)
         return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     /* The API's own timeout outlasts ours: we end the command first. */
-    int64_t deadline = req->timeout_ms ? start + req->timeout_ms * 1000000 : 0;
-    int64_t dl = fl_host->deadline_ns(ctx);
-    if (dl && (!deadline || dl < deadline))
-        deadline = dl;
+    int64_t deadline = pk_deadline(fl_host, ctx, start, req->timeout_ms);
     int64_t api_s = deadline ? (deadline - start) / 1000000000 + 10 : 3600;
     struct fl_resp r;
     /* The command's own timeout ends the request like the step's deadline. */

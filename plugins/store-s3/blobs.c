@@ -8,18 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3.h"
+#include <orch/kit.h>
 
-static int s3_key_ok(const char *key)
-{
-    if (!key || !*key || key[0] == '/')
-        return 0;
-    for (const char *p = key; *p; p++)
-        if (p[0] == '.' && p[1] == '.' && (p == key || p[-1] == '/') &&
-            (p[2] == '/' || p[2] == 0))
-            return 0;
-    return 1;
-}
+#include "s3.h"
 
 static char *s3_full_key(struct orch_store *st, const char *key)
 {
@@ -215,7 +206,7 @@ static orch_status s3_multipart(struct orch_store *st, const char *fk, char *buf
 orch_status s3_blob_put(struct orch_store *st, const char *key, orch_read_fn rd, void *ud,
                         struct orch_error *err)
 {
-    if (!s3_key_ok(key))
+    if (!pk_blob_key_ok(key))
         return s3_host->error_set(err, ORCH_E_INVALID_ARG, "invalid blob key '%s'",
                                   key ? key : "");
     char *fk = s3_full_key(st, key);

@@ -166,3 +166,14 @@ int pk_pause(const struct orch_host *h, struct orch_ctx *ctx, int64_t ms, int64_
         poll(&p, fd >= 0 ? 1 : 0, (int)(left < 100 ? left : 100));
     }
 }
+
+int pk_blob_key_ok(const char *key)
+{
+    if (!key || !*key || key[0] == '/')
+        return 0;
+    for (const char *p = key; *p; p++)
+        if (p[0] == '.' && p[1] == '.' && (p == key || p[-1] == '/') &&
+            (p[2] == '/' || p[2] == 0))
+            return 0;
+    return 1;
+}

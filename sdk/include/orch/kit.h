@@ -35,6 +35,12 @@ char *pk_shquote(const struct orch_host *h, const char *s);
 int64_t pk_deadline(const struct orch_host *h, struct orch_ctx *ctx, int64_t start_ns,
                     int64_t timeout_ms);
 
+/* 1 when key follows the store ABI's key rule (orch/store.h): non-empty,
+ * "/"-separated, not starting with "/", no ".." component. A store checks
+ * it on every blob call (and answers ORCH_E_INVALID_ARG): stores are
+ * called without the core too (the conformance suite, other hosts). */
+int pk_blob_key_ok(const char *key);
+
 /* Sleep ms, woken by a cancel: 0 when the time went by, non-zero when the
  * ctx was cancelled (ctx NULL: never) or the deadline (host monotonic ns,
  * 0 = none) passed first. For waits between retries: a long back-off must
