@@ -178,6 +178,86 @@ static void fl_kill(struct orch_instance *in, const char *dir)
     fl_host->free(pidfile);
 }
 
+/* The request's variables into DIR/env on the machine: the exec request's
+ * stdin, not its argv, carries the values. */
+static orch_status fl_exec_env(struct orch_instance *in, struct orch_ctx *ctx,
+                               const struct orch_exec_req *req, const char *dir,
+                               struct orch_error *err)
+{
+    char *exports = pk_env_exports(fl_host, req->env, req->env_count);
+    char *b64 = exports ? fl_b64(exports, strlen(exports)) : NULL;
+    char *put = fl_printf("umask 077 && mkdir -p %s && base64 -d > %s/env", dir, dir);
+    struct fl_resp r = {0};
+    /* Safe twice (the file is written whole again): a 5xx is retried. */
+    orch_status rc = b64 && put ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", put),
+                                               b64, 60, FL_IDEMPOTENT, &r, err)
+                                : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
+        rc = fl_host->error_set(err, ORCH_E_IO,
+                                "writing the command's variables on machine %s "
+                                "failed",
+                                in->id);
+    fl_resp_free(&r);
+    if (exports)
+        explicit_bzero(exports, strlen(exports));
+    fl_host->free(exports);
+    fl_host->free(b64);
+    fl_host->free(put);
+    return rc;
+}
+
+/* The request's stdin into DIR/in on the machine. */
+static orch_status fl_exec_stdin(struct orch_instance *in, struct orch_ctx *ctx,
+                                 const struct orch_exec_req *req, const char *dir,
+                                 struct orch_error *err)
+{
+    char *mk = fl_printf("mkdir -p %s", dir);
+    int st;
+    orch_status rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
+                        : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    fl_host->free(mk);
+    char *q = fl_printf("%s/in", dir);
+    if (rc == ORCH_OK)
+        rc = q ? fl_upload(in, ctx, q, req->stdin_data, (size_t)req->stdin_len, err)
+               : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    fl_host->free(q);
+    return rc;
+}
+
+/* The script's answer: "orch-rc:N", then its stdout and stderr in base64,
+ * one a line; delivered to the request, the status into res. */
+static orch_status fl_exec_result(struct orch_instance *in, struct orch_ctx *ctx,
+                                  const struct orch_exec_req *req, const struct fl_resp *r,
+                                  struct orch_exec_res *res, struct orch_error *err)
+{
+    const char *out = json_string_value(json_object_get(r->json, "stdout"));
+    const char *rcl = out ? strstr(out, "orch-rc:") : NULL;
+    if (!rcl) {
+        const char *stderr_text = json_string_value(json_object_get(r->json, "stderr"));
+        return fl_host->error_set(err, ORCH_E_PROTOCOL,
+                                  "the command on machine %s ended without its exit "
+                                  "status (exit %lld): %s",
+                                  in->id,
+                                  (long long)json_integer_value(json_object_get(r->json,
+                                                                                "exit_code")),
+                                  stderr_text ? stderr_text : "");
+    }
+    res->exit_code = atoi(rcl + 8);
+    const char *l1 = strchr(rcl, '\n');
+    const char *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
+    char *o64 = l1 && l2 ? fl_printf("%.*s", (int)(l2 - l1 - 1), l1 + 1) : NULL;
+    const char *e64 = l2 ? l2 + 1 : NULL;
+    fl_deliver(ctx, req, ORCH_STREAM_STDOUT, o64);
+    fl_deliver(ctx, req, ORCH_STREAM_STDERR, e64);
+    fl_host->free(o64);
+    /* 128+N from the shell: killed by signal N. */
+    if (res->exit_code > 128 && res->exit_code < 160) {
+        res->term_signal = res->exit_code - 128;
+        res->exit_code = -1;
+    }
+    return ORCH_OK;
+}
+
 orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     const struct orch_exec_req *req, struct orch_exec_res *res,
                     struct orch_error *err)
@@ -190,45 +270,11 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
                                   "cannot read this process's /proc/self/stat (for the "
                                   "command's record)");
     snprintf(dir, sizeof dir, FL_XDIR_PREFIX "%s-%llx", owner, (unsigned long long)start);
-    orch_status rc = ORCH_OK;
-    if (req->env_count) {
-        /* The exec request's stdin, not its argv, carries the values. */
-        char *exports = pk_env_exports(fl_host, req->env, req->env_count);
-        char *b64 = exports ? fl_b64(exports, strlen(exports)) : NULL;
-        char *put = fl_printf("umask 077 && mkdir -p %s && base64 -d > %s/env", dir, dir);
-        struct fl_resp r = {0};
-        /* Safe twice (the file is written whole again): a 5xx is retried. */
-        rc = b64 && put ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", put), b64, 60,
-                                       FL_IDEMPOTENT, &r, err)
-                        : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
-            rc = fl_host->error_set(err, ORCH_E_IO,
-                                    "writing the command's variables on machine %s "
-                                    "failed",
-                                    in->id);
-        fl_resp_free(&r);
-        if (exports)
-            explicit_bzero(exports, strlen(exports));
-        fl_host->free(exports);
-        fl_host->free(b64);
-        fl_host->free(put);
-        if (rc != ORCH_OK)
-            return rc;
-    }
-    if (req->stdin_data && req->stdin_len) {
-        char *mk = fl_printf("mkdir -p %s", dir);
-        int st;
-        rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
-                : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        fl_host->free(mk);
-        char *q = fl_printf("%s/in", dir);
-        if (rc == ORCH_OK)
-            rc = q ? fl_upload(in, ctx, q, req->stdin_data, (size_t)req->stdin_len, err)
-                   : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        fl_host->free(q);
-        if (rc != ORCH_OK)
-            return rc;
-    }
+    orch_status rc = req->env_count ? fl_exec_env(in, ctx, req, dir, err) : ORCH_OK;
+    if (rc == ORCH_OK && req->stdin_data && req->stdin_len)
+        rc = fl_exec_stdin(in, ctx, req, dir, err);
+    if (rc != ORCH_OK)
+        return rc;
     char *script = fl_script(in, req, dir);
     if (!script)
         return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -244,34 +290,9 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     fl_host->free(script);
     int64_t now = fl_host->now_mono_ns();
     if (rc == ORCH_OK) {
-        const char *out = json_string_value(json_object_get(r.json, "stdout"));
-        const char *rcl = out ? strstr(out, "orch-rc:") : NULL;
-        if (!rcl) {
-            rc = fl_host->error_set(err, ORCH_E_PROTOCOL,
-                                    "the command on machine %s ended without its exit "
-                                    "status (exit %lld): %s",
-                                    in->id,
-                                    (long long)json_integer_value(json_object_get(r.json,
-                                                                                  "exit_code")),
-                                    json_string_value(json_object_get(r.json, "stderr"))
-                                        ? json_string_value(json_object_get(r.json, "stderr"))
-                                        : "");
-        } else {
-            res->exit_code = atoi(rcl + 8);
-            const char *l1 = strchr(rcl, '\n');
-            const char *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
-            char *o64 = l1 && l2 ? fl_printf("%.*s", (int)(l2 - l1 - 1), l1 + 1) : NULL;
-            const char *e64 = l2 ? l2 + 1 : NULL;
-            fl_deliver(ctx, req, ORCH_STREAM_STDOUT, o64);
-            fl_deliver(ctx, req, ORCH_STREAM_STDERR, e64);
-            fl_host->free(o64);
-            /* 128+N from the shell: killed by signal N. */
-            if (res->exit_code > 128 && res->exit_code < 160) {
-                res->term_signal = res->exit_code - 128;
-                res->exit_code = -1;
-            }
+        rc = fl_exec_result(in, ctx, req, &r, res, err);
+        if (rc == ORCH_OK)
             res->duration_ns = now - start;
-        }
     } else if (rc == ORCH_E_TIMEOUT || rc == ORCH_E_CANCELLED) {
         fl_kill(in, dir);
         int64_t ms = (fl_host->now_mono_ns() - start) / 1000000;

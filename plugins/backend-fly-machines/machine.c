@@ -311,26 +311,16 @@ static orch_status fl_wait(struct orch_backend *be, struct orch_ctx *ctx, const 
     }
 }
 
-orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
-                      const struct orch_instance_spec *spec, struct orch_instance **out,
-                      struct orch_instance_ref *ref, struct orch_error *err)
+/* The POST that creates the machine, tried again (up to `retries`) where
+ * it may have failed or happened unseen: before a second POST the app is
+ * searched for the instance's machine, so a lost answer never makes two.
+ * *idp: the machine id, host memory. */
+static orch_status fl_create_machine(struct orch_backend *be, struct orch_ctx *ctx,
+                                     const struct orch_instance_spec *spec, const char *vol,
+                                     char **idp, struct orch_error *err)
 {
     const struct fl_cfg *c = be->cfg;
-    if (!spec->instance_id)
-        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "no instance id");
-    if (!spec->image && !c->image)
-        return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "no image to create the machine from: set the "
-                                  "backend's 'image' option");
-    if (spec->size)
-        return fl_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "sizes are set with cpu_kind, cpus and memory_mb");
-    int64_t deadline = fl_host->now_mono_ns() +
-                       (spec->timeout_ms ? spec->timeout_ms : c->create_timeout_ms) * 1000000;
-    orch_status rc = fl_ensure_app(be, ctx, err);
-    char *vol = NULL;
-    if (rc == ORCH_OK && c->volume)
-        rc = fl_volume(be, ctx, spec->region ? spec->region : c->region, &vol, err);
+    orch_status rc = ORCH_OK;
     char *id = NULL;
     for (int attempt = 0; rc == ORCH_OK && !id; attempt++) {
         struct fl_resp r;
@@ -371,12 +361,18 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
         }
         fl_resp_free(&r);
     }
-    fl_host->free(vol);
-    struct orch_instance *in = rc == ORCH_OK ? fl_inst(be, id) : NULL;
-    if (rc == ORCH_OK && !in)
-        rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    if (rc == ORCH_OK)
-        rc = fl_wait(be, ctx, id, "started", deadline, err);
+    *idp = id;
+    return rc;
+}
+
+/* A new machine made usable: started (within the deadline), its work dir
+ * made. */
+static orch_status fl_create_ready(struct orch_backend *be, struct orch_ctx *ctx,
+                                   struct orch_instance *in, int64_t deadline,
+                                   struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    orch_status rc = fl_wait(be, ctx, in->id, "started", deadline, err);
     int st = 0;
     char *mk = rc == ORCH_OK ? fl_printf("mkdir -p '%s'", c->workdir) : NULL;
     if (rc == ORCH_OK)
@@ -385,7 +381,39 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
     fl_host->free(mk);
     if (rc == ORCH_OK && st != 0)
         rc = fl_host->error_set(err, ORCH_E_IO, "cannot make %s on machine %s", c->workdir,
-                                id);
+                                in->id);
+    return rc;
+}
+
+orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
+                      const struct orch_instance_spec *spec, struct orch_instance **out,
+                      struct orch_instance_ref *ref, struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    if (!spec->instance_id)
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "no instance id");
+    if (!spec->image && !c->image)
+        return fl_host->error_set(err, ORCH_E_CONFIG,
+                                  "no image to create the machine from: set the "
+                                  "backend's 'image' option");
+    if (spec->size)
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "sizes are set with cpu_kind, cpus and memory_mb");
+    int64_t deadline = fl_host->now_mono_ns() +
+                       (spec->timeout_ms ? spec->timeout_ms : c->create_timeout_ms) * 1000000;
+    orch_status rc = fl_ensure_app(be, ctx, err);
+    char *vol = NULL;
+    if (rc == ORCH_OK && c->volume)
+        rc = fl_volume(be, ctx, spec->region ? spec->region : c->region, &vol, err);
+    char *id = NULL;
+    if (rc == ORCH_OK)
+        rc = fl_create_machine(be, ctx, spec, vol, &id, err);
+    fl_host->free(vol);
+    struct orch_instance *in = rc == ORCH_OK ? fl_inst(be, id) : NULL;
+    if (rc == ORCH_OK && !in)
+        rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (rc == ORCH_OK)
+        rc = fl_create_ready(be, ctx, in, deadline, err);
     if (rc != ORCH_OK) {
         /* A machine that never became usable is not left behind. */
         if (id) {
