@@ -142,8 +142,8 @@ orch_status dk_sh_for(struct orch_instance *in, struct orch_ctx *ctx, const char
                       struct orch_error *err);
 
 /* ---- reap.c: the commands an interrupted exec left (reap_commands). Each
- * command's record is DK_REC_DIR/OWNER.TOKEN (reapkit.h), outside the work
- * dir so that the command's own clean-up does not remove it. */
+ * command's record is DK_REC_DIR/OWNER.TOKEN (orch/kit_reap.h), outside
+ * the work dir so that the command's own clean-up does not remove it. */
 #define DK_REC_DIR "/tmp/.orch-exec"
 orch_status dk_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err);
 

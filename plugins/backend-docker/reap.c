@@ -5,9 +5,9 @@
  * (DK_REC_DIR), which outlive an exec whose wrapper was killed while its
  * command's group lives on. A record whose owner (the process that called
  * exec) still lives belongs to an exec call still under way: left alone.
- * The rest are killed from inside the container (reapkit's script:
- * TERM, kill_grace, KILL, confirmed gone) and then each exec is polled
- * until the engine, too, says it no longer runs. */
+ * The rest are killed from inside the container (the kit's reap script,
+ * orch/kit_reap.h: TERM, kill_grace, KILL, confirmed gone) and then each
+ * exec is polled until the engine, too, says it no longer runs. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>

@@ -100,8 +100,8 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
 }
 
 /* The session leader of a step's command, `sh -c FL_LEADER DIR/rec CMD...`:
- * its record first (reapkit.h), then the command in its place, carrying
- * DIR's name as its token. Only the command's session carries it, not the
+ * its record first (orch/kit_reap.h), then the command in its place,
+ * carrying DIR's name as its token. Only the command's session carries it, not the
  * plumbing around it in the exec's own process group. It goes inside
  * single quotes: no ' in it. */
 #define FL_LEADER                                                                              \

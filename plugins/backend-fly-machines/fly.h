@@ -123,7 +123,7 @@ orch_status fl_list_dir(struct orch_instance *, struct orch_ctx *, const char *,
                         orch_dirent_fn, void *, struct orch_error *);
 
 /* Each command's scratch dir on the machine: FL_XDIR_PREFIX OWNER-HEX,
- * OWNER the calling process (reapkit.h). */
+ * OWNER the calling process (orch/kit_reap.h). */
 #define FL_XDIR_PREFIX "/tmp/orch-x-"
 /* reap.c: reap_commands. */
 orch_status fl_reap(struct orch_instance *, struct orch_ctx *, struct orch_error *);

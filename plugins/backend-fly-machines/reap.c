@@ -3,9 +3,9 @@
  * client goes away). Each command's scratch dir names its caller
  * (FL_XDIR_PREFIX OWNER-HEX); a dir whose owner still lives belongs to an
  * exec call under way and is left alone. For the others, one exec runs
- * reapkit's script (TERM, kill_grace, KILL, confirmed gone) over their
- * records and tokens, then removes the dirs (and any variables file a
- * command that never started left in one). */
+ * the kit's reap script (orch/kit_reap.h: TERM, kill_grace, KILL,
+ * confirmed gone) over their records and tokens, then removes the dirs
+ * (and any variables file a command that never started left in one). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
