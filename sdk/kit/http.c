@@ -165,6 +165,8 @@ orch_status pk_http_perform(struct pk_http *c, const struct pk_http_req *rq,
             st = ORCH_E_NOMEM;
     }
     curl_multi_remove_handle(c->multi, c->easy);
+    /* rs may go before the client does: curl keeps no pointer into it. */
+    curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL);
     return st;
 }
 
