@@ -57,23 +57,23 @@ static orch_status dk_validate_cfg(const struct dk_cfg *cfg, struct orch_error *
     if (cfg->host && strncmp(cfg->host, "tcp://", 6) && strncmp(cfg->host, "http://", 7) &&
         strncmp(cfg->host, "https://", 8) && strncmp(cfg->host, "unix://", 7))
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: option 'host': '%s' is not tcp://, "
+                                  "option 'host': '%s' is not tcp://, "
                                   "http://, https:// or unix://",
                                   cfg->host);
     if (!cfg->host && (!cfg->socket || !*cfg->socket))
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: option 'socket' is empty and no 'host' "
+                                  "option 'socket' is empty and no 'host' "
                                   "is set");
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: options 'tls_cert' and 'tls_key' go "
+                                  "options 'tls_cert' and 'tls_key' go "
                                   "together");
     if ((cfg->tls_ca || cfg->tls_cert) && !cfg->host)
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: TLS options need 'host' (tcp)");
+                                  "TLS options need 'host' (tcp)");
     if (cfg->workdir && cfg->workdir[0] != '/')
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: option 'workdir' must be absolute, not '%s'",
+                                  "option 'workdir' must be absolute, not '%s'",
                                   cfg->workdir);
     return ORCH_OK;
 }

@@ -374,7 +374,9 @@ static orch_status fl_create_ready(struct orch_backend *be, struct orch_ctx *ctx
     const struct fl_cfg *c = be->cfg;
     orch_status rc = fl_wait(be, ctx, in->id, "started", deadline, err);
     int st = 0;
-    char *mk = rc == ORCH_OK ? fl_printf("mkdir -p '%s'", c->workdir) : NULL;
+    char *q = rc == ORCH_OK ? fl_quote(c->workdir) : NULL;
+    char *mk = q ? fl_printf("mkdir -p %s", q) : NULL;
+    fl_host->free(q);
     if (rc == ORCH_OK)
         rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");

@@ -70,10 +70,10 @@ static orch_status s3_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
     (void)ctx;
     if (c->part_size < 5 * 1024 * 1024)
         return s3_host->error_set(err, ORCH_E_CONFIG,
-                                  "store s3: part_size must be at least 5M (S3's minimum)");
+                                  "part_size must be at least 5M (S3's minimum)");
     if (!c->access_key != !c->secret_key)
         return s3_host->error_set(err, ORCH_E_CONFIG,
-                                  "store s3: give both access_key and secret_key, or neither");
+                                  "give both access_key and secret_key, or neither");
     struct orch_store *st = s3_host->calloc(1, sizeof *st);
     if (!st)
         return s3_host->error_set(err, ORCH_E_NOMEM, "out of memory");
