@@ -5,7 +5,7 @@
 
 Includes: every `#include "..."` in core/, tools/, plugins/ and sdk/ (.c
 and .h), resolved the way the build's include paths do (the including
-file's directory, then core/, plugins/common/, sdk/include/,
+file's directory, then core/, sdk/include/,
 sdk/testing/include/). Any cycle is an error.
 
 Calls (with --build, a configured and built tree): which .c file uses a
@@ -26,7 +26,7 @@ import sys
 # ORCH_CYCLES_ROOT: another tree (the test checks the checker on one).
 ROOT = os.environ.get("ORCH_CYCLES_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DIRS = ["core", "tools", "plugins", "sdk"]
-INCLUDE_PATH = ["core", "plugins/common", "sdk/include", "sdk/testing/include"]
+INCLUDE_PATH = ["core", "sdk/include", "sdk/testing/include"]
 
 # Call cycles that other work of issue 20 removes, each a group of files:
 # a cycle inside one group is reported with --calls-report but does not

@@ -117,13 +117,13 @@ static orch_status dk_start(struct orch_backend *be, struct orch_ctx *ctx, const
 {
     char *path = dk_printf("/containers/%s/start", id);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     long code = 0;
     json_t *body = NULL;
     orch_status st = dk_call(be, ctx, "POST", path, NULL, &code, &body, err);
     dk_host->free(path);
     if (st == ORCH_OK && code != 204 && code != 304)
-        st = dk_engine_error(err, code, body, "docker: starting container %s", name);
+        st = dk_engine_error(err, code, body, "starting container %s", name);
     json_decref(body);
     if (st != ORCH_OK)
         return st;
@@ -134,10 +134,10 @@ static orch_status dk_start(struct orch_backend *be, struct orch_ctx *ctx, const
         return st;
     json_t *state = json_object_get(body, "State");
     if (code != 200)
-        st = dk_engine_error(err, code, body, "docker: inspecting container %s", name);
+        st = dk_engine_error(err, code, body, "inspecting container %s", name);
     else if (!json_is_true(json_object_get(state, "Running")))
         st = dk_host->error_set(err, ORCH_E_FAILED,
-                                "docker: container %s stopped right after start (exit code "
+                                "container %s stopped right after start (exit code "
                                 "%lld%s%s); the image needs /bin/sh",
                                 name, (long long)json_integer_value(json_object_get(state, "ExitCode")),
                                 json_string_length(json_object_get(state, "Error")) ? ": " : "",
@@ -155,14 +155,14 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
     const char *image = spec->image ? spec->image : be->cfg->image;
     if (!image || !*image)
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "docker: no image to create the instance from: set the "
+                                  "no image to create the instance from: set the "
                                   "backend's 'image' option");
     if (!spec->instance_id || !*spec->instance_id)
-        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: no instance id");
+        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "no instance id");
     /* Silently ignoring them would hand back something other than asked. */
     if (spec->size || spec->region)
         return dk_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "docker: containers have no %s; set cpus and memory in the "
+                                  "containers have no %s; set cpus and memory in the "
                                   "backend's options", spec->size ? "sizes" : "regions");
     orch_status st = dk_ensure_image(be, ctx, image, err);
     if (st != ORCH_OK)
@@ -174,7 +174,7 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
     if (!body || !path) {
         json_decref(body);
         dk_host->free(path);
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
     long code = 0;
     json_t *ans = NULL;
@@ -188,11 +188,11 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
     const char *id = json_string_value(json_object_get(ans, "Id"));
     if (code != 201 || !id) {
         st = code == 201 ? dk_host->error_set(err, ORCH_E_PROTOCOL,
-                                              "docker: creating container %s: no Id in the "
+                                              "creating container %s: no Id in the "
                                               "answer",
                                               name)
                          : dk_engine_error(err, code, ans,
-                                           "docker: creating container %s from image %s", name,
+                                           "creating container %s from image %s", name,
                                            image);
         json_decref(ans);
         if (code == 201)
@@ -203,7 +203,7 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
     json_decref(ans);
     if (!in) {
         dk_discard(be, name);
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
     st = dk_start(be, ctx, in->id, name, err);
     if (st == ORCH_OK) {
@@ -213,7 +213,7 @@ orch_status dk_create(struct orch_backend *be, struct orch_ctx *ctx,
             dk_host->free(ref->id);
             dk_host->free(ref->handle);
             ref->id = ref->handle = NULL;
-            st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+            st = dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
         }
     }
     if (st != ORCH_OK) {
@@ -230,7 +230,7 @@ orch_status dk_attach(struct orch_backend *be, struct orch_ctx *ctx, const char 
 {
     (void)handle;
     if (!id || !*id)
-        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: attach: no container id");
+        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "attach: no container id");
     long code = 0;
     json_t *body = NULL;
     orch_status st = dk_inspect(be, ctx, id, &code, &body, err);
@@ -238,12 +238,12 @@ orch_status dk_attach(struct orch_backend *be, struct orch_ctx *ctx, const char 
         return st;
     const char *cid = json_string_value(json_object_get(body, "Id"));
     if (code == 404)
-        st = dk_host->error_set(err, ORCH_E_NOT_FOUND, "docker: no container %s", id);
+        st = dk_host->error_set(err, ORCH_E_NOT_FOUND, "no container %s", id);
     else if (code != 200 || !cid)
-        st = dk_engine_error(err, code, body, "docker: inspecting container %s", id);
+        st = dk_engine_error(err, code, body, "inspecting container %s", id);
     else if (!(*out = dk_inst_new(be, cid,
                                   json_string_value(json_object_get(body, "Name")))))
-        st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        st = dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     json_decref(body);
     return st;
 }
@@ -275,7 +275,7 @@ orch_status dk_status(struct orch_instance *in, struct orch_ctx *ctx,
         out->state = ORCH_INST_DESTROYED;
         out->detail = dk_printf("container %s is gone", in->name);
     } else if (code != 200) {
-        st = dk_engine_error(err, code, body, "docker: inspecting container %s", in->name);
+        st = dk_engine_error(err, code, body, "inspecting container %s", in->name);
     } else {
         const char *s = json_string_value(json_object_get(json_object_get(body, "State"), "Status"));
         s = s ? s : "unknown";
@@ -308,7 +308,7 @@ orch_status dk_stop(struct orch_instance *in, struct orch_ctx *ctx, int64_t grac
     long secs = grace_ms <= 0 ? 0 : (long)((grace_ms + 999) / 1000);
     char *path = dk_printf("/containers/%s/stop?t=%ld", in->id, secs);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     /* The engine answers after the grace period and the kill. */
     json_t *body = NULL;
     struct dk_req rq = {.method = "POST", .path = path, .ctx = ctx,
@@ -319,10 +319,10 @@ orch_status dk_stop(struct orch_instance *in, struct orch_ctx *ctx, int64_t grac
     if (st != ORCH_OK)
         return st;
     if (rs.code == 404)
-        st = dk_host->error_set(err, ORCH_E_NOT_FOUND, "docker: no container %s", in->name);
+        st = dk_host->error_set(err, ORCH_E_NOT_FOUND, "no container %s", in->name);
     else if (rs.code != 204 && rs.code != 304) {
-        body = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
-        st = dk_engine_error(err, rs.code, body, "docker: stopping container %s", in->name);
+        body = rs.http.body.len ? json_loadb(rs.http.body.p, rs.http.body.len, 0, NULL) : NULL;
+        st = dk_engine_error(err, rs.code, body, "stopping container %s", in->name);
         json_decref(body);
     }
     dk_resp_free(&rs);
@@ -348,7 +348,7 @@ orch_status dk_destroy(struct orch_instance *in, struct orch_ctx *ctx, struct or
                 nanosleep(&ts, NULL);
                 continue;
             }
-            st = dk_engine_error(err, code, body, "docker: removing container %s", in->name);
+            st = dk_engine_error(err, code, body, "removing container %s", in->name);
         }
         json_decref(body);
         break;
@@ -404,20 +404,20 @@ orch_status dk_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
     char *path = esc ? dk_printf("/containers/json?all=1&filters=%s", esc) : NULL;
     dk_host->free(esc);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     long code = 0;
     json_t *body = NULL;
     orch_status st = dk_call(be, ctx, "GET", path, NULL, &code, &body, err);
     dk_host->free(path);
     if (st == ORCH_OK && (code != 200 || !json_is_array(body)))
-        st = dk_engine_error(err, code, body, "docker: listing orch's containers");
+        st = dk_engine_error(err, code, body, "listing orch's containers");
     size_t i;
     json_t *c;
     if (st == ORCH_OK)
         json_array_foreach(body, i, c) {
             int rc = dk_report_owned(c, fn, ud);
             if (rc < 0)
-                st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+                st = dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
             if (rc)
                 break;
         }

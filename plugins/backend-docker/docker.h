@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <orch/kit.h>
+#include <orch/kit_http.h>
 #include <orch/orch.h>
 
 extern const struct orch_host *dk_host;
@@ -50,12 +52,6 @@ struct orch_instance {
 };
 
 /* ---- http.c: one request to the engine. */
-struct dk_buf {
-    char *data;
-    size_t len, cap;
-};
-int dk_buf_add(struct dk_buf *b, const void *p, size_t n);
-void dk_buf_free(struct dk_buf *b);
 
 struct dk_req {
     const char *method;
@@ -83,7 +79,8 @@ struct dk_req {
 
 struct dk_resp {
     long code;
-    struct dk_buf body;           /* when no write_cb; NUL-terminated */
+    struct pk_http_resp http;     /* the kit's answer: its body (http.body) is
+                                   * collected when no write_cb took it */
     char *path_stat;              /* X-Docker-Container-Path-Stat, host mem */
 };
 void dk_resp_free(struct dk_resp *rs);
@@ -104,7 +101,7 @@ orch_status dk_get_named(struct orch_backend *be, struct orch_ctx *ctx, const ch
  * "<what>: <engine message> (HTTP code)". */
 orch_status dk_engine_error(struct orch_error *err, long code, json_t *body,
                             const char *fmt, ...) ORCH_PRINTF(4, 5);
-char *dk_printf(const char *fmt, ...) ORCH_PRINTF(1, 2);
+#define dk_printf(...) pk_printf(dk_host, __VA_ARGS__)
 char *dk_escape(const char *s); /* URL-escaped, host memory */
 
 /* ---- image.c */
@@ -136,17 +133,17 @@ orch_status dk_exec(struct orch_instance *in, struct orch_ctx *ctx,
 /* Runs a short shell script in the container, output collected (stdout
  * and stderr together, at most 64 KiB); for the plugin's own chores. */
 orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_cancel,
-                  const char *script, int *exit_code, struct dk_buf *out,
+                  const char *script, int *exit_code, struct pk_buf *out,
                   struct orch_error *err);
 
 /* The same with its own timeout (a reap's kill outlasts api_timeout). */
 orch_status dk_sh_for(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
-                      int64_t timeout_ms, int *exit_code, struct dk_buf *out,
+                      int64_t timeout_ms, int *exit_code, struct pk_buf *out,
                       struct orch_error *err);
 
 /* ---- reap.c: the commands an interrupted exec left (reap_commands). Each
- * command's record is DK_REC_DIR/OWNER.TOKEN (reapkit.h), outside the work
- * dir so that the command's own clean-up does not remove it. */
+ * command's record is DK_REC_DIR/OWNER.TOKEN (orch/kit_reap.h), outside
+ * the work dir so that the command's own clean-up does not remove it. */
 #define DK_REC_DIR "/tmp/.orch-exec"
 orch_status dk_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_error *err);
 

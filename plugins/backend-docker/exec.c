@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "docker.h"
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 #define DK_PID_MARK "\001orch-pid "
 
@@ -191,12 +191,12 @@ static void dk_kill_exec(struct orch_instance *in, struct orch_ctx *ctx, long pi
         return;
     struct orch_error e = {.struct_size = sizeof e};
     int code;
-    struct dk_buf out = {0};
+    struct pk_buf out = {.h = dk_host};
     if (dk_sh(in, ctx, 1, script, &code, &out, &e) != ORCH_OK)
         dk_host->log(ctx, ORCH_LOG_WARN, "docker: killing the command in %s: %s", in->name,
                      e.message ? e.message : "failed");
     dk_host->free(e.message);
-    dk_buf_free(&out);
+    pk_buf_free(&out);
     dk_host->free(script);
 }
 
@@ -205,7 +205,7 @@ static orch_status dk_exec_create(struct orch_instance *in, struct orch_ctx *ctx
 {
     char *path = dk_printf("/containers/%s/exec", in->id);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     long code = 0;
     json_t *ans = NULL;
     orch_status st = dk_call(in->be, ctx, "POST", path, body, &code, &ans, err);
@@ -216,12 +216,12 @@ static orch_status dk_exec_create(struct orch_instance *in, struct orch_ctx *ctx
     if (code == 201 && id)
         *exec_id = dk_host->strdup(id);
     else if (code == 404)
-        st = dk_engine_error(err, code, ans, "docker: container %s", in->name);
+        st = dk_engine_error(err, code, ans, "container %s", in->name);
     else
-        st = dk_engine_error(err, code, ans, "docker: exec in container %s", in->name);
+        st = dk_engine_error(err, code, ans, "exec in container %s", in->name);
     json_decref(ans);
     if (st == ORCH_OK && !*exec_id)
-        st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        st = dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     return st;
 }
 
@@ -231,7 +231,7 @@ static orch_status dk_exec_exit(struct orch_instance *in, struct orch_ctx *ctx,
 {
     char *path = dk_printf("/exec/%s/json", exec_id);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     orch_status st = ORCH_OK;
     for (int tries = 0;; tries++) {
         long code = 0;
@@ -240,7 +240,7 @@ static orch_status dk_exec_exit(struct orch_instance *in, struct orch_ctx *ctx,
         if (st != ORCH_OK)
             break;
         if (code != 200) {
-            st = dk_engine_error(err, code, ans, "docker: inspecting exec in %s", in->name);
+            st = dk_engine_error(err, code, ans, "inspecting exec in %s", in->name);
             json_decref(ans);
             break;
         }
@@ -251,7 +251,7 @@ static orch_status dk_exec_exit(struct orch_instance *in, struct orch_ctx *ctx,
             break;
         if (tries == 200) {
             st = dk_host->error_set(err, ORCH_E_PROTOCOL,
-                                    "docker: exec in %s still running after its output ended",
+                                    "exec in %s still running after its output ended",
                                     in->name);
             break;
         }
@@ -280,7 +280,7 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
     /* Who called: a reap leaves this command alone while its caller lives. */
     if (pk_owner_self(owner, sizeof owner) != 0)
         return dk_host->error_set(err, ORCH_E_IO,
-                                  "docker: cannot read this process's /proc/self/stat (for the "
+                                  "cannot read this process's /proc/self/stat (for the "
                                   "command's record)");
     snprintf(record, sizeof record, DK_REC_DIR "/%s.%s", owner, token);
     const char *sfile = NULL;
@@ -297,7 +297,7 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
     json_t *body = dk_exec_body(in, req, token, record, sfile);
     char *exec_id = NULL;
     st = body ? dk_exec_create(in, hctx, body, &exec_id, err)
-              : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+              : dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     json_decref(body);
     if (st != ORCH_OK)
         return st;
@@ -309,20 +309,20 @@ static orch_status dk_exec_run(struct orch_instance *in, struct orch_ctx *ctx,
                         .timeout_ms = run->timeout_ms};
     struct dk_resp rs;
     st = path ? dk_http(in->be, &rq, &rs, err)
-              : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+              : dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     dk_host->free(path);
     if (st == ORCH_E_TIMEOUT || st == ORCH_E_CANCELLED) {
         dk_kill_exec(in, ctx, d->pid, token, record);
         if (st == ORCH_E_TIMEOUT)
-            dk_host->error_set(err, st, "docker: command in %s timed out; its processes were "
+            dk_host->error_set(err, st, "command in %s timed out; its processes were "
                                         "killed", in->name);
         else
-            dk_host->error_set(err, st, "docker: command in %s cancelled; its processes were "
+            dk_host->error_set(err, st, "command in %s cancelled; its processes were "
                                         "killed", in->name);
     } else if (st == ORCH_OK) {
         if (rs.code != 200 && rs.code != 101) {
-            json_t *ans = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
-            st = dk_engine_error(err, rs.code, ans, "docker: starting exec in %s", in->name);
+            json_t *ans = rs.http.body.len ? json_loadb(rs.http.body.p, rs.http.body.len, 0, NULL) : NULL;
+            st = dk_engine_error(err, rs.code, ans, "starting exec in %s", in->name);
             json_decref(ans);
         }
         dk_resp_free(&rs);
@@ -352,7 +352,7 @@ orch_status dk_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     struct orch_error *err)
 {
     if (req->argc == 0 || !req->argv || !req->argv[0] || !*req->argv[0])
-        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: empty command");
+        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "empty command");
     int64_t t0 = dk_host->now_mono_ns();
     struct dk_demux d = {.out = req->on_output, .ud = req->ud, .ctx = ctx};
     struct dk_run run = {.req = req, .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : -1};
@@ -361,7 +361,7 @@ orch_status dk_exec(struct orch_instance *in, struct orch_ctx *ctx,
     /* Killed by a signal: say so when it was the container that went. */
     if (st == ORCH_OK && (code == 137 || code == 143) && dk_stopping(in))
         st = dk_host->error_set(err, ORCH_E_FAILED,
-                                "docker: container %s stopped while the command ran (it "
+                                "container %s stopped while the command ran (it "
                                 "exited with status %d)",
                                 in->name, code);
     if (res) {
@@ -375,13 +375,13 @@ orch_status dk_exec(struct orch_instance *in, struct orch_ctx *ctx,
 static void dk_collect_out(void *ud, uint32_t stream, const char *data, uint64_t len)
 {
     (void)stream;
-    struct dk_buf *b = ud;
+    struct pk_buf *b = ud;
     if (b->len + len <= 65536)
-        dk_buf_add(b, data, (size_t)len);
+        pk_add_mem(b, data, (size_t)len);
 }
 
 orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_cancel,
-                  const char *script, int *exit_code, struct dk_buf *out,
+                  const char *script, int *exit_code, struct pk_buf *out,
                   struct orch_error *err)
 {
     const char *argv[] = {script};
@@ -394,7 +394,7 @@ orch_status dk_sh(struct orch_instance *in, struct orch_ctx *ctx, int ignore_can
 }
 
 orch_status dk_sh_for(struct orch_instance *in, struct orch_ctx *ctx, const char *script,
-                      int64_t timeout_ms, int *exit_code, struct dk_buf *out,
+                      int64_t timeout_ms, int *exit_code, struct pk_buf *out,
                       struct orch_error *err)
 {
     const char *argv[] = {script};

@@ -16,27 +16,19 @@
 static orch_status dk_mkdir_p(struct orch_instance *in, struct orch_ctx *ctx, const char *dir,
                               struct orch_error *err)
 {
-    /* The directory goes through argv-safe quoting: single quotes, each '
-     * written as '\'' . */
-    struct dk_buf q = {0};
-    dk_buf_add(&q, "mkdir -p -- '", 13);
-    for (const char *p = dir; *p; p++)
-        if (*p == '\'')
-            dk_buf_add(&q, "'\\''", 4);
-        else
-            dk_buf_add(&q, p, 1);
-    if (dk_buf_add(&q, "'", 1) != 0) {
-        dk_buf_free(&q);
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
-    }
+    char *q = pk_shquote(dk_host, dir);
+    char *script = q ? dk_printf("mkdir -p -- %s", q) : NULL;
+    dk_host->free(q);
+    if (!script)
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     int code = -1;
-    struct dk_buf out = {0};
-    orch_status st = dk_sh(in, ctx, 0, q.data, &code, &out, err);
+    struct pk_buf out = {.h = dk_host};
+    orch_status st = dk_sh(in, ctx, 0, script, &code, &out, err);
     if (st == ORCH_OK && code != 0)
-        st = dk_host->error_set(err, ORCH_E_IO, "docker: cannot create %s in %s: %s", dir,
-                                in->name, out.data ? out.data : "mkdir failed");
-    dk_buf_free(&q);
-    dk_buf_free(&out);
+        st = dk_host->error_set(err, ORCH_E_IO, "cannot create %s in %s: %s", dir,
+                                in->name, out.p ? out.p : "mkdir failed");
+    dk_host->free(script);
+    pk_buf_free(&out);
     return st;
 }
 
@@ -100,7 +92,7 @@ static orch_status dk_fetch_tar(struct orch_instance *in, struct orch_ctx *ctx,
     char *path = epath ? dk_printf("/containers/%s/archive?path=%s", in->id, epath) : NULL;
     dk_host->free(epath);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     struct dk_req rq = {.method = "GET", .path = path, .ctx = ctx, .write_cb = dk_on_tar,
                         .write_ud = f, .abort_status = ORCH_E_IO,
                         .stopped_early = &f->stopped, .timeout_ms = -1};
@@ -109,15 +101,15 @@ static orch_status dk_fetch_tar(struct orch_instance *in, struct orch_ctx *ctx,
     int have_rs = st == ORCH_OK;
     dk_host->free(path);
     if (st == ORCH_OK && rs.code != 200) {
-        json_t *ans = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
+        json_t *ans = rs.http.body.len ? json_loadb(rs.http.body.p, rs.http.body.len, 0, NULL) : NULL;
         st = rs.code == 404 ? dk_engine_error(err, rs.code, ans,
-                                              "docker: no such file or directory: %s in %s",
+                                              "no such file or directory: %s in %s",
                                               abs, in->name)
-                            : dk_engine_error(err, rs.code, ans, "docker: reading %s in %s",
+                            : dk_engine_error(err, rs.code, ans, "reading %s in %s",
                                               abs, in->name);
         json_decref(ans);
     } else if (st != ORCH_OK && f->why == ORCH_E_PROTOCOL) {
-        st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: %s", abs,
+        st = dk_host->error_set(err, ORCH_E_PROTOCOL, "reading %s in %s: %s", abs,
                                 in->name, f->t.err);
     }
     if (have_rs)
@@ -130,7 +122,7 @@ orch_status dk_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
 {
     char *abs = dk_abs_path(in, path);
     if (!abs)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     struct dk_fetch f = {.wr = wr, .wud = ud};
     f.t.on_entry = dk_file_entry;
     f.t.on_data = dk_file_data;
@@ -138,23 +130,23 @@ orch_status dk_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
     orch_status st = dk_fetch_tar(in, ctx, abs, &f, err);
     dk_untar_free(&f.t);
     if (f.why == ORCH_E_IO)
-        st = dk_host->error_set(err, ORCH_E_IO, "docker: get_file %s: the receiver stopped the "
+        st = dk_host->error_set(err, ORCH_E_IO, "get_file %s: the receiver stopped the "
                                                 "transfer", path);
     else if (st != ORCH_OK)
         ;
     else if (f.entries == 0)
-        st = dk_host->error_set(err, ORCH_E_PROTOCOL, "docker: reading %s in %s: empty archive",
+        st = dk_host->error_set(err, ORCH_E_PROTOCOL, "reading %s in %s: empty archive",
                                 abs, in->name);
     else if (f.type == '5')
-        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is a directory", abs,
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "%s in %s is a directory", abs,
                                 in->name);
     else if (f.type == '2')
         st = dk_host->error_set(err, ORCH_E_INVALID_ARG,
-                                "docker: %s in %s is a symbolic link: links are not followed "
+                                "%s in %s is a symbolic link: links are not followed "
                                 "(they could lead out of the work dir)",
                                 abs, in->name);
     else if (f.type != '0' && f.type != '7')
-        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is not a regular file",
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "%s in %s is not a regular file",
                                 abs, in->name);
     dk_host->free(abs);
     return st;
@@ -205,16 +197,16 @@ orch_status dk_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const ch
 {
     char *abs = dk_abs_path(in, path);
     if (!abs)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     struct dk_fetch f = {.fn = fn, .fud = ud};
     f.t.on_entry = dk_dir_entry;
     f.t.ud = &f;
     orch_status st = dk_fetch_tar(in, ctx, abs, &f, err);
     if (f.why == ORCH_E_INVALID_ARG)
-        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: %s in %s is not a directory",
+        st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "%s in %s is not a directory",
                                 abs, in->name);
     else if (f.why == ORCH_E_NOMEM)
-        st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        st = dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     dk_untar_free(&f.t);
     dk_host->free(f.prefix);
     dk_host->free(abs);

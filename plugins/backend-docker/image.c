@@ -13,7 +13,7 @@ static orch_status dk_inspect_image(struct orch_backend *be, struct orch_ctx *ct
     if (st == ORCH_OK) {
         *present = code == 200;
         if (code != 200 && code != 404)
-            st = dk_engine_error(err, code, body, "docker: inspecting image %s", image);
+            st = dk_engine_error(err, code, body, "inspecting image %s", image);
     }
     json_decref(body);
     return st;
@@ -52,7 +52,7 @@ static orch_status dk_pull(struct orch_backend *be, struct orch_ctx *ctx, const 
     int digest = strchr(image, '@') != NULL;
     char *repo = dk_host->strdup(image);
     if (!repo)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     const char *tag = "latest";
     if (!digest && colon) {
         repo[colon - image] = 0;
@@ -67,7 +67,7 @@ static orch_status dk_pull(struct orch_backend *be, struct orch_ctx *ctx, const 
     dk_host->free(etag);
     dk_host->free(repo);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     dk_host->log(ctx, ORCH_LOG_INFO, "pulling image %s", image);
     struct dk_req rq = {.method = "POST", .path = path, .ctx = ctx, .timeout_ms = -1};
     struct dk_resp rs;
@@ -77,12 +77,12 @@ static orch_status dk_pull(struct orch_backend *be, struct orch_ctx *ctx, const 
         return st;
     char why[512];
     if (rs.code != 200) {
-        json_t *body = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
-        st = dk_engine_error(err, rs.code, body, "docker: pulling image %s", image);
+        json_t *body = rs.http.body.len ? json_loadb(rs.http.body.p, rs.http.body.len, 0, NULL) : NULL;
+        st = dk_engine_error(err, rs.code, body, "pulling image %s", image);
         json_decref(body);
-    } else if (dk_pull_error(rs.body.data, rs.body.len, why, sizeof why)) {
+    } else if (dk_pull_error(rs.http.body.p, rs.http.body.len, why, sizeof why)) {
         st = dk_host->error_set(err, ORCH_E_NOT_FOUND,
-                                "docker: image %s cannot be pulled: %s", image, why);
+                                "image %s cannot be pulled: %s", image, why);
     }
     dk_resp_free(&rs);
     return st;
@@ -100,7 +100,7 @@ orch_status dk_ensure_image(struct orch_backend *be, struct orch_ctx *ctx, const
         return st;
     if (!strcmp(policy, "never"))
         return dk_host->error_set(err, ORCH_E_NOT_FOUND,
-                                  "docker: image %s is not present on the engine and pull is "
+                                  "image %s is not present on the engine and pull is "
                                   "'never'",
                                   image);
     st = dk_pull(be, ctx, image, err);
@@ -110,6 +110,6 @@ orch_status dk_ensure_image(struct orch_backend *be, struct orch_ctx *ctx, const
     st = dk_inspect_image(be, ctx, image, &present, err);
     if (st == ORCH_OK && !present)
         st = dk_host->error_set(err, ORCH_E_NOT_FOUND,
-                                "docker: image %s is still absent after the pull", image);
+                                "image %s is still absent after the pull", image);
     return st;
 }

@@ -57,23 +57,23 @@ static orch_status dk_validate_cfg(const struct dk_cfg *cfg, struct orch_error *
     if (cfg->host && strncmp(cfg->host, "tcp://", 6) && strncmp(cfg->host, "http://", 7) &&
         strncmp(cfg->host, "https://", 8) && strncmp(cfg->host, "unix://", 7))
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: option 'host': '%s' is not tcp://, "
+                                  "option 'host': '%s' is not tcp://, "
                                   "http://, https:// or unix://",
                                   cfg->host);
     if (!cfg->host && (!cfg->socket || !*cfg->socket))
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: option 'socket' is empty and no 'host' "
+                                  "option 'socket' is empty and no 'host' "
                                   "is set");
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: options 'tls_cert' and 'tls_key' go "
+                                  "options 'tls_cert' and 'tls_key' go "
                                   "together");
     if ((cfg->tls_ca || cfg->tls_cert) && !cfg->host)
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: TLS options need 'host' (tcp)");
+                                  "TLS options need 'host' (tcp)");
     if (cfg->workdir && cfg->workdir[0] != '/')
         return dk_host->error_set(err, ORCH_E_CONFIG,
-                                  "backend docker: option 'workdir' must be absolute, not '%s'",
+                                  "option 'workdir' must be absolute, not '%s'",
                                   cfg->workdir);
     return ORCH_OK;
 }
@@ -101,17 +101,17 @@ static orch_status dk_negotiate(struct orch_backend *be, struct orch_ctx *ctx,
     orch_status st = dk_http(be, &rq, &rs, err);
     if (st != ORCH_OK)
         return st;
-    json_t *v = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
+    json_t *v = rs.http.body.len ? json_loadb(rs.http.body.p, rs.http.body.len, 0, NULL) : NULL;
     const char *api = json_string_value(json_object_get(v, "ApiVersion"));
     int maj = 0, min = 0;
     if (rs.code != 200 || !api || sscanf(api, "%d.%d", &maj, &min) != 2)
         st = dk_host->error_set(err, ORCH_E_PROTOCOL,
-                                "docker: %s did not answer /version like a Docker engine "
+                                "%s did not answer /version like a Docker engine "
                                 "(HTTP %ld)",
                                 be->cfg->host ? be->cfg->host : be->cfg->socket, rs.code);
     else if (maj < DK_API_MIN_MAJOR || (maj == DK_API_MIN_MAJOR && min < DK_API_MIN_MINOR))
         st = dk_host->error_set(err, ORCH_E_UNSUPPORTED,
-                                "docker: the engine speaks API %s; orch needs %d.%d or newer",
+                                "the engine speaks API %s; orch needs %d.%d or newer",
                                 api, DK_API_MIN_MAJOR, DK_API_MIN_MINOR);
     else {
         int max_maj, max_min;
@@ -135,7 +135,7 @@ static orch_status dk_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
         return st;
     struct orch_backend *be = dk_host->calloc(1, sizeof *be + sizeof(struct dk_cfg));
     if (!be)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     /* The effective config: the core's, with host=unix://... folded into
      * socket. It lives right after the handle. */
     struct dk_cfg *eff = (struct dk_cfg *)(be + 1);
@@ -144,7 +144,7 @@ static orch_status dk_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
     be->base_url = dk_base_url(cfg, eff);
     if (!be->base_url) {
         dk_host->free(be);
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
     st = dk_negotiate(be, ctx, err);
     if (st != ORCH_OK) {
@@ -190,7 +190,7 @@ static orch_status dk_probe(struct orch_backend *be, struct orch_ctx *ctx,
 static orch_status dk_init(const struct orch_host *host, struct orch_error *err)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return host->error_set(err, ORCH_E_INTERNAL, "docker: curl_global_init failed");
+        return host->error_set(err, ORCH_E_INTERNAL, "curl_global_init failed");
     return ORCH_OK;
 }
 

@@ -5,17 +5,17 @@
  * (DK_REC_DIR), which outlive an exec whose wrapper was killed while its
  * command's group lives on. A record whose owner (the process that called
  * exec) still lives belongs to an exec call still under way: left alone.
- * The rest are killed from inside the container (reapkit's script:
- * TERM, kill_grace, KILL, confirmed gone) and then each exec is polled
- * until the engine, too, says it no longer runs. */
+ * The rest are killed from inside the container (the kit's reap script,
+ * orch/kit_reap.h: TERM, kill_grace, KILL, confirmed gone) and then each
+ * exec is polled until the engine, too, says it no longer runs. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "docker.h"
-#include "plugkit.h"
-#include "reapkit.h"
+#include <orch/kit.h>
+#include <orch/kit_reap.h>
 
 #define DK_REAP_MAX 64
 /* Generous: a process in uninterruptible sleep takes a while to die. */
@@ -81,7 +81,7 @@ static int dk_exec_running(struct orch_instance *in, struct orch_ctx *ctx, const
         return -1;
     int r = code == 404 ? 0 : code == 200 ? json_is_true(json_object_get(ans, "Running")) : -1;
     if (r < 0)
-        dk_engine_error(err, code, ans, "docker: inspecting exec %s in %s", id, in->name);
+        dk_engine_error(err, code, ans, "inspecting exec %s in %s", id, in->name);
     if (out && r == 1)
         *out = ans;
     else
@@ -101,7 +101,7 @@ static orch_status dk_reap_from_engine(struct orch_instance *in, struct orch_ctx
     if (st != ORCH_OK)
         return st;
     if (code != 200 && code != 404) {
-        st = dk_engine_error(err, code, c, "docker: inspecting container %s", in->name);
+        st = dk_engine_error(err, code, c, "inspecting container %s", in->name);
         json_decref(c);
         return st;
     }
@@ -131,23 +131,23 @@ static orch_status dk_reap_from_records(struct orch_instance *in, struct orch_ct
                                         struct dk_leftovers *l, struct orch_error *err)
 {
     int code = -1;
-    struct dk_buf out = {0};
+    struct pk_buf out = {.h = dk_host};
     orch_status st = dk_sh(in, ctx, 0,
                            "cd " DK_REC_DIR " 2>/dev/null || exit 0; for f in *; do [ -f \"$f\" ] "
                            "&& echo \"$f\"; done; true",
                            &code, &out, err);
     if (st == ORCH_OK && code != 0)
         st = dk_host->error_set(err, ORCH_E_FAILED,
-                                "docker: listing the command records in %s failed (exit %d)",
+                                "listing the command records in %s failed (exit %d)",
                                 in->name, code);
-    for (const char *p = out.data, *e; st == ORCH_OK && p && *p; p = e + (*e != 0)) {
+    for (const char *p = out.p, *e; st == ORCH_OK && p && *p; p = e + (*e != 0)) {
         e = strchr(p, '\n');
         if (!e)
             e = p + strlen(p);
         if (e > p)
             dk_leftover_add(l, p, (size_t)(e - p), NULL);
     }
-    dk_buf_free(&out);
+    pk_buf_free(&out);
     return st;
 }
 
@@ -172,9 +172,9 @@ static orch_status dk_reap_kill(struct orch_instance *in, struct orch_ctx *ctx,
     char *script = kill && tail ? dk_printf("%s%s", kill, tail) : NULL;
     orch_status st = ORCH_OK;
     int code = -1;
-    struct dk_buf out = {0};
+    struct pk_buf out = {.h = dk_host};
     if (!script)
-        st = dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        st = dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     else
         st = dk_sh_for(in, ctx, script,
                        in->be->cfg->kill_grace_ms + DK_REAP_DEADLINE_MS +
@@ -182,11 +182,11 @@ static orch_status dk_reap_kill(struct orch_instance *in, struct orch_ctx *ctx,
                        &code, &out, err);
     if (st == ORCH_OK && code != 0)
         st = dk_host->error_set(err, ORCH_E_FAILED,
-                                "docker: the commands an interrupted exec left in container %s "
+                                "the commands an interrupted exec left in container %s "
                                 "could not be ended (exit %d): %.*s",
                                 in->name, code, (int)(out.len > 200 ? 200 : out.len),
-                                out.data ? out.data : "");
-    dk_buf_free(&out);
+                                out.p ? out.p : "");
+    pk_buf_free(&out);
     dk_host->free(script);
     dk_host->free(kill);
     dk_host->free(tail);
@@ -209,7 +209,7 @@ static orch_status dk_reap_confirm(struct orch_instance *in, struct orch_ctx *ct
                 break;
             if (dk_host->now_mono_ns() > until)
                 return dk_host->error_set(err, ORCH_E_FAILED,
-                                          "docker: exec %s in container %s still runs after its "
+                                          "exec %s in container %s still runs after its "
                                           "processes were killed",
                                           l->exec_id[i], in->name);
             struct timespec ts = {0, 100 * 1000000};

@@ -55,21 +55,21 @@ static orch_status dk_spool(orch_read_fn rd, void *ud, FILE **out, uint64_t *siz
 {
     FILE *f = tmpfile();
     if (!f)
-        return dk_host->error_set(err, ORCH_E_IO, "docker: put_file: no temporary file: %m");
+        return dk_host->error_set(err, ORCH_E_IO, "put_file: no temporary file: %m");
     char buf[65536];
     uint64_t total = 0;
     for (;;) {
         int64_t n = rd(ud, buf, sizeof buf);
         if (n < 0) {
             fclose(f);
-            return dk_host->error_set(err, ORCH_E_IO, "docker: put_file: reading the source "
+            return dk_host->error_set(err, ORCH_E_IO, "put_file: reading the source "
                                                       "failed");
         }
         if (n == 0)
             break;
         if (fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
             fclose(f);
-            return dk_host->error_set(err, ORCH_E_IO, "docker: put_file: spooling: %m");
+            return dk_host->error_set(err, ORCH_E_IO, "put_file: spooling: %m");
         }
         total += (uint64_t)n;
     }
@@ -90,7 +90,7 @@ static orch_status dk_put_once(struct orch_instance *in, struct orch_ctx *ctx, c
                       : NULL;
     dk_host->free(edir);
     if (!path)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     struct dk_req rq = {.method = "PUT", .path = path, .ctx = ctx,
                         .content_type = "application/x-tar", .read_cb = dk_upload_read,
                         .read_ud = u,
@@ -102,7 +102,7 @@ static orch_status dk_put_once(struct orch_instance *in, struct orch_ctx *ctx, c
     if (st != ORCH_OK)
         return st;
     *code = rs.code;
-    *ans = rs.body.len ? json_loadb(rs.body.data, rs.body.len, 0, NULL) : NULL;
+    *ans = rs.http.body.len ? json_loadb(rs.http.body.p, rs.http.body.len, 0, NULL) : NULL;
     dk_resp_free(&rs);
     return ORCH_OK;
 }
@@ -113,24 +113,24 @@ orch_status dk_put_path(struct orch_instance *in, struct orch_ctx *ctx, const ch
 {
     char *abs = dk_abs_path(in, path);
     if (!abs)
-        return dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+        return dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     char *slash = strrchr(abs, '/');
     const char *base = slash + 1;
     if (!*base) {
         dk_host->free(abs);
-        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: put_file: '%s' names no "
+        return dk_host->error_set(err, ORCH_E_INVALID_ARG, "put_file: '%s' names no "
                                                            "file", path);
     }
     char *dir = slash == abs ? dk_host->strdup("/") : dk_printf("%.*s", (int)(slash - abs), abs);
     struct dk_upload u = {0};
     orch_status st = dir ? dk_spool(rd, ud, &u.f, &u.size, err)
-                         : dk_host->error_set(err, ORCH_E_NOMEM, "docker: out of memory");
+                         : dk_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (st == ORCH_OK) {
         u.head_len = dk_tar_header(u.head, base, mode, u.size, '0',
                                    dk_host->now_real_ns() / 1000000000);
         u.tail_len = (DK_TAR_BLOCK - u.size % DK_TAR_BLOCK) % DK_TAR_BLOCK + 2 * DK_TAR_BLOCK;
         if (!u.head_len)
-            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "docker: put_file: file name "
+            st = dk_host->error_set(err, ORCH_E_INVALID_ARG, "put_file: file name "
                                                              "too long: %s", path);
     }
     long code = 0;
@@ -146,7 +146,7 @@ orch_status dk_put_path(struct orch_instance *in, struct orch_ctx *ctx, const ch
             st = dk_put_once(in, ctx, dir, &u, &code, &ans, err);
     }
     if (st == ORCH_OK && code != 200)
-        st = dk_engine_error(err, code, ans, "docker: writing %s in %s", abs, in->name);
+        st = dk_engine_error(err, code, ans, "writing %s in %s", abs, in->name);
     json_decref(ans);
     if (u.f)
         fclose(u.f);

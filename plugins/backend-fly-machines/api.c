@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <nettle/base64.h>
 
@@ -26,29 +25,6 @@ void fl_resp_free(struct fl_resp *r)
 {
     json_decref(r->json);
     r->json = NULL;
-}
-
-struct fl_buf {
-    char *p;
-    size_t len, cap;
-};
-
-static size_t fl_on_body(char *b, size_t size, size_t n, void *ud)
-{
-    struct fl_buf *x = ud;
-    size_t len = size * n;
-    if (x->len + len + 1 > x->cap) {
-        size_t nc = (x->len + len + 1) * 2;
-        char *np = fl_host->realloc(x->p, nc);
-        if (!np)
-            return 0;
-        x->p = np;
-        x->cap = nc;
-    }
-    memcpy(x->p + x->len, b, len);
-    x->len += len;
-    x->p[x->len] = 0;
-    return len;
 }
 
 static size_t fl_on_header(char *b, size_t size, size_t n, void *ud)
@@ -67,21 +43,10 @@ static size_t fl_on_header(char *b, size_t size, size_t n, void *ud)
     return len;
 }
 
-struct fl_progress {
-    struct orch_ctx *ctx;
-    int64_t deadline;            /* monotonic ns, 0 = none */
-};
-
-/* Abort a request when the step is cancelled or past its deadline. */
-static int fl_on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+static void fl_setup(CURL *c, void *ud)
 {
-    struct fl_progress *p = ud;
-    (void)a, (void)b, (void)c, (void)d;
-    if (!p->ctx)
-        return 0;
-    if (fl_host->is_cancelled(p->ctx))
-        return 1;
-    return p->deadline && fl_host->now_mono_ns() > p->deadline ? 1 : 0;
+    (void)ud;
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "orch-backend-fly-machines/1.0");
 }
 
 /* A uniform draw in [0, n] (not for secrets: only to spread retries). */
@@ -103,29 +68,89 @@ static int64_t fl_backoff_ms(int n, int64_t base, int64_t cap)
     return fl_rand_upto(top < cap ? top : cap);
 }
 
-/* Sleep ms, in slices, giving up (non-zero) on a cancel or past the
- * deadline: a long Retry-After must not outlive the step. */
-static int fl_pause(struct orch_ctx *ctx, int64_t ms, int64_t deadline)
-{
-    int64_t end = fl_host->now_mono_ns() + ms * 1000000;
-    for (;;) {
-        int64_t now = fl_host->now_mono_ns();
-        if (ctx && fl_host->is_cancelled(ctx))
-            return 1;
-        if (deadline && now > deadline)
-            return 1;
-        if (now >= end)
-            return 0;
-        int64_t left = (end - now) / 1000000 + 1;
-        int64_t slice = left < 100 ? left : 100;
-        struct timespec ts = {slice / 1000, (slice % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-    }
-}
-
 int fl_retry_pause(struct orch_ctx *ctx, int n)
 {
-    return fl_pause(ctx, fl_backoff_ms(n, 200, 5000), ctx ? fl_host->deadline_ns(ctx) : 0);
+    return pk_pause(fl_host, ctx, fl_backoff_ms(n, 200, 5000), pk_deadline(fl_host, ctx, 0, 0));
+}
+
+/* One request of fl_call: what stays the same over its tries. */
+struct fl_try {
+    struct orch_backend *be;
+    struct orch_ctx *ctx;
+    const char *method, *path;   /* path: after the API URL, for messages */
+    struct pk_http_req rq;
+    int64_t deadline;            /* the ctx's or the command's, whichever is first */
+    int n_broken, n_limited;     /* the two budgets */
+    int64_t first_limited, wait;
+};
+
+static orch_status fl_try_once(struct fl_try *t, struct fl_resp *r, struct pk_http_resp *hr)
+{
+    r->request_id[0] = 0;
+    r->retry_after = 0;
+    orch_status st = pk_http_perform(&t->be->http, &t->rq, hr);
+    r->status = hr->status;
+    json_decref(r->json);
+    r->json = st == ORCH_OK && hr->body.p ? json_loads(hr->body.p, 0, NULL) : NULL;
+    return st;
+}
+
+/* 0 with *out_ms the wait before the next try, or -1: no next try. */
+static int fl_next_wait(struct fl_try *t, int flags, const struct pk_http_resp *hr,
+                        const struct fl_resp *r, int64_t *out_ms)
+{
+    const struct fl_cfg *cfg = t->be->cfg;
+    int broken = (flags & FL_IDEMPOTENT) && (hr->curl != CURLE_OK || r->status >= 500);
+    int limited = hr->curl == CURLE_OK && r->status == 429;
+    int64_t now = fl_host->now_mono_ns(), wait = -1;
+    if (limited) {
+        /* At least what Retry-After asks, then up to one more such
+         * window at random (or, without one, a jittered backoff). */
+        if (!t->first_limited)
+            t->first_limited = now;
+        int64_t ra = r->retry_after > 0 && r->retry_after < 3600 ? r->retry_after * 1000 : 0;
+        wait = ra ? ra + fl_rand_upto(ra) : 100 + fl_backoff_ms(t->n_limited, 500, 10000);
+        if ((now - t->first_limited) / 1000000 + wait > cfg->rate_limit_wait_ms)
+            wait = -1; /* the storm outlasted its budget */
+        t->n_limited++;
+    } else if (broken && t->n_broken < cfg->retries) {
+        wait = fl_backoff_ms(t->n_broken, 200, 5000);
+        t->n_broken++;
+    }
+    if (wait >= 0 && t->deadline && now + wait * 1000000 > t->deadline)
+        wait = -1; /* no point waiting past the deadline */
+    if (wait >= 0)
+        fl_host->log(t->ctx, ORCH_LOG_DEBUG, "%s %s: %s; again in %lldms", t->method, t->path,
+                     hr->curl != CURLE_OK ? curl_easy_strerror(hr->curl)
+                     : limited            ? "429"
+                                          : "5xx",
+                     (long long)wait);
+    *out_ms = wait;
+    return wait >= 0 ? 0 : -1;
+}
+
+/* The tries of one request: 429 waited out, broken answers of an
+ * idempotent request tried again, each wait cut short by a cancel. */
+static orch_status fl_tries(struct fl_try *t, int flags, struct fl_resp *r,
+                            struct orch_error *err)
+{
+    char what[600];
+    snprintf(what, sizeof what, "%s %s", t->method, t->path);
+    struct pk_http_resp hr = {0};
+    orch_status st;
+    for (;;) {
+        st = fl_try_once(t, r, &hr);
+        if (st != ORCH_OK || fl_next_wait(t, flags, &hr, r, &t->wait) != 0)
+            break; /* the last answer (or failure) stands */
+        pk_http_resp_free(&hr);
+        if (pk_pause(fl_host, t->ctx, t->wait, t->deadline) != 0) {
+            st = t->ctx && fl_host->is_cancelled(t->ctx) ? ORCH_E_CANCELLED : ORCH_E_TIMEOUT;
+            break;
+        }
+    }
+    st = pk_http_error(fl_host, err, st, &hr, what);
+    pk_http_resp_free(&hr);
+    return st;
 }
 
 orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *method,
@@ -142,108 +167,33 @@ orch_status fl_call(struct orch_backend *be, struct orch_ctx *ctx, const char *m
     json_decref(body);
     char *url = pn >= 0 ? fl_printf("%s/v1%s", be->base, path) : NULL;
     free(path);
-    if (!url || (body && !text)) {
-        fl_host->free(url);
-        free(text);
-        return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    }
     char nonce_hdr[160] = "";
     if (nonce)
         snprintf(nonce_hdr, sizeof nonce_hdr, "fly-machine-lease-nonce: %s", nonce);
-    orch_status rc = ORCH_OK;
-    int n_broken = 0, n_limited = 0; /* the two budgets */
-    int64_t first_limited = 0;
-    for (;;) {
-        CURL *c = be->curl;
-        curl_easy_reset(c);
-        struct curl_slist *h = curl_slist_append(NULL, be->auth);
-        h = curl_slist_append(h, "Content-Type: application/json");
-        h = curl_slist_append(h, "Expect:");
-        if (*nonce_hdr)
-            h = curl_slist_append(h, nonce_hdr);
-        struct fl_buf buf = {0};
-        int64_t cdl = ctx ? fl_host->deadline_ns(ctx) : 0;
-        if (ctx && be->deadline_ns && (!cdl || be->deadline_ns < cdl))
-            cdl = be->deadline_ns;
-        struct fl_progress prog = {ctx, cdl};
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)be->cfg->api_timeout_ms);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "orch-backend-fly-machines/1.0");
-        if (text)
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fl_on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fl_on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, fl_on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &prog);
-        char errbuf[CURL_ERROR_SIZE] = "";
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        r->request_id[0] = 0;
-        r->retry_after = 0;
-        CURLcode cc = curl_easy_perform(c);
-        curl_slist_free_all(h);
-        r->status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-        json_decref(r->json);
-        r->json = buf.p ? json_loads(buf.p, 0, NULL) : NULL;
-        fl_host->free(buf.p);
-        /* ctx NULL: clean-up work that must go on after a cancel. */
-        int cancelled = ctx && fl_host->is_cancelled(ctx);
-        int late = cdl && fl_host->now_mono_ns() > cdl;
-        if (cc == CURLE_ABORTED_BY_CALLBACK || cancelled || late) {
-            rc = cancelled ? fl_host->error_set(err, ORCH_E_CANCELLED, "fly: %s %s: cancelled",
-                                                method, url + strlen(be->base))
-                           : fl_host->error_set(err, ORCH_E_TIMEOUT,
-                                                "fly: %s %s: the step's deadline passed",
-                                                method, url + strlen(be->base));
-            break;
-        }
-        int broken = (flags & FL_IDEMPOTENT) && (cc != CURLE_OK || r->status >= 500);
-        int limited = cc == CURLE_OK && r->status == 429;
-        int64_t now = fl_host->now_mono_ns(), wait = -1;
-        if (limited) {
-            /* At least what Retry-After asks, then up to one more such
-             * window at random (or, without one, a jittered backoff). */
-            if (!first_limited)
-                first_limited = now;
-            int64_t ra = r->retry_after > 0 && r->retry_after < 3600 ? r->retry_after * 1000 : 0;
-            wait = ra ? ra + fl_rand_upto(ra) : 100 + fl_backoff_ms(n_limited, 500, 10000);
-            if ((now - first_limited) / 1000000 + wait > be->cfg->rate_limit_wait_ms)
-                wait = -1; /* the storm outlasted its budget */
-            n_limited++;
-        } else if (broken && n_broken < be->cfg->retries) {
-            wait = fl_backoff_ms(n_broken, 200, 5000);
-            n_broken++;
-        }
-        if (wait >= 0 && cdl && now + wait * 1000000 > cdl)
-            wait = -1; /* no point waiting past the deadline */
-        if (wait >= 0) {
-            fl_host->log(ctx, ORCH_LOG_DEBUG, "fly: %s %s: %s; again in %lldms", method,
-                         url + strlen(be->base),
-                         cc != CURLE_OK ? curl_easy_strerror(cc) : limited ? "429" : "5xx",
-                         (long long)wait);
-            if (fl_pause(ctx, wait, cdl) == 0)
-                continue;
-            rc = ctx && fl_host->is_cancelled(ctx)
-                     ? fl_host->error_set(err, ORCH_E_CANCELLED, "fly: %s %s: cancelled", method,
-                                          url + strlen(be->base))
-                     : fl_host->error_set(err, ORCH_E_TIMEOUT,
-                                          "fly: %s %s: the step's deadline passed", method,
-                                          url + strlen(be->base));
-            break;
-        }
-        if (cc != CURLE_OK)
-            rc = fl_host->error_set(err, ORCH_E_TRANSIENT, "fly: %s %s: %s", method,
-                                    url + strlen(be->base),
-                                    *errbuf ? errbuf : curl_easy_strerror(cc));
-        break;
+    struct curl_slist *h = curl_slist_append(NULL, be->auth);
+    h = h ? curl_slist_append(h, "Content-Type: application/json") : NULL;
+    h = h ? curl_slist_append(h, "Expect:") : NULL;
+    if (h && *nonce_hdr)
+        h = curl_slist_append(h, nonce_hdr);
+    orch_status rc;
+    if (!url || !h || (body && !text)) {
+        rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    } else {
+        /* ctx NULL: clean-up work that must go on after a cancel, with no
+         * deadline either. be->deadline_ns: a command's own timeout. */
+        struct fl_try t = {
+            .be = be, .ctx = ctx, .method = method, .path = url + strlen(be->base),
+            .rq = {.method = method, .url = url, .headers = h, .body = text,
+                   .body_len = text ? strlen(text) : 0, .header_cb = fl_on_header,
+                   .header_ud = r, .ctx = ctx, .deadline_ns = ctx ? be->deadline_ns : 0,
+                   .timeout_ms = (long)be->cfg->api_timeout_ms, .connect_timeout_ms = 10000,
+                   .setup = fl_setup}};
+        t.deadline = pk_deadline(fl_host, ctx, 0, 0);
+        if (t.rq.deadline_ns && (!t.deadline || t.rq.deadline_ns < t.deadline))
+            t.deadline = t.rq.deadline_ns;
+        rc = fl_tries(&t, flags, r, err);
     }
+    curl_slist_free_all(h);
     fl_host->free(url);
     free(text);
     return rc;
@@ -268,7 +218,7 @@ orch_status fl_fail(const struct fl_resp *r, const char *what, struct orch_error
                        : r->status == 400 || r->status == 422 ? ORCH_E_INVALID_ARG
                        : r->status >= 500                     ? ORCH_E_TRANSIENT
                                                               : ORCH_E_PROTOCOL;
-    return fl_host->error_set(err, code, "fly: %s: HTTP %ld: %s%s%s%s", what, r->status, msg,
+    return fl_host->error_set(err, code, "%s: HTTP %ld: %s%s%s%s", what, r->status, msg,
                               r->request_id[0] ? " (request id " : "", r->request_id,
                               r->request_id[0] ? ")" : "");
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fly.h"
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 /* Bytes of data per exec call; they travel base64 encoded in the request's
  * stdin (a string in fly-go's MachineExecRequest), so binary survives JSON. */
@@ -85,7 +85,7 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
         fl_host->free(b64);
         fl_host->free(script);
         if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
-            rc = fl_host->error_set(err, ORCH_E_IO, "fly: writing %s on machine %s failed: %s",
+            rc = fl_host->error_set(err, ORCH_E_IO, "writing %s on machine %s failed: %s",
                                     qpath, in->id,
                                     json_string_value(json_object_get(r.json, "stderr"))
                                         ? json_string_value(json_object_get(r.json, "stderr"))
@@ -100,8 +100,8 @@ static orch_status fl_upload(struct orch_instance *in, struct orch_ctx *ctx, con
 }
 
 /* The session leader of a step's command, `sh -c FL_LEADER DIR/rec CMD...`:
- * its record first (reapkit.h), then the command in its place, carrying
- * DIR's name as its token. Only the command's session carries it, not the
+ * its record first (orch/kit_reap.h), then the command in its place,
+ * carrying DIR's name as its token. Only the command's session carries it, not the
  * plumbing around it in the exec's own process group. It goes inside
  * single quotes: no ' in it. */
 #define FL_LEADER                                                                              \
@@ -178,6 +178,86 @@ static void fl_kill(struct orch_instance *in, const char *dir)
     fl_host->free(pidfile);
 }
 
+/* The request's variables into DIR/env on the machine: the exec request's
+ * stdin, not its argv, carries the values. */
+static orch_status fl_exec_env(struct orch_instance *in, struct orch_ctx *ctx,
+                               const struct orch_exec_req *req, const char *dir,
+                               struct orch_error *err)
+{
+    char *exports = pk_env_exports(fl_host, req->env, req->env_count);
+    char *b64 = exports ? fl_b64(exports, strlen(exports)) : NULL;
+    char *put = fl_printf("umask 077 && mkdir -p %s && base64 -d > %s/env", dir, dir);
+    struct fl_resp r = {0};
+    /* Safe twice (the file is written whole again): a 5xx is retried. */
+    orch_status rc = b64 && put ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", put),
+                                               b64, 60, FL_IDEMPOTENT, &r, err)
+                                : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
+        rc = fl_host->error_set(err, ORCH_E_IO,
+                                "writing the command's variables on machine %s "
+                                "failed",
+                                in->id);
+    fl_resp_free(&r);
+    if (exports)
+        explicit_bzero(exports, strlen(exports));
+    fl_host->free(exports);
+    fl_host->free(b64);
+    fl_host->free(put);
+    return rc;
+}
+
+/* The request's stdin into DIR/in on the machine. */
+static orch_status fl_exec_stdin(struct orch_instance *in, struct orch_ctx *ctx,
+                                 const struct orch_exec_req *req, const char *dir,
+                                 struct orch_error *err)
+{
+    char *mk = fl_printf("mkdir -p %s", dir);
+    int st;
+    orch_status rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
+                        : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    fl_host->free(mk);
+    char *q = fl_printf("%s/in", dir);
+    if (rc == ORCH_OK)
+        rc = q ? fl_upload(in, ctx, q, req->stdin_data, (size_t)req->stdin_len, err)
+               : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    fl_host->free(q);
+    return rc;
+}
+
+/* The script's answer: "orch-rc:N", then its stdout and stderr in base64,
+ * one a line; delivered to the request, the status into res. */
+static orch_status fl_exec_result(struct orch_instance *in, struct orch_ctx *ctx,
+                                  const struct orch_exec_req *req, const struct fl_resp *r,
+                                  struct orch_exec_res *res, struct orch_error *err)
+{
+    const char *out = json_string_value(json_object_get(r->json, "stdout"));
+    const char *rcl = out ? strstr(out, "orch-rc:") : NULL;
+    if (!rcl) {
+        const char *stderr_text = json_string_value(json_object_get(r->json, "stderr"));
+        return fl_host->error_set(err, ORCH_E_PROTOCOL,
+                                  "the command on machine %s ended without its exit "
+                                  "status (exit %lld): %s",
+                                  in->id,
+                                  (long long)json_integer_value(json_object_get(r->json,
+                                                                                "exit_code")),
+                                  stderr_text ? stderr_text : "");
+    }
+    res->exit_code = atoi(rcl + 8);
+    const char *l1 = strchr(rcl, '\n');
+    const char *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
+    char *o64 = l1 && l2 ? fl_printf("%.*s", (int)(l2 - l1 - 1), l1 + 1) : NULL;
+    const char *e64 = l2 ? l2 + 1 : NULL;
+    fl_deliver(ctx, req, ORCH_STREAM_STDOUT, o64);
+    fl_deliver(ctx, req, ORCH_STREAM_STDERR, e64);
+    fl_host->free(o64);
+    /* 128+N from the shell: killed by signal N. */
+    if (res->exit_code > 128 && res->exit_code < 160) {
+        res->term_signal = res->exit_code - 128;
+        res->exit_code = -1;
+    }
+    return ORCH_OK;
+}
+
 orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     const struct orch_exec_req *req, struct orch_exec_res *res,
                     struct orch_error *err)
@@ -187,56 +267,19 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     /* Who called: a reap leaves the command alone while its caller lives. */
     if (pk_owner_self(owner, sizeof owner) != 0)
         return fl_host->error_set(err, ORCH_E_IO,
-                                  "fly: cannot read this process's /proc/self/stat (for the "
+                                  "cannot read this process's /proc/self/stat (for the "
                                   "command's record)");
     snprintf(dir, sizeof dir, FL_XDIR_PREFIX "%s-%llx", owner, (unsigned long long)start);
-    orch_status rc = ORCH_OK;
-    if (req->env_count) {
-        /* The exec request's stdin, not its argv, carries the values. */
-        char *exports = pk_env_exports(fl_host, req->env, req->env_count);
-        char *b64 = exports ? fl_b64(exports, strlen(exports)) : NULL;
-        char *put = fl_printf("umask 077 && mkdir -p %s && base64 -d > %s/env", dir, dir);
-        struct fl_resp r = {0};
-        /* Safe twice (the file is written whole again): a 5xx is retried. */
-        rc = b64 && put ? fl_exec_call(in, ctx, json_pack("[s,s,s]", "sh", "-c", put), b64, 60,
-                                       FL_IDEMPOTENT, &r, err)
-                        : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        if (rc == ORCH_OK && json_integer_value(json_object_get(r.json, "exit_code")) != 0)
-            rc = fl_host->error_set(err, ORCH_E_IO,
-                                    "fly: writing the command's variables on machine %s "
-                                    "failed",
-                                    in->id);
-        fl_resp_free(&r);
-        if (exports)
-            explicit_bzero(exports, strlen(exports));
-        fl_host->free(exports);
-        fl_host->free(b64);
-        fl_host->free(put);
-        if (rc != ORCH_OK)
-            return rc;
-    }
-    if (req->stdin_data && req->stdin_len) {
-        char *mk = fl_printf("mkdir -p %s", dir);
-        int st;
-        rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
-                : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        fl_host->free(mk);
-        char *q = fl_printf("%s/in", dir);
-        if (rc == ORCH_OK)
-            rc = q ? fl_upload(in, ctx, q, req->stdin_data, (size_t)req->stdin_len, err)
-                   : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        fl_host->free(q);
-        if (rc != ORCH_OK)
-            return rc;
-    }
+    orch_status rc = req->env_count ? fl_exec_env(in, ctx, req, dir, err) : ORCH_OK;
+    if (rc == ORCH_OK && req->stdin_data && req->stdin_len)
+        rc = fl_exec_stdin(in, ctx, req, dir, err);
+    if (rc != ORCH_OK)
+        return rc;
     char *script = fl_script(in, req, dir);
     if (!script)
         return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     /* The API's own timeout outlasts ours: we end the command first. */
-    int64_t deadline = req->timeout_ms ? start + req->timeout_ms * 1000000 : 0;
-    int64_t dl = fl_host->deadline_ns(ctx);
-    if (dl && (!deadline || dl < deadline))
-        deadline = dl;
+    int64_t deadline = pk_deadline(fl_host, ctx, start, req->timeout_ms);
     int64_t api_s = deadline ? (deadline - start) / 1000000000 + 10 : 3600;
     struct fl_resp r;
     /* The command's own timeout ends the request like the step's deadline. */
@@ -247,34 +290,9 @@ orch_status fl_exec(struct orch_instance *in, struct orch_ctx *ctx,
     fl_host->free(script);
     int64_t now = fl_host->now_mono_ns();
     if (rc == ORCH_OK) {
-        const char *out = json_string_value(json_object_get(r.json, "stdout"));
-        const char *rcl = out ? strstr(out, "orch-rc:") : NULL;
-        if (!rcl) {
-            rc = fl_host->error_set(err, ORCH_E_PROTOCOL,
-                                    "fly: the command on machine %s ended without its exit "
-                                    "status (exit %lld): %s",
-                                    in->id,
-                                    (long long)json_integer_value(json_object_get(r.json,
-                                                                                  "exit_code")),
-                                    json_string_value(json_object_get(r.json, "stderr"))
-                                        ? json_string_value(json_object_get(r.json, "stderr"))
-                                        : "");
-        } else {
-            res->exit_code = atoi(rcl + 8);
-            const char *l1 = strchr(rcl, '\n');
-            const char *l2 = l1 ? strchr(l1 + 1, '\n') : NULL;
-            char *o64 = l1 && l2 ? fl_printf("%.*s", (int)(l2 - l1 - 1), l1 + 1) : NULL;
-            const char *e64 = l2 ? l2 + 1 : NULL;
-            fl_deliver(ctx, req, ORCH_STREAM_STDOUT, o64);
-            fl_deliver(ctx, req, ORCH_STREAM_STDERR, e64);
-            fl_host->free(o64);
-            /* 128+N from the shell: killed by signal N. */
-            if (res->exit_code > 128 && res->exit_code < 160) {
-                res->term_signal = res->exit_code - 128;
-                res->exit_code = -1;
-            }
+        rc = fl_exec_result(in, ctx, req, &r, res, err);
+        if (rc == ORCH_OK)
             res->duration_ns = now - start;
-        }
     } else if (rc == ORCH_E_TIMEOUT || rc == ORCH_E_CANCELLED) {
         fl_kill(in, dir);
         int64_t ms = (fl_host->now_mono_ns() - start) / 1000000;
@@ -377,15 +395,15 @@ orch_status fl_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
                             : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(script);
     if (rc == ORCH_OK && st == 3)
-        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no file %s on machine %s", rel,
+        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "no file %s on machine %s", rel,
                                 in->id);
     else if (rc == ORCH_OK && st != 0)
-        rc = fl_host->error_set(err, ORCH_E_IO, "fly: reading %s on machine %s failed", rel,
+        rc = fl_host->error_set(err, ORCH_E_IO, "reading %s on machine %s failed", rel,
                                 in->id);
     char *data = NULL;
     size_t len = 0;
     if (rc == ORCH_OK && fl_unb64(out, &data, &len) != 0)
-        rc = fl_host->error_set(err, ORCH_E_PROTOCOL, "fly: %s came back garbled", rel);
+        rc = fl_host->error_set(err, ORCH_E_PROTOCOL, "%s came back garbled", rel);
     for (size_t off = 0; rc == ORCH_OK && off < len; off += 65536) {
         size_t n = len - off < 65536 ? len - off : 65536;
         if (wr(ud, data + off, n) != 0)
@@ -418,7 +436,7 @@ orch_status fl_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const ch
                             : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(script);
     if (rc == ORCH_OK && st == 3)
-        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no directory %s on machine %s",
+        rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "no directory %s on machine %s",
                                 rel ? rel : ".", in->id);
     char *save = NULL;
     for (char *line = rc == ORCH_OK ? strtok_r(out, "\n", &save) : NULL; line;

@@ -8,7 +8,8 @@
 #include <jansson.h>
 #include <orch/orch.h>
 
-#include "plugkit.h"
+#include <orch/kit.h>
+#include <orch/kit_http.h>
 
 extern const struct orch_host *fl_host;
 
@@ -47,7 +48,7 @@ struct orch_backend {
     char *base;                  /* API URL without a trailing slash */
     char *auth;                  /* "Authorization: Bearer ..." */
     int64_t memory_mb;           /* memory_mb, or the preset for cpu_kind and cpus */
-    CURL *curl;
+    struct pk_http http;         /* one client: connections are reused */
     int64_t deadline_ns;         /* of the request under way (a command's timeout), 0 = none */
 };
 
@@ -122,7 +123,7 @@ orch_status fl_list_dir(struct orch_instance *, struct orch_ctx *, const char *,
                         orch_dirent_fn, void *, struct orch_error *);
 
 /* Each command's scratch dir on the machine: FL_XDIR_PREFIX OWNER-HEX,
- * OWNER the calling process (reapkit.h). */
+ * OWNER the calling process (orch/kit_reap.h). */
 #define FL_XDIR_PREFIX "/tmp/orch-x-"
 /* reap.c: reap_commands. */
 orch_status fl_reap(struct orch_instance *, struct orch_ctx *, struct orch_error *);

@@ -78,7 +78,7 @@ static orch_status fl_ensure_app(struct orch_backend *be, struct orch_ctx *ctx,
         return rc;
     if (!c->create_app)
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: app %s does not exist (create it, or set create_app: "
+                                  "app %s does not exist (create it, or set create_app: "
                                   "true)", c->app);
     /* POST /apps is not idempotent: after a 5xx or a lost answer the app
      * may exist, so look before asking again; "taken" may be this very
@@ -296,7 +296,7 @@ static orch_status fl_wait(struct orch_backend *be, struct orch_ctx *ctx, const 
     for (;;) {
         int64_t left = (deadline - fl_host->now_mono_ns()) / 1000000000;
         if (left < 1)
-            return fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: machine %s did not reach %s in "
+            return fl_host->error_set(err, ORCH_E_TIMEOUT, "machine %s did not reach %s in "
                                       "time", id, state);
         struct fl_resp r;
         orch_status rc = fl_call(be, ctx, "GET", NULL, FL_IDEMPOTENT, NULL, &r, err,
@@ -311,26 +311,16 @@ static orch_status fl_wait(struct orch_backend *be, struct orch_ctx *ctx, const 
     }
 }
 
-orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
-                      const struct orch_instance_spec *spec, struct orch_instance **out,
-                      struct orch_instance_ref *ref, struct orch_error *err)
+/* The POST that creates the machine, tried again (up to `retries`) where
+ * it may have failed or happened unseen: before a second POST the app is
+ * searched for the instance's machine, so a lost answer never makes two.
+ * *idp: the machine id, host memory. */
+static orch_status fl_create_machine(struct orch_backend *be, struct orch_ctx *ctx,
+                                     const struct orch_instance_spec *spec, const char *vol,
+                                     char **idp, struct orch_error *err)
 {
     const struct fl_cfg *c = be->cfg;
-    if (!spec->instance_id)
-        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "fly: no instance id");
-    if (!spec->image && !c->image)
-        return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: no image to create the machine from: set the "
-                                  "backend's 'image' option");
-    if (spec->size)
-        return fl_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "fly: sizes are set with cpu_kind, cpus and memory_mb");
-    int64_t deadline = fl_host->now_mono_ns() +
-                       (spec->timeout_ms ? spec->timeout_ms : c->create_timeout_ms) * 1000000;
-    orch_status rc = fl_ensure_app(be, ctx, err);
-    char *vol = NULL;
-    if (rc == ORCH_OK && c->volume)
-        rc = fl_volume(be, ctx, spec->region ? spec->region : c->region, &vol, err);
+    orch_status rc = ORCH_OK;
     char *id = NULL;
     for (int attempt = 0; rc == ORCH_OK && !id; attempt++) {
         struct fl_resp r;
@@ -345,7 +335,7 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
                     fl_destroy_id(be, NULL, jid, NULL, err);
                 rc = fl_host->error_set(err, jid ? ORCH_E_NOMEM : ORCH_E_PROTOCOL,
                                         jid ? "out of memory"
-                                            : "fly: the create answer has no id");
+                                            : "the create answer has no id");
             }
         } else if ((rc == ORCH_E_TRANSIENT || rc == ORCH_E_NOMEM ||
                     (rc == ORCH_OK && (r.status >= 500 || r.status == 408))) &&
@@ -359,7 +349,7 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
                 fl_host->log(ctx, ORCH_LOG_INFO, "fly: the create of %s did happen (machine "
                              "%s) though its answer was lost", spec->instance_id, id);
             else if (rc == ORCH_OK && !nomem && fl_retry_pause(ctx, attempt))
-                rc = fl_host->error_set(err, ORCH_E_TIMEOUT, "fly: create %s: cancelled or "
+                rc = fl_host->error_set(err, ORCH_E_TIMEOUT, "create %s: cancelled or "
                                         "out of time while retrying", spec->instance_id);
         } else if (rc == ORCH_OK && (r.status == 409 || r.status == 422) && attempt > 0) {
             /* Names are unique in an app and ours is the instance's: "taken"
@@ -371,21 +361,61 @@ orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
         }
         fl_resp_free(&r);
     }
-    fl_host->free(vol);
-    struct orch_instance *in = rc == ORCH_OK ? fl_inst(be, id) : NULL;
-    if (rc == ORCH_OK && !in)
-        rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    if (rc == ORCH_OK)
-        rc = fl_wait(be, ctx, id, "started", deadline, err);
+    *idp = id;
+    return rc;
+}
+
+/* A new machine made usable: started (within the deadline), its work dir
+ * made. */
+static orch_status fl_create_ready(struct orch_backend *be, struct orch_ctx *ctx,
+                                   struct orch_instance *in, int64_t deadline,
+                                   struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    orch_status rc = fl_wait(be, ctx, in->id, "started", deadline, err);
     int st = 0;
-    char *mk = rc == ORCH_OK ? fl_printf("mkdir -p '%s'", c->workdir) : NULL;
+    char *q = rc == ORCH_OK ? fl_quote(c->workdir) : NULL;
+    char *mk = q ? fl_printf("mkdir -p %s", q) : NULL;
+    fl_host->free(q);
     if (rc == ORCH_OK)
         rc = mk ? fl_sh_idem(in, ctx, mk, 60, NULL, &st, err)
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     fl_host->free(mk);
     if (rc == ORCH_OK && st != 0)
-        rc = fl_host->error_set(err, ORCH_E_IO, "fly: cannot make %s on machine %s", c->workdir,
-                                id);
+        rc = fl_host->error_set(err, ORCH_E_IO, "cannot make %s on machine %s", c->workdir,
+                                in->id);
+    return rc;
+}
+
+orch_status fl_create(struct orch_backend *be, struct orch_ctx *ctx,
+                      const struct orch_instance_spec *spec, struct orch_instance **out,
+                      struct orch_instance_ref *ref, struct orch_error *err)
+{
+    const struct fl_cfg *c = be->cfg;
+    if (!spec->instance_id)
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG, "no instance id");
+    if (!spec->image && !c->image)
+        return fl_host->error_set(err, ORCH_E_CONFIG,
+                                  "no image to create the machine from: set the "
+                                  "backend's 'image' option");
+    if (spec->size)
+        return fl_host->error_set(err, ORCH_E_INVALID_ARG,
+                                  "sizes are set with cpu_kind, cpus and memory_mb");
+    int64_t deadline = fl_host->now_mono_ns() +
+                       (spec->timeout_ms ? spec->timeout_ms : c->create_timeout_ms) * 1000000;
+    orch_status rc = fl_ensure_app(be, ctx, err);
+    char *vol = NULL;
+    if (rc == ORCH_OK && c->volume)
+        rc = fl_volume(be, ctx, spec->region ? spec->region : c->region, &vol, err);
+    char *id = NULL;
+    if (rc == ORCH_OK)
+        rc = fl_create_machine(be, ctx, spec, vol, &id, err);
+    fl_host->free(vol);
+    struct orch_instance *in = rc == ORCH_OK ? fl_inst(be, id) : NULL;
+    if (rc == ORCH_OK && !in)
+        rc = fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    if (rc == ORCH_OK)
+        rc = fl_create_ready(be, ctx, in, deadline, err);
     if (rc != ORCH_OK) {
         /* A machine that never became usable is not left behind. */
         if (id) {
@@ -413,7 +443,7 @@ orch_status fl_attach(struct orch_backend *be, struct orch_ctx *ctx, const char 
     if (rc == ORCH_OK) {
         const char *st = json_string_value(json_object_get(r.json, "state"));
         if (r.status == 404 || (r.status == 200 && fl_state(st) == ORCH_INST_DESTROYED))
-            rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "fly: no machine %s in app %s", id,
+            rc = fl_host->error_set(err, ORCH_E_NOT_FOUND, "no machine %s in app %s", id,
                                     be->cfg->app);
         else if (r.status != 200)
             rc = fl_fail(&r, "look up the machine", err);
@@ -449,7 +479,7 @@ static orch_status fl_lease(struct orch_instance *in, struct orch_ctx *ctx, char
         if (!*nonce)
             rc = n && *n ? fl_host->error_set(err, ORCH_E_NOMEM, "out of memory")
                          : fl_host->error_set(err, ORCH_E_PROTOCOL,
-                                              "fly: the lease answer for machine %s has no "
+                                              "the lease answer for machine %s has no "
                                               "nonce", in->id);
     } else if (rc == ORCH_OK) {
         char *what = fl_printf("lease machine %s", in->id);

@@ -88,12 +88,12 @@ static orch_status fl_guest(const struct fl_cfg *c, int64_t *memory_mb, struct o
     int64_t top = perf ? 16 : 8;
     if (c->cpus < 1 || c->cpus > top || (c->cpus & (c->cpus - 1)))
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: cpus must be 1, 2, 4, 8%s for cpu_kind %s (got %lld)",
+                                  "cpus must be 1, 2, 4, 8%s for cpu_kind %s (got %lld)",
                                   perf ? " or 16" : "", c->cpu_kind, (long long)c->cpus);
     *memory_mb = c->memory_mb ? c->memory_mb : per_min * c->cpus;
     if (*memory_mb < per_min * c->cpus || *memory_mb > per_max * c->cpus || *memory_mb % 256)
         return fl_host->error_set(err, ORCH_E_CONFIG,
-                                  "fly: memory_mb %lld does not fit %lld %s CPU%s: a multiple of "
+                                  "memory_mb %lld does not fit %lld %s CPU%s: a multiple of "
                                   "256 from %lld to %lld",
                                   (long long)*memory_mb, (long long)c->cpus, c->cpu_kind,
                                   c->cpus > 1 ? "s" : "", (long long)(per_min * c->cpus),
@@ -105,8 +105,7 @@ static void fl_close(struct orch_backend *be)
 {
     if (!be)
         return;
-    if (be->curl)
-        curl_easy_cleanup(be->curl);
+    pk_http_cleanup(&be->http);
     if (be->auth) {
         memset(be->auth, 0, strlen(be->auth)); /* the token does not linger */
         fl_host->free(be->auth);
@@ -131,8 +130,8 @@ static orch_status fl_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
     be->memory_mb = memory_mb;
     be->base = fl_host->strdup(c->api_url);
     be->auth = fl_printf("Authorization: Bearer %s", c->token);
-    be->curl = curl_easy_init();
-    if (!be->base || !be->auth || !be->curl) {
+    int http_failed = pk_http_init(&be->http, fl_host);
+    if (!be->base || !be->auth || http_failed) {
         fl_close(be);
         return fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }

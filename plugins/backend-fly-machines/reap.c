@@ -3,15 +3,15 @@
  * client goes away). Each command's scratch dir names its caller
  * (FL_XDIR_PREFIX OWNER-HEX); a dir whose owner still lives belongs to an
  * exec call under way and is left alone. For the others, one exec runs
- * reapkit's script (TERM, kill_grace, KILL, confirmed gone) over their
- * records and tokens, then removes the dirs (and any variables file a
- * command that never started left in one). */
+ * the kit's reap script (orch/kit_reap.h: TERM, kill_grace, KILL,
+ * confirmed gone) over their records and tokens, then removes the dirs
+ * (and any variables file a command that never started left in one). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 
 #include "fly.h"
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 #define FL_REAP_MAX 64
 /* Generous: a process in uninterruptible sleep takes a while to die. */
@@ -84,7 +84,7 @@ orch_status fl_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_
                     60, &listing, &st, err);
     if (rc == ORCH_OK && st != 0)
         rc = fl_host->error_set(err, ORCH_E_FAILED,
-                                "fly: listing the command records on machine %s failed (exit "
+                                "listing the command records on machine %s failed (exit "
                                 "%d)",
                                 in->id, st);
     char *names[FL_REAP_MAX];
@@ -100,7 +100,7 @@ orch_status fl_reap(struct orch_instance *in, struct orch_ctx *ctx, struct orch_
                 : fl_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (rc == ORCH_OK && st != 0)
         rc = fl_host->error_set(err, ORCH_E_FAILED,
-                                "fly: the commands interrupted execs left on machine %s could "
+                                "the commands interrupted execs left on machine %s could "
                                 "not be ended (exit %d): %.200s",
                                 in->id, st, out ? out : "");
     else if (rc == ORCH_OK)

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <orch/kit.h>
+
 #include "local.h"
 
 extern char **environ;
@@ -369,10 +371,7 @@ orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
         lb_close(&c.err[0]);
         return rc;
     }
-    int64_t deadline = req->timeout_ms ? start + req->timeout_ms * 1000000 : 0;
-    int64_t ctx_deadline = lb_host->deadline_ns(ctx);
-    if (ctx_deadline && (!deadline || ctx_deadline < deadline))
-        deadline = ctx_deadline;
+    int64_t deadline = pk_deadline(lb_host, ctx, start, req->timeout_ms);
     int cancel_fd = lb_host->cancel_fd(ctx);
     const char *in_data = req->stdin_data;
     uint64_t in_left = req->stdin_data ? req->stdin_len : 0;

@@ -145,10 +145,7 @@ orch_status sb_exec(struct orch_instance *in, struct orch_ctx *ctx,
         return rc;
     }
     libssh2_session_set_blocking(be->s, 0);
-    int64_t deadline = req->timeout_ms ? start + req->timeout_ms * 1000000 : 0;
-    int64_t ctx_deadline = sb_host->deadline_ns(ctx);
-    if (ctx_deadline && (!deadline || ctx_deadline < deadline))
-        deadline = ctx_deadline;
+    int64_t deadline = pk_deadline(sb_host, ctx, start, req->timeout_ms);
     int cancel_fd = sb_host->cancel_fd(ctx);
     const char *in_data = req->stdin_data;
     uint64_t in_left = req->stdin_data ? req->stdin_len : 0;

@@ -8,7 +8,7 @@
 #include <libssh2_sftp.h>
 #include <orch/orch.h>
 
-#include "plugkit.h"
+#include <orch/kit.h>
 
 extern const struct orch_host *sb_host;
 

@@ -3,25 +3,16 @@
  * piece), handed out in 64 KiB pieces. */
 #include <string.h>
 
-#include "pg.h"
+#include <orch/kit.h>
 
-static int pg_key_ok(const char *key)
-{
-    if (!key || !*key || key[0] == '/')
-        return 0;
-    for (const char *p = key; *p; p++)
-        if (p[0] == '.' && p[1] == '.' && (p == key || p[-1] == '/') &&
-            (p[2] == '/' || p[2] == 0))
-            return 0;
-    return 1;
-}
+#include "pg.h"
 
 #define PG_BLOB_MAX (1ull << 30) /* a bytea holds at most 1 GiB */
 
 orch_status pg_blob_put(struct orch_store *st, const char *key, orch_read_fn rd, void *ud,
                         struct orch_error *err)
 {
-    if (!pg_key_ok(key))
+    if (!pk_blob_key_ok(key))
         return pg_host->error_set(err, ORCH_E_INVALID_ARG, "invalid blob key '%s'",
                                   key ? key : "");
     uint64_t len = 0, cap = 65536;

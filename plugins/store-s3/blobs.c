@@ -8,18 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3.h"
+#include <orch/kit.h>
 
-static int s3_key_ok(const char *key)
-{
-    if (!key || !*key || key[0] == '/')
-        return 0;
-    for (const char *p = key; *p; p++)
-        if (p[0] == '.' && p[1] == '.' && (p == key || p[-1] == '/') &&
-            (p[2] == '/' || p[2] == 0))
-            return 0;
-    return 1;
-}
+#include "s3.h"
 
 static char *s3_full_key(struct orch_store *st, const char *key)
 {
@@ -54,7 +45,7 @@ static orch_status s3_check_etag(const struct s3_resp *r, const char *want, cons
     if (!strcmp(r->etag, want))
         return ORCH_OK;
     return s3_host->error_set(err, ORCH_E_IO,
-                              "s3: %s %s: checksum mismatch (ETag %s, MD5 %s): the data was "
+                              "%s %s: checksum mismatch (ETag %s, MD5 %s): the data was "
                               "corrupted in transit",
                               what, key, r->etag[0] ? r->etag : "(none)", want);
 }
@@ -179,7 +170,7 @@ static orch_status s3_multipart(struct orch_store *st, const char *fk, char *buf
     if (rc != ORCH_OK)
         return rc;
     if (!id)
-        return s3_host->error_set(err, ORCH_E_PROTOCOL, "s3: no UploadId for %s", fk);
+        return s3_host->error_set(err, ORCH_E_PROTOCOL, "no UploadId for %s", fk);
     struct s3_mpu m = {.upload_id = s3_escape(id, 0), .whole = EVP_MD_CTX_new()};
     free(id); /* libc memory, from s3_xml_text */
     if (!m.upload_id || !m.whole) {
@@ -215,7 +206,7 @@ static orch_status s3_multipart(struct orch_store *st, const char *fk, char *buf
 orch_status s3_blob_put(struct orch_store *st, const char *key, orch_read_fn rd, void *ud,
                         struct orch_error *err)
 {
-    if (!s3_key_ok(key))
+    if (!pk_blob_key_ok(key))
         return s3_host->error_set(err, ORCH_E_INVALID_ARG, "invalid blob key '%s'",
                                   key ? key : "");
     char *fk = s3_full_key(st, key);
@@ -395,12 +386,12 @@ orch_status s3_blob_list(struct orch_store *st, const char *prefix, orch_blob_fn
         char why[256];
         if (rc == ORCH_OK && r.cut)
             rc = s3_host->error_set(err, ORCH_E_PROTOCOL,
-                                    "s3: list %s in bucket %s: the answer is larger than "
+                                    "list %s in bucket %s: the answer is larger than "
                                     "orch reads (%u bytes)",
                                     fp, st->bucket, S3_BODY_MAX);
         else if (rc == ORCH_OK && s3_list_parse(r.body ? r.body : "", r.len, &page, why,
                                                 sizeof why) != 0)
-            rc = s3_host->error_set(err, ORCH_E_PROTOCOL, "s3: list %s in bucket %s: %s", fp,
+            rc = s3_host->error_set(err, ORCH_E_PROTOCOL, "list %s in bucket %s: %s", fp,
                                     st->bucket, why);
         for (size_t i = 0; rc == ORCH_OK && !stop && i < page.n; i++)
             if (strlen(page.items[i].key) >= plen)

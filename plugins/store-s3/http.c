@@ -1,4 +1,5 @@
-/* Requests to S3: URLs (path-style or virtual-host), SigV4 by libcurl
+/* Requests to S3 through the kit's HTTP client (orch/kit_http.h): URLs
+ * (path-style or virtual-host), SigV4 by libcurl
  * with the payload's SHA-256 signed, Content-MD5 on every body so the
  * server rejects a corrupted one, and retries with backoff where S3 says
  * to retry (5xx, 503 SlowDown) or the network failed. */
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "s3.h"
 
@@ -56,19 +56,16 @@ char *s3_escape(const char *s, int keep_slash)
     return out;
 }
 
+/* A 2xx answer's body on its way to the caller's writer, across tries. */
 struct s3_xfer {
-    struct orch_store *st;
-    struct s3_resp *resp;
     orch_write_fn wr;
     void *ud;
     uint64_t written;            /* bytes handed to wr, over every try */
-    int wr_failed;
-    size_t cap;
 };
 
 static size_t s3_on_header(char *b, size_t size, size_t n, void *ud)
 {
-    struct s3_xfer *x = ud;
+    struct s3_resp *resp = ud;
     size_t len = size * n;
     if (len > 5 && !strncasecmp(b, "ETag:", 5)) {
         const char *v = b + 5;
@@ -76,44 +73,21 @@ static size_t s3_on_header(char *b, size_t size, size_t n, void *ud)
             v++;
         size_t k = 0;
         while (v + k < b + len && v[k] != '"' && v[k] != '\r' && v[k] != '\n' &&
-               k + 1 < sizeof x->resp->etag)
+               k + 1 < sizeof resp->etag)
             k++;
-        memcpy(x->resp->etag, v, k);
-        x->resp->etag[k] = 0;
+        memcpy(resp->etag, v, k);
+        resp->etag[k] = 0;
     }
     return len;
 }
 
-static size_t s3_on_body(char *b, size_t size, size_t n, void *ud)
+static size_t s3_on_data(char *b, size_t size, size_t n, void *ud)
 {
     struct s3_xfer *x = ud;
     size_t len = size * n;
-    long status = 0;
-    curl_easy_getinfo(x->st->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (x->wr && status / 100 == 2) {
-        if (x->wr(x->ud, b, len) != 0) {
-            x->wr_failed = 1;
-            return 0;
-        }
-        x->written += len;
-        return len;
-    }
-    struct s3_resp *r = x->resp;
-    if (r->len + len > S3_BODY_MAX) {
-        r->cut = 1;
-        return len; /* an error body that large: the start says enough */
-    }
-    if (r->len + len + 1 > x->cap) {
-        size_t nc = (r->len + len + 1) * 2;
-        char *nb = s3_host->realloc(r->body, nc);
-        if (!nb)
-            return 0;
-        r->body = nb;
-        x->cap = nc;
-    }
-    memcpy(r->body + r->len, b, len);
-    r->len += len;
-    r->body[r->len] = 0;
+    if (x->wr(x->ud, b, len) != 0)
+        return 0;
+    x->written += len;
     return len;
 }
 
@@ -151,6 +125,71 @@ static int s3_retryable(CURLcode cc, long status)
            cc == CURLE_PARTIAL_FILE;
 }
 
+/* The headers every try of a request carries: the payload's SHA-256
+ * (signed) and MD5 (checked by the server), the session token. NULL when
+ * out of memory. */
+static struct curl_slist *s3_headers(struct orch_store *st, const void *body, size_t body_len)
+{
+    unsigned char sha[EVP_MAX_MD_SIZE], md5[EVP_MAX_MD_SIZE];
+    unsigned shan = 0, md5n = 0;
+    s3_digest("SHA256", body ? body : "", body ? body_len : 0, sha, &shan);
+    char sha_hdr[100] = "x-amz-content-sha256: ";
+    for (unsigned i = 0; i < shan; i++)
+        snprintf(sha_hdr + strlen(sha_hdr), 3, "%02x", sha[i]);
+    struct curl_slist *h = curl_slist_append(NULL, sha_hdr);
+    h = h ? curl_slist_append(h, "Expect:") : NULL;
+    if (h && body) {
+        char md5_hdr[64] = "Content-MD5: ";
+        s3_digest("MD5", body, body_len, md5, &md5n);
+        EVP_EncodeBlock((unsigned char *)md5_hdr + strlen(md5_hdr), md5, (int)md5n);
+        h = curl_slist_append(h, md5_hdr);
+        h = h ? curl_slist_append(h, "Content-Type: application/octet-stream") : NULL;
+    }
+    if (h && st->token_hdr)
+        h = curl_slist_append(h, st->token_hdr);
+    return h;
+}
+
+/* SigV4 by libcurl, when the store has credentials. */
+static void s3_setup(CURL *c, void *ud)
+{
+    struct orch_store *st = ud;
+    if (st->userpwd) {
+        curl_easy_setopt(c, CURLOPT_USERPWD, st->userpwd);
+        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
+    }
+}
+
+/* One try; a retry of a read resumes with a Range from where the writer
+ * stopped. The answer lands in resp. */
+static orch_status s3_try(struct orch_store *st, struct pk_http_req *rq,
+                          const struct curl_slist *base, struct s3_xfer *x,
+                          struct s3_resp *resp, struct pk_http_resp *hr)
+{
+    struct curl_slist *range = NULL;
+    char rh[64];
+    if (x->wr && x->written) {
+        snprintf(rh, sizeof rh, "Range: bytes=%llu-", (unsigned long long)x->written);
+        for (const struct curl_slist *h = base; h; h = h->next)
+            range = curl_slist_append(range, h->data);
+        range = range ? curl_slist_append(range, rh) : NULL;
+        if (!range)
+            return ORCH_E_NOMEM;
+    }
+    rq->headers = range ? range : base;
+    s3_resp_free(resp);
+    resp->etag[0] = 0;
+    orch_status rc = pk_http_perform(&st->http, rq, hr);
+    curl_slist_free_all(range);
+    resp->status = hr->status;
+    resp->body = hr->body.p; /* host memory: the response's now */
+    resp->len = hr->body.len;
+    resp->cut = hr->cut;
+    hr->body.p = NULL;
+    hr->body.len = hr->body.cap = 0;
+    return rc;
+}
+
 orch_status s3_request(struct orch_store *st, const char *method, const char *key,
                        const char *query, const void *body, size_t body_len,
                        orch_write_fn wr, void *ud, struct s3_resp *resp,
@@ -158,87 +197,43 @@ orch_status s3_request(struct orch_store *st, const char *method, const char *ke
 {
     memset(resp, 0, sizeof *resp);
     char *url = s3_url(st, key, query);
-    if (!url)
-        return s3_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    /* The payload's SHA-256 (signed) and MD5 (checked by the server). */
-    unsigned char sha[EVP_MAX_MD_SIZE], md5[EVP_MAX_MD_SIZE];
-    unsigned shan = 0, md5n = 0;
-    s3_digest("SHA256", body ? body : "", body ? body_len : 0, sha, &shan);
-    char sha_hdr[100] = "x-amz-content-sha256: ";
-    for (unsigned i = 0; i < shan; i++)
-        snprintf(sha_hdr + strlen(sha_hdr), 3, "%02x", sha[i]);
-    char md5_hdr[64] = "";
-    if (body) {
-        s3_digest("MD5", body, body_len, md5, &md5n);
-        strcpy(md5_hdr, "Content-MD5: ");
-        EVP_EncodeBlock((unsigned char *)md5_hdr + strlen(md5_hdr), md5, (int)md5n);
-    }
-    struct s3_xfer x = {.st = st, .resp = resp, .wr = wr, .ud = ud};
-    orch_status rc = ORCH_OK;
-    long delay_ms = 200;
-    for (int attempt = 0;; attempt++) {
-        CURL *c = st->curl;
-        curl_easy_reset(c);
-        struct curl_slist *h = NULL;
-        h = curl_slist_append(h, sha_hdr);
-        h = curl_slist_append(h, "Expect:");
-        if (body) {
-            h = curl_slist_append(h, md5_hdr);
-            h = curl_slist_append(h, "Content-Type: application/octet-stream");
-        }
-        if (st->token_hdr)
-            h = curl_slist_append(h, st->token_hdr);
-        char range[64];
-        if (wr && x.written) {
-            snprintf(range, sizeof range, "Range: bytes=%llu-",
-                     (unsigned long long)x.written);
-            h = curl_slist_append(h, range);
-        }
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, st->timeout_ms);
-        if (!strcmp(method, "HEAD"))
-            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        if (body) {
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        }
-        if (st->userpwd) {
-            curl_easy_setopt(c, CURLOPT_USERPWD, st->userpwd);
-            curl_easy_setopt(c, CURLOPT_AWS_SIGV4, st->sigv4);
-        }
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3_on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3_on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-        char errbuf[CURL_ERROR_SIZE] = "";
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        s3_resp_free(resp);
-        x.cap = 0;
-        resp->etag[0] = 0;
-        CURLcode cc = curl_easy_perform(c);
+    struct curl_slist *h = url ? s3_headers(st, body, body_len) : NULL;
+    if (!url || !h) {
+        s3_host->free(url);
         curl_slist_free_all(h);
-        resp->status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-        if (x.wr_failed) {
-            rc = s3_host->error_set(err, ORCH_E_CANCELLED, "s3: %s: the reader stopped", key);
+        return s3_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    }
+    struct s3_xfer x = {.wr = wr, .ud = ud};
+    /* No ctx: a store's calls have none, so curl's own limits bound each
+     * try. */
+    struct pk_http_req rq = {.method = method, .url = url, .body = body, .body_len = body_len,
+                             .write_cb = wr ? s3_on_data : NULL, .write_ud = &x,
+                             .body_max = S3_BODY_MAX, .header_cb = s3_on_header,
+                             .header_ud = resp, .timeout_ms = st->timeout_ms,
+                             .connect_timeout_ms = 10000, .setup = s3_setup, .setup_ud = st};
+    struct pk_http_resp hr = {0};
+    orch_status rc;
+    int64_t delay_ms = 200;
+    for (int attempt = 0;; attempt++) {
+        rc = s3_try(st, &rq, h, &x, resp, &hr);
+        if (rc == ORCH_OK && hr.write_stopped) {
+            rc = s3_host->error_set(err, ORCH_E_CANCELLED, "%s: the reader stopped", key);
             break;
         }
-        if (attempt < st->retries && s3_retryable(cc, resp->status)) {
-            struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-            nanosleep(&ts, NULL);
-            delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
-            continue;
-        }
-        if (cc != CURLE_OK)
-            rc = s3_host->error_set(err, ORCH_E_TRANSIENT, "s3: %s %s: %s", method,
-                                    key ? key : st->bucket,
-                                    *errbuf ? errbuf : curl_easy_strerror(cc));
-        break;
+        if (rc != ORCH_OK || attempt >= st->retries || !s3_retryable(hr.curl, resp->status))
+            break;
+        pk_pause(s3_host, NULL, delay_ms, 0);
+        delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
     }
+    if (rc == ORCH_OK && hr.curl != CURLE_OK) {
+        char what[600];
+        snprintf(what, sizeof what, "%s %s", method, key ? key : st->bucket);
+        rc = pk_http_error(s3_host, err, rc, &hr, what);
+    } else if (rc == ORCH_E_NOMEM) {
+        rc = s3_host->error_set(err, rc, "out of memory");
+    }
+    pk_http_resp_free(&hr);
+    curl_slist_free_all(h);
     s3_host->free(url);
     return rc;
 }
@@ -264,7 +259,7 @@ orch_status s3_fail(struct orch_store *st, const struct s3_resp *r, const char *
         rc = ORCH_E_TRANSIENT;
     }
     orch_status out = s3_host->error_set(
-        err, rc, "s3: %s %s in bucket %s: HTTP %ld %s%s%s%s", what, key ? key : "",
+        err, rc, "%s %s in bucket %s: HTTP %ld %s%s%s%s", what, key ? key : "",
         st->bucket, r->status, code ? code : "", msg ? ": " : "", msg ? msg : "", hint);
     free(code); /* libc memory, from s3_xml_text */
     free(msg);

@@ -47,8 +47,7 @@ static void s3_close(struct orch_store *st)
 {
     if (!st)
         return;
-    if (st->curl)
-        curl_easy_cleanup(st->curl);
+    pk_http_cleanup(&st->http);
     if (st->userpwd) {
         memset(st->userpwd, 0, strlen(st->userpwd)); /* no key in freed memory */
         s3_host->free(st->userpwd);
@@ -71,10 +70,10 @@ static orch_status s3_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
     (void)ctx;
     if (c->part_size < 5 * 1024 * 1024)
         return s3_host->error_set(err, ORCH_E_CONFIG,
-                                  "store s3: part_size must be at least 5M (S3's minimum)");
+                                  "part_size must be at least 5M (S3's minimum)");
     if (!c->access_key != !c->secret_key)
         return s3_host->error_set(err, ORCH_E_CONFIG,
-                                  "store s3: give both access_key and secret_key, or neither");
+                                  "give both access_key and secret_key, or neither");
     struct orch_store *st = s3_host->calloc(1, sizeof *st);
     if (!st)
         return s3_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -116,8 +115,8 @@ static orch_status s3_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
         if (st->token_hdr)
             snprintf(st->token_hdr, n, "x-amz-security-token: %s", c->session_token);
     }
-    st->curl = curl_easy_init();
-    if (!st->curl || !st->endpoint || !st->bucket || !st->prefix ||
+    int http_failed = pk_http_init(&st->http, s3_host);
+    if (http_failed || !st->endpoint || !st->bucket || !st->prefix ||
         (c->access_key && !st->userpwd) || (c->session_token && !st->token_hdr)) {
         s3_close(st);
         return s3_host->error_set(err, ORCH_E_NOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #define S3_H
 
 #include <curl/curl.h>
+#include <orch/kit_http.h>
 #include <orch/orch.h>
 
 #include "s3xml.h"
@@ -27,7 +28,7 @@ struct s3_cfg {
 };
 
 struct orch_store {
-    CURL *curl;
+    struct pk_http http;         /* one client: connections are reused */
     char *endpoint;              /* without a trailing slash */
     char *region, *bucket, *prefix; /* prefix: "" or "a/b/" */
     int path_style;

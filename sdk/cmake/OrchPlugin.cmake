@@ -1,7 +1,8 @@
 # orch_add_plugin(KIND k NAME n SOURCES ... [LIBS ...] [BUILTIN] [TEST])
 #
-# Builds <kind>-<name>.so as a MODULE that sees only the SDK headers and the
-# libraries it names. BUILTIN also compiles the same sources with
+# Builds <kind>-<name>.so as a MODULE that sees only the SDK headers, the
+# plugin kit (orch_kit, always linked; orch_kit_http when named in LIBS) and
+# the libraries it names. BUILTIN also compiles the same sources with
 # ORCH_PLUGIN_STATIC into the core, so the plugin is an embedded default with
 # no .so to find. TEST puts the module in the test-plugin directory and does
 # not install it.
@@ -11,7 +12,7 @@ function(orch_add_plugin)
   add_library(${id} MODULE ${P_SOURCES})
   set_target_properties(${id} PROPERTIES PREFIX "" OUTPUT_NAME ${id}
                         C_VISIBILITY_PRESET hidden)
-  target_link_libraries(${id} PRIVATE orch_sdk ${P_LIBS})
+  target_link_libraries(${id} PRIVATE orch_sdk orch_kit ${P_LIBS})
   target_link_options(${id} PRIVATE -Wl,--no-undefined -Wl,-z,defs)
   if(P_TEST)
     set_target_properties(${id} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ORCH_TEST_PLUGIN_OUTPUT_DIR})
@@ -23,8 +24,8 @@ function(orch_add_plugin)
     add_library(${id}-builtin OBJECT ${P_SOURCES})
     target_compile_definitions(${id}-builtin PRIVATE ORCH_PLUGIN_STATIC)
     set_target_properties(${id}-builtin PROPERTIES C_VISIBILITY_PRESET hidden)
-    target_link_libraries(${id}-builtin PRIVATE orch_sdk ${P_LIBS})
+    target_link_libraries(${id}-builtin PRIVATE orch_sdk orch_kit ${P_LIBS})
     set_property(GLOBAL APPEND PROPERTY ORCH_BUILTINS "${P_KIND}:${P_NAME}")
-    set_property(GLOBAL APPEND PROPERTY ORCH_BUILTIN_LIBS ${P_LIBS})
+    set_property(GLOBAL APPEND PROPERTY ORCH_BUILTIN_LIBS orch_kit ${P_LIBS})
   endif()
 endfunction()

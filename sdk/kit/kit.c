@@ -1,7 +1,8 @@
-/* See plugkit.h. */
+/* The plugin kit (orch/kit.h): linked into each plugin, see there. */
 #define _GNU_SOURCE
-#include "plugkit.h"
+#include <orch/kit.h>
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,25 +44,52 @@ char *pk_shquote(const struct orch_host *h, const char *s)
     return out;
 }
 
-void pk_add(struct pk_buf *b, const char *s)
+int pk_add_mem(struct pk_buf *b, const void *p, size_t n)
 {
-    size_t l = s ? strlen(s) : 0;
-    if (b->failed || !s) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + l + 1 > b->cap) {
-        size_t nc = (b->len + l + 1) * 2;
+    if (b->failed)
+        return -1;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = (b->len + n + 1) * 2;
         char *np = b->h->realloc(b->p, nc);
         if (!np) {
             b->failed = 1;
-            return;
+            return -1;
         }
         b->p = np;
         b->cap = nc;
     }
-    memcpy(b->p + b->len, s, l + 1);
-    b->len += l;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
+
+void pk_add(struct pk_buf *b, const char *s)
+{
+    if (!s) {
+        b->failed = 1;
+        return;
+    }
+    pk_add_mem(b, s, strlen(s));
+}
+
+void pk_buf_free(struct pk_buf *b)
+{
+    b->h->free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+int64_t pk_deadline(const struct orch_host *h, struct orch_ctx *ctx, int64_t start_ns,
+                    int64_t timeout_ms)
+{
+    int64_t deadline = timeout_ms > 0 ? start_ns + timeout_ms * 1000000 : 0;
+    int64_t ctx_deadline = ctx ? h->deadline_ns(ctx) : 0;
+    if (ctx_deadline && (!deadline || ctx_deadline < deadline))
+        deadline = ctx_deadline;
+    return deadline;
 }
 
 void pk_add_word(struct pk_buf *b, const char *s)
@@ -115,4 +143,37 @@ char *pk_env_exports(const struct orch_host *h, const struct orch_kv *env, uint3
             h->free(kv);
     }
     return pk_buf_take(&b);
+}
+
+int pk_pause(const struct orch_host *h, struct orch_ctx *ctx, int64_t ms, int64_t deadline_ns)
+{
+    int64_t end = h->now_mono_ns() + ms * 1000000;
+    int fd = ctx ? h->cancel_fd(ctx) : -1;
+    for (;;) {
+        int64_t now = h->now_mono_ns();
+        if (ctx && h->is_cancelled(ctx))
+            return 1;
+        if (deadline_ns && now > deadline_ns)
+            return 1;
+        if (now >= end)
+            return 0;
+        /* Slices of at most 100 ms: the flag is checked even when the host
+         * gives no fd. */
+        int64_t left = (end - now) / 1000000 + 1;
+        if (deadline_ns && (deadline_ns - now) / 1000000 + 1 < left)
+            left = (deadline_ns - now) / 1000000 + 1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, fd >= 0 ? 1 : 0, (int)(left < 100 ? left : 100));
+    }
+}
+
+int pk_blob_key_ok(const char *key)
+{
+    if (!key || !*key || key[0] == '/')
+        return 0;
+    for (const char *p = key; *p; p++)
+        if (p[0] == '.' && p[1] == '.' && (p == key || p[-1] == '/') &&
+            (p[2] == '/' || p[2] == 0))
+            return 0;
+    return 1;
 }

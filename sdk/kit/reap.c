@@ -1,13 +1,13 @@
-/* See reapkit.h. */
+/* The kit's command reaping (orch/kit_reap.h). */
 #define _GNU_SOURCE
-#include "reapkit.h"
+#include <orch/kit_reap.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "plugkit.h"
+#include <orch/kit.h>
 
 /* The start time (field 22) and state of /proc/PID/stat; -1 when gone. */
 static int pk_proc_start(long pid, unsigned long long *start, char *state)

@@ -1,29 +1,68 @@
-/* Small helpers several plugins compile in (each .so keeps its own copy:
- * plugins share no code at run time). Everything allocated comes from the
- * host's allocator given as h, so the host's leak accounting sees it. */
-#ifndef ORCH_PLUGKIT_H
-#define ORCH_PLUGKIT_H
+/* The plugin kit: small helpers every plugin would otherwise write again
+ * (growable buffers, printf and shell quoting into host memory, the
+ * deadline of a call, process-group scripts). Part of the SDK, used by the
+ * in-tree plugins and open to any plugin:
+ *
+ *   CMake:      orch_add_plugin links it (OrchSDK::kit, liborch-kit.a)
+ *   pkg-config: `pkg-config --libs orch-plugin` names -lorch-kit
+ *
+ * It is a static library: its code is linked into each plugin, so it is
+ * no part of the plugin ABI (nothing of it crosses the boundary, plugins
+ * share no code at run time) and it may grow in any release. Compiled with
+ * hidden visibility: a plugin still exports only its entry point.
+ * Everything allocated comes from the host's allocator h, so the host's
+ * leak accounting (and `orch-plugin test --torture`) sees it; free it with
+ * h->free. The names start with pk_ ("plugin kit"): a plugin should not
+ * define names of its own with that prefix.
+ *
+ * The HTTP client (libcurl) is an optional part of its own: orch/kit_http.h. */
+#ifndef ORCH_KIT_H
+#define ORCH_KIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <orch/orch.h>
 
 /* printf into host memory; NULL when out of memory. */
 char *pk_printf(const struct orch_host *h, const char *fmt, ...) ORCH_PRINTF(2, 3);
-/* s as one POSIX shell word: 'it'\''s'. */
+/* s as one POSIX shell word: 'it'\''s'. NULL when out of memory. */
 char *pk_shquote(const struct orch_host *h, const char *s);
 
-/* A growing string; after a failed add every later add is a no-op and
- * pk_buf_take gives NULL. */
+/* The end of a call (host monotonic ns): start_ns + timeout_ms (0 = no
+ * timeout of its own) or the ctx's deadline (ctx NULL: none), whichever
+ * comes first; 0 when neither applies. */
+int64_t pk_deadline(const struct orch_host *h, struct orch_ctx *ctx, int64_t start_ns,
+                    int64_t timeout_ms);
+
+/* 1 when key follows the store ABI's key rule (orch/store.h): non-empty,
+ * "/"-separated, not starting with "/", no ".." component. A store checks
+ * it on every blob call (and answers ORCH_E_INVALID_ARG): stores are
+ * called without the core too (the conformance suite, other hosts). */
+int pk_blob_key_ok(const char *key);
+
+/* Sleep ms, woken by a cancel: 0 when the time went by, non-zero when the
+ * ctx was cancelled (ctx NULL: never) or the deadline (host monotonic ns,
+ * 0 = none) passed first. For waits between retries: a long back-off must
+ * not outlive the step. */
+int pk_pause(const struct orch_host *h, struct orch_ctx *ctx, int64_t ms, int64_t deadline_ns);
+
+/* A growing buffer of text or bytes in host memory, always NUL-terminated
+ * once anything was added. Start it as {.h = host}. After a failed add
+ * every later add is a no-op (so a chain of adds is checked once, at the
+ * end) and pk_buf_take gives NULL. */
 struct pk_buf {
     const struct orch_host *h;
-    char *p;
+    char *p;                     /* the contents, NULL until the first add */
     size_t len, cap;
     int failed;
 };
 void pk_add(struct pk_buf *b, const char *s);     /* s NULL marks a failure */
+/* n bytes (may hold NULs); 0, or -1 (and b failed) when out of memory. */
+int pk_add_mem(struct pk_buf *b, const void *p, size_t n);
 void pk_add_word(struct pk_buf *b, const char *s); /* " 'word'" */
 char *pk_buf_take(struct pk_buf *b);              /* the text, or NULL (freed) */
+void pk_buf_free(struct pk_buf *b);               /* empty again, h kept */
 /* " 'K=V'..." for each variable: the arguments of `env`. */
 void pk_add_env(struct pk_buf *b, const struct orch_kv *env, uint32_t n);
 /* "export 'K=V'" lines for each variable: a file for `.`, so values travel

@@ -1,6 +1,6 @@
 /* What a backend needs to find and end the commands an interrupted exec
- * left running in an instance (reap_commands, ABI 1.1). Compiled into each
- * backend that uses it, like plugkit.
+ * left running in an instance (reap_commands, ABI 1.1). Part of the plugin
+ * kit (liborch-kit, see orch/kit.h): linked into each backend that uses it.
  *
  * Each command gets a record in the instance, written by the command's own
  * process-group leader before the command starts: "PID START" (the
@@ -10,8 +10,8 @@
  * ORCH_EXEC_TOKEN=<token> in its environment. The record's name carries
  * the owner: the process that called exec; while that process lives its
  * exec call may still be under way, and its command is left alone. */
-#ifndef ORCH_REAPKIT_H
-#define ORCH_REAPKIT_H
+#ifndef ORCH_KIT_REAP_H
+#define ORCH_KIT_REAP_H
 
 #include <stddef.h>
 
