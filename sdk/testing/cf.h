@@ -14,6 +14,7 @@
 #include "node.h"
 #include "util.h"
 #include "errors.h"
+#include "slots.h"
 
 /* conformance.yaml */
 struct cf_conf {
@@ -92,9 +93,17 @@ void cf_cancel_join(void);
  * NULL after cf_fail. Free with oc_options_free(c->desc, cfg). */
 void *cf_options(struct cf *c, const struct oc_node *with);
 
-/* Host allocations of the case so far, for leak checks. */
-int64_t cf_live(void);
-void cf_check_leaks(struct cf *c, int64_t before, const char *what);
+/* Where the host allocations of a case stand, for leak checks: what was
+ * made after the mark and is still live is a leak, blamed on the plugin
+ * slot that made it (slots.h). CF_MARK_NONE: no check. */
+struct cf_mark {
+    int64_t live;
+    uint64_t seq;
+};
+#define CF_MARK_NONE ((struct cf_mark){INT64_MAX, 0})
+struct cf_mark cf_mark(void);
+/* when: where the check is, e.g. "after close". */
+void cf_check_leaks(struct cf *c, struct cf_mark before, const char *when);
 
 /* Run fn(c, ud) once per host allocation it makes, failing that one: no
  * crash, an error status or success, and no leak, every time. */

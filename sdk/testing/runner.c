@@ -90,6 +90,7 @@ static int64_t cf_ms_since(int64_t t0)
 static void cf_child(const struct cf_case *k, struct cf *c, int fd)
 {
     setpgid(0, 0);
+    cf_slots_child();
     /* Whatever a misbehaving plugin writes to its cwd lands in the case's
      * own directory, removed afterwards. */
     if (c->tmp && chdir(c->tmp) != 0)
@@ -142,6 +143,56 @@ static int cf_collect(int fd, int64_t deadline_ns, struct cf_report_case *r)
     return timed_out;
 }
 
+/* "<slot> duration" for a hang: how long the slot had been running. */
+static char *cf_span(int64_t ms)
+{
+    return ms >= 1000 ? oc_xasprintf("> %lld s", (long long)(ms / 1000))
+                      : oc_xasprintf("> %lld ms", (long long)ms);
+}
+
+/* Why a case's process ended without its result, naming the plugin slot it
+ * was inside (from the shared record, slots.h): "backend.exec crashed
+ * (SIGSEGV)", "store.run_cas hung (> 30 s)". A case that died while no slot
+ * ran says so and names the last slot that returned: then the suite, a
+ * plugin thread or memory a slot corrupted earlier is to blame. */
+static char *cf_died_message(int timed_out, int st, int64_t timeout_ms, const char *note)
+{
+    struct cf_slot_where w;
+    cf_slots_where(&w);
+    char *slot = w.slot ? w.outer ? oc_xasprintf("%s (inside %s)", w.slot, w.outer)
+                                  : oc_xstrdup(w.slot)
+                        : NULL;
+    char *idle = w.last ? oc_xasprintf("while no plugin slot was running (the last one "
+                                       "called, %s, had returned)", w.last)
+                        : oc_xstrdup("before any plugin slot was called");
+    char *what;
+    if (timed_out) {
+        char *span = cf_span(w.running_ms);
+        what = slot ? oc_xasprintf("%s hung (%s): no result after %lld ms; killed", slot, span,
+                                   (long long)timeout_ms)
+                    : oc_xasprintf("hung %s: no result after %lld ms; killed", idle,
+                                   (long long)timeout_ms);
+        free(span);
+    } else if (WIFSIGNALED(st)) {
+        const char *sig = sigabbrev_np(WTERMSIG(st));
+        what = slot ? oc_xasprintf("%s crashed (SIG%s, signal %d)", slot, sig ? sig : "?",
+                                   WTERMSIG(st))
+                    : oc_xasprintf("crashed (SIG%s, signal %d) %s", sig ? sig : "?",
+                                   WTERMSIG(st), idle);
+    } else {
+        what = slot ? oc_xasprintf("%s ended the case's process (exit status %d)", slot,
+                                   WEXITSTATUS(st))
+                    : oc_xasprintf("the case's process exited with status %d %s",
+                                   WEXITSTATUS(st), idle);
+    }
+    char *m = note && *note ? oc_xasprintf("%s; the case was at: %s", what, note)
+                            : oc_xstrdup(what);
+    free(what);
+    free(idle);
+    free(slot);
+    return m;
+}
+
 static void cf_run_one(const struct cf_case *k, struct cf *proto,
                        int64_t timeout_ms, struct cf_report_case *r)
 {
@@ -154,6 +205,7 @@ static void cf_run_one(const struct cf_case *k, struct cf *proto,
     struct cf c = *proto;
     c.tmp = mkdtemp(tmpl);
     int64_t t0 = oc_now_mono_ns();
+    cf_slots_reset();
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -177,23 +229,8 @@ static void cf_run_one(const struct cf_case *k, struct cf *proto,
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     r->ms = cf_ms_since(t0);
-    const char *after = r->last_note ? r->last_note : "";
-    if (timed_out) {
-        char *m = *after ? oc_xasprintf("hung: no result after %lld ms; killed (last: %s)",
-                                        (long long)timeout_ms, after)
-                         : oc_xasprintf("hung: no result after %lld ms; killed",
-                                        (long long)timeout_ms);
-        cf_report_add_failure(r, m);
-        free(m);
-    } else if (WIFSIGNALED(st)) {
-        const char *sig = sigabbrev_np(WTERMSIG(st));
-        char *m = oc_xasprintf("crashed: killed by signal %d (SIG%s)%s%s", WTERMSIG(st),
-                               sig ? sig : "?", *after ? " after: " : "", after);
-        cf_report_add_failure(r, m);
-        free(m);
-    } else if (WEXITSTATUS(st) != 0) {
-        char *m = oc_xasprintf("the case's process exited with status %d%s%s",
-                               WEXITSTATUS(st), *after ? " after: " : "", after);
+    if (timed_out || WIFSIGNALED(st) || WEXITSTATUS(st) != 0) {
+        char *m = cf_died_message(timed_out, st, timeout_ms, r->last_note);
         cf_report_add_failure(r, m);
         free(m);
     }

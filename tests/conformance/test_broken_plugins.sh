@@ -63,7 +63,7 @@ has "exports 'broken_helper' besides orch_plugin_entry"
 op test "$TP/step-leaky.so"
 expect_rc 1 "orch-plugin"
 has "FAIL  step/run-and-outputs"
-has "leaked 1 host allocation"
+has "step.run leaked 1 host allocation (made with host->alloc and never freed"
 
 op test "$TP/step-liar.so"
 expect_rc 1 "orch-plugin"
@@ -75,7 +75,7 @@ with: {mode: segv}
 Y
 op test "$TP/step-crash.so" --config "$T/segv.yaml"
 expect_rc 1 "orch-plugin"
-has "crashed: killed by signal 11 (SIGSEGV)"
+has "step.run crashed (SIGSEGV, signal 11)"
 has "orch-plugin: step-crash:"
 
 cat >"$T/hang.yaml" <<'Y'
@@ -83,7 +83,51 @@ with: {mode: hang}
 Y
 op test "$TP/step-crash.so" --config "$T/hang.yaml" --run run-and-outputs --timeout 2
 expect_rc 1 "orch-plugin"
-has "hung: no result after 2000 ms; killed"
+has "step.run hung (> "
+has "no result after 2000 ms; killed"
+
+cat >"$T/exit.yaml" <<'Y'
+with: {mode: exit}
+Y
+op test "$TP/step-crash.so" --config "$T/exit.yaml" --run run-and-outputs
+expect_rc 1 "orch-plugin"
+has "step.run ended the case's process (exit status 3)"
+
+# Crashes, hangs and leaks name the slot they happened in: the backend's
+# and the store's as well as the step's.
+cat >"$T/segv-exec.yaml" <<'Y'
+with: {root: "segv:exec"}
+Y
+op test "$TP/backend-liar.so" --config "$T/segv-exec.yaml" --run lifecycle
+expect_rc 1 "orch-plugin"
+has "backend.exec crashed (SIGSEGV, signal 11)"
+cat >"$T/segv-create.yaml" <<'Y'
+with: {root: "segv:create"}
+Y
+op test "$TP/backend-liar.so" --config "$T/segv-create.yaml" --run lifecycle
+expect_rc 1 "orch-plugin"
+has "backend.create crashed (SIGSEGV, signal 11)"
+cat >"$T/hang-exec.yaml" <<'Y'
+with: {root: "hang:exec"}
+Y
+op test "$TP/backend-liar.so" --config "$T/hang-exec.yaml" --run lifecycle --timeout 2
+expect_rc 1 "orch-plugin"
+has "backend.exec hung (> "
+has "no result after 2000 ms; killed"
+cat >"$T/leak-create.yaml" <<'Y'
+with: {root: "leak:create"}
+Y
+op test "$TP/backend-liar.so" --config "$T/leak-create.yaml" --run 'lifecycle|torture' --torture
+expect_rc 1 "orch-plugin"
+has "backend.create leaked 3 host allocations (made with host->alloc and never freed; found after close)"
+has "backend.create leaked 1 host allocation (made with host->alloc and never freed; found after open, create, exec, destroy, close with host allocation #"
+cat >"$T/hang-cas.yaml" <<Y
+with: {inner: "$ORCH_PLUGIN_DIR/store-sqlite.so", path: "\${TMP}/s.db", fail: run_cas, hang: true}
+Y
+op test "$TP/store-faulty.so" --config "$T/hang-cas.yaml" --run runs-idempotency-cas --timeout 2
+expect_rc 1 "orch-plugin"
+has "store.run_cas hung (> "
+has "no result after 2000 ms; killed"
 
 op test "$TP/backend-liar.so" --config "$ORCH_SOURCE_DIR/tests/plugins/backend-liar/conformance.yaml" \
   --run 'streams-apart|env|files|owned' --tap "$T/liar.tap"
