@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host.h"
 #include "host_owners.h"
 #include "plugin_info.h"
 #include "registry.h"
+#include "report.h"
 
 /* Files are loaded without the builtins: the .so build of an embedded
  * plugin is tested as itself. Names are looked up with them. */
@@ -134,7 +136,9 @@ static const struct orch_conformance_opts *cf_opts(const struct orch_conformance
 }
 
 /* conformance.yaml's setup: run in a process group of its own, it must
- * exit 0; what it leaves running is that group, killed by cf_teardown. */
+ * exit 0 (once its server is ready); what it leaves running is that group,
+ * stopped by cf_teardown after the last option set. A server that leaves
+ * the group (setsid, a daemon's double fork) is out of reach. */
 static int cf_setup(const char *cmd, pid_t *group)
 {
     *group = 0;
@@ -164,32 +168,42 @@ static int cf_setup(const char *cmd, pid_t *group)
     return 0;
 }
 
+/* SIGTERM first, so a test server can clean up after itself; SIGKILL what
+ * is left after 5 s. The group is the setup shell's pid: it was reaped,
+ * so the id stays unused while any member of its group lives. */
 static void cf_teardown(pid_t group)
 {
-    if (group > 0)
-        kill(-group, SIGKILL);
+    if (group <= 0 || kill(-group, SIGTERM) != 0)
+        return;
+    int64_t deadline = oc_now_mono_ns() + 5 * 1000000000ll;
+    while (kill(-group, 0) == 0 && oc_now_mono_ns() < deadline) {
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(-group, SIGKILL);
 }
 
-/* The suite once per option set (or once with `with`); the worst result. */
+/* The suite once per option set (or once with `with`), in one report:
+ * each set's cases and summary carry its name. */
 static int cf_run_sets(const char *plugin_path, const struct orch_plugin_desc *d,
                        const struct cf_case *cases, const struct cf_conf *conf,
                        const struct orch_conformance_opts *o, const char *id)
 {
     if (!conf->option_sets)
         return cf_run_cases(plugin_path, d, cases, conf, o, id);
-    int worst = ORCH_CONFORMANCE_PASS;
-    for (size_t i = 0; i < conf->option_sets->len; i++) {
+    struct cf_report *rep = cf_report_new(id, o);
+    int bad = 0;
+    for (size_t i = 0; i < conf->option_sets->len && !bad; i++) {
         const struct oc_node *set = conf->option_sets->items[i];
         struct cf_conf one = *conf;
         one.with = oc_node_get(set, "with");
         one.option_sets = NULL;
-        char *suite = oc_xasprintf("%s[%s]", id, oc_node_get(set, "name")->str);
-        int rc = cf_run_cases(plugin_path, d, cases, &one, o, suite);
-        free(suite);
-        if (rc > worst)
-            worst = rc;
+        cf_report_begin_set(rep, oc_node_get(set, "name")->str);
+        bad = cf_run_into(rep, plugin_path, d, cases, &one, o) != 0;
+        cf_report_end_set(rep);
     }
-    return worst;
+    int rc = cf_report_finish(rep);
+    return bad ? ORCH_CONFORMANCE_USAGE : rc;
 }
 
 int orch_conformance_run(const char *plugin_path, const struct orch_conformance_opts *opts)

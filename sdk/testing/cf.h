@@ -110,7 +110,13 @@ void cf_check_leaks(struct cf *c, struct cf_mark before, const char *when);
 void cf_torture(struct cf *c, const char *what,
                 orch_status (*fn)(struct cf *c, void *ud), void *ud);
 
-/* The runner. */
+/* The runner: the cases (those o selects) into rep; -1 after a usage
+ * error it printed. cf_run_cases: into a report of their own, finished;
+ * returns the ORCH_CONFORMANCE_* code. */
+struct cf_report;
+int cf_run_into(struct cf_report *rep, const char *path, const struct orch_plugin_desc *desc,
+                const struct cf_case *cases, const struct cf_conf *conf,
+                const struct orch_conformance_opts *o);
 int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
                  const struct cf_case *cases, const struct cf_conf *conf,
                  const struct orch_conformance_opts *o, const char *suite);

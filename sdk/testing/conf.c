@@ -107,7 +107,17 @@ int cf_conf_load(const char *path, struct cf_conf *conf)
             }
             oc_cfg_check_keys(set, set_keys, "option_sets", &d);
             cf_conf_env_set(with, &d, 0);
+            /* The name is how the report tells the sets apart. */
+            for (size_t k = 0; k < i; k++) {
+                const struct oc_node *prev = oc_node_get(conf->option_sets->items[k], "name");
+                if (prev && prev->kind == OC_NODE_SCALAR && !strcmp(prev->str, name->str))
+                    oc_diag_add(&d, &name->pos, "option_sets: the name '%s' is used twice",
+                                name->str);
+            }
         }
+        if (conf->option_sets && !conf->option_sets->len)
+            oc_diag_add(&d, &conf->option_sets->pos, "option_sets: empty (give at least one "
+                                                     "set, or use with:)");
         if (conf->option_sets && conf->with)
             oc_diag_add(&d, &oc_node_get(r, "with")->pos,
                         "with: and option_sets: exclude each other (give each set its with:)");

@@ -14,6 +14,8 @@
 #include "host_owners.h"
 #include "options.h"
 
+static char *cf_subst_str(const char *s, const char *tmp);
+
 static struct cf_ctx *cf_of(struct orch_ctx *ctx)
 {
     return (struct cf_ctx *)ctx;
@@ -40,12 +42,15 @@ static orch_status cf_op_secret_get(struct orch_ctx *ctx, const char *name, char
     const struct oc_node *v = x->c->conf->secrets ? oc_node_get(x->c->conf->secrets, name) : NULL;
     if (!v || v->kind != OC_NODE_SCALAR)
         return oc_error_set(err, ORCH_E_NOT_FOUND, "secret %s is not set in conformance.yaml", name);
-    *len = strlen(v->str);
+    /* ${env.NAME} as in with: (a token the test script has); it was checked
+     * for being set, and then handed over unexpanded. */
+    char *val = cf_subst_str(v->str, x->c->tmp);
+    *len = strlen(val);
     *buf = oc_host()->alloc(*len + 1);
-    if (!*buf)
-        return oc_error_set(err, ORCH_E_NOMEM, "out of memory");
-    memcpy(*buf, v->str, *len + 1);
-    return ORCH_OK;
+    if (*buf)
+        memcpy(*buf, val, *len + 1);
+    free(val);
+    return *buf ? ORCH_OK : oc_error_set(err, ORCH_E_NOMEM, "out of memory");
 }
 
 static orch_status cf_op_output_set(struct orch_ctx *ctx, const char *key, const char *value)

@@ -238,14 +238,14 @@ static void cf_run_one(const struct cf_case *k, struct cf *proto,
         oc_rm_rf(c.tmp);
 }
 
-int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
-                 const struct cf_case *cases, const struct cf_conf *conf,
-                 const struct orch_conformance_opts *o, const char *suite)
+int cf_run_into(struct cf_report *rep, const char *path, const struct orch_plugin_desc *desc,
+                const struct cf_case *cases, const struct cf_conf *conf,
+                const struct orch_conformance_opts *o)
 {
     regex_t re;
     if (o->filter && regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB) != 0) {
         fprintf(stderr, "orch-plugin: --run '%s' is not a valid regular expression\n", o->filter);
-        return ORCH_CONFORMANCE_USAGE;
+        return -1;
     }
     char owner[64];
     snprintf(owner, sizeof owner, "orch-conformance-%ld", (long)getpid());
@@ -253,7 +253,6 @@ int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
                        .owner = owner, .torture = o->torture};
     int64_t timeout = o->case_timeout_ms ? o->case_timeout_ms
                       : conf->case_timeout_ms ? conf->case_timeout_ms : 120000;
-    struct cf_report *rep = cf_report_new(suite, o);
     for (const struct cf_case *k = cases; k->name; k++) {
         if (k->torture_only && !o->torture)
             continue;
@@ -272,5 +271,15 @@ int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
     }
     if (o->filter)
         regfree(&re);
-    return cf_report_finish(rep);
+    return 0;
+}
+
+int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
+                 const struct cf_case *cases, const struct cf_conf *conf,
+                 const struct orch_conformance_opts *o, const char *suite)
+{
+    struct cf_report *rep = cf_report_new(suite, o);
+    int bad = cf_run_into(rep, path, desc, cases, conf, o);
+    int rc = cf_report_finish(rep);
+    return bad ? ORCH_CONFORMANCE_USAGE : rc;
 }

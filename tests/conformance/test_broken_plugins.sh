@@ -173,6 +173,12 @@ op test "$TP/backend-liar.so" --config "$T/unset.yaml"
 expect_rc 2 "orch-plugin"
 has "unset.yaml:2:9: \${env.ORCH_CF_SURELY_UNSET}: the environment variable ORCH_CF_SURELY_UNSET is not set"
 
+# secrets: take ${env.NAME} too (they were checked, then passed unexpanded).
+printf 'with: {mode: secret}\nsecrets: {token: "${env.ORCH_CF_TOKEN}"}\n' >"$T/secret.yaml"
+ORCH_CF_TOKEN=s3cret op test "$TP/step-crash.so" --config "$T/secret.yaml" --run run-and-outputs
+expect_rc 0 "orch-plugin with a secret from the environment"
+has "PASS  step/run-and-outputs"
+
 # Usage errors and unloadable files are exit 2 with a reason.
 op test /nonexistent/step-x.so
 expect_rc 2 "orch-plugin"
