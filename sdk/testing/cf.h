@@ -43,6 +43,7 @@ struct cf {
     int out_fd;                     /* result lines to the runner */
     int failed, skipped;
     int torture;
+    int verbose;                    /* opts.verbose or $ORCH_CONFORMANCE_VERBOSE */
     int quiet;                      /* torture: failures inside are expected */
     int torture_n;                  /* the allocation failing now, 0 = none */
 };

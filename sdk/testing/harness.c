@@ -25,7 +25,7 @@ static void cf_op_log(struct orch_ctx *ctx, uint32_t level, const char *line)
 {
     struct cf_ctx *x = cf_of(ctx);
     oc_buf_addf(&x->log, "[%u] %s\n", level, line);
-    if (getenv("ORCH_CONFORMANCE_VERBOSE"))
+    if (x->c->verbose)
         fprintf(stderr, "  log: %s\n", line);
 }
 

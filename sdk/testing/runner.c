@@ -250,7 +250,8 @@ int cf_run_into(struct cf_report *rep, const char *path, const struct orch_plugi
     char owner[64];
     snprintf(owner, sizeof owner, "orch-conformance-%ld", (long)getpid());
     struct cf proto = {.desc = desc, .plugin_path = path, .conf = conf,
-                       .owner = owner, .torture = o->torture};
+                       .owner = owner, .torture = o->torture,
+                       .verbose = o->verbose || getenv("ORCH_CONFORMANCE_VERBOSE")};
     int64_t timeout = o->case_timeout_ms ? o->case_timeout_ms
                       : conf->case_timeout_ms ? conf->case_timeout_ms : 120000;
     for (const struct cf_case *k = cases; k->name; k++) {
