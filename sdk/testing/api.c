@@ -2,12 +2,14 @@
 #define _GNU_SOURCE
 #include "cf.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,38 @@ static struct oc_registry *cf_registry_named(void)
     return reg;
 }
 
+/* What the probe child was doing, in memory shared with the parent, so a
+ * crash or hang while loading is blamed on the constructors (dlopen),
+ * orch_plugin_entry or the descriptor's init. */
+static const char *volatile *cf_load_stage;
+
+static void cf_stage(const char *what)
+{
+    if (cf_load_stage)
+        *cf_load_stage = what;
+}
+
+/* The stages one by one, then the real loader (which runs entry again,
+ * harmless: it only hands out the descriptor, and then init). */
+static void cf_load_stages(const char *path)
+{
+    cf_stage("a constructor (dlopen)");
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl)
+        return; /* the loader reports why */
+    orch_plugin_entry_fn entry =
+        (orch_plugin_entry_fn)(uintptr_t)dlsym(dl, ORCH_PLUGIN_ENTRY_SYMBOL);
+    if (entry) {
+        cf_stage("orch_plugin_entry");
+        const struct orch_plugin_desc *d = NULL;
+        struct orch_error err;
+        oc_error_init(&err);
+        entry(oc_host(), &d, &err);
+        oc_error_clear(&err);
+    }
+    cf_stage("orch_plugin_entry or the descriptor's init");
+}
+
 /* Loads in a child first: a constructor that crashes or hangs must not
  * take the runner down. */
 static int cf_load_probe(const char *path)
@@ -45,13 +79,21 @@ static int cf_load_probe(const char *path)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
+    if (!cf_load_stage) {
+        void *m = mmap(NULL, sizeof(char *), PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        cf_load_stage = m == MAP_FAILED ? NULL : m;
+    }
+    cf_stage(NULL);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
         struct orch_error err;
         oc_error_init(&err);
+        cf_load_stages(path);
         const struct oc_plugin *p = oc_registry_load_file(cf_registry(), path, &err);
+        cf_stage(NULL);
         if (!p) {
             const char *m = oc_error_text(&err);
             if (write(fds[1], m, strlen(m)) < 0)
@@ -86,14 +128,16 @@ static int cf_load_probe(const char *path)
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    const char *stage = cf_load_stage ? *cf_load_stage : NULL;
     if (timed_out) {
-        fprintf(stderr, "orch-plugin: %s: loading hung for 30 s (a constructor or the "
-                        "entry never returned)\n", path);
+        fprintf(stderr, "orch-plugin: %s: loading hung for 30 s (%s never returned)\n", path,
+                stage ? stage : "a constructor or the entry");
         return -1;
     }
     if (WIFSIGNALED(st)) {
         const char *sig = sigabbrev_np(WTERMSIG(st));
-        fprintf(stderr, "orch-plugin: %s: loading crashed with SIG%s\n", path, sig ? sig : "?");
+        fprintf(stderr, "orch-plugin: %s: loading crashed with SIG%s (in %s)\n", path,
+                sig ? sig : "?", stage ? stage : "the loader");
         return -1;
     }
     if (WEXITSTATUS(st) != 0) {

@@ -93,6 +93,14 @@ op test "$TP/step-crash.so" --config "$T/exit.yaml" --run run-and-outputs
 expect_rc 1 "orch-plugin"
 has "step.run ended the case's process (exit status 3)"
 
+# A crash while loading names the stage: constructors or the descriptor's init.
+ORCH_CRASH_LOAD=ctor op test "$TP/step-crash.so"
+expect_rc 2 "orch-plugin with a crashing constructor"
+has "loading crashed with SIGSEGV (in a constructor (dlopen))"
+ORCH_CRASH_LOAD=init op test "$TP/step-crash.so"
+expect_rc 2 "orch-plugin with a crashing init"
+has "loading crashed with SIGSEGV (in orch_plugin_entry or the descriptor's init)"
+
 # Crashes, hangs and leaks name the slot they happened in: the backend's
 # and the store's as well as the step's.
 cat >"$T/segv-exec.yaml" <<'Y'

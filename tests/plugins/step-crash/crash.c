@@ -3,7 +3,10 @@
  * rate-limited API (RATE_LIMITED with a retry_after_ms of 1500), or
  * succeeds reporting its executor's pid (to observe executor reuse).
  * Mode secret succeeds only when the secret "token" it reads is expanded
- * (no "${" left in it), for conformance.yaml's secrets: ${env.NAME}. */
+ * (no "${" left in it), for conformance.yaml's secrets: ${env.NAME}.
+ * ORCH_CRASH_LOAD=ctor or =init crashes it while it is being loaded (in
+ * a constructor, or in the descriptor's init), for the load probe's
+ * message. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stddef.h>
@@ -26,6 +29,22 @@ static const struct orch_option cr_options[] = {
     {sizeof(struct orch_option), ORCH_OPT_ENUM, 0, offsetof(struct cr_cfg, mode), "mode", "ok",
      "how to misbehave: segv, abort, hang (ignoring cancel), exit, ok, rate_limited, secret", 0, 0, cr_modes, NULL},
 };
+
+__attribute__((constructor)) static void cr_ctor(void)
+{
+    const char *at = getenv("ORCH_CRASH_LOAD");
+    if (at && !strcmp(at, "ctor"))
+        raise(SIGSEGV);
+}
+
+static orch_status cr_init(const struct orch_host *host, struct orch_error *err)
+{
+    (void)host, (void)err;
+    const char *at = getenv("ORCH_CRASH_LOAD");
+    if (at && !strcmp(at, "init"))
+        raise(SIGSEGV);
+    return ORCH_OK;
+}
 
 static orch_status cr_run(struct orch_ctx *ctx, const void *cfgp, struct orch_error *err)
 {
@@ -83,6 +102,7 @@ static const struct orch_plugin_desc cr_desc = {
     .config_size = sizeof(struct cr_cfg),
     .vtable_size = sizeof(struct orch_step_vtable),
     .vtable = &cr_vtable,
+    .init = cr_init,
 };
 
 ORCH_PLUGIN_DEFINE(step, crash, cr_desc, cr_host)
