@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -193,6 +194,38 @@ static char *cf_died_message(int timed_out, int st, int64_t timeout_ms, const ch
     return m;
 }
 
+/* After a case's process died or was killed, what its backend started in
+ * the case's directory (a local instance's commands run in process groups
+ * of their own, beyond the case's group) would run on: each process whose
+ * working directory is under dir loses its group, or itself. */
+static void cf_kill_leftovers(const char *dir)
+{
+    size_t n = strlen(dir);
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return;
+    struct dirent *e;
+    while ((e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == (long)getpid())
+            continue;
+        char link[64], cwd[4096];
+        snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
+        ssize_t len = readlink(link, cwd, sizeof cwd - 1);
+        if (len <= 0)
+            continue;
+        cwd[len] = '\0';
+        if (strncmp(cwd, dir, n) || (cwd[n] && cwd[n] != '/' && cwd[n] != ' '))
+            continue; /* " (deleted)" follows a removed directory */
+        pid_t g = getpgid((pid_t)pid);
+        if (g > 1 && g != getpgrp())
+            kill(-g, SIGKILL);
+        kill((pid_t)pid, SIGKILL);
+    }
+    closedir(proc);
+}
+
 static void cf_run_one(const struct cf_case *k, struct cf *proto,
                        int64_t timeout_ms, struct cf_report_case *r)
 {
@@ -233,6 +266,8 @@ static void cf_run_one(const struct cf_case *k, struct cf *proto,
         char *m = cf_died_message(timed_out, st, timeout_ms, r->last_note);
         cf_report_add_failure(r, m);
         free(m);
+        if (c.tmp)
+            cf_kill_leftovers(c.tmp);
     }
     if (c.tmp)
         oc_rm_rf(c.tmp);

@@ -93,6 +93,23 @@ op test "$TP/step-crash.so" --config "$T/exit.yaml" --run run-and-outputs
 expect_rc 1 "orch-plugin"
 has "step.run ended the case's process (exit status 3)"
 
+# A backend slot reached from a step slot (host->inst_exec) is named
+# inside it.
+# What the hung command started is killed with the case (it runs in a
+# process group of its own, in the case's directory).
+linger="linger-$$-$RANDOM"
+printf 'with: {name: %s, mode: linger}\n' "$linger" >"$T/linger.yaml"
+op test "$TP/step-abi11.so" --config "$T/linger.yaml" --run run-and-outputs --timeout 2
+expect_rc 1 "orch-plugin with a step hanging in its instance"
+has "backend.exec (inside step.run) hung (> "
+left=
+for ((i = 0; i < 600; i++)); do
+  left=$(grep -l "ORCH_ABI11_LINGER=$linger" /proc/[0-9]*/environ 2>/dev/null || true)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+[ -z "$left" ] || fail "the hung case's command was left running: $left"
+
 # A crash while loading names the stage: constructors or the descriptor's init.
 ORCH_CRASH_LOAD=ctor op test "$TP/step-crash.so"
 expect_rc 2 "orch-plugin with a crashing constructor"
