@@ -90,6 +90,10 @@ void cf_ctx_fini(struct cf_ctx *x);
 void cf_cancel_after(struct cf_ctx *x, int64_t ms);
 void cf_cancel_join(void);
 
+/* s with "${TMP}" replaced by tmp and "${env.NAME}" by the variable
+ * (cf_conf_load refused an unset one). malloc'd. */
+char *cf_expand(const char *s, const char *tmp);
+
 /* The plugin's config struct from conf->with (NULL node = defaults), or
  * NULL after cf_fail. Free with oc_options_free(c->desc, cfg). */
 void *cf_options(struct cf *c, const struct oc_node *with);

@@ -14,8 +14,6 @@
 #include "host_owners.h"
 #include "options.h"
 
-static char *cf_subst_str(const char *s, const char *tmp);
-
 static struct cf_ctx *cf_of(struct orch_ctx *ctx)
 {
     return (struct cf_ctx *)ctx;
@@ -44,7 +42,7 @@ static orch_status cf_op_secret_get(struct orch_ctx *ctx, const char *name, char
         return oc_error_set(err, ORCH_E_NOT_FOUND, "secret %s is not set in conformance.yaml", name);
     /* ${env.NAME} as in with: (a token the test script has); it was checked
      * for being set, and then handed over unexpanded. */
-    char *val = cf_subst_str(v->str, x->c->tmp);
+    char *val = cf_expand(v->str, x->c->tmp);
     *len = strlen(val);
     *buf = oc_host()->alloc(*len + 1);
     if (*buf)
@@ -209,7 +207,7 @@ void cf_cancel_join(void)
  * "${env.NAME}" the environment variable NAME (cf_conf_load refused an
  * unset one), so a conformance.yaml can name a service the test script
  * started. */
-static char *cf_subst_str(const char *s, const char *tmp)
+char *cf_expand(const char *s, const char *tmp)
 {
     struct oc_buf b = {0};
     const char *p = s, *hit;
@@ -242,7 +240,7 @@ static struct oc_node *cf_subst(const struct oc_node *n, const char *tmp)
     while (sp) {
         struct oc_node *x = stack[--sp];
         if (x->kind == OC_NODE_SCALAR && x->str && strstr(x->str, "${")) {
-            char *v = cf_subst_str(x->str, tmp);
+            char *v = cf_expand(x->str, tmp);
             free(x->str);
             x->str = v;
         }

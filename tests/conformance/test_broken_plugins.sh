@@ -197,6 +197,14 @@ printf 'with:\n  root: "${env.ORCH_CF_SURELY_UNSET}/x"\n' >"$T/unset.yaml"
 op test "$TP/backend-liar.so" --config "$T/unset.yaml"
 expect_rc 2 "orch-plugin"
 has "unset.yaml:2:9: \${env.ORCH_CF_SURELY_UNSET}: the environment variable ORCH_CF_SURELY_UNSET is not set"
+# image/size/region take ${env.NAME} too, with the same check.
+printf 'with: {root: x}\nimage: "${env.ORCH_CF_IMAGE_UNSET}"\n' >"$T/unset-image.yaml"
+op test "$TP/backend-liar.so" --config "$T/unset-image.yaml"
+expect_rc 2 "orch-plugin"
+has "unset-image.yaml:2:8: \${env.ORCH_CF_IMAGE_UNSET}: the environment variable ORCH_CF_IMAGE_UNSET is not set"
+printf 'with: {root: x}\nimage: "${env.ORCH_CF_IMAGE}"\n' >"$T/image.yaml"
+ORCH_CF_IMAGE=debian:12 op test "$TP/backend-liar.so" --config "$T/image.yaml" --run lifecycle
+expect_rc 0 "orch-plugin with an image from the environment"
 
 # secrets: take ${env.NAME} too (they were checked, then passed unexpanded).
 printf 'with: {mode: secret}\nsecrets: {token: "${env.ORCH_CF_TOKEN}"}\n' >"$T/secret.yaml"

@@ -67,9 +67,14 @@ static orch_status lr_create(struct orch_backend *be, struct orch_ctx *ctx,
                              const struct orch_instance_spec *spec, struct orch_instance **out,
                              struct orch_instance_ref *ref, struct orch_error *err)
 {
-    (void)ctx, (void)err;
+    (void)ctx;
     if (be->segv_in_create)
         raise(SIGSEGV);
+    /* The one thing it is strict about: conformance.yaml's image reaches
+     * create with ${env.NAME} expanded. */
+    if (spec->image && strstr(spec->image, "${"))
+        return lr_host->error_set(err, ORCH_E_CONFIG, "liar: image '%s' was not expanded",
+                                  spec->image);
     for (int k = 0; be->leak_in_create && k < 3; k++)
         if (!lr_host->strdup("forgotten"))
             return ORCH_E_NOMEM;
