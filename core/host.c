@@ -84,12 +84,13 @@ static void *oc_h_realloc(void *p, uint64_t size)
     if (oc_alloc_should_fail())
         return NULL;
     /* Forgotten before realloc: once it returns, another thread may be
-     * handed the old address. */
-    oc_host_owners_remove(p);
+     * handed the old address. The block keeps the slot that made it. */
+    struct oc_owner_kept kept;
+    oc_host_owners_take(p, &kept);
     void *q = realloc(p, size ? size : 1);
     if (q && !p)
         atomic_fetch_add(&oc_live_allocs, 1);
-    oc_host_owners_add(q ? q : p);
+    oc_host_owners_put(q ? q : p, &kept);
     return q;
 }
 

@@ -2,19 +2,23 @@
 #define _GNU_SOURCE
 #include "cf.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host.h"
 #include "host_owners.h"
 #include "plugin_info.h"
 #include "registry.h"
+#include "report.h"
 
 /* Files are loaded without the builtins: the .so build of an embedded
  * plugin is tested as itself. Names are looked up with them. */
@@ -36,6 +40,38 @@ static struct oc_registry *cf_registry_named(void)
     return reg;
 }
 
+/* What the probe child was doing, in memory shared with the parent, so a
+ * crash or hang while loading is blamed on the constructors (dlopen),
+ * orch_plugin_entry or the descriptor's init. */
+static const char *volatile *cf_load_stage;
+
+static void cf_stage(const char *what)
+{
+    if (cf_load_stage)
+        *cf_load_stage = what;
+}
+
+/* The stages one by one, then the real loader (which runs entry again,
+ * harmless: it only hands out the descriptor, and then init). */
+static void cf_load_stages(const char *path)
+{
+    cf_stage("a constructor (dlopen)");
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl)
+        return; /* the loader reports why */
+    orch_plugin_entry_fn entry =
+        (orch_plugin_entry_fn)(uintptr_t)dlsym(dl, ORCH_PLUGIN_ENTRY_SYMBOL);
+    if (entry) {
+        cf_stage("orch_plugin_entry");
+        const struct orch_plugin_desc *d = NULL;
+        struct orch_error err;
+        oc_error_init(&err);
+        entry(oc_host(), &d, &err);
+        oc_error_clear(&err);
+    }
+    cf_stage("orch_plugin_entry or the descriptor's init");
+}
+
 /* Loads in a child first: a constructor that crashes or hangs must not
  * take the runner down. */
 static int cf_load_probe(const char *path)
@@ -43,13 +79,21 @@ static int cf_load_probe(const char *path)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
+    if (!cf_load_stage) {
+        void *m = mmap(NULL, sizeof(char *), PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        cf_load_stage = m == MAP_FAILED ? NULL : m;
+    }
+    cf_stage(NULL);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
         struct orch_error err;
         oc_error_init(&err);
+        cf_load_stages(path);
         const struct oc_plugin *p = oc_registry_load_file(cf_registry(), path, &err);
+        cf_stage(NULL);
         if (!p) {
             const char *m = oc_error_text(&err);
             if (write(fds[1], m, strlen(m)) < 0)
@@ -84,14 +128,16 @@ static int cf_load_probe(const char *path)
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    const char *stage = cf_load_stage ? *cf_load_stage : NULL;
     if (timed_out) {
-        fprintf(stderr, "orch-plugin: %s: loading hung for 30 s (a constructor or the "
-                        "entry never returned)\n", path);
+        fprintf(stderr, "orch-plugin: %s: loading hung for 30 s (%s never returned)\n", path,
+                stage ? stage : "a constructor or the entry");
         return -1;
     }
     if (WIFSIGNALED(st)) {
         const char *sig = sigabbrev_np(WTERMSIG(st));
-        fprintf(stderr, "orch-plugin: %s: loading crashed with SIG%s\n", path, sig ? sig : "?");
+        fprintf(stderr, "orch-plugin: %s: loading crashed with SIG%s (in %s)\n", path,
+                sig ? sig : "?", stage ? stage : "the loader");
         return -1;
     }
     if (WEXITSTATUS(st) != 0) {
@@ -134,7 +180,9 @@ static const struct orch_conformance_opts *cf_opts(const struct orch_conformance
 }
 
 /* conformance.yaml's setup: run in a process group of its own, it must
- * exit 0; what it leaves running is that group, killed by cf_teardown. */
+ * exit 0 (once its server is ready); what it leaves running is that group,
+ * stopped by cf_teardown after the last option set. A server that leaves
+ * the group (setsid, a daemon's double fork) is out of reach. */
 static int cf_setup(const char *cmd, pid_t *group)
 {
     *group = 0;
@@ -164,32 +212,42 @@ static int cf_setup(const char *cmd, pid_t *group)
     return 0;
 }
 
+/* SIGTERM first, so a test server can clean up after itself; SIGKILL what
+ * is left after 5 s. The group is the setup shell's pid: it was reaped,
+ * so the id stays unused while any member of its group lives. */
 static void cf_teardown(pid_t group)
 {
-    if (group > 0)
-        kill(-group, SIGKILL);
+    if (group <= 0 || kill(-group, SIGTERM) != 0)
+        return;
+    int64_t deadline = oc_now_mono_ns() + 5 * 1000000000ll;
+    while (kill(-group, 0) == 0 && oc_now_mono_ns() < deadline) {
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(-group, SIGKILL);
 }
 
-/* The suite once per option set (or once with `with`); the worst result. */
+/* The suite once per option set (or once with `with`), in one report:
+ * each set's cases and summary carry its name. */
 static int cf_run_sets(const char *plugin_path, const struct orch_plugin_desc *d,
                        const struct cf_case *cases, const struct cf_conf *conf,
                        const struct orch_conformance_opts *o, const char *id)
 {
     if (!conf->option_sets)
         return cf_run_cases(plugin_path, d, cases, conf, o, id);
-    int worst = ORCH_CONFORMANCE_PASS;
-    for (size_t i = 0; i < conf->option_sets->len; i++) {
+    struct cf_report *rep = cf_report_new(id, o);
+    int bad = 0;
+    for (size_t i = 0; i < conf->option_sets->len && !bad; i++) {
         const struct oc_node *set = conf->option_sets->items[i];
         struct cf_conf one = *conf;
         one.with = oc_node_get(set, "with");
         one.option_sets = NULL;
-        char *suite = oc_xasprintf("%s[%s]", id, oc_node_get(set, "name")->str);
-        int rc = cf_run_cases(plugin_path, d, cases, &one, o, suite);
-        free(suite);
-        if (rc > worst)
-            worst = rc;
+        cf_report_begin_set(rep, oc_node_get(set, "name")->str);
+        bad = cf_run_into(rep, plugin_path, d, cases, &one, o) != 0;
+        cf_report_end_set(rep);
     }
-    return worst;
+    int rc = cf_report_finish(rep);
+    return bad ? ORCH_CONFORMANCE_USAGE : rc;
 }
 
 int orch_conformance_run(const char *plugin_path, const struct orch_conformance_opts *opts)

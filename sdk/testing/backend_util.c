@@ -13,8 +13,8 @@ int bk_open(struct cf *c, struct bk *b)
 {
     memset(b, 0, sizeof *b);
     b->c = c;
-    b->vt = c->desc->vtable;
-    b->live0 = cf_live();
+    b->vt = cf_traced_vtable(ORCH_KIND_BACKEND, c->desc->vtable);
+    b->live0 = cf_mark();
     cf_ctx_init(&b->x, c, "backend");
     int failed = c->failed;
     b->cfg = cf_options(c, c->conf->with);

@@ -11,7 +11,7 @@ struct bk {
     void *cfg;
     struct orch_backend *be;
     struct cf_ctx x;
-    int64_t live0;
+    struct cf_mark live0;
 };
 
 struct bk_inst {

@@ -14,6 +14,7 @@
 #include "node.h"
 #include "util.h"
 #include "errors.h"
+#include "slots.h"
 
 /* conformance.yaml */
 struct cf_conf {
@@ -42,6 +43,7 @@ struct cf {
     int out_fd;                     /* result lines to the runner */
     int failed, skipped;
     int torture;
+    int verbose;                    /* opts.verbose or $ORCH_CONFORMANCE_VERBOSE */
     int quiet;                      /* torture: failures inside are expected */
     int torture_n;                  /* the allocation failing now, 0 = none */
 };
@@ -88,20 +90,38 @@ void cf_ctx_fini(struct cf_ctx *x);
 void cf_cancel_after(struct cf_ctx *x, int64_t ms);
 void cf_cancel_join(void);
 
+/* s with "${TMP}" replaced by tmp and "${env.NAME}" by the variable
+ * (cf_conf_load refused an unset one). malloc'd. */
+char *cf_expand(const char *s, const char *tmp);
+
 /* The plugin's config struct from conf->with (NULL node = defaults), or
  * NULL after cf_fail. Free with oc_options_free(c->desc, cfg). */
 void *cf_options(struct cf *c, const struct oc_node *with);
 
-/* Host allocations of the case so far, for leak checks. */
-int64_t cf_live(void);
-void cf_check_leaks(struct cf *c, int64_t before, const char *what);
+/* Where the host allocations of a case stand, for leak checks: what was
+ * made after the mark and is still live is a leak, blamed on the plugin
+ * slot that made it (slots.h). CF_MARK_NONE: no check. */
+struct cf_mark {
+    int64_t live;
+    uint64_t seq;
+};
+#define CF_MARK_NONE ((struct cf_mark){INT64_MAX, 0})
+struct cf_mark cf_mark(void);
+/* when: where the check is, e.g. "after close". */
+void cf_check_leaks(struct cf *c, struct cf_mark before, const char *when);
 
 /* Run fn(c, ud) once per host allocation it makes, failing that one: no
  * crash, an error status or success, and no leak, every time. */
 void cf_torture(struct cf *c, const char *what,
                 orch_status (*fn)(struct cf *c, void *ud), void *ud);
 
-/* The runner. */
+/* The runner: the cases (those o selects) into rep; -1 after a usage
+ * error it printed. cf_run_cases: into a report of their own, finished;
+ * returns the ORCH_CONFORMANCE_* code. */
+struct cf_report;
+int cf_run_into(struct cf_report *rep, const char *path, const struct orch_plugin_desc *desc,
+                const struct cf_case *cases, const struct cf_conf *conf,
+                const struct orch_conformance_opts *o);
 int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
                  const struct cf_case *cases, const struct cf_conf *conf,
                  const struct orch_conformance_opts *o, const char *suite);

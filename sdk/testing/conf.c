@@ -68,6 +68,25 @@ static void cf_conf_env_set(const struct oc_node *n, struct oc_diag *d, int dept
         cf_conf_env_set(n->items[i], d, depth + 1);
 }
 
+/* image, size, region: ${env.NAME} as in with: (an image the test script
+ * built), expanded here, once; the tree owns the new text. */
+static const char *cf_conf_expanded(const struct oc_node *root, const char *key,
+                                    struct oc_diag *d)
+{
+    const char *v = cf_conf_string(root, key, d);
+    if (!v || !strstr(v, "${env."))
+        return v;
+    struct oc_node *n = (struct oc_node *)oc_node_get(root, key);
+    size_t before = d->n;
+    cf_conf_env_set(n, d, 0);
+    if (d->n > before)
+        return NULL;
+    char *x = cf_expand(n->str, "${TMP}");
+    free(n->str);
+    n->str = x;
+    return x;
+}
+
 int cf_conf_load(const char *path, struct cf_conf *conf)
 {
     memset(conf, 0, sizeof *conf);
@@ -107,15 +126,25 @@ int cf_conf_load(const char *path, struct cf_conf *conf)
             }
             oc_cfg_check_keys(set, set_keys, "option_sets", &d);
             cf_conf_env_set(with, &d, 0);
+            /* The name is how the report tells the sets apart. */
+            for (size_t k = 0; k < i; k++) {
+                const struct oc_node *prev = oc_node_get(conf->option_sets->items[k], "name");
+                if (prev && prev->kind == OC_NODE_SCALAR && !strcmp(prev->str, name->str))
+                    oc_diag_add(&d, &name->pos, "option_sets: the name '%s' is used twice",
+                                name->str);
+            }
         }
+        if (conf->option_sets && !conf->option_sets->len)
+            oc_diag_add(&d, &conf->option_sets->pos, "option_sets: empty (give at least one "
+                                                     "set, or use with:)");
         if (conf->option_sets && conf->with)
             oc_diag_add(&d, &oc_node_get(r, "with")->pos,
                         "with: and option_sets: exclude each other (give each set its with:)");
         cf_conf_env_set(conf->secrets, &d, 0);
         conf->outputs = cf_conf_kind(r, "outputs", OC_NODE_SEQ, &d);
-        conf->image = cf_conf_string(r, "image", &d);
-        conf->size = cf_conf_string(r, "size", &d);
-        conf->region = cf_conf_string(r, "region", &d);
+        conf->image = cf_conf_expanded(r, "image", &d);
+        conf->size = cf_conf_expanded(r, "size", &d);
+        conf->region = cf_conf_expanded(r, "region", &d);
         const char *expect = cf_conf_string(r, "expect", &d);
         if (expect && strcmp(expect, "success") && strcmp(expect, "failure"))
             oc_diag_add(&d, &oc_node_get(r, "expect")->pos,

@@ -7,10 +7,20 @@
 
 #include "util.h"
 
+/* The cases of one option set: cases[first .. first + n). */
+struct cf_report_set {
+    char *name;
+    size_t first, n;
+    int64_t t0, t1;
+};
+
 struct cf_report {
     char *suite;
     struct cf_report_case **cases;
     size_t n, cap;
+    struct cf_report_set *sets;
+    size_t nsets;
+    int in_set;
     int tap_stdout;
     const char *tap_path, *junit_path;
     int64_t t0;
@@ -27,6 +37,52 @@ struct cf_report *cf_report_new(const char *suite, const struct orch_conformance
     return r;
 }
 
+static void cf_counts(struct cf_report *r, size_t first, size_t n, size_t *failed,
+                      size_t *skipped)
+{
+    *failed = *skipped = 0;
+    for (size_t i = first; i < first + n; i++) {
+        if (r->cases[i]->n_failures)
+            (*failed)++;
+        else if (r->cases[i]->skip)
+            (*skipped)++;
+    }
+}
+
+static void cf_summary(struct cf_report *r, const char *suite, size_t first, size_t n,
+                       int64_t t0)
+{
+    size_t failed, skipped;
+    cf_counts(r, first, n, &failed, &skipped);
+    double secs = (double)(oc_now_mono_ns() - t0) / 1e9;
+    printf("orch-plugin: %s: %zu passed, %zu failed, %zu skipped (%zu cases, %.1f s)\n",
+           suite, n - failed - skipped, failed, skipped, n, secs);
+}
+
+void cf_report_begin_set(struct cf_report *r, const char *name)
+{
+    r->sets = oc_xrealloc(r->sets, (r->nsets + 1) * sizeof *r->sets);
+    r->sets[r->nsets++] = (struct cf_report_set){
+        .name = oc_xstrdup(name), .first = r->n, .t0 = oc_now_mono_ns()};
+    r->in_set = 1;
+}
+
+void cf_report_end_set(struct cf_report *r)
+{
+    if (!r->in_set)
+        return;
+    struct cf_report_set *s = &r->sets[r->nsets - 1];
+    s->n = r->n - s->first;
+    s->t1 = oc_now_mono_ns();
+    r->in_set = 0;
+    if (r->tap_stdout)
+        return;
+    char *suite = oc_xasprintf("%s[%s]", r->suite, s->name);
+    cf_summary(r, suite, s->first, s->n, s->t0);
+    free(suite);
+    fflush(stdout);
+}
+
 struct cf_report_case *cf_report_case(struct cf_report *r, const char *name)
 {
     if (r->n == r->cap) {
@@ -34,7 +90,8 @@ struct cf_report_case *cf_report_case(struct cf_report *r, const char *name)
         r->cases = oc_xrealloc(r->cases, r->cap * sizeof *r->cases);
     }
     struct cf_report_case *c = oc_xcalloc(1, sizeof *c);
-    c->name = oc_xstrdup(name);
+    c->name = r->in_set ? oc_xasprintf("%s [%s]", name, r->sets[r->nsets - 1].name)
+                        : oc_xstrdup(name);
     r->cases[r->n++] = c;
     return c;
 }
@@ -95,16 +152,19 @@ static void cf_xml(FILE *f, const char *s)
     }
 }
 
-static void cf_junit(struct cf_report *r, FILE *f, size_t failed, size_t skipped, double secs)
+static void cf_junit_suite(struct cf_report *r, FILE *f, const char *suite, size_t first,
+                           size_t n, double secs, const char *indent)
 {
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"");
-    cf_xml(f, r->suite);
-    fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n", r->n,
+    size_t failed, skipped;
+    cf_counts(r, first, n, &failed, &skipped);
+    fprintf(f, "%s<testsuite name=\"", indent);
+    cf_xml(f, suite);
+    fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n", n,
             failed, skipped, secs);
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = first; i < first + n; i++) {
         struct cf_report_case *c = r->cases[i];
-        fprintf(f, "  <testcase classname=\"");
-        cf_xml(f, r->suite);
+        fprintf(f, "%s  <testcase classname=\"", indent);
+        cf_xml(f, suite);
         fprintf(f, "\" name=\"");
         cf_xml(f, c->name);
         fprintf(f, "\" time=\"%.3f\">", (double)c->ms / 1000.0);
@@ -124,11 +184,34 @@ static void cf_junit(struct cf_report *r, FILE *f, size_t failed, size_t skipped
         }
         fprintf(f, "</testcase>\n");
     }
-    fprintf(f, "</testsuite>\n");
+    fprintf(f, "%s</testsuite>\n", indent);
 }
 
-static int cf_write_file(const char *path, struct cf_report *r, size_t failed,
-                         size_t skipped, double secs, int junit)
+/* One <testsuite>, as before option sets; with sets, one per set under
+ * <testsuites>. */
+static void cf_junit(struct cf_report *r, FILE *f, double secs)
+{
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if (!r->nsets) {
+        cf_junit_suite(r, f, r->suite, 0, r->n, secs, "");
+        return;
+    }
+    size_t failed, skipped;
+    cf_counts(r, 0, r->n, &failed, &skipped);
+    fprintf(f, "<testsuites name=\"");
+    cf_xml(f, r->suite);
+    fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n", r->n,
+            failed, skipped, secs);
+    for (size_t k = 0; k < r->nsets; k++) {
+        const struct cf_report_set *s = &r->sets[k];
+        char *suite = oc_xasprintf("%s[%s]", r->suite, s->name);
+        cf_junit_suite(r, f, suite, s->first, s->n, (double)(s->t1 - s->t0) / 1e9, "  ");
+        free(suite);
+    }
+    fprintf(f, "</testsuites>\n");
+}
+
+static int cf_write_file(const char *path, struct cf_report *r, double secs, int junit)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -136,7 +219,7 @@ static int cf_write_file(const char *path, struct cf_report *r, size_t failed,
         return -1;
     }
     if (junit)
-        cf_junit(r, f, failed, skipped, secs);
+        cf_junit(r, f, secs);
     else
         cf_tap(r, f);
     return fclose(f);
@@ -144,24 +227,20 @@ static int cf_write_file(const char *path, struct cf_report *r, size_t failed,
 
 int cf_report_finish(struct cf_report *r)
 {
-    size_t failed = 0, skipped = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        if (r->cases[i]->n_failures)
-            failed++;
-        else if (r->cases[i]->skip)
-            skipped++;
-    }
+    cf_report_end_set(r);
+    size_t failed, skipped;
+    cf_counts(r, 0, r->n, &failed, &skipped);
     double secs = (double)(oc_now_mono_ns() - r->t0) / 1e9;
     int io = 0;
     if (r->tap_stdout)
         cf_tap(r, stdout);
     else {
-        printf("orch-plugin: %s: %zu passed, %zu failed, %zu skipped (%zu cases, %.1f s)\n",
-               r->suite, r->n - failed - skipped, failed, skipped, r->n, secs);
-        if (r->tap_path && cf_write_file(r->tap_path, r, failed, skipped, secs, 0))
+        if (r->nsets != 1) /* a single set's summary was its own */
+            cf_summary(r, r->suite, 0, r->n, r->t0);
+        if (r->tap_path && cf_write_file(r->tap_path, r, secs, 0))
             io = 1;
     }
-    if (r->junit_path && cf_write_file(r->junit_path, r, failed, skipped, secs, 1))
+    if (r->junit_path && cf_write_file(r->junit_path, r, secs, 1))
         io = 1;
     fflush(stdout);
     for (size_t i = 0; i < r->n; i++) {
@@ -175,6 +254,9 @@ int cf_report_finish(struct cf_report *r)
         free(c);
     }
     free(r->cases);
+    for (size_t k = 0; k < r->nsets; k++)
+        free(r->sets[k].name);
+    free(r->sets);
     free(r->suite);
     free(r);
     if (io)

@@ -19,6 +19,12 @@ struct cf_report_case {
 
 struct cf_report;
 struct cf_report *cf_report_new(const char *suite, const struct orch_conformance_opts *o);
+/* conformance.yaml's option_sets: the cases reported from begin to end
+ * belong to the set `name` ("step/run [name]" in every listing); end
+ * prints the set's summary. One report, so one TAP plan and one JUnit
+ * file hold every set (a <testsuite> each). */
+void cf_report_begin_set(struct cf_report *r, const char *name);
+void cf_report_end_set(struct cf_report *r);
 struct cf_report_case *cf_report_case(struct cf_report *r, const char *name);
 void cf_report_add_failure(struct cf_report_case *c, const char *msg);
 /* Prints the case's line as soon as it is known. */

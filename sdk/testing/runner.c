@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -90,6 +91,7 @@ static int64_t cf_ms_since(int64_t t0)
 static void cf_child(const struct cf_case *k, struct cf *c, int fd)
 {
     setpgid(0, 0);
+    cf_slots_child();
     /* Whatever a misbehaving plugin writes to its cwd lands in the case's
      * own directory, removed afterwards. */
     if (c->tmp && chdir(c->tmp) != 0)
@@ -142,6 +144,88 @@ static int cf_collect(int fd, int64_t deadline_ns, struct cf_report_case *r)
     return timed_out;
 }
 
+/* "<slot> duration" for a hang: how long the slot had been running. */
+static char *cf_span(int64_t ms)
+{
+    return ms >= 1000 ? oc_xasprintf("> %lld s", (long long)(ms / 1000))
+                      : oc_xasprintf("> %lld ms", (long long)ms);
+}
+
+/* Why a case's process ended without its result, naming the plugin slot it
+ * was inside (from the shared record, slots.h): "backend.exec crashed
+ * (SIGSEGV)", "store.run_cas hung (> 30 s)". A case that died while no slot
+ * ran says so and names the last slot that returned: then the suite, a
+ * plugin thread or memory a slot corrupted earlier is to blame. */
+static char *cf_died_message(int timed_out, int st, int64_t timeout_ms, const char *note)
+{
+    struct cf_slot_where w;
+    cf_slots_where(&w);
+    char *slot = w.slot ? w.outer ? oc_xasprintf("%s (inside %s)", w.slot, w.outer)
+                                  : oc_xstrdup(w.slot)
+                        : NULL;
+    char *idle = w.last ? oc_xasprintf("while no plugin slot was running (the last one "
+                                       "called, %s, had returned)", w.last)
+                        : oc_xstrdup("before any plugin slot was called");
+    char *what;
+    if (timed_out) {
+        char *span = cf_span(w.running_ms);
+        what = slot ? oc_xasprintf("%s hung (%s): no result after %lld ms; killed", slot, span,
+                                   (long long)timeout_ms)
+                    : oc_xasprintf("hung %s: no result after %lld ms; killed", idle,
+                                   (long long)timeout_ms);
+        free(span);
+    } else if (WIFSIGNALED(st)) {
+        const char *sig = sigabbrev_np(WTERMSIG(st));
+        what = slot ? oc_xasprintf("%s crashed (SIG%s, signal %d)", slot, sig ? sig : "?",
+                                   WTERMSIG(st))
+                    : oc_xasprintf("crashed (SIG%s, signal %d) %s", sig ? sig : "?",
+                                   WTERMSIG(st), idle);
+    } else {
+        what = slot ? oc_xasprintf("%s ended the case's process (exit status %d)", slot,
+                                   WEXITSTATUS(st))
+                    : oc_xasprintf("the case's process exited with status %d %s",
+                                   WEXITSTATUS(st), idle);
+    }
+    char *m = note && *note ? oc_xasprintf("%s; the case was at: %s", what, note)
+                            : oc_xstrdup(what);
+    free(what);
+    free(idle);
+    free(slot);
+    return m;
+}
+
+/* After a case's process died or was killed, what its backend started in
+ * the case's directory (a local instance's commands run in process groups
+ * of their own, beyond the case's group) would run on: each process whose
+ * working directory is under dir loses its group, or itself. */
+static void cf_kill_leftovers(const char *dir)
+{
+    size_t n = strlen(dir);
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return;
+    struct dirent *e;
+    while ((e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == (long)getpid())
+            continue;
+        char link[64], cwd[4096];
+        snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
+        ssize_t len = readlink(link, cwd, sizeof cwd - 1);
+        if (len <= 0)
+            continue;
+        cwd[len] = '\0';
+        if (strncmp(cwd, dir, n) || (cwd[n] && cwd[n] != '/' && cwd[n] != ' '))
+            continue; /* " (deleted)" follows a removed directory */
+        pid_t g = getpgid((pid_t)pid);
+        if (g > 1 && g != getpgrp())
+            kill(-g, SIGKILL);
+        kill((pid_t)pid, SIGKILL);
+    }
+    closedir(proc);
+}
+
 static void cf_run_one(const struct cf_case *k, struct cf *proto,
                        int64_t timeout_ms, struct cf_report_case *r)
 {
@@ -154,6 +238,7 @@ static void cf_run_one(const struct cf_case *k, struct cf *proto,
     struct cf c = *proto;
     c.tmp = mkdtemp(tmpl);
     int64_t t0 = oc_now_mono_ns();
+    cf_slots_reset();
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -177,46 +262,33 @@ static void cf_run_one(const struct cf_case *k, struct cf *proto,
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     r->ms = cf_ms_since(t0);
-    const char *after = r->last_note ? r->last_note : "";
-    if (timed_out) {
-        char *m = *after ? oc_xasprintf("hung: no result after %lld ms; killed (last: %s)",
-                                        (long long)timeout_ms, after)
-                         : oc_xasprintf("hung: no result after %lld ms; killed",
-                                        (long long)timeout_ms);
+    if (timed_out || WIFSIGNALED(st) || WEXITSTATUS(st) != 0) {
+        char *m = cf_died_message(timed_out, st, timeout_ms, r->last_note);
         cf_report_add_failure(r, m);
         free(m);
-    } else if (WIFSIGNALED(st)) {
-        const char *sig = sigabbrev_np(WTERMSIG(st));
-        char *m = oc_xasprintf("crashed: killed by signal %d (SIG%s)%s%s", WTERMSIG(st),
-                               sig ? sig : "?", *after ? " after: " : "", after);
-        cf_report_add_failure(r, m);
-        free(m);
-    } else if (WEXITSTATUS(st) != 0) {
-        char *m = oc_xasprintf("the case's process exited with status %d%s%s",
-                               WEXITSTATUS(st), *after ? " after: " : "", after);
-        cf_report_add_failure(r, m);
-        free(m);
+        if (c.tmp)
+            cf_kill_leftovers(c.tmp);
     }
     if (c.tmp)
         oc_rm_rf(c.tmp);
 }
 
-int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
-                 const struct cf_case *cases, const struct cf_conf *conf,
-                 const struct orch_conformance_opts *o, const char *suite)
+int cf_run_into(struct cf_report *rep, const char *path, const struct orch_plugin_desc *desc,
+                const struct cf_case *cases, const struct cf_conf *conf,
+                const struct orch_conformance_opts *o)
 {
     regex_t re;
     if (o->filter && regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB) != 0) {
         fprintf(stderr, "orch-plugin: --run '%s' is not a valid regular expression\n", o->filter);
-        return ORCH_CONFORMANCE_USAGE;
+        return -1;
     }
     char owner[64];
     snprintf(owner, sizeof owner, "orch-conformance-%ld", (long)getpid());
     struct cf proto = {.desc = desc, .plugin_path = path, .conf = conf,
-                       .owner = owner, .torture = o->torture};
+                       .owner = owner, .torture = o->torture,
+                       .verbose = o->verbose || getenv("ORCH_CONFORMANCE_VERBOSE")};
     int64_t timeout = o->case_timeout_ms ? o->case_timeout_ms
                       : conf->case_timeout_ms ? conf->case_timeout_ms : 120000;
-    struct cf_report *rep = cf_report_new(suite, o);
     for (const struct cf_case *k = cases; k->name; k++) {
         if (k->torture_only && !o->torture)
             continue;
@@ -235,5 +307,15 @@ int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
     }
     if (o->filter)
         regfree(&re);
-    return cf_report_finish(rep);
+    return 0;
+}
+
+int cf_run_cases(const char *path, const struct orch_plugin_desc *desc,
+                 const struct cf_case *cases, const struct cf_conf *conf,
+                 const struct orch_conformance_opts *o, const char *suite)
+{
+    struct cf_report *rep = cf_report_new(suite, o);
+    int bad = cf_run_into(rep, path, desc, cases, conf, o);
+    int rc = cf_report_finish(rep);
+    return bad ? ORCH_CONFORMANCE_USAGE : rc;
 }

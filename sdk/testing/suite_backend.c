@@ -554,7 +554,7 @@ static orch_status bk_torture_once(struct cf *c, void *ud)
     struct bk b;
     orch_status rc = ORCH_E_NOMEM;
     if (bk_open(c, &b) != 0) {
-        b.live0 = INT64_MAX; /* the torture loop does the leak check */
+        b.live0 = CF_MARK_NONE; /* the torture loop does the leak check */
         bk_close(&b);
         return rc;
     }
@@ -577,7 +577,7 @@ static orch_status bk_torture_once(struct cf *c, void *ud)
         oc_error_clear(&err);
         bk_release(&b, &i);
     }
-    b.live0 = INT64_MAX;
+    b.live0 = CF_MARK_NONE;
     bk_close(&b);
     return rc;
 }

@@ -20,7 +20,7 @@ struct sp {
     const struct orch_step_vtable *vt;
     void *cfg;
     struct cf_ctx x;
-    int64_t live0;
+    struct cf_mark live0;
     /* the local instance */
     const struct orch_plugin_desc *ld;
     void *lcfg;
@@ -51,7 +51,7 @@ static int sp_instance(struct sp *s)
     oc_options_apply(s->ld, "harness", with, 0, &s->lcfg, &d);
     oc_diag_free(&d);
     oc_node_free(with);
-    const struct orch_backend_vtable *bvt = s->ld->vtable;
+    const struct orch_backend_vtable *bvt = cf_traced_vtable(ORCH_KIND_BACKEND, s->ld->vtable);
     static const struct orch_kv labels[] = {{"orch.instance", "cf-step"}};
     struct orch_instance_spec spec = {.struct_size = sizeof spec, .instance_id = "cf-step",
                                       .labels = labels, .label_count = 1};
@@ -84,12 +84,12 @@ static int sp_open(struct cf *c, struct sp *s)
 {
     memset(s, 0, sizeof *s);
     s->c = c;
-    s->vt = c->desc->vtable;
+    s->vt = cf_traced_vtable(ORCH_KIND_STEP, c->desc->vtable);
     cf_ctx_init(&s->x, c, "step");
     if ((c->desc->caps & (ORCH_STEP_CAP_NEEDS_BACKEND | ORCH_STEP_CAP_OPTIONAL_BACKEND)) &&
         sp_instance(s) != 0)
         return -1;
-    s->live0 = cf_live();
+    s->live0 = cf_mark();
     int failed = c->failed;
     s->cfg = cf_options(c, c->conf->with);
     return c->failed > failed ? -1 : 0;
@@ -108,7 +108,8 @@ static void sp_close(struct sp *s)
         oc_error_clear(&err);
     }
     if (s->lbe)
-        ((const struct orch_backend_vtable *)s->ld->vtable)->close(s->lbe);
+        ((const struct orch_backend_vtable *)cf_traced_vtable(ORCH_KIND_BACKEND,
+                                                              s->ld->vtable))->close(s->lbe);
     if (s->ld)
         oc_options_free(s->ld, s->lcfg);
     oc_host()->free(s->ref.id);

@@ -19,7 +19,7 @@ struct st {
     void *cfg;
     struct orch_store *h;
     struct cf_ctx x;
-    int64_t live0;
+    struct cf_mark live0;
     struct orch_error err;
 };
 
@@ -27,8 +27,8 @@ static int st_open(struct cf *c, struct st *s)
 {
     memset(s, 0, sizeof *s);
     s->c = c;
-    s->vt = c->desc->vtable;
-    s->live0 = cf_live();
+    s->vt = cf_traced_vtable(ORCH_KIND_STORE, c->desc->vtable);
+    s->live0 = cf_mark();
     oc_error_init(&s->err);
     cf_ctx_init(&s->x, c, "store");
     int failed = c->failed;
@@ -110,8 +110,8 @@ static void st_schema(struct cf *c)
     struct st s;
     memset(&s, 0, sizeof s);
     s.c = c;
-    s.vt = c->desc->vtable;
-    s.live0 = cf_live();
+    s.vt = cf_traced_vtable(ORCH_KIND_STORE, c->desc->vtable);
+    s.live0 = cf_mark();
     cf_ctx_init(&s.x, c, "store");
     s.cfg = cf_options(c, c->conf->with);
     if (!c->failed) {
@@ -590,7 +590,7 @@ static orch_status st_torture_once(struct cf *c, void *ud)
             rc = s.vt->run_get(s.h, id, st_on_run, &w, &s.err);
         oc_error_clear(&s.err);
     }
-    s.live0 = INT64_MAX;
+    s.live0 = CF_MARK_NONE;
     st_close(&s);
     return rc;
 }

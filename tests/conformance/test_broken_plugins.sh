@@ -63,7 +63,7 @@ has "exports 'broken_helper' besides orch_plugin_entry"
 op test "$TP/step-leaky.so"
 expect_rc 1 "orch-plugin"
 has "FAIL  step/run-and-outputs"
-has "leaked 1 host allocation"
+has "step.run leaked 1 host allocation (made with host->alloc and never freed"
 
 op test "$TP/step-liar.so"
 expect_rc 1 "orch-plugin"
@@ -75,7 +75,7 @@ with: {mode: segv}
 Y
 op test "$TP/step-crash.so" --config "$T/segv.yaml"
 expect_rc 1 "orch-plugin"
-has "crashed: killed by signal 11 (SIGSEGV)"
+has "step.run crashed (SIGSEGV, signal 11)"
 has "orch-plugin: step-crash:"
 
 cat >"$T/hang.yaml" <<'Y'
@@ -83,7 +83,76 @@ with: {mode: hang}
 Y
 op test "$TP/step-crash.so" --config "$T/hang.yaml" --run run-and-outputs --timeout 2
 expect_rc 1 "orch-plugin"
-has "hung: no result after 2000 ms; killed"
+has "step.run hung (> "
+has "no result after 2000 ms; killed"
+
+cat >"$T/exit.yaml" <<'Y'
+with: {mode: exit}
+Y
+op test "$TP/step-crash.so" --config "$T/exit.yaml" --run run-and-outputs
+expect_rc 1 "orch-plugin"
+has "step.run ended the case's process (exit status 3)"
+
+# A backend slot reached from a step slot (host->inst_exec) is named
+# inside it.
+# What the hung command started is killed with the case (it runs in a
+# process group of its own, in the case's directory).
+linger="linger-$$-$RANDOM"
+printf 'with: {name: %s, mode: linger}\n' "$linger" >"$T/linger.yaml"
+op test "$TP/step-abi11.so" --config "$T/linger.yaml" --run run-and-outputs --timeout 2
+expect_rc 1 "orch-plugin with a step hanging in its instance"
+has "backend.exec (inside step.run) hung (> "
+left=
+for ((i = 0; i < 600; i++)); do
+  left=$(grep -l "ORCH_ABI11_LINGER=$linger" /proc/[0-9]*/environ 2>/dev/null || true)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+[ -z "$left" ] || fail "the hung case's command was left running: $left"
+
+# A crash while loading names the stage: constructors or the descriptor's init.
+ORCH_CRASH_LOAD=ctor op test "$TP/step-crash.so"
+expect_rc 2 "orch-plugin with a crashing constructor"
+has "loading crashed with SIGSEGV (in a constructor (dlopen))"
+ORCH_CRASH_LOAD=init op test "$TP/step-crash.so"
+expect_rc 2 "orch-plugin with a crashing init"
+has "loading crashed with SIGSEGV (in orch_plugin_entry or the descriptor's init)"
+
+# Crashes, hangs and leaks name the slot they happened in: the backend's
+# and the store's as well as the step's.
+cat >"$T/segv-exec.yaml" <<'Y'
+with: {root: "segv:exec"}
+Y
+op test "$TP/backend-liar.so" --config "$T/segv-exec.yaml" --run lifecycle
+expect_rc 1 "orch-plugin"
+has "backend.exec crashed (SIGSEGV, signal 11)"
+cat >"$T/segv-create.yaml" <<'Y'
+with: {root: "segv:create"}
+Y
+op test "$TP/backend-liar.so" --config "$T/segv-create.yaml" --run lifecycle
+expect_rc 1 "orch-plugin"
+has "backend.create crashed (SIGSEGV, signal 11)"
+cat >"$T/hang-exec.yaml" <<'Y'
+with: {root: "hang:exec"}
+Y
+op test "$TP/backend-liar.so" --config "$T/hang-exec.yaml" --run lifecycle --timeout 2
+expect_rc 1 "orch-plugin"
+has "backend.exec hung (> "
+has "no result after 2000 ms; killed"
+cat >"$T/leak-create.yaml" <<'Y'
+with: {root: "leak:create"}
+Y
+op test "$TP/backend-liar.so" --config "$T/leak-create.yaml" --run 'lifecycle|torture' --torture
+expect_rc 1 "orch-plugin"
+has "backend.create leaked 3 host allocations (made with host->alloc and never freed; found after close)"
+has "backend.create leaked 1 host allocation (made with host->alloc and never freed; found after open, create, exec, destroy, close with host allocation #"
+cat >"$T/hang-cas.yaml" <<Y
+with: {inner: "$ORCH_PLUGIN_DIR/store-sqlite.so", path: "\${TMP}/s.db", fail: run_cas, hang: true}
+Y
+op test "$TP/store-faulty.so" --config "$T/hang-cas.yaml" --run runs-idempotency-cas --timeout 2
+expect_rc 1 "orch-plugin"
+has "store.run_cas hung (> "
+has "no result after 2000 ms; killed"
 
 op test "$TP/backend-liar.so" --config "$ORCH_SOURCE_DIR/tests/plugins/backend-liar/conformance.yaml" \
   --run 'streams-apart|env|files|owned' --tap "$T/liar.tap"
@@ -128,6 +197,20 @@ printf 'with:\n  root: "${env.ORCH_CF_SURELY_UNSET}/x"\n' >"$T/unset.yaml"
 op test "$TP/backend-liar.so" --config "$T/unset.yaml"
 expect_rc 2 "orch-plugin"
 has "unset.yaml:2:9: \${env.ORCH_CF_SURELY_UNSET}: the environment variable ORCH_CF_SURELY_UNSET is not set"
+# image/size/region take ${env.NAME} too, with the same check.
+printf 'with: {root: x}\nimage: "${env.ORCH_CF_IMAGE_UNSET}"\n' >"$T/unset-image.yaml"
+op test "$TP/backend-liar.so" --config "$T/unset-image.yaml"
+expect_rc 2 "orch-plugin"
+has "unset-image.yaml:2:8: \${env.ORCH_CF_IMAGE_UNSET}: the environment variable ORCH_CF_IMAGE_UNSET is not set"
+printf 'with: {root: x}\nimage: "${env.ORCH_CF_IMAGE}"\n' >"$T/image.yaml"
+ORCH_CF_IMAGE=debian:12 op test "$TP/backend-liar.so" --config "$T/image.yaml" --run lifecycle
+expect_rc 0 "orch-plugin with an image from the environment"
+
+# secrets: take ${env.NAME} too (they were checked, then passed unexpanded).
+printf 'with: {mode: secret}\nsecrets: {token: "${env.ORCH_CF_TOKEN}"}\n' >"$T/secret.yaml"
+ORCH_CF_TOKEN=s3cret op test "$TP/step-crash.so" --config "$T/secret.yaml" --run run-and-outputs
+expect_rc 0 "orch-plugin with a secret from the environment"
+has "PASS  step/run-and-outputs"
 
 # Usage errors and unloadable files are exit 2 with a reason.
 op test /nonexistent/step-x.so

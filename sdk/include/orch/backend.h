@@ -92,7 +92,10 @@ struct orch_probe {
 };
 
 /* Mandatory slots: open, close, create, destroy, release, exec. The rest
- * must be non-NULL exactly when their capability bit is set. */
+ * must be non-NULL exactly when their capability bit is set.
+ * `orch-plugin test` names a slot "backend.SLOT" when a case crashes, hangs
+ * or leaks in it ("backend.exec crashed (SIGSEGV, signal 11)"; a host block
+ * is blamed on the slot that allocated it). */
 struct orch_backend_vtable {
     uint32_t struct_size;
 

@@ -31,7 +31,14 @@ struct orch_output_decl {
     const char *description;
 };
 
-/* Mandatory: run. plan is mandatory with CAP_DRY_RUN. */
+/* Mandatory: run. plan is mandatory with CAP_DRY_RUN.
+ * `orch-plugin test` names a slot "step.SLOT" when a case crashes, hangs or
+ * leaks in it ("step.run leaked 1 host allocation"); a backend slot reached
+ * through host->inst_exec and friends is named inside it ("backend.exec
+ * (inside step.run)"). Cases: options the core must refuse before plugin
+ * code runs step/options-refused-by-core; validate step/validate; run
+ * sets only declared outputs, the expected ones appear
+ * step/run-and-outputs; plan has no side effect step/dry-run-no-side-effects. */
 struct orch_step_vtable {
     uint32_t struct_size;
     /* Cross-field checks after the core's own; pure, no side effects. */

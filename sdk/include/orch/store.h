@@ -153,6 +153,15 @@ struct orch_run_stats {
     int64_t oldest_queued_ns;      /* created_ns of the oldest queued run; 0 = none */
 };
 
+/* `orch-plugin test` names a slot "store.SLOT" when a case crashes, hangs or
+ * leaks in it ("store.run_cas hung (> 30 s)"). Cases, by slot: migrate and
+ * schema_version store/schema-and-migrate; run_* and attempt_cas
+ * store/runs-idempotency-cas; event_* store/ledger-order; log_*
+ * store/logs-binary; lease_*, run_claim and run_heartbeat
+ * store/leases-and-claims and (two processes at once)
+ * store/concurrent-processes; blob_* store/blobs; txn_* store/txn-rollback;
+ * run_stats store/run-stats; every allocation failing in turn
+ * store/torture (--torture). */
 struct orch_store_vtable {
     uint32_t struct_size;
 

@@ -2,7 +2,9 @@
  * it uses what 1.1 added, so the current core must load it and pass it,
  * and a 1.0 core must refuse it as "built for a newer minor". run checks
  * the 1.1 host slots itself and fails with the slot's name when one breaks
- * its contract. */
+ * its contract. Mode linger runs `sleep 300` on the bound instance (with
+ * ORCH_ABI11_LINGER=NAME in its environment, for finding it), for the
+ * suite's message about a backend slot hung inside a step slot. */
 #include <stddef.h>
 #include <string.h>
 
@@ -16,12 +18,12 @@ struct ab_cfg {
     int64_t times;
 };
 
-static const char *const ab_modes[] = {"greet", "shout", NULL};
+static const char *const ab_modes[] = {"greet", "shout", "linger", NULL};
 
 static const struct orch_option ab_options[] = {
     ORCH_OPTION(struct ab_cfg, name, "name", ORCH_OPT_STRING, ORCH_OPTF_REQUIRED, NULL,
                 "who to greet"),
-    ORCH_OPTION_ENUM(struct ab_cfg, mode, "mode", 0, "greet", ab_modes, "how to greet"),
+    ORCH_OPTION_ENUM(struct ab_cfg, mode, "mode", 0, "greet", ab_modes, "how to greet (linger: hang in the instance)"),
     ORCH_OPTION_RANGE(struct ab_cfg, times, "times", ORCH_OPT_INT, 0, "1", 1, 5,
                       "how many greetings"),
 };
@@ -86,6 +88,14 @@ static orch_status ab_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
     if (!sd || sd[0] != '/')
         return ab_fail(err, "ctx_get", "\"state_dir\" is not an absolute directory");
     orch_status rc = ab_check_workdir(ctx, err);
+    if (rc == ORCH_OK && !strcmp(cfg->mode, "linger") && ab_host->ctx_get(ctx, "instance_id")) {
+        static const char *const argv[] = {"sleep 300", NULL};
+        const struct orch_kv env[] = {{"ORCH_ABI11_LINGER", cfg->name}};
+        struct orch_exec_req req = {.struct_size = sizeof req, .argc = 1, .argv = argv,
+                                    .env = env, .env_count = 1, .flags = ORCH_EXEC_SHELL};
+        struct orch_exec_res res = {.struct_size = sizeof res};
+        rc = ab_host->inst_exec(ctx, &req, &res, err);
+    }
     if (rc == ORCH_OK)
         rc = ab_host->output_set(ctx, "bound", ab_host->inst_workdir(ctx) ? "yes" : "no");
     if (rc != ORCH_OK)

@@ -6,7 +6,10 @@
  * that a backend's crash is blamed on the backend and its slot; with
  * "leak:timeout" a command given a timeout is left running in a session of
  * its own and TIMEOUT returned when it is due, as a backend that forgets to
- * kill would; with "malloc:id" create returns an id from libc malloc. */
+ * kill would; with "malloc:id" create returns an id from libc malloc; with
+ * "hang:exec" exec never returns (deaf to cancel and timeout) and with
+ * "leak:create" create makes three host blocks it never frees, so the
+ * suite must name backend.exec as hung and backend.create as leaking. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -24,11 +27,11 @@ struct lr_cfg {
 };
 
 static const struct orch_option lr_options[] = {
-    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create, segv:exec, leak:timeout and malloc:id (see liar.c)"),
+    ORCH_OPTION(struct lr_cfg, root, "root", ORCH_OPT_PATH, 0, NULL, "ignored, but for segv:create, segv:exec, hang:exec, leak:create, leak:timeout and malloc:id (see liar.c)"),
 };
 
 struct orch_backend {
-    int segv_in_create, segv_in_exec, leak_on_timeout, libc_id;
+    int segv_in_create, segv_in_exec, leak_on_timeout, libc_id, hang_in_exec, leak_in_create;
 };
 
 struct orch_instance {
@@ -50,6 +53,8 @@ static orch_status lr_open(struct orch_ctx *ctx, const void *cfg, struct orch_ba
     (*out)->segv_in_exec = c->root && !strcmp(c->root, "segv:exec");
     (*out)->libc_id = c->root && !strcmp(c->root, "malloc:id");
     (*out)->leak_on_timeout = c->root && !strcmp(c->root, "leak:timeout");
+    (*out)->hang_in_exec = c->root && !strcmp(c->root, "hang:exec");
+    (*out)->leak_in_create = c->root && !strcmp(c->root, "leak:create");
     return ORCH_OK;
 }
 
@@ -62,9 +67,17 @@ static orch_status lr_create(struct orch_backend *be, struct orch_ctx *ctx,
                              const struct orch_instance_spec *spec, struct orch_instance **out,
                              struct orch_instance_ref *ref, struct orch_error *err)
 {
-    (void)ctx, (void)err;
+    (void)ctx;
     if (be->segv_in_create)
         raise(SIGSEGV);
+    /* The one thing it is strict about: conformance.yaml's image reaches
+     * create with ${env.NAME} expanded. */
+    if (spec->image && strstr(spec->image, "${"))
+        return lr_host->error_set(err, ORCH_E_CONFIG, "liar: image '%s' was not expanded",
+                                  spec->image);
+    for (int k = 0; be->leak_in_create && k < 3; k++)
+        if (!lr_host->strdup("forgotten"))
+            return ORCH_E_NOMEM;
     *out = lr_host->calloc(1, sizeof **out);
     if (!*out)
         return ORCH_E_NOMEM;
@@ -96,6 +109,8 @@ static orch_status lr_exec(struct orch_instance *inst, struct orch_ctx *ctx,
         return lr_host->error_set(err, ORCH_E_NOT_FOUND, "liar: destroyed");
     if (inst->be && inst->be->segv_in_exec)
         raise(SIGSEGV);
+    while (inst->be && inst->be->hang_in_exec)
+        pause();
     char *cmd;
     if (inst->be && inst->be->leak_on_timeout && req->timeout_ms) {
         if (asprintf(&cmd, "setsid sh -c '%s' >/dev/null 2>&1 &", req->argv[0]) < 0)

@@ -2,11 +2,14 @@
  * same `path`) behind a wrapper that fails one call on purpose: the
  * `fail_at`-th call (1 = the first) of the slot named by `fail`, after
  * handing `fail_rows` rows of a read to the caller (a read that breaks
- * part-way). Every other call goes through unchanged. For tests only. */
+ * part-way). With `hang: true` that call never returns instead (for the
+ * conformance runner's "store.<slot> hung" message). Every other call goes
+ * through unchanged. For tests only. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <orch/orch.h>
 
@@ -18,6 +21,7 @@ struct fy_cfg {
     const char *fail;
     int64_t fail_at;
     int64_t fail_rows;
+    int32_t hang;
 };
 
 static const struct orch_option fy_options[] = {
@@ -31,6 +35,8 @@ static const struct orch_option fy_options[] = {
                 "which call of that slot fails (1 = the first)"),
     ORCH_OPTION(struct fy_cfg, fail_rows, "fail_rows", ORCH_OPT_INT, 0, "0",
                 "rows a failing read hands over before it fails"),
+    ORCH_OPTION(struct fy_cfg, hang, "hang", ORCH_OPT_BOOL, 0, "false",
+                "the failing call hangs (ignoring cancel) instead of failing"),
 };
 
 struct orch_store {
@@ -43,6 +49,7 @@ struct orch_store {
     size_t n_strs;
     char *fail;
     int64_t fail_at, fail_rows, calls;
+    int hang;
 };
 
 /* Is this call the one to fail? Counts the calls of the named slot. */
@@ -50,7 +57,11 @@ static int fy_fault(struct orch_store *st, const char *slot)
 {
     if (!st->fail || strcmp(st->fail, slot))
         return 0;
-    return ++st->calls == st->fail_at;
+    if (++st->calls != st->fail_at)
+        return 0;
+    while (st->hang)
+        pause();
+    return 1;
 }
 
 static orch_status fy_failed(const char *slot, struct orch_error *err)
@@ -148,6 +159,7 @@ static orch_status fy_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
     st->fail = cfg->fail ? strdup(cfg->fail) : NULL;
     st->fail_at = cfg->fail_at;
     st->fail_rows = cfg->fail_rows;
+    st->hang = cfg->hang;
     orch_status rc;
     st->dl = dlopen(cfg->inner, RTLD_NOW | RTLD_LOCAL);
     orch_plugin_entry_fn entry =

@@ -21,7 +21,7 @@ struct orch_conformance_opts {
     const char *config_path;   /* conformance.yaml; NULL = defaults */
     const char *filter;        /* POSIX extended regex over case names; NULL = all */
     int32_t torture;           /* also fail every host allocation in turn */
-    int32_t verbose;           /* print the plugin's log lines of failed cases */
+    int32_t verbose;           /* print the plugin's log lines to stderr as cases run */
     int64_t case_timeout_ms;   /* 0 = the config's case_timeout, else 120 s */
     const char *tap_path;      /* write TAP here ("-" = stdout instead of text) */
     const char *junit_path;    /* write JUnit XML here */
