@@ -114,13 +114,14 @@ grep -q "POST /v1/apps/$app/machines/[0-9a-f]*/lease" "${ORCH_TEST_DIR:-/tmp/orc
 pass "leases are taken around destroy"
 
 # --- nothing left
-for i in $(seq 50); do
+machines_gone() {
   left=$(curl -sf "$ORCH_FLY_URL/_standin/machines" |
     jq_py "[m['id'] for m in d if not m['_gone'] and m['_app'] == '$app']" 2>/dev/null || echo "?")
-  [ "$left" = "[]" ] && break
-  sleep 0.1
-done
-[ "$left" = "[]" ] || fail "machines left: $left"
-[ -z "$(d_containers "fly-app=$app")" ] || fail "containers of $app left: $(d_containers "fly-app=$app")"
+  [ "$left" = "[]" ]
+}
+WAIT_S=120 wait_until "every machine of $app to be gone" machines_gone
+# The stand-in removes a destroyed machine's container in the background.
+no_containers() { [ -z "$(d_containers "fly-app=$app")" ]; }
+WAIT_S=300 wait_until "the stand-in to remove the containers of $app" no_containers
 if grep -rq "$ORCH_FLY_TOKEN" "$T"/out "$ORCH_STATE_DIR" 2>/dev/null; then fail "the token was written somewhere"; fi
 pass "no machine outlives its run; the token is nowhere"
