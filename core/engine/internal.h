@@ -131,7 +131,8 @@ struct oc_job {
 /* ledger.c: every write to the store, each one before the engine acts. */
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data);
 /* The row of s's current attempt says state (ORCH_STEP_*), compared and
- * set from expect (0: a new row). 0, or -1 when the store refused. */
+ * set from expect (0: a new row). 0, or -1 when the store refused it or
+ * the run is lost (nothing written). */
 int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t state, uint32_t expect);
 void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s);
 /* The attempt's log is complete: flush, write the kept tail after the
