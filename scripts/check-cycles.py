@@ -33,12 +33,6 @@ INCLUDE_PATH = ["core", "sdk/include", "sdk/testing/include"]
 # fail. Remove a group when its cycle goes; never add one to hide a new
 # cycle.
 CALL_CYCLES_PENDING = [
-    # item 3, the step state machine
-    # (reaper.c and runctl.c joined it with the leftover sweep of issue 19:
-    # the engine calls the sweep, the sweep uses the engine's job helpers)
-    {"core/engine/approval.c", "core/engine/engine.c", "core/engine/instances.c",
-     "core/engine/lease.c", "core/engine/ledger.c", "core/engine/reaper.c",
-     "core/engine/steps.c", "core/runctl.c"},
     # item 8, host.c split: the host table in a file of its own, so the
     # slots' files (host_text.c) call down into host.c and nothing calls back
     {"core/host.c", "core/host_text.c"},

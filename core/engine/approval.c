@@ -106,15 +106,17 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
         json_decref(with);
         return;
     }
-    if (s->asking != 2) {
+    /* Reopened: resume read its attempt back waiting; that row goes on. */
+    int reopened = oc_step_reopened(s);
+    oc_step_transition(s, OC_SE_WAIT);
+    if (!reopened) {
         /* A new attempt that waits. */
         s->attempt++;
         s->tries++;
-        s->state = ORCH_STEP_WAITING;
         s->started_ns = oc_now_real_ns();
         s->start_mono = oc_now_mono_ns();
         s->exit_code = -1;
-        oc_ledger_attempt(r, s, 0);
+        oc_ledger_attempt(r, s, ORCH_STEP_WAITING, 0);
         s->wait_deadline_ns = s->def->timeout_ms
                                   ? s->started_ns + s->def->timeout_ms * 1000000
                                   : 0;
@@ -126,12 +128,10 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
                                   json_object_get(with, "required"), "deadline_ns",
                                   (json_int_t)s->wait_deadline_ns));
     } else {
-        s->state = ORCH_STEP_WAITING;
         s->wait_deadline_ns = s->def->timeout_ms
                                   ? s->started_ns + s->def->timeout_ms * 1000000
                                   : 0;
     }
-    s->asking = 0;
     oc_approval_settle(r, idx, on_timeout);
     json_decref(with);
     r->dirty = 1;
@@ -144,9 +144,9 @@ int oc_run_parkable(const struct oc_run *r)
     int waiting = 0;
     for (size_t i = 0; i < r->n_steps; i++) {
         const struct oc_srt *s = &r->steps[i];
-        if (s->queued || s->waiting_retry || s->in_flight)
+        if (oc_step_busy(s))
             return 0;
-        if (s->state == ORCH_STEP_WAITING)
+        if (oc_step_waiting(s))
             waiting = 1;
     }
     return waiting;
@@ -158,7 +158,7 @@ void oc_run_park(struct oc_run *r)
     json_t *steps = json_array();
     for (size_t i = 0; i < r->n_steps; i++) {
         const struct oc_srt *s = &r->steps[i];
-        if (s->state != ORCH_STEP_WAITING)
+        if (!oc_step_waiting(s))
             continue;
         json_array_append_new(steps, json_string(s->def->id));
         if (s->wait_deadline_ns && (!deadline || s->wait_deadline_ns < deadline))

@@ -8,64 +8,9 @@
 
 #include "../flags.h"
 #include "../host.h"
-#include "../plugin_with.h"
 #include "internal.h"
 #include "../runctl.h"
 #include "../trace/trace.h"
-
-void oc_engine_progress(struct oc_run *r, const struct oc_progress *p)
-{
-    struct oc_progress q = *p;
-    q.workflow = r->wf->name;
-    oc_tracer_progress(r->e->tracer, &q);
-    if (r->e->opts.on_progress)
-        r->e->opts.on_progress(r->e->opts.ud, &q);
-}
-
-void oc_engine_enqueue(struct oc_run *r, size_t idx)
-{
-    struct oc_engine *e = r->e;
-    if (e->ready_len == e->ready_cap) {
-        size_t cap = e->ready_cap ? e->ready_cap * 2 : 64;
-        struct oc_qitem *q = oc_xmalloc(cap * sizeof *q);
-        for (size_t i = 0; i < e->ready_len; i++)
-            q[i] = e->ready[(e->ready_head + i) % e->ready_cap];
-        free(e->ready);
-        e->ready = q;
-        e->ready_cap = cap;
-        e->ready_head = 0;
-    }
-    e->ready[(e->ready_head + e->ready_len++) % e->ready_cap] =
-        (struct oc_qitem){r, idx};
-    r->steps[idx].queued = 1;
-}
-
-/* defaults.host_paths for ctx_get("host_paths"): one directory a line;
- * absent when host: paths are off. */
-static char *oc_engine_ctx_host_paths(const struct oc_run *r)
-{
-    if (!r->cfg || !r->cfg->n_host_paths)
-        return NULL;
-    struct oc_buf b = {0};
-    for (size_t i = 0; i < r->cfg->n_host_paths; i++)
-        oc_buf_addf(&b, "%s%s", i ? "\n" : "", r->cfg->host_paths[i]);
-    return oc_buf_steal(&b);
-}
-
-json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
-                           uint32_t attempt, int64_t timeout_ms,
-                           const struct oc_step_input *in)
-{
-    char *host_paths = oc_engine_ctx_host_paths(r);
-    struct oc_req_ctx c = {.run_id = r->id, .step_id = step_id, .attempt = attempt,
-                           .workflow = r->wf->name, .dry_run = r->dry_run,
-                           .timeout_ms = timeout_ms, .host_paths = host_paths,
-                           .secrets = in ? in->secrets : NULL, .env = in ? in->env : NULL,
-                           .secret_env = in ? in->secret_env : NULL};
-    json_t *ctx = oc_req_ctx(&r->e->site, &c);
-    free(host_paths);
-    return ctx;
-}
 
 /* Redacted per stream, not per chunk: a secret written in two pieces is
  * still masked (the redactor holds back a possible start of one). */
@@ -166,7 +111,11 @@ static void oc_job_done(void *ud, orch_status st, const char *msg,
         oc_step_streams_end(r, &r->steps[job->idx]);
         oc_step_done(job, st, msg, result);
     } else {
-        oc_inst_done(job, st, msg, result);
+        struct oc_inst_wake w = {0};
+        oc_inst_done(job, st, msg, result, &w);
+        if (w.wake)
+            oc_steps_wake_parked(r, job->idx, w.status, w.error);
+        free(w.error);
     }
     r->dirty = 1;
     free(job);
@@ -186,14 +135,15 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
         return ORCH_RUN_CANCELLED;
     for (size_t i = 0; i < r->n_steps; i++) {
         const struct oc_srt *s = &r->steps[i];
-        if ((s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+        uint32_t state = oc_step_state(s);
+        if ((state == ORCH_STEP_FAILED || state == ORCH_STEP_TIMED_OUT) &&
             !s->def->continue_on_error) {
             *error = oc_xasprintf("step %s %s: %s", s->def->id,
-                                  orch_step_state_name(s->state),
+                                  orch_step_state_name(state),
                                   s->error ? s->error : "failed");
             return ORCH_RUN_FAILED;
         }
-        if (s->state == ORCH_STEP_CANCELLED)
+        if (state == ORCH_STEP_CANCELLED)
             return ORCH_RUN_CANCELLED;
     }
     return ORCH_RUN_SUCCEEDED;
@@ -364,10 +314,10 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
     r->wf = wf;
     r->n_steps = wf->n_steps;
     r->steps = oc_xcalloc(wf->n_steps, sizeof *r->steps);
-    /* Same indexes as the workflow's steps, which needs refer to. */
+    /* Same indexes as the workflow's steps, which needs refer to; each
+     * starts OC_PHASE_PENDING (zero). */
     for (size_t i = 0; i < wf->n_steps; i++) {
         r->steps[i].def = &wf->steps[i];
-        r->steps[i].state = ORCH_STEP_PENDING;
         r->steps[i].inst = SIZE_MAX;
         r->steps[i].exit_code = -1;
     }
@@ -390,34 +340,6 @@ void oc_ledger_process(struct oc_run *r)
     oc_ledger_event(r, "run.process",
                     json_pack("{s:i,s:s,s:I}", "pid", (json_int_t)getpid(),
                               "host", host, "start_time", (json_int_t)start));
-}
-
-/* Every backend the workflow's steps use can have its options resolved
- * (its secrets are set): checked before the run exists, so a missing
- * secret is a config error at file:line:col, not a step that fails later
- * in an executor, where the options have no positions. */
-orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *workflow,
-                                   struct orch_error *err)
-{
-    const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
-    for (size_t i = 0; wf && i < wf->n_steps; i++) {
-        const struct oc_step *def = &wf->steps[i];
-        if (!def->plugin)
-            continue;
-        const struct oc_plugin_ref *b = oc_step_backend(cfg, wf, def);
-        if (!b || !b->with)
-            continue;
-        char *msg = NULL;
-        struct oc_node *r = oc_with_resolve(b->with, &msg);
-        if (!r) {
-            orch_status rc = oc_error_set(err, ORCH_E_CONFIG, "backend %s: %s", b->name,
-                                          msg ? msg : "options cannot be resolved");
-            free(msg);
-            return rc;
-        }
-        oc_node_free(r);
-    }
-    return ORCH_OK;
 }
 
 orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
@@ -476,9 +398,9 @@ static void oc_run_cancel(struct oc_run *r)
     r->dirty = 1;
     oc_ledger_event(r, "run.cancelling", NULL);
     for (size_t j = 0; j < r->n_steps; j++) {
-        if (r->steps[j].in_flight)
+        if (oc_step_in_flight(&r->steps[j]))
             oc_pool_cancel(r->e->pool, r->steps[j].job_id, 5000);
-        else if (r->steps[j].state == ORCH_STEP_WAITING)
+        else if (oc_step_waiting(&r->steps[j]))
             oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
                            "run cancelled while the step waited");
     }
@@ -499,17 +421,6 @@ int oc_engine_cancel_run(struct oc_engine *e, const char *run_id)
             return 0;
         }
     return -1;
-}
-
-/* Stop driving r without another write: its jobs are cancelled and their
- * results ignored. */
-void oc_run_drop(struct oc_run *r)
-{
-    r->lost = 1;
-    r->done = 1;
-    for (size_t j = 0; j < r->n_steps; j++)
-        if (r->steps[j].in_flight)
-            oc_pool_cancel(r->e->pool, r->steps[j].job_id, 2000);
 }
 
 void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
@@ -553,7 +464,7 @@ void oc_engine_abandon(struct oc_engine *e)
             continue;
         for (size_t j = 0; j < r->n_steps; j++) {
             struct oc_srt *s = &r->steps[j];
-            if (!s->in_flight)
+            if (!oc_step_in_flight(s))
                 continue;
             oc_step_streams_end(r, s);
             oc_ledger_end_logs(r, s);
@@ -563,11 +474,11 @@ void oc_engine_abandon(struct oc_engine *e)
                                       .attempt = s->attempt, .component = "engine"};
             oc_log_at(ORCH_LOG_WARN, &f, "attempt %u interrupted by shutdown: marked unknown, "
                       "the run goes back to the queue", s->attempt);
-            s->state = ORCH_STEP_UNKNOWN;
+            oc_step_transition(s, OC_SE_CUT);
             free(s->error);
             s->error = oc_xstrdup("the daemon stopped before the attempt finished");
             s->status = ORCH_E_TRANSIENT;
-            oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+            oc_ledger_attempt(r, s, ORCH_STEP_UNKNOWN, ORCH_STEP_RUNNING);
         }
         oc_ledger_event(r, "run.abandoned", json_pack("{s:s?}", "owner", r->owner));
         /* Back to the queue, so any worker continues it at once. */
@@ -623,11 +534,10 @@ static void oc_engine_dispatch(struct oc_engine *e)
         struct oc_qitem it = e->ready[e->ready_head];
         e->ready_head = (e->ready_head + 1) % e->ready_cap;
         e->ready_len--;
-        it.run->steps[it.idx].queued = 0;
         if (oc_step_dispatch(it.run, it.idx) != 0) {
             /* No room: put it back at the end and try the others (another
              * run may still have room under its own concurrency). */
-            oc_engine_enqueue(it.run, it.idx);
+            oc_engine_requeue(it.run, it.idx);
             if (oc_pool_busy(e->pool) >= oc_pool_capacity(e->pool))
                 break;
         }
@@ -653,10 +563,11 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
         struct oc_run *r = e->runs[i];
         if (!r->done) {
             oc_steps_schedule(r);
+            oc_run_check_done(r);
             /* Instance creations deferred for lack of an executor, and
              * reaps deferred until the instance's other steps were done. */
             for (size_t j = 0; j < r->n_steps; j++) {
-                if (r->steps[j].queued != 2 || r->steps[j].inst == SIZE_MAX)
+                if (!oc_step_parked(&r->steps[j]) || r->steps[j].inst == SIZE_MAX)
                     continue;
                 struct oc_inst *in = &r->insts[r->steps[j].inst];
                 if (in->state == OC_INST_NONE)
@@ -681,7 +592,7 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
     for (size_t i = 0; i < e->n_runs; i++)
         for (size_t j = 0; j < e->runs[i]->n_steps; j++) {
             struct oc_srt *s = &e->runs[i]->steps[j];
-            if (s->in_flight && now - s->log_flushed_mono > 500000000)
+            if (oc_step_in_flight(s) && now - s->log_flushed_mono > 500000000)
                 oc_ledger_flush_logs(e->runs[i], s);
         }
     return oc_engine_active(e);

@@ -25,11 +25,6 @@ size_t oc_inst_for_step(struct oc_run *r, size_t step)
     return r->n_insts++;
 }
 
-json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b)
-{
-    return oc_req_backend(&e->site, b);
-}
-
 const struct oc_req_site *oc_engine_site(const struct oc_engine *e)
 {
     return &e->site;
@@ -97,7 +92,7 @@ static json_t *oc_inst_reap_request(struct oc_run *r, const struct oc_inst *in)
 static int oc_inst_busy(const struct oc_run *r, size_t idx)
 {
     for (size_t i = 0; i < r->n_steps; i++)
-        if (r->steps[i].in_flight && r->steps[i].inst == idx)
+        if (oc_step_in_flight(&r->steps[i]) && r->steps[i].inst == idx)
             return 1;
     return 0;
 }
@@ -150,25 +145,11 @@ void oc_inst_destroy_all(struct oc_run *r)
     }
 }
 
-/* The steps parked for instance idx go now, or fail with why (msg). */
-static void oc_inst_wake_parked(struct oc_run *r, size_t idx, orch_status st, const char *msg)
-{
-    for (size_t i = 0; i < r->n_steps; i++) {
-        struct oc_srt *s = &r->steps[i];
-        if (s->inst == idx && s->queued == 2) {
-            s->queued = 0;
-            if (!msg)
-                oc_engine_enqueue(r, i);
-            else
-                oc_step_finish(r, i, ORCH_STEP_FAILED, st, msg);
-        }
-    }
-}
-
 /* A reap that failed leaves the commands possibly running: the steps
  * waiting for the instance fail (retryable) rather than run beside them,
  * and the next use of the instance tries the reap again. */
-static void oc_inst_reap_done(struct oc_run *r, size_t idx, orch_status st, const char *msg)
+static void oc_inst_reap_done(struct oc_run *r, size_t idx, orch_status st, const char *msg,
+                              struct oc_inst_wake *wake)
 {
     struct oc_inst *in = &r->insts[idx];
     if (st == ORCH_OK) {
@@ -176,7 +157,7 @@ static void oc_inst_reap_done(struct oc_run *r, size_t idx, orch_status st, cons
         oc_ledger_event(r, "instance.commands_reaped",
                         json_pack("{s:s,s:s}", "instance", in->id, "backend",
                                   in->backend->name));
-        oc_inst_wake_parked(r, idx, ORCH_OK, NULL);
+        *wake = (struct oc_inst_wake){1, ORCH_OK, NULL};
         return;
     }
     in->reap_cmds = OC_REAP_NEEDED;
@@ -190,13 +171,11 @@ static void oc_inst_reap_done(struct oc_run *r, size_t idx, orch_status st, cons
     oc_ledger_event(r, "instance.reap_failed",
                     json_pack("{s:s,s:s,s:s}", "instance", in->id, "backend",
                               in->backend->name, "error", why));
-    oc_inst_wake_parked(r, idx, ORCH_E_TRANSIENT, why);
-    free(why);
+    *wake = (struct oc_inst_wake){1, ORCH_E_TRANSIENT, why};
 }
 
-/* Returns 1 when the job's run should be checked for completion. */
-int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
-                 json_t *result)
+void oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
+                  json_t *result, struct oc_inst_wake *wake)
 {
     struct oc_run *r = job->run;
     struct oc_inst *in = &r->insts[job->idx];
@@ -223,12 +202,13 @@ int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                                       in->error));
         }
         /* Steps waiting for this instance go (or fail) now. */
-        oc_inst_wake_parked(r, job->idx, st, in->state == OC_INST_READY ? NULL : in->error);
-        return 1;
+        *wake = (struct oc_inst_wake){
+            1, st, in->state == OC_INST_READY ? NULL : oc_xstrdup(in->error)};
+        return;
     }
     if (job->kind == OC_JOB_REAP) {
-        oc_inst_reap_done(r, job->idx, st, msg);
-        return 1;
+        oc_inst_reap_done(r, job->idx, st, msg, wake);
+        return;
     }
     /* Destroy: a failure is logged and the ledger keeps the row, so the
      * reaper can find it later. */
@@ -247,7 +227,6 @@ int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
         oc_ledger_event(r, "instance.destroy_failed",
                         json_pack("{s:s,s:s?}", "instance", in->id, "error", msg));
     }
-    return 1;
 }
 
 void oc_inst_lost(struct oc_run *r, size_t idx, const char *backend_id)

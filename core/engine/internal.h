@@ -9,6 +9,7 @@
 #include "../exec/request.h"
 #include "../template.h"
 #include "../util.h"
+#include "step_state.h"
 
 enum oc_inst_state {
     OC_INST_NONE,
@@ -42,14 +43,11 @@ struct oc_inst {
 
 struct oc_srt {
     const struct oc_step *def;
-    uint32_t state;          /* ORCH_STEP_* */
+    enum oc_step_phase phase;/* step_state.c's alone: ask it, never write it */
     uint32_t attempt;        /* current or last attempt number */
     uint32_t tries;          /* attempts made by this process (retry budget) */
     int skipped_by_cond;     /* skipped because its `if` was false */
     int rerun_lost;          /* run again once already, its instance found gone */
-    int in_flight;
-    int waiting_retry;
-    int queued;              /* in the ready queue */
     int64_t retry_at_mono;
     int64_t first_start_mono;
     int64_t start_mono;
@@ -64,7 +62,6 @@ struct oc_srt {
     struct oc_buf held[2];   /* per stream: bytes that may start a secret */
     struct oc_logcap *logcap;/* this attempt's log bound (logcap.c) */
     int64_t log_flushed_mono;
-    int asking;              /* waiting for a decision on an unknown outcome */
     int64_t wait_deadline_ns;/* approval: when its timeout policy applies */
 };
 
@@ -133,7 +130,10 @@ struct oc_job {
 
 /* ledger.c: every write to the store, each one before the engine acts. */
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data);
-int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect);
+/* The row of s's current attempt says state (ORCH_STEP_*), compared and
+ * set from expect (0: a new row). 0, or -1 when the store refused it or
+ * the run is lost (nothing written). */
+int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t state, uint32_t expect);
 void oc_ledger_flush_logs(struct oc_run *r, struct oc_srt *s);
 /* The attempt's log is complete: flush, write the kept tail after the
  * truncation marker, record a step.log_truncated event. Before the
@@ -233,26 +233,43 @@ void oc_inst_destroy_all(struct oc_run *r);
  * other steps running there are done (the step waits, parked, and goes when
  * the reap is done); -1 when no executor is free. */
 int oc_inst_reap_first(struct oc_run *r, size_t idx);
-json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
 struct oc_req_instance oc_inst_ref(const struct oc_inst *in);
-int oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
-                 json_t *result);
+/* What the end of an instance job means for the steps parked on it: the
+ * caller (engine.c) wakes them through steps.c, so instances.c never
+ * calls up into the steps. */
+struct oc_inst_wake {
+    int wake;                /* the steps parked on the instance go, or fail */
+    orch_status status;      /* why they fail, with error */
+    char *error;             /* malloc'd; NULL: they go */
+};
+void oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
+                  json_t *result, struct oc_inst_wake *wake);
 /* A step's job found instance idx gone (backend_id, as it tried it): the
  * instance is forgotten (ledger: destroyed) so the next use makes anew. */
 void oc_inst_lost(struct oc_run *r, size_t idx, const char *backend_id);
 
 /* steps.c */
+/* The run's pending steps whose needs are done go to the ready queue, or
+ * end (cancelled, skipped, a failed `if`). */
 void oc_steps_schedule(struct oc_run *r);
 int oc_step_dispatch(struct oc_run *r, size_t idx);
-/* The step's rendered `with`, or NULL after failing the step with why. */
-json_t *oc_step_with(struct oc_run *r, size_t idx);
 void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
                   json_t *result);
-void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
-                    orch_status st, const char *msg);
+/* The steps parked on instance inst go (msg NULL), or fail with st, msg. */
+void oc_steps_wake_parked(struct oc_run *r, size_t inst, orch_status st, const char *msg);
 void oc_steps_wake_retries(struct oc_engine *e, int64_t now);
 int64_t oc_steps_next_retry(struct oc_engine *e);
+
+/* step_finish.c: a step's end, and its inputs. */
+/* Step idx ends in ORCH_STEP_* state (terminal) with st and msg: its
+ * attempt row, its event, its progress report. */
+void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
+                    orch_status st, const char *msg);
+/* The step's inputs: 0, or -1 after failing the step with why. */
+int oc_step_input_or_fail(struct oc_run *r, size_t idx, struct oc_step_input *in);
+/* The step's rendered `with`, or NULL after failing the step with why. */
+json_t *oc_step_with(struct oc_run *r, size_t idx);
 
 /* approval.c: the core `approval` step and parking of waiting runs. */
 int oc_approval_is(const struct oc_srt *s);
@@ -280,20 +297,26 @@ void oc_lease_release(struct oc_engine *e, const char *run_id, const char *owner
 /* Renew the leases of the runs being driven; a lost one drops its run. */
 void oc_leases_renew(struct oc_engine *e);
 
-/* engine.c */
+/* run.c: below every other file of the engine. */
 /* Stop driving r without another write (its lease was lost). */
 void oc_run_drop(struct oc_run *r);
-struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
-                          const struct oc_workflow *wf);
-void oc_ledger_process(struct oc_run *r);
-void oc_engine_enqueue(struct oc_run *r, size_t idx);
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p);
-void oc_run_check_done(struct oc_run *r);
-extern const struct oc_job_cbs oc_engine_job_cbs;
+/* Step idx goes to the ready queue (its QUEUE transition) ... */
+void oc_engine_enqueue(struct oc_run *r, size_t idx);
+/* ... or back to its end, already ready (no executor was free). */
+void oc_engine_requeue(struct oc_run *r, size_t idx);
+json_t *oc_backend_json(const struct oc_engine *e, const struct oc_plugin_ref *b);
 /* The ctx block of a request for run r; in (optional) adds a step's
  * secrets and environment. */
 json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                            uint32_t attempt, int64_t timeout_ms,
                            const struct oc_step_input *in);
+
+/* engine.c */
+struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
+                          const struct oc_workflow *wf);
+void oc_ledger_process(struct oc_run *r);
+void oc_run_check_done(struct oc_run *r);
+extern const struct oc_job_cbs oc_engine_job_cbs;
 
 #endif

@@ -40,7 +40,7 @@ void oc_ledger_event(struct oc_run *r, const char *type, json_t *data)
     free(safe);
 }
 
-int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
+int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t state, uint32_t expect)
 {
     struct oc_store *st = r->e->store;
     if (r->lost)
@@ -48,7 +48,7 @@ int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
     char *outputs = s->outputs ? json_dumps(s->outputs, JSON_COMPACT) : NULL;
     struct orch_attempt_rec a = {
         .struct_size = sizeof a,
-        .state = s->state,
+        .state = state,
         .run_id = r->id,
         .step_id = s->def->id,
         .attempt = s->attempt,
@@ -59,7 +59,7 @@ int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t expect)
         .error = s->error,
         .status = s->status,
         .started_ns = s->started_ns,
-        .finished_ns = s->state == ORCH_STEP_RUNNING || s->state == ORCH_STEP_WAITING
+        .finished_ns = state == ORCH_STEP_RUNNING || state == ORCH_STEP_WAITING
                            ? 0
                            : oc_now_real_ns(),
     };

@@ -52,8 +52,9 @@ static int32_t oc_resume_attempt_cb(void *ud, const struct orch_attempt_rec *a)
         struct oc_srt *s = &r->steps[i];
         if (strcmp(s->def->id, a->step_id) || a->attempt < s->attempt)
             continue;
+        if (oc_step_load(s, a->state) != 0)
+            return 0;
         s->attempt = a->attempt;
-        s->state = a->state;
         s->status = a->status;
         s->exit_code = a->exit_code;
         s->started_ns = a->started_ns;
@@ -171,16 +172,10 @@ static int oc_history_alive(const struct oc_history *h)
     return oc_proc_start_time((long)h->pid) == (unsigned long long)h->start;
 }
 
-static int oc_state_terminal(uint32_t s)
-{
-    return s == ORCH_STEP_SUCCEEDED || s == ORCH_STEP_FAILED ||
-           s == ORCH_STEP_SKIPPED || s == ORCH_STEP_CANCELLED ||
-           s == ORCH_STEP_TIMED_OUT;
-}
-
+/* The step runs again, from pending. */
 static void oc_step_reset(struct oc_srt *s)
 {
-    s->state = ORCH_STEP_PENDING;
+    oc_step_transition(s, OC_SE_RESET);
     free(s->error);
     s->error = NULL;
     s->status = ORCH_OK;
@@ -196,8 +191,7 @@ static int oc_resume_unknown(struct oc_run *r, struct oc_srt *s)
     case OC_ON_UNKNOWN_ASK: {
         json_t *d = oc_approval_decision(r, s->def->id, s->attempt);
         if (!d) {
-            s->state = ORCH_STEP_WAITING;
-            s->asking = 1;
+            oc_step_transition(s, OC_SE_ASK);
             oc_ledger_event(r, "approval.waiting",
                             json_pack("{s:s,s:i,s:s,s:s}", "step", s->def->id, "attempt",
                                       (json_int_t)s->attempt, "kind", "unknown", "message",
@@ -222,42 +216,42 @@ static void oc_resume_steps(struct oc_run *r, int rerun, size_t *kept)
 {
     for (size_t i = 0; i < r->n_steps; i++) {
         struct oc_srt *s = &r->steps[i];
-        if (s->state == ORCH_STEP_RUNNING) {
+        if (s->phase == OC_PHASE_DIED) {
             /* Its process died mid-attempt: the outcome is unknown. */
-            s->state = ORCH_STEP_UNKNOWN;
             free(s->error);
             s->error = oc_xstrdup("the process running this attempt died");
             s->status = ORCH_E_TRANSIENT;
-            oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
+            oc_ledger_attempt(r, s, ORCH_STEP_UNKNOWN, ORCH_STEP_RUNNING);
+            oc_step_transition(s, OC_SE_MARK_UNKNOWN);
         }
-        if (s->state == ORCH_STEP_SUCCEEDED) {
+        if (s->phase == OC_PHASE_SUCCEEDED) {
             r->n_terminal++;
             (*kept)++;
             continue;
         }
-        if (rerun || s->state == 0) {
+        /* A step no attempt row names is pending already; reset alike. */
+        if (rerun || s->phase == OC_PHASE_PENDING) {
             oc_step_reset(s);
             continue;
         }
         int fail = 0;
-        if (s->state == ORCH_STEP_UNKNOWN) {
+        uint32_t state = oc_step_state(s);
+        if (s->phase == OC_PHASE_UNKNOWN) {
             fail = oc_resume_unknown(r, s);
-        } else if (s->state == ORCH_STEP_WAITING) {
-            /* An approval: dispatch finds its decision or waits again. */
-            s->state = ORCH_STEP_PENDING;
-            s->asking = 2;
-        } else if ((s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+        } else if (s->phase == OC_PHASE_REOPENED) {
+            /* An approval: its dispatch finds its decision or waits again. */
+        } else if ((state == ORCH_STEP_FAILED || state == ORCH_STEP_TIMED_OUT) &&
                    !oc_approval_is(s) && s->attempt < s->def->retry.attempts &&
                    orch_status_is_retryable(s->status)) {
             s->tries = s->attempt;
             oc_step_reset(s);
-        } else if (oc_state_terminal(s->state)) {
+        } else if (oc_step_terminal(s)) {
             r->n_terminal++;
             (*kept)++;
         }
         if (fail) {
-            /* A new row saying why, as for a step that never started. */
-            s->state = ORCH_STEP_PENDING;
+            /* A new row saying why, as for a step that never started (a
+             * row that says unknown is no row to close). */
             oc_step_finish(r, i, ORCH_STEP_FAILED, ORCH_E_TRANSIENT,
                            s->def->on_unknown == OC_ON_UNKNOWN_ASK
                                ? "the outcome of the last attempt is unknown; retry rejected"
@@ -352,79 +346,137 @@ static orch_status oc_run_take(struct oc_run *r, uint32_t expect, struct orch_er
     return rc;
 }
 
-static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daemon,
-                               struct orch_error *err)
+/* The run's row: found, and one this caller may drive (the CLI resumes no
+ * success and no daemon's run). */
+static orch_status oc_load_row(struct oc_engine *e, const char *run_id, int daemon,
+                               struct oc_loaded_run *l, struct orch_error *err)
 {
     struct oc_store *st = e->store;
-    struct oc_loaded_run l = {0};
-    struct oc_history h = {.decisions = json_object()};
-    struct oc_run *r = NULL;
-    char *lease_owner = NULL;
-    orch_status rc;
-    /* The CLI takes the run's lease before it reads anything, so what it
-     * reads cannot change under it but through a daemon's claim, which
-     * the compare-and-set below sees. */
-    if (!daemon && oc_lease_supported(e) &&
-        (rc = oc_lease_take(e, run_id, &lease_owner, err)) != ORCH_OK)
-        goto out;
-    rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, &l, err);
-    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !l.found)) {
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_loaded_run_cb, l, err);
+    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !l->found)) {
         oc_error_clear(err);
-        rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
-        goto out;
+        return oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s in the store", run_id);
     }
-    if (rc != ORCH_OK) {
-        rc = oc_read_failed(st, "run_get", run_id, rc, err);
-        goto out;
-    }
-    if (!daemon && l.state == ORCH_RUN_SUCCEEDED) {
-        rc = oc_error_set(err, ORCH_E_INVALID_ARG,
-                          "run %s already succeeded: nothing to resume", run_id);
-        goto out;
-    }
-    if (!daemon && l.owner) {
-        rc = oc_error_set(err, ORCH_E_CONFLICT,
-                          "run %s is owned by the daemon %s; resume it there", run_id,
-                          l.owner);
-        goto out;
-    }
-    rc = st->vt->event_list(st->h, run_id, 0, 0, oc_history_cb, &h, err);
-    if (rc != ORCH_OK) {
-        rc = oc_read_failed(st, "event_list", run_id, rc, err);
-        goto out;
-    }
+    if (rc != ORCH_OK)
+        return oc_read_failed(st, "run_get", run_id, rc, err);
+    if (!daemon && l->state == ORCH_RUN_SUCCEEDED)
+        return oc_error_set(err, ORCH_E_INVALID_ARG,
+                            "run %s already succeeded: nothing to resume", run_id);
+    if (!daemon && l->owner)
+        return oc_error_set(err, ORCH_E_CONFLICT,
+                            "run %s is owned by the daemon %s; resume it there", run_id,
+                            l->owner);
+    return ORCH_OK;
+}
+
+/* The run's ledger: nobody alive drives it, and it has not killed the
+ * engine too often. */
+static orch_status oc_load_history(struct oc_engine *e, const char *run_id, int daemon,
+                                   int leased, struct oc_history *h, struct orch_error *err)
+{
+    struct oc_store *st = e->store;
+    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_history_cb, h, err);
+    if (rc != ORCH_OK)
+        return oc_read_failed(st, "event_list", run_id, rc, err);
     /* Without leases, the ledger's last driver is all there is to go by. */
-    if (!daemon && !lease_owner && oc_history_alive(&h)) {
-        rc = oc_error_set(err, ORCH_E_CONFLICT,
-                          "run %s is still being driven by process %lld", run_id, h.pid);
-        goto out;
-    }
+    if (!daemon && !leased && oc_history_alive(h))
+        return oc_error_set(err, ORCH_E_CONFLICT,
+                            "run %s is still being driven by process %lld", run_id, h->pid);
     if (daemon && e->opts.max_engine_crashes &&
-        h.loads_without_progress >= e->opts.max_engine_crashes) {
-        rc = oc_run_fail_crashed(e, run_id, h.loads_without_progress, err);
-        goto out;
-    }
+        h->loads_without_progress >= e->opts.max_engine_crashes)
+        return oc_run_fail_crashed(e, run_id, h->loads_without_progress, err);
+    return ORCH_OK;
+}
+
+/* The workflow snapshot the run was started with, loaded and valid. */
+static orch_status oc_load_snapshot(struct oc_engine *e, const char *run_id,
+                                    const struct oc_loaded_run *l, struct oc_config **cfg_out,
+                                    const struct oc_workflow **wf_out, struct orch_error *err)
+{
     struct oc_diag diag = {0};
-    struct oc_config *cfg = oc_config_parse_string(l.source, l.source_path, &diag);
+    struct oc_config *cfg = oc_config_parse_string(l->source, l->source_path, &diag);
     if (cfg && oc_config_validate(cfg, e->reg, &diag) != 0) {
         oc_config_free(cfg);
         cfg = NULL;
     }
     if (!cfg) {
-        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: its workflow snapshot no longer loads: %s",
-                          run_id, diag.n ? diag.msgs[0] : "invalid");
+        orch_status rc = oc_error_set(err, ORCH_E_CONFIG,
+                                      "run %s: its workflow snapshot no longer loads: %s",
+                                      run_id, diag.n ? diag.msgs[0] : "invalid");
         oc_diag_free(&diag);
-        goto out;
+        return rc;
     }
     oc_diag_free(&diag);
-    const struct oc_workflow *wf = oc_config_workflow(cfg, l.workflow);
+    const struct oc_workflow *wf = oc_config_workflow(cfg, l->workflow);
     if (!wf) {
         oc_config_free(cfg);
-        rc = oc_error_set(err, ORCH_E_CONFIG, "run %s: workflow %s missing from its snapshot",
-                          run_id, l.workflow);
-        goto out;
+        return oc_error_set(err, ORCH_E_CONFIG, "run %s: workflow %s missing from its snapshot",
+                            run_id, l->workflow);
     }
-    r = oc_run_new(e, cfg, wf);
+    *cfg_out = cfg;
+    *wf_out = wf;
+    return ORCH_OK;
+}
+
+/* The run's attempts and instances read into r, and whether a cancel was
+ * asked for while nobody drove it. */
+static orch_status oc_load_records(struct oc_run *r, int *cancel, struct orch_error *err)
+{
+    struct oc_store *st = r->e->store;
+    orch_status rc;
+    if ((rc = st->vt->attempt_list(st->h, r->id, oc_resume_attempt_cb, r, err)) != ORCH_OK)
+        return oc_read_failed(st, "attempt_list", r->id, rc, err);
+    if ((rc = st->vt->instance_list(st->h, r->id, oc_resume_instance_cb, r, err)) != ORCH_OK)
+        return oc_read_failed(st, "instance_list", r->id, rc, err);
+    if ((rc = oc_cancel_requested(st, r->id, cancel, err)) != ORCH_OK)
+        return oc_read_failed(st, "flag_list", r->id, rc, err);
+    return ORCH_OK;
+}
+
+/* The run, taken: its steps classified, the ledger told how it goes on. */
+static void oc_run_continue(struct oc_run *r, const struct oc_history *h, uint32_t state)
+{
+    int rerun = h->requeued || state == ORCH_RUN_FAILED || state == ORCH_RUN_CANCELLED;
+    size_t kept = 0;
+    oc_resume_steps(r, rerun, &kept);
+    if (!h->started) {
+        oc_ledger_event(r, "run.started",
+                        json_pack("{s:s,s:O,s:b}", "workflow", r->wf->name, "inputs",
+                                  r->inputs, "dry_run", r->dry_run));
+    } else {
+        oc_ledger_event(r, "run.resumed",
+                        json_pack("{s:i,s:s,s:s?}", "kept", (json_int_t)kept, "mode",
+                                  rerun ? "rerun" : "continue", "owner", r->owner));
+    }
+    oc_ledger_process(r);
+    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
+                            .message = h->started ? "resumed" : NULL};
+    oc_engine_progress(r, &p);
+}
+
+static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daemon,
+                               struct orch_error *err)
+{
+    struct oc_loaded_run l = {0};
+    struct oc_history h = {.decisions = json_object()};
+    struct oc_config *cfg = NULL;
+    const struct oc_workflow *wf = NULL;
+    char *lease_owner = NULL;
+    orch_status rc = ORCH_OK;
+    /* The CLI takes the run's lease before it reads anything, so what it
+     * reads cannot change under it but through a daemon's claim, which
+     * the compare-and-set below sees. */
+    if (!daemon && oc_lease_supported(e))
+        rc = oc_lease_take(e, run_id, &lease_owner, err);
+    if (rc == ORCH_OK)
+        rc = oc_load_row(e, run_id, daemon, &l, err);
+    if (rc == ORCH_OK)
+        rc = oc_load_history(e, run_id, daemon, lease_owner != NULL, &h, err);
+    if (rc == ORCH_OK)
+        rc = oc_load_snapshot(e, run_id, &l, &cfg, &wf, err);
+    if (rc != ORCH_OK)
+        goto out;
+    struct oc_run *r = oc_run_new(e, cfg, wf);
     r->owns_cfg = 1;
     r->id = oc_xstrdup(run_id);
     r->owner = daemon ? oc_xstrdup(e->opts.owner) : NULL;
@@ -438,13 +490,7 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     if (!r->inputs)
         r->inputs = json_object();
     int cancel = 0;
-    if ((rc = st->vt->attempt_list(st->h, run_id, oc_resume_attempt_cb, r, err)) != ORCH_OK)
-        rc = oc_read_failed(st, "attempt_list", run_id, rc, err);
-    else if ((rc = st->vt->instance_list(st->h, run_id, oc_resume_instance_cb, r, err)) !=
-             ORCH_OK)
-        rc = oc_read_failed(st, "instance_list", run_id, rc, err);
-    else if ((rc = oc_cancel_requested(st, run_id, &cancel, err)) != ORCH_OK)
-        rc = oc_read_failed(st, "flag_list", run_id, rc, err);
+    rc = oc_load_records(r, &cancel, err);
     if (rc == ORCH_OK)
         rc = oc_run_take(r, l.state, err);
     if (rc != ORCH_OK) {
@@ -454,25 +500,9 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
         r->done = r->lost = 1;
         goto out;
     }
-    int rerun = h.requeued || l.state == ORCH_RUN_FAILED || l.state == ORCH_RUN_CANCELLED;
-    size_t kept = 0;
-    oc_resume_steps(r, rerun, &kept);
-    if (!h.started) {
-        oc_ledger_event(r, "run.started",
-                        json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs",
-                                  r->inputs, "dry_run", r->dry_run));
-    } else {
-        oc_ledger_event(r, "run.resumed",
-                        json_pack("{s:i,s:s,s:s?}", "kept", (json_int_t)kept, "mode",
-                                  rerun ? "rerun" : "continue", "owner", r->owner));
-    }
-    oc_ledger_process(r);
-    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
-                            .message = h.started ? "resumed" : NULL};
-    oc_engine_progress(r, &p);
+    oc_run_continue(r, &h, l.state);
     if (cancel)
         oc_engine_cancel_run(e, run_id);
-    rc = ORCH_OK;
 out:
     if (lease_owner)
         oc_lease_release(e, run_id, lease_owner);

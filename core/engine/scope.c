@@ -55,7 +55,7 @@ char *oc_env_refusal(const char *name)
 
 static const char *oc_step_result(const struct oc_srt *s)
 {
-    switch (s->state) {
+    switch (oc_step_state(s)) {
     case ORCH_STEP_SUCCEEDED: return "success";
     case ORCH_STEP_FAILED:
     case ORCH_STEP_TIMED_OUT: return "failure";
@@ -156,13 +156,14 @@ static int oc_ancestors_match(struct oc_run *r, size_t idx, int want_failure,
             continue;
         seen[j] = 1;
         const struct oc_srt *s = &r->steps[j];
-        int bad = s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT ||
-                  s->state == ORCH_STEP_CANCELLED ||
-                  (s->state == ORCH_STEP_SKIPPED && !s->skipped_by_cond);
-        if (bad && (s->state == ORCH_STEP_FAILED || s->state == ORCH_STEP_TIMED_OUT) &&
+        uint32_t state = oc_step_state(s);
+        int bad = state == ORCH_STEP_FAILED || state == ORCH_STEP_TIMED_OUT ||
+                  state == ORCH_STEP_CANCELLED ||
+                  (state == ORCH_STEP_SKIPPED && !s->skipped_by_cond);
+        if (bad && (state == ORCH_STEP_FAILED || state == ORCH_STEP_TIMED_OUT) &&
             s->def->continue_on_error)
             bad = 0;
-        if (want_failure && bad && s->state != ORCH_STEP_SKIPPED)
+        if (want_failure && bad && state != ORCH_STEP_SKIPPED)
             return 1;
         if (!want_failure && bad)
             return 0;

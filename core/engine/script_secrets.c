@@ -71,6 +71,76 @@ static size_t oc_sh_heredoc_op(struct oc_sh *sh, const char *s, size_t len, size
     return j;
 }
 
+/* A line of a here-document body at s[i]: the delimiter line ends the
+ * first pending body. The index after the line, or len when the line is
+ * not complete (the body goes on to the end). */
+static size_t oc_sh_heredoc_line(struct oc_sh *sh, const char *s, size_t len, size_t i)
+{
+    int *q = &sh->f[sh->d].q;
+    size_t e = i;
+    while (e < len && s[e] != '\n')
+        e++;
+    if (e == len)
+        return len;
+    size_t b = i;
+    while (sh->hd[0].tabs && b < e && s[b] == '\t')
+        b++;
+    if (e - b == strlen(sh->hd[0].delim) && !memcmp(s + b, sh->hd[0].delim, e - b)) {
+        sh->n_hd--;
+        memmove(sh->hd, sh->hd + 1, (size_t)sh->n_hd * sizeof sh->hd[0]);
+        *q = !sh->n_hd ? OC_SH_UNQ : sh->hd[0].lit ? OC_SH_HEREDOC_LIT : OC_SH_HEREDOC;
+    }
+    return e + 1;
+}
+
+/* The character at s[i], outside any quotes: the quoting, substitution or
+ * here-document it opens or closes. The index of the next character;
+ * *word_start says whether a word starts there. */
+static size_t oc_sh_unquoted(struct oc_sh *sh, const char *s, size_t len, size_t i,
+                             int *word_start)
+{
+    int *q = &sh->f[sh->d].q;
+    char c = s[i];
+    switch (c) {
+    case '\'': *q = OC_SH_SQ; break;
+    case '"': *q = OC_SH_DQ; break;
+    case '#':
+        if (*word_start)
+            *q = OC_SH_COMMENT;
+        break;
+    case '`':
+        if (sh->f[sh->d].kind == 2)
+            sh->d--;
+        else
+            oc_sh_push(sh, 2);
+        break;
+    case '$':
+        if (i + 1 < len && s[i + 1] == '(') {
+            oc_sh_push(sh, 1);
+            i++;
+        }
+        break;
+    case '(': sh->f[sh->d].paren++; break;
+    case ')':
+        if (sh->f[sh->d].paren)
+            sh->f[sh->d].paren--;
+        else if (sh->f[sh->d].kind == 1)
+            sh->d--;
+        break;
+    case '<':
+        if (i + 1 < len && s[i + 1] == '<' && !(i + 2 < len && s[i + 2] == '<')) {
+            *word_start = 0;
+            return oc_sh_heredoc_op(sh, s, len, i);
+        }
+        break;
+    case '\n':
+        *q = !sh->n_hd ? OC_SH_UNQ : sh->hd[0].lit ? OC_SH_HEREDOC_LIT : OC_SH_HEREDOC;
+        break;
+    }
+    *word_start = strchr(" \t\n;&|()", c) != NULL;
+    return i + 1;
+}
+
 /* The quoting in force at the end of s[0..len), as /bin/sh reads it. */
 static int oc_sh_state(const char *s, size_t len)
 {
@@ -81,21 +151,7 @@ static int oc_sh_state(const char *s, size_t len)
         int *q = &sh.f[sh.d].q;
         char c = s[i];
         if (*q == OC_SH_HEREDOC || *q == OC_SH_HEREDOC_LIT) {
-            /* At the start of a body line: the delimiter line ends it. */
-            size_t e = i;
-            while (e < len && s[e] != '\n')
-                e++;
-            if (e == len)
-                return *q;
-            size_t b = i;
-            while (sh.hd[0].tabs && b < e && s[b] == '\t')
-                b++;
-            if (e - b == strlen(sh.hd[0].delim) && !memcmp(s + b, sh.hd[0].delim, e - b)) {
-                sh.n_hd--;
-                memmove(sh.hd, sh.hd + 1, (size_t)sh.n_hd * sizeof sh.hd[0]);
-                *q = !sh.n_hd ? OC_SH_UNQ : sh.hd[0].lit ? OC_SH_HEREDOC_LIT : OC_SH_HEREDOC;
-            }
-            i = e + 1;
+            i = oc_sh_heredoc_line(&sh, s, len, i);
             word_start = 1;
             continue;
         }
@@ -126,45 +182,7 @@ static int oc_sh_state(const char *s, size_t len)
             i++;
             continue;
         }
-        switch (c) {
-        case '\'': *q = OC_SH_SQ; break;
-        case '"': *q = OC_SH_DQ; break;
-        case '#':
-            if (word_start)
-                *q = OC_SH_COMMENT;
-            break;
-        case '`':
-            if (sh.f[sh.d].kind == 2)
-                sh.d--;
-            else
-                oc_sh_push(&sh, 2);
-            break;
-        case '$':
-            if (i + 1 < len && s[i + 1] == '(') {
-                oc_sh_push(&sh, 1);
-                i++;
-            }
-            break;
-        case '(': sh.f[sh.d].paren++; break;
-        case ')':
-            if (sh.f[sh.d].paren)
-                sh.f[sh.d].paren--;
-            else if (sh.f[sh.d].kind == 1)
-                sh.d--;
-            break;
-        case '<':
-            if (i + 1 < len && s[i + 1] == '<' && !(i + 2 < len && s[i + 2] == '<')) {
-                i = oc_sh_heredoc_op(&sh, s, len, i);
-                word_start = 0;
-                continue;
-            }
-            break;
-        case '\n':
-            *q = !sh.n_hd ? OC_SH_UNQ : sh.hd[0].lit ? OC_SH_HEREDOC_LIT : OC_SH_HEREDOC;
-            break;
-        }
-        word_start = strchr(" \t\n;&|()", c) != NULL;
-        i++;
+        i = oc_sh_unquoted(&sh, s, len, i, &word_start);
     }
     return sh.f[sh.d].q;
 }

@@ -1,5 +1,6 @@
 /* Step lifecycle within a run: readiness, conditions, dispatch to an
- * executor, completion, retries with capped backoff. */
+ * executor, completion, retries with capped backoff. Every move between
+ * phases is asked of step_state.c; a step's end is step_finish.c's. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,79 +9,10 @@
 #include "../host.h"
 #include "internal.h"
 
-static int oc_step_terminal(uint32_t state)
-{
-    return state == ORCH_STEP_SUCCEEDED || state == ORCH_STEP_FAILED ||
-           state == ORCH_STEP_SKIPPED || state == ORCH_STEP_CANCELLED ||
-           state == ORCH_STEP_TIMED_OUT;
-}
-
-static const char *oc_step_event(uint32_t state)
-{
-    switch (state) {
-    case ORCH_STEP_SUCCEEDED: return "step.succeeded";
-    case ORCH_STEP_FAILED: return "step.failed";
-    case ORCH_STEP_SKIPPED: return "step.skipped";
-    case ORCH_STEP_CANCELLED: return "step.cancelled";
-    case ORCH_STEP_TIMED_OUT: return "step.timed_out";
-    default: return "step.unknown";
-    }
-}
-
-void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
-                    orch_status st, const char *msg)
-{
-    struct oc_srt *s = &r->steps[idx];
-    uint32_t prev = s->state;
-    /* A waiting approval has its attempt row; an unknown outcome under
-     * decision (asking) does not: its row says unknown. */
-    int was_running = prev == ORCH_STEP_RUNNING ||
-                      (prev == ORCH_STEP_WAITING && !s->asking);
-    /* A waiting approval read back by resume (pending again until its
-     * dispatch looks for a decision) still has its `waiting` row: a cancel
-     * before that dispatch ends that row, or it would say waiting forever
-     * beside a new cancelled one. */
-    int reentered = prev == ORCH_STEP_PENDING && s->asking == 2;
-    if (reentered) {
-        prev = ORCH_STEP_WAITING;
-        was_running = 1;
-    }
-    s->asking = 0;
-    s->state = state;
-    s->status = st;
-    free(s->error);
-    s->error = NULL;
-    if (msg) {
-        size_t n;
-        s->error = oc_redact(r->red, msg, strlen(msg), &n);
-    }
-    if (was_running) {
-        oc_ledger_end_logs(r, s);
-        oc_ledger_attempt(r, s, prev);
-    } else {
-        /* Never started (skipped, cancelled, no instance): record a row so
-         * the run's history shows what happened to every step. */
-        s->attempt++;
-        s->started_ns = oc_now_real_ns();
-        oc_ledger_attempt(r, s, 0);
-    }
-    json_t *ev = json_pack("{s:s,s:i,s:s?}", "step", s->def->id, "attempt",
-                           (json_int_t)s->attempt, "error", s->error);
-    oc_ledger_event(r, oc_step_event(state), ev);
-    r->n_terminal++;
-    r->dirty = 1;
-    struct oc_progress p = {
-        .type = OC_EV_STEP_FINISHED, .run_id = r->id, .step_id = s->def->id,
-        .state = state, .attempt = s->attempt, .message = s->error,
-        .duration_ns = s->start_mono ? oc_now_mono_ns() - s->start_mono : 0,
-    };
-    oc_engine_progress(r, &p);
-}
-
 static int oc_needs_done(const struct oc_run *r, const struct oc_srt *s)
 {
     for (size_t k = 0; k < s->def->n_needs; k++)
-        if (!oc_step_terminal(r->steps[s->def->need_idx[k]].state))
+        if (!oc_step_terminal(&r->steps[s->def->need_idx[k]]))
             return 0;
     return 1;
 }
@@ -102,19 +34,24 @@ static int oc_step_condition(struct oc_run *r, size_t idx, char **errmsg)
     return rc != 0 ? -1 : res;
 }
 
+/* Why a step the run's cancel found before it ran ends cancelled. */
+static const char *oc_step_cancel_reason(const struct oc_srt *s)
+{
+    return oc_step_reopened(s) ? "run cancelled while the step waited"
+                               : "run cancelled before the step started";
+}
+
 void oc_steps_schedule(struct oc_run *r)
 {
     while (r->dirty) {
         r->dirty = 0;
         for (size_t i = 0; i < r->n_steps; i++) {
             struct oc_srt *s = &r->steps[i];
-            if (s->state != ORCH_STEP_PENDING || s->queued || s->in_flight ||
-                s->waiting_retry)
+            if (!oc_step_schedulable(s))
                 continue;
             if (r->cancelled) {
                 oc_step_finish(r, i, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                               s->asking == 2 ? "run cancelled while the step waited"
-                                              : "run cancelled before the step started");
+                               oc_step_cancel_reason(s));
                 continue;
             }
             if (!oc_needs_done(r, s))
@@ -136,82 +73,58 @@ void oc_steps_schedule(struct oc_run *r)
             }
         }
     }
-    oc_run_check_done(r);
 }
 
-/* The step's inputs, or -1 after failing the step with why. */
-static int oc_step_input(struct oc_run *r, size_t idx, struct oc_step_input *in)
+void oc_steps_wake_parked(struct oc_run *r, size_t inst, orch_status st, const char *msg)
 {
-    char *errmsg = NULL;
-    if (oc_step_input_make(r, idx, in, &errmsg) == 0)
-        return 0;
-    oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_CONFIG, errmsg ? errmsg : "cannot render");
-    free(errmsg);
-    return -1;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (s->inst != inst || !oc_step_parked(s))
+            continue;
+        if (!msg)
+            oc_engine_enqueue(r, i);
+        else
+            oc_step_finish(r, i, ORCH_STEP_FAILED, st, msg);
+    }
 }
 
-json_t *oc_step_with(struct oc_run *r, size_t idx)
-{
-    struct oc_step_input in;
-    if (oc_step_input(r, idx, &in) != 0)
-        return NULL;
-    json_t *with = json_incref(in.with);
-    oc_step_input_free(&in);
-    return with;
-}
-
-/* Returns 0 when the step left the ready queue (dispatched, parked or
- * finished), -1 when no executor was free (keep it queued). */
-int oc_step_dispatch(struct oc_run *r, size_t idx)
+/* The step's instance, before it runs there: 1 when it may run now (it
+ * has none, or its instance is ready with nothing left running), 0 when it
+ * left the queue (parked until the instance is made or reaped, or failed
+ * with the instance), -1 when no executor is free for what comes first. */
+static int oc_step_instance_ready(struct oc_run *r, size_t idx)
 {
     struct oc_srt *s = &r->steps[idx];
-    struct oc_engine *e = r->e;
-    if (r->cancelled) {
-        oc_step_finish(r, idx, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                       s->asking == 2 ? "run cancelled while the step waited"
-                                      : "run cancelled before the step started");
-        return 0;
-    }
-    if (oc_approval_is(s)) {
-        oc_approval_dispatch(r, idx); /* costs no executor */
-        return 0;
-    }
-    if (r->running >= r->concurrency ||
-        oc_pool_busy(e->pool) >= oc_pool_capacity(e->pool))
-        return -1;
     s->inst = oc_inst_for_step(r, idx);
-    if (s->inst != SIZE_MAX && !r->dry_run) {
-        struct oc_inst *in = &r->insts[s->inst];
-        if (in->state == OC_INST_FAILED) {
-            oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_FAILED, in->error);
-            return 0;
-        }
-        if (in->state != OC_INST_READY) {
-            s->queued = 2; /* parked until the instance is ready */
-            if (in->state == OC_INST_NONE)
-                oc_inst_create(r, s->inst);
-            if (in->state == OC_INST_NONE) {
-                s->queued = 0;
-                return -1;
-            }
-            return 0;
-        }
-        /* Never beside a copy an interrupted attempt left running. */
-        int go = oc_inst_reap_first(r, s->inst);
-        if (go < 0)
-            return -1;
-        if (go == 0) {
-            s->queued = 2; /* parked until the reap is done */
-            return 0;
-        }
-    }
-    struct oc_step_input in;
-    if (oc_step_input(r, idx, &in) != 0)
+    if (s->inst == SIZE_MAX || r->dry_run)
+        return 1;
+    struct oc_inst *in = &r->insts[s->inst];
+    if (in->state == OC_INST_FAILED) {
+        oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_FAILED, in->error);
         return 0;
-    json_t *with = json_incref(in.with);
+    }
+    if (in->state != OC_INST_READY) {
+        if (in->state == OC_INST_NONE)
+            oc_inst_create(r, s->inst);
+        if (in->state == OC_INST_NONE)
+            return -1;
+        oc_step_transition(s, OC_SE_PARK_INSTANCE);
+        return 0;
+    }
+    /* Never beside a copy an interrupted attempt left running. */
+    int go = oc_inst_reap_first(r, s->inst);
+    if (go == 0)
+        oc_step_transition(s, OC_SE_PARK_REAP);
+    return go;
+}
+
+/* A new attempt, recorded running before its job exists: 0, or -1 after
+ * failing the step (the store refused the row). */
+static int oc_step_attempt_begin(struct oc_run *r, size_t idx)
+{
+    struct oc_srt *s = &r->steps[idx];
     s->attempt++;
     s->tries++;
-    s->state = ORCH_STEP_RUNNING;
     s->started_ns = oc_now_real_ns();
     s->start_mono = oc_now_mono_ns();
     if (!s->first_start_mono)
@@ -223,20 +136,28 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
     free(s->error);
     s->error = NULL;
     s->status = ORCH_OK;
-    if (oc_ledger_attempt(r, s, 0) != 0) {
-        json_decref(with);
-        oc_step_input_free(&in);
-        s->state = ORCH_STEP_PENDING;
+    if (oc_ledger_attempt(r, s, ORCH_STEP_RUNNING, 0) != 0) {
         oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_IO,
                        "could not record the attempt in the store");
-        return 0;
+        return -1;
     }
+    oc_step_transition(s, OC_SE_START);
     oc_ledger_event(r, "step.started",
                     json_pack("{s:s,s:i}", "step", s->def->id, "attempt",
                               (json_int_t)s->attempt));
+    return 0;
+}
+
+/* The running attempt's job goes to an executor, with the step's inputs
+ * (consumed); the step fails when none takes it. */
+static void oc_step_submit(struct oc_run *r, size_t idx, struct oc_step_input *in)
+{
+    struct oc_srt *s = &r->steps[idx];
+    struct oc_engine *e = r->e;
+    json_t *with = json_incref(in->with);
     const struct oc_plugin *p = s->def->plugin;
-    json_t *ctx = oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms, &in);
-    oc_step_input_free(&in);
+    json_t *ctx = oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms, in);
+    oc_step_input_free(in);
     int on_inst = s->inst != SIZE_MAX && !r->dry_run;
     struct oc_req_instance ref = on_inst ? oc_inst_ref(&r->insts[s->inst])
                                          : (struct oc_req_instance){0};
@@ -255,14 +176,45 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
         free(job);
         oc_step_finish(r, idx, ORCH_STEP_FAILED, ORCH_E_INTERNAL,
                        "no executor available");
-        return 0;
+        return;
     }
-    s->in_flight = 1;
     r->running++;
     struct oc_progress pr = {.type = OC_EV_STEP_STARTED, .run_id = r->id,
                              .step_id = s->def->id, .state = ORCH_STEP_RUNNING,
                              .attempt = s->attempt};
     oc_engine_progress(r, &pr);
+}
+
+/* Returns 0 when the step left the ready queue (dispatched, parked or
+ * finished), -1 when no executor was free (keep it queued). */
+int oc_step_dispatch(struct oc_run *r, size_t idx)
+{
+    struct oc_srt *s = &r->steps[idx];
+    struct oc_engine *e = r->e;
+    if (r->cancelled) {
+        oc_step_finish(r, idx, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
+                       oc_step_cancel_reason(s));
+        return 0;
+    }
+    if (oc_approval_is(s)) {
+        oc_approval_dispatch(r, idx); /* costs no executor */
+        return 0;
+    }
+    if (r->running >= r->concurrency ||
+        oc_pool_busy(e->pool) >= oc_pool_capacity(e->pool))
+        return -1;
+    int go = oc_step_instance_ready(r, idx);
+    if (go <= 0)
+        return go;
+    /* Made before the attempt counts: its trace parent names attempt + 1. */
+    struct oc_step_input in;
+    if (oc_step_input_or_fail(r, idx, &in) != 0)
+        return 0;
+    if (oc_step_attempt_begin(r, idx) != 0) {
+        oc_step_input_free(&in);
+        return 0;
+    }
+    oc_step_submit(r, idx, &in);
     return 0;
 }
 
@@ -275,20 +227,11 @@ static int64_t oc_retry_delay_ms(const struct oc_retry *rt, uint32_t tries)
     return (int64_t)d;
 }
 
-void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
-                  json_t *result)
+/* What the job's result says besides its status: outputs, exit code, and
+ * whether the command may live on in its instance. */
+static void oc_step_take_result(struct oc_run *r, struct oc_srt *s, orch_status st,
+                                json_t *result)
 {
-    struct oc_run *r = job->run;
-    size_t idx = job->idx;
-    struct oc_srt *s = &r->steps[idx];
-    s->in_flight = 0;
-    r->running--;
-    /* The run was dropped (shutdown or a lost lease) and its attempt
-     * already recorded: this late report of the killed command is not an
-     * outcome. Finishing the step here would count it as a new, cancelled
-     * attempt, and log that attempt instead of the one that was cut. */
-    if (r->lost)
-        return;
     json_t *outs = json_object_get(result, "outputs");
     const char *k;
     json_t *v;
@@ -304,6 +247,60 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
         r->insts[s->inst].state == OC_INST_READY &&
         r->insts[s->inst].reap_cmds == OC_REAP_NONE)
         r->insts[s->inst].reap_cmds = OC_REAP_NEEDED;
+}
+
+/* The attempt (its logs already written) is recorded in state, failed,
+ * and the step waits (the caller sets until when) for its next one. */
+static void oc_step_retry_later(struct oc_run *r, struct oc_srt *s, uint32_t state,
+                                orch_status st, const char *msg, int64_t delay_ms)
+{
+    s->status = st;
+    free(s->error);
+    size_t n;
+    s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
+    oc_ledger_attempt(r, s, state, ORCH_STEP_RUNNING);
+    oc_ledger_event(r, "step.retrying",
+                    json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id, "attempt",
+                              (json_int_t)s->attempt, "delay_ms", (json_int_t)delay_ms,
+                              "error", s->error));
+    oc_step_transition(s, OC_SE_RETRY);
+}
+
+/* Another attempt is due after a failure in state: 1 with its backoff in
+ * *delay_ms, within the step's retry budget and max_elapsed. */
+static int oc_step_retry_due(const struct oc_run *r, const struct oc_srt *s, uint32_t state,
+                             orch_status st, json_t *result, int64_t now, int64_t *delay_ms)
+{
+    const struct oc_retry *rt = &s->def->retry;
+    int64_t delay = oc_retry_delay_ms(rt, s->tries);
+    /* The plugin's advice (e.g. a 429's Retry-After) is a floor: retrying
+     * sooner only earns another refusal. max_elapsed still bounds it. */
+    json_t *ra = json_object_get(result, "retry_after_ms");
+    if (json_is_integer(ra) && json_integer_value(ra) > delay)
+        delay = json_integer_value(ra);
+    int within = rt->max_elapsed_ms <= 0 ||
+                 (now - s->first_start_mono) / 1000000 + delay <= rt->max_elapsed_ms;
+    *delay_ms = delay;
+    return !r->cancelled && state != ORCH_STEP_CANCELLED && s->tries < rt->attempts &&
+           orch_status_is_retryable(st) && within;
+}
+
+void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
+                  json_t *result)
+{
+    struct oc_run *r = job->run;
+    size_t idx = job->idx;
+    struct oc_srt *s = &r->steps[idx];
+    r->running--;
+    /* The run was dropped (shutdown or a lost lease) and its attempt
+     * already recorded: this late report of the killed command is not an
+     * outcome. Finishing the step here would count it as a new, cancelled
+     * attempt, and log that attempt instead of the one that was cut. */
+    if (r->lost) {
+        oc_step_transition(s, OC_SE_DROPPED);
+        return;
+    }
+    oc_step_take_result(r, s, st, result);
     if (st == ORCH_OK) {
         oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
         return;
@@ -316,19 +313,8 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
         oc_inst_lost(r, s->inst, json_string_value(json_object_get(result, "backend_id")));
         s->rerun_lost = 1;
         s->tries--;
-        s->state = ORCH_STEP_FAILED;
-        s->status = st;
-        free(s->error);
-        size_t n;
-        s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
         oc_ledger_flush_logs(r, s);
-        oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
-        oc_ledger_event(r, "step.retrying",
-                        json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id, "attempt",
-                                  (json_int_t)s->attempt, "delay_ms", (json_int_t)0, "error",
-                                  s->error));
-        s->state = ORCH_STEP_PENDING;
-        s->waiting_retry = 1;
+        oc_step_retry_later(r, s, ORCH_STEP_FAILED, st, msg, 0);
         s->retry_at_mono = oc_now_mono_ns();
         return;
     }
@@ -337,32 +323,11 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
                                               : ORCH_STEP_FAILED;
     if (r->cancelled)
         state = ORCH_STEP_CANCELLED;
-    const struct oc_retry *rt = &s->def->retry;
-    int64_t now = oc_now_mono_ns();
-    int64_t delay = oc_retry_delay_ms(rt, s->tries);
-    /* The plugin's advice (e.g. a 429's Retry-After) is a floor: retrying
-     * sooner only earns another refusal. max_elapsed still bounds it. */
-    json_t *ra = json_object_get(result, "retry_after_ms");
-    if (json_is_integer(ra) && json_integer_value(ra) > delay)
-        delay = json_integer_value(ra);
-    int within = rt->max_elapsed_ms <= 0 ||
-                 (now - s->first_start_mono) / 1000000 + delay <= rt->max_elapsed_ms;
-    if (!r->cancelled && state != ORCH_STEP_CANCELLED && s->tries < rt->attempts &&
-        orch_status_is_retryable(st) && within) {
+    int64_t now = oc_now_mono_ns(), delay;
+    if (oc_step_retry_due(r, s, state, st, result, now, &delay)) {
         /* Record this attempt as failed, then wait out the backoff. */
-        s->state = state;
-        s->status = st;
-        free(s->error);
-        size_t n;
-        s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
         oc_ledger_end_logs(r, s);
-        oc_ledger_attempt(r, s, ORCH_STEP_RUNNING);
-        oc_ledger_event(r, "step.retrying",
-                        json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id,
-                                  "attempt", (json_int_t)s->attempt, "delay_ms",
-                                  (json_int_t)delay, "error", s->error));
-        s->state = ORCH_STEP_PENDING;
-        s->waiting_retry = 1;
+        oc_step_retry_later(r, s, state, st, msg, delay);
         /* The wait counts from after the attempt's end is written (its
          * finished_ns), not from when the result came: the ledger write
          * in between would otherwise be taken off the advised delay. */
@@ -382,14 +347,12 @@ void oc_steps_wake_retries(struct oc_engine *e, int64_t now)
         struct oc_run *r = e->runs[i];
         for (size_t j = 0; j < r->n_steps; j++) {
             struct oc_srt *s = &r->steps[j];
-            if (!s->waiting_retry)
+            if (s->phase != OC_PHASE_RETRY_WAIT)
                 continue;
             if (r->cancelled) {
-                s->waiting_retry = 0;
                 oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
                                "run cancelled while waiting to retry");
             } else if (s->retry_at_mono <= now) {
-                s->waiting_retry = 0;
                 oc_engine_enqueue(r, j);
             }
         }
@@ -402,7 +365,7 @@ int64_t oc_steps_next_retry(struct oc_engine *e)
     for (size_t i = 0; i < e->n_runs; i++)
         for (size_t j = 0; j < e->runs[i]->n_steps; j++) {
             const struct oc_srt *s = &e->runs[i]->steps[j];
-            if (s->waiting_retry && (!next || s->retry_at_mono < next))
+            if (s->phase == OC_PHASE_RETRY_WAIT && (!next || s->retry_at_mono < next))
                 next = s->retry_at_mono;
         }
     return next;
