@@ -39,9 +39,6 @@ CALL_CYCLES_PENDING = [
     {"core/engine/approval.c", "core/engine/engine.c", "core/engine/instances.c",
      "core/engine/lease.c", "core/engine/ledger.c", "core/engine/reaper.c",
      "core/engine/steps.c", "core/runctl.c"},
-    # item 8, host.c split: the host table in a file of its own, so the
-    # slots' files (host_text.c) call down into host.c and nothing calls back
-    {"core/host.c", "core/host_text.c"},
     # item 1, the executor protocol module
     {"tools/orch-exec/artifacts.c", "tools/orch-exec/ctx_ops.c", "tools/orch-exec/ops.c"},
     # item 8, routes_misc.c and the router split by concern
