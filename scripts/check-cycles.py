@@ -48,14 +48,6 @@ CALL_CYCLES_PENDING = [
      "tools/orchd/http.c", "tools/orchd/routes_exec.c", "tools/orchd/routes_instances.c",
      "tools/orchd/routes_logs.c", "tools/orchd/routes_misc.c", "tools/orchd/routes_openapi.c",
      "tools/orchd/routes_runs.c"},
-    # item 8, store-postgres/plugin.c split; store-sqlite's plugin.c alike
-    {"plugins/store-postgres/blobs.c", "plugins/store-postgres/leases.c",
-     "plugins/store-postgres/notify.c", "plugins/store-postgres/plugin.c",
-     "plugins/store-postgres/records.c", "plugins/store-postgres/runs.c",
-     "plugins/store-postgres/schema.c"},
-    {"plugins/store-sqlite/blobs.c", "plugins/store-sqlite/leases.c",
-     "plugins/store-sqlite/plugin.c", "plugins/store-sqlite/records.c",
-     "plugins/store-sqlite/runs.c", "plugins/store-sqlite/schema.c"},
 ]
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
