@@ -5,7 +5,9 @@
  * means: the store does not answer, the scheduler has not ticked for
  * three ticks (plus 5 s of slack), no plugin loaded, or a secret the
  * config references is not set. /health/live stays 200 while the process
- * serves (what /health answered before). */
+ * serves (what /health answered before). GET /v1/health/ready (can this
+ * daemon take work now) and /v1/health/env (which referenced secrets and
+ * variables are set, never their values) are here too. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -313,4 +315,51 @@ void orchd_health_full(struct orchd_req *rq)
 void orchd_health_live(struct orchd_req *rq)
 {
     orchd_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int32_t orchd_flag_noop(void *ud, const char *n, const char *v)
+{
+    (void)ud;
+    (void)n;
+    (void)v;
+    return 0;
+}
+
+void orchd_health_ready(struct orchd_req *rq)
+{
+    struct orchd *d = rq->d;
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(d);
+    orch_status rc = d->api->vt->flag_list(d->api->h, orchd_flag_noop, NULL, &err);
+    ORCHD_API_UNLOCK(d);
+    int store_ok = rc == ORCH_OK;
+    int64_t last = atomic_load(&d->last_tick_ns);
+    int64_t age_ms = last ? (orchd_now(d) - last) / 1000000 : -1;
+    int tick_ok = last && age_ms <= 3 * d->cfg->daemon.tick_ms + 5000;
+    size_t errors = json_array_size(d->plugin_errors);
+    int plugins_ok = json_array_size(d->plugins) > 0;
+    int ready = store_ok && tick_ok && plugins_ok;
+    json_t *j = json_pack("{s:b,s:{s:{s:b,s:s?},s:{s:b,s:i,s:i},s:{s:b,s:I}}}", "ready", ready,
+                          "checks", "store", "ok", store_ok, "error",
+                          store_ok ? NULL : oc_error_text(&err), "plugins", "ok", plugins_ok,
+                          "loaded", (json_int_t)json_array_size(d->plugins), "errors",
+                          (json_int_t)errors, "scheduler", "ok", tick_ok, "last_tick_age_ms",
+                          (json_int_t)age_ms);
+    oc_error_clear(&err);
+    orchd_reply(rq, ready ? 200 : 503, j);
+}
+
+void orchd_health_env(struct orchd_req *rq)
+{
+    struct orchd *d = rq->d;
+    json_t *sec = json_object(), *env = json_object();
+    for (size_t i = 0; i < d->n_secret_names; i++) {
+        char *v = oc_secret_lookup(d->secret_names[i]);
+        json_object_set_new(sec, d->secret_names[i], json_boolean(v != NULL));
+        free(v); /* presence only: a value never leaves */
+    }
+    for (size_t i = 0; i < d->n_env_names; i++)
+        json_object_set_new(env, d->env_names[i], json_boolean(getenv(d->env_names[i]) != NULL));
+    orchd_reply(rq, 200, json_pack("{s:o,s:o}", "secrets", sec, "env", env));
 }

@@ -105,16 +105,19 @@ void orchd_dead_letter_requeue(struct orchd_req *rq);
 void orchd_health(struct orchd_req *rq);
 void orchd_health_full(struct orchd_req *rq);
 void orchd_health_live(struct orchd_req *rq);
-/* routes_misc.c */
 void orchd_health_ready(struct orchd_req *rq);
 void orchd_health_env(struct orchd_req *rq);
+/* routes_openapi.c */
 void orchd_openapi_yaml_get(struct orchd_req *rq);
 void orchd_openapi_json_get(struct orchd_req *rq);
+/* routes_catalog.c */
 void orchd_workflows_list(struct orchd_req *rq);
 void orchd_workflows_get(struct orchd_req *rq);
 void orchd_plugins_list(struct orchd_req *rq);
+/* routes_control.c */
 void orchd_control_get(struct orchd_req *rq);
 void orchd_control_set(struct orchd_req *rq);
+/* routes_hooks.c */
 void orchd_hook(struct orchd_req *rq);
 
 #endif

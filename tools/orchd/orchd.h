@@ -97,17 +97,27 @@ void orchd_wake(struct orchd *d);
  * engine thread, at the end of each tick). */
 void orchd_tick_record(struct orchd *d, int64_t dur_ns);
 
-/* sched.c */
+/* control.c */
 struct orchd_control {
     int paused, proof, draining;
 };
 /* Fold one stored flag into c; 1 when it is a control flag. */
 int orchd_control_flag(struct orchd_control *c, const char *name, const char *value);
 int32_t orchd_control_cb(void *ud, const char *name, const char *value); /* ud: control */
-void orchd_tick(struct orchd *d);
+/* Write one flag (value NULL clears it); a failure is logged, not fatal. */
+void orchd_flag_write(struct orchd *d, const char *name, const char *value);
 void orchd_apply_config_control(struct orchd *d);
-void orchd_on_progress(void *ud, const struct oc_progress *p);
+
+/* sched.c: one tick of the engine thread. */
+void orchd_tick(struct orchd *d);
+/* schedules.c: fire the due slot of each schedule; last holds each
+ * schedule's last slot (s) from the flags. Returns the runs enqueued. */
+int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns);
+/* reconcile.c: reap what the ownership ledger holds for no live run;
+ * returns how many were reaped. */
 int orchd_reconcile(struct orchd *d);
+/* progress.c: the engine's progress callback (ud: struct orchd). */
+void orchd_on_progress(void *ud, const struct oc_progress *p);
 
 /* http.c */
 struct orchd_server *orchd_server_start(struct orchd *d, const char *listen, char **err);
