@@ -41,15 +41,6 @@ CALL_CYCLES_PENDING = [
      "core/engine/steps.c", "core/runctl.c"},
     # item 1, the executor protocol module
     {"tools/orch-exec/artifacts.c", "tools/orch-exec/ctx_ops.c", "tools/orch-exec/ops.c"},
-    # item 8, the router split by concern: http.c holds the route table
-    # (which names every handler) and the reply helpers every handler calls
-    # (routes_misc.c is gone: its routes are in routes_catalog.c,
-    # routes_control.c, routes_hooks.c and health.c; sched.c left the cycle
-    # when the tick's parts got their own files)
-    {"tools/orchd/health.c",
-     "tools/orchd/http.c", "tools/orchd/routes_catalog.c", "tools/orchd/routes_control.c",
-     "tools/orchd/routes_exec.c", "tools/orchd/routes_hooks.c", "tools/orchd/routes_instances.c",
-     "tools/orchd/routes_logs.c", "tools/orchd/routes_openapi.c", "tools/orchd/routes_runs.c"},
 ]
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

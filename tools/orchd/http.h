@@ -42,6 +42,8 @@ struct orchd_route {
     const char *summary;
 };
 
+/* routes.c: the table (ends with an empty row) and its length without
+ * that row. */
 extern const struct orchd_route orchd_routes[];
 extern const size_t orchd_routes_count;
 
@@ -52,7 +54,7 @@ void orchd_dispatch(struct orchd_req *rq, int too_large);
  * malloc'd (a handler's text is handed over). */
 char *orchd_answer_text(struct orchd_req *rq, const char **ctype);
 
-/* Answers. */
+/* reply.c: answers. */
 void orchd_reply(struct orchd_req *rq, unsigned status, json_t *j);
 void orchd_fail(struct orchd_req *rq, unsigned status, const char *code, const char *fmt, ...)
     ORCH_PRINTF(4, 5);

@@ -337,7 +337,7 @@ static int orchd_load_config(struct orchd *d)
 static void orchd_describe(struct orchd *d)
 {
     orchd_log_init(d->cfg->daemon.log_json);
-    orchd_metrics_init(d);
+    orchd_metrics_init(d, orchd_routes, orchd_routes_count);
     orchd_warn_backend_secrets(d->cfg);
     d->plugins = json_array();
     d->plugin_errors = json_array();

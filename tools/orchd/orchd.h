@@ -55,8 +55,16 @@ struct orchd_tick_stats {
     size_t next, n;
     uint32_t pool_busy, pool_capacity, runs_active;
 };
+struct orchd_route;
+
 struct orchd {
     struct oc_config *cfg;
+    /* The API's route table (routes.c), handed to orchd_metrics_init: the
+     * per-route counters are indexed by a route's place in it, and their
+     * files (metrics.c, authlog.c) get it from here rather than depend on
+     * the file that names every handler. */
+    const struct orchd_route *routes;
+    size_t n_routes;
     const char *config_path;
     struct oc_registry *reg;
     struct oc_store *store;           /* the engine thread's connection */
