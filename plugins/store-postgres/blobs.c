@@ -3,7 +3,7 @@
  * piece), handed out in 64 KiB pieces. */
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 static int pg_key_ok(const char *key)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 /* Set by the plugin's entry (plugin.c); here so every file that talks to
  * the server depends on this one, and this one on none of them. */
@@ -62,7 +62,7 @@ orch_status pg_fail(struct orch_store *st, const PGresult *r, struct orch_error 
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;
-    return pg_host->error_set(err, rc, "postgres: %s: %.*s", what, (int)n, msg);
+    return pg_host->error_set(err, rc, "%s: %.*s", what, (int)n, msg);
 }
 
 const char *pg_text(const PGresult *r, int row, int col)
@@ -151,13 +151,13 @@ orch_status pg_connect(struct orch_store *st, struct orch_error *err)
     st->listening = 0;
     st->conn = pg_open_conn(&st->cfg);
     if (!st->conn)
-        return pg_host->error_set(err, ORCH_E_NOMEM, "postgres: out of memory");
+        return pg_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (PQstatus(st->conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(st->conn);
         size_t len = strlen(m);
         while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
             len--;
-        return pg_host->error_set(err, ORCH_E_TRANSIENT, "postgres: cannot connect: %.*s",
+        return pg_host->error_set(err, ORCH_E_TRANSIENT, "cannot connect: %.*s",
                                   (int)len, m);
     }
     /* The schema name is the operator's, escaped by libpq as an identifier
@@ -224,7 +224,7 @@ PGresult *pg_exec(struct orch_store *st, enum pg_stmt which, struct pg_args *a, 
         if (!st->conn || PQstatus(st->conn) != CONNECTION_OK) {
             if (st->in_txn) {
                 pg_host->error_set(err, ORCH_E_TRANSIENT,
-                                   "postgres: the connection was lost inside a transaction");
+                                   "the connection was lost inside a transaction");
                 return NULL;
             }
             if (pg_reconnect(st, err) != ORCH_OK)

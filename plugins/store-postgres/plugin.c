@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 static const struct orch_option pg_options[] = {
     ORCH_OPTION(struct pg_cfg, conninfo, "conninfo", ORCH_OPT_STRING, ORCH_OPTF_SECRET, NULL,
@@ -77,7 +77,7 @@ static orch_status pg_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
     if (!st->cfg.schema || !*st->cfg.schema || strlen(st->cfg.schema) > 63) {
         pg_close(st);
         return pg_host->error_set(err, ORCH_E_CONFIG,
-                                  "store postgres: schema must be 1 to 63 bytes");
+                                  "schema must be 1 to 63 bytes");
     }
     orch_status rc = pg_connect(st, err);
     if (rc != ORCH_OK) {

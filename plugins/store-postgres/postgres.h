@@ -1,8 +1,8 @@
 /* store-postgres internals: one connection per open store, statements
  * prepared once per connection (again after a reconnect), every value a
  * parameter. */
-#ifndef PG_H
-#define PG_H
+#ifndef STORE_POSTGRES_H
+#define STORE_POSTGRES_H
 
 #include <libpq-fe.h>
 #include <orch/orch.h>

@@ -1,7 +1,7 @@
 /* store-postgres: the SQL text of every prepared statement, by enum
- * pg_stmt (pg.h). Every value is a parameter ($1...), never spliced in; the
+ * pg_stmt (postgres.h). Every value is a parameter ($1...), never spliced in; the
  * schema is the connection's search_path (conn.c). */
-#include "pg.h"
+#include "postgres.h"
 
 #define RUN_COLS                                                                         \
     "id, workflow, state, idempotency_key, inputs_json, source, source_path, owner, "    \

@@ -2,7 +2,7 @@
  * into memory (SQLite writes a blob in one piece), out in 64 KiB pieces. */
 #include <string.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 static int sq_key_ok(const char *key)
 {

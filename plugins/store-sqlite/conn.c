@@ -6,7 +6,7 @@
  * plugin.c's. */
 #include <stdio.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 /* Set by the plugin's entry (plugin.c); here so every file that runs a
  * statement depends on this one, and this one on none of them. */
@@ -19,7 +19,7 @@ orch_status sq_fail(struct orch_store *st, struct orch_error *err, const char *w
                      : code == SQLITE_CONSTRAINT                   ? ORCH_E_EXISTS
                      : code == SQLITE_NOMEM                        ? ORCH_E_NOMEM
                                                                    : ORCH_E_IO;
-    return sq_host->error_set(err, rc, "sqlite: %s: %s", what, sqlite3_errmsg(st->db));
+    return sq_host->error_set(err, rc, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
 void sq_settle(struct orch_store *st)
@@ -53,7 +53,7 @@ orch_status sq_exec(struct orch_store *st, const char *sql, struct orch_error *e
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        orch_status rc = sq_host->error_set(err, ORCH_E_IO, "sqlite: %s",
+        orch_status rc = sq_host->error_set(err, ORCH_E_IO, "%s",
                                             msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
         return rc;

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 static const char *const sq_sync_values[] = {"normal", "full", NULL};
 
@@ -74,7 +74,7 @@ static orch_status sq_exec_open_pragmas(struct orch_store *st, const char *pragm
                            (now.tv_nsec - start.tv_nsec) / 1000000;
         if ((code & 0xff) != SQLITE_BUSY || spent_ms >= busy_timeout_ms)
             return sq_host->error_set(err, (code & 0xff) == SQLITE_BUSY ? ORCH_E_TRANSIENT : ORCH_E_IO,
-                                      "sqlite: %s", sqlite3_errmsg(st->db));
+                                      "%s", sqlite3_errmsg(st->db));
         struct timespec pause = {0, pause_us * 1000};
         nanosleep(&pause, NULL);
         if (pause_us < 50000)
@@ -102,7 +102,7 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
         return sq_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (!*path) {
         sq_host->free(path);
-        return sq_host->error_set(err, ORCH_E_CONFIG, "store sqlite: option 'path' is empty");
+        return sq_host->error_set(err, ORCH_E_CONFIG, "option 'path' is empty");
     }
     sq_mkdir_parent(path);
     struct stat sb;
@@ -114,7 +114,7 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
     }
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                            SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        orch_status rc = sq_host->error_set(err, ORCH_E_IO, "sqlite: cannot open %s: %s",
+        orch_status rc = sq_host->error_set(err, ORCH_E_IO, "cannot open %s: %s",
                                             path, sqlite3_errmsg(st->db));
         sq_host->free(path);
         sq_close(st);
@@ -134,7 +134,7 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
         st->deferred_sync = sync;
     orch_status rc = sq_exec_open_pragmas(st, pragmas, cfg->busy_timeout_ms, err);
     if (rc != ORCH_OK) {
-        sq_host->error_set(err, rc, "sqlite: %s: %s", path, err->message);
+        sq_host->error_set(err, rc, "%s: %s", path, err->message);
         sq_host->free(path);
         sq_close(st);
         return rc;

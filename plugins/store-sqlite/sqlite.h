@@ -1,7 +1,7 @@
 /* store-sqlite internals: one handle per open store, prepared statements
  * kept for its lifetime. */
-#ifndef SQ_H
-#define SQ_H
+#ifndef STORE_SQLITE_H
+#define STORE_SQLITE_H
 
 #include <orch/orch.h>
 #include <sqlite3.h>

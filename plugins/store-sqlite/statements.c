@@ -1,6 +1,6 @@
 /* store-sqlite: the SQL text of every prepared statement, by enum sq_stmt
- * (sq.h). Every value is bound (?1...), never spliced in. */
-#include "sq.h"
+ * (sqlite.h). Every value is bound (?1...), never spliced in. */
+#include "sqlite.h"
 
 static const char *const sq_sql[SQ_STMT_COUNT_] = {
     [SQ_RUN_INSERT] = "INSERT INTO runs(id, workflow, state, idempotency_key, inputs_json, "
