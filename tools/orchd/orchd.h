@@ -1,7 +1,7 @@
 /* orchd: the config-driven daemon. One engine thread claims runs from the
  * store and drives them (sched.c); libmicrohttpd threads serve the API
- * (http.c, routes_*.c) through their own store connection; a notifier
- * thread delivers webhooks (notify.c). Every request that changes a run is
+ * (http.c, routes.c, routes_*.c) through their own store connection; a
+ * notifier thread delivers webhooks (notify.c). Every request that changes a run is
  * a store write the engine (of this or another daemon) acts on. */
 #ifndef ORCHD_H
 #define ORCHD_H
