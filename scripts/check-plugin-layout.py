@@ -7,7 +7,9 @@ and names".
 For each plugins/<kind>-<name>/ (kind backend, step or store):
 - plugin.c exists and is the one file with ORCH_PLUGIN_DEFINE;
 - with more than one .c file, the private header <name>.h exists;
-- no .c file carries the plugin's name (<name>_*.c, *_<name>.c);
+- no .c file carries the plugin's name (<name>_*.c, *_<name>.c), and none
+  shares its name with a .c file of core/ (a builtin's objects land in
+  liborchcore, where tests/abi tells the core's objects by file name);
 - no host->error_set message starts with the plugin's own name, id or kind
   ("ssh: ", "backend ssh: ", "backend-ssh: "): the core names the plugin.
 
@@ -30,7 +32,14 @@ PENDING = {"backend-docker", "backend-fly-machines", "store-s3"}
 ERROR_SET_RE = re.compile(r'error_set\s*\([^;"]*"((?:[^"\\]|\\.)*)"', re.S)
 
 
-def problems_of(d, kind, name):
+def core_names():
+    names = set()
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "core")):
+        names.update(f for f in files if f.endswith(".c"))
+    return names
+
+
+def problems_of(d, kind, name, core):
     out = []
     files = sorted(os.listdir(d))
     cs = [f for f in files if f.endswith(".c")]
@@ -44,6 +53,8 @@ def problems_of(d, kind, name):
         stem = f[:-2]
         if stem != "plugin" and (stem.startswith(name + "_") or stem.endswith("_" + name)):
             out.append(f"{f} carries the plugin's name: name it by its concern")
+        if f in core:
+            out.append(f"{f} has the name of a core/ file: pick another")
         # Longest first, so the message names the prefix as written.
         names = [f"{kind} {name}", f"{kind}-{name}", name, name.split("-")[0], kind]
         for m in ERROR_SET_RE.finditer(text):
@@ -62,12 +73,13 @@ def problems_of(d, kind, name):
 def main():
     bad = 0
     base = os.path.join(ROOT, "plugins")
+    core = core_names()
     for entry in sorted(os.listdir(base)):
         kind, _, name = entry.partition("-")
         d = os.path.join(base, entry)
         if kind not in KINDS or not name or not os.path.isdir(d):
             continue
-        for p in problems_of(d, kind, name):
+        for p in problems_of(d, kind, name, core):
             if entry in PENDING:
                 print(f"pending: plugins/{entry}: {p}")
             else:

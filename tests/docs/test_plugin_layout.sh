@@ -18,7 +18,9 @@ pass "the in-tree plugins follow the layout and naming rule"
 # A tree with one plugin that breaks every rule, one that keeps them, and a
 # pending one (store-s3) whose problems are reported but do not fail.
 p="$T/tree/plugins"
-mkdir -p "$p/backend-bad" "$p/step-good" "$p/store-s3"
+mkdir -p "$p/backend-bad" "$p/step-good" "$p/store-s3" "$T/tree/core"
+printf 'int oc_x;\n' >"$T/tree/core/host.c"
+printf 'int lb_y;\n' >"$p/backend-bad/host.c"
 cat >"$p/backend-bad/bad_plugin.c" <<'C'
 ORCH_PLUGIN_DEFINE(backend, bad, d, h)
 static int f(void) { return h->error_set(err, 1, "backend bad: %s", "x"); }
@@ -45,7 +47,8 @@ expect_out 'bad_plugin.c:2: error message "backend bad: %s" starts with "backend
   "a message with the plugin's kind and name"
 expect_out 'exec.c:2: error message "bad: cannot %s" starts with "bad"' \
   "a message with the plugin's name, the format on the next line"
-expect_out "2 .c files but no private header bad.h" "a missing private header"
+expect_out "3 .c files but no private header bad.h" "a missing private header"
+expect_out "host.c has the name of a core/ file" "a file named like one of the core's"
 expect_out "pending: plugins/store-s3: blobs.c:1" "a pending plugin's problem is reported"
 expect_no_out "plugins/step-good" "a plugin that keeps the rule is not named"
 pass "check-plugin-layout.py finds each broken rule"
