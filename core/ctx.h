@@ -1,8 +1,8 @@
 /* The core's side of struct orch_ctx: one per call into a plugin. The host
- * table (host.c) dispatches through ctx->ops, so the same host serves the
- * engine process (store calls) and executor processes (step and backend
- * calls), each with its own ops. A NULL ops slot means: not available here
- * (UNSUPPORTED), or for logging, write to stderr. */
+ * table's slots (host_ctx.c, log.c) dispatch through ctx->ops, so the same
+ * host serves the engine process (store calls) and executor processes (step
+ * and backend calls), each with its own ops. A NULL ops slot means: not
+ * available here (UNSUPPORTED), or for logging, write to stderr. */
 #ifndef OC_CTX_H
 #define OC_CTX_H
 

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "host_text.h"
 
+#include "host_slots.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@ char *oc_h_vstrdup_printf(const char *fmt, va_list ap)
     char *tmp = NULL;
     if (vasprintf(&tmp, fmt, ap) < 0)
         return NULL;
-    char *out = oc_host()->strdup(tmp);
+    char *out = oc_h_strdup(tmp);
     free(tmp);
     return out;
 }
@@ -42,7 +44,7 @@ char *oc_h_json_quote(const char *s, uint64_t len)
         return NULL;
     char *text = json_dumps(str, JSON_ENCODE_ANY | JSON_COMPACT);
     json_decref(str);
-    char *out = text ? oc_host()->strdup(text) : NULL;
+    char *out = text ? oc_h_strdup(text) : NULL;
     free(text);
     return out;
 }
@@ -58,13 +60,13 @@ orch_status oc_h_output_set_len(struct orch_ctx *ctx, const char *key, const cha
     if (!check)
         return ORCH_E_INVALID_ARG;
     json_decref(check);
-    char *copy = oc_host()->alloc(len + 1);
+    char *copy = oc_h_alloc(len + 1);
     if (!copy)
         return ORCH_E_NOMEM;
     if (len)
         memcpy(copy, value, (size_t)len);
     copy[len] = '\0';
-    orch_status rc = oc_host()->output_set(ctx, key, copy);
-    oc_host()->free(copy);
+    orch_status rc = oc_h_output_set(ctx, key, copy);
+    oc_h_free(copy);
     return rc;
 }

@@ -8,6 +8,8 @@
 
 #include <orch/orch.h>
 
+#include "plugin_check.h"
+
 struct oc_plugin {
     char *id;                          /* "<kind>-<name>" */
     char *path;                        /* the .so, or "builtin" */
@@ -52,25 +54,6 @@ void oc_registry_scan(struct oc_registry *r,
 /* The search path, for messages and `orch plugins list`. */
 size_t oc_registry_paths(const struct oc_registry *r, const char *const **out);
 
-/* The checks on a descriptor after the entry returned it (steps 3-11);
- * used by the loader and by `orch-plugin check`. path and expected_id
- * (from the file name) may be NULL. */
-orch_status oc_plugin_check_desc(const struct orch_plugin_desc *d,
-                                 const char *path, const char *expected_id,
-                                 struct orch_error *err);
-
-/* For `orch-plugin check`: every disagreement between capabilities and
- * slots (mandatory slot NULL, capability without slot, slot without
- * capability, unknown bits), one call of fn each. Returns the count. */
-int oc_plugin_slot_report(const struct orch_plugin_desc *d,
-                          void (*fn)(void *ud, const char *msg), void *ud);
-/* The lower-case name of one capability bit of kind, NULL if unknown. */
-const char *oc_cap_slot_name(uint32_t kind, uint64_t bit);
-
-const char *oc_kind_name(uint32_t kind); /* "backend", "step", "store", "?" */
-/* Tests only: admit plugins up to `minor` and say so in refusals, as a core
- * of that older minor would (its own host table stays the current one). */
-void oc_registry_pretend_abi_minor(uint16_t minor);
 /* The vtable of a plugin, typed. */
 #define OC_VT(p, T) ((const struct T *)(p)->desc->vtable)
 

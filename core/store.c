@@ -29,12 +29,10 @@ char *oc_state_dir(const char *dir)
     return oc_xasprintf("%s/%s", cwd, d);
 }
 
-static struct oc_store *oc_store_open_as(struct oc_registry *reg,
-                                         const struct oc_plugin_ref *ref,
-                                         const char *state_dir, int schema_check,
-                                         struct orch_error *err)
+/* The store plugin `uses` names, which must keep runs. */
+static const struct oc_plugin *oc_store_plugin(struct oc_registry *reg, const char *uses,
+                                               struct orch_error *err)
 {
-    const char *uses = ref && ref->uses ? ref->uses : "sqlite";
     const struct oc_plugin *p = oc_registry_get(reg, ORCH_KIND_STORE, uses, err);
     if (!p)
         return NULL;
@@ -44,10 +42,14 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
                      uses);
         return NULL;
     }
-    /* A store that keeps a file finds the state dir through
-     * ctx_get("state_dir") (store-sqlite puts orch.db there by default). */
-    struct oc_node *with = ref && ref->with ? oc_node_clone(ref->with)
-                                            : oc_node_new(OC_NODE_MAP, NULL);
+    return p;
+}
+
+/* The store's options from its with: (secrets resolved), as the plugin's
+ * config struct; NULL with err set. */
+static void *oc_store_options(const struct oc_plugin *p, const char *uses,
+                              const struct oc_node *with, struct orch_error *err)
+{
     struct oc_diag diag = {0};
     void *cfg = NULL;
     char *msg = NULL;
@@ -55,23 +57,27 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
     if (!resolved) {
         oc_error_set(err, ORCH_E_CONFIG, "store %s: %s", uses, msg);
         free(msg);
-        oc_node_free(with);
         return NULL;
     }
     int bad = oc_options_apply(p->desc, "store", resolved, 0, &cfg, &diag) != 0;
     oc_node_free(resolved);
-    if (bad) {
-        struct oc_buf b = {0};
-        for (size_t i = 0; i < diag.n; i++)
-            oc_buf_addf(&b, "%s%s", i ? "; " : "", diag.msgs[i]);
-        oc_error_set(err, ORCH_E_CONFIG, "%s", b.data ? b.data : "invalid store options");
-        oc_buf_free(&b);
-        oc_diag_free(&diag);
-        oc_node_free(with);
-        return NULL;
-    }
+    if (!bad)
+        return cfg;
+    struct oc_buf b = {0};
+    for (size_t i = 0; i < diag.n; i++)
+        oc_buf_addf(&b, "%s%s", i ? "; " : "", diag.msgs[i]);
+    oc_error_set(err, ORCH_E_CONFIG, "%s", b.data ? b.data : "invalid store options");
+    oc_buf_free(&b);
+    oc_diag_free(&diag);
+    return NULL;
+}
+
+/* The open store: its spec for executors (with: unresolved, so no secret
+ * value travels), and the ctx its calls get, with the state dir. */
+static struct oc_store *oc_store_new(const struct oc_plugin *p, const struct oc_node *with,
+                                     void *cfg, const char *state_dir)
+{
     json_t *spec = oc_req_plugin(NULL, p, oc_node_to_json(with));
-    oc_node_free(with);
     struct oc_store *s = oc_xcalloc(1, sizeof *s);
     s->spec_json = json_dumps(spec, JSON_COMPACT);
     json_decref(spec);
@@ -82,6 +88,60 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
     s->ctx.plugin = p->id;
     s->state_dir = oc_state_dir(state_dir);
     s->ctx.state_dir = s->state_dir;
+    return s;
+}
+
+/* The schema this orch needs: refused when newer, migrated when older and
+ * the store migrates on start (embedded stores by default), refused when
+ * older and migrations are manual. */
+static orch_status oc_store_check_schema(struct oc_store *s, const struct oc_plugin_ref *ref,
+                                         const char *uses, struct orch_error *err)
+{
+    int32_t cur = 0, sup = 0;
+    if (s->vt->schema_version(s->h, &cur, &sup, err) != ORCH_OK)
+        return err->code;
+    if (cur > sup)
+        return oc_error_set(err, ORCH_E_CONFIG,
+                            "store %s: schema version %d is newer than this orch supports (%d): upgrade orch",
+                            uses, cur, sup);
+    int mode = ref ? ref->migrate : OC_MIGRATE_DEFAULT;
+    if (mode == OC_MIGRATE_DEFAULT)
+        mode = (s->plugin->desc->caps & ORCH_STORE_CAP_EMBEDDED) ? OC_MIGRATE_ON_START
+                                                                 : OC_MIGRATE_MANUAL;
+    if (cur < sup && mode == OC_MIGRATE_MANUAL)
+        return oc_error_set(err, ORCH_E_CONFIG,
+                            "store %s: schema version %d is older than this orch needs (%d): run "
+                            "'orch -c FILE migrate' (or set migrate: on_start under store:)",
+                            uses, cur, sup);
+    if (cur < sup) {
+        char *plan = NULL;
+        if (s->vt->migrate(s->h, 0, &plan, err) != ORCH_OK)
+            return err->code;
+        oc_host()->free(plan);
+    }
+    return ORCH_OK;
+}
+
+static struct oc_store *oc_store_open_as(struct oc_registry *reg,
+                                         const struct oc_plugin_ref *ref,
+                                         const char *state_dir, int schema_check,
+                                         struct orch_error *err)
+{
+    const char *uses = ref && ref->uses ? ref->uses : "sqlite";
+    const struct oc_plugin *p = oc_store_plugin(reg, uses, err);
+    if (!p)
+        return NULL;
+    /* A store that keeps a file finds the state dir through
+     * ctx_get("state_dir") (store-sqlite puts orch.db there by default). */
+    struct oc_node *with = ref && ref->with ? oc_node_clone(ref->with)
+                                            : oc_node_new(OC_NODE_MAP, NULL);
+    void *cfg = oc_store_options(p, uses, with, err);
+    if (!cfg) {
+        oc_node_free(with);
+        return NULL;
+    }
+    struct oc_store *s = oc_store_new(p, with, cfg, state_dir);
+    oc_node_free(with);
     if (s->vt->open(&s->ctx, cfg, &s->h, err) != ORCH_OK) {
         oc_error_wrap(err, "store %s", uses);
         oc_options_free(p->desc, cfg);
@@ -90,38 +150,11 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
         free(s);
         return NULL;
     }
-    if (!schema_check)
-        return s;
-    int32_t cur = 0, sup = 0;
-    if (s->vt->schema_version(s->h, &cur, &sup, err) != ORCH_OK)
-        goto fail;
-    if (cur > sup) {
-        oc_error_set(err, ORCH_E_CONFIG,
-                     "store %s: schema version %d is newer than this orch supports (%d): upgrade orch",
-                     uses, cur, sup);
-        goto fail;
-    }
-    int mode = ref ? ref->migrate : OC_MIGRATE_DEFAULT;
-    if (mode == OC_MIGRATE_DEFAULT)
-        mode = (p->desc->caps & ORCH_STORE_CAP_EMBEDDED) ? OC_MIGRATE_ON_START
-                                                         : OC_MIGRATE_MANUAL;
-    if (cur < sup && mode == OC_MIGRATE_MANUAL) {
-        oc_error_set(err, ORCH_E_CONFIG,
-                     "store %s: schema version %d is older than this orch needs (%d): run "
-                     "'orch -c FILE migrate' (or set migrate: on_start under store:)",
-                     uses, cur, sup);
-        goto fail;
-    }
-    if (cur < sup) {
-        char *plan = NULL;
-        if (s->vt->migrate(s->h, 0, &plan, err) != ORCH_OK)
-            goto fail;
-        oc_host()->free(plan);
+    if (schema_check && oc_store_check_schema(s, ref, uses, err) != ORCH_OK) {
+        oc_store_close(s);
+        return NULL;
     }
     return s;
-fail:
-    oc_store_close(s);
-    return NULL;
 }
 
 struct oc_store *oc_store_open(struct oc_registry *reg, const struct oc_plugin_ref *ref,

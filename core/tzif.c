@@ -260,6 +260,96 @@ static char *oc_tz_fail(const char *why)
     return oc_xstrdup(why);
 }
 
+/* One TZif header's counts, and the size of the data block after it. */
+struct oc_tzif_head {
+    uint64_t timecnt, typecnt, body;
+};
+
+/* The header at p (checked against end); 0, or -1 with *err set. */
+static int oc_tzif_head_read(const unsigned char *p, const unsigned char *end, int tsize,
+                             struct oc_tzif_head *h, char **err)
+{
+    if ((size_t)(end - p) < 44 || memcmp(p, "TZif", 4)) {
+        *err = oc_tz_fail("a TZif header is cut short");
+        return -1;
+    }
+    uint64_t isutcnt = (uint64_t)oc_be(p + 20, 4), isstdcnt = (uint64_t)oc_be(p + 24, 4),
+             leapcnt = (uint64_t)oc_be(p + 28, 4), timecnt = (uint64_t)oc_be(p + 32, 4),
+             typecnt = (uint64_t)oc_be(p + 36, 4), charcnt = (uint64_t)oc_be(p + 40, 4);
+    if (isutcnt > 256 || isstdcnt > 256 || leapcnt > 65536 || timecnt > 65536 ||
+        typecnt == 0 || typecnt > 256 || charcnt > 65536) {
+        *err = oc_tz_fail("a TZif header has impossible counts");
+        return -1;
+    }
+    h->timecnt = timecnt;
+    h->typecnt = typecnt;
+    h->body = timecnt * (uint64_t)tsize + timecnt + typecnt * 6 + charcnt +
+              leapcnt * (uint64_t)(tsize + 4) + isstdcnt + isutcnt;
+    if ((uint64_t)(end - (p + 44)) < h->body) {
+        *err = oc_tz_fail("the TZif data is cut short");
+        return -1;
+    }
+    return 0;
+}
+
+/* The transitions and the local time types of the data block at q. NULL
+ * with *err set when they are out of order or impossible. */
+static struct oc_tz *oc_tzif_body_read(const unsigned char *q, const struct oc_tzif_head *h,
+                                       int tsize, char **err)
+{
+    struct oc_tz *z = oc_xcalloc(1, sizeof *z);
+    z->n_trans = (size_t)h->timecnt;
+    z->n_types = (size_t)h->typecnt;
+    z->trans = oc_xcalloc(h->timecnt + 1, sizeof *z->trans);
+    z->idx = oc_xcalloc(h->timecnt + 1, 1);
+    z->utoff = oc_xcalloc(h->typecnt, sizeof *z->utoff);
+    z->isdst = oc_xcalloc(h->typecnt, 1);
+    for (size_t i = 0; i < z->n_trans; i++, q += tsize) {
+        z->trans[i] = oc_be(q, tsize);
+        if (i && z->trans[i] <= z->trans[i - 1]) {
+            *err = oc_tz_fail("the TZif transitions are not in order");
+            goto bad;
+        }
+    }
+    for (size_t i = 0; i < z->n_trans; i++, q++) {
+        z->idx[i] = *q;
+        if (*q >= h->typecnt) {
+            *err = oc_tz_fail("a TZif transition names a type that does not exist");
+            goto bad;
+        }
+    }
+    for (size_t i = 0; i < z->n_types; i++, q += 6) {
+        z->utoff[i] = (long)oc_be(q, 4);
+        z->isdst[i] = q[4] != 0;
+        if (z->utoff[i] <= -89999 || z->utoff[i] >= 93600) { /* RFC 8536: -25..26 h */
+            *err = oc_tz_fail("a TZif type has an impossible UTC offset");
+            goto bad;
+        }
+    }
+    return z;
+bad:
+    oc_tz_free(z);
+    return NULL;
+}
+
+/* The footer: "\nRULE\n" (version 2+); an empty or unreadable rule leaves
+ * the last type in force after the last transition. */
+static void oc_tzif_footer_read(struct oc_tz *z, const unsigned char *p,
+                                const unsigned char *end)
+{
+    if (p >= end || *p != '\n')
+        return;
+    const unsigned char *nl = memchr(p + 1, '\n', (size_t)(end - p - 1));
+    if (!nl || nl - p - 1 <= 0 || nl - p - 1 >= 256)
+        return;
+    char rule[256];
+    memcpy(rule, p + 1, (size_t)(nl - p - 1));
+    rule[nl - p - 1] = 0;
+    struct oc_tz probe = *z;
+    if (oc_tz_rule(&probe, rule) == 0)
+        *z = probe;
+}
+
 struct oc_tz *oc_tz_parse(const unsigned char *p, size_t len, char **err)
 {
     const unsigned char *end = p + len;
@@ -270,84 +360,25 @@ struct oc_tz *oc_tz_parse(const unsigned char *p, size_t len, char **err)
     }
     int version = p[4];
     int tsize = 4;
+    struct oc_tzif_head h;
+    if (oc_tzif_head_read(p, end, tsize, &h, err) != 0)
+        return NULL;
     /* Version 2 and later repeat the data with 64-bit times: skip the
      * 32-bit block and read those. */
-    for (int pass = 0; pass < 2; pass++) {
-        if ((size_t)(end - p) < 44 || memcmp(p, "TZif", 4)) {
-            *err = oc_tz_fail("a TZif header is cut short");
+    if (version >= '2') {
+        p += 44 + h.body;
+        tsize = 8;
+        if (oc_tzif_head_read(p, end, tsize, &h, err) != 0)
             return NULL;
-        }
-        uint64_t isutcnt = (uint64_t)oc_be(p + 20, 4), isstdcnt = (uint64_t)oc_be(p + 24, 4),
-                 leapcnt = (uint64_t)oc_be(p + 28, 4), timecnt = (uint64_t)oc_be(p + 32, 4),
-                 typecnt = (uint64_t)oc_be(p + 36, 4), charcnt = (uint64_t)oc_be(p + 40, 4);
-        if (isutcnt > 256 || isstdcnt > 256 || leapcnt > 65536 || timecnt > 65536 ||
-            typecnt == 0 || typecnt > 256 || charcnt > 65536) {
-            *err = oc_tz_fail("a TZif header has impossible counts");
-            return NULL;
-        }
-        uint64_t body = timecnt * (uint64_t)tsize + timecnt + typecnt * 6 + charcnt +
-                        leapcnt * (uint64_t)(tsize + 4) + isstdcnt + isutcnt;
-        p += 44;
-        if ((uint64_t)(end - p) < body) {
-            *err = oc_tz_fail("the TZif data is cut short");
-            return NULL;
-        }
-        if (pass == 0 && version >= '2') {
-            p += body;
-            tsize = 8;
-            continue;
-        }
-        struct oc_tz *z = oc_xcalloc(1, sizeof *z);
-        z->n_trans = (size_t)timecnt;
-        z->n_types = (size_t)typecnt;
-        z->trans = oc_xcalloc(timecnt + 1, sizeof *z->trans);
-        z->idx = oc_xcalloc(timecnt + 1, 1);
-        z->utoff = oc_xcalloc(typecnt, sizeof *z->utoff);
-        z->isdst = oc_xcalloc(typecnt, 1);
-        const unsigned char *q = p;
-        for (size_t i = 0; i < z->n_trans; i++, q += tsize) {
-            z->trans[i] = oc_be(q, tsize);
-            if (i && z->trans[i] <= z->trans[i - 1]) {
-                *err = oc_tz_fail("the TZif transitions are not in order");
-                oc_tz_free(z);
-                return NULL;
-            }
-        }
-        for (size_t i = 0; i < z->n_trans; i++, q++) {
-            z->idx[i] = *q;
-            if (*q >= typecnt) {
-                *err = oc_tz_fail("a TZif transition names a type that does not exist");
-                oc_tz_free(z);
-                return NULL;
-            }
-        }
-        for (size_t i = 0; i < z->n_types; i++, q += 6) {
-            z->utoff[i] = (long)oc_be(q, 4);
-            z->isdst[i] = q[4] != 0;
-            if (z->utoff[i] <= -89999 || z->utoff[i] >= 93600) { /* RFC 8536: -25..26 h */
-                *err = oc_tz_fail("a TZif type has an impossible UTC offset");
-                oc_tz_free(z);
-                return NULL;
-            }
-        }
-        p += body;
-        /* The footer: "\nRULE\n" (version 2+); an empty or unreadable
-         * rule leaves the last type in force after the last transition. */
-        if (version >= '2' && p < end && *p == '\n') {
-            const unsigned char *nl = memchr(p + 1, '\n', (size_t)(end - p - 1));
-            if (nl && nl - p - 1 > 0 && nl - p - 1 < 256) {
-                char rule[256];
-                memcpy(rule, p + 1, (size_t)(nl - p - 1));
-                rule[nl - p - 1] = 0;
-                struct oc_tz probe = *z;
-                if (oc_tz_rule(&probe, rule) == 0)
-                    *z = probe;
-            }
-        }
-        return z;
     }
-    *err = oc_tz_fail("not a TZif file");
-    return NULL;
+    p += 44;
+    struct oc_tz *z = oc_tzif_body_read(p, &h, tsize, err);
+    if (!z)
+        return NULL;
+    p += h.body;
+    if (version >= '2')
+        oc_tzif_footer_read(z, p, end);
+    return z;
 }
 
 static int oc_tz_name_ok(const char *name)

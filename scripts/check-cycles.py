@@ -33,26 +33,8 @@ INCLUDE_PATH = ["core", "sdk/include", "sdk/testing/include"]
 # fail. Remove a group when its cycle goes; never add one to hide a new
 # cycle.
 CALL_CYCLES_PENDING = [
-    # item 8, host.c split: the host table in a file of its own, so the
-    # slots' files (host_text.c) call down into host.c and nothing calls back
-    {"core/host.c", "core/host_text.c"},
     # item 1, the executor protocol module
     {"tools/orch-exec/artifacts.c", "tools/orch-exec/ctx_ops.c", "tools/orch-exec/ops.c"},
-    # item 8, routes_misc.c and the router split by concern
-    # (health.c and sched.c joined it: the tick ring is written by the
-    # scheduler and read by the health route)
-    {"tools/orchd/health.c", "tools/orchd/sched.c",
-     "tools/orchd/http.c", "tools/orchd/routes_exec.c", "tools/orchd/routes_instances.c",
-     "tools/orchd/routes_logs.c", "tools/orchd/routes_misc.c", "tools/orchd/routes_openapi.c",
-     "tools/orchd/routes_runs.c"},
-    # item 8, store-postgres/plugin.c split; store-sqlite's plugin.c alike
-    {"plugins/store-postgres/blobs.c", "plugins/store-postgres/leases.c",
-     "plugins/store-postgres/notify.c", "plugins/store-postgres/plugin.c",
-     "plugins/store-postgres/records.c", "plugins/store-postgres/runs.c",
-     "plugins/store-postgres/schema.c"},
-    {"plugins/store-sqlite/blobs.c", "plugins/store-sqlite/leases.c",
-     "plugins/store-sqlite/plugin.c", "plugins/store-sqlite/records.c",
-     "plugins/store-sqlite/runs.c", "plugins/store-sqlite/schema.c"},
 ]
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

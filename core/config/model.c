@@ -210,40 +210,40 @@ static char *oc_rel_to_file(const char *file, const char *p)
     return r;
 }
 
-static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
+static void oc_version_read(struct oc_mb *b, const struct oc_node *root)
 {
-    static const char *const keys[] = {"version", "plugins", "store", "artifacts",
-                                       "backends", "defaults", "workflows", "server",
-                                       "worker", "control", "schedules", "webhooks",
-                                       "notifications", "env_passthrough", NULL};
-    struct oc_config *cfg = b->cfg;
-    if (root->kind != OC_NODE_MAP) {
-        oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
-        return;
-    }
-    oc_cfg_check_keys(root, keys, "top level", b->diag);
     const struct oc_node *v = oc_node_get(root, "version");
     const char *vs = oc_scalar(b, v, "version");
     if (!v)
         oc_diag_add(b->diag, &root->pos, "'version: 1' is required");
     else if (vs && strcmp(vs, "1"))
         oc_diag_add(b->diag, &v->pos, "unsupported version '%s' (this orch reads version 1)", vs);
+}
 
+/* plugins.path: directories searched before the default ones. */
+static void oc_plugins_read(struct oc_mb *b, const struct oc_node *root)
+{
+    struct oc_config *cfg = b->cfg;
     const struct oc_node *pl = oc_get_map(b, root, "plugins", "plugins");
-    if (pl) {
-        static const char *const pkeys[] = {"path", NULL};
-        oc_cfg_check_keys(pl, pkeys, "plugins", b->diag);
-        size_t n;
-        char **paths = oc_get_names(b, oc_node_get(pl, "path"), &n, "plugins.path");
-        for (size_t i = 0; i < n; i++) {
-            char *abs = oc_rel_to_file(cfg->path, paths[i]);
-            free(paths[i]);
-            paths[i] = abs;
-        }
-        cfg->plugin_paths = paths;
-        cfg->n_plugin_paths = n;
+    if (!pl)
+        return;
+    static const char *const pkeys[] = {"path", NULL};
+    oc_cfg_check_keys(pl, pkeys, "plugins", b->diag);
+    size_t n;
+    char **paths = oc_get_names(b, oc_node_get(pl, "path"), &n, "plugins.path");
+    for (size_t i = 0; i < n; i++) {
+        char *abs = oc_rel_to_file(cfg->path, paths[i]);
+        free(paths[i]);
+        paths[i] = abs;
     }
+    cfg->plugin_paths = paths;
+    cfg->n_plugin_paths = n;
+}
 
+/* store: (the embedded default when absent) and artifacts: (optional). */
+static void oc_stores_read(struct oc_mb *b, const struct oc_node *root)
+{
+    struct oc_config *cfg = b->cfg;
     const struct oc_node *st = oc_node_get(root, "store");
     if (st && st->kind != OC_NODE_NULL) {
         oc_plugin_ref_read(b, &cfg->store, "store", st, "store");
@@ -255,7 +255,12 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
     const struct oc_node *ar = oc_node_get(root, "artifacts");
     if (ar && ar->kind != OC_NODE_NULL)
         oc_plugin_ref_read(b, &cfg->artifacts, "artifacts", ar, "artifacts");
+}
 
+/* backends: by name; one local backend named "local" when absent. */
+static void oc_backends_read(struct oc_mb *b, const struct oc_node *root)
+{
+    struct oc_config *cfg = b->cfg;
     const struct oc_node *be = oc_get_map(b, root, "backends", "backends");
     if (be && be->len) {
         cfg->backends = oc_xcalloc(be->len, sizeof *cfg->backends);
@@ -265,14 +270,19 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
                                be->items[i], what);
             free(what);
         }
-    } else {
-        cfg->backends = oc_xcalloc(1, sizeof *cfg->backends);
-        cfg->backends[0] = (struct oc_plugin_ref){.name = oc_xstrdup("local"),
-                                                  .uses = oc_xstrdup("local"),
-                                                  .pos = root->pos};
-        cfg->n_backends = 1;
+        return;
     }
+    cfg->backends = oc_xcalloc(1, sizeof *cfg->backends);
+    cfg->backends[0] = (struct oc_plugin_ref){.name = oc_xstrdup("local"),
+                                              .uses = oc_xstrdup("local"),
+                                              .pos = root->pos};
+    cfg->n_backends = 1;
+}
 
+/* defaults: after backends (the default backend is the first one). */
+static void oc_defaults_read(struct oc_mb *b, const struct oc_node *root)
+{
+    struct oc_config *cfg = b->cfg;
     const struct oc_node *df = oc_get_map(b, root, "defaults", "defaults");
     static const char *const dkeys[] = {"backend", "concurrency", "state_dir",
                                         "log_limit", "host_paths", NULL};
@@ -290,20 +300,45 @@ static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
         free(sd);
     }
     oc_host_paths_read(b, df);
+}
 
-    oc_env_passthrough_read(b, root);
-
+/* workflows: at least one. 0 when there is none (said in the diag). */
+static int oc_workflows_read(struct oc_mb *b, const struct oc_node *root)
+{
+    struct oc_config *cfg = b->cfg;
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
     if (!wf || !wf->len) {
         oc_diag_add(b->diag, wf ? &wf->pos : &root->pos, "no workflows: add a 'workflows:' "
                                                         "mapping with at least one workflow");
-        return;
+        return 0;
     }
     cfg->workflows = oc_xcalloc(wf->len, sizeof *cfg->workflows);
     for (size_t i = 0; i < wf->len; i++)
         oc_workflow_read(b, &cfg->workflows[cfg->n_workflows++], wf->keys[i]->str,
                          wf->items[i]);
-    oc_daemon_config_read(b, root);
+    return 1;
+}
+
+static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
+{
+    static const char *const keys[] = {"version", "plugins", "store", "artifacts",
+                                       "backends", "defaults", "workflows", "server",
+                                       "worker", "control", "schedules", "webhooks",
+                                       "notifications", "env_passthrough", NULL};
+    if (root->kind != OC_NODE_MAP) {
+        oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
+        return;
+    }
+    oc_cfg_check_keys(root, keys, "top level", b->diag);
+    oc_version_read(b, root);
+    oc_plugins_read(b, root);
+    oc_stores_read(b, root);
+    oc_backends_read(b, root);
+    oc_defaults_read(b, root);
+    oc_env_passthrough_read(b, root);
+    /* The daemon's sections are read only for a file with workflows. */
+    if (oc_workflows_read(b, root))
+        oc_daemon_config_read(b, root);
 }
 
 struct oc_config *oc_config_parse_string(const char *source, const char *path,

@@ -146,80 +146,83 @@ static char *oc_px_string(struct oc_px *p)
 
 static struct oc_ex *oc_px_or(struct oc_px *p);
 
-static struct oc_ex *oc_px_primary(struct oc_px *p)
+/* ( expr ) */
+static struct oc_ex *oc_px_group(struct oc_px *p)
 {
-    oc_px_ws(p);
-    size_t col = p->pos;
-    if (p->pos >= p->len) {
-        oc_px_fail(p, "%s", "expression expected");
+    p->pos++;
+    struct oc_ex *e = oc_px_or(p);
+    if (e && !oc_px_eat(p, ")")) {
+        oc_px_fail(p, "%s", "')' expected");
+        oc_ex_free(e);
         return NULL;
     }
-    char c = p->s[p->pos];
-    if (c == '(') {
-        p->pos++;
-        struct oc_ex *e = oc_px_or(p);
-        if (e && !oc_px_eat(p, ")")) {
-            oc_px_fail(p, "%s", "')' expected");
+    return e;
+}
+
+static struct oc_ex *oc_px_string_lit(struct oc_px *p, size_t col)
+{
+    char *s = oc_px_string(p);
+    if (!s)
+        return NULL;
+    struct oc_ex *e = oc_ex_new(OC_EX_LIT, col);
+    e->val.kind = OC_VAL_STR;
+    e->val.s = s;
+    return e;
+}
+
+static struct oc_ex *oc_px_number(struct oc_px *p, size_t col)
+{
+    char *end;
+    double d = strtod(p->s + p->pos, &end);
+    if (end == p->s + p->pos) {
+        oc_px_fail(p, "%s", "number expected");
+        return NULL;
+    }
+    p->pos = (size_t)(end - p->s);
+    struct oc_ex *e = oc_ex_new(OC_EX_LIT, col);
+    e->val.kind = OC_VAL_NUM;
+    e->val.num = d;
+    return e;
+}
+
+/* true, false or null; NULL (and id kept) for any other name. */
+static struct oc_ex *oc_px_keyword(char *id, size_t col)
+{
+    if (strcmp(id, "true") && strcmp(id, "false") && strcmp(id, "null"))
+        return NULL;
+    struct oc_ex *e = oc_ex_new(OC_EX_LIT, col);
+    e->val.kind = id[0] == 'n' ? OC_VAL_NULL : OC_VAL_BOOL;
+    e->val.b = id[0] == 't';
+    free(id);
+    return e;
+}
+
+/* name(args...), after the '(': takes id. */
+static struct oc_ex *oc_px_call(struct oc_px *p, char *id, size_t col)
+{
+    struct oc_ex *e = oc_ex_new(OC_EX_CALL, col);
+    e->name = id;
+    if (oc_px_eat(p, ")"))
+        return e;
+    do {
+        struct oc_ex *a = oc_px_or(p);
+        if (!a) {
             oc_ex_free(e);
             return NULL;
         }
-        return e;
-    }
-    if (c == '\'') {
-        char *s = oc_px_string(p);
-        if (!s)
-            return NULL;
-        struct oc_ex *e = oc_ex_new(OC_EX_LIT, col);
-        e->val.kind = OC_VAL_STR;
-        e->val.s = s;
-        return e;
-    }
-    if (isdigit((unsigned char)c) || c == '-' || c == '.') {
-        char *end;
-        double d = strtod(p->s + p->pos, &end);
-        if (end == p->s + p->pos) {
-            oc_px_fail(p, "%s", "number expected");
-            return NULL;
-        }
-        p->pos = (size_t)(end - p->s);
-        struct oc_ex *e = oc_ex_new(OC_EX_LIT, col);
-        e->val.kind = OC_VAL_NUM;
-        e->val.num = d;
-        return e;
-    }
-    char *id = oc_px_ident(p);
-    if (!id) {
-        char tok[2] = {c, 0};
-        oc_px_fail(p, "unexpected '%s'", tok);
+        oc_ex_add_arg(e, a);
+    } while (oc_px_eat(p, ","));
+    if (!oc_px_eat(p, ")")) {
+        oc_px_fail(p, "%s", "')' or ',' expected in the function call");
+        oc_ex_free(e);
         return NULL;
     }
-    if (!strcmp(id, "true") || !strcmp(id, "false") || !strcmp(id, "null")) {
-        struct oc_ex *e = oc_ex_new(OC_EX_LIT, col);
-        e->val.kind = id[0] == 'n' ? OC_VAL_NULL : OC_VAL_BOOL;
-        e->val.b = id[0] == 't';
-        free(id);
-        return e;
-    }
-    if (oc_px_eat(p, "(")) {
-        struct oc_ex *e = oc_ex_new(OC_EX_CALL, col);
-        e->name = id;
-        if (oc_px_eat(p, ")"))
-            return e;
-        do {
-            struct oc_ex *a = oc_px_or(p);
-            if (!a) {
-                oc_ex_free(e);
-                return NULL;
-            }
-            oc_ex_add_arg(e, a);
-        } while (oc_px_eat(p, ","));
-        if (!oc_px_eat(p, ")")) {
-            oc_px_fail(p, "%s", "')' or ',' expected in the function call");
-            oc_ex_free(e);
-            return NULL;
-        }
-        return oc_px_height(p, e);
-    }
+    return oc_px_height(p, e);
+}
+
+/* name.part['part']...: takes id. */
+static struct oc_ex *oc_px_ref(struct oc_px *p, char *id, size_t col)
+{
     struct oc_ex *e = oc_ex_new(OC_EX_REF, col);
     e->name = id;
     for (;;) {
@@ -241,12 +244,40 @@ static struct oc_ex *oc_px_primary(struct oc_px *p)
                 return NULL;
             }
         } else {
-            break;
+            return e;
         }
         e->parts = oc_xrealloc(e->parts, (e->n_parts + 1) * sizeof *e->parts);
         e->parts[e->n_parts++] = part;
     }
-    return e;
+}
+
+static struct oc_ex *oc_px_primary(struct oc_px *p)
+{
+    oc_px_ws(p);
+    size_t col = p->pos;
+    if (p->pos >= p->len) {
+        oc_px_fail(p, "%s", "expression expected");
+        return NULL;
+    }
+    char c = p->s[p->pos];
+    if (c == '(')
+        return oc_px_group(p);
+    if (c == '\'')
+        return oc_px_string_lit(p, col);
+    if (isdigit((unsigned char)c) || c == '-' || c == '.')
+        return oc_px_number(p, col);
+    char *id = oc_px_ident(p);
+    if (!id) {
+        char tok[2] = {c, 0};
+        oc_px_fail(p, "unexpected '%s'", tok);
+        return NULL;
+    }
+    struct oc_ex *kw = oc_px_keyword(id, col);
+    if (kw)
+        return kw;
+    if (oc_px_eat(p, "("))
+        return oc_px_call(p, id, col);
+    return oc_px_ref(p, id, col);
 }
 
 static struct oc_ex *oc_px_unary(struct oc_px *p)

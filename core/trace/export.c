@@ -167,6 +167,79 @@ int oc_exporter_sampled(const struct oc_exporter *x, const uint8_t trace_id[16])
 
 static void *oc_export_main(void *arg);
 
+/* The endpoint: the traces one as given, else the base one + /v1/traces. */
+static char *oc_exporter_url(const char *traces, const char *base)
+{
+    if (traces)
+        return oc_xstrdup(traces);
+    size_t n = strlen(base);
+    return oc_xasprintf("%.*s/v1/traces", (int)(n && base[n - 1] == '/' ? n - 1 : n), base);
+}
+
+/* The content type, then OTEL_EXPORTER_OTLP_[TRACES_]HEADERS. */
+static void oc_exporter_headers(struct oc_exporter *x)
+{
+    struct oc_kv *h = NULL;
+    size_t nh = oc_parse_pairs(oc_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), &h);
+    x->headers = x->curl->slist_append(NULL, x->json ? "Content-Type: application/json"
+                                                     : "Content-Type: application/x-protobuf");
+    for (size_t i = 0; i < nh; i++) {
+        char *line = oc_xasprintf("%s: %s", h[i].key, h[i].value);
+        x->headers = x->curl->slist_append(x->headers, line);
+        free(line);
+        free(h[i].key);
+        free(h[i].value);
+    }
+    free(h);
+}
+
+/* The resource: OTEL_RESOURCE_ATTRIBUTES, with service.name from
+ * OTEL_SERVICE_NAME (or service when neither names it), service.version
+ * and host.name. */
+static void oc_exporter_resource(struct oc_exporter *x, const char *service)
+{
+    x->n_res = oc_parse_pairs(oc_env("OTEL_RESOURCE_ATTRIBUTES", NULL), &x->res);
+    const char *svc = oc_env("OTEL_SERVICE_NAME", NULL);
+    int have_svc = 0;
+    for (size_t i = 0; i < x->n_res; i++)
+        if (!strcmp(x->res[i].key, "service.name")) {
+            have_svc = 1;
+            if (svc) {
+                free(x->res[i].value);
+                x->res[i].value = oc_xstrdup(svc);
+            }
+        }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    struct oc_kv add[] = {{"service.name", (char *)(svc ? svc : service)},
+                          {"service.version", ORCH_VERSION},
+                          {"host.name", host}};
+    for (size_t i = have_svc ? 1 : 0; i < 3; i++) {
+        x->res = oc_xrealloc(x->res, (x->n_res + 1) * sizeof *x->res);
+        x->res[x->n_res++] = (struct oc_kv){oc_xstrdup(add[i].key), oc_xstrdup(add[i].value)};
+    }
+}
+
+/* The queue, its lock and condition (on the monotonic clock), and the
+ * thread that sends; -1 when the thread cannot start (x is freed then). */
+static int oc_exporter_start(struct oc_exporter *x)
+{
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&x->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    x->q = oc_xcalloc(OC_QUEUE_MAX, sizeof *x->q);
+    if (pthread_create(&x->thread, NULL, oc_export_main, x) != 0) {
+        oc_log(ORCH_LOG_ERROR, "trace", "cannot start the exporter thread: %s", strerror(errno));
+        x->thread = 0;
+        oc_exporter_free(x);
+        return -1;
+    }
+    return 0;
+}
+
 struct oc_exporter *oc_exporter_from_env(const char *service)
 {
     const char *off = oc_env("OTEL_SDK_DISABLED", NULL);
@@ -195,62 +268,14 @@ struct oc_exporter *oc_exporter_from_env(const char *service)
     x->curl = curl;
     x->ratio = ratio;
     x->json = proto && !strcmp(proto, "http/json");
-    if (traces) {
-        x->url = oc_xstrdup(traces);
-    } else {
-        size_t n = strlen(base);
-        x->url = oc_xasprintf("%.*s/v1/traces", (int)(n && base[n - 1] == '/' ? n - 1 : n), base);
-    }
+    x->url = oc_exporter_url(traces, base);
     const char *t = oc_env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT");
     x->timeout_ms = t ? strtoll(t, NULL, 10) : 10000;
     if (x->timeout_ms <= 0)
         x->timeout_ms = 10000;
-    struct oc_kv *h = NULL;
-    size_t nh = oc_parse_pairs(oc_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), &h);
-    x->headers = curl->slist_append(NULL, x->json ? "Content-Type: application/json"
-                                                  : "Content-Type: application/x-protobuf");
-    for (size_t i = 0; i < nh; i++) {
-        char *line = oc_xasprintf("%s: %s", h[i].key, h[i].value);
-        x->headers = curl->slist_append(x->headers, line);
-        free(line);
-        free(h[i].key);
-        free(h[i].value);
-    }
-    free(h);
-    x->n_res = oc_parse_pairs(oc_env("OTEL_RESOURCE_ATTRIBUTES", NULL), &x->res);
-    const char *svc = oc_env("OTEL_SERVICE_NAME", NULL);
-    int have_svc = 0;
-    for (size_t i = 0; i < x->n_res; i++)
-        if (!strcmp(x->res[i].key, "service.name")) {
-            have_svc = 1;
-            if (svc) {
-                free(x->res[i].value);
-                x->res[i].value = oc_xstrdup(svc);
-            }
-        }
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    struct oc_kv add[] = {{"service.name", (char *)(svc ? svc : service)},
-                          {"service.version", ORCH_VERSION},
-                          {"host.name", host}};
-    for (size_t i = have_svc ? 1 : 0; i < 3; i++) {
-        x->res = oc_xrealloc(x->res, (x->n_res + 1) * sizeof *x->res);
-        x->res[x->n_res++] = (struct oc_kv){oc_xstrdup(add[i].key), oc_xstrdup(add[i].value)};
-    }
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&x->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    x->q = oc_xcalloc(OC_QUEUE_MAX, sizeof *x->q);
-    if (pthread_create(&x->thread, NULL, oc_export_main, x) != 0) {
-        oc_log(ORCH_LOG_ERROR, "trace", "cannot start the exporter thread: %s", strerror(errno));
-        x->thread = 0;
-        oc_exporter_free(x);
-        return NULL;
-    }
-    return x;
+    oc_exporter_headers(x);
+    oc_exporter_resource(x, service);
+    return oc_exporter_start(x) == 0 ? x : NULL;
 }
 
 void oc_exporter_add(struct oc_exporter *x, struct oc_span *s)

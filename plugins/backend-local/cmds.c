@@ -110,7 +110,7 @@ char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long
         if (tmp && final)
             what = strerror(errno);
         lb_host->error_set(err, ORCH_E_IO,
-                           "backend local: cannot record the command in %s: %s (it was not "
+                           "cannot record the command in %s: %s (it was not "
                            "started)", dir ? dir : in->dir, what);
         if (tmp)
             unlink(tmp);
@@ -187,12 +187,12 @@ static orch_status lb_cmd_reap_one(const char *record, struct orch_error *err)
         if ((a.leader && kill((pid_t)pid, SIGKILL) != 0 && errno != ESRCH) ||
             (a.members && kill((pid_t)-pgid, SIGKILL) != 0 && errno != ESRCH))
             return lb_host->error_set(err, ORCH_E_IO,
-                                      "backend local: cannot kill the process group %ld of an "
+                                      "cannot kill the process group %ld of an "
                                       "interrupted command: %s",
                                       pgid, strerror(errno));
         if (lb_host->now_mono_ns() >= end)
             return lb_host->error_set(err, ORCH_E_TIMEOUT,
-                                      "backend local: process group %ld of an interrupted "
+                                      "process group %ld of an interrupted "
                                       "command still has %d process(es) %d s after SIGKILL",
                                       pgid, a.members + a.leader, LB_REAP_WAIT_MS / 1000);
         usleep(20000);
@@ -210,7 +210,7 @@ orch_status lb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
     if (!d) {
         orch_status rc = errno == ENOENT ? ORCH_OK
                                          : lb_host->error_set(err, ORCH_E_IO,
-                                                              "backend local: %s: %s", dir,
+                                                              "%s: %s", dir,
                                                               strerror(errno));
         lb_host->free(dir);
         return rc;

@@ -208,32 +208,29 @@ static _Noreturn void lb_child_run(const struct lb_child *c, const int gate[2],
     _exit(127);
 }
 
-static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
-                            const struct orch_exec_req *req, int cwd_fd,
-                            struct orch_error *err)
+/* The argv to exec: the request's, or /bin/sh -c SCRIPT for a shell
+ * request (sh_argv is the room for that one). */
+static const char *const *lb_argv(const struct orch_exec_req *req, const char *sh_argv[4])
 {
-    c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
-    c->pidfd = -1;
-    c->pid = -1;
-    if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC))
-        return lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
-    const char *sh_argv[4];
-    const char *const *argv = req->argv;
-    if (req->flags & ORCH_EXEC_SHELL) {
-        sh_argv[0] = "/bin/sh";
-        sh_argv[1] = "-c";
-        sh_argv[2] = req->argv[0];
-        sh_argv[3] = NULL;
-        argv = sh_argv;
-    }
-    char *prog = lb_find_program(argv[0]);
-    if (!prog)
-        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "cannot run '%s': %s", argv[0],
-                                  strerror(ENOENT));
+    if (!(req->flags & ORCH_EXEC_SHELL))
+        return req->argv;
+    sh_argv[0] = "/bin/sh";
+    sh_argv[1] = "-c";
+    sh_argv[2] = req->argv[0];
+    sh_argv[3] = NULL;
+    return sh_argv;
+}
+
+/* Fork the child, which waits on gate before it execs prog and reports a
+ * failed exec's errno on report. c->pid > 0 in the parent once forked. */
+static orch_status lb_fork(struct lb_child *c, const struct orch_instance *in,
+                           const struct orch_exec_req *req, int cwd_fd, const char *prog,
+                           const char *const *argv, int gate[2], int report[2],
+                           struct orch_error *err)
+{
     char **owned = NULL;
     size_t n_owned = 0;
     char **env = lb_env(in, req, &owned, &n_owned);
-    int gate[2] = {-1, -1}, report[2] = {-1, -1};
     orch_status rc = ORCH_OK;
     if (!env)
         rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -247,41 +244,76 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
         lb_host->free(owned[i]);
     lb_host->free(owned);
     lb_host->free(env);
+    return rc;
+}
+
+/* The forked child's group and its record (pid and start time) beside the
+ * instance, before the command may run: reap_commands finds it. */
+static orch_status lb_record_child(struct lb_child *c, const struct orch_instance *in,
+                                   int gate[2], struct orch_error *err)
+{
+    setpgid(c->pid, c->pid); /* both sides, so no kill(-pid) finds no group */
+    /* Without its start time a record could name a reused pid. */
+    unsigned long long started = lb_proc_start(c->pid);
+    c->record = started ? lb_cmd_record(in, c->pid, started, err) : NULL;
+    if (!started)
+        lb_host->error_set(err, ORCH_E_IO,
+                           "cannot read the start time of process %ld "
+                           "in /proc (the command was not started)", (long)c->pid);
+    if (c->record)
+        return ORCH_OK;
+    lb_close(&gate[1]); /* the child leaves without running anything */
+    return err->code;
+}
+
+/* Open the gate and learn whether the exec happened: EOF on report (it is
+ * close-on-exec) says it did, an errno that it failed. */
+static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0,
+                                struct orch_error *err)
+{
+    ssize_t w = write(gate[1], "g", 1);
+    lb_close(&gate[1]);
+    int e = 0;
+    ssize_t r;
+    do
+        r = read(report[0], &e, sizeof e);
+    while (r < 0 && errno == EINTR);
+    if (w != 1)
+        return lb_host->error_set(err, ORCH_E_IO, "cannot start the command: %s",
+                                  strerror(errno));
+    if (r == (ssize_t)sizeof e)
+        return lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
+                                  "cannot run '%s': %s", argv0, strerror(e));
+    return ORCH_OK;
+}
+
+static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
+                            const struct orch_exec_req *req, int cwd_fd,
+                            struct orch_error *err)
+{
+    c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
+    c->pidfd = -1;
+    c->pid = -1;
+    if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC))
+        return lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+    const char *sh_argv[4];
+    const char *const *argv = lb_argv(req, sh_argv);
+    char *prog = lb_find_program(argv[0]);
+    if (!prog)
+        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "cannot run '%s': %s", argv[0],
+                                  strerror(ENOENT));
+    int gate[2] = {-1, -1}, report[2] = {-1, -1};
+    orch_status rc = lb_fork(c, in, req, cwd_fd, prog, argv, gate, report, err);
     lb_host->free(prog);
     lb_close(&gate[0]);
     lb_close(&report[1]);
     lb_close(&c->in[0]);
     lb_close(&c->out[1]);
     lb_close(&c->err[1]);
-    if (c->pid > 0) {
-        setpgid(c->pid, c->pid); /* both sides, so no kill(-pid) finds no group */
-        /* Without its start time a record could name a reused pid. */
-        unsigned long long started = lb_proc_start(c->pid);
-        c->record = started ? lb_cmd_record(in, c->pid, started, err) : NULL;
-        if (!started)
-            lb_host->error_set(err, ORCH_E_IO,
-                               "backend local: cannot read the start time of process %ld "
-                               "in /proc (the command was not started)", (long)c->pid);
-        if (!c->record) {
-            rc = err->code;
-            lb_close(&gate[1]); /* the child leaves without running anything */
-        }
-    }
-    if (c->pid > 0 && rc == ORCH_OK) {
-        ssize_t w = write(gate[1], "g", 1);
-        lb_close(&gate[1]);
-        int e = 0;
-        ssize_t r;
-        do /* EOF: the exec happened (close-on-exec); an errno: it failed */
-            r = read(report[0], &e, sizeof e);
-        while (r < 0 && errno == EINTR);
-        if (w != 1)
-            rc = lb_host->error_set(err, ORCH_E_IO, "cannot start the command: %s",
-                                    strerror(errno));
-        else if (r == (ssize_t)sizeof e)
-            rc = lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
-                                    "cannot run '%s': %s", argv[0], strerror(e));
-    }
+    if (c->pid > 0)
+        rc = lb_record_child(c, in, gate, err);
+    if (c->pid > 0 && rc == ORCH_OK)
+        rc = lb_open_gate(gate, report, argv[0], err);
     lb_close(&gate[1]);
     lb_close(&report[0]);
     if (rc != ORCH_OK && c->pid > 0) {
@@ -348,19 +380,158 @@ static void lb_emit(struct orch_ctx *ctx, const struct orch_exec_req *req, uint3
         lb_host->log_stream(ctx, stream, data, len);
 }
 
+/* The request's cwd opened under the instance, or -1 with err saying which
+ * directory it was: the command never ran. */
+static int lb_open_cwd(struct orch_instance *in, const struct orch_exec_req *req,
+                       struct orch_error *err)
+{
+    int cwd_fd = lb_open_dir(in, req->cwd, err);
+    if (cwd_fd >= 0)
+        return cwd_fd;
+    char *why = lb_host->strdup(err->message ? err->message : "");
+    lb_host->error_set(err, err->code, "cwd %s", why ? why : "");
+    lb_host->free(why);
+    return -1;
+}
+
+/* The request's timeout from start, or the ctx's deadline when sooner;
+ * 0 = none. */
+/* What one round of the streaming loop waits on; an index is -1 when that
+ * descriptor is not in the set. */
+struct lb_pollset {
+    struct pollfd p[5];
+    int np, i_out, i_err, i_in, i_cancel;
+};
+
+static void lb_pollset_fill(struct lb_pollset *ps, const struct lb_child *c, int cancel_fd)
+{
+    ps->np = 0;
+    ps->i_out = ps->i_err = ps->i_in = ps->i_cancel = -1;
+    if (c->out[0] >= 0)
+        ps->p[ps->i_out = ps->np++] = (struct pollfd){c->out[0], POLLIN, 0};
+    if (c->err[0] >= 0)
+        ps->p[ps->i_err = ps->np++] = (struct pollfd){c->err[0], POLLIN, 0};
+    if (c->in[1] >= 0)
+        ps->p[ps->i_in = ps->np++] = (struct pollfd){c->in[1], POLLOUT, 0};
+    if (cancel_fd >= 0)
+        ps->p[ps->i_cancel = ps->np++] = (struct pollfd){cancel_fd, POLLIN, 0};
+    /* The leader's exit wakes the poll; lb_reap notices it. */
+    if (c->pidfd >= 0 && !c->exited)
+        ps->p[ps->np++] = (struct pollfd){c->pidfd, POLLIN, 0};
+}
+
+/* Hand what stdout and stderr have to the caller; a pipe at EOF (or
+ * broken) is closed. */
+static void lb_read_outputs(struct lb_child *c, const struct lb_pollset *ps, struct orch_ctx *ctx,
+                            const struct orch_exec_req *req)
+{
+    char buf[65536];
+    int *fds[2] = {&c->out[0], &c->err[0]};
+    int idx[2] = {ps->i_out, ps->i_err};
+    for (int k = 0; k < 2; k++) {
+        if (idx[k] < 0 || !(ps->p[idx[k]].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        ssize_t r = read(*fds[k], buf, sizeof buf);
+        if (r > 0)
+            lb_emit(ctx, req, k == 0 ? ORCH_STREAM_STDOUT : ORCH_STREAM_STDERR, buf, (size_t)r);
+        else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+            lb_close(fds[k]);
+    }
+}
+
+/* The rest of stdin, as much as the pipe takes; closed when all is written
+ * or the reader is gone. */
+struct lb_stdin {
+    const char *data;
+    uint64_t left;
+};
+
+static void lb_feed_stdin(struct lb_child *c, const struct lb_pollset *ps, struct lb_stdin *in)
+{
+    if (ps->i_in < 0 || !(ps->p[ps->i_in].revents & (POLLOUT | POLLERR | POLLHUP)))
+        return;
+    ssize_t w = write(c->in[1], in->data, in->left > 65536 ? 65536 : (size_t)in->left);
+    if (w > 0) {
+        in->data += w;
+        in->left -= (uint64_t)w;
+    }
+    if (in->left == 0 || (w < 0 && errno != EAGAIN && errno != EINTR))
+        lb_close(&c->in[1]);
+}
+
+/* Stream the command's output and its stdin until the leader is gone and
+ * its output drained: ORCH_OK, ORCH_E_TIMEOUT, ORCH_E_CANCELLED, or an
+ * error set in err. */
+static orch_status lb_stream(struct lb_child *c, struct orch_ctx *ctx,
+                             const struct orch_exec_req *req, int64_t deadline,
+                             struct orch_error *err)
+{
+    int cancel_fd = lb_host->cancel_fd(ctx);
+    struct lb_stdin in = {req->stdin_data, req->stdin_data ? req->stdin_len : 0};
+    if (!in.left)
+        lb_close(&c->in[1]);
+    int64_t exited_at = 0;
+    for (;;) {
+        lb_reap(c, 0);
+        if (c->exited && !exited_at)
+            exited_at = lb_host->now_mono_ns();
+        /* The leader is gone: give its output a moment to drain, then
+         * stop waiting on descendants that still hold the pipes. */
+        if ((c->out[0] < 0 && c->err[0] < 0 && c->exited) ||
+            (exited_at && lb_host->now_mono_ns() - exited_at > 200000000))
+            return ORCH_OK;
+        struct lb_pollset ps;
+        lb_pollset_fill(&ps, c, cancel_fd);
+        int wait_ms = c->exited ? 50 : c->pidfd >= 0 ? 1000 : 100;
+        if (deadline) {
+            int64_t left = (deadline - lb_host->now_mono_ns()) / 1000000;
+            if (left <= 0)
+                return ORCH_E_TIMEOUT;
+            if (left < wait_ms)
+                wait_ms = (int)left + 1;
+        }
+        int n = poll(ps.p, (nfds_t)ps.np, wait_ms);
+        if (n < 0 && errno != EINTR)
+            return lb_host->error_set(err, ORCH_E_IO, "poll: %s", strerror(errno));
+        if (lb_host->is_cancelled(ctx) ||
+            (ps.i_cancel >= 0 && (ps.p[ps.i_cancel].revents & POLLIN)))
+            return ORCH_E_CANCELLED;
+        lb_read_outputs(c, &ps, ctx, req);
+        lb_feed_stdin(c, &ps, &in);
+    }
+}
+
+/* Whatever way the streaming ended, nothing of the group survives; the
+ * leader is reaped, its record forgotten, and res says how it ended. */
+static void lb_finish(struct lb_child *c, const struct orch_instance *in, orch_status outcome,
+                      int64_t start, struct orch_exec_res *res)
+{
+    lb_close(&c->in[1]);
+    lb_close(&c->out[0]);
+    lb_close(&c->err[0]);
+    if (outcome != ORCH_OK || !c->exited)
+        lb_kill_group(c, in->be->kill_grace_ms);
+    else
+        kill(-c->pid, SIGKILL);
+    c->exited = 0;
+    lb_reap(c, 1);
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    lb_cmd_forget(c->record);
+    res->duration_ns = lb_host->now_mono_ns() - start;
+    res->exit_code = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : -1;
+    res->term_signal = WIFSIGNALED(c->status) ? WTERMSIG(c->status) : 0;
+}
+
 orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     const struct orch_exec_req *req, struct orch_exec_res *res,
                     struct orch_error *err)
 {
     if (!req->argc || !req->argv || !req->argv[0])
         return lb_host->error_set(err, ORCH_E_INVALID_ARG, "exec: empty command");
-    int cwd_fd = lb_open_dir(in, req->cwd, err);
-    if (cwd_fd < 0) { /* say which directory it was: the command never ran */
-        char *why = lb_host->strdup(err->message ? err->message : "");
-        orch_status rc = lb_host->error_set(err, err->code, "cwd %s", why ? why : "");
-        lb_host->free(why);
-        return rc;
-    }
+    int cwd_fd = lb_open_cwd(in, req, err);
+    if (cwd_fd < 0)
+        return err->code;
     struct lb_child c = {0};
     int64_t start = lb_host->now_mono_ns();
     orch_status rc = lb_spawn(&c, in, req, cwd_fd, err);
@@ -372,93 +543,8 @@ orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
         return rc;
     }
     int64_t deadline = pk_deadline(lb_host, ctx, start, req->timeout_ms);
-    int cancel_fd = lb_host->cancel_fd(ctx);
-    const char *in_data = req->stdin_data;
-    uint64_t in_left = req->stdin_data ? req->stdin_len : 0;
-    if (!in_left)
-        lb_close(&c.in[1]);
-    char buf[65536];
-    orch_status outcome = ORCH_OK;
-    int64_t exited_at = 0;
-    for (;;) {
-        lb_reap(&c, 0);
-        if (c.exited && !exited_at)
-            exited_at = lb_host->now_mono_ns();
-        /* The leader is gone: give its output a moment to drain, then
-         * stop waiting on descendants that still hold the pipes. */
-        if ((c.out[0] < 0 && c.err[0] < 0 && c.exited) ||
-            (exited_at && lb_host->now_mono_ns() - exited_at > 200000000))
-            break;
-        struct pollfd p[5];
-        int np = 0, i_out = -1, i_err = -1, i_in = -1, i_cancel = -1, i_pid = -1;
-        if (c.out[0] >= 0)
-            p[i_out = np++] = (struct pollfd){c.out[0], POLLIN, 0};
-        if (c.err[0] >= 0)
-            p[i_err = np++] = (struct pollfd){c.err[0], POLLIN, 0};
-        if (c.in[1] >= 0)
-            p[i_in = np++] = (struct pollfd){c.in[1], POLLOUT, 0};
-        if (cancel_fd >= 0)
-            p[i_cancel = np++] = (struct pollfd){cancel_fd, POLLIN, 0};
-        if (c.pidfd >= 0 && !c.exited)
-            p[i_pid = np++] = (struct pollfd){c.pidfd, POLLIN, 0};
-        int wait_ms = c.exited ? 50 : c.pidfd >= 0 ? 1000 : 100;
-        if (deadline) {
-            int64_t left = (deadline - lb_host->now_mono_ns()) / 1000000;
-            if (left <= 0) {
-                outcome = ORCH_E_TIMEOUT;
-                break;
-            }
-            if (left < wait_ms)
-                wait_ms = (int)left + 1;
-        }
-        int n = poll(p, (nfds_t)np, wait_ms);
-        if (n < 0 && errno != EINTR) {
-            outcome = lb_host->error_set(err, ORCH_E_IO, "poll: %s", strerror(errno));
-            break;
-        }
-        if (lb_host->is_cancelled(ctx) || (i_cancel >= 0 && (p[i_cancel].revents & POLLIN))) {
-            outcome = ORCH_E_CANCELLED;
-            break;
-        }
-        (void)i_pid;
-        int *fds[2] = {&c.out[0], &c.err[0]};
-        int idx[2] = {i_out, i_err};
-        for (int k = 0; k < 2; k++) {
-            if (idx[k] < 0 || !(p[idx[k]].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t r = read(*fds[k], buf, sizeof buf);
-            if (r > 0)
-                lb_emit(ctx, req, k == 0 ? ORCH_STREAM_STDOUT : ORCH_STREAM_STDERR, buf,
-                        (size_t)r);
-            else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-                lb_close(fds[k]);
-        }
-        if (i_in >= 0 && (p[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t w = write(c.in[1], in_data, in_left > 65536 ? 65536 : (size_t)in_left);
-            if (w > 0) {
-                in_data += w;
-                in_left -= (uint64_t)w;
-            }
-            if (in_left == 0 || (w < 0 && errno != EAGAIN && errno != EINTR))
-                lb_close(&c.in[1]);
-        }
-    }
-    lb_close(&c.in[1]);
-    lb_close(&c.out[0]);
-    lb_close(&c.err[0]);
-    /* Whatever way we left, nothing of the group survives. */
-    if (outcome != ORCH_OK || !c.exited)
-        lb_kill_group(&c, in->be->kill_grace_ms);
-    else
-        kill(-c.pid, SIGKILL);
-    c.exited = 0;
-    lb_reap(&c, 1);
-    if (c.pidfd >= 0)
-        close(c.pidfd);
-    lb_cmd_forget(c.record);
-    res->duration_ns = lb_host->now_mono_ns() - start;
-    res->exit_code = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
-    res->term_signal = WIFSIGNALED(c.status) ? WTERMSIG(c.status) : 0;
+    orch_status outcome = lb_stream(&c, ctx, req, deadline, err);
+    lb_finish(&c, in, outcome, start, res);
     if (outcome == ORCH_E_TIMEOUT)
         return lb_host->error_set(err, ORCH_E_TIMEOUT, "command timed out after %lldms; its "
                                                        "process group was killed",

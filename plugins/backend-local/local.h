@@ -1,6 +1,6 @@
 /* backend-local internals: an instance is a directory under `root`. */
-#ifndef LOCAL_H
-#define LOCAL_H
+#ifndef BACKEND_LOCAL_H
+#define BACKEND_LOCAL_H
 
 #include <orch/orch.h>
 

@@ -64,7 +64,7 @@ static orch_status lb_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
         const char *sd = lb_host->ctx_get(ctx, "state_dir");
         if (!sd || !*sd)
             return lb_host->error_set(err, ORCH_E_CONFIG,
-                                      "backend local: option 'root' is not set and orch "
+                                      "option 'root' is not set and orch "
                                       "gave no state directory");
         root = lb_host->strdup_printf("%s/work", sd);
     }
@@ -72,10 +72,10 @@ static orch_status lb_open(struct orch_ctx *ctx, const void *cfgp, struct orch_b
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (!*root) {
         lb_host->free(root);
-        return lb_host->error_set(err, ORCH_E_CONFIG, "backend local: option 'root' is empty");
+        return lb_host->error_set(err, ORCH_E_CONFIG, "option 'root' is empty");
     }
     if (lb_mkdir_p(root) != 0) {
-        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "backend local: cannot create %s: %s",
+        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "cannot create %s: %s",
                                             root, strerror(errno));
         lb_host->free(root);
         return rc;
@@ -199,11 +199,11 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
 {
     (void)ctx;
     if (!lb_valid_id(spec->instance_id))
-        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "backend local: bad instance id");
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "bad instance id");
     /* Silently ignoring them would hand back something other than asked. */
     if (spec->image || spec->size || spec->region)
         return lb_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "backend local: a directory on this host has no %s",
+                                  "a directory on this host has no %s",
                                   spec->image ? "image" : spec->size ? "size" : "region");
     struct orch_instance *in = lb_inst_new(be, spec->instance_id);
     if (!in)
@@ -219,16 +219,16 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
     if (!work)
         rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     else if (mkdir(staging, 0700) != 0 || mkdir(work, 0700) != 0)
-        rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s", staging,
+        rc = lb_host->error_set(err, ORCH_E_IO, "%s: %s", staging,
                                 strerror(errno));
     in->dir = staging;
     if (rc == ORCH_OK && (lb_write_marker(in, spec) != 0 ||
                           (spec->env_count && lb_write_env(in, spec) != 0)))
-        rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s", staging,
+        rc = lb_host->error_set(err, ORCH_E_IO, "%s: %s", staging,
                                 strerror(errno));
     in->dir = final;
     if (rc == ORCH_OK && rename(staging, final) != 0)
-        rc = lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s", final,
+        rc = lb_host->error_set(err, ORCH_E_IO, "%s: %s", final,
                                 errno == EEXIST || errno == ENOTEMPTY ? "exists already"
                                                                       : strerror(errno));
     if (rc != ORCH_OK && staging)
@@ -248,7 +248,7 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
         ref->id = ref->handle = NULL;
         nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
         lb_release(in);
-        return lb_host->error_set(err, ORCH_E_NOMEM, "backend local: out of memory");
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
     *out = in;
     return ORCH_OK;
@@ -261,7 +261,7 @@ static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, cons
     (void)ctx;
     (void)handle;
     if (!lb_valid_id(id))
-        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "backend local: bad instance id");
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "bad instance id");
     struct orch_instance *in = lb_inst_new(be, id);
     if (!in)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -272,7 +272,7 @@ static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, cons
     int staging = id[0] == '.' && nl > sl && !strcmp(id + nl - sl, LB_STAGING);
     if (stat(staging ? in->dir : in->workdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         lb_release(in);
-        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "backend local: no instance %s", id);
+        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "no instance %s", id);
     }
     *out = in;
     return ORCH_OK;
@@ -286,7 +286,7 @@ static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
     if (rc != ORCH_OK)
         return rc;
     if (nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return lb_host->error_set(err, ORCH_E_IO, "backend local: removing %s: %s", in->dir,
+        return lb_host->error_set(err, ORCH_E_IO, "removing %s: %s", in->dir,
                                   strerror(errno));
     return ORCH_OK;
 }
@@ -339,7 +339,7 @@ static orch_status lb_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
     DIR *d = opendir(be->root);
     if (!d)
         return errno == ENOENT ? ORCH_OK
-                               : lb_host->error_set(err, ORCH_E_IO, "backend local: %s: %s",
+                               : lb_host->error_set(err, ORCH_E_IO, "%s: %s",
                                                     be->root, strerror(errno));
     struct dirent *de;
     while ((de = readdir(d))) {

@@ -45,7 +45,7 @@ static orch_status sb_confined(struct orch_backend *be, const struct orch_instan
     int wl = libssh2_sftp_realpath(be->sftp, in->workdir, wd, sizeof wd - 1);
     int rl = libssh2_sftp_realpath(be->sftp, path, real, sizeof real - 1);
     if (wl <= 0)
-        return sb_host->error_set(err, ORCH_E_IO, "ssh: cannot resolve the work dir %s",
+        return sb_host->error_set(err, ORCH_E_IO, "cannot resolve the work dir %s",
                                   in->workdir);
     if (rl <= 0)
         return ORCH_OK; /* does not exist yet: the open says so */
@@ -93,13 +93,13 @@ static orch_status sb_sftp_fail(struct orch_backend *be, const char *what, const
 {
     unsigned long code = be->sftp ? libssh2_sftp_last_error(be->sftp) : 0;
     if (code == LIBSSH2_FX_NO_SUCH_FILE || code == LIBSSH2_FX_NO_SUCH_PATH)
-        return sb_host->error_set(err, ORCH_E_NOT_FOUND, "ssh: %s %s: no such file", what,
+        return sb_host->error_set(err, ORCH_E_NOT_FOUND, "%s %s: no such file", what,
                                   path);
     if (code == LIBSSH2_FX_PERMISSION_DENIED)
-        return sb_host->error_set(err, ORCH_E_IO, "ssh: %s %s: permission denied",
+        return sb_host->error_set(err, ORCH_E_IO, "%s %s: permission denied",
                                   what, path);
     if (code)
-        return sb_host->error_set(err, ORCH_E_IO, "ssh: %s %s: sftp error %lu", what, path,
+        return sb_host->error_set(err, ORCH_E_IO, "%s %s: sftp error %lu", what, path,
                                   code);
     char *w = sb_printf("sftp %s %s", what, path);
     orch_status rc = sb_fail(be, w ? w : what, err);

@@ -101,10 +101,10 @@ static orch_status sb_create(struct orch_backend *be, struct orch_ctx *ctx,
 {
     (void)ctx;
     if (!sb_valid_id(spec->instance_id))
-        return sb_host->error_set(err, ORCH_E_INVALID_ARG, "backend ssh: bad instance id");
+        return sb_host->error_set(err, ORCH_E_INVALID_ARG, "bad instance id");
     if (spec->image || spec->size || spec->region)
         return sb_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "backend ssh: a directory on a host has no %s",
+                                  "a directory on a host has no %s",
                                   spec->image ? "image" : spec->size ? "size" : "region");
     struct orch_instance *in = sb_inst_new(be, spec->instance_id);
     if (!in)
@@ -139,7 +139,7 @@ static orch_status sb_create(struct orch_backend *be, struct orch_ctx *ctx,
                          : sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     sb_host->free(cmd);
     if (rc == ORCH_OK && status != 0)
-        rc = sb_host->error_set(err, ORCH_E_IO, "backend ssh: creating %s on %s: %s", in->dir,
+        rc = sb_host->error_set(err, ORCH_E_IO, "creating %s on %s: %s", in->dir,
                                 be->cfg.host, outp && *outp ? outp : "failed");
     sb_host->free(outp);
     if (rc != ORCH_OK) {
@@ -164,14 +164,14 @@ static orch_status sb_attach(struct orch_backend *be, struct orch_ctx *ctx, cons
     (void)ctx;
     (void)handle;
     if (!sb_valid_id(id))
-        return sb_host->error_set(err, ORCH_E_INVALID_ARG, "backend ssh: bad instance id");
+        return sb_host->error_set(err, ORCH_E_INVALID_ARG, "bad instance id");
     struct orch_instance *in = sb_inst_new(be, id);
     if (!in)
         return sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     int status = -1;
     orch_status rc = sb_path_cmd(be, "test -d %s", in->workdir, &status, NULL, err);
     if (rc == ORCH_OK && status != 0)
-        rc = sb_host->error_set(err, ORCH_E_NOT_FOUND, "backend ssh: no instance %s on %s",
+        rc = sb_host->error_set(err, ORCH_E_NOT_FOUND, "no instance %s on %s",
                                 id, be->cfg.host);
     if (rc != ORCH_OK) {
         sb_release(in);
@@ -193,7 +193,7 @@ static orch_status sb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
     char *out = NULL;
     rc = sb_path_cmd(in->be, "rm -rf -- %s", in->dir, &status, &out, err);
     if (rc == ORCH_OK && status != 0)
-        rc = sb_host->error_set(err, ORCH_E_IO, "backend ssh: removing %s: %s", in->dir,
+        rc = sb_host->error_set(err, ORCH_E_IO, "removing %s: %s", in->dir,
                                 out && *out ? out : "failed");
     sb_host->free(out);
     return rc;

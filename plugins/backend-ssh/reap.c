@@ -37,7 +37,7 @@ orch_status sb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
                          : sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     if (rc == ORCH_OK && status != 0)
         rc = sb_host->error_set(err, status == 1 ? ORCH_E_TIMEOUT : ORCH_E_IO,
-                                "backend ssh: reaping the commands left in %s on %s: %s",
+                                "reaping the commands left in %s on %s: %s",
                                 in->dir, in->be->cfg.host,
                                 out && *out ? out : "the reap script failed");
     sb_host->free(out);

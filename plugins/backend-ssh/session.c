@@ -67,7 +67,7 @@ static orch_status sb_tcp(struct orch_backend *be, struct orch_error *err)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *a;
     int gai = getaddrinfo(be->cfg.host, port, &hints, &res);
     if (gai)
-        return sb_host->error_set(err, ORCH_E_CONFIG, "ssh: cannot resolve host %s: %s",
+        return sb_host->error_set(err, ORCH_E_CONFIG, "cannot resolve host %s: %s",
                                   be->cfg.host, gai_strerror(gai));
     int last = 0;
     for (a = res; a; a = a->ai_next) {
@@ -96,7 +96,7 @@ static orch_status sb_tcp(struct orch_backend *be, struct orch_error *err)
         close(fd);
     }
     freeaddrinfo(res);
-    return sb_host->error_set(err, ORCH_E_TRANSIENT, "ssh: cannot connect to %s:%s: %s",
+    return sb_host->error_set(err, ORCH_E_TRANSIENT, "cannot connect to %s:%s: %s",
                               be->cfg.host, port, strerror(last ? last : ECONNREFUSED));
 }
 
@@ -134,13 +134,13 @@ static orch_status sb_hostkey(struct orch_backend *be, struct orch_error *err)
     orch_status rc = ORCH_OK;
     if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
         rc = sb_host->error_set(err, ORCH_E_AUTH,
-                                "ssh: the host key of %s:%lld does not match the one in %s: "
+                                "the host key of %s:%lld does not match the one in %s: "
                                 "refusing to connect (the host was reinstalled, or someone is "
                                 "in the middle)",
                                 be->cfg.host, (long long)be->cfg.port, file);
     } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH && !be->cfg.trust_on_first_use) {
         rc = sb_host->error_set(err, ORCH_E_CONFIG,
-                                "ssh: %s:%lld is not in %s: add its key (ssh-keyscan -p %lld "
+                                "%s:%lld is not in %s: add its key (ssh-keyscan -p %lld "
                                 "%s >> %s, after checking it), or set trust_on_first_use",
                                 be->cfg.host, (long long)be->cfg.port, file,
                                 (long long)be->cfg.port, be->cfg.host, file);
@@ -155,7 +155,7 @@ static orch_status sb_hostkey(struct orch_backend *be, struct orch_error *err)
                                        sb_knownhost_type(type),
                                    NULL) != 0 ||
             libssh2_knownhost_writefile(kh, file, LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
-            rc = sb_host->error_set(err, ORCH_E_IO, "ssh: cannot record the key of %s in %s",
+            rc = sb_host->error_set(err, ORCH_E_IO, "cannot record the key of %s in %s",
                                     name, file);
         else
             sb_host->log(NULL, ORCH_LOG_WARN, "ssh: trusted %s on first use; its key is now in "
@@ -194,7 +194,7 @@ static orch_status sb_auth(struct orch_backend *be, struct orch_error *err)
         }
     } else {
         return sb_host->error_set(err, ORCH_E_CONFIG,
-                                  "ssh: no way to authenticate: set private_key, "
+                                  "no way to authenticate: set private_key, "
                                   "private_key_file or use_agent");
     }
     if (rc == 0)
@@ -202,7 +202,7 @@ static orch_status sb_auth(struct orch_backend *be, struct orch_error *err)
     char *msg = NULL;
     libssh2_session_last_error(be->s, &msg, NULL, 0);
     return sb_host->error_set(err, ORCH_E_AUTH,
-                              "ssh: %s@%s:%lld refused the key from %s: %s", c->user, c->host,
+                              "%s@%s:%lld refused the key from %s: %s", c->user, c->host,
                               (long long)c->port, how, msg && *msg ? msg : "denied");
 }
 
@@ -219,7 +219,7 @@ orch_status sb_session(struct orch_backend *be, struct orch_error *err)
     be->s = libssh2_session_init();
     if (!be->s) {
         sb_disconnect(be);
-        return sb_host->error_set(err, ORCH_E_NOMEM, "ssh: out of memory");
+        return sb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
     libssh2_session_set_blocking(be->s, 1);
     libssh2_session_set_timeout(be->s, (long)be->cfg.connect_timeout_ms);

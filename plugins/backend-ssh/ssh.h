@@ -1,8 +1,8 @@
 /* backend-ssh internals: an instance is a directory on an SSH host
  * (ROOT/<instance id>, commands run in its work/ subdirectory), reached
  * over one libssh2 session per backend handle, reopened when it drops. */
-#ifndef SSH_H
-#define SSH_H
+#ifndef BACKEND_SSH_H
+#define BACKEND_SSH_H
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>

@@ -51,7 +51,7 @@ void sf_spool_close(struct sf_spool *s);
 /* Source to spool. */
 orch_status sf_fetch(struct orch_ctx *ctx, const struct sf_loc *from, struct sf_spool *s,
                      struct orch_error *err);
-/* host: locations (file_host.c): only inside ctx_get("host_paths"),
+/* host: locations (host_files.c): only inside ctx_get("host_paths"),
  * opened beneath the allowed directory. */
 orch_status sf_fetch_host(struct orch_ctx *ctx, const struct sf_loc *from, orch_write_fn wr,
                           void *ud, struct orch_error *err);

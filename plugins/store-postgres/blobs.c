@@ -5,7 +5,7 @@
 
 #include <orch/kit.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 #define PG_BLOB_MAX (1ull << 30) /* a bytea holds at most 1 GiB */
 

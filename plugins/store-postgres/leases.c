@@ -1,7 +1,7 @@
 /* Named leases with expiry: one owner at a time; an expired lease is free. */
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 orch_status pg_lease_acquire(struct orch_store *st, const char *name, const char *owner,
                              int64_t ttl_ms, int64_t now_ns, int64_t *expires_ns,

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 static void pg_channel(struct orch_store *st, char *buf, size_t n)
 {
@@ -81,6 +81,6 @@ orch_status pg_wait(struct orch_store *st, int64_t timeout_ms, struct orch_error
             return pg_host->error_set(err, ORCH_E_TIMEOUT, "no notification");
         struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
         if (poll(&p, 1, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR)
-            return pg_host->error_set(err, ORCH_E_IO, "postgres: poll: %s", strerror(errno));
+            return pg_host->error_set(err, ORCH_E_IO, "poll: %s", strerror(errno));
     }
 }

@@ -2,7 +2,7 @@
  * ledger and control flags. */
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 /* A statement whose result is only its success. */
 static orch_status pg_write(struct orch_store *st, enum pg_stmt which, struct pg_args *a,
@@ -154,7 +154,7 @@ orch_status pg_log_append(struct orch_store *st, const char *run_id, const char 
                           int64_t ts_ns, struct orch_error *err)
 {
     if (len > 0x7fffffff)
-        return pg_host->error_set(err, ORCH_E_INVALID_ARG, "postgres: log chunk too large");
+        return pg_host->error_set(err, ORCH_E_INVALID_ARG, "log chunk too large");
     struct pg_args a = {0};
     pg_arg_text(&a, run_id);
     pg_arg_text(&a, step_id);

@@ -2,7 +2,7 @@
  * that never give one run to two daemons. */
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 /* Columns as RUN_COLS lists them. */
 static int32_t pg_emit_runs(const PGresult *r, orch_run_fn fn, void *ud)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pg.h"
+#include "postgres.h"
 
 /* Identity of the advisory lock: "orch" in ASCII. */
 #define PG_MIGRATE_LOCK "1869767528"
@@ -87,7 +87,7 @@ static orch_status pg_newer(struct orch_store *st, int32_t cur, struct orch_erro
 {
     (void)st;
     return pg_host->error_set(err, ORCH_E_CONFIG,
-                              "postgres: schema %s has version %d, newer than this orch "
+                              "schema %s has version %d, newer than this orch "
                               "understands (%d): upgrade orch",
                               st->cfg.schema, cur, PG_SCHEMA);
 }
@@ -154,7 +154,7 @@ orch_status pg_txn_begin(struct orch_store *st, struct orch_error *err)
 {
     if (st->in_txn)
         return pg_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "postgres: transaction already open");
+                                  "transaction already open");
     orch_status rc = pg_sql(st, "BEGIN", err);
     st->in_txn = rc == ORCH_OK;
     return rc;

@@ -4,7 +4,7 @@
 
 #include <orch/kit.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 orch_status sq_blob_put(struct orch_store *st, const char *key, orch_read_fn rd, void *ud,
                         struct orch_error *err)

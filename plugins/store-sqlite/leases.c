@@ -1,5 +1,5 @@
 /* Named leases with expiry: one owner at a time; an expired lease is free. */
-#include "sq.h"
+#include "sqlite.h"
 
 orch_status sq_lease_acquire(struct orch_store *st, const char *name, const char *owner,
                              int64_t ttl_ms, int64_t now_ns, int64_t *expires_ns,

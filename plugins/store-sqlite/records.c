@@ -2,7 +2,7 @@
  * ledger and control flags. */
 #include <string.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 /* Step s to completion, mapping errors; for single-row writes. */
 static orch_status sq_step_done(struct orch_store *st, sqlite3_stmt *s, const char *what,

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 static int32_t sq_emit_run(sqlite3_stmt *s, orch_run_fn fn, void *ud)
 {

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sq.h"
+#include "sqlite.h"
 
 static const char *const sq_migrations[] = {
     /* 1 */
@@ -74,7 +74,7 @@ orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
         return rc;
     if (cur > sup)
         return sq_host->error_set(err, ORCH_E_CONFIG,
-                                  "sqlite: the database has schema %d, newer than this "
+                                  "the database has schema %d, newer than this "
                                   "orch understands (%d): upgrade orch",
                                   cur, sup);
     if (dry_run) {
@@ -119,7 +119,7 @@ orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
 orch_status sq_txn_begin(struct orch_store *st, struct orch_error *err)
 {
     if (st->in_txn)
-        return sq_host->error_set(err, ORCH_E_INVALID_ARG, "sqlite: transaction already open");
+        return sq_host->error_set(err, ORCH_E_INVALID_ARG, "transaction already open");
     sq_settle(st);
     orch_status rc = sq_exec(st, "BEGIN IMMEDIATE", err);
     st->in_txn = rc == ORCH_OK;

@@ -6,5 +6,5 @@
 NPM_TOOLS=$(npm_tools) || fail "cannot install the npm validators"
 export NPM_TOOLS
 node "$ORCH_SOURCE_DIR/tests/lib/openapi_validate.mjs" "$ORCH_SOURCE_DIR/docs/api/openapi.yaml" \
-  "$ORCH_SOURCE_DIR/tools/orchd/http.c" || fail "docs/api/openapi.yaml is not valid or not complete"
+  "$ORCH_SOURCE_DIR/tools/orchd/routes.c" || fail "docs/api/openapi.yaml is not valid or not complete"
 pass "the OpenAPI document validates and matches orchd's routes"

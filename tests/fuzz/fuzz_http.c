@@ -129,7 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fz_d.config_path = "orchd.yaml";
     pthread_mutex_init(&fz_d.api_lock, NULL);
     pthread_mutex_init(&fz_d.m.lock, NULL);
-    orchd_metrics_init(&fz_d); /* as main() does: the router counts every answer */
+    orchd_metrics_init(&fz_d, orchd_routes, orchd_routes_count); /* as main() does: the router counts every answer */
     fz_d.plugins = json_array();
     fz_d.plugin_errors = json_array();
     fz_d.owner = oc_xstrdup("orchd:fuzz");

@@ -1,6 +1,6 @@
 // node openapi_validate.mjs DOC ROUTES_C: the OpenAPI document is valid
 // (two independent validators) and lists exactly the routes orchd's route
-// table (tools/orchd/http.c) serves. Exit 1 with every problem printed.
+// table (tools/orchd/routes.c) serves. Exit 1 with every problem printed.
 import { createRequire } from "module";
 import fs from "fs";
 const require = createRequire(process.env.NPM_TOOLS + "/node_modules/");

@@ -30,7 +30,7 @@ op() { set +e; "$OP" "$@" >"$T/out" 2>&1; RC=$?; set -e; }
 # what is not implemented.
 for kind in step backend store; do
   (cd "$T" && "$OP" new "$kind" demo "$kind-demo" >/dev/null) || fail "orch-plugin new $kind"
-  for f in CMakeLists.txt README.md conformance.yaml "src/${kind}_demo.c"; do
+  for f in CMakeLists.txt README.md conformance.yaml plugin.c; do
     [ -s "$T/$kind-demo/$f" ] || fail "orch-plugin new $kind wrote no $f"
   done
   cmake_build "$T/$kind-demo"
@@ -74,7 +74,7 @@ ls "$T"/inst/lib*/orch/plugins/step-greet.so >/dev/null 2>&1 ||
 export PKG_CONFIG_PATH="$(dirname "$(ls "$P"/lib*/pkgconfig/orch-plugin.pc)")"
 mkdir -p "$T/pc"
 cc -std=c11 -shared -fPIC "${SAN[@]}" $(pkg-config --cflags orch-plugin) -Wl,--no-undefined \
-  -o "$T/pc/step-greet.so" "$T/greet/src/step_greet.c" || fail "pkg-config build of the plugin"
+  -o "$T/pc/step-greet.so" "$T/greet/plugin.c" || fail "pkg-config build of the plugin"
 op check "$T/pc/step-greet.so"
 expect_rc 0 "check of the pkg-config build"
 cat >"$T/pc/suite.c" <<'C'

@@ -133,7 +133,9 @@ int op_new(const char *argv0, const char *kind, const char *name, const char *di
                                    {"@ID@", id}, {NULL, NULL}};
     char *tdir = op_template_dir();
     char *src_t = oc_xasprintf("%s.c.in", kind);
-    char *src_o = oc_xasprintf("src/%s_%s.c", kind, cname);
+    /* plugin.c, as every in-tree plugin's entry file (docs/architecture.md,
+     * "Plugin layout and names"). */
+    char *src_o = oc_xstrdup("plugin.c");
     char *conf_t = oc_xasprintf("conformance-%s.yaml.in", kind);
     printf("orch-plugin: new %s plugin '%s' in %s\n", kind, name, target);
     int rc = 0;

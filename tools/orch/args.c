@@ -77,26 +77,105 @@ static int cli_takes_value(const char *a)
     return 0;
 }
 
-int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out)
+/* Where `--` ends the options (argc when nothing does): found before
+ * getopt, which would hide it among the positionals (an option's value may
+ * be `--`). */
+static int cli_dashdash_at(int argc, char **argv)
 {
-    memset(out, 0, sizeof *out);
-    /* Where `--` ends the options: found before getopt, which would hide
-     * it among the positionals (an option's value may be `--`). */
-    int end = argc;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            end = i;
-            break;
-        }
+        if (!strcmp(argv[i], "--"))
+            return i;
         if (cli_takes_value(argv[i]))
             i++;
     }
+    return argc;
+}
+
+/* What getopt handed over, before it is put in canonical order. */
+struct cli_collect {
+    char **opts, **pos;
+    int nopts, npos;
+};
+
+/* Say what is wrong with the option getopt refused (o is ':' or '?'). */
+static void cli_option_error(int o, char **av)
+{
+    if (o == ':')
+        cli_err("option '%s' wants a value (see orch help)", av[optind - 1]);
+    else if (optopt > 0 && optopt < 0x100)
+        cli_err("unknown option '-%c' (see orch help)", optopt);
+    else if (optopt)
+        cli_err("option '%s' takes no value (see orch help)", av[optind - 1]);
+    else
+        cli_err("unknown option '%s' (see orch help)", av[optind - 1]);
+}
+
+/* One option or positional from getopt: a global one set in c or out, a
+ * command's one kept for it. -1 after an error message. */
+static int cli_take(struct cli *c, struct cli_args *out, struct cli_collect *k, int o, int li,
+                    char **av)
+{
+    switch (o) {
+    case 1: k->pos[k->npos++] = optarg; break;
+    case CLI_OPT_STATE_DIR: c->state_dir = optarg; break;
+    case 'c':
+    case CLI_OPT_CONFIG: c->config = optarg; break;
+    case CLI_OPT_JSON: c->json = 1; break;
+    case CLI_OPT_SERVER: c->server = optarg; break;
+    case CLI_OPT_TOKEN_FILE: c->token_file = optarg; break;
+    case CLI_OPT_VERSION: out->version = 1; break;
+    case 'h':
+    case CLI_OPT_HELP:
+        out->help = 1;
+        k->opts[k->nopts++] = "--help";
+        break;
+    case 'f':
+    case CLI_OPT_FOLLOW: k->opts[k->nopts++] = "--follow"; break;
+    case CLI_OPT_COMMAND:
+        k->opts[k->nopts++] = oc_xasprintf("--%s", cli_options[li].name);
+        out->owned = oc_xrealloc(out->owned, (out->n_owned + 1) * sizeof *out->owned);
+        out->owned[out->n_owned++] = k->opts[k->nopts - 1];
+        if (cli_options[li].has_arg == required_argument)
+            k->opts[k->nopts++] = optarg;
+        break;
+    default:
+        /* A long option given a value it does not take ("--json=1") is
+         * reported by getopt as '?' too. */
+        cli_option_error(o, av);
+        return -1;
+    }
+    return 0;
+}
+
+/* The command's arguments in canonical order: positionals, its options,
+ * then `--` and what followed it. */
+static void cli_assemble(struct cli_args *out, const struct cli_collect *k, char **av, int end,
+                         int argc, char **argv)
+{
+    for (int i = 0; i < k->npos; i++)
+        out->argv[out->argc++] = k->pos[i];
+    for (int i = optind; i < end; i++)
+        out->argv[out->argc++] = av[i];
+    out->n_positional = out->argc;
+    for (int i = 0; i < k->nopts; i++)
+        out->argv[out->argc++] = k->opts[i];
+    if (end < argc) {
+        out->dashdash = 1;
+        for (int i = end; i < argc; i++)
+            out->argv[out->argc++] = argv[i];
+    }
+}
+
+int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out)
+{
+    memset(out, 0, sizeof *out);
+    int end = cli_dashdash_at(argc, argv);
     char **av = oc_xcalloc((size_t)end + 1, sizeof *av);
     memcpy(av, argv, (size_t)end * sizeof *av);
     out->argv = oc_xcalloc((size_t)argc * 2 + 2, sizeof *out->argv);
-    char **opts = oc_xcalloc((size_t)argc * 2 + 2, sizeof *opts);
-    char **pos = oc_xcalloc((size_t)argc + 1, sizeof *pos);
-    int nopts = 0, npos = 0, rc = 0;
+    struct cli_collect k = {.opts = oc_xcalloc((size_t)argc * 2 + 2, sizeof *k.opts),
+                            .pos = oc_xcalloc((size_t)argc + 1, sizeof *k.pos)};
+    int rc = 0;
     optind = 0;
     opterr = 0;
     for (;;) {
@@ -104,64 +183,13 @@ int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out)
         int o = getopt_long(end, av, cli_shortopts, cli_options, &li);
         if (o == -1)
             break;
-        switch (o) {
-        case 1: pos[npos++] = optarg; break;
-        case CLI_OPT_STATE_DIR: c->state_dir = optarg; break;
-        case 'c':
-        case CLI_OPT_CONFIG: c->config = optarg; break;
-        case CLI_OPT_JSON: c->json = 1; break;
-        case CLI_OPT_SERVER: c->server = optarg; break;
-        case CLI_OPT_TOKEN_FILE: c->token_file = optarg; break;
-        case CLI_OPT_VERSION: out->version = 1; break;
-        case 'h':
-        case CLI_OPT_HELP:
-            out->help = 1;
-            opts[nopts++] = "--help";
-            break;
-        case 'f':
-        case CLI_OPT_FOLLOW: opts[nopts++] = "--follow"; break;
-        case CLI_OPT_COMMAND:
-            opts[nopts++] = oc_xasprintf("--%s", cli_options[li].name);
-            out->owned = oc_xrealloc(out->owned, (out->n_owned + 1) * sizeof *out->owned);
-            out->owned[out->n_owned++] = opts[nopts - 1];
-            if (cli_options[li].has_arg == required_argument)
-                opts[nopts++] = optarg;
-            break;
-        case ':':
-            cli_err("option '%s' wants a value (see orch help)", av[optind - 1]);
-            rc = -1;
-            break;
-        default:
-            if (optopt > 0 && optopt < 0x100)
-                cli_err("unknown option '-%c' (see orch help)", optopt);
-            else if (optopt)
-                cli_err("option '%s' takes no value (see orch help)", av[optind - 1]);
-            else
-                cli_err("unknown option '%s' (see orch help)", av[optind - 1]);
-            rc = -1;
-            break;
-        }
-        if (rc)
+        if ((rc = cli_take(c, out, &k, o, li, av)) != 0)
             break;
     }
-    if (rc == 0) {
-        /* A long option given a value it does not take ("--json=1") is
-         * reported by getopt as '?' too; nothing else reaches here. */
-        for (int i = 0; i < npos; i++)
-            out->argv[out->argc++] = pos[i];
-        for (int i = optind; i < end; i++)
-            out->argv[out->argc++] = av[i];
-        out->n_positional = out->argc;
-        for (int i = 0; i < nopts; i++)
-            out->argv[out->argc++] = opts[i];
-        if (end < argc) {
-            out->dashdash = 1;
-            for (int i = end; i < argc; i++)
-                out->argv[out->argc++] = argv[i];
-        }
-    }
-    free(opts);
-    free(pos);
+    if (rc == 0)
+        cli_assemble(out, &k, av, end, argc, argv);
+    free(k.opts);
+    free(k.pos);
     free(av);
     if (rc)
         cli_args_free(out);

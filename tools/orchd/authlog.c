@@ -20,7 +20,7 @@ const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
 
 void orchd_authlog_init(struct orchd *d)
 {
-    d->m.auth_failures = oc_xcalloc(orchd_routes_count * ORCHD_AUTH_N, sizeof(uint64_t));
+    d->m.auth_failures = oc_xcalloc(d->n_routes * ORCHD_AUTH_N, sizeof(uint64_t));
     d->m.sig_failures = oc_xcalloc((d->cfg->daemon.n_hooks + 1) * ORCHD_SIG_N,
                                    sizeof(uint64_t));
 }
@@ -60,7 +60,7 @@ void orchd_auth_failed(struct orchd_req *rq, enum orchd_auth_reason why, const c
     const struct orchd_route *r = rq->route;
     if (r && d->m.auth_failures) {
         pthread_mutex_lock(&d->m.lock);
-        d->m.auth_failures[(size_t)(r - orchd_routes) * ORCHD_AUTH_N + why]++;
+        d->m.auth_failures[(size_t)(r - d->routes) * ORCHD_AUTH_N + why]++;
         pthread_mutex_unlock(&d->m.lock);
     }
     char addr[80];

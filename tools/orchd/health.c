@@ -5,7 +5,9 @@
  * means: the store does not answer, the scheduler has not ticked for
  * three ticks (plus 5 s of slack), no plugin loaded, or a secret the
  * config references is not set. /health/live stays 200 while the process
- * serves (what /health answered before). */
+ * serves (what /health answered before). GET /v1/health/ready (can this
+ * daemon take work now) and /v1/health/env (which referenced secrets and
+ * variables are set, never their values) are here too. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +112,89 @@ static int32_t orchd_health_flag_cb(void *ud, const char *name, const char *valu
     return orchd_control_cb(ud, name, value);
 }
 
+/* The run counts of the full document. Failed and waiting runs only
+ * count: one aggregate read (run_stats), so the document costs the same
+ * with 100,000 dead letters. The queue and the running runs are listed
+ * (delays; lease owners into owners). Under the API lock. */
+static void orchd_health_runs(struct orchd *d, json_t *doc, json_t *problems, int64_t now,
+                              struct orchd_run_owners *owners)
+{
+    const struct orch_store_vtable *vt = d->api->vt;
+    struct orch_store *h = d->api->h;
+    struct orch_error err;
+    oc_error_init(&err);
+    static const struct {
+        uint32_t state;
+        const char *key;
+    } counted[] = {{ORCH_RUN_QUEUED, "queue"},
+                   {ORCH_RUN_RUNNING, "running"},
+                   {ORCH_RUN_WAITING, "waiting_for_approval"},
+                   {ORCH_RUN_FAILED, "dead_letters"}};
+    struct orch_run_stats stats;
+    int have_stats = oc_store_run_stats(d->api, &stats, &err) == ORCH_OK;
+    oc_error_clear(&err);
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
+        if (have_stats && (counted[i].state == ORCH_RUN_FAILED ||
+                           counted[i].state == ORCH_RUN_WAITING)) {
+            json_object_set_new(doc, counted[i].key,
+                                json_integer((json_int_t)stats.by_state[counted[i].state]));
+            continue;
+        }
+        struct orch_run_filter f = {.struct_size = sizeof f, .state = counted[i].state};
+        struct orchd_run_count n = {.now = now};
+        /* The queue does not respect not_before for the other states. */
+        if (counted[i].state != ORCH_RUN_QUEUED)
+            n.now = INT64_MAX;
+        orch_status rc = vt->run_list(h, &f, orchd_run_count_cb, &n, &err);
+        if (rc == ORCH_OK && counted[i].state == ORCH_RUN_RUNNING)
+            rc = vt->run_list(h, &f, orchd_run_owner_cb, owners, &err);
+        if (rc != ORCH_OK) {
+            json_array_append_new(problems, json_sprintf("store: listing runs: %s",
+                                                         oc_error_text(&err)));
+            oc_error_clear(&err);
+            continue;
+        }
+        if (counted[i].state == ORCH_RUN_QUEUED) {
+            json_t *q = json_pack("{s:I,s:I}", "depth", n.n, "delayed", n.delayed);
+            json_object_set_new(q, "oldest_age_ms",
+                                n.oldest_ns ? json_integer((now - n.oldest_ns) / 1000000)
+                                            : json_null());
+            json_object_set_new(doc, "queue", q);
+        } else {
+            json_object_set_new(doc, counted[i].key, json_integer(n.n));
+        }
+    }
+}
+
+/* The leases of the full document: one row per owner of running runs
+ * (from owners, freed here), then the store's named leases. Under the API
+ * lock. */
+static void orchd_health_leases(struct orchd *d, json_t *doc, json_t *problems, int64_t now,
+                                struct orchd_run_owners *owners)
+{
+    const struct orch_store_vtable *vt = d->api->vt;
+    struct orch_error err;
+    oc_error_init(&err);
+    int64_t ttl_ns = d->cfg->daemon.lease_ttl_ms * 1000000;
+    struct orchd_leases ls = {.list = json_array(), .now = now, .ttl_ns = ttl_ns};
+    const char *owner;
+    json_t *e;
+    json_object_foreach(owners->by_owner, owner, e) {
+        json_t *l = orchd_lease_json(NULL, owner,
+                                     json_integer_value(json_object_get(e, "expires_ns")), now,
+                                     ttl_ns);
+        json_object_set(l, "runs", json_object_get(e, "runs"));
+        json_array_append_new(ls.list, l);
+    }
+    json_decref(owners->by_owner);
+    owners->by_owner = NULL;
+    if (vt->lease_list && vt->lease_list(d->api->h, orchd_lease_cb, &ls, &err) != ORCH_OK)
+        json_array_append_new(problems,
+                              json_sprintf("store: listing leases: %s", oc_error_text(&err)));
+    oc_error_clear(&err);
+    json_object_set_new(doc, "leases", ls.list);
+}
+
 /* What the store says, under the API lock: reachability (a read of the
  * control flags, timed), and for the full document the schema, counts of
  * runs and leases (the public /health does not list runs for anyone who
@@ -148,69 +233,10 @@ static void orchd_health_store(struct orchd *d, json_t *doc, json_t *problems, i
                                                        "supported", (int)sup,
                                                        "current", cur == sup));
     oc_error_clear(&err);
-    static const struct {
-        uint32_t state;
-        const char *key;
-    } counted[] = {{ORCH_RUN_QUEUED, "queue"},
-                   {ORCH_RUN_RUNNING, "running"},
-                   {ORCH_RUN_WAITING, "waiting_for_approval"},
-                   {ORCH_RUN_FAILED, "dead_letters"}};
     struct orchd_run_owners owners = {.by_owner = json_object()};
-    /* Failed and waiting runs only count: one aggregate read (run_stats),
-     * so the document costs the same with 100,000 dead letters. The queue
-     * and the running runs are listed (delays, lease owners). */
-    struct orch_run_stats stats;
-    int have_stats = oc_store_run_stats(d->api, &stats, &err) == ORCH_OK;
-    oc_error_clear(&err);
-    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
-        if (have_stats && (counted[i].state == ORCH_RUN_FAILED ||
-                           counted[i].state == ORCH_RUN_WAITING)) {
-            json_object_set_new(doc, counted[i].key,
-                                json_integer((json_int_t)stats.by_state[counted[i].state]));
-            continue;
-        }
-        struct orch_run_filter f = {.struct_size = sizeof f, .state = counted[i].state};
-        struct orchd_run_count n = {.now = now};
-        /* The queue does not respect not_before for the other states. */
-        if (counted[i].state != ORCH_RUN_QUEUED)
-            n.now = INT64_MAX;
-        rc = vt->run_list(h, &f, orchd_run_count_cb, &n, &err);
-        if (rc == ORCH_OK && counted[i].state == ORCH_RUN_RUNNING)
-            rc = vt->run_list(h, &f, orchd_run_owner_cb, &owners, &err);
-        if (rc != ORCH_OK) {
-            json_array_append_new(problems, json_sprintf("store: listing runs: %s",
-                                                         oc_error_text(&err)));
-            oc_error_clear(&err);
-            continue;
-        }
-        if (counted[i].state == ORCH_RUN_QUEUED) {
-            json_t *q = json_pack("{s:I,s:I}", "depth", n.n, "delayed", n.delayed);
-            json_object_set_new(q, "oldest_age_ms",
-                                n.oldest_ns ? json_integer((now - n.oldest_ns) / 1000000)
-                                            : json_null());
-            json_object_set_new(doc, "queue", q);
-        } else {
-            json_object_set_new(doc, counted[i].key, json_integer(n.n));
-        }
-    }
-    int64_t ttl_ns = d->cfg->daemon.lease_ttl_ms * 1000000;
-    struct orchd_leases ls = {.list = json_array(), .now = now, .ttl_ns = ttl_ns};
-    const char *owner;
-    json_t *e;
-    json_object_foreach(owners.by_owner, owner, e) {
-        json_t *l = orchd_lease_json(NULL, owner,
-                                     json_integer_value(json_object_get(e, "expires_ns")), now,
-                                     ttl_ns);
-        json_object_set(l, "runs", json_object_get(e, "runs"));
-        json_array_append_new(ls.list, l);
-    }
-    json_decref(owners.by_owner);
-    if (vt->lease_list && vt->lease_list(h, orchd_lease_cb, &ls, &err) != ORCH_OK)
-        json_array_append_new(problems,
-                              json_sprintf("store: listing leases: %s", oc_error_text(&err)));
-    oc_error_clear(&err);
+    orchd_health_runs(d, doc, problems, now, &owners);
+    orchd_health_leases(d, doc, problems, now, &owners);
     ORCHD_API_UNLOCK(d);
-    json_object_set_new(doc, "leases", ls.list);
 }
 
 static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problems, int64_t now)
@@ -313,4 +339,51 @@ void orchd_health_full(struct orchd_req *rq)
 void orchd_health_live(struct orchd_req *rq)
 {
     orchd_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int32_t orchd_flag_noop(void *ud, const char *n, const char *v)
+{
+    (void)ud;
+    (void)n;
+    (void)v;
+    return 0;
+}
+
+void orchd_health_ready(struct orchd_req *rq)
+{
+    struct orchd *d = rq->d;
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(d);
+    orch_status rc = d->api->vt->flag_list(d->api->h, orchd_flag_noop, NULL, &err);
+    ORCHD_API_UNLOCK(d);
+    int store_ok = rc == ORCH_OK;
+    int64_t last = atomic_load(&d->last_tick_ns);
+    int64_t age_ms = last ? (orchd_now(d) - last) / 1000000 : -1;
+    int tick_ok = last && age_ms <= 3 * d->cfg->daemon.tick_ms + 5000;
+    size_t errors = json_array_size(d->plugin_errors);
+    int plugins_ok = json_array_size(d->plugins) > 0;
+    int ready = store_ok && tick_ok && plugins_ok;
+    json_t *j = json_pack("{s:b,s:{s:{s:b,s:s?},s:{s:b,s:i,s:i},s:{s:b,s:I}}}", "ready", ready,
+                          "checks", "store", "ok", store_ok, "error",
+                          store_ok ? NULL : oc_error_text(&err), "plugins", "ok", plugins_ok,
+                          "loaded", (json_int_t)json_array_size(d->plugins), "errors",
+                          (json_int_t)errors, "scheduler", "ok", tick_ok, "last_tick_age_ms",
+                          (json_int_t)age_ms);
+    oc_error_clear(&err);
+    orchd_reply(rq, ready ? 200 : 503, j);
+}
+
+void orchd_health_env(struct orchd_req *rq)
+{
+    struct orchd *d = rq->d;
+    json_t *sec = json_object(), *env = json_object();
+    for (size_t i = 0; i < d->n_secret_names; i++) {
+        char *v = oc_secret_lookup(d->secret_names[i]);
+        json_object_set_new(sec, d->secret_names[i], json_boolean(v != NULL));
+        free(v); /* presence only: a value never leaves */
+    }
+    for (size_t i = 0; i < d->n_env_names; i++)
+        json_object_set_new(env, d->env_names[i], json_boolean(getenv(d->env_names[i]) != NULL));
+    orchd_reply(rq, 200, json_pack("{s:o,s:o}", "secrets", sec, "env", env));
 }

@@ -42,6 +42,8 @@ struct orchd_route {
     const char *summary;
 };
 
+/* routes.c: the table (ends with an empty row) and its length without
+ * that row. */
 extern const struct orchd_route orchd_routes[];
 extern const size_t orchd_routes_count;
 
@@ -52,7 +54,7 @@ void orchd_dispatch(struct orchd_req *rq, int too_large);
  * malloc'd (a handler's text is handed over). */
 char *orchd_answer_text(struct orchd_req *rq, const char **ctype);
 
-/* Answers. */
+/* reply.c: answers. */
 void orchd_reply(struct orchd_req *rq, unsigned status, json_t *j);
 void orchd_fail(struct orchd_req *rq, unsigned status, const char *code, const char *fmt, ...)
     ORCH_PRINTF(4, 5);
@@ -105,16 +107,19 @@ void orchd_dead_letter_requeue(struct orchd_req *rq);
 void orchd_health(struct orchd_req *rq);
 void orchd_health_full(struct orchd_req *rq);
 void orchd_health_live(struct orchd_req *rq);
-/* routes_misc.c */
 void orchd_health_ready(struct orchd_req *rq);
 void orchd_health_env(struct orchd_req *rq);
+/* routes_openapi.c */
 void orchd_openapi_yaml_get(struct orchd_req *rq);
 void orchd_openapi_json_get(struct orchd_req *rq);
+/* routes_catalog.c */
 void orchd_workflows_list(struct orchd_req *rq);
 void orchd_workflows_get(struct orchd_req *rq);
 void orchd_plugins_list(struct orchd_req *rq);
+/* routes_control.c */
 void orchd_control_get(struct orchd_req *rq);
 void orchd_control_set(struct orchd_req *rq);
+/* routes_hooks.c */
 void orchd_hook(struct orchd_req *rq);
 
 #endif

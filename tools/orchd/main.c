@@ -287,121 +287,171 @@ static int orchd_parse_args(int argc, char **argv, struct orchd_args *a)
     return -1;
 }
 
+/* The daemon's state before any config: its locks, and --now's offset
+ * from the real clock. 0, or 2 after a usage message. */
+static int orchd_init_state(struct orchd *d, const struct orchd_args *a)
+{
+    d->config_path = a->config;
+    d->max_ticks = a->max_ticks;
+    pthread_mutex_init(&d->api_lock, NULL);
+    pthread_mutex_init(&d->m.lock, NULL);
+    pthread_mutex_init(&d->ticks.lock, NULL);
+    if (a->now) {
+        int64_t t;
+        if (orchd_parse_time(a->now, &t) != 0) {
+            fprintf(stderr, "orchd: --now wants YYYY-MM-DDTHH:MM:SSZ, not '%s'\n", a->now);
+            return 2;
+        }
+        d->now_offset_ns = t - oc_now_real_ns();
+    }
+    return 0;
+}
+
+/* The registry and the config, and the webhook secrets the config names.
+ * 0, or 2 with what is wrong printed (nothing is left allocated). */
+static int orchd_load_config(struct orchd *d)
+{
+    d->reg = oc_registry_new(NULL, 0);
+    d->cfg = orchd_load(d->config_path, d->reg);
+    if (!d->cfg) {
+        oc_registry_free(d->reg);
+        return 2;
+    }
+    /* HMAC keys are only known now, from the environment: a webhook that
+     * an empty or short key would verify never serves. */
+    struct oc_diag sdiag = {0};
+    if (oc_daemon_check_secrets(d->cfg, &sdiag)) {
+        for (size_t i = 0; i < sdiag.n; i++)
+            fprintf(stderr, "%s\n", sdiag.msgs[i]);
+        oc_diag_free(&sdiag);
+        oc_config_free(d->cfg);
+        oc_registry_free(d->reg);
+        return 2;
+    }
+    return 0;
+}
+
+/* What the daemon knows of itself once the config is read: its log
+ * format, metrics, the plugins on the search path, the secrets and
+ * variables the config references, and its owner name in leases. */
+static void orchd_describe(struct orchd *d)
+{
+    orchd_log_init(d->cfg->daemon.log_json);
+    orchd_metrics_init(d, orchd_routes, orchd_routes_count);
+    orchd_warn_backend_secrets(d->cfg);
+    d->plugins = json_array();
+    d->plugin_errors = json_array();
+    orchd_scan_plugins(d);
+    orchd_collect_refs(d);
+    char host[200] = "";
+    gethostname(host, sizeof host - 1);
+    d->owner = d->cfg->daemon.worker_id
+                   ? oc_xstrdup(d->cfg->daemon.worker_id)
+                   : oc_xasprintf("orchd:%s:%d:%llu", host, (int)getpid(),
+                                  oc_proc_start_time((long)getpid()));
+}
+
+/* The wake pipe, the engine's and the API's store connections, and the
+ * engine. 0, or -1 with what failed said. */
+static int orchd_start_engine(struct orchd *d)
+{
+    if (pipe2(d->wake, O_NONBLOCK | O_CLOEXEC) != 0 || !(d->store = orchd_open_store(d)) ||
+        !(d->api = orchd_open_store(d)))
+        return -1;
+    struct oc_engine_opts o = {
+        .concurrency = d->cfg->concurrency,
+        .state_dir = d->cfg->state_dir,
+        .owner = d->owner,
+        .max_engine_crashes = d->cfg->daemon.max_engine_crashes,
+        .wake_fd = d->wake[0],
+        .env_passthrough = d->cfg->env_passthrough,
+        .n_env_passthrough = d->cfg->n_env_passthrough,
+        .on_progress = orchd_on_progress,
+        .ud = d,
+    };
+    struct orch_error err;
+    oc_error_init(&err);
+    d->eng = oc_engine_new(d->reg, d->store, &o, &err);
+    if (!d->eng) {
+        fprintf(stderr, "orchd: %s\n", oc_error_text(&err));
+        oc_error_clear(&err);
+        return -1;
+    }
+    return 0;
+}
+
+static void orchd_install_signals(struct orchd *d)
+{
+    orchd_signal_target = d;
+    struct sigaction sa = {.sa_handler = orchd_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The flags a start sets, and what died with a daemon before this one. */
+static void orchd_take_over(struct orchd *d)
+{
+    atomic_store(&d->started_ns, orchd_now(d));
+    orchd_apply_config_control(d);
+    /* Starting a daemon ends a drain; pause and proof mode persist. */
+    struct orch_error err;
+    oc_error_init(&err);
+    oc_flag_write(d->store, OC_FLAG_DRAINING, NULL, &err);
+    oc_error_clear(&err);
+    orchd_recover_dead(d);
+}
+
+static void orchd_teardown(struct orchd *d)
+{
+    oc_engine_free(d->eng);
+    oc_store_close(d->api);
+    oc_store_close(d->store);
+    if (d->wake[0] > 0) {
+        close(d->wake[0]);
+        close(d->wake[1]);
+    }
+    for (size_t i = 0; i < d->n_secret_names; i++)
+        free(d->secret_names[i]);
+    free(d->secret_names);
+    for (size_t i = 0; i < d->n_env_names; i++)
+        free(d->env_names[i]);
+    free(d->env_names);
+    json_decref(d->plugins);
+    json_decref(d->plugin_errors);
+    free(d->owner);
+    orchd_metrics_free(d);
+    oc_config_free(d->cfg);
+    oc_registry_free(d->reg);
+}
+
 int main(int argc, char **argv)
 {
     struct orchd_args args;
     int prc = orchd_parse_args(argc, argv, &args);
     if (prc >= 0)
         return prc;
-    const char *config = args.config, *listen = args.listen, *now = args.now;
-    long long max_ticks = args.max_ticks;
     /* Orphaned descendants (a step's double-forked daemon, a killed
      * executor's command) come to us, not to the host's init: we reap them,
      * as PID 1 must (the shipped image runs orchd as its entrypoint). */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     static struct orchd d;
-    d.config_path = config;
-    d.max_ticks = max_ticks;
-    pthread_mutex_init(&d.api_lock, NULL);
-    pthread_mutex_init(&d.m.lock, NULL);
-    pthread_mutex_init(&d.ticks.lock, NULL);
-    if (now) {
-        int64_t t;
-        if (orchd_parse_time(now, &t) != 0) {
-            fprintf(stderr, "orchd: --now wants YYYY-MM-DDTHH:MM:SSZ, not '%s'\n", now);
-            return 2;
-        }
-        d.now_offset_ns = t - oc_now_real_ns();
-    }
-    d.reg = oc_registry_new(NULL, 0);
-    d.cfg = orchd_load(config, d.reg);
-    if (!d.cfg) {
-        oc_registry_free(d.reg);
+    if (orchd_init_state(&d, &args) || orchd_load_config(&d))
         return 2;
-    }
-    /* HMAC keys are only known now, from the environment: a webhook that
-     * an empty or short key would verify never serves. */
-    struct oc_diag sdiag = {0};
-    if (oc_daemon_check_secrets(d.cfg, &sdiag)) {
-        for (size_t i = 0; i < sdiag.n; i++)
-            fprintf(stderr, "%s\n", sdiag.msgs[i]);
-        oc_diag_free(&sdiag);
-        oc_config_free(d.cfg);
-        oc_registry_free(d.reg);
-        return 2;
-    }
-    orchd_log_init(d.cfg->daemon.log_json);
-    orchd_metrics_init(&d);
-    orchd_warn_backend_secrets(d.cfg);
-    d.plugins = json_array();
-    d.plugin_errors = json_array();
-    orchd_scan_plugins(&d);
-    orchd_collect_refs(&d);
-    char host[200] = "";
-    gethostname(host, sizeof host - 1);
-    d.owner = d.cfg->daemon.worker_id
-                  ? oc_xstrdup(d.cfg->daemon.worker_id)
-                  : oc_xasprintf("orchd:%s:%d:%llu", host, (int)getpid(),
-                                 oc_proc_start_time((long)getpid()));
+    orchd_describe(&d);
     int rc = 2;
-    if (pipe2(d.wake, O_NONBLOCK | O_CLOEXEC) != 0 || !(d.store = orchd_open_store(&d)) ||
-        !(d.api = orchd_open_store(&d)))
-        goto out;
-    struct oc_engine_opts o = {
-        .concurrency = d.cfg->concurrency,
-        .state_dir = d.cfg->state_dir,
-        .owner = d.owner,
-        .max_engine_crashes = d.cfg->daemon.max_engine_crashes,
-        .wake_fd = d.wake[0],
-        .env_passthrough = d.cfg->env_passthrough,
-        .n_env_passthrough = d.cfg->n_env_passthrough,
-        .on_progress = orchd_on_progress,
-        .ud = &d,
-    };
-    struct orch_error err;
-    oc_error_init(&err);
-    d.eng = oc_engine_new(d.reg, d.store, &o, &err);
-    if (!d.eng) {
-        fprintf(stderr, "orchd: %s\n", oc_error_text(&err));
-        oc_error_clear(&err);
-        goto out;
+    if (orchd_start_engine(&d) == 0) {
+        orchd_install_signals(&d);
+        orchd_take_over(&d);
+        /* Cron mode (--once, --max-ticks) serves no API unless --listen
+         * asks: a cron job must not fail because the daemon's port is
+         * taken. */
+        rc = orchd_run(&d, args.listen      ? args.listen
+                           : args.max_ticks ? NULL
+                           : d.cfg->daemon.listen ? d.cfg->daemon.listen
+                                                  : "127.0.0.1:8080");
     }
-    orchd_signal_target = &d;
-    struct sigaction sa = {.sa_handler = orchd_on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    atomic_store(&d.started_ns, orchd_now(&d));
-    orchd_apply_config_control(&d);
-    /* Starting a daemon ends a drain; pause and proof mode persist. */
-    oc_flag_write(d.store, OC_FLAG_DRAINING, NULL, &err);
-    oc_error_clear(&err);
-    orchd_recover_dead(&d);
-    /* Cron mode (--once, --max-ticks) serves no API unless --listen asks:
-     * a cron job must not fail because the daemon's port is taken. */
-    rc = orchd_run(&d, listen ? listen
-                   : max_ticks ? NULL
-                   : d.cfg->daemon.listen ? d.cfg->daemon.listen : "127.0.0.1:8080");
-out:
-    oc_engine_free(d.eng);
-    oc_store_close(d.api);
-    oc_store_close(d.store);
-    if (d.wake[0] > 0) {
-        close(d.wake[0]);
-        close(d.wake[1]);
-    }
-    for (size_t i = 0; i < d.n_secret_names; i++)
-        free(d.secret_names[i]);
-    free(d.secret_names);
-    for (size_t i = 0; i < d.n_env_names; i++)
-        free(d.env_names[i]);
-    free(d.env_names);
-    json_decref(d.plugins);
-    json_decref(d.plugin_errors);
-    free(d.owner);
-    orchd_metrics_free(&d);
-    oc_config_free(d.cfg);
-    oc_registry_free(d.reg);
+    orchd_teardown(&d);
     return rc;
 }

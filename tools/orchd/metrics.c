@@ -31,13 +31,15 @@ static const double orchd_dur_bounds[ORCHD_DUR_BUCKETS] = {0.005, 0.01, 0.025, 0
 static const unsigned orchd_codes[ORCHD_HTTP_CODES] = {200, 201, 202, 204, 400, 401, 403, 404,
                                                        405, 409, 413, 429, 500, 502, 503, 0};
 
-void orchd_metrics_init(struct orchd *d)
+void orchd_metrics_init(struct orchd *d, const struct orchd_route *routes, size_t n_routes)
 {
+    d->routes = routes;
+    d->n_routes = n_routes;
     size_t nw = d->cfg->n_workflows + 1; /* + runs of workflows the config no longer has */
     d->m.n_workflows = nw;
     d->m.runs_started = oc_xcalloc(nw, sizeof(uint64_t));
     d->m.runs_finished_wf = oc_xcalloc(nw * 8, sizeof(uint64_t));
-    d->m.http = oc_xcalloc((orchd_routes_count + 1) * ORCHD_HTTP_CODES, sizeof(uint64_t));
+    d->m.http = oc_xcalloc((d->n_routes + 1) * ORCHD_HTTP_CODES, sizeof(uint64_t));
 }
 
 void orchd_metrics_free(struct orchd *d)
@@ -94,7 +96,7 @@ void orchd_metrics_progress(struct orchd *d, const struct oc_progress *p)
 
 void orchd_metrics_http(struct orchd *d, const struct orchd_route *route, unsigned status)
 {
-    size_t r = route ? (size_t)(route - orchd_routes) : orchd_routes_count; /* last: unmatched */
+    size_t r = route ? (size_t)(route - d->routes) : d->n_routes; /* last: unmatched */
     size_t c = 0;
     while (c + 1 < ORCHD_HTTP_CODES && orchd_codes[c] != status)
         c++;
@@ -227,14 +229,14 @@ static void orchd_auth_metrics(struct orchd *d, struct oc_buf *b)
                    "(reason missing) or unknown (invalid) bearer token, or a token without "
                    "the route's role (forbidden), by method and route template.\n"
                    "# TYPE orch_http_auth_failures_total counter\n");
-    size_t nr = orchd_routes_count;
+    size_t nr = d->n_routes;
     for (size_t i = 0; d->m.auth_failures && i < nr; i++)
         for (int k = 0; k < ORCHD_AUTH_N; k++) {
             uint64_t v = d->m.auth_failures[i * ORCHD_AUTH_N + (size_t)k];
             if (v)
                 oc_buf_addf(b, "orch_http_auth_failures_total{method=\"%s\",route=\"%s\","
-                               "reason=\"%s\"} %llu\n", orchd_routes[i].method,
-                            orchd_routes[i].pattern, orchd_auth_reasons[k],
+                               "reason=\"%s\"} %llu\n", d->routes[i].method,
+                            d->routes[i].pattern, orchd_auth_reasons[k],
                             (unsigned long long)v);
         }
     oc_buf_adds(b, "# HELP orch_webhook_signature_failures_total Webhook requests refused "
@@ -307,7 +309,7 @@ void orchd_metrics(struct orchd_req *rq)
     oc_buf_addf(&b, "orch_notify_failures_total %llu\n", (unsigned long long)d->m.notify_failures);
     orchd_family(&b, "orch_http_requests_total", "counter",
                  "API requests by method, route template and status code.");
-    size_t nr = orchd_routes_count;
+    size_t nr = d->n_routes;
     for (size_t r = 0; r <= nr; r++)
         for (size_t c = 0; c < ORCHD_HTTP_CODES; c++) {
             uint64_t v = d->m.http[r * ORCHD_HTTP_CODES + c];
@@ -319,8 +321,8 @@ void orchd_metrics(struct orchd_req *rq)
             else
                 snprintf(code, sizeof code, "other");
             oc_buf_addf(&b, "orch_http_requests_total{method=\"%s\",route=\"%s\",code=\"%s\"} %llu\n",
-                        r < nr ? orchd_routes[r].method : "other",
-                        r < nr ? orchd_routes[r].pattern : "unmatched", code,
+                        r < nr ? d->routes[r].method : "other",
+                        r < nr ? d->routes[r].pattern : "unmatched", code,
                         (unsigned long long)v);
         }
     orchd_auth_metrics(d, &b);

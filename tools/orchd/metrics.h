@@ -9,7 +9,9 @@
 struct orchd_req;
 struct orchd_route;
 
-void orchd_metrics_init(struct orchd *d);
+/* Size the counters for the config's workflows and the given routes (the
+ * table ends with an empty row; n_routes does not count it). */
+void orchd_metrics_init(struct orchd *d, const struct orchd_route *routes, size_t n_routes);
 void orchd_metrics_free(struct orchd *d);
 /* The engine's progress events: runs started/finished, step outcomes and
  * durations. */

@@ -1,7 +1,7 @@
 /* orchd: the config-driven daemon. One engine thread claims runs from the
  * store and drives them (sched.c); libmicrohttpd threads serve the API
- * (http.c, routes_*.c) through their own store connection; a notifier
- * thread delivers webhooks (notify.c). Every request that changes a run is
+ * (http.c, routes.c, routes_*.c) through their own store connection; a
+ * notifier thread delivers webhooks (notify.c). Every request that changes a run is
  * a store write the engine (of this or another daemon) acts on. */
 #ifndef ORCHD_H
 #define ORCHD_H
@@ -55,8 +55,16 @@ struct orchd_tick_stats {
     size_t next, n;
     uint32_t pool_busy, pool_capacity, runs_active;
 };
+struct orchd_route;
+
 struct orchd {
     struct oc_config *cfg;
+    /* The API's route table (routes.c), handed to orchd_metrics_init: the
+     * per-route counters are indexed by a route's place in it, and their
+     * files (metrics.c, authlog.c) get it from here rather than depend on
+     * the file that names every handler. */
+    const struct orchd_route *routes;
+    size_t n_routes;
     const char *config_path;
     struct oc_registry *reg;
     struct oc_store *store;           /* the engine thread's connection */
@@ -97,17 +105,27 @@ void orchd_wake(struct orchd *d);
  * engine thread, at the end of each tick). */
 void orchd_tick_record(struct orchd *d, int64_t dur_ns);
 
-/* sched.c */
+/* control.c */
 struct orchd_control {
     int paused, proof, draining;
 };
 /* Fold one stored flag into c; 1 when it is a control flag. */
 int orchd_control_flag(struct orchd_control *c, const char *name, const char *value);
 int32_t orchd_control_cb(void *ud, const char *name, const char *value); /* ud: control */
-void orchd_tick(struct orchd *d);
+/* Write one flag (value NULL clears it); a failure is logged, not fatal. */
+void orchd_flag_write(struct orchd *d, const char *name, const char *value);
 void orchd_apply_config_control(struct orchd *d);
-void orchd_on_progress(void *ud, const struct oc_progress *p);
+
+/* sched.c: one tick of the engine thread. */
+void orchd_tick(struct orchd *d);
+/* schedules.c: fire the due slot of each schedule; last holds each
+ * schedule's last slot (s) from the flags. Returns the runs enqueued. */
+int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns);
+/* reconcile.c: reap what the ownership ledger holds for no live run;
+ * returns how many were reaped. */
 int orchd_reconcile(struct orchd *d);
+/* progress.c: the engine's progress callback (ud: struct orchd). */
+void orchd_on_progress(void *ud, const struct oc_progress *p);
 
 /* http.c */
 struct orchd_server *orchd_server_start(struct orchd *d, const char *listen, char **err);

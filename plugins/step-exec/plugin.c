@@ -107,8 +107,8 @@ static orch_status se_validate(const void *cfgp, struct orch_error *err)
     const struct se_cfg *c = cfgp;
     if (!c->run == !c->argv.count)
         return se_host->error_set(err, ORCH_E_CONFIG,
-                                  c->run ? "exec: give either 'run' or 'argv', not both"
-                                         : "exec: 'run' (a shell command) or 'argv' is required");
+                                  c->run ? "give either 'run' or 'argv', not both"
+                                         : "'run' (a shell command) or 'argv' is required");
     return ORCH_OK;
 }
 

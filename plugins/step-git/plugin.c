@@ -61,26 +61,26 @@ static orch_status sg_validate(const void *cfgp, struct orch_error *err)
     const struct sg_cfg *c = cfgp;
     const char *a = c->action;
     if (!a)
-        return sg_host->error_set(err, ORCH_E_CONFIG, "git: 'action' is required");
+        return sg_host->error_set(err, ORCH_E_CONFIG, "'action' is required");
     if (!strcmp(a, "clone") && (!c->url || !*c->url))
-        return sg_host->error_set(err, ORCH_E_CONFIG, "git: clone needs 'url'");
+        return sg_host->error_set(err, ORCH_E_CONFIG, "clone needs 'url'");
     if (!strcmp(a, "checkout") && !c->ref && !c->branch)
-        return sg_host->error_set(err, ORCH_E_CONFIG, "git: checkout needs 'ref' or 'branch'");
+        return sg_host->error_set(err, ORCH_E_CONFIG, "checkout needs 'ref' or 'branch'");
     if (!strcmp(a, "commit") && (!c->message || !*c->message))
-        return sg_host->error_set(err, ORCH_E_CONFIG, "git: commit needs 'message'");
+        return sg_host->error_set(err, ORCH_E_CONFIG, "commit needs 'message'");
     if (c->token && c->ssh_key)
         return sg_host->error_set(err, ORCH_E_CONFIG,
-                                  "git: give 'token' (https) or 'ssh_key' (ssh), not both");
+                                  "give 'token' (https) or 'ssh_key' (ssh), not both");
     if (c->depth && strcmp(a, "clone"))
-        return sg_host->error_set(err, ORCH_E_CONFIG, "git: 'depth' is for clone only");
+        return sg_host->error_set(err, ORCH_E_CONFIG, "'depth' is for clone only");
     if (!c->dir || !*c->dir || c->dir[0] == '/' || !strcmp(c->dir, "..") ||
         !strncmp(c->dir, "../", 3) || strstr(c->dir, "/../"))
         return sg_host->error_set(err, ORCH_E_CONFIG,
-                                  "git: 'dir' must be a path inside the instance work dir, not "
+                                  "'dir' must be a path inside the instance work dir, not "
                                   "'%s'",
                                   c->dir ? c->dir : "");
     if (c->url && c->url[0] == '-')
-        return sg_host->error_set(err, ORCH_E_CONFIG, "git: 'url' cannot start with '-'");
+        return sg_host->error_set(err, ORCH_E_CONFIG, "'url' cannot start with '-'");
     return ORCH_OK;
 }
 

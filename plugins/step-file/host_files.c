@@ -101,7 +101,7 @@ static orch_status sf_host_locate(struct orch_ctx *ctx, const char *path, int *r
     const char *list = sf_host->ctx_get(ctx, "host_paths");
     if (!list || !*list)
         return sf_host->error_set(err, ORCH_E_CONFIG,
-                                  "file: host:%s refused: host: paths are off (list the "
+                                  "host:%s refused: host: paths are off (list the "
                                   "directories steps may use under defaults.host_paths)",
                                   path);
     char joined[8192], abs[4096];
@@ -110,12 +110,12 @@ static orch_status sf_host_locate(struct orch_ctx *ctx, const char *path, int *r
     } else {
         char cwd[4096];
         if (!getcwd(cwd, sizeof cwd))
-            return sf_host->error_set(err, ORCH_E_IO, "file: getcwd: %s", strerror(errno));
+            return sf_host->error_set(err, ORCH_E_IO, "getcwd: %s", strerror(errno));
         snprintf(joined, sizeof joined, "%s/%s", cwd, path);
     }
     if (sf_clean_abs(joined, abs, sizeof abs) != 0)
         return sf_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "file: host:%s refused: a host path may not hold '..'", path);
+                                  "host:%s refused: a host path may not hold '..'", path);
     for (const char *p = list; *p;) {
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -135,7 +135,7 @@ static orch_status sf_host_locate(struct orch_ctx *ctx, const char *path, int *r
                     continue;
                 *root = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (*root < 0)
-                    return sf_host->error_set(err, ORCH_E_IO, "file: host directory %s: %s",
+                    return sf_host->error_set(err, ORCH_E_IO, "host directory %s: %s",
                                               d, strerror(errno));
                 strcpy(rel, r);
                 return ORCH_OK;
@@ -144,7 +144,7 @@ static orch_status sf_host_locate(struct orch_ctx *ctx, const char *path, int *r
         p += n + (e ? 1 : 0);
     }
     return sf_host->error_set(err, ORCH_E_CONFIG,
-                              "file: host:%s refused: it is outside every directory of "
+                              "host:%s refused: it is outside every directory of "
                               "defaults.host_paths",
                               path);
 }
@@ -153,11 +153,11 @@ static orch_status sf_open_failed(const char *path, int e, struct orch_error *er
 {
     if (e == EXDEV || e == ELOOP)
         return sf_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "file: host:%s refused: a symbolic link on the way leads out "
+                                  "host:%s refused: a symbolic link on the way leads out "
                                   "of its allowed directory",
                                   path);
     return sf_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
-                              "file: host file %s: %s", path, strerror(e));
+                              "host file %s: %s", path, strerror(e));
 }
 
 orch_status sf_fetch_host(struct orch_ctx *ctx, const struct sf_loc *from,
@@ -178,7 +178,7 @@ orch_status sf_fetch_host(struct orch_ctx *ctx, const struct sf_loc *from,
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
         return sf_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "file: host:%s is not a regular file", from->path);
+                                  "host:%s is not a regular file", from->path);
     }
     fcntl(fd, F_SETFL, 0);
     char buf[65536];
@@ -187,14 +187,14 @@ orch_status sf_fetch_host(struct orch_ctx *ctx, const struct sf_loc *from,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            st = sf_host->error_set(err, ORCH_E_IO, "file: reading host file %s: %s",
+            st = sf_host->error_set(err, ORCH_E_IO, "reading host file %s: %s",
                                     from->path, strerror(errno));
             break;
         }
         if (n == 0)
             break;
         if (wr(ud, buf, (uint64_t)n) != 0) {
-            st = sf_host->error_set(err, ORCH_E_FAILED, "file: spooling host file %s stopped",
+            st = sf_host->error_set(err, ORCH_E_FAILED, "spooling host file %s stopped",
                                     from->path);
             break;
         }
@@ -251,14 +251,14 @@ orch_status sf_store_host(struct orch_ctx *ctx, const struct sf_loc *to, uint32_
     if (fd < 0) {
         e = errno;
         close(dfd);
-        return sf_host->error_set(err, ORCH_E_IO, "file: host file %s: %s", to->path,
+        return sf_host->error_set(err, ORCH_E_IO, "host file %s: %s", to->path,
                                   strerror(e));
     }
     char buf[65536];
     for (;;) {
         int64_t n = rd(ud, buf, sizeof buf);
         if (n < 0) {
-            st = sf_host->error_set(err, ORCH_E_IO, "file: reading the spool failed");
+            st = sf_host->error_set(err, ORCH_E_IO, "reading the spool failed");
             break;
         }
         if (n == 0)
@@ -268,7 +268,7 @@ orch_status sf_store_host(struct orch_ctx *ctx, const struct sf_loc *to, uint32_
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0)
-                st = sf_host->error_set(err, ORCH_E_IO, "file: writing %s: %s", to->path,
+                st = sf_host->error_set(err, ORCH_E_IO, "writing %s: %s", to->path,
                                         strerror(errno));
             else
                 off += w;
@@ -277,12 +277,12 @@ orch_status sf_store_host(struct orch_ctx *ctx, const struct sf_loc *to, uint32_
             break;
     }
     if (st == ORCH_OK && fchmod(fd, mode & 07777) != 0)
-        st = sf_host->error_set(err, ORCH_E_IO, "file: %s: %s", to->path, strerror(errno));
+        st = sf_host->error_set(err, ORCH_E_IO, "%s: %s", to->path, strerror(errno));
     if (close(fd) != 0 && st == ORCH_OK)
-        st = sf_host->error_set(err, ORCH_E_IO, "file: writing %s: %s", to->path,
+        st = sf_host->error_set(err, ORCH_E_IO, "writing %s: %s", to->path,
                                 strerror(errno));
     if (st == ORCH_OK && renameat(dfd, tmp, dfd, base) != 0)
-        st = sf_host->error_set(err, ORCH_E_IO, "file: %s: %s", to->path, strerror(errno));
+        st = sf_host->error_set(err, ORCH_E_IO, "%s: %s", to->path, strerror(errno));
     if (st != ORCH_OK)
         unlinkat(dfd, tmp, 0);
     close(dfd);

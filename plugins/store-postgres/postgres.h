@@ -1,8 +1,8 @@
 /* store-postgres internals: one connection per open store, statements
  * prepared once per connection (again after a reconnect), every value a
  * parameter. */
-#ifndef PG_H
-#define PG_H
+#ifndef STORE_POSTGRES_H
+#define STORE_POSTGRES_H
 
 #include <libpq-fe.h>
 #include <orch/orch.h>
@@ -47,7 +47,7 @@ struct orch_store {
     int retried;                 /* the last statement was sent again after a reconnect */
 };
 
-/* Parameters of one statement: text values (NULL = SQL NULL), or binary
+/* conn.c. Parameters of one statement: text values (NULL = SQL NULL), or binary
  * ones where len[i] > 0 or fmt[i] = 1. */
 struct pg_args {
     int n;
@@ -75,6 +75,9 @@ orch_status pg_fail(struct orch_store *st, const PGresult *r, struct orch_error 
 orch_status pg_connect(struct orch_store *st, struct orch_error *err);
 /* SQLSTATE of r, "" when none. */
 const char *pg_state(const PGresult *r);
+
+/* statements.c: the SQL of one prepared statement. */
+const char *pg_stmt_text(enum pg_stmt which);
 
 /* Column helpers: text (NULL for SQL NULL), integers from text or binary. */
 const char *pg_text(const PGresult *r, int row, int col);

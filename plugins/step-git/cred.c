@@ -47,7 +47,7 @@ static orch_status sg_sh(struct sg_step *s, const char *script, const char *in, 
     orch_status st = sg_host->inst_exec(s->ctx, &req, &res, err);
     if (st == ORCH_OK && res.exit_code != 0)
         st = sg_host->error_set(err, ORCH_E_FAILED,
-                                "git: setting up credentials in the instance failed (exit %d)",
+                                "setting up credentials in the instance failed (exit %d)",
                                 res.exit_code);
     return st;
 }
@@ -77,7 +77,7 @@ orch_status sg_cred_setup(struct sg_step *s, struct orch_error *err)
         *nl = 0;
     if (out.buf[0] != '/')
         return sg_host->error_set(err, ORCH_E_FAILED,
-                                  "git: credentials: mktemp gave no directory");
+                                  "credentials: mktemp gave no directory");
     snprintf(s->cred.dir, sizeof s->cred.dir, "%s", out.buf);
     if (c->known_hosts) {
         char script[512];
@@ -113,7 +113,7 @@ void sg_cred_teardown(struct sg_step *s)
     struct sg_collect out = {0};
     struct orch_error e = {.struct_size = sizeof e};
     if (sg_sh(s, script, NULL, 0, &out, &e) != ORCH_OK)
-        sg_host->log(s->ctx, ORCH_LOG_WARN, "git: removing the credential files %s: %s",
+        sg_host->log(s->ctx, ORCH_LOG_WARN, "removing the credential files %s: %s",
                      s->cred.dir, e.message ? e.message : "failed");
     sg_host->free(e.message);
     s->cred.dir[0] = 0;

@@ -28,7 +28,7 @@ orch_status sf_spool_open(struct sf_spool *s, uint64_t limit, struct orch_error 
     sha256_init(&s->sha);
     s->f = tmpfile();
     if (!s->f)
-        return sf_host->error_set(err, ORCH_E_IO, "file: no temporary file: %s",
+        return sf_host->error_set(err, ORCH_E_IO, "no temporary file: %s",
                                   strerror(errno));
     return ORCH_OK;
 }
@@ -66,7 +66,7 @@ orch_status sf_fetch(struct orch_ctx *ctx, const struct sf_loc *from, struct sf_
         st = sf_host->inst_get_file(ctx, from->path, sf_spool_write, s, err);
     if (s->over)
         return sf_host->error_set(err, ORCH_E_FAILED,
-                                  "file: %s %s is larger than max_size (%llu bytes)",
+                                  "%s %s is larger than max_size (%llu bytes)",
                                   sf_loc_kind(from), from->path,
                                   (unsigned long long)s->limit);
     if (st == ORCH_OK) {

@@ -1,7 +1,7 @@
 /* store-sqlite internals: one handle per open store, prepared statements
  * kept for its lifetime. */
-#ifndef SQ_H
-#define SQ_H
+#ifndef STORE_SQLITE_H
+#define STORE_SQLITE_H
 
 #include <orch/orch.h>
 #include <sqlite3.h>
@@ -35,7 +35,7 @@ struct orch_store {
     const char *deferred_sync; /* see sq_settle */
 };
 
-/* A new database takes its schema without syncs (losing it leaves an empty
+/* conn.c. A new database takes its schema without syncs (losing it leaves an empty
  * file, made again at the next open); the configured synchronous level
  * applies from the first statement after the migration. */
 void sq_settle(struct orch_store *st);
@@ -46,6 +46,8 @@ orch_status sq_fail(struct orch_store *st, struct orch_error *err, const char *w
 orch_status sq_exec(struct orch_store *st, const char *sql, struct orch_error *err);
 void sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 const char *sq_col_text(sqlite3_stmt *s, int i);
+/* statements.c: the SQL of one prepared statement. */
+const char *sq_stmt_text(enum sq_stmt which);
 
 orch_status sq_schema_version(struct orch_store *st, int32_t *current, int32_t *supported,
                               struct orch_error *err);

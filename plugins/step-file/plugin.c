@@ -57,7 +57,7 @@ static orch_status sf_need(const char *v, const char *action, const char *opt,
 {
     if (v)
         return ORCH_OK;
-    return sf_host->error_set(err, ORCH_E_CONFIG, "file: %s needs '%s'", action, opt);
+    return sf_host->error_set(err, ORCH_E_CONFIG, "%s needs '%s'", action, opt);
 }
 
 static orch_status sf_validate(const void *cfgp, struct orch_error *err)
@@ -67,7 +67,7 @@ static orch_status sf_validate(const void *cfgp, struct orch_error *err)
     uint32_t mode;
     if (sf_mode(c->mode, &mode) != 0)
         return sf_host->error_set(err, ORCH_E_CONFIG,
-                                  "file: 'mode' must be octal permission bits such as 0644, "
+                                  "'mode' must be octal permission bits such as 0644, "
                                   "not '%s'",
                                   c->mode ? c->mode : "");
     orch_status st = ORCH_OK;
@@ -86,7 +86,7 @@ static orch_status sf_validate(const void *cfgp, struct orch_error *err)
     }
     if (c->expect && (strlen(c->expect) != 64 || strspn(c->expect, "0123456789abcdef") != 64))
         return sf_host->error_set(err, ORCH_E_CONFIG,
-                                  "file: 'expect' must be 64 lowercase hex digits");
+                                  "'expect' must be 64 lowercase hex digits");
     return ORCH_OK;
 }
 
@@ -114,10 +114,10 @@ static orch_status sf_content(struct orch_ctx *ctx, const struct sf_loc *l, stru
     buf[n] = 0;
     orch_status st = ORCH_OK;
     if (n != s->size)
-        st = sf_host->error_set(err, ORCH_E_IO, "file: reading the spool back failed");
+        st = sf_host->error_set(err, ORCH_E_IO, "reading the spool back failed");
     else if (memchr(buf, 0, n))
         st = sf_host->error_set(err, ORCH_E_FAILED,
-                                "file: %s %s holds a NUL byte: outputs are text (use copy "
+                                "%s %s holds a NUL byte: outputs are text (use copy "
                                 "for binary files)",
                                 sf_loc_kind(l), l->path);
     else
@@ -146,7 +146,7 @@ static orch_status sf_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
     if (!strcmp(c->action, "write")) {
         size_t n = strlen(c->content);
         if (fwrite(c->content, 1, n, s.f) != n)
-            st = sf_host->error_set(err, ORCH_E_IO, "file: spooling the content failed");
+            st = sf_host->error_set(err, ORCH_E_IO, "spooling the content failed");
         sha256_update(&s.sha, n, (const uint8_t *)c->content);
         s.size = n;
         sf_sha256_hex(&s.sha, s.hex);
@@ -160,7 +160,7 @@ static orch_status sf_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
             st = sf_content(ctx, &src, &s, err);
         if (st == ORCH_OK && c->expect && strcmp(c->expect, s.hex))
             st = sf_host->error_set(err, ORCH_E_FAILED,
-                                    "file: %s %s has sha256 %s, expected %s", sf_loc_kind(&src),
+                                    "%s %s has sha256 %s, expected %s", sf_loc_kind(&src),
                                     src.path, s.hex, c->expect);
     }
     if (st == ORCH_OK)

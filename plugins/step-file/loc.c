@@ -39,11 +39,11 @@ orch_status sf_loc_parse(const char *text, const char *option, struct sf_loc *ou
                          struct orch_error *err)
 {
     if (!text || !*text)
-        return sf_host->error_set(err, ORCH_E_CONFIG, "file: '%s' is empty", option);
+        return sf_host->error_set(err, ORCH_E_CONFIG, "'%s' is empty", option);
     if (!strncmp(text, "host:", 5)) {
         out->where = SF_HOST;
         if (!text[5] || strlen(text + 5) >= sizeof out->path)
-            return sf_host->error_set(err, ORCH_E_INVALID_ARG, "file: '%s': bad host path",
+            return sf_host->error_set(err, ORCH_E_INVALID_ARG, "'%s': bad host path",
                                       option);
         strcpy(out->path, text + 5);
         return ORCH_OK;
@@ -58,7 +58,7 @@ orch_status sf_loc_parse(const char *text, const char *option, struct sf_loc *ou
     }
     if (sf_clean_relative(p, out->path, sizeof out->path) != 0)
         return sf_host->error_set(err, ORCH_E_INVALID_ARG,
-                                  "file: '%s': %s escapes the %s (paths are relative and "
+                                  "'%s': %s escapes the %s (paths are relative and "
                                   "stay inside it)",
                                   option, p,
                                   out->where == SF_ARTIFACT ? "run's artifacts"

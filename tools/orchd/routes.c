@@ -1,0 +1,192 @@
+/* The API's route table (method, pattern, role, handler, summary: the one
+ * list docs/api/openapi.yaml must match) and the router: match a path,
+ * check the bearer token against the route's role, call the handler,
+ * count the answer; and the answer's body as text. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "authlog.h"
+#include "host.h"
+#include "http.h"
+#include "instances.h"
+#include "metrics.h"
+#include "util.h"
+
+const struct orchd_route orchd_routes[] = {
+    {"GET", "/health", 0, orchd_health, "ok or degraded (the health document's status)"},
+    {"GET", "/health/live", 0, orchd_health_live, "liveness"},
+    {"GET", "/health/ready", 0, orchd_health_ready, "readiness"},
+    {"GET", "/health/env", OC_ROLE_READ, orchd_health_env, "environment presence"},
+    {"GET", "/v1/health", OC_ROLE_READ, orchd_health_full, "the health document"},
+    {"GET", "/metrics", OC_ROLE_READ, orchd_metrics, "Prometheus metrics"},
+    {"GET", "/v1/openapi.yaml", 0, orchd_openapi_yaml_get, "this API's OpenAPI document"},
+    {"GET", "/v1/openapi.json", 0, orchd_openapi_json_get, "this API's OpenAPI document"},
+    {"GET", "/v1/workflows", OC_ROLE_READ, orchd_workflows_list, "list workflows"},
+    {"GET", "/v1/workflows/{name}", OC_ROLE_READ, orchd_workflows_get, "a workflow's DAG"},
+    {"POST", "/v1/runs", OC_ROLE_WRITE, orchd_runs_start, "start a run"},
+    {"GET", "/v1/runs", OC_ROLE_READ, orchd_runs_list, "list runs"},
+    {"GET", "/v1/runs/{id}", OC_ROLE_READ, orchd_runs_get, "a run with its steps"},
+    {"POST", "/v1/runs/{id}/cancel", OC_ROLE_WRITE, orchd_runs_cancel, "cancel a run"},
+    {"POST", "/v1/runs/{id}/resume", OC_ROLE_WRITE, orchd_runs_resume,
+     "re-queue a failed or cancelled run"},
+    {"GET", "/v1/runs/{id}/events", OC_ROLE_READ, orchd_runs_events, "a run's ledger"},
+    {"POST", "/v1/runs/{id}/steps/{step}/approve", OC_ROLE_WRITE, orchd_runs_approve,
+     "approve a waiting step"},
+    {"POST", "/v1/runs/{id}/steps/{step}/reject", OC_ROLE_WRITE, orchd_runs_reject,
+     "reject a waiting step"},
+    {"GET", "/v1/runs/{id}/steps/{step}/logs", OC_ROLE_READ, orchd_runs_logs,
+     "a step's log, or a live stream"},
+    {"GET", "/v1/dead-letters", OC_ROLE_READ, orchd_dead_letters, "failed runs"},
+    {"POST", "/v1/dead-letters/{id}/requeue", OC_ROLE_WRITE, orchd_dead_letter_requeue,
+     "re-queue a failed run"},
+    {"POST", "/v1/instances", OC_ROLE_WRITE, orchd_instances_create,
+     "create an instance on a backend"},
+    {"GET", "/v1/instances", OC_ROLE_READ, orchd_instances_list,
+     "instances of the ownership ledger, with backend status"},
+    {"GET", "/v1/instances/{id}", OC_ROLE_READ, orchd_instances_get, "an instance"},
+    {"DELETE", "/v1/instances/{id}", OC_ROLE_WRITE, orchd_instances_destroy,
+     "destroy an instance"},
+    {"POST", "/v1/instances/{id}/exec", OC_ROLE_WRITE, orchd_instances_exec,
+     "run a command on an instance"},
+    {"GET", "/v1/instances/{id}/executions", OC_ROLE_READ, orchd_executions_list,
+     "an instance's executions"},
+    {"GET", "/v1/instances/{id}/executions/{exec}", OC_ROLE_READ, orchd_executions_get,
+     "an execution, with its output"},
+    {"GET", "/v1/instances/{id}/executions/{exec}/output", OC_ROLE_READ,
+     orchd_executions_output, "an execution's output, or a live stream"},
+    {"DELETE", "/v1/instances/{id}/executions/{exec}", OC_ROLE_WRITE, orchd_executions_cancel,
+     "cancel an execution"},
+    {"GET", "/v1/plugins", OC_ROLE_READ, orchd_plugins_list, "plugins and load errors"},
+    {"GET", "/v1/control", OC_ROLE_READ, orchd_control_get, "control flags"},
+    {"POST", "/v1/control", OC_ROLE_ADMIN, orchd_control_set, "pause, resume, proof, drain"},
+    {"POST", "/v1/hooks/{name}", -1, orchd_hook, "webhook trigger (HMAC-signed)"},
+    {NULL, NULL, 0, NULL, NULL},
+};
+/* The number of routes (the table ends with an empty row): the metrics'
+ * and the auth log's per-route counters are sized by it. */
+const size_t orchd_routes_count = sizeof orchd_routes / sizeof orchd_routes[0] - 1;
+
+/* Match path against pattern, capturing {x} segments into params (which
+ * point into copy). */
+static int orchd_match(const char *pattern, char *copy, const char **params)
+{
+    size_t np = 0;
+    const char *p = pattern;
+    char *s = copy;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            char *se = strchr(s, '/');
+            if (!pe || np == ORCHD_MAX_PARAMS)
+                return 0;
+            size_t len = se ? (size_t)(se - s) : strlen(s);
+            if (!len)
+                return 0;
+            params[np++] = s;
+            s += len;
+            p = pe + 1;
+            if (*s == '/' && *p == '/') {
+                *s++ = 0;
+                p++;
+            } else if (*s || *p) {
+                return 0;
+            }
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+    return !*p && !*s;
+}
+
+/* 0 = allowed; otherwise 401 or 403 already answered. */
+static int orchd_auth(struct orchd_req *rq, int role)
+{
+    const struct oc_daemon_cfg *dc = &rq->d->cfg->daemon;
+    if (role == 0 || role == -1)
+        return 0;
+    if (!dc->n_tokens)
+        return 0; /* loopback-only dev mode, checked at start */
+    const char *h = orchd_header(rq, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) || !h[7]) {
+        orchd_auth_failed(rq, ORCHD_AUTH_MISSING, NULL);
+        orchd_fail(rq, 401, "unauthorized", "an Authorization: Bearer TOKEN header is required");
+        return -1;
+    }
+    unsigned char hash[32];
+    orchd_sha256(h + 7, strlen(h + 7), hash);
+    const struct oc_token *found = NULL;
+    for (size_t i = 0; i < dc->n_tokens; i++)
+        /* Every token is compared, in constant time: no early exit. */
+        if (orchd_consttime_eq(hash, dc->tokens[i].sha256, 32))
+            found = &dc->tokens[i];
+    if (!found) {
+        orchd_auth_failed(rq, ORCHD_AUTH_INVALID, NULL);
+        orchd_fail(rq, 401, "unauthorized", "the bearer token is not valid");
+        return -1;
+    }
+    rq->token = found;
+    if (found->role < role) {
+        orchd_auth_failed(rq, ORCHD_AUTH_FORBIDDEN, found->name);
+        static const char *const names[] = {"", "read", "write", "admin"};
+        orchd_fail(rq, 403, "forbidden", "token '%s' has role %s; this needs %s", found->name,
+                   names[found->role], names[role]);
+        return -1;
+    }
+    return 0;
+}
+
+static void orchd_route(struct orchd_req *rq)
+{
+    int path_known = 0;
+    for (const struct orchd_route *r = orchd_routes; r->method; r++) {
+        /* The match writes NULs into its copy to end the captured parts. */
+        char *work = oc_xstrdup(rq->path);
+        const char *params[ORCHD_MAX_PARAMS] = {0};
+        int hit = orchd_match(r->pattern, work, params);
+        path_known |= hit;
+        if (hit && !strcmp(r->method, rq->method)) {
+            memcpy(rq->params, params, sizeof params);
+            rq->route = r;
+            if (orchd_auth(rq, r->role) == 0)
+                r->fn(rq);
+            free(work);
+            return;
+        }
+        free(work);
+    }
+    if (path_known)
+        orchd_fail(rq, 405, "method_not_allowed", "%s is not allowed on %s", rq->method,
+                   rq->path);
+    else
+        orchd_fail(rq, 404, "not_found", "no route %s", rq->path);
+}
+
+void orchd_dispatch(struct orchd_req *rq, int too_large)
+{
+    struct orchd *d = rq->d;
+    if (too_large)
+        orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
+                   (long long)d->cfg->daemon.max_body);
+    else
+        orchd_route(rq);
+    orchd_metrics_http(d, rq->route, rq->status);
+}
+
+char *orchd_answer_text(struct orchd_req *rq, const char **ctype)
+{
+    if (rq->text) {
+        char *text = rq->text;
+        rq->text = NULL;
+        *ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
+        return text;
+    }
+    *ctype = "application/json";
+    char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = oc_xasprintf("%s\n", j ? j : "{}");
+    free(j);
+    return text;
+}
