@@ -23,11 +23,6 @@ import sys
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KINDS = ("backend", "step", "store")
 
-# Plugins whose move to the rule is other work of issue 20 (item 8, the
-# HTTP plugins' part): their problems are printed but do not fail. Remove
-# one when it follows the rule; never add one to hide a new problem.
-PENDING = {"backend-docker", "backend-fly-machines", "store-s3"}
-
 # The first string literal of an error_set call: its format.
 ERROR_SET_RE = re.compile(r'error_set\s*\([^;"]*"((?:[^"\\]|\\.)*)"', re.S)
 
@@ -80,11 +75,8 @@ def main():
         if kind not in KINDS or not name or not os.path.isdir(d):
             continue
         for p in problems_of(d, kind, name, core):
-            if entry in PENDING:
-                print(f"pending: plugins/{entry}: {p}")
-            else:
-                print(f"plugins/{entry}: {p}")
-                bad = 1
+            print(f"plugins/{entry}: {p}")
+            bad = 1
     return bad
 
 

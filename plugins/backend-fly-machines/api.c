@@ -19,7 +19,7 @@
 
 #include <nettle/base64.h>
 
-#include "fly.h"
+#include "fly-machines.h"
 
 void fl_resp_free(struct fl_resp *r)
 {

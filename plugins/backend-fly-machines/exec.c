@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fly.h"
+#include "fly-machines.h"
 #include <orch/kit_reap.h>
 
 /* Bytes of data per exec call; they travel base64 encoded in the request's

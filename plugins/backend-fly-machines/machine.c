@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fly.h"
+#include "fly-machines.h"
 
 /* Metadata keys: labels' dots become underscores (orch.run -> orch_run);
  * the labels themselves, keys intact, ride along as JSON in orch_labels. */

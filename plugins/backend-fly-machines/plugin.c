@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fly.h"
+#include "fly-machines.h"
 
 const struct orch_host *fl_host;
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fly.h"
+#include "fly-machines.h"
 #include <orch/kit_reap.h>
 
 #define FL_REAP_MAX 64

@@ -1,8 +1,8 @@
 /* backend-fly-machines internals: Fly Machines through the Machines REST
  * API (libcurl + jansson). An instance is a machine of the configured app;
  * commands go through the exec endpoint, files through exec too. */
-#ifndef FLY_H
-#define FLY_H
+#ifndef BACKEND_FLY_MACHINES_H
+#define BACKEND_FLY_MACHINES_H
 
 #include <curl/curl.h>
 #include <jansson.h>
