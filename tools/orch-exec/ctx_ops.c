@@ -13,15 +13,6 @@
 #include "registry.h"
 #include "util.h"
 
-void xe_send_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (s)
-        oc_frame_write(xe_out_fd, OC_FRAME_JSON, s, strlen(s));
-    free(s);
-}
-
 static void xe_log(struct orch_ctx *ctx, uint32_t level, const char *line)
 {
     size_t n = strlen(line);
