@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/result.h"
 #include "../host.h"
 #include "internal.h"
 
@@ -182,10 +183,10 @@ void oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
     r->inst_jobs--;
     if (job->kind == OC_JOB_CREATE) {
         if (st == ORCH_OK) {
-            const char *bid = json_string_value(json_object_get(result, "backend_id"));
-            const char *h = json_string_value(json_object_get(result, "handle"));
-            in->backend_id = oc_xstrdup(bid);
-            in->handle = oc_xstrdup(h);
+            struct oc_res_created c;
+            oc_res_created_read(result, &c);
+            in->backend_id = oc_xstrdup(c.backend_id);
+            in->handle = oc_xstrdup(c.handle);
             in->state = OC_INST_READY;
             oc_ledger_instance(r, in, ORCH_INST_RUNNING);
             oc_ledger_event(r, "instance.created",

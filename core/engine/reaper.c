@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/result.h"
 #include "../host.h"
 #include "internal.h"
 
@@ -170,11 +171,11 @@ static void oc_leftover_done(void *ud, orch_status st, const char *msg, json_t *
         oc_leftover_free(j);
         return;
     }
-    size_t i;
-    json_t *o;
-    json_array_foreach(json_object_get(result, "instances"), i, o) {
-        const char *id =
-            json_string_value(json_object_get(json_object_get(o, "labels"), "orch.instance"));
+    struct oc_res_owned_item o;
+    for (size_t i = 0, n = oc_res_owned_count(result); i < n; i++) {
+        if (!oc_res_owned_at(result, i, &o))
+            continue;
+        const char *id = json_string_value(json_object_get(o.labels, "orch.instance"));
         json_t *row = id ? json_object_get(j->destroyed, id) : NULL;
         if (!row)
             continue; /* live, or not in this ledger: not ours to judge */
@@ -182,7 +183,7 @@ static void oc_leftover_done(void *ud, orch_status st, const char *msg, json_t *
         struct oc_log_fields rf = {.run_id = run_id, .component = "reaper"};
         oc_log_at(ORCH_LOG_WARN, &rf, "instance %s is destroyed in the ledger but backend %s "
                   "still has it (%s): destroying it", id, j->backend,
-                  json_string_value(json_object_get(o, "id")));
+                  o.id);
         struct orch_instance_rec rec = {
             .struct_size = sizeof rec,
             .state = ORCH_INST_DESTROYED,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/result.h"
 #include "../errors.h"
 #include "../host.h"
 #include "internal.h"
@@ -227,19 +228,16 @@ static int64_t oc_retry_delay_ms(const struct oc_retry *rt, uint32_t tries)
     return (int64_t)d;
 }
 
-/* What the job's result says besides its status: outputs, exit code, and
- * whether the command may live on in its instance. */
+/* What the job's result says besides its status: the exit code, and
+ * whether the command may live on in its instance. (Outputs arrive as
+ * messages while the step runs, through on_output.) */
 static void oc_step_take_result(struct oc_run *r, struct oc_srt *s, orch_status st,
                                 json_t *result)
 {
-    json_t *outs = json_object_get(result, "outputs");
-    const char *k;
-    json_t *v;
-    json_object_foreach(outs, k, v)
-        json_object_set(s->outputs, k, v);
-    json_t *ec = json_object_get(result, "exit_code");
-    if (json_is_integer(ec))
-        s->exit_code = (int32_t)json_integer_value(ec);
+    struct oc_res_step res;
+    oc_res_step_read(result, &res);
+    if (res.has_exit_code)
+        s->exit_code = res.exit_code;
     /* No result: the executor died or was killed (crash, protocol error,
      * deadline, cancel grace) and its command may live on. It is reaped
      * before the instance runs anything again, and before destroy. */
@@ -275,9 +273,9 @@ static int oc_step_retry_due(const struct oc_run *r, const struct oc_srt *s, uin
     int64_t delay = oc_retry_delay_ms(rt, s->tries);
     /* The plugin's advice (e.g. a 429's Retry-After) is a floor: retrying
      * sooner only earns another refusal. max_elapsed still bounds it. */
-    json_t *ra = json_object_get(result, "retry_after_ms");
-    if (json_is_integer(ra) && json_integer_value(ra) > delay)
-        delay = json_integer_value(ra);
+    int64_t advised = oc_res_retry_after(result);
+    if (advised > delay)
+        delay = advised;
     int within = rt->max_elapsed_ms <= 0 ||
                  (now - s->first_start_mono) / 1000000 + delay <= rt->max_elapsed_ms;
     *delay_ms = delay;
@@ -308,9 +306,10 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
     /* Its instance was gone (removed outside orch) before the command
      * could start: the attempt is recorded failed, a new instance is made
      * and the step goes again, once, without using up its retries. */
-    if (json_is_true(json_object_get(result, "instance_gone")) && s->inst != SIZE_MAX &&
-        !s->rerun_lost && !r->cancelled) {
-        oc_inst_lost(r, s->inst, json_string_value(json_object_get(result, "backend_id")));
+    struct oc_res_step res;
+    oc_res_step_read(result, &res);
+    if (res.instance_gone && s->inst != SIZE_MAX && !s->rerun_lost && !r->cancelled) {
+        oc_inst_lost(r, s->inst, res.backend_id);
         s->rerun_lost = 1;
         s->tries--;
         oc_ledger_flush_logs(r, s);

@@ -16,6 +16,7 @@
 #include "../util.h"
 #include "frame.h"
 #include "request.h"
+#include "result.h"
 
 extern char **environ;
 
@@ -331,27 +332,32 @@ static int oc_worker_frame(struct oc_pool *p, struct oc_worker *w, uint8_t type,
         return -1;
     }
     int done = 0;
-    if (json_is_true(json_object_get(j, "done"))) {
-        orch_status st = (orch_status)json_integer_value(json_object_get(j, "status"));
-        const char *msg = json_string_value(json_object_get(j, "message"));
+    struct oc_msg m;
+    oc_msg_read(j, &m);
+    switch (m.type) {
+    case OC_MSG_DONE: {
+        orch_status st = m.status;
         /* A cancel the plugin honoured reports as cancelled, whatever it said. */
         if (w->cancelled && st != ORCH_OK && st != ORCH_E_CANCELLED)
             st = ORCH_E_CANCELLED;
-        oc_job_finish(p, w, st, msg, json_object_get(j, "result"));
+        oc_job_finish(p, w, st, m.message, m.result);
         done = 1;
-    } else if (json_object_get(j, "output")) {
-        const char *v = json_string_value(json_object_get(j, "value"));
+        break;
+    }
+    case OC_MSG_OUTPUT:
         if (cbs->on_output)
-            cbs->on_output(w->ud, json_string_value(json_object_get(j, "output")), v ? v : "");
-    } else if (json_is_string(json_object_get(j, "at"))) {
+            cbs->on_output(w->ud, m.key, m.value);
+        break;
+    case OC_MSG_AT:
         /* The plugin slot now running: crash and hang messages name it. */
         free(w->what);
-        w->what = oc_xstrdup(json_string_value(json_object_get(j, "at")));
-    } else if (json_object_get(j, "event")) {
+        w->what = oc_xstrdup(m.at);
+        break;
+    case OC_MSG_EVENT:
         if (cbs->on_event)
-            cbs->on_event(w->ud, json_string_value(json_object_get(j, "event")),
-                          json_string_value(json_object_get(j, "data")));
-    } else {
+            cbs->on_event(w->ud, m.event, m.data);
+        break;
+    case OC_MSG_INVALID:
         json_decref(j);
         return -1;
     }

@@ -16,15 +16,8 @@
 
 /* Requests: JSON objects built only by core/exec/request.h, which
  * describes their shape and is the one list of operations.
- * Results (the `result` object passed to on_done):
- *   step.run: {"outputs": {...}, "exit_code": int?}
- *   step.run in proof mode (ctx dry_run): {"plan": "text"}
- *   instance.create: {"backend_id": "...", "handle": "..." | null}
- *   instance.status: {"state": int, "detail": "..."}
- *   instance.list_owned: {"instances": [{"id","handle","state","labels"}]}
- *   instance.destroy: {}; instance.reap: {"reaped": int}
- *   instance.exec: {"exit_code": int, "signal": int, "duration_ns": int}
- *     (its output arrives through on_stream) */
+ * Results (the `result` object passed to on_done) and the messages an
+ * executor sends are described, built and read by core/exec/result.h. */
 
 struct oc_job_cbs {
     /* Command output and plugin log lines as they arrive. */

@@ -27,8 +27,8 @@
  * "with" (its options: rendered for a step, with secret references for a
  * backend or store)}; id or path required.
  *
- * Results (the "result" of the executor's done frame) are listed in
- * core/exec/pool.h.
+ * Results (the "result" of the executor's done message) and the messages
+ * themselves: core/exec/result.h.
  *
  * Ownership (each argument and field is tagged with one of these):
  *   borrowed  valid for the duration of the call; the builder copies it.

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "exec/result.h"
 #include "host.h"
 #include "options.h"
 #include "util.h"
@@ -117,7 +118,7 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
             snprintf(data, sizeof data, "%s", txt ? txt : "{}");
             free(txt);
             json_decref(j);
-            xe_send_json(json_pack("{s:s,s:s}", "event", "artifact.stored", "data", data));
+            xe_send_json(oc_msg_event("artifact.stored", data));
         } else {
             oc_error_wrap(err, "storing artifact %s", name);
         }

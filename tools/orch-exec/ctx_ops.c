@@ -8,6 +8,7 @@
 
 #include "exec.h"
 #include "exec/frame.h"
+#include "exec/result.h"
 #include "exec_env.h"
 #include "host.h"
 #include "registry.h"
@@ -53,7 +54,7 @@ void xe_at(const struct orch_plugin_desc *d, const char *slot)
     last_d = d;
     last_slot = slot;
     char *at = oc_xasprintf("%s-%s's %s slot", oc_kind_name(d->kind), d->name, slot);
-    xe_send_json(json_pack("{s:s}", "at", at));
+    xe_send_json(oc_msg_at(at));
     free(at);
 }
 
@@ -61,13 +62,13 @@ static orch_status xe_output_set(struct orch_ctx *ctx, const char *key, const ch
 {
     if (!key || !*key)
         return ORCH_E_INVALID_ARG;
-    xe_send_json(json_pack("{s:s,s:s}", "output", key, "value", value ? value : ""));
+    xe_send_json(oc_msg_output(key, value));
     return ORCH_OK;
 }
 
 static orch_status xe_emit(struct orch_ctx *ctx, const char *type, const char *json)
 {
-    xe_send_json(json_pack("{s:s,s:s}", "event", type, "data", json ? json : "{}"));
+    xe_send_json(oc_msg_event(type, json));
     return ORCH_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include "exec.h"
 #include "exec/frame.h"
+#include "exec/result.h"
 #include "host.h"
 #include "proc_env.h"
 #include "util.h"
@@ -113,14 +114,9 @@ int main(int argc, char **argv)
             err.code = st;
         /* A plugin's "retry after" advice (a 429's Retry-After) travels with
          * the result so the engine's back-off can honour it. */
-        if (st != ORCH_OK && err.retry_after_ms > 0) {
-            if (!result)
-                result = json_object();
-            json_object_set_new(result, "retry_after_ms", json_integer(err.retry_after_ms));
-        }
-        xe_send_json(json_pack("{s:b,s:i,s:s?,s:o?}", "done", 1, "status", (json_int_t)st,
-                               "message", st != ORCH_OK ? oc_error_text(&err) : NULL,
-                               "result", result));
+        if (st != ORCH_OK && err.retry_after_ms > 0)
+            oc_res_set_retry_after(&result, err.retry_after_ms);
+        xe_send_json(oc_msg_done(st, st != ORCH_OK ? oc_error_text(&err) : NULL, result));
         oc_error_clear(&err);
         json_decref(req);
     }

@@ -5,6 +5,7 @@
 
 #include "builtins.h"
 #include "exec.h"
+#include "exec/result.h"
 #include "host.h"
 #include "node.h"
 #include "options.h"
@@ -82,17 +83,17 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
         if (rc == ORCH_OK && text) {
             oc_host()->log_stream(&ctx, ORCH_STREAM_STDOUT, text, strlen(text));
             oc_host()->log_stream(&ctx, ORCH_STREAM_STDOUT, "\n", 1);
-            *result = json_pack("{s:s}", "plan", text);
+            *result = oc_res_step(&(struct oc_res_step){.plan = text});
         }
         oc_host()->free(text);
     } else if (rc == ORCH_OK) {
+        int gone = 0;
         if (job->rq.has_backend) {
             rc = xe_backend_open(job, 1, err);
             /* The instance is gone (removed outside orch) and nothing ran:
              * the engine makes a new one and runs the step there. */
             if (rc == ORCH_E_NOT_FOUND && job->be && !job->inst)
-                *result = json_pack("{s:b,s:s?}", "instance_gone", 1, "backend_id",
-                                    job->rq.instance.backend_id);
+                gone = 1;
         }
         if (rc == ORCH_OK) {
             /* host->inst_workdir: what the bound backend reports (1.1). */
@@ -103,10 +104,11 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
             rc = vt->run(&ctx, cfg, err);
         }
         xe_backend_close(job);
-        if (!*result)
-            *result = json_object();
-        if (job->exit_code != -1)
-            json_object_set_new(*result, "exit_code", json_integer(job->exit_code));
+        struct oc_res_step r = {.has_exit_code = job->exit_code != -1,
+                                .exit_code = job->exit_code,
+                                .instance_gone = gone,
+                                .backend_id = gone ? job->rq.instance.backend_id : NULL};
+        *result = oc_res_step(&r);
     }
     oc_options_free(d, cfg);
     return rc;
@@ -146,7 +148,7 @@ static orch_status xe_create(struct xe_job *job, json_t **result, struct orch_er
         xe_at(job->be_desc, "create");
         rc = job->bvt->create(job->be, &ctx, &spec, &job->inst, &ref, err);
         if (rc == ORCH_OK)
-            *result = json_pack("{s:s?,s:s?}", "backend_id", ref.id, "handle", ref.handle);
+            *result = oc_res_created(&(struct oc_res_created){ref.id, ref.handle});
         oc_host()->free(ref.id);
         oc_host()->free(ref.handle);
         free(env);
@@ -181,7 +183,7 @@ static orch_status xe_destroy(struct xe_job *job, json_t **result, struct orch_e
             rc = job->bvt->destroy(job->inst, &ctx, err);
     }
     xe_backend_close(job);
-    *result = json_object();
+    *result = oc_res_empty();
     return rc;
 }
 
@@ -190,7 +192,7 @@ static orch_status xe_status(struct xe_job *job, json_t **result, struct orch_er
     orch_status rc = xe_backend_open(job, 1, err);
     if (rc == ORCH_E_NOT_FOUND) {
         oc_error_clear(err);
-        *result = json_pack("{s:i,s:s}", "state", ORCH_INST_DESTROYED, "detail", "not found");
+        *result = oc_res_status(&(struct oc_res_status){ORCH_INST_DESTROYED, "not found"});
         rc = ORCH_OK;
     } else if (rc == ORCH_OK && !job->bvt->status) {
         rc = oc_error_set(err, ORCH_E_UNSUPPORTED, "backend has no status");
@@ -201,7 +203,7 @@ static orch_status xe_status(struct xe_job *job, json_t **result, struct orch_er
         xe_at(job->be_desc, "status");
         rc = job->bvt->status(job->inst, &ctx, &s, err);
         if (rc == ORCH_OK)
-            *result = json_pack("{s:i,s:s?}", "state", (json_int_t)s.state, "detail", s.detail);
+            *result = oc_res_status(&(struct oc_res_status){(int32_t)s.state, s.detail});
         oc_host()->free(s.detail);
     }
     xe_backend_close(job);
@@ -239,8 +241,8 @@ static orch_status xe_inst_exec(struct xe_job *job, json_t **result, struct orch
         xe_at(job->be_desc, "exec");
         rc = job->bvt->exec(job->inst, &ctx, &rq, &res, err);
         if (rc == ORCH_OK)
-            *result = json_pack("{s:i,s:i,s:I}", "exit_code", res.exit_code, "signal",
-                                res.term_signal, "duration_ns", (json_int_t)res.duration_ns);
+            *result = oc_res_exec(&(struct oc_res_exec){res.exit_code, res.term_signal,
+                                                        (int64_t)res.duration_ns});
         free(env);
         free(args);
     }
@@ -250,11 +252,7 @@ static orch_status xe_inst_exec(struct xe_job *job, json_t **result, struct orch
 
 static int32_t xe_owned_cb(void *ud, const struct orch_owned_instance *o)
 {
-    json_t *labels = json_object();
-    for (uint32_t i = 0; i < o->label_count; i++)
-        json_object_set_new(labels, o->labels[i].key, json_string(o->labels[i].value));
-    json_array_append_new(ud, json_pack("{s:s,s:s?,s:i,s:o}", "id", o->id, "handle", o->handle,
-                                        "state", (json_int_t)o->state, "labels", labels));
+    oc_res_owned_add(ud, o->id, o->handle, (int32_t)o->state, o->labels, o->label_count);
     return 0;
 }
 
@@ -272,7 +270,7 @@ static orch_status xe_list_owned(struct xe_job *job, json_t **result, struct orc
         xe_at(job->be_desc, "list_owned");
         rc = job->bvt->list_owned(job->be, &ctx, match, n, xe_owned_cb, arr, err);
         free(match);
-        *result = json_pack("{s:o}", "instances", arr);
+        *result = oc_res_owned(arr);
     }
     xe_backend_close(job);
     return rc;
@@ -297,7 +295,7 @@ static orch_status xe_reap_commands(struct xe_job *job, json_t **result,
         rc = xe_reap_in(job, &ctx, err);
     }
     xe_backend_close(job);
-    *result = json_object();
+    *result = oc_res_empty();
     return rc;
 }
 
@@ -343,7 +341,7 @@ static orch_status xe_reap(struct xe_job *job, json_t **result, struct orch_erro
     }
     json_decref(found);
     xe_backend_close(job);
-    *result = json_pack("{s:I}", "reaped", (json_int_t)reaped);
+    *result = oc_res_reaped(reaped);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exec/result.h"
 #include "errors.h"
 #include "host.h"
 #include "instances.h"
@@ -232,8 +233,10 @@ static void orchd_exec_finish(struct orchd_exec *x, struct orchd_job *job)
     pthread_mutex_lock(&xs->lock);
     if (job->status == ORCH_OK) {
         x->state = "exited";
-        x->exit_code = (int)json_integer_value(json_object_get(job->result, "exit_code"));
-        x->signal = (int)json_integer_value(json_object_get(job->result, "signal"));
+        struct oc_res_exec res;
+        oc_res_exec_read(job->result, &res);
+        x->exit_code = res.exit_code;
+        x->signal = res.signal;
     } else {
         x->state = job->status == ORCH_E_TIMEOUT     ? "timed_out"
                    : atomic_load(&x->cancel) ||

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/result.h"
 #include "errors.h"
 #include "host.h"
 #include "instances.h"
@@ -146,8 +147,12 @@ void orchd_instances_create(struct orchd_req *rq)
         oc_error_clear(&err);
         orchd_backend_fail(rq, name, "create instance", &job);
     } else {
-        json_object_set(row, "backend_id", json_object_get(job.result, "backend_id"));
-        json_object_set(row, "handle", json_object_get(job.result, "handle"));
+        struct oc_res_created c;
+        oc_res_created_read(job.result, &c);
+        if (c.backend_id)
+            json_object_set_new(row, "backend_id", json_string(c.backend_id));
+        if (c.handle)
+            json_object_set_new(row, "handle", json_string(c.handle));
         /* Its idle clock starts when it is ready, however long that took. */
         json_object_set_new(row, "last_used_ns", json_integer(orchd_now(d)));
         if (orchd_inst_put(d, row, ORCH_INST_RUNNING, &err) != 0)
@@ -183,16 +188,11 @@ static json_t *orchd_backend_states(struct orchd *d, json_t *row, char **why)
     json_t *states = NULL;
     if (job.status == ORCH_OK) {
         states = json_object();
-        size_t i;
-        json_t *o;
-        json_array_foreach(json_object_get(job.result, "instances"), i, o) {
-            const char *bid = json_string_value(json_object_get(o, "id"));
-            if (bid)
-                json_object_set_new(states, bid,
-                                    json_string(orchd_inst_state_name(
-                                        (uint32_t)json_integer_value(
-                                            json_object_get(o, "state")))));
-        }
+        struct oc_res_owned_item o;
+        for (size_t i = 0, n = oc_res_owned_count(job.result); i < n; i++)
+            if (oc_res_owned_at(job.result, i, &o))
+                json_object_set_new(states, o.id,
+                                    json_string(orchd_inst_state_name((uint32_t)o.state)));
     } else {
         *why = oc_xasprintf("%s", job.message ? job.message : orch_strerror(job.status));
     }
@@ -291,10 +291,12 @@ void orchd_instances_get(struct orchd_req *rq)
                                 .timeout_ms = 60000};
         orchd_job_run(d, &job, req);
         if (job.status == ORCH_OK) {
+            struct oc_res_status rs;
+            oc_res_status_read(job.result, &rs);
             json_object_set_new(row, "backend_state",
-                                json_string(orchd_inst_state_name((uint32_t)json_integer_value(
-                                    json_object_get(job.result, "state")))));
-            json_object_set(row, "backend_detail", json_object_get(job.result, "detail"));
+                                json_string(orchd_inst_state_name((uint32_t)rs.state)));
+            if (rs.detail)
+                json_object_set_new(row, "backend_detail", json_string(rs.detail));
         } else {
             json_object_set_new(row, "backend_state", json_string("unknown"));
             json_object_set_new(row, "backend_error",
