@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <orch/kit.h>
+
 #include "local.h"
 
 /* How long reap waits for a killed group to be gone: SIGKILL cannot be
@@ -86,9 +88,9 @@ static int lb_fsync_dir(const char *dir)
 char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long start,
                     struct orch_error *err)
 {
-    char *dir = lb_printf("%s/" LB_CMDS_DIR, in->dir);
-    char *tmp = dir ? lb_printf("%s/%ld.tmp", dir, pid) : NULL;
-    char *final = dir ? lb_printf("%s/%ld", dir, pid) : NULL;
+    char *dir = pk_printf(lb_host, "%s/" LB_CMDS_DIR, in->dir);
+    char *tmp = dir ? pk_printf(lb_host, "%s/%ld.tmp", dir, pid) : NULL;
+    char *final = dir ? pk_printf(lb_host, "%s/%ld", dir, pid) : NULL;
     int rc = tmp && final ? 0 : -1;
     const char *what = "out of memory";
     if (rc == 0 && mkdir(dir, 0700) == 0)
@@ -203,7 +205,7 @@ orch_status lb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
                              struct orch_error *err)
 {
     (void)ctx;
-    char *dir = lb_printf("%s/" LB_CMDS_DIR, in->dir);
+    char *dir = pk_printf(lb_host, "%s/" LB_CMDS_DIR, in->dir);
     if (!dir)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     DIR *d = opendir(dir);
@@ -220,7 +222,7 @@ orch_status lb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
     while (rc == ORCH_OK && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
-        char *path = lb_printf("%s/%s", dir, de->d_name);
+        char *path = pk_printf(lb_host, "%s/%s", dir, de->d_name);
         if (!path) {
             rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
             break;

@@ -34,7 +34,7 @@ struct lb_child {
 static char *lb_inst_env(const struct orch_instance *in, size_t *len)
 {
     *len = 0;
-    char *path = lb_printf("%s/" LB_ENV_FILE, in->dir);
+    char *path = pk_printf(lb_host, "%s/" LB_ENV_FILE, in->dir);
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     lb_host->free(path);
     if (fd < 0)
@@ -90,7 +90,8 @@ static char **lb_env(const struct orch_instance *in, const struct orch_exec_req 
     }
     size_t m = 0;
     for (uint32_t k = 0; k < req->env_count; k++) {
-        mine[m] = lb_printf("%s=%s", req->env[k].key, req->env[k].value ? req->env[k].value : "");
+        const char *v = req->env[k].value ? req->env[k].value : "";
+        mine[m] = pk_printf(lb_host, "%s=%s", req->env[k].key, v);
         if (!mine[m]) {
             for (size_t i = 0; i < m; i++)
                 lb_host->free(mine[i]);
@@ -106,7 +107,7 @@ static char **lb_env(const struct orch_instance *in, const struct orch_exec_req 
         p += strnlen(key, ilen - p) + 1;
         const char *val = p < ilen ? inst + p : "";
         p += strnlen(val, ilen - p) + 1;
-        char *kv = lb_printf("%s=%s", key, val);
+        char *kv = pk_printf(lb_host, "%s=%s", key, val);
         if (kv && !lb_env_has(mine, m, kv))
             mine[m++] = kv;
         else
@@ -143,7 +144,7 @@ static char *lb_find_program(const char *name)
     for (const char *p = path;; p++) {
         const char *colon = strchr(p, ':');
         size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        char *cand = lb_printf("%.*s%s%s", (int)n, p, n ? "/" : "", name);
+        char *cand = pk_printf(lb_host, "%.*s%s%s", (int)n, p, n ? "/" : "", name);
         struct stat sb;
         if (cand && stat(cand, &sb) == 0 && S_ISREG(sb.st_mode) && access(cand, X_OK) == 0)
             return cand;

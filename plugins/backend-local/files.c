@@ -15,21 +15,6 @@
 
 #include "local.h"
 
-char *lb_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = lb_host->alloc((uint64_t)n + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 static int lb_rel_ok(const char *rel)
 {
     if (!rel || rel[0] == '/')

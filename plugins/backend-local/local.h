@@ -34,7 +34,6 @@ struct orch_instance {
  * opened with O_NOFOLLOW on every component, so no symlink leads out; -1
  * with err set. For exec's cwd: the command starts there by fchdir. */
 int lb_open_dir(const struct orch_instance *in, const char *rel, struct orch_error *err);
-char *lb_printf(const char *fmt, ...) ORCH_PRINTF(1, 2);
 
 orch_status lb_exec(struct orch_instance *in, struct orch_ctx *ctx,
                     const struct orch_exec_req *req, struct orch_exec_res *res,

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <orch/kit.h>
+
 #include "local.h"
 
 const struct orch_host *lb_host;
@@ -116,8 +118,8 @@ static struct orch_instance *lb_inst_new(struct orch_backend *be, const char *id
         return NULL;
     in->be = be;
     in->id = lb_host->strdup(id);
-    in->dir = lb_printf("%s/%s", be->root, id);
-    in->workdir = lb_printf("%s/%s/work", be->root, id);
+    in->dir = pk_printf(lb_host, "%s/%s", be->root, id);
+    in->workdir = pk_printf(lb_host, "%s/%s/work", be->root, id);
     if (!in->id || !in->dir || !in->workdir) {
         lb_host->free(in->id);
         lb_host->free(in->dir);
@@ -140,7 +142,7 @@ static void lb_release(struct orch_instance *in)
 
 static int lb_write_env(const struct orch_instance *in, const struct orch_instance_spec *spec)
 {
-    char *path = lb_printf("%s/" LB_ENV_FILE, in->dir);
+    char *path = pk_printf(lb_host, "%s/" LB_ENV_FILE, in->dir);
     int fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     lb_host->free(path);
     if (fd < 0)
@@ -163,8 +165,8 @@ static int lb_write_env(const struct orch_instance *in, const struct orch_instan
  * newlines in them. */
 static int lb_write_marker(const struct orch_instance *in, const struct orch_instance_spec *spec)
 {
-    char *tmp = lb_printf("%s/" LB_MARKER ".tmp", in->dir);
-    char *final = lb_printf("%s/" LB_MARKER, in->dir);
+    char *tmp = pk_printf(lb_host, "%s/" LB_MARKER ".tmp", in->dir);
+    char *final = pk_printf(lb_host, "%s/" LB_MARKER, in->dir);
     int fd = tmp && final ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     int rc = -1;
@@ -213,8 +215,8 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
      * killed at any point leaves nothing, a staging directory the reaper
      * finds by its orch.instance label, or the finished instance. */
     char *final = in->dir;
-    char *staging = lb_printf("%s/." "%s" LB_STAGING, be->root, in->id);
-    char *work = staging ? lb_printf("%s/work", staging) : NULL;
+    char *staging = pk_printf(lb_host, "%s/." "%s" LB_STAGING, be->root, in->id);
+    char *work = staging ? pk_printf(lb_host, "%s/work", staging) : NULL;
     orch_status rc = ORCH_OK;
     if (!work)
         rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
@@ -388,8 +390,8 @@ static orch_status lb_probe(struct orch_backend *be, struct orch_ctx *ctx,
     (void)err;
     int ok = access(be->root, W_OK | X_OK) == 0;
     out->health = ok ? ORCH_PROBE_HEALTHY : ORCH_PROBE_UNHEALTHY;
-    out->message = ok ? lb_printf("%s is writable", be->root)
-                      : lb_printf("%s: %s", be->root, strerror(errno));
+    out->message = ok ? pk_printf(lb_host, "%s is writable", be->root)
+                      : pk_printf(lb_host, "%s: %s", be->root, strerror(errno));
     return ORCH_OK;
 }
 
