@@ -245,95 +245,110 @@ static void cf_copy(void *dst, size_t cap, const void *src)
     memcpy(dst, src, n < cap ? n : cap);
 }
 
+static const void *cf_traced_backend(const void *vt)
+{
+    static struct orch_backend_vtable t;
+    const struct orch_backend_vtable *real = vt;
+    if (cf_real_backend && cf_real_backend != real)
+        return vt;
+    if (cf_real_backend)
+        return &t;
+    cf_real_backend = real;
+    cf_copy(&t, sizeof t, real);
+    CF_WRAP(struct orch_backend_vtable, backend, open);
+    CF_WRAP(struct orch_backend_vtable, backend, close);
+    CF_WRAP(struct orch_backend_vtable, backend, create);
+    CF_WRAP(struct orch_backend_vtable, backend, attach);
+    CF_WRAP(struct orch_backend_vtable, backend, exec);
+    CF_WRAP(struct orch_backend_vtable, backend, put_file);
+    CF_WRAP(struct orch_backend_vtable, backend, get_file);
+    CF_WRAP(struct orch_backend_vtable, backend, list_dir);
+    CF_WRAP(struct orch_backend_vtable, backend, status);
+    CF_WRAP(struct orch_backend_vtable, backend, stop);
+    CF_WRAP(struct orch_backend_vtable, backend, destroy);
+    CF_WRAP(struct orch_backend_vtable, backend, release);
+    CF_WRAP(struct orch_backend_vtable, backend, list_owned);
+    CF_WRAP(struct orch_backend_vtable, backend, probe);
+    CF_WRAP(struct orch_backend_vtable, backend, reap_commands);
+    CF_WRAP(struct orch_backend_vtable, backend, workdir);
+    return &t;
+}
+
+static const void *cf_traced_store(const void *vt)
+{
+    static struct orch_store_vtable t;
+    const struct orch_store_vtable *real = vt;
+    if (cf_real_store && cf_real_store != real)
+        return vt;
+    if (cf_real_store)
+        return &t;
+    cf_real_store = real;
+    cf_copy(&t, sizeof t, real);
+    CF_WRAP(struct orch_store_vtable, store, open);
+    CF_WRAP(struct orch_store_vtable, store, close);
+    CF_WRAP(struct orch_store_vtable, store, schema_version);
+    CF_WRAP(struct orch_store_vtable, store, migrate);
+    CF_WRAP(struct orch_store_vtable, store, txn_begin);
+    CF_WRAP(struct orch_store_vtable, store, txn_commit);
+    CF_WRAP(struct orch_store_vtable, store, txn_rollback);
+    CF_WRAP(struct orch_store_vtable, store, run_create);
+    CF_WRAP(struct orch_store_vtable, store, run_get);
+    CF_WRAP(struct orch_store_vtable, store, run_list);
+    CF_WRAP(struct orch_store_vtable, store, run_cas);
+    CF_WRAP(struct orch_store_vtable, store, attempt_cas);
+    CF_WRAP(struct orch_store_vtable, store, attempt_list);
+    CF_WRAP(struct orch_store_vtable, store, event_append);
+    CF_WRAP(struct orch_store_vtable, store, event_list);
+    CF_WRAP(struct orch_store_vtable, store, log_append);
+    CF_WRAP(struct orch_store_vtable, store, log_read);
+    CF_WRAP(struct orch_store_vtable, store, instance_put);
+    CF_WRAP(struct orch_store_vtable, store, instance_list);
+    CF_WRAP(struct orch_store_vtable, store, instance_delete);
+    CF_WRAP(struct orch_store_vtable, store, flag_set);
+    CF_WRAP(struct orch_store_vtable, store, flag_list);
+    CF_WRAP(struct orch_store_vtable, store, lease_acquire);
+    CF_WRAP(struct orch_store_vtable, store, lease_release);
+    CF_WRAP(struct orch_store_vtable, store, lease_list);
+    CF_WRAP(struct orch_store_vtable, store, run_claim);
+    CF_WRAP(struct orch_store_vtable, store, run_heartbeat);
+    CF_WRAP(struct orch_store_vtable, store, blob_put);
+    CF_WRAP(struct orch_store_vtable, store, blob_get);
+    CF_WRAP(struct orch_store_vtable, store, blob_delete);
+    CF_WRAP(struct orch_store_vtable, store, blob_list);
+    CF_WRAP(struct orch_store_vtable, store, notify);
+    CF_WRAP(struct orch_store_vtable, store, wait);
+    CF_WRAP(struct orch_store_vtable, store, run_stats);
+    return &t;
+}
+
+static const void *cf_traced_step(const void *vt)
+{
+    static struct orch_step_vtable t;
+    const struct orch_step_vtable *real = vt;
+    if (cf_real_step && cf_real_step != real)
+        return vt;
+    if (cf_real_step)
+        return &t;
+    cf_real_step = real;
+    cf_copy(&t, sizeof t, real);
+    CF_WRAP(struct orch_step_vtable, step, validate);
+    CF_WRAP(struct orch_step_vtable, step, run);
+    CF_WRAP(struct orch_step_vtable, step, plan);
+    return &t;
+}
+
 const void *cf_traced_vtable(uint32_t kind, const void *vt)
 {
     if (!vt)
         return vt;
-    if (kind == ORCH_KIND_BACKEND) {
-        static struct orch_backend_vtable t;
-        const struct orch_backend_vtable *real = vt;
-        if (cf_real_backend && cf_real_backend != real)
-            return vt;
-        if (cf_real_backend)
-            return &t;
-        cf_real_backend = real;
-        cf_copy(&t, sizeof t, real);
-        CF_WRAP(struct orch_backend_vtable, backend, open);
-        CF_WRAP(struct orch_backend_vtable, backend, close);
-        CF_WRAP(struct orch_backend_vtable, backend, create);
-        CF_WRAP(struct orch_backend_vtable, backend, attach);
-        CF_WRAP(struct orch_backend_vtable, backend, exec);
-        CF_WRAP(struct orch_backend_vtable, backend, put_file);
-        CF_WRAP(struct orch_backend_vtable, backend, get_file);
-        CF_WRAP(struct orch_backend_vtable, backend, list_dir);
-        CF_WRAP(struct orch_backend_vtable, backend, status);
-        CF_WRAP(struct orch_backend_vtable, backend, stop);
-        CF_WRAP(struct orch_backend_vtable, backend, destroy);
-        CF_WRAP(struct orch_backend_vtable, backend, release);
-        CF_WRAP(struct orch_backend_vtable, backend, list_owned);
-        CF_WRAP(struct orch_backend_vtable, backend, probe);
-        CF_WRAP(struct orch_backend_vtable, backend, reap_commands);
-        CF_WRAP(struct orch_backend_vtable, backend, workdir);
-        return &t;
+    switch (kind) {
+    case ORCH_KIND_BACKEND:
+        return cf_traced_backend(vt);
+    case ORCH_KIND_STORE:
+        return cf_traced_store(vt);
+    case ORCH_KIND_STEP:
+        return cf_traced_step(vt);
+    default:
+        return vt;
     }
-    if (kind == ORCH_KIND_STORE) {
-        static struct orch_store_vtable t;
-        const struct orch_store_vtable *real = vt;
-        if (cf_real_store && cf_real_store != real)
-            return vt;
-        if (cf_real_store)
-            return &t;
-        cf_real_store = real;
-        cf_copy(&t, sizeof t, real);
-        CF_WRAP(struct orch_store_vtable, store, open);
-        CF_WRAP(struct orch_store_vtable, store, close);
-        CF_WRAP(struct orch_store_vtable, store, schema_version);
-        CF_WRAP(struct orch_store_vtable, store, migrate);
-        CF_WRAP(struct orch_store_vtable, store, txn_begin);
-        CF_WRAP(struct orch_store_vtable, store, txn_commit);
-        CF_WRAP(struct orch_store_vtable, store, txn_rollback);
-        CF_WRAP(struct orch_store_vtable, store, run_create);
-        CF_WRAP(struct orch_store_vtable, store, run_get);
-        CF_WRAP(struct orch_store_vtable, store, run_list);
-        CF_WRAP(struct orch_store_vtable, store, run_cas);
-        CF_WRAP(struct orch_store_vtable, store, attempt_cas);
-        CF_WRAP(struct orch_store_vtable, store, attempt_list);
-        CF_WRAP(struct orch_store_vtable, store, event_append);
-        CF_WRAP(struct orch_store_vtable, store, event_list);
-        CF_WRAP(struct orch_store_vtable, store, log_append);
-        CF_WRAP(struct orch_store_vtable, store, log_read);
-        CF_WRAP(struct orch_store_vtable, store, instance_put);
-        CF_WRAP(struct orch_store_vtable, store, instance_list);
-        CF_WRAP(struct orch_store_vtable, store, instance_delete);
-        CF_WRAP(struct orch_store_vtable, store, flag_set);
-        CF_WRAP(struct orch_store_vtable, store, flag_list);
-        CF_WRAP(struct orch_store_vtable, store, lease_acquire);
-        CF_WRAP(struct orch_store_vtable, store, lease_release);
-        CF_WRAP(struct orch_store_vtable, store, lease_list);
-        CF_WRAP(struct orch_store_vtable, store, run_claim);
-        CF_WRAP(struct orch_store_vtable, store, run_heartbeat);
-        CF_WRAP(struct orch_store_vtable, store, blob_put);
-        CF_WRAP(struct orch_store_vtable, store, blob_get);
-        CF_WRAP(struct orch_store_vtable, store, blob_delete);
-        CF_WRAP(struct orch_store_vtable, store, blob_list);
-        CF_WRAP(struct orch_store_vtable, store, notify);
-        CF_WRAP(struct orch_store_vtable, store, wait);
-        CF_WRAP(struct orch_store_vtable, store, run_stats);
-        return &t;
-    }
-    if (kind == ORCH_KIND_STEP) {
-        static struct orch_step_vtable t;
-        const struct orch_step_vtable *real = vt;
-        if (cf_real_step && cf_real_step != real)
-            return vt;
-        if (cf_real_step)
-            return &t;
-        cf_real_step = real;
-        cf_copy(&t, sizeof t, real);
-        CF_WRAP(struct orch_step_vtable, step, validate);
-        CF_WRAP(struct orch_step_vtable, step, run);
-        CF_WRAP(struct orch_step_vtable, step, plan);
-        return &t;
-    }
-    return vt;
 }

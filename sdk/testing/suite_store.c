@@ -489,6 +489,33 @@ static void st_txn(struct cf *c)
     st_close(&s);
 }
 
+/* One of st_concurrent's two processes: its own handle, `events` ledger
+ * appends and as many claims, each claimed run's id written to out. */
+static int st_race_writer(struct cf *c, int p, int events, int out)
+{
+    struct st me;
+    if (st_open(c, &me) != 0)
+        return 1;
+    char owner[8];
+    snprintf(owner, sizeof owner, "P%d", p);
+    for (int k = 0; k < events; k++) {
+        int64_t seq;
+        orch_status rc = me.vt->event_append(me.h, "cf-race", owner, "{}", k, &seq, &me.err);
+        if (rc != ORCH_OK)
+            cf_fail_err(c, rc, &me.err, "process %d: event_append", p);
+        oc_error_clear(&me.err);
+        struct st_seen got = {0};
+        rc = me.vt->run_claim(me.h, owner, 60000, oc_now_real_ns(), st_on_run, &got, &me.err);
+        if (rc == ORCH_OK && dprintf(out, "%s\n", got.id) < 0)
+            return 1;
+        else if (rc != ORCH_OK && rc != ORCH_E_NOT_FOUND && rc != ORCH_E_TRANSIENT)
+            cf_fail_err(c, rc, &me.err, "process %d: run_claim", p);
+        oc_error_clear(&me.err);
+    }
+    st_close(&me);
+    return 0;
+}
+
 /* Two processes, each with its own handle, race for the same runs and
  * append to the ledger at once. */
 static void st_concurrent(struct cf *c)
@@ -514,29 +541,7 @@ static void st_concurrent(struct cf *c)
         kids[p] = fork();
         if (kids[p] == 0) {
             close(fds[0]);
-            struct st me;
-            if (st_open(c, &me) != 0)
-                _exit(1);
-            char owner[8];
-            snprintf(owner, sizeof owner, "P%d", p);
-            for (int k = 0; k < EVENTS; k++) {
-                int64_t seq;
-                orch_status rc = me.vt->event_append(me.h, "cf-race", owner, "{}", k, &seq,
-                                                     &me.err);
-                if (rc != ORCH_OK)
-                    cf_fail_err(c, rc, &me.err, "process %d: event_append", p);
-                oc_error_clear(&me.err);
-                struct st_seen got = {0};
-                rc = me.vt->run_claim(me.h, owner, 60000, oc_now_real_ns(), st_on_run, &got,
-                                      &me.err);
-                if (rc == ORCH_OK && dprintf(fds[1], "%s\n", got.id) < 0)
-                    _exit(1);
-                else if (rc != ORCH_OK && rc != ORCH_E_NOT_FOUND && rc != ORCH_E_TRANSIENT)
-                    cf_fail_err(c, rc, &me.err, "process %d: run_claim", p);
-                oc_error_clear(&me.err);
-            }
-            st_close(&me);
-            _exit(0);
+            _exit(st_race_writer(c, p, EVENTS, fds[1]));
         }
     }
     close(fds[1]);
