@@ -274,12 +274,15 @@ orch_status sb_run(struct orch_backend *be, const char *cmd, char **out, int *st
         size_t len = 0, cap = 0;
         char *buf = NULL, chunk[8192];
         ssize_t n;
+        int nomem = 0;
         while ((n = libssh2_channel_read(ch, chunk, sizeof chunk)) > 0) {
             if (out && len + (size_t)n + 1 > cap) {
                 cap = (len + (size_t)n + 1) * 2;
                 char *nb = sb_host->realloc(buf, cap);
-                if (!nb)
+                if (!nb) {
+                    nomem = 1; /* not a short answer taken for the whole one */
                     break;
+                }
                 buf = nb;
             }
             if (out) {
@@ -288,13 +291,23 @@ orch_status sb_run(struct orch_backend *be, const char *cmd, char **out, int *st
                 buf[len] = 0;
             }
         }
+        if (n < 0) {
+            /* The read's error, taken before closing: close and
+             * wait_closed on a channel short of EOF set errors of their
+             * own ("not in EOF state") that would hide the real one. */
+            rc = sb_fail(be, "read", err);
+            libssh2_channel_free(ch);
+            sb_host->free(buf);
+            return rc;
+        }
         libssh2_channel_close(ch);
         libssh2_channel_wait_closed(ch);
         *status = libssh2_channel_get_exit_status(ch);
         libssh2_channel_free(ch);
-        if (n < 0) {
+        if (nomem) {
             sb_host->free(buf);
-            return sb_fail(be, "read", err);
+            return sb_host->error_set(err, ORCH_E_NOMEM,
+                                      "out of memory reading a command's output");
         }
         if (out)
             *out = buf ? buf : sb_host->strdup("");
