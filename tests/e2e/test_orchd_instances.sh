@@ -231,7 +231,7 @@ o "${OS[@]}" pause
 expect_rc 0 "pause"
 o "${OS[@]}" runs start hello
 P=$("$ORCH" --server "unix:$OD_SOCK" --json runs list --workflow hello --state queued | jq_py "d[0]['id']")
-sleep 1
+od_wait_ticks 2
 api GET "/v1/runs/$P" "" reader
 [ "$(resp "d['run']['state']")" = queued ] || fail "a paused daemon claims nothing"
 o "${OS[@]}" control
@@ -248,7 +248,7 @@ o pause
 expect_rc 0 "pause in the store"
 api POST /v1/runs '{"workflow":"hello"}'
 P2=$(resp "d['run']['id']")
-sleep 1
+od_wait_ticks 2
 api GET "/v1/runs/$P2" "" reader
 [ "$(resp "d['run']['state']")" = queued ] || fail "paused through the store"
 o control

@@ -51,6 +51,23 @@ expect_http() {
 }
 resp() { jq_py "$1" <"$T/resp"; }
 
+# od_wait_ticks N: wait until the daemon has finished N more scheduler
+# ticks than it had when called (GET /v1/health's scheduler.ticks). What a
+# test asserts did NOT happen (a paused daemon claimed nothing) is asserted
+# after whole ticks that began later, never after a fixed sleep.
+od_wait_ticks() {
+  local base now end=$((SECONDS + 120))
+  api GET /v1/health "" reader
+  base=$(resp "d['scheduler']['ticks']")
+  while :; do
+    api GET /v1/health "" reader
+    now=$(resp "d['scheduler']['ticks']")
+    [ "$now" -ge $((base + $1)) ] && return 0
+    [ "$SECONDS" -lt "$end" ] || fail "the daemon did not finish $1 ticks in 120 s"
+    sleep 0.05
+  done
+}
+
 # od_wait_run RUN STATE [SECONDS, default 60]
 od_wait_run() {
   local i s=

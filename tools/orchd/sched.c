@@ -65,6 +65,24 @@ static void orchd_fail_unloadable(struct orchd *d, const char *id, const char *w
     oc_error_clear(&err);
 }
 
+/* The flags read again just before claiming: the tick's first read can be
+ * a whole tick old by now (cancels, deadlines, leases, schedules came in
+ * between), and a pause acknowledged in that time must hold for the runs
+ * queued after it. A failed read keeps the tick's answer. */
+static int orchd_still_accepting(struct orchd *d)
+{
+    struct orchd_control c = {0};
+    struct orch_error err;
+    oc_error_init(&err);
+    orch_status rc = d->store->vt->flag_list(d->store->h, orchd_control_cb, &c, &err);
+    oc_error_clear(&err);
+    if (rc != ORCH_OK)
+        return 1;
+    atomic_store(&d->paused, c.paused);
+    atomic_store(&d->draining, c.draining);
+    return !c.paused && !c.draining;
+}
+
 static int orchd_claim(struct orchd *d, int64_t now)
 {
     int n = 0;
@@ -140,7 +158,8 @@ void orchd_tick(struct orchd *d)
                     !(d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks);
     if (accepting) {
         fired = orchd_fire_schedules(d, f.schedules, now);
-        claimed = orchd_claim(d, now);
+        if (orchd_still_accepting(d))
+            claimed = orchd_claim(d, now);
     }
     int64_t mono = oc_now_mono_ns();
     if (!d->last_reconcile_mono ||
