@@ -17,7 +17,7 @@ builder=orch-test/deb-build:2
 base=orch-base/debian:bookworm
 b="orch-test-debbuild-$$" i="orch-test-debinst-$$"
 finish() {
-  docker rm -f "$b" "$i" >/dev/null 2>&1 || true
+  docker rm -f -v "$b" "$i" >/dev/null 2>&1 || true
   t_cleanup
 }
 trap finish EXIT

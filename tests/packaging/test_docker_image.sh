@@ -12,7 +12,7 @@ vol="orch-test-state-$$"
 names=()
 finish() {
   local n
-  for n in "${names[@]:-}"; do [ -n "$n" ] && docker rm -f "$n" >/dev/null 2>&1; done
+  for n in "${names[@]:-}"; do [ -n "$n" ] && docker rm -f -v "$n" >/dev/null 2>&1; done
   docker volume rm -f "$vol" >/dev/null 2>&1 || true
   t_cleanup
 }
