@@ -56,7 +56,7 @@ nm --defined-only "$ORCH_BUILD_DIR/core/liborchcore.a" 2>/dev/null | awk '
   /:$/ {obj = substr($1, 1, length($1) - 1); next}
   NF == 3 && $2 ~ /[TDBRV]/ {print obj, $3}' >"$T/syms"
 while read -r obj sym; do
-  echo "$core_objs" | grep -qx "$obj" || continue
+  echo "$core_objs" | grepq -x "$obj" || continue
   case "$sym" in oc_* | orch_* | __*) ;; *) fail "core object $obj defines global '$sym' without the oc_/orch_ prefix" ;; esac
 done <"$T/syms"
 [ -s "$T/syms" ] || fail "no symbols read from liborchcore.a"

@@ -66,10 +66,10 @@ wait_until "the auth failure line" grep -q '"component":"auth".*"request_id":"au
 req sig-fail-1 POST /v1/hooks/build '{"inputs": {}}'
 [ "$HTTP" = 401 ] || fail "unsigned webhook: $HTTP"
 wait_until "the webhook failure line" grep -q '"component":"webhook".*"request_id":"sig-fail-1"' "$T/orchd.log"
-access_line sig-fail-1 | grep -q '"route":"/v1/hooks/{name}"' || fail "webhook access line lacks its route template"
+access_line sig-fail-1 | grepq '"route":"/v1/hooks/{name}"' || fail "webhook access line lacks its route template"
 req unmatched-1 GET /no/such/path "" reader-token
 wait_until "the unmatched access line" access_line unmatched-1
-access_line unmatched-1 | grep -q '"route":"unmatched","status":404' || fail "unmatched route: $(access_line unmatched-1)"
+access_line unmatched-1 | grepq '"route":"unmatched","status":404' || fail "unmatched route: $(access_line unmatched-1)"
 
 # Never a token, a body or a secret in the log.
 for s in writer-token reader-token forged-token-5b2c body-marker-7f3a hook-key-0123456789; do

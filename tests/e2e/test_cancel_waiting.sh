@@ -56,7 +56,7 @@ expect_rc 0 "cancel of a waiting run"
 [ "$(run_state "$R")" = cancelled ] || fail "after the CLI cancel the run is $(run_state "$R")"
 [ "$(attempt_states "$R" gate)" = cancelled ] ||
   fail "the approval's attempts after cancel: '$(attempt_states "$R" gate)' (want one, cancelled)"
-run_json "$R" | grep -q "cancelled while the step waited" || fail "the attempt does not say it was cancelled while waiting"
+run_json "$R" | grepq "cancelled while the step waited" || fail "the attempt does not say it was cancelled while waiting"
 [ ! -e "$T/after-ran" ] || fail "the step after a cancelled approval ran"
 pass "CLI: cancelling a waiting approval ends its attempt cancelled"
 

@@ -63,7 +63,7 @@ id=$(last_run_id)
 [ ! -e "$T/after_bad.ran" ] || fail "a step needing a failed step ran"
 [ -e "$T/cleanup.ran" ] || fail "always() step did not run"
 [ -e "$T/on_failure.ran" ] || fail "failure() step did not run"
-run_json "$id" | jq_py "d['error']" | grep -q "bad" || fail "run error names the failed step"
+run_json "$id" | jq_py "d['error']" | grepq "bad" || fail "run error names the failed step"
 pass "failures"
 
 # A cwd that does not exist is reported as the cwd (it read "cannot run

@@ -171,7 +171,7 @@ od_wait_run "$G2" waiting
 api POST "/v1/runs/$G2/steps/gate/reject" '{"comment":"not today"}'; expect_http 202 "reject"
 od_wait_run "$G2" failed
 api GET "/v1/runs/$G2" "" reader
-resp "d['run']['error']" | grep -q 'rejected by writer: not today' || fail "rejection not in the error"
+resp "d['run']['error']" | grepq 'rejected by writer: not today' || fail "rejection not in the error"
 pass "approval: parks waiting, input checked, approve continues with outputs, reject fails"
 
 # --- dead letters and requeue
@@ -180,7 +180,7 @@ od_wait_run "$B" failed
 api GET "/v1/runs/$B" "" reader
 [ "$(resp "d['run']['steps'][0]['attempt_count']")" = 2 ] || fail "retries not spent"
 api GET /v1/dead-letters "" reader
-resp "[r['id'] for r in d['dead_letters']]" | grep -q "$B" || fail "failed run not a dead letter"
+resp "[r['id'] for r in d['dead_letters']]" | grepq "$B" || fail "failed run not a dead letter"
 api POST "/v1/dead-letters/$B/requeue"; expect_http 202 "requeue"
 # The event is the re-run's end: a fresh budget of two more attempts spent
 # (waiting for "failed" alone could see the state from before the requeue).
@@ -226,7 +226,7 @@ grep -q '^orch_scheduler_last_tick_age_seconds ' "$T/resp" || fail "metrics lack
 grep -q '^orch_runs_finished_total{workflow="gated",state="succeeded"} [1-9]' "$T/resp" || fail "no finished runs counted"
 if grep -q '^orch_runs_finished_total{.*state="waiting"}' "$T/resp"; then fail "a parked run counted as finished"; fi
 api GET /v1/plugins "" reader
-resp "[p['name'] for p in d['plugins']]" | grep -q approval || fail "plugins list"
+resp "[p['name'] for p in d['plugins']]" | grepq approval || fail "plugins list"
 api GET /v1/workflows/gated "" reader
 [ "$(resp "d['workflow']['order']")" = "['gate', 'after']" ] || fail "DAG order: $(cat "$T/resp")"
 pass "health (ready, env as booleans), metrics, plugins, workflow DAG"

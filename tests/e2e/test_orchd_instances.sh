@@ -120,7 +120,7 @@ curl -sN --unix-socket "$OD_SOCK" -H "Authorization: Bearer reader-token" \
   "http://orchd/v1/instances/$I1/executions/$X1/output?follow=true" >"$T/sse"
 grep -q '"data":"line1\\n"' "$T/sse" || { cat "$T/sse"; fail "stream has the first line"; }
 grep -q '"stream":"stderr","data":"done\\n"' "$T/sse" || fail "stream has stderr"
-tail -3 "$T/sse" | grep -q '^event: end' || fail "stream ends with an end event"
+tail -3 "$T/sse" | grepq '^event: end' || fail "stream ends with an end event"
 grep -q '"exit_code":0' "$T/sse" || fail "end event has the exit code"
 api GET "/v1/instances/$I1/executions/$X1" "" reader
 [ "$(resp "d['execution']['stdout'] == 'line1\\nline2\\nline3\\n'")" = True ] ||

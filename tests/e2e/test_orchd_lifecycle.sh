@@ -139,7 +139,7 @@ wait_until "step two to start" grep -q two-start "$T/count"
 od_stop
 o --json runs show "$C"
 [ "$(jq_py "d['state']" <"$T/out")" = queued ] || fail "run not handed back to the queue"
-jq_py "[a['state'] for a in d['attempts'] if a['step']=='two']" <"$T/out" | grep -q unknown || fail "in-flight step not marked unknown"
+jq_py "[a['state'] for a in d['attempts'] if a['step']=='two']" <"$T/out" | grepq unknown || fail "in-flight step not marked unknown"
 [ "$(jq_py "d['owner']" <"$T/out")" = None ] || fail "lease not released"
 touch "$T/release"
 od_start "$T/crash.yaml"

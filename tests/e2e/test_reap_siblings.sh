@@ -32,7 +32,7 @@ ex=$(ps -o ppid= -p "$a1" | tr -d ' ')
 kill -9 "$ex"
 # The crash is recorded and the retry (no backoff) is due at once: a reap
 # that does not wait for b kills it now, before b can see its release.
-retrying() { "$ORCH" --json runs events "$id" | jq_py "any(e['type']=='step.retrying' for e in d)" | grep -q True; }
+retrying() { "$ORCH" --json runs events "$id" | jq_py "any(e['type']=='step.retrying' for e in d)" | grepq True; }
 wait_until "a's retry after its executor died" retrying
 alive "$(cat "$T/b.pid")" || fail "b's command was killed beside a's dead executor"
 touch "$T/a.release" "$T/b.release"

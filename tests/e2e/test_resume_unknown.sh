@@ -44,7 +44,7 @@ expect_asking() {
   expect_rc 0 "$2: resume parks the run at the question"
   [ "$(run_state "$1")" = waiting ] || fail "$2: run is $(run_state "$1"), not waiting"
   [ "$(attempt_states "$1" slow)" = unknown ] || fail "$2: slow attempts: $(attempt_states "$1" slow)"
-  "$ORCH" --json runs events "$1" | grep -q '"kind": *"unknown"' ||
+  "$ORCH" --json runs events "$1" | grepq '"kind": *"unknown"' ||
     fail "$2: no approval.waiting of kind unknown in the ledger"
 }
 
@@ -73,7 +73,7 @@ o resume "$R"
 [ "$(run_state "$R")" = failed ] || fail "rejected: run is $(run_state "$R")"
 [ "$(attempt_states "$R" slow)" = "unknown failed" ] ||
   fail "rejected: slow attempts: $(attempt_states "$R" slow)"
-run_json "$R" | grep -q "retry rejected" || fail "rejected: the failed attempt does not say why"
+run_json "$R" | grepq "retry rejected" || fail "rejected: the failed attempt does not say why"
 [ "$(wc -l <"$T/reject/slow.count")" -eq 1 ] || fail "rejected: slow ran again"
 [ ! -e "$T/reject/after-ran" ] || fail "rejected: the step after ran"
 pass "on_unknown ask, rejected: the step fails"
@@ -95,6 +95,6 @@ o resume "$R"
 [ "$(run_state "$R")" = failed ] || fail "fail: run is $(run_state "$R")"
 [ "$(attempt_states "$R" slow)" = "unknown failed" ] ||
   fail "fail: slow attempts: $(attempt_states "$R" slow)"
-run_json "$R" | grep -q "on_unknown: fail" || fail "fail: the failed attempt does not say why"
+run_json "$R" | grepq "on_unknown: fail" || fail "fail: the failed attempt does not say why"
 [ "$(wc -l <"$T/fail/slow.count")" -eq 1 ] || fail "fail: slow ran again"
 pass "on_unknown fail: the step fails without running again"

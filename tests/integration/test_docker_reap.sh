@@ -92,7 +92,7 @@ case "$out" in *.*) ;; *) fail "resume: no record of the running command in /tmp
 # container) and run no name.
 in_container "$c" 'cd /tmp/.orch-exec && echo "1 0" >000000000000.1.1.aaaaaaaaaaaaaaaa &&
   echo "-1 5" >000000000000.1.1.bbbbbbbbbbbbbbbb && echo "x y" >000000000000.1.1.cccccccccccccccc &&
-  touch "000000000000.1.1.d;touch pwned" && echo planted' | grep -q planted || fail "resume: planting records failed"
+  touch "000000000000.1.1.d;touch pwned" && echo planted' | grepq planted || fail "resume: planting records failed"
 touch "$D/release"
 o resume "$id"
 expect_rc 0 "resume finishes the run"

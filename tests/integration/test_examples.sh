@@ -45,7 +45,7 @@ for kind in local docker ssh fly; do
   fi
   [ "$(git -C "$T/remote.git" log -1 --format=%s "orch/$kind")" = "from $kind" ] ||
     fail "the remote has no commit 'from $kind' on orch/$kind"
-  git -C "$T/remote.git" show "orch/$kind:UPDATED_BY_ORCH" | grep -q "on main" ||
+  git -C "$T/remote.git" show "orch/$kind:UPDATED_BY_ORCH" | grepq "on main" ||
     fail "the pushed file lacks the templated content"
   pass "git-clone-push on $kind"
 

@@ -75,8 +75,8 @@ if [ "${ORCH_SANITIZE:-OFF}" = ON ]; then
 else
   [ "$PEAK" -lt "$RSS_BOUND_KB" ] || fail "orchd's peak RSS was $PEAK kB serving a 64 MiB log from postgres"
 fi
-head -c 10 "$T/plain.log" | grep -q HEAD-MARK || fail "the served log lost its head"
-tail -c 10 "$T/plain.log" | grep -q TAIL-MARK || fail "the served log lost its tail"
+head -c 10 "$T/plain.log" | grepq HEAD-MARK || fail "the served log lost its head"
+tail -c 10 "$T/plain.log" | grepq TAIL-MARK || fail "the served log lost its tail"
 grep -aq "^\[orch\] log truncated: $((TOTAL - LIMIT)) bytes dropped here" "$T/plain.log" ||
   fail "no truncation marker in the served log"
 grep -q '^event: end' "$T/sse.tail" || fail "the SSE stream did not end: $(cat "$T/sse.tail")"

@@ -26,6 +26,8 @@ fail() {
 }
 pass() { echo "ok: $*"; }
 
+. "$(dirname "${BASH_SOURCE[0]}")/grepq.sh"
+
 # Run orch; stdout+stderr go to $T/out, the exit status to $RC.
 o() {
   set +e

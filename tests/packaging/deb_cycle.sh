@@ -11,6 +11,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 fail() { echo "FAIL: $*"; [ -s /tmp/orchd.log ] && tail -20 /tmp/orchd.log; exit 1; }
 pass() { echo "ok: $*"; }
+. "$(dirname "$0")/grepq.sh" # copied beside it by test_deb.sh
 prev_deb=$(ls /debs/prev/orch_*.deb)
 sock=/var/lib/orch/orchd.sock
 ORCH=(orch --server "unix:$sock")
@@ -81,17 +82,17 @@ pass "previous release $(dpkg-query -W -f='${Version}' orch): two runs succeeded
 # from the single package does
 apt_get install /debs/new/orch_*.deb /debs/new/orchd_*.deb /debs/new/orch-plugin-dev_*.deb
 for p in orch orchd orch-plugin-dev; do
-  dpkg-query -W -f='${Status} ${Version}\n' "$p" | grep -q "install ok installed $(cat /debs/new/version)" ||
+  dpkg-query -W -f='${Status} ${Version}\n' "$p" | grepq "install ok installed $(cat /debs/new/version)" ||
     fail "$p is not installed at $(cat /debs/new/version)"
 done
 [ "$(dpkg -S /usr/bin/orchd | cut -d: -f1)" = orchd ] || fail "/usr/bin/orchd does not belong to orchd"
 # The unit moved from orch to orchd: on a merged-/usr system a move between
 # /lib and /usr/lib paths would make dpkg delete it (DEP 17).
-[ -n "$(unit)" ] && dpkg -S "$(unit)" | grep -q '^orchd:' || fail "no unit of orchd after the upgrade"
+[ -n "$(unit)" ] && dpkg -S "$(unit)" | grepq '^orchd:' || fail "no unit of orchd after the upgrade"
 
 [ "$(dpkg -S /usr/include/orch/orch.h | cut -d: -f1)" = orch-plugin-dev ] || fail "the headers are not in orch-plugin-dev"
-dpkg-query -W -f='${Conffiles}\n' orchd | grep -q /etc/orch/orchd.yaml || fail "orchd.yaml is not a conffile of orchd"
-dpkg-query -W -f='${Conffiles}\n' orch | grep -v obsolete | grep -q . && fail "orch still owns a conffile"
+dpkg-query -W -f='${Conffiles}\n' orchd | grepq /etc/orch/orchd.yaml || fail "orchd.yaml is not a conffile of orchd"
+dpkg-query -W -f='${Conffiles}\n' orch | grep -v obsolete | grepq . && fail "orch still owns a conffile"
 grep -q "# edited before the upgrade" /etc/orch/orchd.yaml || fail "the upgrade lost the edited config"
 [ ! -e /etc/orch/orchd.yaml.dpkg-new ] && [ ! -e /etc/orch/orchd.yaml.dpkg-dist ] || fail "the upgrade left a .dpkg-new/.dpkg-dist config"
 grep -q "ORCH_SECRET_KEPT" /etc/orch/orchd.env || fail "the upgrade lost orchd.env"
@@ -147,7 +148,7 @@ pass "remove keeps config, state and user; a reinstall finds them"
 dpkg -L orch orchd orch-plugin-dev | sort -u >/tmp/files
 apt_get purge orchd orch-plugin-dev orch
 for p in orch orchd orch-plugin-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed && fail "$p still installed after purge"
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grepq installed && fail "$p still installed after purge"
 done
 for d in /etc/orch /var/lib/orch /etc/systemd/system/multi-user.target.wants/orchd.service; do
   { [ -e "$d" ] || [ -L "$d" ]; } && fail "$d is left after purge"

@@ -83,8 +83,8 @@ for p in orch orchd orch-plugin-dev; do dpkg-deb -x "$T/new/${p}_${version}_amd6
 for f in "$T/x/usr/bin/orch" "$T/x/usr/bin/orchd" "$T/x/usr/bin/orch-plugin" "$T/x/usr/libexec/orch/orch-exec" \
          "$T"/x/usr/lib/*/orch/plugins/*.so "$T"/x/usr/lib/*/liborch-conformance.so.*.*; do
   [ -f "$f" ] || fail "missing ${f#"$T/x"}"
-  readelf -S "$f" | grep -q '\.debug_info' && fail "${f#"$T/x"} is not stripped"
-  readelf -d "$f" | grep -qE 'RPATH|RUNPATH' && fail "${f#"$T/x"} has an RPATH"
+  readelf -S "$f" | grepq '\.debug_info' && fail "${f#"$T/x"} is not stripped"
+  readelf -d "$f" | grepq -E 'RPATH|RUNPATH' && fail "${f#"$T/x"} has an RPATH"
   id=$(readelf -n "$f" | sed -n 's/^ *Build ID: //p')
   [ -n "$id" ] || fail "${f#"$T/x"} has no build id"
   grep -qF "/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" "$T/dbgsym-files" ||
@@ -109,7 +109,8 @@ echo "$version" >"$T/new/version"
 docker run -d --name "$i" --network host "$base" sleep infinity >/dev/null || fail "docker run $i"
 docker exec "$i" mkdir -p /debs /t || fail "docker exec $i"
 docker cp "$T/new" "$i:/debs/new" && docker cp "$T/prev" "$i:/debs/prev" &&
-  docker cp "$S/tests/packaging/deb_cycle.sh" "$i:/t/deb_cycle.sh" || fail "copying into $i"
+  docker cp "$S/tests/packaging/deb_cycle.sh" "$i:/t/deb_cycle.sh" &&
+  docker cp "$S/tests/lib/grepq.sh" "$i:/t/grepq.sh" || fail "copying into $i"
 set +e
 docker exec "$i" bash /t/deb_cycle.sh >"$T/cycle.log" 2>&1
 crc=$?

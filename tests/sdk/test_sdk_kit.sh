@@ -139,8 +139,8 @@ for so in "$S/build/step-greet.so" "$S/build/step-fetch.so"; do
   exported=$(nm -D --defined-only "$so" | awk '$2 ~ /[TDBRVW]/ {print $3}' | grep -v '^_' | sort)
   [ "$exported" = orch_plugin_entry ] || fail "$(basename "$so") exports more than its entry: $exported"
 done
-ldd "$S/build/step-fetch.so" | grep -q libcurl || fail "step-fetch does not link libcurl"
-ldd "$S/build/step-greet.so" | grep -q libcurl && fail "step-greet links libcurl without asking for it"
+ldd "$S/build/step-fetch.so" | grepq libcurl || fail "step-fetch does not link libcurl"
+ldd "$S/build/step-greet.so" | grepq libcurl && fail "step-greet links libcurl without asking for it"
 set +e; "$OP" test "$S/build/step-greet.so" --config "$S/conformance.yaml" --torture >"$T/out" 2>&1; RC=$?; set -e
 expect_rc 0 "the kit step passes its suite under torture"
 expect_out "0 failed" "summary"

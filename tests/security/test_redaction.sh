@@ -107,7 +107,7 @@ o --json runs show "$id"
 expect_out '"token": "***"' "the output set to the secret is masked"
 expect_out "must be octal" "the step's error is kept"
 clean "the state dir (database and WAL files)" -r "$ORCH_STATE_DIR"
-ls "$ORCH_STATE_DIR"/*-wal >/dev/null 2>&1 || ls -R "$ORCH_STATE_DIR" | grep -q . ||
+ls "$ORCH_STATE_DIR"/*-wal >/dev/null 2>&1 || ls -R "$ORCH_STATE_DIR" | grepq . ||
   fail "the state dir is empty: nothing was checked"
 pass "orch run, runs logs/show/events and the state dir: no secret in any form"
 
