@@ -91,69 +91,7 @@ struct oc_plugin_ref {
 #define OC_MIGRATE_MANUAL 1
 #define OC_MIGRATE_ON_START 2
 
-/* orchd's sections. Secrets are held by name, resolved when used. */
-#define OC_ROLE_READ 1   /* GET routes */
-#define OC_ROLE_WRITE 2  /* start, cancel, approve, instances */
-#define OC_ROLE_ADMIN 3  /* control flags */
-
-struct oc_token {
-    char *name;
-    unsigned char sha256[32];    /* of the bearer token; the token is never kept */
-    int role;                    /* OC_ROLE_* */
-    struct oc_pos pos;
-};
-
-struct oc_schedule {
-    char *name;
-    char *workflow;
-    char *cron;
-    struct oc_cron *spec;        /* parsed cron */
-    char *timezone;              /* NULL = UTC */
-    int overlap_allow;           /* 0: skip a slot while a run of it is active */
-    struct oc_node *inputs;      /* MAP or NULL */
-    struct oc_pos pos;
-};
-
-struct oc_hook {
-    char *name;
-    char *workflow;
-    char *secret;                /* secret name for the HMAC-SHA256 signature */
-    struct oc_pos pos;
-    struct oc_pos secret_pos;    /* of the `secret:` value */
-};
-
-struct oc_notification {
-    char *url;
-    char *secret;                /* secret name for signing, or NULL */
-    int on_succeeded, on_failed, on_cancelled;
-    uint32_t attempts;
-    struct oc_pos pos;
-    struct oc_pos secret_pos;    /* of the `secret:` value */
-};
-
-/* A webhook's or notification's HMAC key: shorter ones are refused (a
- * short or empty key lets anyone sign requests). */
-#define OC_HMAC_SECRET_MIN 16
-
-struct oc_daemon_cfg {
-    int present;                 /* any orchd section given */
-    char *listen;                /* "127.0.0.1:8080" or "unix:/path" */
-    int64_t max_body;            /* bytes */
-    struct oc_token *tokens;
-    size_t n_tokens;
-    int log_json;
-    char *worker_id;             /* NULL = host/pid/start */
-    int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
-    uint32_t max_runs;           /* runs driven at once by this daemon */
-    uint32_t max_engine_crashes; /* a run that crashed the daemon this often is failed */
-    int paused, proof;           /* control: -1 = not set by the config */
-    struct oc_schedule *schedules;
-    size_t n_schedules;
-    struct oc_hook *hooks;
-    size_t n_hooks;
-    struct oc_notification *notifications;
-    size_t n_notifications;
-};
+struct oc_config_sections; /* config_read.h */
 
 struct oc_config {
     char *path;
@@ -175,7 +113,9 @@ struct oc_config {
     size_t n_host_paths;         /* none = host: paths are off */
     char **env_passthrough;      /* variables of orch's environment steps get */
     size_t n_env_passthrough;
-    struct oc_daemon_cfg daemon;
+    /* The model of the sections a tool owns (config_read.h), and who frees it. */
+    void *sections;
+    const struct oc_config_sections *sections_ops;
 };
 
 /* The largest config file read: larger is refused at the byte past it. */
@@ -206,12 +146,6 @@ struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
  * typed). For documents orch ships, such as orchd's OpenAPI description.
  * NULL with diag filled on a syntax error. */
 json_t *oc_yaml_to_json(const char *text, size_t len, const char *file, struct oc_diag *diag);
-
-/* orchd at start: every webhook's and notification's secret must be set
- * and at least OC_HMAC_SECRET_MIN bytes. Adds one diagnostic (file:line:col
- * of the `secret:` value, the webhook, the variable) per bad secret;
- * returns their count. */
-size_t oc_daemon_check_secrets(const struct oc_config *cfg, struct oc_diag *diag);
 
 const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
                                              const char *name);

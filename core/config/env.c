@@ -6,7 +6,7 @@
 #include "../proc_env.h"
 #include "internal.h"
 
-const struct oc_node *oc_env_map_read(struct oc_mb *b, const struct oc_node *map,
+const struct oc_node *oc_env_map_read(struct oc_cfg_reader *b, const struct oc_node *map,
                                       const char *what)
 {
     char *w = oc_xasprintf("%s: env", what);
@@ -25,7 +25,7 @@ const struct oc_node *oc_env_map_read(struct oc_mb *b, const struct oc_node *map
     return env;
 }
 
-void oc_env_passthrough_read(struct oc_mb *b, const struct oc_node *root)
+void oc_env_passthrough_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     const struct oc_node *n = oc_node_get(root, "env_passthrough");
     size_t count = 0;

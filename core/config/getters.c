@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-const char *oc_scalar(struct oc_mb *b, const struct oc_node *n,
+const char *oc_scalar(struct oc_cfg_reader *b, const struct oc_node *n,
                       const char *what)
 {
     if (!n || n->kind == OC_NODE_NULL)
@@ -21,14 +21,14 @@ const char *oc_scalar(struct oc_mb *b, const struct oc_node *n,
     return n->str;
 }
 
-char *oc_dup_scalar(struct oc_mb *b, const struct oc_node *map,
+char *oc_dup_scalar(struct oc_cfg_reader *b, const struct oc_node *map,
                     const char *key, const char *what)
 {
     const char *s = oc_scalar(b, oc_node_get(map, key), what);
     return s ? oc_xstrdup(s) : NULL;
 }
 
-int oc_get_bool(struct oc_mb *b, const struct oc_node *map, const char *key,
+int oc_get_bool(struct oc_cfg_reader *b, const struct oc_node *map, const char *key,
                 int def, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
@@ -43,7 +43,7 @@ int oc_get_bool(struct oc_mb *b, const struct oc_node *map, const char *key,
     return def;
 }
 
-int64_t oc_node_uint(struct oc_mb *b, const struct oc_node *n,
+int64_t oc_node_uint(struct oc_cfg_reader *b, const struct oc_node *n,
                      int64_t def, int64_t lo, int64_t hi, const char *what)
 {
     const char *s = oc_scalar(b, n, what);
@@ -60,14 +60,14 @@ int64_t oc_node_uint(struct oc_mb *b, const struct oc_node *n,
     return v;
 }
 
-int64_t oc_get_uint(struct oc_mb *b, const struct oc_node *map,
+int64_t oc_get_uint(struct oc_cfg_reader *b, const struct oc_node *map,
                     const char *key, int64_t def, int64_t lo, int64_t hi,
                     const char *what)
 {
     return oc_node_uint(b, oc_node_get(map, key), def, lo, hi, what);
 }
 
-int64_t oc_get_duration(struct oc_mb *b, const struct oc_node *map,
+int64_t oc_get_duration(struct oc_cfg_reader *b, const struct oc_node *map,
                         const char *key, int64_t def, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
@@ -97,7 +97,7 @@ static void oc_size_text(char *out, size_t cap, int64_t v)
     snprintf(out, cap, "%lld", (long long)v);
 }
 
-int64_t oc_get_size(struct oc_mb *b, const struct oc_node *map, const char *key,
+int64_t oc_get_size(struct oc_cfg_reader *b, const struct oc_node *map, const char *key,
                     int64_t def, int64_t lo, int64_t hi, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
@@ -116,7 +116,7 @@ int64_t oc_get_size(struct oc_mb *b, const struct oc_node *map, const char *key,
     return v;
 }
 
-const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
+const struct oc_node *oc_get_map(struct oc_cfg_reader *b, const struct oc_node *map,
                                  const char *key, const char *what)
 {
     const struct oc_node *n = oc_node_get(map, key);
@@ -131,7 +131,7 @@ const struct oc_node *oc_get_map(struct oc_mb *b, const struct oc_node *map,
 }
 
 /* A list of names, also accepted as a single name. */
-char **oc_get_names(struct oc_mb *b, const struct oc_node *n, size_t *count,
+char **oc_get_names(struct oc_cfg_reader *b, const struct oc_node *n, size_t *count,
                     const char *what)
 {
     *count = 0;

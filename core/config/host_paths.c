@@ -30,7 +30,7 @@ static char *oc_host_path_trim(char *abs)
     return abs;
 }
 
-static char *oc_host_path_entry(struct oc_mb *b, const struct oc_node *n, const char *s)
+static char *oc_host_path_entry(struct oc_cfg_reader *b, const struct oc_node *n, const char *s)
 {
     if (!*s || strchr(s, '\n')) {
         oc_diag_add(b->diag, &n->pos, "defaults.host_paths: '%s' is not a directory path", s);
@@ -65,7 +65,7 @@ static char *oc_host_path_entry(struct oc_mb *b, const struct oc_node *n, const 
     return oc_host_path_trim(abs);
 }
 
-void oc_host_paths_read(struct oc_mb *b, const struct oc_node *defaults)
+void oc_host_paths_read(struct oc_cfg_reader *b, const struct oc_node *defaults)
 {
     const struct oc_node *n = oc_node_get(defaults, "host_paths");
     if (!n || n->kind == OC_NODE_NULL)

@@ -1,6 +1,6 @@
 /* Lookups in a built config, for everything that reads one: the model's
- * builder (model.c), validation and the daemon sections (daemon.c), which
- * would otherwise call back into model.c. */
+ * builder (model.c), validation and a tool's sections (config_read.h:
+ * orchd's reader checks that its triggers name workflows of the file). */
 #include <string.h>
 
 #include "internal.h"

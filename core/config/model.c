@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-static void oc_plugin_ref_read(struct oc_mb *b, struct oc_plugin_ref *r,
+static void oc_plugin_ref_read(struct oc_cfg_reader *b, struct oc_plugin_ref *r,
                                const char *name, const struct oc_node *n,
                                const char *what)
 {
@@ -37,7 +37,7 @@ static void oc_plugin_ref_read(struct oc_mb *b, struct oc_plugin_ref *r,
     }
 }
 
-static void oc_retry_read(struct oc_mb *b, struct oc_retry *r, const struct oc_node *n,
+static void oc_retry_read(struct oc_cfg_reader *b, struct oc_retry *r, const struct oc_node *n,
                           const char *what)
 {
     *r = (struct oc_retry){.attempts = 1, .backoff_ms = 1000, .max_backoff_ms = 60000,
@@ -82,7 +82,7 @@ static int oc_valid_id(const char *s)
     return 1;
 }
 
-static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_node *n,
+static void oc_step_read(struct oc_cfg_reader *b, struct oc_step *st, const struct oc_node *n,
                          const char *wf, size_t idx)
 {
     static const char *const keys[] = {"id", "uses", "with", "needs", "backend", "if",
@@ -133,7 +133,7 @@ static void oc_step_read(struct oc_mb *b, struct oc_step *st, const struct oc_no
     free(what);
 }
 
-static void oc_workflow_read(struct oc_mb *b, struct oc_workflow *w, const char *name,
+static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, const char *name,
                              const struct oc_node *n)
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
@@ -210,7 +210,7 @@ static char *oc_rel_to_file(const char *file, const char *p)
     return r;
 }
 
-static void oc_version_read(struct oc_mb *b, const struct oc_node *root)
+static void oc_version_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     const struct oc_node *v = oc_node_get(root, "version");
     const char *vs = oc_scalar(b, v, "version");
@@ -221,7 +221,7 @@ static void oc_version_read(struct oc_mb *b, const struct oc_node *root)
 }
 
 /* plugins.path: directories searched before the default ones. */
-static void oc_plugins_read(struct oc_mb *b, const struct oc_node *root)
+static void oc_plugins_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     struct oc_config *cfg = b->cfg;
     const struct oc_node *pl = oc_get_map(b, root, "plugins", "plugins");
@@ -241,7 +241,7 @@ static void oc_plugins_read(struct oc_mb *b, const struct oc_node *root)
 }
 
 /* store: (the embedded default when absent) and artifacts: (optional). */
-static void oc_stores_read(struct oc_mb *b, const struct oc_node *root)
+static void oc_stores_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     struct oc_config *cfg = b->cfg;
     const struct oc_node *st = oc_node_get(root, "store");
@@ -258,7 +258,7 @@ static void oc_stores_read(struct oc_mb *b, const struct oc_node *root)
 }
 
 /* backends: by name; one local backend named "local" when absent. */
-static void oc_backends_read(struct oc_mb *b, const struct oc_node *root)
+static void oc_backends_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     struct oc_config *cfg = b->cfg;
     const struct oc_node *be = oc_get_map(b, root, "backends", "backends");
@@ -280,7 +280,7 @@ static void oc_backends_read(struct oc_mb *b, const struct oc_node *root)
 }
 
 /* defaults: after backends (the default backend is the first one). */
-static void oc_defaults_read(struct oc_mb *b, const struct oc_node *root)
+static void oc_defaults_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     struct oc_config *cfg = b->cfg;
     const struct oc_node *df = oc_get_map(b, root, "defaults", "defaults");
@@ -303,7 +303,7 @@ static void oc_defaults_read(struct oc_mb *b, const struct oc_node *root)
 }
 
 /* workflows: at least one. 0 when there is none (said in the diag). */
-static int oc_workflows_read(struct oc_mb *b, const struct oc_node *root)
+static int oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     struct oc_config *cfg = b->cfg;
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
@@ -319,26 +319,51 @@ static int oc_workflows_read(struct oc_mb *b, const struct oc_node *root)
     return 1;
 }
 
-static void oc_config_read(struct oc_mb *b, const struct oc_node *root)
+/* The sections a tool owns (oc_config_sections_set): set once before any
+ * config is read. */
+static const struct oc_config_sections *oc_tool_sections;
+
+void oc_config_sections_set(const struct oc_config_sections *s)
 {
-    static const char *const keys[] = {"version", "plugins", "store", "artifacts",
-                                       "backends", "defaults", "workflows", "server",
-                                       "worker", "control", "schedules", "webhooks",
-                                       "notifications", "env_passthrough", NULL};
+    oc_tool_sections = s;
+}
+
+/* The top-level keys: the core's own and the tool's. */
+static void oc_top_keys_check(struct oc_cfg_reader *b, const struct oc_node *root)
+{
+    static const char *const own[] = {"version", "plugins", "store", "artifacts", "backends",
+                                      "defaults", "workflows", "env_passthrough"};
+    enum { N_OWN = sizeof own / sizeof own[0] };
+    const char *const *tool = oc_tool_sections ? oc_tool_sections->keys : NULL;
+    size_t n_tool = 0;
+    while (tool && tool[n_tool])
+        n_tool++;
+    const char **keys = oc_xcalloc(N_OWN + n_tool + 1, sizeof *keys);
+    memcpy(keys, own, sizeof own);
+    for (size_t i = 0; i < n_tool; i++)
+        keys[N_OWN + i] = tool[i];
+    oc_cfg_check_keys(root, keys, "top level", b->diag);
+    free(keys);
+}
+
+static void oc_config_read(struct oc_cfg_reader *b, const struct oc_node *root)
+{
     if (root->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
         return;
     }
-    oc_cfg_check_keys(root, keys, "top level", b->diag);
+    oc_top_keys_check(b, root);
     oc_version_read(b, root);
     oc_plugins_read(b, root);
     oc_stores_read(b, root);
     oc_backends_read(b, root);
     oc_defaults_read(b, root);
     oc_env_passthrough_read(b, root);
-    /* The daemon's sections are read only for a file with workflows. */
-    if (oc_workflows_read(b, root))
-        oc_daemon_config_read(b, root);
+    /* The tool's sections are read only for a file with workflows. */
+    if (oc_workflows_read(b, root) && oc_tool_sections) {
+        b->cfg->sections_ops = oc_tool_sections;
+        b->cfg->sections = oc_tool_sections->read(b, root);
+    }
 }
 
 struct oc_config *oc_config_parse_string(const char *source, const char *path,
@@ -350,7 +375,7 @@ struct oc_config *oc_config_parse_string(const char *source, const char *path,
     size_t before = diag->n;
     cfg->root = oc_yaml_parse(cfg->source, strlen(cfg->source), cfg->path, diag);
     if (cfg->root) {
-        struct oc_mb b = {cfg, diag};
+        struct oc_cfg_reader b = {cfg, diag};
         oc_config_read(&b, cfg->root);
     }
     if (!cfg->root || diag->n != before) {
@@ -393,7 +418,8 @@ void oc_config_free(struct oc_config *cfg)
 {
     if (!cfg)
         return;
-    oc_daemon_config_free(&cfg->daemon);
+    if (cfg->sections_ops)
+        cfg->sections_ops->free(cfg->sections);
     for (size_t i = 0; i < cfg->n_workflows; i++) {
         struct oc_workflow *w = &cfg->workflows[i];
         for (size_t j = 0; j < w->n_inputs; j++) {

@@ -23,6 +23,14 @@ printf 'version: 1\nworkflows:\n  w:\n    steps:\n      - id: a\n        uses: e
 check syntax.yaml "syntax.yaml:"
 printf 'version: 1\nworkflows:\n  w:\n    steps:\n      - id: a\n        uses: exec\n        timeout: soon\n        with: {run: "true"}\n' >dur.yaml
 check dur.yaml "dur.yaml:7:" "timeout"
+# orchd's sections (tools/orchd/config) are checked by the CLI too, in the
+# same pass as the core's own: a bad size, a lease shorter than two ticks,
+# a webhook naming no workflow and a bad step timeout, each at its place.
+printf 'version: 1\nserver:\n  max_body: 10\nworker:\n  tick: 1s\n  lease_ttl: 1s\nwebhooks:\n  h: {workflow: nope, secret: "${{ secrets.K }}"}\nworkflows:\n  w:\n    steps:\n      - id: a\n        uses: exec\n        timeout: soon\n        with: {run: "true"}\n' >daemon.yaml
+check daemon.yaml "daemon.yaml:3:13: server.max_body" "daemon.yaml:6:14: worker.lease_ttl must be" \
+  "daemon.yaml:8:6: webhook h: no workflow 'nope'" "daemon.yaml:14:18:" "4 errors in daemon.yaml"
+printf 'version: 1\nsever: {listen: "127.0.0.1:1"}\nworkflows:\n  w:\n    steps:\n      - id: a\n        uses: exec\n        with: {run: "true"}\n' >daemonkey.yaml
+check daemonkey.yaml "daemonkey.yaml:2:1:" "did you mean 'server'?"
 o validate missing.yaml
 expect_rc 2 "missing file"
 expect_out "missing.yaml" "names the missing file"

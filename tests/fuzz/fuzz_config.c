@@ -1,6 +1,7 @@
 /* libFuzzer target: bytes -> the config reader (libyaml for YAML and JSON
  * alike) -> the model builder -> validation against the builtin plugins'
- * option tables, exactly what `orch validate` runs. No plugin code runs,
+ * option tables, exactly what `orch validate` runs (orchd's sections
+ * included, through the reader the CLI registers). No plugin code runs,
  * no plugin file is loaded (the registry has no search path) and nothing
  * is written. */
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "orchd_cfg.h"
 #include "registry.h"
 #include "util.h"
 
@@ -16,8 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct oc_registry *reg;
-    if (!reg)
+    if (!reg) {
         reg = oc_registry_new_builtin();
+        orchd_cfg_register();
+    }
     /* Text as oc_config_parse_file hands it over: NUL-terminated, and a
      * file with a NUL in it is refused before parsing. */
     if (memchr(data, 0, size))

@@ -119,6 +119,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     free(reader);
     char *path = oc_xasprintf("%s/orchd.yaml", fz_dir);
     fz_d.reg = oc_registry_new_builtin();
+    orchd_cfg_register(); /* as main() does */
     struct oc_diag diag = {0};
     fz_d.cfg = oc_config_parse_string(text, path, &diag);
     if (!fz_d.cfg || oc_config_validate(fz_d.cfg, fz_d.reg, &diag) != 0)
@@ -272,7 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct orchd_req rq = {.d = &fz_d, .method = method, .path = path, .body = body,
                            .body_len = body_len, .query_kv = args, .header_kv = headers};
-    orchd_dispatch(&rq, body_len > (size_t)fz_d.cfg->daemon.max_body);
+    orchd_dispatch(&rq, body_len > (size_t)orchd_cfg_of(fz_d.cfg)->max_body);
     if (rq.status < 200 || rq.status > 599 || rq.status == 500) {
         const char *ctype;
         char *text = orchd_answer_text(&rq, &ctype);

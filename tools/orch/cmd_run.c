@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "host.h"
+#include "orchd_cfg.h" /* worker.lease_ttl: the lease this run is held by */
 #include "util.h"
 
 static volatile sig_atomic_t cli_cancel;
@@ -72,7 +73,7 @@ static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
         .state_dir = c->state_dir ? c->state_dir : d->cfg ? d->cfg->state_dir : NULL,
         .cancel_flag = &cli_cancel,
         /* The lease on the run this process drives (worker.lease_ttl). */
-        .lease_ttl_ms = d->cfg ? d->cfg->daemon.lease_ttl_ms : 0,
+        .lease_ttl_ms = d->cfg ? orchd_cfg_of(d->cfg)->lease_ttl_ms : 0,
         .env_passthrough = d->cfg ? d->cfg->env_passthrough : NULL,
         .n_env_passthrough = d->cfg ? d->cfg->n_env_passthrough : 0,
         .on_progress = cli_progress_cb,

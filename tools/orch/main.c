@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "util.h"
 #include "host.h"
+#include "orchd_cfg.h"
 #include "version.h"
 
 
@@ -126,6 +127,8 @@ static int cli_dispatch(struct cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* orchd's sections are checked by every command that loads the file. */
+    orchd_cfg_register();
     struct cli c = {0};
     struct cli_args a;
     if (cli_args_parse(&c, argc, argv, &a) != 0)

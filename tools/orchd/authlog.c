@@ -21,7 +21,7 @@ const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
 void orchd_authlog_init(struct orchd *d)
 {
     d->m.auth_failures = oc_xcalloc(d->n_routes * ORCHD_AUTH_N, sizeof(uint64_t));
-    d->m.sig_failures = oc_xcalloc((d->cfg->daemon.n_hooks + 1) * ORCHD_SIG_N,
+    d->m.sig_failures = oc_xcalloc((orchd_cfg_of(d->cfg)->n_hooks + 1) * ORCHD_SIG_N,
                                    sizeof(uint64_t));
 }
 
@@ -75,11 +75,11 @@ void orchd_auth_failed(struct orchd_req *rq, enum orchd_auth_reason why, const c
               token ? "'" : "");
 }
 
-void orchd_hook_sig_failed(struct orchd_req *rq, const struct oc_hook *h,
+void orchd_hook_sig_failed(struct orchd_req *rq, const struct orchd_webhook *h,
                            enum orchd_sig_reason why)
 {
     struct orchd *d = rq->d;
-    size_t idx = (size_t)(h - d->cfg->daemon.hooks);
+    size_t idx = (size_t)(h - orchd_cfg_of(d->cfg)->hooks);
     if (d->m.sig_failures) {
         pthread_mutex_lock(&d->m.lock);
         d->m.sig_failures[idx * ORCHD_SIG_N + why]++;

@@ -15,7 +15,7 @@ void orchd_authlog_free(struct orchd *d);
 void orchd_remote_addr(struct orchd_req *rq, char *out, size_t n);
 /* rq->route refused the caller; token is the token's name when known. */
 void orchd_auth_failed(struct orchd_req *rq, enum orchd_auth_reason why, const char *token);
-void orchd_hook_sig_failed(struct orchd_req *rq, const struct oc_hook *h,
+void orchd_hook_sig_failed(struct orchd_req *rq, const struct orchd_webhook *h,
                            enum orchd_sig_reason why);
 /* The reasons' label values, for metrics.c. */
 extern const char *const orchd_auth_reasons[ORCHD_AUTH_N];

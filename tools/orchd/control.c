@@ -42,8 +42,8 @@ void orchd_flag_write(struct orchd *d, const char *name, const char *value)
 
 void orchd_apply_config_control(struct orchd *d)
 {
-    if (d->cfg->daemon.paused >= 0)
-        orchd_flag_write(d, OC_FLAG_PAUSED, d->cfg->daemon.paused ? "1" : NULL);
-    if (d->cfg->daemon.proof >= 0)
-        orchd_flag_write(d, OC_FLAG_PROOF, d->cfg->daemon.proof ? "1" : NULL);
+    if (orchd_cfg_of(d->cfg)->paused >= 0)
+        orchd_flag_write(d, OC_FLAG_PAUSED, orchd_cfg_of(d->cfg)->paused ? "1" : NULL);
+    if (orchd_cfg_of(d->cfg)->proof >= 0)
+        orchd_flag_write(d, OC_FLAG_PROOF, orchd_cfg_of(d->cfg)->proof ? "1" : NULL);
 }

@@ -175,7 +175,7 @@ static void orchd_health_leases(struct orchd *d, json_t *doc, json_t *problems, 
     const struct orch_store_vtable *vt = d->api->vt;
     struct orch_error err;
     oc_error_init(&err);
-    int64_t ttl_ns = d->cfg->daemon.lease_ttl_ms * 1000000;
+    int64_t ttl_ns = orchd_cfg_of(d->cfg)->lease_ttl_ms * 1000000;
     struct orchd_leases ls = {.list = json_array(), .now = now, .ttl_ns = ttl_ns};
     const char *owner;
     json_t *e;
@@ -246,7 +246,7 @@ static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problem
     int64_t last = atomic_load(&d->last_tick_ns);
     int64_t since = last ? last : atomic_load(&d->started_ns);
     int64_t age_ms = (now - since) / 1000000;
-    int64_t limit_ms = 3 * d->cfg->daemon.tick_ms + 5000;
+    int64_t limit_ms = 3 * orchd_cfg_of(d->cfg)->tick_ms + 5000;
     struct orchd_tick_stats *t = &d->ticks;
     int64_t slowest = 0;
     pthread_mutex_lock(&t->lock);
@@ -256,13 +256,13 @@ static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problem
     json_t *pool = json_pack("{s:i,s:i}", "busy", (int)t->pool_busy, "capacity",
                              (int)t->pool_capacity);
     json_t *runs = json_pack("{s:i,s:i}", "active", (int)t->runs_active, "max",
-                             (int)d->cfg->daemon.max_runs);
+                             (int)orchd_cfg_of(d->cfg)->max_runs);
     size_t recent = t->n;
     pthread_mutex_unlock(&t->lock);
     pthread_mutex_lock(&d->m.lock);
     uint64_t ticks = d->m.ticks;
     pthread_mutex_unlock(&d->m.lock);
-    json_t *s = json_pack("{s:I,s:I,s:f,s:i}", "tick_ms", (json_int_t)d->cfg->daemon.tick_ms,
+    json_t *s = json_pack("{s:I,s:I,s:f,s:i}", "tick_ms", (json_int_t)orchd_cfg_of(d->cfg)->tick_ms,
                           "ticks", (json_int_t)ticks, "slowest_recent_tick_ms",
                           (double)slowest / 1e6, "recent_ticks", (int)recent);
     json_object_set_new(s, "last_tick_age_ms", last ? json_integer(age_ms) : json_null());
@@ -360,7 +360,7 @@ void orchd_health_ready(struct orchd_req *rq)
     int store_ok = rc == ORCH_OK;
     int64_t last = atomic_load(&d->last_tick_ns);
     int64_t age_ms = last ? (orchd_now(d) - last) / 1000000 : -1;
-    int tick_ok = last && age_ms <= 3 * d->cfg->daemon.tick_ms + 5000;
+    int tick_ok = last && age_ms <= 3 * orchd_cfg_of(d->cfg)->tick_ms + 5000;
     size_t errors = json_array_size(d->plugin_errors);
     int plugins_ok = json_array_size(d->plugins) > 0;
     int ready = store_ok && tick_ok && plugins_ok;

@@ -87,7 +87,7 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
         return MHD_YES;
     }
     if (*upload_size) {
-        if (cc->body.len + *upload_size > (size_t)d->cfg->daemon.max_body)
+        if (cc->body.len + *upload_size > (size_t)orchd_cfg_of(d->cfg)->max_body)
             cc->too_large = 1; /* keep reading, answer once it is in */
         else
             oc_buf_add(&cc->body, upload, *upload_size);
@@ -138,7 +138,7 @@ static int orchd_loopback(const char *listen)
 
 struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char **err)
 {
-    if (!d->cfg->daemon.n_tokens && !orchd_loopback(addr)) {
+    if (!orchd_cfg_of(d->cfg)->n_tokens && !orchd_loopback(addr)) {
         *err = oc_xasprintf("server.listen %s is not a loopback address and no server.tokens "
                             "are configured: refusing to serve an open API", addr);
         return NULL;

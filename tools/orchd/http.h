@@ -17,7 +17,7 @@ struct orchd_req {
     const char *params[ORCHD_MAX_PARAMS]; /* the {x} parts of the route, in order */
     char *body;                           /* NUL-terminated */
     size_t body_len;
-    const struct oc_token *token;         /* who called; NULL without auth */
+    const struct orchd_token *token;         /* who called; NULL without auth */
     const struct orchd_route *route;      /* the route matched, or NULL */
     /* A request built without a connection (conn NULL: the fuzz harness):
      * NAME, VALUE, ... NULL, read by orchd_query and orchd_header. */
@@ -37,7 +37,7 @@ typedef void (*orchd_handler)(struct orchd_req *rq);
 struct orchd_route {
     const char *method;
     const char *pattern;                  /* "/v1/runs/{id}" */
-    int role;                             /* 0 = public, OC_ROLE_*, -1 = HMAC (webhooks) */
+    int role;                             /* 0 = public, ORCHD_ROLE_*, -1 = HMAC (webhooks) */
     orchd_handler fn;
     const char *summary;
 };

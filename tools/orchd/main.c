@@ -174,17 +174,17 @@ static int orchd_run(struct orchd *d, const char *listen)
     struct oc_log_fields f = {.component = "orchd"};
     oc_log_at(ORCH_LOG_INFO, &f, "listening on %s as %s (store %s, %zu workflows, %zu "
               "schedules)", listen ? listen : "nothing (cron mode)", d->owner, d->cfg->store.uses, d->cfg->n_workflows,
-              d->cfg->daemon.n_schedules);
+              orchd_cfg_of(d->cfg)->n_schedules);
     d->notifier = orchd_notifier_start(d);
     d->listener = orchd_listener_start(d);
-    int64_t tick_ns = d->cfg->daemon.tick_ms * 1000000;
+    int64_t tick_ns = orchd_cfg_of(d->cfg)->tick_ms * 1000000;
     int64_t next_tick = 0, stop_deadline = 0;
     for (;;) {
         int64_t mono = oc_now_mono_ns();
         if (d->stop && !stop_deadline) {
-            stop_deadline = mono + d->cfg->daemon.stop_grace_ms * 1000000;
+            stop_deadline = mono + orchd_cfg_of(d->cfg)->stop_grace_ms * 1000000;
             oc_log_at(ORCH_LOG_INFO, &f, "stopping: no new work; waiting up to %lldms for "
-                      "runs in flight", (long long)d->cfg->daemon.stop_grace_ms);
+                      "runs in flight", (long long)orchd_cfg_of(d->cfg)->stop_grace_ms);
         }
         if (mono >= next_tick || atomic_exchange(&d->woken, 0)) {
             orchd_tick(d);
@@ -320,7 +320,7 @@ static int orchd_load_config(struct orchd *d)
     /* HMAC keys are only known now, from the environment: a webhook that
      * an empty or short key would verify never serves. */
     struct oc_diag sdiag = {0};
-    if (oc_daemon_check_secrets(d->cfg, &sdiag)) {
+    if (orchd_cfg_check_secrets(orchd_cfg_of(d->cfg), &sdiag)) {
         for (size_t i = 0; i < sdiag.n; i++)
             fprintf(stderr, "%s\n", sdiag.msgs[i]);
         oc_diag_free(&sdiag);
@@ -336,7 +336,7 @@ static int orchd_load_config(struct orchd *d)
  * variables the config references, and its owner name in leases. */
 static void orchd_describe(struct orchd *d)
 {
-    orchd_log_init(d->cfg->daemon.log_json);
+    orchd_log_init(orchd_cfg_of(d->cfg)->log_json);
     orchd_metrics_init(d, orchd_routes, orchd_routes_count);
     orchd_warn_backend_secrets(d->cfg);
     d->plugins = json_array();
@@ -345,8 +345,8 @@ static void orchd_describe(struct orchd *d)
     orchd_collect_refs(d);
     char host[200] = "";
     gethostname(host, sizeof host - 1);
-    d->owner = d->cfg->daemon.worker_id
-                   ? oc_xstrdup(d->cfg->daemon.worker_id)
+    d->owner = orchd_cfg_of(d->cfg)->worker_id
+                   ? oc_xstrdup(orchd_cfg_of(d->cfg)->worker_id)
                    : oc_xasprintf("orchd:%s:%d:%llu", host, (int)getpid(),
                                   oc_proc_start_time((long)getpid()));
 }
@@ -362,7 +362,7 @@ static int orchd_start_engine(struct orchd *d)
         .concurrency = d->cfg->concurrency,
         .state_dir = d->cfg->state_dir,
         .owner = d->owner,
-        .max_engine_crashes = d->cfg->daemon.max_engine_crashes,
+        .max_engine_crashes = orchd_cfg_of(d->cfg)->max_engine_crashes,
         .wake_fd = d->wake[0],
         .env_passthrough = d->cfg->env_passthrough,
         .n_env_passthrough = d->cfg->n_env_passthrough,
@@ -436,6 +436,7 @@ int main(int argc, char **argv)
      * executor's command) come to us, not to the host's init: we reap them,
      * as PID 1 must (the shipped image runs orchd as its entrypoint). */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    orchd_cfg_register();
     static struct orchd d;
     if (orchd_init_state(&d, &args) || orchd_load_config(&d))
         return 2;
@@ -449,7 +450,7 @@ int main(int argc, char **argv)
          * taken. */
         rc = orchd_run(&d, args.listen      ? args.listen
                            : args.max_ticks ? NULL
-                           : d.cfg->daemon.listen ? d.cfg->daemon.listen
+                           : orchd_cfg_of(d.cfg)->listen ? orchd_cfg_of(d.cfg)->listen
                                                   : "127.0.0.1:8080");
     }
     orchd_teardown(&d);

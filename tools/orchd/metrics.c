@@ -242,7 +242,7 @@ static void orchd_auth_metrics(struct orchd *d, struct oc_buf *b)
     oc_buf_adds(b, "# HELP orch_webhook_signature_failures_total Webhook requests refused "
                    "for a missing or mismatching HMAC-SHA256 signature, by webhook.\n"
                    "# TYPE orch_webhook_signature_failures_total counter\n");
-    const struct oc_daemon_cfg *dc = &d->cfg->daemon;
+    const struct orchd_cfg *dc = orchd_cfg_of(d->cfg);
     for (size_t i = 0; d->m.sig_failures && i < dc->n_hooks; i++)
         for (int k = 0; k < ORCHD_SIG_N; k++) {
             oc_buf_adds(b, "orch_webhook_signature_failures_total{webhook=\"");

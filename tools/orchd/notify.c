@@ -14,7 +14,7 @@
 
 struct orchd_delivery {
     struct orchd_delivery *next;
-    const struct oc_notification *to;
+    const struct orchd_notification *to;
     char *id, *body, *run_id;
     uint32_t attempt;
     int64_t due_mono;
@@ -54,10 +54,10 @@ static int orchd_deliver(struct orchd_delivery *dv, char *why, size_t why_len)
     if (dv->to->secret) {
         /* Never sent unsigned, nor signed with a guessable key. */
         char *key = oc_secret_lookup(dv->to->secret);
-        if (!key || strlen(key) < OC_HMAC_SECRET_MIN) {
+        if (!key || strlen(key) < ORCHD_HMAC_SECRET_MIN) {
             if (key)
                 snprintf(why, why_len, "its secret %s is shorter than %d bytes",
-                         dv->to->secret, OC_HMAC_SECRET_MIN);
+                         dv->to->secret, ORCHD_HMAC_SECRET_MIN);
             else
                 snprintf(why, why_len, "its secret %s is not set", dv->to->secret);
             free(key);
@@ -173,7 +173,7 @@ static void *orchd_notifier_main(void *arg)
 
 struct orchd_notifier *orchd_notifier_start(struct orchd *d)
 {
-    if (!d->cfg->daemon.n_notifications)
+    if (!orchd_cfg_of(d->cfg)->n_notifications)
         return NULL;
     const char *why;
     if (!oc_libcurl(&why)) {
@@ -195,9 +195,9 @@ struct orchd_notifier *orchd_notifier_start(struct orchd *d)
 void orchd_notify_run(struct orchd_notifier *n, const char *run_id, const char *workflow,
                       uint32_t state, const char *error)
 {
-    const struct oc_daemon_cfg *dc = &n->d->cfg->daemon;
+    const struct orchd_cfg *dc = orchd_cfg_of(n->d->cfg);
     for (size_t i = 0; i < dc->n_notifications; i++) {
-        const struct oc_notification *to = &dc->notifications[i];
+        const struct orchd_notification *to = &dc->notifications[i];
         if (!(state == ORCH_RUN_SUCCEEDED ? to->on_succeeded
               : state == ORCH_RUN_FAILED  ? to->on_failed
               : state == ORCH_RUN_CANCELLED ? to->on_cancelled

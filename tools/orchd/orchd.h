@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "orchd_cfg.h" /* its sections of the file: config/ */
 #include "registry.h"
 #include "store.h"
 

@@ -56,7 +56,7 @@ int orchd_reconcile(struct orchd *d)
             /* A standalone instance: reaped when idle too long. One that
              * runs a command is not idle, however long the command (other
              * daemons see its last use kept current while it runs). */
-            reap = now - rec.last_used_ns > d->cfg->daemon.idle_instance_ms * 1000000 &&
+            reap = now - rec.last_used_ns > orchd_cfg_of(d->cfg)->idle_instance_ms * 1000000 &&
                    !(d->execs && orchd_execs_busy(d->execs, rec.id));
             /* One still being created is not idle: only a create that
              * cannot still be running (its daemon died) is reaped. */

@@ -17,49 +17,49 @@ const struct orchd_route orchd_routes[] = {
     {"GET", "/health", 0, orchd_health, "ok or degraded (the health document's status)"},
     {"GET", "/health/live", 0, orchd_health_live, "liveness"},
     {"GET", "/health/ready", 0, orchd_health_ready, "readiness"},
-    {"GET", "/health/env", OC_ROLE_READ, orchd_health_env, "environment presence"},
-    {"GET", "/v1/health", OC_ROLE_READ, orchd_health_full, "the health document"},
-    {"GET", "/metrics", OC_ROLE_READ, orchd_metrics, "Prometheus metrics"},
+    {"GET", "/health/env", ORCHD_ROLE_READ, orchd_health_env, "environment presence"},
+    {"GET", "/v1/health", ORCHD_ROLE_READ, orchd_health_full, "the health document"},
+    {"GET", "/metrics", ORCHD_ROLE_READ, orchd_metrics, "Prometheus metrics"},
     {"GET", "/v1/openapi.yaml", 0, orchd_openapi_yaml_get, "this API's OpenAPI document"},
     {"GET", "/v1/openapi.json", 0, orchd_openapi_json_get, "this API's OpenAPI document"},
-    {"GET", "/v1/workflows", OC_ROLE_READ, orchd_workflows_list, "list workflows"},
-    {"GET", "/v1/workflows/{name}", OC_ROLE_READ, orchd_workflows_get, "a workflow's DAG"},
-    {"POST", "/v1/runs", OC_ROLE_WRITE, orchd_runs_start, "start a run"},
-    {"GET", "/v1/runs", OC_ROLE_READ, orchd_runs_list, "list runs"},
-    {"GET", "/v1/runs/{id}", OC_ROLE_READ, orchd_runs_get, "a run with its steps"},
-    {"POST", "/v1/runs/{id}/cancel", OC_ROLE_WRITE, orchd_runs_cancel, "cancel a run"},
-    {"POST", "/v1/runs/{id}/resume", OC_ROLE_WRITE, orchd_runs_resume,
+    {"GET", "/v1/workflows", ORCHD_ROLE_READ, orchd_workflows_list, "list workflows"},
+    {"GET", "/v1/workflows/{name}", ORCHD_ROLE_READ, orchd_workflows_get, "a workflow's DAG"},
+    {"POST", "/v1/runs", ORCHD_ROLE_WRITE, orchd_runs_start, "start a run"},
+    {"GET", "/v1/runs", ORCHD_ROLE_READ, orchd_runs_list, "list runs"},
+    {"GET", "/v1/runs/{id}", ORCHD_ROLE_READ, orchd_runs_get, "a run with its steps"},
+    {"POST", "/v1/runs/{id}/cancel", ORCHD_ROLE_WRITE, orchd_runs_cancel, "cancel a run"},
+    {"POST", "/v1/runs/{id}/resume", ORCHD_ROLE_WRITE, orchd_runs_resume,
      "re-queue a failed or cancelled run"},
-    {"GET", "/v1/runs/{id}/events", OC_ROLE_READ, orchd_runs_events, "a run's ledger"},
-    {"POST", "/v1/runs/{id}/steps/{step}/approve", OC_ROLE_WRITE, orchd_runs_approve,
+    {"GET", "/v1/runs/{id}/events", ORCHD_ROLE_READ, orchd_runs_events, "a run's ledger"},
+    {"POST", "/v1/runs/{id}/steps/{step}/approve", ORCHD_ROLE_WRITE, orchd_runs_approve,
      "approve a waiting step"},
-    {"POST", "/v1/runs/{id}/steps/{step}/reject", OC_ROLE_WRITE, orchd_runs_reject,
+    {"POST", "/v1/runs/{id}/steps/{step}/reject", ORCHD_ROLE_WRITE, orchd_runs_reject,
      "reject a waiting step"},
-    {"GET", "/v1/runs/{id}/steps/{step}/logs", OC_ROLE_READ, orchd_runs_logs,
+    {"GET", "/v1/runs/{id}/steps/{step}/logs", ORCHD_ROLE_READ, orchd_runs_logs,
      "a step's log, or a live stream"},
-    {"GET", "/v1/dead-letters", OC_ROLE_READ, orchd_dead_letters, "failed runs"},
-    {"POST", "/v1/dead-letters/{id}/requeue", OC_ROLE_WRITE, orchd_dead_letter_requeue,
+    {"GET", "/v1/dead-letters", ORCHD_ROLE_READ, orchd_dead_letters, "failed runs"},
+    {"POST", "/v1/dead-letters/{id}/requeue", ORCHD_ROLE_WRITE, orchd_dead_letter_requeue,
      "re-queue a failed run"},
-    {"POST", "/v1/instances", OC_ROLE_WRITE, orchd_instances_create,
+    {"POST", "/v1/instances", ORCHD_ROLE_WRITE, orchd_instances_create,
      "create an instance on a backend"},
-    {"GET", "/v1/instances", OC_ROLE_READ, orchd_instances_list,
+    {"GET", "/v1/instances", ORCHD_ROLE_READ, orchd_instances_list,
      "instances of the ownership ledger, with backend status"},
-    {"GET", "/v1/instances/{id}", OC_ROLE_READ, orchd_instances_get, "an instance"},
-    {"DELETE", "/v1/instances/{id}", OC_ROLE_WRITE, orchd_instances_destroy,
+    {"GET", "/v1/instances/{id}", ORCHD_ROLE_READ, orchd_instances_get, "an instance"},
+    {"DELETE", "/v1/instances/{id}", ORCHD_ROLE_WRITE, orchd_instances_destroy,
      "destroy an instance"},
-    {"POST", "/v1/instances/{id}/exec", OC_ROLE_WRITE, orchd_instances_exec,
+    {"POST", "/v1/instances/{id}/exec", ORCHD_ROLE_WRITE, orchd_instances_exec,
      "run a command on an instance"},
-    {"GET", "/v1/instances/{id}/executions", OC_ROLE_READ, orchd_executions_list,
+    {"GET", "/v1/instances/{id}/executions", ORCHD_ROLE_READ, orchd_executions_list,
      "an instance's executions"},
-    {"GET", "/v1/instances/{id}/executions/{exec}", OC_ROLE_READ, orchd_executions_get,
+    {"GET", "/v1/instances/{id}/executions/{exec}", ORCHD_ROLE_READ, orchd_executions_get,
      "an execution, with its output"},
-    {"GET", "/v1/instances/{id}/executions/{exec}/output", OC_ROLE_READ,
+    {"GET", "/v1/instances/{id}/executions/{exec}/output", ORCHD_ROLE_READ,
      orchd_executions_output, "an execution's output, or a live stream"},
-    {"DELETE", "/v1/instances/{id}/executions/{exec}", OC_ROLE_WRITE, orchd_executions_cancel,
+    {"DELETE", "/v1/instances/{id}/executions/{exec}", ORCHD_ROLE_WRITE, orchd_executions_cancel,
      "cancel an execution"},
-    {"GET", "/v1/plugins", OC_ROLE_READ, orchd_plugins_list, "plugins and load errors"},
-    {"GET", "/v1/control", OC_ROLE_READ, orchd_control_get, "control flags"},
-    {"POST", "/v1/control", OC_ROLE_ADMIN, orchd_control_set, "pause, resume, proof, drain"},
+    {"GET", "/v1/plugins", ORCHD_ROLE_READ, orchd_plugins_list, "plugins and load errors"},
+    {"GET", "/v1/control", ORCHD_ROLE_READ, orchd_control_get, "control flags"},
+    {"POST", "/v1/control", ORCHD_ROLE_ADMIN, orchd_control_set, "pause, resume, proof, drain"},
     {"POST", "/v1/hooks/{name}", -1, orchd_hook, "webhook trigger (HMAC-signed)"},
     {NULL, NULL, 0, NULL, NULL},
 };
@@ -105,7 +105,7 @@ static int orchd_match(const char *pattern, char *copy, const char **params)
 /* 0 = allowed; otherwise 401 or 403 already answered. */
 static int orchd_auth(struct orchd_req *rq, int role)
 {
-    const struct oc_daemon_cfg *dc = &rq->d->cfg->daemon;
+    const struct orchd_cfg *dc = orchd_cfg_of(rq->d->cfg);
     if (role == 0 || role == -1)
         return 0;
     if (!dc->n_tokens)
@@ -118,7 +118,7 @@ static int orchd_auth(struct orchd_req *rq, int role)
     }
     unsigned char hash[32];
     orchd_sha256(h + 7, strlen(h + 7), hash);
-    const struct oc_token *found = NULL;
+    const struct orchd_token *found = NULL;
     for (size_t i = 0; i < dc->n_tokens; i++)
         /* Every token is compared, in constant time: no early exit. */
         if (orchd_consttime_eq(hash, dc->tokens[i].sha256, 32))
@@ -170,7 +170,7 @@ void orchd_dispatch(struct orchd_req *rq, int too_large)
     struct orchd *d = rq->d;
     if (too_large)
         orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
-                   (long long)d->cfg->daemon.max_body);
+                   (long long)orchd_cfg_of(d->cfg)->max_body);
     else
         orchd_route(rq);
     orchd_metrics_http(d, rq->route, rq->status);

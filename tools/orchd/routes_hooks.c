@@ -16,8 +16,8 @@
  * X-Hub-Signature-256), as "sha256=HEX". */
 void orchd_hook(struct orchd_req *rq)
 {
-    const struct oc_daemon_cfg *dc = &rq->d->cfg->daemon;
-    const struct oc_hook *h = NULL;
+    const struct orchd_cfg *dc = orchd_cfg_of(rq->d->cfg);
+    const struct orchd_webhook *h = NULL;
     for (size_t i = 0; i < dc->n_hooks; i++)
         if (!strcmp(dc->hooks[i].name, rq->params[0]))
             h = &dc->hooks[i];
@@ -31,7 +31,7 @@ void orchd_hook(struct orchd_req *rq)
     char *key = oc_secret_lookup(h->secret);
     /* Checked at start too; a secrets file may have changed since. A short
      * key would let anyone sign. */
-    if (!key || strlen(key) < OC_HMAC_SECRET_MIN) {
+    if (!key || strlen(key) < ORCHD_HMAC_SECRET_MIN) {
         struct oc_log_fields lf = {.component = "webhook"};
         oc_log_at(ORCH_LOG_ERROR, &lf, "webhook %s: its secret %s is %s: refusing its requests",
                   h->name, h->secret, key ? "too short" : "not set");

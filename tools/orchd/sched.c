@@ -89,11 +89,11 @@ static int orchd_claim(struct orchd *d, int64_t now)
     size_t active;
     oc_engine_run_ids(d->eng, &active);
     struct oc_store *st = d->store;
-    while (active < d->cfg->daemon.max_runs) {
+    while (active < orchd_cfg_of(d->cfg)->max_runs) {
         struct orch_error err;
         oc_error_init(&err);
         char id[128] = "";
-        orch_status rc = oc_run_claim(st, d->owner, d->cfg->daemon.lease_ttl_ms, now, id,
+        orch_status rc = oc_run_claim(st, d->owner, orchd_cfg_of(d->cfg)->lease_ttl_ms, now, id,
                                       sizeof id, &err);
         if (rc != ORCH_OK) {
             if (rc != ORCH_E_NOT_FOUND)
@@ -152,7 +152,7 @@ void orchd_tick(struct orchd *d)
     json_array_foreach(f.cancels, i, v)
         oc_engine_cancel_run(d->eng, json_string_value(v));
     int requeued = orchd_deadlines(d, f.deadlines, now);
-    oc_engine_heartbeat(d->eng, d->cfg->daemon.lease_ttl_ms);
+    oc_engine_heartbeat(d->eng, orchd_cfg_of(d->cfg)->lease_ttl_ms);
     int claimed = 0, fired = 0, reaped = 0;
     int accepting = !f.c.paused && !f.c.draining && !d->stop &&
                     !(d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks);
@@ -163,7 +163,7 @@ void orchd_tick(struct orchd *d)
     }
     int64_t mono = oc_now_mono_ns();
     if (!d->last_reconcile_mono ||
-        mono - d->last_reconcile_mono >= d->cfg->daemon.reconcile_ms * 1000000) {
+        mono - d->last_reconcile_mono >= orchd_cfg_of(d->cfg)->reconcile_ms * 1000000) {
         d->last_reconcile_mono = mono;
         reaped = orchd_reconcile(d);
     }

@@ -30,7 +30,7 @@ static int32_t orchd_sched_run_cb(void *ud, const struct orch_run_rec *r)
 }
 
 /* Is a run of this schedule still going (queued, running or waiting)? */
-static int orchd_schedule_busy(struct orchd *d, const struct oc_schedule *s)
+static int orchd_schedule_busy(struct orchd *d, const struct orchd_schedule *s)
 {
     char *prefix = oc_xasprintf("schedule:%s:", s->name);
     struct orchd_active_find f = {prefix, 0};
@@ -54,8 +54,8 @@ int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns)
 {
     int fired = 0;
     time_t now = (time_t)(now_ns / 1000000000);
-    for (size_t i = 0; i < d->cfg->daemon.n_schedules; i++) {
-        const struct oc_schedule *s = &d->cfg->daemon.schedules[i];
+    for (size_t i = 0; i < orchd_cfg_of(d->cfg)->n_schedules; i++) {
+        const struct orchd_schedule *s = &orchd_cfg_of(d->cfg)->schedules[i];
         char *flag = oc_flag_key(OC_FLAG_SCHEDULE, s->name);
         json_t *lv = json_object_get(last, s->name);
         if (!lv) {
