@@ -1,9 +1,18 @@
 /* What identifies a command exec started, recorded before it can run, and
  * the reap that kills what an interrupted exec left behind.
  *
- * A record is <instance dir>/.orch-cmds/<pid>: "orch-cmd 1 PID PGID START",
- * START being field 22 of /proc/PID/stat (clock ticks since boot), so a
- * reused pid is never taken for ours. It sits beside work/, not in it: the
+ * A record is <instance dir>/.orch-cmds/<pid>: "orch-cmd 1 PID PGID START
+ * BOOT", START being field 22 of /proc/PID/stat (clock ticks since boot), so
+ * a reused pid is never taken for ours, and BOOT the kernel's boot id: after
+ * a reboot pids and start ticks repeat (a daemon started at boot runs the
+ * same commands at the same moments), and a record of an earlier boot names
+ * nothing alive. A record without BOOT (written by an older orch) is read
+ * as before.
+ *
+ * It is written (to a temporary name, then renamed) but not fsynced: it
+ * must outlive the process that wrote it, which the page cache does, not a
+ * crash of the host, which kills every command it could name. Two flushes
+ * per command doubled the cost of a step (bench/compare.sh chain-200). It sits beside work/, not in it: the
  * command's own `rm -rf` of its work dir cannot remove it. exec removes it when it
  * returns; one left behind names a command whose exec never returned. */
 #define _GNU_SOURCE
@@ -70,19 +79,23 @@ static int lb_proc_gone(const struct lb_proc *p)
     return p->state == 'Z' || p->state == 'X';
 }
 
+/* The kernel's boot id (a UUID), or "" when it cannot be read. */
+static void lb_boot_id(char out[40])
+{
+    out[0] = 0;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, out, 39);
+    close(fd);
+    out[n > 0 ? n : 0] = 0;
+    out[strcspn(out, " \n")] = 0;
+}
+
 unsigned long long lb_proc_start(long pid)
 {
     struct lb_proc p;
     return lb_proc_read(pid, &p) == 0 ? p.start : 0;
-}
-
-static int lb_fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
-    if (fd >= 0)
-        close(fd);
-    return rc;
 }
 
 char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long start,
@@ -93,20 +106,20 @@ char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long
     char *final = dir ? pk_printf(lb_host, "%s/%ld", dir, pid) : NULL;
     int rc = tmp && final ? 0 : -1;
     const char *what = "out of memory";
-    if (rc == 0 && mkdir(dir, 0700) == 0)
-        rc = lb_fsync_dir(in->dir); /* the new directory itself must last */
-    else if (rc == 0 && errno != EEXIST)
+    if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
         rc = -1;
-    char line[128];
-    int len = snprintf(line, sizeof line, "orch-cmd 1 %ld %ld %llu\n", pid, pid, start);
+    char line[192], boot[40];
+    lb_boot_id(boot);
+    int len = snprintf(line, sizeof line, "orch-cmd 1 %ld %ld %llu %s\n", pid, pid, start,
+                       boot[0] ? boot : "-");
     int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     if (rc == 0 && fd < 0)
         rc = -1;
-    if (rc == 0 && (write(fd, line, (size_t)len) != len || fsync(fd) != 0))
+    if (rc == 0 && write(fd, line, (size_t)len) != len)
         rc = -1;
     if (fd >= 0 && close(fd) != 0)
         rc = -1;
-    if (rc == 0 && (rename(tmp, final) != 0 || lb_fsync_dir(dir) != 0))
+    if (rc == 0 && rename(tmp, final) != 0)
         rc = -1;
     if (rc != 0) {
         if (tmp && final)
@@ -175,12 +188,16 @@ static orch_status lb_cmd_reap_one(const char *record, struct orch_error *err)
     FILE *f = fopen(record, "re");
     long pid = 0, pgid = 0;
     unsigned long long start = 0;
-    int ok = f && fscanf(f, "orch-cmd 1 %ld %ld %llu", &pid, &pgid, &start) == 3 && pid > 1 &&
-             pgid > 1 && start > 0;
+    char boot[40] = "", now_boot[40];
+    int n = f ? fscanf(f, "orch-cmd 1 %ld %ld %llu %39s", &pid, &pgid, &start, boot) : 0;
+    int ok = n >= 3 && pid > 1 && pgid > 1 && start > 0;
     if (f)
         fclose(f);
     if (!ok) /* torn or foreign: names nothing we could safely signal */
         return ORCH_OK;
+    lb_boot_id(now_boot);
+    if (n == 4 && strcmp(boot, "-") && now_boot[0] && strcmp(boot, now_boot))
+        return ORCH_OK; /* an earlier boot's: all of it is gone */
     int64_t end = lb_host->now_mono_ns() + (int64_t)LB_REAP_WAIT_MS * 1000000;
     for (;;) {
         struct lb_alive a = lb_cmd_alive(pid, pgid, start);

@@ -54,6 +54,36 @@ o runs events "$id"
 expect_out "instance.commands_reaped" "the ledger records the reap"
 pass "kill -9 orch, resume: the left command was killed before the re-run, no overlap"
 
+# --- a record of an earlier boot names nothing alive: after a reboot pids
+# and start times repeat, and a reap must not kill what now has them.
+case_dir boot
+cat >"$D/wf.yaml" <<YAML
+version: 1
+workflows:
+  w:
+    steps:
+      - {id: s, uses: exec, with: {run: "sh $D/step.sh"}}
+YAML
+"$ORCH" run "$D/wf.yaml" w >"$D/run.out" 2>&1 &
+orch_pid=$!
+T_PIDS+=("$orch_pid")
+wait_file "$D/started.1" 60
+id=$(last_run_id)
+kill -9 "$orch_pid"
+wait "$orch_pid" 2>/dev/null || true
+first=$(head -1 "$D/pids")
+rec=$(find "$ORCH_STATE_DIR" -path '*/.orch-cmds/*' -type f ! -name '*.tmp')
+[ "$(echo "$rec" | wc -w)" = 1 ] || fail "boot: expected one command record, found: $rec"
+boot=$(cat /proc/sys/kernel/random/boot_id)
+grepq " $boot\$" "$rec" || fail "boot: the record does not carry this boot's id: $(cat "$rec")"
+sed -i "s/ $boot\$/ 00000000-0000-4000-8000-000000000000/" "$rec"
+touch "$D/release"
+o resume "$id"
+alive "$first" || fail "boot: a record of another boot killed a live process"
+g=$(sed 's/.*) //' "/proc/$first/stat" | cut -d' ' -f3)
+kill -9 -- "-$g" 2>/dev/null || true
+pass "a command record of an earlier boot is not reaped"
+
 # --- kill -9 the executor running the step: the retry waits for the reap
 case_dir executor
 cat >"$D/wf.yaml" <<YAML
