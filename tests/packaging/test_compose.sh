@@ -14,6 +14,8 @@ export DOCKER_HOST="unix://$ORCH_DOCKER_SOCKET" DOCKER_BUILDKIT=0 COMPOSE_DOCKER
 project="orch-compose-$$"
 dc() { docker-compose -p "$project" -f "$ORCH_SOURCE_DIR/packaging/compose/compose.yaml" "$@"; }
 finish() {
+  # A failure (fail exits) shows what the services said before they go.
+  [ $? -eq 0 ] || { echo "--- docker-compose logs:" >&2; dc logs --no-color 2>&1 | tail -80 >&2 || true; }
   dc down -v --remove-orphans >"$T/down.log" 2>&1 || cat "$T/down.log" >&2
   t_cleanup
 }
@@ -33,12 +35,11 @@ url="http://127.0.0.1:$ORCHD_PORT"
 
 dc build --force-rm >"$T/build.log" 2>&1 || { tail -40 "$T/build.log"; fail "docker-compose build"; }
 pass "compose build: postgres, s3 and orchd images from Debian's archive"
-dc up -d >"$T/up.log" 2>&1 || { cat "$T/up.log"; dc logs --no-color | tail -60; fail "docker-compose up"; }
+dc up -d >"$T/up.log" 2>&1 || { cat "$T/up.log"; fail "docker-compose up"; }
 
 health_of() { docker inspect -f '{{.State.Health.Status}}' "$(dc ps -q "$1")" 2>/dev/null; }
 orchd_healthy() { [ "$(health_of orchd)" = healthy ]; }
-WAIT_S=240 wait_until "orchd's HEALTHCHECK to report healthy" orchd_healthy ||
-  { dc logs --no-color | tail -60; fail "orchd never turned healthy"; }
+WAIT_S=240 wait_until "orchd's HEALTHCHECK to report healthy" orchd_healthy
 for s in postgres s3; do
   [ "$(health_of $s)" = healthy ] || fail "$s is $(health_of $s), but orchd started (depends_on: service_healthy)"
 done
@@ -55,8 +56,8 @@ done_ok() {
   api -f "$url/v1/runs/$rid" >"$T/state.json" 2>/dev/null &&
     case "$(run_state "$T/state.json")" in succeeded | failed | cancelled) true ;; *) false ;; esac
 }
-WAIT_S=120 wait_until "run $rid to finish" done_ok || { dc logs --no-color orchd | tail -40; fail "the run did not finish"; }
-[ "$(run_state "$T/state.json")" = succeeded ] || { cat "$T/state.json"; dc logs --no-color orchd | tail -40; fail "run $rid did not succeed"; }
+WAIT_S=120 wait_until "run $rid to finish" done_ok
+[ "$(run_state "$T/state.json")" = succeeded ] || { cat "$T/state.json"; fail "run $rid did not succeed"; }
 
 # The run is in PostgreSQL: read it there, not through orchd.
 dc exec -T -e PGPASSWORD="$ORCH_PG_PASSWORD" postgres psql -h 127.0.0.1 -U orch -d orch -Atc "SELECT state FROM orch.runs WHERE id = '$rid'" >"$T/pg.out" 2>&1 ||
@@ -77,7 +78,7 @@ pass "the run's artifact is an object in the S3 server's bucket, with the step's
 # down keeps the volumes (no -v): a new up has the run.
 dc down >"$T/down1.log" 2>&1 || { cat "$T/down1.log"; fail "docker-compose down"; }
 dc up -d >"$T/up2.log" 2>&1 || { cat "$T/up2.log"; fail "the second docker-compose up"; }
-WAIT_S=240 wait_until "orchd to be healthy again" orchd_healthy || fail "orchd not healthy after the second up"
+WAIT_S=240 wait_until "orchd to be healthy again after the second up" orchd_healthy
 api -f "$url/v1/runs/$rid" >"$T/again.json" || fail "run $rid gone after down/up"
 [ "$(run_state "$T/again.json")" = succeeded ] || fail "run $rid changed after down/up"
 pass "down and up again: the run is still there (named volumes)"
