@@ -7,6 +7,10 @@
 set -euo pipefail
 orchd=$1 conn=$2 n=$3 w=$4
 schema="bench_q_$$"
+# Whatever way this ends, the daemons it started go with it (a failed
+# repeat once left two orchd running for hours).
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 export ORCH_SECRET_BENCH_PG="$conn"
 cat >"$w/q.yaml" <<YAML
 version: 1
@@ -23,6 +27,7 @@ YAML
 # Queue N runs through one daemon that is paused (claims nothing).
 "$orchd" --config "$w/q.yaml" --listen "unix:$w/q0.sock" >"$w/q0.log" 2>&1 &
 p0=$!
+pids+=("$p0")
 for i in $(seq 100); do curl -sf --unix-socket "$w/q0.sock" http://o/health >/dev/null && break; sleep 0.05; done
 curl -sf --unix-socket "$w/q0.sock" -H 'Content-Type: application/json' -d '{"paused":true}' \
   http://o/v1/control >/dev/null
@@ -43,8 +48,10 @@ psql "$conn" -qAtc "DELETE FROM $schema.flags WHERE name = 'paused'"
 t0=$(date +%s%N)
 "$orchd" --config "$w/q.yaml" --listen "unix:$w/q1.sock" >"$w/q1.log" 2>&1 &
 p1=$!
+pids+=("$p1")
 "$orchd" --config "$w/q.yaml" --listen "unix:$w/q2.sock" >"$w/q2.log" 2>&1 &
 p2=$!
+pids+=("$p2")
 # Polled over one connection every 20 ms, as the peers' harnesses do (a
 # psql process and a new session per poll cost as much CPU as a daemon).
 coproc PSQL { psql "$conn" -qAt; }
@@ -53,7 +60,9 @@ done_runs() {
   read -r c <&"${PSQL[0]}"
   echo "$c"
 }
+end=$((SECONDS + ${BENCH_QUEUE_DEADLINE_S:-900}))
 while [ "$(done_runs)" -lt "$n" ]; do
+  [ "$SECONDS" -lt "$end" ] || { echo "orch.sh: $n runs not done after ${BENCH_QUEUE_DEADLINE_S:-900} s" >&2; exit 1; }
   sleep 0.02
 done
 t1=$(date +%s%N)
