@@ -29,22 +29,28 @@ executor_of() {
   return 1
 }
 
-# --- kill -9 orch mid-step, then orch resume
-case_dir resume
-cat >"$D/wf.yaml" <<YAML
+# run_then_kill_orch: a one-step run of the case's script, orch killed
+# (-9) once the command has started; the run's id in $id.
+run_then_kill_orch() {
+  cat >"$D/wf.yaml" <<YAML
 version: 1
 workflows:
   w:
     steps:
       - {id: s, uses: exec, with: {run: "sh $D/step.sh"}}
 YAML
-"$ORCH" run "$D/wf.yaml" w >"$D/run.out" 2>&1 &
-orch_pid=$!
-T_PIDS+=("$orch_pid")
-wait_file "$D/started.1" 60
-id=$(last_run_id)
-kill -9 "$orch_pid"
-wait "$orch_pid" 2>/dev/null || true
+  "$ORCH" run "$D/wf.yaml" w >"$D/run.out" 2>&1 &
+  orch_pid=$!
+  T_PIDS+=("$orch_pid")
+  wait_file "$D/started.1" 60
+  id=$(last_run_id)
+  kill -9 "$orch_pid"
+  wait "$orch_pid" 2>/dev/null || true
+}
+
+# --- kill -9 orch mid-step, then orch resume
+case_dir resume
+run_then_kill_orch
 alive "$(head -1 "$D/pids")" || fail "resume: the killed orch took its command along (nothing to test)"
 touch "$D/release"
 o resume "$id"
@@ -57,20 +63,7 @@ pass "kill -9 orch, resume: the left command was killed before the re-run, no ov
 # --- a record of an earlier boot names nothing alive: after a reboot pids
 # and start times repeat, and a reap must not kill what now has them.
 case_dir boot
-cat >"$D/wf.yaml" <<YAML
-version: 1
-workflows:
-  w:
-    steps:
-      - {id: s, uses: exec, with: {run: "sh $D/step.sh"}}
-YAML
-"$ORCH" run "$D/wf.yaml" w >"$D/run.out" 2>&1 &
-orch_pid=$!
-T_PIDS+=("$orch_pid")
-wait_file "$D/started.1" 60
-id=$(last_run_id)
-kill -9 "$orch_pid"
-wait "$orch_pid" 2>/dev/null || true
+run_then_kill_orch
 first=$(head -1 "$D/pids")
 rec=$(find "$ORCH_STATE_DIR" -path '*/.orch-cmds/*' -type f ! -name '*.tmp')
 [ "$(echo "$rec" | wc -w)" = 1 ] || fail "boot: expected one command record, found: $rec"
