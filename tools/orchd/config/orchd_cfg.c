@@ -30,377 +30,362 @@ static const struct orchd_cfg od_default = {
 
 /* "${{ secrets.NAME }}" -> NAME; anything else is refused so that no
  * secret is ever written into the file itself. */
-static char *od_secret_ref(struct oc_cfg_reader *b, const struct oc_node *map,
-                           const char *key, const char *what) {
-  const struct oc_node *n = oc_node_get(map, key);
-  const char *s = oc_scalar(b, n, what);
-  if (!s)
-    return NULL;
-  const char *p = s;
-  while (isspace((unsigned char)*p))
-    p++;
-  if (strncmp(p, "${{", 3))
-    goto bad;
-  p += 3;
-  while (isspace((unsigned char)*p))
-    p++;
-  if (strncmp(p, "secrets.", 8))
-    goto bad;
-  p += 8;
-  const char *start = p;
-  while (isalnum((unsigned char)*p) || *p == '_')
-    p++;
-  const char *end = p;
-  while (isspace((unsigned char)*p))
-    p++;
-  if (end == start || strncmp(p, "}}", 2))
-    goto bad;
-  p += 2;
-  while (isspace((unsigned char)*p))
-    p++;
-  if (*p)
-    goto bad;
-  return oc_xstrndup(start, (size_t)(end - start));
+static char *od_secret_ref(struct oc_cfg_reader *b, const struct oc_node *map, const char *key,
+                           const char *what)
+{
+    const struct oc_node *n = oc_node_get(map, key);
+    const char *s = oc_scalar(b, n, what);
+    if (!s)
+        return NULL;
+    const char *p = s;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (strncmp(p, "${{", 3))
+        goto bad;
+    p += 3;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (strncmp(p, "secrets.", 8))
+        goto bad;
+    p += 8;
+    const char *start = p;
+    while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+    const char *end = p;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (end == start || strncmp(p, "}}", 2))
+        goto bad;
+    p += 2;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p)
+        goto bad;
+    return oc_xstrndup(start, (size_t)(end - start));
 bad:
-  oc_diag_add(b->diag, &n->pos,
-              "%s: %s must be ${{ secrets.NAME }}, never the secret itself",
-              what, key);
-  return NULL;
+    oc_diag_add(b->diag, &n->pos, "%s: %s must be ${{ secrets.NAME }}, never the secret itself",
+                what, key);
+    return NULL;
 }
 
-static int od_hex32(const char *s, unsigned char out[32]) {
-  if (!s || strlen(s) != 64)
-    return -1;
-  for (int i = 0; i < 32; i++) {
-    unsigned v;
-    if (!isxdigit((unsigned char)s[2 * i]) ||
-        !isxdigit((unsigned char)s[2 * i + 1]) ||
-        sscanf(s + 2 * i, "%2x", &v) != 1)
-      return -1;
-    out[i] = (unsigned char)v;
-  }
-  return 0;
+static int od_hex32(const char *s, unsigned char out[32])
+{
+    if (!s || strlen(s) != 64)
+        return -1;
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+            sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return 0;
 }
 
 static void od_server_tokens(struct oc_cfg_reader *b, struct orchd_cfg *d,
                              const struct oc_node *tk);
 
-static void od_server_read(struct oc_cfg_reader *b, struct orchd_cfg *d,
-                           const struct oc_node *n) {
-  static const char *const keys[] = {"listen", "max_body", "log_format",
-                                     "tokens", NULL};
-  oc_cfg_check_keys(n, keys, "server", b->diag);
-  d->listen = oc_dup_scalar(b, n, "listen", "server.listen");
-  const struct oc_node *mb = oc_node_get(n, "max_body");
-  const char *mbs = oc_scalar(b, mb, "server.max_body");
-  if (mbs && (oc_parse_size(mbs, &d->max_body) != 0 || d->max_body < 1024))
-    oc_diag_add(b->diag, &mb->pos,
-                "server.max_body: '%s' is not a size of at least 1K", mbs);
-  const struct oc_node *lf = oc_node_get(n, "log_format");
-  const char *lfs = oc_scalar(b, lf, "server.log_format");
-  if (lfs && strcmp(lfs, "json") && strcmp(lfs, "text"))
-    oc_diag_add(b->diag, &lf->pos,
-                "server.log_format must be json or text, not '%s'", lfs);
-  d->log_json = !lfs || !strcmp(lfs, "json");
-  const struct oc_node *tk = oc_node_get(n, "tokens");
-  if (!tk || tk->kind == OC_NODE_NULL)
-    return;
-  /* A container or a Fly machine gets its token hashes from the
-   * environment (fly secrets set), not from a file baked into an image. */
-  char *msg;
-  struct oc_node *resolved = oc_with_resolve(tk, &msg);
-  if (!resolved) {
-    oc_diag_add(b->diag, &tk->pos, "server.tokens: %s", msg);
-    free(msg);
-    return;
-  }
-  od_server_tokens(b, d, resolved);
-  oc_node_free(resolved);
+static void od_server_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)
+{
+    static const char *const keys[] = {"listen", "max_body", "log_format", "tokens", NULL};
+    oc_cfg_check_keys(n, keys, "server", b->diag);
+    d->listen = oc_dup_scalar(b, n, "listen", "server.listen");
+    const struct oc_node *mb = oc_node_get(n, "max_body");
+    const char *mbs = oc_scalar(b, mb, "server.max_body");
+    if (mbs && (oc_parse_size(mbs, &d->max_body) != 0 || d->max_body < 1024))
+        oc_diag_add(b->diag, &mb->pos, "server.max_body: '%s' is not a size of at least 1K", mbs);
+    const struct oc_node *lf = oc_node_get(n, "log_format");
+    const char *lfs = oc_scalar(b, lf, "server.log_format");
+    if (lfs && strcmp(lfs, "json") && strcmp(lfs, "text"))
+        oc_diag_add(b->diag, &lf->pos, "server.log_format must be json or text, not '%s'", lfs);
+    d->log_json = !lfs || !strcmp(lfs, "json");
+    const struct oc_node *tk = oc_node_get(n, "tokens");
+    if (!tk || tk->kind == OC_NODE_NULL)
+        return;
+    /* A container or a Fly machine gets its token hashes from the
+     * environment (fly secrets set), not from a file baked into an image. */
+    char *msg;
+    struct oc_node *resolved = oc_with_resolve(tk, &msg);
+    if (!resolved) {
+        oc_diag_add(b->diag, &tk->pos, "server.tokens: %s", msg);
+        free(msg);
+        return;
+    }
+    od_server_tokens(b, d, resolved);
+    oc_node_free(resolved);
 }
 
-static void od_server_tokens(struct oc_cfg_reader *b, struct orchd_cfg *d,
-                             const struct oc_node *tk) {
-  if (tk->kind != OC_NODE_SEQ) {
-    oc_diag_add(b->diag, &tk->pos,
-                "server.tokens must be a list of {name, sha256, role}");
-    return;
-  }
-  d->tokens = oc_xcalloc(tk->len + 1, sizeof *d->tokens);
-  for (size_t i = 0; i < tk->len; i++) {
-    const struct oc_node *t = tk->items[i];
-    static const char *const tkeys[] = {"name", "sha256", "role", NULL};
-    if (t->kind != OC_NODE_MAP) {
-      oc_diag_add(b->diag, &t->pos, "server.tokens[%zu] must be a mapping", i);
-      continue;
+static void od_server_tokens(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *tk)
+{
+    if (tk->kind != OC_NODE_SEQ) {
+        oc_diag_add(b->diag, &tk->pos, "server.tokens must be a list of {name, sha256, role}");
+        return;
     }
-    oc_cfg_check_keys(t, tkeys, "server.tokens", b->diag);
-    struct orchd_token *o = &d->tokens[d->n_tokens++];
-    o->pos = t->pos;
-    o->name = oc_dup_scalar(b, t, "name", "server.tokens.name");
-    if (!o->name)
-      oc_diag_add(b->diag, &t->pos, "server.tokens[%zu]: 'name' is required",
-                  i);
-    const struct oc_node *h = oc_node_get(t, "sha256");
-    if (od_hex32(oc_scalar(b, h, "server.tokens.sha256"), o->sha256) != 0)
-      oc_diag_add(
-          b->diag, h ? &h->pos : &t->pos,
-          "server.tokens[%zu]: 'sha256' must be the 64 hex digits of the "
-          "token's SHA-256 (orchd --hash-token prints it; a ${{ env.X }} "
-          "there must be set to them)",
-          i);
-    const struct oc_node *r = oc_node_get(t, "role");
-    const char *rs = oc_scalar(b, r, "server.tokens.role");
-    o->role = !rs || !strcmp(rs, "write") ? ORCHD_ROLE_WRITE
-              : !strcmp(rs, "read")       ? ORCHD_ROLE_READ
-              : !strcmp(rs, "admin")      ? ORCHD_ROLE_ADMIN
-                                          : 0;
-    if (!o->role)
-      oc_diag_add(b->diag, &r->pos,
-                  "server.tokens[%zu]: role must be read, write or "
-                  "admin, not '%s'",
-                  i, rs);
-  }
+    d->tokens = oc_xcalloc(tk->len + 1, sizeof *d->tokens);
+    for (size_t i = 0; i < tk->len; i++) {
+        const struct oc_node *t = tk->items[i];
+        static const char *const tkeys[] = {"name", "sha256", "role", NULL};
+        if (t->kind != OC_NODE_MAP) {
+            oc_diag_add(b->diag, &t->pos, "server.tokens[%zu] must be a mapping", i);
+            continue;
+        }
+        oc_cfg_check_keys(t, tkeys, "server.tokens", b->diag);
+        struct orchd_token *o = &d->tokens[d->n_tokens++];
+        o->pos = t->pos;
+        o->name = oc_dup_scalar(b, t, "name", "server.tokens.name");
+        if (!o->name)
+            oc_diag_add(b->diag, &t->pos, "server.tokens[%zu]: 'name' is required", i);
+        const struct oc_node *h = oc_node_get(t, "sha256");
+        if (od_hex32(oc_scalar(b, h, "server.tokens.sha256"), o->sha256) != 0)
+            oc_diag_add(b->diag, h ? &h->pos : &t->pos,
+                        "server.tokens[%zu]: 'sha256' must be the 64 hex digits of the "
+                        "token's SHA-256 (orchd --hash-token prints it; a ${{ env.X }} "
+                        "there must be set to them)",
+                        i);
+        const struct oc_node *r = oc_node_get(t, "role");
+        const char *rs = oc_scalar(b, r, "server.tokens.role");
+        o->role = !rs || !strcmp(rs, "write") ? ORCHD_ROLE_WRITE
+                  : !strcmp(rs, "read")       ? ORCHD_ROLE_READ
+                  : !strcmp(rs, "admin")      ? ORCHD_ROLE_ADMIN
+                                              : 0;
+        if (!o->role)
+            oc_diag_add(b->diag, &r->pos,
+                        "server.tokens[%zu]: role must be read, write or "
+                        "admin, not '%s'",
+                        i, rs);
+    }
 }
 
-static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d,
-                           const struct oc_node *n) {
-  static const char *const keys[] = {"id",
-                                     "lease_ttl",
-                                     "tick",
-                                     "max_runs",
-                                     "stop_grace",
-                                     "reconcile_every",
-                                     "idle_instance_ttl",
-                                     "max_engine_crashes",
-                                     NULL};
-  oc_cfg_check_keys(n, keys, "worker", b->diag);
-  d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
-  d->lease_ttl_ms =
-      oc_get_duration(b, n, "lease_ttl", od_default.lease_ttl_ms, "worker");
-  d->tick_ms = oc_get_duration(b, n, "tick", od_default.tick_ms, "worker");
-  d->max_runs = (uint32_t)oc_get_uint(b, n, "max_runs", od_default.max_runs, 1,
-                                      100000, "worker.max_runs");
-  d->stop_grace_ms =
-      oc_get_duration(b, n, "stop_grace", od_default.stop_grace_ms, "worker");
-  d->reconcile_ms = oc_get_duration(b, n, "reconcile_every",
-                                    od_default.reconcile_ms, "worker");
-  d->idle_instance_ms = oc_get_duration(b, n, "idle_instance_ttl",
-                                        od_default.idle_instance_ms, "worker");
-  d->max_engine_crashes = (uint32_t)oc_get_uint(
-      b, n, "max_engine_crashes", od_default.max_engine_crashes, 1, 1000,
-      "worker.max_engine_crashes");
-  const struct oc_node *lt = oc_node_get(n, "lease_ttl");
-  if (d->lease_ttl_ms < 1000 || d->tick_ms * 2 > d->lease_ttl_ms)
-    oc_diag_add(b->diag, lt ? &lt->pos : &n->pos,
-                "worker.lease_ttl must be at least 1s and twice the tick");
+static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)
+{
+    static const char *const keys[] = {"id",
+                                       "lease_ttl",
+                                       "tick",
+                                       "max_runs",
+                                       "stop_grace",
+                                       "reconcile_every",
+                                       "idle_instance_ttl",
+                                       "max_engine_crashes",
+                                       NULL};
+    oc_cfg_check_keys(n, keys, "worker", b->diag);
+    d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
+    d->lease_ttl_ms = oc_get_duration(b, n, "lease_ttl", od_default.lease_ttl_ms, "worker");
+    d->tick_ms = oc_get_duration(b, n, "tick", od_default.tick_ms, "worker");
+    d->max_runs =
+        (uint32_t)oc_get_uint(b, n, "max_runs", od_default.max_runs, 1, 100000, "worker.max_runs");
+    d->stop_grace_ms = oc_get_duration(b, n, "stop_grace", od_default.stop_grace_ms, "worker");
+    d->reconcile_ms = oc_get_duration(b, n, "reconcile_every", od_default.reconcile_ms, "worker");
+    d->idle_instance_ms =
+        oc_get_duration(b, n, "idle_instance_ttl", od_default.idle_instance_ms, "worker");
+    d->max_engine_crashes =
+        (uint32_t)oc_get_uint(b, n, "max_engine_crashes", od_default.max_engine_crashes, 1, 1000,
+                              "worker.max_engine_crashes");
+    const struct oc_node *lt = oc_node_get(n, "lease_ttl");
+    if (d->lease_ttl_ms < 1000 || d->tick_ms * 2 > d->lease_ttl_ms)
+        oc_diag_add(b->diag, lt ? &lt->pos : &n->pos,
+                    "worker.lease_ttl must be at least 1s and twice the tick");
 }
 
-static void od_schedules_read(struct oc_cfg_reader *b, struct orchd_cfg *d,
-                              const struct oc_node *n) {
-  d->schedules = oc_xcalloc(n->len + 1, sizeof *d->schedules);
-  for (size_t i = 0; i < n->len; i++) {
-    static const char *const keys[] = {"workflow", "cron",   "timezone",
-                                       "overlap",  "inputs", NULL};
-    const struct oc_node *s = n->items[i];
-    char *what = oc_xasprintf("schedule %s", n->keys[i]->str);
-    if (s->kind != OC_NODE_MAP) {
-      oc_diag_add(b->diag, &s->pos,
-                  "%s must be a mapping (workflow, cron, ...)", what);
-      free(what);
-      continue;
+static void od_schedules_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)
+{
+    d->schedules = oc_xcalloc(n->len + 1, sizeof *d->schedules);
+    for (size_t i = 0; i < n->len; i++) {
+        static const char *const keys[] = {"workflow", "cron",   "timezone",
+                                           "overlap",  "inputs", NULL};
+        const struct oc_node *s = n->items[i];
+        char *what = oc_xasprintf("schedule %s", n->keys[i]->str);
+        if (s->kind != OC_NODE_MAP) {
+            oc_diag_add(b->diag, &s->pos, "%s must be a mapping (workflow, cron, ...)", what);
+            free(what);
+            continue;
+        }
+        oc_cfg_check_keys(s, keys, what, b->diag);
+        struct orchd_schedule *o = &d->schedules[d->n_schedules++];
+        o->name = oc_xstrdup(n->keys[i]->str);
+        o->pos = s->pos;
+        o->workflow = oc_dup_scalar(b, s, "workflow", what);
+        o->cron = oc_dup_scalar(b, s, "cron", what);
+        if (!o->workflow || !o->cron)
+            oc_diag_add(b->diag, &s->pos, "%s: 'workflow' and 'cron' are required", what);
+        if (o->cron) {
+            char *err = NULL;
+            o->spec = oc_cron_parse(o->cron, &err);
+            if (!o->spec)
+                oc_diag_add(b->diag, &oc_node_get(s, "cron")->pos, "%s: %s", what, err);
+            free(err);
+        }
+        o->timezone = oc_dup_scalar(b, s, "timezone", what);
+        if (o->timezone && oc_tz_valid(o->timezone) != 0)
+            oc_diag_add(b->diag, &oc_node_get(s, "timezone")->pos,
+                        "%s: unknown time zone '%s' (e.g. UTC, Europe/Paris)", what, o->timezone);
+        const struct oc_node *ov = oc_node_get(s, "overlap");
+        const char *ovs = oc_scalar(b, ov, what);
+        o->overlap_allow = ovs && !strcmp(ovs, "allow");
+        if (ovs && strcmp(ovs, "allow") && strcmp(ovs, "skip"))
+            oc_diag_add(b->diag, &ov->pos, "%s: overlap must be skip or allow", what);
+        o->inputs = (struct oc_node *)oc_get_map(b, s, "inputs", what);
+        free(what);
     }
-    oc_cfg_check_keys(s, keys, what, b->diag);
-    struct orchd_schedule *o = &d->schedules[d->n_schedules++];
-    o->name = oc_xstrdup(n->keys[i]->str);
-    o->pos = s->pos;
-    o->workflow = oc_dup_scalar(b, s, "workflow", what);
-    o->cron = oc_dup_scalar(b, s, "cron", what);
-    if (!o->workflow || !o->cron)
-      oc_diag_add(b->diag, &s->pos, "%s: 'workflow' and 'cron' are required",
-                  what);
-    if (o->cron) {
-      char *err = NULL;
-      o->spec = oc_cron_parse(o->cron, &err);
-      if (!o->spec)
-        oc_diag_add(b->diag, &oc_node_get(s, "cron")->pos, "%s: %s", what, err);
-      free(err);
-    }
-    o->timezone = oc_dup_scalar(b, s, "timezone", what);
-    if (o->timezone && oc_tz_valid(o->timezone) != 0)
-      oc_diag_add(b->diag, &oc_node_get(s, "timezone")->pos,
-                  "%s: unknown time zone '%s' (e.g. UTC, Europe/Paris)", what,
-                  o->timezone);
-    const struct oc_node *ov = oc_node_get(s, "overlap");
-    const char *ovs = oc_scalar(b, ov, what);
-    o->overlap_allow = ovs && !strcmp(ovs, "allow");
-    if (ovs && strcmp(ovs, "allow") && strcmp(ovs, "skip"))
-      oc_diag_add(b->diag, &ov->pos, "%s: overlap must be skip or allow", what);
-    o->inputs = (struct oc_node *)oc_get_map(b, s, "inputs", what);
-    free(what);
-  }
 }
 
-static void od_hooks_read(struct oc_cfg_reader *b, struct orchd_cfg *d,
-                          const struct oc_node *n) {
-  d->hooks = oc_xcalloc(n->len + 1, sizeof *d->hooks);
-  for (size_t i = 0; i < n->len; i++) {
-    static const char *const keys[] = {"workflow", "secret", NULL};
-    const struct oc_node *h = n->items[i];
-    char *what = oc_xasprintf("webhook %s", n->keys[i]->str);
-    if (h->kind != OC_NODE_MAP) {
-      oc_diag_add(b->diag, &h->pos, "%s must be a mapping (workflow, secret)",
-                  what);
-      free(what);
-      continue;
+static void od_hooks_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)
+{
+    d->hooks = oc_xcalloc(n->len + 1, sizeof *d->hooks);
+    for (size_t i = 0; i < n->len; i++) {
+        static const char *const keys[] = {"workflow", "secret", NULL};
+        const struct oc_node *h = n->items[i];
+        char *what = oc_xasprintf("webhook %s", n->keys[i]->str);
+        if (h->kind != OC_NODE_MAP) {
+            oc_diag_add(b->diag, &h->pos, "%s must be a mapping (workflow, secret)", what);
+            free(what);
+            continue;
+        }
+        oc_cfg_check_keys(h, keys, what, b->diag);
+        struct orchd_webhook *o = &d->hooks[d->n_hooks++];
+        o->name = oc_xstrdup(n->keys[i]->str);
+        o->pos = h->pos;
+        o->workflow = oc_dup_scalar(b, h, "workflow", what);
+        o->secret = od_secret_ref(b, h, "secret", what);
+        if (oc_node_get(h, "secret"))
+            o->secret_pos = oc_node_get(h, "secret")->pos;
+        if (!o->workflow || !oc_node_get(h, "secret"))
+            oc_diag_add(b->diag, &h->pos,
+                        "%s: 'workflow' and 'secret' are required "
+                        "(requests are verified by their HMAC-SHA256 signature)",
+                        what);
+        free(what);
     }
-    oc_cfg_check_keys(h, keys, what, b->diag);
-    struct orchd_webhook *o = &d->hooks[d->n_hooks++];
-    o->name = oc_xstrdup(n->keys[i]->str);
-    o->pos = h->pos;
-    o->workflow = oc_dup_scalar(b, h, "workflow", what);
-    o->secret = od_secret_ref(b, h, "secret", what);
-    if (oc_node_get(h, "secret"))
-      o->secret_pos = oc_node_get(h, "secret")->pos;
-    if (!o->workflow || !oc_node_get(h, "secret"))
-      oc_diag_add(b->diag, &h->pos,
-                  "%s: 'workflow' and 'secret' are required "
-                  "(requests are verified by their HMAC-SHA256 signature)",
-                  what);
-    free(what);
-  }
 }
 
 static void od_notifications_read(struct oc_cfg_reader *b, struct orchd_cfg *d,
-                                  const struct oc_node *n) {
-  if (n->kind != OC_NODE_SEQ) {
-    oc_diag_add(b->diag, &n->pos,
-                "notifications must be a list of {url, on, secret}");
-    return;
-  }
-  d->notifications = oc_xcalloc(n->len + 1, sizeof *d->notifications);
-  for (size_t i = 0; i < n->len; i++) {
-    static const char *const keys[] = {"url", "on", "secret", "attempts", NULL};
-    const struct oc_node *h = n->items[i];
-    if (h->kind != OC_NODE_MAP) {
-      oc_diag_add(b->diag, &h->pos, "notifications[%zu] must be a mapping", i);
-      continue;
+                                  const struct oc_node *n)
+{
+    if (n->kind != OC_NODE_SEQ) {
+        oc_diag_add(b->diag, &n->pos, "notifications must be a list of {url, on, secret}");
+        return;
     }
-    oc_cfg_check_keys(h, keys, "notification", b->diag);
-    struct orchd_notification *o = &d->notifications[d->n_notifications++];
-    o->pos = h->pos;
-    o->url = oc_dup_scalar(b, h, "url", "notification.url");
-    if (!o->url ||
-        (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)))
-      oc_diag_add(b->diag, &h->pos,
-                  "notifications[%zu]: 'url' must be an http(s) URL", i);
-    if (oc_node_get(h, "secret")) {
-      o->secret = od_secret_ref(b, h, "secret", "notification");
-      o->secret_pos = oc_node_get(h, "secret")->pos;
+    d->notifications = oc_xcalloc(n->len + 1, sizeof *d->notifications);
+    for (size_t i = 0; i < n->len; i++) {
+        static const char *const keys[] = {"url", "on", "secret", "attempts", NULL};
+        const struct oc_node *h = n->items[i];
+        if (h->kind != OC_NODE_MAP) {
+            oc_diag_add(b->diag, &h->pos, "notifications[%zu] must be a mapping", i);
+            continue;
+        }
+        oc_cfg_check_keys(h, keys, "notification", b->diag);
+        struct orchd_notification *o = &d->notifications[d->n_notifications++];
+        o->pos = h->pos;
+        o->url = oc_dup_scalar(b, h, "url", "notification.url");
+        if (!o->url || (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)))
+            oc_diag_add(b->diag, &h->pos, "notifications[%zu]: 'url' must be an http(s) URL", i);
+        if (oc_node_get(h, "secret")) {
+            o->secret = od_secret_ref(b, h, "secret", "notification");
+            o->secret_pos = oc_node_get(h, "secret")->pos;
+        }
+        o->attempts = (uint32_t)oc_get_uint(b, h, "attempts", 5, 1, 100, "notification.attempts");
+        size_t nn;
+        char **on = oc_get_names(b, oc_node_get(h, "on"), &nn, "notification.on");
+        if (!on) {
+            o->on_succeeded = o->on_failed = 1;
+        }
+        for (size_t k = 0; k < nn; k++) {
+            if (!strcmp(on[k], "succeeded"))
+                o->on_succeeded = 1;
+            else if (!strcmp(on[k], "failed"))
+                o->on_failed = 1;
+            else if (!strcmp(on[k], "cancelled"))
+                o->on_cancelled = 1;
+            else
+                oc_diag_add(b->diag, &oc_node_get(h, "on")->pos,
+                            "notifications[%zu]: on: '%s' is not succeeded, failed or "
+                            "cancelled",
+                            i, on[k]);
+            free(on[k]);
+        }
+        free(on);
     }
-    o->attempts = (uint32_t)oc_get_uint(b, h, "attempts", 5, 1, 100,
-                                        "notification.attempts");
-    size_t nn;
-    char **on = oc_get_names(b, oc_node_get(h, "on"), &nn, "notification.on");
-    if (!on) {
-      o->on_succeeded = o->on_failed = 1;
-    }
-    for (size_t k = 0; k < nn; k++) {
-      if (!strcmp(on[k], "succeeded"))
-        o->on_succeeded = 1;
-      else if (!strcmp(on[k], "failed"))
-        o->on_failed = 1;
-      else if (!strcmp(on[k], "cancelled"))
-        o->on_cancelled = 1;
-      else
-        oc_diag_add(b->diag, &oc_node_get(h, "on")->pos,
-                    "notifications[%zu]: on: '%s' is not succeeded, failed or "
-                    "cancelled",
-                    i, on[k]);
-      free(on[k]);
-    }
-    free(on);
-  }
 }
 
-static void *od_read(struct oc_cfg_reader *b, const struct oc_node *root) {
-  struct orchd_cfg *d = oc_xcalloc(1, sizeof *d);
-  *d = od_default;
-  const struct oc_node *n;
-  if ((n = oc_get_map(b, root, "server", "server")))
-    od_server_read(b, d, n);
-  if ((n = oc_get_map(b, root, "worker", "worker")))
-    od_worker_read(b, d, n);
-  if ((n = oc_get_map(b, root, "control", "control"))) {
-    static const char *const keys[] = {"paused", "proof", NULL};
-    oc_cfg_check_keys(n, keys, "control", b->diag);
-    if (oc_node_get(n, "paused"))
-      d->paused = oc_get_bool(b, n, "paused", 0, "control.paused");
-    if (oc_node_get(n, "proof"))
-      d->proof = oc_get_bool(b, n, "proof", 0, "control.proof");
-  }
-  if ((n = oc_get_map(b, root, "schedules", "schedules")))
-    od_schedules_read(b, d, n);
-  if ((n = oc_get_map(b, root, "webhooks", "webhooks")))
-    od_hooks_read(b, d, n);
-  n = oc_node_get(root, "notifications");
-  if (n && n->kind != OC_NODE_NULL)
-    od_notifications_read(b, d, n);
-  /* Triggers must name workflows of this file. */
-  for (size_t i = 0; i < d->n_schedules; i++)
-    if (d->schedules[i].workflow &&
-        !oc_config_workflow(b->cfg, d->schedules[i].workflow))
-      oc_diag_add(b->diag, &d->schedules[i].pos,
-                  "schedule %s: no workflow '%s'", d->schedules[i].name,
-                  d->schedules[i].workflow);
-  for (size_t i = 0; i < d->n_hooks; i++)
-    if (d->hooks[i].workflow &&
-        !oc_config_workflow(b->cfg, d->hooks[i].workflow))
-      oc_diag_add(b->diag, &d->hooks[i].pos, "webhook %s: no workflow '%s'",
-                  d->hooks[i].name, d->hooks[i].workflow);
-  return d;
+static void *od_read(struct oc_cfg_reader *b, const struct oc_node *root)
+{
+    struct orchd_cfg *d = oc_xcalloc(1, sizeof *d);
+    *d = od_default;
+    const struct oc_node *n;
+    if ((n = oc_get_map(b, root, "server", "server")))
+        od_server_read(b, d, n);
+    if ((n = oc_get_map(b, root, "worker", "worker")))
+        od_worker_read(b, d, n);
+    if ((n = oc_get_map(b, root, "control", "control"))) {
+        static const char *const keys[] = {"paused", "proof", NULL};
+        oc_cfg_check_keys(n, keys, "control", b->diag);
+        if (oc_node_get(n, "paused"))
+            d->paused = oc_get_bool(b, n, "paused", 0, "control.paused");
+        if (oc_node_get(n, "proof"))
+            d->proof = oc_get_bool(b, n, "proof", 0, "control.proof");
+    }
+    if ((n = oc_get_map(b, root, "schedules", "schedules")))
+        od_schedules_read(b, d, n);
+    if ((n = oc_get_map(b, root, "webhooks", "webhooks")))
+        od_hooks_read(b, d, n);
+    n = oc_node_get(root, "notifications");
+    if (n && n->kind != OC_NODE_NULL)
+        od_notifications_read(b, d, n);
+    /* Triggers must name workflows of this file. */
+    for (size_t i = 0; i < d->n_schedules; i++)
+        if (d->schedules[i].workflow && !oc_config_workflow(b->cfg, d->schedules[i].workflow))
+            oc_diag_add(b->diag, &d->schedules[i].pos, "schedule %s: no workflow '%s'",
+                        d->schedules[i].name, d->schedules[i].workflow);
+    for (size_t i = 0; i < d->n_hooks; i++)
+        if (d->hooks[i].workflow && !oc_config_workflow(b->cfg, d->hooks[i].workflow))
+            oc_diag_add(b->diag, &d->hooks[i].pos, "webhook %s: no workflow '%s'", d->hooks[i].name,
+                        d->hooks[i].workflow);
+    return d;
 }
 
-static void od_free(void *model) {
-  struct orchd_cfg *d = model;
-  if (!d)
-    return;
-  free(d->listen);
-  free(d->worker_id);
-  for (size_t i = 0; i < d->n_tokens; i++)
-    free(d->tokens[i].name);
-  free(d->tokens);
-  for (size_t i = 0; i < d->n_schedules; i++) {
-    free(d->schedules[i].name);
-    free(d->schedules[i].workflow);
-    free(d->schedules[i].cron);
-    free(d->schedules[i].timezone);
-    oc_cron_free(d->schedules[i].spec);
-  }
-  free(d->schedules);
-  for (size_t i = 0; i < d->n_hooks; i++) {
-    free(d->hooks[i].name);
-    free(d->hooks[i].workflow);
-    free(d->hooks[i].secret);
-  }
-  free(d->hooks);
-  for (size_t i = 0; i < d->n_notifications; i++) {
-    free(d->notifications[i].url);
-    free(d->notifications[i].secret);
-  }
-  free(d->notifications);
-  free(d);
+static void od_free(void *model)
+{
+    struct orchd_cfg *d = model;
+    if (!d)
+        return;
+    free(d->listen);
+    free(d->worker_id);
+    for (size_t i = 0; i < d->n_tokens; i++)
+        free(d->tokens[i].name);
+    free(d->tokens);
+    for (size_t i = 0; i < d->n_schedules; i++) {
+        free(d->schedules[i].name);
+        free(d->schedules[i].workflow);
+        free(d->schedules[i].cron);
+        free(d->schedules[i].timezone);
+        oc_cron_free(d->schedules[i].spec);
+    }
+    free(d->schedules);
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        free(d->hooks[i].name);
+        free(d->hooks[i].workflow);
+        free(d->hooks[i].secret);
+    }
+    free(d->hooks);
+    for (size_t i = 0; i < d->n_notifications; i++) {
+        free(d->notifications[i].url);
+        free(d->notifications[i].secret);
+    }
+    free(d->notifications);
+    free(d);
 }
 
-static const char *const od_keys[] = {"server",    "worker",   "control",
-                                      "schedules", "webhooks", "notifications",
-                                      NULL};
-static const struct oc_config_sections od_sections = {od_keys, od_read,
-                                                      od_free};
+static const char *const od_keys[] = {"server",   "worker",        "control", "schedules",
+                                      "webhooks", "notifications", NULL};
+static const struct oc_config_sections od_sections = {od_keys, od_read, od_free};
 
-void orchd_cfg_register(void) { oc_config_sections_set(&od_sections); }
+void orchd_cfg_register(void)
+{
+    oc_config_sections_set(&od_sections);
+}
 
-const struct orchd_cfg *orchd_cfg_of(const struct oc_config *cfg) {
-  if (cfg && cfg->sections_ops == &od_sections && cfg->sections)
-    return cfg->sections;
-  return &od_default;
+const struct orchd_cfg *orchd_cfg_of(const struct oc_config *cfg)
+{
+    if (cfg && cfg->sections_ops == &od_sections && cfg->sections)
+        return cfg->sections;
+    return &od_default;
 }

@@ -17,38 +17,38 @@
 #define ORCHD_ROLE_ADMIN 3 /* control flags */
 
 struct orchd_token {
-  char *name;
-  unsigned char sha256[32]; /* of the bearer token; the token is never kept */
-  int role;                 /* ORCHD_ROLE_* */
-  struct oc_pos pos;
+    char *name;
+    unsigned char sha256[32]; /* of the bearer token; the token is never kept */
+    int role;                 /* ORCHD_ROLE_* */
+    struct oc_pos pos;
 };
 
 struct orchd_schedule {
-  char *name;
-  char *workflow;
-  char *cron;
-  struct oc_cron *spec;   /* parsed cron */
-  char *timezone;         /* NULL = UTC */
-  int overlap_allow;      /* 0: skip a slot while a run of it is active */
-  struct oc_node *inputs; /* MAP or NULL (a node of cfg->root) */
-  struct oc_pos pos;
+    char *name;
+    char *workflow;
+    char *cron;
+    struct oc_cron *spec;   /* parsed cron */
+    char *timezone;         /* NULL = UTC */
+    int overlap_allow;      /* 0: skip a slot while a run of it is active */
+    struct oc_node *inputs; /* MAP or NULL (a node of cfg->root) */
+    struct oc_pos pos;
 };
 
 struct orchd_webhook {
-  char *name;
-  char *workflow;
-  char *secret; /* secret name for the HMAC-SHA256 signature */
-  struct oc_pos pos;
-  struct oc_pos secret_pos; /* of the `secret:` value */
+    char *name;
+    char *workflow;
+    char *secret; /* secret name for the HMAC-SHA256 signature */
+    struct oc_pos pos;
+    struct oc_pos secret_pos; /* of the `secret:` value */
 };
 
 struct orchd_notification {
-  char *url;
-  char *secret; /* secret name for signing, or NULL */
-  int on_succeeded, on_failed, on_cancelled;
-  uint32_t attempts;
-  struct oc_pos pos;
-  struct oc_pos secret_pos; /* of the `secret:` value */
+    char *url;
+    char *secret; /* secret name for signing, or NULL */
+    int on_succeeded, on_failed, on_cancelled;
+    uint32_t attempts;
+    struct oc_pos pos;
+    struct oc_pos secret_pos; /* of the `secret:` value */
 };
 
 /* A webhook's or notification's HMAC key: shorter ones are refused (a
@@ -56,23 +56,23 @@ struct orchd_notification {
 #define ORCHD_HMAC_SECRET_MIN 16
 
 struct orchd_cfg {
-  char *listen;     /* "127.0.0.1:8080" or "unix:/path" */
-  int64_t max_body; /* bytes */
-  struct orchd_token *tokens;
-  size_t n_tokens;
-  int log_json;
-  char *worker_id; /* NULL = host/pid/start */
-  int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
-  uint32_t max_runs;           /* runs driven at once by this daemon */
-  uint32_t max_engine_crashes; /* a run that crashed the daemon this often is
-                                  failed */
-  int paused, proof;           /* control: -1 = not set by the config */
-  struct orchd_schedule *schedules;
-  size_t n_schedules;
-  struct orchd_webhook *hooks;
-  size_t n_hooks;
-  struct orchd_notification *notifications;
-  size_t n_notifications;
+    char *listen;     /* "127.0.0.1:8080" or "unix:/path" */
+    int64_t max_body; /* bytes */
+    struct orchd_token *tokens;
+    size_t n_tokens;
+    int log_json;
+    char *worker_id; /* NULL = host/pid/start */
+    int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
+    uint32_t max_runs;           /* runs driven at once by this daemon */
+    uint32_t max_engine_crashes; /* a run that crashed the daemon this often is
+                                    failed */
+    int paused, proof;           /* control: -1 = not set by the config */
+    struct orchd_schedule *schedules;
+    size_t n_schedules;
+    struct orchd_webhook *hooks;
+    size_t n_hooks;
+    struct orchd_notification *notifications;
+    size_t n_notifications;
 };
 
 /* Registers the reader with core/config (oc_config_sections_set): called
@@ -87,7 +87,6 @@ const struct orchd_cfg *orchd_cfg_of(const struct oc_config *cfg);
  * and at least ORCHD_HMAC_SECRET_MIN bytes. Adds one diagnostic
  * (file:line:col of the `secret:` value, the webhook, the variable) per bad
  * secret; returns their count. (config/secrets.c) */
-size_t orchd_cfg_check_secrets(const struct orchd_cfg *dc,
-                               struct oc_diag *diag);
+size_t orchd_cfg_check_secrets(const struct orchd_cfg *dc, struct oc_diag *diag);
 
 #endif
