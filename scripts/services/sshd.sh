@@ -40,7 +40,8 @@ MaxStartups 100:30:200
 MaxSessions 50
 CONF
   /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
-  for _ in $(seq 1 100); do
+  # A generous deadline: on a loaded machine sshd's first accept can be slow.
+  for _ in $(seq 1 600); do
     if up && ssh -q -o BatchMode=yes -o UserKnownHostsFile="$dir/known_hosts" \
          -i "$dir/client_ed25519" -p "$port" "$(id -un)@127.0.0.1" true 2>/dev/null; then
       echo "$dir"

@@ -105,19 +105,28 @@ pass "a wrong key is refused"
 
 # --- sshd restarted while a run is between steps: the next step connects
 # to the new server (each step's backend work opens its own session, and
-# a session found dead is reopened before use).
-"$ORCH" run "$T/ok.yaml" pause >"$T/pause.out" 2>&1 &
+# a session found dead is reopened before use). The restart is of a
+# private sshd on a port of its own: the shared one serves the other SSH
+# tests running beside this one, which a restart would fail with
+# "connection refused".
+own_port=$(free_port)
+own_sshd() { ORCH_TEST_DIR="$T/own" ORCH_SSH_PORT=$own_port "$svc" "$@"; }
+trap 'own_sshd stop; t_cleanup' EXIT
+own_dir=$(own_sshd start)
+port=$own_port ssh_config "$T/own.yaml" "$own_dir/known_hosts"
+export ORCH_SECRET_SSH_KEY="$(cat "$own_dir/client_ed25519")"
+"$ORCH" run "$T/own.yaml" pause >"$T/pause.out" 2>&1 &
 run_pid=$!
 T_PIDS+=("$run_pid")
 wait_file "$T/first-done" 60
-"$svc" stop
-for i in $(seq 50); do "$svc" status >/dev/null 2>&1 || break; sleep 0.1; done
-"$svc" status >/dev/null 2>&1 && fail "sshd did not stop"
-"$svc" start >/dev/null
+own_sshd stop
+for i in $(seq 600); do own_sshd status >/dev/null 2>&1 || break; sleep 0.1; done
+own_sshd status >/dev/null 2>&1 && fail "sshd did not stop"
+own_sshd start >/dev/null
 touch "$T/go"
 wait "$run_pid" || { cat "$T/pause.out"; fail "the run did not survive the sshd restart"; }
 [ -e "$T/second-done" ] || fail "the second step ran on the restarted sshd"
-o run "$T/ok.yaml" probe
+o run "$T/own.yaml" probe
 expect_rc 0 "after the restart"
 expect_out "as $user" "the probe ran on the host"
 pass "sshd restarted between steps: the next step reconnected"

@@ -7,8 +7,13 @@
 source "$(dirname "$0")/../lib/common.sh"
 : "${ORCH_PG_URL:?PostgreSQL is not running: run scripts/test.sh, which starts it}"
 schema="t_pg_$$_$RANDOM"
-psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$ORCH_PG_URL" -v ON_ERROR_STOP=1 -qAtc "$1"; }
-trap 'psql_q "DROP SCHEMA IF EXISTS $schema CASCADE; DROP SCHEMA IF EXISTS ${schema}_new CASCADE" >/dev/null 2>&1 || true; t_cleanup' EXIT
+pg_url=$ORCH_PG_URL # the cluster psql_q talks to
+psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$pg_url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
+drop_schemas() {
+  pg_url=$ORCH_PG_URL psql_q "DROP SCHEMA IF EXISTS $schema CASCADE; DROP SCHEMA IF EXISTS ${schema}_new CASCADE" \
+    >/dev/null 2>&1 || true
+}
+trap 'drop_schemas; t_cleanup' EXIT
 
 pg_config() { # FILE SCHEMA [extra store lines]
   cat >"$1" <<EOF
@@ -107,13 +112,25 @@ expect_rc 0 "migrate on start"
 rm -f "$T/count"
 pass "migrate: on_start"
 
-# --- the same workflow as on sqlite, and a server restart mid-run
+# --- the same workflow as on sqlite, and a server restart mid-run. The
+# restart is of a private cluster on a port of its own: the shared one
+# serves the PostgreSQL tests running beside this one, which a restart
+# would fail.
+own_port=$(free_port)
+own_pg() { ORCH_TEST_DIR="$T/pg-own" ORCH_PG_PORT=$own_port "$ORCH_SOURCE_DIR/scripts/services/postgres.sh" "$@"; }
+chmod 711 "$T" # the cluster belongs to the postgres user, which must reach its data
+trap 'own_pg stop; drop_schemas; t_cleanup' EXIT
+pg_url=$(own_pg start)
+sed -i "s/port: .*/port: $own_port/" "$T/pg.yaml"
+o -c "$T/pg.yaml" migrate
+expect_rc 0 "migrate the private cluster"
+rm -f "$T/count"
 ORCH_LOG_LEVEL=info "$ORCH" run "$T/pg.yaml" hello >"$T/run.out" 2>&1 &
 run_pid=$!
 T_PIDS+=("$run_pid")
 wait_until "step b to start" grep -q b-start "$T/count"
 grep -q b-start "$T/count" || fail "step b never started"
-"$ORCH_SOURCE_DIR/scripts/services/postgres.sh" restart
+own_pg restart
 wait "$run_pid" || { cat "$T/run.out"; fail "the run did not survive the restart"; }
 grep -q "connection re-established" "$T/run.out" || fail "the store said it reconnected"
 R=$("$ORCH" -c "$T/pg.yaml" --json runs list --limit 1 | jq_py "d[0]['id']")

@@ -68,6 +68,13 @@ wait_file() {
   fail "timed out waiting for $1"
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on now, for a private
+# server (one a test restarts must not be the shared one the tests beside
+# it use).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # JSON field of a `orch --json runs show` document.
 run_json() { "$ORCH" --json runs show "$1"; }
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
