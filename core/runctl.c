@@ -71,6 +71,7 @@ struct oc_run_peek {
     char *id;
     char *workflow;     /* what an idempotency key's first run was */
     char *inputs_json;
+    char *error;        /* why a failed run failed */
 };
 
 static int32_t oc_run_peek_cb(void *ud, const struct orch_run_rec *r)
@@ -81,7 +82,9 @@ static int32_t oc_run_peek_cb(void *ud, const struct orch_run_rec *r)
     free(p->id);
     free(p->workflow);
     free(p->inputs_json);
+    free(p->error);
     p->id = oc_xstrdup(r->id);
+    p->error = r->error ? oc_xstrdup(r->error) : NULL;
     p->workflow = r->workflow ? oc_xstrdup(r->workflow) : NULL;
     p->inputs_json = r->inputs_json ? oc_xstrdup(r->inputs_json) : NULL;
     return 0;
@@ -89,6 +92,7 @@ static int32_t oc_run_peek_cb(void *ud, const struct orch_run_rec *r)
 
 static void oc_run_peek_free(struct oc_run_peek *p)
 {
+    free(p->error);
     free(p->id);
     free(p->workflow);
     free(p->inputs_json);
@@ -547,4 +551,33 @@ orch_status oc_run_requeue(struct oc_store *st, const char *run_id, const char *
     if (rc == ORCH_OK)
         rc = oc_event(st, run_id, "run.requeued", json_pack("{s:s}", "by", by ? by : ""), err);
     return oc_txn_end(st, rc, err);
+}
+
+orch_status oc_run_discard(struct oc_store *st, const char *run_id, const char *by,
+                           const char *reason, struct orch_error *err)
+{
+    struct oc_run_peek p = {0};
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_run_peek_cb, &p, err);
+    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !p.found)) {
+        oc_error_clear(err);
+        rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", run_id);
+    }
+    if (rc == ORCH_OK && p.state != ORCH_RUN_FAILED)
+        rc = oc_error_set(err, ORCH_E_CONFLICT,
+                          "run %s is %s: only a failed run (a dead letter) can be discarded",
+                          run_id, orch_run_state_name(p.state));
+    if (rc == ORCH_OK && (rc = oc_txn_begin(st, err)) == ORCH_OK) {
+        /* The compare-and-set on FAILED: a requeue that came first wins,
+         * and this is a conflict. The failure's reason stays on the run. */
+        rc = st->vt->run_cas(st->h, run_id, ORCH_RUN_FAILED, NULL, ORCH_RUN_CANCELLED, p.error,
+                             oc_now_real_ns(), err);
+        if (rc == ORCH_OK)
+            rc = oc_event(st, run_id, "run.discarded",
+                          json_pack("{s:s,s:s?,s:s?}", "by", by ? by : "", "reason", reason,
+                                    "error", p.error),
+                          err);
+        rc = oc_txn_end(st, rc, err);
+    }
+    oc_run_peek_free(&p);
+    return rc;
 }

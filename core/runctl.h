@@ -46,6 +46,12 @@ orch_status oc_run_cancel_request(struct oc_store *st, const char *run_id,
 orch_status oc_run_requeue(struct oc_store *st, const char *run_id,
                            const char *by, struct orch_error *err);
 
+/* Take a dead letter (a failed run) out of the dead letters for good: it
+ * becomes cancelled, keeps its failure's reason, and its ledger says who
+ * discarded it and why (run.discarded). It can still be re-queued. */
+orch_status oc_run_discard(struct oc_store *st, const char *run_id, const char *by,
+                           const char *reason, struct orch_error *err);
+
 /* The writes of the processes that hand runs out and take them back (the
  * daemon's scheduler and recovery, the engine's resume): with the engine's
  * core/engine/ledger.c, the only code that writes run state, ledger

@@ -205,6 +205,13 @@ await call("POST", `/v1/dead-letters/${broken}/requeue`, { token: "writer", expe
 await call("POST", `/v1/dead-letters/${hello}/requeue`, { token: "writer", expect: 409 });
 await call("POST", "/v1/dead-letters/r-nope/requeue", { token: "writer", expect: 404 });
 await waitRun(broken, ["failed"]);
+await call("DELETE", `/v1/dead-letters/${broken}`, { token: "reader", expect: 403 });
+await call("DELETE", `/v1/dead-letters/${broken}?reason=${"x".repeat(1001)}`, { token: "writer", expect: 400 });
+await call("DELETE", `/v1/dead-letters/${broken}?reason=known%20flake`, { token: "writer", expect: 200 });
+await call("DELETE", `/v1/dead-letters/${broken}`, { token: "writer", expect: 409 });
+await call("DELETE", "/v1/dead-letters/r-nope", { token: "writer", expect: 404 });
+await call("POST", `/v1/runs/${broken}/resume`, { token: "writer", expect: 202 });
+await waitRun(broken, ["failed"]);
 await call("POST", `/v1/runs/${broken}/resume`, { token: "writer", expect: 202 });
 await call("POST", `/v1/runs/${hello}/resume`, { token: "writer", expect: 409 });
 await call("POST", "/v1/runs/r-nope/resume", { token: "writer", expect: 404 });

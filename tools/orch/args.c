@@ -51,6 +51,7 @@ static const struct option cli_options[] = {
     {"input", required_argument, NULL, CLI_OPT_COMMAND},
     {"label", required_argument, NULL, CLI_OPT_COMMAND},
     {"limit", required_argument, NULL, CLI_OPT_COMMAND},
+    {"reason", required_argument, NULL, CLI_OPT_COMMAND},
     {"region", required_argument, NULL, CLI_OPT_COMMAND},
     {"shell", required_argument, NULL, CLI_OPT_COMMAND},
     {"size", required_argument, NULL, CLI_OPT_COMMAND},

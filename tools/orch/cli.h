@@ -75,6 +75,8 @@ int cli_runs_control(struct cli *c, struct oc_store *st, const char *sub, int ar
                      char **argv);
 int cli_input_kv(json_t *obj, const char *kv);
 int cli_decision_args(int argc, char **argv, json_t *input, const char **comment);
+/* orch runs discard's options: --reason TEXT. 0, or -1 (said). */
+int cli_discard_args(int argc, char **argv, const char **reason);
 
 /* remote.c: the daemon's API. */
 struct cli_http_res {

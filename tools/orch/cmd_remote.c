@@ -14,7 +14,7 @@ static const char cli_runs_remote_usage[] =
     "  start WORKFLOW [--input K=V]... [--idempotency-key K]\n"
     "  logs RUN_ID STEP [--attempt N] [--follow]\n"
     "  events RUN_ID\n"
-    "  cancel RUN_ID | requeue RUN_ID\n"
+    "  cancel RUN_ID | requeue RUN_ID | discard RUN_ID [--reason TEXT]\n"
     "  approve|reject RUN_ID STEP [--input K=V]... [--comment TEXT]\n";
 
 static int cli_remote_usage(void)
@@ -239,6 +239,31 @@ static int cli_remote_request(struct cli *c, const char *sub, int argc, char **a
     return CLI_EXIT_OK;
 }
 
+/* discard: DELETE /v1/dead-letters/RUN[?reason=TEXT]. */
+static int cli_remote_discard(struct cli *c, int argc, char **argv)
+{
+    const char *reason = NULL;
+    if (cli_discard_args(argc - 1, argv + 1, &reason) != 0)
+        return CLI_EXIT_USAGE;
+    char *run = cli_seg(argv[0]), *why = reason ? cli_seg(reason) : NULL;
+    char *path = oc_xasprintf("/v1/dead-letters/%s%s%s", run, why ? "?reason=" : "",
+                              why ? why : "");
+    free(run);
+    free(why);
+    json_t *out;
+    int rc = cli_http_call(c, "DELETE", path, NULL, &out);
+    free(path);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (c->json)
+        cli_print_json(out);
+    else {
+        printf("run %s: discarded; it is cancelled and no longer a dead letter\n", argv[0]);
+        json_decref(out);
+    }
+    return CLI_EXIT_OK;
+}
+
 int cmd_runs_remote(struct cli *c, int argc, char **argv)
 {
     if (argc < 1 || cli_wants_help(argc, argv)) {
@@ -262,6 +287,8 @@ int cmd_runs_remote(struct cli *c, int argc, char **argv)
         return cli_remote_request(c, sub, argc - 1, argv + 1);
     if (!strcmp(sub, "approve") || !strcmp(sub, "reject"))
         return cli_remote_request(c, sub, argc - 1, argv + 1);
+    if (!strcmp(sub, "discard"))
+        return cli_remote_discard(c, argc - 1, argv + 1);
     cli_err("runs: unknown or incomplete subcommand '%s'", sub);
     return cli_remote_usage();
 }

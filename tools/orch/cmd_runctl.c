@@ -1,4 +1,4 @@
-/* orch runs approve|reject|cancel|requeue: requests on runs, written to
+/* orch runs approve|reject|cancel|requeue|discard: requests on runs, written to
  * the store for whichever process drives (or next claims) the run. */
 #include <pwd.h>
 #include <stdlib.h>
@@ -53,6 +53,20 @@ int cli_decision_args(int argc, char **argv, json_t *input, const char **comment
     return 0;
 }
 
+int cli_discard_args(int argc, char **argv, const char **reason)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--reason") && i + 1 < argc) {
+            *reason = argv[++i];
+        } else {
+            cli_err("unexpected argument '%s' (usage: orch runs discard RUN_ID [--reason TEXT])",
+                    argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int cli_runs_control(struct cli *c, struct oc_store *st, const char *sub, int argc,
                      char **argv)
 {
@@ -78,6 +92,13 @@ int cli_runs_control(struct cli *c, struct oc_store *st, const char *sub, int ar
         json_decref(input);
     } else if (!strcmp(sub, "cancel")) {
         rc = oc_run_cancel_request(st, argv[0], &err);
+    } else if (!strcmp(sub, "discard")) {
+        const char *reason = NULL;
+        if (cli_discard_args(argc - 1, argv + 1, &reason) != 0) {
+            free(who);
+            return CLI_EXIT_USAGE;
+        }
+        rc = oc_run_discard(st, argv[0], who, reason, &err);
     } else {
         rc = oc_run_requeue(st, argv[0], who, &err);
     }
@@ -94,6 +115,7 @@ int cli_runs_control(struct cli *c, struct oc_store *st, const char *sub, int ar
         printf("run %s: %s %s\n", argv[0], sub,
                approve || !strcmp(sub, "reject") || !strcmp(sub, "requeue")
                    ? "recorded; the run is queued again (a daemon continues it, or orch resume)"
-                   : "requested");
+               : !strcmp(sub, "discard") ? "done; it is cancelled and no longer a dead letter"
+                                         : "requested");
     return CLI_EXIT_OK;
 }

@@ -16,7 +16,8 @@ static int cli_usage_runs(FILE *f, int rc)
           "       orch runs approve RUN_ID STEP [--input K=V]... [--comment TEXT]\n"
           "       orch runs reject RUN_ID STEP [--comment TEXT]\n"
           "       orch runs cancel RUN_ID\n"
-          "       orch runs requeue RUN_ID   (a failed or cancelled run)\n",
+          "       orch runs requeue RUN_ID   (a failed or cancelled run)\n"
+          "       orch runs discard RUN_ID [--reason TEXT]   (a dead letter, for good)\n",
           f);
     return rc;
 }
@@ -401,7 +402,7 @@ int cmd_runs(struct cli *c, int argc, char **argv)
                               argc < 1 ? CLI_EXIT_USAGE : CLI_EXIT_OK);
     const char *sub = argv[0];
     int control = !strcmp(sub, "approve") || !strcmp(sub, "reject") ||
-                  !strcmp(sub, "cancel") || !strcmp(sub, "requeue");
+                  !strcmp(sub, "cancel") || !strcmp(sub, "requeue") || !strcmp(sub, "discard");
     if (!control && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "logs") &&
         strcmp(sub, "events")) {
         cli_err("runs: unknown subcommand '%s'", sub);

@@ -103,6 +103,7 @@ void orchd_runs_events(struct orchd_req *rq);
 void orchd_runs_logs(struct orchd_req *rq);
 void orchd_dead_letters(struct orchd_req *rq);
 void orchd_dead_letter_requeue(struct orchd_req *rq);
+void orchd_dead_letter_discard(struct orchd_req *rq);
 /* health.c */
 void orchd_health(struct orchd_req *rq);
 void orchd_health_full(struct orchd_req *rq);

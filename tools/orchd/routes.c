@@ -40,6 +40,8 @@ const struct orchd_route orchd_routes[] = {
     {"GET", "/v1/dead-letters", ORCHD_ROLE_READ, orchd_dead_letters, "failed runs"},
     {"POST", "/v1/dead-letters/{id}/requeue", ORCHD_ROLE_WRITE, orchd_dead_letter_requeue,
      "re-queue a failed run"},
+    {"DELETE", "/v1/dead-letters/{id}", ORCHD_ROLE_WRITE, orchd_dead_letter_discard,
+     "discard a failed run for good"},
     {"POST", "/v1/instances", ORCHD_ROLE_WRITE, orchd_instances_create,
      "create an instance on a backend"},
     {"GET", "/v1/instances", ORCHD_ROLE_READ, orchd_instances_list,

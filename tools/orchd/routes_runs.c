@@ -316,6 +316,30 @@ void orchd_dead_letter_requeue(struct orchd_req *rq)
     orchd_runs_resume(rq);
 }
 
+/* DELETE /v1/dead-letters/{id}[?reason=TEXT]: done at once (no engine acts
+ * on it), so 200 with the run's new state. */
+void orchd_dead_letter_discard(struct orchd_req *rq)
+{
+    const char *reason = orchd_query(rq, "reason");
+    json_t *text = reason ? json_string(reason) : NULL; /* NULL: not UTF-8 */
+    json_decref(text);
+    if (reason && (strlen(reason) > 1000 || !text)) {
+        orchd_fail(rq, 400, "invalid", "reason must be UTF-8 text of at most 1000 bytes");
+        return;
+    }
+    struct orch_error err;
+    oc_error_init(&err);
+    ORCHD_API_LOCK(rq->d);
+    orch_status rc = oc_run_discard(rq->d->api, rq->params[0], orchd_who(rq), reason, &err);
+    ORCHD_API_UNLOCK(rq->d);
+    if (rc == ORCH_OK)
+        orchd_reply(rq, 200, json_pack("{s:s,s:s}", "run_id", rq->params[0], "state",
+                                       "cancelled"));
+    else
+        orchd_fail_err(rq, &err);
+    oc_error_clear(&err);
+}
+
 static void orchd_decide(struct orchd_req *rq, int approve)
 {
     json_t *b = orchd_body_object(rq);
