@@ -260,11 +260,13 @@ static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problem
     size_t recent = t->n;
     pthread_mutex_unlock(&t->lock);
     pthread_mutex_lock(&d->m.lock);
-    uint64_t ticks = d->m.ticks;
+    uint64_t ticks = d->m.ticks, overruns = d->m.tick_overruns;
     pthread_mutex_unlock(&d->m.lock);
-    json_t *s = json_pack("{s:I,s:I,s:f,s:i}", "tick_ms", (json_int_t)orchd_cfg_of(d->cfg)->tick_ms,
-                          "ticks", (json_int_t)ticks, "slowest_recent_tick_ms",
-                          (double)slowest / 1e6, "recent_ticks", (int)recent);
+    json_t *s = json_pack("{s:I,s:I,s:f,s:i,s:I,s:I}", "tick_ms",
+                          (json_int_t)orchd_cfg_of(d->cfg)->tick_ms, "ticks", (json_int_t)ticks,
+                          "slowest_recent_tick_ms", (double)slowest / 1e6, "recent_ticks",
+                          (int)recent, "max_tick_ms", (json_int_t)orchd_cfg_of(d->cfg)->max_tick_ms,
+                          "tick_overruns", (json_int_t)overruns);
     json_object_set_new(s, "last_tick_age_ms", last ? json_integer(age_ms) : json_null());
     json_object_set_new(doc, "scheduler", s);
     json_object_set_new(doc, "executor_pool", pool);

@@ -302,6 +302,10 @@ void orchd_metrics(struct orchd_req *rq)
     orchd_hist(&b, "orch_step_duration_seconds", &d->m.step_dur);
     orchd_family(&b, "orch_scheduler_ticks_total", "counter", "Scheduler rounds.");
     oc_buf_addf(&b, "orch_scheduler_ticks_total %llu\n", (unsigned long long)d->m.ticks);
+    orchd_family(&b, "orch_scheduler_tick_overruns_total", "counter",
+                 "Scheduler rounds that took longer than worker.max_tick.");
+    oc_buf_addf(&b, "orch_scheduler_tick_overruns_total %llu\n",
+                (unsigned long long)d->m.tick_overruns);
     orchd_family(&b, "orch_runs_claimed_total", "counter", "Queued runs this daemon claimed.");
     oc_buf_addf(&b, "orch_runs_claimed_total %llu\n", (unsigned long long)d->m.claims);
     orchd_family(&b, "orch_notify_failures_total", "counter",

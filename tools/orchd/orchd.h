@@ -41,7 +41,7 @@ struct orchd_metrics {
     uint64_t *runs_finished_wf;       /* [workflow * 8 + ORCH_RUN_*] */
     struct orchd_hist run_dur, step_dur;
     uint64_t *http;                   /* [route (last: unmatched) * ORCHD_HTTP_CODES + code] */
-    uint64_t claims, ticks, notify_failures;
+    uint64_t claims, ticks, tick_overruns, notify_failures;
     uint64_t *auth_failures;          /* [route * ORCHD_AUTH_N + reason] (authlog.c) */
     uint64_t *sig_failures;           /* [webhook * ORCHD_SIG_N + reason] */
 };

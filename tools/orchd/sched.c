@@ -83,13 +83,20 @@ static int orchd_still_accepting(struct orchd *d)
     return !c.paused && !c.draining;
 }
 
-static int orchd_claim(struct orchd *d, int64_t now)
+/* Claims until the daemon drives worker.max_runs, worker.max_claims_per_tick
+ * were taken, or the tick has run for worker.max_tick (the rest wait for
+ * the next tick, so renewals and cancels are never starved by a long
+ * queue). One claim is always tried: a tick slowed by something else still
+ * makes progress. */
+static int orchd_claim(struct orchd *d, int64_t now, int64_t tick_deadline_mono)
 {
     int n = 0;
     size_t active;
     oc_engine_run_ids(d->eng, &active);
     struct oc_store *st = d->store;
-    while (active < orchd_cfg_of(d->cfg)->max_runs) {
+    const struct orchd_cfg *dc = orchd_cfg_of(d->cfg);
+    while (active < dc->max_runs && (uint32_t)n < dc->max_claims_per_tick &&
+           (!n || oc_now_mono_ns() < tick_deadline_mono)) {
         struct orch_error err;
         oc_error_init(&err);
         char id[128] = "";
@@ -159,7 +166,8 @@ void orchd_tick(struct orchd *d)
     if (accepting) {
         fired = orchd_fire_schedules(d, f.schedules, now);
         if (orchd_still_accepting(d))
-            claimed = orchd_claim(d, now);
+            claimed = orchd_claim(d, now,
+                                  tick_start + orchd_cfg_of(d->cfg)->max_tick_ms * 1000000);
     }
     int64_t mono = oc_now_mono_ns();
     if (!d->last_reconcile_mono ||
@@ -180,7 +188,16 @@ void orchd_tick(struct orchd *d)
                      now, NULL);
     }
     atomic_store(&d->last_tick_ns, now);
-    orchd_tick_record(d, oc_now_mono_ns() - tick_start);
+    int64_t took_ns = oc_now_mono_ns() - tick_start;
+    if (took_ns > orchd_cfg_of(d->cfg)->max_tick_ms * 1000000) {
+        pthread_mutex_lock(&d->m.lock);
+        d->m.tick_overruns++;
+        pthread_mutex_unlock(&d->m.lock);
+        oc_log(ORCH_LOG_WARN, "scheduler", "tick took %lldms, over worker.max_tick (%lldms): "
+               "claimed %d, fired %d, requeued %d, reaped %d", (long long)(took_ns / 1000000),
+               (long long)orchd_cfg_of(d->cfg)->max_tick_ms, claimed, fired, requeued, reaped);
+    }
+    orchd_tick_record(d, took_ns);
     json_decref(f.cancels);
     json_decref(f.deadlines);
     json_decref(f.schedules);

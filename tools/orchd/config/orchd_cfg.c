@@ -24,6 +24,8 @@ static const struct orchd_cfg od_default = {
     .reconcile_ms = 60000,
     .idle_instance_ms = 1800000,
     .max_engine_crashes = 3,
+    .max_tick_ms = 5000,
+    .max_claims_per_tick = 64,
     .paused = -1,
     .proof = -1,
 };
@@ -166,6 +168,8 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
                                        "reconcile_every",
                                        "idle_instance_ttl",
                                        "max_engine_crashes",
+                                       "max_tick",
+                                       "max_claims_per_tick",
                                        NULL};
     oc_cfg_check_keys(n, keys, "worker", b->diag);
     d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
@@ -184,6 +188,18 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
     if (d->lease_ttl_ms < 1000 || d->tick_ms * 2 > d->lease_ttl_ms)
         oc_diag_add(b->diag, lt ? &lt->pos : &n->pos,
                     "worker.lease_ttl must be at least 1s and twice the tick");
+    /* A tick longer than half a lease lets the leases it renews run out. */
+    int64_t half_lease = d->lease_ttl_ms / 2;
+    d->max_tick_ms = oc_get_duration(b, n, "max_tick",
+                                     half_lease < od_default.max_tick_ms ? half_lease
+                                                                         : od_default.max_tick_ms,
+                                     "worker");
+    const struct oc_node *mt = oc_node_get(n, "max_tick");
+    if (mt && (d->max_tick_ms < 1 || d->max_tick_ms > half_lease))
+        oc_diag_add(b->diag, &mt->pos, "worker.max_tick must be more than 0 and at most half of "
+                    "worker.lease_ttl (%lldms)", (long long)half_lease);
+    d->max_claims_per_tick = (uint32_t)oc_get_uint(b, n, "max_claims_per_tick", d->max_runs, 1,
+                                                   100000, "worker.max_claims_per_tick");
 }
 
 static void od_schedules_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)

@@ -64,6 +64,9 @@ struct orchd_cfg {
     char *worker_id; /* NULL = host/pid/start */
     int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
     uint32_t max_runs;           /* runs driven at once by this daemon */
+    int64_t max_tick_ms;         /* a tick that takes longer stops claiming, and is
+                                    logged and counted as an overrun */
+    uint32_t max_claims_per_tick; /* default max_runs */
     uint32_t max_engine_crashes; /* a run that crashed the daemon this often is
                                     failed */
     int paused, proof;           /* control: -1 = not set by the config */
