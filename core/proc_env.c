@@ -21,9 +21,17 @@ int oc_env_is_base(const char *name)
     return !strncmp(name, "LC_", 3) && name[3];
 }
 
+int oc_env_is_conventional_secret(const char *name)
+{
+    /* Platforms (Heroku, Render, Fly, compose files) set the database's
+     * URL, password included, in this one variable. */
+    return !strcmp(name, "DATABASE_URL");
+}
+
 int oc_env_is_secret_source(const char *name)
 {
-    return !strncmp(name, "ORCH_SECRET_", 12) || !strcmp(name, "ORCH_SECRETS_DIR");
+    return !strncmp(name, "ORCH_SECRET_", 12) || !strcmp(name, "ORCH_SECRETS_DIR") ||
+           oc_env_is_conventional_secret(name);
 }
 
 int oc_env_name_ok(const char *name)

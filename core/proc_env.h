@@ -15,9 +15,15 @@
  * see of the executor's environment. */
 int oc_env_is_base(const char *name);
 
-/* Whether NAME is a secret source (ORCH_SECRET_*, ORCH_SECRETS_DIR): never
- * passed through, never read as ${{ env.NAME }}. */
+/* Whether NAME is a secret source (ORCH_SECRET_*, ORCH_SECRETS_DIR, and
+ * the conventional secret variables): never passed through, never read as
+ * ${{ env.NAME }}. */
 int oc_env_is_secret_source(const char *name);
+
+/* A variable that holds a secret by the field's convention (DATABASE_URL),
+ * read as ${{ secrets.NAME }} when neither ORCH_SECRET_NAME nor the secrets
+ * directory has it. */
+int oc_env_is_conventional_secret(const char *name);
 
 /* A valid variable name: [A-Za-z_][A-Za-z0-9_]*. */
 int oc_env_name_ok(const char *name);

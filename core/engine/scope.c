@@ -20,14 +20,17 @@ char *oc_secret_lookup(const char *name)
     if (v)
         return oc_xstrdup(v);
     const char *dir = oc_env_get("ORCH_SECRETS_DIR");
-    if (!dir || !*dir)
-        return NULL;
-    char *path = oc_xasprintf("%s/%s", dir, name);
-    size_t len = 0;
-    char *data = oc_read_file(path, &len);
-    free(path);
-    if (data && len && data[len - 1] == '\n')
-        data[len - 1] = '\0'; /* files written by editors end in a newline */
+    char *data = NULL;
+    if (dir && *dir) {
+        char *path = oc_xasprintf("%s/%s", dir, name);
+        size_t len = 0;
+        data = oc_read_file(path, &len);
+        free(path);
+        if (data && len && data[len - 1] == '\n')
+            data[len - 1] = '\0'; /* files written by editors end in a newline */
+    }
+    if (!data && oc_env_is_conventional_secret(name) && (v = oc_env_get(name)))
+        data = oc_xstrdup(v);
     return data;
 }
 
@@ -50,6 +53,9 @@ char *oc_env_refusal(const char *name)
     if (!strncmp(name, "ORCH_SECRET_", 12))
         return oc_xasprintf("env.%s is a secret: write secrets.%s, which masks it in "
                             "output", name, name + 12);
+    if (oc_env_is_conventional_secret(name))
+        return oc_xasprintf("env.%s is a secret: write secrets.%s, which masks it in "
+                            "output", name, name);
     return oc_xasprintf("env.%s is where secrets are read from; write secrets.NAME", name);
 }
 

@@ -49,6 +49,8 @@ static void test_names(void **state)
     assert_true(oc_env_is_secret_source("ORCH_SECRET_X"));
     assert_true(oc_env_is_secret_source("ORCH_SECRETS_DIR"));
     assert_false(oc_env_is_secret_source("ORCH_SECRETS"));
+    assert_true(oc_env_is_secret_source("DATABASE_URL"));
+    assert_false(oc_env_is_secret_source("DATABASE_URL_X"));
     assert_true(oc_env_name_ok("_A9"));
     assert_false(oc_env_name_ok("9A"));
     assert_false(oc_env_name_ok("A-B"));

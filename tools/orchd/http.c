@@ -139,7 +139,7 @@ static int orchd_loopback(const char *listen)
 struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char **err)
 {
     if (!orchd_cfg_of(d->cfg)->n_tokens && !orchd_loopback(addr)) {
-        *err = oc_xasprintf("server.listen %s is not a loopback address and no server.tokens "
+        *err = oc_xasprintf("listen address %s is not a loopback address and no server.tokens "
                             "are configured: refusing to serve an open API", addr);
         return NULL;
     }
@@ -152,7 +152,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
     if (!strncmp(addr, "unix:", 5)) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(addr + 5) >= sizeof sa.sun_path) {
-            *err = oc_xasprintf("server.listen: socket path too long: %s", addr + 5);
+            *err = oc_xasprintf("listen address: socket path too long: %s", addr + 5);
             orchd_authlog_free(d);
             free(s);
             return NULL;
@@ -162,7 +162,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
         s->unix_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (s->unix_fd < 0 || bind(s->unix_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
             listen(s->unix_fd, 64) != 0) {
-            *err = oc_xasprintf("server.listen %s: %s", addr, strerror(errno));
+            *err = oc_xasprintf("listen address %s: %s", addr, strerror(errno));
             if (s->unix_fd >= 0)
                 close(s->unix_fd);
             orchd_authlog_free(d);
@@ -185,7 +185,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
             strcpy(host, "127.0.0.1");
         if (!colon || port < 0 || port > 65535 ||
             inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa.sin_addr) != 1) {
-            *err = oc_xasprintf("server.listen '%s' is not HOST:PORT (IPv4) or unix:PATH",
+            *err = oc_xasprintf("listen address '%s' is not HOST:PORT (IPv4) or unix:PATH",
                                 addr);
             orchd_authlog_free(d);
             free(s);
@@ -198,7 +198,7 @@ struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char 
                                   MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
     }
     if (!s->mhd) {
-        *err = oc_xasprintf("server.listen %s: cannot start the HTTP server (address in use?)",
+        *err = oc_xasprintf("listen address %s: cannot start the HTTP server (address in use?)",
                             addr);
         if (s->unix_fd >= 0)
             close(s->unix_fd);

@@ -35,7 +35,8 @@ static int orchd_usage(FILE *f, int rc)
 {
     fputs("usage: orchd --config FILE [options]\n"
           "  --config FILE     the workflow file with the server/worker/schedules sections\n"
-          "  --listen ADDR     override server.listen (HOST:PORT or unix:PATH)\n"
+          "  --listen ADDR     override server.listen (HOST:PORT or unix:PATH); without it,\n"
+          "                    $ORCHD_LISTEN, then $PORT (0.0.0.0:$PORT), then the file\n"
           "  --once            one scheduler tick, then finish what it started and exit;\n"
           "                    serves no HTTP API unless --listen is given\n"
           "  --max-ticks N     N scheduler ticks, then likewise\n"
@@ -160,13 +161,13 @@ static struct oc_store *orchd_open_store(struct orchd *d)
     return s;
 }
 
-static int orchd_run(struct orchd *d, const char *listen)
+static int orchd_run(struct orchd *d, const char *listen, const char *listen_from)
 {
     char *err = NULL;
     d->execs = orchd_execs_new();
     d->server = listen ? orchd_server_start(d, listen, &err) : NULL;
     if (listen && !d->server) {
-        fprintf(stderr, "orchd: %s\n", err);
+        fprintf(stderr, "orchd: %s (the address from %s)\n", err, listen_from);
         free(err);
         orchd_execs_free(d->execs);
         return 2;
@@ -380,6 +381,44 @@ static int orchd_start_engine(struct orchd *d)
     return 0;
 }
 
+/* Where the API listens, the first that says: --listen, $ORCHD_LISTEN,
+ * $PORT (all interfaces, as the platforms that set it route to it), the
+ * file's server.listen, 127.0.0.1:8080. Cron mode (--once, --max-ticks)
+ * serves only when --listen asks: a platform's $PORT is not a request.
+ * NULL: serve nothing; *bad: a malformed $PORT (said). *buf keeps a built
+ * address; *from names where it came from, for errors. */
+static const char *orchd_listen_address(const struct orchd_args *a, const struct oc_config *cfg,
+                                        char *buf, size_t cap, const char **from, int *bad)
+{
+    *bad = 0;
+    *from = "--listen";
+    if (a->listen)
+        return a->listen;
+    if (a->max_ticks)
+        return NULL;
+    const char *env = getenv("ORCHD_LISTEN");
+    *from = "$ORCHD_LISTEN";
+    if (env && *env)
+        return env;
+    const char *port = getenv("PORT");
+    *from = "$PORT";
+    if (port && *port) {
+        char *end;
+        errno = 0;
+        long p = strtol(port, &end, 10);
+        if (*end || errno || p < 1 || p > 65535) {
+            fprintf(stderr, "orchd: PORT must be a TCP port (1-65535), not '%s'\n", port);
+            *bad = 1;
+            return NULL;
+        }
+        snprintf(buf, cap, "0.0.0.0:%ld", p);
+        return buf;
+    }
+    const char *file = orchd_cfg_of(cfg)->listen;
+    *from = file ? "server.listen" : "the default";
+    return file ? file : "127.0.0.1:8080";
+}
+
 static void orchd_install_signals(struct orchd *d)
 {
     orchd_signal_target = d;
@@ -441,17 +480,17 @@ int main(int argc, char **argv)
     if (orchd_init_state(&d, &args) || orchd_load_config(&d))
         return 2;
     orchd_describe(&d);
-    int rc = 2;
-    if (orchd_start_engine(&d) == 0) {
+    int rc = 2, bad;
+    char port_addr[32];
+    const char *from;
+    /* Cron mode serves no API unless --listen asks: a cron job must not
+     * fail because the daemon's port is taken. */
+    const char *listen = orchd_listen_address(&args, d.cfg, port_addr, sizeof port_addr, &from,
+                                              &bad);
+    if (!bad && orchd_start_engine(&d) == 0) {
         orchd_install_signals(&d);
         orchd_take_over(&d);
-        /* Cron mode (--once, --max-ticks) serves no API unless --listen
-         * asks: a cron job must not fail because the daemon's port is
-         * taken. */
-        rc = orchd_run(&d, args.listen      ? args.listen
-                           : args.max_ticks ? NULL
-                           : orchd_cfg_of(d.cfg)->listen ? orchd_cfg_of(d.cfg)->listen
-                                                  : "127.0.0.1:8080");
+        rc = orchd_run(&d, listen, from);
     }
     orchd_teardown(&d);
     return rc;
