@@ -100,6 +100,8 @@ int orchd_execs_busy(struct orchd_execs *xs, const char *instance)
 
 void orchd_execs_stop(struct orchd_execs *xs)
 {
+    if (!xs)
+        return;
     pthread_mutex_lock(&xs->lock);
     xs->stopping = 1;
     for (size_t i = 0; i < xs->n; i++)

@@ -36,6 +36,43 @@ void orchd_tick_record(struct orchd *d, int64_t dur_ns)
     pthread_mutex_unlock(&t->lock);
 }
 
+void orchd_starting_note(struct orchd *d, const char *note)
+{
+    pthread_mutex_lock(&d->starting_lock);
+    free(d->starting_note);
+    d->starting_note = note ? oc_xstrdup(note) : NULL;
+    pthread_mutex_unlock(&d->starting_lock);
+}
+
+char *orchd_starting_why(struct orchd *d)
+{
+    pthread_mutex_lock(&d->starting_lock);
+    char *why = oc_xstrdup(d->starting_note ? d->starting_note : "connecting to the store");
+    pthread_mutex_unlock(&d->starting_lock);
+    return why;
+}
+
+/* While the daemon waits for its store: the answers of /health and
+ * /health/ready, which say so and touch nothing. 1 when answered. */
+static int orchd_health_starting(struct orchd_req *rq, int ready_shape)
+{
+    if (!atomic_load(&rq->d->starting))
+        return 0;
+    if (!ready_shape) {
+        orchd_reply(rq, 503, json_pack("{s:s}", "status", "degraded"));
+        return 1;
+    }
+    char *why = orchd_starting_why(rq->d);
+    orchd_reply(rq, 503, json_pack("{s:b,s:{s:{s:b,s:s},s:{s:b,s:i,s:i},s:{s:b,s:i}}}", "ready",
+                                   0, "checks", "store", "ok", 0, "error", why, "plugins", "ok",
+                                   json_array_size(rq->d->plugins) > 0, "loaded",
+                                   (int)json_array_size(rq->d->plugins), "errors",
+                                   (int)json_array_size(rq->d->plugin_errors), "scheduler", "ok",
+                                   0, "last_tick_age_ms", -1));
+    free(why);
+    return 1;
+}
+
 /* Runs of one state: how many, and the oldest by the time it entered that
  * state (updated_ns; for queued runs not before not_before_ns, and runs
  * held until a future not_before are counted apart as delayed). */
@@ -326,6 +363,8 @@ static json_t *orchd_health_doc(struct orchd *d, int full, int *ok)
 
 void orchd_health(struct orchd_req *rq)
 {
+    if (orchd_health_starting(rq, 0))
+        return;
     int ok;
     json_decref(orchd_health_doc(rq->d, 0, &ok));
     orchd_reply(rq, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ok" : "degraded"));
@@ -333,6 +372,12 @@ void orchd_health(struct orchd_req *rq)
 
 void orchd_health_full(struct orchd_req *rq)
 {
+    if (atomic_load(&rq->d->starting)) {
+        char *why = orchd_starting_why(rq->d);
+        orchd_fail(rq, 503, "starting", "%s", why);
+        free(why);
+        return;
+    }
     int ok;
     json_t *doc = orchd_health_doc(rq->d, 1, &ok);
     orchd_reply(rq, ok ? 200 : 503, doc);
@@ -354,6 +399,8 @@ static int32_t orchd_flag_noop(void *ud, const char *n, const char *v)
 void orchd_health_ready(struct orchd_req *rq)
 {
     struct orchd *d = rq->d;
+    if (orchd_health_starting(rq, 1))
+        return;
     struct orch_error err;
     oc_error_init(&err);
     ORCHD_API_LOCK(d);

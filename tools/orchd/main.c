@@ -40,6 +40,8 @@ static int orchd_usage(FILE *f, int rc)
           "  --once            one scheduler tick, then finish what it started and exit;\n"
           "                    serves no HTTP API unless --listen is given\n"
           "  --max-ticks N     N scheduler ticks, then likewise\n"
+          "  --wait-for-store DURATION  how long to retry a store that does not answer at\n"
+          "                    start (default 60s; 0: fail at once)\n"
           "  --now TIME        pretend the clock reads TIME (UTC, 2026-01-02T03:04:05Z); for tests\n"
           "  --routes          print the HTTP routes and exit\n"
           "  --hash-token      read a token on stdin, print its sha256 for server.tokens\n"
@@ -149,29 +151,78 @@ static void orchd_recover_dead(struct orchd *d)
     json_decref(x.runs);
 }
 
-static struct oc_store *orchd_open_store(struct orchd *d)
+/* The API on d->listen, once: when the store answers at once, after it;
+ * when it does not, before the wait, so that liveness answers and every
+ * other route says why it cannot (d->starting, orchd_starting_note).
+ * 0, or 2 with the reason said. */
+static int orchd_serve(struct orchd *d)
 {
-    struct orch_error err;
-    oc_error_init(&err);
-    struct oc_store *s = oc_store_open(d->reg, &d->cfg->store,
-                                       d->cfg->state_dir, &err);
-    if (!s)
-        fprintf(stderr, "orchd: store: %s\n", oc_error_text(&err));
-    oc_error_clear(&err);
-    return s;
+    if (!d->listen || d->server)
+        return 0;
+    char *err = NULL;
+    d->server = orchd_server_start(d, d->listen, &err);
+    if (d->server)
+        return 0;
+    fprintf(stderr, "orchd: %s (the address from %s)\n", err, d->listen_from);
+    free(err);
+    return 2;
 }
 
-static int orchd_run(struct orchd *d, const char *listen, const char *listen_from)
+/* The store, retried while it answers with a transient error (PostgreSQL
+ * not up yet, a network not ready) for up to wait_ms, with back-off
+ * (250 ms doubling to 5 s, +-20% so that daemons started together spread)
+ * and each attempt logged. SIGTERM ends the wait. NULL with the reason
+ * said. */
+static struct oc_store *orchd_open_store(struct orchd *d, int64_t wait_ms)
 {
-    char *err = NULL;
-    d->execs = orchd_execs_new();
-    d->server = listen ? orchd_server_start(d, listen, &err) : NULL;
-    if (listen && !d->server) {
-        fprintf(stderr, "orchd: %s (the address from %s)\n", err, listen_from);
-        free(err);
-        orchd_execs_free(d->execs);
-        return 2;
+    struct oc_log_fields f = {.component = "orchd"};
+    int64_t start = oc_now_mono_ns(), delay = 250;
+    for (int attempt = 1;; attempt++) {
+        struct orch_error err;
+        oc_error_init(&err);
+        struct oc_store *s = oc_store_open(d->reg, &d->cfg->store, d->cfg->state_dir, &err);
+        int64_t waited = (oc_now_mono_ns() - start) / 1000000;
+        if (s) {
+            if (attempt > 1)
+                oc_log_at(ORCH_LOG_INFO, &f, "store: reachable after %d attempts (%lldms)",
+                          attempt, (long long)waited);
+            orchd_starting_note(d, NULL);
+            return s;
+        }
+        if (d->stop) {
+            oc_log_at(ORCH_LOG_INFO, &f, "stopped while waiting for the store");
+            oc_error_clear(&err);
+            return NULL;
+        }
+        if (err.code != ORCH_E_TRANSIENT || waited >= wait_ms || orchd_serve(d) != 0) {
+            fprintf(stderr, "orchd: store: %s%s\n", oc_error_text(&err),
+                    err.code == ORCH_E_TRANSIENT && attempt > 1 ? " (gave up: --wait-for-store)"
+                                                                : "");
+            oc_error_clear(&err);
+            return NULL;
+        }
+        int64_t next = delay * (80 + random() % 41) / 100;
+        if (next > wait_ms - waited)
+            next = wait_ms - waited;
+        oc_log_at(ORCH_LOG_WARN, &f, "store: not reachable (attempt %d, %lldms of %lldms): %s; "
+                  "next try in %lldms", attempt, (long long)waited, (long long)wait_ms,
+                  oc_error_text(&err), (long long)next);
+        char *note = oc_xasprintf("store not reachable yet (attempt %d): %s", attempt,
+                                  oc_error_text(&err));
+        orchd_starting_note(d, note);
+        free(note);
+        oc_error_clear(&err);
+        struct timespec ts = {next / 1000, (next % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) != 0 && !d->stop)
+            ;
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
+}
+
+/* The main loop, once the store answers; the API (if any) is already
+ * served. */
+static int orchd_run(struct orchd *d, const char *listen)
+{
     struct oc_log_fields f = {.component = "orchd"};
     oc_log_at(ORCH_LOG_INFO, &f, "listening on %s as %s (store %s, %zu workflows, %zu "
               "schedules)", listen ? listen : "nothing (cron mode)", d->owner, d->cfg->store.uses, d->cfg->n_workflows,
@@ -215,10 +266,7 @@ static int orchd_run(struct orchd *d, const char *listen, const char *listen_fro
         oc_log_at(ORCH_LOG_INFO, &f, "drained: exiting");
     orchd_execs_stop(d->execs);
     orchd_listener_stop(d->listener);
-    orchd_server_stop(d->server);
     orchd_notifier_stop(d->notifier);
-    orchd_execs_free(d->execs);
-    d->execs = NULL;
     return 0;
 }
 
@@ -227,18 +275,21 @@ static int orchd_run(struct orchd *d, const char *listen, const char *listen_fro
 struct orchd_args {
     const char *config, *listen, *now;
     long long max_ticks;
+    int64_t wait_for_store_ms;
 };
 
 /* -1: go on; otherwise the exit status (--help, --version, errors). */
 static int orchd_parse_args(int argc, char **argv, struct orchd_args *a)
 {
-    enum { O_CONFIG = 256, O_LISTEN, O_ONCE, O_MAX_TICKS, O_NOW, O_ROUTES, O_HASH, O_VERSION };
+    enum { O_CONFIG = 256, O_LISTEN, O_ONCE, O_MAX_TICKS, O_NOW, O_ROUTES, O_HASH, O_VERSION,
+           O_WAIT_STORE };
     static const struct option opts[] = {
         {"config", required_argument, NULL, O_CONFIG},
         {"listen", required_argument, NULL, O_LISTEN},
         {"once", no_argument, NULL, O_ONCE},
         {"max-ticks", required_argument, NULL, O_MAX_TICKS},
         {"now", required_argument, NULL, O_NOW},
+        {"wait-for-store", required_argument, NULL, O_WAIT_STORE},
         {"routes", no_argument, NULL, O_ROUTES},
         {"hash-token", no_argument, NULL, O_HASH},
         {"version", no_argument, NULL, O_VERSION},
@@ -246,6 +297,7 @@ static int orchd_parse_args(int argc, char **argv, struct orchd_args *a)
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
+    a->wait_for_store_ms = 60000;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -264,6 +316,14 @@ static int orchd_parse_args(int argc, char **argv, struct orchd_args *a)
             break;
         }
         case O_NOW: a->now = optarg; break;
+        case O_WAIT_STORE:
+            if (oc_parse_duration_ms(optarg, &a->wait_for_store_ms) != 0 ||
+                a->wait_for_store_ms < 0) {
+                fprintf(stderr, "orchd: --wait-for-store wants a duration (0, 30s, 5m), not "
+                        "'%s'\n", optarg);
+                return 2;
+            }
+            break;
         case O_ROUTES:
             for (const struct orchd_route *r = orchd_routes; r->method; r++)
                 printf("%s %s\n", r->method, r->pattern);
@@ -295,6 +355,7 @@ static int orchd_init_state(struct orchd *d, const struct orchd_args *a)
     d->config_path = a->config;
     d->max_ticks = a->max_ticks;
     pthread_mutex_init(&d->api_lock, NULL);
+    pthread_mutex_init(&d->starting_lock, NULL);
     pthread_mutex_init(&d->m.lock, NULL);
     pthread_mutex_init(&d->ticks.lock, NULL);
     if (a->now) {
@@ -354,10 +415,10 @@ static void orchd_describe(struct orchd *d)
 
 /* The wake pipe, the engine's and the API's store connections, and the
  * engine. 0, or -1 with what failed said. */
-static int orchd_start_engine(struct orchd *d)
+static int orchd_start_engine(struct orchd *d, int64_t wait_for_store_ms)
 {
-    if (pipe2(d->wake, O_NONBLOCK | O_CLOEXEC) != 0 || !(d->store = orchd_open_store(d)) ||
-        !(d->api = orchd_open_store(d)))
+    if (pipe2(d->wake, O_NONBLOCK | O_CLOEXEC) != 0 ||
+        !(d->store = orchd_open_store(d, wait_for_store_ms)) || !(d->api = orchd_open_store(d, 0)))
         return -1;
     struct oc_engine_opts o = {
         .concurrency = d->cfg->concurrency,
@@ -460,6 +521,7 @@ static void orchd_teardown(struct orchd *d)
     json_decref(d->plugins);
     json_decref(d->plugin_errors);
     free(d->owner);
+    free(d->starting_note);
     orchd_metrics_free(d);
     oc_config_free(d->cfg);
     oc_registry_free(d->reg);
@@ -475,6 +537,8 @@ int main(int argc, char **argv)
      * executor's command) come to us, not to the host's init: we reap them,
      * as PID 1 must (the shipped image runs orchd as its entrypoint). */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* The store retries' jitter differs between daemons started at once. */
+    srandom((unsigned)getpid() ^ (unsigned)oc_now_real_ns());
     orchd_cfg_register();
     static struct orchd d;
     if (orchd_init_state(&d, &args) || orchd_load_config(&d))
@@ -487,11 +551,25 @@ int main(int argc, char **argv)
      * fail because the daemon's port is taken. */
     const char *listen = orchd_listen_address(&args, d.cfg, port_addr, sizeof port_addr, &from,
                                               &bad);
-    if (!bad && orchd_start_engine(&d) == 0) {
+    d.listen = listen;
+    d.listen_from = from;
+    atomic_store(&d.starting, 1);
+    d.execs = orchd_execs_new();
+    if (!bad) {
+        /* SIGTERM ends a wait for the store too. */
         orchd_install_signals(&d);
-        orchd_take_over(&d);
-        rc = orchd_run(&d, listen, from);
+        if (orchd_start_engine(&d, args.wait_for_store_ms) == 0) {
+            atomic_store(&d.starting, 0);
+            orchd_take_over(&d);
+            if (orchd_serve(&d) == 0)
+                rc = orchd_run(&d, listen);
+        } else if (d.stop && !d.store) {
+            rc = 0; /* asked to stop before the store answered: nothing failed */
+        }
     }
+    orchd_execs_stop(d.execs);
+    orchd_server_stop(d.server);
+    orchd_execs_free(d.execs);
     orchd_teardown(&d);
     return rc;
 }

@@ -74,6 +74,7 @@ struct orchd {
     struct oc_engine *eng;
     char *owner;                      /* this daemon's lease owner id */
     int wake[2];                      /* API -> engine: new work */
+    const char *listen, *listen_from; /* the API's address (NULL: none), where it came from */
     struct orchd_server *server;
     struct orchd_notifier *notifier;
     struct orchd_execs *execs;        /* commands run through the instances API */
@@ -84,6 +85,12 @@ struct orchd {
     atomic_llong last_tick_ns;        /* wall clock of the last finished tick */
     atomic_llong started_ns;
     atomic_int woken;                 /* the API asked for a tick now */
+    /* 1 from the start until the store answers: the API serves liveness,
+     * and says why it cannot serve the rest (starting_note, under
+     * starting_lock). */
+    atomic_int starting;
+    pthread_mutex_t starting_lock;
+    char *starting_note;
     int64_t now_offset_ns;            /* --now: a controllable clock for tests */
     volatile sig_atomic_t stop;       /* SIGTERM/SIGINT */
     int64_t last_reconcile_mono;
@@ -105,6 +112,10 @@ void orchd_wake(struct orchd *d);
 /* health.c: record one tick's duration and the engine's use now (the
  * engine thread, at the end of each tick). */
 void orchd_tick_record(struct orchd *d, int64_t dur_ns);
+/* health.c: why the daemon is still starting (NULL: it is not waiting on
+ * anything now); copied. And a malloc'd copy of it for an answer. */
+void orchd_starting_note(struct orchd *d, const char *note);
+char *orchd_starting_why(struct orchd *d);
 
 /* control.c */
 struct orchd_control {

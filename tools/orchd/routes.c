@@ -153,8 +153,16 @@ static void orchd_route(struct orchd_req *rq)
         if (hit && !strcmp(r->method, rq->method)) {
             memcpy(rq->params, params, sizeof params);
             rq->route = r;
-            if (orchd_auth(rq, r->role) == 0)
+            if (orchd_auth(rq, r->role) != 0) {
+                /* answered */
+            } else if (r->role && atomic_load(&rq->d->starting) && r->fn != orchd_health_full) {
+                /* Every route with a role reads or writes the store. */
+                char *why = orchd_starting_why(rq->d);
+                orchd_fail(rq, 503, "starting", "%s", why);
+                free(why);
+            } else {
                 r->fn(rq);
+            }
             free(work);
             return;
         }
