@@ -283,6 +283,38 @@ orch_status oc_run_fail_owned(struct oc_store *st, const char *run_id, const cha
     return rc;
 }
 
+struct oc_lease_holder {
+    const char *name;
+    char **holder;
+};
+
+static int32_t oc_lease_holder_cb(void *ud, const struct orch_lease_rec *l)
+{
+    struct oc_lease_holder *h = ud;
+    if (!strcmp(l->name, h->name) && !*h->holder)
+        *h->holder = oc_xstrdup(l->owner);
+    return 0;
+}
+
+orch_status oc_named_lease(struct oc_store *st, const char *name, const char *owner,
+                           int64_t ttl_ms, int64_t now, char **holder, struct orch_error *err)
+{
+    if (!st->vt->lease_acquire || !st->vt->lease_release)
+        return oc_error_set(err, ORCH_E_UNSUPPORTED, "store %s has no named leases",
+                            st->plugin->id);
+    if (!ttl_ms)
+        return st->vt->lease_release(st->h, name, owner, err);
+    orch_status rc = st->vt->lease_acquire(st->h, name, owner, ttl_ms, now, NULL, err);
+    if (rc == ORCH_E_CONFLICT && holder && st->vt->lease_list) {
+        struct oc_lease_holder h = {name, holder};
+        struct orch_error own;
+        oc_error_init(&own);
+        st->vt->lease_list(st->h, oc_lease_holder_cb, &h, &own);
+        oc_error_clear(&own);
+    }
+    return rc;
+}
+
 orch_status oc_run_deadline_passed(struct oc_store *st, const char *run_id, int64_t now,
                                    struct orch_error *err)
 {

@@ -88,6 +88,13 @@ orch_status oc_run_hand_back(struct oc_store *st, const char *run_id, const char
 orch_status oc_run_fail_owned(struct oc_store *st, const char *run_id, const char *owner,
                               const char *why, json_t *extra, int64_t now,
                               struct orch_error *err);
+/* A named lease of the store (the singleton leader's, "orchd.leader"):
+ * taken when free or expired, renewed when owner holds it; CONFLICT when
+ * another owner holds it unexpired, its name in *holder (malloc'd) when
+ * holder is given. ttl_ms 0 releases it. A store without named leases:
+ * ORCH_E_UNSUPPORTED. */
+orch_status oc_named_lease(struct oc_store *st, const char *name, const char *owner,
+                           int64_t ttl_ms, int64_t now, char **holder, struct orch_error *err);
 /* A parked run whose approval deadline passed goes back to the queue
  * (where the timeout policy applies) and its deadline flag is cleared.
  * ORCH_OK when this call re-queued it. */

@@ -35,9 +35,11 @@ static void cli_print_health(json_t *doc)
     json_array_foreach(problems, i, v)
         printf("  - %s\n", json_string_value(v));
     cli_ms(a, sizeof a, json_object_get(doc, "uptime_ms"));
-    printf("worker     %s (orchd %s, up %s)\n",
+    const char *role = json_string_value(json_object_get(doc, "role"));
+    printf("worker     %s (orchd %s, up %s%s%s)\n",
            json_string_value(json_object_get(doc, "worker")),
-           json_string_value(json_object_get(doc, "version")), a);
+           json_string_value(json_object_get(doc, "version")), a,
+           role && strcmp(role, "worker") ? ", " : "", role && strcmp(role, "worker") ? role : "");
     json_t *st = json_object_get(doc, "store");
     printf("store      %s: %s", json_string_value(json_object_get(st, "uses")),
            json_is_true(json_object_get(st, "reachable")) ? "reachable" : "UNREACHABLE");

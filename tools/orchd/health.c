@@ -350,6 +350,8 @@ static json_t *orchd_health_doc(struct orchd *d, int full, int *ok)
     json_object_set_new(doc, "status", json_null()); /* first, filled in last */
     json_object_set_new(doc, "version", json_string(oc_version()));
     json_object_set_new(doc, "worker", json_string(d->owner));
+    static const char *const roles[] = {"worker", "leader", "standby"};
+    json_object_set_new(doc, "role", json_string(roles[atomic_load(&d->role)]));
     json_object_set_new(doc, "uptime_ms",
                         json_integer((now - atomic_load(&d->started_ns)) / 1000000));
     orchd_health_store(d, doc, problems, now, full);

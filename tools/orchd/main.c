@@ -110,18 +110,58 @@ struct orchd_dead_owner {
     char host[256];
 };
 
-static int32_t orchd_dead_owner_cb(void *ud, const struct orch_run_rec *r)
+/* Whether owner names an orchd of this host (orchd:HOST:PID:START) that
+ * is gone: its pid is dead or another process now. */
+static int orchd_owner_dead_here(const char *owner, const char *this_host)
 {
-    struct orchd_dead_owner *x = ud;
     long long pid = 0;
     unsigned long long start = 0;
     char host[256];
-    if (!r->owner || sscanf(r->owner, "orchd:%255[^:]:%lld:%llu", host, &pid, &start) != 3 ||
-        strcmp(host, x->host))
-        return 0;
-    if (oc_proc_start_time((long)pid) != start)
+    return owner && sscanf(owner, "orchd:%255[^:]:%lld:%llu", host, &pid, &start) == 3 &&
+           !strcmp(host, this_host) && oc_proc_start_time((long)pid) != start;
+}
+
+static int32_t orchd_dead_owner_cb(void *ud, const struct orch_run_rec *r)
+{
+    struct orchd_dead_owner *x = ud;
+    if (orchd_owner_dead_here(r->owner, x->host))
         json_array_append_new(x->runs, json_pack("[s,s]", r->id, r->owner));
     return 0;
+}
+
+static int32_t orchd_dead_leader_cb(void *ud, const struct orch_lease_rec *l)
+{
+    struct orchd_dead_owner *x = ud;
+    if (!strcmp(l->name, ORCHD_LEADER_LEASE) && orchd_owner_dead_here(l->owner, x->host))
+        json_array_append_new(x->runs, json_string(l->owner));
+    return 0;
+}
+
+/* A leader of this host that died (kill -9) holds its lease until it
+ * expires: released now, so its successor leads at once. */
+static void orchd_recover_dead_leader(struct orchd *d)
+{
+    struct oc_store *st = d->store;
+    if (!d->singleton || !st->vt->lease_list)
+        return;
+    struct orchd_dead_owner x = {.runs = json_array()};
+    gethostname(x.host, sizeof x.host - 1);
+    struct orch_error err;
+    oc_error_init(&err);
+    st->vt->lease_list(st->h, orchd_dead_leader_cb, &x, &err);
+    oc_error_clear(&err);
+    size_t i;
+    json_t *o;
+    json_array_foreach(x.runs, i, o) {
+        if (oc_named_lease(st, ORCHD_LEADER_LEASE, json_string_value(o), 0, orchd_now(d), NULL,
+                           &err) == ORCH_OK) {
+            struct oc_log_fields f = {.component = "recovery"};
+            oc_log_at(ORCH_LOG_INFO, &f, "the leader %s is gone: its lease released",
+                      json_string_value(o));
+        }
+        oc_error_clear(&err);
+    }
+    json_decref(x.runs);
 }
 
 /* Runs whose owner was an orchd on this host that is gone (kill -9): back
@@ -264,6 +304,13 @@ static int orchd_run(struct orchd *d, const char *listen)
     }
     if (atomic_load(&d->draining) && !d->stop)
         oc_log_at(ORCH_LOG_INFO, &f, "drained: exiting");
+    /* A leader that stops hands over now, not after its lease expires. */
+    if (atomic_load(&d->role) == ORCHD_LEADER) {
+        struct orch_error err;
+        oc_error_init(&err);
+        oc_named_lease(d->store, ORCHD_LEADER_LEASE, d->owner, 0, orchd_now(d), NULL, &err);
+        oc_error_clear(&err);
+    }
     orchd_execs_stop(d->execs);
     orchd_listener_stop(d->listener);
     orchd_notifier_stop(d->notifier);
@@ -493,6 +540,17 @@ static void orchd_install_signals(struct orchd *d)
 /* The flags a start sets, and what died with a daemon before this one. */
 static void orchd_take_over(struct orchd *d)
 {
+    /* An embedded store is one machine's: two daemons on one file never
+     * both drive, whatever worker.mode says. */
+    int embedded = (d->store->plugin->desc->caps & ORCH_STORE_CAP_EMBEDDED) != 0;
+    d->singleton = orchd_cfg_of(d->cfg)->singleton || embedded;
+    atomic_store(&d->role, d->singleton ? ORCHD_STANDBY : ORCHD_WORKER);
+    if (embedded && !orchd_cfg_of(d->cfg)->singleton) {
+        struct oc_log_fields f = {.component = "orchd"};
+        oc_log_at(ORCH_LOG_INFO, &f, "store %s is embedded: one daemon drives it at a time "
+                  "(the holder of lease %s), as with worker.mode: singleton", d->cfg->store.uses,
+                  ORCHD_LEADER_LEASE);
+    }
     atomic_store(&d->started_ns, orchd_now(d));
     orchd_apply_config_control(d);
     /* Starting a daemon ends a drain; pause and proof mode persist. */
@@ -501,6 +559,7 @@ static void orchd_take_over(struct orchd *d)
     oc_flag_write(d->store, OC_FLAG_DRAINING, NULL, &err);
     oc_error_clear(&err);
     orchd_recover_dead(d);
+    orchd_recover_dead_leader(d);
 }
 
 static void orchd_teardown(struct orchd *d)

@@ -302,6 +302,10 @@ void orchd_metrics(struct orchd_req *rq)
     orchd_hist(&b, "orch_step_duration_seconds", &d->m.step_dur);
     orchd_family(&b, "orch_scheduler_ticks_total", "counter", "Scheduler rounds.");
     oc_buf_addf(&b, "orch_scheduler_ticks_total %llu\n", (unsigned long long)d->m.ticks);
+    orchd_family(&b, "orch_leader", "gauge",
+                 "1 while this daemon drives the store's runs (worker.mode shared, or it holds "
+                 "the leader lease); 0 on standby.");
+    oc_buf_addf(&b, "orch_leader %d\n", atomic_load(&d->role) != ORCHD_STANDBY);
     orchd_family(&b, "orch_scheduler_tick_overruns_total", "counter",
                  "Scheduler rounds that took longer than worker.max_tick.");
     oc_buf_addf(&b, "orch_scheduler_tick_overruns_total %llu\n",

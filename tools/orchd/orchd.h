@@ -82,6 +82,11 @@ struct orchd {
     struct orchd_metrics m;
     /* Control, as last read from the store by the engine thread. */
     atomic_int paused, proof, draining;
+    /* Who drives runs: every daemon (shared), or the holder of the store's
+     * ORCHD_LEADER_LEASE (singleton, and always on an embedded store). */
+    atomic_int role;                  /* ORCHD_ROLE_* */
+    int singleton;                    /* this daemon runs for the leader lease */
+    int role_said;                    /* its role has been logged once */
     atomic_llong last_tick_ns;        /* wall clock of the last finished tick */
     atomic_llong started_ns;
     atomic_int woken;                 /* the API asked for a tick now */
@@ -103,6 +108,9 @@ struct orchd {
     json_t *plugin_errors;            /* [{path, error}] */
     struct orchd_tick_stats ticks;    /* for the health document (health.c) */
 };
+
+#define ORCHD_LEADER_LEASE "orchd.leader"
+enum { ORCHD_WORKER = 0, ORCHD_LEADER = 1, ORCHD_STANDBY = 2 };
 
 /* clock.c: the daemon's idea of now (wall clock, ns): real time plus
  * --now's offset; and a wake-up for the scheduler's loop. */

@@ -136,6 +136,49 @@ static int orchd_claim(struct orchd *d, int64_t now, int64_t tick_deadline_mono)
     return n;
 }
 
+/* Singleton mode: hold (take, renew) the leader lease for a lease_ttl,
+ * or stand by. A leader that finds another holder has lost it (it did not
+ * renew in time): it hands its runs back at once, so two daemons never
+ * drive together. 1 when this daemon drives. */
+static int orchd_lead(struct orchd *d, int64_t now)
+{
+    if (!d->singleton)
+        return 1;
+    struct orch_error err;
+    oc_error_init(&err);
+    char *holder = NULL;
+    orch_status rc = oc_named_lease(d->store, ORCHD_LEADER_LEASE, d->owner,
+                                    orchd_cfg_of(d->cfg)->lease_ttl_ms, now, &holder, &err);
+    if (rc != ORCH_OK && rc != ORCH_E_CONFLICT) {
+        /* The store did not answer: the runs driven go on under their own
+         * leases; nothing new is claimed until the lease is renewed. */
+        oc_log(ORCH_LOG_WARN, "scheduler", "leader lease: %s", oc_error_text(&err));
+        oc_error_clear(&err);
+        free(holder);
+        return 0;
+    }
+    int was = atomic_load(&d->role);
+    int now_role = rc == ORCH_OK ? ORCHD_LEADER : ORCHD_STANDBY;
+    if (now_role != was || !d->role_said) {
+        d->role_said = 1;
+        struct oc_log_fields f = {.component = "scheduler"};
+        if (now_role == ORCHD_LEADER)
+            oc_log_at(ORCH_LOG_INFO, &f, "leader: this daemon drives the runs of the store "
+                      "(lease %s)", ORCHD_LEADER_LEASE);
+        else
+            oc_log_at(was == ORCHD_LEADER ? ORCH_LOG_WARN : ORCH_LOG_INFO, &f,
+                      "standby: %s holds the leader lease; this daemon serves the API and "
+                      "takes over when that lease expires%s", holder ? holder : "another daemon",
+                      was == ORCHD_LEADER ? " (the lease was lost: runs handed back)" : "");
+        if (was == ORCHD_LEADER)
+            oc_engine_abandon(d->eng);
+        atomic_store(&d->role, now_role);
+    }
+    oc_error_clear(&err);
+    free(holder);
+    return now_role == ORCHD_LEADER;
+}
+
 void orchd_tick(struct orchd *d)
 {
     int64_t now = orchd_now(d), tick_start = oc_now_mono_ns();
@@ -158,10 +201,13 @@ void orchd_tick(struct orchd *d)
     json_t *v;
     json_array_foreach(f.cancels, i, v)
         oc_engine_cancel_run(d->eng, json_string_value(v));
-    int requeued = orchd_deadlines(d, f.deadlines, now);
     oc_engine_heartbeat(d->eng, orchd_cfg_of(d->cfg)->lease_ttl_ms);
+    /* Deadlines, schedules, claims and reconciling are the driver's: in
+     * singleton mode the leader's alone. */
+    int leading = orchd_lead(d, now);
+    int requeued = leading ? orchd_deadlines(d, f.deadlines, now) : 0;
     int claimed = 0, fired = 0, reaped = 0;
-    int accepting = !f.c.paused && !f.c.draining && !d->stop &&
+    int accepting = leading && !f.c.paused && !f.c.draining && !d->stop &&
                     !(d->max_ticks && (int64_t)d->m.ticks >= d->max_ticks);
     if (accepting) {
         fired = orchd_fire_schedules(d, f.schedules, now);
@@ -170,8 +216,8 @@ void orchd_tick(struct orchd *d)
                                   tick_start + orchd_cfg_of(d->cfg)->max_tick_ms * 1000000);
     }
     int64_t mono = oc_now_mono_ns();
-    if (!d->last_reconcile_mono ||
-        mono - d->last_reconcile_mono >= orchd_cfg_of(d->cfg)->reconcile_ms * 1000000) {
+    if (leading && (!d->last_reconcile_mono ||
+                    mono - d->last_reconcile_mono >= orchd_cfg_of(d->cfg)->reconcile_ms * 1000000)) {
         d->last_reconcile_mono = mono;
         reaped = orchd_reconcile(d);
     }

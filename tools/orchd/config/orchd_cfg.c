@@ -170,9 +170,19 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
                                        "max_engine_crashes",
                                        "max_tick",
                                        "max_claims_per_tick",
+                                       "mode",
                                        NULL};
     oc_cfg_check_keys(n, keys, "worker", b->diag);
     d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
+    const struct oc_node *mode = oc_node_get(n, "mode");
+    if (mode) {
+        const char *m = oc_scalar(b, mode, "worker.mode");
+        if (m && !strcmp(m, "singleton"))
+            d->singleton = 1;
+        else if (m && strcmp(m, "shared"))
+            oc_diag_add(b->diag, &mode->pos, "worker.mode must be shared or singleton, not '%s'",
+                        m);
+    }
     d->lease_ttl_ms = oc_get_duration(b, n, "lease_ttl", od_default.lease_ttl_ms, "worker");
     d->tick_ms = oc_get_duration(b, n, "tick", od_default.tick_ms, "worker");
     d->max_runs =

@@ -62,6 +62,7 @@ struct orchd_cfg {
     size_t n_tokens;
     int log_json;
     char *worker_id; /* NULL = host/pid/start */
+    int singleton;   /* worker.mode: singleton (one daemon of the store drives) */
     int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
     uint32_t max_runs;           /* runs driven at once by this daemon */
     int64_t max_tick_ms;         /* a tick that takes longer stops claiming, and is
