@@ -13,6 +13,7 @@
 
 #include "authlog.h"
 #include "host.h"
+#include "metrics.h"
 
 const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
                                                              "forbidden"};
@@ -21,15 +22,12 @@ const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
 void orchd_authlog_init(struct orchd *d)
 {
     d->m.auth_failures = oc_xcalloc(d->n_routes * ORCHD_AUTH_N, sizeof(uint64_t));
-    d->m.sig_failures = oc_xcalloc((orchd_cfg_of(d->cfg)->n_hooks + 1) * ORCHD_SIG_N,
-                                   sizeof(uint64_t));
 }
 
 void orchd_authlog_free(struct orchd *d)
 {
     free(d->m.auth_failures);
-    free(d->m.sig_failures);
-    d->m.auth_failures = d->m.sig_failures = NULL;
+    d->m.auth_failures = NULL;
 }
 
 void orchd_remote_addr(struct orchd_req *rq, char *out, size_t n)
@@ -79,12 +77,9 @@ void orchd_hook_sig_failed(struct orchd_req *rq, const struct orchd_webhook *h,
                            enum orchd_sig_reason why)
 {
     struct orchd *d = rq->d;
-    size_t idx = (size_t)(h - orchd_cfg_of(d->cfg)->hooks);
-    if (d->m.sig_failures) {
-        pthread_mutex_lock(&d->m.lock);
-        d->m.sig_failures[idx * ORCHD_SIG_N + why]++;
-        pthread_mutex_unlock(&d->m.lock);
-    }
+    pthread_mutex_lock(&d->m.lock);
+    d->m.hook_sig[orchd_metrics_hook_index(d, h->name)].n[why]++;
+    pthread_mutex_unlock(&d->m.lock);
     char addr[80];
     orchd_remote_addr(rq, addr, sizeof addr);
     struct oc_log_fields f = {.component = "webhook"};

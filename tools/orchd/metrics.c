@@ -31,31 +31,67 @@ static const double orchd_dur_bounds[ORCHD_DUR_BUCKETS] = {0.005, 0.01, 0.025, 0
 static const unsigned orchd_codes[ORCHD_HTTP_CODES] = {200, 201, 202, 204, 400, 401, 403, 404,
                                                        405, 409, 413, 429, 500, 502, 503, 0};
 
+/* Under m.lock: the index of workflow's counters, added when new. */
+static size_t orchd_wf_index(struct orchd *d, const char *workflow)
+{
+    const char *name = workflow ? workflow : "(unknown)";
+    for (size_t i = 0; i < d->m.n_wf; i++)
+        if (!strcmp(d->m.wf_started[i].name, name))
+            return i;
+    size_t n = d->m.n_wf++;
+    d->m.wf_started = oc_xrealloc(d->m.wf_started, d->m.n_wf * sizeof *d->m.wf_started);
+    d->m.wf_finished = oc_xrealloc(d->m.wf_finished, d->m.n_wf * sizeof *d->m.wf_finished);
+    d->m.wf_started[n] = (struct orchd_named_count){.name = oc_xstrdup(name)};
+    d->m.wf_finished[n] = (struct orchd_named_count){.name = oc_xstrdup(name)};
+    return n;
+}
+
+size_t orchd_metrics_hook_index(struct orchd *d, const char *hook)
+{
+    for (size_t i = 0; i < d->m.n_hooks; i++)
+        if (!strcmp(d->m.hook_sig[i].name, hook))
+            return i;
+    size_t n = d->m.n_hooks++;
+    d->m.hook_sig = oc_xrealloc(d->m.hook_sig, d->m.n_hooks * sizeof *d->m.hook_sig);
+    d->m.hook_sig[n] = (struct orchd_named_count){.name = oc_xstrdup(hook)};
+    return n;
+}
+
+void orchd_metrics_config(struct orchd *d, const struct oc_config *cfg)
+{
+    pthread_mutex_lock(&d->m.lock);
+    for (size_t i = 0; i < cfg->n_workflows; i++)
+        orchd_wf_index(d, cfg->workflows[i].name);
+    const struct orchd_cfg *dc = orchd_cfg_of(cfg);
+    for (size_t i = 0; i < dc->n_hooks; i++)
+        orchd_metrics_hook_index(d, dc->hooks[i].name);
+    pthread_mutex_unlock(&d->m.lock);
+}
+
 void orchd_metrics_init(struct orchd *d, const struct orchd_route *routes, size_t n_routes)
 {
     d->routes = routes;
     d->n_routes = n_routes;
-    size_t nw = d->cfg->n_workflows + 1; /* + runs of workflows the config no longer has */
-    d->m.n_workflows = nw;
-    d->m.runs_started = oc_xcalloc(nw, sizeof(uint64_t));
-    d->m.runs_finished_wf = oc_xcalloc(nw * 8, sizeof(uint64_t));
     d->m.http = oc_xcalloc((d->n_routes + 1) * ORCHD_HTTP_CODES, sizeof(uint64_t));
+    orchd_metrics_config(d, d->cfg);
+}
+
+static void orchd_named_free(struct orchd_named_count *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].name);
+    free(c);
 }
 
 void orchd_metrics_free(struct orchd *d)
 {
-    free(d->m.runs_started);
-    free(d->m.runs_finished_wf);
+    orchd_named_free(d->m.wf_started, d->m.n_wf);
+    orchd_named_free(d->m.wf_finished, d->m.n_wf);
+    orchd_named_free(d->m.hook_sig, d->m.n_hooks);
     free(d->m.http);
-    d->m.runs_started = d->m.runs_finished_wf = d->m.http = NULL;
-}
-
-static size_t orchd_wf_index(const struct orchd *d, const char *workflow)
-{
-    for (size_t i = 0; workflow && i < d->cfg->n_workflows; i++)
-        if (!strcmp(d->cfg->workflows[i].name, workflow))
-            return i;
-    return d->m.n_workflows - 1;
+    d->m.wf_started = d->m.wf_finished = d->m.hook_sig = NULL;
+    d->m.n_wf = d->m.n_hooks = 0;
+    d->m.http = NULL;
 }
 
 static void orchd_hist_add(struct orchd_hist *h, double secs)
@@ -72,7 +108,7 @@ void orchd_metrics_progress(struct orchd *d, const struct oc_progress *p)
     pthread_mutex_lock(&d->m.lock);
     switch (p->type) {
     case OC_EV_RUN_STARTED:
-        d->m.runs_started[orchd_wf_index(d, p->workflow)]++;
+        d->m.wf_started[orchd_wf_index(d, p->workflow)].n[0]++;
         break;
     case OC_EV_STEP_FINISHED:
         if (p->state < 10)
@@ -84,7 +120,7 @@ void orchd_metrics_progress(struct orchd *d, const struct oc_progress *p)
          * one (state 0) is another daemon's to count. */
         if (p->state >= ORCH_RUN_SUCCEEDED && p->state <= ORCH_RUN_CANCELLED) {
             d->m.runs_finished[p->state]++;
-            d->m.runs_finished_wf[orchd_wf_index(d, p->workflow) * 8 + p->state]++;
+            d->m.wf_finished[orchd_wf_index(d, p->workflow)].n[p->state]++;
             orchd_hist_add(&d->m.run_dur, (double)p->duration_ns / 1e9);
         }
         break;
@@ -130,11 +166,6 @@ static void orchd_hist(struct oc_buf *b, const char *name, const struct orchd_hi
                     (unsigned long long)h->buckets[i]);
     oc_buf_addf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
                 (unsigned long long)h->count, name, h->sum, name, (unsigned long long)h->count);
-}
-
-static const char *orchd_wf_name(const struct orchd *d, size_t i)
-{
-    return i < d->cfg->n_workflows ? d->cfg->workflows[i].name : "(removed)";
 }
 
 /* Runs by state, queue depth and age, dead letters, waiting approvals:
@@ -242,13 +273,12 @@ static void orchd_auth_metrics(struct orchd *d, struct oc_buf *b)
     oc_buf_adds(b, "# HELP orch_webhook_signature_failures_total Webhook requests refused "
                    "for a missing or mismatching HMAC-SHA256 signature, by webhook.\n"
                    "# TYPE orch_webhook_signature_failures_total counter\n");
-    const struct orchd_cfg *dc = orchd_cfg_of(d->cfg);
-    for (size_t i = 0; d->m.sig_failures && i < dc->n_hooks; i++)
+    for (size_t i = 0; i < d->m.n_hooks; i++)
         for (int k = 0; k < ORCHD_SIG_N; k++) {
             oc_buf_adds(b, "orch_webhook_signature_failures_total{webhook=\"");
-            orchd_metrics_label(b, dc->hooks[i].name);
+            orchd_metrics_label(b, d->m.hook_sig[i].name);
             oc_buf_addf(b, "\",reason=\"%s\"} %llu\n", orchd_sig_reasons[k],
-                        (unsigned long long)d->m.sig_failures[i * ORCHD_SIG_N + (size_t)k]);
+                        (unsigned long long)d->m.hook_sig[i].n[k]);
         }
 }
 
@@ -276,19 +306,19 @@ void orchd_metrics(struct orchd_req *rq)
     pthread_mutex_lock(&d->m.lock);
     orchd_family(&b, "orch_runs_started_total", "counter",
                  "Runs this daemon started or adopted, by workflow.");
-    for (size_t i = 0; i < d->m.n_workflows; i++) {
+    for (size_t i = 0; i < d->m.n_wf; i++) {
         oc_buf_adds(&b, "orch_runs_started_total{workflow=\"");
-        orchd_metrics_label(&b, orchd_wf_name(d, i));
-        oc_buf_addf(&b, "\"} %llu\n", (unsigned long long)d->m.runs_started[i]);
+        orchd_metrics_label(&b, d->m.wf_started[i].name);
+        oc_buf_addf(&b, "\"} %llu\n", (unsigned long long)d->m.wf_started[i].n[0]);
     }
     orchd_family(&b, "orch_runs_finished_total", "counter",
                  "Runs this daemon finished, by workflow and final state (terminal states only).");
-    for (size_t i = 0; i < d->m.n_workflows; i++)
+    for (size_t i = 0; i < d->m.n_wf; i++)
         for (uint32_t s = ORCH_RUN_SUCCEEDED; s <= ORCH_RUN_CANCELLED; s++) {
             oc_buf_adds(&b, "orch_runs_finished_total{workflow=\"");
-            orchd_metrics_label(&b, orchd_wf_name(d, i));
+            orchd_metrics_label(&b, d->m.wf_finished[i].name);
             oc_buf_addf(&b, "\",state=\"%s\"} %llu\n", orch_run_state_name(s),
-                        (unsigned long long)d->m.runs_finished_wf[i * 8 + s]);
+                        (unsigned long long)d->m.wf_finished[i].n[s]);
         }
     orchd_family(&b, "orch_steps_finished_total", "counter",
                  "Step attempts' final outcomes on this daemon, by state.");

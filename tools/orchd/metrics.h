@@ -13,6 +13,12 @@ struct orchd_route;
  * table ends with an empty row; n_routes does not count it). */
 void orchd_metrics_init(struct orchd *d, const struct orchd_route *routes, size_t n_routes);
 void orchd_metrics_free(struct orchd *d);
+/* The counters of cfg's workflows and webhooks, from 0 when new (at start
+ * and after a reload); the counts of names it no longer has are kept. */
+void orchd_metrics_config(struct orchd *d, const struct oc_config *cfg);
+/* Under d->m.lock: the index of a webhook's signature-failure counters,
+ * added when new. */
+size_t orchd_metrics_hook_index(struct orchd *d, const char *hook);
 /* The engine's progress events: runs started/finished, step outcomes and
  * durations. */
 void orchd_metrics_progress(struct orchd *d, const struct oc_progress *p);

@@ -31,19 +31,27 @@ struct orchd_hist {                   /* seconds, bounds in metrics.c */
     uint64_t count;
 };
 
+/* A counter set by name (a workflow's, a webhook's): names outlive the
+ * config that had them, so a reload neither resets nor mislabels them. */
+struct orchd_named_count {
+    char *name;
+    uint64_t n[8];
+};
+
 /* Counted as the daemon goes; exported by metrics.c. Under lock. */
 struct orchd_metrics {
     pthread_mutex_t lock;
     uint64_t runs_finished[8];        /* by ORCH_RUN_* */
     uint64_t steps_finished[10];      /* by ORCH_STEP_* */
-    size_t n_workflows;               /* the config's, + 1 for runs of removed ones */
-    uint64_t *runs_started;           /* [workflow] */
-    uint64_t *runs_finished_wf;       /* [workflow * 8 + ORCH_RUN_*] */
+    struct orchd_named_count *wf_started;  /* n[0]: runs started, by workflow */
+    struct orchd_named_count *wf_finished; /* n[ORCH_RUN_*], by workflow */
+    size_t n_wf;                           /* both have n_wf entries, same order */
+    struct orchd_named_count *hook_sig;    /* n[ORCHD_SIG_*], by webhook */
+    size_t n_hooks;
     struct orchd_hist run_dur, step_dur;
     uint64_t *http;                   /* [route (last: unmatched) * ORCHD_HTTP_CODES + code] */
     uint64_t claims, ticks, tick_overruns, notify_failures;
     uint64_t *auth_failures;          /* [route * ORCHD_AUTH_N + reason] (authlog.c) */
-    uint64_t *sig_failures;           /* [webhook * ORCHD_SIG_N + reason] */
 };
 
 /* What the engine thread publishes at each tick for the API threads'
