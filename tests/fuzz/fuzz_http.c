@@ -128,6 +128,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     free(text);
     free(path);
     fz_d.config_path = "orchd.yaml";
+    fz_d.conf = orchd_conf_new(fz_d.cfg, 1); /* as main() does: requests take their snapshot */
+    pthread_mutex_init(&fz_d.conf_lock, NULL);
     pthread_mutex_init(&fz_d.api_lock, NULL);
     pthread_mutex_init(&fz_d.m.lock, NULL);
     orchd_metrics_init(&fz_d, orchd_routes, orchd_routes_count); /* as main() does: the router counts every answer */
@@ -271,7 +273,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_unescape(target, 0);
     char *path = fz_subst_run(target);
 
-    struct orchd_req rq = {.d = &fz_d, .method = method, .path = path, .body = body,
+    struct orchd_req rq = {.d = &fz_d, .cfg = fz_d.conf->cfg, .conf = fz_d.conf,
+                           .method = method, .path = path, .body = body,
                            .body_len = body_len, .query_kv = args, .header_kv = headers};
     orchd_dispatch(&rq, body_len > (size_t)orchd_cfg_of(fz_d.cfg)->max_body);
     if (rq.status < 200 || rq.status > 599 || rq.status == 500) {

@@ -255,6 +255,8 @@ await call("GET", "/v1/plugins", { token: "reader", expect: 200 });
 await call("GET", "/v1/control", { token: "reader", expect: 200 });
 await call("POST", "/v1/control", { token: "admin", body: { paused: false }, expect: 200 });
 await call("POST", "/v1/control", { token: "writer", body: { paused: false }, expect: 403 });
+await call("POST", "/v1/admin/reload", { token: "writer", expect: 403 });
+await call("POST", "/v1/admin/reload", { token: "admin", expect: 200 });
 await call("POST", "/v1/control", { token: "admin", body: { bogus: true }, expect: 400 });
 
 // --- webhooks

@@ -36,6 +36,7 @@ static const char usage[] =
     "  instances create|list|show|exec|executions|output|cancel|destroy ...\n"
     "  control ...\n"
     "  health [--public]                       the daemon's health; exit 1 when degraded\n"
+    "  admin reload                            re-read the daemon's config file\n"
     "\n"
     "global options:\n"
     "  --state-dir DIR   where the embedded store and work dirs live\n"
@@ -61,7 +62,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
     {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
     {"control", cmd_control}, {"migrate", cmd_migrate}, {"gc", cmd_gc},
-    {"health", cmd_health},
+    {"health", cmd_health}, {"admin", cmd_admin},
 };
 
 static const char exit_codes[] =

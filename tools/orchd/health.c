@@ -206,13 +206,13 @@ static void orchd_health_runs(struct orchd *d, json_t *doc, json_t *problems, in
 /* The leases of the full document: one row per owner of running runs
  * (from owners, freed here), then the store's named leases. Under the API
  * lock. */
-static void orchd_health_leases(struct orchd *d, json_t *doc, json_t *problems, int64_t now,
-                                struct orchd_run_owners *owners)
+static void orchd_health_leases(struct orchd *d, const struct oc_config *cfg, json_t *doc,
+                                json_t *problems, int64_t now, struct orchd_run_owners *owners)
 {
     const struct orch_store_vtable *vt = d->api->vt;
     struct orch_error err;
     oc_error_init(&err);
-    int64_t ttl_ns = orchd_cfg_of(d->cfg)->lease_ttl_ms * 1000000;
+    int64_t ttl_ns = orchd_cfg_of(cfg)->lease_ttl_ms * 1000000;
     struct orchd_leases ls = {.list = json_array(), .now = now, .ttl_ns = ttl_ns};
     const char *owner;
     json_t *e;
@@ -236,8 +236,8 @@ static void orchd_health_leases(struct orchd *d, json_t *doc, json_t *problems, 
  * control flags, timed), and for the full document the schema, counts of
  * runs and leases (the public /health does not list runs for anyone who
  * asks). */
-static void orchd_health_store(struct orchd *d, json_t *doc, json_t *problems, int64_t now,
-                               int full)
+static void orchd_health_store(struct orchd *d, const struct oc_config *cfg, json_t *doc,
+                               json_t *problems, int64_t now, int full)
 {
     const struct orch_store_vtable *vt = d->api->vt;
     struct orch_store *h = d->api->h;
@@ -248,7 +248,7 @@ static void orchd_health_store(struct orchd *d, json_t *doc, json_t *problems, i
     int64_t t0 = oc_now_mono_ns();
     orch_status rc = vt->flag_list(h, orchd_health_flag_cb, &c, &err);
     int64_t latency = oc_now_mono_ns() - t0;
-    json_t *store = json_pack("{s:s,s:b,s:f}", "uses", d->cfg->store.uses, "reachable",
+    json_t *store = json_pack("{s:s,s:b,s:f}", "uses", cfg->store.uses, "reachable",
                               rc == ORCH_OK, "latency_ms", (double)latency / 1e6);
     json_object_set_new(doc, "store", store);
     if (rc != ORCH_OK) {
@@ -272,18 +272,19 @@ static void orchd_health_store(struct orchd *d, json_t *doc, json_t *problems, i
     oc_error_clear(&err);
     struct orchd_run_owners owners = {.by_owner = json_object()};
     orchd_health_runs(d, doc, problems, now, &owners);
-    orchd_health_leases(d, doc, problems, now, &owners);
+    orchd_health_leases(d, cfg, doc, problems, now, &owners);
     ORCHD_API_UNLOCK(d);
 }
 
-static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problems, int64_t now)
+static void orchd_health_scheduler(struct orchd *d, const struct oc_config *cfg, json_t *doc,
+                                   json_t *problems, int64_t now)
 {
     /* Before the first tick the age counts from the start, so a daemon
      * that was just started is not degraded for the moment it needs. */
     int64_t last = atomic_load(&d->last_tick_ns);
     int64_t since = last ? last : atomic_load(&d->started_ns);
     int64_t age_ms = (now - since) / 1000000;
-    int64_t limit_ms = 3 * orchd_cfg_of(d->cfg)->tick_ms + 5000;
+    int64_t limit_ms = 3 * orchd_cfg_of(cfg)->tick_ms + 5000;
     struct orchd_tick_stats *t = &d->ticks;
     int64_t slowest = 0;
     pthread_mutex_lock(&t->lock);
@@ -293,16 +294,16 @@ static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problem
     json_t *pool = json_pack("{s:i,s:i}", "busy", (int)t->pool_busy, "capacity",
                              (int)t->pool_capacity);
     json_t *runs = json_pack("{s:i,s:i}", "active", (int)t->runs_active, "max",
-                             (int)orchd_cfg_of(d->cfg)->max_runs);
+                             (int)orchd_cfg_of(cfg)->max_runs);
     size_t recent = t->n;
     pthread_mutex_unlock(&t->lock);
     pthread_mutex_lock(&d->m.lock);
     uint64_t ticks = d->m.ticks, overruns = d->m.tick_overruns;
     pthread_mutex_unlock(&d->m.lock);
     json_t *s = json_pack("{s:I,s:I,s:f,s:i,s:I,s:I}", "tick_ms",
-                          (json_int_t)orchd_cfg_of(d->cfg)->tick_ms, "ticks", (json_int_t)ticks,
+                          (json_int_t)orchd_cfg_of(cfg)->tick_ms, "ticks", (json_int_t)ticks,
                           "slowest_recent_tick_ms", (double)slowest / 1e6, "recent_ticks",
-                          (int)recent, "max_tick_ms", (json_int_t)orchd_cfg_of(d->cfg)->max_tick_ms,
+                          (int)recent, "max_tick_ms", (json_int_t)orchd_cfg_of(cfg)->max_tick_ms,
                           "tick_overruns", (json_int_t)overruns);
     json_object_set_new(s, "last_tick_age_ms", last ? json_integer(age_ms) : json_null());
     json_object_set_new(doc, "scheduler", s);
@@ -315,7 +316,8 @@ static void orchd_health_scheduler(struct orchd *d, json_t *doc, json_t *problem
                                            (long long)age_ms, (long long)limit_ms));
 }
 
-static void orchd_health_local(struct orchd *d, json_t *doc, json_t *problems)
+static void orchd_health_local(struct orchd *d, const struct orchd_conf *c, json_t *doc,
+                               json_t *problems)
 {
     json_t *names = json_array();
     size_t i;
@@ -331,20 +333,21 @@ static void orchd_health_local(struct orchd *d, json_t *doc, json_t *problems)
         json_array_append_new(problems, json_string("plugins: none loaded"));
     /* Presence only: a value never leaves. */
     json_t *sec = json_object();
-    for (i = 0; i < d->n_secret_names; i++) {
-        char *v = oc_secret_lookup(d->secret_names[i]);
-        json_object_set_new(sec, d->secret_names[i], json_boolean(v != NULL));
+    for (i = 0; i < c->n_secret_names; i++) {
+        char *v = oc_secret_lookup(c->secret_names[i]);
+        json_object_set_new(sec, c->secret_names[i], json_boolean(v != NULL));
         if (!v)
             json_array_append_new(problems, json_sprintf("secrets: %s is not set",
-                                                         d->secret_names[i]));
+                                                         c->secret_names[i]));
         free(v);
     }
     json_object_set_new(doc, "secrets", sec);
 }
 
 /* The document (without what the store lists unless full); *ok set. */
-static json_t *orchd_health_doc(struct orchd *d, int full, int *ok)
+static json_t *orchd_health_doc(struct orchd_req *rq, int full, int *ok)
 {
+    struct orchd *d = rq->d;
     int64_t now = orchd_now(d);
     json_t *doc = json_object(), *problems = json_array();
     json_object_set_new(doc, "status", json_null()); /* first, filled in last */
@@ -354,9 +357,9 @@ static json_t *orchd_health_doc(struct orchd *d, int full, int *ok)
     json_object_set_new(doc, "role", json_string(roles[atomic_load(&d->role)]));
     json_object_set_new(doc, "uptime_ms",
                         json_integer((now - atomic_load(&d->started_ns)) / 1000000));
-    orchd_health_store(d, doc, problems, now, full);
-    orchd_health_scheduler(d, doc, problems, now);
-    orchd_health_local(d, doc, problems);
+    orchd_health_store(d, rq->cfg, doc, problems, now, full);
+    orchd_health_scheduler(d, rq->cfg, doc, problems, now);
+    orchd_health_local(d, rq->conf, doc, problems);
     *ok = json_array_size(problems) == 0;
     json_object_set_new(doc, "status", json_string(*ok ? "ok" : "degraded"));
     json_object_set_new(doc, "problems", problems);
@@ -368,7 +371,7 @@ void orchd_health(struct orchd_req *rq)
     if (orchd_health_starting(rq, 0))
         return;
     int ok;
-    json_decref(orchd_health_doc(rq->d, 0, &ok));
+    json_decref(orchd_health_doc(rq, 0, &ok));
     orchd_reply(rq, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ok" : "degraded"));
 }
 
@@ -381,7 +384,7 @@ void orchd_health_full(struct orchd_req *rq)
         return;
     }
     int ok;
-    json_t *doc = orchd_health_doc(rq->d, 1, &ok);
+    json_t *doc = orchd_health_doc(rq, 1, &ok);
     orchd_reply(rq, ok ? 200 : 503, doc);
 }
 
@@ -411,7 +414,7 @@ void orchd_health_ready(struct orchd_req *rq)
     int store_ok = rc == ORCH_OK;
     int64_t last = atomic_load(&d->last_tick_ns);
     int64_t age_ms = last ? (orchd_now(d) - last) / 1000000 : -1;
-    int tick_ok = last && age_ms <= 3 * orchd_cfg_of(d->cfg)->tick_ms + 5000;
+    int tick_ok = last && age_ms <= 3 * orchd_cfg_of(rq->cfg)->tick_ms + 5000;
     size_t errors = json_array_size(d->plugin_errors);
     int plugins_ok = json_array_size(d->plugins) > 0;
     int ready = store_ok && tick_ok && plugins_ok;
@@ -427,14 +430,14 @@ void orchd_health_ready(struct orchd_req *rq)
 
 void orchd_health_env(struct orchd_req *rq)
 {
-    struct orchd *d = rq->d;
     json_t *sec = json_object(), *env = json_object();
-    for (size_t i = 0; i < d->n_secret_names; i++) {
-        char *v = oc_secret_lookup(d->secret_names[i]);
-        json_object_set_new(sec, d->secret_names[i], json_boolean(v != NULL));
+    const struct orchd_conf *c = rq->conf;
+    for (size_t i = 0; i < c->n_secret_names; i++) {
+        char *v = oc_secret_lookup(c->secret_names[i]);
+        json_object_set_new(sec, c->secret_names[i], json_boolean(v != NULL));
         free(v); /* presence only: a value never leaves */
     }
-    for (size_t i = 0; i < d->n_env_names; i++)
-        json_object_set_new(env, d->env_names[i], json_boolean(getenv(d->env_names[i]) != NULL));
+    for (size_t i = 0; i < c->n_env_names; i++)
+        json_object_set_new(env, c->env_names[i], json_boolean(getenv(c->env_names[i]) != NULL));
     orchd_reply(rq, 200, json_pack("{s:o,s:o}", "secrets", sec, "env", env));
 }

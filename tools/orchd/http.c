@@ -86,15 +86,17 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
         *con_cls = cc;
         return MHD_YES;
     }
+    struct orchd_conf *conf = orchd_conf_get(d);
     if (*upload_size) {
-        if (cc->body.len + *upload_size > (size_t)orchd_cfg_of(d->cfg)->max_body)
+        if (cc->body.len + *upload_size > (size_t)orchd_cfg_of(conf->cfg)->max_body)
             cc->too_large = 1; /* keep reading, answer once it is in */
         else
             oc_buf_add(&cc->body, upload, *upload_size);
         *upload_size = 0;
+        orchd_conf_put(conf);
         return MHD_YES;
     }
-    struct orchd_req rq = {.d = d, .conn = conn, .method = method, .path = url,
+    struct orchd_req rq = {.d = d, .cfg = conf->cfg, .conf = conf, .conn = conn, .method = method, .path = url,
                            .body = cc->body.data ? cc->body.data : "",
                            .body_len = cc->body.len};
     int64_t t0 = oc_now_mono_ns();
@@ -113,6 +115,7 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
     enum MHD_Result r = orchd_send(&rq);
     json_decref(rq.json);
     free(rq.text);
+    orchd_conf_put(conf);
     return r;
 }
 
@@ -130,15 +133,9 @@ static void orchd_completed(void *cls, struct MHD_Connection *conn, void **con_c
     *con_cls = NULL;
 }
 
-static int orchd_loopback(const char *listen)
-{
-    return !strncmp(listen, "unix:", 5) || !strncmp(listen, "127.", 4) ||
-           !strncmp(listen, "localhost:", 10) || !strncmp(listen, "[::1]:", 6);
-}
-
 struct orchd_server *orchd_server_start(struct orchd *d, const char *addr, char **err)
 {
-    if (!orchd_cfg_of(d->cfg)->n_tokens && !orchd_loopback(addr)) {
+    if (!orchd_cfg_of(d->cfg)->n_tokens && !orchd_listen_is_loopback(addr)) {
         *err = oc_xasprintf("listen address %s is not a loopback address and no server.tokens "
                             "are configured: refusing to serve an open API", addr);
         return NULL;

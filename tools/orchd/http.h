@@ -11,6 +11,10 @@
 
 struct orchd_req {
     struct orchd *d;
+    /* The config snapshot this request uses from start to end (conf.h);
+     * cfg == conf->cfg. */
+    const struct oc_config *cfg;
+    const struct orchd_conf *conf;
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
@@ -120,6 +124,7 @@ void orchd_plugins_list(struct orchd_req *rq);
 /* routes_control.c */
 void orchd_control_get(struct orchd_req *rq);
 void orchd_control_set(struct orchd_req *rq);
+void orchd_admin_reload(struct orchd_req *rq);
 /* routes_hooks.c */
 void orchd_hook(struct orchd_req *rq);
 

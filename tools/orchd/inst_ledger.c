@@ -151,10 +151,10 @@ void orchd_inst_touch(struct orchd *d, const char *id)
     json_decref(j);
 }
 
-json_t *orchd_inst_backend(struct orchd *d, json_t *j)
+json_t *orchd_inst_backend(struct orchd *d, const struct oc_config *cfg, json_t *j)
 {
     const struct oc_plugin_ref *b =
-        oc_config_backend(d->cfg, json_string_value(json_object_get(j, "backend")));
+        oc_config_backend(cfg, json_string_value(json_object_get(j, "backend")));
     return oc_req_backend(oc_engine_site(d->eng), b);
 }
 

@@ -52,7 +52,7 @@ int orchd_inst_put(struct orchd *d, json_t *j, uint32_t state, struct orch_error
 void orchd_inst_touch(struct orchd *d, const char *id);
 /* The executor request block of j's backend; NULL when the backend is not
  * configured (any more). */
-json_t *orchd_inst_backend(struct orchd *d, json_t *j);
+json_t *orchd_inst_backend(struct orchd *d, const struct oc_config *cfg, json_t *j);
 /* j as a request names it, borrowing j's strings. */
 struct oc_req_instance orchd_inst_ref(json_t *j);
 /* The request that destroys j: by backend id, or by its label when the

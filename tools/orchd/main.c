@@ -18,6 +18,7 @@
 #include "http.h"
 #include "instances.h"
 #include "plugin_info.h"
+#include "reload.h"
 #include "runctl.h"
 #include "util.h"
 #include "version.h"
@@ -26,9 +27,19 @@ static struct orchd *orchd_signal_target;
 
 static void orchd_on_signal(int sig)
 {
-    (void)sig;
-    if (orchd_signal_target)
-        orchd_signal_target->stop = 1;
+    struct orchd *d = orchd_signal_target;
+    if (!d)
+        return;
+    if (sig != SIGHUP) {
+        d->stop = 1;
+        return;
+    }
+    /* The engine thread reloads between two iterations of its loop. */
+    d->reload_signal = 1;
+    char c = 1;
+    if (d->wake[1] > 0 && write(d->wake[1], &c, 1) < 0) {
+        /* full pipe: a wake-up is already pending */
+    }
 }
 
 static int orchd_usage(FILE *f, int rc)
@@ -74,23 +85,6 @@ static int orchd_parse_time(const char *s, int64_t *out)
         return -1;
     *out = (int64_t)timegm(&tm) * 1000000000;
     return 0;
-}
-
-/* A backend secret that is missing now is said at start, but does not stop
- * the daemon: a file under $ORCH_SECRETS_DIR may appear while it runs, and
- * the other workflows are fine. Each enqueue of a workflow that needs it is
- * refused until then (core/runctl.c), naming the same file:line:col. */
-static void orchd_warn_backend_secrets(const struct oc_config *cfg)
-{
-    struct oc_log_fields f = {.component = "orchd"};
-    for (size_t i = 0; i < cfg->n_workflows; i++) {
-        struct orch_error err;
-        oc_error_init(&err);
-        if (oc_backends_resolvable(cfg, cfg->workflows[i].name, &err) != ORCH_OK)
-            oc_log_at(ORCH_LOG_WARN, &f, "workflow %s cannot start until this is set: %s",
-                      cfg->workflows[i].name, oc_error_text(&err));
-        oc_error_clear(&err);
-    }
 }
 
 static struct oc_config *orchd_load(const char *path, struct oc_registry *reg)
@@ -269,9 +263,10 @@ static int orchd_run(struct orchd *d, const char *listen)
               orchd_cfg_of(d->cfg)->n_schedules);
     d->notifier = orchd_notifier_start(d);
     d->listener = orchd_listener_start(d);
-    int64_t tick_ns = orchd_cfg_of(d->cfg)->tick_ms * 1000000;
     int64_t next_tick = 0, stop_deadline = 0;
     for (;;) {
+        orchd_reload_poll(d);
+        int64_t tick_ns = orchd_cfg_of(d->cfg)->tick_ms * 1000000; /* a reload may change it */
         int64_t mono = oc_now_mono_ns();
         if (d->stop && !stop_deadline) {
             stop_deadline = mono + orchd_cfg_of(d->cfg)->stop_grace_ms * 1000000;
@@ -403,6 +398,9 @@ static int orchd_init_state(struct orchd *d, const struct orchd_args *a)
     d->max_ticks = a->max_ticks;
     pthread_mutex_init(&d->api_lock, NULL);
     pthread_mutex_init(&d->starting_lock, NULL);
+    pthread_mutex_init(&d->conf_lock, NULL);
+    pthread_mutex_init(&d->reload.lock, NULL);
+    pthread_cond_init(&d->reload.cv, NULL);
     pthread_mutex_init(&d->m.lock, NULL);
     pthread_mutex_init(&d->ticks.lock, NULL);
     if (a->now) {
@@ -437,6 +435,7 @@ static int orchd_load_config(struct orchd *d)
         oc_registry_free(d->reg);
         return 2;
     }
+    d->conf = orchd_conf_new(d->cfg, 1);
     return 0;
 }
 
@@ -451,7 +450,6 @@ static void orchd_describe(struct orchd *d)
     d->plugins = json_array();
     d->plugin_errors = json_array();
     orchd_scan_plugins(d);
-    orchd_collect_refs(d);
     char host[200] = "";
     gethostname(host, sizeof host - 1);
     d->owner = orchd_cfg_of(d->cfg)->worker_id
@@ -534,6 +532,7 @@ static void orchd_install_signals(struct orchd *d)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -571,18 +570,14 @@ static void orchd_teardown(struct orchd *d)
         close(d->wake[0]);
         close(d->wake[1]);
     }
-    for (size_t i = 0; i < d->n_secret_names; i++)
-        free(d->secret_names[i]);
-    free(d->secret_names);
-    for (size_t i = 0; i < d->n_env_names; i++)
-        free(d->env_names[i]);
-    free(d->env_names);
     json_decref(d->plugins);
     json_decref(d->plugin_errors);
     free(d->owner);
     free(d->starting_note);
+    free(d->reload.by);
+    json_decref(d->reload.result);
     orchd_metrics_free(d);
-    oc_config_free(d->cfg);
+    orchd_conf_put(d->conf);
     oc_registry_free(d->reg);
 }
 

@@ -210,7 +210,7 @@ static void orchd_store_gauges(struct orchd *d, struct oc_buf *b)
                 (unsigned long long)st.by_state[ORCH_RUN_WAITING]);
 }
 
-static void orchd_instance_gauges(struct orchd *d, struct oc_buf *b)
+static void orchd_instance_gauges(struct orchd *d, const struct oc_config *cfg, struct oc_buf *b)
 {
     struct orch_error err;
     oc_error_init(&err);
@@ -220,8 +220,8 @@ static void orchd_instance_gauges(struct orchd *d, struct oc_buf *b)
         return;
     orchd_family(b, "orch_instances_live", "gauge",
                  "Instances of the ownership ledger not destroyed, by configured backend.");
-    for (size_t k = 0; k < d->cfg->n_backends; k++) {
-        const char *name = d->cfg->backends[k].name;
+    for (size_t k = 0; k < cfg->n_backends; k++) {
+        const char *name = cfg->backends[k].name;
         size_t i, n = 0;
         json_t *row;
         json_array_foreach(rows, i, row) {
@@ -289,7 +289,7 @@ void orchd_metrics(struct orchd_req *rq)
     orchd_family(&b, "orch_build_info", "gauge", "orch's version; always 1.");
     oc_buf_addf(&b, "orch_build_info{version=\"%s\"} 1\n", oc_version());
     orchd_store_gauges(d, &b);
-    orchd_instance_gauges(d, &b);
+    orchd_instance_gauges(d, rq->cfg, &b);
     orchd_pool_gauges(d, &b);
     int64_t last = atomic_load(&d->last_tick_ns);
     orchd_family(&b, "orch_scheduler_last_tick_age_seconds", "gauge",

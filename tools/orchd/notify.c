@@ -12,9 +12,16 @@
 #include "orchd.h"
 #include "util.h"
 
+/* Copied from the notification: a reload may free the config that had it
+ * while its deliveries are still being retried. */
+struct orchd_target {
+    char *url, *secret; /* secret: its name, or NULL */
+    uint32_t attempts;
+};
+
 struct orchd_delivery {
     struct orchd_delivery *next;
-    const struct orchd_notification *to;
+    struct orchd_target to[1];
     char *id, *body, *run_id;
     uint32_t attempt;
     int64_t due_mono;
@@ -106,6 +113,8 @@ static void orchd_url_origin(const char *url, char *out, size_t n)
 
 static void orchd_delivery_free(struct orchd_delivery *dv)
 {
+    free(dv->to->url);
+    free(dv->to->secret);
     free(dv->id);
     free(dv->body);
     free(dv->run_id);
@@ -204,7 +213,9 @@ void orchd_notify_run(struct orchd_notifier *n, const char *run_id, const char *
                                             : 0))
             continue;
         struct orchd_delivery *dv = oc_xcalloc(1, sizeof *dv);
-        dv->to = to;
+        dv->to->url = oc_xstrdup(to->url);
+        dv->to->secret = to->secret ? oc_xstrdup(to->secret) : NULL;
+        dv->to->attempts = to->attempts;
         dv->id = oc_new_id("d-");
         dv->run_id = oc_xstrdup(run_id);
         json_t *b = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:I}", "event", "run.finished", "run_id",

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "conf.h"
 #include "config.h"
 #include "engine.h"
 #include "orchd_cfg.h" /* its sections of the file: config/ */
@@ -67,7 +68,11 @@ struct orchd_tick_stats {
 struct orchd_route;
 
 struct orchd {
+    /* The config (conf.h): the engine thread reads cfg (== conf->cfg);
+     * other threads take a reference on conf (orchd_conf_get). */
     struct oc_config *cfg;
+    struct orchd_conf *conf;
+    pthread_mutex_t conf_lock;
     /* The API's route table (routes.c), handed to orchd_metrics_init: the
      * per-route counters are indexed by a route's place in it, and their
      * files (metrics.c, authlog.c) get it from here rather than depend on
@@ -106,12 +111,16 @@ struct orchd {
     char *starting_note;
     int64_t now_offset_ns;            /* --now: a controllable clock for tests */
     volatile sig_atomic_t stop;       /* SIGTERM/SIGINT */
+    volatile sig_atomic_t reload_signal; /* SIGHUP: reload.c acts on it */
+    struct {                          /* POST /v1/admin/reload -> the engine thread */
+        pthread_mutex_t lock;
+        pthread_cond_t cv;
+        uint64_t asked, done;         /* done: only the engine thread writes it */
+        char *by;                     /* who asked last */
+        json_t *result;               /* the last reload's answer */
+    } reload;
     int64_t last_reconcile_mono;
     int64_t max_ticks;                /* 0 = run until stopped */
-    char **secret_names;              /* referenced by the config, for /health/env */
-    size_t n_secret_names;
-    char **env_names;
-    size_t n_env_names;
     json_t *plugins;                  /* scanned at start: info of each */
     json_t *plugin_errors;            /* [{path, error}] */
     struct orchd_tick_stats ticks;    /* for the health document (health.c) */
@@ -157,6 +166,8 @@ void orchd_on_progress(void *ud, const struct oc_progress *p);
 
 /* http.c */
 struct orchd_server *orchd_server_start(struct orchd *d, const char *listen, char **err);
+/* A unix socket or a loopback address: served without tokens. */
+int orchd_listen_is_loopback(const char *listen);
 void orchd_server_stop(struct orchd_server *s);
 
 /* notify.c */
@@ -172,8 +183,6 @@ void orchd_listener_stop(struct orchd_listener *l);
 /* plugscan.c: fill d->plugins and d->plugin_errors with every plugin on
  * the search path, loading them in a child process. */
 void orchd_scan_plugins(struct orchd *d);
-/* Fill d->secret_names and d->env_names from the config's templates (refs.c). */
-void orchd_collect_refs(struct orchd *d);
 
 /* hmac.c */
 void orchd_sha256(const void *data, size_t len, unsigned char out[32]);

@@ -62,6 +62,8 @@ const struct orchd_route orchd_routes[] = {
     {"GET", "/v1/plugins", ORCHD_ROLE_READ, orchd_plugins_list, "plugins and load errors"},
     {"GET", "/v1/control", ORCHD_ROLE_READ, orchd_control_get, "control flags"},
     {"POST", "/v1/control", ORCHD_ROLE_ADMIN, orchd_control_set, "pause, resume, proof, drain"},
+    {"POST", "/v1/admin/reload", ORCHD_ROLE_ADMIN, orchd_admin_reload,
+     "re-read and apply the config file"},
     {"POST", "/v1/hooks/{name}", -1, orchd_hook, "webhook trigger (HMAC-signed)"},
     {NULL, NULL, 0, NULL, NULL},
 };
@@ -107,7 +109,7 @@ static int orchd_match(const char *pattern, char *copy, const char **params)
 /* 0 = allowed; otherwise 401 or 403 already answered. */
 static int orchd_auth(struct orchd_req *rq, int role)
 {
-    const struct orchd_cfg *dc = orchd_cfg_of(rq->d->cfg);
+    const struct orchd_cfg *dc = orchd_cfg_of(rq->cfg);
     if (role == 0 || role == -1)
         return 0;
     if (!dc->n_tokens)
@@ -180,7 +182,7 @@ void orchd_dispatch(struct orchd_req *rq, int too_large)
     struct orchd *d = rq->d;
     if (too_large)
         orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
-                   (long long)orchd_cfg_of(d->cfg)->max_body);
+                   (long long)orchd_cfg_of(rq->cfg)->max_body);
     else
         orchd_route(rq);
     orchd_metrics_http(d, rq->route, rq->status);

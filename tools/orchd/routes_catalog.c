@@ -40,18 +40,18 @@ static json_t *orchd_workflow_json(const struct oc_workflow *w, int full)
 void orchd_workflows_list(struct orchd_req *rq)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < rq->d->cfg->n_workflows; i++)
-        json_array_append_new(a, orchd_workflow_json(&rq->d->cfg->workflows[i], 0));
+    for (size_t i = 0; i < rq->cfg->n_workflows; i++)
+        json_array_append_new(a, orchd_workflow_json(&rq->cfg->workflows[i], 0));
     orchd_reply(rq, 200, json_pack("{s:o}", "workflows", a));
 }
 
 void orchd_workflows_get(struct orchd_req *rq)
 {
-    const struct oc_workflow *w = oc_config_workflow(rq->d->cfg, rq->params[0]);
+    const struct oc_workflow *w = oc_config_workflow(rq->cfg, rq->params[0]);
     if (!w) {
         struct orch_error err;
         oc_error_init(&err);
-        oc_workflow_missing(rq->d->cfg, rq->params[0], &err);
+        oc_workflow_missing(rq->cfg, rq->params[0], &err);
         orchd_fail_err(rq, &err);
         oc_error_clear(&err);
         return;

@@ -16,7 +16,7 @@
  * X-Hub-Signature-256), as "sha256=HEX". */
 void orchd_hook(struct orchd_req *rq)
 {
-    const struct orchd_cfg *dc = orchd_cfg_of(rq->d->cfg);
+    const struct orchd_cfg *dc = orchd_cfg_of(rq->cfg);
     const struct orchd_webhook *h = NULL;
     for (size_t i = 0; i < dc->n_hooks; i++)
         if (!strcmp(dc->hooks[i].name, rq->params[0]))
@@ -68,7 +68,7 @@ void orchd_hook(struct orchd_req *rq)
     oc_error_init(&err);
     char *id = NULL;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = oc_run_enqueue(rq->d->api, rq->d->cfg, h->workflow, inputs, ikey, "webhook",
+    orch_status rc = oc_run_enqueue(rq->d->api, rq->cfg, h->workflow, inputs, ikey, "webhook",
                                     &id, &err);
     ORCHD_API_UNLOCK(rq->d);
     if (rc == ORCH_OK || (rc == ORCH_E_EXISTS && id)) {

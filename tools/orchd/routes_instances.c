@@ -47,7 +47,7 @@ static const char *orchd_caller(struct orchd_req *rq)
  * or it cannot serve the API. */
 static const struct oc_plugin_ref *orchd_api_backend(struct orchd_req *rq, const char *name)
 {
-    const struct oc_config *cfg = rq->d->cfg;
+    const struct oc_config *cfg = rq->cfg;
     const struct oc_plugin_ref *b = name ? oc_config_backend(cfg, name) : NULL;
     if (!b || !b->plugin) {
         struct oc_buf names = {0};
@@ -174,9 +174,10 @@ out:
 /* The backend's view of every live instance of one backend, by one
  * list_owned call: backend id -> state name. NULL with *why when the
  * backend could not say. */
-static json_t *orchd_backend_states(struct orchd *d, json_t *row, char **why)
+static json_t *orchd_backend_states(struct orchd *d, const struct oc_config *cfg, json_t *row,
+                                    char **why)
 {
-    json_t *be = orchd_inst_backend(d, row);
+    json_t *be = orchd_inst_backend(d, cfg, row);
     const char *name = json_string_value(json_object_get(row, "backend"));
     if (!be) {
         *why = oc_xasprintf("backend %s is not in the config", name);
@@ -201,7 +202,7 @@ static json_t *orchd_backend_states(struct orchd *d, json_t *row, char **why)
 }
 
 /* Annotate live rows with backend_state: what the backend says now. */
-static void orchd_add_backend_states(struct orchd *d, json_t *rows)
+static void orchd_add_backend_states(struct orchd *d, const struct oc_config *cfg, json_t *rows)
 {
     json_t *by_backend = json_object(); /* name -> states or error text */
     size_t i;
@@ -215,7 +216,7 @@ static void orchd_add_backend_states(struct orchd *d, json_t *rows)
         json_t *known = json_object_get(by_backend, name);
         if (!known) {
             char *why = NULL;
-            json_t *states = orchd_backend_states(d, row, &why);
+            json_t *states = orchd_backend_states(d, cfg, row, &why);
             known = states ? states : json_string(why);
             json_object_set_new(by_backend, name, known);
             free(why);
@@ -262,7 +263,7 @@ void orchd_instances_list(struct orchd_req *rq)
     }
     json_decref(rows);
     if (want_status)
-        orchd_add_backend_states(rq->d, out);
+        orchd_add_backend_states(rq->d, rq->cfg, out);
     json_array_foreach(out, i, row) orchd_inst_public(row);
     orchd_reply(rq, 200, json_pack("{s:o}", "instances", out));
 }
@@ -324,7 +325,7 @@ json_t *orchd_live_backend(struct orchd_req *rq, json_t *row, int answer)
                        json_string_value(json_object_get(row, "state")));
         return NULL;
     }
-    json_t *be = orchd_inst_backend(rq->d, row);
+    json_t *be = orchd_inst_backend(rq->d, rq->cfg, row);
     if (!be && answer)
         orchd_fail(rq, 409, "conflict", "instance %s is on backend %s, which the config no "
                    "longer has", rq->params[0],

@@ -99,7 +99,7 @@ void orchd_runs_start(struct orchd_req *rq)
     oc_error_init(&err);
     char *id = NULL;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = oc_run_enqueue(rq->d->api, rq->d->cfg, wf, in, key, "api", &id, &err);
+    orch_status rc = oc_run_enqueue(rq->d->api, rq->cfg, wf, in, key, "api", &id, &err);
     json_t *run = NULL;
     if (id) {
         struct orch_error e2;
@@ -258,7 +258,7 @@ void orchd_runs_get(struct orchd_req *rq)
     /* In the workflow's order, steps without attempts yet as pending. */
     json_t *list = json_array();
     const struct oc_workflow *wf =
-        oc_config_workflow(rq->d->cfg, json_string_value(json_object_get(run, "workflow")));
+        oc_config_workflow(rq->cfg, json_string_value(json_object_get(run, "workflow")));
     for (size_t i = 0; wf && i < wf->n_steps; i++) {
         json_t *s = json_object_get(steps, wf->steps[i].id);
         if (s) {

@@ -1,0 +1,119 @@
+# Reload without a restart: SIGHUP and POST /v1/admin/reload (admin) re-read
+# the file; a valid one replaces workflows, tokens and the rest at once (a
+# new workflow starts, a changed one runs its new steps, a removed token is
+# refused on the next request), while a run started before goes on with
+# the config it was queued with. A file with errors, or one changing what
+# only a restart can, is refused whole with file:line:col and the running
+# config kept; `orch --server URL admin reload` says the same.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/orchd.sh"
+export ORCH_LOG_LEVEL=info # the reload says what it applied at info
+cfg() { # FILE VERSION [EXTRA-WORKFLOW-LINES]
+  od_config "$1" <<EOF2
+version: 1
+server:
+  tokens:
+    - {name: admin, sha256: HASH_admin, role: admin}
+    - {name: writer, sha256: HASH_writer, role: write}
+    - {name: reader, sha256: HASH_reader, role: read}
+${OLD_TOKEN:-}
+worker: {tick: 100ms}
+workflows:
+  slow:
+    steps:
+      - {id: s, uses: exec, with: {run: "touch $T/slow.started; while [ ! -e $T/slow.go ]; do sleep 0.05; done; echo slow-$2"}}
+  hello:
+    steps:
+      - {id: h, uses: exec, with: {run: "echo hello-$2"}}
+${3:-}
+EOF2
+}
+old_hash=$(printf 'old-token\n' | "$ORCHD" --hash-token)
+OLD_TOKEN="    - {name: old, sha256: $old_hash, role: write}" cfg "$T/orchd.yaml" v1
+od_start "$T/orchd.yaml"
+start() { # WORKFLOW [TOKEN]: run id on stdout
+  api POST /v1/runs "{\"workflow\": \"$1\"}" "${2:-writer}"
+  expect_http 201 "start $1"
+  resp "d['run']['id']"
+}
+log_of() { # RUN STEP
+  api GET "/v1/runs/$1/steps/$2/logs" "" reader
+  cat "$T/resp"
+}
+slow=$(start slow)
+wait_file "$T/slow.started" 60
+api GET /v1/runs "" old
+expect_http 200 "the old token works before the reload"
+
+# --- SIGHUP: a new workflow, a changed one, a removed token
+cfg "$T/orchd.yaml" v2 "  added:
+    steps:
+      - {id: a, uses: exec, with: {run: \"echo added-v2\"}}"
+kill -HUP "$OD_PID"
+has_added() { api GET /v1/workflows/added "" reader; [ "$HTTP" = 200 ]; }
+wait_until "the reload to apply" has_added
+grep -q "config reloaded (SIGHUP): generation 2, 3 workflows" "$T/orchd.log" ||
+  { tail -5 "$T/orchd.log"; fail "the reload is logged with what it applied"; }
+api GET /v1/runs "" old
+expect_http 401 "a token the reload removed is refused at once"
+added=$(start added)
+od_wait_run "$added" succeeded
+log_of "$added" a >"$T/log"; grep -q added-v2 "$T/log" || fail "the new workflow ran"
+hello=$(start hello)
+od_wait_run "$hello" succeeded
+log_of "$hello" h >"$T/log"; grep -q hello-v2 "$T/log" || fail "a changed workflow runs its new steps: $(log_of "$hello" h)"
+touch "$T/slow.go"
+od_wait_run "$slow" succeeded
+log_of "$slow" s >"$T/log"; grep -q slow-v1 "$T/log" || fail "the run in flight kept its config: $(log_of "$slow" s)"
+pass "SIGHUP: new workflow started, changed one ran v2, removed token refused, the run in flight finished on v1"
+
+# --- a file with errors is refused whole; the running config is kept
+cp "$T/orchd.yaml" "$T/good.yaml"
+cfg "$T/orchd.yaml" v3 "  broken:
+    steps:
+      - {id: b, uses: nope, with: {}}
+      - {id: c, uses: exec, needs: [missing], with: {run: true}}"
+api POST /v1/admin/reload "" writer
+expect_http 403 "reload needs the admin role"
+api POST /v1/admin/reload "" admin
+expect_http 422 "a broken config"
+python3 - "$T/resp" "$T/orchd.yaml" <<'PY' || fail "every error with file:line:col: $(cat "$T/resp")"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+assert d["reloaded"] is False and d["generation"] == 2, d
+errs = d["errors"]
+assert len(errs) >= 2, errs
+assert all(re.match(re.escape(sys.argv[2]) + r":\d+:\d+: ", e) for e in errs), errs
+assert any("nope" in e for e in errs) and any("missing" in e for e in errs), errs
+PY
+grep -q "reload refused (API, token admin)" "$T/orchd.log" || fail "the refusal is logged"
+has_added || fail "the running config was kept"
+api GET /v1/workflows/broken "" reader
+expect_http 404 "nothing of the broken file applied"
+printf 'admin-token\n' >"$T/admin.tok"
+srv=(--server "unix:$OD_SOCK" --token-file "$T/admin.tok")
+o "${srv[@]}" admin reload
+expect_rc 1 "orch admin reload refused"
+expect_out "$T/orchd.yaml:" "prints each error at its place"
+expect_out "keeps its running config (generation 2)" "and says what runs"
+pass "a broken file: 422 with every error at file:line:col, the running config kept, orch admin reload exits 1"
+
+# --- what only a restart changes
+sed 's/^worker: {tick: 100ms}/worker: {tick: 100ms, id: renamed}/' "$T/good.yaml" >"$T/orchd.yaml"
+api POST /v1/admin/reload "" admin
+expect_http 422 "worker.id changed"
+grep -q "worker.id changed: a reload cannot change it; restart orchd" "$T/resp" || fail "names it: $(cat "$T/resp")"
+pass "a change only a restart can make is refused, named"
+
+# --- the CLI applies a good file
+sed 's/hello-v2/hello-v4/' "$T/good.yaml" >"$T/orchd.yaml"
+o "${srv[@]}" admin reload
+expect_rc 0 "orch admin reload"
+expect_out "reloaded: generation 3, 3 workflows" "says what it applied"
+hello=$(start hello)
+od_wait_run "$hello" succeeded
+log_of "$hello" h >"$T/log"; grep -q hello-v4 "$T/log" || fail "the CLI's reload applied"
+curl -s --unix-socket "$OD_SOCK" -H "Authorization: Bearer reader-token" http://orchd/metrics >"$T/metrics"
+grep -q '^orch_runs_started_total{workflow="added"} 1$' "$T/metrics" || fail "metrics kept their counts across reloads"
+alive "$OD_PID" || fail "orchd died"
+pass "orch --server URL admin reload applies a good file; metrics carry over"
