@@ -117,3 +117,22 @@ curl -s --unix-socket "$OD_SOCK" -H "Authorization: Bearer reader-token" http://
 grep -q '^orch_runs_started_total{workflow="added"} 1$' "$T/metrics" || fail "metrics kept their counts across reloads"
 alive "$OD_PID" || fail "orchd died"
 pass "orch --server URL admin reload applies a good file; metrics carry over"
+
+# --- a reload cannot open the API: dropping every token on an open address
+od_stop
+port=$(free_port)
+cp "$T/good.yaml" "$T/open.yaml"
+"$ORCHD" --config "$T/open.yaml" --listen "0.0.0.0:$port" >>"$T/open.log" 2>&1 &
+OD_PID=$!
+T_PIDS+=("$OD_PID")
+up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; }
+wait_until "orchd on 0.0.0.0:$port" up
+grep -v "sha256" "$T/good.yaml" | sed 's/^  tokens:$/  tokens: []/' >"$T/open.yaml"
+grep -q "tokens: \[\]" "$T/open.yaml" || fail "the test config drops the tokens"
+code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer admin-token" \
+  "http://127.0.0.1:$port/v1/admin/reload")
+[ "$code" = 422 ] || fail "dropping every token on 0.0.0.0 is refused (HTTP $code): $(cat "$T/resp")"
+grep -q "cannot remove every token while orchd serves 0.0.0.0:$port" "$T/resp" || fail "says why: $(cat "$T/resp")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/runs")
+[ "$code" = 401 ] || fail "the API still wants a token (HTTP $code)"
+pass "a reload cannot drop every token while serving an open address"

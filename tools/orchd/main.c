@@ -605,7 +605,8 @@ int main(int argc, char **argv)
      * fail because the daemon's port is taken. */
     const char *listen = orchd_listen_address(&args, d.cfg, port_addr, sizeof port_addr, &from,
                                               &bad);
-    d.listen = listen;
+    /* A copy: server.listen belongs to a config a reload may free. */
+    d.listen = listen ? oc_xstrdup(listen) : NULL;
     d.listen_from = from;
     atomic_store(&d.starting, 1);
     d.execs = orchd_execs_new();
@@ -616,7 +617,7 @@ int main(int argc, char **argv)
             atomic_store(&d.starting, 0);
             orchd_take_over(&d);
             if (orchd_serve(&d) == 0)
-                rc = orchd_run(&d, listen);
+                rc = orchd_run(&d, d.listen);
         } else if (d.stop && !d.store) {
             rc = 0; /* asked to stop before the store answered: nothing failed */
         }
@@ -624,6 +625,7 @@ int main(int argc, char **argv)
     orchd_execs_stop(d.execs);
     orchd_server_stop(d.server);
     orchd_execs_free(d.execs);
+    free(d.listen);
     orchd_teardown(&d);
     return rc;
 }

@@ -87,7 +87,8 @@ struct orchd {
     struct oc_engine *eng;
     char *owner;                      /* this daemon's lease owner id */
     int wake[2];                      /* API -> engine: new work */
-    const char *listen, *listen_from; /* the API's address (NULL: none), where it came from */
+    char *listen;                     /* the API's address (NULL: none) */
+    const char *listen_from;          /* where it came from (--listen, $PORT, ...) */
     struct orchd_server *server;
     struct orchd_notifier *notifier;
     struct orchd_execs *execs;        /* commands run through the instances API */
