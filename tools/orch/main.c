@@ -25,6 +25,7 @@ static const char usage[] =
     "  runs discard RUN_ID [--reason TEXT]     a dead letter (failed run), for good\n"
     "  validate FILE                           check a workflow file\n"
     "  migrate [--dry-run]                     bring the store's schema up to date\n"
+    "  admin backup|restore FILE               the whole store to a file, or back\n"
     "  gc FILE                                 destroy instances the ledger says are\n"
     "                                          destroyed but a backend still holds\n"
     "  plugins list                            every plugin orch can load\n"
