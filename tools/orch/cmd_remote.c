@@ -200,6 +200,24 @@ static int cli_remote_events(struct cli *c, const char *id)
     return CLI_EXIT_OK;
 }
 
+/* One request that changes a run: the answer as JSON with --json, else
+ * the line said. body taken. */
+static int cli_remote_change(struct cli *c, const char *method, const char *path, json_t *body,
+                             const char *said)
+{
+    json_t *out;
+    int rc = cli_http_call(c, method, path, body, &out);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (c->json) {
+        cli_print_json(out);
+    } else {
+        printf("%s\n", said);
+        json_decref(out);
+    }
+    return CLI_EXIT_OK;
+}
+
 /* cancel, requeue, approve, reject: one POST each. */
 static int cli_remote_request(struct cli *c, const char *sub, int argc, char **argv)
 {
@@ -225,18 +243,11 @@ static int cli_remote_request(struct cli *c, const char *sub, int argc, char **a
                             !strcmp(sub, "requeue") ? "resume" : "cancel");
     }
     free(run);
-    json_t *out;
-    int rc = cli_http_call(c, "POST", path, body, &out);
+    char *said = oc_xasprintf("run %s: %s accepted", argv[0], sub);
+    int rc = cli_remote_change(c, "POST", path, body, said);
+    free(said);
     free(path);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if (c->json)
-        cli_print_json(out);
-    else {
-        printf("run %s: %s accepted\n", argv[0], sub);
-        json_decref(out);
-    }
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 /* discard: DELETE /v1/dead-letters/RUN[?reason=TEXT]. */
@@ -250,18 +261,12 @@ static int cli_remote_discard(struct cli *c, int argc, char **argv)
                               why ? why : "");
     free(run);
     free(why);
-    json_t *out;
-    int rc = cli_http_call(c, "DELETE", path, NULL, &out);
+    char *said = oc_xasprintf("run %s: discarded; it is cancelled and no longer a dead letter",
+                              argv[0]);
+    int rc = cli_remote_change(c, "DELETE", path, NULL, said);
+    free(said);
     free(path);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if (c->json)
-        cli_print_json(out);
-    else {
-        printf("run %s: discarded; it is cancelled and no longer a dead letter\n", argv[0]);
-        json_decref(out);
-    }
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 int cmd_runs_remote(struct cli *c, int argc, char **argv)
