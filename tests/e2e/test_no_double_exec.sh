@@ -39,13 +39,7 @@ workflows:
     steps:
       - {id: s, uses: exec, with: {run: "sh $D/step.sh"}}
 YAML
-  "$ORCH" run "$D/wf.yaml" w >"$D/run.out" 2>&1 &
-  orch_pid=$!
-  T_PIDS+=("$orch_pid")
-  wait_file "$D/started.1" 60
-  id=$(last_run_id)
-  kill -9 "$orch_pid"
-  wait "$orch_pid" 2>/dev/null || true
+  nd_run_then_kill_orch "$D"
 }
 
 # --- kill -9 orch mid-step, then orch resume

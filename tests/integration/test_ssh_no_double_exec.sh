@@ -42,13 +42,7 @@ check_case() {
 
 # --- kill -9 orch mid-step, then orch resume
 case_dir resume ""
-"$ORCH" run "$D/wf.yaml" w >"$D/run.out" 2>&1 &
-orch_pid=$!
-T_PIDS+=("$orch_pid")
-wait_file "$D/started.1" 60
-id=$(last_run_id)
-kill -9 "$orch_pid"
-wait "$orch_pid" 2>/dev/null || true
+nd_run_then_kill_orch "$D"
 alive "$(head -1 "$D/pids")" || fail "resume: the command died with orch (nothing to test)"
 touch "$D/release"
 o resume "$id"

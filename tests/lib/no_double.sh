@@ -47,3 +47,16 @@ nd_check() {
   first=$(head -1 "$d/pids")
   ! alive "$first" || fail "$2: the first copy ($first) is still running"
 }
+
+# nd_run_then_kill_orch DIR: `orch run DIR/wf.yaml w` in the background,
+# killed (-9) once the step's command has started; the run's id in $id.
+nd_run_then_kill_orch() {
+  local d=$1 orch_pid
+  "$ORCH" run "$d/wf.yaml" w >"$d/run.out" 2>&1 &
+  orch_pid=$!
+  T_PIDS+=("$orch_pid")
+  wait_file "$d/started.1" 60
+  id=$(last_run_id)
+  kill -9 "$orch_pid"
+  wait "$orch_pid" 2>/dev/null || true
+}
