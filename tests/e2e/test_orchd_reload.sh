@@ -118,6 +118,37 @@ grep -q '^orch_runs_started_total{workflow="added"} 1$' "$T/metrics" || fail "me
 alive "$OD_PID" || fail "orchd died"
 pass "orch --server URL admin reload applies a good file; metrics carry over"
 
+# --- reloads under load: requests hold the snapshot they started with,
+# so swapping configs while they run frees nothing under them (ASan would
+# abort orchd). Two files alternate; every answer must be one a client can
+# act on (no 500, no dropped connection).
+cp "$T/good.yaml" "$T/alt-a.yaml"
+sed 's/hello-v2/hello-alt/' "$T/good.yaml" >"$T/alt-b.yaml"
+(
+  for i in $(seq 150); do
+    for path in /v1/workflows /v1/workflows/hello /v1/health /metrics; do
+      curl -s -o /dev/null -w '%{http_code}\n' --unix-socket "$OD_SOCK" \
+        -H "Authorization: Bearer reader-token" "http://orchd$path" || echo FAILED
+    done
+  done >"$T/load.codes"
+) &
+load=$!
+for i in $(seq 40); do
+  if [ $((i % 2)) = 0 ]; then cp "$T/alt-a.yaml" "$T/orchd.yaml"; else cp "$T/alt-b.yaml" "$T/orchd.yaml"; fi
+  if [ $((i % 4)) = 0 ]; then
+    api POST /v1/admin/reload "" admin
+    expect_http 200 "reload $i under load"
+  else
+    kill -HUP "$OD_PID"
+  fi
+done
+wait "$load"
+alive "$OD_PID" || { tail -20 "$T/orchd.log"; fail "orchd died reloading under load"; }
+bad=$(grep -v '^200$' "$T/load.codes" | sort | uniq -c || true)
+[ -z "$bad" ] || fail "answers under reloads: $bad"
+[ "$(wc -l <"$T/load.codes")" = 600 ] || fail "every request was answered"
+pass "40 reloads beside 600 requests: every request answered 200, orchd alive"
+
 # --- a reload cannot open the API: dropping every token on an open address
 od_stop
 port=$(free_port)
