@@ -14,6 +14,10 @@
 #define OC_BACKUP_FORMAT 1
 #define OC_BACKUP_CHUNK (1u << 20) /* blob bytes a line */
 #define OC_BACKUP_PAGE 1000        /* events read at a time */
+/* The longest line a restore reads: a 1 MiB chunk in base64 or a run with
+ * its config text are far below; a longer line is no backup of ours, and
+ * reading it whole would let a file exhaust memory. */
+#define OC_BACKUP_MAX_LINE (64u << 20)
 
 /* ---- writing ---- */
 
@@ -498,14 +502,40 @@ static orch_status oc_bk_check_end(struct oc_bk_r *r, struct orch_error *err)
     return ORCH_OK;
 }
 
+/* getline that stops reading a line once it is over the limit (what it
+ * returns is then longer than OC_BACKUP_MAX_LINE, and is refused). */
+static ssize_t oc_bk_getline(char **buf, size_t *cap, FILE *in)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(in)) != EOF) {
+        if (n + 2 > *cap) {
+            *cap = *cap ? *cap * 2 : 4096;
+            *buf = oc_xrealloc(*buf, *cap);
+        }
+        (*buf)[n++] = (char)c;
+        if (c == '\n' || n > OC_BACKUP_MAX_LINE)
+            break;
+    }
+    if (!n)
+        return -1;
+    (*buf)[n] = '\0';
+    return (ssize_t)n;
+}
+
 static orch_status oc_bk_read_lines(struct oc_bk_r *r, FILE *in, struct orch_error *err)
 {
     char *buf = NULL;
     size_t cap = 0;
     ssize_t got;
     orch_status rc = ORCH_OK;
-    while (rc == ORCH_OK && (got = getline(&buf, &cap, in)) >= 0) {
+    while (rc == ORCH_OK && (got = oc_bk_getline(&buf, &cap, in)) >= 0) {
         r->line++;
+        if ((size_t)got > OC_BACKUP_MAX_LINE) {
+            rc = oc_error_set(err, ORCH_E_INVALID_ARG, "line %zu is longer than %u bytes",
+                              r->line, OC_BACKUP_MAX_LINE);
+            break;
+        }
         json_error_t je;
         json_t *line = oc_json_loads_bounded(buf, 0, &je);
         if (!line || !json_is_object(line) || (r->line > 1 && json_object_size(line) != 1)) {
