@@ -591,6 +591,9 @@ int main(int argc, char **argv)
      * executor's command) come to us, not to the host's init: we reap them,
      * as PID 1 must (the shipped image runs orchd as its entrypoint). */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* A reload asked for before the handler is in place (systemctl reload
+     * right after start) must not kill the daemon: SIGHUP's default. */
+    signal(SIGHUP, SIG_IGN);
     /* The store retries' jitter differs between daemons started at once. */
     srandom((unsigned)getpid() ^ (unsigned)oc_now_real_ns());
     orchd_cfg_register();
