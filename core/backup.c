@@ -291,6 +291,25 @@ static int64_t oc_bk_int(json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
+/* A field the readers parse as JSON must be JSON (or absent): a backup is
+ * read from a file, and a store never held anything else there. */
+static int oc_bk_json_ok(json_t *o, const char *k)
+{
+    const char *s = oc_bk_str(o, k);
+    if (!s)
+        return 1;
+    json_t *j = oc_json_loads_bounded(s, JSON_DECODE_ANY, NULL);
+    json_decref(j);
+    return j != NULL;
+}
+
+/* A state field within [lo, hi]. */
+static int oc_bk_in(json_t *o, const char *k, int64_t lo, int64_t hi)
+{
+    int64_t v = oc_bk_int(o, k);
+    return json_is_integer(json_object_get(o, k)) && v >= lo && v <= hi;
+}
+
 /* Bytes of a base64 text, malloc'd; NULL when it is not base64. */
 static char *oc_bk_unb64(const char *s, size_t *len)
 {
@@ -363,8 +382,11 @@ static orch_status oc_bk_one(struct oc_bk_r *r, const char *kind, json_t *o,
     }
     if (!strcmp(kind, "run")) {
         uint32_t state = (uint32_t)oc_bk_int(o, "state");
-        if (!oc_bk_str(o, "id") || state < ORCH_RUN_QUEUED || state > ORCH_RUN_CANCELLED)
+        if (!oc_bk_str(o, "id") || !oc_bk_in(o, "state", ORCH_RUN_QUEUED, ORCH_RUN_CANCELLED))
             return oc_error_set(err, ORCH_E_INVALID_ARG, "a run needs an id and a state");
+        if (!oc_bk_json_ok(o, "inputs_json"))
+            return oc_error_set(err, ORCH_E_INVALID_ARG, "run %s: inputs_json is not JSON",
+                                oc_bk_str(o, "id"));
         /* No daemon holds it yet: a running run is queued again, to be
          * adopted and resumed as after a crash. */
         struct orch_run_rec rec = {
@@ -400,8 +422,11 @@ static orch_status oc_bk_one(struct oc_bk_r *r, const char *kind, json_t *o,
             .started_ns = oc_bk_int(o, "started_ns"),
             .finished_ns = oc_bk_int(o, "finished_ns"),
         };
-        if (!a.run_id || !a.step_id || !a.attempt)
-            return oc_error_set(err, ORCH_E_INVALID_ARG, "an attempt needs run_id, step_id, attempt");
+        if (!a.run_id || !a.step_id || !a.attempt ||
+            !oc_bk_in(o, "state", ORCH_STEP_PENDING, ORCH_STEP_WAITING) ||
+            !oc_bk_json_ok(o, "outputs_json"))
+            return oc_error_set(err, ORCH_E_INVALID_ARG, "an attempt needs run_id, step_id, "
+                                "attempt, a step state and outputs as JSON");
         r->n->attempts++;
         return vt->attempt_cas(h, &a, 0, err);
     }
@@ -409,10 +434,13 @@ static orch_status oc_bk_one(struct oc_bk_r *r, const char *kind, json_t *o,
         const char *run = oc_bk_str(o, "run_id"), *step = oc_bk_str(o, "step_id");
         const char *data = oc_bk_str(o, "data");
         size_t len;
-        char *bytes = run && step && data ? oc_bk_unb64(data, &len) : NULL;
+        char *bytes = run && step && data &&
+                              oc_bk_in(o, "stream", ORCH_STREAM_STDOUT, ORCH_STREAM_STDERR)
+                          ? oc_bk_unb64(data, &len)
+                          : NULL;
         if (!bytes)
-            return oc_error_set(err, ORCH_E_INVALID_ARG, "a log chunk needs run_id, step_id and "
-                                "base64 data");
+            return oc_error_set(err, ORCH_E_INVALID_ARG, "a log chunk needs run_id, step_id, "
+                                "a stream and base64 data");
         orch_status rc = vt->log_append(h, run, step, (uint32_t)oc_bk_int(o, "attempt"),
                                         (uint32_t)oc_bk_int(o, "stream"), bytes, len,
                                         oc_bk_int(o, "ts_ns"), err);
@@ -422,8 +450,9 @@ static orch_status oc_bk_one(struct oc_bk_r *r, const char *kind, json_t *o,
     }
     if (!strcmp(kind, "event")) {
         int64_t seq;
-        if (!oc_bk_str(o, "type"))
-            return oc_error_set(err, ORCH_E_INVALID_ARG, "an event needs a type");
+        if (!oc_bk_str(o, "type") || !oc_bk_json_ok(o, "data_json"))
+            return oc_error_set(err, ORCH_E_INVALID_ARG, "an event needs a type, and data as "
+                                "JSON");
         r->n->events++;
         return vt->event_append(h, oc_bk_str(o, "run_id"), oc_bk_str(o, "type"),
                                 oc_bk_str(o, "data_json"), oc_bk_int(o, "ts_ns"), &seq, err);
@@ -443,8 +472,10 @@ static orch_status oc_bk_one(struct oc_bk_r *r, const char *kind, json_t *o,
             .updated_ns = oc_bk_int(o, "updated_ns"),
             .last_used_ns = oc_bk_int(o, "last_used_ns"),
         };
-        if (!i.id || !i.backend)
-            return oc_error_set(err, ORCH_E_INVALID_ARG, "an instance needs id and backend");
+        if (!i.id || !i.backend || !oc_bk_in(o, "state", ORCH_INST_UNKNOWN, ORCH_INST_FAILED) ||
+            !oc_bk_json_ok(o, "labels_json"))
+            return oc_error_set(err, ORCH_E_INVALID_ARG, "an instance needs id, backend, a "
+                                "state and labels as JSON");
         r->n->instances++;
         return vt->instance_put(h, &i, err);
     }
