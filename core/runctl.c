@@ -155,16 +155,24 @@ static orch_status oc_key_matches(const struct oc_run_peek *first, const char *k
     return rc;
 }
 
+/* The run's record into p (freed by the caller either way); NOT_FOUND
+ * named when there is none. */
+static orch_status oc_run_peek(struct oc_store *st, const char *run_id, struct oc_run_peek *p,
+                               struct orch_error *err)
+{
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_run_peek_cb, p, err);
+    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !p->found)) {
+        oc_error_clear(err);
+        return oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", run_id);
+    }
+    return rc;
+}
+
 static orch_status oc_run_state_of(struct oc_store *st, const char *run_id,
                                    uint32_t *state, struct orch_error *err)
 {
     struct oc_run_peek p = {0};
-    orch_status rc = st->vt->run_get(st->h, run_id, oc_run_peek_cb, &p, err);
-    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !p.found)) {
-        oc_run_peek_free(&p);
-        oc_error_clear(err);
-        return oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", run_id);
-    }
+    orch_status rc = oc_run_peek(st, run_id, &p, err);
     *state = p.state;
     oc_run_peek_free(&p);
     return rc;
@@ -589,11 +597,7 @@ orch_status oc_run_discard(struct oc_store *st, const char *run_id, const char *
                            const char *reason, struct orch_error *err)
 {
     struct oc_run_peek p = {0};
-    orch_status rc = st->vt->run_get(st->h, run_id, oc_run_peek_cb, &p, err);
-    if (rc == ORCH_E_NOT_FOUND || (rc == ORCH_OK && !p.found)) {
-        oc_error_clear(err);
-        rc = oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", run_id);
-    }
+    orch_status rc = oc_run_peek(st, run_id, &p, err);
     if (rc == ORCH_OK && p.state != ORCH_RUN_FAILED)
         rc = oc_error_set(err, ORCH_E_CONFLICT,
                           "run %s is %s: only a failed run (a dead letter) can be discarded",

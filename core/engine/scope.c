@@ -50,12 +50,10 @@ char *oc_env_refusal(const char *name)
 {
     if (!oc_env_is_secret_source(name))
         return NULL;
-    if (!strncmp(name, "ORCH_SECRET_", 12))
+    int prefixed = !strncmp(name, "ORCH_SECRET_", 12);
+    if (prefixed || oc_env_is_conventional_secret(name))
         return oc_xasprintf("env.%s is a secret: write secrets.%s, which masks it in "
-                            "output", name, name + 12);
-    if (oc_env_is_conventional_secret(name))
-        return oc_xasprintf("env.%s is a secret: write secrets.%s, which masks it in "
-                            "output", name, name);
+                            "output", name, prefixed ? name + 12 : name);
     return oc_xasprintf("env.%s is where secrets are read from; write secrets.NAME", name);
 }
 
