@@ -103,6 +103,12 @@ sed 's/^worker: {tick: 100ms}/worker: {tick: 100ms, id: renamed}/' "$T/good.yaml
 api POST /v1/admin/reload "" admin
 expect_http 422 "worker.id changed"
 grep -q "worker.id changed: a reload cannot change it; restart orchd" "$T/resp" || fail "names it: $(cat "$T/resp")"
+mkdir -p "$T/more-plugins"
+sed "s|^version: 1$|version: 1\nplugins: {path: \"$T/more-plugins\"}|" "$T/good.yaml" >"$T/orchd.yaml"
+grep -q more-plugins "$T/orchd.yaml" || fail "the test config adds a plugin path"
+api POST /v1/admin/reload "" admin
+expect_http 422 "plugins changed"
+grep -q "plugins changed: a reload cannot change it" "$T/resp" || fail "names it: $(cat "$T/resp")"
 pass "a change only a restart can make is refused, named"
 
 # --- the CLI applies a good file

@@ -52,27 +52,6 @@ char *orchd_starting_why(struct orchd *d)
     return why;
 }
 
-/* While the daemon waits for its store: the answers of /health and
- * /health/ready, which say so and touch nothing. 1 when answered. */
-static int orchd_health_starting(struct orchd_req *rq, int ready_shape)
-{
-    if (!atomic_load(&rq->d->starting))
-        return 0;
-    if (!ready_shape) {
-        orchd_reply(rq, 503, json_pack("{s:s}", "status", "degraded"));
-        return 1;
-    }
-    char *why = orchd_starting_why(rq->d);
-    orchd_reply(rq, 503, json_pack("{s:b,s:{s:{s:b,s:s},s:{s:b,s:i,s:i},s:{s:b,s:i}}}", "ready",
-                                   0, "checks", "store", "ok", 0, "error", why, "plugins", "ok",
-                                   json_array_size(rq->d->plugins) > 0, "loaded",
-                                   (int)json_array_size(rq->d->plugins), "errors",
-                                   (int)json_array_size(rq->d->plugin_errors), "scheduler", "ok",
-                                   0, "last_tick_age_ms", -1));
-    free(why);
-    return 1;
-}
-
 /* Runs of one state: how many, and the oldest by the time it entered that
  * state (updated_ns; for queued runs not before not_before_ns, and runs
  * held until a future not_before are counted apart as delayed). */
@@ -368,21 +347,15 @@ static json_t *orchd_health_doc(struct orchd_req *rq, int full, int *ok)
 
 void orchd_health(struct orchd_req *rq)
 {
-    if (orchd_health_starting(rq, 0))
-        return;
-    int ok;
-    json_decref(orchd_health_doc(rq, 0, &ok));
+    /* While the daemon waits for its store there is no document to read. */
+    int ok = 0;
+    if (!atomic_load(&rq->d->starting))
+        json_decref(orchd_health_doc(rq, 0, &ok));
     orchd_reply(rq, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ok" : "degraded"));
 }
 
 void orchd_health_full(struct orchd_req *rq)
 {
-    if (atomic_load(&rq->d->starting)) {
-        char *why = orchd_starting_why(rq->d);
-        orchd_fail(rq, 503, "starting", "%s", why);
-        free(why);
-        return;
-    }
     int ok;
     json_t *doc = orchd_health_doc(rq, 1, &ok);
     orchd_reply(rq, ok ? 200 : 503, doc);
@@ -404,14 +377,19 @@ static int32_t orchd_flag_noop(void *ud, const char *n, const char *v)
 void orchd_health_ready(struct orchd_req *rq)
 {
     struct orchd *d = rq->d;
-    if (orchd_health_starting(rq, 1))
-        return;
     struct orch_error err;
     oc_error_init(&err);
-    ORCHD_API_LOCK(d);
-    orch_status rc = d->api->vt->flag_list(d->api->h, orchd_flag_noop, NULL, &err);
-    ORCHD_API_UNLOCK(d);
-    int store_ok = rc == ORCH_OK;
+    /* While the daemon waits for its store, the store check is why. */
+    char *why = NULL;
+    if (atomic_load(&d->starting)) {
+        why = orchd_starting_why(d);
+    } else {
+        ORCHD_API_LOCK(d);
+        if (d->api->vt->flag_list(d->api->h, orchd_flag_noop, NULL, &err) != ORCH_OK)
+            why = oc_xstrdup(oc_error_text(&err));
+        ORCHD_API_UNLOCK(d);
+    }
+    int store_ok = !why;
     int64_t last = atomic_load(&d->last_tick_ns);
     int64_t age_ms = last ? (orchd_now(d) - last) / 1000000 : -1;
     int tick_ok = last && age_ms <= 3 * orchd_cfg_of(rq->cfg)->tick_ms + 5000;
@@ -419,11 +397,12 @@ void orchd_health_ready(struct orchd_req *rq)
     int plugins_ok = json_array_size(d->plugins) > 0;
     int ready = store_ok && tick_ok && plugins_ok;
     json_t *j = json_pack("{s:b,s:{s:{s:b,s:s?},s:{s:b,s:i,s:i},s:{s:b,s:I}}}", "ready", ready,
-                          "checks", "store", "ok", store_ok, "error",
-                          store_ok ? NULL : oc_error_text(&err), "plugins", "ok", plugins_ok,
+                          "checks", "store", "ok", store_ok, "error", why, "plugins", "ok",
+                          plugins_ok,
                           "loaded", (json_int_t)json_array_size(d->plugins), "errors",
                           (json_int_t)errors, "scheduler", "ok", tick_ok, "last_tick_age_ms",
                           (json_int_t)age_ms);
+    free(why);
     oc_error_clear(&err);
     orchd_reply(rq, ready ? 200 : 503, j);
 }

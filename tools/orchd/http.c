@@ -96,7 +96,8 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
         orchd_conf_put(conf);
         return MHD_YES;
     }
-    struct orchd_req rq = {.d = d, .cfg = conf->cfg, .conf = conf, .conn = conn, .method = method, .path = url,
+    struct orchd_req rq = {.d = d, .cfg = conf->cfg, .conf = conf, .conn = conn,
+                           .method = method, .path = url,
                            .body = cc->body.data ? cc->body.data : "",
                            .body_len = cc->body.len};
     int64_t t0 = oc_now_mono_ns();

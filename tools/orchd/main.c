@@ -491,21 +491,22 @@ static int orchd_start_engine(struct orchd *d, int64_t wait_for_store_ms)
  * $PORT (all interfaces, as the platforms that set it route to it), the
  * file's server.listen, 127.0.0.1:8080. Cron mode (--once, --max-ticks)
  * serves only when --listen asks: a platform's $PORT is not a request.
- * NULL: serve nothing; *bad: a malformed $PORT (said). *buf keeps a built
- * address; *from names where it came from, for errors. */
-static const char *orchd_listen_address(const struct orchd_args *a, const struct oc_config *cfg,
-                                        char *buf, size_t cap, const char **from, int *bad)
+ * NULL: serve nothing; *bad: a malformed $PORT (said). malloc'd: a copy,
+ * since server.listen belongs to a config a reload may free; *from names
+ * where it came from, for errors. */
+static char *orchd_listen_address(const struct orchd_args *a, const struct oc_config *cfg,
+                                  const char **from, int *bad)
 {
     *bad = 0;
     *from = "--listen";
     if (a->listen)
-        return a->listen;
+        return oc_xstrdup(a->listen);
     if (a->max_ticks)
         return NULL;
     const char *env = getenv("ORCHD_LISTEN");
     *from = "$ORCHD_LISTEN";
     if (env && *env)
-        return env;
+        return oc_xstrdup(env);
     const char *port = getenv("PORT");
     *from = "$PORT";
     if (port && *port) {
@@ -517,12 +518,11 @@ static const char *orchd_listen_address(const struct orchd_args *a, const struct
             *bad = 1;
             return NULL;
         }
-        snprintf(buf, cap, "0.0.0.0:%ld", p);
-        return buf;
+        return oc_xasprintf("0.0.0.0:%ld", p);
     }
     const char *file = orchd_cfg_of(cfg)->listen;
     *from = file ? "server.listen" : "the default";
-    return file ? file : "127.0.0.1:8080";
+    return oc_xstrdup(file ? file : "127.0.0.1:8080");
 }
 
 static void orchd_install_signals(struct orchd *d)
@@ -536,15 +536,23 @@ static void orchd_install_signals(struct orchd *d)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* The flags a start sets, and what died with a daemon before this one. */
-static void orchd_take_over(struct orchd *d)
+/* The flags a start sets, and what died with a daemon before this one.
+ * 0, or 2 when worker.mode asks for what the store cannot do (said). */
+static int orchd_take_over(struct orchd *d)
 {
     /* An embedded store is one machine's: two daemons on one file never
-     * both drive, whatever worker.mode says. */
+     * both drive, whatever worker.mode says. The leader is the holder of
+     * a named lease, which the store must have. */
     int embedded = (d->store->plugin->desc->caps & ORCH_STORE_CAP_EMBEDDED) != 0;
-    d->singleton = orchd_cfg_of(d->cfg)->singleton || embedded;
+    int leases = d->store->vt->lease_acquire && d->store->vt->lease_release;
+    if (orchd_cfg_of(d->cfg)->singleton && !leases) {
+        fprintf(stderr, "orchd: worker.mode: singleton needs a store with named leases; store "
+                "%s has none\n", d->cfg->store.uses);
+        return 2;
+    }
+    d->singleton = leases && (orchd_cfg_of(d->cfg)->singleton || embedded);
     atomic_store(&d->role, d->singleton ? ORCHD_STANDBY : ORCHD_WORKER);
-    if (embedded && !orchd_cfg_of(d->cfg)->singleton) {
+    if (d->singleton && !orchd_cfg_of(d->cfg)->singleton) {
         struct oc_log_fields f = {.component = "orchd"};
         oc_log_at(ORCH_LOG_INFO, &f, "store %s is embedded: one daemon drives it at a time "
                   "(the holder of lease %s), as with worker.mode: singleton", d->cfg->store.uses,
@@ -559,6 +567,7 @@ static void orchd_take_over(struct orchd *d)
     oc_error_clear(&err);
     orchd_recover_dead(d);
     orchd_recover_dead_leader(d);
+    return 0;
 }
 
 static void orchd_teardown(struct orchd *d)
@@ -602,15 +611,9 @@ int main(int argc, char **argv)
         return 2;
     orchd_describe(&d);
     int rc = 2, bad;
-    char port_addr[32];
-    const char *from;
     /* Cron mode serves no API unless --listen asks: a cron job must not
      * fail because the daemon's port is taken. */
-    const char *listen = orchd_listen_address(&args, d.cfg, port_addr, sizeof port_addr, &from,
-                                              &bad);
-    /* A copy: server.listen belongs to a config a reload may free. */
-    d.listen = listen ? oc_xstrdup(listen) : NULL;
-    d.listen_from = from;
+    d.listen = orchd_listen_address(&args, d.cfg, &d.listen_from, &bad);
     atomic_store(&d.starting, 1);
     d.execs = orchd_execs_new();
     if (!bad) {
@@ -618,8 +621,7 @@ int main(int argc, char **argv)
         orchd_install_signals(&d);
         if (orchd_start_engine(&d, args.wait_for_store_ms) == 0) {
             atomic_store(&d.starting, 0);
-            orchd_take_over(&d);
-            if (orchd_serve(&d) == 0)
+            if (orchd_take_over(&d) == 0 && orchd_serve(&d) == 0)
                 rc = orchd_run(&d, d.listen);
         } else if (d.stop && !d.store) {
             rc = 0; /* asked to stop before the store answered: nothing failed */

@@ -101,6 +101,7 @@ struct orchd {
     atomic_int role;                  /* ORCHD_ROLE_* */
     int singleton;                    /* this daemon runs for the leader lease */
     int role_said;                    /* its role has been logged once */
+    int64_t leader_renewed_mono;      /* the leader lease's last renewal */
     atomic_llong last_tick_ns;        /* wall clock of the last finished tick */
     atomic_llong started_ns;
     atomic_int woken;                 /* the API asked for a tick now */
@@ -116,7 +117,8 @@ struct orchd {
     struct {                          /* POST /v1/admin/reload -> the engine thread */
         pthread_mutex_t lock;
         pthread_cond_t cv;
-        uint64_t asked, done;         /* done: only the engine thread writes it */
+        atomic_uint_fast64_t asked;   /* read without the lock by the engine loop */
+        uint64_t done;                /* only the engine thread writes it */
         char *by;                     /* who asked last */
         json_t *result;               /* the last reload's answer */
     } reload;

@@ -82,9 +82,6 @@ static void orchd_restart_only(struct orchd *d, const struct oc_config *now,
         {orchd_strs_equal(now->env_passthrough, now->n_env_passthrough, next->env_passthrough,
                           next->n_env_passthrough),
          &next->root->pos, "env_passthrough"},
-        {orchd_strs_equal(now->plugin_paths, now->n_plugin_paths, next->plugin_paths,
-                          next->n_plugin_paths),
-         &next->root->pos, "plugins"},
         {orchd_str_equal(a->listen, b->listen), &next->root->pos, "server.listen"},
         {orchd_str_equal(a->worker_id, b->worker_id), &next->root->pos, "worker.id"},
         {a->singleton == b->singleton, &next->root->pos, "worker.mode"},
@@ -110,7 +107,20 @@ static json_t *orchd_reload(struct orchd *d, const char *by)
     struct oc_log_fields f = {.component = "reload"};
     struct oc_diag diag = {0};
     json_t *errors = json_array();
-    struct oc_config *next = oc_config_load(d->config_path, d->reg, &diag);
+    /* Parsed, then validated against the running registry: oc_config_load
+     * would add the file's plugin paths to it first, and a reload must not
+     * change what a refused file asked for. */
+    struct oc_config *next = oc_config_parse_file(d->config_path, &diag);
+    if (next && !orchd_strs_equal(d->cfg->plugin_paths, d->cfg->n_plugin_paths,
+                                  next->plugin_paths, next->n_plugin_paths)) {
+        json_array_append_new(errors, json_sprintf("%s: plugins changed: a reload cannot "
+                                                   "change it; restart orchd", d->config_path));
+        oc_config_free(next);
+        next = NULL;
+    } else if (next && oc_config_validate(next, d->reg, &diag) != 0) {
+        oc_config_free(next);
+        next = NULL;
+    }
     for (size_t i = 0; i < diag.n; i++)
         json_array_append_new(errors, json_string(diag.msgs[i]));
     oc_diag_free(&diag);
@@ -163,15 +173,15 @@ static json_t *orchd_reload(struct orchd *d, const char *by)
 
 void orchd_reload_poll(struct orchd *d)
 {
+    /* Every iteration of the engine loop: nothing but two loads when no
+     * reload is asked for. */
     int signalled = d->reload_signal;
+    if (!signalled && atomic_load(&d->reload.asked) == d->reload.done)
+        return;
     pthread_mutex_lock(&d->reload.lock);
-    uint64_t asked = d->reload.asked;
+    uint64_t asked = atomic_load(&d->reload.asked);
     char *by = d->reload.by ? oc_xstrdup(d->reload.by) : NULL;
     pthread_mutex_unlock(&d->reload.lock);
-    if (!signalled && asked == d->reload.done) {
-        free(by);
-        return;
-    }
     d->reload_signal = 0;
     json_t *result = orchd_reload(d, asked != d->reload.done && by ? by : "SIGHUP");
     free(by);
@@ -186,7 +196,7 @@ void orchd_reload_poll(struct orchd *d)
 json_t *orchd_reload_ask(struct orchd *d, const char *by, int64_t timeout_ms)
 {
     pthread_mutex_lock(&d->reload.lock);
-    uint64_t mine = ++d->reload.asked;
+    uint64_t mine = atomic_fetch_add(&d->reload.asked, 1) + 1;
     free(d->reload.by);
     d->reload.by = oc_xstrdup(by);
     pthread_mutex_unlock(&d->reload.lock);

@@ -157,7 +157,7 @@ static void orchd_route(struct orchd_req *rq)
             rq->route = r;
             if (orchd_auth(rq, r->role) != 0) {
                 /* answered */
-            } else if (r->role && atomic_load(&rq->d->starting) && r->fn != orchd_health_full) {
+            } else if (r->role && atomic_load(&rq->d->starting)) {
                 /* Every route with a role reads or writes the store. */
                 char *why = orchd_starting_why(rq->d);
                 orchd_fail(rq, 503, "starting", "%s", why);

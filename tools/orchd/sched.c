@@ -144,11 +144,18 @@ static int orchd_lead(struct orchd *d, int64_t now)
 {
     if (!d->singleton)
         return 1;
+    /* A leader renews once a quarter of the lease has passed, as run
+     * leases are; a standby tries every tick, to take over promptly. */
+    int64_t ttl_ms = orchd_cfg_of(d->cfg)->lease_ttl_ms, mono = oc_now_mono_ns();
+    if (atomic_load(&d->role) == ORCHD_LEADER && mono - d->leader_renewed_mono < ttl_ms * 250000)
+        return 1;
     struct orch_error err;
     oc_error_init(&err);
     char *holder = NULL;
-    orch_status rc = oc_named_lease(d->store, ORCHD_LEADER_LEASE, d->owner,
-                                    orchd_cfg_of(d->cfg)->lease_ttl_ms, now, &holder, &err);
+    orch_status rc = oc_named_lease(d->store, ORCHD_LEADER_LEASE, d->owner, ttl_ms, now, &holder,
+                                    &err);
+    if (rc == ORCH_OK)
+        d->leader_renewed_mono = mono;
     if (rc != ORCH_OK && rc != ORCH_E_CONFLICT) {
         /* The store did not answer: the runs driven go on under their own
          * leases; nothing new is claimed until the lease is renewed. */
