@@ -136,6 +136,9 @@ const char **oc_engine_run_ids(struct oc_engine *e, size_t *n);
 /* The executor pool's busy executors and its size. Engine thread only
  * (orchd publishes them for its health document at each tick). */
 void oc_engine_pool_usage(const struct oc_engine *e, uint32_t *busy, uint32_t *capacity);
+/* Step attempts submitted to executors since oc_engine_new (the tick
+ * ledger's "dispatched"). Engine thread only. */
+uint64_t oc_engine_steps_dispatched(const struct oc_engine *e);
 /* Final state of a run this engine drove (ORCH_RUN_*), 0 if unknown. */
 uint32_t oc_engine_run_state(const struct oc_engine *e, const char *run_id);
 

@@ -127,6 +127,9 @@ static const struct oc_slot oc_store_slots[] = {
     OC_SLOT(orch_store_vtable, notify, ORCH_STORE_CAP_NOTIFY),
     OC_SLOT(orch_store_vtable, wait, ORCH_STORE_CAP_NOTIFY),
     OC_SLOT(orch_store_vtable, run_stats, ORCH_STORE_CAP_STATS),
+    OC_SLOT(orch_store_vtable, tick_append, ORCH_STORE_CAP_TICKS),
+    OC_SLOT(orch_store_vtable, tick_list, ORCH_STORE_CAP_TICKS),
+    OC_SLOT(orch_store_vtable, tick_prune, ORCH_STORE_CAP_TICKS),
     {NULL, 0, 0},
 };
 
@@ -216,6 +219,7 @@ const char *oc_cap_slot_name(uint32_t kind, uint64_t bit)
         case ORCH_STORE_CAP_CAS: return "cas";
         case ORCH_STORE_CAP_NOTIFY: return "notify";
         case ORCH_STORE_CAP_STATS: return "stats";
+        case ORCH_STORE_CAP_TICKS: return "ticks";
         case ORCH_STORE_CAP_EMBEDDED: return "embedded";
         }
     }

@@ -204,6 +204,39 @@ orch_status oc_store_run_stats(struct oc_store *st, struct orch_run_stats *out,
     return st->vt->run_list(st->h, &all, oc_stats_walk, out, err);
 }
 
+int oc_store_has_ticks(const struct oc_store *st)
+{
+    return (st->plugin->desc->caps & ORCH_STORE_CAP_TICKS) &&
+           ORCH_HAS(struct orch_store_vtable, st->vt, tick_prune) && st->vt->tick_append &&
+           st->vt->tick_list;
+}
+
+static orch_status oc_no_ticks(const struct oc_store *st, struct orch_error *err)
+{
+    return oc_error_set(err, ORCH_E_UNSUPPORTED, "store %s keeps no tick ledger (ABI 1.2 "
+                        "capability ticks)", st->plugin->desc->name);
+}
+
+orch_status oc_store_tick_append(struct oc_store *st, const struct orch_tick_rec *t,
+                                 struct orch_error *err)
+{
+    return oc_store_has_ticks(st) ? st->vt->tick_append(st->h, t, err) : oc_no_ticks(st, err);
+}
+
+orch_status oc_store_tick_list(struct oc_store *st, int64_t since_ns, uint32_t limit,
+                               orch_tick_fn fn, void *ud, struct orch_error *err)
+{
+    return oc_store_has_ticks(st) ? st->vt->tick_list(st->h, since_ns, limit, fn, ud, err)
+                                  : oc_no_ticks(st, err);
+}
+
+orch_status oc_store_tick_prune(struct oc_store *st, int64_t before_ns, uint64_t keep,
+                                struct orch_error *err)
+{
+    return oc_store_has_ticks(st) ? st->vt->tick_prune(st->h, before_ns, keep, err)
+                                  : oc_no_ticks(st, err);
+}
+
 orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
 {
     return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;

@@ -52,4 +52,14 @@ orch_status oc_txn_end(struct oc_store *st, orch_status rc, struct orch_error *e
 orch_status oc_store_run_stats(struct oc_store *st, struct orch_run_stats *out,
                                struct orch_error *err);
 
+/* The tick ledger (ABI 1.2, CAP_TICKS), through the store's tick_* slots;
+ * ORCH_E_UNSUPPORTED from a store without one (an ABI 1.1 store). */
+int oc_store_has_ticks(const struct oc_store *st);
+orch_status oc_store_tick_append(struct oc_store *st, const struct orch_tick_rec *t,
+                                 struct orch_error *err);
+orch_status oc_store_tick_list(struct oc_store *st, int64_t since_ns, uint32_t limit,
+                               orch_tick_fn fn, void *ud, struct orch_error *err);
+orch_status oc_store_tick_prune(struct oc_store *st, int64_t before_ns, uint64_t keep,
+                                struct orch_error *err);
+
 #endif

@@ -201,6 +201,16 @@ const char *oc_closest(const char *word, const char *const *candidates,
     return best && best_d <= limit ? best : NULL;
 }
 
+int oc_parse_utc_time(const char *s, int64_t *out_ns)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || (*end && strcmp(end, "Z")))
+        return -1;
+    *out_ns = (int64_t)timegm(&tm) * 1000000000;
+    return 0;
+}
+
 int oc_parse_duration_ms(const char *s, int64_t *out)
 {
     if (!s || !*s)

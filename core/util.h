@@ -53,6 +53,9 @@ const char *oc_closest(const char *word, const char *const *candidates,
 /* Parse "250ms", "30s", "5m", "2h", "1d", or a bare number of seconds.
  * Returns 0 on success. */
 int oc_parse_duration_ms(const char *s, int64_t *out);
+/* Parse "2026-12-03T14:00:00Z" (or without the Z: UTC either way) into
+ * nanoseconds since the epoch. Returns 0 on success. */
+int oc_parse_utc_time(const char *s, int64_t *out_ns);
 /* Parse "4096", "512K", "512M", "1G" (powers of 1024; "KB"/"KiB" too). */
 int oc_parse_size(const char *s, int64_t *out);
 

@@ -527,6 +527,11 @@ void oc_engine_pool_usage(const struct oc_engine *e, uint32_t *busy, uint32_t *c
     *capacity = oc_pool_capacity(e->pool);
 }
 
+uint64_t oc_engine_steps_dispatched(const struct oc_engine *e)
+{
+    return e->n_dispatched;
+}
+
 static void oc_engine_dispatch(struct oc_engine *e)
 {
     size_t n = e->ready_len;

@@ -117,6 +117,7 @@ struct oc_engine {
     char **reaping;          /* instance ids with a reap job in flight */
     size_t n_reaping;
     size_t n_reaped, n_reap_failed; /* reap jobs that ended, since oc_engine_new */
+    uint64_t n_dispatched;   /* step attempts submitted to executors, likewise */
     struct oc_leftover_job **leftovers; /* list_owned jobs in flight, freed with e */
     size_t n_leftovers;
 };

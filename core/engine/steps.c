@@ -216,6 +216,7 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
         return 0;
     }
     oc_step_submit(r, idx, &in);
+    e->n_dispatched++;
     return 0;
 }
 

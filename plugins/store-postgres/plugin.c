@@ -124,6 +124,9 @@ static const struct orch_store_vtable pg_vtable = {
     .notify = pg_notify,
     .wait = pg_wait,
     .run_stats = pg_run_stats,
+    .tick_append = pg_tick_append,
+    .tick_list = pg_tick_list,
+    .tick_prune = pg_tick_prune,
 };
 
 static const struct orch_plugin_desc pg_desc = {
@@ -136,7 +139,7 @@ static const struct orch_plugin_desc pg_desc = {
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
             ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_NOTIFY |
-            ORCH_STORE_CAP_STATS,
+            ORCH_STORE_CAP_STATS | ORCH_STORE_CAP_TICKS,
     .options = pg_options,
     .option_count = sizeof pg_options / sizeof pg_options[0],
     .config_size = sizeof(struct pg_cfg),

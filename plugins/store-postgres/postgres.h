@@ -34,6 +34,7 @@ enum pg_stmt {
     PG_CLAIM, PG_HEARTBEAT, PG_RELEASE_RUN,
     PG_BLOB_PUT, PG_BLOB_GET, PG_BLOB_DELETE, PG_BLOB_LIST,
     PG_NOTIFY, PG_RUN_STATS,
+    PG_TICK_INSERT, PG_TICK_LIST, PG_TICK_PRUNE_AGE, PG_TICK_PRUNE_KEEP,
     PG_STMT_COUNT_
 };
 
@@ -143,5 +144,11 @@ orch_status pg_notify(struct orch_store *, const char *, struct orch_error *);
 orch_status pg_wait(struct orch_store *, int64_t, struct orch_error *);
 /* Wake other daemons: runs became claimable, or control flags changed. */
 void pg_wake(struct orch_store *st);
+/* ticks.c */
+orch_status pg_tick_append(struct orch_store *, const struct orch_tick_rec *,
+                           struct orch_error *);
+orch_status pg_tick_list(struct orch_store *, int64_t, uint32_t, orch_tick_fn, void *,
+                         struct orch_error *);
+orch_status pg_tick_prune(struct orch_store *, int64_t, uint64_t, struct orch_error *);
 
 #endif

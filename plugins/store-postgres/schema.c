@@ -44,6 +44,13 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX runs_owner ON runs(owner) WHERE owner IS NOT NULL;",
     /* 3: the claim's queue, in claim order, holding only queued runs. */
     "CREATE INDEX runs_queue ON runs(created_ns, id COLLATE \"C\") WHERE state = 1;",
+    /* 4: the tick ledger (ABI 1.2), read newest first and pruned by age,
+     * both along one index. */
+    "CREATE TABLE ticks(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " owner text NOT NULL, started_ns bigint NOT NULL, duration_ns bigint NOT NULL,"
+    " claimed bigint NOT NULL, dispatched bigint NOT NULL, fired bigint NOT NULL,"
+    " requeued bigint NOT NULL, reaped bigint NOT NULL, errors bigint NOT NULL);"
+    "CREATE INDEX ticks_started ON ticks(started_ns, seq);",
 };
 
 #define PG_SCHEMA (int32_t)(sizeof pg_migrations / sizeof pg_migrations[0])

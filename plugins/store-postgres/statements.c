@@ -25,6 +25,14 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
      * queued run from the partial index runs_queue. */
     [PG_RUN_STATS] = "SELECT state, count(*), CASE WHEN state = 1 THEN (SELECT min(created_ns) "
                      "FROM runs WHERE state = 1) END FROM runs GROUP BY state",
+    [PG_TICK_INSERT] = "INSERT INTO ticks(owner, started_ns, duration_ns, claimed, dispatched, "
+                       "fired, requeued, reaped, errors) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+    [PG_TICK_LIST] = "SELECT seq, owner, started_ns, duration_ns, claimed, dispatched, fired, "
+                     "requeued, reaped, errors FROM ticks WHERE started_ns >= $1 ORDER BY "
+                     "started_ns DESC, seq DESC LIMIT $2",
+    [PG_TICK_PRUNE_AGE] = "DELETE FROM ticks WHERE started_ns < $1",
+    [PG_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq IN (SELECT seq FROM ticks ORDER BY "
+                           "started_ns DESC, seq DESC OFFSET $1)",
     [PG_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE ($1::int = 0 OR state = $1) AND "
                     "($2::text IS NULL OR workflow = $2) AND created_ns > $3 ORDER BY "
                     "created_ns DESC, id COLLATE \"C\" DESC LIMIT $4",

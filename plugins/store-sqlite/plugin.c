@@ -178,6 +178,9 @@ static const struct orch_store_vtable sq_vtable = {
     .blob_delete = sq_blob_delete,
     .blob_list = sq_blob_list,
     .run_stats = sq_run_stats,
+    .tick_append = sq_tick_append,
+    .tick_list = sq_tick_list,
+    .tick_prune = sq_tick_prune,
 };
 
 static const struct orch_plugin_desc sq_desc = {
@@ -189,7 +192,7 @@ static const struct orch_plugin_desc sq_desc = {
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
             ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_EMBEDDED |
-            ORCH_STORE_CAP_STATS,
+            ORCH_STORE_CAP_STATS | ORCH_STORE_CAP_TICKS,
     .options = sq_options,
     .option_count = sizeof sq_options / sizeof sq_options[0],
     .config_size = sizeof(struct sq_cfg),

@@ -49,6 +49,13 @@ static const char *const sq_migrations[] = {
     " INSERT INTO run_counts VALUES(NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;"
     " END;"
     "CREATE INDEX runs_queued_created ON runs(created_ns) WHERE state = 1;",
+    /* 3: the tick ledger (ABI 1.2), read newest first and pruned by age,
+     * both along one index. */
+    "CREATE TABLE ticks(seq INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL,"
+    " started_ns INTEGER NOT NULL, duration_ns INTEGER NOT NULL, claimed INTEGER NOT NULL,"
+    " dispatched INTEGER NOT NULL, fired INTEGER NOT NULL, requeued INTEGER NOT NULL,"
+    " reaped INTEGER NOT NULL, errors INTEGER NOT NULL);"
+    "CREATE INDEX ticks_started ON ticks(started_ns, seq);",
 };
 
 #define SQ_SCHEMA (int32_t)(sizeof sq_migrations / sizeof sq_migrations[0])

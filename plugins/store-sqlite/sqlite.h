@@ -25,6 +25,7 @@ enum sq_stmt {
     SQ_CLAIM_PICK, SQ_CLAIM_TAKE, SQ_HEARTBEAT, SQ_RELEASE_RUN,
     SQ_BLOB_PUT, SQ_BLOB_GET, SQ_BLOB_DELETE, SQ_BLOB_LIST,
     SQ_RUN_STATS,
+    SQ_TICK_INSERT, SQ_TICK_LIST, SQ_TICK_PRUNE_AGE, SQ_TICK_PRUNE_KEEP,
     SQ_STMT_COUNT_
 };
 
@@ -106,5 +107,12 @@ orch_status sq_blob_get(struct orch_store *, const char *, orch_write_fn, void *
 orch_status sq_blob_delete(struct orch_store *, const char *, struct orch_error *);
 orch_status sq_blob_list(struct orch_store *, const char *, orch_blob_fn, void *,
                          struct orch_error *);
+
+/* ticks.c */
+orch_status sq_tick_append(struct orch_store *, const struct orch_tick_rec *,
+                           struct orch_error *);
+orch_status sq_tick_list(struct orch_store *, int64_t, uint32_t, orch_tick_fn, void *,
+                         struct orch_error *);
+orch_status sq_tick_prune(struct orch_store *, int64_t, uint64_t, struct orch_error *);
 
 #endif

@@ -62,6 +62,14 @@ static const char *const sq_sql[SQ_STMT_COUNT_] = {
      * partial index runs_queued_created (schema 2). */
     [SQ_RUN_STATS] = "SELECT state, n, CASE WHEN state = 1 THEN (SELECT min(created_ns) FROM "
                      "runs WHERE state = 1) END FROM run_counts",
+    [SQ_TICK_INSERT] = "INSERT INTO ticks(owner, started_ns, duration_ns, claimed, dispatched, "
+                       "fired, requeued, reaped, errors) VALUES(?,?,?,?,?,?,?,?,?)",
+    [SQ_TICK_LIST] = "SELECT seq, owner, started_ns, duration_ns, claimed, dispatched, fired, "
+                     "requeued, reaped, errors FROM ticks WHERE started_ns >= ?1 ORDER BY "
+                     "started_ns DESC, seq DESC LIMIT ?2",
+    [SQ_TICK_PRUNE_AGE] = "DELETE FROM ticks WHERE started_ns < ?1",
+    [SQ_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq IN (SELECT seq FROM ticks ORDER BY "
+                           "started_ns DESC, seq DESC LIMIT -1 OFFSET ?1)",
     [SQ_BLOB_LIST] = "SELECT key, size FROM blobs WHERE substr(key, 1, length(?1)) = ?1 "
                      "ORDER BY key",
 };

@@ -222,6 +222,12 @@ CF_TR(store, blob_list, (ST *s, const char *prefix, orch_blob_fn fn, void *ud, E
 CF_TR(store, notify, (ST *s, const char *topic, ER *e), (s, topic, e))
 CF_TR(store, wait, (ST *s, int64_t timeout_ms, ER *e), (s, timeout_ms, e))
 CF_TR(store, run_stats, (ST *s, struct orch_run_stats *out, ER *e), (s, out, e))
+CF_TR(store, tick_append, (ST *s, const struct orch_tick_rec *t, ER *e), (s, t, e))
+CF_TR(store, tick_list,
+      (ST *s, int64_t since_ns, uint32_t limit, orch_tick_fn fn, void *ud, ER *e),
+      (s, since_ns, limit, fn, ud, e))
+CF_TR(store, tick_prune, (ST *s, int64_t before_ns, uint64_t keep, ER *e),
+      (s, before_ns, keep, e))
 
 /* ---- step ---- */
 
@@ -318,6 +324,9 @@ static const void *cf_traced_store(const void *vt)
     CF_WRAP(struct orch_store_vtable, store, notify);
     CF_WRAP(struct orch_store_vtable, store, wait);
     CF_WRAP(struct orch_store_vtable, store, run_stats);
+    CF_WRAP(struct orch_store_vtable, store, tick_append);
+    CF_WRAP(struct orch_store_vtable, store, tick_list);
+    CF_WRAP(struct orch_store_vtable, store, tick_prune);
     return &t;
 }
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -216,6 +217,100 @@ static void st_run_stats(struct cf *c)
                 (unsigned long long)st.by_state[ORCH_RUN_RUNNING],
                 (unsigned long long)st.by_state[ORCH_RUN_FAILED],
                 (unsigned long long)st.by_state[ORCH_RUN_SUCCEEDED], (long long)st.oldest_queued_ns);
+    st_close(&s);
+}
+
+/* The tick ledger (ABI 1.2, CAP_TICKS): every field back as written,
+ * newest first with seq breaking a tie of start times, since and limit
+ * honoured, a non-zero return stopping the walk, pruning by age and by
+ * count. */
+struct st_ticks {
+    int n, stop_after;
+    int64_t started[8], seq[8];
+    char owner[8][16];
+    struct orch_tick_rec last;
+};
+
+static int32_t st_on_tick(void *ud, const struct orch_tick_rec *t)
+{
+    struct st_ticks *w = ud;
+    if (w->n < 8) {
+        w->started[w->n] = t->started_ns;
+        w->seq[w->n] = t->seq;
+        snprintf(w->owner[w->n], sizeof w->owner[0], "%s", t->owner ? t->owner : "(null)");
+    }
+    w->last = *t;
+    w->n++;
+    return w->stop_after && w->n >= w->stop_after;
+}
+
+static int st_ticks_list(struct st *s, int64_t since, uint32_t limit, struct st_ticks *w,
+                         const char *what)
+{
+    int stop = w->stop_after;
+    memset(w, 0, sizeof *w);
+    w->stop_after = stop;
+    return st_want(s, s->vt->tick_list(s->h, since, limit, st_on_tick, w, &s->err), ORCH_OK,
+                   what);
+}
+
+static void st_ticks(struct cf *c)
+{
+    ST_BEGIN(c, s);
+    /* Appended out of start order, and two with one start time. */
+    static const int64_t starts[] = {3000, 1000, 2000, 5000, 4000, 5000};
+    for (uint32_t i = 0; i < 6; i++) {
+        struct orch_tick_rec t = {.struct_size = sizeof t, .seq = 999,
+                                  .owner = i % 2 ? "cf-b" : "cf-a", .started_ns = starts[i], .duration_ns = 70 + i,
+                                  .claimed = 1 + i, .dispatched = 2 + i, .fired = 3 + i,
+                                  .requeued = 4 + i, .reaped = 5 + i, .errors = 6 + i};
+        st_want(&s, s.vt->tick_append(s.h, &t, &s.err), ORCH_OK, "tick_append");
+    }
+    struct st_ticks w = {0};
+    if (st_ticks_list(&s, 0, 100, &w, "tick_list of all")) {
+        /* Newest first: the two 5000s (the later append first), 4000, ... */
+        static const int64_t want[] = {5000, 5000, 4000, 3000, 2000, 1000};
+        int order_ok = w.n == 6 && w.seq[0] > w.seq[1];
+        for (int i = 0; order_ok && i < 6; i++)
+            order_ok = w.started[i] == want[i];
+        if (!order_ok)
+            cf_fail(c, "tick_list of 6 ticks: %d returned, starts %lld %lld %lld %lld %lld %lld, "
+                       "seq of the two at 5000 %lld %lld (want 5000 5000 4000 3000 2000 1000, "
+                       "the later append first)", w.n, (long long)w.started[0],
+                    (long long)w.started[1], (long long)w.started[2], (long long)w.started[3],
+                    (long long)w.started[4], (long long)w.started[5], (long long)w.seq[0],
+                    (long long)w.seq[1]);
+        /* The last one called back is the second append (start 1000). */
+        const struct orch_tick_rec *t = &w.last;
+        if (t->duration_ns != 71 || t->claimed != 2 || t->dispatched != 3 || t->fired != 4 ||
+            t->requeued != 5 || t->reaped != 6 || t->errors != 7 || strcmp(w.owner[5], "cf-b") ||
+            t->seq == 999)
+            cf_fail(c, "tick_list gave back the tick appended as owner cf-b, 71 ns, counts "
+                       "2 3 4 5 6 7 as owner %s, %lld ns, counts %u %u %u %u %u %u, seq %lld "
+                       "(the store assigns seq)", w.owner[5], (long long)t->duration_ns,
+                    t->claimed, t->dispatched, t->fired, t->requeued, t->reaped, t->errors,
+                    (long long)t->seq);
+    }
+    if (st_ticks_list(&s, 3000, 100, &w, "tick_list since 3000") && w.n != 4)
+        cf_fail(c, "tick_list since 3000 returned %d ticks, want 4 (3000, 4000, 5000, 5000)", w.n);
+    if (st_ticks_list(&s, 0, 2, &w, "tick_list limit 2") &&
+        (w.n != 2 || w.started[0] != 5000 || w.started[1] != 5000))
+        cf_fail(c, "tick_list limit 2 returned %d ticks starting %lld %lld, want the newest two",
+                w.n, (long long)w.started[0], (long long)w.started[1]);
+    w.stop_after = 1;
+    if (st_ticks_list(&s, 0, 100, &w, "tick_list stopped by its callback") && w.n != 1)
+        cf_fail(c, "tick_list went on after its callback returned non-zero: %d calls", w.n);
+    w.stop_after = 0;
+    st_want(&s, s.vt->tick_prune(s.h, 2500, 0, &s.err), ORCH_OK, "tick_prune before 2500");
+    if (st_ticks_list(&s, 0, 100, &w, "tick_list after pruning by age") &&
+        (w.n != 4 || w.started[3] != 3000))
+        cf_fail(c, "tick_prune before 2500 left %d ticks, the oldest %lld (want 4, 3000)", w.n,
+                w.n ? (long long)w.started[w.n < 8 ? w.n - 1 : 7] : 0LL);
+    st_want(&s, s.vt->tick_prune(s.h, 0, 3, &s.err), ORCH_OK, "tick_prune keeping 3");
+    if (st_ticks_list(&s, 0, 100, &w, "tick_list after pruning by count") &&
+        (w.n != 3 || w.started[2] != 4000))
+        cf_fail(c, "tick_prune keeping 3 left %d ticks, the oldest %lld (want 3, 4000)", w.n,
+                w.n ? (long long)w.started[w.n < 8 ? w.n - 1 : 7] : 0LL);
     st_close(&s);
 }
 
@@ -610,6 +705,7 @@ const struct cf_case cf_store_cases[] = {
     {"store/runs-idempotency-cas", ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_CAS, 0, st_runs},
     {"store/ledger-order", ORCH_STORE_CAP_RUNS, 0, st_ledger},
     {"store/run-stats", ORCH_STORE_CAP_STATS, 0, st_run_stats},
+    {"store/ticks", ORCH_STORE_CAP_TICKS, 0, st_ticks},
     {"store/logs-binary", ORCH_STORE_CAP_RUNS, 0, st_logs},
     {"store/leases-and-claims", ORCH_STORE_CAP_LEASES, 0, st_leases},
     {"store/blobs", ORCH_STORE_CAP_BLOBS, 0, st_blobs},

@@ -5,11 +5,12 @@
 : "${ORCH_BUILD_DIR:?}" "${ORCH_PLUGIN_TOOL:?}"
 A="$ORCH_SOURCE_DIR/tests/abi"
 
-# 1. Every member of each frozen table (1.0, 1.1) is where it was, in that
-# version's frozen headers exactly and in the current ones (which may only
-# append). The 1.1 table includes backend reap_commands and workdir.
+# 1. Every member of each frozen table (1.0, 1.1, 1.2) is where it was, in
+# that version's frozen headers exactly and in the current ones (which may
+# only append). The 1.1 table includes backend reap_commands and workdir,
+# 1.2 the store's tick ledger.
 "$ORCH_BUILD_DIR/tests/abi_offsets_current" | sort >"$T/current"
-for v in 1.0 1.1; do
+for v in 1.0 1.1 1.2; do
   exe=abi_offsets_frozen
   [ "$v" = 1.0 ] || exe="abi_offsets_frozen_${v/./_}"
   "$ORCH_BUILD_DIR/tests/$exe" | sort >"$T/frozen-$v"
@@ -28,15 +29,19 @@ for v in 1.0 1.1; do
   done
   pass "offsets: $(grep -vc '^sizeof' "$A/offsets-$v.txt") ABI $v members in place"
 done
-# 1.1 is frozen with the slots the issue named: a table without them would
-# let them move unnoticed.
+# 1.1 and 1.2 are frozen with the slots their issues named: a table without
+# them would let them move unnoticed.
 for m in orch_backend_vtable.reap_commands orch_backend_vtable.workdir \
          orch_host.strdup_printf orch_host.json_quote orch_host.output_set_len \
          orch_store_vtable.run_stats; do
   grep -q "^$m " "$A/offsets-1.1.txt" || fail "offsets-1.1.txt lacks $m"
 done
-# The current headers' minor is the newest frozen one (a 1.2 slot needs a
-# frozen-1.2 and its table before it ships).
+for m in orch_store_vtable.tick_append orch_store_vtable.tick_list \
+         orch_store_vtable.tick_prune orch_tick_rec.errors; do
+  grep -q "^$m " "$A/offsets-1.2.txt" || fail "offsets-1.2.txt lacks $m"
+done
+# The current headers' minor is the newest frozen one (a 1.3 slot needs a
+# frozen-1.3 and its table before it ships).
 minor=$(sed -n 's/^#define ORCH_ABI_MINOR \([0-9]*\)$/\1/p' "$ORCH_SOURCE_DIR/sdk/include/orch/abi.h")
 [ -d "$A/frozen-1.$minor" ] && [ -f "$A/offsets-1.$minor.txt" ] ||
   fail "ABI 1.$minor has no tests/abi/frozen-1.$minor and offsets-1.$minor.txt"

@@ -18,7 +18,7 @@ op check "$TP/step-badmajor.so"
 expect_rc 1 "orch-plugin"
 has "FAIL  check/abi-and-sizes"
 has "ABI major 2 is not this SDK's major 1"
-has "refused by orch (ABI 1.1): ABI major 2 is not this orch's major 1"
+has "refused by orch (ABI $(orch_abi)): ABI major 2 is not this orch's major 1"
 
 op test "$TP/step-badmajor.so"
 expect_rc 2 "orch-plugin"
@@ -26,7 +26,7 @@ has "ABI major 2 is not this orch's major 1"
 
 op check "$TP/step-newminor.so"
 expect_rc 1 "orch-plugin"
-has "built for a newer minor (1.7 > 1.1)"
+has "built for a newer minor (1.7 > $(orch_abi))"
 
 op check "$TP/step-nullslot.so"
 expect_rc 1 "orch-plugin"

@@ -7,7 +7,7 @@ op() { set +e; "$ORCH_PLUGIN_TOOL" "$@" >"$T/out" 2>&1; RC=$?; set -e; }
 
 op info "$ORCH_PLUGIN_DIR/backend-local.so"
 expect_rc 0 "info FILE"
-expect_out "backend local 1.0.0 (ABI 1.1, SDK 0.1.0)" "header line"
+expect_out "backend local 1.0.0 (ABI $(orch_abi), SDK 0.1.0)" "header line"
 expect_out "capabilities: exec exec_stream put_file get_file list_dir attach list_owned signal" "caps"
 expect_out "kill_grace         duration     default: 2s" "option table"
 

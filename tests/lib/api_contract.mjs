@@ -199,6 +199,9 @@ await call("POST", `/v1/runs/${hello}/cancel`, { token: "writer", expect: 409 })
 await call("POST", "/v1/runs/r-nope/cancel", { token: "writer", expect: 404 });
 const broken = await start("broken");
 await waitRun(broken, ["failed"]);
+await call("GET", "/v1/ticks", { token: "reader", expect: 200 });
+await call("GET", "/v1/ticks?since=10m&limit=5", { token: "reader", expect: 200 });
+await call("GET", "/v1/ticks?since=later", { token: "reader", expect: 400 });
 await call("GET", "/v1/dead-letters", { token: "reader", expect: 200 });
 await call("GET", "/v1/dead-letters?limit=0", { token: "reader", expect: 400 });
 await call("POST", `/v1/dead-letters/${broken}/requeue`, { token: "writer", expect: 202 });

@@ -112,3 +112,9 @@ expect_dead_pids() {
 # Under AddressSanitizer a SIGSEGV is turned into an abort; tests that check
 # how a crash is reported want the real signal.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+
+# The ABI the headers declare ("1.2"), for messages that name it.
+orch_abi() {
+  sed -n 's/^#define ORCH_ABI_MAJOR \([0-9]*\)$/\1/p; s/^#define ORCH_ABI_MINOR \([0-9]*\)$/\1/p' \
+    "$ORCH_SOURCE_DIR/sdk/include/orch/abi.h" | paste -sd.
+}

@@ -19,6 +19,8 @@
 #include "host.h"
 #include "node.h"
 #include "options.h"
+#include "store.h"
+#include "tick_ledger.h"
 #include "util.h"
 
 static const struct orch_plugin_desc *t_desc;
@@ -405,6 +407,60 @@ static void test_concurrent_first_open(void **state)
     }
 }
 
+/* The core's tick ledger: through the store's slots when it declares
+ * CAP_TICKS, "more" when the limit cut the answer; UNSUPPORTED naming the
+ * store when it does not (an ABI 1.1 store), whatever its vtable holds.
+ * And the one reading of "since". */
+static void test_tick_ledger_core(void **state)
+{
+    (void)state;
+    struct t_store s = t_open("ticks.db");
+    struct oc_plugin p = {.id = "store-sqlite", .desc = t_desc};
+    struct oc_store st = {.plugin = &p, .vt = t_vt, .h = s.h};
+    struct orch_error err;
+    oc_error_init(&err);
+    assert_true(oc_store_has_ticks(&st));
+    struct orch_tick_rec t = {.struct_size = sizeof t, .owner = "w", .started_ns = 5,
+                              .claimed = 2};
+    assert_int_equal(oc_store_tick_append(&st, &t, &err), ORCH_OK);
+    json_t *doc;
+    assert_int_equal(oc_tick_list_json(&st, 0, 1, &doc, &err), ORCH_OK);
+    assert_int_equal(json_array_size(json_object_get(doc, "ticks")), 1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(doc, "ticks"), 0), "claimed")), 2);
+    assert_true(json_is_false(json_object_get(doc, "more")));
+    json_decref(doc);
+    t.started_ns = 6;
+    assert_int_equal(oc_store_tick_append(&st, &t, &err), ORCH_OK);
+    assert_int_equal(oc_tick_list_json(&st, 0, 1, &doc, &err), ORCH_OK);
+    assert_true(json_is_true(json_object_get(doc, "more")));
+    json_decref(doc);
+    assert_int_equal(oc_tick_list_json(&st, 0, 0, &doc, &err), ORCH_E_INVALID_ARG);
+    assert_null(doc);
+    oc_error_clear(&err);
+
+    struct orch_plugin_desc d11 = *t_desc;
+    d11.caps &= ~ORCH_STORE_CAP_TICKS;
+    p.desc = &d11;
+    assert_false(oc_store_has_ticks(&st));
+    assert_int_equal(oc_tick_list_json(&st, 0, 5, &doc, &err), ORCH_E_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "store sqlite keeps no tick ledger"));
+    oc_error_clear(&err);
+    assert_int_equal(oc_store_tick_append(&st, &t, &err), ORCH_E_UNSUPPORTED);
+    oc_error_clear(&err);
+    t_close(&s);
+
+    int64_t now = 1796310000LL * 1000000000, at;
+    assert_int_equal(oc_tick_since_parse("10m", now, &at), 0);
+    assert_int_equal(at, now - 600LL * 1000000000);
+    assert_int_equal(oc_tick_since_parse("2026-12-03T14:00:00Z", now, &at), 0);
+    assert_int_equal(at, 1796306400LL * 1000000000);
+    const char *bad[] = {"", "x", "-5m", "2099-01-01T00:00:00Z", "2026-12-03T14:00:00+01:00",
+                         "100000d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(oc_tick_since_parse(bad[i], now, &at), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_newer_schema_refused_and_two_handles),
         cmocka_unit_test(test_concurrent_first_open),
+        cmocka_unit_test(test_tick_ledger_core),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

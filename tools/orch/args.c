@@ -54,6 +54,7 @@ static const struct option cli_options[] = {
     {"reason", required_argument, NULL, CLI_OPT_COMMAND},
     {"region", required_argument, NULL, CLI_OPT_COMMAND},
     {"shell", required_argument, NULL, CLI_OPT_COMMAND},
+    {"since", required_argument, NULL, CLI_OPT_COMMAND},
     {"size", required_argument, NULL, CLI_OPT_COMMAND},
     {"state", required_argument, NULL, CLI_OPT_COMMAND},
     {"stdin-file", required_argument, NULL, CLI_OPT_COMMAND},

@@ -114,6 +114,7 @@ int cmd_migrate(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
 int cmd_health(struct cli *c, int argc, char **argv);
 int cmd_admin(struct cli *c, int argc, char **argv);
+int cmd_ticks(struct cli *c, int argc, char **argv);
 
 /* Progress printing for run/resume. */
 struct cli_progress;

@@ -31,11 +31,13 @@ static const char usage[] =
     "  plugins list                            every plugin orch can load\n"
     "  plugins info NAME                       a plugin's options\n"
     "  control [pause|resume|drain|proof on|off]  the daemons' control flags\n"
+    "  ticks [--since WHEN] [--limit N]        what the daemons' scheduler ticks did\n"
     "\n"
     "with a daemon (--server URL or $ORCH_SERVER):\n"
     "  runs list|show|start|logs|events|cancel|requeue|discard|approve|reject ...\n"
     "  instances create|list|show|exec|executions|output|cancel|destroy ...\n"
     "  control ...\n"
+    "  ticks [--since WHEN] [--limit N]\n"
     "  health [--public]                       the daemon's health; exit 1 when degraded\n"
     "  admin reload                            re-read the daemon's config file\n"
     "\n"
@@ -63,7 +65,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"run", cmd_run},         {"resume", cmd_resume}, {"runs", cmd_runs},
     {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
     {"control", cmd_control}, {"migrate", cmd_migrate}, {"gc", cmd_gc},
-    {"health", cmd_health}, {"admin", cmd_admin},
+    {"health", cmd_health}, {"admin", cmd_admin}, {"ticks", cmd_ticks},
 };
 
 static const char exit_codes[] =

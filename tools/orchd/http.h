@@ -95,6 +95,9 @@ void orchd_sse_keepalive(struct orchd_sse *s);
 ssize_t orchd_sse_copy(struct orchd_sse *s, char *buf, size_t max);
 void orchd_sse_free(struct orchd_sse *s);
 
+/* ticks.c */
+void orchd_ticks_list(struct orchd_req *rq);
+
 /* routes_runs.c */
 void orchd_runs_start(struct orchd_req *rq);
 void orchd_runs_list(struct orchd_req *rq);

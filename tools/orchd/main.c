@@ -77,16 +77,6 @@ static int orchd_hash_token(void)
     return 0;
 }
 
-static int orchd_parse_time(const char *s, int64_t *out)
-{
-    struct tm tm = {0};
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || (*end && strcmp(end, "Z")))
-        return -1;
-    *out = (int64_t)timegm(&tm) * 1000000000;
-    return 0;
-}
-
 static struct oc_config *orchd_load(const char *path, struct oc_registry *reg)
 {
     struct oc_diag diag = {0};
@@ -405,7 +395,7 @@ static int orchd_init_state(struct orchd *d, const struct orchd_args *a)
     pthread_mutex_init(&d->ticks.lock, NULL);
     if (a->now) {
         int64_t t;
-        if (orchd_parse_time(a->now, &t) != 0) {
+        if (oc_parse_utc_time(a->now, &t) != 0) {
             fprintf(stderr, "orchd: --now wants YYYY-MM-DDTHH:MM:SSZ, not '%s'\n", a->now);
             return 2;
         }

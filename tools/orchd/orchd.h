@@ -127,6 +127,8 @@ struct orchd {
     json_t *plugins;                  /* scanned at start: info of each */
     json_t *plugin_errors;            /* [{path, error}] */
     struct orchd_tick_stats ticks;    /* for the health document (health.c) */
+    uint32_t tick_errors;             /* failures met by the tick under way (ticks.c) */
+    uint64_t dispatched_seen;         /* the engine's dispatch count at the last tick */
 };
 
 #define ORCHD_LEADER_LEASE "orchd.leader"
@@ -158,6 +160,12 @@ void orchd_apply_config_control(struct orchd *d);
 
 /* sched.c: one tick of the engine thread. */
 void orchd_tick(struct orchd *d);
+/* ticks.c: the tick ledger (engine thread). A failure the tick met, for
+ * its row; the row itself (owner, dispatched and errors filled in here);
+ * pruning by worker.tick_ledger_keep and tick_ledger_max_age. */
+void orchd_tick_error(struct orchd *d);
+void orchd_tick_ledger(struct orchd *d, struct orch_tick_rec *t, int paused);
+void orchd_tick_prune(struct orchd *d, int64_t now);
 /* schedules.c: fire the due slot of each schedule; last holds each
  * schedule's last slot (s) from the flags. Returns the runs enqueued. */
 int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns);

@@ -59,6 +59,7 @@ const struct orchd_route orchd_routes[] = {
      orchd_executions_output, "an execution's output, or a live stream"},
     {"DELETE", "/v1/instances/{id}/executions/{exec}", ORCHD_ROLE_WRITE, orchd_executions_cancel,
      "cancel an execution"},
+    {"GET", "/v1/ticks", ORCHD_ROLE_READ, orchd_ticks_list, "the tick ledger, newest first"},
     {"GET", "/v1/plugins", ORCHD_ROLE_READ, orchd_plugins_list, "plugins and load errors"},
     {"GET", "/v1/control", ORCHD_ROLE_READ, orchd_control_get, "control flags"},
     {"POST", "/v1/control", ORCHD_ROLE_ADMIN, orchd_control_set, "pause, resume, proof, drain"},

@@ -46,8 +46,11 @@ static int orchd_deadlines(struct orchd *d, json_t *deadlines, int64_t now)
             continue;
         struct orch_error err;
         oc_error_init(&err);
-        if (oc_run_deadline_passed(d->store, run, now, &err) == ORCH_OK)
+        orch_status rc = oc_run_deadline_passed(d->store, run, now, &err);
+        if (rc == ORCH_OK)
             n++;
+        else if (rc != ORCH_E_CONFLICT && rc != ORCH_E_NOT_FOUND)
+            orchd_tick_error(d); /* not a run that moved on: the store failed */
         oc_error_clear(&err);
     }
     return n;
@@ -103,8 +106,10 @@ static int orchd_claim(struct orchd *d, int64_t now, int64_t tick_deadline_mono)
         orch_status rc = oc_run_claim(st, d->owner, orchd_cfg_of(d->cfg)->lease_ttl_ms, now, id,
                                       sizeof id, &err);
         if (rc != ORCH_OK) {
-            if (rc != ORCH_E_NOT_FOUND)
+            if (rc != ORCH_E_NOT_FOUND) {
                 oc_log(ORCH_LOG_WARN, "scheduler", "claim: %s", oc_error_text(&err));
+                orchd_tick_error(d);
+            }
             oc_error_clear(&err);
             break;
         }
@@ -120,12 +125,14 @@ static int orchd_claim(struct orchd *d, int64_t now, int64_t tick_deadline_mono)
         } else if (rc == ORCH_E_CONFIG) {
             /* A run whose snapshot cannot load never will: fail it, visibly. */
             oc_log_at(ORCH_LOG_ERROR, &f, "cannot continue the run: %s", oc_error_text(&err));
+            orchd_tick_error(d);
             orchd_fail_unloadable(d, id, oc_error_text(&err), now);
         } else {
             /* A store read that failed, or a run that moved on: nothing
              * was decided; hand it back for a later claim. */
             oc_log_at(ORCH_LOG_ERROR, &f, "cannot load the run now, handing it back: %s",
                       oc_error_text(&err));
+            orchd_tick_error(d);
             oc_error_clear(&err);
             oc_run_hand_back(st, id, d->owner, now, &err);
             oc_error_clear(&err);
@@ -160,6 +167,7 @@ static int orchd_lead(struct orchd *d, int64_t now)
         /* The store did not answer: the runs driven go on under their own
          * leases; nothing new is claimed until the lease is renewed. */
         oc_log(ORCH_LOG_WARN, "scheduler", "leader lease: %s", oc_error_text(&err));
+        orchd_tick_error(d);
         oc_error_clear(&err);
         free(holder);
         return 0;
@@ -195,6 +203,7 @@ void orchd_tick(struct orchd *d)
     oc_error_init(&err);
     if (d->store->vt->flag_list(d->store->h, orchd_flag_cb, &f, &err) != ORCH_OK) {
         oc_log(ORCH_LOG_WARN, "scheduler", "read control flags: %s", oc_error_text(&err));
+        orchd_tick_error(d);
         f.c.paused = atomic_load(&d->paused); /* keep the last known state */
         f.c.proof = atomic_load(&d->proof);
         f.c.draining = atomic_load(&d->draining);
@@ -227,19 +236,12 @@ void orchd_tick(struct orchd *d)
                     mono - d->last_reconcile_mono >= orchd_cfg_of(d->cfg)->reconcile_ms * 1000000)) {
         d->last_reconcile_mono = mono;
         reaped = orchd_reconcile(d);
+        orchd_tick_prune(d, now);
     }
     pthread_mutex_lock(&d->m.lock);
     d->m.ticks++;
     d->m.claims += (uint64_t)claimed;
     pthread_mutex_unlock(&d->m.lock);
-    if (claimed || fired || requeued || reaped) {
-        /* The tick ledger: what each tick that did something did. */
-        oc_run_event(d->store, NULL, "tick",
-                     json_pack("{s:s,s:i,s:i,s:i,s:i,s:b}", "owner", d->owner, "claimed",
-                               claimed, "fired", fired, "requeued", requeued, "reaped", reaped,
-                               "paused", f.c.paused),
-                     now, NULL);
-    }
     atomic_store(&d->last_tick_ns, now);
     int64_t took_ns = oc_now_mono_ns() - tick_start;
     if (took_ns > orchd_cfg_of(d->cfg)->max_tick_ms * 1000000) {
@@ -251,6 +253,10 @@ void orchd_tick(struct orchd *d)
                (long long)orchd_cfg_of(d->cfg)->max_tick_ms, claimed, fired, requeued, reaped);
     }
     orchd_tick_record(d, took_ns);
+    struct orch_tick_rec t = {.struct_size = sizeof t, .started_ns = now, .duration_ns = took_ns,
+                              .claimed = (uint32_t)claimed, .fired = (uint32_t)fired,
+                              .requeued = (uint32_t)requeued, .reaped = (uint32_t)reaped};
+    orchd_tick_ledger(d, &t, f.c.paused);
     json_decref(f.cancels);
     json_decref(f.deadlines);
     json_decref(f.schedules);

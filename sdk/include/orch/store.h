@@ -26,7 +26,9 @@ extern "C" {
 #define ORCH_STORE_CAP_EMBEDDED (1ull << 6)
 /* Since 1.1: run_stats, one aggregate read for metrics and health. */
 #define ORCH_STORE_CAP_STATS (1ull << 7)
-#define ORCH_STORE_CAPS_ALL ((1ull << 8) - 1)
+/* Since 1.2: the tick ledger (tick_append, tick_list, tick_prune). */
+#define ORCH_STORE_CAP_TICKS (1ull << 8)
+#define ORCH_STORE_CAPS_ALL ((1ull << 9) - 1)
 
 #define ORCH_RUN_QUEUED 1u
 #define ORCH_RUN_RUNNING 2u
@@ -144,7 +146,8 @@ typedef int32_t (*orch_blob_fn)(void *ud, const char *key, uint64_t size);
 /* Mandatory: open, close. The rest are non-NULL exactly per capability:
  * RUNS: schema_version, migrate, run_*, attempt_*, event_*, log_*,
  *       instance_*, flag_*; TXN: txn_*; LEASES: lease_*, run_claim,
- *       run_heartbeat; BLOBS: blob_*; NOTIFY: notify, wait. */
+ *       run_heartbeat; BLOBS: blob_*; NOTIFY: notify, wait;
+ *       STATS: run_stats; TICKS: tick_*. */
 /* Filled by run_stats; the caller sets struct_size and zeroes the rest. */
 struct orch_run_stats {
     uint32_t struct_size;
@@ -153,6 +156,24 @@ struct orch_run_stats {
     int64_t oldest_queued_ns;      /* created_ns of the oldest queued run; 0 = none */
 };
 
+/* One scheduler tick of a daemon (ABI 1.2, CAP_TICKS): what the tick did,
+ * for the tick ledger an operator reads with `orch ticks`. */
+struct orch_tick_rec {
+    uint32_t struct_size;
+    uint32_t reserved0;
+    int64_t seq;                   /* store-assigned on append, increasing */
+    const char *owner;             /* the daemon (worker id) that ticked */
+    int64_t started_ns;            /* wall clock */
+    int64_t duration_ns;
+    uint32_t claimed;              /* runs claimed */
+    uint32_t dispatched;           /* steps started since the previous tick */
+    uint32_t fired;                /* schedules fired */
+    uint32_t requeued;             /* runs requeued by a deadline */
+    uint32_t reaped;               /* instances reaped by reconciling */
+    uint32_t errors;               /* store or engine failures the tick met */
+};
+typedef int32_t (*orch_tick_fn)(void *ud, const struct orch_tick_rec *t);
+
 /* `orch-plugin test` names a slot "store.SLOT" when a case crashes, hangs or
  * leaks in it ("store.run_cas hung (> 30 s)"). Cases, by slot: migrate and
  * schema_version store/schema-and-migrate; run_* and attempt_cas
@@ -160,8 +181,8 @@ struct orch_run_stats {
  * store/logs-binary; lease_*, run_claim and run_heartbeat
  * store/leases-and-claims and (two processes at once)
  * store/concurrent-processes; blob_* store/blobs; txn_* store/txn-rollback;
- * run_stats store/run-stats; every allocation failing in turn
- * store/torture (--torture). */
+ * run_stats store/run-stats; tick_* store/ticks; every allocation failing
+ * in turn store/torture (--torture). */
 struct orch_store_vtable {
     uint32_t struct_size;
 
@@ -295,6 +316,20 @@ struct orch_store_vtable {
      * with 100 runs or 100,000. CAP_STATS. */
     orch_status (*run_stats)(struct orch_store *st, struct orch_run_stats *out,
                              struct orch_error *err);
+
+    /* ---- ABI 1.2 ---- */
+
+    /* The tick ledger, CAP_TICKS. tick_append stores *t (seq is ignored and
+     * assigned). tick_list calls fn with at most limit ticks that started
+     * at or after since_ns, newest first (0 = from the first), and stops
+     * when fn returns non-zero. tick_prune deletes the ticks that started
+     * before before_ns and all but the newest keep (0 = no count bound). */
+    orch_status (*tick_append)(struct orch_store *st, const struct orch_tick_rec *t,
+                               struct orch_error *err);
+    orch_status (*tick_list)(struct orch_store *st, int64_t since_ns, uint32_t limit,
+                             orch_tick_fn fn, void *ud, struct orch_error *err);
+    orch_status (*tick_prune)(struct orch_store *st, int64_t before_ns, uint64_t keep,
+                              struct orch_error *err);
 };
 
 static inline const char *orch_run_state_name(uint32_t s)

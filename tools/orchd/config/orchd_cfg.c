@@ -26,6 +26,8 @@ static const struct orchd_cfg od_default = {
     .max_engine_crashes = 3,
     .max_tick_ms = 5000,
     .max_claims_per_tick = 64,
+    .tick_ledger_keep = 100000,
+    .tick_ledger_max_age_ms = 86400000,
     .paused = -1,
     .proof = -1,
 };
@@ -171,6 +173,8 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
                                        "max_tick",
                                        "max_claims_per_tick",
                                        "mode",
+                                       "tick_ledger_keep",
+                                       "tick_ledger_max_age",
                                        NULL};
     oc_cfg_check_keys(n, keys, "worker", b->diag);
     d->worker_id = oc_dup_scalar(b, n, "id", "worker.id");
@@ -210,6 +214,11 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
                     "worker.lease_ttl (%lldms)", (long long)half_lease);
     d->max_claims_per_tick = (uint32_t)oc_get_uint(b, n, "max_claims_per_tick", d->max_runs, 1,
                                                    100000, "worker.max_claims_per_tick");
+    d->tick_ledger_keep = (uint32_t)oc_get_uint(b, n, "tick_ledger_keep",
+                                                od_default.tick_ledger_keep, 0, 10000000,
+                                                "worker.tick_ledger_keep");
+    d->tick_ledger_max_age_ms = oc_get_duration(b, n, "tick_ledger_max_age",
+                                                od_default.tick_ledger_max_age_ms, "worker");
 }
 
 static void od_schedules_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)

@@ -68,6 +68,8 @@ struct orchd_cfg {
     int64_t max_tick_ms;         /* a tick that takes longer stops claiming, and is
                                     logged and counted as an overrun */
     uint32_t max_claims_per_tick; /* default max_runs */
+    uint32_t tick_ledger_keep;   /* ticks kept in the store's ledger; 0 = none written */
+    int64_t tick_ledger_max_age_ms; /* older ticks are pruned */
     uint32_t max_engine_crashes; /* a run that crashed the daemon this often is
                                     failed */
     int paused, proof;           /* control: -1 = not set by the config */
