@@ -205,10 +205,34 @@ int oc_parse_utc_time(const char *s, int64_t *out_ns)
 {
     struct tm tm = {0};
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || (*end && strcmp(end, "Z")))
+    if (!end)
         return -1;
-    *out_ns = (int64_t)timegm(&tm) * 1000000000;
+    int64_t frac = 0, scale = 1000000000;
+    if (*end == '.') {
+        int digits = 0;
+        for (end++; *end >= '0' && *end <= '9'; end++, digits++) {
+            if (digits == 9)
+                return -1; /* finer than a nanosecond: not a time orch wrote */
+            scale /= 10;
+            frac += (*end - '0') * scale;
+        }
+        if (!digits)
+            return -1;
+    }
+    if (*end && strcmp(end, "Z"))
+        return -1;
+    *out_ns = (int64_t)timegm(&tm) * 1000000000 + frac;
     return 0;
+}
+
+void oc_fmt_utc_time(char *buf, size_t n, int64_t ns)
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char whole[32];
+    strftime(whole, sizeof whole, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%s.%09lldZ", whole, (long long)(ns % 1000000000));
 }
 
 int oc_parse_duration_ms(const char *s, int64_t *out)

@@ -53,9 +53,14 @@ const char *oc_closest(const char *word, const char *const *candidates,
 /* Parse "250ms", "30s", "5m", "2h", "1d", or a bare number of seconds.
  * Returns 0 on success. */
 int oc_parse_duration_ms(const char *s, int64_t *out);
-/* Parse "2026-12-03T14:00:00Z" (or without the Z: UTC either way) into
- * nanoseconds since the epoch. Returns 0 on success. */
+/* Parse "2026-12-03T14:00:00Z", with up to nine digits of fraction
+ * ("...:00.123456789Z"; without the Z: UTC either way), into nanoseconds
+ * since the epoch. Returns 0 on success. */
 int oc_parse_utc_time(const char *s, int64_t *out_ns);
+/* ns (since the epoch, not negative) as RFC 3339 UTC with nine digits of
+ * fraction, which oc_parse_utc_time reads back exactly: the API's form of a
+ * time (integer nanoseconds lose precision in JavaScript and jq). n >= 32. */
+void oc_fmt_utc_time(char *buf, size_t n, int64_t ns);
 /* Parse "4096", "512K", "512M", "1G" (powers of 1024; "KB"/"KiB" too). */
 int oc_parse_size(const char *s, int64_t *out);
 

@@ -43,8 +43,10 @@ n=$(resp "len(d['ticks'])")
   fail "six steps dispatched: $(resp "[t['dispatched'] for t in d['ticks'] if t['dispatched']]")"
 resp "all(t['owner'] == 'tick-test' and t['errors'] == 0 and t['duration_ns'] >= 0 for t in d['ticks'])" |
   grepq -x True || fail "every row names the worker, no errors: $(cat "$T/resp")"
-resp "all(a['started_ns'] >= b['started_ns'] and a['seq'] > b['seq'] for a, b in zip(d['ticks'], d['ticks'][1:]))" |
+resp "all(a['started'] >= b['started'] and a['seq'] > b['seq'] for a, b in zip(d['ticks'], d['ticks'][1:]))" |
   grepq -x True || fail "newest first"
+resp "all(len(t['started']) == 30 and t['started'].endswith('Z') for t in d['ticks'])" |
+  grepq -x True || fail "started is RFC 3339 to the nanosecond: $(resp "d['ticks'][0]['started']")"
 pass "every tick is a row ($n); claimed 3 and dispatched 6 in all, newest first"
 
 # 2. since and limit, and what is refused.
@@ -57,11 +59,16 @@ ticks "?since=1h&limit=10000"
 # of 100ms later, that second is in the past).
 od_wait_ticks 25
 ticks "?limit=10000"
-oldest=$(resp "d['ticks'][-1]['started_ns']")
-from=$(((oldest / 1000000000 + 1) * 1000000000))
-ticks "?limit=10000&since=$(date -u -d "@$((from / 1000000000))" +%Y-%m-%dT%H:%M:%SZ)"
-resp "len(d['ticks']) > 0 and all(t['started_ns'] >= $from for t in d['ticks'])" |
+oldest=$(resp "d['ticks'][-1]['started'][:19]")
+from=$(date -u -d "${oldest}Z + 1 second" +%Y-%m-%dT%H:%M:%SZ)
+ticks "?limit=10000&since=$from"
+resp "len(d['ticks']) > 0 and all(t['started'] >= '$from'[:19] for t in d['ticks'])" |
   grepq -x True || fail "since a UTC time: only the ticks from then on: $(cat "$T/resp")"
+# A tick's own "started" as since, to the nanosecond: that tick and newer.
+third=$(resp "d['ticks'][2]['started']")
+ticks "?limit=10000&since=$third"
+resp "len(d['ticks']) >= 3 and d['ticks'][-1]['started'] == '$third'" |
+  grepq -x True || fail "since a tick's started selects it and newer: $(resp "d['ticks'][-1]")"
 for bad in "since=tomorrow" "since=2099-01-01T00:00:00Z" "limit=0" "limit=10001" "limit=x"; do
   api GET "/v1/ticks?$bad" "" reader
   expect_http 400 "$bad"
@@ -107,7 +114,7 @@ cfg "$T/age.yaml" ", reconcile_every: 200ms, tick_ledger_max_age: 1s"
 od_start "$T/age.yaml"
 od_wait_ticks 40
 ticks "?limit=10000"
-span_ms=$(resp "(d['ticks'][0]['started_ns'] - d['ticks'][-1]['started_ns']) // 1000000")
+span_ms=$(resp "(lambda at: int((at(d['ticks'][0]['started'][:26]) - at(d['ticks'][-1]['started'][:26])).total_seconds() * 1000))(__import__('datetime').datetime.fromisoformat)")
 # 1 s of age plus one reconcile period between prunes, with slack for a
 # slow machine; without pruning it would be the whole 4 s and more.
 [ "$span_ms" -le 2500 ] || fail "tick_ledger_max_age 1s: the ledger spans ${span_ms}ms"

@@ -455,8 +455,13 @@ static void test_tick_ledger_core(void **state)
     assert_int_equal(at, now - 600LL * 1000000000);
     assert_int_equal(oc_tick_since_parse("2026-12-03T14:00:00Z", now, &at), 0);
     assert_int_equal(at, 1796306400LL * 1000000000);
+    assert_int_equal(oc_tick_since_parse("2026-12-03T14:00:00.000000042Z", now, &at), 0);
+    assert_int_equal(at, 1796306400LL * 1000000000 + 42);
+    char text[40];
+    oc_fmt_utc_time(text, sizeof text, 1796306400LL * 1000000000 + 42);
+    assert_string_equal(text, "2026-12-03T14:00:00.000000042Z");
     const char *bad[] = {"", "x", "-5m", "2099-01-01T00:00:00Z", "2026-12-03T14:00:00+01:00",
-                         "100000d"};
+                         "100000d", "2026-12-03T14:00:00.Z", "2026-12-03T14:00:00.1234567891Z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(oc_tick_since_parse(bad[i], now, &at), -1);
 }

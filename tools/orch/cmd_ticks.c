@@ -2,10 +2,8 @@
  * did), from the store of -c FILE (or the embedded default), or with
  * --server from that daemon's GET /v1/ticks. Printed oldest first, as a
  * log reads; --json gives the API's document (newest first). */
-#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "host.h"
@@ -32,22 +30,19 @@ static void cli_print_ticks(json_t *doc)
            "DISPATCHED", "FIRED", "REQUEUED", "REAPED", "ERRORS", "OWNER");
     for (size_t i = json_array_size(ticks); i-- > 0;) {
         json_t *t = json_array_get(ticks, i);
-        int64_t ns = (int64_t)json_integer_value(json_object_get(t, "started_ns"));
-        time_t secs = (time_t)(ns / 1000000000);
-        struct tm tm;
+        /* "2026-12-03T15:06:23.789123456Z" shown to the millisecond. */
+        const char *started = json_string_value(json_object_get(t, "started"));
         char when[40], took[32];
-        gmtime_r(&secs, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when, sizeof when, "%.23sZ", started ? started : "?");
 #define N(k) (long long)json_integer_value(json_object_get(t, k))
         /* Most ticks take well under a millisecond: shown to the microsecond. */
         if (N("duration_ns") < 1000000000)
             snprintf(took, sizeof took, "%.3fms", (double)N("duration_ns") / 1e6);
         else
             cli_fmt_duration(took, sizeof took, N("duration_ns"));
-        printf("%s.%03dZ %10s %7lld %10lld %5lld %8lld %6lld %6lld  %s\n", when,
-               (int)(ns / 1000000 % 1000), took, N("claimed"), N("dispatched"), N("fired"),
-               N("requeued"), N("reaped"), N("errors"),
-               json_string_value(json_object_get(t, "owner")));
+        printf("%-24s %10s %7lld %10lld %5lld %8lld %6lld %6lld  %s\n", when, took,
+               N("claimed"), N("dispatched"), N("fired"), N("requeued"), N("reaped"),
+               N("errors"), json_string_value(json_object_get(t, "owner")));
 #undef N
     }
     if (json_is_true(json_object_get(doc, "more")))
