@@ -1,14 +1,18 @@
-/* Running a command in a local instance: fork into a new process group,
- * recorded (cmds.c) before it may exec, output streamed as it arrives, and every way out (exit, timeout,
+/* Running a command in a local instance: a child (clone without copying
+ * the executor's memory) in a new process group, recorded (cmds.c) before
+ * it may exec, output streamed as it arrives, and every way out (exit, timeout,
  * cancel) ends with the whole group gone, so no background child of a
  * step outlives it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -157,56 +161,129 @@ static char *lb_find_program(const char *name)
     return NULL;
 }
 
-static void lb_child_fd(int fd, int target)
+/* The child runs on its own stack in the executor's memory (clone with
+ * CLONE_VM, lb_clone) until it execs: it must touch nothing the executor
+ * writes meanwhile, nor leave ASan's stack poison on a stack the executor
+ * frees. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LB_CHILD_FN __attribute__((no_sanitize_address, noinline))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LB_CHILD_FN __attribute__((no_sanitize("address"), noinline))
+#endif
+#endif
+#ifndef LB_CHILD_FN
+#define LB_CHILD_FN __attribute__((noinline))
+#endif
+
+/* The child's stack: only system calls run on it, with room to spare. */
+#define LB_CHILD_STACK (64 * 1024)
+
+/* What the child needs, fixed before it is started and left untouched by
+ * the parent until the child has exec'd or exited: the child reads it
+ * while the parent goes on (lb_record_child). */
+struct lb_child_arg {
+    int in, out, err; /* become 0, 1, 2 */
+    int gate_rd, gate_wr, report_rd, report_wr;
+    int cwd_fd;
+    const char *prog;
+    char *const *argv;
+    char *const *env;
+};
+
+LB_CHILD_FN static void lb_child_fd(int fd, int target)
 {
     if (fd == target)
-        fcntl(fd, F_SETFD, 0); /* dup2 onto itself would keep close-on-exec */
+        syscall(SYS_fcntl, fd, F_SETFD, 0); /* dup onto itself would keep close-on-exec */
     else
-        dup2(fd, target);
+        syscall(SYS_dup3, fd, target, 0);
 }
 
-/* In the forked child: only async-signal-safe calls (the executor may have
- * threads). It waits on the gate until the parent has recorded it, so no
- * command ever runs that a reap could not find; a parent that dies first
- * closes the gate and the child leaves without running anything. */
-static _Noreturn void lb_child_run(const struct lb_child *c, const int gate[2],
-                                   const int report[2], int cwd_fd, const char *prog,
-                                   char *const *argv, char *const *env)
+/* Every caught signal back to its default, and those the executor ignores
+ * that a command must not inherit ignored: a handler must never run in the
+ * child, which shares the executor's memory. Signals stay blocked here
+ * (lb_clone blocked them all) until just before the exec. */
+LB_CHILD_FN static void lb_child_signals(void)
 {
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++) {
+        if (s > 31 && s < SIGRTMIN)
+            continue; /* the C library's own */
+        if (sigaction(s, NULL, &old) != 0 || old.sa_handler == SIG_DFL)
+            continue;
+        if (old.sa_handler != SIG_IGN || s == SIGPIPE || s == SIGINT || s == SIGTERM ||
+            s == SIGUSR1 || s == SIGCHLD)
+            sigaction(s, &dfl, NULL);
+    }
+}
+
+/* The child (started by lb_clone): only system calls, on its own stack
+ * (not even abort: the C library would take it for the parent's thread).
+ * Raw ones (syscall(2)) where the C library's wrapper is a cancellation
+ * point (read, write, close): a wrapper in a threaded process flips the
+ * calling thread's cancellation state, which the child shares with the
+ * parent's thread; and a sanitizer's interceptor of them is not code to
+ * run on this stack. It waits on the gate until the parent has recorded
+ * it, so no command ever runs that a reap could not find; a parent that
+ * dies first closes the gate and the child leaves without running
+ * anything. Until the gate
+ * opens the parent runs beside it, so nothing here may fail before that
+ * (a failed call writes errno, which it shares with the parent's thread);
+ * after it, the parent waits on report until the exec or _exit. */
+LB_CHILD_FN static int lb_child_run(void *p)
+{
+    const struct lb_child_arg *a = p;
     /* Our copy of the gate's write end would keep it open forever. */
-    close(gate[1]);
-    close(report[0]);
-    setpgid(0, 0);
-    lb_child_fd(c->in[0], 0);
-    lb_child_fd(c->out[1], 1);
-    lb_child_fd(c->err[1], 2);
+    syscall(SYS_close, a->gate_wr);
+    syscall(SYS_close, a->report_rd);
+    char go;
+    if (syscall(SYS_read, a->gate_rd, &go, 1) != 1) /* signals are blocked: no EINTR */
+        _exit(127);
+    syscall(SYS_setpgid, 0, 0);
+    lb_child_fd(a->in, 0);
+    lb_child_fd(a->out, 1);
+    lb_child_fd(a->err, 2);
     int e = 0;
-    if (fchdir(cwd_fd) != 0)
+    if (syscall(SYS_fchdir, a->cwd_fd) != 0)
         e = errno;
-    /* The executor ignores or catches these; the command must not inherit that. */
-    static const int deflt[] = {SIGPIPE, SIGINT, SIGTERM, SIGUSR1, SIGCHLD};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (size_t i = 0; i < sizeof deflt / sizeof deflt[0]; i++)
-        sigaction(deflt[i], &sa, NULL);
+    lb_child_signals();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    char go;
-    ssize_t r;
-    do
-        r = read(gate[0], &go, 1);
-    while (r < 0 && errno == EINTR);
-    if (r != 1)
-        _exit(127);
     if (!e) {
-        execve(prog, argv, env);
+        syscall(SYS_execve, a->prog, a->argv, a->env);
         e = errno;
     }
-    ssize_t w = write(report[1], &e, sizeof e);
+    long w = syscall(SYS_write, a->report_wr, &e, sizeof e);
     (void)w;
     _exit(127);
+}
+
+/* Start the child without copying the executor's address space (a fork
+ * copies its page tables and then takes a copy-on-write fault for every
+ * page either side writes before the exec: most of what a step cost the
+ * executor). The parent goes on at once, as after a fork; *stack is the
+ * child's until it has exec'd or exited (EOF on report, or waitpid). */
+static pid_t lb_clone(struct lb_child_arg *a, void **stack)
+{
+    *stack = mmap(NULL, LB_CHILD_STACK, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (*stack == MAP_FAILED) {
+        *stack = NULL;
+        return -1;
+    }
+    /* No handler may run in the child before it has reset them all. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    /* The stack grows down on every architecture Linux runs orch on. */
+    pid_t pid = clone(lb_child_run, (char *)*stack + LB_CHILD_STACK, CLONE_VM | SIGCHLD, a);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return pid;
 }
 
 /* The argv to exec: the request's, or /bin/sh -c SCRIPT for a shell
@@ -222,33 +299,7 @@ static const char *const *lb_argv(const struct orch_exec_req *req, const char *s
     return sh_argv;
 }
 
-/* Fork the child, which waits on gate before it execs prog and reports a
- * failed exec's errno on report. c->pid > 0 in the parent once forked. */
-static orch_status lb_fork(struct lb_child *c, const struct orch_instance *in,
-                           const struct orch_exec_req *req, int cwd_fd, const char *prog,
-                           const char *const *argv, int gate[2], int report[2],
-                           struct orch_error *err)
-{
-    char **owned = NULL;
-    size_t n_owned = 0;
-    char **env = lb_env(in, req, &owned, &n_owned);
-    orch_status rc = ORCH_OK;
-    if (!env)
-        rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    else if (pipe2(gate, O_CLOEXEC) || pipe2(report, O_CLOEXEC))
-        rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
-    else if ((c->pid = fork()) < 0)
-        rc = lb_host->error_set(err, ORCH_E_IO, "fork: %s", strerror(errno));
-    else if (c->pid == 0)
-        lb_child_run(c, gate, report, cwd_fd, prog, (char *const *)argv, env);
-    for (size_t i = 0; i < n_owned; i++)
-        lb_host->free(owned[i]);
-    lb_host->free(owned);
-    lb_host->free(env);
-    return rc;
-}
-
-/* The forked child's group and its record (pid and start time) beside the
+/* The child's group and its record (pid and start time) beside the
  * instance, before the command may run: reap_commands finds it. */
 static orch_status lb_record_child(struct lb_child *c, const struct orch_instance *in,
                                    int gate[2], struct orch_error *err)
@@ -268,24 +319,72 @@ static orch_status lb_record_child(struct lb_child *c, const struct orch_instanc
 }
 
 /* Open the gate and learn whether the exec happened: EOF on report (it is
- * close-on-exec) says it did, an errno that it failed. */
-static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0,
+ * close-on-exec) says it did, an errno that it failed. *eof: EOF was read,
+ * so the child has left the executor's memory (exec'd or exited). */
+static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0, int *eof,
                                 struct orch_error *err)
 {
     ssize_t w = write(gate[1], "g", 1);
+    int we = errno;
     lb_close(&gate[1]);
     int e = 0;
     ssize_t r;
     do
         r = read(report[0], &e, sizeof e);
     while (r < 0 && errno == EINTR);
+    *eof = r == 0;
     if (w != 1)
         return lb_host->error_set(err, ORCH_E_IO, "cannot start the command: %s",
-                                  strerror(errno));
+                                  strerror(we));
     if (r == (ssize_t)sizeof e)
         return lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
                                   "cannot run '%s': %s", argv0, strerror(e));
     return ORCH_OK;
+}
+
+/* Start the child behind its gate, record it, open the gate. */
+static orch_status lb_start(struct lb_child *c, const struct orch_instance *in,
+                            struct lb_child_arg *a, const char *argv0, int gate[2],
+                            int report[2], struct orch_error *err)
+{
+    void *stack = NULL;
+    int gone = 0; /* the child no longer runs on stack */
+    orch_status rc = ORCH_OK;
+    if (pipe2(gate, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
+        rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+    } else {
+        a->gate_rd = gate[0];
+        a->gate_wr = gate[1];
+        a->report_rd = report[0];
+        a->report_wr = report[1];
+        if ((c->pid = lb_clone(a, &stack)) < 0)
+            rc = lb_host->error_set(err, ORCH_E_IO, "fork: %s", strerror(errno));
+    }
+    /* The child has its own copies of these. */
+    lb_close(&gate[0]);
+    lb_close(&report[1]);
+    lb_close(&c->in[0]);
+    lb_close(&c->out[1]);
+    lb_close(&c->err[1]);
+    if (c->pid > 0)
+        rc = lb_record_child(c, in, gate, err);
+    if (c->pid > 0 && rc == ORCH_OK)
+        rc = lb_open_gate(gate, report, argv0, &gone, err);
+    lb_close(&gate[1]);
+    lb_close(&report[0]);
+    if (rc != ORCH_OK && c->pid > 0) {
+        int st;
+        while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        gone = 1;
+        lb_cmd_forget(c->record);
+        c->record = NULL;
+    }
+    /* Its stack is free once the child has exec'd (EOF on report) or is
+     * reaped; a read of report that failed otherwise leaves it mapped. */
+    if (stack && (gone || c->pid < 0))
+        munmap(stack, LB_CHILD_STACK);
+    return rc;
 }
 
 static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
@@ -303,27 +402,27 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
     if (!prog)
         return lb_host->error_set(err, ORCH_E_NOT_FOUND, "cannot run '%s': %s", argv[0],
                                   strerror(ENOENT));
-    int gate[2] = {-1, -1}, report[2] = {-1, -1};
-    orch_status rc = lb_fork(c, in, req, cwd_fd, prog, argv, gate, report, err);
-    lb_host->free(prog);
-    lb_close(&gate[0]);
-    lb_close(&report[1]);
+    char **owned = NULL;
+    size_t n_owned = 0;
+    char **env = lb_env(in, req, &owned, &n_owned);
+    orch_status rc;
+    if (!env) {
+        rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    } else {
+        /* prog, argv and env stay until the child has exec'd: it reads them. */
+        struct lb_child_arg a = {c->in[0], c->out[1], c->err[1], -1, -1, -1, -1, cwd_fd,
+                                 prog, (char *const *)argv, env};
+        int gate[2] = {-1, -1}, report[2] = {-1, -1};
+        rc = lb_start(c, in, &a, argv[0], gate, report, err);
+    }
     lb_close(&c->in[0]);
     lb_close(&c->out[1]);
     lb_close(&c->err[1]);
-    if (c->pid > 0)
-        rc = lb_record_child(c, in, gate, err);
-    if (c->pid > 0 && rc == ORCH_OK)
-        rc = lb_open_gate(gate, report, argv[0], err);
-    lb_close(&gate[1]);
-    lb_close(&report[0]);
-    if (rc != ORCH_OK && c->pid > 0) {
-        int st;
-        while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        lb_cmd_forget(c->record);
-        c->record = NULL;
-    }
+    for (size_t i = 0; i < n_owned; i++)
+        lb_host->free(owned[i]);
+    lb_host->free(owned);
+    lb_host->free(env);
+    lb_host->free(prog);
     if (rc != ORCH_OK)
         return rc;
     c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
