@@ -24,4 +24,9 @@ const struct oc_node *oc_env_map_read(struct oc_cfg_reader *b, const struct oc_n
                                       const char *what);
 void oc_env_passthrough_read(struct oc_cfg_reader *b, const struct oc_node *root);
 
+/* workflow.c: root's workflows: mapping into b->cfg (0 when there is none,
+ * said in the diag), and every workflow of a config freed. */
+int oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root);
+void oc_workflows_free(struct oc_config *cfg);
+
 #endif
