@@ -58,6 +58,13 @@ struct oc_step {
     size_t *need_idx;            /* indexes of needs in the workflow's steps */
 };
 
+/* A file of workflows_dir: (docs/config.md, "Workflows as files"). */
+struct oc_config_file {
+    char *path;                  /* the directory's path and the file's name */
+    char *text;                  /* kept for the snapshot of a run of its workflows */
+    struct oc_node *root;
+};
+
 struct oc_workflow {
     char *name;
     char *description;
@@ -70,6 +77,9 @@ struct oc_workflow {
     int64_t log_limit;           /* the steps' default (resolved) */
     const struct oc_node *env;   /* env: MAP or NULL, under every step's env: */
     struct oc_pos pos;
+    struct oc_pos name_pos;      /* its key under workflows: */
+    const struct oc_node *node;  /* its mapping, for the positions of its keys */
+    const struct oc_config_file *file; /* where it is defined; NULL: the main file */
     size_t *order;               /* filled by validate: a topological order */
 };
 
@@ -97,6 +107,9 @@ struct oc_config {
     char *path;
     char *source;                /* the file's text (kept for run snapshots) */
     struct oc_node *root;
+    char *workflows_dir;         /* workflows_dir:, from the file's directory; NULL: none */
+    struct oc_config_file *files; /* its *.yaml and *.yml files, sorted by name */
+    size_t n_files;
     struct oc_plugin_ref store;      /* default: uses sqlite */
     struct oc_plugin_ref artifacts;  /* uses NULL: artifacts go to the store */
     struct oc_plugin_ref *backends;  /* default: one "local" using local */
@@ -122,9 +135,13 @@ struct oc_config {
 #define OC_CONFIG_MAX_BYTES (16 << 20)
 /* The most steps one workflow may have: the step at this index is refused. */
 #define OC_MAX_STEPS 10000
+/* The most files workflows_dir may hold; the main file and all of them
+ * together are at most OC_CONFIG_MAX_BYTES (docs/design.md says why). */
+#define OC_WORKFLOWS_DIR_MAX_FILES 1000
 
 /* Parse; NULL with diag filled on a syntax or shape error. path is used
- * in messages (and to read the file for _file). */
+ * in messages (and to read the file for _file); workflows_dir: is read
+ * from the directory relative to path's. */
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag);
 struct oc_config *oc_config_parse_string(const char *source, const char *path,
                                          struct oc_diag *diag);
@@ -140,6 +157,20 @@ void oc_config_free(struct oc_config *cfg);
  * on any error. */
 struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
                                  struct oc_diag *diag);
+
+/* The text a run of wf is queued with (its record's source, free()d by
+ * the caller): all that its resume needs, so that a file changed or
+ * removed since cannot change the run. The file's own text when wf is
+ * defined there; otherwise the file's text and wf's file's, in one JSON
+ * document. NULL only when that document cannot be built. */
+char *oc_config_snapshot(const struct oc_config *cfg, const struct oc_workflow *wf);
+/* A run's snapshot (oc_config_snapshot's text, or a whole file of older
+ * runs) parsed, reading no file: workflows_dir: names a directory that is
+ * not read, and the tool's sections are not read (they are the running
+ * daemon's concern, never a run's; the main file's may name workflows of
+ * other files, which a snapshot does not hold). */
+struct oc_config *oc_config_parse_snapshot(const char *snapshot, const char *path,
+                                           struct oc_diag *diag);
 
 /* Any one-document YAML (or JSON) text as JSON, with the config reader's
  * rules for scalars (quoted = string; unquoted numbers, true/false/null

@@ -352,6 +352,12 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
     json_decref(empty);
     if (rc != ORCH_OK)
         return rc;
+    char *snapshot = oc_config_snapshot(cfg, wf);
+    if (!snapshot) {
+        json_decref(in);
+        return oc_error_set(err, ORCH_E_INTERNAL, "workflow %s: cannot build its run's "
+                            "snapshot of the config", wf->name);
+    }
     char *id = oc_new_id("r-");
     char *inputs_json = json_dumps(in, JSON_COMPACT);
     int64_t now = oc_now_real_ns();
@@ -362,7 +368,7 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
         .workflow = wf->name,
         .idempotency_key = idempotency_key,
         .inputs_json = inputs_json,
-        .source = cfg->source,
+        .source = snapshot,
         .source_path = cfg->path,
         .created_ns = now,
         .updated_ns = now,
@@ -370,6 +376,7 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
     struct oc_run_peek first = {0};
     rc = st->vt->run_create(st->h, &rec, oc_run_peek_cb, &first, err);
     free(inputs_json);
+    free(snapshot);
     if (rc != ORCH_OK) {
         free(id);
         if (rc == ORCH_E_EXISTS && first.found && idempotency_key) {

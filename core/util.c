@@ -375,21 +375,33 @@ char *oc_read_file(const char *path, size_t *len)
 
 char *oc_read_file_max(const char *path, size_t max, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
+    char *text = oc_read_fd_max(fd, max, len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return text;
+}
+
+char *oc_read_fd_max(int fd, size_t max, size_t *len)
+{
     struct oc_buf b = {0};
     char chunk[65536];
-    size_t n;
-    while (b.len < max &&
-           (n = fread(chunk, 1, max - b.len < sizeof chunk ? max - b.len : sizeof chunk, f)) > 0)
-        oc_buf_add(&b, chunk, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        oc_buf_free(&b);
-        errno = EIO;
-        return NULL;
+    while (b.len < max) {
+        ssize_t n = read(fd, chunk, max - b.len < sizeof chunk ? max - b.len : sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            oc_buf_free(&b);
+            errno = saved;
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        oc_buf_add(&b, chunk, (size_t)n);
     }
     if (len)
         *len = b.len;

@@ -72,6 +72,8 @@ int oc_rm_rf(const char *path);
 char *oc_read_file(const char *path, size_t *len);
 /* The same, reading at most max bytes (a FIFO or /dev/zero ends too). */
 char *oc_read_file_max(const char *path, size_t max, size_t *len);
+/* The same from an open descriptor (left open). */
+char *oc_read_fd_max(int fd, size_t max, size_t *len);
 
 /* The start time of process pid (clock ticks since boot, /proc field 22),
  * 0 when there is no such process: pid plus start time names one process

@@ -24,9 +24,28 @@ const struct oc_node *oc_env_map_read(struct oc_cfg_reader *b, const struct oc_n
                                       const char *what);
 void oc_env_passthrough_read(struct oc_cfg_reader *b, const struct oc_node *root);
 
-/* workflow.c: root's workflows: mapping into b->cfg (0 when there is none,
- * said in the diag), and every workflow of a config freed. */
-int oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root);
+/* workflow.c: root's workflows: mapping (of the main file, or of file in
+ * workflows_dir) appended to b->cfg's workflows; a present but empty one
+ * is an error. */
+void oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root,
+                       const struct oc_config_file *file);
+/* A name defined by two files: an error at the second naming the first. */
+void oc_workflows_unique(struct oc_cfg_reader *b);
 void oc_workflows_free(struct oc_config *cfg);
+
+/* wfdir.c: the files of b->cfg->workflows_dir, texts only, into
+ * b->cfg->files (errors at `at`, the key's value, or naming the file);
+ * then (oc_wfdir_files_read) each file parsed and its workflows read: 0
+ * when every file was. */
+void oc_wfdir_load(struct oc_cfg_reader *b, const struct oc_pos *at);
+int oc_wfdir_files_read(struct oc_cfg_reader *b);
+void oc_wfdir_free(struct oc_config *cfg);
+
+/* model.c: source parsed as a config. snapshot: a run's snapshot's rules
+ * (oc_config_parse_snapshot): files (taken over, n_files of them) are its
+ * workflows_dir's, and no file is read. */
+struct oc_config *oc_config_parse_text(const char *source, const char *path,
+                                       struct oc_config_file *files, size_t n_files,
+                                       int snapshot, struct oc_diag *diag);
 
 #endif

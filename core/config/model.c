@@ -154,7 +154,8 @@ void oc_config_sections_set(const struct oc_config_sections *s)
 static void oc_top_keys_check(struct oc_cfg_reader *b, const struct oc_node *root)
 {
     static const char *const own[] = {"version", "plugins", "store", "artifacts", "backends",
-                                      "defaults", "workflows", "env_passthrough"};
+                                      "defaults", "workflows", "workflows_dir",
+                                      "env_passthrough"};
     enum { N_OWN = sizeof own / sizeof own[0] };
     const char *const *tool = oc_tool_sections ? oc_tool_sections->keys : NULL;
     size_t n_tool = 0;
@@ -168,7 +169,51 @@ static void oc_top_keys_check(struct oc_cfg_reader *b, const struct oc_node *roo
     free(keys);
 }
 
-static void oc_config_read(struct oc_cfg_reader *b, const struct oc_node *root)
+/* workflows_dir: into cfg->workflows_dir and, unless snapshot, its files. */
+static void oc_workflows_dir_read(struct oc_cfg_reader *b, const struct oc_node *root,
+                                  int snapshot)
+{
+    struct oc_config *cfg = b->cfg;
+    const struct oc_node *n = oc_node_get(root, "workflows_dir");
+    const char *dir = n ? oc_scalar(b, n, "workflows_dir") : NULL;
+    if (!dir)
+        return;
+    if (!*dir) {
+        oc_diag_add(b->diag, &n->pos, "workflows_dir: an empty path (a directory, relative "
+                                      "to this file's)");
+        return;
+    }
+    /* Relative to this file's directory, as plugins.path; a file named
+     * without a directory keeps its files' paths as short as its own. */
+    cfg->workflows_dir = dir[0] == '/' || !strchr(cfg->path, '/')
+                             ? oc_xstrdup(dir)
+                             : oc_rel_to_file(cfg->path, dir);
+    if (!snapshot)
+        oc_wfdir_load(b, &n->pos);
+}
+
+/* The main file's workflows, then workflows_dir's; one name once. */
+static void oc_all_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root,
+                                  int snapshot, int *files_ok)
+{
+    size_t before = b->diag->n;
+    oc_workflows_read(b, root, NULL);
+    size_t before_dir = b->diag->n;
+    oc_workflows_dir_read(b, root, snapshot);
+    *files_ok = oc_wfdir_files_read(b) == 0 && b->diag->n == before_dir;
+    oc_workflows_unique(b);
+    if (b->cfg->n_workflows || b->diag->n != before)
+        return;
+    const struct oc_node *dir = oc_node_get(root, "workflows_dir");
+    if (dir)
+        oc_diag_add(b->diag, &dir->pos, "no workflows: neither this file nor a file of "
+                    "workflows_dir (%s) defines one", b->cfg->workflows_dir);
+    else
+        oc_diag_add(b->diag, &root->pos, "no workflows: add a 'workflows:' mapping with at "
+                    "least one workflow (or a workflows_dir: of files holding them)");
+}
+
+static void oc_config_read(struct oc_cfg_reader *b, const struct oc_node *root, int snapshot)
 {
     if (root->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &root->pos, "the file must be a mapping (version, workflows, ...)");
@@ -181,30 +226,43 @@ static void oc_config_read(struct oc_cfg_reader *b, const struct oc_node *root)
     oc_backends_read(b, root);
     oc_defaults_read(b, root);
     oc_env_passthrough_read(b, root);
-    /* The tool's sections are read only for a file with workflows. */
-    if (oc_workflows_read(b, root) && oc_tool_sections) {
+    int files_ok;
+    oc_all_workflows_read(b, root, snapshot, &files_ok);
+    /* The tool's sections are read only when every workflow could be:
+     * otherwise each schedule or webhook naming a workflow of a file that
+     * did not parse would add an error saying less than the file's. */
+    if (b->cfg->n_workflows && files_ok && !snapshot && oc_tool_sections) {
         b->cfg->sections_ops = oc_tool_sections;
         b->cfg->sections = oc_tool_sections->read(b, root);
     }
 }
 
-struct oc_config *oc_config_parse_string(const char *source, const char *path,
-                                         struct oc_diag *diag)
+struct oc_config *oc_config_parse_text(const char *source, const char *path,
+                                       struct oc_config_file *files, size_t n_files,
+                                       int snapshot, struct oc_diag *diag)
 {
     struct oc_config *cfg = oc_xcalloc(1, sizeof *cfg);
     cfg->path = oc_xstrdup(path ? path : "<config>");
     cfg->source = oc_xstrdup(source);
+    cfg->files = files;
+    cfg->n_files = n_files;
     size_t before = diag->n;
     cfg->root = oc_yaml_parse(cfg->source, strlen(cfg->source), cfg->path, diag);
     if (cfg->root) {
         struct oc_cfg_reader b = {cfg, diag};
-        oc_config_read(&b, cfg->root);
+        oc_config_read(&b, cfg->root, snapshot);
     }
     if (!cfg->root || diag->n != before) {
         oc_config_free(cfg);
         return NULL;
     }
     return cfg;
+}
+
+struct oc_config *oc_config_parse_string(const char *source, const char *path,
+                                         struct oc_diag *diag)
+{
+    return oc_config_parse_text(source, path, NULL, 0, 0, diag);
 }
 
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
@@ -259,6 +317,7 @@ void oc_config_free(struct oc_config *cfg)
     for (size_t i = 0; i < cfg->n_env_passthrough; i++)
         free(cfg->env_passthrough[i]);
     free(cfg->env_passthrough);
+    oc_wfdir_free(cfg);
     oc_node_free(cfg->root);
     free(cfg->source);
     free(cfg->path);

@@ -42,12 +42,10 @@ static void oc_check_ref(struct oc_vc *v, struct oc_plugin_ref *r, uint32_t kind
 }
 
 /* The position of key in step i's mapping (for messages), or the step's. */
-static const struct oc_pos *oc_step_key_pos(const struct oc_config *cfg,
-                                            const struct oc_workflow *w, size_t i,
+static const struct oc_pos *oc_step_key_pos(const struct oc_workflow *w, size_t i,
                                             const char *key)
 {
-    const struct oc_node *wf = oc_node_get(oc_node_get(cfg->root, "workflows"), w->name);
-    const struct oc_node *steps = oc_node_get(wf, "steps");
+    const struct oc_node *steps = oc_node_get(w->node, "steps");
     const struct oc_node *n = steps && i < steps->len ? oc_node_get(steps->items[i], key)
                                                       : NULL;
     return n ? &n->pos : &w->steps[i].pos;
@@ -78,7 +76,7 @@ static void oc_check_needs(struct oc_vc *v, struct oc_workflow *w)
         for (size_t k = 0; k < st->n_needs; k++) {
             size_t j = oc_step_index(w, st->needs[k]);
             st->need_idx[k] = j;
-            const struct oc_pos *np = oc_step_key_pos(v->cfg, w, i, "needs");
+            const struct oc_pos *np = oc_step_key_pos(w, i, "needs");
             if (j == i) {
                 oc_diag_add(v->diag, np, "step %s needs itself", st->id);
             } else if (j == SIZE_MAX) {
@@ -259,13 +257,14 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
     char *what = oc_xasprintf("step %s", st->id ? st->id : "?");
     if (st->uses)
         st->plugin = oc_resolve(v, ORCH_KIND_STEP, st->uses,
-                                oc_step_key_pos(v->cfg, w, i, "uses"), what);
+                                oc_step_key_pos(w, i, "uses"), what);
     if (st->plugin)
         oc_options_apply(st->plugin->desc, what, st->with, OC_OPTS_DEFER_TEMPLATES, NULL,
                          v->diag);
     const char *bname = st->backend ? st->backend : w->backend;
     if (bname && !oc_config_backend(v->cfg, bname))
-        oc_diag_add(v->diag, st->backend ? oc_step_key_pos(v->cfg, w, i, "backend") : &w->pos, "%s: no backend named '%s'", what, bname);
+        oc_diag_add(v->diag, st->backend ? oc_step_key_pos(w, i, "backend") : &w->pos,
+                    "%s: no backend named '%s'", what, bname);
     else if (st->plugin && (st->plugin->desc->caps & ORCH_STEP_CAP_NEEDS_BACKEND) &&
              !oc_step_backend(v->cfg, w, st))
         oc_diag_add(v->diag, &st->pos, "%s: plugin %s runs on a backend, but there is no "
@@ -276,7 +275,7 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
     oc_check_tree(&c, st->with);
     oc_check_tree(&c, st->env);
     if (st->if_expr)
-        oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(v->cfg, w, i, "if"));
+        oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(w, i, "if"));
     free(what);
 }
 

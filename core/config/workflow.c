@@ -169,21 +169,62 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
     free(what);
 }
 
-/* workflows: at least one. 0 when there is none (said in the diag). */
-int oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root)
+void oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root,
+                       const struct oc_config_file *file)
 {
     struct oc_config *cfg = b->cfg;
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
-    if (!wf || !wf->len) {
-        oc_diag_add(b->diag, wf ? &wf->pos : &root->pos, "no workflows: add a 'workflows:' "
-                                                        "mapping with at least one workflow");
-        return 0;
+    if (!wf)
+        return;
+    if (!wf->len) {
+        oc_diag_add(b->diag, &wf->pos, "no workflows: this 'workflows:' mapping is empty "
+                                       "(add at least one workflow, or remove it)");
+        return;
     }
-    cfg->workflows = oc_xcalloc(wf->len, sizeof *cfg->workflows);
-    for (size_t i = 0; i < wf->len; i++)
-        oc_workflow_read(b, &cfg->workflows[cfg->n_workflows++], wf->keys[i]->str,
-                         wf->items[i]);
-    return 1;
+    cfg->workflows = oc_xrealloc(cfg->workflows,
+                                 (cfg->n_workflows + wf->len) * sizeof *cfg->workflows);
+    memset(cfg->workflows + cfg->n_workflows, 0, wf->len * sizeof *cfg->workflows);
+    for (size_t i = 0; i < wf->len; i++) {
+        struct oc_workflow *w = &cfg->workflows[cfg->n_workflows++];
+        oc_workflow_read(b, w, wf->keys[i]->str, wf->items[i]);
+        w->name_pos = wf->keys[i]->pos;
+        w->node = wf->items[i];
+        w->file = file;
+    }
+}
+
+/* By name, then in the order read (the main file first, then the files
+ * by name), so that the first of a name is the one read first. */
+static int oc_workflow_cmp(const void *a, const void *b)
+{
+    const struct oc_workflow *x = *(const struct oc_workflow *const *)a;
+    const struct oc_workflow *y = *(const struct oc_workflow *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x > y) - (x < y);
+}
+
+void oc_workflows_unique(struct oc_cfg_reader *b)
+{
+    /* Sorted, not compared pairwise: a directory of files may hold many
+     * thousands of workflows. One file's duplicates the parser refused. */
+    struct oc_config *cfg = b->cfg;
+    if (cfg->n_workflows < 2)
+        return;
+    const struct oc_workflow **by = oc_xcalloc(cfg->n_workflows, sizeof *by);
+    for (size_t i = 0; i < cfg->n_workflows; i++)
+        by[i] = &cfg->workflows[i];
+    qsort(by, cfg->n_workflows, sizeof *by, oc_workflow_cmp);
+    const struct oc_workflow *first = by[0];
+    for (size_t i = 1; i < cfg->n_workflows; i++) {
+        if (strcmp(by[i]->name, first->name)) {
+            first = by[i];
+            continue;
+        }
+        const struct oc_pos *at = &first->name_pos;
+        oc_diag_add(b->diag, &by[i]->name_pos, "workflow '%s' is defined twice: here and at "
+                    "%s:%u:%u", by[i]->name, at->file ? at->file : cfg->path, at->line, at->col);
+    }
+    free(by);
 }
 
 void oc_workflows_free(struct oc_config *cfg)

@@ -394,7 +394,7 @@ static orch_status oc_load_snapshot(struct oc_engine *e, const char *run_id,
                                     const struct oc_workflow **wf_out, struct orch_error *err)
 {
     struct oc_diag diag = {0};
-    struct oc_config *cfg = oc_config_parse_string(l->source, l->source_path, &diag);
+    struct oc_config *cfg = oc_config_parse_snapshot(l->source, l->source_path, &diag);
     if (cfg && oc_config_validate(cfg, e->reg, &diag) != 0) {
         oc_config_free(cfg);
         cfg = NULL;

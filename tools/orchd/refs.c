@@ -54,6 +54,8 @@ void orchd_collect_refs(struct orchd_conf *c)
 {
     const struct oc_config *cfg = c->cfg;
     orchd_refs_tree(c, cfg->root);
+    for (size_t f = 0; f < cfg->n_files; f++)
+        orchd_refs_tree(c, cfg->files[f].root); /* workflows_dir's */
     for (size_t w = 0; w < cfg->n_workflows; w++)
         for (size_t i = 0; i < cfg->workflows[w].n_steps; i++)
             if (cfg->workflows[w].steps[i].if_expr)
