@@ -6,8 +6,9 @@ int cmd_validate(struct cli *c, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv) || argc != 1) {
         fputs("usage: orch validate FILE\n"
-              "Check a workflow file: syntax, every key, every plugin's options,\n"
-              "needs, cycles and ${{ }} references. Errors name file:line:col.\n"
+              "Check a workflow file (and the files of its workflows_dir): syntax,\n"
+              "every key, every plugin's options, needs, cycles and ${{ }}\n"
+              "references. Errors name file:line:col.\n"
               "Warnings (an input or a step output pasted into a shell script)\n"
               "name file:line:col too and do not change the exit status.\n",
               argc == 1 ? stdout : stderr);
@@ -19,15 +20,21 @@ int cmd_validate(struct cli *c, int argc, char **argv)
     if (cfg) {
         if (c->json) {
             json_t *wfs = json_array();
-            for (size_t i = 0; i < cfg->n_workflows; i++)
-                json_array_append_new(wfs, json_pack("{s:s,s:i}", "name",
-                                                     cfg->workflows[i].name, "steps",
-                                                     (json_int_t)cfg->workflows[i].n_steps));
+            for (size_t i = 0; i < cfg->n_workflows; i++) {
+                const struct oc_workflow *w = &cfg->workflows[i];
+                json_array_append_new(wfs, json_pack("{s:s,s:i,s:s}", "name", w->name, "steps",
+                                                     (json_int_t)w->n_steps, "file",
+                                                     w->file ? w->file->path : cfg->path));
+            }
             cli_print_json(json_pack("{s:s,s:b,s:o}", "file", argv[0], "valid", 1,
                                      "workflows", wfs));
         } else {
-            printf("%s: ok (%zu workflow%s)\n", argv[0], cfg->n_workflows,
+            printf("%s: ok (%zu workflow%s", argv[0], cfg->n_workflows,
                    cfg->n_workflows == 1 ? "" : "s");
+            if (cfg->workflows_dir)
+                printf(", with %zu file%s of %s", cfg->n_files, cfg->n_files == 1 ? "" : "s",
+                       cfg->workflows_dir);
+            puts(")");
         }
     }
     oc_config_free(cfg);

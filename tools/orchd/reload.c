@@ -150,19 +150,24 @@ static json_t *orchd_reload(struct orchd *d, const char *by)
     orchd_warn_backend_secrets(next);
     orchd_metrics_config(d, next);
     const struct orchd_cfg *dc = orchd_cfg_of(next);
-    json_t *out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "reloaded", 1, "generation",
+    json_t *out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "reloaded", 1, "generation",
                             (json_int_t)(d->conf->generation + 1), "workflows",
-                            (json_int_t)next->n_workflows, "schedules",
+                            (json_int_t)next->n_workflows, "workflow_files",
+                            (json_int_t)next->n_files, "schedules",
                             (json_int_t)dc->n_schedules, "webhooks", (json_int_t)dc->n_hooks,
                             "notifications", (json_int_t)dc->n_notifications, "tokens",
                             (json_int_t)dc->n_tokens);
     orchd_conf_swap(d, orchd_conf_new(next, d->conf->generation + 1));
     if (!d->notifier)
         d->notifier = orchd_notifier_start(d);
+    char *files = next->workflows_dir ? oc_xasprintf(", %zu files of workflows_dir %s",
+                                                     next->n_files, next->workflows_dir)
+                                      : oc_xstrdup("");
     oc_log_at(ORCH_LOG_INFO, &f, "config reloaded (%s): generation %llu, %zu workflows, %zu "
-              "schedules, %zu webhooks, %zu notifications, %zu tokens", by,
+              "schedules, %zu webhooks, %zu notifications, %zu tokens%s", by,
               (unsigned long long)d->conf->generation, next->n_workflows, dc->n_schedules,
-              dc->n_hooks, dc->n_notifications, dc->n_tokens);
+              dc->n_hooks, dc->n_notifications, dc->n_tokens, files);
+    free(files);
     json_t *ev = json_deep_copy(out);
     json_object_del(ev, "reloaded");
     json_object_set_new(ev, "by", json_string(by));
