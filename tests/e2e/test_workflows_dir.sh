@@ -130,19 +130,15 @@ pass "resume runs the workflow a run was started with, after its file changed an
 mkdir -p "$W"
 wf "$W/deploy.yaml" deploy d deploy-v1
 wf "$W/build.yml" build b build-v1
+# The CLI's file (version, workflows_dir, hello) with orchd's sections.
 od_config "$T/orchd.yaml" <<EOF
-version: 1
+$(cat "$T/orch.yaml")
 server:
   tokens:
     - {name: admin, sha256: HASH_admin, role: admin}
     - {name: writer, sha256: HASH_writer, role: write}
     - {name: reader, sha256: HASH_reader, role: read}
 worker: {tick: 100ms}
-workflows_dir: wf.d
-workflows:
-  hello:
-    steps:
-      - {id: h, uses: exec, with: {run: "echo hello"}}
 EOF
 od_start "$T/orchd.yaml"
 names() { api GET /v1/workflows "" reader; resp "sorted(w['name'] for w in d['workflows'])"; }
