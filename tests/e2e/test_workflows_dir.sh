@@ -5,7 +5,8 @@
 # runs the steps it was started with. orchd: a file added, changed or
 # removed is applied by SIGHUP or POST /v1/admin/reload; a broken one is
 # refused (422, logged at its file:line:col) and the running config kept;
-# a run queued before a change runs the workflow it was queued with.
+# a run queued before a change runs the workflow it was queued with;
+# /health/env names the secrets a file refers to.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/orchd.sh"
 export ORCH_LOG_LEVEL=info # the reload says what it applied at info
@@ -153,12 +154,17 @@ log_has() { # RUN STEP TEXT
   grep -q "$3" "$T/resp" || fail "run $1 step $2 did not print $3: $(cat "$T/resp")"
 }
 wf "$W/added.yaml" added a added-v1
+printf 'workflows:\n  probe: {steps: [{id: p, uses: exec, with: {run: "echo ${{ secrets.WFDIR_PROBE }}"}}]}\n' \
+  >"$W/probe.yaml"
 kill -HUP "$OD_PID"
 has() { api GET "/v1/workflows/$1" "" reader; [ "$HTTP" = 200 ]; }
 has_added() { has added; }
 wait_until "SIGHUP to apply the added file" has_added
-grep -q "config reloaded (SIGHUP): generation 2, 4 workflows, .*, 3 files of workflows_dir $W" \
+grep -q "config reloaded (SIGHUP): generation 2, 5 workflows, .*, 4 files of workflows_dir $W" \
   "$T/orchd.log" || fail "the reload says what it read: $(grep reloaded "$T/orchd.log")"
+api GET /health/env "" reader
+[ "$(resp "sorted(d['secrets'])")" = "['WFDIR_PROBE']" ] ||
+  fail "/health/env names a dir file's secret: $(cat "$T/resp")"
 r=$(start added)
 od_wait_run "$r" succeeded
 log_has "$r" a added-v1
@@ -166,7 +172,7 @@ wf "$W/deploy.yaml" deploy d deploy-v2
 rm "$W/build.yml"
 api POST /v1/admin/reload "" admin
 expect_http 200 "reload a changed and a removed file"
-[ "$(resp "d['workflow_files']")" = 2 ] || fail "the answer counts the files: $(cat "$T/resp")"
+[ "$(resp "d['workflow_files']")" = 3 ] || fail "the answer counts the files: $(cat "$T/resp")"
 api GET /v1/workflows/build "" reader
 expect_http 404 "the removed file's workflow is gone"
 r=$(start deploy)
