@@ -83,6 +83,18 @@ rm "$W/zz.yaml"
 mkdir "$W/zz.yaml"
 refused "$W/zz.yaml: a directory, not a file"
 rmdir "$W/zz.yaml"
+cat >"$W/zz.yaml" <<'EOF'
+workflows:
+  linted:
+    inputs: {who: {}}
+    steps:
+      - {id: a, uses: exec, with: {run: "echo ${{ inputs.who }}"}}
+EOF
+o validate "$T/orch.yaml"
+expect_rc 0 "a warning is no error"
+expect_out "$W/zz.yaml:5:41: warning: step a: inputs.who is pasted into the shell script" \
+  "the lint reads the directory's workflows too"
+rm "$W/zz.yaml"
 o validate "$T/orch.yaml"
 expect_rc 0 "valid again once the bad file is gone"
 pass "a bad file of the directory is refused at its file:line:col, both places of a name defined twice"
@@ -228,3 +240,14 @@ od_wait_run "$q" succeeded
 log_has "$q" d deploy-v2
 alive "$OD_PID" || fail "orchd died"
 pass "a queued run ran the file it was queued with (v2), after the file changed (v3) and went"
+
+# --- a broken file stops orchd at start, as a broken main file does
+od_stop
+printf 'workflows:\n  x: [\n' >"$W/broken.yaml"
+set +e
+"$ORCHD" --config "$T/orchd.yaml" --listen "unix:$T/second.sock" --once >"$T/out" 2>&1
+RC=$?
+set -e
+[ "$RC" != 0 ] || fail "orchd started with a broken file of workflows_dir"
+expect_out "$W/broken.yaml:3:1: YAML syntax error" "orchd names the file's line:col"
+pass "orchd refuses to start with a broken file, naming it"
