@@ -142,6 +142,22 @@ def http_corpus(dst):
         open(os.path.join(dst, name), "wb").write(req)
 
 
+# workflows_dir: fuzz_config runs where wf.d/a.yaml defines from-dir.
+WFDIR_CONFIG = """version: 1
+workflows_dir: wf.d
+workflows:
+  hello:
+    steps:
+      - {id: h, uses: exec, with: {run: "echo hello"}}
+"""
+
+# A run's snapshot of a dir file's workflow (core/config/snapshot.c).
+SNAPSHOT = json.dumps({"orch_snapshot": 1, "main": WFDIR_CONFIG, "files": [
+    {"path": "wf.d/deploy.yaml",
+     "text": "workflows:\n  deploy:\n    steps:\n      - {id: d, uses: exec, with: {run: ship}}\n"}]},
+    separators=(",", ":"))
+
+
 def config_corpus(dst):
     ex = os.path.join(SRC, "config", "examples")
     for f in sorted(os.listdir(ex)):
@@ -151,6 +167,8 @@ def config_corpus(dst):
         doc = yaml.safe_load(open(os.path.join(ex, f)))
         open(os.path.join(dst, f[:-5] + ".json"), "w").write(json.dumps(doc, indent=1) + "\n")
     open(os.path.join(dst, "daemon.yaml"), "w").write(DAEMON_CONFIG)
+    open(os.path.join(dst, "workflows-dir.yaml"), "w").write(WFDIR_CONFIG)
+    open(os.path.join(dst, "snapshot.json"), "w").write(SNAPSHOT)
 
 
 def template_corpus(dst):
