@@ -35,9 +35,10 @@ static int oc_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names to read, sorted; NULL with a diagnostic at `at`. */
-static char **oc_wfdir_names(struct oc_cfg_reader *b, int dfd, const struct oc_pos *at,
-                             size_t *n_out)
+/* The names to read, sorted, into *out (NULL when there is none); -1 with
+ * a diagnostic at `at`. */
+static int oc_wfdir_names(struct oc_cfg_reader *b, int dfd, const struct oc_pos *at,
+                          char ***out, size_t *n_out)
 {
     const char *dir = b->cfg->workflows_dir;
     int lfd = dup(dfd);
@@ -46,7 +47,7 @@ static char **oc_wfdir_names(struct oc_cfg_reader *b, int dfd, const struct oc_p
         oc_diag_add(b->diag, at, "workflows_dir: cannot list %s: %s", dir, strerror(errno));
         if (lfd >= 0)
             close(lfd);
-        return NULL;
+        return -1;
     }
     char **names = NULL;
     size_t n = 0;
@@ -71,14 +72,15 @@ static char **oc_wfdir_names(struct oc_cfg_reader *b, int dfd, const struct oc_p
     closedir(d);
     if (n)
         qsort(names, n, sizeof *names, oc_name_cmp);
+    *out = names;
     *n_out = n;
-    return names;
+    return 0;
 fail:
     closedir(d);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    return NULL;
+    return -1;
 }
 
 static int oc_wfdir_open(int dfd, const char *name)
@@ -152,8 +154,8 @@ static char *oc_wfdir_text(struct oc_cfg_reader *b, int dfd, const char *name, c
         oc_diag_add(b->diag, NULL, "%s: cannot read: %s", path, strerror(errno));
     } else if (len > *budget) {
         oc_diag_add(b->diag, NULL, "%s: the main file and workflows_dir's files pass %d MiB "
-                    "together (the limit for one config, which every run keeps a copy of); "
-                    "not read", path, OC_CONFIG_MAX_BYTES >> 20);
+                    "together (the limit for one config); not read", path,
+                    OC_CONFIG_MAX_BYTES >> 20);
         free(text);
         text = NULL;
     } else if (strlen(text) != len) {
@@ -177,8 +179,8 @@ void oc_wfdir_load(struct oc_cfg_reader *b, const struct oc_pos *at)
         return;
     }
     size_t n = 0;
-    char **names = oc_wfdir_names(b, dfd, at, &n);
-    if (!names) {
+    char **names = NULL;
+    if (oc_wfdir_names(b, dfd, at, &names, &n) != 0) {
         close(dfd);
         return;
     }
