@@ -49,6 +49,16 @@ void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, .
 typedef void (*oc_log_sink_fn)(uint32_t level, const struct oc_log_fields *f,
                                const char *msg);
 void oc_log_set_sink(oc_log_sink_fn fn);
+/* Log levels: spec is "LEVEL" (the default) and "COMPONENT=LEVEL" items,
+ * comma separated ("warn,scheduler=debug"); levels error, warn, info,
+ * debug. configure applies spec (NULL: info for all) with $ORCH_LOG_LEVEL
+ * (the same form) on top; any thread, at any time (a reload). 0, or -1
+ * with *why (malloc'd) and nothing changed. */
+int oc_log_configure(const char *spec, char **why);
+int oc_log_spec_check(const char *spec, char **why);
+/* Whether a line of level about component (NULL: none) is written; for a
+ * writer of its own lines, such as orchd's access log. */
+int oc_log_wants(uint32_t level, const char *component);
 
 /* Allocation accounting for leak checks and torture tests: the number of
  * live host allocations, and fail the Nth host allocation from now (0 =

@@ -1,7 +1,9 @@
-/* The core's logger: the level from $ORCH_LOG_LEVEL, the sink a daemon may
+/* The core's logger: the levels (a default and per component, from the
+ * config and $ORCH_LOG_LEVEL), the sink a daemon may
  * install (orchd's JSON or text lines), stderr otherwise; and the host's
  * log and log_stream slots, which go to the ctx's handlers when it has them
  * (an executor forwards them over its frame channel). */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +15,133 @@
 #include "proc_env.h"
 #include "util.h"
 
-static uint32_t oc_log_level = ORCH_LOG_INFO;
+/* The levels: a default and per component ("scheduler", "access", a
+ * plugin's id...), from the config (oc_log_configure) with $ORCH_LOG_LEVEL
+ * on top. Read by every thread that logs, replaced by a reload. */
+#define OC_LOG_COMPONENTS 32
+struct oc_log_levels {
+    uint32_t dflt;
+    size_t n;
+    struct {
+        char name[48];
+        uint32_t level;
+    } c[OC_LOG_COMPONENTS];
+};
+static struct oc_log_levels oc_levels = {.dflt = ORCH_LOG_INFO};
+static pthread_rwlock_t oc_levels_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_once_t oc_levels_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t oc_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int oc_level_of(const char *s, size_t n, uint32_t *out)
+{
+    static const struct { const char *name; uint32_t level; } names[] = {
+        {"error", ORCH_LOG_ERROR}, {"warn", ORCH_LOG_WARN}, {"info", ORCH_LOG_INFO},
+        {"debug", ORCH_LOG_DEBUG}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i].name) == n && !strncmp(s, names[i].name, n)) {
+            *out = names[i].level;
+            return 0;
+        }
+    return -1;
+}
+
+/* "LEVEL" sets the default, "COMPONENT=LEVEL" one component; comma
+ * separated, applied in order onto *l. 0, or -1 with *why (malloc'd). */
+static int oc_levels_parse(const char *spec, struct oc_log_levels *l, char **why)
+{
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        const char *eq = memchr(p, '=', len);
+        size_t name_len = eq ? (size_t)(eq - p) : 0;
+        const char *lv = eq ? eq + 1 : p;
+        size_t lv_len = eq ? len - name_len - 1 : len;
+        uint32_t level;
+        if (oc_level_of(lv, lv_len, &level) != 0) {
+            *why = oc_xasprintf("'%.*s' is not a log level (error, warn, info, debug)",
+                                (int)lv_len, lv);
+            return -1;
+        }
+        if (!eq) {
+            l->dflt = level;
+        } else {
+            if (!name_len || name_len >= sizeof l->c[0].name) {
+                *why = oc_xasprintf("'%.*s' is not a component name (1 to %zu characters)",
+                                    (int)name_len, p, sizeof l->c[0].name - 1);
+                return -1;
+            }
+            size_t i = 0;
+            while (i < l->n && (strlen(l->c[i].name) != name_len ||
+                                strncmp(l->c[i].name, p, name_len)))
+                i++;
+            if (i == OC_LOG_COMPONENTS) {
+                *why = oc_xasprintf("more than %d components have a level of their own",
+                                    OC_LOG_COMPONENTS);
+                return -1;
+            }
+            if (i == l->n) {
+                memcpy(l->c[i].name, p, name_len);
+                l->c[i].name[name_len] = 0;
+                l->n++;
+            }
+            l->c[i].level = level;
+        }
+        p += len;
+        if (*p == ',' && !*++p) {
+            *why = oc_xstrdup("a trailing ','");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int oc_log_spec_check(const char *spec, char **why)
+{
+    struct oc_log_levels l = {.dflt = ORCH_LOG_INFO};
+    *why = NULL;
+    return oc_levels_parse(spec, &l, why);
+}
+
+/* The config's spec (NULL: info for all), then the environment's, which
+ * wins for what it names: it is how a debugging session asks for more. */
+static int oc_levels_build(const char *spec, struct oc_log_levels *l, char **why)
+{
+    *l = (struct oc_log_levels){.dflt = ORCH_LOG_INFO};
+    if (spec && oc_levels_parse(spec, l, why) != 0)
+        return -1;
+    const char *e = oc_env_get("ORCH_LOG_LEVEL");
+    char *ignored = NULL;
+    struct oc_log_levels with_env = *l;
+    /* A bad variable is not the config's fault: it is ignored whole, as
+     * it always was. */
+    if (e && oc_levels_parse(e, &with_env, &ignored) == 0)
+        *l = with_env;
+    free(ignored);
+    return 0;
+}
+
+static void oc_levels_from_env(void)
+{
+    char *why = NULL;
+    struct oc_log_levels l;
+    oc_levels_build(NULL, &l, &why);
+    free(why);
+    pthread_rwlock_wrlock(&oc_levels_lock);
+    oc_levels = l;
+    pthread_rwlock_unlock(&oc_levels_lock);
+}
+
+int oc_log_configure(const char *spec, char **why)
+{
+    struct oc_log_levels l;
+    *why = NULL;
+    pthread_once(&oc_levels_once, oc_levels_from_env);
+    if (oc_levels_build(spec, &l, why) != 0)
+        return -1;
+    pthread_rwlock_wrlock(&oc_levels_lock);
+    oc_levels = l;
+    pthread_rwlock_unlock(&oc_levels_lock);
+    return 0;
+}
 
 static const char *oc_level_name(uint32_t level)
 {
@@ -33,19 +160,18 @@ void oc_log_set_sink(oc_log_sink_fn fn)
     oc_log_sink = fn;
 }
 
-static int oc_log_enabled(uint32_t level)
+int oc_log_wants(uint32_t level, const char *component)
 {
-    static int env_read;
-    if (!env_read) {
-        const char *e = oc_env_get("ORCH_LOG_LEVEL");
-        if (e) {
-            if (!strcmp(e, "debug")) oc_log_level = ORCH_LOG_DEBUG;
-            else if (!strcmp(e, "warn")) oc_log_level = ORCH_LOG_WARN;
-            else if (!strcmp(e, "error")) oc_log_level = ORCH_LOG_ERROR;
+    pthread_once(&oc_levels_once, oc_levels_from_env);
+    pthread_rwlock_rdlock(&oc_levels_lock);
+    uint32_t max = oc_levels.dflt;
+    for (size_t i = 0; component && i < oc_levels.n; i++)
+        if (!strcmp(oc_levels.c[i].name, component)) {
+            max = oc_levels.c[i].level;
+            break;
         }
-        env_read = 1;
-    }
-    return level <= oc_log_level;
+    pthread_rwlock_unlock(&oc_levels_lock);
+    return level <= max;
 }
 
 /* msg is already formatted; the level was checked. */
@@ -67,7 +193,7 @@ static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const cha
 static void oc_log_va(uint32_t level, const struct oc_log_fields *f, const char *fmt,
                       va_list ap)
 {
-    if (!oc_log_enabled(level))
+    if (!oc_log_wants(level, f->component))
         return; /* a filtered line costs no formatting */
     char *msg = oc_xvasprintf(fmt, ap);
     oc_log_emit(level, f, msg);
@@ -77,7 +203,7 @@ static void oc_log_va(uint32_t level, const struct oc_log_fields *f, const char 
 static void oc_log_write(uint32_t level, const char *prefix, const char *msg)
 {
     struct oc_log_fields f = {.component = prefix};
-    if (oc_log_enabled(level))
+    if (oc_log_wants(level, prefix))
         oc_log_emit(level, &f, msg);
 }
 

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/orchd.sh"
 export ORCH_SECRET_HOOK_KEY=hook-key-0123456789
+export ORCH_LOG_LEVEL=info # the access log is written at info (access=warn silences it)
 od_config "$T/orchd.yaml" <<'EOF2'
 version: 1
 server:

@@ -95,6 +95,8 @@ void orchd_log_init(int json)
 
 void orchd_log_access(const struct orchd_access *a)
 {
+    if (!oc_log_wants(ORCH_LOG_INFO, "access")) /* server.log_level: access=warn */
+        return;
     if (orchd_log_as_json) {
         char when[64];
         orchd_log_when(when, sizeof when);

@@ -430,11 +430,14 @@ static int orchd_load_config(struct orchd *d)
 }
 
 /* What the daemon knows of itself once the config is read: its log
- * format, metrics, the plugins on the search path, the secrets and
+ * format and levels, metrics, the plugins on the search path, the secrets and
  * variables the config references, and its owner name in leases. */
 static void orchd_describe(struct orchd *d)
 {
     orchd_log_init(orchd_cfg_of(d->cfg)->log_json);
+    char *why = NULL;
+    oc_log_configure(orchd_cfg_of(d->cfg)->log_level, &why); /* checked when read */
+    free(why);
     orchd_metrics_init(d, orchd_routes, orchd_routes_count);
     orchd_warn_backend_secrets(d->cfg);
     d->plugins = json_array();

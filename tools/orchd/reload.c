@@ -158,6 +158,9 @@ static json_t *orchd_reload(struct orchd *d, const char *by)
                             "notifications", (json_int_t)dc->n_notifications, "tokens",
                             (json_int_t)dc->n_tokens);
     orchd_conf_swap(d, orchd_conf_new(next, d->conf->generation + 1));
+    char *why = NULL;
+    oc_log_configure(dc->log_level, &why); /* checked when read */
+    free(why);
     if (!d->notifier)
         d->notifier = orchd_notifier_start(d);
     char *files = next->workflows_dir ? oc_xasprintf(", %zu files of workflows_dir %s",

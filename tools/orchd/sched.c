@@ -253,6 +253,9 @@ void orchd_tick(struct orchd *d)
                (long long)orchd_cfg_of(d->cfg)->max_tick_ms, claimed, fired, requeued, reaped);
     }
     orchd_tick_record(d, took_ns);
+    oc_log(ORCH_LOG_DEBUG, "scheduler", "tick: %lldus, claimed %d, fired %d, requeued %d, "
+           "reaped %d%s", (long long)(took_ns / 1000), claimed, fired, requeued, reaped,
+           leading ? "" : " (standby)");
     struct orch_tick_rec t = {.struct_size = sizeof t, .started_ns = now, .duration_ns = took_ns,
                               .claimed = (uint32_t)claimed, .fired = (uint32_t)fired,
                               .requeued = (uint32_t)requeued, .reaped = (uint32_t)reaped};

@@ -89,9 +89,44 @@ static int od_hex32(const char *s, unsigned char out[32])
 static void od_server_tokens(struct oc_cfg_reader *b, struct orchd_cfg *d,
                              const struct oc_node *tk);
 
+/* server.log_level: "info", "warn,scheduler=debug", or a mapping
+ * {default: warn, scheduler: debug}; kept as the spec oc_log_configure
+ * takes, checked here so that an error has its line:col. */
+static void od_log_level_read(struct oc_cfg_reader *b, struct orchd_cfg *d,
+                              const struct oc_node *n)
+{
+    if (!n || n->kind == OC_NODE_NULL)
+        return;
+    struct oc_buf spec = {0};
+    if (n->kind == OC_NODE_MAP) {
+        for (size_t i = 0; i < n->len; i++) {
+            const char *v = oc_scalar(b, n->items[i], "server.log_level");
+            if (!v)
+                continue;
+            const char *k = n->keys[i]->str;
+            if (!strcmp(k, "default"))
+                oc_buf_addf(&spec, "%s%s", spec.len ? "," : "", v);
+            else
+                oc_buf_addf(&spec, "%s%s=%s", spec.len ? "," : "", k, v);
+        }
+    } else {
+        const char *v = oc_scalar(b, n, "server.log_level");
+        if (v)
+            oc_buf_adds(&spec, v);
+    }
+    char *why = NULL;
+    if (spec.data && oc_log_spec_check(spec.data, &why) != 0)
+        oc_diag_add(b->diag, &n->pos, "server.log_level: %s", why);
+    else if (spec.data)
+        d->log_level = oc_xstrdup(spec.data);
+    free(why);
+    oc_buf_free(&spec);
+}
+
 static void od_server_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)
 {
-    static const char *const keys[] = {"listen", "max_body", "log_format", "tokens", NULL};
+    static const char *const keys[] = {"listen", "max_body", "log_format", "log_level",
+                                       "tokens", NULL};
     oc_cfg_check_keys(n, keys, "server", b->diag);
     d->listen = oc_dup_scalar(b, n, "listen", "server.listen");
     const struct oc_node *mb = oc_node_get(n, "max_body");
@@ -103,6 +138,7 @@ static void od_server_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
     if (lfs && strcmp(lfs, "json") && strcmp(lfs, "text"))
         oc_diag_add(b->diag, &lf->pos, "server.log_format must be json or text, not '%s'", lfs);
     d->log_json = !lfs || !strcmp(lfs, "json");
+    od_log_level_read(b, d, oc_node_get(n, "log_level"));
     const struct oc_node *tk = oc_node_get(n, "tokens");
     if (!tk || tk->kind == OC_NODE_NULL)
         return;
@@ -383,6 +419,7 @@ static void od_free(void *model)
     if (!d)
         return;
     free(d->listen);
+    free(d->log_level);
     free(d->worker_id);
     for (size_t i = 0; i < d->n_tokens; i++)
         free(d->tokens[i].name);

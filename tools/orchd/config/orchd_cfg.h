@@ -61,6 +61,7 @@ struct orchd_cfg {
     struct orchd_token *tokens;
     size_t n_tokens;
     int log_json;
+    char *log_level; /* server.log_level as an oc_log_configure spec; NULL = info */
     char *worker_id; /* NULL = host/pid/start */
     int singleton;   /* worker.mode: singleton (one daemon of the store drives) */
     int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
