@@ -46,6 +46,15 @@ measure fan-1000 spawn-floor "" -- ./spawn_floor 1001
 measure fan-1000 orch "rm -rf st" -- "$ORCH" --state-dir st run fan.yaml fan
 measure fan-1000 make "" -- make -s -j 2 -f fan.mk
 measure fan-1000 ninja "rm -f .ninja_log .ninja_deps" -- ninja -f fan.ninja -j 2
+# The same with tracing on (issue 22: overhead per step under 5 %), every
+# span exported over OTLP/HTTP protobuf to a collector that keeps nothing.
+python3 "$src/bench/otlp_sink.py" sink.port &
+spid=$!
+for i in $(seq 100); do [ -s sink.port ] && break; sleep 0.05; done
+otel=OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$(cat sink.port)
+measure chain-200 orch-traced "rm -rf st" -- env "$otel" "$ORCH" --state-dir st run chain.yaml chain
+measure fan-1000 orch-traced "rm -rf st" -- env "$otel" "$ORCH" --state-dir st run fan.yaml fan
+kill "$spid"; wait "$spid" 2>/dev/null || true
 
 # 2. Start-up: one step, cold (a new state dir for orch).
 measure start-1 orch "rm -rf st" -- "$ORCH" --state-dir st run one.yaml one
