@@ -49,6 +49,9 @@ void oc_log_at(uint32_t level, const struct oc_log_fields *f, const char *fmt, .
 typedef void (*oc_log_sink_fn)(uint32_t level, const struct oc_log_fields *f,
                                const char *msg);
 void oc_log_set_sink(oc_log_sink_fn fn);
+/* The line as written without a sink ("orch: warn: [step] msg" on stderr),
+ * for a sink that only needs to fence it (orch's live status area). */
+void oc_log_stderr(uint32_t level, const struct oc_log_fields *f, const char *msg);
 /* Log levels: spec is "LEVEL" (the default) and "COMPONENT=LEVEL" items,
  * comma separated ("warn,scheduler=debug"); levels error, warn, info,
  * debug. configure applies spec (NULL: info for all) with $ORCH_LOG_LEVEL

@@ -174,13 +174,8 @@ int oc_log_wants(uint32_t level, const char *component)
     return level <= max;
 }
 
-/* msg is already formatted; the level was checked. */
-static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg)
+void oc_log_stderr(uint32_t level, const struct oc_log_fields *f, const char *msg)
 {
-    if (oc_log_sink) {
-        oc_log_sink(level, f, msg);
-        return;
-    }
     const char *prefix = f->step_id ? f->step_id : f->run_id ? f->run_id : f->component;
     pthread_mutex_lock(&oc_log_lock);
     if (prefix && *prefix)
@@ -188,6 +183,15 @@ static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const cha
     else
         fprintf(stderr, "orch: %s: %s\n", oc_level_name(level), msg);
     pthread_mutex_unlock(&oc_log_lock);
+}
+
+/* msg is already formatted; the level was checked. */
+static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg)
+{
+    if (oc_log_sink)
+        oc_log_sink(level, f, msg);
+    else
+        oc_log_stderr(level, f, msg);
 }
 
 static void oc_log_va(uint32_t level, const struct oc_log_fields *f, const char *fmt,

@@ -22,6 +22,8 @@ enum {
     CLI_OPT_VERSION,
     CLI_OPT_HELP,
     CLI_OPT_FOLLOW,
+    CLI_OPT_PROGRESS,
+    CLI_OPT_COLOR,
     CLI_OPT_COMMAND, /* one of a command's own: passed on by name */
 };
 
@@ -35,6 +37,8 @@ static const struct option cli_options[] = {
     {"version", no_argument, NULL, CLI_OPT_VERSION},
     {"help", no_argument, NULL, CLI_OPT_HELP},
     {"follow", no_argument, NULL, CLI_OPT_FOLLOW},
+    {"progress", required_argument, NULL, CLI_OPT_PROGRESS},
+    {"color", required_argument, NULL, CLI_OPT_COLOR},
     /* the commands' own (each command says which of them it takes) */
     {"all", no_argument, NULL, CLI_OPT_COMMAND},
     {"async", no_argument, NULL, CLI_OPT_COMMAND},
@@ -125,6 +129,20 @@ static int cli_take(struct cli *c, struct cli_args *out, struct cli_collect *k, 
     case CLI_OPT_JSON: c->json = 1; break;
     case CLI_OPT_SERVER: c->server = optarg; break;
     case CLI_OPT_TOKEN_FILE: c->token_file = optarg; break;
+    case CLI_OPT_PROGRESS:
+        if (strcmp(optarg, "auto") && strcmp(optarg, "plain") && strcmp(optarg, "tty")) {
+            cli_err("--progress wants auto, plain or tty, not '%s'", optarg);
+            return -1;
+        }
+        c->progress = optarg;
+        break;
+    case CLI_OPT_COLOR:
+        if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
+            cli_err("--color wants auto, always or never, not '%s'", optarg);
+            return -1;
+        }
+        c->color = optarg;
+        break;
     case CLI_OPT_VERSION: out->version = 1; break;
     case 'h':
     case CLI_OPT_HELP:

@@ -20,6 +20,8 @@ struct cli {
     int json;                /* --json */
     const char *server;      /* --server URL or $ORCH_SERVER: talk to orchd */
     const char *token_file;  /* --token-file (else $ORCH_TOKEN) */
+    const char *progress;    /* --progress auto|plain|tty (NULL = auto) */
+    const char *color;       /* --color auto|always|never (NULL = auto) */
 };
 
 /* The whole command line after one getopt_long pass (args.c): global
@@ -116,9 +118,12 @@ int cmd_health(struct cli *c, int argc, char **argv);
 int cmd_admin(struct cli *c, int argc, char **argv);
 int cmd_ticks(struct cli *c, int argc, char **argv);
 
-/* Progress printing for run/resume. */
+/* Progress printing for run/resume: lines as the run goes, and on a
+ * terminal a status area redrawn under them (progress.c). total: the
+ * workflow's steps, 0 when not known yet (cli_progress_total). */
 struct cli_progress;
-struct cli_progress *cli_progress_new(int json);
+struct cli_progress *cli_progress_new(const struct cli *c);
+void cli_progress_total(struct cli_progress *p, size_t total);
 void cli_progress_free(struct cli_progress *p);
 void cli_progress_cb(void *ud, const struct oc_progress *ev);
 

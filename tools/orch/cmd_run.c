@@ -66,7 +66,7 @@ static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
     d->store = cli_open_store(c, d->reg, d->cfg);
     if (!d->store)
         return -1;
-    d->prog = cli_progress_new(c->json);
+    d->prog = cli_progress_new(c);
     struct oc_engine_opts o = {
         .concurrency = conc ? conc : d->cfg ? d->cfg->concurrency : 0,
         .dry_run = dry_run,
@@ -231,6 +231,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
     struct orch_error err;
     oc_error_init(&err);
     char *run_id = NULL;
+    const struct oc_workflow *wf = oc_config_workflow(d.cfg, pos[1]);
+    if (wf)
+        cli_progress_total(d.prog, wf->n_steps);
     orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], inputs, key, &run_id, &err);
     if (st == ORCH_E_EXISTS && run_id) {
         /* Idempotent re-submission: report the existing run, run nothing. */

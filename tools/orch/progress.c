@@ -1,11 +1,18 @@
 /* What `orch run` prints while a run goes: one line per step transition and
  * every line of command output prefixed by its step, or with --json one
- * JSON object per line for programs to read. */
+ * JSON object per line for programs to read. On a terminal the lines are
+ * coloured (unless NO_COLOR or --color=never) and a status area of what
+ * runs now stays under them (status_area.c; --progress=plain turns it
+ * off, and it is off when stdout is not a terminal, so CI logs read as
+ * before). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "engine.h"
+#include "host.h"
+#include "status_area.h"
 #include "util.h"
 
 /* Output arrives in arbitrary chunks; lines are printed whole so that
@@ -22,15 +29,57 @@ struct cli_partial {
 };
 
 struct cli_progress {
-    int json;
+    int json, colour;
+    struct cli_status *area; /* NULL: plain lines */
     struct cli_partial *partial;
 };
 
-struct cli_progress *cli_progress_new(int json)
+/* The area the engine's log lines must step around (one run a process). */
+static struct cli_status *cli_live_area;
+
+static void cli_log_around_area(uint32_t level, const struct oc_log_fields *f, const char *msg)
+{
+    fflush(stdout);
+    cli_status_hide(cli_live_area);
+    fflush(stdout);
+    oc_log_stderr(level, f, msg);
+    cli_status_show(cli_live_area);
+}
+
+/* --color: always, never, or auto: a terminal without NO_COLOR
+ * (https://no-color.org: set and not empty) or TERM=dumb. */
+static int cli_colour(const struct cli *c)
+{
+    if (c->color && strcmp(c->color, "auto"))
+        return !strcmp(c->color, "always");
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(STDOUT_FILENO) && !(nc && *nc) && term && strcmp(term, "dumb");
+}
+
+struct cli_progress *cli_progress_new(const struct cli *c)
 {
     struct cli_progress *p = oc_xcalloc(1, sizeof *p);
-    p->json = json;
+    p->json = c->json;
+    if (p->json)
+        return p;
+    p->colour = cli_colour(c);
+    const char *mode = c->progress ? c->progress : "auto";
+    if (strcmp(mode, "plain"))
+        p->area = cli_status_new(!strcmp(mode, "tty"), p->colour);
+    if (p->area) {
+        cli_live_area = p->area;
+        oc_log_set_sink(cli_log_around_area);
+    }
     return p;
+}
+
+void cli_progress_total(struct cli_progress *p, size_t total)
+{
+    if (p->area) {
+        cli_status_hide(p->area);
+        cli_status_total(p->area, total);
+        cli_status_show(p->area);
+    }
 }
 
 static void cli_partial_flush(struct cli_partial *l)
@@ -45,6 +94,11 @@ void cli_progress_free(struct cli_progress *p)
 {
     if (!p)
         return;
+    if (p->area) {
+        oc_log_set_sink(NULL);
+        cli_live_area = NULL;
+        cli_status_free(p->area);
+    }
     while (p->partial) {
         struct cli_partial *l = p->partial;
         p->partial = l->next;
@@ -134,6 +188,32 @@ static void cli_progress_json(const struct oc_progress *ev)
     json_decref(j);
 }
 
+/* s in SGR colour sgr when the output takes colour. */
+static void cli_put(const struct cli_progress *p, const char *sgr, const char *s)
+{
+    if (p->colour)
+        printf("\x1b[%sm%s\x1b[0m", sgr, s);
+    else
+        fputs(s, stdout);
+}
+
+/* What the event changes in the status area. */
+static void cli_area_event(struct cli_status *a, const struct oc_progress *ev)
+{
+    if (ev->type == OC_EV_STEP_STARTED)
+        cli_status_step_started(a, ev->step_id, ev->attempt ? ev->attempt : 1);
+    else if (ev->type == OC_EV_STEP_RETRY)
+        cli_status_step_ended(a, ev->step_id, 'r');
+    else if (ev->type == OC_EV_STEP_FINISHED)
+        cli_status_step_ended(a, ev->step_id,
+                              ev->state == ORCH_STEP_SUCCEEDED ? 's'
+                              : ev->state == ORCH_STEP_SKIPPED ? 'k'
+                              : ev->state == ORCH_STEP_WAITING ? 'w'
+                                                               : 'f');
+}
+
+static void cli_progress_line(struct cli_progress *p, const struct oc_progress *ev);
+
 void cli_progress_cb(void *ud, const struct oc_progress *ev)
 {
     struct cli_progress *p = ud;
@@ -142,6 +222,18 @@ void cli_progress_cb(void *ud, const struct oc_progress *ev)
         fflush(stdout);
         return;
     }
+    if (!p->area) {
+        cli_progress_line(p, ev);
+        return;
+    }
+    cli_status_hide(p->area);
+    cli_area_event(p->area, ev);
+    cli_progress_line(p, ev);
+    cli_status_show(p->area);
+}
+
+static void cli_progress_line(struct cli_progress *p, const struct oc_progress *ev)
+{
     char dur[32] = "";
     if (ev->duration_ns)
         cli_fmt_duration(dur, sizeof dur, ev->duration_ns);
@@ -160,16 +252,21 @@ void cli_progress_cb(void *ud, const struct oc_progress *ev)
         break;
     case OC_EV_STEP_RETRY:
         cli_flush_step(p, ev->step_id);
-        printf("-> %s attempt %u failed, will retry: %s\n", ev->step_id,
+        cli_put(p, "33", "->");
+        printf(" %s attempt %u failed, will retry: %s\n", ev->step_id,
                ev->attempt, ev->message ? ev->message : "");
         break;
     case OC_EV_STEP_FINISHED:
         cli_flush_step(p, ev->step_id);
-        printf("%s %s %s%s%s%s%s\n",
-               ev->state == ORCH_STEP_SUCCEEDED ? "ok" :
-               ev->state == ORCH_STEP_SKIPPED ? "--" : "!!",
-               ev->step_id, orch_step_state_name(ev->state), *dur ? " in " : "",
-               dur, ev->message ? ": " : "", ev->message ? ev->message : "");
+        if (ev->state == ORCH_STEP_SUCCEEDED)
+            cli_put(p, "32", "ok");
+        else if (ev->state == ORCH_STEP_SKIPPED)
+            cli_put(p, "2", "--");
+        else
+            cli_put(p, "31", "!!");
+        printf(" %s %s%s%s%s%s\n", ev->step_id, orch_step_state_name(ev->state),
+               *dur ? " in " : "", dur, ev->message ? ": " : "",
+               ev->message ? ev->message : "");
         break;
     case OC_EV_INSTANCE:
         printf("   %s\n", ev->message ? ev->message : "instance");

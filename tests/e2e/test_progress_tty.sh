@@ -1,0 +1,131 @@
+# orch run on a terminal (tmux panes of 80x24 and 160x40): a status area
+# under the log lists the steps running now with their elapsed time and
+# the counts done/failed/skipped/total with the run's time, is redrawn in
+# place (one summary line on the screen and in the scrollback, whatever
+# happened before) and moves while nothing happens; it is gone when the run
+# ends. Colour on a terminal, none with NO_COLOR or --color=never; no
+# escape byte at all when stdout is not a terminal; --progress=plain and
+# TERM=dumb give the plain lines; Ctrl-C exits 130 with the run cancelled.
+. "$(dirname "$0")/../lib/common.sh"
+command -v tmux >/dev/null || fail "tmux is not installed (scripts/deps.sh --test installs it)"
+export TMUX_TMPDIR="$T" # tmux servers of this test's own
+S=orch-progress
+# A server (socket) per pane: a server being killed while the next one
+# starts on the same socket makes tmux exit "server exited unexpectedly".
+K=0
+tm() { tmux -L "p$K" "$@"; }
+trap 'for ((k = 0; k <= K; k++)); do tmux -L "p$k" kill-server 2>/dev/null || true; done; t_cleanup' EXIT
+{
+  echo "version: 1"
+  echo "workflows:"
+  echo "  w:"
+  echo "    steps:"
+  for i in $(seq -w 1 20); do
+    echo "      - {id: s$i, uses: exec, with: {run: 'echo line-$i; while [ ! -e $T/go ]; do sleep 0.05; done'}}"
+  done
+} >"$T/wf.yaml"
+"$ORCH" validate "$T/wf.yaml" >/dev/null || fail "the workflow does not validate"
+
+# start COLS ROWS [ENV...] -- [ORCH ARGS...]: orch run in a fresh pane.
+start() {
+  local cols=$1 rows=$2
+  shift 2
+  local envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  rm -f "$T/go" "$T/exit" "$T/begin"
+  tm kill-server 2>/dev/null || true
+  K=$((K + 1))
+  # orch starts once the pane has its size (a pane resized while orch
+  # draws moves its lines: that is the terminal's doing, not orch's).
+  tm new-session -d -s "$S" -x "$cols" -y "$rows" \
+    "while [ ! -e '$T/begin' ]; do sleep 0.05; done; env TERM=xterm-256color ${envs[*]} '$ORCH' $* run '$T/wf.yaml' w; echo \$? >'$T/exit'; sleep 600"
+  tm set -g status off
+  wait_until "the pane to be ${cols}x$rows" pane_is "$cols" "$rows"
+  tm pipe-pane -t "$S" -o "cat >'$T/raw'"
+  touch "$T/begin"
+}
+pane_is() { [ "$(tm display -p -t "$S" '#{pane_width}x#{pane_height}')" = "$1x$2" ]; }
+screen() { tm capture-pane -p -t "$S" >"$T/screen"; }
+screen_esc() { tm capture-pane -p -e -t "$S" >"$T/screen"; }
+scrollback() { tm capture-pane -p -S -2000 -t "$S" >"$T/screen"; }
+summaries() { grep -cE '^  [0-9]+/20 done, [0-9]+ failed, [0-9]+ skipped, [0-9]+ running  ' "$T/screen" || true; }
+area_up() { screen; [ "$(summaries)" = 1 ] && grep -qE '^  > s[0-9]{2}  [0-9.]+(ms|s)' "$T/screen"; }
+# The run's time on the summary line, in seconds (at least 1 once moved).
+area_moved() {
+  screen
+  grep -E '^  0/20 done, 0 failed, 0 skipped, [0-9]+ running  [0-9.]+s$' "$T/screen" |
+    grep -qE '  ([1-9][0-9]*\.[0-9]+|[1-9][0-9]*)s$'
+}
+ended() { [ -s "$T/exit" ]; }
+grep_started() { screen; grep -q '^\[s[0-9][0-9]\] line-' "$T/screen"; }
+
+for size in "80 24" "160 40"; do
+  set -- $size
+  start "$1" "$2" -- ""
+  wait_until "the status area at $1x$2" area_up
+  wait_until "the run's time to move while nothing happens" area_moved
+  # Redrawn in place: many redraws later, one summary line in the whole
+  # scrollback, and each running step listed once.
+  scrollback
+  [ "$(summaries)" = 1 ] || { cat "$T/screen"; cat -v "$T/raw" | head -8; fail "$1x$2: the area is redrawn in place, not appended"; }
+  dup=$(grep -oE '^  > s[0-9]{2} ' "$T/screen" | sort | uniq -d)
+  [ -z "$dup" ] || { cat "$T/screen"; fail "$1x$2: a step listed twice: $dup"; }
+  awk -v c="$1" 'length($0) > c {bad = 1} END {exit bad}' "$T/screen" ||
+    fail "$1x$2: a line wider than the pane"
+  touch "$T/go"
+  wait_until "the run to end" ended
+  [ "$(cat "$T/exit")" = 0 ] || fail "$1x$2: orch exited $(cat "$T/exit")"
+  scrollback
+  [ "$(summaries)" = 0 ] || { cat "$T/screen"; fail "$1x$2: the area is gone at the end"; }
+  grep -qE '^run r-[a-z0-9]+ succeeded' "$T/screen" || { cat "$T/screen"; fail "$1x$2: the run's last line"; }
+  [ "$(grep -cE '^ok s[0-9]{2} succeeded' "$T/screen")" = 20 ] || { cat "$T/screen"; fail "$1x$2: 20 ok lines"; }
+  pass "$1x$2: running steps and counts in place, moving, gone at the end"
+done
+
+# Colour on a terminal; none with NO_COLOR, nor with --color=never.
+start 80 24 -- ""
+wait_until "the status area" area_up
+touch "$T/go"
+wait_until "the run to end" ended
+screen_esc
+grep -qF $'\e[32mok' "$T/screen" || { cat -v "$T/screen" | head; fail "ok in green on a terminal"; }
+for how in "NO_COLOR=1 --" "-- --color=never"; do
+  # shellcheck disable=SC2086
+  start 80 24 $how
+  wait_until "the status area ($how)" area_up
+  touch "$T/go"
+  wait_until "the run to end" ended
+  screen_esc
+  if grep -qE $'\e\\[(3[0-9]|1;3)' "$T/screen"; then cat -v "$T/screen" | head; fail "colour with $how"; fi
+done
+pass "colour on a terminal, none with NO_COLOR or --color=never"
+
+# Plain lines: not a terminal (no escape byte at all), --progress=plain
+# and TERM=dumb (no area).
+touch "$T/go" # the steps end at once
+"$ORCH" run "$T/wf.yaml" w >"$T/pipe.out" 2>&1 || fail "orch run into a pipe"
+if grep -q $'\e' "$T/pipe.out"; then fail "an escape byte in output that is not a terminal"; fi
+[ "$(grep -cE '^ok s[0-9]{2} succeeded' "$T/pipe.out")" = 20 ] || fail "the plain lines"
+for how in "-- --progress=plain" "TERM=dumb --"; do
+  # shellcheck disable=SC2086
+  start 80 24 $how
+  wait_until "the steps to start ($how)" grep_started
+  screen
+  [ "$(summaries)" = 0 ] || { cat "$T/screen"; fail "a status area with $how"; }
+  touch "$T/go"
+  wait_until "the run to end" ended
+done
+pass "plain lines when not a terminal (no escape byte), with --progress=plain and TERM=dumb"
+
+# Ctrl-C: the run is cancelled, orch exits 130.
+start 80 24 -- ""
+wait_until "the status area" area_up
+tm send-keys -t "$S" C-c
+wait_until "orch to exit after Ctrl-C" ended
+[ "$(cat "$T/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$T/exit"), not 130"
+run=$("$ORCH" --json runs list --limit 1 | jq_py "d[0]['id']")
+[ "$("$ORCH" --json runs show "$run" | jq_py "d['state']")" = cancelled ] || fail "Ctrl-C cancels the run"
+scrollback
+[ "$(summaries)" = 0 ] || { cat "$T/screen"; fail "the area is gone after Ctrl-C"; }
+pass "Ctrl-C: exit 130, the run cancelled, the area gone"

@@ -1,0 +1,243 @@
+/* The live status area (status_area.h). Drawn with three escape sequences
+ * every terminal since the VT100 has: cursor up (CSI A), erase the line
+ * (CSI 2 K) and SGR colours; lines are cut to the terminal's width so that
+ * none wraps, which is what lets the area be erased by counting lines. */
+#define _GNU_SOURCE
+#include "status_area.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define CLI_TICK_MS 250
+
+struct cli_live_step {
+    char *id;
+    uint32_t attempt;
+    int64_t since;
+};
+
+struct cli_status {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    pthread_t ticker;
+    int stop, colour;
+    struct cli_live_step *steps;
+    size_t n, cap;
+    size_t done, failed, skipped, total;
+    int64_t start;
+    int drawn;      /* lines of the area on the screen now */
+    int drawn_cols; /* the width they were cut to */
+};
+
+static void cli_area_size(int *rows, int *cols)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+        *rows = ws.ws_row;
+        *cols = ws.ws_col;
+    } else {
+        *rows = 24;
+        *cols = 80;
+    }
+}
+
+/* One line of the area: text cut to cols - 1 visible characters (the last
+ * column would wrap on some terminals), then coloured. */
+static void cli_area_line(struct cli_status *s, int cols, const char *sgr, const char *text)
+{
+    int max = cols > 2 ? cols - 1 : 1;
+    if (s->colour && sgr)
+        printf("\x1b[%sm%.*s\x1b[0m\n", sgr, max, text);
+    else
+        printf("%.*s\n", max, text);
+    s->drawn++;
+}
+
+static void cli_area_erase(struct cli_status *s)
+{
+    if (!s->drawn)
+        return;
+    /* A terminal narrowed since the draw may have wrapped the lines: go up
+     * as many rows as they can now take, at most twice the lines. */
+    int rows, cols, up = s->drawn;
+    cli_area_size(&rows, &cols);
+    if (cols < s->drawn_cols)
+        up = s->drawn * ((s->drawn_cols + cols - 1) / cols);
+    if (up > rows)
+        up = rows;
+    /* Line by line (up, erase the line), not "erase below": a terminal
+     * that sees the whole screen erased may scroll it into its history
+     * first (tmux's scroll-on-clear), which would keep the old area. */
+    fputc('\r', stdout);
+    for (int i = 0; i < up; i++)
+        fputs("\x1b[1A\x1b[2K", stdout);
+    s->drawn = 0;
+}
+
+static void cli_area_draw(struct cli_status *s)
+{
+    int rows, cols;
+    cli_area_size(&rows, &cols);
+    s->drawn_cols = cols;
+    int64_t now = oc_now_mono_ns();
+    /* At most half the screen, so the log above stays readable. */
+    size_t room = rows / 2 > 2 ? (size_t)(rows / 2 - 1) : 1;
+    char line[512], took[32];
+    for (size_t i = 0; i < s->n && i < room; i++) {
+        const struct cli_live_step *st = &s->steps[i];
+        cli_fmt_duration(took, sizeof took, now - st->since);
+        if (st->attempt > 1)
+            snprintf(line, sizeof line, "  > %s  %s  (attempt %u)", st->id, took, st->attempt);
+        else
+            snprintf(line, sizeof line, "  > %s  %s", st->id, took);
+        cli_area_line(s, cols, "36", line);
+    }
+    if (s->n > room) {
+        snprintf(line, sizeof line, "  ... and %zu more running", s->n - room);
+        cli_area_line(s, cols, "36", line);
+    }
+    cli_fmt_duration(took, sizeof took, now - s->start);
+    char total[32] = "";
+    if (s->total)
+        snprintf(total, sizeof total, "/%zu", s->total);
+    snprintf(line, sizeof line, "  %zu%s done, %zu failed, %zu skipped, %zu running  %s",
+             s->done, total, s->failed, s->skipped, s->n, took);
+    cli_area_line(s, cols, s->failed ? "1;31" : "1", line);
+    fflush(stdout);
+}
+
+static void *cli_area_ticker(void *ud)
+{
+    struct cli_status *s = ud;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop) {
+        struct timespec at;
+        clock_gettime(CLOCK_MONOTONIC, &at);
+        at.tv_nsec += CLI_TICK_MS * 1000000L;
+        if (at.tv_nsec >= 1000000000L) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->lock, &at);
+        if (!s->stop) {
+            cli_area_erase(s);
+            cli_area_draw(s);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+struct cli_status *cli_status_new(int force, int colour)
+{
+    const char *term = getenv("TERM");
+    if (!force && (!isatty(STDOUT_FILENO) || !term || !*term || !strcmp(term, "dumb")))
+        return NULL;
+    struct cli_status *s = oc_xcalloc(1, sizeof *s);
+    s->colour = colour;
+    s->start = oc_now_mono_ns();
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    /* Signals go to the main thread (Ctrl-C cancels the run there). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int started = pthread_create(&s->ticker, NULL, cli_area_ticker, s) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL; /* plain lines, then */
+    }
+    return s;
+}
+
+void cli_status_free(struct cli_status *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = 1;
+    cli_area_erase(s);
+    fflush(stdout);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->ticker, NULL);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->steps[i].id);
+    free(s->steps);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void cli_status_hide(struct cli_status *s)
+{
+    pthread_mutex_lock(&s->lock);
+    cli_area_erase(s);
+}
+
+void cli_status_show(struct cli_status *s)
+{
+    cli_area_draw(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void cli_status_total(struct cli_status *s, size_t total)
+{
+    s->total = total;
+}
+
+static size_t cli_area_find(const struct cli_status *s, const char *step)
+{
+    size_t i = 0;
+    while (i < s->n && strcmp(s->steps[i].id, step))
+        i++;
+    return i;
+}
+
+void cli_status_step_started(struct cli_status *s, const char *step, uint32_t attempt)
+{
+    size_t i = cli_area_find(s, step);
+    if (i == s->n) {
+        if (s->n == s->cap) {
+            s->cap = s->cap ? 2 * s->cap : 8;
+            s->steps = oc_xrealloc(s->steps, s->cap * sizeof *s->steps);
+        }
+        s->steps[s->n++].id = oc_xstrdup(step);
+    }
+    s->steps[i].attempt = attempt;
+    s->steps[i].since = oc_now_mono_ns();
+}
+
+void cli_status_step_ended(struct cli_status *s, const char *step, char outcome)
+{
+    if (outcome == 'r')
+        return; /* the next attempt's start resets its clock */
+    size_t i = cli_area_find(s, step);
+    if (i < s->n) {
+        free(s->steps[i].id);
+        memmove(&s->steps[i], &s->steps[i + 1], (s->n - i - 1) * sizeof *s->steps);
+        s->n--;
+    }
+    if (outcome == 's')
+        s->done++;
+    else if (outcome == 'f')
+        s->failed++;
+    else if (outcome == 'k')
+        s->skipped++;
+}
