@@ -4,6 +4,7 @@
 #ifndef OC_CONFIG_H
 #define OC_CONFIG_H
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,12 +13,24 @@
 
 struct oc_cron;
 
+/* An input's type (docs/config.md, "Inputs"); string is the default. */
+#define OC_INPUT_STRING 0
+#define OC_INPUT_NUMBER 1
+#define OC_INPUT_BOOLEAN 2
+#define OC_INPUT_CHOICE 3
+#define OC_INPUT_JSON 4
+
 struct oc_input_decl {
     char *name;
-    char *default_value;         /* NULL = none */
+    char *default_value;         /* NULL = none; its text form (json: compact JSON) */
     int required;
     char *description;
     struct oc_pos pos;
+    int type;                    /* OC_INPUT_* */
+    char **options;              /* choice: the values allowed */
+    size_t n_options;
+    char *pattern;               /* string: a POSIX ERE the whole value matches; NULL: any */
+    regex_t *re;                 /* pattern, compiled at load */
 };
 
 struct oc_retry {

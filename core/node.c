@@ -109,7 +109,7 @@ const char *oc_node_kind_name(enum oc_node_kind k)
     return "?";
 }
 
-static int oc_is_json_number(const char *s)
+int oc_json_number_text(const char *s)
 {
     const char *p = s;
     if (*p == '-')
@@ -152,7 +152,7 @@ json_t *oc_node_to_json(const struct oc_node *n)
                 return json_true();
             if (strcmp(n->str, "false") == 0)
                 return json_false();
-            if (oc_is_json_number(n->str)) {
+            if (oc_json_number_text(n->str)) {
                 json_t *j = json_loads(n->str, JSON_DECODE_ANY, NULL);
                 if (j)
                     return j;

@@ -40,6 +40,8 @@ const char *oc_node_kind_name(enum oc_node_kind k);
  * spelled as a JSON number/true/false/null (to_json) ; from_json keeps
  * numbers' text. file may be NULL. */
 json_t *oc_node_to_json(const struct oc_node *n);
+/* Whether s is spelled as a JSON number, exactly (no space, no sign '+'). */
+int oc_json_number_text(const char *s);
 struct oc_node *oc_node_from_json(const json_t *j, const char *file);
 
 #endif

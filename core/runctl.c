@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "flags.h"
 #include "host.h"
+#include "inputs.h"
 #include "runctl.h"
 #include "util.h"
 
@@ -20,49 +21,6 @@ orch_status oc_workflow_missing(const struct oc_config *cfg, const char *name,
                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     free(names);
     return ORCH_E_NOT_FOUND;
-}
-
-orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
-                            json_t **out, struct orch_error *err)
-{
-    json_t *in = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(given, k, v) {
-        size_t i;
-        for (i = 0; i < wf->n_inputs; i++)
-            if (!strcmp(wf->inputs[i].name, k))
-                break;
-        if (i == wf->n_inputs) {
-            const char **names = oc_xcalloc(wf->n_inputs + 1, sizeof *names);
-            for (size_t j = 0; j < wf->n_inputs; j++)
-                names[j] = wf->inputs[j].name;
-            const char *near = oc_closest(k, names, wf->n_inputs);
-            oc_error_set(err, ORCH_E_CONFIG,
-                         "workflow %s has no input '%s'%s%s%s", wf->name, k,
-                         near ? " (did you mean '" : "", near ? near : "",
-                         near ? "'?)" : "");
-            free(names);
-            json_decref(in);
-            return ORCH_E_CONFIG;
-        }
-        json_object_set(in, k, v);
-    }
-    for (size_t i = 0; i < wf->n_inputs; i++) {
-        const struct oc_input_decl *d = &wf->inputs[i];
-        if (json_object_get(in, d->name))
-            continue;
-        if (d->default_value) {
-            json_object_set_new(in, d->name, json_string(d->default_value));
-        } else if (d->required) {
-            json_decref(in);
-            return oc_error_set(err, ORCH_E_CONFIG,
-                                "workflow %s: input '%s' is required (give it with --input %s=VALUE)",
-                                wf->name, d->name, d->name);
-        }
-    }
-    *out = in;
-    return ORCH_OK;
 }
 
 struct oc_run_peek {

@@ -101,9 +101,6 @@ orch_status oc_named_lease(struct oc_store *st, const char *name, const char *ow
 orch_status oc_run_deadline_passed(struct oc_store *st, const char *run_id, int64_t now,
                                    struct orch_error *err);
 
-/* Checks a workflow's given inputs; *out (new ref) with defaults filled. */
-orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
-                            json_t **out, struct orch_error *err);
 /* "no workflow 'x' (did you mean 'y'?)" */
 orch_status oc_workflow_missing(const struct oc_config *cfg, const char *name,
                                 struct orch_error *err);

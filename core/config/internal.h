@@ -33,6 +33,11 @@ void oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root,
 void oc_workflows_unique(struct oc_cfg_reader *b);
 void oc_workflows_free(struct oc_config *cfg);
 
+/* inputs.c: n's inputs: mapping into w's declarations; freeing them. */
+void oc_inputs_read(struct oc_cfg_reader *b, struct oc_workflow *w, const struct oc_node *n,
+                    const char *what);
+void oc_inputs_free(struct oc_workflow *w);
+
 /* wfdir.c: the files of b->cfg->workflows_dir, texts only, into
  * b->cfg->files (errors at `at`, the key's value, or naming the file);
  * then (oc_wfdir_files_read) each file parsed and its workflows read: 0

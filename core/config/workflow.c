@@ -1,6 +1,6 @@
 /* The workflows: mapping of a file to struct oc_workflow: each workflow's
- * keys, inputs and steps (shapes, types and unknown keys). Plugins, needs
- * and references are checked by validate.c. */
+ * keys and steps (shapes, types and unknown keys); its inputs in
+ * inputs.c. Plugins, needs and references are checked by validate.c. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +109,6 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
                                        "log_limit",
                                        "steps", "env", NULL};
-    static const char *const in_keys[] = {"default", "required", "description", NULL};
     w->name = oc_xstrdup(name);
     w->pos = n->pos;
     char *what = oc_xasprintf("workflow %s", name);
@@ -125,29 +124,7 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
     w->log_limit = oc_get_size(b, n, "log_limit", b->cfg->log_limit, OC_LOG_LIMIT_MIN,
                                OC_LOG_LIMIT_MAX, what);
     w->env = oc_env_map_read(b, n, what);
-    const struct oc_node *in = oc_get_map(b, n, "inputs", what);
-    if (in) {
-        w->inputs = oc_xcalloc(in->len + 1, sizeof *w->inputs);
-        for (size_t i = 0; i < in->len; i++) {
-            struct oc_input_decl *d = &w->inputs[w->n_inputs++];
-            const struct oc_node *v = in->items[i];
-            d->name = oc_xstrdup(in->keys[i]->str);
-            d->pos = in->keys[i]->pos;
-            if (v->kind == OC_NODE_NULL)
-                continue;
-            char *iw = oc_xasprintf("%s, input %s", what, d->name);
-            if (v->kind != OC_NODE_MAP) {
-                oc_diag_add(b->diag, &v->pos, "%s must be a mapping (default, required, "
-                                              "description)", iw);
-            } else {
-                oc_cfg_check_keys(v, in_keys, iw, b->diag);
-                d->default_value = oc_dup_scalar(b, v, "default", iw);
-                d->required = oc_get_bool(b, v, "required", 0, iw);
-                d->description = oc_dup_scalar(b, v, "description", iw);
-            }
-            free(iw);
-        }
-    }
+    oc_inputs_read(b, w, n, what);
     const struct oc_node *steps = oc_node_get(n, "steps");
     if (!steps || steps->kind != OC_NODE_SEQ || steps->len == 0) {
         oc_diag_add(b->diag, steps ? &steps->pos : &n->pos,
@@ -231,12 +208,7 @@ void oc_workflows_free(struct oc_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_workflows; i++) {
         struct oc_workflow *w = &cfg->workflows[i];
-        for (size_t j = 0; j < w->n_inputs; j++) {
-            free(w->inputs[j].name);
-            free(w->inputs[j].default_value);
-            free(w->inputs[j].description);
-        }
-        free(w->inputs);
+        oc_inputs_free(w);
         for (size_t j = 0; j < w->n_steps; j++) {
             struct oc_step *s = &w->steps[j];
             free(s->id);

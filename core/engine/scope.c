@@ -77,6 +77,26 @@ static struct oc_srt *oc_find_step(struct oc_run *r, const char *id)
     return NULL;
 }
 
+/* An input as a template value of its JSON type: a boolean is true or
+ * false (an `if:` on it means what it says), an integer a number (its
+ * text unchanged below 1e15), any other number or json value its exact
+ * compact JSON text (a double would lose digits). */
+static void oc_input_val(const json_t *v, struct oc_val *out)
+{
+    if (json_is_boolean(v)) {
+        out->kind = OC_VAL_BOOL;
+        out->b = json_is_true(v);
+    } else if (json_is_integer(v) && json_integer_value(v) > -1000000000000000ll &&
+               json_integer_value(v) < 1000000000000000ll) {
+        out->kind = OC_VAL_NUM;
+        out->num = (double)json_integer_value(v);
+    } else {
+        out->kind = OC_VAL_STR;
+        out->s = json_is_string(v) ? oc_xstrdup(json_string_value(v))
+                                   : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    }
+}
+
 static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
                            size_t n, struct oc_val *out, int *is_secret)
 {
@@ -87,12 +107,7 @@ static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
         json_t *v = json_object_get(r->inputs, parts[0]);
         if (!v)
             return -1;
-        out->kind = OC_VAL_STR;
-        out->s = oc_xstrdup(json_is_string(v) ? json_string_value(v) : "");
-        if (!json_is_string(v)) {
-            free(out->s);
-            out->s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        }
+        oc_input_val(v, out);
         return 0;
     }
     if (!strcmp(ns, "steps") && n >= 2) {

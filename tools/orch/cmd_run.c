@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "host.h"
+#include "inputs.h"
 #include "orchd_cfg.h" /* worker.lease_ttl: the lease this run is held by */
 #include "util.h"
 
@@ -123,9 +124,27 @@ static int cli_parse_input(json_t *inputs, const char *kv)
         return -1;
     }
     char *name = oc_xstrndup(kv, (size_t)(eq - kv));
-    json_object_set_new(inputs, name, json_string(eq + 1));
+    /* Unchecked: the inputs' check says what is wrong with the bytes. */
+    json_object_set_new(inputs, name, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
     free(name);
     return 0;
+}
+
+/* The text of each --input read by its declared type (a workflow not
+ * found is reported by the start). */
+static json_t *cli_typed_inputs(const struct oc_config *cfg, const char *workflow,
+                                json_t *text)
+{
+    const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
+    if (!wf)
+        return json_incref(text);
+    json_t *typed = NULL;
+    struct orch_error err;
+    oc_error_init(&err);
+    if (oc_inputs_from_text(wf, text, &typed, &err) != ORCH_OK)
+        cli_err("%s", oc_error_text(&err));
+    oc_error_clear(&err);
+    return typed;
 }
 
 struct cli_earlier {
@@ -228,13 +247,19 @@ int cmd_run(struct cli *c, int argc, char **argv)
         cli_drive_close(&d);
         goto out;
     }
+    json_t *typed = cli_typed_inputs(d.cfg, pos[1], inputs);
+    if (!typed) {
+        cli_drive_close(&d);
+        goto out;
+    }
     struct orch_error err;
     oc_error_init(&err);
     char *run_id = NULL;
     const struct oc_workflow *wf = oc_config_workflow(d.cfg, pos[1]);
     if (wf)
         cli_progress_total(d.prog, wf->n_steps);
-    orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], inputs, key, &run_id, &err);
+    orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], typed, key, &run_id, &err);
+    json_decref(typed);
     if (st == ORCH_E_EXISTS && run_id) {
         /* Idempotent re-submission: report the existing run, run nothing. */
         rc = cli_report_earlier(c, d.store, run_id, key);

@@ -10,6 +10,7 @@
 #include "cron.h"
 #include "flags.h"
 #include "host.h"
+#include "inputs.h"
 #include "orchd.h"
 #include "runctl.h"
 #include "util.h"
@@ -50,6 +51,21 @@ static int orchd_schedule_busy(struct orchd *d, const struct orchd_schedule *s)
 /* Each schedule remembers its last slot in the store; a slot is fired
  * once by whichever daemon gets there first (the idempotency key names
  * the slot). Missed slots are not replayed: the latest one fires. */
+/* A schedule's inputs as written: a scalar is its text (read by the
+ * input's type, as --input is: `ver: 1.10` stays "1.10" for a string),
+ * a mapping or a list a JSON value (for a json input). */
+static json_t *orchd_schedule_inputs(const struct oc_node *in)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; in && in->kind == OC_NODE_MAP && i < in->len; i++) {
+        const struct oc_node *v = in->items[i];
+        json_object_set_new(o, in->keys[i]->str, v->kind == OC_NODE_SCALAR
+                                                     ? json_string(v->str)
+                                                     : oc_node_to_json(v));
+    }
+    return o;
+}
+
 int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns)
 {
     int fired = 0;
@@ -88,12 +104,17 @@ int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns)
             continue;
         }
         char *key = oc_xasprintf("schedule:%s:%lld", s->name, (long long)slot);
-        json_t *inputs = s->inputs ? oc_node_to_json(s->inputs) : json_object();
+        json_t *inputs = orchd_schedule_inputs(s->inputs);
         char *run_id = NULL;
         struct orch_error err;
         oc_error_init(&err);
-        orch_status rc = oc_run_enqueue(d->store, d->cfg, s->workflow, inputs, key, "schedule",
-                                        &run_id, &err);
+        const struct oc_workflow *wf = oc_config_workflow(d->cfg, s->workflow);
+        json_t *typed = NULL;
+        orch_status rc = wf ? oc_inputs_from_text(wf, inputs, &typed, &err) : ORCH_OK;
+        if (rc == ORCH_OK)
+            rc = oc_run_enqueue(d->store, d->cfg, s->workflow, typed ? typed : inputs, key,
+                                "schedule", &run_id, &err);
+        json_decref(typed);
         if (rc == ORCH_OK) {
             f.run_id = run_id;
             oc_log_at(ORCH_LOG_INFO, &f, "schedule %s fired for slot %lld", s->name,
