@@ -3,16 +3,27 @@
  * (GET /v1/plugins, scanned at start). */
 #include "host.h"
 #include "http.h"
+#include "inputs.h"
 #include "runctl.h"
 
 static json_t *orchd_workflow_json(const struct oc_workflow *w, int full)
 {
     json_t *inputs = json_array();
-    for (size_t i = 0; i < w->n_inputs; i++)
-        json_array_append_new(inputs, json_pack("{s:s,s:b,s:s?,s:s?}", "name", w->inputs[i].name,
-                                                "required", w->inputs[i].required, "default",
-                                                w->inputs[i].default_value, "description",
-                                                w->inputs[i].description));
+    for (size_t i = 0; i < w->n_inputs; i++) {
+        const struct oc_input_decl *d = &w->inputs[i];
+        json_t *in = json_pack("{s:s,s:s,s:b,s:s?,s:s?}", "name", d->name, "type",
+                               oc_input_type_name(d->type), "required", d->required,
+                               "default", d->default_value, "description", d->description);
+        if (d->pattern)
+            json_object_set_new(in, "pattern", json_string(d->pattern));
+        if (d->n_options) {
+            json_t *o = json_array();
+            for (size_t k = 0; k < d->n_options; k++)
+                json_array_append_new(o, json_string(d->options[k]));
+            json_object_set_new(in, "options", o);
+        }
+        json_array_append_new(inputs, in);
+    }
     json_t *j = json_pack("{s:s,s:s?,s:o,s:i}", "name", w->name, "description", w->description,
                           "inputs", inputs, "step_count", (json_int_t)w->n_steps);
     if (!full)
