@@ -114,6 +114,23 @@ struct oc_plugin_ref {
 #define OC_MIGRATE_MANUAL 1
 #define OC_MIGRATE_ON_START 2
 
+/* telemetry.traces: the OTLP exporter's settings, in place of the OTEL_*
+ * variables (core/trace reads them; docs/observability.md says which of
+ * the two wins). Checked where the file is read. */
+struct oc_telemetry {
+    int set;                     /* telemetry.traces is in the file */
+    char *endpoint;              /* the URL spans are POSTed to, as written */
+    int json;                    /* protocol: http/json; else http/protobuf */
+    const struct oc_node *headers; /* MAP name: value, or NULL; a value may be
+                                      ${{ secrets.X }}, resolved by the exporter */
+    char *service_name;          /* NULL: the process's own ("orch", "orchd") */
+    char *sampler;               /* NULL: parentbased_always_on */
+    char *sampler_arg;           /* the traceidratio samplers' ratio as written, or NULL */
+    int64_t timeout_ms;          /* of each export request */
+    const struct oc_node *resource_attributes; /* MAP name: value, or NULL */
+    struct oc_pos pos;           /* the traces: mapping */
+};
+
 struct oc_config_sections; /* config_read.h */
 
 struct oc_config {
@@ -139,6 +156,7 @@ struct oc_config {
     size_t n_host_paths;         /* none = host: paths are off */
     char **env_passthrough;      /* variables of orch's environment steps get */
     size_t n_env_passthrough;
+    struct oc_telemetry telemetry;
     /* The model of the sections a tool owns (config_read.h), and who frees it. */
     void *sections;
     const struct oc_config_sections *sections_ops;

@@ -21,10 +21,15 @@ enum oc_progress_type {
     OC_EV_RUN_FINISHED,    /* state is the run's final state */
 };
 
+struct oc_trace_parent; /* core/trace/trace.h */
+
 struct oc_progress {
     enum oc_progress_type type;
     const char *run_id;
     const char *workflow;  /* set by the engine */
+    /* The caller's trace context the run was started with, NULL: none (set
+     * by the engine). */
+    const struct oc_trace_parent *trace_parent;
     const char *step_id;   /* NULL for run/instance events */
     uint32_t state;        /* ORCH_STEP_* or ORCH_RUN_* */
     uint32_t attempt;
@@ -50,6 +55,9 @@ struct oc_engine_opts {
      * engine's environment (for plugins' libraries and local commands). */
     char *const *env_passthrough;
     size_t n_env_passthrough;
+    /* The config's telemetry: section; NULL or unset: the OTEL_* variables
+     * configure traces (core/trace). Read once, in oc_engine_new. */
+    const struct oc_telemetry *telemetry;
     void (*on_progress)(void *ud, const struct oc_progress *p);
     void *ud;
 };
@@ -78,11 +86,13 @@ orch_status oc_backends_resolvable(const struct oc_config *cfg, const char *work
 
 /* Create and start a run. cfg is borrowed and must be validated and outlive
  * the engine. inputs: a JSON object (borrowed), checked against the
- * workflow's declared inputs. */
+ * workflow's declared inputs. traceparent: the caller's W3C trace context
+ * (orch run's TRACEPARENT), kept with the run; NULL or malformed (logged,
+ * ignored): the run's own trace. */
 orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             const char *workflow, json_t *inputs,
-                            const char *idempotency_key, char **run_id,
-                            struct orch_error *err);
+                            const char *idempotency_key, const char *traceparent,
+                            char **run_id, struct orch_error *err);
 /* Continue a run from the store: steps that succeeded keep their outputs;
  * every other step runs again. The config is the run's own snapshot. */
 orch_status oc_engine_resume(struct oc_engine *e, const char *run_id,

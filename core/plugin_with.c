@@ -61,7 +61,8 @@ static int oc_with_status(void *ud, const char *name)
     return 0;
 }
 
-static int oc_with_walk(struct oc_node *n, const struct oc_scope *sc, char **errmsg)
+static int oc_with_walk(struct oc_node *n, const struct oc_scope *sc, const char *hint,
+                        char **errmsg)
 {
     if (n->kind == OC_NODE_SCALAR && n->str && oc_template_has(n->str)) {
         char *out = NULL, *msg = NULL;
@@ -69,13 +70,12 @@ static int oc_with_walk(struct oc_node *n, const struct oc_scope *sc, char **err
             /* In an executor the options come as JSON, without positions:
              * no "config:0:0", the message names the secret instead. */
             if (n->pos.line)
-                *errmsg = oc_xasprintf("%s:%u:%u: %s (a plugin's options can use "
-                                       "secrets.NAME and env.NAME)",
+                *errmsg = oc_xasprintf("%s:%u:%u: %s (%s can use secrets.NAME and env.NAME)",
                                        n->pos.file ? n->pos.file : "config", n->pos.line,
-                                       n->pos.col, msg ? msg : "cannot resolve");
+                                       n->pos.col, msg ? msg : "cannot resolve", hint);
             else
-                *errmsg = oc_xasprintf("%s (a plugin's options can use secrets.NAME and "
-                                       "env.NAME)", msg ? msg : "cannot resolve");
+                *errmsg = oc_xasprintf("%s (%s can use secrets.NAME and env.NAME)",
+                                       msg ? msg : "cannot resolve", hint);
             free(msg);
             return -1;
         }
@@ -85,19 +85,24 @@ static int oc_with_walk(struct oc_node *n, const struct oc_scope *sc, char **err
         return 0;
     }
     for (size_t i = 0; (n->kind == OC_NODE_SEQ || n->kind == OC_NODE_MAP) && i < n->len; i++)
-        if (oc_with_walk(n->items[i], sc, errmsg) != 0)
+        if (oc_with_walk(n->items[i], sc, hint, errmsg) != 0)
             return -1;
     return 0;
 }
 
-struct oc_node *oc_with_resolve(const struct oc_node *with, char **errmsg)
+struct oc_node *oc_refs_resolve(const struct oc_node *n, const char *hint, char **errmsg)
 {
-    struct oc_node *copy = oc_node_clone(with);
+    struct oc_node *copy = oc_node_clone(n);
     struct oc_scope sc = {.ud = NULL, .lookup = oc_with_lookup, .status_fn = oc_with_status};
     *errmsg = NULL;
-    if (copy && oc_with_walk(copy, &sc, errmsg) != 0) {
+    if (copy && oc_with_walk(copy, &sc, hint, errmsg) != 0) {
         oc_node_free(copy);
         return NULL;
     }
     return copy;
+}
+
+struct oc_node *oc_with_resolve(const struct oc_node *with, char **errmsg)
+{
+    return oc_refs_resolve(with, "a plugin's options", errmsg);
 }

@@ -8,6 +8,7 @@
 #include "host.h"
 #include "inputs.h"
 #include "runctl.h"
+#include "trace/trace.h"
 #include "util.h"
 
 orch_status oc_workflow_missing(const struct oc_config *cfg, const char *name,
@@ -296,9 +297,22 @@ orch_status oc_run_deadline_passed(struct oc_store *st, const char *run_id, int6
     return rc;
 }
 
+/* The caller's context in the canonical form orch sends on (version 00,
+ * the sampled flag alone). */
+static orch_status oc_trace_parent_write(struct oc_store *st, const char *run_id,
+                                         const struct oc_trace_parent *p,
+                                         struct orch_error *err)
+{
+    char tp[OC_TRACEPARENT_LEN + 1];
+    oc_traceparent_format(p->trace_id, p->span_id, p->sampled, tp);
+    return oc_event(st, run_id, OC_RUN_TRACEPARENT_EVENT, json_pack("{s:s}", "traceparent", tp),
+                    err);
+}
+
 orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
                           const char *workflow, json_t *inputs,
                           const char *idempotency_key, uint32_t state,
+                          const struct oc_trace_parent *parent,
                           const struct oc_workflow **wf_out, json_t **inputs_out,
                           char **run_id, struct orch_error *err)
 {
@@ -333,6 +347,8 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
     };
     struct oc_run_peek first = {0};
     rc = st->vt->run_create(st->h, &rec, oc_run_peek_cb, &first, err);
+    if (rc == ORCH_OK && parent)
+        rc = oc_trace_parent_write(st, id, parent, err);
     free(inputs_json);
     free(snapshot);
     if (rc != ORCH_OK) {
@@ -369,7 +385,7 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
 orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
                            const char *workflow, json_t *inputs,
                            const char *idempotency_key, const char *trigger,
-                           char **run_id, struct orch_error *err)
+                           const char *traceparent, char **run_id, struct orch_error *err)
 {
     const struct oc_workflow *wf;
     /* A queued run whose backend's secret is missing would only fail in
@@ -380,8 +396,14 @@ orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
     orch_status rc = oc_backends_resolvable(cfg, workflow, err);
     if (rc != ORCH_OK)
         return rc;
-    rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key,
-                       ORCH_RUN_QUEUED, &wf, NULL, run_id, err);
+    struct oc_trace_parent parent;
+    int traced = oc_traceparent_take(traceparent, "the traceparent header", &parent) == 0;
+    if (traced && (rc = oc_txn_begin(st, err)) != ORCH_OK)
+        return rc;
+    rc = oc_run_create(st, cfg, workflow, inputs, idempotency_key, ORCH_RUN_QUEUED,
+                       traced ? &parent : NULL, &wf, NULL, run_id, err);
+    if (traced) /* on EXISTS, rolled back with *run_id naming the first run */
+        rc = oc_txn_end(st, rc, err);
     if (rc != ORCH_OK)
         return rc;
     const char *id = *run_id;

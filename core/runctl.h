@@ -10,21 +10,33 @@
 #include "config.h"
 #include "store.h"
 
+struct oc_trace_parent; /* core/trace/trace.h */
+
+/* The ledger event that keeps a run's caller's trace context
+ * ({"traceparent": "00-..."}), written with the run; resume reads it. */
+#define OC_RUN_TRACEPARENT_EVENT "run.traceparent"
+
 /* Queue a run of workflow for any worker. inputs are checked against the
  * workflow. An idempotency key already used returns ORCH_E_EXISTS with
- * *run_id set to the first run. */
+ * *run_id set to the first run (whose trace context stays as it was).
+ * traceparent: the caller's W3C header (NULL: none; a malformed one is
+ * logged and ignored, as the specification says), stored with the run in
+ * one transaction, so that no worker claims the run without it. */
 orch_status oc_run_enqueue(struct oc_store *st, const struct oc_config *cfg,
                            const char *workflow, json_t *inputs,
                            const char *idempotency_key, const char *trigger,
-                           char **run_id, struct orch_error *err);
+                           const char *traceparent, char **run_id, struct orch_error *err);
 
 /* Check the inputs and write a run in `state` (the CLI starts it RUNNING
- * and drives it; daemons queue it). *wf_out and *inputs_out (a new ref,
- * defaults filled) may be NULL. ORCH_E_EXISTS sets *run_id to the run
- * that holds the idempotency key. */
+ * and drives it; daemons queue it), with parent's run.traceparent event
+ * when parent is given: call it in a transaction then, so that both land
+ * or neither. *wf_out and *inputs_out (a new ref, defaults filled) may be
+ * NULL. ORCH_E_EXISTS sets *run_id to the run that holds the idempotency
+ * key. */
 orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
                           const char *workflow, json_t *inputs,
                           const char *idempotency_key, uint32_t state,
+                          const struct oc_trace_parent *parent,
                           const struct oc_workflow **wf_out, json_t **inputs_out,
                           char **run_id, struct orch_error *err);
 

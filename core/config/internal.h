@@ -24,6 +24,10 @@ const struct oc_node *oc_env_map_read(struct oc_cfg_reader *b, const struct oc_n
                                       const char *what);
 void oc_env_passthrough_read(struct oc_cfg_reader *b, const struct oc_node *root);
 
+/* telemetry.c: telemetry: into cfg->telemetry. */
+void oc_telemetry_read(struct oc_cfg_reader *b, const struct oc_node *root);
+void oc_telemetry_free(struct oc_telemetry *t);
+
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one
  * is an error. */

@@ -226,7 +226,7 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->store = store;
     e->opts = *opts;
     e->state_dir = oc_state_dir(opts->state_dir);
-    e->tracer = oc_tracer_from_env(program_invocation_short_name);
+    e->tracer = oc_tracer_new(opts->telemetry, program_invocation_short_name);
     uint32_t n = opts->concurrency ? opts->concurrency : 4;
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
@@ -278,6 +278,7 @@ static void oc_run_free(struct oc_run *r)
     if (r->owns_cfg)
         oc_config_free(r->cfg);
     free(r->final_error);
+    free(r->trace_parent);
     free(r->id);
     free(r);
 }
@@ -344,25 +345,29 @@ void oc_ledger_process(struct oc_run *r)
 
 orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             const char *workflow, json_t *inputs,
-                            const char *idempotency_key, char **run_id,
-                            struct orch_error *err)
+                            const char *idempotency_key, const char *traceparent,
+                            char **run_id, struct orch_error *err)
 {
     if (!e->opts.dry_run && oc_backends_resolvable(cfg, workflow, err) != ORCH_OK)
         return err->code;
     const struct oc_workflow *wf;
     json_t *in = NULL;
     char *id = NULL, *lease_owner = NULL;
+    struct oc_trace_parent parent;
+    int traced = oc_traceparent_take(traceparent, "TRACEPARENT", &parent) == 0;
     /* The CLI's lease is taken with the run's creation: no moment where
-     * the run is running and nobody owns it. */
+     * the run is running and nobody owns it; the caller's trace context
+     * lands with it too, so that a resume always finds it. */
     int lease = !e->opts.owner && oc_lease_supported(e);
-    orch_status rc = lease ? oc_txn_begin(e->store, err) : ORCH_OK;
+    int txn = lease || traced;
+    orch_status rc = txn ? oc_txn_begin(e->store, err) : ORCH_OK;
     if (rc != ORCH_OK)
         return rc;
     rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
-                       ORCH_RUN_RUNNING, &wf, &in, &id, err);
+                       ORCH_RUN_RUNNING, traced ? &parent : NULL, &wf, &in, &id, err);
     if (rc == ORCH_OK && lease)
         rc = oc_lease_first(e, id, &lease_owner, err);
-    if (lease)
+    if (txn)
         rc = oc_txn_end(e->store, rc, err);
     if (rc != ORCH_OK) {
         if (rc == ORCH_E_EXISTS) {
@@ -380,6 +385,10 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
     r->lease_renewed_ns = oc_now_real_ns();
     r->inputs = in;
     r->dry_run = e->opts.dry_run;
+    if (traced) {
+        r->trace_parent = oc_xmalloc(sizeof *r->trace_parent);
+        *r->trace_parent = parent;
+    }
     oc_ledger_event(r, "run.started",
                     json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs", in,
                               "dry_run", r->dry_run));

@@ -95,13 +95,14 @@ struct oc_run {
     int lost;                /* lease lost: abandon without writing */
     json_t *decisions;       /* "step#attempt" -> approval.decided data */
     char *lease_owner;       /* the CLI's named lease "run/<id>" (lease.c), or NULL */
+    struct oc_trace_parent *trace_parent; /* the caller's trace context, or NULL */
 };
 
 struct oc_engine {
     struct oc_registry *reg;
     struct oc_store *store;
     struct oc_pool *pool;
-    struct oc_tracer *tracer;    /* NULL unless OTEL_* asks for traces (core/trace) */
+    struct oc_tracer *tracer;    /* NULL unless telemetry: or OTEL_* asks for traces */
     struct oc_engine_opts opts;
     struct oc_run **runs;
     size_t n_runs;

@@ -14,6 +14,7 @@
 #include "../flags.h"
 #include "../host.h"
 #include "../runctl.h"
+#include "../trace/trace.h"
 #include "internal.h"
 
 struct oc_loaded_run {
@@ -98,12 +99,15 @@ static int32_t oc_resume_instance_cb(void *ud, const struct orch_instance_rec *i
 }
 
 /* What the ledger says beyond attempts: the process that last drove the
- * run, approval decisions, whether it was re-queued, whether it started. */
+ * run, approval decisions, whether it was re-queued, whether it started,
+ * the caller's trace context it was started with. */
 struct oc_history {
     long long pid, start;
     char *host;
     json_t *decisions;
     int started, dry_run, requeued;
+    int traced;
+    struct oc_trace_parent parent;
     /* Loads of the run (run.started, run.resumed) since it last made
      * progress: each one that no progress, park, graceful stop or end
      * followed was ended by the engine dying while it drove the run. */
@@ -133,7 +137,7 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         h->loads_without_progress = 0;
     if (strcmp(t, "run.process") && strcmp(t, "approval.decided") &&
         strcmp(t, "run.started") && strcmp(t, "run.requeued") &&
-        strcmp(t, "run.resumed"))
+        strcmp(t, "run.resumed") && strcmp(t, OC_RUN_TRACEPARENT_EVENT))
         return 0;
     json_t *j = json_loads(ev->data_json, 0, NULL);
     if (!j)
@@ -154,6 +158,12 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         h->dry_run = json_is_true(json_object_get(j, "dry_run"));
     } else if (!strcmp(t, "run.requeued")) {
         h->requeued = 1;
+    } else if (!strcmp(t, OC_RUN_TRACEPARENT_EVENT)) {
+        /* Written once, with the run; a damaged one leaves the run its own
+         * trace, as a malformed header would have. */
+        const char *tp = json_string_value(json_object_get(j, "traceparent"));
+        if (!h->traced)
+            h->traced = oc_traceparent_parse(tp, &h->parent) == 0;
     } else {
         h->requeued = 0; /* a requeue already acted on */
     }
@@ -486,6 +496,10 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->dry_run = h.started ? h.dry_run : e->opts.dry_run;
     r->decisions = h.decisions;
     h.decisions = NULL;
+    if (h.traced) {
+        r->trace_parent = oc_xmalloc(sizeof *r->trace_parent);
+        *r->trace_parent = h.parent;
+    }
     r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
     if (!r->inputs)
         r->inputs = json_object();

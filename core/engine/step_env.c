@@ -64,11 +64,11 @@ int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
     oc_scope_make(sc, ud, r, idx);
     ud->secrets = secrets;
     ud->env = json_object();
-    if (r->e->tracer) { /* the attempt's span: tools the command runs can join the trace */
-        char tp[56];
-        oc_trace_traceparent(r->id, r->steps[idx].def->id, r->steps[idx].attempt + 1, tp);
+    /* The attempt's span: tools the command runs can join the trace. */
+    char tp[OC_TRACEPARENT_LEN + 1];
+    if (oc_tracer_traceparent(r->e->tracer, r->trace_parent, r->id, r->steps[idx].def->id,
+                              r->steps[idx].attempt + 1, tp) == 0)
         json_object_set_new(ud->env, "TRACEPARENT", json_string(tp));
-    }
     for (size_t i = 0; i < r->cfg->n_env_passthrough; i++) {
         const char *name = r->cfg->env_passthrough[i];
         const char *v = oc_env_get(name);

@@ -5,11 +5,9 @@
  * slow or down costs dropped spans (counted), never a step's time. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,17 +23,13 @@
 #define OC_BATCH_MAX 512
 #define OC_FLUSH_WAIT_MS 5000
 
-struct oc_kv {
-    char *key, *value;
-};
-
 struct oc_exporter {
     char *url;
     int json;
     struct curl_slist *headers;
     int64_t timeout_ms;
-    double ratio;                 /* sampler: share of traces kept */
-    struct oc_kv *res;            /* resource attributes, service.name included */
+    struct oc_sampler sampler;
+    struct oc_trace_kv *res;      /* resource attributes, service.name included */
     size_t n_res;
     const struct oc_libcurl *curl;
     pthread_t thread;
@@ -89,117 +83,39 @@ void oc_span_event_add(struct oc_span *s, uint64_t time_ns, const char *name)
     s->events[s->n_events++] = (struct oc_span_event){time_ns, oc_xstrdup(name)};
 }
 
-/* ---- configuration from the environment ---- */
+/* ---- configuration (settings.c reads it) ---- */
 
-static const char *oc_env(const char *a, const char *b)
+const struct oc_sampler *oc_exporter_sampler(const struct oc_exporter *x)
 {
-    const char *v = getenv(a);
-    if (v && *v)
-        return v;
-    v = b ? getenv(b) : NULL;
-    return v && *v ? v : NULL;
-}
-
-/* "k=v,k2=v2" with %-escapes in values (the OTel spec's format for
- * OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES). */
-static size_t oc_parse_pairs(const char *text, struct oc_kv **out)
-{
-    size_t n = 0;
-    *out = NULL;
-    char *copy = oc_xstrdup(text ? text : ""), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq || eq == tok)
-            continue;
-        *eq = 0;
-        char *k = tok, *v = eq + 1;
-        while (*k == ' ')
-            k++;
-        char *dec = oc_xcalloc(strlen(v) + 1, 1), *d = dec;
-        for (const char *p = v; *p; p++) {
-            unsigned hx;
-            if (*p == '%' && sscanf(p + 1, "%2x", &hx) == 1 && p[1] && p[2]) {
-                *d++ = (char)hx;
-                p += 2;
-            } else {
-                *d++ = *p;
-            }
-        }
-        *out = oc_xrealloc(*out, (n + 1) * sizeof **out);
-        (*out)[n++] = (struct oc_kv){oc_xstrdup(k), dec};
-    }
-    free(copy);
-    return n;
-}
-
-static double oc_sampler_ratio(void)
-{
-    const char *s = oc_env("OTEL_TRACES_SAMPLER", NULL);
-    if (!s || !strcmp(s, "always_on") || !strcmp(s, "parentbased_always_on"))
-        return 1.0;
-    if (!strcmp(s, "always_off") || !strcmp(s, "parentbased_always_off"))
-        return 0.0;
-    if (!strcmp(s, "traceidratio") || !strcmp(s, "parentbased_traceidratio")) {
-        const char *a = oc_env("OTEL_TRACES_SAMPLER_ARG", NULL);
-        char *end;
-        double r = a ? strtod(a, &end) : 1.0;
-        if (!a || *end || r < 0 || r > 1 || isnan(r)) {
-            oc_log(ORCH_LOG_WARN, "trace", "OTEL_TRACES_SAMPLER_ARG '%s' is not a ratio in "
-                   "[0, 1]: sampling every trace", a ? a : "");
-            return 1.0;
-        }
-        return r;
-    }
-    oc_log(ORCH_LOG_WARN, "trace", "OTEL_TRACES_SAMPLER '%s' is not supported: sampling every "
-           "trace", s);
-    return 1.0;
-}
-
-int oc_exporter_sampled(const struct oc_exporter *x, const uint8_t trace_id[16])
-{
-    if (x->ratio >= 1.0)
-        return 1;
-    uint64_t v = 0;
-    for (int i = 8; i < 16; i++)
-        v = v << 8 | trace_id[i];
-    return (double)v < x->ratio * 18446744073709551616.0;
+    return &x->sampler;
 }
 
 static void *oc_export_main(void *arg);
 
-/* The endpoint: the traces one as given, else the base one + /v1/traces. */
-static char *oc_exporter_url(const char *traces, const char *base)
+/* The content type, then the settings' headers. */
+static void oc_exporter_headers(struct oc_exporter *x, const struct oc_trace_settings *s)
 {
-    if (traces)
-        return oc_xstrdup(traces);
-    size_t n = strlen(base);
-    return oc_xasprintf("%.*s/v1/traces", (int)(n && base[n - 1] == '/' ? n - 1 : n), base);
-}
-
-/* The content type, then OTEL_EXPORTER_OTLP_[TRACES_]HEADERS. */
-static void oc_exporter_headers(struct oc_exporter *x)
-{
-    struct oc_kv *h = NULL;
-    size_t nh = oc_parse_pairs(oc_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), &h);
     x->headers = x->curl->slist_append(NULL, x->json ? "Content-Type: application/json"
                                                      : "Content-Type: application/x-protobuf");
-    for (size_t i = 0; i < nh; i++) {
-        char *line = oc_xasprintf("%s: %s", h[i].key, h[i].value);
+    for (size_t i = 0; i < s->n_headers; i++) {
+        char *line = oc_xasprintf("%s: %s", s->headers[i].key, s->headers[i].value);
         x->headers = x->curl->slist_append(x->headers, line);
+        memset(line, 0, strlen(line)); /* it may hold a token */
         free(line);
-        free(h[i].key);
-        free(h[i].value);
     }
-    free(h);
 }
 
-/* The resource: OTEL_RESOURCE_ATTRIBUTES, with service.name from
- * OTEL_SERVICE_NAME (or service when neither names it), service.version
- * and host.name. */
-static void oc_exporter_resource(struct oc_exporter *x, const char *service)
+/* The resource: the settings' attributes, with service.name from the
+ * settings' service name (or service when neither names it),
+ * service.version and host.name. */
+static void oc_exporter_resource(struct oc_exporter *x, struct oc_trace_settings *s,
+                                 const char *service)
 {
-    x->n_res = oc_parse_pairs(oc_env("OTEL_RESOURCE_ATTRIBUTES", NULL), &x->res);
-    const char *svc = oc_env("OTEL_SERVICE_NAME", NULL);
+    x->res = s->res;
+    x->n_res = s->n_res;
+    s->res = NULL;
+    s->n_res = 0;
+    const char *svc = s->service_name;
     int have_svc = 0;
     for (size_t i = 0; i < x->n_res; i++)
         if (!strcmp(x->res[i].key, "service.name")) {
@@ -211,12 +127,13 @@ static void oc_exporter_resource(struct oc_exporter *x, const char *service)
         }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    struct oc_kv add[] = {{"service.name", (char *)(svc ? svc : service)},
-                          {"service.version", ORCH_VERSION},
-                          {"host.name", host}};
+    struct oc_trace_kv add[] = {{"service.name", (char *)(svc ? svc : service)},
+                                {"service.version", ORCH_VERSION},
+                                {"host.name", host}};
     for (size_t i = have_svc ? 1 : 0; i < 3; i++) {
         x->res = oc_xrealloc(x->res, (x->n_res + 1) * sizeof *x->res);
-        x->res[x->n_res++] = (struct oc_kv){oc_xstrdup(add[i].key), oc_xstrdup(add[i].value)};
+        x->res[x->n_res++] =
+            (struct oc_trace_kv){oc_xstrdup(add[i].key), oc_xstrdup(add[i].value)};
     }
 }
 
@@ -240,41 +157,25 @@ static int oc_exporter_start(struct oc_exporter *x)
     return 0;
 }
 
-struct oc_exporter *oc_exporter_from_env(const char *service)
+struct oc_exporter *oc_exporter_new(struct oc_trace_settings *s, const char *service)
 {
-    const char *off = oc_env("OTEL_SDK_DISABLED", NULL);
-    if (off && !strcasecmp(off, "true"))
-        return NULL;
-    const char *traces = oc_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", NULL);
-    const char *base = oc_env("OTEL_EXPORTER_OTLP_ENDPOINT", NULL);
-    if (!traces && !base)
-        return NULL;
-    double ratio = oc_sampler_ratio();
-    if (ratio <= 0.0)
-        return NULL;
-    const char *proto = oc_env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL");
-    if (proto && strcmp(proto, "http/protobuf") && strcmp(proto, "http/json")) {
-        oc_log(ORCH_LOG_ERROR, "trace", "OTLP protocol '%s' is not supported (http/protobuf, "
-               "http/json): traces are not exported", proto);
-        return NULL;
-    }
     const char *why = NULL;
     const struct oc_libcurl *curl = oc_libcurl(&why);
     if (!curl) {
         oc_log(ORCH_LOG_ERROR, "trace", "traces are not exported: %s", why);
+        oc_trace_settings_free(s);
         return NULL;
     }
     struct oc_exporter *x = oc_xcalloc(1, sizeof *x);
     x->curl = curl;
-    x->ratio = ratio;
-    x->json = proto && !strcmp(proto, "http/json");
-    x->url = oc_exporter_url(traces, base);
-    const char *t = oc_env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT");
-    x->timeout_ms = t ? strtoll(t, NULL, 10) : 10000;
-    if (x->timeout_ms <= 0)
-        x->timeout_ms = 10000;
-    oc_exporter_headers(x);
-    oc_exporter_resource(x, service);
+    x->sampler = s->sampler;
+    x->json = s->json;
+    x->url = s->url;
+    s->url = NULL;
+    x->timeout_ms = s->timeout_ms;
+    oc_exporter_headers(x, s);
+    oc_exporter_resource(x, s, service);
+    oc_trace_settings_free(s);
     return oc_exporter_start(x) == 0 ? x : NULL;
 }
 
@@ -300,12 +201,6 @@ uint64_t oc_exporter_dropped(const struct oc_exporter *x)
 
 /* ---- encoding ---- */
 
-static void oc_hexs(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
 static json_t *oc_json_kv(const char *key, const char *str, int64_t num)
 {
     char n[24];
@@ -322,10 +217,10 @@ static char *oc_encode_json(struct oc_exporter *x, struct oc_span **spans, size_
     for (size_t i = 0; i < n; i++) {
         struct oc_span *s = spans[i];
         char tid[33], sid[17], pid[17] = "", st[24], en[24];
-        oc_hexs(s->trace_id, 16, tid);
-        oc_hexs(s->span_id, 8, sid);
+        oc_trace_hex(s->trace_id, 16, tid);
+        oc_trace_hex(s->span_id, 8, sid);
         if (s->has_parent)
-            oc_hexs(s->parent_id, 8, pid);
+            oc_trace_hex(s->parent_id, 8, pid);
         snprintf(st, sizeof st, "%llu", (unsigned long long)s->start_ns);
         snprintf(en, sizeof en, "%llu", (unsigned long long)s->end_ns);
         json_t *attrs = json_array(), *evs = json_array();
@@ -583,11 +478,7 @@ void oc_exporter_free(struct oc_exporter *x)
     free(x->q);
     if (x->headers)
         x->curl->slist_free_all(x->headers);
-    for (size_t i = 0; i < x->n_res; i++) {
-        free(x->res[i].key);
-        free(x->res[i].value);
-    }
-    free(x->res);
+    oc_trace_kvs_free(x->res, x->n_res);
     free(x->url);
     pthread_mutex_destroy(&x->mu);
     pthread_cond_destroy(&x->cv);

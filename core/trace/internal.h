@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace.h"
+
 struct oc_span_attr {
     char *key;
     char *str;                   /* NULL: an integer attribute */
@@ -39,14 +41,42 @@ void oc_trace_id_of(const char *run_id, uint8_t out[16]);
 void oc_span_id_of(const char *kind, const char *run_id, const char *step_id,
                    uint32_t attempt, uint8_t out[8]);
 
-/* The exporter (export.c). */
+/* What the exporter is told (settings.c): from telemetry.traces or the
+ * OTEL_* variables, never a mix of the two. */
+struct oc_trace_kv {
+    char *key, *value;
+};
+struct oc_trace_settings {
+    char *url;
+    int json;
+    struct oc_trace_kv *headers;
+    size_t n_headers;
+    int64_t timeout_ms;
+    struct oc_sampler sampler;
+    char *service_name;          /* NULL: the process's default */
+    struct oc_trace_kv *res;     /* resource attributes as given */
+    size_t n_res;
+};
+/* 1 with *s filled: export; 0: no export (the reason logged when it is a
+ * mistake, not a choice). file NULL or unset: the variables. */
+int oc_trace_settings_read(const struct oc_telemetry *file, struct oc_trace_settings *s);
+void oc_trace_settings_free(struct oc_trace_settings *s);
+void oc_trace_kvs_free(struct oc_trace_kv *kv, size_t n);
+
+/* sampler.c: the verdict for a trace (the same in every process); whether
+ * the sampler can keep any at all. */
+int oc_sampler_keeps(const struct oc_sampler *s, const uint8_t trace_id[16],
+                     const struct oc_trace_parent *parent);
+int oc_sampler_keeps_any(const struct oc_sampler *s);
+
+/* The exporter (export.c), made from settings it takes over; NULL when its
+ * thread cannot start. */
 struct oc_exporter;
-struct oc_exporter *oc_exporter_from_env(const char *service);
+struct oc_exporter *oc_exporter_new(struct oc_trace_settings *s, const char *service);
 /* Takes s over; drops (and counts) it when the queue is full. */
 void oc_exporter_add(struct oc_exporter *x, struct oc_span *s);
 uint64_t oc_exporter_dropped(const struct oc_exporter *x);
 void oc_exporter_free(struct oc_exporter *x);
-/* The sampler's verdict for a trace (deterministic in its id). */
-int oc_exporter_sampled(const struct oc_exporter *x, const uint8_t trace_id[16]);
+const struct oc_sampler *oc_exporter_sampler(const struct oc_exporter *x);
 
 #endif

@@ -17,6 +17,7 @@ struct oc_open {
     enum oc_open_kind kind;
     char *run_id, *step_id;
     uint32_t attempt;
+    int sampled;             /* the sampler's verdict on its trace, taken when it opened */
     struct oc_span *span;
 };
 
@@ -54,27 +55,40 @@ void oc_span_id_of(const char *kind, const char *run_id, const char *step_id,
     memcpy(out, d, 8);
 }
 
-static void oc_hex(const uint8_t *b, size_t n, char *out)
+/* The trace a run's spans belong to: its caller's, else its own. */
+static void oc_run_trace_id(const char *run_id, const struct oc_trace_parent *parent,
+                            uint8_t out[16])
 {
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    if (parent)
+        memcpy(out, parent->trace_id, 16);
+    else
+        oc_trace_id_of(run_id, out);
 }
 
-void oc_trace_traceparent(const char *run_id, const char *step_id, uint32_t attempt,
-                          char out[56])
+int oc_tracer_traceparent(const struct oc_tracer *t, const struct oc_trace_parent *parent,
+                          const char *run_id, const char *step_id, uint32_t attempt,
+                          char out[OC_TRACEPARENT_LEN + 1])
 {
-    uint8_t t[16], s[8];
-    oc_trace_id_of(run_id, t);
-    oc_span_id_of("attempt", run_id, step_id, attempt, s);
-    char th[33], sh[17];
-    oc_hex(t, 16, th);
-    oc_hex(s, 8, sh);
-    snprintf(out, 56, "00-%s-%s-01", th, sh);
+    if (!t) {
+        if (!parent)
+            return -1;
+        oc_traceparent_format(parent->trace_id, parent->span_id, parent->sampled, out);
+        return 0;
+    }
+    uint8_t tid[16], sid[8];
+    oc_run_trace_id(run_id, parent, tid);
+    oc_span_id_of("attempt", run_id, step_id, attempt, sid);
+    oc_traceparent_format(tid, sid, oc_sampler_keeps(oc_exporter_sampler(t->x), tid, parent),
+                          out);
+    return 0;
 }
 
-struct oc_tracer *oc_tracer_from_env(const char *service)
+struct oc_tracer *oc_tracer_new(const struct oc_telemetry *file, const char *service)
 {
-    struct oc_exporter *x = oc_exporter_from_env(service);
+    struct oc_trace_settings set;
+    if (!oc_trace_settings_read(file, &set))
+        return NULL;
+    struct oc_exporter *x = oc_exporter_new(&set, service);
     if (!x)
         return NULL;
     struct oc_tracer *t = oc_xcalloc(1, sizeof *t);
@@ -102,21 +116,31 @@ static struct oc_open *oc_find(struct oc_tracer *t, enum oc_open_kind k, const c
 
 static const char *const oc_kind_names[] = {"run", "step", "attempt", "backoff"};
 
-static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k, const char *run,
-                                    const char *step, uint32_t attempt, const char *name,
-                                    uint64_t now)
+/* A span of p's run (and step, but for the run span) opened in the run's
+ * trace: the run span is the child of the run's caller (when it has one),
+ * the others of the run's and the step's spans. */
+static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
+                                    const struct oc_progress *p, uint32_t attempt,
+                                    const char *name, uint64_t now)
 {
+    const char *run = p->run_id, *step = k == OC_OPEN_RUN ? NULL : p->step_id;
+    const struct oc_trace_parent *parent = p->trace_parent;
     if (t->n_open == t->cap_open) {
         t->cap_open = t->cap_open ? 2 * t->cap_open : 16;
         t->open = oc_xrealloc(t->open, t->cap_open * sizeof *t->open);
     }
     struct oc_open *o = &t->open[t->n_open++];
-    *o = (struct oc_open){k, oc_xstrdup(run), step ? oc_xstrdup(step) : NULL, attempt, NULL};
     struct oc_span *s = oc_xcalloc(1, sizeof *s);
-    oc_trace_id_of(run, s->trace_id);
-    oc_span_id_of(oc_kind_names[k], run, k == OC_OPEN_RUN ? NULL : step,
+    oc_run_trace_id(run, parent, s->trace_id);
+    *o = (struct oc_open){k, oc_xstrdup(run), step ? oc_xstrdup(step) : NULL, attempt,
+                          oc_sampler_keeps(oc_exporter_sampler(t->x), s->trace_id, parent),
+                          NULL};
+    oc_span_id_of(oc_kind_names[k], run, step,
                   k == OC_OPEN_ATTEMPT || k == OC_OPEN_BACKOFF ? attempt : 0, s->span_id);
-    if (k != OC_OPEN_RUN) {
+    if (k == OC_OPEN_RUN && parent) {
+        s->has_parent = 1;
+        memcpy(s->parent_id, parent->span_id, 8);
+    } else if (k != OC_OPEN_RUN) {
         s->has_parent = 1;
         if (k == OC_OPEN_STEP)
             oc_span_id_of("run", run, NULL, 0, s->parent_id);
@@ -144,7 +168,7 @@ static void oc_close(struct oc_tracer *t, struct oc_open *o, uint64_t now, int s
     s->status = status;
     if (message && status == 2)
         s->status_message = oc_xstrdup(message);
-    if (oc_exporter_sampled(t->x, s->trace_id))
+    if (o->sampled)
         oc_exporter_add(t->x, s);
     else
         oc_span_free(s);
@@ -168,11 +192,11 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
         if ((o = oc_find(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, 0)))
             oc_close(t, o, now, 0, NULL);
         if (!oc_find(t, OC_OPEN_STEP, p->run_id, p->step_id, 0))
-            oc_open_span(t, OC_OPEN_STEP, p->run_id, p->step_id, 0, p->step_id, now);
+            oc_open_span(t, OC_OPEN_STEP, p, 0, p->step_id, now);
         if (!oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt)) {
             char name[160];
             snprintf(name, sizeof name, "%s attempt %u", p->step_id, p->attempt);
-            oc_open_span(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt, name, now);
+            oc_open_span(t, OC_OPEN_ATTEMPT, p, p->attempt, name, now);
         }
         break;
     case OC_EV_STEP_RETRY:
@@ -181,7 +205,7 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
         {
             char name[160];
             snprintf(name, sizeof name, "%s back-off after attempt %u", p->step_id, p->attempt);
-            oc_open_span(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, p->attempt, name, now);
+            oc_open_span(t, OC_OPEN_BACKOFF, p, p->attempt, name, now);
         }
         break;
     case OC_EV_STEP_FINISHED: {
@@ -194,7 +218,7 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
             oc_close(t, o, now, 0, NULL);
         o = oc_find(t, OC_OPEN_STEP, p->run_id, p->step_id, 0);
         if (!o) /* skipped, or decided without an attempt */
-            o = oc_open_span(t, OC_OPEN_STEP, p->run_id, p->step_id, 0, p->step_id, now);
+            o = oc_open_span(t, OC_OPEN_STEP, p, 0, p->step_id, now);
         oc_span_attr_str(o->span, "orch.step.state", orch_step_state_name(p->state));
         if (p->attempt)
             oc_span_attr_int(o->span, "orch.attempts", p->attempt);
@@ -215,7 +239,7 @@ void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p)
     if (!run && p->type != OC_EV_STEP_OUTPUT) {
         char name[160];
         snprintf(name, sizeof name, "run %s", p->workflow ? p->workflow : "?");
-        run = oc_open_span(t, OC_OPEN_RUN, p->run_id, NULL, 0, name, now);
+        run = oc_open_span(t, OC_OPEN_RUN, p, 0, name, now);
         if (p->workflow)
             oc_span_attr_str(run->span, "orch.workflow", p->workflow);
     }

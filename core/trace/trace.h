@@ -2,19 +2,24 @@
  *
  * One trace per run: a run span, a child per step, a child of that per
  * attempt, and back-off spans between attempts; instance events and
- * approvals waited on are span events. Ids are derived from the run's id
- * (trace id = SHA-256(run)[0..16], span ids from the run, step and
- * attempt), so a run resumed by another process continues the same trace
- * with the same parents and needs nothing stored, and TRACEPARENT for a
- * step's command is known before it starts.
+ * approvals waited on are span events. Span ids are derived from the run's
+ * id (from the run, step and attempt), and so is the trace id (SHA-256 of
+ * the run's id) unless the run was started with a caller's W3C traceparent:
+ * then the trace is the caller's and the run span is a child of the
+ * caller's span. That context is the run's (a run.traceparent event
+ * written with it), so a run resumed by another process continues the same
+ * trace with the same parents, and TRACEPARENT for a step's command is
+ * known before it starts.
  *
- * Configured by the standard variables: OTEL_EXPORTER_OTLP_ENDPOINT (+
- * /v1/traces) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ..._HEADERS,
- * ..._PROTOCOL (http/protobuf, the default, or http/json), ..._TIMEOUT,
+ * Configured by telemetry.traces in the config file (struct oc_telemetry)
+ * or, when the file has none, by the standard variables:
+ * OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ..._HEADERS, ..._PROTOCOL
+ * (http/protobuf, the default, or http/json), ..._TIMEOUT,
  * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER
- * (always_on, always_off, traceidratio with OTEL_TRACES_SAMPLER_ARG;
- * parentbased_* as their base), OTEL_SDK_DISABLED. Nothing is exported
- * without an endpoint.
+ * (parentbased_always_on, the default, always_on, always_off, traceidratio
+ * with OTEL_TRACES_SAMPLER_ARG, and their parentbased_ forms). OTEL_SDK_DISABLED
+ * turns either off. Nothing is exported without an endpoint.
  *
  * Export is batched on a thread of its own, bounded (2048 spans queued at
  * most; more are dropped and counted), retried with back-off on 429, 5xx
@@ -23,14 +28,60 @@
 #ifndef OC_TRACE_H
 #define OC_TRACE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct oc_progress;
+struct oc_telemetry;
 struct oc_tracer;
 
-/* NULL when tracing is off (no endpoint, disabled, always_off). service:
- * the default service.name ("orch", "orchd"). */
-struct oc_tracer *oc_tracer_from_env(const char *service);
+/* ---- the W3C trace context (context.c) ---- */
+
+/* A caller's context: the trace a run joins and the span it is a child of. */
+struct oc_trace_parent {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    int sampled;                 /* the sampled bit of its trace-flags */
+};
+
+/* "00-" 32 hex "-" 16 hex "-" 2 hex */
+#define OC_TRACEPARENT_LEN 55
+
+/* 0 and *out when text is a traceparent orch can join (W3C Trace Context:
+ * version 00 exactly; a later version read as its first four fields; ids
+ * of lowercase hex, not all zeros); -1 when it is malformed, which the
+ * specification says to ignore (the run then has a trace of its own). */
+int oc_traceparent_parse(const char *text, struct oc_trace_parent *out);
+/* text (NULL: none given) parsed as oc_traceparent_parse does; a
+ * malformed one is logged as ignored, naming where it came from (what:
+ * "the traceparent header", "TRACEPARENT"). 0 with *out, -1 none. */
+int oc_traceparent_take(const char *text, const char *what, struct oc_trace_parent *out);
+/* Version 00 with only the sampled flag, as orch sends it on. */
+void oc_traceparent_format(const uint8_t trace_id[16], const uint8_t span_id[8], int sampled,
+                           char out[OC_TRACEPARENT_LEN + 1]);
+/* n bytes as 2n lowercase hex digits and a NUL. */
+void oc_trace_hex(const uint8_t *b, size_t n, char *out);
+
+/* ---- names shared by telemetry.traces and the variables (sampler.c) ---- */
+
+/* protocol: 0 http/protobuf, 1 http/json, -1 neither. */
+int oc_otlp_protocol(const char *name);
+
+struct oc_sampler {
+    int parent_based;            /* a run with a caller's context follows its sampled bit */
+    double ratio;                /* otherwise: the share of traces kept, 0 to 1 */
+};
+/* name (an OTEL_TRACES_SAMPLER value) and arg (its ratio, NULL: 1) into
+ * *out: NULL, or why not (malloc'd). arg is read only by the
+ * traceidratio samplers. */
+char *oc_sampler_parse(const char *name, const char *arg, struct oc_sampler *out);
+
+/* ---- the tracer (spans.c) ---- */
+
+/* NULL when tracing is off (no endpoint, disabled, a sampler that keeps
+ * nothing). file: the config's telemetry: section (NULL or unset: the
+ * OTEL_* variables). service: the default service.name ("orch", "orchd"). */
+struct oc_tracer *oc_tracer_new(const struct oc_telemetry *file, const char *service);
 /* An engine event (engine thread only). */
 void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p);
 /* Spans dropped so far: queue full, or export failed after its retries. */
@@ -39,9 +90,12 @@ uint64_t oc_tracer_dropped(const struct oc_tracer *t);
  * stop the thread, free. NULL is fine. */
 void oc_tracer_free(struct oc_tracer *t);
 
-/* The W3C traceparent of an attempt's span ("00-TRACE-SPAN-01"), what its
- * command gets as TRACEPARENT; out has room for 56 bytes. */
-void oc_trace_traceparent(const char *run_id, const char *step_id, uint32_t attempt,
-                          char out[56]);
+/* The W3C traceparent a step's command gets as TRACEPARENT: its attempt's
+ * span in the run's trace, flagged sampled as the run is. Without a tracer
+ * (t NULL), the caller's context as it came (orch takes no part in the
+ * trace, so tools it runs join the caller's span). 0 with out, -1 none. */
+int oc_tracer_traceparent(const struct oc_tracer *t, const struct oc_trace_parent *parent,
+                          const char *run_id, const char *step_id, uint32_t attempt,
+                          char out[OC_TRACEPARENT_LEN + 1]);
 
 #endif

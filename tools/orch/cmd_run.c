@@ -77,6 +77,7 @@ static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
         .lease_ttl_ms = d->cfg ? orchd_cfg_of(d->cfg)->lease_ttl_ms : 0,
         .env_passthrough = d->cfg ? d->cfg->env_passthrough : NULL,
         .n_env_passthrough = d->cfg ? d->cfg->n_env_passthrough : 0,
+        .telemetry = d->cfg ? &d->cfg->telemetry : NULL,
         .on_progress = cli_progress_cb,
         .ud = d->prog,
     };
@@ -258,7 +259,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
     const struct oc_workflow *wf = oc_config_workflow(d.cfg, pos[1]);
     if (wf)
         cli_progress_total(d.prog, wf->n_steps);
-    orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], typed, key, &run_id, &err);
+    /* What a CI system (or a step of another run) sets: the run becomes a
+     * child of that span. */
+    orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], typed, key, getenv("TRACEPARENT"),
+                                     &run_id, &err);
     json_decref(typed);
     if (st == ORCH_E_EXISTS && run_id) {
         /* Idempotent re-submission: report the existing run, run nothing. */

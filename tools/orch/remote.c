@@ -126,6 +126,16 @@ static CURL *cli_curl(struct cli *c, const char *path, struct curl_slist **hdrs,
         memset(tok, 0, strlen(tok));
         free(tok);
     }
+    /* A CI system's (or a step's) trace context goes on with the request,
+     * as an instrumented client's would: `runs start` makes its run a
+     * child of that span. orchd judges its form; a line break would end
+     * the header. */
+    const char *tp = getenv("TRACEPARENT");
+    if (tp && *tp && !strpbrk(tp, "\r\n")) {
+        char *line = oc_xasprintf("traceparent: %s", tp);
+        *hdrs = L->slist_append(*hdrs, line);
+        free(line);
+    }
     return h;
 }
 

@@ -466,6 +466,7 @@ static int orchd_start_engine(struct orchd *d, int64_t wait_for_store_ms)
         .wake_fd = d->wake[0],
         .env_passthrough = d->cfg->env_passthrough,
         .n_env_passthrough = d->cfg->n_env_passthrough,
+        .telemetry = &d->cfg->telemetry, /* read here once: a reload cannot change it */
         .on_progress = orchd_on_progress,
         .ud = d,
     };

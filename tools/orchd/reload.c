@@ -67,6 +67,9 @@ static void orchd_restart_only(struct orchd *d, const struct oc_config *now,
                                const struct oc_config *next, json_t *errors)
 {
     const struct orchd_cfg *a = orchd_cfg_of(now), *b = orchd_cfg_of(next);
+    /* The exporter is made once, with the engine (its thread, its queue
+     * and the spans of runs in flight). */
+    const struct oc_node *tel = oc_node_get(next->root, "telemetry");
     struct {
         int same;
         const struct oc_pos *pos;
@@ -85,6 +88,8 @@ static void orchd_restart_only(struct orchd *d, const struct oc_config *now,
         {orchd_str_equal(a->listen, b->listen), &next->root->pos, "server.listen"},
         {orchd_str_equal(a->worker_id, b->worker_id), &next->root->pos, "worker.id"},
         {a->singleton == b->singleton, &next->root->pos, "worker.mode"},
+        {orchd_node_equal(oc_node_get(now->root, "telemetry"), tel),
+         tel ? &tel->pos : &next->root->pos, "telemetry"},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if (!checks[i].same)

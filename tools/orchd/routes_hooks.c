@@ -69,7 +69,7 @@ void orchd_hook(struct orchd_req *rq)
     char *id = NULL;
     ORCHD_API_LOCK(rq->d);
     orch_status rc = oc_run_enqueue(rq->d->api, rq->cfg, h->workflow, inputs, ikey, "webhook",
-                                    &id, &err);
+                                    orchd_header(rq, "traceparent"), &id, &err);
     ORCHD_API_UNLOCK(rq->d);
     if (rc == ORCH_OK || (rc == ORCH_E_EXISTS && id)) {
         orchd_wake(rq->d);

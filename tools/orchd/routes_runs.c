@@ -84,7 +84,9 @@ void orchd_runs_start(struct orchd_req *rq)
     oc_error_init(&err);
     char *id = NULL;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = oc_run_enqueue(rq->d->api, rq->cfg, wf, in, key, "api", &id, &err);
+    /* The caller's W3C trace context: the run becomes a child of its span. */
+    orch_status rc = oc_run_enqueue(rq->d->api, rq->cfg, wf, in, key, "api",
+                                    orchd_header(rq, "traceparent"), &id, &err);
     json_t *run = NULL;
     if (id) {
         struct orch_error e2;

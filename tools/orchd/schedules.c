@@ -113,7 +113,7 @@ int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns)
         orch_status rc = wf ? oc_inputs_from_text(wf, inputs, &typed, &err) : ORCH_OK;
         if (rc == ORCH_OK)
             rc = oc_run_enqueue(d->store, d->cfg, s->workflow, typed ? typed : inputs, key,
-                                "schedule", &run_id, &err);
+                                "schedule", NULL, &run_id, &err);
         json_decref(typed);
         if (rc == ORCH_OK) {
             f.run_id = run_id;
