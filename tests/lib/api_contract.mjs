@@ -155,6 +155,10 @@ await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", bog
 await call("POST", "/v1/runs", { token: "writer", raw: "{not json", expect: 400 });
 await call("POST", "/v1/runs", { token: "writer", body: { workflow: "nope" }, expect: 404 });
 await call("POST", "/v1/runs", { token: "writer", raw: JSON.stringify({ workflow: "hello", pad: "x".repeat(70000) }), expect: 413 });
+// A caller's trace context, and one that is malformed: ignored, never refused.
+const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello" }, headers: { traceparent: tp }, expect: 201 });
+await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello" }, headers: { traceparent: "00-junk" }, expect: 201 });
 await waitRun(hello, ["succeeded"]);
 await call("GET", "/v1/runs", { token: "reader", expect: 200 });
 await call("GET", "/v1/runs?state=succeeded&workflow=hello&limit=5", { token: "reader", expect: 200 });
@@ -265,7 +269,7 @@ await call("POST", "/v1/control", { token: "admin", body: { bogus: true }, expec
 // --- webhooks
 const hookBody = JSON.stringify({ inputs: { who: "hook" } });
 const sig = "sha256=" + crypto.createHmac("sha256", hookKey).update(hookBody).digest("hex");
-await call("POST", "/v1/hooks/build", { raw: hookBody, headers: { "X-Orch-Signature": sig, "X-Orch-Delivery": "d-1" }, expect: 201 });
+await call("POST", "/v1/hooks/build", { raw: hookBody, headers: { "X-Orch-Signature": sig, "X-Orch-Delivery": "d-1", traceparent: tp }, expect: 201 });
 await call("POST", "/v1/hooks/build", { raw: hookBody, headers: { "X-Orch-Signature": sig, "X-Orch-Delivery": "d-1" }, expect: 200 });
 await call("POST", "/v1/hooks/build", { raw: hookBody, expect: 401 });
 await call("POST", "/v1/hooks/nope", { raw: hookBody, headers: { "X-Orch-Signature": sig }, expect: 404 });
