@@ -7,15 +7,9 @@
 # spans, and one that is down costs no run.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/npm_tools.sh"
+. "$(dirname "$0")/../lib/otlp.sh"
 NPM_TOOLS=$(npm_tools) || fail "cannot install the npm OTLP definitions"
 export NPM_TOOLS
-
-receiver() { # NAME [FAIL_FIRST]: start a receiver writing $T/NAME.jsonl; port in $PORT
-  node "$ORCH_SOURCE_DIR/tests/lib/otlp_receiver.mjs" "$T/$1.jsonl" "${2:-0}" &
-  T_PIDS+=($!)
-  wait_file "$T/$1.jsonl.port"
-  PORT=$(cat "$T/$1.jsonl.port")
-}
 
 cat >"$T/wf.yaml" <<YAML
 version: 1

@@ -4,7 +4,8 @@
 // orch's own .proto. Accepts application/x-protobuf and application/json
 // on POST /v1/traces; writes one JSON line per span to OUT (protocol, ids
 // as hex, parent, name, kind, times, attributes, events, status, resource)
-// and its port to OUT.port. The first FAIL_FIRST requests get a 503.
+// and its port to OUT.port; each request's headers as a JSON line to
+// OUT.requests. The first FAIL_FIRST requests get a 503.
 import { createRequire } from "module";
 import fs from "fs";
 import http from "http";
@@ -46,6 +47,7 @@ const server = http.createServer((rq, rs) => {
   rq.on("data", (c) => chunks.push(c));
   rq.on("end", () => {
     if (rq.method !== "POST" || rq.url !== "/v1/traces") { rs.writeHead(404); rs.end(); return; }
+    fs.appendFileSync(out + ".requests", JSON.stringify({ headers: rq.headers }) + "\n");
     if (failFirst > 0) { failFirst--; rs.writeHead(503); rs.end(); return; }
     const body = Buffer.concat(chunks);
     const type = (rq.headers["content-type"] || "").split(";")[0];
