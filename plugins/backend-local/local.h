@@ -28,6 +28,9 @@ struct orch_instance {
     char *id;      /* orch's instance id: the directory name */
     char *dir;     /* <root>/<id> */
     char *workdir; /* <root>/<id>/work: where commands run */
+    /* dir is a staging or doomed directory, attached only to be destroyed:
+     * removed where it is, not renamed again. */
+    int leftover;
 };
 
 /* The directory rel (relative to the work dir; "" or "." is the work dir)

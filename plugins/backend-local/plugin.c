@@ -1,6 +1,10 @@
 /* backend-local: the embedded default backend. An instance is a directory
  * <root>/<instance id> holding a marker file (its labels, so leftovers can
- * be found and reaped) and work/, where commands run as local processes. */
+ * be found and reaped) and work/, where commands run as local processes.
+ * It is made under a staging name and destroyed under a doomed one, each
+ * reached by one rename, so that a create or destroy killed at any point
+ * leaves the whole instance, nothing, or a directory whose name says what
+ * it is and which instance it was. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +25,7 @@ const struct orch_host *lb_host;
 
 #define LB_MARKER ".orch-instance"
 #define LB_STAGING ".creating" /* suffix of an instance being made */
+#define LB_DOOMED ".destroying" /* suffix of an instance being removed */
 
 static const struct orch_option lb_options[] = {
     ORCH_OPTION(struct lb_cfg, root, "root", ORCH_OPT_PATH, 0, NULL,
@@ -109,6 +114,14 @@ static int lb_valid_id(const char *id)
         if (*p == '/')
             return 0;
     return 1;
+}
+
+/* The length of the instance id in a staging or doomed name ".ID<suffix>",
+ * 0 when name is not one. */
+static size_t lb_id_in(const char *name, const char *suffix)
+{
+    size_t nl = strlen(name), sl = strlen(suffix);
+    return name[0] == '.' && nl > sl + 1 && !strcmp(name + nl - sl, suffix) ? nl - sl - 1 : 0;
 }
 
 static struct orch_instance *lb_inst_new(struct orch_backend *be, const char *id)
@@ -256,30 +269,6 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
     return ORCH_OK;
 }
 
-static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
-                             const char *handle, struct orch_instance **out,
-                             struct orch_error *err)
-{
-    (void)ctx;
-    (void)handle;
-    if (!lb_valid_id(id))
-        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "bad instance id");
-    struct orch_instance *in = lb_inst_new(be, id);
-    if (!in)
-        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-    struct stat sb;
-    /* A staging directory (listed by list_owned after a killed create) is
-     * attached only to be destroyed: it may have no work dir yet. */
-    size_t nl = strlen(id), sl = strlen(LB_STAGING);
-    int staging = id[0] == '.' && nl > sl && !strcmp(id + nl - sl, LB_STAGING);
-    if (stat(staging ? in->dir : in->workdir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        lb_release(in);
-        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "no instance %s", id);
-    }
-    *out = in;
-    return ORCH_OK;
-}
-
 static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
                               struct orch_error *err)
 {
@@ -287,10 +276,79 @@ static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
     orch_status rc = lb_reap_commands(in, ctx, err);
     if (rc != ORCH_OK)
         return rc;
+    /* Out of the way in one step before anything is removed. Removed in
+     * place, a destroy killed part-way left a directory without work/ (so
+     * attach said "no instance" and the next destroy succeeded at once)
+     * and often without its marker (so list_owned did not report it):
+     * leaked for good. Under the doomed name, what a kill leaves is found
+     * again, by attach of the id (which finishes it) and by list_owned. */
+    if (!in->leftover) {
+        char *doomed = pk_printf(lb_host, "%s/.%s" LB_DOOMED, in->be->root, in->id);
+        if (!doomed)
+            return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+        /* ENOENT: gone, or renamed by another destroy: whatever is left
+         * under the doomed name is removed below either way. */
+        if (rename(in->dir, doomed) != 0 && errno != ENOENT) {
+            rc = lb_host->error_set(err, ORCH_E_IO, "renaming %s to %s: %s", in->dir, doomed,
+                                    strerror(errno));
+            lb_host->free(doomed);
+            return rc;
+        }
+        lb_host->free(in->dir);
+        in->dir = doomed;
+        in->leftover = 1;
+    }
     if (nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
         return lb_host->error_set(err, ORCH_E_IO, "removing %s: %s", in->dir,
                                   strerror(errno));
     return ORCH_OK;
+}
+
+/* Attach of an id whose directory is gone: a destroy killed after its
+ * rename left the rest under the doomed name. It is finished here, so
+ * that "no instance" is true when attach says it (the caller then records
+ * the instance destroyed, or makes a new one). */
+static orch_status lb_finish_doomed(struct orch_instance *in, struct orch_ctx *ctx,
+                                    struct orch_error *err)
+{
+    char *doomed = pk_printf(lb_host, "%s/.%s" LB_DOOMED, in->be->root, in->id);
+    if (!doomed)
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    struct stat sb;
+    if (lstat(doomed, &sb) != 0) {
+        lb_host->free(doomed);
+        return ORCH_OK;
+    }
+    lb_host->free(in->dir);
+    in->dir = doomed;
+    in->leftover = 1;
+    return lb_destroy(in, ctx, err);
+}
+
+static orch_status lb_attach(struct orch_backend *be, struct orch_ctx *ctx, const char *id,
+                             const char *handle, struct orch_instance **out,
+                             struct orch_error *err)
+{
+    (void)handle;
+    if (!lb_valid_id(id))
+        return lb_host->error_set(err, ORCH_E_INVALID_ARG, "bad instance id");
+    struct orch_instance *in = lb_inst_new(be, id);
+    if (!in)
+        return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
+    struct stat sb;
+    /* A staging or doomed directory (listed by list_owned after a killed
+     * create or destroy) is attached only to be destroyed: it may have no
+     * work dir left. */
+    in->leftover = lb_id_in(id, LB_STAGING) || lb_id_in(id, LB_DOOMED);
+    if (stat(in->leftover ? in->dir : in->workdir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        *out = in;
+        return ORCH_OK;
+    }
+    orch_status rc = in->leftover ? ORCH_OK : lb_finish_doomed(in, ctx, err);
+    lb_release(in);
+    if (rc != ORCH_OK)
+        return rc;
+    return lb_host->error_set(err, ORCH_E_NOT_FOUND, "no instance %s", id);
 }
 
 static orch_status lb_status(struct orch_instance *in, struct orch_ctx *ctx,
@@ -349,10 +407,13 @@ static orch_status lb_list_owned(struct orch_backend *be, struct orch_ctx *ctx,
         struct orch_kv kv[32];
         char lines[32][256];
         uint32_t n = 0;
-        size_t nl = strlen(de->d_name), sl = strlen(LB_STAGING);
-        if (de->d_name[0] == '.' && nl > sl + 1 && !strcmp(de->d_name + nl - sl, LB_STAGING)) {
-            /* A create killed before it finished: its id is in the name. */
-            snprintf(lines[0], sizeof lines[0], "%.*s", (int)(nl - sl - 1), de->d_name + 1);
+        size_t idl = lb_id_in(de->d_name, LB_STAGING);
+        if (!idl)
+            idl = lb_id_in(de->d_name, LB_DOOMED);
+        if (idl) {
+            /* A create or destroy killed before it finished: its id is in
+             * the name. */
+            snprintf(lines[0], sizeof lines[0], "%.*s", (int)idl, de->d_name + 1);
             kv[0].key = "orch.instance";
             kv[0].value = lines[0];
             n = 1;
