@@ -1,6 +1,7 @@
 /* The tick ledger read as JSON (tick_ledger.h). */
 #include "tick_ledger.h"
 
+#include "api_json.h"
 #include "host.h"
 #include "util.h"
 
@@ -23,10 +24,8 @@ int oc_tick_since_parse(const char *since, int64_t now_ns, int64_t *out_ns)
 
 static json_t *oc_tick_json(const struct orch_tick_rec *t)
 {
-    char started[40];
-    oc_fmt_utc_time(started, sizeof started, t->started_ns);
-    return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "seq", (json_int_t)t->seq,
-                     "owner", t->owner ? t->owner : "", "started", started,
+    return json_pack("{s:I,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "seq", (json_int_t)t->seq,
+                     "owner", t->owner ? t->owner : "", "started", oc_api_time(t->started_ns),
                      "duration_ns", (json_int_t)t->duration_ns, "claimed",
                      (json_int_t)t->claimed, "dispatched", (json_int_t)t->dispatched, "fired",
                      (json_int_t)t->fired, "requeued", (json_int_t)t->requeued, "reaped",

@@ -17,7 +17,7 @@
 int oc_tick_since_parse(const char *since, int64_t now_ns, int64_t *out_ns);
 
 /* {"ticks": [...], "more": bool}, each tick with its "started" in RFC 3339
- * (oc_fmt_utc_time): at most limit (1..OC_TICKS_MAX) ticks
+ * (oc_api_time): at most limit (1..OC_TICKS_MAX) ticks
  * that started at or after since_ns, newest first; "more" when older ones
  * in range were left out. */
 orch_status oc_tick_list_json(struct oc_store *st, int64_t since_ns, uint32_t limit,

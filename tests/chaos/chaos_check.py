@@ -20,6 +20,8 @@ import sys
 T, ORCH, tags_file = sys.argv[1:4]
 here = os.path.dirname(os.path.abspath(__file__))
 steps_log = os.path.join(here, "..", "lib", "steps_log.py")
+sys.path.insert(0, os.path.join(here, "..", "lib"))
+from api_time import ns  # noqa: E402  (the records' times are integer ns)
 meta = json.load(open(f"{T}/steps.json"))
 fates = dict(l.split() for l in open(tags_file) if l.strip())
 
@@ -93,7 +95,7 @@ for tag, fate in sorted(fates.items()):
         if len(starts) > len(atts):
             problem(tag, f"run {rid} step {s}: {len(starts)} executions, {len(atts)} attempt rows")
         if ok:
-            done = ok[0]["finished_ns"]
+            done = ns(ok[0]["finished"])
             late = [e for e in starts if e[2] > done]
             if late:
                 problem(tag, f"RE-RUN AFTER SUCCESS: {rid} step {s}: executions {late} started after "
@@ -122,7 +124,7 @@ if problems:
             doc = orch_json("runs", "show", rid)
             print(f"--- evidence {tag} = {rid} ({doc['state']}): attempts", file=sys.stderr)
             for a in doc["attempts"]:
-                print(f"  {a['step']}#{a['attempt']} {a['state']} {a['started_ns']}..{a['finished_ns']} "
+                print(f"  {a['step']}#{a['attempt']} {a['state']} {a['started']}..{a['finished']} "
                       f"{a.get('error') or ''}", file=sys.stderr)
         print(f"--- records {tag}", file=sys.stderr)
         try:

@@ -38,6 +38,7 @@ workflows:
     steps:
       - id: gate
         uses: approval
+        timeout: 1h
         with:
           message: "go?"
           inputs: {ticket: string, replicas: number}

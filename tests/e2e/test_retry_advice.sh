@@ -33,7 +33,7 @@ id=$(last_run_id)
 grep -q '"delay_ms":1500' "$T/ev" || { cat "$T/ev" >&2; fail "the retry did not wait the advised 1500 ms"; }
 # The second attempt started no sooner than the advice: a lower bound on a
 # recorded gap, never an upper bound on how long anything took.
-gap=$(run_json "$id" | jq_py "(lambda a: (a[1]['started_ns'] - a[0]['finished_ns']) // 1000000)(sorted([x for x in d['attempts'] if x['step']=='limited'], key=lambda x: x['attempt']))")
+gap=$(run_json "$id" | jq_py "(lambda a: (ns(a[1]['started']) - ns(a[0]['finished'])) // 1000000)(sorted([x for x in d['attempts'] if x['step']=='limited'], key=lambda x: x['attempt']))")
 [ "$gap" -ge 1500 ] || fail "attempt 2 started ${gap} ms after attempt 1 ended (advice: 1500)"
 pass "retry_after_ms is honoured"
 

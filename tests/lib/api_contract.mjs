@@ -5,20 +5,67 @@
 // documents for that status, and a JSON body validates against its schema
 // (ajv, JSON Schema 2020-12, the dialect of OpenAPI 3.1). At the end, every
 // documented operation must have been seen answering a success and, where
-// it documents client errors, a client error. Exit 1 with each problem.
+// it documents client errors, a client error. Times are checked besides:
+// each validates as format date-time (ajv-formats), and in node, to the
+// nanosecond, a run's read back exactly and an approval's deadline is its
+// start plus the timeout. Exit 1 with each problem.
 import { createRequire } from "module";
 import crypto from "crypto";
 import fs from "fs";
 import http from "http";
 const require = createRequire(process.env.NPM_TOOLS + "/node_modules/");
 const Ajv2020 = require("ajv/dist/2020").default;
+const addFormats = require("ajv-formats");
 const YAML = require("yaml");
 
 const [docPath, socketPath, hookKey] = process.argv.slice(2);
 const api = YAML.parse(fs.readFileSync(docPath, "utf8"));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv, ["date-time"]);
 ajv.addSchema(api, "api");
 const problems = [];
+// Without its format added, ajv takes "format" for a note and passes any
+// string: a date that is no date must fail the Time schema.
+const isTime = ajv.getSchema("api#/components/schemas/Time");
+if (!isTime || !isTime("2026-12-03T14:00:00.000000042Z") || isTime("2026-13-45T14:00:00.000000042Z"))
+  problems.push("the Time schema does not check format date-time (is ajv-formats added?)");
+
+// A time of the API as BigInt nanoseconds (null when it is not one), and
+// back: a BigInt keeps what a Number, a double, rounds to 256 ns.
+function timeNs(s) {
+  const m = typeof s === "string" && /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z$/.exec(s);
+  const ms = m ? Date.parse(m[1] + "Z") : NaN;
+  return Number.isNaN(ms) ? null : BigInt(ms) * 1000000n + BigInt(m[2]);
+}
+function timeText(ns) {
+  const whole = new Date(Number(ns / 1000000000n) * 1000).toISOString().slice(0, 19);
+  return `${whole}.${String(ns % 1000000000n).padStart(9, "0")}Z`;
+}
+// The run of a GET /v1/runs/{id} answer: created and updated are times
+// that read back to the same text, as node parsed them from the answer,
+// created not before notBefore (taken before the POST), updated not before
+// created; its attempts started not before it was created and finished
+// (once) not before they started.
+function checkRunTimes(res, notBefore) {
+  const run = res.json?.run, where = `GET /v1/runs/${run?.id}`;
+  const c = timeNs(run?.created), u = timeNs(run?.updated);
+  if (c === null || u === null) {
+    problems.push(`${where}: created and updated are not times: ${run?.created}, ${run?.updated}`);
+    return;
+  }
+  if (timeText(c) !== run.created || timeText(u) !== run.updated)
+    problems.push(`${where}: ${run.created}, ${run.updated} do not read back to themselves`);
+  if (res.text.match(/"created":"([^"]*)"/)?.[1] !== run.created)
+    problems.push(`${where}: node's created ${run.created} is not the answer's text`);
+  if (c < notBefore) problems.push(`${where}: created ${run.created} is before the POST (${timeText(notBefore)})`);
+  if (u < c) problems.push(`${where}: updated ${run.updated} is before created ${run.created}`);
+  for (const step of run.steps || [])
+    for (const a of step.attempts) {
+      const s0 = timeNs(a.started), s1 = a.finished === null ? null : timeNs(a.finished);
+      if (s0 === null || s0 < c || (a.finished !== null && (s1 === null || s1 < s0)))
+        problems.push(`${where}: attempt ${step.id}#${a.attempt}: started ${a.started}, finished ${a.finished}`);
+    }
+}
 const seen = new Map(); // "GET /v1/runs" -> Set of status classes
 
 function request(method, path, { body, token, headers = {}, raw } = {}) {
@@ -145,6 +192,7 @@ await call("GET", "/v1/workflows/hello", { token: "reader", expect: 200 });
 await call("GET", "/v1/workflows/nope", { token: "reader", expect: 404 });
 
 // --- runs
+const beforeHello = BigInt(Date.now()) * 1000000n;
 const hello = await start("hello", { inputs: { who: "api" }, idempotency_key: "contract-1" });
 await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", inputs: { who: "api" }, idempotency_key: "contract-1" }, expect: 200 });
 await call("POST", "/v1/runs", { token: "writer", body: { workflow: "hello", inputs: { who: "other" }, idempotency_key: "contract-1" }, expect: 409 });
@@ -164,9 +212,13 @@ await call("GET", "/v1/runs", { token: "reader", expect: 200 });
 await call("GET", "/v1/runs?state=succeeded&workflow=hello&limit=5", { token: "reader", expect: 200 });
 await call("GET", "/v1/runs?state=bogus", { token: "reader", expect: 400 });
 await call("GET", "/v1/runs?limit=0", { token: "reader", expect: 400 });
-await call("GET", `/v1/runs/${hello}`, { token: "reader", expect: 200 });
+checkRunTimes(await call("GET", `/v1/runs/${hello}`, { token: "reader", expect: 200 }), beforeHello);
 await call("GET", "/v1/runs/r-nope", { token: "reader", expect: 404 });
-await call("GET", `/v1/runs/${hello}/events`, { token: "reader", expect: 200 });
+const helloEvents = (await call("GET", `/v1/runs/${hello}/events`, { token: "reader", expect: 200 })).json?.events || [];
+for (const e of helloEvents)
+  if (!(timeNs(e.ts) >= beforeHello))
+    problems.push(`GET /v1/runs/${hello}/events: event ${e.seq} at ${e.ts}, before the POST`);
+if (!helloEvents.length) problems.push(`GET /v1/runs/${hello}/events: no events`);
 await call("GET", `/v1/runs/${hello}/events?after=2`, { token: "reader", expect: 200 });
 await call("GET", `/v1/runs/${hello}/events?after=x`, { token: "reader", expect: 400 });
 await call("GET", "/v1/runs/r-nope/events", { token: "reader", expect: 404 });
@@ -179,6 +231,23 @@ await call("GET", `/v1/runs/${hello}/steps/greet/logs?follow=on`, { token: "read
 // --- approvals
 const gated = await start("gated");
 await waitRun(gated, ["waiting"]);
+// The deadline the engine stored as integer ns is its attempt's start plus
+// the step's timeout (1h), to the nanosecond, as node reads both.
+{
+  const where = `approval deadline of ${gated}`;
+  const evs = (await call("GET", `/v1/runs/${gated}/events`, { token: "reader", expect: 200 })).json?.events || [];
+  const waiting = evs.find((e) => e.type === "approval.waiting")?.data;
+  const parked = evs.find((e) => e.type === "run.waiting")?.data;
+  const run = (await call("GET", `/v1/runs/${gated}`, { token: "reader", expect: 200 })).json?.run;
+  const att = run?.steps?.[0]?.attempts?.[0];
+  const d = timeNs(waiting?.deadline), s0 = timeNs(att?.started);
+  if (d === null || s0 === null || d - s0 !== 3600n * 1000000000n)
+    problems.push(`${where}: deadline ${waiting?.deadline} is not started ${att?.started} + 1h`);
+  if (waiting && "deadline_ns" in waiting) problems.push(`${where}: approval.waiting still has deadline_ns`);
+  if (parked?.deadline !== waiting?.deadline)
+    problems.push(`${where}: run.waiting's deadline ${parked?.deadline} is not the step's ${waiting?.deadline}`);
+  if (att?.finished !== null) problems.push(`${where}: a waiting attempt is finished: ${att?.finished}`);
+}
 await call("POST", `/v1/runs/${gated}/steps/gate/approve`, { token: "writer", body: { input: { replicas: 2 } }, expect: 400 });
 await call("POST", `/v1/runs/${gated}/steps/gate/approve`, { token: "reader", body: {}, expect: 403 });
 await call("POST", `/v1/runs/${gated}/steps/nope/approve`, { token: "writer", body: {}, expect: 404 });
@@ -227,6 +296,11 @@ await call("POST", `/v1/runs/${broken}/resume`, { token: "reader", expect: 403 }
 // --- instances and executions
 const made = await call("POST", "/v1/instances", { token: "writer", body: { backend: "local", labels: { team: "a" } }, expect: 201 });
 const inst = made.json?.instance?.id;
+{
+  const i = made.json?.instance, c = timeNs(i?.created), u = timeNs(i?.updated), l = timeNs(i?.last_used);
+  if (c === null || u === null || l === null || u < c || l < c)
+    problems.push(`POST /v1/instances: created ${i?.created}, updated ${i?.updated}, last_used ${i?.last_used}`);
+}
 await call("POST", "/v1/instances", { token: "writer", body: {}, expect: 400 });
 await call("POST", "/v1/instances", { token: "writer", body: { backend: "local", size: 3 }, expect: 400 });
 await call("POST", "/v1/instances", { token: "writer", body: { backend: "nope" }, expect: 400 });
@@ -236,7 +310,11 @@ await call("GET", "/v1/instances?all=true&status=false", { token: "reader", expe
 await call("GET", "/v1/instances?all=maybe", { token: "reader", expect: 400 });
 await call("GET", `/v1/instances/${inst}`, { token: "reader", expect: 200 });
 await call("GET", "/v1/instances/i-nope", { token: "reader", expect: 404 });
-await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { command: "echo hi; echo err >&2" }, expect: 200 });
+{
+  const x = (await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { command: "echo hi; echo err >&2" }, expect: 200 })).json?.execution;
+  const s0 = timeNs(x?.started), s1 = timeNs(x?.ended);
+  if (s0 === null || s1 === null || s1 < s0) problems.push(`POST /v1/instances/${inst}/exec: started ${x?.started}, ended ${x?.ended}`);
+}
 await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { argv: ["true"], command: "true" }, expect: 400 });
 await call("POST", "/v1/instances/i-nope/exec", { token: "writer", body: { command: "true" }, expect: 404 });
 const asyncX = await call("POST", `/v1/instances/${inst}/exec`, { token: "writer", body: { command: "echo started; sleep 30", async: true }, expect: 202 });

@@ -77,7 +77,13 @@ free_port() {
 
 # JSON field of a `orch --json runs show` document.
 run_json() { "$ORCH" --json runs show "$1"; }
-jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+# jq_py EXPR: EXPR evaluated with d the JSON of stdin, and ns(TIME) the
+# nanoseconds of a time of the API (tests/lib/api_time.py).
+T_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+jq_py() {
+  python3 -c "import json,sys; sys.path.insert(0, sys.argv[2]); from api_time import ns
+d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1" "$T_LIB"
+}
 
 # The attempt count of a step in a run (from the store).
 attempts_of() {

@@ -58,7 +58,9 @@ void cli_err(const char *fmt, ...) ORCH_PRINTF(1, 2);
 int cli_wants_help(int argc, char **argv);
 /* "1.2s", "350ms" */
 void cli_fmt_duration(char *buf, size_t n, int64_t ns);
-void cli_fmt_time(char *buf, size_t n, int64_t real_ns);
+/* A time of the API ("created", "ts": core/api_json.h) to the second,
+ * "2026-12-03T14:00:00Z"; "-" for null or anything else. */
+void cli_fmt_time(char *buf, size_t n, const json_t *t);
 
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);

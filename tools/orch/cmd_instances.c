@@ -115,8 +115,7 @@ static int cli_inst_list(struct cli *c, int argc, char **argv)
         json_t *x;
         json_array_foreach(list, i, x) {
             char when[32];
-            cli_fmt_time(when, sizeof when,
-                         json_integer_value(json_object_get(x, "last_used_ns")));
+            cli_fmt_time(when, sizeof when, json_object_get(x, "last_used"));
             const char *run = json_string_value(json_object_get(x, "run_id"));
             const char *bs = json_string_value(json_object_get(x, "backend_state"));
             printf("%-24s %-12s %-10s %-10s %-24s %s\n",

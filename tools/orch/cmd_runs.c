@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_json.h"
 #include "cli.h"
 #include "host.h"
 #include "logread.h"
@@ -30,39 +31,17 @@ static uint32_t cli_run_state_from_name(const char *s)
     return 0;
 }
 
-static json_t *cli_json_or_null(const char *text)
-{
-    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    return j ? j : json_null();
-}
-
-static json_t *cli_run_json(const struct orch_run_rec *r)
-{
-    return json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o,s:I,s:I,s:s?}", "id", r->id,
-                     "workflow", r->workflow, "state", orch_run_state_name(r->state),
-                     "idempotency_key", r->idempotency_key, "error", r->error,
-                     "inputs", cli_json_or_null(r->inputs_json), "created_ns",
-                     (json_int_t)r->created_ns, "updated_ns", (json_int_t)r->updated_ns,
-                     "owner", r->owner);
-}
-
 static int32_t cli_collect_run(void *ud, const struct orch_run_rec *r)
 {
-    json_array_append_new(ud, cli_run_json(r));
+    json_array_append_new(ud, oc_api_run(r));
     return 0;
 }
 
+/* Flat, each attempt naming its step: the API nests them under steps. */
 static int32_t cli_collect_attempt(void *ud, const struct orch_attempt_rec *a)
 {
-    json_t *j = json_pack("{s:s,s:i,s:s,s:o,s:s?,s:s?,s:I,s:I}", "step", a->step_id,
-                          "attempt", (json_int_t)a->attempt, "state",
-                          orch_step_state_name(a->state), "outputs",
-                          cli_json_or_null(a->outputs_json), "error", a->error,
-                          "instance", a->instance_id, "started_ns",
-                          (json_int_t)a->started_ns, "finished_ns",
-                          (json_int_t)a->finished_ns);
-    if (a->exit_code >= 0)
-        json_object_set_new(j, "exit_code", json_integer(a->exit_code));
+    json_t *j = json_pack("{s:s}", "step", a->step_id); /* first, as it was */
+    json_object_update_new(j, oc_api_attempt(a));
     json_array_append_new(ud, j);
     return 0;
 }
@@ -78,10 +57,7 @@ static int32_t cli_collect_instance(void *ud, const struct orch_instance_rec *i)
 
 static int32_t cli_collect_event(void *ud, const struct orch_event_rec *e)
 {
-    json_array_append_new(ud, json_pack("{s:I,s:s,s:o,s:I}", "seq", (json_int_t)e->seq,
-                                        "type", e->type, "data",
-                                        cli_json_or_null(e->data_json), "ts_ns",
-                                        (json_int_t)e->ts_ns));
+    json_array_append_new(ud, oc_api_event(e));
     return 0;
 }
 
@@ -92,7 +68,7 @@ void cli_print_runs(json_t *runs)
     json_t *r;
     json_array_foreach(runs, i, r) {
         char when[32];
-        cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(r, "created_ns")));
+        cli_fmt_time(when, sizeof when, json_object_get(r, "created"));
         printf("%-24s %-20s %-10s %s\n", json_string_value(json_object_get(r, "id")),
                json_string_value(json_object_get(r, "workflow")),
                json_string_value(json_object_get(r, "state")), when);
@@ -191,7 +167,7 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
 void cli_print_run(json_t *doc)
 {
     char when[32];
-    cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(doc, "created_ns")));
+    cli_fmt_time(when, sizeof when, json_object_get(doc, "created"));
     printf("run       %s\nworkflow  %s\nstate     %s\ncreated   %s\n",
            json_string_value(json_object_get(doc, "id")),
            json_string_value(json_object_get(doc, "workflow")),
@@ -205,8 +181,9 @@ void cli_print_run(json_t *doc)
     json_t *a;
     json_array_foreach(json_object_get(doc, "attempts"), i, a) {
         char dur[32] = "-", exitc[16] = "-";
-        json_int_t s0 = json_integer_value(json_object_get(a, "started_ns"));
-        json_int_t s1 = json_integer_value(json_object_get(a, "finished_ns"));
+        int64_t s0 = 0, s1 = 0;
+        oc_api_time_ns(json_object_get(a, "started"), &s0);
+        oc_api_time_ns(json_object_get(a, "finished"), &s1);
         if (s1 > s0 && s0 > 0)
             cli_fmt_duration(dur, sizeof dur, s1 - s0);
         if (json_object_get(a, "exit_code"))
@@ -277,11 +254,11 @@ static int32_t cli_print_log(void *ud, const struct orch_log_rec *l)
 {
     struct cli_log_sink *k = ud;
     if (k->json)
-        cli_print_log_json(k, json_pack("{s:s,s:i,s:s,s:s%,s:I}", "step", k->step, "attempt",
+        cli_print_log_json(k, json_pack("{s:s,s:i,s:s,s:s%,s:o}", "step", k->step, "attempt",
                                         (json_int_t)k->attempt, "stream",
                                         l->stream == ORCH_STREAM_STDERR ? "stderr" : "stdout",
-                                        "data", l->data, (size_t)l->len, "ts_ns",
-                                        (json_int_t)l->ts_ns));
+                                        "data", l->data, (size_t)l->len, "ts",
+                                        oc_api_time(l->ts_ns)));
     else
         fwrite(l->data, 1, (size_t)l->len, stdout);
     return 0;
@@ -355,7 +332,7 @@ static int cli_runs_events(struct cli *c, struct oc_store *st, const char *id)
     json_t *e;
     json_array_foreach(evs, i, e) {
         char when[32];
-        cli_fmt_time(when, sizeof when, json_integer_value(json_object_get(e, "ts_ns")));
+        cli_fmt_time(when, sizeof when, json_object_get(e, "ts"));
         char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
         printf("%5lld %s %-18s %s\n", (long long)json_integer_value(json_object_get(e, "seq")),
                when, json_string_value(json_object_get(e, "type")), data ? data : "");

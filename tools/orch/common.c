@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_json.h"
 #include "cli.h"
 #include "engine.h"
 #include "host.h"
@@ -45,8 +46,13 @@ void cli_fmt_duration(char *buf, size_t n, int64_t ns)
                  (long long)(ns / 1000000000 % 60));
 }
 
-void cli_fmt_time(char *buf, size_t n, int64_t real_ns)
+void cli_fmt_time(char *buf, size_t n, const json_t *v)
 {
+    int64_t real_ns;
+    if (oc_api_time_ns(v, &real_ns) != 0 || !real_ns) {
+        snprintf(buf, n, "-");
+        return;
+    }
     time_t t = (time_t)(real_ns / 1000000000);
     struct tm tm;
     gmtime_r(&t, &tm);

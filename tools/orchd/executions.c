@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_json.h"
 #include "exec/result.h"
 #include "errors.h"
 #include "host.h"
@@ -333,16 +334,16 @@ static void orchd_exec_output(struct orchd_exec *x, json_t *j)
 json_t *orchd_exec_json(struct orchd_exec *x, int with_output)
 {
     pthread_mutex_lock(&x->xs->lock);
-    json_t *j = json_pack("{s:s,s:s,s:O,s:s,s:s,s:I}", "id", x->id, "instance", x->instance,
-                          "command", x->command, "state", x->state, "by", x->by,
-                          "started_ns", (json_int_t)x->started_ns);
+    json_t *j = json_pack("{s:s,s:s,s:O,s:s,s:s,s:o}", "id", x->id, "instance", x->instance,
+                          "command", x->command, "state", x->state, "by", x->by, "started",
+                          oc_api_time(x->started_ns));
     if (x->done) {
         json_object_set_new(j, "exit_code", json_integer(x->exit_code));
         if (x->signal)
             json_object_set_new(j, "signal", json_integer(x->signal));
         if (x->error)
             json_object_set_new(j, "error", json_string(x->error));
-        json_object_set_new(j, "ended_ns", json_integer(x->ended_ns));
+        json_object_set_new(j, "ended", oc_api_time(x->ended_ns));
         json_object_set_new(j, "duration_ms",
                             json_integer((x->ended_ns - x->started_ns) / 1000000));
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_json.h"
 #include "host.h"
 #include "instances.h"
 #include "runctl.h"
@@ -67,8 +68,13 @@ void orchd_inst_rec(json_t *j, struct orch_instance_rec *out)
 
 json_t *orchd_inst_public(json_t *j)
 {
-    json_object_del(j, "handle");
-    return j;
+    /* A copy: j stays a row that orchd_inst_rec can write back. */
+    json_t *out = json_copy(j);
+    json_object_del(out, "handle");
+    oc_api_time_rename(out, "created_ns", "created");
+    oc_api_time_rename(out, "updated_ns", "updated");
+    oc_api_time_rename(out, "last_used_ns", "last_used");
+    return out;
 }
 
 int orchd_inst_live(json_t *j)

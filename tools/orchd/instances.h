@@ -33,13 +33,16 @@ void orchd_job_clear(struct orchd_job *j);
 
 /* inst_ledger.c: ledger rows as JSON objects: id, backend, run_id,
  * backend_id, handle, state (a name), labels, owner, created_ns,
- * updated_ns, last_used_ns. The handle is for attaching and never leaves
- * the daemon (orchd_inst_public drops it). */
+ * updated_ns, last_used_ns (integers, as the store keeps them). The handle
+ * is for attaching and never leaves the daemon: what leaves is
+ * orchd_inst_public's copy. */
 json_t *orchd_inst_json(const struct orch_instance_rec *i);
 const char *orchd_inst_state_name(uint32_t state); /* ORCH_INST_* */
 /* A record borrowing j's strings. */
 void orchd_inst_rec(json_t *j, struct orch_instance_rec *out);
-json_t *orchd_inst_public(json_t *j); /* takes j */
+/* The API's form of row j (j itself unchanged): no handle, the times as
+ * "created", "updated" and "last_used" (core/api_json.h). */
+json_t *orchd_inst_public(json_t *j);
 int orchd_inst_live(json_t *j);       /* creating or running */
 /* Every ledger row (run_id NULL: of all runs); NULL with err set. Takes
  * the API lock itself, as do the functions below. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_json.h"
 #include "host.h"
 #include "libcurl.h"
 #include "orchd.h"
@@ -218,10 +219,10 @@ void orchd_notify_run(struct orchd_notifier *n, const char *run_id, const char *
         dv->to->attempts = to->attempts;
         dv->id = oc_new_id("d-");
         dv->run_id = oc_xstrdup(run_id);
-        json_t *b = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:I}", "event", "run.finished", "run_id",
+        /* A receiver's parser is a client like the API's: the time as the API's. */
+        json_t *b = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o}", "event", "run.finished", "run_id",
                               run_id, "state", orch_run_state_name(state), "workflow",
-                              workflow, "error", error, "ts_ns",
-                              (json_int_t)oc_now_real_ns());
+                              workflow, "error", error, "ts", oc_api_time(oc_now_real_ns()));
         dv->body = json_dumps(b, JSON_COMPACT);
         json_decref(b);
         dv->due_mono = oc_now_mono_ns();

@@ -160,7 +160,7 @@ void orchd_instances_create(struct orchd_req *rq)
                    oc_error_text(&err));
         oc_error_clear(&err);
         orchd_inst_event(d, "instance.created", row, orchd_caller(rq));
-        orchd_reply(rq, 201, json_pack("{s:O}", "instance", orchd_inst_public(row)));
+        orchd_reply(rq, 201, json_pack("{s:o}", "instance", orchd_inst_public(row)));
     }
     orchd_job_clear(&job);
 out:
@@ -264,8 +264,11 @@ void orchd_instances_list(struct orchd_req *rq)
     json_decref(rows);
     if (want_status)
         orchd_add_backend_states(rq->d, rq->cfg, out);
-    json_array_foreach(out, i, row) orchd_inst_public(row);
-    orchd_reply(rq, 200, json_pack("{s:o}", "instances", out));
+    json_t *shown = json_array();
+    json_array_foreach(out, i, row)
+        json_array_append_new(shown, orchd_inst_public(row));
+    json_decref(out);
+    orchd_reply(rq, 200, json_pack("{s:o}", "instances", shown));
 }
 
 /* The row of the path's {id}, answering 404 when there is none. */
@@ -309,6 +312,7 @@ void orchd_instances_get(struct orchd_req *rq)
         json_object_set(row, "backend_state", json_object_get(row, "state"));
     }
     orchd_reply(rq, 200, json_pack("{s:o}", "instance", orchd_inst_public(row)));
+    json_decref(row);
 }
 
 static int32_t orchd_run_state_of(void *ud, const struct orch_run_rec *r)
@@ -358,6 +362,7 @@ void orchd_instances_destroy(struct orchd_req *rq)
     }
     if (!orchd_inst_live(row)) {
         orchd_reply(rq, 200, json_pack("{s:o}", "instance", orchd_inst_public(row)));
+        json_decref(row);
         return; /* destroying twice is not an error */
     }
     json_t *be = orchd_live_backend(rq, row, 1);
@@ -377,7 +382,7 @@ void orchd_instances_destroy(struct orchd_req *rq)
             orchd_fail(rq, 500, "internal", "record the instance destroyed: %s",
                        oc_error_text(&err));
         else
-            orchd_reply(rq, 200, json_pack("{s:O}", "instance", orchd_inst_public(row)));
+            orchd_reply(rq, 200, json_pack("{s:o}", "instance", orchd_inst_public(row)));
         oc_error_clear(&err);
         orchd_inst_event(d, "instance.destroyed", row, orchd_caller(rq));
     }

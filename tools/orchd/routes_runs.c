@@ -6,36 +6,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_json.h"
 #include "host.h"
 #include "http.h"
 #include "logread.h"
 #include "runctl.h"
 #include "util.h"
 
-static json_t *orchd_or_null(const char *text)
-{
-    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    return j ? j : json_null();
-}
-
-static json_t *orchd_run_json(const struct orch_run_rec *r)
-{
-    return json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o,s:I,s:I,s:s?}", "id", r->id, "workflow",
-                     r->workflow, "state", orch_run_state_name(r->state), "idempotency_key",
-                     r->idempotency_key, "error", r->error, "inputs",
-                     orchd_or_null(r->inputs_json), "created_ns", (json_int_t)r->created_ns,
-                     "updated_ns", (json_int_t)r->updated_ns, "owner", r->owner);
-}
-
 static int32_t orchd_collect_run(void *ud, const struct orch_run_rec *r)
 {
-    json_array_append_new(ud, orchd_run_json(r));
+    json_array_append_new(ud, oc_api_run(r));
     return 0;
 }
 
 static int32_t orchd_one_run(void *ud, const struct orch_run_rec *r)
 {
-    *(json_t **)ud = orchd_run_json(r);
+    *(json_t **)ud = oc_api_run(r);
     return 0;
 }
 
@@ -173,17 +159,7 @@ static int32_t orchd_collect_attempt(void *ud, const struct orch_attempt_rec *a)
         step = json_pack("{s:s,s:[]}", "id", a->step_id, "attempts");
         json_object_set_new(steps, a->step_id, step);
     }
-    json_t *j = json_pack("{s:i,s:s,s:o,s:s?,s:s?,s:I,s:I}", "attempt", (json_int_t)a->attempt,
-                          "state", orch_step_state_name(a->state), "outputs",
-                          orchd_or_null(a->outputs_json), "error", a->error, "instance",
-                          a->instance_id, "started_ns", (json_int_t)a->started_ns,
-                          "finished_ns", (json_int_t)a->finished_ns);
-    if (a->exit_code >= 0)
-        json_object_set_new(j, "exit_code", json_integer(a->exit_code));
-    if (a->finished_ns)
-        json_object_set_new(j, "duration_ms",
-                            json_integer((a->finished_ns - a->started_ns) / 1000000));
-    json_array_append_new(json_object_get(step, "attempts"), j);
+    json_array_append_new(json_object_get(step, "attempts"), oc_api_attempt(a));
     json_object_set_new(step, "state", json_string(orch_step_state_name(a->state)));
     json_object_set_new(step, "attempt_count", json_integer(a->attempt));
     return 0;
@@ -366,9 +342,7 @@ void orchd_runs_reject(struct orchd_req *rq)
 
 static int32_t orchd_collect_event(void *ud, const struct orch_event_rec *e)
 {
-    json_array_append_new(ud, json_pack("{s:I,s:s,s:o,s:I}", "seq", (json_int_t)e->seq, "type",
-                                        e->type, "data", orchd_or_null(e->data_json), "ts_ns",
-                                        (json_int_t)e->ts_ns));
+    json_array_append_new(ud, oc_api_event(e));
     return 0;
 }
 
