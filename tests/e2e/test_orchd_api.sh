@@ -104,6 +104,7 @@ api GET /v1/nothing; expect_http 404 "unknown route"
 pass "auth (401/403), malformed/unknown/oversized bodies (400/404/413/405)"
 
 # --- start, idempotency, get, logs
+before_ns=$(python3 -c 'import time; print(time.time_ns())')
 api POST /v1/runs '{"workflow":"hello","inputs":{"who":"ann"},"idempotency_key":"k-1"}'
 expect_http 201 "start"
 R=$(resp "d['run']['id']")
@@ -115,6 +116,9 @@ od_wait_run "$R" succeeded
 api GET "/v1/runs/$R" "" reader
 [ "$(resp "d['run']['steps'][0]['attempts'][0]['outputs']['exit_code']")" = 0 ] || fail "no outputs"
 [ "$(resp "d['run']['steps'][0]['state']")" = succeeded ] || fail "step state"
+# Times are RFC 3339 to the nanosecond (ns() fails on anything else).
+[ "$(resp "$before_ns <= ns(d['run']['created']) <= ns(d['run']['updated'])")" = True ] ||
+  fail "created/updated not times, or created before the POST ($before_ns): $(cat "$T/resp")"
 api GET "/v1/runs/$R/steps/greet/logs" "" reader
 grep -q 'hello ann \*\*\*' "$T/resp" || fail "log lacks the line or the secret is not redacted: $(cat "$T/resp")"
 if grep -q hunter2 "$T/resp"; then fail "secret in the log"; fi
@@ -259,16 +263,20 @@ sys.exit(0 if (sys.argv[2], 'succeeded') in states and (sys.argv[3], 'failed') i
 PY
 }
 wait_until "the notifications of runs $R and $B" notified
-python3 - "$T/notes" "$R" "$B" <<'PY' || fail "notifications"
-import json, sys
+python3 - "$T/notes" "$R" "$B" "$T_LIB" "$before_ns" <<'PY' || fail "notifications: $(cat "$T/notes")"
+import json, sys, time
+sys.path.insert(0, sys.argv[4])
+from api_time import ns
 notes = [json.loads(l) for l in open(sys.argv[1])]
 assert all(n['ok'] for n in notes), 'a notification signature did not verify'
+assert all(int(sys.argv[5]) <= ns(n['body']['ts']) <= time.time_ns() and 'ts_ns' not in n['body']
+           for n in notes), 'a notification without its ts as a time of the API'
 states = {(n['body']['run_id'], n['body']['state']) for n in notes}
 assert (sys.argv[2], 'succeeded') in states, states
 assert (sys.argv[3], 'failed') in states, states
 assert all(n['body']['workflow'] for n in notes), 'a notification lacks its workflow'
 PY
-pass "notifications delivered on success and failure, HMAC-signed"
+pass "notifications delivered on success and failure, HMAC-signed, ts an RFC 3339 time"
 
 # --- logs: JSON lines with run, step and attempt
 grep -q '"run_id":"'"$B"'","step_id":"fail","attempt":2' "$T/orchd.log" || fail "log lines lack run/step/attempt"
