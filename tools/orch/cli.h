@@ -46,6 +46,11 @@ struct oc_config *cli_lint_config(const char *path, struct oc_registry *reg);
 /* Open the store of cfg (or the default one when cfg is NULL). */
 struct oc_store *cli_open_store(struct cli *c, struct oc_registry *reg,
                                 const struct oc_config *cfg);
+/* For a command that reads or writes the store of -c FILE (or the
+ * embedded default) and nothing else of the config: fn with the store
+ * open, then everything closed. fn's exit status, or CLI_EXIT_USAGE (said)
+ * when the config or the store did not open. */
+int cli_with_store(struct cli *c, int (*fn)(struct oc_store *st, void *ud), void *ud);
 /* For commands without a FILE argument: the -c config, or NULL (with
  * *failed set when it was given and did not load). */
 struct oc_config *cli_global_config(struct cli *c, struct oc_registry *reg,

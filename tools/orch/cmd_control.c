@@ -27,27 +27,31 @@ static int32_t cli_flag_cb(void *ud, const char *name, const char *value)
     return 0;
 }
 
-/* flag = NULL: read them all into *shown. */
-static int cli_control_local(struct cli *c, const char *flag, int on, json_t *shown)
+struct cli_control_op {
+    const char *flag; /* NULL: read them all into shown */
+    int on;
+    json_t *shown;
+};
+
+static int cli_control_apply(struct oc_store *st, void *ud)
 {
-    struct oc_registry *reg = cli_registry(NULL);
-    int failed, rc = CLI_EXIT_OK;
-    struct oc_config *cfg = cli_global_config(c, reg, &failed);
-    struct oc_store *st = failed ? NULL : cli_open_store(c, reg, cfg);
+    const struct cli_control_op *op = ud;
     struct orch_error err;
     oc_error_init(&err);
-    if (!st) {
-        rc = CLI_EXIT_USAGE;
-    } else if ((flag ? oc_flag_write(st, flag, on ? "1" : NULL, &err)
-                     : st->vt->flag_list(st->h, cli_flag_cb, shown, &err)) != ORCH_OK) {
+    int rc = CLI_EXIT_OK;
+    if ((op->flag ? oc_flag_write(st, op->flag, op->on ? "1" : NULL, &err)
+                  : st->vt->flag_list(st->h, cli_flag_cb, op->shown, &err)) != ORCH_OK) {
         cli_err("control flags: %s", oc_error_text(&err));
         rc = CLI_EXIT_FAILED;
     }
     oc_error_clear(&err);
-    oc_store_close(st);
-    oc_config_free(cfg);
-    oc_registry_free(reg);
     return rc;
+}
+
+static int cli_control_local(struct cli *c, const char *flag, int on, json_t *shown)
+{
+    struct cli_control_op op = {flag, on, shown};
+    return cli_with_store(c, cli_control_apply, &op);
 }
 
 int cmd_control(struct cli *c, int argc, char **argv)

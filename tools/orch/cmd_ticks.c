@@ -49,29 +49,33 @@ static void cli_print_ticks(json_t *doc)
         fprintf(stderr, "orch: older ticks in range were left out (--limit)\n");
 }
 
-static int cli_ticks_local(struct cli *c, const char *since, uint32_t limit, json_t **out)
+struct cli_ticks_read {
+    int64_t since_ns;
+    uint32_t limit;
+    json_t **out;
+};
+
+static int cli_ticks_read(struct oc_store *st, void *ud)
 {
-    int64_t since_ns = 0;
-    if (since && oc_tick_since_parse(since, oc_now_real_ns(), &since_ns) != 0)
-        return cli_ticks_bad("--since must be a duration ago (90s, 10m, 2h) or a UTC time "
-                             "(2026-12-03T14:00:00Z) not in the future, not '%s'", since);
-    struct oc_registry *reg = cli_registry(NULL);
-    int failed, rc = CLI_EXIT_OK;
-    struct oc_config *cfg = cli_global_config(c, reg, &failed);
-    struct oc_store *st = failed ? NULL : cli_open_store(c, reg, cfg);
+    struct cli_ticks_read *q = ud;
     struct orch_error err;
     oc_error_init(&err);
-    if (!st)
-        rc = CLI_EXIT_USAGE;
-    else if (oc_tick_list_json(st, since_ns, limit, out, &err) != ORCH_OK) {
+    int rc = CLI_EXIT_OK;
+    if (oc_tick_list_json(st, q->since_ns, q->limit, q->out, &err) != ORCH_OK) {
         cli_err("ticks: %s", oc_error_text(&err));
         rc = err.code == ORCH_E_UNSUPPORTED ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
     oc_error_clear(&err);
-    oc_store_close(st);
-    oc_config_free(cfg);
-    oc_registry_free(reg);
     return rc;
+}
+
+static int cli_ticks_local(struct cli *c, const char *since, uint32_t limit, json_t **out)
+{
+    struct cli_ticks_read q = {.limit = limit, .out = out};
+    if (since && oc_tick_since_parse(since, oc_now_real_ns(), &q.since_ns) != 0)
+        return cli_ticks_bad("--since must be a duration ago (90s, 10m, 2h) or a UTC time "
+                             "(2026-12-03T14:00:00Z) not in the future, not '%s'", since);
+    return cli_with_store(c, cli_ticks_read, &q);
 }
 
 static int cli_ticks_remote(struct cli *c, const char *since, uint32_t limit, json_t **out)

@@ -59,6 +59,19 @@ void cli_fmt_time(char *buf, size_t n, const json_t *v)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+int cli_with_store(struct cli *c, int (*fn)(struct oc_store *st, void *ud), void *ud)
+{
+    struct oc_registry *reg = cli_registry(NULL);
+    int failed;
+    struct oc_config *cfg = cli_global_config(c, reg, &failed);
+    struct oc_store *st = failed ? NULL : cli_open_store(c, reg, cfg);
+    int rc = st ? fn(st, ud) : CLI_EXIT_USAGE;
+    oc_store_close(st);
+    oc_config_free(cfg);
+    oc_registry_free(reg);
+    return rc;
+}
+
 struct oc_registry *cli_registry(const struct oc_config *cfg)
 {
     return oc_registry_new(cfg ? (const char *const *)cfg->plugin_paths : NULL,
