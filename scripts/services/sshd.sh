@@ -39,7 +39,13 @@ ClientAliveInterval 5
 MaxStartups 100:30:200
 MaxSessions 50
 CONF
-  /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  # sshd logs to the file, not stderr: say why when it does not start
+  # (set -e would end the script without a word).
+  if ! /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"; then
+    echo "sshd.sh: sshd did not start on 127.0.0.1:$port:" >&2
+    tail -20 "$dir/sshd.log" >&2
+    exit 1
+  fi
   # A generous deadline: on a loaded machine sshd's first accept can be slow.
   for _ in $(seq 1 600); do
     if up && ssh -q -o BatchMode=yes -o UserKnownHostsFile="$dir/known_hosts" \

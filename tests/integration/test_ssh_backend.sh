@@ -122,7 +122,11 @@ wait_file "$T/first-done" 60
 own_sshd stop
 for i in $(seq 600); do own_sshd status >/dev/null 2>&1 || break; sleep 0.1; done
 own_sshd status >/dev/null 2>&1 && fail "sshd did not stop"
-own_sshd start >/dev/null
+# The old listener's port must be free before the new one binds it (a
+# loaded machine may take a moment to close it).
+port_free() { ! python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$own_port" 2>/dev/null; }
+wait_until "the old sshd's port $own_port to be free" port_free
+own_sshd start >/dev/null || fail "the private sshd did not start again (above)"
 touch "$T/go"
 wait "$run_pid" || { cat "$T/pause.out"; fail "the run did not survive the sshd restart"; }
 [ -e "$T/second-done" ] || fail "the second step ran on the restarted sshd"
