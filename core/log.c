@@ -45,6 +45,31 @@ static int oc_level_of(const char *s, size_t n, uint32_t *out)
     return -1;
 }
 
+/* The span s..s+*n without the blanks around it ("warn, access=info" is
+ * what people write). */
+static const char *oc_unblank(const char *s, size_t *n)
+{
+    while (*n && (*s == ' ' || *s == '\t')) {
+        s++;
+        (*n)--;
+    }
+    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
+}
+
+/* A component is named as the code names it (scheduler, access, a
+ * plugin's id): a name with other characters could never match a line, so
+ * it is refused rather than kept and silently ignored. */
+static int oc_component_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return 0;
+    return n > 0;
+}
+
 /* "LEVEL" sets the default, "COMPONENT=LEVEL" one component; comma
  * separated, applied in order onto *l. 0, or -1 with *why (malloc'd). */
 static int oc_levels_parse(const char *spec, struct oc_log_levels *l, char **why)
@@ -53,8 +78,9 @@ static int oc_levels_parse(const char *spec, struct oc_log_levels *l, char **why
         size_t len = strcspn(p, ",");
         const char *eq = memchr(p, '=', len);
         size_t name_len = eq ? (size_t)(eq - p) : 0;
-        const char *lv = eq ? eq + 1 : p;
-        size_t lv_len = eq ? len - name_len - 1 : len;
+        const char *name = oc_unblank(p, &name_len);
+        size_t lv_len = eq ? len - (size_t)(eq - p) - 1 : len;
+        const char *lv = oc_unblank(eq ? eq + 1 : p, &lv_len);
         uint32_t level;
         if (oc_level_of(lv, lv_len, &level) != 0) {
             *why = oc_xasprintf("'%.*s' is not a log level (error, warn, info, debug)",
@@ -64,14 +90,15 @@ static int oc_levels_parse(const char *spec, struct oc_log_levels *l, char **why
         if (!eq) {
             l->dflt = level;
         } else {
-            if (!name_len || name_len >= sizeof l->c[0].name) {
-                *why = oc_xasprintf("'%.*s' is not a component name (1 to %zu characters)",
-                                    (int)name_len, p, sizeof l->c[0].name - 1);
+            if (!oc_component_ok(name, name_len) || name_len >= sizeof l->c[0].name) {
+                *why = oc_xasprintf("'%.*s' is not a component name (1 to %zu of a-z, A-Z, "
+                                    "0-9, '-', '_', '.')",
+                                    (int)name_len, name, sizeof l->c[0].name - 1);
                 return -1;
             }
             size_t i = 0;
             while (i < l->n && (strlen(l->c[i].name) != name_len ||
-                                strncmp(l->c[i].name, p, name_len)))
+                                strncmp(l->c[i].name, name, name_len)))
                 i++;
             if (i == OC_LOG_COMPONENTS) {
                 *why = oc_xasprintf("more than %d components have a level of their own",
@@ -79,7 +106,7 @@ static int oc_levels_parse(const char *spec, struct oc_log_levels *l, char **why
                 return -1;
             }
             if (i == l->n) {
-                memcpy(l->c[i].name, p, name_len);
+                memcpy(l->c[i].name, name, name_len);
                 l->c[i].name[name_len] = 0;
                 l->n++;
             }

@@ -25,7 +25,8 @@ lines() { grep -c "$1" "$T/orchd.log" || true; }
 scheduler_debug() { [ "$(lines '"level":"debug","msg":"tick: ')" -ge 3 ]; }
 
 # 1. A string with components: the scheduler's debug lines, no access log.
-cfg "$T/a.yaml" '"warn,scheduler=debug,access=warn"'
+# (with the blanks people put after commas and around '=')
+cfg "$T/a.yaml" '"warn, scheduler = debug, access=warn"'
 od_start "$T/a.yaml"
 wait_until "the scheduler's debug lines" scheduler_debug
 api GET /v1/health "" reader
@@ -33,7 +34,7 @@ expect_http 200 "health"
 od_wait_ticks 2
 [ "$(lines '"component":"access"')" = 0 ] || fail "access=warn: no access lines: $(lines '"component":"access"')"
 od_stop
-pass "warn,scheduler=debug,access=warn: the scheduler at debug, the access log silent"
+pass "'warn, scheduler = debug, access=warn': the scheduler at debug, the access log silent"
 
 # 2. The mapping form, and ORCH_LOG_LEVEL on top for what it names.
 : >"$T/orchd.log"
@@ -63,7 +64,8 @@ od_stop
 pass "a reload applies the new levels"
 
 # 4. Bad levels are config errors at their place.
-for bad in '"loud"' '"info,scheduler=loud"' '{access: verbose}' '"info,"' '"=debug"'; do
+for bad in '"loud"' '"info,scheduler=loud"' '{access: verbose}' '"info,"' '"=debug"' \
+           '"info,sched uler=debug"' '{"sched/uler": debug}'; do
   cfg "$T/bad.yaml" "$bad"
   o validate "$T/bad.yaml"
   expect_rc 2 "log_level $bad"
