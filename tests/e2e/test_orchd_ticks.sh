@@ -143,6 +143,32 @@ expect_rc 2 "tick_ledger_max_age soon"
 expect_out "tick_ledger_max_age" "named"
 pass "bad tick ledger settings are config errors at file:line:col"
 
+# 7b. A failure the tick meets is counted in its row: a schedule whose
+# inputs its workflow refuses (a number input given "many") fails to
+# enqueue when it fires.
+rm -rf "${ORCH_STATE_DIR:?}"
+cat >"$T/err.yaml" <<'EOF2'
+version: 1
+worker: {id: tick-test, tick: 100ms, lease_ttl: 10s}
+schedules:
+  bad-inputs: {workflow: counted, cron: "@hourly", inputs: {n: many}}
+workflows:
+  counted:
+    inputs: {n: {type: number}}
+    steps:
+      - {id: a, uses: exec, with: {run: "true"}}
+EOF2
+for at in 2026-03-01T23:58:00Z 2026-03-02T00:00:20Z; do # first sight, then the slot
+  "$ORCHD" --config "$T/err.yaml" --once --now "$at" >>"$T/err.log" 2>&1 || fail "orchd --once at $at"
+done
+grepq "schedule bad-inputs" "$T/err.log" || { cat "$T/err.log"; fail "the failed enqueue is logged"; }
+o --json ticks --limit 100
+expect_rc 0 "orch ticks after the failed schedule"
+[ "$(jq_py "sum(t['errors'] for t in d['ticks'])" <"$T/out")" = 1 ] ||
+  { cat "$T/out"; fail "the tick that met the failed enqueue counts one error"; }
+[ "$(jq_py "sum(t['fired'] for t in d['ticks'])" <"$T/out")" = 0 ] || fail "nothing fired"
+pass "a failure the tick met is counted in its row (and logged)"
+
 # 8. A store without a tick ledger (store-faulty declares no ticks
 # capability, as an ABI 1.1 store): GET /v1/ticks is a 501 that says so,
 # orch ticks a usage error, and a busy tick is still a `tick` event.

@@ -36,7 +36,12 @@ int orchd_reconcile(struct orchd *d)
     struct orchd_reconcile rc = {d, json_array()};
     struct orch_error err;
     oc_error_init(&err);
-    d->store->vt->instance_list(d->store->h, NULL, orchd_inst_cb, &rc, &err);
+    if (d->store->vt->instance_list(d->store->h, NULL, orchd_inst_cb, &rc, &err) != ORCH_OK) {
+        /* Nothing is reaped on a partial list: the next pass reads it whole. */
+        oc_log(ORCH_LOG_WARN, "reaper", "read the instance ledger: %s", oc_error_text(&err));
+        orchd_tick_error(d);
+        json_array_clear(rc.candidates);
+    }
     oc_error_clear(&err);
     int n = 0;
     int64_t now = orchd_now(d);
@@ -75,9 +80,11 @@ int orchd_reconcile(struct orchd *d)
     json_decref(rc.candidates);
     /* And what the backends still hold of rows that say destroyed: each
      * found one is reaped, logged and recorded when its job reports. */
-    if (oc_engine_reap_leftovers(d->eng, d->cfg, NULL, &err) < 0)
+    if (oc_engine_reap_leftovers(d->eng, d->cfg, NULL, &err) < 0) {
         oc_log(ORCH_LOG_WARN, "reaper", "read the instance ledger for leftovers: %s",
                oc_error_text(&err));
+        orchd_tick_error(d);
+    }
     oc_error_clear(&err);
     return n;
 }

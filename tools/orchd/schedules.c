@@ -122,6 +122,7 @@ int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns)
             fired++;
         } else if (rc != ORCH_E_EXISTS) {
             oc_log_at(ORCH_LOG_ERROR, &f, "schedule %s: %s", s->name, oc_error_text(&err));
+            orchd_tick_error(d);
         }
         oc_error_clear(&err);
         free(run_id);
