@@ -39,7 +39,7 @@ start() {
   # orch starts once the pane has its size (a pane resized while orch
   # draws moves its lines: that is the terminal's doing, not orch's).
   tm new-session -d -s "$S" -x "$cols" -y "$rows" \
-    "while [ ! -e '$T/begin' ]; do sleep 0.05; done; env TERM=xterm-256color ${envs[*]} '$ORCH' $* run '$T/wf.yaml' w; echo \$? >'$T/exit'; sleep 600"
+    "while [ ! -e '$T/begin' ]; do sleep 0.05; done; env TERM=xterm-256color ${envs[*]} '$ORCH' $* run ${RUN_ARGS:-'$T/wf.yaml' w}; echo \$? >'$T/exit'; sleep 600"
   tm set -g status off
   wait_until "the pane to be ${cols}x$rows" pane_is "$cols" "$rows"
   tm pipe-pane -t "$S" -o "cat >'$T/raw'"
@@ -129,3 +129,26 @@ run=$("$ORCH" --json runs list --limit 1 | jq_py "d[0]['id']")
 scrollback
 [ "$(summaries)" = 0 ] || { cat "$T/screen"; fail "the area is gone after Ctrl-C"; }
 pass "Ctrl-C: exit 130, the run cancelled, the area gone"
+
+# What orch says after the run, or instead of it, stays on the screen and
+# no piece of the area stays above it: a parked run's "waits for a
+# decision", an idempotent repeat's "already exists".
+cat >"$T/gate.yaml" <<'EOF2'
+version: 1
+workflows:
+  gate:
+    steps:
+      - {id: ok, uses: approval, with: {message: "go?"}}
+  once:
+    steps:
+      - {id: a, uses: exec, with: {run: "true"}}
+EOF2
+"$ORCH" run "$T/gate.yaml" once --idempotency-key k1 >/dev/null || fail "the first run with key k1"
+for how in "gate|waits for a decision" "once --idempotency-key k1|already exists for idempotency key"; do
+  RUN_ARGS="'$T/gate.yaml' ${how%%|*}" start 80 24 -- ""
+  wait_until "orch to end (${how%%|*})" ended
+  scrollback
+  grepq "${how#*|}" "$T/screen" || { cat "$T/screen"; fail "orch's last words are on the screen (${how%%|*})"; }
+  if grep -qE '^  [0-9]+/1 done' "$T/screen"; then cat "$T/screen"; fail "a piece of the area stayed (${how%%|*})"; fi
+done
+pass "a parked run's and an idempotent repeat's last words stay, no piece of the area above them"

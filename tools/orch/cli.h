@@ -131,6 +131,10 @@ int cmd_ticks(struct cli *c, int argc, char **argv);
 struct cli_progress;
 struct cli_progress *cli_progress_new(const struct cli *c);
 void cli_progress_total(struct cli_progress *p, size_t total);
+/* The status area erased and gone: before anything else is printed (an
+ * error, what a parked or idempotent run says), which the area would
+ * otherwise be drawn over or erase. Lines print plain from then on. */
+void cli_progress_end(struct cli_progress *p);
 void cli_progress_free(struct cli_progress *p);
 void cli_progress_cb(void *ud, const struct oc_progress *ev);
 

@@ -96,6 +96,7 @@ static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
 static int cli_drive_finish(struct cli_drive *d, const char *run_id)
 {
     oc_engine_loop(d->eng);
+    cli_progress_end(d->prog);
     uint32_t st = oc_engine_run_state(d->eng, run_id);
     if (cli_signal && st != ORCH_RUN_SUCCEEDED)
         return 128 + cli_signal;
@@ -264,6 +265,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
     orch_status st = oc_engine_start(d.eng, d.cfg, pos[1], typed, key, getenv("TRACEPARENT"),
                                      &run_id, &err);
     json_decref(typed);
+    if (st != ORCH_OK)
+        cli_progress_end(d.prog);
     if (st == ORCH_E_EXISTS && run_id) {
         /* Idempotent re-submission: report the existing run, run nothing. */
         rc = cli_report_earlier(c, d.store, run_id, key);
@@ -303,8 +306,10 @@ int cmd_resume(struct cli *c, int argc, char **argv)
     struct orch_error err;
     oc_error_init(&err);
     int rc = CLI_EXIT_USAGE;
-    if (oc_engine_resume(d.eng, argv[0], &err) != ORCH_OK)
+    if (oc_engine_resume(d.eng, argv[0], &err) != ORCH_OK) {
+        cli_progress_end(d.prog);
         cli_err("%s", oc_error_text(&err));
+    }
     else
         rc = cli_drive_finish(&d, argv[0]);
     oc_error_clear(&err);

@@ -90,15 +90,21 @@ static void cli_partial_flush(struct cli_partial *l)
     }
 }
 
+void cli_progress_end(struct cli_progress *p)
+{
+    if (p && p->area) {
+        oc_log_set_sink(NULL);
+        cli_live_area = NULL;
+        cli_status_free(p->area); /* erases it */
+        p->area = NULL;
+    }
+}
+
 void cli_progress_free(struct cli_progress *p)
 {
     if (!p)
         return;
-    if (p->area) {
-        oc_log_set_sink(NULL);
-        cli_live_area = NULL;
-        cli_status_free(p->area);
-    }
+    cli_progress_end(p);
     while (p->partial) {
         struct cli_partial *l = p->partial;
         p->partial = l->next;
