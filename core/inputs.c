@@ -8,6 +8,7 @@
 
 #include "host.h"
 #include "inputs.h"
+#include "json_limit.h"
 #include "node.h"
 #include "util.h"
 
@@ -156,7 +157,8 @@ char *oc_input_text(const struct oc_input_decl *d, const char *text, size_t len,
     } else if (d->type == OC_INPUT_JSON) {
         json_error_t e;
         why = oc_text_check(text, len);
-        if (!why && !(v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e)))
+        if (!why && !(v = oc_json_loadb_bounded(text, len,
+                                                 JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e)))
             why = oc_xasprintf("is not JSON: %s at character %d", e.text, e.position);
     } else {
         v = json_stringn_nocheck(text, len);
@@ -180,11 +182,19 @@ char *oc_input_pattern_compile(const char *pattern, regex_t **re)
         if (p[1])
             p++;
     }
-    /* Whole value: a pattern constrains what the value is, not what it holds. */
-    char *whole = oc_xasprintf("^(%s)$", pattern);
+    /* The pattern alone first: wrapped, an unbalanced one such as
+     * "[a-z]+)|(.*" would close the wrapper's group and open its own, and
+     * compile into "anything". */
     regex_t *r = oc_xcalloc(1, sizeof *r);
-    int rc = regcomp(r, whole, REG_EXTENDED | REG_NOSUB);
-    free(whole);
+    int rc = regcomp(r, pattern, REG_EXTENDED | REG_NOSUB);
+    if (!rc) {
+        regfree(r);
+        /* Whole value: a pattern constrains what the value is, not what it
+         * holds. */
+        char *whole = oc_xasprintf("^(%s)$", pattern);
+        rc = regcomp(r, whole, REG_EXTENDED | REG_NOSUB);
+        free(whole);
+    }
     if (rc) {
         char msg[256];
         regerror(rc, r, msg, sizeof msg);
@@ -250,10 +260,13 @@ orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
             for (size_t j = 0; j < wf->n_inputs; j++)
                 names[j] = wf->inputs[j].name;
             const char *near = oc_closest(k, names, wf->n_inputs);
+            /* The caller's name, escaped and cut: it reaches logs and answers. */
+            char *shown = oc_escape_bytes(k, strlen(k), 64);
             oc_error_set(err, ORCH_E_CONFIG,
-                         "workflow %s has no input '%s'%s%s%s", wf->name, k,
+                         "workflow %s has no input '%s'%s%s%s", wf->name, shown,
                          near ? " (did you mean '" : "", near ? near : "",
                          near ? "'?)" : "");
+            free(shown);
             free(names);
             json_decref(in);
             return ORCH_E_CONFIG;
@@ -270,15 +283,8 @@ orch_status oc_inputs_check(const struct oc_workflow *wf, json_t *given,
         const struct oc_input_decl *d = &wf->inputs[i];
         if (json_object_get(in, d->name))
             continue;
-        if (d->default_value) {
-            /* Checked at load: a default that fails here is a bug. */
-            json_t *typed = NULL;
-            char *why = oc_input_text(d, d->default_value, strlen(d->default_value), &typed);
-            if (why) {
-                json_decref(in);
-                return oc_input_refused(wf, d->name, why, err);
-            }
-            json_object_set_new(in, d->name, typed);
+        if (d->default_json) {
+            json_object_set_new(in, d->name, json_deep_copy(d->default_json));
         } else if (d->required) {
             json_decref(in);
             return oc_error_set(err, ORCH_E_CONFIG,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json_limit.h"
 
 /* How a snapshot document starts (json_dumps keeps the keys' order): a
  * config never does, as orch_snapshot is not one of its keys. */
@@ -57,7 +58,7 @@ struct oc_config *oc_config_parse_snapshot(const char *snapshot, const char *pat
     if (strncmp(snapshot, OC_SNAPSHOT_HEAD, strlen(OC_SNAPSHOT_HEAD)))
         return oc_config_parse_text(snapshot, path, NULL, 0, 1, diag);
     json_error_t jerr;
-    json_t *doc = json_loads(snapshot, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = oc_json_loads_bounded(snapshot, JSON_REJECT_DUPLICATES, &jerr);
     const char *main_text = json_string_value(json_object_get(doc, "main"));
     struct oc_config_file *files = NULL;
     size_t n = 0;

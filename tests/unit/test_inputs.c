@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "inputs.h"
+#include "json_limit.h"
 
 /* NULL when the text is taken, with *out's compact JSON in got. */
 static char *text(struct oc_input_decl *d, const char *t, char **got)
@@ -167,6 +168,38 @@ static void test_pattern(void **state)
     assert_non_null(why);
     assert_non_null(strstr(why, "POSIX extended"));
     free(why);
+    /* Unbalanced, it would close the wrapper's group and match anything. */
+    why = oc_input_pattern_compile("[a-z]+)|(.*", &re);
+    assert_non_null(why);
+    assert_null(re);
+    free(why);
+}
+
+/* A json input given as text is held to the nesting limit every JSON
+ * value entering orch has (json_limit.h), however the run was started. */
+/* depth arrays around a 1: "[[1]]" for 2. malloc'd. */
+static char *nested(int depth)
+{
+    char *t = malloc(2 * (size_t)depth + 2);
+    memset(t, '[', (size_t)depth);
+    t[depth] = '1';
+    memset(t + depth + 1, ']', (size_t)depth);
+    t[2 * depth + 1] = 0;
+    return t;
+}
+
+static void test_json_nesting(void **state)
+{
+    (void)state;
+    struct oc_input_decl d = {.name = "j", .type = OC_INPUT_JSON};
+    char *deep = nested(OC_MAX_NESTING + 1), *fine = nested(OC_MAX_NESTING), *got;
+    bad_text(&d, deep, "is not JSON");
+    char *why = text(&d, fine, &got);
+    if (why)
+        fail_msg("%d levels refused: %s", OC_MAX_NESTING, why);
+    free(got);
+    free(deep);
+    free(fine);
 }
 
 int main(void)
@@ -175,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_number), cmocka_unit_test(test_boolean),
         cmocka_unit_test(test_choice), cmocka_unit_test(test_json),
         cmocka_unit_test(test_string), cmocka_unit_test(test_pattern),
+        cmocka_unit_test(test_json_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
