@@ -533,3 +533,30 @@ char *oc_utf8_lossy(const char *data, size_t len, size_t *out_len)
     *out_len = b.len;
     return oc_buf_steal(&b);
 }
+
+int oc_utf8_printable(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    size_t n;
+    char *fixed = oc_utf8_lossy(s, len, &n);
+    int ok = n == len && !memcmp(fixed, s, len);
+    free(fixed);
+    return ok;
+}
+
+char *oc_escape_bytes(const char *s, size_t len, size_t max)
+{
+    struct oc_buf b = {0};
+    for (size_t i = 0; i < len && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            oc_buf_add(&b, (const char *)&c, 1);
+        else
+            oc_buf_addf(&b, "\\x%02x", c);
+    }
+    if (len > max)
+        oc_buf_adds(&b, "...");
+    return b.data ? b.data : oc_xstrdup("");
+}

@@ -43,6 +43,12 @@ char *oc_new_id(const char *prefix);
  * command output read by the byte. malloc'd, NUL-terminated, *out_len
  * its length (NUL bytes are valid UTF-8 and kept). */
 char *oc_utf8_lossy(const char *data, size_t len, size_t *out_len);
+/* 1 when s is valid UTF-8 without control characters (C0, DEL): text
+ * that may go into a message, a log line or JSON as it is. */
+int oc_utf8_printable(const char *s, size_t len);
+/* s for a message: printable ASCII as it is, every other byte as \xNN,
+ * cut at max bytes of s ("..." after). malloc'd. */
+char *oc_escape_bytes(const char *s, size_t len, size_t max);
 
 /* Edit distance, for "did you mean" suggestions. */
 size_t oc_levenshtein(const char *a, const char *b);

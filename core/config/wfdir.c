@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,10 +53,20 @@ static int oc_wfdir_names(struct oc_cfg_reader *b, int dfd, const struct oc_pos 
     char **names = NULL;
     size_t n = 0;
     struct dirent *e;
-    errno = 0;
-    while ((e = readdir(d))) {
+    int bad = 0;
+    while ((errno = 0, e = readdir(d))) {
         if (!oc_wfdir_name_ok(e->d_name))
             continue;
+        /* The name goes into every message about the file, the run's
+         * snapshot (JSON) and the logs: it must be text that can. */
+        if (!oc_utf8_printable(e->d_name, strlen(e->d_name))) {
+            char *shown = oc_escape_bytes(e->d_name, strlen(e->d_name), 80);
+            oc_diag_add(b->diag, at, "workflows_dir: %s holds a file named \"%s\" with control "
+                        "characters or invalid UTF-8 in its name: rename it", dir, shown);
+            free(shown);
+            bad = 1;
+            continue;
+        }
         if (n == OC_WORKFLOWS_DIR_MAX_FILES) {
             /* Before reading any: a directory named by mistake fails at once. */
             oc_diag_add(b->diag, at, "workflows_dir: %s holds more than %d *.yaml and *.yml "
@@ -69,6 +80,8 @@ static int oc_wfdir_names(struct oc_cfg_reader *b, int dfd, const struct oc_pos 
         oc_diag_add(b->diag, at, "workflows_dir: cannot list %s: %s", dir, strerror(errno));
         goto fail;
     }
+    if (bad)
+        goto fail;
     closedir(d);
     if (n)
         qsort(names, n, sizeof *names, oc_name_cmp);
@@ -108,7 +121,9 @@ static void oc_wfdir_open_failed(struct oc_cfg_reader *b, int dfd, const char *n
         oc_diag_add(b->diag, NULL, "%s: cannot read: %s", path, strerror(err));
         return;
     }
-    target[n] = 0;
+    char *shown = oc_escape_bytes(target, (size_t)n, 200);
+    snprintf(target, sizeof target, "%s", shown);
+    free(shown);
     if (err == EXDEV)
         oc_diag_add(b->diag, NULL, "%s: a symlink to %s: refused (workflows_dir follows a "
                     "link only when it is relative and stays inside the directory)", path,

@@ -150,14 +150,17 @@ void oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root,
                        const struct oc_config_file *file)
 {
     struct oc_config *cfg = b->cfg;
+    const struct oc_node *key = oc_node_get(root, "workflows");
     const struct oc_node *wf = oc_get_map(b, root, "workflows", "workflows");
-    if (!wf)
-        return;
-    if (!wf->len) {
-        oc_diag_add(b->diag, &wf->pos, "no workflows: this 'workflows:' mapping is empty "
-                                       "(add at least one workflow, or remove it)");
+    /* 'workflows:' with nothing after it is the empty mapping, not no key:
+     * a file that says it holds workflows and holds none is a mistake. */
+    if (key && (key->kind == OC_NODE_NULL || (wf && !wf->len))) {
+        oc_diag_add(b->diag, &key->pos, "no workflows: this 'workflows:' mapping is empty "
+                                        "(add at least one workflow, or remove it)");
         return;
     }
+    if (!wf)
+        return;
     cfg->workflows = oc_xrealloc(cfg->workflows,
                                  (cfg->n_workflows + wf->len) * sizeof *cfg->workflows);
     memset(cfg->workflows + cfg->n_workflows, 0, wf->len * sizeof *cfg->workflows);

@@ -201,6 +201,33 @@ static void t_not_files(void **state)
     free(p);
 }
 
+/* A name that could not go into a message, a log line or a run's JSON
+ * snapshot is refused, shown escaped; a file that says 'workflows:' and
+ * holds nothing is an error, as '{}' is. */
+static void t_bad_names_and_empty(void **state)
+{
+    (void)state;
+    put_wf("wf.d/a\nb.yaml", "nl", "n");
+    struct oc_diag d = {0};
+    assert_null(oc_config_parse_file(main_path, &d));
+    if (!has_msg(&d, "a file named \"a\\x0ab.yaml\" with control characters"))
+        fail_msg("the newline in a name is not refused, escaped");
+    oc_diag_free(&d);
+    char *p = at("wf.d/a\nb.yaml");
+    unlink(p);
+    free(p);
+    put_wf("wf.d/\xff.yaml", "ff", "f");
+    assert_null(oc_config_parse_file(main_path, &d));
+    if (!has_msg(&d, "named \"\\xff.yaml\""))
+        fail_msg("an invalid UTF-8 name is not refused, escaped");
+    oc_diag_free(&d);
+    p = at("wf.d/\xff.yaml");
+    unlink(p);
+    free(p);
+    put("wf.d/null.yaml", "workflows:\n");
+    expect_refused("wf.d/null.yaml", ":1:11: no workflows");
+}
+
 /* Whether the kernel (and valgrind, which lacks it) has openat2: without
  * it workflows_dir follows no symlink at all. */
 static int have_openat2(void)
@@ -334,7 +361,11 @@ static void t_size_limit(void **state)
     put_padded("wf.d/b.yaml", "b", OC_CONFIG_MAX_BYTES / 2);
     expect_refused("wf.d/b.yaml", ": the main file and workflows_dir's files pass 16 MiB "
                                   "together");
-    put_padded("wf.d/b.yaml", "b", OC_CONFIG_MAX_BYTES / 2 - sizeof main_text);
+    /* One byte over, then exactly the limit. */
+    put_padded("wf.d/b.yaml", "b", OC_CONFIG_MAX_BYTES / 2 - (sizeof main_text - 1) + 1);
+    expect_refused("wf.d/b.yaml", ": the main file and workflows_dir's files pass 16 MiB "
+                                  "together");
+    put_padded("wf.d/b.yaml", "b", OC_CONFIG_MAX_BYTES / 2 - (sizeof main_text - 1));
     struct oc_diag d = {0};
     struct oc_config *cfg = oc_config_parse_file(main_path, &d);
     assert_non_null(cfg); /* exactly what is left is fine */
@@ -426,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_defined_twice_names_both, setup, teardown),
         cmocka_unit_test_setup_teardown(t_only_workflows, setup, teardown),
         cmocka_unit_test_setup_teardown(t_not_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bad_names_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(t_symlinks, setup, teardown),
         cmocka_unit_test_setup_teardown(t_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(t_directory_missing_or_main_inside, setup, teardown),
