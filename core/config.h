@@ -23,6 +23,7 @@ struct oc_cron;
 struct oc_input_decl {
     char *name;
     char *default_value;         /* NULL = none; its text form (json: compact JSON) */
+    json_t *default_json;        /* the same as the value it gives, checked at load */
     int required;
     char *description;
     struct oc_pos pos;

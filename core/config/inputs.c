@@ -71,12 +71,12 @@ static void oc_input_default_read(struct oc_cfg_reader *b, struct oc_input_decl 
     }
     if (!d->default_value)
         return;
-    json_t *ok = NULL;
-    char *why = oc_input_text(d, d->default_value, strlen(d->default_value), &ok);
+    /* Checked and typed once, here: every run without the input takes
+     * a copy of it. */
+    char *why = oc_input_text(d, d->default_value, strlen(d->default_value), &d->default_json);
     if (why)
         oc_diag_add(b->diag, &n->pos, "%s: the default %s", what, why);
     free(why);
-    json_decref(ok);
 }
 
 static void oc_input_read(struct oc_cfg_reader *b, struct oc_input_decl *d,
@@ -130,6 +130,7 @@ void oc_inputs_free(struct oc_workflow *w)
         struct oc_input_decl *d = &w->inputs[j];
         free(d->name);
         free(d->default_value);
+        json_decref(d->default_json);
         free(d->description);
         for (size_t k = 0; k < d->n_options; k++)
             free(d->options[k]);

@@ -22,7 +22,7 @@ int cmd_validate(struct cli *c, int argc, char **argv)
             json_t *wfs = json_array();
             for (size_t i = 0; i < cfg->n_workflows; i++) {
                 const struct oc_workflow *w = &cfg->workflows[i];
-                json_array_append_new(wfs, json_pack("{s:s,s:i,s:s}", "name", w->name, "steps",
+                json_array_append_new(wfs, json_pack("{s:s,s:I,s:s}", "name", w->name, "steps",
                                                      (json_int_t)w->n_steps, "file",
                                                      w->file ? w->file->path : cfg->path));
             }
