@@ -115,6 +115,10 @@ struct oc_plugin_ref {
 #define OC_MIGRATE_MANUAL 1
 #define OC_MIGRATE_ON_START 2
 
+/* An export request's timeout when neither telemetry.traces.timeout nor
+ * OTEL_EXPORTER_OTLP_TIMEOUT says. */
+#define OC_TRACE_TIMEOUT_DEFAULT_MS 10000
+
 /* telemetry.traces: the OTLP exporter's settings, in place of the OTEL_*
  * variables (core/trace reads them; docs/observability.md says which of
  * the two wins). Checked where the file is read. */

@@ -203,6 +203,12 @@ const char *oc_closest(const char *word, const char *const *candidates,
 
 int oc_parse_utc_time(const char *s, int64_t *out_ns)
 {
+    /* The exact shape first: strptime alone takes blanks, one-digit fields
+     * and more. */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return -1;
     struct tm tm = {0};
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
     if (!end)

@@ -10,7 +10,6 @@
 #include "../trace/trace.h"
 #include "internal.h"
 
-#define OC_TRACE_TIMEOUT_DEFAULT_MS 10000
 #define OC_TRACE_TIMEOUT_MAX_MS 60000
 
 /* An HTTP field name: RFC 9110's token. */

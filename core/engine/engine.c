@@ -227,6 +227,9 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
     e->opts = *opts;
     e->state_dir = oc_state_dir(opts->state_dir);
     e->tracer = oc_tracer_new(opts->telemetry, program_invocation_short_name);
+    /* Read once, here (as env_passthrough below): orchd's config they point
+     * into may be freed by a reload. */
+    e->opts.telemetry = NULL;
     uint32_t n = opts->concurrency ? opts->concurrency : 4;
     e->pool = oc_pool_new(exec, n);
     if (opts->wake_fd > 0)
@@ -236,6 +239,8 @@ struct oc_engine *oc_engine_new(struct oc_registry *reg, struct oc_store *store,
         oc_buf_addf(&keep, "%s%s", i ? "," : "", opts->env_passthrough[i]);
     oc_pool_set_env_keep(e->pool, keep.data);
     oc_buf_free(&keep);
+    e->opts.env_passthrough = NULL;
+    e->opts.n_env_passthrough = 0;
     oc_pool_prespawn(e->pool);
     e->exec_path = exec;
     const char *t = getenv("TMPDIR");
@@ -278,7 +283,6 @@ static void oc_run_free(struct oc_run *r)
     if (r->owns_cfg)
         oc_config_free(r->cfg);
     free(r->final_error);
-    free(r->trace_parent);
     free(r->id);
     free(r);
 }
@@ -385,10 +389,9 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
     r->lease_renewed_ns = oc_now_real_ns();
     r->inputs = in;
     r->dry_run = e->opts.dry_run;
-    if (traced) {
-        r->trace_parent = oc_xmalloc(sizeof *r->trace_parent);
-        *r->trace_parent = parent;
-    }
+    r->traced = traced;
+    if (traced)
+        r->trace_parent = parent;
     oc_ledger_event(r, "run.started",
                     json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs", in,
                               "dry_run", r->dry_run));

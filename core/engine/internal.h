@@ -8,6 +8,7 @@
 #include "../exec/pool.h"
 #include "../exec/request.h"
 #include "../template.h"
+#include "../trace/trace.h"
 #include "../util.h"
 #include "step_state.h"
 
@@ -95,7 +96,8 @@ struct oc_run {
     int lost;                /* lease lost: abandon without writing */
     json_t *decisions;       /* "step#attempt" -> approval.decided data */
     char *lease_owner;       /* the CLI's named lease "run/<id>" (lease.c), or NULL */
-    struct oc_trace_parent *trace_parent; /* the caller's trace context, or NULL */
+    struct oc_trace_parent trace_parent; /* the caller's trace context, when traced */
+    int traced;
 };
 
 struct oc_engine {

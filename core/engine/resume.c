@@ -496,10 +496,9 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->dry_run = h.started ? h.dry_run : e->opts.dry_run;
     r->decisions = h.decisions;
     h.decisions = NULL;
-    if (h.traced) {
-        r->trace_parent = oc_xmalloc(sizeof *r->trace_parent);
-        *r->trace_parent = h.parent;
-    }
+    r->traced = h.traced;
+    if (h.traced)
+        r->trace_parent = h.parent;
     r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
     if (!r->inputs)
         r->inputs = json_object();

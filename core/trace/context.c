@@ -9,6 +9,7 @@
 #include <nettle/base16.h>
 
 #include "../host.h"
+#include "internal.h"
 #include "trace.h"
 
 void oc_trace_hex(const uint8_t *b, size_t n, char *out)

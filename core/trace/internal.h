@@ -79,4 +79,7 @@ uint64_t oc_exporter_dropped(const struct oc_exporter *x);
 void oc_exporter_free(struct oc_exporter *x);
 const struct oc_sampler *oc_exporter_sampler(const struct oc_exporter *x);
 
+/* n bytes as 2n lowercase hex digits and a NUL (context.c, Nettle's base16). */
+void oc_trace_hex(const uint8_t *b, size_t n, char *out);
+
 #endif

@@ -15,13 +15,17 @@
 #include "../util.h"
 #include "internal.h"
 
-#define OC_TIMEOUT_DEFAULT_MS 10000
 #define OC_SAMPLER_DEFAULT "parentbased_always_on" /* the OpenTelemetry SDK's default */
 
+/* Values are wiped before they are freed: a header's may be a token. It
+ * is only the copies orch frees: the exporter's curl list keeps the
+ * header for the life of the exporter. */
 void oc_trace_kvs_free(struct oc_trace_kv *kv, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(kv[i].key);
+        if (kv[i].value)
+            explicit_bzero(kv[i].value, strlen(kv[i].value));
         free(kv[i].value);
     }
     free(kv);
@@ -54,9 +58,10 @@ static const char *oc_env(const char *a, const char *b)
 }
 
 /* "k=v,k2=v2" with %-escapes in values (the OTel spec's format for
- * OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES). A value that
- * decodes to a line break is dropped: it would end the header line. */
-static size_t oc_parse_pairs(const char *text, struct oc_trace_kv **out)
+ * OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES, named by what).
+ * A value that decodes to a line break is dropped, and said (its key, never
+ * the value): it would end the header line. */
+static size_t oc_parse_pairs(const char *text, const char *what, struct oc_trace_kv **out)
 {
     size_t n = 0;
     *out = NULL;
@@ -81,6 +86,13 @@ static size_t oc_parse_pairs(const char *text, struct oc_trace_kv **out)
         }
         if (!strpbrk(dec, "\r\n"))
             oc_kv_add(out, &n, k, dec);
+        else {
+            char *key = oc_escape_bytes(k, strlen(k), 64);
+            oc_log(ORCH_LOG_WARN, "trace", "%s: the value of '%s' holds a line break: "
+                   "dropped", what, key);
+            free(key);
+        }
+        explicit_bzero(dec, strlen(dec));
         free(dec);
     }
     free(copy);
@@ -129,14 +141,16 @@ static int oc_settings_env(struct oc_trace_settings *s)
                               base);
     }
     const char *t = oc_env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT");
-    s->timeout_ms = t ? strtoll(t, NULL, 10) : OC_TIMEOUT_DEFAULT_MS;
+    s->timeout_ms = t ? strtoll(t, NULL, 10) : OC_TRACE_TIMEOUT_DEFAULT_MS;
     if (s->timeout_ms <= 0)
-        s->timeout_ms = OC_TIMEOUT_DEFAULT_MS;
+        s->timeout_ms = OC_TRACE_TIMEOUT_DEFAULT_MS;
     s->n_headers = oc_parse_pairs(oc_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                                         "OTEL_EXPORTER_OTLP_HEADERS"), &s->headers);
+                                         "OTEL_EXPORTER_OTLP_HEADERS"),
+                                  "OTEL_EXPORTER_OTLP_(TRACES_)HEADERS", &s->headers);
     const char *svc = oc_env("OTEL_SERVICE_NAME", NULL);
     s->service_name = svc ? oc_xstrdup(svc) : NULL;
-    s->n_res = oc_parse_pairs(oc_env("OTEL_RESOURCE_ATTRIBUTES", NULL), &s->res);
+    s->n_res = oc_parse_pairs(oc_env("OTEL_RESOURCE_ATTRIBUTES", NULL),
+                              "OTEL_RESOURCE_ATTRIBUTES", &s->res);
     return 1;
 }
 
@@ -204,11 +218,11 @@ static int oc_settings_file(const struct oc_telemetry *t, struct oc_trace_settin
     oc_env_unread(t);
     /* Both were checked where the file was read. */
     oc_sampler_parse(t->sampler ? t->sampler : OC_SAMPLER_DEFAULT, t->sampler_arg, &s->sampler);
-    if (!t->endpoint || !oc_sampler_keeps_any(&s->sampler))
+    if (!oc_sampler_keeps_any(&s->sampler))
         return 0;
-    s->url = oc_xstrdup(t->endpoint);
+    s->url = oc_xstrdup(t->endpoint); /* required where the file was read */
     s->json = t->json;
-    s->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : OC_TIMEOUT_DEFAULT_MS;
+    s->timeout_ms = t->timeout_ms; /* defaulted there too */
     s->service_name = t->service_name ? oc_xstrdup(t->service_name) : NULL;
     for (size_t i = 0; t->resource_attributes && i < t->resource_attributes->len; i++) {
         const struct oc_node *v = t->resource_attributes->items[i];

@@ -59,8 +59,6 @@ int oc_traceparent_take(const char *text, const char *what, struct oc_trace_pare
 /* Version 00 with only the sampled flag, as orch sends it on. */
 void oc_traceparent_format(const uint8_t trace_id[16], const uint8_t span_id[8], int sampled,
                            char out[OC_TRACEPARENT_LEN + 1]);
-/* n bytes as 2n lowercase hex digits and a NUL. */
-void oc_trace_hex(const uint8_t *b, size_t n, char *out);
 
 /* ---- names shared by telemetry.traces and the variables (sampler.c) ---- */
 

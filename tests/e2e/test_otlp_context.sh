@@ -17,8 +17,9 @@ NPM_TOOLS=$(npm_tools) || fail "cannot install the npm OTLP definitions"
 export NPM_TOOLS
 export ORCH_SECRET_HOOK_KEY=hook-key-0123456789
 
-# The callers' spans: one trace per case, so that no case can pass on
-# another's spans.
+# The callers' trace ids. A trace id is reused by some cases; each case
+# reads only its own run's spans (run_spans filters by run id), so none can
+# pass on another's.
 S=00f067aa0ba902b7
 T1=4bf92f3577b34da6a3ce929d0e0e4736
 T2=4bf92f3577b34da6a3ce929d0e0e4737

@@ -461,7 +461,8 @@ static void test_tick_ledger_core(void **state)
     oc_fmt_utc_time(text, sizeof text, 1796306400LL * 1000000000 + 42);
     assert_string_equal(text, "2026-12-03T14:00:00.000000042Z");
     const char *bad[] = {"", "x", "-5m", "2099-01-01T00:00:00Z", "2026-12-03T14:00:00+01:00",
-                         "100000d", "2026-12-03T14:00:00.Z", "2026-12-03T14:00:00.1234567891Z"};
+                         "100000d", "2026-12-03T14:00:00.Z", "2026-12-03T14:00:00.1234567891Z",
+                         " 2026-12-03T14:00:00Z", "2026-12-3T14:00:00Z", "2026-12-03T4:00:00Z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(oc_tick_since_parse(bad[i], now, &at), -1);
 }
