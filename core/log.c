@@ -215,8 +215,9 @@ void oc_log_stderr(uint32_t level, const struct oc_log_fields *f, const char *ms
 /* msg is already formatted; the level was checked. */
 static void oc_log_emit(uint32_t level, const struct oc_log_fields *f, const char *msg)
 {
-    if (oc_log_sink)
-        oc_log_sink(level, f, msg);
+    oc_log_sink_fn sink = oc_log_sink; /* read once: set before threads log */
+    if (sink)
+        sink(level, f, msg);
     else
         oc_log_stderr(level, f, msg);
 }

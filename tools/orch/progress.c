@@ -5,6 +5,7 @@
  * runs now stays under them (status_area.c; --progress=plain turns it
  * off, and it is off when stdout is not a terminal, so CI logs read as
  * before). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,16 +35,25 @@ struct cli_progress {
     struct cli_partial *partial;
 };
 
-/* The area the engine's log lines must step around (one run a process). */
+/* The area the engine's log lines must step around (one run a process).
+ * Other threads log too (the trace exporter's): the lock keeps the area
+ * from being freed under a line that steps around it. */
 static struct cli_status *cli_live_area;
+static pthread_mutex_t cli_live_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void cli_log_around_area(uint32_t level, const struct oc_log_fields *f, const char *msg)
 {
-    fflush(stdout);
-    cli_status_hide(cli_live_area);
-    fflush(stdout);
-    oc_log_stderr(level, f, msg);
-    cli_status_show(cli_live_area);
+    pthread_mutex_lock(&cli_live_lock);
+    if (cli_live_area) {
+        fflush(stdout);
+        cli_status_hide(cli_live_area);
+        fflush(stdout);
+        oc_log_stderr(level, f, msg);
+        cli_status_show(cli_live_area);
+    } else {
+        oc_log_stderr(level, f, msg);
+    }
+    pthread_mutex_unlock(&cli_live_lock);
 }
 
 /* --color: always, never, or auto: a terminal without NO_COLOR
@@ -67,7 +77,9 @@ struct cli_progress *cli_progress_new(const struct cli *c)
     if (strcmp(mode, "plain"))
         p->area = cli_status_new(!strcmp(mode, "tty"), p->colour);
     if (p->area) {
+        pthread_mutex_lock(&cli_live_lock);
         cli_live_area = p->area;
+        pthread_mutex_unlock(&cli_live_lock);
         oc_log_set_sink(cli_log_around_area);
     }
     return p;
@@ -75,11 +87,8 @@ struct cli_progress *cli_progress_new(const struct cli *c)
 
 void cli_progress_total(struct cli_progress *p, size_t total)
 {
-    if (p->area) {
-        cli_status_hide(p->area);
-        cli_status_total(p->area, total);
-        cli_status_show(p->area);
-    }
+    if (p->area)
+        cli_status_total(p->area, total); /* shown with the run's first event */
 }
 
 static void cli_partial_flush(struct cli_partial *l)
@@ -93,8 +102,11 @@ static void cli_partial_flush(struct cli_partial *l)
 void cli_progress_end(struct cli_progress *p)
 {
     if (p && p->area) {
-        oc_log_set_sink(NULL);
+        /* The sink stays: a line logged by another thread from now on
+         * goes to stderr as it would without an area. */
+        pthread_mutex_lock(&cli_live_lock);
         cli_live_area = NULL;
+        pthread_mutex_unlock(&cli_live_lock);
         cli_status_free(p->area); /* erases it */
         p->area = NULL;
     }
@@ -128,6 +140,15 @@ static struct cli_partial *cli_partial_get(struct cli_progress *p,
     l->next = p->partial;
     p->partial = l;
     return l;
+}
+
+/* Bytes of ev's step and stream held back for a whole line. */
+static size_t cli_partial_pending(struct cli_progress *p, const struct oc_progress *ev)
+{
+    for (struct cli_partial *l = p->partial; l; l = l->next)
+        if (l->stream == ev->stream && !strcmp(l->step, ev->step_id))
+            return l->buf.len;
+    return 0;
 }
 
 static void cli_print_output(struct cli_progress *p, const struct oc_progress *ev)
@@ -232,10 +253,18 @@ void cli_progress_cb(void *ud, const struct oc_progress *ev)
         cli_progress_line(p, ev);
         return;
     }
+    /* Output without a whole line prints nothing: nothing to step around. */
+    if (ev->type == OC_EV_STEP_OUTPUT && !memchr(ev->data, '\n', ev->len) &&
+        cli_partial_pending(p, ev) + ev->len < CLI_LINE_MAX) {
+        cli_print_output(p, ev);
+        return;
+    }
     cli_status_hide(p->area);
     cli_area_event(p->area, ev);
     cli_progress_line(p, ev);
-    cli_status_show(p->area);
+    /* A chatty step's lines do not redraw the area for each chunk: the
+     * ticker shows it again within a quarter of a second. */
+    cli_status_show_at(p->area, ev->type == OC_EV_STEP_OUTPUT ? 0 : 1);
 }
 
 static void cli_progress_line(struct cli_progress *p, const struct oc_progress *ev)

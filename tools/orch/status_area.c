@@ -30,6 +30,7 @@ struct cli_status {
     pthread_cond_t cv;
     pthread_t ticker;
     int stop, colour;
+    int live;       /* shown once: the ticker draws it from then on */
     struct cli_live_step *steps;
     size_t n, cap;
     size_t done, failed, skipped, total;
@@ -128,7 +129,7 @@ static void *cli_area_ticker(void *ud)
             at.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&s->cv, &s->lock, &at);
-        if (!s->stop) {
+        if (!s->stop && s->live) {
             cli_area_erase(s);
             cli_area_draw(s);
         }
@@ -191,15 +192,26 @@ void cli_status_hide(struct cli_status *s)
     cli_area_erase(s);
 }
 
+void cli_status_show_at(struct cli_status *s, int now)
+{
+    s->live = 1;
+    if (now)
+        cli_area_draw(s);
+    else
+        fflush(stdout);
+    pthread_mutex_unlock(&s->lock);
+}
+
 void cli_status_show(struct cli_status *s)
 {
-    cli_area_draw(s);
-    pthread_mutex_unlock(&s->lock);
+    cli_status_show_at(s, 1);
 }
 
 void cli_status_total(struct cli_status *s, size_t total)
 {
+    pthread_mutex_lock(&s->lock);
     s->total = total;
+    pthread_mutex_unlock(&s->lock);
 }
 
 static size_t cli_area_find(const struct cli_status *s, const char *step)

@@ -18,12 +18,17 @@ struct cli_status *cli_status_new(int force, int colour);
 /* Erases the area for good and stops its ticker. NULL is fine. */
 void cli_status_free(struct cli_status *s);
 
-/* Take the lock and erase the area; show redraws it and unlocks. */
+/* Take the lock and erase the area; show redraws it and unlocks. Nothing
+ * is drawn before the first show (an error printed before the run starts
+ * is not drawn over). show_at(s, 0) leaves the redraw to the ticker, for a
+ * burst of lines that would otherwise redraw it for each. */
 void cli_status_hide(struct cli_status *s);
 void cli_status_show(struct cli_status *s);
+void cli_status_show_at(struct cli_status *s, int now);
 
-/* What the area shows; each call under hide/show. */
+/* The steps in all; takes the lock itself. */
 void cli_status_total(struct cli_status *s, size_t total);
+/* What the area shows; each call under hide/show. */
 void cli_status_step_started(struct cli_status *s, const char *step, uint32_t attempt);
 /* outcome: 's' succeeded, 'f' failed (or cancelled, timed out), 'k'
  * skipped, 'r' to retry (still counted as running), 'w' waiting. */
