@@ -225,7 +225,10 @@ LB_CHILD_FN static void lb_child_signals(void)
  * point (read, write, close): a wrapper in a threaded process flips the
  * calling thread's cancellation state, which the child shares with the
  * parent's thread; and a sanitizer's interceptor of them is not code to
- * run on this stack. It waits on the gate until the parent has recorded
+ * run on this stack. The few wrappers left (sigaction, sigprocmask,
+ * memset, _exit) write no thread state on success, and orch-exec binds
+ * every symbol at start (-z now), so no call here runs the dynamic
+ * linker. The .so build is loaded with RTLD_NOW for the same reason. It waits on the gate until the parent has recorded
  * it, so no command ever runs that a reap could not find; a parent that
  * dies first closes the gate and the child leaves without running
  * anything. Until the gate
@@ -319,9 +322,9 @@ static orch_status lb_record_child(struct lb_child *c, const struct orch_instanc
 }
 
 /* Open the gate and learn whether the exec happened: EOF on report (it is
- * close-on-exec) says it did, an errno that it failed. *eof: EOF was read,
- * so the child has left the executor's memory (exec'd or exited). */
-static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0, int *eof,
+ * close-on-exec) says it did, and that the child has left the executor's
+ * memory; an errno that it failed; anything else is an error too. */
+static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0,
                                 struct orch_error *err)
 {
     ssize_t w = write(gate[1], "g", 1);
@@ -332,13 +335,15 @@ static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0, i
     do
         r = read(report[0], &e, sizeof e);
     while (r < 0 && errno == EINTR);
-    *eof = r == 0;
     if (w != 1)
         return lb_host->error_set(err, ORCH_E_IO, "cannot start the command: %s",
                                   strerror(we));
     if (r == (ssize_t)sizeof e)
         return lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
                                   "cannot run '%s': %s", argv0, strerror(e));
+    if (r != 0) /* neither EOF nor an errno: whether it started is not known */
+        return lb_host->error_set(err, ORCH_E_IO, "cannot learn whether '%s' started: %s",
+                                  argv0, r < 0 ? strerror(errno) : "a short report");
     return ORCH_OK;
 }
 
@@ -348,7 +353,6 @@ static orch_status lb_start(struct lb_child *c, const struct orch_instance *in,
                             int report[2], struct orch_error *err)
 {
     void *stack = NULL;
-    int gone = 0; /* the child no longer runs on stack */
     orch_status rc = ORCH_OK;
     if (pipe2(gate, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
         rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
@@ -368,21 +372,25 @@ static orch_status lb_start(struct lb_child *c, const struct orch_instance *in,
     lb_close(&c->err[1]);
     if (c->pid > 0)
         rc = lb_record_child(c, in, gate, err);
-    if (c->pid > 0 && rc == ORCH_OK)
-        rc = lb_open_gate(gate, report, argv0, &gone, err);
+    int gate_opened = c->pid > 0 && rc == ORCH_OK;
+    if (gate_opened)
+        rc = lb_open_gate(gate, report, argv0, err);
     lb_close(&gate[1]);
     lb_close(&report[0]);
     if (rc != ORCH_OK && c->pid > 0) {
+        /* A child past the gate may be the command: not left running
+         * beside an exec that failed. Before the gate it exits by itself. */
+        if (gate_opened)
+            kill(c->pid, SIGKILL);
         int st;
         while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
             ;
-        gone = 1;
         lb_cmd_forget(c->record);
         c->record = NULL;
     }
-    /* Its stack is free once the child has exec'd (EOF on report) or is
-     * reaped; a read of report that failed otherwise leaves it mapped. */
-    if (stack && (gone || c->pid < 0))
+    /* Its stack is free once the child has exec'd (EOF on report: the
+     * only way to ORCH_OK) or has been reaped (every other way). */
+    if (stack)
         munmap(stack, LB_CHILD_STACK);
     return rc;
 }
@@ -394,14 +402,22 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
     c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
     c->pidfd = -1;
     c->pid = -1;
-    if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC))
-        return lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+    /* The program first: a command not found must leave no pipe open in
+     * the executor, which runs many commands. */
     const char *sh_argv[4];
     const char *const *argv = lb_argv(req, sh_argv);
     char *prog = lb_find_program(argv[0]);
     if (!prog)
         return lb_host->error_set(err, ORCH_E_NOT_FOUND, "cannot run '%s': %s", argv[0],
                                   strerror(ENOENT));
+    if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC)) {
+        orch_status rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+        int *ends[] = {&c->out[0], &c->out[1], &c->err[0], &c->err[1], &c->in[0], &c->in[1]};
+        for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+            lb_close(ends[i]);
+        lb_host->free(prog);
+        return rc;
+    }
     char **owned = NULL;
     size_t n_owned = 0;
     char **env = lb_env(in, req, &owned, &n_owned);

@@ -272,11 +272,8 @@ static orch_status lb_create(struct orch_backend *be, struct orch_ctx *ctx,
 static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
                               struct orch_error *err)
 {
-    /* Nothing an interrupted exec left may outlive its directory. */
-    orch_status rc = lb_reap_commands(in, ctx, err);
-    if (rc != ORCH_OK)
-        return rc;
-    /* Out of the way in one step before anything is removed. Removed in
+    orch_status rc;
+    /* Out of the way in one step before anything is reaped or removed. Removed in
      * place, a destroy killed part-way left a directory without work/ (so
      * attach said "no instance" and the next destroy succeeded at once)
      * and often without its marker (so list_owned did not report it):
@@ -298,6 +295,12 @@ static orch_status lb_destroy(struct orch_instance *in, struct orch_ctx *ctx,
         in->dir = doomed;
         in->leftover = 1;
     }
+    /* Nothing an interrupted exec left may outlive its directory. Reaped
+     * after the rename: a command recorded before it moved with the
+     * directory and is found here; an exec after it cannot record its
+     * command (the instance's path is gone), so the command never starts. */
+    if ((rc = lb_reap_commands(in, ctx, err)) != ORCH_OK)
+        return rc;
     if (nftw(in->dir, lb_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
         return lb_host->error_set(err, ORCH_E_IO, "removing %s: %s", in->dir,
                                   strerror(errno));
@@ -315,7 +318,9 @@ static orch_status lb_finish_doomed(struct orch_instance *in, struct orch_ctx *c
     if (!doomed)
         return lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     struct stat sb;
-    if (lstat(doomed, &sb) != 0) {
+    /* Only a directory this backend renamed: anything else under that
+     * name (a link, a file) is not an instance and is left alone. */
+    if (lstat(doomed, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         lb_host->free(doomed);
         return ORCH_OK;
     }
