@@ -31,8 +31,9 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
                      "requeued, reaped, errors FROM ticks WHERE started_ns >= $1 ORDER BY "
                      "started_ns DESC, seq DESC LIMIT $2",
     [PG_TICK_PRUNE_AGE] = "DELETE FROM ticks WHERE started_ns < $1",
-    [PG_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq IN (SELECT seq FROM ticks ORDER BY "
-                           "started_ns DESC, seq DESC OFFSET $1)",
+    /* By seq (append order): an index seek, where "beyond the newest N by
+     * start" walked N entries at every prune. */
+    [PG_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq <= (SELECT max(seq) FROM ticks) - $1",
     [PG_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE ($1::int = 0 OR state = $1) AND "
                     "($2::text IS NULL OR workflow = $2) AND created_ns > $3 ORDER BY "
                     "created_ns DESC, id COLLATE \"C\" DESC LIMIT $4",

@@ -68,8 +68,9 @@ static const char *const sq_sql[SQ_STMT_COUNT_] = {
                      "requeued, reaped, errors FROM ticks WHERE started_ns >= ?1 ORDER BY "
                      "started_ns DESC, seq DESC LIMIT ?2",
     [SQ_TICK_PRUNE_AGE] = "DELETE FROM ticks WHERE started_ns < ?1",
-    [SQ_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq IN (SELECT seq FROM ticks ORDER BY "
-                           "started_ns DESC, seq DESC LIMIT -1 OFFSET ?1)",
+    /* By seq (append order): a seek on the key, where "beyond the newest
+     * N by start" walked N index entries at every prune. */
+    [SQ_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq <= (SELECT max(seq) FROM ticks) - ?1",
     [SQ_BLOB_LIST] = "SELECT key, size FROM blobs WHERE substr(key, 1, length(?1)) = ?1 "
                      "ORDER BY key",
 };

@@ -121,7 +121,7 @@ span_ms=$(resp "(lambda at: int((at(d['ticks'][0]['started'][:26]) - at(d['ticks
 od_stop
 pass "retention by age: the ledger spans ${span_ms}ms with max_age 1s"
 
-# 6. tick_ledger_keep: 0 writes none (and prunes the rest by age).
+# 6. tick_ledger_keep: 0 writes none.
 rm -rf "${ORCH_STATE_DIR:?}"
 cfg "$T/off.yaml" ", tick_ledger_keep: 0"
 od_start "$T/off.yaml"

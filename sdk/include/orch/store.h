@@ -323,7 +323,8 @@ struct orch_store_vtable {
      * assigned). tick_list calls fn with at most limit ticks that started
      * at or after since_ns, newest first (0 = from the first), and stops
      * when fn returns non-zero. tick_prune deletes the ticks that started
-     * before before_ns and all but the newest keep (0 = no count bound). */
+     * before before_ns and all but the last keep appended (0 = no count
+     * bound). */
     orch_status (*tick_append)(struct orch_store *st, const struct orch_tick_rec *t,
                                struct orch_error *err);
     orch_status (*tick_list)(struct orch_store *st, int64_t since_ns, uint32_t limit,
