@@ -195,7 +195,7 @@ pass "dead letters listed and re-queued with a fresh retry budget"
 # --- control: pause keeps runs queued; proof mode plans instead of running
 api POST /v1/control '{"paused":true}' admin; expect_http 200 "pause"
 api POST /v1/runs '{"workflow":"marker"}'; P=$(resp "d['run']['id']")
-sleep 0.6
+od_wait_ticks 3 # whole ticks that began after the run was queued
 api GET "/v1/runs/$P" "" reader
 [ "$(resp "d['run']['state']")" = queued ] || fail "a paused daemon claimed a run"
 api POST /v1/control '{"paused":"yes"}' admin; expect_http 400 "bad flag value"

@@ -64,7 +64,16 @@ for n in $(seq 9); do
   api $((n % 3 + 1)) POST /v1/runs "{\"workflow\":\"chain\",\"inputs\":{\"n\":\"$n\"}}"
   [ "$HTTP" = 201 ] || { cat "$T/resp"; fail "start run $n: $HTTP"; }
 done
-sleep 1.5
+# What did not happen is asserted after three whole ticks of every
+# daemon that began after the runs were queued, never after a fixed sleep.
+ticks_of() { api "$1" GET /v1/health; resp "d['scheduler']['ticks']"; }
+declare -A base
+for n in 1 2 3; do base[$n]=$(ticks_of $n); done
+three_more_ticks() {
+  local n
+  for n in 1 2 3; do [ "$(ticks_of $n)" -ge $((base[$n] + 3)) ] || return 1; done
+}
+wait_until "three more ticks of each daemon" three_more_ticks
 [ "$(runs_in queued)" = 9 ] || fail "a paused cluster claims nothing"
 api 3 GET /v1/control
 [ "$(resp "d['paused']")" = True ] || fail "daemon 3 sees the pause"
