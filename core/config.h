@@ -90,6 +90,9 @@ struct oc_workflow {
     char *backend;               /* NULL = the config default */
     int64_t log_limit;           /* the steps' default (resolved) */
     const struct oc_node *env;   /* env: MAP or NULL, under every step's env: */
+    int64_t timeout_ms;          /* the whole run's; 0 = none */
+    /* outputs: MAP of NAME -> template (strings, names checked), or NULL. */
+    const struct oc_node *outputs;
     struct oc_pos pos;
     struct oc_pos name_pos;      /* its key under workflows: */
     const struct oc_node *node;  /* its mapping, for the positions of its keys */

@@ -34,7 +34,7 @@ struct oc_progress {
     uint32_t state;        /* ORCH_STEP_* or ORCH_RUN_* */
     uint32_t attempt;
     const char *message;   /* error or note, may be NULL */
-    const char *data;
+    const char *data;      /* output bytes; run finished: its outputs as JSON, or NULL */
     size_t len;
     uint32_t stream;
     int64_t duration_ns;

@@ -177,10 +177,16 @@ static int oc_depends_on(const struct oc_workflow *w, size_t a, size_t b, char *
     return found;
 }
 
+/* Where a template is: a step's with/env/if, the workflow's env:, or one
+ * of the workflow's outputs:. Each sees different references. */
+enum oc_ref_site { OC_REF_STEP, OC_REF_WF_ENV, OC_REF_OUTPUT };
+
 struct oc_refctx {
     struct oc_vc *v;
     const struct oc_workflow *w;
-    size_t step;                 /* SIZE_MAX: not in a step */
+    enum oc_ref_site site;
+    size_t step;                 /* OC_REF_STEP: its index */
+    const char *label;           /* "step ID", "workflow W", "workflow W, output O" */
     const struct oc_pos *pos;
 };
 
@@ -188,45 +194,55 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
 {
     struct oc_refctx *c = ud;
     const struct oc_workflow *w = c->w;
-    const char *who = c->step < w->n_steps ? w->steps[c->step].id : w->name;
+    const char *who = c->label;
     if (!strcmp(ns, "inputs")) {
         for (size_t i = 0; i < w->n_inputs; i++)
             if (n && !strcmp(w->inputs[i].name, parts[0]))
                 return 0;
-        oc_diag_add(c->v->diag, c->pos, "step %s: inputs.%s is not an input of workflow %s",
+        oc_diag_add(c->v->diag, c->pos, "%s: inputs.%s is not an input of workflow %s",
                     who, n ? parts[0] : "", w->name);
         return 0;
     }
-    if (!strcmp(ns, "steps") && c->step == SIZE_MAX) {
+    if (!strcmp(ns, "steps") && c->site == OC_REF_WF_ENV) {
         oc_diag_add(c->v->diag, c->pos, "workflow %s: env: cannot use steps.%s (the "
                                         "workflow's env: is set before any step runs; use "
                                         "the step's env:)",
                     w->name, n ? parts[0] : "");
         return 0;
     }
+    if (!strcmp(ns, "secrets") && c->site == OC_REF_OUTPUT) {
+        oc_diag_add(c->v->diag, c->pos, "%s: cannot use secrets.%s (a run's outputs are "
+                                        "shown by orch runs show and the API)",
+                    who, n ? parts[0] : "");
+        return 0;
+    }
     if (!strcmp(ns, "steps")) {
         size_t j = n ? oc_step_index(w, parts[0]) : SIZE_MAX;
         if (j == SIZE_MAX) {
-            oc_diag_add(c->v->diag, c->pos, "step %s: steps.%s is not a step of workflow %s",
+            oc_diag_add(c->v->diag, c->pos, "%s: steps.%s is not a step of workflow %s",
                         who, n ? parts[0] : "", w->name);
             return 0;
         }
-        char *seen = oc_xcalloc(w->n_steps, 1);
-        int dep = c->step < w->n_steps && oc_depends_on(w, c->step, j, seen);
-        free(seen);
+        /* Outputs are evaluated once every step has ended: any step. */
+        int dep = c->site == OC_REF_OUTPUT;
+        if (!dep) {
+            char *seen = oc_xcalloc(w->n_steps, 1);
+            dep = oc_depends_on(w, c->step, j, seen);
+            free(seen);
+        }
         if (!dep)
-            oc_diag_add(c->v->diag, c->pos, "step %s: uses steps.%s, so it must list %s in "
+            oc_diag_add(c->v->diag, c->pos, "%s: uses steps.%s, so it must list %s in "
                                             "its needs (directly or through another step)",
                         who, parts[0], parts[0]);
         else if (!((n == 3 && !strcmp(parts[1], "outputs")) ||
                    (n == 2 && !strcmp(parts[1], "result"))))
-            oc_diag_add(c->v->diag, c->pos, "step %s: write steps.%s.outputs.NAME or "
+            oc_diag_add(c->v->diag, c->pos, "%s: write steps.%s.outputs.NAME or "
                                             "steps.%s.result",
                         who, parts[0], parts[0]);
         return 0;
     }
     if (n != 1)
-        oc_diag_add(c->v->diag, c->pos, "step %s: write %s.NAME", who, ns);
+        oc_diag_add(c->v->diag, c->pos, "%s: write %s.NAME", who, ns);
     return 0;
 }
 
@@ -236,8 +252,7 @@ static void oc_check_text(struct oc_refctx *c, const char *s, int is_expr,
     char *err = NULL;
     c->pos = pos;
     if (oc_template_refs(s, is_expr, oc_ref_cb, c, &err) != 0 && err)
-        oc_diag_add(c->v->diag, pos, "step %s: %s",
-                    c->step < c->w->n_steps ? c->w->steps[c->step].id : c->w->name, err);
+        oc_diag_add(c->v->diag, pos, "%s: %s", c->label, err);
     free(err);
 }
 
@@ -249,6 +264,17 @@ static void oc_check_tree(struct oc_refctx *c, const struct oc_node *n)
         oc_check_text(c, n->str, 0, &n->pos);
     for (size_t i = 0; i < n->len; i++)
         oc_check_tree(c, n->items[i]);
+}
+
+static void oc_check_outputs(struct oc_vc *v, const struct oc_workflow *w)
+{
+    for (size_t i = 0; w->outputs && i < w->outputs->len; i++) {
+        char *label = oc_xasprintf("workflow %s, output %s", w->name,
+                                   w->outputs->keys[i]->str);
+        struct oc_refctx c = {v, w, OC_REF_OUTPUT, SIZE_MAX, label, &w->outputs->items[i]->pos};
+        oc_check_tree(&c, w->outputs->items[i]);
+        free(label);
+    }
 }
 
 static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
@@ -271,7 +297,7 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
                                        "backend '%s'",
                     what, st->uses, v->cfg->default_backend);
     oc_lint_step(v->cfg, st, v->diag);
-    struct oc_refctx c = {v, w, i, &st->pos};
+    struct oc_refctx c = {v, w, OC_REF_STEP, i, what, &st->pos};
     oc_check_tree(&c, st->with);
     oc_check_tree(&c, st->env);
     if (st->if_expr)
@@ -314,10 +340,13 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         oc_check_needs(&v, w);
         if (oc_order(&v, w) != 0)
             continue;
-        struct oc_refctx wc = {&v, w, SIZE_MAX, &w->pos};
+        char *label = oc_xasprintf("workflow %s", w->name);
+        struct oc_refctx wc = {&v, w, OC_REF_WF_ENV, SIZE_MAX, label, &w->pos};
         oc_check_tree(&wc, w->env);
         for (size_t j = 0; j < w->n_steps; j++)
             oc_check_step(&v, w, j);
+        oc_check_outputs(&v, w);
+        free(label);
     }
     return diag->n != before ? -1 : 0;
 }

@@ -103,11 +103,38 @@ static void oc_step_read(struct oc_cfg_reader *b, struct oc_step *st, const stru
     free(what);
 }
 
+/* outputs: NAME: template. The templates are checked by validate.c. */
+static const struct oc_node *oc_outputs_read(struct oc_cfg_reader *b, const struct oc_node *n,
+                                             const char *what)
+{
+    if (!n || n->kind == OC_NODE_NULL)
+        return NULL;
+    if (n->kind != OC_NODE_MAP) {
+        oc_diag_add(b->diag, &n->pos, "%s: outputs must be a mapping of NAME: value", what);
+        return NULL;
+    }
+    for (size_t i = 0; i < n->len; i++) {
+        const char *name = n->keys[i]->str;
+        if (!oc_valid_id(name) || (name[0] >= '0' && name[0] <= '9') || name[0] == '-') {
+            oc_diag_add(b->diag, &n->keys[i]->pos, "%s: output name '%s' must start with a "
+                                                   "letter or '_' and hold only letters, "
+                                                   "digits, '_' and '-'",
+                        what, name);
+        }
+        if (n->items[i]->kind != OC_NODE_SCALAR)
+            oc_diag_add(b->diag, &n->items[i]->pos, "%s: output %s must be a string (a "
+                                                    "template such as ${{ steps.ID.outputs."
+                                                    "NAME }})",
+                        what, name);
+    }
+    return n; /* the templates are still checked: every error in one pass */
+}
+
 static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, const char *name,
                              const struct oc_node *n)
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
-                                       "log_limit",
+                                       "log_limit", "timeout", "outputs",
                                        "steps", "env", NULL};
     w->name = oc_xstrdup(name);
     w->pos = n->pos;
@@ -124,6 +151,8 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
     w->log_limit = oc_get_size(b, n, "log_limit", b->cfg->log_limit, OC_LOG_LIMIT_MIN,
                                OC_LOG_LIMIT_MAX, what);
     w->env = oc_env_map_read(b, n, what);
+    w->timeout_ms = oc_get_duration(b, n, "timeout", 0, what);
+    w->outputs = oc_outputs_read(b, oc_node_get(n, "outputs"), what);
     oc_inputs_read(b, w, n, what);
     const struct oc_node *steps = oc_node_get(n, "steps");
     if (!steps || steps->kind != OC_NODE_SEQ || steps->len == 0) {

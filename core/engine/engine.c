@@ -131,6 +131,12 @@ const struct oc_job_cbs oc_engine_job_cbs = {
 
 static uint32_t oc_run_final_state(struct oc_run *r, char **error)
 {
+    if (r->timed_out) {
+        long long ms = (long long)r->wf->timeout_ms;
+        *error = oc_xasprintf("run timed out: workflow %s's timeout of %lld%s passed",
+                              r->wf->name, ms % 1000 ? ms : ms / 1000, ms % 1000 ? " ms" : "s");
+        return ORCH_RUN_FAILED;
+    }
     if (r->cancelled)
         return ORCH_RUN_CANCELLED;
     for (size_t i = 0; i < r->n_steps; i++) {
@@ -180,13 +186,18 @@ void oc_run_check_done(struct oc_run *r)
             return; /* teardown in progress or waiting for an executor */
     if (r->inst_jobs)
         return;
+    char *outputs_text = NULL;
     /* A compare-and-set from running: of two drivers (there should never
      * be two) only one finishes the run and writes run.finished. */
     if (oc_ledger_run_state(r, ORCH_RUN_RUNNING, r->final_state, r->final_error) == 0) {
+        /* The workflow's outputs are a fact of the end: they live in
+         * run.finished, written once (docs/config.md, "Outputs"). */
+        json_t *outputs = oc_run_outputs(r);
+        outputs_text = outputs ? json_dumps(outputs, JSON_COMPACT) : NULL;
         oc_ledger_event(r, "run.finished",
-                        json_pack("{s:s,s:s?}", "state",
+                        json_pack("{s:s,s:s?,s:o*}", "state",
                                   orch_run_state_name(r->final_state), "error",
-                                  r->final_error));
+                                  r->final_error, "outputs", outputs));
         oc_run_release(r);
     } else {
         r->lost = 1;
@@ -195,8 +206,10 @@ void oc_run_check_done(struct oc_run *r)
     r->done = 1;
     struct oc_progress p = {.type = OC_EV_RUN_FINISHED, .run_id = r->id,
                             .state = r->final_state, .message = r->final_error,
+                            .data = outputs_text, .len = outputs_text ? strlen(outputs_text) : 0,
                             .duration_ns = oc_now_mono_ns() - r->start_mono};
     oc_engine_progress(r, &p);
+    free(outputs_text);
 }
 
 void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats *out)
@@ -330,6 +343,7 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
     r->concurrency = wf->concurrency ? wf->concurrency
                      : cfg->concurrency ? cfg->concurrency : 4;
     r->start_mono = oc_now_mono_ns();
+    oc_run_deadline_from(r, oc_now_real_ns()); /* a resume sets the run's own clock */
     r->dirty = 1;
     e->runs = oc_xrealloc(e->runs, (e->n_runs + 1) * sizeof *e->runs);
     e->runs[e->n_runs++] = r;
@@ -402,19 +416,22 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
     return ORCH_OK;
 }
 
-static void oc_run_cancel(struct oc_run *r)
+void oc_run_stop(struct oc_run *r)
 {
     if (r->done || r->cancelled)
         return;
     r->cancelled = 1;
     r->dirty = 1;
-    oc_ledger_event(r, "run.cancelling", NULL);
+    if (!r->timed_out)
+        oc_ledger_event(r, "run.cancelling", NULL);
     for (size_t j = 0; j < r->n_steps; j++) {
-        if (oc_step_in_flight(&r->steps[j]))
+        if (oc_step_in_flight(&r->steps[j])) {
             oc_pool_cancel(r->e->pool, r->steps[j].job_id, 5000);
-        else if (oc_step_waiting(&r->steps[j]))
-            oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                           "run cancelled while the step waited");
+        } else if (oc_step_waiting(&r->steps[j])) {
+            char *why = oc_xasprintf("%s while the step waited", oc_run_stop_why(r));
+            oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED, why);
+            free(why);
+        }
     }
 }
 
@@ -422,14 +439,14 @@ static void oc_engine_cancel(struct oc_engine *e)
 {
     e->cancelling = 1;
     for (size_t i = 0; i < e->n_runs; i++)
-        oc_run_cancel(e->runs[i]);
+        oc_run_stop(e->runs[i]);
 }
 
 int oc_engine_cancel_run(struct oc_engine *e, const char *run_id)
 {
     for (size_t i = 0; i < e->n_runs; i++)
         if (!strcmp(e->runs[i]->id, run_id) && !e->runs[i]->done) {
-            oc_run_cancel(e->runs[i]);
+            oc_run_stop(e->runs[i]);
             return 0;
         }
     return -1;
@@ -574,7 +591,11 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
 {
     if (e->opts.cancel_flag && *e->opts.cancel_flag && !e->cancelling)
         oc_engine_cancel(e);
-    int64_t now = oc_now_mono_ns();
+    int64_t now = oc_now_real_ns();
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (oc_run_timeout_passed(e->runs[i], now))
+            oc_run_stop(e->runs[i]);
+    now = oc_now_mono_ns();
     oc_steps_wake_retries(e, now);
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
@@ -600,6 +621,12 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
     int64_t next = oc_steps_next_retry(e);
     if (next) {
         int64_t ms = (next - oc_now_mono_ns()) / 1000000;
+        if (ms < timeout)
+            timeout = ms < 0 ? 0 : (int)ms + 1;
+    }
+    int64_t deadline = oc_runs_next_deadline(e);
+    if (deadline) {
+        int64_t ms = (deadline - oc_now_real_ns()) / 1000000;
         if (ms < timeout)
             timeout = ms < 0 ? 0 : (int)ms + 1;
     }

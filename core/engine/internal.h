@@ -82,6 +82,8 @@ struct oc_run {
     size_t n_insts;
     size_t inst_jobs;        /* create/destroy jobs in flight */
     int cancelled;
+    int timed_out;           /* the workflow's timeout: passed (run_end.c) */
+    int64_t deadline_ns;     /* when it passes (real clock); 0 = no timeout */
     int finishing;           /* tearing down instances */
     int done;
     uint32_t final_state;
@@ -304,6 +306,8 @@ void oc_leases_renew(struct oc_engine *e);
 /* run.c: below every other file of the engine. */
 /* Stop driving r without another write (its lease was lost). */
 void oc_run_drop(struct oc_run *r);
+/* "run cancelled" or "run timed out": why a stopped run's steps ended. */
+const char *oc_run_stop_why(const struct oc_run *r);
 void oc_engine_progress(struct oc_run *r, const struct oc_progress *p);
 /* Step idx goes to the ready queue (its QUEUE transition) ... */
 void oc_engine_enqueue(struct oc_run *r, size_t idx);
@@ -316,7 +320,20 @@ json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                            uint32_t attempt, int64_t timeout_ms,
                            const struct oc_step_input *in);
 
+/* run_end.c: the workflow's timeout and outputs. */
+/* The deadline of a run whose clock started at clock_ns (real). */
+void oc_run_deadline_from(struct oc_run *r, int64_t clock_ns);
+/* 1 when r's deadline has just passed: marked timed out (run.timed_out
+ * written); the caller stops it, and it ends failed. */
+int oc_run_timeout_passed(struct oc_run *r, int64_t now_real);
+/* The earliest deadline of the runs driven (real clock), 0 = none. */
+int64_t oc_runs_next_deadline(const struct oc_engine *e);
+/* The workflow's outputs: rendered, redacted; NULL when it declares none. */
+json_t *oc_run_outputs(struct oc_run *r);
+
 /* engine.c */
+/* Cancel (or, timed out, stop) what r runs; it then ends. */
+void oc_run_stop(struct oc_run *r);
 struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
                           const struct oc_workflow *wf);
 void oc_ledger_process(struct oc_run *r);

@@ -112,6 +112,10 @@ struct oc_history {
      * progress: each one that no progress, park, graceful stop or end
      * followed was ended by the engine dying while it drove the run. */
     uint32_t loads_without_progress;
+    /* The timeout's clock (real ns): it started with the run or its last
+     * re-run; the time parked since (run.waiting to the next load) does
+     * not count. parked_at: parked now, since then. */
+    int64_t clock_ns, parked_ns, parked_at_ns;
 };
 
 /* What ends a load in good order, or shows that driving the run moves. */
@@ -135,6 +139,8 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         h->loads_without_progress++;
     else if (oc_history_progress(t))
         h->loads_without_progress = 0;
+    if (!strcmp(t, "run.waiting") && !h->parked_at_ns)
+        h->parked_at_ns = ev->ts_ns;
     if (strcmp(t, "run.process") && strcmp(t, "approval.decided") &&
         strcmp(t, "run.started") && strcmp(t, "run.requeued") &&
         strcmp(t, "run.resumed") && strcmp(t, OC_RUN_TRACEPARENT_EVENT))
@@ -142,6 +148,16 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
     json_t *j = json_loads(ev->data_json, 0, NULL);
     if (!j)
         return 0;
+    const char *mode = json_string_value(json_object_get(j, "mode"));
+    if (!strcmp(t, "run.started") ||
+        (!strcmp(t, "run.resumed") && mode && !strcmp(mode, "rerun"))) {
+        h->clock_ns = ev->ts_ns;
+        h->parked_ns = h->parked_at_ns = 0;
+    } else if (!strcmp(t, "run.resumed") && h->parked_at_ns) {
+        if (ev->ts_ns > h->parked_at_ns)
+            h->parked_ns += ev->ts_ns - h->parked_at_ns;
+        h->parked_at_ns = 0;
+    }
     if (!strcmp(t, "run.process")) {
         h->pid = json_integer_value(json_object_get(j, "pid"));
         h->start = json_integer_value(json_object_get(j, "start_time"));
@@ -448,6 +464,16 @@ static void oc_run_continue(struct oc_run *r, const struct oc_history *h, uint32
 {
     int rerun = h->requeued || state == ORCH_RUN_FAILED || state == ORCH_RUN_CANCELLED;
     size_t kept = 0;
+    /* A re-run starts the timeout's clock again; a continued run keeps it,
+     * less the time it was parked (up to now, when it is parked still). */
+    int64_t now = oc_now_real_ns();
+    if (!rerun && h->clock_ns) {
+        int64_t parked = h->parked_ns + (h->parked_at_ns && now > h->parked_at_ns
+                                             ? now - h->parked_at_ns : 0);
+        oc_run_deadline_from(r, h->clock_ns + parked);
+    } else {
+        oc_run_deadline_from(r, now);
+    }
     oc_resume_steps(r, rerun, &kept);
     if (!h->started) {
         oc_ledger_event(r, "run.started",

@@ -83,3 +83,8 @@ void oc_run_drop(struct oc_run *r)
         if (oc_step_in_flight(&r->steps[j]))
             oc_pool_cancel(r->e->pool, r->steps[j].job_id, 2000);
 }
+
+const char *oc_run_stop_why(const struct oc_run *r)
+{
+    return r->timed_out ? "run timed out" : "run cancelled";
+}

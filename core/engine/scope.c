@@ -128,6 +128,11 @@ static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
         }
         return -1;
     }
+    if (!strcmp(ns, "secrets") && n == 1 && ud->step >= r->n_steps) {
+        /* The run's outputs are shown to every reader (validate refuses it). */
+        out->s = oc_xasprintf("the run's outputs cannot use secrets.%s", parts[0]);
+        return OC_LOOKUP_REFUSED;
+    }
     if (!strcmp(ns, "secrets") && n == 1) {
         char *v = oc_secret_lookup(parts[0]);
         if (!v)
@@ -203,6 +208,9 @@ static int oc_scope_status(void *vud, const char *name)
         return 1;
     if (!strcmp(name, "cancelled"))
         return r->cancelled;
+    if (ud->step >= r->n_steps) /* the run's outputs: how the run ends */
+        return !strcmp(name, "failure") ? r->final_state == ORCH_RUN_FAILED
+                                        : r->final_state == ORCH_RUN_SUCCEEDED;
     unsigned char *seen = oc_xcalloc(r->n_steps, 1);
     int res;
     if (!strcmp(name, "failure"))

@@ -36,10 +36,19 @@ static int oc_step_condition(struct oc_run *r, size_t idx, char **errmsg)
 }
 
 /* Why a step the run's cancel found before it ran ends cancelled. */
-static const char *oc_step_cancel_reason(const struct oc_srt *s)
+static char *oc_step_cancel_reason(const struct oc_run *r, const struct oc_srt *s)
 {
-    return oc_step_reopened(s) ? "run cancelled while the step waited"
-                               : "run cancelled before the step started";
+    return oc_xasprintf("%s %s", oc_run_stop_why(r),
+                        oc_step_reopened(s) ? "while the step waited"
+                                            : "before the step started");
+}
+
+static void oc_step_finish_stopped(struct oc_run *r, size_t idx, const char *when)
+{
+    char *why = when ? oc_xasprintf("%s %s", oc_run_stop_why(r), when)
+                     : oc_step_cancel_reason(r, &r->steps[idx]);
+    oc_step_finish(r, idx, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED, why);
+    free(why);
 }
 
 void oc_steps_schedule(struct oc_run *r)
@@ -51,8 +60,7 @@ void oc_steps_schedule(struct oc_run *r)
             if (!oc_step_schedulable(s))
                 continue;
             if (r->cancelled) {
-                oc_step_finish(r, i, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                               oc_step_cancel_reason(s));
+                oc_step_finish_stopped(r, i, NULL);
                 continue;
             }
             if (!oc_needs_done(r, s))
@@ -193,8 +201,7 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
     struct oc_srt *s = &r->steps[idx];
     struct oc_engine *e = r->e;
     if (r->cancelled) {
-        oc_step_finish(r, idx, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                       oc_step_cancel_reason(s));
+        oc_step_finish_stopped(r, idx, NULL);
         return 0;
     }
     if (oc_approval_is(s)) {
@@ -350,8 +357,7 @@ void oc_steps_wake_retries(struct oc_engine *e, int64_t now)
             if (s->phase != OC_PHASE_RETRY_WAIT)
                 continue;
             if (r->cancelled) {
-                oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED,
-                               "run cancelled while waiting to retry");
+                oc_step_finish_stopped(r, j, "while waiting to retry");
             } else if (s->retry_at_mono <= now) {
                 oc_engine_enqueue(r, j);
             }

@@ -137,5 +137,8 @@ void cli_progress_total(struct cli_progress *p, size_t total);
 void cli_progress_end(struct cli_progress *p);
 void cli_progress_free(struct cli_progress *p);
 void cli_progress_cb(void *ud, const struct oc_progress *ev);
+/* The "outputs" object of a run document, a line each (nothing without):
+ * what orch run prints at the end and orch runs show under the run. */
+void cli_print_outputs_of(json_t *doc);
 
 #endif

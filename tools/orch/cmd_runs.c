@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "host.h"
 #include "logread.h"
+#include "run_outputs.h"
 #include "util.h"
 
 static int cli_usage_runs(FILE *f, int rc)
@@ -161,6 +162,14 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
     oc_error_clear(&err);
     json_object_set_new(doc, "attempts", att);
     json_object_set_new(doc, "instances", inst);
+    json_t *outputs = NULL;
+    if (oc_run_outputs_read(st, id, &outputs, &err) != ORCH_OK) {
+        cli_err("run %s: cannot read its outputs: %s", id, oc_error_text(&err));
+        oc_error_clear(&err);
+        json_decref(doc);
+        return NULL;
+    }
+    json_object_set_new(doc, "outputs", outputs ? outputs : json_null());
     return doc;
 }
 
@@ -175,6 +184,7 @@ void cli_print_run(json_t *doc)
     const char *e = json_string_value(json_object_get(doc, "error"));
     if (e)
         printf("error     %s\n", e);
+    cli_print_outputs_of(doc);
     printf("\n%-20s %-7s %-10s %-6s %-9s %s\n", "STEP", "ATTEMPT", "STATE", "EXIT",
            "DURATION", "OUTPUTS / ERROR");
     size_t i;

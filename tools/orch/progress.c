@@ -208,6 +208,8 @@ static void cli_progress_json(const struct oc_progress *ev)
                                                          ? "stderr" : "stdout"));
         json_object_set_new(j, "data", json_stringn(ev->data, ev->len));
     }
+    if (ev->type == OC_EV_RUN_FINISHED && ev->data)
+        json_object_set_new(j, "outputs", json_loadb(ev->data, ev->len, 0, NULL));
     if (ev->duration_ns)
         json_object_set_new(j, "duration_ms", json_integer(ev->duration_ns / 1000000));
     json_dumpf(j, stdout, JSON_COMPACT);
@@ -240,6 +242,28 @@ static void cli_area_event(struct cli_status *a, const struct oc_progress *ev)
 }
 
 static void cli_progress_line(struct cli_progress *p, const struct oc_progress *ev);
+
+void cli_print_outputs_of(json_t *doc)
+{
+    /* One a line: NAME = value as JSON text, so a value with a newline or
+     * a control character stays on its line and cannot move the cursor. */
+    const char *name;
+    json_t *v;
+    json_object_foreach(json_object_get(doc, "outputs"), name, v) {
+        char *text = json_dumps(v, JSON_ENCODE_ANY);
+        printf("output    %s = %s\n", name, text ? text : "");
+        free(text);
+    }
+}
+
+/* The run's outputs, as orch runs show prints them. */
+static void cli_print_outputs(const char *json, size_t len)
+{
+    json_t *o = json ? json_loadb(json, len, 0, NULL) : NULL;
+    json_t *doc = json_pack("{s:o?}", "outputs", o);
+    cli_print_outputs_of(doc);
+    json_decref(doc);
+}
 
 void cli_progress_cb(void *ud, const struct oc_progress *ev)
 {
@@ -310,6 +334,7 @@ static void cli_progress_line(struct cli_progress *p, const struct oc_progress *
         printf("run %s %s%s%s%s%s\n", ev->run_id, orch_run_state_name(ev->state),
                *dur ? " in " : "", dur, ev->message ? ": " : "",
                ev->message ? ev->message : "");
+        cli_print_outputs(ev->data, ev->len);
         break;
     }
     fflush(stdout);

@@ -10,6 +10,7 @@
 #include "host.h"
 #include "http.h"
 #include "logread.h"
+#include "run_outputs.h"
 #include "runctl.h"
 #include "util.h"
 
@@ -195,6 +196,11 @@ void orchd_runs_get(struct orchd_req *rq)
     orch_status rc = st->vt->run_get(st->h, id, orchd_one_run, &run, &err);
     if (rc == ORCH_OK && run)
         rc = st->vt->attempt_list(st->h, id, orchd_collect_attempt, steps, &err);
+    json_t *outputs = NULL;
+    if (rc == ORCH_OK && run)
+        rc = oc_run_outputs_read(st, id, &outputs, &err);
+    if (run)
+        json_object_set_new(run, "outputs", outputs ? outputs : json_null());
     json_t *cuts = NULL;
     if (rc == ORCH_OK && run) {
         struct orch_error cerr;

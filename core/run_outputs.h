@@ -1,0 +1,16 @@
+/* A run's outputs (a workflow's outputs:), read back. The engine writes
+ * them once, in the data of the run's run.finished event (core/engine/
+ * run_end.c); orchd's run and `orch runs show` read them here. */
+#ifndef OC_RUN_OUTPUTS_H
+#define OC_RUN_OUTPUTS_H
+
+#include <jansson.h>
+
+#include "store.h"
+
+/* *outputs: the object of the run's last run.finished (a new reference),
+ * or NULL while the run has not ended or its workflow declares none. */
+orch_status oc_run_outputs_read(struct oc_store *st, const char *run_id, json_t **outputs,
+                                struct orch_error *err);
+
+#endif
