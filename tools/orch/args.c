@@ -63,6 +63,7 @@ static const struct option cli_options[] = {
     {"state", required_argument, NULL, CLI_OPT_COMMAND},
     {"stdin-file", required_argument, NULL, CLI_OPT_COMMAND},
     {"timeout", required_argument, NULL, CLI_OPT_COMMAND},
+    {"wait", no_argument, NULL, CLI_OPT_COMMAND},
     {"workflow", required_argument, NULL, CLI_OPT_COMMAND},
     {NULL, 0, NULL, 0},
 };

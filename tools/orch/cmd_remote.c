@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util.h"
@@ -11,7 +12,7 @@ static const char cli_runs_remote_usage[] =
     "usage: orch --server URL runs COMMAND\n"
     "  list [--state S] [--workflow W] [--limit N]\n"
     "  show RUN_ID\n"
-    "  start WORKFLOW [--input K=V]... [--idempotency-key K]\n"
+    "  start WORKFLOW [--input K=V]... [--idempotency-key K] [--wait [--follow]]\n"
     "  logs RUN_ID STEP [--attempt N] [--follow]\n"
     "  events RUN_ID\n"
     "  cancel RUN_ID | requeue RUN_ID | discard RUN_ID [--reason TEXT]\n"
@@ -93,11 +94,14 @@ static int cli_remote_show(struct cli *c, const char *id)
     return CLI_EXIT_OK;
 }
 
+static int cli_remote_wait(struct cli *c, const char *id, int follow);
+
 static int cli_remote_start(struct cli *c, int argc, char **argv)
 {
     json_t *inputs = json_object();
     json_t *body = json_pack("{s:s,s:O}", "workflow", argv[0], "inputs", inputs);
     json_decref(inputs);
+    int wait = 0, follow = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--input") && i + 1 < argc) {
             if (cli_input_kv(json_object_get(body, "inputs"), argv[++i]) != 0) {
@@ -106,26 +110,38 @@ static int cli_remote_start(struct cli *c, int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--idempotency-key") && i + 1 < argc) {
             json_object_set_new(body, "idempotency_key", json_string(argv[++i]));
+        } else if (!strcmp(argv[i], "--wait")) {
+            wait = 1;
+        } else if (!strcmp(argv[i], "--follow")) {
+            follow = 1;
         } else {
             json_decref(body);
             return cli_remote_usage();
         }
+    }
+    if (follow && !wait) {
+        cli_err("runs start: --follow goes with --wait");
+        json_decref(body);
+        return CLI_EXIT_USAGE;
     }
     json_t *out;
     int rc = cli_http_call(c, "POST", "/v1/runs", body, &out);
     if (rc != CLI_EXIT_OK)
         return rc;
     json_t *run = json_object_get(out, "run");
-    if (c->json)
+    if (c->json && !wait)
         cli_print_json(json_incref(out));
-    else
+    else if (!c->json)
         printf("run %s: %s%s\n", json_string_value(json_object_get(run, "id")),
                json_string_value(json_object_get(run, "state")),
                json_is_true(json_object_get(out, "existing"))
                    ? " (an earlier run with this idempotency key)"
                    : "");
+    fflush(stdout);
+    if (wait)
+        rc = cli_remote_wait(c, json_string_value(json_object_get(run, "id")), follow);
     json_decref(out);
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 static int cli_print_log_event(void *ud, const char *event, json_t *data)
@@ -143,6 +159,94 @@ static int cli_print_log_event(void *ud, const char *event, json_t *data)
         *end_state_failed = !s || strcmp(s, "succeeded");
     }
     return 0;
+}
+
+/* One attempt's log, followed to its end (GET .../logs?follow=true). */
+static int cli_remote_follow_attempt(struct cli *c, const char *id, const char *step,
+                                     json_int_t attempt)
+{
+    char *run = cli_seg(id), *st = cli_seg(step);
+    char *path = oc_xasprintf("/v1/runs/%s/steps/%s/logs?follow=true&attempt=%lld", run, st,
+                              (long long)attempt);
+    free(run);
+    free(st);
+    if (!c->json)
+        printf("==> %s (attempt %lld) <==\n", step, (long long)attempt);
+    fflush(stdout);
+    struct cli_http_res res;
+    int failed = 0;
+    int rc = cli_http_events(c, "GET", path, NULL, cli_print_log_event, &failed, &res);
+    free(path);
+    if (rc == 0 && res.status != 200)
+        rc = cli_http_fail(c, &res);
+    cli_http_res_free(&res);
+    return rc;
+}
+
+static int cli_state_ended(const char *s)
+{
+    return s && (!strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled"));
+}
+
+/* --wait: until the run ends (or parks for a decision), reading it again
+ * every 0.5 s; --follow: each attempt's log in turn, live, as the steps
+ * reach them (steps in parallel are printed one after the other, each
+ * whole). The exit status is the run's, as orch run's is. */
+static int cli_remote_wait(struct cli *c, const char *id, int follow)
+{
+    json_t *printed = json_object(); /* "step#attempt" followed already */
+    int rc = CLI_EXIT_FAILED;
+    const char *state = NULL;
+    json_t *out = NULL;
+    for (;;) {
+        json_decref(out);
+        out = cli_remote_run(c, id, &rc);
+        if (!out)
+            break;
+        json_t *run = json_object_get(out, "run");
+        state = json_string_value(json_object_get(run, "state"));
+        int followed = 0;
+        size_t i, k;
+        json_t *s, *a;
+        json_array_foreach(follow ? json_object_get(run, "steps") : NULL, i, s) {
+            const char *step = json_string_value(json_object_get(s, "id"));
+            json_array_foreach(json_object_get(s, "attempts"), k, a) {
+                json_int_t n = json_integer_value(json_object_get(a, "attempt"));
+                char key[600];
+                snprintf(key, sizeof key, "%s#%lld", step ? step : "", (long long)n);
+                if (!step || json_object_get(printed, key))
+                    continue;
+                json_object_set_new(printed, key, json_true());
+                cli_remote_follow_attempt(c, id, step, n);
+                followed = 1;
+            }
+        }
+        if (followed)
+            continue; /* read the run again: steps went on meanwhile */
+        if (cli_state_ended(state) || (state && !strcmp(state, "waiting")))
+            break;
+        usleep(500000);
+    }
+    if (out) {
+        json_t *run = json_object_get(out, "run");
+        if (c->json) {
+            cli_print_json(json_incref(run));
+        } else {
+            const char *e = json_string_value(json_object_get(run, "error"));
+            printf("run %s %s%s%s\n", id, state ? state : "?", e ? ": " : "", e ? e : "");
+            cli_print_outputs_of(run);
+        }
+        if (state && !strcmp(state, "waiting"))
+            fprintf(stderr, "orch: run %s waits for a decision: orch --server %s runs approve "
+                            "%s STEP (or reject)\n", id, c->server, id);
+        /* The run's outcome; a log that could not be followed was said. */
+        rc = state && (!strcmp(state, "succeeded") || !strcmp(state, "waiting"))
+                 ? CLI_EXIT_OK
+                 : CLI_EXIT_FAILED;
+    }
+    json_decref(out);
+    json_decref(printed);
+    return rc;
 }
 
 static int cli_remote_logs(struct cli *c, int argc, char **argv)

@@ -43,8 +43,68 @@ static json_t *orchd_inputs(struct orchd_req *rq, json_t *given)
     return given ? json_incref(given) : json_object();
 }
 
+static json_t *orchd_run_detail(struct orchd_req *rq, const char *id,
+                                struct orch_error *err);
+
+/* ?wait=DURATION on POST /v1/runs: at most this long. A handler holds its
+ * connection's thread while it waits (thread per connection), and the
+ * server drops a connection idle for 120 s: a longer wait is refused. */
+#define ORCHD_RUN_WAIT_MAX_MS 120000
+
+static int32_t orchd_state_cb(void *ud, const struct orch_run_rec *r)
+{
+    *(uint32_t *)ud = r->state;
+    return 0;
+}
+
+/* Wait (reading the run's state every 100 ms) until the run ends or parks
+ * for a decision, wait_ms passes or the daemon stops. 1: it ended. */
+static int orchd_run_wait(struct orchd_req *rq, const char *id, int64_t wait_ms)
+{
+    int64_t end = oc_now_mono_ns() + wait_ms * 1000000;
+    for (;;) {
+        uint32_t state = 0;
+        struct orch_error err;
+        oc_error_init(&err);
+        ORCHD_API_LOCK(rq->d);
+        rq->d->api->vt->run_get(rq->d->api->h, id, orchd_state_cb, &state, &err);
+        ORCHD_API_UNLOCK(rq->d);
+        oc_error_clear(&err);
+        if (state == ORCH_RUN_SUCCEEDED || state == ORCH_RUN_FAILED ||
+            state == ORCH_RUN_CANCELLED)
+            return 1;
+        if (state == ORCH_RUN_WAITING || rq->d->stop || oc_now_mono_ns() >= end)
+            return 0; /* parked: only a decision moves it on */
+        usleep(100000);
+    }
+}
+
+/* 200 with the run ended within the wait, else 202 with it as it is. */
+static void orchd_reply_waited(struct orchd_req *rq, const char *id, int existing,
+                               int64_t wait_ms)
+{
+    int ended = orchd_run_wait(rq, id, wait_ms);
+    struct orch_error err;
+    oc_error_init(&err);
+    json_t *run = orchd_run_detail(rq, id, &err);
+    if (run)
+        orchd_reply(rq, ended ? 200 : 202, json_pack("{s:o,s:b,s:b}", "run", run, "existing",
+                                                     existing, "finished", ended));
+    else
+        orchd_fail_err(rq, &err);
+    oc_error_clear(&err);
+}
+
 void orchd_runs_start(struct orchd_req *rq)
 {
+    const char *w = orchd_query(rq, "wait");
+    int64_t wait_ms = -1;
+    if (w && (oc_parse_duration_ms(w, &wait_ms) != 0 || wait_ms < 0 ||
+              wait_ms > ORCHD_RUN_WAIT_MAX_MS)) {
+        orchd_fail(rq, 400, "invalid", "wait must be a duration of at most 120s (e.g. 30s), "
+                                       "not '%s'", w);
+        return;
+    }
     json_t *b = orchd_body_object(rq);
     if (!b)
         return;
@@ -82,8 +142,12 @@ void orchd_runs_start(struct orchd_req *rq)
         oc_error_clear(&e2);
     }
     ORCHD_API_UNLOCK(rq->d);
-    if (rc == ORCH_OK) {
+    if (rc == ORCH_OK)
         orchd_wake(rq->d);
+    if ((rc == ORCH_OK || rc == ORCH_E_EXISTS) && id && wait_ms >= 0) {
+        json_decref(run);
+        orchd_reply_waited(rq, id, rc == ORCH_E_EXISTS, wait_ms);
+    } else if (rc == ORCH_OK) {
         orchd_reply(rq, 201, json_pack("{s:o,s:b}", "run", run ? run : json_null(),
                                        "existing", 0));
     } else if (rc == ORCH_E_EXISTS && id) {
@@ -185,20 +249,20 @@ static void orchd_note_log_truncations(json_t *steps, json_t *cuts)
     }
 }
 
-void orchd_runs_get(struct orchd_req *rq)
+/* The run as GET /v1/runs/{id} shows it: its steps in the workflow's
+ * order (their attempts), its outputs; NULL with err set (not found, or
+ * the store could not be read). */
+static json_t *orchd_run_detail(struct orchd_req *rq, const char *id, struct orch_error *err)
 {
-    const char *id = rq->params[0];
     json_t *run = NULL, *steps = json_object();
-    struct orch_error err;
-    oc_error_init(&err);
     struct oc_store *st = rq->d->api;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = st->vt->run_get(st->h, id, orchd_one_run, &run, &err);
+    orch_status rc = st->vt->run_get(st->h, id, orchd_one_run, &run, err);
     if (rc == ORCH_OK && run)
-        rc = st->vt->attempt_list(st->h, id, orchd_collect_attempt, steps, &err);
+        rc = st->vt->attempt_list(st->h, id, orchd_collect_attempt, steps, err);
     json_t *outputs = NULL;
     if (rc == ORCH_OK && run)
-        rc = oc_run_outputs_read(st, id, &outputs, &err);
+        rc = oc_run_outputs_read(st, id, &outputs, err);
     if (run)
         json_object_set_new(run, "outputs", outputs ? outputs : json_null());
     json_t *cuts = NULL;
@@ -213,16 +277,14 @@ void orchd_runs_get(struct orchd_req *rq)
         orchd_note_log_truncations(steps, cuts);
     json_decref(cuts);
     if (rc == ORCH_OK && !run) {
-        oc_error_clear(&err);
-        oc_error_set(&err, ORCH_E_NOT_FOUND, "no run %s", id);
+        oc_error_clear(err);
+        oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", id);
         rc = ORCH_E_NOT_FOUND;
     }
     if (rc != ORCH_OK) {
-        orchd_fail_err(rq, &err);
-        oc_error_clear(&err);
         json_decref(steps);
         json_decref(run);
-        return;
+        return NULL;
     }
     /* In the workflow's order, steps without attempts yet as pending. */
     json_t *list = json_array();
@@ -245,7 +307,19 @@ void orchd_runs_get(struct orchd_req *rq)
         json_array_append(list, v); /* steps of an older version of the file */
     json_decref(steps);
     json_object_set_new(run, "steps", list);
-    orchd_reply(rq, 200, json_pack("{s:o}", "run", run));
+    return run;
+}
+
+void orchd_runs_get(struct orchd_req *rq)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    json_t *run = orchd_run_detail(rq, rq->params[0], &err);
+    if (run)
+        orchd_reply(rq, 200, json_pack("{s:o}", "run", run));
+    else
+        orchd_fail_err(rq, &err);
+    oc_error_clear(&err);
 }
 
 static void orchd_accepted(struct orchd_req *rq, orch_status rc, struct orch_error *err,
