@@ -198,6 +198,12 @@ static orch_status lb_cmd_reap_one(const char *record, struct orch_error *err)
     lb_boot_id(now_boot);
     if (n == 4 && strcmp(boot, "-") && now_boot[0] && strcmp(boot, now_boot))
         return ORCH_OK; /* an earlier boot's: all of it is gone */
+    return lb_group_kill_wait(pid, pgid, start, err);
+}
+
+orch_status lb_group_kill_wait(long pid, long pgid, unsigned long long start,
+                               struct orch_error *err)
+{
     int64_t end = lb_host->now_mono_ns() + (int64_t)LB_REAP_WAIT_MS * 1000000;
     for (;;) {
         struct lb_alive a = lb_cmd_alive(pid, pgid, start);
@@ -214,7 +220,7 @@ static orch_status lb_cmd_reap_one(const char *record, struct orch_error *err)
                                       "process group %ld of an interrupted "
                                       "command still has %d process(es) %d s after SIGKILL",
                                       pgid, a.members + a.leader, LB_REAP_WAIT_MS / 1000);
-        usleep(20000);
+        usleep(5000);
     }
 }
 

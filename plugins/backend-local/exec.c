@@ -31,6 +31,7 @@ struct lb_child {
     int exited;
     int status;
     char *record;       /* what identifies it for a reap (cmds.c) */
+    unsigned long long started; /* its start time (/proc), with pid its identity */
 };
 
 /* The instance's own variables (the create spec's env), kept beside it as
@@ -310,6 +311,7 @@ static orch_status lb_record_child(struct lb_child *c, const struct orch_instanc
     setpgid(c->pid, c->pid); /* both sides, so no kill(-pid) finds no group */
     /* Without its start time a record could name a reused pid. */
     unsigned long long started = lb_proc_start(c->pid);
+    c->started = started;
     c->record = started ? lb_cmd_record(in, c->pid, started, err) : NULL;
     if (!started)
         lb_host->error_set(err, ORCH_E_IO,
@@ -633,7 +635,18 @@ static void lb_finish(struct lb_child *c, const struct orch_instance *in, orch_s
     lb_reap(c, 1);
     if (c->pidfd >= 0)
         close(c->pidfd);
-    lb_cmd_forget(c->record);
+    /* The leader is reaped; a member it left (a background child) may be
+     * killed and not dead yet, as the caller would see it. One kill(0)
+     * when the group is empty, the usual case; otherwise wait until it is
+     * gone. A group that will not die keeps its record, so a later
+     * reap_commands finds it: never a second copy beside a survivor. */
+    struct orch_error gerr = {.struct_size = sizeof gerr};
+    if (kill(-c->pid, 0) != 0 ||
+        lb_group_kill_wait(c->pid, c->pid, c->started, &gerr) == ORCH_OK)
+        lb_cmd_forget(c->record);
+    else
+        lb_host->free(c->record);
+    lb_host->free(gerr.message);
     res->duration_ns = lb_host->now_mono_ns() - start;
     res->exit_code = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : -1;
     res->term_signal = WIFSIGNALED(c->status) ? WTERMSIG(c->status) : 0;

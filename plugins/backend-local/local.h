@@ -56,6 +56,11 @@ char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long
                     struct orch_error *err);
 /* The command's exec returned: remove its record and free the path. */
 void lb_cmd_forget(char *record);
+/* SIGKILL what is left of the group pgid (leader pid, started at start)
+ * until nothing of it runs (zombies are gone), up to 30 s: ORCH_OK, or
+ * err (ORCH_E_TIMEOUT: a process the kernel would not let die). */
+orch_status lb_group_kill_wait(long pid, long pgid, unsigned long long start,
+                               struct orch_error *err);
 /* Kill every recorded command's group and wait until it is gone. */
 orch_status lb_reap_commands(struct orch_instance *in, struct orch_ctx *ctx,
                              struct orch_error *err);
