@@ -30,10 +30,7 @@ mkdir -p "$ORCH_SECRETS_DIR"
 od_config "$T/orchd.yaml" <<EOF
 $(sed -n '1,3p' "$T/wf.yaml")
   here: {uses: local}
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms, stop_grace: 1s}
 workflows:
   w:

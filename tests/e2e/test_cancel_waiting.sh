@@ -19,10 +19,7 @@ attempt_states() {
 # --- orchd: cancel over the API, the daemon's worker ends it
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 workflows:
   gated:

@@ -103,10 +103,7 @@ pass "help, usage errors, --"
 # --- with a daemon
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 backends:
   here: {uses: local}

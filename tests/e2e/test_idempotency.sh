@@ -65,10 +65,7 @@ pass "same key + same inputs: the earlier run; other inputs/workflow: exit 2 nam
 # --- the API: 409 naming the differing input or field
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 workflows:
   hello:

@@ -11,10 +11,7 @@
 cp "$(command -v sh)" "$T/orchorphan"
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker:
   tick: 200ms
 workflows:

@@ -20,10 +20,7 @@ wf='workflows:
       - {id: b, uses: exec, needs: [a], with: {run: "sleep 1; echo run${{ inputs.n }}-b"}}'
 od_config "$T/pg.yaml" <<EOF2
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {mode: singleton, tick: 100ms, lease_ttl: 3s}
 store:
   uses: postgres
@@ -98,10 +95,7 @@ for n in "${others[@]}"; do wait "${PID[$n]}" 2>/dev/null || true; done
 # --- two orchd on one SQLite file
 od_config "$T/lite.yaml" <<EOF2
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms, lease_ttl: 3s}
 $wf
 EOF2

@@ -9,10 +9,7 @@
 cfg() { # FILE WORKER-EXTRA
   od_config "$1" <<EOF2
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {id: tick-test, tick: 100ms, lease_ttl: 10s$2}
 workflows:
   two:
@@ -181,10 +178,7 @@ store:
   uses: faulty
   migrate: on_start
   with: {inner: $ORCH_PLUGIN_DIR/store-sqlite.so, path: $ORCH_STATE_DIR/orch.db}
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {id: tick-test, tick: 100ms, lease_ttl: 10s}
 workflows:
   one:

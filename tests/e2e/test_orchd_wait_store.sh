@@ -13,10 +13,7 @@ trap 'own_pg stop; t_cleanup' EXIT
 export ORCH_SECRET_PG_PW=orch-test-pw
 od_config "$T/orchd.yaml" <<EOF2
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms, lease_ttl: 5s}
 store:
   uses: postgres

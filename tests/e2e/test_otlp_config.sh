@@ -119,10 +119,7 @@ pass "a bad telemetry.traces value is a config error at file:line:col"
 # --- orchd exports by the section; /health/env names its secret
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 $(sed -n '/^telemetry:/,/^workflows:/p' "$T/tel.yaml")
     steps:

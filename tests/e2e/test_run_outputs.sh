@@ -115,10 +115,7 @@ pass "validate refuses bad outputs, each with file:line"
 # expression from the body).
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 $(sed 1d "$T/wf.yaml")
 EOF
 od_start "$T/orchd.yaml"

@@ -9,10 +9,7 @@
 
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 workflows:
   quick:
     outputs: {said: "\${{ steps.say.outputs.stdout }}"}

@@ -119,10 +119,7 @@ pass "bad default, pattern, options and type: config errors at file:line:col"
 # --- the API: JSON values, strictly typed; 400 invalid naming the input
 od_config "$T/orchd.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 workflows:
   t:

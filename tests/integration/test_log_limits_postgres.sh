@@ -24,10 +24,7 @@ store:
   uses: postgres
   migrate: on_start
   with: {host: 127.0.0.1, port: $port, dbname: orch, user: orch, password: "\${{ secrets.PG_PW }}", schema: $schema}
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 workflows:
   big:

@@ -10,10 +10,7 @@ source "$(dirname "$0")/../lib/orchd.sh"
 tag="t$$-$RANDOM"
 od_config "$T/orchd.yaml" <<OUTER
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker:
   tick: 100ms
   reconcile_every: 500ms

@@ -16,6 +16,12 @@ od_config() {
   printf '%s\n' "$text" >"$1"
 }
 
+# The server: section of most od_config files: a writer and a reader token.
+OD_SERVER='server:
+  tokens:
+    - {name: writer, sha256: HASH_writer, role: write}
+    - {name: reader, sha256: HASH_reader, role: read}'
+
 # od_start CONFIG [ARGS...]: start orchd, wait for /health.
 od_start() {
   local cfg=$1 i

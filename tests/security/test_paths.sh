@@ -33,10 +33,7 @@ no_canary() { # nothing of the outside file in the output, the store or any log
 # --- 1. the kind of a path comes from the file, never from an input
 od_config "$T/kind.yaml" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms, lease_ttl: 5s}
 defaults:
   host_paths: ["$T/allowed"]

@@ -45,10 +45,7 @@ pass "local step through orch run: base, passthrough, env layers, only named sec
 od_config "$T/orchd.yaml" <<EOF
 version: 1
 $(env_passthrough_yaml)
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms, lease_ttl: 5s}
 webhooks:
   build: {workflow: probe, secret: "\${{ secrets.HOOK_KEY }}"}

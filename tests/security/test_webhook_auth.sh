@@ -19,10 +19,7 @@ cfg() { # cfg FILE HOOK-SECRET-TEXT [NOTIFICATION-SECRET-TEXT]
   - {url: \"http://127.0.0.1:9/never\", on: [failed], secret: $3}"
   od_config "$1" <<EOF
 version: 1
-server:
-  tokens:
-    - {name: writer, sha256: HASH_writer, role: write}
-    - {name: reader, sha256: HASH_reader, role: read}
+$OD_SERVER
 worker: {tick: 100ms}
 webhooks:
   build: {workflow: hello, secret: $2}
