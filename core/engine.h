@@ -17,8 +17,17 @@ enum oc_progress_type {
     OC_EV_STEP_FINISHED,   /* state is final for the step */
     OC_EV_STEP_RETRY,      /* attempt failed, another will follow */
     OC_EV_STEP_OUTPUT,     /* data/len/stream: command output (redacted) */
-    OC_EV_INSTANCE,        /* message: what happened to an instance */
+    OC_EV_INSTANCE,        /* state (OC_INST_EV_*): what happened to instance_id */
     OC_EV_RUN_FINISHED,    /* state is the run's final state */
+};
+
+/* What happened to an instance (OC_EV_INSTANCE's state). */
+enum oc_inst_event {
+    OC_INST_EV_CREATING = 1, /* create asked (message: "creating instance") */
+    OC_INST_EV_CREATED,
+    OC_INST_EV_DESTROYING,   /* destroy asked */
+    OC_INST_EV_DESTROYED,
+    OC_INST_EV_FAILED,       /* its create or destroy failed; message: why */
 };
 
 struct oc_trace_parent; /* core/trace/trace.h */
@@ -31,6 +40,8 @@ struct oc_progress {
      * by the engine). */
     const struct oc_trace_parent *trace_parent;
     const char *step_id;   /* NULL for run/instance events */
+    /* Instance events: the instance, its backend; state an OC_INST_EV_*. */
+    const char *instance_id, *backend;
     uint32_t state;        /* ORCH_STEP_* or ORCH_RUN_* */
     uint32_t attempt;
     const char *message;   /* error or note, may be NULL */

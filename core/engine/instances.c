@@ -51,6 +51,15 @@ static int oc_inst_submit(struct oc_run *r, size_t idx, int kind, json_t *req)
     return 0;
 }
 
+static void oc_inst_progress(struct oc_run *r, const struct oc_inst *in, uint32_t state,
+                             const char *message)
+{
+    struct oc_progress p = {.type = OC_EV_INSTANCE, .run_id = r->id, .state = state,
+                            .instance_id = in->id, .backend = in->backend->name,
+                            .message = message};
+    oc_engine_progress(r, &p);
+}
+
 void oc_inst_create(struct oc_run *r, size_t idx)
 {
     struct oc_inst *in = &r->insts[idx];
@@ -75,9 +84,7 @@ void oc_inst_create(struct oc_run *r, size_t idx)
         in->id = NULL;
         return;
     }
-    struct oc_progress p = {.type = OC_EV_INSTANCE, .run_id = r->id,
-                            .message = "creating instance"};
-    oc_engine_progress(r, &p);
+    oc_inst_progress(r, in, OC_INST_EV_CREATING, "creating instance");
 }
 
 /* The one request of instance.reap for one instance (shaped like
@@ -141,8 +148,10 @@ void oc_inst_destroy_all(struct oc_run *r)
             ref.backend_id = NULL;
         json_t *req = oc_req_instance_release(oc_engine_ctx_json(r, NULL, 0, 0, NULL),
                                               oc_backend_json(r->e, in->backend), &ref);
-        if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0)
+        if (oc_inst_submit(r, i, OC_JOB_DESTROY, req) == 0) {
             in->state = OC_INST_DESTROYING;
+            oc_inst_progress(r, in, OC_INST_EV_DESTROYING, NULL);
+        }
     }
 }
 
@@ -193,6 +202,7 @@ void oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
                             json_pack("{s:s,s:s,s:s?}", "instance", in->id,
                                       "backend", in->backend->name,
                                       "backend_id", in->backend_id));
+            oc_inst_progress(r, in, OC_INST_EV_CREATED, NULL);
         } else {
             in->state = OC_INST_FAILED;
             in->error = oc_xasprintf("backend %s: create instance: %s",
@@ -201,6 +211,7 @@ void oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
             oc_ledger_event(r, "instance.failed",
                             json_pack("{s:s,s:s}", "instance", in->id, "error",
                                       in->error));
+            oc_inst_progress(r, in, OC_INST_EV_FAILED, in->error);
         }
         /* Steps waiting for this instance go (or fail) now. */
         *wake = (struct oc_inst_wake){
@@ -218,15 +229,19 @@ void oc_inst_done(struct oc_job *job, orch_status st, const char *msg,
         oc_ledger_instance(r, in, ORCH_INST_DESTROYED);
         oc_ledger_event(r, "instance.destroyed",
                         json_pack("{s:s}", "instance", in->id));
+        oc_inst_progress(r, in, OC_INST_EV_DESTROYED, NULL);
     } else {
         in->state = OC_INST_FAILED;
         size_t n;
         char *safe = oc_redact(r->red, msg ? msg : "failed", strlen(msg ? msg : "failed"), &n);
         oc_log(ORCH_LOG_WARN, r->id, "destroy instance %s on backend %s: %s",
                in->id, in->backend->name, safe);
-        free(safe);
         oc_ledger_event(r, "instance.destroy_failed",
                         json_pack("{s:s,s:s?}", "instance", in->id, "error", msg));
+        char *why = oc_xasprintf("destroy: %s", safe);
+        oc_inst_progress(r, in, OC_INST_EV_FAILED, why);
+        free(why);
+        free(safe);
     }
 }
 

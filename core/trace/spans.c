@@ -11,7 +11,12 @@
 #include "internal.h"
 #include "trace.h"
 
-enum oc_open_kind { OC_OPEN_RUN, OC_OPEN_STEP, OC_OPEN_ATTEMPT, OC_OPEN_BACKOFF };
+/* An instance's create and destroy are spans of their own under the run's
+ * (their step_id holds the instance id). */
+enum oc_open_kind {
+    OC_OPEN_RUN, OC_OPEN_STEP, OC_OPEN_ATTEMPT, OC_OPEN_BACKOFF,
+    OC_OPEN_INST_CREATE, OC_OPEN_INST_DESTROY
+};
 
 struct oc_open {
     enum oc_open_kind kind;
@@ -114,7 +119,13 @@ static struct oc_open *oc_find(struct oc_tracer *t, enum oc_open_kind k, const c
     return NULL;
 }
 
-static const char *const oc_kind_names[] = {"run", "step", "attempt", "backoff"};
+static const char *const oc_kind_names[] = {"run",     "step",           "attempt",
+                                            "backoff", "instance-create", "instance-destroy"};
+
+static int oc_kind_is_inst(enum oc_open_kind k)
+{
+    return k == OC_OPEN_INST_CREATE || k == OC_OPEN_INST_DESTROY;
+}
 
 /* A span of p's run (and step, but for the run span) opened in the run's
  * trace: the run span is the child of the run's caller (when it has one),
@@ -123,7 +134,8 @@ static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
                                     const struct oc_progress *p, uint32_t attempt,
                                     const char *name, uint64_t now)
 {
-    const char *run = p->run_id, *step = k == OC_OPEN_RUN ? NULL : p->step_id;
+    const char *run = p->run_id;
+    const char *step = k == OC_OPEN_RUN ? NULL : oc_kind_is_inst(k) ? p->instance_id : p->step_id;
     const struct oc_trace_parent *parent = p->trace_parent;
     if (t->n_open == t->cap_open) {
         t->cap_open = t->cap_open ? 2 * t->cap_open : 16;
@@ -142,7 +154,7 @@ static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
         memcpy(s->parent_id, parent->span_id, 8);
     } else if (k != OC_OPEN_RUN) {
         s->has_parent = 1;
-        if (k == OC_OPEN_STEP)
+        if (k == OC_OPEN_STEP || oc_kind_is_inst(k))
             oc_span_id_of("run", run, NULL, 0, s->parent_id);
         else
             oc_span_id_of("step", run, step, 0, s->parent_id);
@@ -150,8 +162,13 @@ static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
     s->name = oc_xstrdup(name);
     s->start_ns = now;
     oc_span_attr_str(s, "orch.run.id", run);
-    if (step)
+    if (oc_kind_is_inst(k)) {
+        oc_span_attr_str(s, "orch.instance.id", step);
+        if (p->backend)
+            oc_span_attr_str(s, "orch.backend", p->backend);
+    } else if (step) {
         oc_span_attr_str(s, "orch.step.id", step);
+    }
     if (k == OC_OPEN_ATTEMPT || k == OC_OPEN_BACKOFF)
         oc_span_attr_int(s, "orch.attempt", attempt);
     o->span = s;
@@ -230,6 +247,44 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
     }
 }
 
+/* "create instance I" from the ask to its answer, "destroy instance I"
+ * likewise; a failure ends the open one with its error. */
+static void oc_on_instance(struct oc_tracer *t, const struct oc_progress *p, uint64_t now)
+{
+    if (!p->instance_id)
+        return;
+    struct oc_open *o;
+    char name[160];
+    switch (p->state) {
+    case OC_INST_EV_CREATING:
+    case OC_INST_EV_DESTROYING: {
+        int create = p->state == OC_INST_EV_CREATING;
+        enum oc_open_kind k = create ? OC_OPEN_INST_CREATE : OC_OPEN_INST_DESTROY;
+        if (oc_find(t, k, p->run_id, p->instance_id, 0))
+            break;
+        snprintf(name, sizeof name, "%s instance %s", create ? "create" : "destroy",
+                 p->instance_id);
+        oc_open_span(t, k, p, 0, name, now);
+        break;
+    }
+    case OC_INST_EV_CREATED:
+        if ((o = oc_find(t, OC_OPEN_INST_CREATE, p->run_id, p->instance_id, 0)))
+            oc_close(t, o, now, 1, NULL);
+        break;
+    case OC_INST_EV_DESTROYED:
+        if ((o = oc_find(t, OC_OPEN_INST_DESTROY, p->run_id, p->instance_id, 0)))
+            oc_close(t, o, now, 1, NULL);
+        break;
+    case OC_INST_EV_FAILED:
+        if ((o = oc_find(t, OC_OPEN_INST_DESTROY, p->run_id, p->instance_id, 0)) ||
+            (o = oc_find(t, OC_OPEN_INST_CREATE, p->run_id, p->instance_id, 0)))
+            oc_close(t, o, now, 2, p->message);
+        break;
+    default:
+        break;
+    }
+}
+
 void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p)
 {
     if (!t || !p->run_id)
@@ -249,8 +304,7 @@ void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p)
             oc_span_event_add(run->span, now, p->message);
         break;
     case OC_EV_INSTANCE:
-        if (p->message)
-            oc_span_event_add(run->span, now, p->message);
+        oc_on_instance(t, p, now);
         break;
     case OC_EV_RUN_FINISHED:
         /* Whatever is still open ends with the run. */

@@ -1,7 +1,8 @@
 # Traces of runs over OTLP/HTTP, checked by a receiver that decodes with the
 # official OpenTelemetry definitions (tests/lib/otlp_receiver.mjs): a run
 # with a fan-out, a retry and a failure gives the expected tree (one trace,
-# parents, kinds, attributes, status) in http/protobuf and http/json; a
+# parents, kinds, attributes, status; the instance's create and destroy as
+# spans of their own) in http/protobuf and http/json; a
 # step's TRACEPARENT names its attempt's span; a run killed -9 and resumed
 # keeps its trace id; a collector that answers 503 at first still gets the
 # spans, and one that is down costs no run.
@@ -51,8 +52,23 @@ root = runs[0]
 assert root["status"]["code"] == 1 and root["attributes"]["orch.workflow"] == "tree", root
 assert root["attributes"]["orch.run.state"] == "succeeded"
 steps = {s["attributes"]["orch.step.id"]: s for s in spans
-         if s["parentSpanId"] == root["spanId"]}
+         if s["parentSpanId"] == root["spanId"] and "orch.step.id" in s["attributes"]}
 assert set(steps) == {"start", "fan_a", "fan_b", "fan_c", "flaky", "join"}, sorted(steps)
+# The instance's create and destroy: spans of their own under the run's,
+# create before the first step, destroy after the last.
+inst = [s for s in spans if s["parentSpanId"] == root["spanId"] and
+        "orch.instance.id" in s["attributes"]]
+made = [s for s in inst if s["name"].startswith("create instance ")]
+gone = [s for s in inst if s["name"].startswith("destroy instance ")]
+assert len(made) == 1 and len(gone) == 1 and len(inst) == 2, [s["name"] for s in inst]
+iid = made[0]["attributes"]["orch.instance.id"]
+assert iid.startswith("i-") and gone[0]["attributes"]["orch.instance.id"] == iid, inst
+for s in inst:
+    assert s["attributes"]["orch.backend"] == "local" and s["status"]["code"] == 1, s
+    assert s["name"].endswith(iid), s["name"]
+assert int(made[0]["end"]) <= min(int(s["start"]) for s in steps.values()), "create after a step"
+assert int(gone[0]["start"]) >= max(int(s["end"]) for s in steps.values()), "destroy before a step ended"
+assert int(gone[0]["end"]) <= int(root["end"]), "destroy outlived the run"
 for sid, st in steps.items():
     assert st["kind"] == 1 and st["status"]["code"] == 1, (sid, st)
     assert int(st["end"]) >= int(st["start"]) > 0

@@ -51,7 +51,8 @@ R1=$(last_run_id)
 expect_no_out "$SECRET" "the secret in orch run's output, at debug level"
 # orch exits once its spans were sent: they are there.
 run_spans "$T/file.jsonl" "$R1"
-[ "$(spans_q "d['n']")" = 3 ] || fail "the file's collector got $(spans_q "d['n']") spans, not 3"
+# run, step, attempt, the instance's create and destroy
+[ "$(spans_q "d['n']")" = 5 ] || fail "the file's collector got $(spans_q "d['n']") spans, not 5"
 [ "$(spans_q "d['run']['protocol']")" = json ] || fail "protocol: http/json not followed"
 [ "$(spans_q "d['run']['resource']['service.name']")" = from-the-file ] || fail "service_name"
 [ "$(spans_q "d['run']['resource']['deployment.environment']")" = test ] ||
@@ -72,7 +73,7 @@ expect_rc 0 "a run with both"
 R2=$(last_run_id)
 expect_out "OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME not read" "the variables not read are said"
 run_spans "$T/file.jsonl" "$R2"
-[ "$(spans_q "d['n']")" = 3 ] || fail "the file's collector did not get the run's spans"
+[ "$(spans_q "d['n']")" = 5 ] || fail "the file's collector did not get the run's spans"
 [ "$(spans_q "d['run']['resource']['service.name']")" = from-the-file ] ||
   fail "OTEL_SERVICE_NAME mixed into the file's settings"
 [ ! -s "$T/envr.jsonl.requests" ] || fail "the variables' collector was sent to"
@@ -91,7 +92,7 @@ EOF
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$ENV_PORT" o run "$T/plain.yaml" hello
 expect_rc 0 "a run traced by the variables"
 run_spans "$T/envr.jsonl" "$(last_run_id)"
-[ "$(spans_q "d['n']")" = 3 ] || fail "without telemetry: the variables do not configure traces"
+[ "$(spans_q "d['n']")" = 5 ] || fail "without telemetry: the variables do not configure traces"
 pass "the file's section wins over the OTEL_* variables, whole; OTEL_SDK_DISABLED stops it; none: the variables"
 
 # --- a missing secret costs the traces, never the run

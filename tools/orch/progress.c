@@ -208,6 +208,17 @@ static void cli_progress_json(const struct oc_progress *ev)
                                                          ? "stderr" : "stdout"));
         json_object_set_new(j, "data", json_stringn(ev->data, ev->len));
     }
+    if (ev->type == OC_EV_INSTANCE) {
+        static const char *const names[] = {
+            [OC_INST_EV_CREATING] = "creating", [OC_INST_EV_CREATED] = "created",
+            [OC_INST_EV_DESTROYING] = "destroying", [OC_INST_EV_DESTROYED] = "destroyed",
+            [OC_INST_EV_FAILED] = "failed"};
+        if (ev->state < sizeof names / sizeof *names && names[ev->state])
+            json_object_set_new(j, "state", json_string(names[ev->state]));
+        json_object_set_new(j, "instance", ev->instance_id ? json_string(ev->instance_id)
+                                                           : json_null());
+        json_object_set_new(j, "backend", ev->backend ? json_string(ev->backend) : json_null());
+    }
     if (ev->type == OC_EV_RUN_FINISHED && ev->data)
         json_object_set_new(j, "outputs", json_loadb(ev->data, ev->len, 0, NULL));
     if (ev->duration_ns)
@@ -328,7 +339,8 @@ static void cli_progress_line(struct cli_progress *p, const struct oc_progress *
                ev->message ? ev->message : "");
         break;
     case OC_EV_INSTANCE:
-        printf("   %s\n", ev->message ? ev->message : "instance");
+        if (ev->state == OC_INST_EV_CREATING) /* the rest: in the ledger and traces */
+            printf("   %s\n", ev->message ? ev->message : "creating instance");
         break;
     case OC_EV_RUN_FINISHED:
         printf("run %s %s%s%s%s%s\n", ev->run_id, orch_run_state_name(ev->state),
