@@ -415,20 +415,27 @@ char *oc_read_fd_max(int fd, size_t max, size_t *len)
 }
 
 /* "FILE:LINE:COL: " + kind + the message, appended to a growable list. */
-static void oc_diag_push(char ***list, size_t *n, size_t *cap, const struct oc_pos *pos,
-                         const char *kind, const char *fmt, va_list ap)
+static void oc_diag_push(char ***list, struct oc_diag_where **at, size_t *n, size_t *cap,
+                         const struct oc_pos *pos, const char *kind, const char *fmt,
+                         va_list ap)
 {
     char *msg = oc_xvasprintf(fmt, ap);
     char *line;
-    if (pos && pos->file)
+    struct oc_diag_where w = {0};
+    if (pos && pos->file) {
         line = oc_xasprintf("%s:%u:%u: %s%s", pos->file, pos->line, pos->col, kind, msg);
-    else
+        w = (struct oc_diag_where){oc_xstrdup(pos->file), pos->line, pos->col, 0};
+    } else {
         line = oc_xasprintf("%s%s", kind, msg);
+    }
+    w.text = strlen(line) - strlen(msg);
     free(msg);
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
         *list = oc_xrealloc(*list, *cap * sizeof **list);
+        *at = oc_xrealloc(*at, *cap * sizeof **at);
     }
+    (*at)[*n] = w;
     (*list)[(*n)++] = line;
 }
 
@@ -437,7 +444,7 @@ void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    oc_diag_push(&d->msgs, &d->n, &d->cap, pos, "", fmt, ap);
+    oc_diag_push(&d->msgs, &d->msgs_at, &d->n, &d->cap, pos, "", fmt, ap);
     va_end(ap);
 }
 
@@ -446,21 +453,30 @@ void oc_diag_warn(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    oc_diag_push(&d->warns, &d->n_warns, &d->cap_warns, pos, "warning: ", fmt, ap);
+    oc_diag_push(&d->warns, &d->warns_at, &d->n_warns, &d->cap_warns, pos, "warning: ", fmt,
+                 ap);
     va_end(ap);
 }
 
 void oc_diag_free(struct oc_diag *d)
 {
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         free(d->msgs[i]);
+        free(d->msgs_at[i].file);
+    }
     free(d->msgs);
+    free(d->msgs_at);
     d->msgs = NULL;
+    d->msgs_at = NULL;
     d->n = d->cap = 0;
-    for (size_t i = 0; i < d->n_warns; i++)
+    for (size_t i = 0; i < d->n_warns; i++) {
         free(d->warns[i]);
+        free(d->warns_at[i].file);
+    }
     free(d->warns);
+    free(d->warns_at);
     d->warns = NULL;
+    d->warns_at = NULL;
     d->n_warns = d->cap_warns = 0;
 }
 

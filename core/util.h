@@ -93,12 +93,23 @@ struct oc_pos {
     uint32_t line, col;
 };
 
+/* Where one diagnostic points, for a reader that wants the parts (orch
+ * --json validate): file (copied; NULL when it names no place), line, col,
+ * and where in its line the message starts. */
+struct oc_diag_where {
+    char *file;
+    uint32_t line, col;
+    size_t text;
+};
+
 struct oc_diag {
-    char **msgs;
+    char **msgs;                 /* "file:line:col: text" */
+    struct oc_diag_where *msgs_at;
     size_t n, cap;
     /* Warnings ("file:line:col: warning: text"): printed by `orch
      * validate`, never counted as errors, so they change no exit status. */
     char **warns;
+    struct oc_diag_where *warns_at;
     size_t n_warns, cap_warns;
 };
 void oc_diag_add(struct oc_diag *d, const struct oc_pos *pos, const char *fmt,
