@@ -10,7 +10,7 @@ build_pkgs=(gcc cmake ninja-build pkg-config libyaml-dev libjansson-dev
 test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
            docker.io busybox-static postgresql-15 postgresql-client-15
            openssh-server openssh-client dpkg-dev systemd adduser debootstrap python3-jsonschema man-db
-           docker-compose tmux
+           docker-compose tmux zsh fish
            clang libclang-rt-14-dev)   # the fuzz targets: libFuzzer's runtime is in libclang-rt
 
 pkgs=("${build_pkgs[@]}")

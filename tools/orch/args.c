@@ -225,3 +225,23 @@ void cli_args_free(struct cli_args *a)
     free(a->argv);
     memset(a, 0, sizeof *a);
 }
+
+int cli_option_known(const char *name, int *takes_value)
+{
+    if (!strcmp(name, "-c")) {
+        *takes_value = 1;
+        return 1;
+    }
+    if (!strcmp(name, "-h") || !strcmp(name, "-f")) {
+        *takes_value = 0;
+        return 1;
+    }
+    if (strncmp(name, "--", 2))
+        return 0;
+    for (const struct option *o = cli_options; o->name; o++)
+        if (!strcmp(o->name, name + 2)) {
+            *takes_value = o->has_arg == required_argument;
+            return 1;
+        }
+    return 0;
+}

@@ -37,6 +37,9 @@ struct cli_args {
     size_t n_owned;
 };
 int cli_args_parse(struct cli *c, int argc, char **argv, struct cli_args *out);
+/* Whether name ("--json", "-c") is an option of the table, and whether it
+ * takes a value (complete.c reads the words of a line with it). */
+int cli_option_known(const char *name, int *takes_value);
 void cli_args_free(struct cli_args *a);
 
 /* Parse and validate a config file, printing every diagnostic. */
@@ -124,6 +127,9 @@ int cmd_gc(struct cli *c, int argc, char **argv);
 int cmd_health(struct cli *c, int argc, char **argv);
 int cmd_admin(struct cli *c, int argc, char **argv);
 int cmd_ticks(struct cli *c, int argc, char **argv);
+/* complete.c: orch completion SHELL, and orch __complete WORD... (its scripts call it). */
+int cmd_completion(struct cli *c, int argc, char **argv);
+int cmd_complete(struct cli *c, int argc, char **argv);
 
 /* Progress printing for run/resume: lines as the run goes, and on a
  * terminal a status area redrawn under them (progress.c). total: the

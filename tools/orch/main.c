@@ -32,6 +32,7 @@ static const char usage[] =
     "  plugins info NAME                       a plugin's options\n"
     "  control [pause|resume|drain|proof on|off]  the daemons' control flags\n"
     "  ticks [--since WHEN] [--limit N]        what the daemons' scheduler ticks did\n"
+    "  completion bash|zsh|fish                a shell's completion script\n"
     "\n"
     "with a daemon (--server URL or $ORCH_SERVER):\n"
     "  runs list|show|start|logs|events|cancel|requeue|discard|approve|reject ...\n"
@@ -69,6 +70,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"validate", cmd_validate}, {"plugins", cmd_plugins}, {"instances", cmd_instances},
     {"control", cmd_control}, {"migrate", cmd_migrate}, {"gc", cmd_gc},
     {"health", cmd_health}, {"admin", cmd_admin}, {"ticks", cmd_ticks},
+    {"completion", cmd_completion},
 };
 
 static const char exit_codes[] =
@@ -138,6 +140,10 @@ int main(int argc, char **argv)
     /* orchd's sections are checked by every command that loads the file. */
     orchd_cfg_register();
     struct cli c = {0};
+    /* The completion scripts' call: the words as typed, a partial option
+     * included, never through the option parser. */
+    if (argc >= 2 && !strcmp(argv[1], "__complete"))
+        return cmd_complete(&c, argc - 2, argv + 2);
     struct cli_args a;
     if (cli_args_parse(&c, argc, argv, &a) != 0)
         return CLI_EXIT_USAGE;
