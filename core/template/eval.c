@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,63 @@ static int oc_ev_format(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *
     return rc;
 }
 
+/* The functions there are and how many arguments each takes: what the
+ * evaluator runs and what validation checks a call against. */
+static const struct oc_fn_arity {
+    const char *name;
+    size_t min, max;
+} oc_fns[] = {
+    {"success", 0, 0},    {"failure", 0, 0},    {"always", 0, 0},
+    {"cancelled", 0, 0},  {"contains", 2, 2},   {"startsWith", 2, 2},
+    {"endsWith", 2, 2},   {"format", 1, SIZE_MAX},
+};
+static const char oc_fn_list[] = "success, failure, always, cancelled, contains, startsWith, "
+                                 "endsWith, format";
+/* The contexts a reference may start with. */
+static const char *const oc_contexts[] = {"inputs", "steps", "secrets", "env"};
+static const char oc_context_list[] = "inputs, steps, secrets or env";
+
+static const struct oc_fn_arity *oc_fn_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof oc_fns / sizeof *oc_fns; i++)
+        if (!strcmp(oc_fns[i].name, name))
+            return &oc_fns[i];
+    return NULL;
+}
+
+static int oc_context_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof oc_contexts / sizeof *oc_contexts; i++)
+        if (!strcmp(oc_contexts[i], name))
+            return 1;
+    return 0;
+}
+
+int oc_ex_check_names(const struct oc_ex *e, char **errmsg)
+{
+    struct oc_ev ev = {0};
+    int rc = 0;
+    if (e->kind == OC_EX_CALL) {
+        const struct oc_fn_arity *f = oc_fn_find(e->name);
+        if (!f)
+            rc = oc_ev_fail(&ev, e, "unknown function '%s' (functions: %s)", e->name,
+                            oc_fn_list);
+        else if (e->n_args < f->min || e->n_args > f->max)
+            rc = f->min == f->max
+                     ? oc_ev_fail(&ev, e, "%s() takes %zu argument%s, not %zu", e->name,
+                                  f->min, f->min == 1 ? "" : "s", e->n_args)
+                     : oc_ev_fail(&ev, e, "%s() takes at least %zu argument%s", e->name,
+                                  f->min, f->min == 1 ? "" : "s");
+    } else if (e->kind == OC_EX_REF && !oc_context_known(e->name)) {
+        rc = oc_ev_fail(&ev, e, "unknown name '%s' (expected %s)", e->name, oc_context_list);
+    }
+    for (size_t i = 0; rc == 0 && i < e->n_args; i++)
+        rc = oc_ex_check_names(e->args[i], &ev.err);
+    if (rc)
+        *errmsg = ev.err;
+    return rc;
+}
+
 static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
 {
     static const char *const status_fns[] = {"success", "failure", "always", "cancelled"};
@@ -206,9 +264,7 @@ static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *ou
     int where = !strcmp(e->name, "contains") ? 0 : !strcmp(e->name, "startsWith") ? -1
               : !strcmp(e->name, "endsWith") ? 1 : 2;
     if (where == 2)
-        return oc_ev_fail(ev, e, "unknown function '%s' (functions: success, failure, "
-                                 "always, cancelled, contains, startsWith, endsWith, format)",
-                          e->name);
+        return oc_ev_fail(ev, e, "unknown function '%s' (functions: %s)", e->name, oc_fn_list);
     struct oc_val v[2] = {0};
     if (oc_ev_args(ev, e, v, 2) != 0)
         return -1;
@@ -223,13 +279,8 @@ static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *ou
 
 static int oc_ev_ref(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
 {
-    static const char *const spaces[] = {"inputs", "steps", "secrets", "env"};
-    int known = 0;
-    for (size_t i = 0; i < 4; i++)
-        known |= !strcmp(e->name, spaces[i]);
-    if (!known)
-        return oc_ev_fail(ev, e, "unknown name '%s' (expected inputs, steps, secrets or env)",
-                          e->name);
+    if (!oc_context_known(e->name))
+        return oc_ev_fail(ev, e, "unknown name '%s' (expected %s)", e->name, oc_context_list);
     if (e->n_parts == 0)
         return oc_ev_fail(ev, e, "'%s' needs a name after it, e.g. %s.NAME", e->name,
                           e->name);

@@ -38,6 +38,10 @@ void oc_ex_free(struct oc_ex *e);
 /* Evaluate; 0 or -1 with *errmsg. */
 int oc_ex_eval(const struct oc_ex *e, const struct oc_scope *sc,
                struct oc_val *out, int *secret, char **errmsg);
+/* Every function the tree calls exists and gets as many arguments as it
+ * takes, every reference starts with a context there is: 0, or -1 with
+ * *errmsg ("column N: ..."). What validation refuses before a run. */
+int oc_ex_check_names(const struct oc_ex *e, char **errmsg);
 /* Whether the tree calls success(), failure(), always() or cancelled(). */
 int oc_ex_has_status_call(const struct oc_ex *e);
 /* Call fn for every reference; non-zero from fn stops (returns it). */

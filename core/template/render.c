@@ -198,6 +198,10 @@ static int oc_refs_expr(void *ud, const char *expr, size_t len, char **err)
     struct oc_ex *e = oc_ex_parse(expr, len, err);
     if (!e)
         return -1;
+    if (oc_ex_check_names(e, err) != 0) {
+        oc_ex_free(e);
+        return -1;
+    }
     int rc = oc_ex_walk_refs(e, w->fn, w->ud);
     oc_ex_free(e);
     if (rc)

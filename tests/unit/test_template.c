@@ -181,6 +181,38 @@ static void test_refs(void **state)
     free(err);
 }
 
+/* What validation refuses before a run: a function or context that does
+ * not exist, a call with the wrong number of arguments; the message names
+ * the name and the column, and what there is. Known ones pass. */
+static void test_refs_refuse_unknown_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"${{ matrix.os }}", "column 2: unknown name 'matrix' (expected inputs, steps"},
+        {"${{ github.sha }}", "unknown name 'github'"},
+        {"${{ fromJSONx(inputs.x) }}", "unknown function 'fromJSONx' (functions: success"},
+        {"${{ contains(inputs.x) }}", "contains() takes 2 arguments, not 1"},
+        {"${{ success(1) }}", "success() takes 0 arguments, not 1"},
+        {"${{ format() }}", "format() takes at least 1 argument"},
+        {"a ${{ inputs.x && startsWith(inputs.x, 'a', 'b') }}", "column 14: startsWith() takes 2 arguments, not 3"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *err = NULL;
+        assert_int_equal(oc_template_refs(bad[i].text, 0, t_ref_cb, NULL, &err), -1);
+        assert_non_null(err);
+        if (!strstr(err, bad[i].want))
+            fail_msg("%s: '%s' lacks '%s'", bad[i].text, err, bad[i].want);
+        free(err);
+    }
+    char *err = NULL;
+    assert_int_equal(oc_template_refs("${{ format('{0}', inputs.x) }} ${{ always() && "
+                                      "endsWith(env.HOME, 'x') || cancelled() }}",
+                                      0, t_ref_cb, NULL, &err), 0);
+    assert_null(err);
+}
+
 static void test_deep_nesting_refused(void **state)
 {
     (void)state;
@@ -255,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_problem),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_refs_refuse_unknown_names),
         cmocka_unit_test(test_deep_nesting_refused),
         cmocka_unit_test(test_long_chain_refused),
         cmocka_unit_test(test_bare_namespace),
