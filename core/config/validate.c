@@ -210,6 +210,12 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
                     w->name, n ? parts[0] : "");
         return 0;
     }
+    if (!strcmp(ns, "event")) {
+        oc_diag_add(c->v->diag, c->pos, "%s: event.%s is a webhook delivery's: map it to an "
+                                        "input in the webhook's inputs: and use inputs.NAME",
+                    who, n ? parts[0] : "");
+        return 0;
+    }
     if (!strcmp(ns, "secrets") && c->site == OC_REF_OUTPUT) {
         oc_diag_add(c->v->diag, c->pos, "%s: cannot use secrets.%s (a run's outputs are "
                                         "shown by orch runs show and the API)",

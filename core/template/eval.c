@@ -203,8 +203,8 @@ static const struct oc_fn_arity {
 static const char oc_fn_list[] = "success, failure, always, cancelled, contains, startsWith, "
                                  "endsWith, format";
 /* The contexts a reference may start with. */
-static const char *const oc_contexts[] = {"inputs", "steps", "secrets", "env"};
-static const char oc_context_list[] = "inputs, steps, secrets or env";
+static const char *const oc_contexts[] = {"inputs", "steps", "secrets", "env", "event"};
+static const char oc_context_list[] = "inputs, steps, secrets, env or (in a webhook) event";
 
 static const struct oc_fn_arity *oc_fn_find(const char *name)
 {

@@ -10,6 +10,7 @@
 #include "host.h"
 #include "orchd_cfg.h"
 #include "plugin_with.h"
+#include "template.h"
 #include "util.h"
 #include "yamltree.h"
 
@@ -299,11 +300,70 @@ static void od_schedules_read(struct oc_cfg_reader *b, struct orchd_cfg *d, cons
     }
 }
 
+struct od_hook_refs {
+    struct oc_cfg_reader *b;
+    const char *what;
+    const struct oc_pos *pos;
+};
+
+/* A webhook's templates see the delivery (event.*) and nothing else: not
+ * secrets (a payload value is not to be compared with one), not steps. */
+static int od_hook_ref(void *ud, const char *ns, const char *const *parts, size_t n)
+{
+    struct od_hook_refs *r = ud;
+    (void)parts;
+    (void)n;
+    if (strcmp(ns, "event"))
+        oc_diag_add(r->b->diag, r->pos, "%s: cannot use %s (a webhook's inputs: and filter: "
+                                        "see the delivery: event.FIELD, event.headers.NAME)",
+                    r->what, ns);
+    return 0;
+}
+
+static void od_hook_template(struct oc_cfg_reader *b, const struct oc_node *v, int is_expr,
+                             const char *what)
+{
+    struct od_hook_refs r = {b, what, &v->pos};
+    char *err = NULL;
+    if (oc_template_refs(v->str, is_expr, od_hook_ref, &r, &err) != 0 && err)
+        oc_diag_add(b->diag, &v->pos, "%s: %s", what, err);
+    free(err);
+}
+
+/* The inputs a webhook maps are inputs of its workflow, each a template
+ * (a scalar); its filter an expression; both over `event` only. */
+static void od_hook_check_templates(struct oc_cfg_reader *b, const struct orchd_webhook *h,
+                                    const struct oc_workflow *wf)
+{
+    for (size_t k = 0; h->inputs && k < h->inputs->len; k++) {
+        const char *name = h->inputs->keys[k]->str;
+        const struct oc_node *v = h->inputs->items[k];
+        char *what = oc_xasprintf("webhook %s, input %s", h->name, name);
+        int declared = 0;
+        for (size_t j = 0; wf && j < wf->n_inputs; j++)
+            declared |= !strcmp(wf->inputs[j].name, name);
+        if (wf && !declared)
+            oc_diag_add(b->diag, &h->inputs->keys[k]->pos, "%s: workflow %s has no input %s",
+                        what, wf->name, name);
+        if (v->kind != OC_NODE_SCALAR)
+            oc_diag_add(b->diag, &v->pos, "%s must be text (e.g. ${{ event.ref }})", what);
+        else
+            od_hook_template(b, v, 0, what);
+        free(what);
+    }
+    if (h->filter) {
+        char *what = oc_xasprintf("webhook %s, filter", h->name);
+        od_hook_template(b, h->filter, 1, what);
+        free(what);
+    }
+}
+
 static void od_hooks_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const struct oc_node *n)
 {
     d->hooks = oc_xcalloc(n->len + 1, sizeof *d->hooks);
     for (size_t i = 0; i < n->len; i++) {
-        static const char *const keys[] = {"workflow", "secret", NULL};
+        static const char *const keys[] = {"workflow", "secret", "events", "inputs",
+                                           "filter", NULL};
         const struct oc_node *h = n->items[i];
         char *what = oc_xasprintf("webhook %s", n->keys[i]->str);
         if (h->kind != OC_NODE_MAP) {
@@ -324,6 +384,13 @@ static void od_hooks_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const st
                         "%s: 'workflow' and 'secret' are required "
                         "(requests are verified by their HMAC-SHA256 signature)",
                         what);
+        o->events = oc_get_names(b, oc_node_get(h, "events"), &o->n_events, what);
+        o->inputs = oc_get_map(b, h, "inputs", what);
+        const struct oc_node *f = oc_node_get(h, "filter");
+        if (f && f->kind != OC_NODE_SCALAR)
+            oc_diag_add(b->diag, &f->pos, "%s: filter must be an expression (text)", what);
+        else
+            o->filter = f;
         free(what);
     }
 }
@@ -406,10 +473,14 @@ static void *od_read(struct oc_cfg_reader *b, const struct oc_node *root)
         if (d->schedules[i].workflow && !oc_config_workflow(b->cfg, d->schedules[i].workflow))
             oc_diag_add(b->diag, &d->schedules[i].pos, "schedule %s: no workflow '%s'",
                         d->schedules[i].name, d->schedules[i].workflow);
-    for (size_t i = 0; i < d->n_hooks; i++)
-        if (d->hooks[i].workflow && !oc_config_workflow(b->cfg, d->hooks[i].workflow))
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        const struct oc_workflow *wf =
+            d->hooks[i].workflow ? oc_config_workflow(b->cfg, d->hooks[i].workflow) : NULL;
+        if (d->hooks[i].workflow && !wf)
             oc_diag_add(b->diag, &d->hooks[i].pos, "webhook %s: no workflow '%s'", d->hooks[i].name,
                         d->hooks[i].workflow);
+        od_hook_check_templates(b, &d->hooks[i], wf);
+    }
     return d;
 }
 
@@ -436,6 +507,9 @@ static void od_free(void *model)
         free(d->hooks[i].name);
         free(d->hooks[i].workflow);
         free(d->hooks[i].secret);
+        for (size_t k = 0; k < d->hooks[i].n_events; k++)
+            free(d->hooks[i].events[k]);
+        free(d->hooks[i].events);
     }
     free(d->hooks);
     for (size_t i = 0; i < d->n_notifications; i++) {

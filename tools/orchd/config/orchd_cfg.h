@@ -40,6 +40,14 @@ struct orchd_webhook {
     char *secret; /* secret name for the HMAC-SHA256 signature */
     struct oc_pos pos;
     struct oc_pos secret_pos; /* of the `secret:` value */
+    /* events: the event names (X-GitHub-Event, X-Orch-Event) that start a
+     * run; none: any. */
+    char **events;
+    size_t n_events;
+    /* inputs: NAME -> template over the `event` context (the delivery's
+     * payload, event.headers.NAME); NULL: the body's {"inputs": {...}}. */
+    const struct oc_node *inputs;
+    const struct oc_node *filter; /* an expression over `event`, or NULL */
 };
 
 struct orchd_notification {
