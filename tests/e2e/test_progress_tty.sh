@@ -130,6 +130,34 @@ scrollback
 [ "$(summaries)" = 0 ] || { cat "$T/screen"; fail "the area is gone after Ctrl-C"; }
 pass "Ctrl-C: exit 130, the run cancelled, the area gone"
 
+# What reaches stderr while the area is up (a plugin that writes to its
+# executor's stderr, as careless ones do) scrolls above the area in whole
+# lines: the area stays one block under them.
+export ORCH_PLUGIN_PATH="$ORCH_TEST_PLUGIN_DIR"
+{
+  echo "version: 1"
+  echo "workflows:"
+  echo "  noisy:"
+  echo "    steps:"
+  echo "      - {id: hold, uses: exec, with: {run: 'while [ ! -e $T/go ]; do sleep 0.05; done'}}"
+  echo "      - {id: noise, uses: crash, with: {mode: stderr}}"
+} >"$T/noisy.yaml"
+noise_up() { scrollback; [ "$(grep -cE '^plugin-noise-[1-5] straight to the executor.s stderr$' "$T/screen")" = 5 ]; }
+RUN_ARGS="'$T/noisy.yaml' noisy" start 80 24 -- ""
+wait_until "the plugin's stderr lines on the screen" noise_up
+area2_up() { screen; [ "$(grep -cE '^  [0-9]/2 done, ' "$T/screen")" = 1 ] && grep -qE '^  > hold  ' "$T/screen"; }
+wait_until "the area under them" area2_up
+screen
+last=$(grep -vE '^$' "$T/screen" | tail -1)
+case $last in "  0/2 done, "*|"  1/2 done, "*) ;; *) cat "$T/screen"; fail "the area is not the last thing on the screen: '$last'" ;; esac
+sed -n '/plugin-noise-1/,$p' "$T/screen" | grep -E '^  > hold' >/dev/null || { cat "$T/screen"; fail "the area is not under the stderr lines"; }
+touch "$T/go"
+wait_until "the run to end" ended
+[ "$(cat "$T/exit")" = 0 ] || fail "the noisy run exited $(cat "$T/exit")"
+scrollback
+[ "$(summaries)" = 0 ] && ! grep -qE '^  [0-9]+/2 done' "$T/screen" || { cat "$T/screen"; fail "a piece of the area stayed among the stderr lines"; }
+pass "stderr written while the area is up scrolls above it in whole lines"
+
 # What orch says after the run, or instead of it, stays on the screen and
 # no piece of the area stays above it: a parked run's "waits for a
 # decision", an idempotent repeat's "already exists".

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "status_area.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +39,12 @@ struct cli_status {
     int64_t start;
     int drawn;      /* lines of the area on the screen now */
     int drawn_cols; /* the width they were cut to */
+    /* While the area lives, fd 2 is a pipe the ticker drains: what orch,
+     * its executors and their plugins write to stderr is printed above
+     * the area, never over it. err_out: the terminal's stderr, kept;
+     * -1 when stderr was not a terminal (then it is left alone). */
+    int err_rd, err_out;
+    struct oc_buf err_buf; /* the ticker's: bytes read, not printed yet */
 };
 
 static void cli_area_size(int *rows, int *cols)
@@ -116,9 +124,68 @@ static void cli_area_draw(struct cli_status *s)
     fflush(stdout);
 }
 
+/* What the pipe holds now, into err_buf (the ticker's alone). */
+static void cli_err_take(struct cli_status *s)
+{
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(s->err_rd, chunk, sizeof chunk)) > 0)
+        oc_buf_add(&s->err_buf, chunk, (size_t)n);
+}
+
+/* Print the whole lines read (a partial line waits, unless it is long). */
+static void cli_err_print(struct cli_status *s, int all)
+{
+    if (!s->err_buf.len)
+        return;
+    size_t n = s->err_buf.len;
+    while (!all && n && s->err_buf.data[n - 1] != '\n')
+        n--;
+    if (!n && s->err_buf.len >= 4096)
+        n = s->err_buf.len;
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(s->err_out, s->err_buf.data + off, n - off);
+        if (w <= 0)
+            break; /* the terminal went away: what is left is dropped */
+        off += (size_t)w;
+    }
+    memmove(s->err_buf.data, s->err_buf.data + n, s->err_buf.len - n);
+    s->err_buf.len -= n;
+}
+
+/* With stderr passing through: wait for its bytes or a tick, print the
+ * lines above the area, redraw. The pipe is read without the lock, so a
+ * thread that writes to stderr while it holds the lock never waits on a
+ * full pipe. */
+static void *cli_area_pipe_ticker(struct cli_status *s)
+{
+    for (;;) {
+        struct pollfd p = {s->err_rd, POLLIN, 0};
+        if (poll(&p, 1, CLI_TICK_MS) > 0)
+            cli_err_take(s);
+        pthread_mutex_lock(&s->lock);
+        if (s->stop) {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        int lines = memchr(s->err_buf.data ? s->err_buf.data : "", '\n', s->err_buf.len) != NULL ||
+                    s->err_buf.len >= 4096;
+        if (s->live)
+            cli_area_erase(s);
+        fflush(stdout);
+        if (lines)
+            cli_err_print(s, 0);
+        if (s->live)
+            cli_area_draw(s);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
 static void *cli_area_ticker(void *ud)
 {
     struct cli_status *s = ud;
+    if (s->err_rd >= 0)
+        return cli_area_pipe_ticker(s);
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         struct timespec at;
@@ -138,6 +205,43 @@ static void *cli_area_ticker(void *ud)
     return NULL;
 }
 
+/* fd 2 becomes the pipe's writing end (inherited by the executors
+ * spawned from now on); nothing changes when stderr is not a terminal or
+ * the pipe cannot be made. */
+static void cli_err_divert(struct cli_status *s)
+{
+    int p[2];
+    if (!isatty(STDERR_FILENO) || pipe2(p, O_CLOEXEC) != 0)
+        return;
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0 || dup2(p[1], STDERR_FILENO) < 0) { /* dup2 clears CLOEXEC on fd 2 */
+        if (saved >= 0)
+            close(saved);
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    s->err_rd = p[0];
+    s->err_out = saved;
+}
+
+/* stderr back to the terminal, and what the pipe still holds printed. */
+static void cli_err_restore(struct cli_status *s)
+{
+    if (s->err_rd < 0)
+        return;
+    fflush(stderr);
+    dup2(s->err_out, STDERR_FILENO);
+    cli_err_take(s); /* what was written before the switch back */
+    cli_err_print(s, 1);
+    close(s->err_rd);
+    close(s->err_out);
+    s->err_rd = s->err_out = -1;
+    oc_buf_free(&s->err_buf);
+}
+
 struct cli_status *cli_status_new(int force, int colour)
 {
     const char *term = getenv("TERM");
@@ -152,6 +256,8 @@ struct cli_status *cli_status_new(int force, int colour)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
+    s->err_rd = s->err_out = -1;
+    cli_err_divert(s);
     /* Signals go to the main thread (Ctrl-C cancels the run there). */
     sigset_t all, old;
     sigfillset(&all);
@@ -159,6 +265,7 @@ struct cli_status *cli_status_new(int force, int colour)
     int started = pthread_create(&s->ticker, NULL, cli_area_ticker, s) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!started) {
+        cli_err_restore(s);
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -178,6 +285,7 @@ void cli_status_free(struct cli_status *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->ticker, NULL);
+    cli_err_restore(s);
     for (size_t i = 0; i < s->n; i++)
         free(s->steps[i].id);
     free(s->steps);

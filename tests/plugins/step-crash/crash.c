@@ -23,11 +23,11 @@ struct cr_cfg {
     const char *mode;
 };
 
-static const char *const cr_modes[] = {"segv", "abort", "hang", "exit", "ok", "rate_limited", "secret", NULL};
+static const char *const cr_modes[] = {"segv", "abort", "hang", "exit", "ok", "rate_limited", "secret", "stderr", NULL};
 
 static const struct orch_option cr_options[] = {
     {sizeof(struct orch_option), ORCH_OPT_ENUM, 0, offsetof(struct cr_cfg, mode), "mode", "ok",
-     "how to misbehave: segv, abort, hang (ignoring cancel), exit, ok, rate_limited, secret", 0, 0, cr_modes, NULL},
+     "how to misbehave: segv, abort, hang (ignoring cancel), exit, ok, rate_limited, secret, stderr (lines written to the executor's stderr, as a careless plugin would)", 0, 0, cr_modes, NULL},
 };
 
 __attribute__((constructor)) static void cr_ctor(void)
@@ -59,6 +59,11 @@ static orch_status cr_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
         signal(SIGUSR1, SIG_IGN);
         for (;;)
             pause();
+    }
+    if (!strcmp(c->mode, "stderr")) {
+        for (int i = 1; i <= 5; i++)
+            fprintf(stderr, "plugin-noise-%d straight to the executor's stderr\n", i);
+        return ORCH_OK;
     }
     if (!strcmp(c->mode, "rate_limited")) {
         orch_status rc = cr_host->error_set(err, ORCH_E_RATE_LIMITED,
