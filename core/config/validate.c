@@ -222,6 +222,28 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
                     who, n ? parts[0] : "");
         return 0;
     }
+    if (!strcmp(ns, "run")) {
+        if (n != 1 || (strcmp(parts[0], "id") && strcmp(parts[0], "workflow")))
+            oc_diag_add(c->v->diag, c->pos, "%s: write run.id or run.workflow", who);
+        return 0;
+    }
+    if (!strcmp(ns, "needs")) {
+        const struct oc_step *st = c->site == OC_REF_STEP ? &w->steps[c->step] : NULL;
+        int direct = 0;
+        for (size_t k = 0; st && n && k < st->n_needs; k++)
+            direct |= !strcmp(st->needs[k], parts[0]);
+        if (!direct)
+            oc_diag_add(c->v->diag, c->pos, "%s: needs.%s: %s", who, n ? parts[0] : "",
+                        st ? "not one of this step's needs (list it in needs:, or write "
+                             "steps.ID for a step needed through another)"
+                           : "there are needs only in a step");
+        else if (!((n == 3 && !strcmp(parts[1], "outputs")) ||
+                   (n == 2 && !strcmp(parts[1], "result"))))
+            oc_diag_add(c->v->diag, c->pos, "%s: write needs.%s.outputs.NAME or "
+                                            "needs.%s.result",
+                        who, parts[0], parts[0]);
+        return 0;
+    }
     if (!strcmp(ns, "steps")) {
         size_t j = n ? oc_step_index(w, parts[0]) : SIZE_MAX;
         if (j == SIZE_MAX) {

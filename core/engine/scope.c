@@ -1,5 +1,6 @@
 /* What ${{ ... }} sees in one run: inputs, the outputs and results of
- * earlier steps, secrets and the environment. */
+ * earlier steps (steps.ID, and needs.ID for a direct need), secrets, the
+ * environment, and the run itself (run.id, run.workflow). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,19 @@ static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
         oc_input_val(v, out);
         return 0;
     }
-    if (!strcmp(ns, "steps") && n >= 2) {
+    if (!strcmp(ns, "run") && n == 1) {
+        const char *v = !strcmp(parts[0], "id")         ? r->id
+                        : !strcmp(parts[0], "workflow") ? r->wf->name
+                                                        : NULL;
+        if (!v)
+            return -1;
+        out->kind = OC_VAL_STR;
+        out->s = oc_xstrdup(v);
+        return 0;
+    }
+    /* needs.ID: a step this one needs directly (validate checks that),
+     * read as steps.ID is. */
+    if ((!strcmp(ns, "steps") || !strcmp(ns, "needs")) && n >= 2) {
         struct oc_srt *s = oc_find_step(r, parts[0]);
         if (!s)
             return -1;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "../util.h"
 #include "expr.h"
 
@@ -198,13 +200,15 @@ static const struct oc_fn_arity {
 } oc_fns[] = {
     {"success", 0, 0},    {"failure", 0, 0},    {"always", 0, 0},
     {"cancelled", 0, 0},  {"contains", 2, 2},   {"startsWith", 2, 2},
-    {"endsWith", 2, 2},   {"format", 1, SIZE_MAX},
+    {"endsWith", 2, 2},   {"format", 1, SIZE_MAX}, {"toJSON", 1, 1},
 };
 static const char oc_fn_list[] = "success, failure, always, cancelled, contains, startsWith, "
-                                 "endsWith, format";
+                                 "endsWith, format, toJSON";
 /* The contexts a reference may start with. */
-static const char *const oc_contexts[] = {"inputs", "steps", "secrets", "env", "event"};
-static const char oc_context_list[] = "inputs, steps, secrets, env or (in a webhook) event";
+static const char *const oc_contexts[] = {"inputs", "steps", "needs", "secrets", "env", "run",
+                                          "event"};
+static const char oc_context_list[] = "inputs, steps, needs, secrets, env, run or (in a "
+                                      "webhook) event";
 
 static const struct oc_fn_arity *oc_fn_find(const char *name)
 {
@@ -247,6 +251,28 @@ int oc_ex_check_names(const struct oc_ex *e, char **errmsg)
     return rc;
 }
 
+/* toJSON(v): the value as JSON text ("a \"b\"", 3, true, null), for a
+ * value handed to a tool that reads JSON. */
+static int oc_ev_to_json(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    struct oc_val v = {0};
+    if (oc_ev_args(ev, e, &v, 1) != 0)
+        return -1;
+    json_t *j = v.kind == OC_VAL_STR    ? json_string(v.s ? v.s : "")
+                : v.kind == OC_VAL_NUM  ? (v.num == (double)(long long)v.num && fabs(v.num) < 1e15
+                                               ? json_integer((json_int_t)v.num)
+                                               : json_real(v.num))
+                : v.kind == OC_VAL_BOOL ? json_boolean(v.b)
+                                        : json_null();
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(j);
+    oc_val_free(&v);
+    if (!text) /* a string that is not UTF-8 */
+        return oc_ev_fail(ev, e, "%s", "toJSON(): the value is not UTF-8 text");
+    oc_val_set_str(out, text);
+    return 0;
+}
+
 static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
 {
     static const char *const status_fns[] = {"success", "failure", "always", "cancelled"};
@@ -261,6 +287,8 @@ static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *ou
         }
     if (!strcmp(e->name, "format"))
         return oc_ev_format(ev, e, out);
+    if (!strcmp(e->name, "toJSON"))
+        return oc_ev_to_json(ev, e, out);
     int where = !strcmp(e->name, "contains") ? 0 : !strcmp(e->name, "startsWith") ? -1
               : !strcmp(e->name, "endsWith") ? 1 : 2;
     if (where == 2)
