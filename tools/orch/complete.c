@@ -105,8 +105,8 @@ static int32_t cli_put_step(void *ud, const struct orch_attempt_rec *a)
 }
 
 /* Run ids (the newest 100) or the steps of run, from the store. Quiet:
- * a store that cannot be opened completes nothing, and an embedded store
- * that does not exist yet is not made by a completion. */
+ * a store that cannot be opened completes nothing, an embedded store that
+ * does not exist yet is not made by a completion, nor a schema migrated. */
 static void cli_put_ids(const struct cli *c, const char *run)
 {
     struct oc_registry *reg = cli_registry(NULL);
@@ -118,7 +118,7 @@ static void cli_put_ids(const struct cli *c, const char *run)
     oc_error_init(&err);
     struct oc_store *st = NULL;
     if ((!c->config || cfg) && ((cfg && cfg->store.uses) || access(sd, F_OK) == 0))
-        st = oc_store_open(reg, cfg ? &cfg->store : NULL, sd, &err);
+        st = oc_store_open_unchecked(reg, cfg ? &cfg->store : NULL, sd, &err); /* never migrates */
     if (st && run) {
         st->vt->attempt_list(st->h, run, cli_put_step, NULL, &err);
     } else if (st) {
