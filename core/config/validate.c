@@ -190,6 +190,16 @@ struct oc_refctx {
     const struct oc_pos *pos;
 };
 
+/* steps.ID or needs.ID (ns), found: the rest must be outputs.NAME or result. */
+static void oc_check_step_ref_shape(struct oc_refctx *c, const char *ns,
+                                    const char *const *parts, size_t n)
+{
+    if ((n == 3 && !strcmp(parts[1], "outputs")) || (n == 2 && !strcmp(parts[1], "result")))
+        return;
+    oc_diag_add(c->v->diag, c->pos, "%s: write %s.%s.outputs.NAME or %s.%s.result", c->label,
+                ns, parts[0], ns, parts[0]);
+}
+
 static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t n)
 {
     struct oc_refctx *c = ud;
@@ -237,11 +247,8 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
                         st ? "not one of this step's needs (list it in needs:, or write "
                              "steps.ID for a step needed through another)"
                            : "there are needs only in a step");
-        else if (!((n == 3 && !strcmp(parts[1], "outputs")) ||
-                   (n == 2 && !strcmp(parts[1], "result"))))
-            oc_diag_add(c->v->diag, c->pos, "%s: write needs.%s.outputs.NAME or "
-                                            "needs.%s.result",
-                        who, parts[0], parts[0]);
+        else
+            oc_check_step_ref_shape(c, ns, parts, n);
         return 0;
     }
     if (!strcmp(ns, "steps")) {
@@ -262,11 +269,8 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
             oc_diag_add(c->v->diag, c->pos, "%s: uses steps.%s, so it must list %s in "
                                             "its needs (directly or through another step)",
                         who, parts[0], parts[0]);
-        else if (!((n == 3 && !strcmp(parts[1], "outputs")) ||
-                   (n == 2 && !strcmp(parts[1], "result"))))
-            oc_diag_add(c->v->diag, c->pos, "%s: write steps.%s.outputs.NAME or "
-                                            "steps.%s.result",
-                        who, parts[0], parts[0]);
+        else
+            oc_check_step_ref_shape(c, ns, parts, n);
         return 0;
     }
     if (n != 1)

@@ -32,7 +32,7 @@ od_start "$T/orchd.yaml"
 
 runs_count() { api GET /v1/runs "" reader; resp "len(d['runs'])"; }
 
-api POST '/v1/runs?wait=30s' '{"workflow": "quick"}'
+api POST '/v1/runs?wait=120s' '{"workflow": "quick"}'
 expect_http 200 "a run that ends within the wait"
 [ "$(resp "d['run']['state']")" = succeeded ] || fail "state: $(cat "$T/resp")"
 [ "$(resp "d['finished']")" = True ] || fail "finished: $(cat "$T/resp")"
@@ -67,10 +67,10 @@ expect_http 403 "a read token cannot start a run, waiting or not"
 pass "a bad wait is a 400 naming it and starts nothing; the write role still applies"
 
 # The idempotent re-submission waits on the existing run.
-api POST '/v1/runs?wait=30s' '{"workflow": "quick", "idempotency_key": "k-1"}'
+api POST '/v1/runs?wait=120s' '{"workflow": "quick", "idempotency_key": "k-1"}'
 expect_http 200 "first, with a key"
 first=$(resp "d['run']['id']")
-api POST '/v1/runs?wait=30s' '{"workflow": "quick", "idempotency_key": "k-1"}'
+api POST '/v1/runs?wait=120s' '{"workflow": "quick", "idempotency_key": "k-1"}'
 expect_http 200 "again, with the same key"
 [ "$(resp "d['run']['id']")" = "$first" ] && [ "$(resp "d['existing']")" = True ] ||
   fail "the re-submission is not the existing run: $(cat "$T/resp")"
