@@ -9,14 +9,18 @@
  * nothing alive. A record without BOOT (written by an older orch) is read
  * as before.
  *
- * It is written (to a temporary name, then renamed) but not fsynced: it
- * must outlive the process that wrote it, which the page cache does, not a
- * crash of the host, which kills every command it could name. Two flushes
- * per command doubled the cost of a step (bench/compare.sh chain-200). It sits beside work/, not in it: the
- * command's own `rm -rf` of its work dir cannot remove it. exec removes it when it
- * returns; one left behind names a command whose exec never returned. */
+ * The command's own process writes it (lb_cmd_record_self), in its group
+ * already and before its exec, with one write(2) to a file it creates (an
+ * older orch wrote NAME.tmp and renamed it: a .tmp is never read). It is not
+ * fsynced: it must outlive the process that wrote it, which the page cache
+ * does, not a crash of the host, which kills every command it could name.
+ * Two flushes per command doubled the cost of a step (bench/compare.sh
+ * chain-200). It sits beside work/, not in it: the command's own `rm -rf`
+ * of its work dir cannot remove it. exec removes it when it returns; one
+ * left behind names a command whose exec never returned. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <orch/kit.h>
@@ -92,49 +97,146 @@ static void lb_boot_id(char out[40])
     out[strcspn(out, " \n")] = 0;
 }
 
-unsigned long long lb_proc_start(long pid)
+/* The boot id read once per process: it cannot change while we run. */
+static char lb_boot[40];
+static pthread_once_t lb_boot_once = PTHREAD_ONCE_INIT;
+
+static void lb_boot_read(void)
 {
-    struct lb_proc p;
-    return lb_proc_read(pid, &p) == 0 ? p.start : 0;
+    lb_boot_id(lb_boot);
 }
 
-char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long start,
-                    struct orch_error *err)
+static const char *lb_boot_cached(void)
 {
-    char *dir = pk_printf(lb_host, "%s/" LB_CMDS_DIR, in->dir);
-    char *tmp = dir ? pk_printf(lb_host, "%s/%ld.tmp", dir, pid) : NULL;
-    char *final = dir ? pk_printf(lb_host, "%s/%ld", dir, pid) : NULL;
-    int rc = tmp && final ? 0 : -1;
-    const char *what = "out of memory";
-    if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        rc = -1;
-    char line[192], boot[40];
-    lb_boot_id(boot);
-    int len = snprintf(line, sizeof line, "orch-cmd 1 %ld %ld %llu %s\n", pid, pid, start,
-                       boot[0] ? boot : "-");
-    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    if (rc == 0 && fd < 0)
-        rc = -1;
-    if (rc == 0 && write(fd, line, (size_t)len) != len)
-        rc = -1;
-    if (fd >= 0 && close(fd) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, final) != 0)
-        rc = -1;
-    if (rc != 0) {
-        if (tmp && final)
-            what = strerror(errno);
-        lb_host->error_set(err, ORCH_E_IO,
-                           "cannot record the command in %s: %s (it was not "
-                           "started)", dir ? dir : in->dir, what);
-        if (tmp)
-            unlink(tmp);
-        lb_host->free(final);
-        final = NULL;
+    pthread_once(&lb_boot_once, lb_boot_read);
+    return lb_boot;
+}
+
+orch_status lb_cmd_slot_init(struct lb_cmd_slot *s, const struct orch_instance *in,
+                             struct orch_error *err)
+{
+    memset(s, 0, sizeof *s);
+    int n = snprintf(s->path, sizeof s->path, "%s/" LB_CMDS_DIR, in->dir);
+    /* Room for "/" and a pid after it. */
+    if (n < 0 || (size_t)n + 24 > sizeof s->path)
+        return lb_host->error_set(err, ORCH_E_IO,
+                                  "cannot record the command: the instance path %s is too "
+                                  "long (it was not started)", in->dir);
+    s->dir_len = (size_t)n;
+    const char *boot = lb_boot_cached();
+    memcpy(s->boot, boot[0] ? boot : "-", boot[0] ? strlen(boot) + 1 : 2);
+    s->parent = (long)getpid();
+    return ORCH_OK;
+}
+
+/* The rest is the child's (see LB_CHILD_FN): raw system calls only, on
+ * the child's own stack, nothing the executor's other threads write. */
+
+LB_CHILD_FN static size_t lb_c_put(char *to, size_t at, const char *s)
+{
+    while (*s)
+        to[at++] = *s++;
+    return at;
+}
+
+LB_CHILD_FN static size_t lb_c_num(char *to, size_t at, unsigned long long v)
+{
+    char d[24];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    while (n)
+        to[at++] = d[--n];
+    return at;
+}
+
+/* Field 22 of /proc/self/stat, 0 when it cannot be read. */
+LB_CHILD_FN static unsigned long long lb_c_self_start(void)
+{
+    char buf[1024];
+    long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    syscall(SYS_close, fd);
+    if (n <= 0)
+        return 0;
+    /* The command name (field 2) may hold spaces and parentheses. */
+    long i = n - 1;
+    while (i >= 0 && buf[i] != ')')
+        i--;
+    if (i < 0)
+        return 0;
+    int field = 2;
+    for (i++; i < n && field < 22; i++)
+        if (buf[i] == ' ')
+            field++;
+    unsigned long long v = 0;
+    for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        v = v * 10 + (unsigned long long)(buf[i] - '0');
+    return field == 22 ? v : 0;
+}
+
+/* Create the record file once, never through a symlink a command left;
+ * one of an earlier process with our pid names nothing alive (cmds.c's
+ * header), so it is replaced. */
+LB_CHILD_FN static long lb_c_create(struct lb_cmd_slot *s)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        long fd = syscall(SYS_openat, AT_FDCWD, s->path,
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) /* signals are blocked: no EINTR */
+            return fd;
+        if (errno == EEXIST) {
+            syscall(SYS_unlinkat, AT_FDCWD, s->path, 0);
+        } else if (errno == ENOENT) {
+            s->path[s->dir_len] = 0;
+            long r = syscall(SYS_mkdirat, AT_FDCWD, s->path, 0700);
+            s->path[s->dir_len] = '/';
+            if (r != 0 && errno != EEXIST)
+                return -1;
+        } else {
+            return -1;
+        }
     }
-    lb_host->free(dir);
-    lb_host->free(tmp);
-    return final;
+    return -1;
+}
+
+LB_CHILD_FN int lb_cmd_record_self(struct lb_cmd_slot *s)
+{
+    s->pid = syscall(SYS_getpid);
+    s->start = lb_c_self_start();
+    if (!s->start)
+        return ENOENT;
+    size_t at = lb_c_num(s->path, lb_c_put(s->path, s->dir_len, "/"), (unsigned long long)s->pid);
+    s->path[at] = 0;
+    char line[192];
+    size_t n = lb_c_put(line, 0, "orch-cmd 1 ");
+    n = lb_c_num(line, n, (unsigned long long)s->pid);
+    n = lb_c_put(line, n, " ");
+    n = lb_c_num(line, n, (unsigned long long)s->pid);
+    n = lb_c_put(line, n, " ");
+    n = lb_c_num(line, n, s->start);
+    n = lb_c_put(line, n, " ");
+    n = lb_c_put(line, n, s->boot);
+    line[n++] = '\n';
+    long fd = lb_c_create(s);
+    if (fd < 0)
+        return errno ? errno : EIO;
+    int e = syscall(SYS_write, fd, line, n) == (long)n ? 0 : errno ? errno : EIO;
+    if (syscall(SYS_close, fd) != 0 && !e)
+        e = errno;
+    /* Written while the executor lives, it is there for any reap, which
+     * runs only once the executor is gone (waited for, so its children
+     * are ours no more). Written after: a reap may have missed it, so the
+     * command must not run. */
+    if (!e && syscall(SYS_getppid) != s->parent)
+        e = ESRCH;
+    if (e)
+        syscall(SYS_unlinkat, AT_FDCWD, s->path, 0);
+    s->written = !e;
+    return e;
 }
 
 void lb_cmd_forget(char *record)
@@ -188,14 +290,14 @@ static orch_status lb_cmd_reap_one(const char *record, struct orch_error *err)
     FILE *f = fopen(record, "re");
     long pid = 0, pgid = 0;
     unsigned long long start = 0;
-    char boot[40] = "", now_boot[40];
+    char boot[40] = "";
     int n = f ? fscanf(f, "orch-cmd 1 %ld %ld %llu %39s", &pid, &pgid, &start, boot) : 0;
     int ok = n >= 3 && pid > 1 && pgid > 1 && start > 0;
     if (f)
         fclose(f);
     if (!ok) /* torn or foreign: names nothing we could safely signal */
         return ORCH_OK;
-    lb_boot_id(now_boot);
+    const char *now_boot = lb_boot_cached();
     if (n == 4 && strcmp(boot, "-") && now_boot[0] && strcmp(boot, now_boot))
         return ORCH_OK; /* an earlier boot's: all of it is gone */
     return lb_group_kill_wait(pid, pgid, start, err);

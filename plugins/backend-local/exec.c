@@ -137,59 +137,30 @@ static void lb_close(int *fd)
     *fd = -1;
 }
 
-/* argv[0] as posix_spawnp would find it: on this process's PATH. NULL
- * (errno ENOENT) when it is nowhere; host-allocated. */
-static char *lb_find_program(const char *name)
-{
-    if (strchr(name, '/'))
-        return lb_host->strdup(name);
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/bin:/usr/bin";
-    for (const char *p = path;; p++) {
-        const char *colon = strchr(p, ':');
-        size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        char *cand = pk_printf(lb_host, "%.*s%s%s", (int)n, p, n ? "/" : "", name);
-        struct stat sb;
-        if (cand && stat(cand, &sb) == 0 && S_ISREG(sb.st_mode) && access(cand, X_OK) == 0)
-            return cand;
-        lb_host->free(cand);
-        if (!colon)
-            break;
-        p = colon;
-    }
-    errno = ENOENT;
-    return NULL;
-}
-
 /* The child runs on its own stack in the executor's memory (clone with
- * CLONE_VM, lb_clone) until it execs: it must touch nothing the executor
- * writes meanwhile, nor leave ASan's stack poison on a stack the executor
- * frees. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LB_CHILD_FN __attribute__((no_sanitize_address, noinline))
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LB_CHILD_FN __attribute__((no_sanitize("address"), noinline))
-#endif
-#endif
-#ifndef LB_CHILD_FN
-#define LB_CHILD_FN __attribute__((noinline))
-#endif
+ * CLONE_VM, lb_clone) until it execs or exits, while the executor's thread
+ * waits (CLONE_VFORK) and its other threads go on: it must touch nothing
+ * those write, and nothing of it may be instrumented (LB_CHILD_FN). */
 
-/* The child's stack: only system calls run on it, with room to spare. */
+/* The child's stack: only system calls run on it, a path and a /proc
+ * line are its largest locals; room to spare. */
 #define LB_CHILD_STACK (64 * 1024)
 
-/* What the child needs, fixed before it is started and left untouched by
- * the parent until the child has exec'd or exited: the child reads it
- * while the parent goes on (lb_record_child). */
+/* How the child failed, written by it for the executor to read once the
+ * clone returns; 0 = it exec'd. */
+enum lb_child_fail { LB_CHILD_OK, LB_CHILD_RECORD, LB_CHILD_CWD, LB_CHILD_EXEC };
+
+/* What the child needs, fixed before it is started; fail and err_no are
+ * its answer. */
 struct lb_child_arg {
     int in, out, err; /* become 0, 1, 2 */
-    int gate_rd, gate_wr, report_rd, report_wr;
     int cwd_fd;
-    const char *prog;
+    const char *name;  /* argv[0]: searched on path when it has no '/' */
+    const char *path;  /* the executor's PATH, as posix_spawnp uses it */
     char *const *argv;
     char *const *env;
+    struct lb_cmd_slot *slot;
+    int fail, err_no;
 };
 
 LB_CHILD_FN static void lb_child_fd(int fd, int target)
@@ -220,72 +191,105 @@ LB_CHILD_FN static void lb_child_signals(void)
     }
 }
 
-/* The child (started by lb_clone): only system calls, on its own stack
- * (not even abort: the C library would take it for the parent's thread).
- * Raw ones (syscall(2)) where the C library's wrapper is a cancellation
- * point (read, write, close): a wrapper in a threaded process flips the
- * calling thread's cancellation state, which the child shares with the
- * parent's thread; and a sanitizer's interceptor of them is not code to
- * run on this stack. The few wrappers left (sigaction, sigprocmask,
- * memset, _exit) write no thread state on success, and orch-exec binds
- * every symbol at start (-z now), so no call here runs the dynamic
- * linker. The .so build is loaded with RTLD_NOW for the same reason. It waits on the gate until the parent has recorded
- * it, so no command ever runs that a reap could not find; a parent that
- * dies first closes the gate and the child leaves without running
- * anything. Until the gate
- * opens the parent runs beside it, so nothing here may fail before that
- * (a failed call writes errno, which it shares with the parent's thread);
- * after it, the parent waits on report until the exec or _exit. */
+/* execve of name, searched on path when it has no '/' as posix_spawnp
+ * does (an empty element is the cwd, a directory that refuses us does not
+ * end the search); returns only on failure, with the errno to report. */
+LB_CHILD_FN static int lb_child_exec(const struct lb_child_arg *a)
+{
+    const char *n = a->name;
+    size_t nl = 0;
+    int slash = 0;
+    while (n[nl])
+        slash |= n[nl++] == '/';
+    if (slash) {
+        syscall(SYS_execve, n, a->argv, a->env);
+        return errno;
+    }
+    char cand[4096];
+    int seen_eacces = 0, e = ENOENT;
+    for (const char *p = a->path;; p++) {
+        size_t dl = 0;
+        while (p[dl] && p[dl] != ':')
+            dl++;
+        if (dl + nl + 2 <= sizeof cand) {
+            size_t k = 0;
+            for (size_t i = 0; i < dl; i++)
+                cand[k++] = p[i];
+            if (dl)
+                cand[k++] = '/';
+            for (size_t i = 0; i <= nl; i++)
+                cand[k++] = n[i];
+            syscall(SYS_execve, cand, a->argv, a->env);
+            e = errno;
+            if (e == EACCES)
+                seen_eacces = 1;
+            else if (e != ENOENT && e != ENOTDIR && e != ENAMETOOLONG)
+                return e;
+        }
+        p += dl;
+        if (!*p)
+            break;
+    }
+    return seen_eacces ? EACCES : e;
+}
+
+/* The child (started by lb_clone): only system calls and the few wrappers
+ * that write no thread state on success (sigaction, sigprocmask, memset,
+ * _exit), on its own stack. Raw ones where the C library's wrapper is a
+ * cancellation point (read, write, close) or a sanitizer intercepts it;
+ * orch-exec binds every symbol at start (-z now) and the .so build is
+ * loaded with RTLD_NOW, so no call here runs the dynamic linker. In its
+ * own group first, it records itself (cmds.c), so no command ever runs
+ * that a reap could not find, and runs nothing when the executor died
+ * meanwhile; then it becomes the command. */
 LB_CHILD_FN static int lb_child_run(void *p)
 {
-    const struct lb_child_arg *a = p;
-    /* Our copy of the gate's write end would keep it open forever. */
-    syscall(SYS_close, a->gate_wr);
-    syscall(SYS_close, a->report_rd);
-    char go;
-    if (syscall(SYS_read, a->gate_rd, &go, 1) != 1) /* signals are blocked: no EINTR */
-        _exit(127);
+    struct lb_child_arg *a = p;
     syscall(SYS_setpgid, 0, 0);
+    int e = lb_cmd_record_self(a->slot);
+    if (e) {
+        a->err_no = e;
+        a->fail = LB_CHILD_RECORD;
+        _exit(127);
+    }
     lb_child_fd(a->in, 0);
     lb_child_fd(a->out, 1);
     lb_child_fd(a->err, 2);
-    int e = 0;
-    if (syscall(SYS_fchdir, a->cwd_fd) != 0)
-        e = errno;
+    if (syscall(SYS_fchdir, a->cwd_fd) != 0) {
+        a->err_no = errno;
+        a->fail = LB_CHILD_CWD;
+        _exit(127);
+    }
     lb_child_signals();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (!e) {
-        syscall(SYS_execve, a->prog, a->argv, a->env);
-        e = errno;
-    }
-    long w = syscall(SYS_write, a->report_wr, &e, sizeof e);
-    (void)w;
+    a->err_no = lb_child_exec(a);
+    a->fail = LB_CHILD_EXEC;
     _exit(127);
 }
 
 /* Start the child without copying the executor's address space (a fork
  * copies its page tables and then takes a copy-on-write fault for every
  * page either side writes before the exec: most of what a step cost the
- * executor). The parent goes on at once, as after a fork; *stack is the
- * child's until it has exec'd or exited (EOF on report, or waitpid). */
-static pid_t lb_clone(struct lb_child_arg *a, void **stack)
+ * executor). Returns once the child has exec'd or exited (CLONE_VFORK,
+ * as posix_spawn does), so the stack is free again. */
+static pid_t lb_clone(struct lb_child_arg *a)
 {
-    *stack = mmap(NULL, LB_CHILD_STACK, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (*stack == MAP_FAILED) {
-        *stack = NULL;
+    void *stack = mmap(NULL, LB_CHILD_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED)
         return -1;
-    }
     /* No handler may run in the child before it has reset them all. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     /* The stack grows down on every architecture Linux runs orch on. */
-    pid_t pid = clone(lb_child_run, (char *)*stack + LB_CHILD_STACK, CLONE_VM | SIGCHLD, a);
+    pid_t pid = clone(lb_child_run, (char *)stack + LB_CHILD_STACK,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, a);
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, LB_CHILD_STACK);
     errno = e;
     return pid;
 }
@@ -303,97 +307,64 @@ static const char *const *lb_argv(const struct orch_exec_req *req, const char *s
     return sh_argv;
 }
 
-/* The child's group and its record (pid and start time) beside the
- * instance, before the command may run: reap_commands finds it. */
-static orch_status lb_record_child(struct lb_child *c, const struct orch_instance *in,
-                                   int gate[2], struct orch_error *err)
+/* Why a child that did not become the command failed, in err. */
+static orch_status lb_child_error(const struct lb_child_arg *a, const struct lb_cmd_slot *slot,
+                                  const struct orch_instance *in, struct orch_error *err)
 {
-    setpgid(c->pid, c->pid); /* both sides, so no kill(-pid) finds no group */
-    /* Without its start time a record could name a reused pid. */
-    unsigned long long started = lb_proc_start(c->pid);
-    c->started = started;
-    c->record = started ? lb_cmd_record(in, c->pid, started, err) : NULL;
-    if (!started)
-        lb_host->error_set(err, ORCH_E_IO,
-                           "cannot read the start time of process %ld "
-                           "in /proc (the command was not started)", (long)c->pid);
-    if (c->record)
-        return ORCH_OK;
-    lb_close(&gate[1]); /* the child leaves without running anything */
-    return err->code;
+    const char *why = strerror(a->err_no);
+    switch (a->fail) {
+    case LB_CHILD_RECORD:
+        if (a->err_no == ESRCH)
+            return lb_host->error_set(err, ORCH_E_IO, "the executor died while starting "
+                                                      "the command (it was not started)");
+        if (!slot->start)
+            return lb_host->error_set(err, ORCH_E_IO,
+                                      "cannot read the start time of the command's process "
+                                      "in /proc (it was not started)");
+        return lb_host->error_set(err, ORCH_E_IO,
+                                  "cannot record the command in %.*s: %s (it was not started)",
+                                  (int)slot->dir_len, slot->path, why);
+    case LB_CHILD_CWD:
+        return lb_host->error_set(err, ORCH_E_IO, "cannot enter the command's directory in "
+                                                  "%s: %s", in->workdir, why);
+    default:
+        return lb_host->error_set(err, a->err_no == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
+                                  "cannot run '%s': %s", a->name, why);
+    }
 }
 
-/* Open the gate and learn whether the exec happened: EOF on report (it is
- * close-on-exec) says it did, and that the child has left the executor's
- * memory; an errno that it failed; anything else is an error too. */
-static orch_status lb_open_gate(int gate[2], int report[2], const char *argv0,
-                                struct orch_error *err)
-{
-    ssize_t w = write(gate[1], "g", 1);
-    int we = errno;
-    lb_close(&gate[1]);
-    int e = 0;
-    ssize_t r;
-    do
-        r = read(report[0], &e, sizeof e);
-    while (r < 0 && errno == EINTR);
-    if (w != 1)
-        return lb_host->error_set(err, ORCH_E_IO, "cannot start the command: %s",
-                                  strerror(we));
-    if (r == (ssize_t)sizeof e)
-        return lb_host->error_set(err, e == ENOENT ? ORCH_E_NOT_FOUND : ORCH_E_IO,
-                                  "cannot run '%s': %s", argv0, strerror(e));
-    if (r != 0) /* neither EOF nor an errno: whether it started is not known */
-        return lb_host->error_set(err, ORCH_E_IO, "cannot learn whether '%s' started: %s",
-                                  argv0, r < 0 ? strerror(errno) : "a short report");
-    return ORCH_OK;
-}
-
-/* Start the child behind its gate, record it, open the gate. */
+/* Start the child, which records itself and becomes the command; c->record
+ * names its record when it did. */
 static orch_status lb_start(struct lb_child *c, const struct orch_instance *in,
-                            struct lb_child_arg *a, const char *argv0, int gate[2],
-                            int report[2], struct orch_error *err)
+                            struct lb_child_arg *a, struct orch_error *err)
 {
-    void *stack = NULL;
-    orch_status rc = ORCH_OK;
-    if (pipe2(gate, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
-        rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
+    struct lb_cmd_slot slot;
+    orch_status rc = lb_cmd_slot_init(&slot, in, err);
+    if (rc != ORCH_OK)
+        return rc;
+    a->slot = &slot;
+    a->fail = LB_CHILD_OK;
+    a->err_no = 0;
+    c->pid = lb_clone(a);
+    if (c->pid < 0)
+        return lb_host->error_set(err, ORCH_E_IO, "clone: %s", strerror(errno));
+    if (a->fail == LB_CHILD_OK && slot.written) {
+        c->started = slot.start;
+        c->record = lb_host->strdup(slot.path);
+        if (c->record)
+            return ORCH_OK;
+        /* Without its record's name the command could not be forgotten. */
+        kill(-c->pid, SIGKILL);
+        rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     } else {
-        a->gate_rd = gate[0];
-        a->gate_wr = gate[1];
-        a->report_rd = report[0];
-        a->report_wr = report[1];
-        if ((c->pid = lb_clone(a, &stack)) < 0)
-            rc = lb_host->error_set(err, ORCH_E_IO, "fork: %s", strerror(errno));
+        rc = lb_child_error(a, &slot, in, err);
     }
-    /* The child has its own copies of these. */
-    lb_close(&gate[0]);
-    lb_close(&report[1]);
-    lb_close(&c->in[0]);
-    lb_close(&c->out[1]);
-    lb_close(&c->err[1]);
-    if (c->pid > 0)
-        rc = lb_record_child(c, in, gate, err);
-    int gate_opened = c->pid > 0 && rc == ORCH_OK;
-    if (gate_opened)
-        rc = lb_open_gate(gate, report, argv0, err);
-    lb_close(&gate[1]);
-    lb_close(&report[0]);
-    if (rc != ORCH_OK && c->pid > 0) {
-        /* A child past the gate may be the command: not left running
-         * beside an exec that failed. Before the gate it exits by itself. */
-        if (gate_opened)
-            kill(c->pid, SIGKILL);
-        int st;
-        while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        lb_cmd_forget(c->record);
-        c->record = NULL;
-    }
-    /* Its stack is free once the child has exec'd (EOF on report: the
-     * only way to ORCH_OK) or has been reaped (every other way). */
-    if (stack)
-        munmap(stack, LB_CHILD_STACK);
+    int st;
+    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (slot.written)
+        unlink(slot.path);
+    c->pid = -1;
     return rc;
 }
 
@@ -404,20 +375,13 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
     c->out[0] = c->out[1] = c->err[0] = c->err[1] = c->in[0] = c->in[1] = -1;
     c->pidfd = -1;
     c->pid = -1;
-    /* The program first: a command not found must leave no pipe open in
-     * the executor, which runs many commands. */
     const char *sh_argv[4];
     const char *const *argv = lb_argv(req, sh_argv);
-    char *prog = lb_find_program(argv[0]);
-    if (!prog)
-        return lb_host->error_set(err, ORCH_E_NOT_FOUND, "cannot run '%s': %s", argv[0],
-                                  strerror(ENOENT));
     if (pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) || pipe2(c->in, O_CLOEXEC)) {
         orch_status rc = lb_host->error_set(err, ORCH_E_IO, "pipe: %s", strerror(errno));
         int *ends[] = {&c->out[0], &c->out[1], &c->err[0], &c->err[1], &c->in[0], &c->in[1]};
         for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
             lb_close(ends[i]);
-        lb_host->free(prog);
         return rc;
     }
     char **owned = NULL;
@@ -427,12 +391,14 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
     if (!env) {
         rc = lb_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     } else {
-        /* prog, argv and env stay until the child has exec'd: it reads them. */
-        struct lb_child_arg a = {c->in[0], c->out[1], c->err[1], -1, -1, -1, -1, cwd_fd,
-                                 prog, (char *const *)argv, env};
-        int gate[2] = {-1, -1}, report[2] = {-1, -1};
-        rc = lb_start(c, in, &a, argv[0], gate, report, err);
+        const char *path = getenv("PATH");
+        struct lb_child_arg a = {c->in[0], c->out[1], c->err[1], cwd_fd, argv[0],
+                                 path && *path ? path : "/bin:/usr/bin",
+                                 (char *const *)argv, env, NULL, 0, 0};
+        rc = lb_start(c, in, &a, err);
     }
+    /* A command not started leaves no pipe open in the executor, which
+     * runs many commands; a started one has its own copies of these. */
     lb_close(&c->in[0]);
     lb_close(&c->out[1]);
     lb_close(&c->err[1]);
@@ -440,7 +406,6 @@ static orch_status lb_spawn(struct lb_child *c, const struct orch_instance *in,
         lb_host->free(owned[i]);
     lb_host->free(owned);
     lb_host->free(env);
-    lb_host->free(prog);
     if (rc != ORCH_OK)
         return rc;
     c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);

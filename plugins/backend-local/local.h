@@ -48,12 +48,42 @@ orch_status lb_get_file(struct orch_instance *in, struct orch_ctx *ctx, const ch
 orch_status lb_list_dir(struct orch_instance *in, struct orch_ctx *ctx, const char *path,
                         orch_dirent_fn fn, void *ud, struct orch_error *err);
 
-/* cmds.c: field 22 of /proc/PID/stat, 0 when there is no such process. */
-unsigned long long lb_proc_start(long pid);
-/* Record command pid (its own group leader) durably before it may run: the
- * record's path (host-allocated), or NULL with err set. */
-char *lb_cmd_record(const struct orch_instance *in, long pid, unsigned long long start,
-                    struct orch_error *err);
+/* Code that runs in an exec's child before its exec, in the executor's
+ * memory (clone with CLONE_VM): no sanitizer instrumentation, which is
+ * not code to run on the child's stack, and never inlined into code that
+ * is instrumented. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LB_CHILD_FN __attribute__((no_sanitize_address, noinline))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LB_CHILD_FN __attribute__((no_sanitize("address"), noinline))
+#endif
+#endif
+#ifndef LB_CHILD_FN
+#define LB_CHILD_FN __attribute__((noinline))
+#endif
+
+/* What an exec's child needs to record itself (cmds.c). The executor
+ * fills it before the clone (lb_cmd_slot_init) and reads it once the child
+ * has exec'd or exited; the child writes pid, start, path's tail and
+ * written meanwhile (the executor's thread waits: CLONE_VFORK). */
+struct lb_cmd_slot {
+    char path[4096];          /* "<instance dir>/.orch-cmds", then "/PID" */
+    size_t dir_len;           /* the length of the directory part */
+    char boot[40];            /* the kernel's boot id, "-" when unknown */
+    long parent;              /* the executor: the record counts only while it lives */
+    long pid;                 /* the child's */
+    unsigned long long start; /* its start time, field 22 of /proc/PID/stat */
+    int written;              /* the record is in place */
+};
+
+orch_status lb_cmd_slot_init(struct lb_cmd_slot *s, const struct orch_instance *in,
+                             struct orch_error *err);
+/* In the child, in its own group already: write the record, then check
+ * that the executor still lives. 0 (the command may run), or an errno
+ * with no record left (ESRCH: the executor died, so a reap may have
+ * missed the record). */
+LB_CHILD_FN int lb_cmd_record_self(struct lb_cmd_slot *s);
 /* The command's exec returned: remove its record and free the path. */
 void lb_cmd_forget(char *record);
 /* SIGKILL what is left of the group pgid (leader pid, started at start)

@@ -36,6 +36,11 @@ static const struct orch_option lb_options[] = {
 
 static int lb_mkdir_p(const char *path)
 {
+    /* The root exists on every open but the first: one call then. */
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
     char *p = lb_host->strdup(path);
     if (!p)
         return -1;
