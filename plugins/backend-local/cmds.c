@@ -20,9 +20,9 @@
  * left behind names a command whose exec never returned. */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +46,40 @@ struct lb_proc {
     unsigned long long start;
 };
 
+/* A number of a /proc line from buf[*i] up to the next non-digit. */
+LB_CHILD_FN static unsigned long long lb_stat_num(const char *buf, long n, long *i)
+{
+    unsigned long long v = 0;
+    for (; *i < n && buf[*i] >= '0' && buf[*i] <= '9'; (*i)++)
+        v = v * 10 + (unsigned long long)(buf[*i] - '0');
+    return v;
+}
+
+/* Fields 3, 5 and 22 of the n bytes of a /proc/PID/stat line; -1 when it
+ * is not one. No C library: the exec's child reads its own (see
+ * LB_CHILD_FN). */
+LB_CHILD_FN static int lb_stat_parse(const char *buf, long n, struct lb_proc *p)
+{
+    /* The command name (field 2) may hold spaces and parentheses. */
+    long i = n - 1;
+    while (i >= 0 && buf[i] != ')')
+        i--;
+    if (i < 0 || i + 2 >= n || buf[i + 1] != ' ')
+        return -1;
+    i += 2;
+    p->state = buf[i];
+    for (int field = 3; field < 22; i++) {
+        if (i >= n)
+            return -1;
+        if (buf[i] == ' ' && ++field == 5) {
+            long j = i + 1;
+            p->pgrp = (long)lb_stat_num(buf, n, &j);
+        }
+    }
+    p->start = lb_stat_num(buf, n, &i);
+    return 0;
+}
+
 /* Fields 3, 5 and 22 of /proc/PID/stat; -1 when there is no such process. */
 static int lb_proc_read(long pid, struct lb_proc *p)
 {
@@ -54,29 +88,9 @@ static int lb_proc_read(long pid, struct lb_proc *p)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    /* The command name (field 2) may hold spaces and parentheses. */
-    char *s = strrchr(buf, ')');
-    if (!s || s[1] != ' ')
-        return -1;
-    s += 2;
-    p->state = *s;
-    int field = 3;
-    while (*s && field < 22) {
-        if (*s++ == ' ') {
-            field++;
-            if (field == 5)
-                p->pgrp = strtol(s, NULL, 10);
-        }
-    }
-    if (field != 22)
-        return -1;
-    p->start = strtoull(s, NULL, 10);
-    return 0;
+    return n > 0 ? lb_stat_parse(buf, (long)n, p) : -1;
 }
 
 static int lb_proc_gone(const struct lb_proc *p)
@@ -84,26 +98,20 @@ static int lb_proc_gone(const struct lb_proc *p)
     return p->state == 'Z' || p->state == 'X';
 }
 
-/* The kernel's boot id (a UUID), or "" when it cannot be read. */
-static void lb_boot_id(char out[40])
-{
-    out[0] = 0;
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, out, 39);
-    close(fd);
-    out[n > 0 ? n : 0] = 0;
-    out[strcspn(out, " \n")] = 0;
-}
-
-/* The boot id read once per process: it cannot change while we run. */
+/* The kernel's boot id (a UUID), "" when it cannot be read; read once per
+ * process: it cannot change while we run. */
 static char lb_boot[40];
 static pthread_once_t lb_boot_once = PTHREAD_ONCE_INIT;
 
 static void lb_boot_read(void)
 {
-    lb_boot_id(lb_boot);
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, lb_boot, sizeof lb_boot - 1);
+    close(fd);
+    lb_boot[n > 0 ? n : 0] = 0;
+    lb_boot[strcspn(lb_boot, " \n")] = 0;
 }
 
 static const char *lb_boot_cached(void)
@@ -158,24 +166,10 @@ LB_CHILD_FN static unsigned long long lb_c_self_start(void)
     long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    long n = syscall(SYS_read, fd, buf, sizeof buf);
     syscall(SYS_close, fd);
-    if (n <= 0)
-        return 0;
-    /* The command name (field 2) may hold spaces and parentheses. */
-    long i = n - 1;
-    while (i >= 0 && buf[i] != ')')
-        i--;
-    if (i < 0)
-        return 0;
-    int field = 2;
-    for (i++; i < n && field < 22; i++)
-        if (buf[i] == ' ')
-            field++;
-    unsigned long long v = 0;
-    for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-        v = v * 10 + (unsigned long long)(buf[i] - '0');
-    return field == 22 ? v : 0;
+    struct lb_proc p;
+    return n > 0 && lb_stat_parse(buf, n, &p) == 0 ? p.start : 0;
 }
 
 /* Create the record file once, never through a symlink a command left;
