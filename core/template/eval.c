@@ -35,13 +35,20 @@ int oc_val_truthy(const struct oc_val *v)
     return 0;
 }
 
+/* Whether a number prints as an integer: whole and small enough that the
+ * cast to long long is defined (a double past 2^63 makes it undefined). */
+static int oc_num_is_int(double d)
+{
+    return fabs(d) < 1e15 && d == floor(d);
+}
+
 char *oc_val_text(const struct oc_val *v)
 {
     switch (v->kind) {
     case OC_VAL_NULL: return oc_xstrdup("");
     case OC_VAL_BOOL: return oc_xstrdup(v->b ? "true" : "false");
     case OC_VAL_NUM:
-        if (v->num == floor(v->num) && fabs(v->num) < 1e15)
+        if (oc_num_is_int(v->num))
             return oc_xasprintf("%lld", (long long)v->num);
         return oc_xasprintf("%.15g", v->num);
     case OC_VAL_STR: return oc_xstrdup(v->s ? v->s : "");
@@ -258,10 +265,13 @@ static int oc_ev_to_json(struct oc_ev *ev, const struct oc_ex *e, struct oc_val 
     struct oc_val v = {0};
     if (oc_ev_args(ev, e, &v, 1) != 0)
         return -1;
+    if (v.kind == OC_VAL_NUM && !isfinite(v.num)) { /* JSON has no NaN or Infinity */
+        oc_val_free(&v);
+        return oc_ev_fail(ev, e, "%s", "toJSON(): the number is not finite (JSON has no form for it)");
+    }
     json_t *j = v.kind == OC_VAL_STR    ? json_string(v.s ? v.s : "")
-                : v.kind == OC_VAL_NUM  ? (v.num == (double)(long long)v.num && fabs(v.num) < 1e15
-                                               ? json_integer((json_int_t)v.num)
-                                               : json_real(v.num))
+                : v.kind == OC_VAL_NUM  ? (oc_num_is_int(v.num) ? json_integer((json_int_t)v.num)
+                                                                : json_real(v.num))
                 : v.kind == OC_VAL_BOOL ? json_boolean(v.b)
                                         : json_null();
     char *text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;

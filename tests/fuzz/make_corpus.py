@@ -57,6 +57,8 @@ TEMPLATES = [
     "${{ secrets.TOKEN }} ${{ env.HOME }} ${{ inputs['odd name'] }}",
     "${{ 'it''s' == 'IT''S' }} ${{ 1.5e3 <= 2000 }} ${{ null }}",
     "${{ failure() || cancelled() || always() }}",
+    # toJSON of numbers past long long and past double (a fuzzer find)
+    "${{ toJSON(7777777777777777777777777777777777777777777777) }} ${{ toJSON(1e999) }}",
 ]
 
 

@@ -122,6 +122,26 @@ static void test_errors_name_the_problem(void **state)
     free(err);
 }
 
+/* toJSON of numbers past the integer range (the fuzzer's find: a cast to
+ * long long of 7.7e81 is undefined) and of numbers JSON cannot hold. */
+static void test_to_json_numbers(void **state)
+{
+    (void)state;
+    char *s = render("${{ toJSON(77777777777777777777777777777777777777777777777777777777777) }}",
+                     NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "e58")); /* jansson: 7.7777777777777778e58 */
+    free(s);
+    s = render("${{ toJSON(-9223372036854775808) }}|${{ toJSON(42) }}|${{ toJSON(0.5) }}", NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "|42|0.5"));
+    free(s);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render("${{ toJSON(1e999) }}", &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "not finite"));
+    free(err);
+}
+
 static int cond(const char *e)
 {
     int r = -1;
@@ -285,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_render_values),
         cmocka_unit_test(test_secret_flag),
         cmocka_unit_test(test_errors_name_the_problem),
+        cmocka_unit_test(test_to_json_numbers),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_refs_refuse_unknown_names),
