@@ -91,6 +91,7 @@ struct oc_workflow {
     int64_t log_limit;           /* the steps' default (resolved) */
     const struct oc_node *env;   /* env: MAP or NULL, under every step's env: */
     int64_t timeout_ms;          /* the whole run's; 0 = none */
+    const struct oc_node *run_shell; /* defaults.run.shell, or NULL */
     /* outputs: MAP of NAME -> template (strings, names checked), or NULL. */
     const struct oc_node *outputs;
     struct oc_pos pos;
@@ -160,6 +161,7 @@ struct oc_config {
     char *default_backend;       /* defaults.backend, default the first backend */
     char *state_dir;             /* defaults.state_dir, NULL = ORCH_STATE_DIR or ./.orch */
     int64_t log_limit;           /* defaults.log_limit, default OC_LOG_LIMIT_DEFAULT */
+    const struct oc_node *run_shell; /* defaults.run.shell, or NULL (run_defaults.c) */
     char **host_paths;           /* defaults.host_paths: where host: paths may go; */
     size_t n_host_paths;         /* none = host: paths are off */
     char **env_passthrough;      /* variables of orch's environment steps get */

@@ -31,6 +31,13 @@ void oc_telemetry_free(struct oc_telemetry *t);
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one
  * is an error. */
+/* defaults.run of the file or of a workflow (run_defaults.c): its shell
+ * node, or NULL; and the step's `shell` option filled from it. */
+const struct oc_node *oc_run_defaults_read(struct oc_cfg_reader *b, const struct oc_node *defaults,
+                                           const char *what);
+void oc_run_defaults_apply(const struct oc_config *cfg, const struct oc_workflow *w,
+                           struct oc_step *st);
+
 void oc_workflows_read(struct oc_cfg_reader *b, const struct oc_node *root,
                        const struct oc_config_file *file);
 /* A name defined by two files: an error at the second naming the first. */

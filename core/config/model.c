@@ -124,7 +124,7 @@ static void oc_defaults_read(struct oc_cfg_reader *b, const struct oc_node *root
     struct oc_config *cfg = b->cfg;
     const struct oc_node *df = oc_get_map(b, root, "defaults", "defaults");
     static const char *const dkeys[] = {"backend", "concurrency", "state_dir",
-                                        "log_limit", "host_paths", NULL};
+                                        "log_limit", "host_paths", "run", NULL};
     oc_cfg_check_keys(df, dkeys, "defaults", b->diag);
     cfg->concurrency = (uint32_t)oc_get_uint(b, df, "concurrency", 4, 1, 1024,
                                              "defaults.concurrency");
@@ -139,6 +139,7 @@ static void oc_defaults_read(struct oc_cfg_reader *b, const struct oc_node *root
         free(sd);
     }
     oc_host_paths_read(b, df);
+    cfg->run_shell = oc_run_defaults_read(b, df, "defaults");
 }
 
 /* The sections a tool owns (oc_config_sections_set): set once before any

@@ -316,6 +316,7 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
     if (st->uses)
         st->plugin = oc_resolve(v, ORCH_KIND_STEP, st->uses,
                                 oc_step_key_pos(w, i, "uses"), what);
+    oc_run_defaults_apply(v->cfg, w, st);
     if (st->plugin)
         oc_options_apply(st->plugin->desc, what, st->with, OC_OPTS_DEFER_TEMPLATES, NULL,
                          v->diag);

@@ -135,7 +135,7 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
                                        "log_limit", "timeout", "outputs",
-                                       "steps", "env", NULL};
+                                       "steps", "env", "defaults", NULL};
     w->name = oc_xstrdup(name);
     w->pos = n->pos;
     char *what = oc_xasprintf("workflow %s", name);
@@ -153,6 +153,12 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
     w->env = oc_env_map_read(b, n, what);
     w->timeout_ms = oc_get_duration(b, n, "timeout", 0, what);
     w->outputs = oc_outputs_read(b, oc_node_get(n, "outputs"), what);
+    static const char *const dkeys[] = {"run", NULL};
+    char *dwhat = oc_xasprintf("%s: defaults", what);
+    const struct oc_node *df = oc_get_map(b, n, "defaults", dwhat);
+    oc_cfg_check_keys(df, dkeys, dwhat, b->diag);
+    w->run_shell = oc_run_defaults_read(b, df, dwhat);
+    free(dwhat);
     oc_inputs_read(b, w, n, what);
     const struct oc_node *steps = oc_node_get(n, "steps");
     if (!steps || steps->kind != OC_NODE_SEQ || steps->len == 0) {

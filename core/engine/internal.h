@@ -209,9 +209,12 @@ int oc_scope_confine_paths(const struct oc_step *def, const struct oc_node *with
 
 /* script_secrets.c: a script template rendered with every secret value
  * replaced by a reference to a variable, added to secret_env (NULL: values
- * written as they are). A JSON string, or NULL with *errmsg. */
-json_t *oc_render_script(const char *text, const struct oc_scope *sc, json_t *secret_env,
-                         char **errmsg);
+ * written as they are). shell is the step's `shell` option as written
+ * (NULL: none, a POSIX shell runs it); a secret in a script that no POSIX
+ * shell runs is refused, since the reference is shell syntax. A JSON
+ * string, or NULL with *errmsg. */
+json_t *oc_render_script(const char *text, const char *shell, const struct oc_scope *sc,
+                         json_t *secret_env, char **errmsg);
 
 /* step_env.c: what one attempt of a step gets besides its plugin. */
 struct oc_step_input {

@@ -311,12 +311,14 @@ json_t *oc_scope_render_with(const struct oc_scope *sc, const struct orch_plugin
         o = oc_render_node(with, sc, errmsg);
     } else {
         o = json_object();
+        const struct oc_node *shell = oc_node_get(with, "shell");
         for (size_t i = 0; i < with->len; i++) {
             const struct oc_node *v = with->items[i];
             const char *key = with->keys[i]->str;
             json_t *j = v->kind == OC_NODE_SCALAR && oc_template_has(v->str) &&
                                 oc_option_is_script(d, key)
-                            ? oc_render_script(v->str, sc, ud->secret_env, errmsg)
+                            ? oc_render_script(v->str, shell ? shell->str : NULL, sc,
+                                               ud->secret_env, errmsg)
                             : oc_render_node(v, sc, errmsg);
             if (!j) {
                 json_decref(o);

@@ -209,10 +209,47 @@ static char *oc_secret_var(json_t *secret_env, const char *name, const char *val
     }
 }
 
-static char *oc_script_subst(void *ud, const char *before, size_t len, const char *name,
+/* Whether a step's shell: value names a POSIX shell, whose variables the
+ * references below are: its first word's last component is one. NULL (no
+ * shell: option) is the plugin's default, sh. A template is not known
+ * before it is rendered: not one. */
+static int oc_shell_is_posix(const char *shell)
+{
+    static const char *const posix[] = {"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh"};
+    if (!shell)
+        return 1;
+    while (*shell == ' ' || *shell == '\t')
+        shell++;
+    size_t n = strcspn(shell, " \t");
+    const char *base = shell;
+    for (size_t i = 0; i < n; i++)
+        if (shell[i] == '/')
+            base = shell + i + 1;
+    size_t bn = (size_t)(shell + n - base);
+    for (size_t i = 0; i < sizeof posix / sizeof posix[0]; i++)
+        if (strlen(posix[i]) == bn && !strncmp(base, posix[i], bn))
+            return 1;
+    return 0;
+}
+
+struct oc_script_ud {
+    json_t *secret_env;
+    const char *shell;
+};
+
+static char *oc_script_subst(void *ud_, const char *before, size_t len, const char *name,
                              const char *value, char **err)
 {
-    json_t *secret_env = ud;
+    const struct oc_script_ud *ud = ud_;
+    json_t *secret_env = ud->secret_env;
+    if (!oc_shell_is_posix(ud->shell)) {
+        *err = oc_xasprintf("a secret in a script for shell '%s' cannot be passed: orch gives "
+                            "scripts their secrets as shell variables; give it to the step in "
+                            "env: (env: {TOKEN: \"${{ secrets.TOKEN }}\"}) and read it from "
+                            "the environment",
+                            ud->shell);
+        return NULL;
+    }
     int q = oc_sh_state(before, len);
     if (q == OC_SH_HEREDOC_LIT) {
         *err = oc_xstrdup("a secret in a quoted here-document (<<'EOF') cannot be passed: "
@@ -235,12 +272,13 @@ static char *oc_script_subst(void *ud, const char *before, size_t len, const cha
     return ref;
 }
 
-json_t *oc_render_script(const char *text, const struct oc_scope *sc, json_t *secret_env,
-                         char **errmsg)
+json_t *oc_render_script(const char *text, const char *shell, const struct oc_scope *sc,
+                         json_t *secret_env, char **errmsg)
 {
     char *out = NULL;
-    if (oc_template_render_subst(text, sc, secret_env ? oc_script_subst : NULL, secret_env,
-                                 &out, NULL, errmsg) != 0)
+    struct oc_script_ud ud = {secret_env, shell};
+    if (oc_template_render_subst(text, sc, secret_env ? oc_script_subst : NULL, &ud, &out,
+                                 NULL, errmsg) != 0)
         return NULL;
     json_t *j = json_string(out);
     free(out);

@@ -8,12 +8,18 @@
 
 #include <orch/orch.h>
 
+#include "exec.h"
+
 static const struct orch_host *se_host;
 
 #define SE_CAPTURE_MAX (64 * 1024)
+/* The script travels in one environment variable, and Linux takes at most
+ * 128 KiB for one (MAX_ARG_STRLEN, name and '=' included). */
+#define SE_SCRIPT_MAX (128 * 1024 - 256)
 
 struct se_cfg {
     const char *run;
+    const char *shell;
     struct orch_strlist argv;
     struct orch_strmap env;
     const char *cwd;
@@ -25,7 +31,12 @@ struct se_cfg {
 
 static const struct orch_option se_options[] = {
     ORCH_OPTION(struct se_cfg, run, "run", ORCH_OPT_STRING, ORCH_OPTF_SCRIPT, NULL,
-                "shell command (run with /bin/sh -c); give run or argv"),
+                "script, run by 'shell' from a file (default sh -e: stops at the first "
+                "failing command); give run or argv"),
+    ORCH_OPTION(struct se_cfg, shell, "shell", ORCH_OPT_STRING, 0, NULL,
+                "what runs the run: script: sh (sh -e {0}), bash (bash --noprofile --norc "
+                "-eo pipefail {0}), python3, or a command line with {0} for the script's "
+                "file; default defaults.run.shell, else sh"),
     ORCH_OPTION(struct se_cfg, argv, "argv", ORCH_OPT_STRING_LIST, 0, NULL,
                 "program and arguments, run without a shell; give run or argv"),
     ORCH_OPTION(struct se_cfg, env, "env", ORCH_OPT_STRING_MAP, 0, NULL,
@@ -109,7 +120,16 @@ static orch_status se_validate(const void *cfgp, struct orch_error *err)
         return se_host->error_set(err, ORCH_E_CONFIG,
                                   c->run ? "give either 'run' or 'argv', not both"
                                          : "'run' (a shell command) or 'argv' is required");
-    return ORCH_OK;
+    if (c->shell && !c->run)
+        return se_host->error_set(err, ORCH_E_CONFIG,
+                                  "option 'shell' runs a 'run' script; with 'argv' no shell runs");
+    if (c->run && strlen(c->run) > SE_SCRIPT_MAX)
+        return se_host->error_set(err, ORCH_E_CONFIG,
+                                  "option 'run': the script is %zu bytes, more than %d (it "
+                                  "reaches the instance in one environment variable); put it "
+                                  "in a file",
+                                  strlen(c->run), SE_SCRIPT_MAX);
+    return c->run ? se_shell_check(se_host, c->shell, err) : ORCH_OK;
 }
 
 static orch_status se_run(struct orch_ctx *ctx, const void *cfgp, struct orch_error *err)
@@ -118,26 +138,29 @@ static orch_status se_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
     orch_status rc = se_validate(c, err);
     if (rc != ORCH_OK)
         return rc;
-    struct orch_kv *env = NULL;
-    if (c->env.count) {
-        env = se_host->calloc(c->env.count, sizeof *env);
-        if (!env)
-            return se_host->error_set(err, ORCH_E_NOMEM, "out of memory");
-        for (uint32_t i = 0; i < c->env.count; i++)
-            env[i] = (struct orch_kv){c->env.keys[i], c->env.values[i]};
-    }
+    /* The script's variable last: it wins over an env: entry of its name. */
+    uint32_t n_env = c->env.count + (c->run ? 1 : 0);
+    struct orch_kv *env = n_env ? se_host->calloc(n_env, sizeof *env) : NULL;
+    char *boot = c->run ? se_shell_bootstrap(se_host, c->shell) : NULL;
     struct se_run r = {.ctx = ctx};
-    if (c->capture && !(r.cap = se_host->alloc(SE_CAPTURE_MAX))) {
+    if ((n_env && !env) || (c->run && !boot) ||
+        (c->capture && !(r.cap = se_host->alloc(SE_CAPTURE_MAX)))) {
         se_host->free(env);
+        se_host->free(boot);
+        se_host->free(r.cap);
         return se_host->error_set(err, ORCH_E_NOMEM, "out of memory");
     }
-    const char *shell_argv[1] = {c->run};
+    for (uint32_t i = 0; i < c->env.count; i++)
+        env[i] = (struct orch_kv){c->env.keys[i], c->env.values[i]};
+    if (c->run)
+        env[c->env.count] = (struct orch_kv){SE_SCRIPT_VAR, c->run};
+    const char *shell_argv[1] = {boot};
     struct orch_exec_req req = {
         .struct_size = sizeof req,
         .argc = c->run ? 1 : c->argv.count,
         .argv = c->run ? shell_argv : c->argv.items,
         .env = env,
-        .env_count = c->env.count,
+        .env_count = n_env,
         .flags = c->run ? ORCH_EXEC_SHELL : 0,
         .cwd = c->cwd,
         .timeout_ms = c->timeout_ms,
@@ -149,6 +172,7 @@ static orch_status se_run(struct orch_ctx *ctx, const void *cfgp, struct orch_er
     struct orch_exec_res res = {.struct_size = sizeof res};
     rc = se_host->inst_exec(ctx, &req, &res, err);
     se_host->free(env);
+    se_host->free(boot);
     if (r.line_len)
         se_directive(&r); /* a last line without a newline */
     if (rc == ORCH_OK) {
@@ -185,7 +209,8 @@ static orch_status se_plan(struct orch_ctx *ctx, const void *cfgp, char **text,
     char buf[8192];
     size_t n = 0;
     if (c->run) {
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "would run: sh -c '%s'", c->run);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "would run with %s: %s",
+                              se_shell_line(c->shell), c->run);
     } else {
         n += (size_t)snprintf(buf + n, sizeof buf - n, "would run:");
         for (uint32_t i = 0; i < c->argv.count && n < sizeof buf; i++)

@@ -2,6 +2,10 @@
 # socket fails the test: a needed service that is missing is an error.
 : "${ORCH_DOCKER_SOCKET:?the Docker engine is not running: run scripts/test.sh, which starts it}"
 DOCKER_IMAGE=orch-test/tools:2
+# Debian with dash as /bin/sh (scripts/services/docker-base.sh, made when
+# the Fly stand-in starts): what the Fly stand-in's machines run, since
+# busybox takes shell that dash refuses.
+DEBIAN_IMAGE=orch-base/debian:bookworm
 
 d_api() { curl -sf --unix-socket "$ORCH_DOCKER_SOCKET" "$@"; }
 d_json() { d_api "http://d$1"; }

@@ -89,7 +89,7 @@ $(d_backend)
       token: \${{ secrets.FLY_API_TOKEN }}
       app: $1
       create_app: true
-      image: $DOCKER_IMAGE
+      image: $DEBIAN_IMAGE
       kill_grace: 1s
 EOF
 }

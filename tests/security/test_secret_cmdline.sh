@@ -43,8 +43,7 @@ workflows:
             echo "double=\$(printf %s "\$(echo "\${{ secrets.CMDLINE_KEY }}")" | sha256sum | cut -d' ' -f1)"
             echo "compound=\$(printf %s "\${{ format('[{0}]', secrets.CMDLINE_KEY) }}" | sha256sum | cut -d' ' -f1)"
             echo "echo=\${{ secrets.CMDLINE_KEY }}"
-            : $2
-            while [ ! -e $3 ]; do sleep 0.1; done
+            sh -c 'while [ ! -e "\$1" ]; do sleep 0.1; done' $2 $3
 EOF
 }
 

@@ -82,7 +82,7 @@ static void script(const char *in, const char *want, const char *want_env)
 {
     json_t *env = json_object();
     char *err = NULL;
-    json_t *j = oc_render_script(in, &t_scope, env, &err);
+    json_t *j = oc_render_script(in, NULL, &t_scope, env, &err);
     if (!j)
         fail_msg("%s: %s", in, err);
     assert_string_equal(json_string_value(j), want);
@@ -131,15 +131,52 @@ static void test_script_quoted_heredoc_refused(void **state)
     (void)state;
     json_t *env = json_object();
     char *err = NULL;
-    assert_null(oc_render_script("cat <<'EOF'\n${{ secrets.TOKEN }}\nEOF\n", &t_scope, env,
+    assert_null(oc_render_script("cat <<'EOF'\n${{ secrets.TOKEN }}\nEOF\n", NULL, &t_scope, env,
                                  &err));
     assert_non_null(strstr(err, "quoted here-document"));
     free(err);
     err = NULL;
-    assert_null(oc_render_script("cat <<\"E\"O\n${{ secrets.TOKEN }}\nEO\n", &t_scope, env,
+    assert_null(oc_render_script("cat <<\"E\"O\n${{ secrets.TOKEN }}\nEO\n", NULL, &t_scope, env,
                                  &err));
     free(err);
     json_decref(env);
+}
+
+/* A secret's reference is shell syntax: refused where no POSIX shell runs
+ * the script (shell: python3, a command line of another program), passed
+ * where one does, whatever its path or options. */
+static void test_script_secret_needs_posix_shell(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {"python3", "perl {0}", "/usr/bin/node {0}",
+                                          "${{ inputs.sh }} {0}", "shx {0}"};
+    static const char *const passed[] = {"sh", "bash", "/bin/dash -e {0}", "  zsh {0}",
+                                         "bash --noprofile --norc -eo pipefail {0}"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        json_t *env = json_object();
+        char *err = NULL;
+        assert_null(oc_render_script("print('${{ secrets.TOKEN }}')", refused[i], &t_scope,
+                                     env, &err));
+        assert_non_null(strstr(err, "env:"));
+        assert_int_equal(json_object_size(env), 0);
+        free(err);
+        /* No secret: nothing to pass, the text is the script's. */
+        json_t *j = oc_render_script("print('${{ inputs.name }}')", refused[i], &t_scope, env,
+                                     &err);
+        assert_non_null(j);
+        json_decref(j);
+        json_decref(env);
+    }
+    for (size_t i = 0; i < sizeof passed / sizeof passed[0]; i++) {
+        json_t *env = json_object();
+        char *err = NULL;
+        json_t *j = oc_render_script("echo ${{ secrets.TOKEN }}", passed[i], &t_scope, env,
+                                     &err);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(j), "echo \"${ORCH_SECRET_TOKEN}\"");
+        json_decref(j);
+        json_decref(env);
+    }
 }
 
 int main(void)
@@ -149,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_script_quoting),
         cmocka_unit_test(test_script_quoted_heredoc_refused),
+        cmocka_unit_test(test_script_secret_needs_posix_shell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

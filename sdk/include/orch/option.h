@@ -53,7 +53,14 @@ extern "C" {
                                             passes ${{ secrets.X }} in it through
                                             an environment variable of the step
                                             and `orch validate` warns when an
-                                            untrusted context is pasted into it */
+                                            untrusted context is pasted into it.
+                                            A STRING option named `shell` of the
+                                            same plugin is the script's
+                                            interpreter: defaults.run.shell of
+                                            the file and the workflow fill it
+                                            when the step gives the script but
+                                            no shell, and a secret is refused in
+                                            a script whose shell is not POSIX */
 #define ORCH_OPTF_PATH_KIND (1u << 7)    /* STRING: may start with a kind prefix
                                             "word:" (host:, artifact:). The kind
                                             comes only from the literal text of
