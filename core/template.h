@@ -8,15 +8,19 @@
 #ifndef OC_TEMPLATE_H
 #define OC_TEMPLATE_H
 
+#include <jansson.h>
 #include <stddef.h>
 
-enum oc_val_kind { OC_VAL_NULL, OC_VAL_STR, OC_VAL_NUM, OC_VAL_BOOL };
+/* JSON: an array or an object (fromJSON's; a JSON scalar becomes the
+ * value of its kind), indexed with .name, ['name'] or [N]. */
+enum oc_val_kind { OC_VAL_NULL, OC_VAL_STR, OC_VAL_NUM, OC_VAL_BOOL, OC_VAL_JSON };
 
 struct oc_val {
     enum oc_val_kind kind;
     char *s;   /* STR: malloc'd */
     double num;
     int b;
+    json_t *j; /* JSON: a reference the value holds */
 };
 void oc_val_free(struct oc_val *v);
 

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "../json_limit.h"
 #include "../util.h"
 #include "expr.h"
 
@@ -21,6 +22,8 @@ void oc_val_free(struct oc_val *v)
     if (v) {
         free(v->s);
         v->s = NULL;
+        json_decref(v->j);
+        v->j = NULL;
     }
 }
 
@@ -31,6 +34,7 @@ int oc_val_truthy(const struct oc_val *v)
     case OC_VAL_BOOL: return v->b;
     case OC_VAL_NUM: return v->num != 0 && !isnan(v->num);
     case OC_VAL_STR: return v->s && *v->s;
+    case OC_VAL_JSON: return 1;
     }
     return 0;
 }
@@ -52,6 +56,10 @@ char *oc_val_text(const struct oc_val *v)
             return oc_xasprintf("%lld", (long long)v->num);
         return oc_xasprintf("%.15g", v->num);
     case OC_VAL_STR: return oc_xstrdup(v->s ? v->s : "");
+    case OC_VAL_JSON: { /* its compact JSON text */
+        char *t = json_dumps(v->j, JSON_COMPACT | JSON_ENCODE_ANY);
+        return t ? t : oc_xstrdup("");
+    }
     }
     return oc_xstrdup("");
 }
@@ -70,6 +78,7 @@ static double oc_val_num(const struct oc_val *v)
         double d = strtod(s, &end);
         return *end ? NAN : d;
     }
+    case OC_VAL_JSON: return NAN;
     }
     return NAN;
 }
@@ -83,6 +92,8 @@ static int oc_val_cmp(const struct oc_val *a, const struct oc_val *b)
     }
     if (a->kind == OC_VAL_NULL && b->kind == OC_VAL_NULL)
         return 0;
+    if (a->kind == OC_VAL_JSON || b->kind == OC_VAL_JSON) /* as GitHub: never equal */
+        return 2;
     double x = oc_val_num(a), y = oc_val_num(b);
     if (isnan(x) || isnan(y))
         return 2;
@@ -101,6 +112,29 @@ static void oc_val_set_str(struct oc_val *v, char *s)
     oc_val_free(v);
     v->kind = OC_VAL_STR;
     v->s = s;
+}
+
+/* A JSON value as an expression value: a scalar of its kind, an array or
+ * object held by reference. */
+static void oc_val_set_json(struct oc_val *v, json_t *j)
+{
+    oc_val_free(v);
+    memset(v, 0, sizeof *v);
+    if (json_is_string(j)) {
+        v->kind = OC_VAL_STR;
+        v->s = oc_xstrdup(json_string_value(j));
+    } else if (json_is_number(j)) {
+        v->kind = OC_VAL_NUM;
+        v->num = json_number_value(j);
+    } else if (json_is_boolean(j)) {
+        v->kind = OC_VAL_BOOL;
+        v->b = json_is_true(j);
+    } else if (json_is_array(j) || json_is_object(j)) {
+        v->kind = OC_VAL_JSON;
+        v->j = json_incref(j);
+    } else {
+        v->kind = OC_VAL_NULL;
+    }
 }
 
 struct oc_ev {
@@ -208,9 +242,10 @@ static const struct oc_fn_arity {
     {"success", 0, 0},    {"failure", 0, 0},    {"always", 0, 0},
     {"cancelled", 0, 0},  {"contains", 2, 2},   {"startsWith", 2, 2},
     {"endsWith", 2, 2},   {"format", 1, SIZE_MAX}, {"toJSON", 1, 1},
+    {"fromJSON", 1, 1},   {"join", 1, 2},
 };
 static const char oc_fn_list[] = "success, failure, always, cancelled, contains, startsWith, "
-                                 "endsWith, format, toJSON";
+                                 "endsWith, format, toJSON, fromJSON, join";
 /* The contexts a reference may start with. */
 static const char *const oc_contexts[] = {"inputs", "steps", "needs", "secrets", "env", "run",
                                           "event"};
@@ -269,7 +304,8 @@ static int oc_ev_to_json(struct oc_ev *ev, const struct oc_ex *e, struct oc_val 
         oc_val_free(&v);
         return oc_ev_fail(ev, e, "%s", "toJSON(): the number is not finite (JSON has no form for it)");
     }
-    json_t *j = v.kind == OC_VAL_STR    ? json_string(v.s ? v.s : "")
+    json_t *j = v.kind == OC_VAL_JSON   ? json_incref(v.j)
+                : v.kind == OC_VAL_STR  ? json_string(v.s ? v.s : "")
                 : v.kind == OC_VAL_NUM  ? (oc_num_is_int(v.num) ? json_integer((json_int_t)v.num)
                                                                 : json_real(v.num))
                 : v.kind == OC_VAL_BOOL ? json_boolean(v.b)
@@ -280,6 +316,79 @@ static int oc_ev_to_json(struct oc_ev *ev, const struct oc_ex *e, struct oc_val 
     if (!text) /* a string that is not UTF-8 */
         return oc_ev_fail(ev, e, "%s", "toJSON(): the value is not UTF-8 text");
     oc_val_set_str(out, text);
+    return 0;
+}
+
+/* fromJSON(text): the value the JSON text stands for ('[1,2]' a list,
+ * '{"a":1}' an object, '3' a number), nesting at most OC_MAX_NESTING. */
+static int oc_ev_from_json(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    struct oc_val v = {0};
+    if (oc_ev_args(ev, e, &v, 1) != 0)
+        return -1;
+    char *text = oc_val_text(&v);
+    oc_val_free(&v);
+    json_error_t jerr;
+    json_t *j = oc_json_loads_bounded(text, JSON_DECODE_ANY, &jerr);
+    free(text);
+    if (!j)
+        return oc_ev_fail(ev, e, "fromJSON(): not JSON: %s (line %d, column %d)", jerr.text,
+                          jerr.line, jerr.column);
+    oc_val_set_json(out, j);
+    json_decref(j);
+    return 0;
+}
+
+/* join(list, separator = ','): the items' texts between separators; any
+ * other value is its own text. */
+static int oc_ev_join(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    struct oc_val v[2] = {0};
+    if (e->n_args < 1 || e->n_args > 2)
+        return oc_ev_fail(ev, e, "join() takes 1 or 2 arguments, not %zu", e->n_args);
+    if (oc_ev_args(ev, e, v, e->n_args) != 0)
+        return -1;
+    char *sep = e->n_args > 1 ? oc_val_text(&v[1]) : oc_xstrdup(",");
+    struct oc_buf b = {0};
+    if (v[0].kind == OC_VAL_JSON && json_is_array(v[0].j)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v[0].j, i, item) {
+            struct oc_val iv = {0};
+            oc_val_set_json(&iv, item);
+            char *t = oc_val_text(&iv);
+            oc_buf_adds(&b, i ? sep : "");
+            oc_buf_adds(&b, t);
+            free(t);
+            oc_val_free(&iv);
+        }
+    } else {
+        char *t = oc_val_text(&v[0]);
+        oc_buf_adds(&b, t);
+        free(t);
+    }
+    free(sep);
+    oc_val_free(&v[0]);
+    oc_val_free(&v[1]);
+    char *s = oc_buf_steal(&b);
+    oc_val_set_str(out, s ? s : oc_xstrdup(""));
+    oc_buf_free(&b);
+    return 0;
+}
+
+/* contains(list, item): an item of the list equal to item (== rules). */
+static int oc_list_has(const json_t *list, const struct oc_val *want)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        struct oc_val iv = {0};
+        oc_val_set_json(&iv, item);
+        int eq = oc_val_cmp(&iv, want) == 0;
+        oc_val_free(&iv);
+        if (eq)
+            return 1;
+    }
     return 0;
 }
 
@@ -299,6 +408,10 @@ static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *ou
         return oc_ev_format(ev, e, out);
     if (!strcmp(e->name, "toJSON"))
         return oc_ev_to_json(ev, e, out);
+    if (!strcmp(e->name, "fromJSON"))
+        return oc_ev_from_json(ev, e, out);
+    if (!strcmp(e->name, "join"))
+        return oc_ev_join(ev, e, out);
     int where = !strcmp(e->name, "contains") ? 0 : !strcmp(e->name, "startsWith") ? -1
               : !strcmp(e->name, "endsWith") ? 1 : 2;
     if (where == 2)
@@ -306,13 +419,49 @@ static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *ou
     struct oc_val v[2] = {0};
     if (oc_ev_args(ev, e, v, 2) != 0)
         return -1;
-    char *h = oc_val_text(&v[0]), *n = oc_val_text(&v[1]);
-    oc_val_set_bool(out, oc_str_has(h, n, where));
-    free(h);
-    free(n);
+    if (where == 0 && v[0].kind == OC_VAL_JSON && json_is_array(v[0].j)) {
+        oc_val_set_bool(out, oc_list_has(v[0].j, &v[1]));
+    } else {
+        char *h = oc_val_text(&v[0]), *n = oc_val_text(&v[1]);
+        oc_val_set_bool(out, oc_str_has(h, n, where));
+        free(h);
+        free(n);
+    }
     oc_val_free(&v[0]);
     oc_val_free(&v[1]);
     return 0;
+}
+
+/* list[N] and object.name / object['name']: the item, or null where
+ * there is none (GitHub's rule: a missing property is null, not an error).
+ * Indexing anything but a list or an object is an error that says so. */
+static int oc_ev_index(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    struct oc_val base = {0}, key = {0};
+    if (oc_ev(ev, e->args[0], &base) != 0)
+        return -1;
+    if (oc_ev(ev, e->args[1], &key) != 0) {
+        oc_val_free(&base);
+        return -1;
+    }
+    int rc = 0;
+    json_t *item = NULL;
+    if (base.kind == OC_VAL_JSON && json_is_array(base.j)) {
+        double d = oc_val_num(&key);
+        if (!isnan(d) && d >= 0 && d == floor(d) && d < (double)json_array_size(base.j))
+            item = json_array_get(base.j, (size_t)d);
+    } else if (base.kind == OC_VAL_JSON) {
+        char *k = oc_val_text(&key);
+        item = json_object_get(base.j, k);
+        free(k);
+    } else {
+        rc = oc_ev_fail(ev, e, "%s", "only a list or an object (fromJSON's) can be indexed");
+    }
+    if (rc == 0)
+        oc_val_set_json(out, item);
+    oc_val_free(&base);
+    oc_val_free(&key);
+    return rc;
 }
 
 static int oc_ev_ref(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
@@ -361,6 +510,8 @@ static int oc_ev(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
         return oc_ev_ref(ev, e, out);
     case OC_EX_CALL:
         return oc_ev_call(ev, e, out);
+    case OC_EX_INDEX:
+        return oc_ev_index(ev, e, out);
     case OC_EX_NOT: {
         struct oc_val a = {0};
         if (oc_ev(ev, e->args[0], &a) != 0)

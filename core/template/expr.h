@@ -13,6 +13,7 @@ enum oc_ex_kind {
     OC_EX_CALL,   /* name + args */
     OC_EX_NOT,    /* args[0] */
     OC_EX_BIN,    /* op, args[0], args[1] */
+    OC_EX_INDEX,  /* args[0] indexed by args[1]: fromJSON(x).name, (x)[0] */
 };
 
 enum oc_ex_op { OC_OP_EQ, OC_OP_NE, OC_OP_LT, OC_OP_LE, OC_OP_GT, OC_OP_GE,

@@ -251,6 +251,46 @@ static struct oc_ex *oc_px_ref(struct oc_px *p, char *id, size_t col)
     }
 }
 
+/* After a call or a parenthesised expression: .name, ['name'] or [expr]
+ * index its value (fromJSON(x).items[0]). Takes e. */
+static struct oc_ex *oc_px_postfix(struct oc_px *p, struct oc_ex *e)
+{
+    while (e) {
+        oc_px_ws(p);
+        size_t col = p->pos;
+        struct oc_ex *key = NULL;
+        if (oc_px_eat(p, ".")) {
+            char *name = oc_px_ident(p);
+            if (!name) {
+                oc_px_fail(p, "%s", "a name is expected after '.'");
+                oc_ex_free(e);
+                return NULL;
+            }
+            key = oc_ex_new(OC_EX_LIT, col);
+            key->val.kind = OC_VAL_STR;
+            key->val.s = name;
+        } else if (oc_px_eat(p, "[")) {
+            key = oc_px_or(p);
+            if (key && !oc_px_eat(p, "]")) {
+                oc_px_fail(p, "%s", "']' expected");
+                oc_ex_free(key);
+                key = NULL;
+            }
+            if (!key) {
+                oc_ex_free(e);
+                return NULL;
+            }
+        } else {
+            return e;
+        }
+        struct oc_ex *ix = oc_ex_new(OC_EX_INDEX, col);
+        oc_ex_add_arg(ix, e);
+        oc_ex_add_arg(ix, key);
+        e = oc_px_height(p, ix);
+    }
+    return NULL;
+}
+
 static struct oc_ex *oc_px_primary(struct oc_px *p)
 {
     oc_px_ws(p);
@@ -261,7 +301,7 @@ static struct oc_ex *oc_px_primary(struct oc_px *p)
     }
     char c = p->s[p->pos];
     if (c == '(')
-        return oc_px_group(p);
+        return oc_px_postfix(p, oc_px_group(p));
     if (c == '\'')
         return oc_px_string_lit(p, col);
     if (isdigit((unsigned char)c) || c == '-' || c == '.')
@@ -276,7 +316,7 @@ static struct oc_ex *oc_px_primary(struct oc_px *p)
     if (kw)
         return kw;
     if (oc_px_eat(p, "("))
-        return oc_px_call(p, id, col);
+        return oc_px_postfix(p, oc_px_call(p, id, col));
     return oc_px_ref(p, id, col);
 }
 

@@ -59,6 +59,8 @@ TEMPLATES = [
     "${{ failure() || cancelled() || always() }}",
     # toJSON of numbers past long long and past double (a fuzzer find)
     "${{ toJSON(7777777777777777777777777777777777777777777777) }} ${{ toJSON(1e999) }}",
+    "${{ join(fromJSON('{\"a\": [1, \"b\", null]}').a, '-') }} ${{ fromJSON('[[1]]')[0][0] }}",
+    "${{ contains(fromJSON(inputs.list), 'x') && (fromJSON('{}')).nope == null }}",
 ]
 
 
@@ -184,8 +186,12 @@ def main():
     for target, fill in (("http", http_corpus), ("config", config_corpus),
                          ("template", template_corpus)):
         dst = os.path.join(OUT, target)
-        shutil.rmtree(dst, ignore_errors=True)
-        os.makedirs(dst)
+        os.makedirs(dst, exist_ok=True)
+        # This script's seeds are written again; the ones named by their
+        # SHA-1 are inputs a fuzzer found and were kept: left as they are.
+        for name in os.listdir(dst):
+            if not (len(name) == 40 and all(c in "0123456789abcdef" for c in name)):
+                os.remove(os.path.join(dst, name))
         fill(dst)
         print("%s: %d seeds" % (target, len(os.listdir(dst))), file=sys.stderr)
 

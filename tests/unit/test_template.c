@@ -142,6 +142,74 @@ static void test_to_json_numbers(void **state)
     free(err);
 }
 
+/* fromJSON, join, contains on lists and indexing of what fromJSON gives. */
+static void test_json_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } ok[] = {
+        {"${{ fromJSON('[1, \"a\", true, null]') }}", "[1,\"a\",true,null]"},
+        {"${{ fromJSON('{\"a\": {\"b\": [10, 20]}}').a.b[1] }}", "20"},
+        {"${{ fromJSON('{\"odd key\": 3}')['odd key'] }}", "3"},
+        {"${{ fromJSON('[1,2]')[5] }}|${{ fromJSON('[1,2]')[-1] }}|${{ fromJSON('{}').nope }}",
+         "||"},
+        {"${{ fromJSON('[1,2]')['0'] }}", "1"},
+        {"${{ fromJSON('\"text\"') }} ${{ fromJSON('2.5') }} ${{ fromJSON('false') }}",
+         "text 2.5 false"},
+        {"${{ join(fromJSON('[\"a\", 2, true]')) }}", "a,2,true"},
+        {"${{ join(fromJSON('[\"a\", \"b\"]'), ' + ') }}", "a + b"},
+        {"${{ join('plain', '-') }}|${{ join(fromJSON('[]')) }}", "plain|"},
+        {"${{ contains(fromJSON('[\"linux\", 3]'), 'LINUX') }}", "true"},
+        {"${{ contains(fromJSON('[\"linux\", 3]'), 3) }}", "true"},
+        {"${{ contains(fromJSON('[\"linux-x\"]'), 'linux') }}", "false"},
+        {"${{ contains(toJSON(fromJSON('[\"linux-x\"]')), 'linux') }}", "true"},
+        {"${{ toJSON(fromJSON('{\"k\": [1, {\"x\": null}]}')) }}",
+         "{\"k\":[1,{\"x\":null}]}"},
+        {"${{ fromJSON('[1]') == fromJSON('[1]') }} ${{ fromJSON('[]') != 1 }}", "false true"},
+        {"${{ fromJSON('[]') && 'nonempty-is-true' }}", "nonempty-is-true"},
+        {"${{ format('{0}', fromJSON('[1]')) }}", "[1]"},
+        {"${{ (fromJSON('[[7]]'))[0][0] }}", "7"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *s = render(ok[i].in, NULL);
+        if (!s || strcmp(s, ok[i].want))
+            fail_msg("%s: got '%s', want '%s'", ok[i].in, s ? s : "(error)", ok[i].want);
+        free(s);
+    }
+    static const struct {
+        const char *in, *err;
+    } bad[] = {
+        {"${{ fromJSON('[1,') }}", "fromJSON(): not JSON"},
+        {"${{ fromJSON('') }}", "fromJSON(): not JSON"},
+        {"${{ inputs.name[0] }}", "['name'] expected"},
+        {"${{ format('x')[0] }}", "only a list or an object"},
+        {"${{ fromJSON('[1]')[0 }}", "']' expected"},
+        {"${{ fromJSON('{}'). }}", "a name is expected after '.'"},
+        {"${{ join() }}", "join() takes"},
+        {"${{ join(1, 2, 3) }}", "join() takes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *out = NULL, *err = NULL;
+        if (oc_template_render(bad[i].in, &t_scope, &out, NULL, &err) != -1 || !err ||
+            !strstr(err, bad[i].err))
+            fail_msg("%s: got '%s', want an error with '%s'", bad[i].in,
+                     err ? err : out, bad[i].err);
+        free(err);
+        free(out);
+    }
+    /* Nesting past the limit is refused before jansson recurses. */
+    char deep[400] = "${{ fromJSON('";
+    size_t n = strlen(deep);
+    for (int i = 0; i < 100; i++)
+        deep[n++] = '[';
+    memcpy(deep + n, "') }}", 6);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render(deep, &t_scope, &out, NULL, &err), -1);
+    assert_non_null(strstr(err, "fromJSON(): not JSON"));
+    free(err);
+}
+
 static int cond(const char *e)
 {
     int r = -1;
@@ -306,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_secret_flag),
         cmocka_unit_test(test_errors_name_the_problem),
         cmocka_unit_test(test_to_json_numbers),
+        cmocka_unit_test(test_json_values),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_refs_refuse_unknown_names),
