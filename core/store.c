@@ -29,14 +29,19 @@ char *oc_state_dir(const char *dir)
     return oc_xasprintf("%s/%s", cwd, d);
 }
 
-/* The store plugin `uses` names, which must keep runs. */
+/* The store plugin `uses` names, which must keep runs, or blobs for an
+ * artifacts: store. */
 static const struct oc_plugin *oc_store_plugin(struct oc_registry *reg, const char *uses,
-                                               struct orch_error *err)
+                                               uint64_t need, struct orch_error *err)
 {
     const struct oc_plugin *p = oc_registry_get(reg, ORCH_KIND_STORE, uses, err);
     if (!p)
         return NULL;
-    if (!(p->desc->caps & ORCH_STORE_CAP_RUNS)) {
+    if (need == ORCH_STORE_CAP_BLOBS && !(p->desc->caps & need)) {
+        oc_error_set(err, ORCH_E_CONFIG, "store '%s' cannot hold blobs (artifacts:)", uses);
+        return NULL;
+    }
+    if (need == ORCH_STORE_CAP_RUNS && !(p->desc->caps & ORCH_STORE_CAP_RUNS)) {
         oc_error_set(err, ORCH_E_CONFIG,
                      "store '%s' lacks capability runs: it can only serve artifacts:",
                      uses);
@@ -125,10 +130,10 @@ static orch_status oc_store_check_schema(struct oc_store *s, const struct oc_plu
 static struct oc_store *oc_store_open_as(struct oc_registry *reg,
                                          const struct oc_plugin_ref *ref,
                                          const char *state_dir, int schema_check,
-                                         struct orch_error *err)
+                                         uint64_t need, struct orch_error *err)
 {
     const char *uses = ref && ref->uses ? ref->uses : "sqlite";
-    const struct oc_plugin *p = oc_store_plugin(reg, uses, err);
+    const struct oc_plugin *p = oc_store_plugin(reg, uses, need, err);
     if (!p)
         return NULL;
     /* A store that keeps a file finds the state dir through
@@ -160,14 +165,20 @@ static struct oc_store *oc_store_open_as(struct oc_registry *reg,
 struct oc_store *oc_store_open(struct oc_registry *reg, const struct oc_plugin_ref *ref,
                                const char *state_dir, struct orch_error *err)
 {
-    return oc_store_open_as(reg, ref, state_dir, 1, err);
+    return oc_store_open_as(reg, ref, state_dir, 1, ORCH_STORE_CAP_RUNS, err);
 }
 
 struct oc_store *oc_store_open_unchecked(struct oc_registry *reg,
                                          const struct oc_plugin_ref *ref,
                                          const char *state_dir, struct orch_error *err)
 {
-    return oc_store_open_as(reg, ref, state_dir, 0, err);
+    return oc_store_open_as(reg, ref, state_dir, 0, ORCH_STORE_CAP_RUNS, err);
+}
+
+struct oc_store *oc_blob_store_open(struct oc_registry *reg, const struct oc_plugin_ref *ref,
+                                    const char *state_dir, struct orch_error *err)
+{
+    return oc_store_open_as(reg, ref, state_dir, 0, ORCH_STORE_CAP_BLOBS, err);
 }
 
 void oc_store_close(struct oc_store *s)

@@ -34,6 +34,10 @@ struct oc_store *oc_store_open(struct oc_registry *reg,
 struct oc_store *oc_store_open_unchecked(struct oc_registry *reg,
                                          const struct oc_plugin_ref *ref,
                                          const char *state_dir, struct orch_error *err);
+/* An artifacts: store (ref->uses set): one that holds blobs, runs or not;
+ * its schema, if any, is not looked at. */
+struct oc_store *oc_blob_store_open(struct oc_registry *reg, const struct oc_plugin_ref *ref,
+                                    const char *state_dir, struct orch_error *err);
 void oc_store_close(struct oc_store *s);
 
 /* The state directory: dir if set, else $ORCH_STATE_DIR, else ./.orch.

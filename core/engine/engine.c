@@ -90,14 +90,14 @@ static void oc_job_output(void *ud, const char *key, const char *value)
     free(safe);
 }
 
-static void oc_job_event(void *ud, const char *type, const char *json)
+static void oc_job_event(void *ud, const char *type, const char *json, int core)
 {
     struct oc_job *job = ud;
     json_error_t jerr;
     json_t *data = json_loads(json ? json : "{}", 0, &jerr);
     if (!data)
         data = json_pack("{s:s}", "raw", json ? json : "");
-    char *t = oc_xasprintf("plugin.%s", type);
+    char *t = core ? oc_xstrdup(type) : oc_xasprintf("plugin.%s", type);
     oc_ledger_event(job->run, t, data);
     free(t);
 }

@@ -355,7 +355,7 @@ static int oc_worker_frame(struct oc_pool *p, struct oc_worker *w, uint8_t type,
         break;
     case OC_MSG_EVENT:
         if (cbs->on_event)
-            cbs->on_event(w->ud, m.event, m.data);
+            cbs->on_event(w->ud, m.event, m.data, m.core);
         break;
     case OC_MSG_INVALID:
         json_decref(j);

@@ -24,7 +24,8 @@ struct oc_job_cbs {
     void (*on_stream)(void *ud, uint32_t stream, const char *data, size_t len);
     void (*on_log)(void *ud, uint32_t level, const char *line);
     void (*on_output)(void *ud, const char *key, const char *value);
-    void (*on_event)(void *ud, const char *type, const char *json);
+    /* core: the executor's own event (result.h oc_msg_event_core). */
+    void (*on_event)(void *ud, const char *type, const char *json, int core);
     /* Exactly once per submitted job. result may be NULL (borrowed). A
      * crashed executor gives ORCH_E_PLUGIN_CRASHED with the signal named; a
      * passed deadline ORCH_E_TIMEOUT after the executor's process group was

@@ -151,6 +151,13 @@ json_t *oc_msg_event(const char *type, const char *data_json)
     return json_pack("{s:s,s:s}", "event", type, "data", data_json ? data_json : "{}");
 }
 
+json_t *oc_msg_event_core(const char *type, const char *data_json)
+{
+    json_t *j = oc_msg_event(type, data_json);
+    json_object_set_new(j, "core", json_true());
+    return j;
+}
+
 json_t *oc_msg_done(orch_status status, const char *message, json_t *result)
 {
     return json_pack("{s:b,s:i,s:s?,s:o?}", "done", 1, "status", (json_int_t)status, "message",
@@ -179,5 +186,6 @@ void oc_msg_read(json_t *j, struct oc_msg *out)
         out->type = OC_MSG_EVENT;
         out->event = str_of(j, "event");
         out->data = str_of(j, "data");
+        out->core = json_is_true(json_object_get(j, "core"));
     }
 }

@@ -109,13 +109,18 @@ struct oc_msg {
     const char *at;                  /* AT */
     const char *key, *value;         /* OUTPUT (value "" when absent) */
     const char *event, *data;        /* EVENT */
+    int core;                        /* EVENT: the executor's own, not a plugin's */
     orch_status status;              /* DONE */
     const char *message;             /* DONE, may be NULL */
     json_t *result;                  /* DONE, borrowed, may be NULL */
 };
 json_t *oc_msg_at(const char *slot);
 json_t *oc_msg_output(const char *key, const char *value);
+/* A plugin's event (host->emit): "plugin.TYPE" in the ledger. */
 json_t *oc_msg_event(const char *type, const char *data_json);
+/* The executor's own (artifact.stored): TYPE in the ledger, which no
+ * plugin's emit can write, so readers can trust what it says. */
+json_t *oc_msg_event_core(const char *type, const char *data_json);
 /* result taken (may be NULL); message NULL unless status is an error. */
 json_t *oc_msg_done(orch_status status, const char *message, json_t *result);
 /* OC_MSG_INVALID when j is none of the above. */

@@ -79,6 +79,19 @@ grep -q "^ok POST .*uploads" "$T/proxy.log" || fail "a multipart upload was star
 if grep -qv "^ok " "$T/proxy.log"; then cat "$T/proxy.log"; fail "a request was refused"; fi
 pass "beside sqlite: single and multipart uploads with verified signatures, read back by orch and by awscli"
 
+# orch runs artifacts/artifact: listed from the ledger, fetched from the S3
+# store the run's snapshot names (no -c), checked by sha256.
+o --json runs artifacts "$R"
+expect_rc 0 "orch runs artifacts of an S3 run"
+[ "$(jq_py "[(a['name'], a['size'], a['sha256'], a['step']) for a in d]" <"$T/out")" = \
+  "[('out/big.bin', 7340033, '$(sha256sum "$T/big.bin" | cut -d' ' -f1)', 'big'), ('small.bin', 300000, '$(sha256sum "$T/small.bin" | cut -d' ' -f1)', 'small')]" ] ||
+  fail "the list: $(cat "$T/out")"
+"$ORCH" runs artifact "$R" out/big.bin --output "$T/big.fetched" || fail "fetching the multipart artifact"
+cmp -s "$T/big.bin" "$T/big.fetched" || fail "the fetched artifact differs"
+"$ORCH" runs artifact "$R" small.bin >"$T/small.fetched" || fail "fetching to standard output"
+cmp -s "$T/small.bin" "$T/small.fetched" || fail "the artifact on standard output differs"
+pass "orch runs artifacts and artifact: the S3 run's list and bytes, by its snapshot's store"
+
 # --- beside postgres: the same workflow, unchanged
 rm -f "$T/big.back"
 s3_config "$T/pg.yaml" "store:
@@ -106,6 +119,11 @@ $(sed -n '1,/^workflows:/p' "$T/sq.yaml")
 EOF
 o run "$T/read.yaml" check
 expect_rc 1 "a tampered artifact fails its checksum"
+o runs artifact "$R" small.bin --output "$T/tampered.fetched"
+expect_rc 1 "fetching a tampered artifact"
+expect_out "artifact 'small.bin' of run $R changed in its store: 8 bytes" "the change named"
+[ ! -e "$T/tampered.fetched" ] || fail "a tampered artifact took the --output name"
+[ -z "$(ls "$T" | grep 'tampered.fetched.orch-')" ] || fail "the temporary file of a refused fetch is left"
 pass "an artifact changed in the bucket is caught by its checksum"
 
 # --- bad credentials, a missing bucket, a store that cannot hold runs

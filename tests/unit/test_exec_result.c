@@ -150,6 +150,12 @@ static void test_messages(void **state)
     assert_int_equal(m.type, OC_MSG_EVENT);
     assert_string_equal(m.event, "artifact.stored");
     assert_string_equal(m.data, "{\"name\":\"a\"}");
+    assert_int_equal(m.core, 0); /* a plugin's emit: plugin.artifact.stored in the ledger */
+    json_decref(j);
+    j = wire(oc_msg_event_core("artifact.stored", "{\"name\":\"a\"}"));
+    oc_msg_read(j, &m);
+    assert_int_equal(m.type, OC_MSG_EVENT);
+    assert_int_equal(m.core, 1); /* the executor's own: what orch runs artifacts lists */
     json_decref(j);
 
     j = wire(oc_msg_done(ORCH_E_TIMEOUT, "too slow", oc_res_reaped(1)));

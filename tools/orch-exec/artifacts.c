@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/sha2.h>
+
 #include "exec.h"
 #include "exec/result.h"
 #include "host.h"
 #include "options.h"
+#include "run_artifacts.h"
 #include "util.h"
 
 static int xe_artifact_name_ok(const char *name)
@@ -74,7 +77,7 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe
         oc_error_wrap(err, "artifact store %s", a->d->name);
         return rc;
     }
-    a->key = oc_xasprintf("runs/%s/artifacts/%s", ctx->run_id, name);
+    a->key = oc_artifact_key(ctx->run_id, name);
     return ORCH_OK;
 }
 
@@ -87,18 +90,22 @@ static void xe_art_close(struct xe_art *a)
     free(a->key);
 }
 
+/* The bytes a put reads, counted and hashed on their way to the store. */
 struct xe_count {
     orch_read_fn rd;
     void *ud;
     uint64_t n;
+    struct sha256_ctx sha;
 };
 
 static int64_t xe_count_read(void *ud, void *buf, uint64_t len)
 {
     struct xe_count *c = ud;
     int64_t n = c->rd(c->ud, buf, len);
-    if (n > 0)
+    if (n > 0) {
         c->n += (uint64_t)n;
+        sha256_update(&c->sha, (size_t)n, buf);
+    }
     return n;
 }
 
@@ -108,17 +115,22 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
     struct xe_art a;
     orch_status rc = xe_art_open(ctx, name, &a, err);
     if (rc == ORCH_OK) {
-        struct xe_count c = {rd, ud, 0};
+        struct xe_count c = {.rd = rd, .ud = ud};
+        sha256_init(&c.sha);
         rc = a.vt->blob_put(a.h, a.key, xe_count_read, &c, err);
         if (rc == ORCH_OK) {
-            char data[700];
-            json_t *j = json_pack("{s:s,s:s?,s:I}", "name", name, "step", ctx->step_id,
-                                  "size", (json_int_t)c.n);
+            uint8_t d[SHA256_DIGEST_SIZE];
+            char hex[2 * SHA256_DIGEST_SIZE + 1];
+            sha256_digest(&c.sha, sizeof d, d);
+            for (size_t i = 0; i < sizeof d; i++)
+                snprintf(hex + 2 * i, 3, "%02x", d[i]);
+            json_t *j = json_pack("{s:s,s:s?,s:I,s:s}", "name", name, "step", ctx->step_id,
+                                  "size", (json_int_t)c.n, "sha256", hex);
             char *txt = json_dumps(j, JSON_COMPACT);
-            snprintf(data, sizeof data, "%s", txt ? txt : "{}");
-            free(txt);
             json_decref(j);
-            xe_send_json(oc_msg_event("artifact.stored", data));
+            /* The executor's own event: core/run_artifacts.c lists them. */
+            xe_send_json(oc_msg_event_core("artifact.stored", txt ? txt : "{}"));
+            free(txt);
         } else {
             oc_error_wrap(err, "storing artifact %s", name);
         }

@@ -74,6 +74,10 @@ int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_resume(struct cli *c, int argc, char **argv);
 int cmd_runs(struct cli *c, int argc, char **argv);
+/* cmd_artifacts.c: orch runs artifacts RUN and orch runs artifact RUN NAME
+ * [--output FILE]; argv[0] is the subcommand. */
+int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *st, int argc,
+                       char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 
 /* Tables of runs (id, workflow, state, created_ns) and of one run with its

@@ -15,6 +15,8 @@ static int cli_usage_runs(FILE *f, int rc)
           "       orch runs show RUN_ID\n"
           "       orch runs logs RUN_ID [STEP] [--attempt N]\n"
           "       orch runs events RUN_ID\n"
+          "       orch runs artifacts RUN_ID   (name, size, sha256, step)\n"
+          "       orch runs artifact RUN_ID NAME [--output FILE]   (checked by sha256)\n"
           "       orch runs approve RUN_ID STEP [--input K=V]... [--comment TEXT]\n"
           "       orch runs reject RUN_ID STEP [--comment TEXT]\n"
           "       orch runs cancel RUN_ID\n"
@@ -390,7 +392,8 @@ int cmd_runs(struct cli *c, int argc, char **argv)
     const char *sub = argv[0];
     int control = !strcmp(sub, "approve") || !strcmp(sub, "reject") ||
                   !strcmp(sub, "cancel") || !strcmp(sub, "requeue") || !strcmp(sub, "discard");
-    if (!control && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "logs") &&
+    int art = !strcmp(sub, "artifacts") || !strcmp(sub, "artifact");
+    if (!control && !art && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "logs") &&
         strcmp(sub, "events")) {
         cli_err("runs: unknown subcommand '%s'", sub);
         return cli_usage_runs(stderr, CLI_EXIT_USAGE);
@@ -414,6 +417,8 @@ int cmd_runs(struct cli *c, int argc, char **argv)
             rc = cli_runs_logs(c, st, argc - 1, argv + 1);
         else if (control)
             rc = cli_runs_control(c, st, sub, argc - 1, argv + 1);
+        else if (art)
+            rc = cli_runs_artifacts(c, reg, st, argc, argv);
         else
             rc = cli_runs_events(c, st, argv[1]);
     }

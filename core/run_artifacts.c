@@ -1,0 +1,200 @@
+#include "run_artifacts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettle/sha2.h>
+
+#include "api_json.h"
+#include "config.h"
+#include "host.h"
+#include "util.h"
+
+char *oc_artifact_key(const char *run_id, const char *name)
+{
+    return oc_xasprintf("runs/%s/artifacts/%s", run_id, name);
+}
+
+static int32_t oc_art_ev(void *ud, const struct orch_event_rec *e)
+{
+    json_t *by_name = ud;
+    if (strcmp(e->type, "artifact.stored"))
+        return 0;
+    json_t *d = json_loads(e->data_json ? e->data_json : "{}", 0, NULL);
+    const char *name = json_string_value(json_object_get(d, "name"));
+    if (name) {
+        json_object_set_new(d, "stored", oc_api_time(e->ts_ns));
+        json_object_set(by_name, name, d);
+    }
+    json_decref(d);
+    return 0;
+}
+
+static int oc_art_cmp(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "name"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "name"));
+    return strcmp(x, y);
+}
+
+static int32_t oc_art_run_seen(void *ud, const struct orch_run_rec *r)
+{
+    (void)r;
+    *(int *)ud = 1;
+    return 0;
+}
+
+orch_status oc_run_artifacts_list(struct oc_store *st, const char *run_id, json_t **list,
+                                  struct orch_error *err)
+{
+    *list = NULL;
+    int seen = 0;
+    orch_status rc = st->vt->run_get(st->h, run_id, oc_art_run_seen, &seen, err);
+    if (rc == ORCH_OK && !seen)
+        rc = ORCH_E_NOT_FOUND;
+    if (rc == ORCH_E_NOT_FOUND)
+        return oc_error_set(err, rc, "no run %s", run_id);
+    if (rc != ORCH_OK)
+        return rc;
+    json_t *by_name = json_object();
+    rc = st->vt->event_list(st->h, run_id, 0, 0, oc_art_ev, by_name, err);
+    if (rc != ORCH_OK) {
+        json_decref(by_name);
+        return rc;
+    }
+    size_t n = json_object_size(by_name), i = 0;
+    json_t **v = oc_xcalloc(n ? n : 1, sizeof *v);
+    const char *k;
+    json_t *e;
+    json_object_foreach(by_name, k, e) v[i++] = e;
+    qsort(v, n, sizeof *v, oc_art_cmp);
+    *list = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append(*list, v[i]);
+    free(v);
+    json_decref(by_name);
+    return ORCH_OK;
+}
+
+json_t *oc_run_artifact_entry(const json_t *list, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        if (n && !strcmp(n, name))
+            return e;
+    }
+    return NULL;
+}
+
+struct oc_art_src {
+    char *source, *path;
+};
+
+static int32_t oc_art_run_src(void *ud, const struct orch_run_rec *r)
+{
+    struct oc_art_src *s = ud;
+    s->source = r->source ? oc_xstrdup(r->source) : NULL;
+    s->path = r->source_path ? oc_xstrdup(r->source_path) : NULL;
+    return 0;
+}
+
+/* The store the run wrote its artifacts to: its snapshot's artifacts:,
+ * opened here (*owned), else st itself when it holds blobs. */
+static struct oc_store *oc_art_store(struct oc_registry *reg, struct oc_store *st,
+                                     const char *run_id, int *owned, struct orch_error *err)
+{
+    *owned = 0;
+    struct oc_art_src src = {0};
+    if (st->vt->run_get(st->h, run_id, oc_art_run_src, &src, err) != ORCH_OK)
+        return NULL;
+    struct oc_diag diag = {0};
+    struct oc_config *cfg =
+        src.source ? oc_config_parse_snapshot(src.source, src.path, &diag) : NULL;
+    if (cfg && oc_config_validate(cfg, reg, &diag) != 0) {
+        oc_config_free(cfg);
+        cfg = NULL;
+    }
+    free(src.source);
+    free(src.path);
+    struct oc_store *ast = NULL;
+    if (!cfg) {
+        oc_error_set(err, ORCH_E_CONFIG, "run %s: its config snapshot no longer loads: %s",
+                     run_id, diag.n ? diag.msgs[0] : "no snapshot");
+    } else if (cfg->artifacts.uses) {
+        ast = oc_blob_store_open(reg, &cfg->artifacts, st->state_dir, err);
+        *owned = ast != NULL;
+    } else if (st->plugin->desc->caps & ORCH_STORE_CAP_BLOBS) {
+        ast = st;
+    } else {
+        oc_error_set(err, ORCH_E_UNSUPPORTED, "run %s: no store holds its artifacts", run_id);
+    }
+    oc_diag_free(&diag);
+    oc_config_free(cfg);
+    return ast;
+}
+
+struct oc_art_check {
+    orch_write_fn wr;
+    void *ud;
+    uint64_t n;
+    struct sha256_ctx sha;
+};
+
+static int32_t oc_art_check_write(void *ud, const void *buf, uint64_t len)
+{
+    struct oc_art_check *c = ud;
+    c->n += len;
+    sha256_update(&c->sha, (size_t)len, buf);
+    return c->wr(c->ud, buf, len);
+}
+
+orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
+                                 const char *run_id, const char *name, orch_write_fn wr,
+                                 void *ud, struct orch_error *err)
+{
+    json_t *list = NULL;
+    orch_status rc = oc_run_artifacts_list(st, run_id, &list, err);
+    if (rc != ORCH_OK)
+        return rc;
+    json_t *e = oc_run_artifact_entry(list, name);
+    if (!e) {
+        json_decref(list);
+        return oc_error_set(err, ORCH_E_NOT_FOUND, "run %s has no artifact '%s'", run_id, name);
+    }
+    int owned;
+    struct oc_store *ast = oc_art_store(reg, st, run_id, &owned, err);
+    if (!ast) {
+        json_decref(list);
+        return err->code;
+    }
+    struct oc_art_check c = {.wr = wr, .ud = ud};
+    sha256_init(&c.sha);
+    char *key = oc_artifact_key(run_id, name);
+    rc = ast->vt->blob_get(ast->h, key, oc_art_check_write, &c, err);
+    free(key);
+    if (rc == ORCH_OK) {
+        uint8_t d[SHA256_DIGEST_SIZE];
+        char hex[2 * SHA256_DIGEST_SIZE + 1];
+        sha256_digest(&c.sha, sizeof d, d);
+        for (size_t i = 0; i < sizeof d; i++)
+            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        const char *want = json_string_value(json_object_get(e, "sha256"));
+        json_int_t size = json_integer_value(json_object_get(e, "size"));
+        if ((want && strcmp(want, hex)) || (json_int_t)c.n != size)
+            rc = oc_error_set(err, ORCH_E_IO,
+                              "artifact '%s' of run %s changed in its store: %llu bytes, "
+                              "sha256 %s; recorded %lld bytes, sha256 %s",
+                              name, run_id, (unsigned long long)c.n, hex, (long long)size,
+                              want ? want : "(none)");
+    } else if (rc == ORCH_E_NOT_FOUND) {
+        oc_error_set(err, rc, "artifact '%s' of run %s is no longer in its store", name,
+                     run_id);
+    }
+    if (owned)
+        oc_store_close(ast);
+    json_decref(list);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* A run's artifacts, read back after it ran: the list from its
+ * artifact.stored events (which only the executor writes: a plugin's emit
+ * lands as plugin.*), and the bytes from the store that holds them, which
+ * the run's own config snapshot names. The blob key rule lives here. */
+#ifndef OC_RUN_ARTIFACTS_H
+#define OC_RUN_ARTIFACTS_H
+
+#include <jansson.h>
+
+#include "registry.h"
+#include "store.h"
+
+/* The key of artifact name of run run_id in its store. malloc'd. */
+char *oc_artifact_key(const char *run_id, const char *name);
+
+/* *list: [{name, step, size, sha256, stored}] by name, the last store of a
+ * name winning (a re-run writes it again). ORCH_E_NOT_FOUND for no run. */
+orch_status oc_run_artifacts_list(struct oc_store *st, const char *run_id, json_t **list,
+                                  struct orch_error *err);
+/* The entry of list named name, or NULL (borrowed). */
+json_t *oc_run_artifact_entry(const json_t *list, const char *name);
+
+/* Streams artifact name of run_id to wr: only a name the list holds (a
+ * name is never made into a key otherwise), from the store the run's
+ * snapshot names (its artifacts:, else st when st holds blobs); the bytes
+ * are checked against the recorded size and sha256 as they pass, and a
+ * mismatch is ORCH_E_IO after the last byte (the writer has them: a
+ * caller that must not keep bad bytes writes to a temporary first). */
+orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
+                                 const char *run_id, const char *name, orch_write_fn wr,
+                                 void *ud, struct orch_error *err);
+
+#endif

@@ -1,0 +1,67 @@
+# orch runs artifacts RUN and orch runs artifact RUN NAME [--output FILE]
+# on the embedded store: the list (name, size, sha256, step) from the
+# run's ledger, the bytes checked by sha256 on the way out; a name the run
+# did not store (.. included) is refused without being made into a key, a
+# changed blob is caught and never takes the --output name.
+. "$(dirname "$0")/../lib/common.sh"
+
+head -c 200000 /dev/urandom >"$T/bin.dat"
+cat >"$T/art.yaml" <<YAML
+version: 1
+defaults:
+  host_paths: ["$T"]
+workflows:
+  store:
+    steps:
+      - {id: text, uses: file, with: {action: write, path: "artifact:reports/r.txt", content: "hello artifact\n"}}
+      - {id: bin, uses: file, with: {action: copy, from: "host:$T/bin.dat", to: "artifact:bin.dat"}}
+YAML
+o run "$T/art.yaml" store
+expect_rc 0 "a run storing two artifacts"
+R=$(last_run_id)
+
+o --json runs artifacts "$R"
+expect_rc 0 "orch runs artifacts"
+want="[('bin.dat', 200000, '$(sha256sum "$T/bin.dat" | cut -d' ' -f1)', 'bin'), ('reports/r.txt', 15, '$(printf 'hello artifact\n' | sha256sum | cut -d' ' -f1)', 'text')]"
+[ "$(jq_py "[(a['name'], a['size'], a['sha256'], a['step']) for a in d]" <"$T/out")" = "$want" ] ||
+  fail "the list: $(cat "$T/out")"
+o runs artifacts "$R"
+expect_out "reports/r.txt                                    15  " "the table"
+pass "the list: names in order, sizes, sha256 and steps"
+
+"$ORCH" runs artifact "$R" bin.dat --output "$T/bin.got" || fail "fetching bin.dat"
+cmp -s "$T/bin.dat" "$T/bin.got" || fail "the fetched artifact differs"
+[ "$("$ORCH" runs artifact "$R" reports/r.txt)" = "hello artifact" ] || fail "to standard output"
+pass "fetched to a file and to standard output, byte for byte"
+
+o runs artifact "$R" ../../etc/passwd
+expect_rc 1 "a name the run did not store"
+expect_out "run $R has no artifact '../../etc/passwd'" "said so"
+o runs artifact "$R" nope.txt --output "$T/nope"
+expect_rc 1 "an unknown name"
+[ ! -e "$T/nope" ] || fail "a refused fetch created its --output file"
+o runs artifacts r-no-such-run
+expect_rc 1 "the artifacts of no run"
+expect_out "no run r-no-such-run" "said so"
+o runs artifact "$R"
+expect_rc 2 "no name"
+pass "refusals: a name not stored (.. included), no run, bad usage"
+
+# A blob changed behind orch's back: caught, and FILE keeps its old bytes.
+python3 - "$ORCH_STATE_DIR/orch.db" "runs/$R/artifacts/bin.dat" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = [r[1] for r in db.execute("PRAGMA table_info(blobs)")]
+data = [c for c in cols if c not in ("key",)][0]
+n = db.execute(f"UPDATE blobs SET {data} = ? WHERE key = ?", (b"tampered", sys.argv[2])).rowcount
+db.commit()
+sys.exit(0 if n == 1 else 1)
+PY
+[ $? = 0 ] || fail "could not change the blob in the store"
+echo old >"$T/keep"
+o runs artifact "$R" bin.dat --output "$T/keep"
+expect_rc 1 "a changed blob"
+expect_out "artifact 'bin.dat' of run $R changed in its store: 8 bytes" "the change named"
+[ "$(cat "$T/keep")" = old ] || fail "a bad fetch replaced the --output file"
+[ -z "$(ls "$T" | grep '^keep.orch-')" ] || fail "the temporary file of a refused fetch is left"
+pass "a blob changed in the store is caught; --output keeps its old bytes"
