@@ -11,6 +11,14 @@
 #include "host.h"
 #include "util.h"
 
+void oc_artifact_sha256_hex(struct sha256_ctx *c, char hex[2 * SHA256_DIGEST_SIZE + 1])
+{
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(c, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
 char *oc_artifact_key(const char *run_id, const char *name)
 {
     return oc_xasprintf("runs/%s/artifacts/%s", run_id, name);
@@ -176,11 +184,8 @@ orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
     rc = ast->vt->blob_get(ast->h, key, oc_art_check_write, &c, err);
     free(key);
     if (rc == ORCH_OK) {
-        uint8_t d[SHA256_DIGEST_SIZE];
         char hex[2 * SHA256_DIGEST_SIZE + 1];
-        sha256_digest(&c.sha, sizeof d, d);
-        for (size_t i = 0; i < sizeof d; i++)
-            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        oc_artifact_sha256_hex(&c.sha, hex);
         const char *want = json_string_value(json_object_get(e, "sha256"));
         json_int_t size = json_integer_value(json_object_get(e, "size"));
         if ((want && strcmp(want, hex)) || (json_int_t)c.n != size)

@@ -6,9 +6,14 @@
 #define OC_RUN_ARTIFACTS_H
 
 #include <jansson.h>
+#include <nettle/sha2.h>
 
 #include "registry.h"
 #include "store.h"
+
+/* An artifact's sha256 as it is recorded: 64 lowercase hex digits and a
+ * NUL in hex, from the hash of its bytes (c is spent). */
+void oc_artifact_sha256_hex(struct sha256_ctx *c, char hex[2 * SHA256_DIGEST_SIZE + 1]);
 
 /* The key of artifact name of run run_id in its store. malloc'd. */
 char *oc_artifact_key(const char *run_id, const char *name);

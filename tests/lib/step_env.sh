@@ -65,6 +65,17 @@ env_check() {
   if grep -q 'ENV ORCH_SECRET_' "$f"; then cat "$f" >&2; fail "$w: a secret variable the script does not use"; fi
 }
 
+# For a test of the remote backends (after docker.sh): the services they
+# need are running, the secrets env_backends_yaml names are set, and
+# $T/instances (the ssh backend's root) exists.
+env_remote_setup() {
+  : "${ORCH_SSH_DIR:?the test sshd is not running: run scripts/test.sh, which starts it}"
+  : "${ORCH_FLY_URL:?the Fly stand-in is not running: run scripts/test.sh, which starts it}"
+  export ORCH_SECRET_SSH_KEY="$(cat "$ORCH_SSH_DIR/client_ed25519")"
+  export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
+  mkdir -p "$T/instances"
+}
+
 # backends: local, docker, ssh (the test sshd, instances under $T/instances) and
 # fly (the stand-in, app $1); needs ORCH_SECRET_SSH_KEY and
 # ORCH_SECRET_FLY_API_TOKEN set and docker.sh sourced.

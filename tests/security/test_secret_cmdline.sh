@@ -11,11 +11,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/step_env.sh"
-: "${ORCH_SSH_DIR:?the test sshd is not running: run scripts/test.sh, which starts it}"
-: "${ORCH_FLY_URL:?the Fly stand-in is not running: run scripts/test.sh, which starts it}"
-export ORCH_SECRET_SSH_KEY="$(cat "$ORCH_SSH_DIR/client_ed25519")"
-export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
-mkdir -p "$T/instances"
+env_remote_setup
 export SCAN_SECRET="cmdline-secret-$$-$RANDOM-q8v"
 export ORCH_SECRET_CMDLINE_KEY="$SCAN_SECRET"
 want=$(printf %s "$SCAN_SECRET" | sha256sum | cut -d' ' -f1)

@@ -8,13 +8,9 @@
 . "$(dirname "$0")/../lib/orchd.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/step_env.sh"
-: "${ORCH_SSH_DIR:?the test sshd is not running: run scripts/test.sh, which starts it}"
-: "${ORCH_FLY_URL:?the Fly stand-in is not running: run scripts/test.sh, which starts it}"
+env_remote_setup
 env_setup
-export ORCH_SECRET_SSH_KEY="$(cat "$ORCH_SSH_DIR/client_ed25519")"
-export ORCH_SECRET_FLY_API_TOKEN="$ORCH_FLY_TOKEN"
 app="orch-env-$$"
-mkdir -p "$T/instances"
 
 
 for be in docker ssh fly; do

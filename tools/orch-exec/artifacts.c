@@ -119,11 +119,8 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
         sha256_init(&c.sha);
         rc = a.vt->blob_put(a.h, a.key, xe_count_read, &c, err);
         if (rc == ORCH_OK) {
-            uint8_t d[SHA256_DIGEST_SIZE];
             char hex[2 * SHA256_DIGEST_SIZE + 1];
-            sha256_digest(&c.sha, sizeof d, d);
-            for (size_t i = 0; i < sizeof d; i++)
-                snprintf(hex + 2 * i, 3, "%02x", d[i]);
+            oc_artifact_sha256_hex(&c.sha, hex);
             json_t *j = json_pack("{s:s,s:s?,s:I,s:s}", "name", name, "step", ctx->step_id,
                                   "size", (json_int_t)c.n, "sha256", hex);
             char *txt = json_dumps(j, JSON_COMPACT);
