@@ -98,6 +98,10 @@ def http_corpus(dst):
         for method, op in ops.items():
             if not isinstance(op, dict):
                 continue
+            # A reload waits for the daemon's main loop to apply it, which
+            # the harness does not run: every input would hang there.
+            if path == "/v1/admin/reload":
+                continue
             target = path
             for k, v in ids.items():
                 target = target.replace("{%s}" % k, v)
