@@ -159,10 +159,19 @@ static int32_t oc_art_check_write(void *ud, const void *buf, uint64_t len)
     return c->wr(c->ud, buf, len);
 }
 
-orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
-                                 const char *run_id, const char *name, orch_write_fn wr,
-                                 void *ud, struct orch_error *err)
+struct oc_run_artifact {
+    json_t *list;            /* the run's artifacts; entry points into it */
+    json_t *entry;
+    struct oc_store *st;     /* the store holding the bytes */
+    int owned;               /* st was opened for this read */
+    char *run_id, *name;
+};
+
+orch_status oc_run_artifact_open(struct oc_registry *reg, struct oc_store *st,
+                                 const char *run_id, const char *name,
+                                 struct oc_run_artifact **out, struct orch_error *err)
 {
+    *out = NULL;
     json_t *list = NULL;
     orch_status rc = oc_run_artifacts_list(st, run_id, &list, err);
     if (rc != ORCH_OK)
@@ -178,28 +187,69 @@ orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
         json_decref(list);
         return err->code;
     }
+    struct oc_run_artifact *a = oc_xcalloc(1, sizeof *a);
+    *a = (struct oc_run_artifact){.list = list, .entry = e, .st = ast, .owned = owned,
+                                  .run_id = oc_xstrdup(run_id), .name = oc_xstrdup(name)};
+    *out = a;
+    return ORCH_OK;
+}
+
+const json_t *oc_run_artifact_info(const struct oc_run_artifact *a)
+{
+    return a->entry;
+}
+
+int oc_run_artifact_shares_store(const struct oc_run_artifact *a)
+{
+    return !a->owned;
+}
+
+orch_status oc_run_artifact_stream(struct oc_run_artifact *a, orch_write_fn wr, void *ud,
+                                   struct orch_error *err)
+{
     struct oc_art_check c = {.wr = wr, .ud = ud};
     sha256_init(&c.sha);
-    char *key = oc_artifact_key(run_id, name);
-    rc = ast->vt->blob_get(ast->h, key, oc_art_check_write, &c, err);
+    char *key = oc_artifact_key(a->run_id, a->name);
+    orch_status rc = a->st->vt->blob_get(a->st->h, key, oc_art_check_write, &c, err);
     free(key);
     if (rc == ORCH_OK) {
         char hex[2 * SHA256_DIGEST_SIZE + 1];
         oc_artifact_sha256_hex(&c.sha, hex);
-        const char *want = json_string_value(json_object_get(e, "sha256"));
-        json_int_t size = json_integer_value(json_object_get(e, "size"));
+        const char *want = json_string_value(json_object_get(a->entry, "sha256"));
+        json_int_t size = json_integer_value(json_object_get(a->entry, "size"));
         if ((want && strcmp(want, hex)) || (json_int_t)c.n != size)
             rc = oc_error_set(err, ORCH_E_IO,
                               "artifact '%s' of run %s changed in its store: %llu bytes, "
                               "sha256 %s; recorded %lld bytes, sha256 %s",
-                              name, run_id, (unsigned long long)c.n, hex, (long long)size,
-                              want ? want : "(none)");
+                              a->name, a->run_id, (unsigned long long)c.n, hex,
+                              (long long)size, want ? want : "(none)");
     } else if (rc == ORCH_E_NOT_FOUND) {
-        oc_error_set(err, rc, "artifact '%s' of run %s is no longer in its store", name,
-                     run_id);
+        oc_error_set(err, rc, "artifact '%s' of run %s is no longer in its store", a->name,
+                     a->run_id);
     }
-    if (owned)
-        oc_store_close(ast);
-    json_decref(list);
+    return rc;
+}
+
+void oc_run_artifact_close(struct oc_run_artifact *a)
+{
+    if (!a)
+        return;
+    if (a->owned)
+        oc_store_close(a->st);
+    json_decref(a->list);
+    free(a->run_id);
+    free(a->name);
+    free(a);
+}
+
+orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
+                                 const char *run_id, const char *name, orch_write_fn wr,
+                                 void *ud, struct orch_error *err)
+{
+    struct oc_run_artifact *a;
+    orch_status rc = oc_run_artifact_open(reg, st, run_id, name, &a, err);
+    if (rc == ORCH_OK)
+        rc = oc_run_artifact_stream(a, wr, ud, err);
+    oc_run_artifact_close(a);
     return rc;
 }

@@ -25,6 +25,25 @@ orch_status oc_run_artifacts_list(struct oc_store *st, const char *run_id, json_
 /* The entry of list named name, or NULL (borrowed). */
 json_t *oc_run_artifact_entry(const json_t *list, const char *name);
 
+/* One artifact found for reading: its ledger entry and the store that
+ * holds its bytes. Open and stream are apart so a server can let go of a
+ * shared store connection while the bytes come from another store. */
+struct oc_run_artifact;
+/* ORCH_E_NOT_FOUND for no run or a name the ledger does not hold (a name is
+ * never made into a key otherwise). */
+orch_status oc_run_artifact_open(struct oc_registry *reg, struct oc_store *st,
+                                 const char *run_id, const char *name,
+                                 struct oc_run_artifact **out, struct orch_error *err);
+/* {name, step, size, sha256, stored}, borrowed. */
+const json_t *oc_run_artifact_info(const struct oc_run_artifact *a);
+/* 1 when the bytes come from the st given to open (its connection is used
+ * by stream), 0 when from a store opened for this read. */
+int oc_run_artifact_shares_store(const struct oc_run_artifact *a);
+/* The bytes to wr, checked as oc_run_artifact_read says. Once only. */
+orch_status oc_run_artifact_stream(struct oc_run_artifact *a, orch_write_fn wr, void *ud,
+                                   struct orch_error *err);
+void oc_run_artifact_close(struct oc_run_artifact *a); /* NULL is fine */
+
 /* Streams artifact name of run_id to wr: only a name the list holds (a
  * name is never made into a key otherwise), from the store the run's
  * snapshot names (its artifacts:, else st when st holds blobs); the bytes

@@ -47,6 +47,11 @@ workflows:
         uses: exec
         needs: [gate]
         with: {run: "echo ticket=${{ steps.gate.outputs.ticket }}"}
+  stored:
+    steps:
+      - id: write
+        uses: file
+        with: {action: write, path: "artifact:out/digits.txt", content: "${{ format('{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}', '0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789') }}"}
   broken:
     steps:
       - id: fail

@@ -81,7 +81,10 @@ function request(method, path, { body, token, headers = {}, raw } = {}) {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () =>
-        resolve({ status: res.statusCode, type: res.headers["content-type"] || "", text: Buffer.concat(chunks).toString("utf8") }));
+      {
+        const buf = Buffer.concat(chunks);
+        resolve({ status: res.statusCode, type: res.headers["content-type"] || "", headers: res.headers, buf, text: buf.toString("utf8") });
+      });
     });
     rq.setTimeout(120000, () => rq.destroy(new Error(`${method} ${path}: no answer in 120 s`)));
     rq.on("error", reject);
@@ -94,7 +97,9 @@ function request(method, path, { body, token, headers = {}, raw } = {}) {
 function template(path) {
   const bare = path.split("?")[0];
   for (const t of Object.keys(api.paths)) {
-    const re = new RegExp("^" + t.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+") + "$");
+    // An artifact's {name} is the rest of the path, slashes and all.
+    const re = new RegExp("^" + t.replace(/[.]/g, "\\.").replace(/\/artifacts\/\{name\}$/, "/artifacts/.+")
+      .replace(/\{[^}]+\}/g, "[^/]+") + "$");
     if (re.test(bare)) return t;
   }
   return null;
@@ -337,6 +342,42 @@ await call("DELETE", "/v1/instances/i-nope", { token: "writer", expect: 404 });
 
 // --- plugins, control
 await call("GET", "/v1/plugins", { token: "reader", expect: 200 });
+// --- artifacts: listed, served whole and by range, checked by sha256
+const stored = await start("stored");
+await waitRun(stored, ["succeeded"]);
+const arts = (await call("GET", `/v1/runs/${stored}/artifacts`, { token: "reader", expect: 200 })).json?.artifacts || [];
+const want = Buffer.from("0123456789".repeat(100));
+const sha = crypto.createHash("sha256").update(want).digest();
+const art = arts.find((a) => a.name === "out/digits.txt");
+if (!art || art.size !== 1000 || art.sha256 !== sha.toString("hex") || art.step !== "write")
+  problems.push(`GET /v1/runs/${stored}/artifacts: ${JSON.stringify(arts)}`);
+await call("GET", `/v1/runs/${hello}/artifacts`, { token: "reader", expect: 200 });
+await call("GET", "/v1/runs/r-nope/artifacts", { token: "reader", expect: 404 });
+const whole = await call("GET", `/v1/runs/${stored}/artifacts/out/digits.txt`, { token: "reader", expect: 200 });
+if (!whole.buf.equals(want)) problems.push(`the artifact's bytes: ${whole.text.slice(0, 80)}`);
+if (whole.headers.etag !== `"${sha.toString("hex")}"` || whole.headers["repr-digest"] !== `sha-256=:${sha.toString("base64")}:`)
+  problems.push(`the artifact's ETag ${whole.headers.etag} and Repr-Digest ${whole.headers["repr-digest"]}`);
+if (whole.headers["content-length"] !== "1000" || whole.headers["accept-ranges"] !== "bytes")
+  problems.push(`the artifact's Content-Length ${whole.headers["content-length"]}, Accept-Ranges ${whole.headers["accept-ranges"]}`);
+for (const [range, from, to] of [["bytes=10-19", 10, 20], ["bytes=990-", 990, 1000], ["bytes=-5", 995, 1000], ["bytes=995-5000", 995, 1000]]) {
+  const part = await call("GET", `/v1/runs/${stored}/artifacts/out/digits.txt`, { token: "reader", headers: { Range: range }, expect: 206 });
+  if (!part.buf.equals(want.subarray(from, to)) || part.headers["content-range"] !== `bytes ${from}-${to - 1}/1000`)
+    problems.push(`Range ${range}: ${part.headers["content-range"]}, ${part.text.slice(0, 40)}`);
+}
+// A list of ranges, another unit or an If-Range of other bytes: the whole.
+for (const headers of [{ Range: "bytes=0-1,5-6" }, { Range: "items=0-1" }, { Range: "bytes=0-9", "If-Range": '"0000"' }]) {
+  const r = await call("GET", `/v1/runs/${stored}/artifacts/out/digits.txt`, { token: "reader", headers, expect: 200 });
+  if (!r.buf.equals(want)) problems.push(`${JSON.stringify(headers)}: not the whole artifact`);
+}
+const same = await call("GET", `/v1/runs/${stored}/artifacts/out/digits.txt`, { token: "reader", headers: { Range: "bytes=0-9", "If-Range": whole.headers.etag }, expect: 206 });
+if (same.text !== "0123456789") problems.push(`If-Range with its own ETag: ${same.text}`);
+const past = await call("GET", `/v1/runs/${stored}/artifacts/out/digits.txt`, { token: "reader", headers: { Range: "bytes=1000-" }, expect: 416 });
+if (past.headers["content-range"] !== "bytes */1000") problems.push(`416's Content-Range: ${past.headers["content-range"]}`);
+await call("GET", `/v1/runs/${stored}/artifacts/out/../../../etc/passwd`, { token: "reader", expect: 404 });
+await call("GET", `/v1/runs/${stored}/artifacts/out%2F..%2F..%2Fetc%2Fpasswd`, { token: "reader", expect: 404 });
+await call("GET", `/v1/runs/${stored}/artifacts/nope`, { token: "reader", expect: 404 });
+await call("GET", `/v1/runs/r-nope/artifacts/out/digits.txt`, { token: "reader", expect: 404 });
+
 await call("GET", "/v1/control", { token: "reader", expect: 200 });
 await call("POST", "/v1/control", { token: "admin", body: { paused: false }, expect: 200 });
 await call("POST", "/v1/control", { token: "writer", body: { paused: false }, expect: 403 });

@@ -70,12 +70,12 @@ static const struct option cli_options[] = {
 };
 /* '-': positionals come back in order as option 1 (the same whatever
  * POSIXLY_CORRECT says); ':': a missing value is ':', not '?'. */
-static const char cli_shortopts[] = "-:c:hf";
+static const char cli_shortopts[] = "-:c:hfo:";
 
 /* Whether argument a (an option) consumes the next one as its value. */
 static int cli_takes_value(const char *a)
 {
-    if (!strcmp(a, "-c"))
+    if (!strcmp(a, "-c") || !strcmp(a, "-o"))
         return 1;
     if (strncmp(a, "--", 2) || strchr(a, '='))
         return 0;
@@ -153,6 +153,10 @@ static int cli_take(struct cli *c, struct cli_args *out, struct cli_collect *k, 
         break;
     case 'f':
     case CLI_OPT_FOLLOW: k->opts[k->nopts++] = "--follow"; break;
+    case 'o': /* -o FILE is --output FILE */
+        k->opts[k->nopts++] = "--output";
+        k->opts[k->nopts++] = optarg;
+        break;
     case CLI_OPT_COMMAND:
         k->opts[k->nopts++] = oc_xasprintf("--%s", cli_options[li].name);
         out->owned = oc_xrealloc(out->owned, (out->n_owned + 1) * sizeof *out->owned);

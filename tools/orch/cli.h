@@ -78,6 +78,8 @@ int cmd_runs(struct cli *c, int argc, char **argv);
  * [--output FILE]; argv[0] is the subcommand. */
 int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *st, int argc,
                        char **argv);
+/* The same with --server, over orchd's API. */
+int cli_remote_artifacts(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 
 /* Tables of runs (id, workflow, state, created_ns) and of one run with its
@@ -100,6 +102,7 @@ struct cli_http_res {
     json_t *json;            /* the body, when it is JSON */
     char *body;
     size_t len;
+    char etag[80];           /* the ETag header, quotes kept; "" without */
 };
 /* 0 when the server answered (any status), -1 (printed) when it could not
  * be reached. body is taken, may be NULL. */
@@ -113,6 +116,10 @@ int cli_http_events(struct cli *c, const char *method, const char *path, json_t 
 /* A GET whose 200 body is written to out as it arrives (a log can be
  * large); any other answer is buffered in res as cli_http has it. */
 int cli_http_to(struct cli *c, const char *path, FILE *out, struct cli_http_res *res);
+/* The same, the bytes written also hashed into sha (initialised). */
+struct sha256_ctx;
+int cli_http_download(struct cli *c, const char *path, FILE *out, struct sha256_ctx *sha,
+                      struct cli_http_res *res);
 void cli_http_res_free(struct cli_http_res *res);
 /* Print the server's error; the exit status for it. */
 int cli_http_fail(struct cli *c, const struct cli_http_res *res);

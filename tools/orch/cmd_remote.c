@@ -398,12 +398,8 @@ int cmd_runs_remote(struct cli *c, int argc, char **argv)
         return cli_remote_request(c, sub, argc - 1, argv + 1);
     if (!strcmp(sub, "discard"))
         return cli_remote_discard(c, argc - 1, argv + 1);
-    if (!strcmp(sub, "artifacts") || !strcmp(sub, "artifact")) {
-        cli_err("runs %s: orchd's API does not serve artifacts yet; run it where the store "
-                "is (without --server)",
-                sub);
-        return CLI_EXIT_USAGE;
-    }
+    if (!strcmp(sub, "artifacts") || !strcmp(sub, "artifact"))
+        return cli_remote_artifacts(c, argc, argv);
     cli_err("runs: unknown or incomplete subcommand '%s'", sub);
     return cli_remote_usage();
 }

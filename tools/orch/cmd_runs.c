@@ -16,7 +16,7 @@ static int cli_usage_runs(FILE *f, int rc)
           "       orch runs logs RUN_ID [STEP] [--attempt N]\n"
           "       orch runs events RUN_ID\n"
           "       orch runs artifacts RUN_ID   (name, size, sha256, step)\n"
-          "       orch runs artifact RUN_ID NAME [--output FILE]   (checked by sha256)\n"
+          "       orch runs artifact RUN_ID NAME [-o|--output FILE]   (checked by sha256)\n"
           "       orch runs approve RUN_ID STEP [--input K=V]... [--comment TEXT]\n"
           "       orch runs reject RUN_ID STEP [--comment TEXT]\n"
           "       orch runs cancel RUN_ID\n"

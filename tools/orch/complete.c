@@ -46,7 +46,7 @@ static const struct cli_comp cli_comps[] = {
     {"runs show", NULL, NULL, {CLI_A_RUN}},
     {"runs events", NULL, NULL, {CLI_A_RUN}},
     {"runs artifacts", NULL, NULL, {CLI_A_RUN}},
-    {"runs artifact", NULL, "--output", {CLI_A_RUN}},
+    {"runs artifact", NULL, "-o --output", {CLI_A_RUN}},
     {"runs logs", NULL, "--attempt --follow", {CLI_A_RUN, CLI_A_STEP}},
     {"runs start", NULL, "--input --idempotency-key --wait --follow", {0}},
     {"runs approve", NULL, "--input --comment", {CLI_A_RUN, CLI_A_STEP}},

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <nettle/sha2.h>
 
 #include "cli.h"
 #include "json_limit.h"
@@ -23,6 +26,7 @@ struct cli_sink {
     int stop;
     /* For answers written as they come (a 200's body only): */
     FILE *raw;
+    struct sha256_ctx *sha;  /* hashes what goes to raw, when set */
     CURL *curl;
     int raw_status;          /* 0 unknown, 1 writing to raw, 2 buffering */
 };
@@ -35,8 +39,11 @@ static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
         oc_libcurl(NULL)->easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
         s->raw_status = code == 200 ? 1 : 2;
     }
-    if (s->raw_status == 1)
+    if (s->raw_status == 1) {
+        if (s->sha)
+            sha256_update(s->sha, size * n, (const uint8_t *)p);
         return fwrite(p, 1, size * n, s->raw) == size * n ? size * n : 0;
+    }
     oc_buf_add(&s->buf, p, size * n);
     if (!s->on_event)
         return size * n;
@@ -78,6 +85,26 @@ static size_t cli_http_write(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The answer's ETag, kept in res (an artifact's is its sha256). */
+static size_t cli_http_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct cli_http_res *res = ud;
+    size_t len = size * n;
+    if (len > 5 && !strncasecmp(p, "etag:", 5)) {
+        const char *v = p + 5;
+        size_t vl = len - 5;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        if (vl < sizeof res->etag) {
+            memcpy(res->etag, v, vl);
+            res->etag[vl] = 0;
+        }
+    }
+    return len;
+}
+
 /* The token: $ORCH_TOKEN, else the first line of --token-file. */
 static char *cli_token(struct cli *c)
 {
@@ -115,6 +142,10 @@ static CURL *cli_curl(struct cli *c, const char *path, struct curl_slist **hdrs,
         bl--;
     *url = oc_xasprintf("%.*s%s", (int)bl, base, path);
     L->easy_setopt(h, CURLOPT_URL, *url);
+    /* The path goes as built, each part escaped here: libcurl's own
+     * removal of "." and ".." parts would turn an artifact name such as
+     * ../x into another path. */
+    L->easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     L->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
     L->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     char *tok = cli_token(c);
@@ -147,23 +178,29 @@ int cli_http(struct cli *c, const char *method, const char *path, json_t *body,
 
 static int cli_http_do(struct cli *c, const char *method, const char *path, json_t *body,
                        int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
-                       FILE *raw, struct cli_http_res *res);
+                       FILE *raw, struct sha256_ctx *sha, struct cli_http_res *res);
 
 int cli_http_events(struct cli *c, const char *method, const char *path, json_t *body,
                     int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
                     struct cli_http_res *res)
 {
-    return cli_http_do(c, method, path, body, on_event, ud, NULL, res);
+    return cli_http_do(c, method, path, body, on_event, ud, NULL, NULL, res);
 }
 
 int cli_http_to(struct cli *c, const char *path, FILE *out, struct cli_http_res *res)
 {
-    return cli_http_do(c, "GET", path, NULL, NULL, NULL, out, res);
+    return cli_http_do(c, "GET", path, NULL, NULL, NULL, out, NULL, res);
+}
+
+int cli_http_download(struct cli *c, const char *path, FILE *out, struct sha256_ctx *sha,
+                      struct cli_http_res *res)
+{
+    return cli_http_do(c, "GET", path, NULL, NULL, NULL, out, sha, res);
 }
 
 static int cli_http_do(struct cli *c, const char *method, const char *path, json_t *body,
                        int (*on_event)(void *ud, const char *event, json_t *data), void *ud,
-                       FILE *raw, struct cli_http_res *res)
+                       FILE *raw, struct sha256_ctx *sha, struct cli_http_res *res)
 {
     memset(res, 0, sizeof *res);
     struct curl_slist *hdrs = NULL;
@@ -184,9 +221,11 @@ static int cli_http_do(struct cli *c, const char *method, const char *path, json
         L->easy_setopt(h, CURLOPT_POSTFIELDS, text);
     }
     L->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    struct cli_sink sink = {.on_event = on_event, .ud = ud, .raw = raw, .curl = h};
+    struct cli_sink sink = {.on_event = on_event, .ud = ud, .raw = raw, .sha = sha, .curl = h};
     L->easy_setopt(h, CURLOPT_WRITEFUNCTION, cli_http_write);
     L->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    L->easy_setopt(h, CURLOPT_HEADERFUNCTION, cli_http_header);
+    L->easy_setopt(h, CURLOPT_HEADERDATA, res);
     char errbuf[CURL_ERROR_SIZE] = "";
     L->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode cc = L->easy_perform(h);

@@ -111,6 +111,9 @@ void orchd_runs_logs(struct orchd_req *rq);
 void orchd_dead_letters(struct orchd_req *rq);
 void orchd_dead_letter_requeue(struct orchd_req *rq);
 void orchd_dead_letter_discard(struct orchd_req *rq);
+/* routes_artifacts.c */
+void orchd_runs_artifacts(struct orchd_req *rq);
+void orchd_runs_artifact(struct orchd_req *rq);
 /* health.c */
 void orchd_health(struct orchd_req *rq);
 void orchd_health_full(struct orchd_req *rq);

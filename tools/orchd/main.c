@@ -357,8 +357,14 @@ static int orchd_parse_args(int argc, char **argv, struct orchd_args *a)
             }
             break;
         case O_ROUTES:
-            for (const struct orchd_route *r = orchd_routes; r->method; r++)
-                printf("%s %s\n", r->method, r->pattern);
+            /* In the OpenAPI document's spelling: a rest-of-path {x*} is {x}. */
+            for (const struct orchd_route *r = orchd_routes; r->method; r++) {
+                printf("%s ", r->method);
+                for (const char *p = r->pattern; *p; p++)
+                    if (!(p[0] == '*' && p[1] == '}'))
+                        putchar(*p);
+                putchar('\n');
+            }
             return 0;
         case O_HASH: return orchd_hash_token();
         case O_VERSION: oc_version_print(stdout, "orchd"); return 0;

@@ -31,6 +31,10 @@ const struct orchd_route orchd_routes[] = {
     {"POST", "/v1/runs/{id}/resume", ORCHD_ROLE_WRITE, orchd_runs_resume,
      "re-queue a failed or cancelled run"},
     {"GET", "/v1/runs/{id}/events", ORCHD_ROLE_READ, orchd_runs_events, "a run's ledger"},
+    {"GET", "/v1/runs/{id}/artifacts", ORCHD_ROLE_READ, orchd_runs_artifacts,
+     "a run's artifacts: name, size, sha256, step"},
+    {"GET", "/v1/runs/{id}/artifacts/{name*}", ORCHD_ROLE_READ, orchd_runs_artifact,
+     "an artifact's bytes, checked against its sha256 (byte ranges)"},
     {"POST", "/v1/runs/{id}/steps/{step}/approve", ORCHD_ROLE_WRITE, orchd_runs_approve,
      "approve a waiting step"},
     {"POST", "/v1/runs/{id}/steps/{step}/reject", ORCHD_ROLE_WRITE, orchd_runs_reject,
@@ -72,8 +76,8 @@ const struct orchd_route orchd_routes[] = {
  * and the auth log's per-route counters are sized by it. */
 const size_t orchd_routes_count = sizeof orchd_routes / sizeof orchd_routes[0] - 1;
 
-/* Match path against pattern, capturing {x} segments into params (which
- * point into copy). */
+/* Match path against pattern, capturing {x} segments (and a last {x*},
+ * the rest of the path) into params (which point into copy). */
 static int orchd_match(const char *pattern, char *copy, const char **params)
 {
     size_t np = 0;
@@ -85,7 +89,10 @@ static int orchd_match(const char *pattern, char *copy, const char **params)
             char *se = strchr(s, '/');
             if (!pe || np == ORCHD_MAX_PARAMS)
                 return 0;
-            size_t len = se ? (size_t)(se - s) : strlen(s);
+            /* {x*} at the end takes the rest of the path, slashes and all
+             * (an artifact's name may have them). */
+            int rest = pe[-1] == '*' && !pe[1];
+            size_t len = se && !rest ? (size_t)(se - s) : strlen(s);
             if (!len)
                 return 0;
             params[np++] = s;
