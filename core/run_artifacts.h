@@ -15,6 +15,18 @@
  * NUL in hex, from the hash of its bytes (c is spent). */
 void oc_artifact_sha256_hex(struct sha256_ctx *c, char hex[2 * SHA256_DIGEST_SIZE + 1]);
 
+/* A name a step may give: relative, at most 512 bytes, no control
+ * characters, no empty, "." or ".." part. */
+int oc_artifact_name_ok(const char *name);
+
+/* What a step's artifact name refers to: NAME is the run's own;
+ * runs/RUN/NAME is run RUN's artifact NAME, which a later run may read but
+ * never write (so no run can store a name under runs/). */
+enum oc_artifact_ref { OC_ART_OWN, OC_ART_OTHER_RUN, OC_ART_BAD };
+/* *rest: the name within its run (points into name); *run_id: malloc'd
+ * for OC_ART_OTHER_RUN, else NULL. */
+enum oc_artifact_ref oc_artifact_ref_parse(const char *name, char **run_id, const char **rest);
+
 /* The key of artifact name of run run_id in its store. malloc'd. */
 char *oc_artifact_key(const char *run_id, const char *name);
 

@@ -2,7 +2,9 @@
  * holds them (the `artifacts:` store, or the state store when it can hold
  * blobs); the executor opens it for each transfer, so bytes stream from the
  * plugin to the store without passing through the engine. Keys are
- * "runs/<run id>/artifacts/<name>". */
+ * "runs/<run id>/artifacts/<name>" (core/run_artifacts.c). A name
+ * runs/RUN/NAME reads run RUN's artifact NAME from the same store, never
+ * writes it, and the read is recorded as an artifact.read event. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,43 +19,36 @@
 #include "run_artifacts.h"
 #include "util.h"
 
-static int xe_artifact_name_ok(const char *name)
-{
-    if (!name || !*name || name[0] == '/' || strlen(name) > 512)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return 0;
-    const char *part = name;
-    for (;;) {
-        const char *slash = strchr(part, '/');
-        size_t len = slash ? (size_t)(slash - part) : strlen(part);
-        if (len == 0 || (len == 1 && part[0] == '.') ||
-            (len == 2 && part[0] == '.' && part[1] == '.'))
-            return 0;
-        if (!slash)
-            return 1;
-        part = slash + 1;
-    }
-}
-
 struct xe_art {
     const struct orch_plugin_desc *d;
     const struct orch_store_vtable *vt;
     void *cfg;
     struct orch_store *h;
     char *key;
+    char *other_run;         /* runs/RUN/NAME: RUN; else NULL */
+    const char *name;        /* the name within its run */
 };
 
-static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe_art *a,
-                               struct orch_error *err)
+static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, int write,
+                               struct xe_art *a, struct orch_error *err)
 {
     struct xe_job *job = ctx->ud;
     memset(a, 0, sizeof *a);
-    if (!xe_artifact_name_ok(name))
+    switch (oc_artifact_ref_parse(name, &a->other_run, &a->name)) {
+    case OC_ART_BAD:
         return oc_error_set(err, ORCH_E_INVALID_ARG,
-                            "artifact name '%s' must be relative, without '.' or '..' parts",
+                            "artifact name '%s' must be relative, without '.' or '..' parts "
+                            "(and runs/RUN/NAME names a run id and a name)",
                             name ? name : "");
+    case OC_ART_OTHER_RUN:
+        if (write)
+            return oc_error_set(err, ORCH_E_INVALID_ARG,
+                                "artifact '%s': runs/RUN/NAME is another run's artifact, "
+                                "which is read-only (store it under a name of this run)",
+                                name);
+        break;
+    case OC_ART_OWN: break;
+    }
     if (!ctx->run_id)
         return oc_error_set(err, ORCH_E_UNSUPPORTED, "artifacts belong to a run; this call "
                                                      "has none");
@@ -77,7 +72,7 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, struct xe
         oc_error_wrap(err, "artifact store %s", a->d->name);
         return rc;
     }
-    a->key = oc_artifact_key(ctx->run_id, name);
+    a->key = oc_artifact_key(a->other_run ? a->other_run : ctx->run_id, a->name);
     return ORCH_OK;
 }
 
@@ -88,6 +83,7 @@ static void xe_art_close(struct xe_art *a)
     if (a->d)
         oc_options_free(a->d, a->cfg);
     free(a->key);
+    free(a->other_run);
 }
 
 /* The bytes a put reads, counted and hashed on their way to the store. */
@@ -113,7 +109,7 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
                             struct orch_error *err)
 {
     struct xe_art a;
-    orch_status rc = xe_art_open(ctx, name, &a, err);
+    orch_status rc = xe_art_open(ctx, name, 1, &a, err);
     if (rc == ORCH_OK) {
         struct xe_count c = {.rd = rd, .ud = ud};
         sha256_init(&c.sha);
@@ -136,17 +132,51 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
     return rc;
 }
 
+/* The bytes a get hands on, counted and hashed: what a run read of
+ * another run's artifact is recorded with. */
+struct xe_seen {
+    orch_write_fn wr;
+    void *ud;
+    uint64_t n;
+    struct sha256_ctx sha;
+};
+
+static int32_t xe_seen_write(void *ud, const void *buf, uint64_t len)
+{
+    struct xe_seen *c = ud;
+    c->n += len;
+    sha256_update(&c->sha, (size_t)len, buf);
+    return c->wr(c->ud, buf, len);
+}
+
 orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
                             struct orch_error *err)
 {
     struct xe_art a;
-    orch_status rc = xe_art_open(ctx, name, &a, err);
-    if (rc == ORCH_OK) {
-        rc = a.vt->blob_get(a.h, a.key, wr, ud, err);
-        if (rc == ORCH_E_NOT_FOUND)
-            oc_error_set(err, rc, "no artifact '%s' in run %s", name, ctx->run_id);
-        else if (rc != ORCH_OK)
-            oc_error_wrap(err, "reading artifact %s", name);
+    orch_status rc = xe_art_open(ctx, name, 0, &a, err);
+    if (rc != ORCH_OK) {
+        xe_art_close(&a);
+        return rc;
+    }
+    struct xe_seen c = {.wr = wr, .ud = ud};
+    sha256_init(&c.sha);
+    rc = a.vt->blob_get(a.h, a.key, xe_seen_write, &c, err);
+    if (rc == ORCH_E_NOT_FOUND)
+        oc_error_set(err, rc, "no artifact '%s' in run %s", a.name,
+                     a.other_run ? a.other_run : ctx->run_id);
+    else if (rc != ORCH_OK)
+        oc_error_wrap(err, "reading artifact %s", name);
+    if (rc == ORCH_OK && a.other_run) {
+        /* Which bytes of which run this one used: its ledger says, and
+         * the sha256 can be held against the other run's list. */
+        char hex[2 * SHA256_DIGEST_SIZE + 1];
+        oc_artifact_sha256_hex(&c.sha, hex);
+        json_t *j = json_pack("{s:s,s:s,s:s?,s:I,s:s}", "run", a.other_run, "name", a.name,
+                              "step", ctx->step_id, "size", (json_int_t)c.n, "sha256", hex);
+        char *txt = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        xe_send_json(oc_msg_event_core("artifact.read", txt ? txt : "{}"));
+        free(txt);
     }
     xe_art_close(&a);
     return rc;
