@@ -1,0 +1,183 @@
+#include "matrix.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static int oc_mx_fail(char **why, const char *fmt, ...) ORCH_PRINTF(2, 3);
+static int oc_mx_fail(char **why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    *why = oc_xvasprintf(fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int oc_mx_is_vector(const char *key)
+{
+    return strcmp(key, "include") && strcmp(key, "exclude");
+}
+
+/* Whether c has every key:value of part. */
+static int oc_mx_has_all(const json_t *c, const json_t *part)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)part, k, v) {
+        const json_t *cv = json_object_get(c, k);
+        if (!cv || !json_equal(cv, v))
+            return 0;
+    }
+    return 1;
+}
+
+/* The product of the vectors, first key outermost. */
+static int oc_mx_product(const json_t *matrix, size_t limit, json_t *out, char **why)
+{
+    size_t total = 1, nvec = 0;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)matrix, k, v) {
+        if (!oc_mx_is_vector(k))
+            continue;
+        if (!json_is_array(v) || !json_array_size(v))
+            return oc_mx_fail(why, "matrix '%s' must be a list of at least one value", k);
+        size_t n = json_array_size(v);
+        /* Past the limit the count is not needed: stop before it could
+         * overflow. */
+        total = total > limit ? total : total * n;
+        nvec++;
+    }
+    if (!nvec)
+        return 0;
+    if (total > limit)
+        return oc_mx_fail(why,
+                          "the matrix makes more than %zu instances (the product of its "
+                          "lists); the limit is %zu",
+                          limit, limit);
+    for (size_t i = 0; i < total; i++) {
+        json_t *c = json_object();
+        size_t rest = total;
+        json_object_foreach((json_t *)matrix, k, v) {
+            if (!oc_mx_is_vector(k))
+                continue;
+            size_t n = json_array_size(v);
+            rest /= n;
+            json_object_set(c, k, json_array_get(v, (i / rest) % n));
+        }
+        json_array_append_new(out, c);
+    }
+    return 0;
+}
+
+static int oc_mx_objects(const json_t *list, const char *key, char **why)
+{
+    if (!list)
+        return 0;
+    if (!json_is_array(list))
+        return oc_mx_fail(why, "matrix %s must be a list of mappings", key);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(list, i, e) {
+        if (!json_is_object(e) || !json_object_size(e))
+            return oc_mx_fail(why, "matrix %s[%zu] must be a mapping of at least one key",
+                              key, i);
+    }
+    return 0;
+}
+
+/* Adds inc to every combination whose vector values it keeps; 1 when it
+ * was added to one at least. */
+static int oc_mx_include_into(const json_t *matrix, json_t *combos, size_t n_orig,
+                              const json_t *inc)
+{
+    int added = 0;
+    for (size_t i = 0; i < n_orig; i++) {
+        json_t *c = json_array_get(combos, i);
+        int fits = 1;
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)inc, k, v) {
+            if (oc_mx_is_vector(k) && json_object_get(matrix, k) &&
+                !json_equal(json_object_get(c, k), v))
+                fits = 0;
+        }
+        if (!fits)
+            continue;
+        json_object_foreach((json_t *)inc, k, v) json_object_set(c, k, (json_t *)v);
+        added = 1;
+    }
+    return added;
+}
+
+int oc_matrix_expand(const json_t *matrix, size_t limit, json_t **out, char **why)
+{
+    *out = NULL;
+    *why = NULL;
+    if (!json_is_object(matrix) || !json_object_size(matrix))
+        return oc_mx_fail(why, "matrix must be a mapping of lists (and include, exclude)");
+    const json_t *exclude = json_object_get(matrix, "exclude");
+    const json_t *include = json_object_get(matrix, "include");
+    if (oc_mx_objects(exclude, "exclude", why) || oc_mx_objects(include, "include", why))
+        return -1;
+    json_t *combos = json_array();
+    if (oc_mx_product(matrix, limit, combos, why) != 0) {
+        json_decref(combos);
+        return -1;
+    }
+    /* exclude, on the product only. */
+    for (size_t i = json_array_size(combos); i-- > 0;) {
+        size_t j;
+        const json_t *ex;
+        json_array_foreach(exclude, j, ex) {
+            if (oc_mx_has_all(json_array_get(combos, i), ex)) {
+                json_array_remove(combos, i);
+                break;
+            }
+        }
+    }
+    size_t n_orig = json_array_size(combos), j;
+    const json_t *inc;
+    json_array_foreach(include, j, inc) {
+        if (!oc_mx_include_into(matrix, combos, n_orig, inc))
+            json_array_append_new(combos, json_deep_copy(inc));
+    }
+    if (!json_array_size(combos)) {
+        json_decref(combos);
+        return oc_mx_fail(why, "the matrix makes no instance (exclude removed every one)");
+    }
+    if (json_array_size(combos) > limit) {
+        size_t n = json_array_size(combos);
+        json_decref(combos);
+        return oc_mx_fail(why, "the matrix makes %zu instances; the limit is %zu", n, limit);
+    }
+    *out = combos;
+    return 0;
+}
+
+char *oc_matrix_instance_id(const char *id, const json_t *c)
+{
+    struct oc_buf b = {0};
+    oc_buf_addf(&b, "%s (", id);
+    const char *k;
+    const json_t *v;
+    int first = 1;
+    json_object_foreach((json_t *)c, k, v) {
+        if (!first)
+            oc_buf_addf(&b, ", ");
+        first = 0;
+        if (json_is_string(v)) {
+            oc_buf_addf(&b, "%s", json_string_value(v));
+        } else {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            oc_buf_addf(&b, "%s", t ? t : "");
+            free(t);
+        }
+    }
+    oc_buf_addf(&b, ")");
+    return oc_buf_steal(&b);
+}
