@@ -54,11 +54,11 @@ extern const size_t orchd_routes_count;
 /* Count the request and route it to its handler (413 when too_large: it
  * passed server.max_body); the answer is left in rq. */
 void orchd_dispatch(struct orchd_req *rq, int too_large);
+
+/* reply.c: answers. */
 /* The answer's body when it is not a stream, and its content type;
  * malloc'd (a handler's text is handed over). */
 char *orchd_answer_text(struct orchd_req *rq, const char **ctype);
-
-/* reply.c: answers. */
 void orchd_reply(struct orchd_req *rq, unsigned status, json_t *j);
 void orchd_fail(struct orchd_req *rq, unsigned status, const char *code, const char *fmt, ...)
     ORCH_PRINTF(4, 5);

@@ -169,3 +169,18 @@ const char *orchd_header(struct orchd_req *rq, const char *key)
         return orchd_kv_lookup(rq->header_kv, key, 1);
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, key);
 }
+
+char *orchd_answer_text(struct orchd_req *rq, const char **ctype)
+{
+    if (rq->text) {
+        char *text = rq->text;
+        rq->text = NULL;
+        *ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
+        return text;
+    }
+    *ctype = "application/json";
+    char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = oc_xasprintf("%s\n", j ? j : "{}");
+    free(j);
+    return text;
+}

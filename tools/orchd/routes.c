@@ -195,18 +195,3 @@ void orchd_dispatch(struct orchd_req *rq, int too_large)
         orchd_route(rq);
     orchd_metrics_http(d, rq->route, rq->status);
 }
-
-char *orchd_answer_text(struct orchd_req *rq, const char **ctype)
-{
-    if (rq->text) {
-        char *text = rq->text;
-        rq->text = NULL;
-        *ctype = rq->content_type ? rq->content_type : "text/plain; charset=utf-8";
-        return text;
-    }
-    *ctype = "application/json";
-    char *j = rq->json ? json_dumps(rq->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    char *text = oc_xasprintf("%s\n", j ? j : "{}");
-    free(j);
-    return text;
-}

@@ -208,9 +208,8 @@ static void orchd_artifact_answer(struct orchd_req *rq, int fd, const json_t *in
     if (r == ORCHD_RANGE_UNSATISFIABLE) {
         close(fd);
         atomic_fetch_sub(&orchd_artifact_readers, 1);
-        orchd_fail(rq, 416, "range_not_satisfiable",
-                   "the range '%s' is outside the artifact's %llu bytes", range,
-                   (unsigned long long)size);
+        orchd_fail(rq, 416, "range_not_satisfiable", "the range '%s' starts past the end "
+                   "of the artifact's %llu bytes", range, (unsigned long long)size);
         /* With the size, as RFC 9110 asks. */
         snprintf(value, sizeof value, "bytes */%llu", (unsigned long long)size);
         orchd_answer_header(rq, "Content-Range", value);
