@@ -186,19 +186,18 @@ static struct oc_store *oc_art_store(struct oc_registry *reg, struct oc_store *s
     return ast;
 }
 
-struct oc_art_check {
-    orch_write_fn wr;
-    void *ud;
-    uint64_t n;
-    struct sha256_ctx sha;
-};
-
-static int32_t oc_art_check_write(void *ud, const void *buf, uint64_t len)
+void oc_artifact_tee_init(struct oc_artifact_tee *t, orch_write_fn wr, void *ud)
 {
-    struct oc_art_check *c = ud;
-    c->n += len;
-    sha256_update(&c->sha, (size_t)len, buf);
-    return c->wr(c->ud, buf, len);
+    *t = (struct oc_artifact_tee){.wr = wr, .ud = ud};
+    sha256_init(&t->sha);
+}
+
+int32_t oc_artifact_tee_write(void *ud, const void *buf, uint64_t len)
+{
+    struct oc_artifact_tee *t = ud;
+    t->n += len;
+    sha256_update(&t->sha, (size_t)len, buf);
+    return t->wr(t->ud, buf, len);
 }
 
 struct oc_run_artifact {
@@ -249,10 +248,10 @@ int oc_run_artifact_shares_store(const struct oc_run_artifact *a)
 orch_status oc_run_artifact_stream(struct oc_run_artifact *a, orch_write_fn wr, void *ud,
                                    struct orch_error *err)
 {
-    struct oc_art_check c = {.wr = wr, .ud = ud};
-    sha256_init(&c.sha);
+    struct oc_artifact_tee c;
+    oc_artifact_tee_init(&c, wr, ud);
     char *key = oc_artifact_key(a->run_id, a->name);
-    orch_status rc = a->st->vt->blob_get(a->st->h, key, oc_art_check_write, &c, err);
+    orch_status rc = a->st->vt->blob_get(a->st->h, key, oc_artifact_tee_write, &c, err);
     free(key);
     if (rc == ORCH_OK) {
         char hex[2 * SHA256_DIGEST_SIZE + 1];

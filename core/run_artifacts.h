@@ -27,6 +27,17 @@ enum oc_artifact_ref { OC_ART_OWN, OC_ART_OTHER_RUN, OC_ART_BAD };
  * for OC_ART_OTHER_RUN, else NULL. */
 enum oc_artifact_ref oc_artifact_ref_parse(const char *name, char **run_id, const char **rest);
 
+/* A writer that counts and hashes the bytes on their way to wr: what an
+ * artifact read is checked (or recorded) with. */
+struct oc_artifact_tee {
+    orch_write_fn wr;
+    void *ud;
+    uint64_t n;
+    struct sha256_ctx sha;
+};
+void oc_artifact_tee_init(struct oc_artifact_tee *t, orch_write_fn wr, void *ud);
+int32_t oc_artifact_tee_write(void *ud, const void *buf, uint64_t len); /* ud: the tee */
+
 /* The key of artifact name of run run_id in its store. malloc'd. */
 char *oc_artifact_key(const char *run_id, const char *name);
 

@@ -50,16 +50,7 @@ expect_rc 2 "no name"
 pass "refusals: a name not stored (.. included), no run, bad usage"
 
 # A blob changed behind orch's back: caught, and FILE keeps its old bytes.
-python3 - "$ORCH_STATE_DIR/orch.db" "runs/$R/artifacts/bin.dat" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-cols = [r[1] for r in db.execute("PRAGMA table_info(blobs)")]
-data = [c for c in cols if c not in ("key",)][0]
-n = db.execute(f"UPDATE blobs SET {data} = ? WHERE key = ?", (b"tampered", sys.argv[2])).rowcount
-db.commit()
-sys.exit(0 if n == 1 else 1)
-PY
-[ $? = 0 ] || fail "could not change the blob in the store"
+sqlite_blob_tamper "$ORCH_STATE_DIR/orch.db" "runs/$R/artifacts/bin.dat"
 echo old >"$T/keep"
 o runs artifact "$R" bin.dat --output "$T/keep"
 expect_rc 1 "a changed blob"

@@ -124,3 +124,18 @@ orch_abi() {
   sed -n 's/^#define ORCH_ABI_MAJOR \([0-9]*\)$/\1/p; s/^#define ORCH_ABI_MINOR \([0-9]*\)$/\1/p' \
     "$ORCH_SOURCE_DIR/sdk/include/orch/abi.h" | paste -sd.
 }
+
+# sqlite_blob_tamper DB KEY: replace the bytes of blob KEY in the embedded
+# store's database DB with "tampered" (8 bytes), behind orch's back; fails
+# the test unless exactly that one row changed.
+sqlite_blob_tamper() {
+  python3 - "$1" "$2" <<'PY' || fail "could not change the blob $2 in $1"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = [r[1] for r in db.execute("PRAGMA table_info(blobs)")]
+data = [c for c in cols if c not in ("key",)][0]
+n = db.execute(f"UPDATE blobs SET {data} = ? WHERE key = ?", (b"tampered", sys.argv[2])).rowcount
+db.commit()
+sys.exit(0 if n == 1 else 1)
+PY
+}

@@ -132,23 +132,6 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
     return rc;
 }
 
-/* The bytes a get hands on, counted and hashed: what a run read of
- * another run's artifact is recorded with. */
-struct xe_seen {
-    orch_write_fn wr;
-    void *ud;
-    uint64_t n;
-    struct sha256_ctx sha;
-};
-
-static int32_t xe_seen_write(void *ud, const void *buf, uint64_t len)
-{
-    struct xe_seen *c = ud;
-    c->n += len;
-    sha256_update(&c->sha, (size_t)len, buf);
-    return c->wr(c->ud, buf, len);
-}
-
 orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
                             struct orch_error *err)
 {
@@ -158,9 +141,11 @@ orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_f
         xe_art_close(&a);
         return rc;
     }
-    struct xe_seen c = {.wr = wr, .ud = ud};
-    sha256_init(&c.sha);
-    rc = a.vt->blob_get(a.h, a.key, xe_seen_write, &c, err);
+    /* Counted and hashed: what a read of another run's artifact is
+     * recorded with. */
+    struct oc_artifact_tee c;
+    oc_artifact_tee_init(&c, wr, ud);
+    rc = a.vt->blob_get(a.h, a.key, oc_artifact_tee_write, &c, err);
     if (rc == ORCH_E_NOT_FOUND)
         oc_error_set(err, rc, "no artifact '%s' in run %s", a.name,
                      a.other_run ? a.other_run : ctx->run_id);

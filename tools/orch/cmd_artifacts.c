@@ -155,24 +155,20 @@ int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *
     return cli_artifact_get(reg, st, argv[1], argv[2], out);
 }
 
-/* The API path of run's artifacts, and of one when name is given (each
- * part of the name escaped, its slashes kept). malloc'd. */
+/* The API path of run's artifacts, and of one when name is given: each
+ * part of the name escaped, the slashes between them kept. malloc'd. */
 static char *cli_artifact_path(const char *run, const char *name)
 {
     struct oc_buf p = {0};
     char *seg = cli_seg(run);
     oc_buf_addf(&p, "/v1/runs/%s/artifacts", seg);
     free(seg);
-    for (const char *s = name; s && *s;) {
-        size_t n = strcspn(s, "/");
-        char *part = oc_xstrndup(s, n);
+    for (const char *s = name; s; s = strchr(s, '/') ? strchr(s, '/') + 1 : NULL) {
+        char *part = oc_xstrndup(s, strcspn(s, "/"));
         seg = cli_seg(part);
         oc_buf_addf(&p, "/%s", seg);
         free(seg);
         free(part);
-        s += n;
-        if (*s == '/' && !*++s)
-            oc_buf_addf(&p, "/");
     }
     return oc_buf_steal(&p);
 }

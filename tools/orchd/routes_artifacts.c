@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nettle/base16.h>
 #include <nettle/base64.h>
 
 #include "host.h"
@@ -154,19 +155,22 @@ static enum orchd_range orchd_range_parse(const char *h, uint64_t size, uint64_t
     return ORCHD_RANGE_PART;
 }
 
-/* Repr-Digest's value for a sha256 in hex: "sha-256=:BASE64:". */
-static void orchd_repr_digest(const char *hex, char *out, size_t n)
+/* Repr-Digest's value for a sha256 in hex (as the ledger records it):
+ * "sha-256=:BASE64:"; 0, or -1 for a value that is not 64 hex digits. */
+static int orchd_repr_digest(const char *hex, char *out, size_t n)
 {
     uint8_t raw[32];
-    for (size_t i = 0; i < sizeof raw; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        raw[i] = (uint8_t)v;
-    }
+    size_t len = 0;
+    struct base16_decode_ctx c;
+    base16_decode_init(&c);
+    if (strlen(hex) != 64 || !base16_decode_update(&c, &len, raw, 64, hex) ||
+        !base16_decode_final(&c) || len != sizeof raw)
+        return -1;
     char b64[BASE64_ENCODE_RAW_LENGTH(sizeof raw) + 1];
     base64_encode_raw(b64, sizeof raw, raw);
     b64[sizeof b64 - 1] = 0;
     snprintf(out, n, "sha-256=:%s:", b64);
+    return 0;
 }
 
 /* The last part of name, when it is safe in a quoted filename as it
@@ -229,10 +233,8 @@ static void orchd_artifact_answer(struct orchd_req *rq, int fd, const json_t *in
     MHD_add_response_header(rq->stream, "Content-Type", "application/octet-stream");
     MHD_add_response_header(rq->stream, "Accept-Ranges", "bytes");
     MHD_add_response_header(rq->stream, "ETag", etag);
-    if (hex && strlen(hex) == 64) {
-        orchd_repr_digest(hex, value, sizeof value);
+    if (hex && orchd_repr_digest(hex, value, sizeof value) == 0)
         MHD_add_response_header(rq->stream, "Repr-Digest", value);
-    }
     if (r == ORCHD_RANGE_PART) {
         snprintf(value, sizeof value, "bytes %llu-%llu/%llu", (unsigned long long)off,
                  (unsigned long long)(off + len - 1), (unsigned long long)size);
