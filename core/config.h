@@ -140,6 +140,18 @@ struct oc_telemetry {
     struct oc_pos pos;           /* the traces: mapping */
 };
 
+/* retention: how long ended runs and their artifacts are kept (read by
+ * core/config/retention.c; applied by core/retention.c for orch gc and
+ * orchd's sweep). 0 = kept forever, the default of each key. */
+struct oc_retention {
+    int set;                     /* retention: is in the file */
+    int64_t succeeded_ms;        /* a succeeded run, from its end */
+    int64_t failed_ms;           /* a failed one (dead letters, discarded runs too) */
+    int64_t cancelled_ms;        /* a cancelled one; absent: as failed */
+    int64_t artifacts_ms;        /* an ended run's artifact blobs (the run stays) */
+    struct oc_pos pos;
+};
+
 struct oc_config_sections; /* config_read.h */
 
 struct oc_config {
@@ -167,6 +179,7 @@ struct oc_config {
     char **env_passthrough;      /* variables of orch's environment steps get */
     size_t n_env_passthrough;
     struct oc_telemetry telemetry;
+    struct oc_retention retention;
     /* The model of the sections a tool owns (config_read.h), and who frees it. */
     void *sections;
     const struct oc_config_sections *sections_ops;

@@ -15,6 +15,10 @@
 #define OC_FLAG_DEADLINE "deadline/" /* value ns: a parked approval times out */
 #define OC_FLAG_SCHEDULE "schedule/" /* value s: the schedule's last slot */
 
+/* Retention's artifacts pass: "NS ID", the (updated_ns, id) of the last
+ * ended run whose artifacts it handled, so a sweep starts after it. */
+#define OC_FLAG_RETENTION_ARTIFACTS "retention/artifacts"
+
 /* One of the three switches above. */
 int oc_flag_is_switch(const char *key);
 /* prefix + name, malloc'd. */

@@ -130,6 +130,8 @@ static const struct oc_slot oc_store_slots[] = {
     OC_SLOT(orch_store_vtable, tick_append, ORCH_STORE_CAP_TICKS),
     OC_SLOT(orch_store_vtable, tick_list, ORCH_STORE_CAP_TICKS),
     OC_SLOT(orch_store_vtable, tick_prune, ORCH_STORE_CAP_TICKS),
+    OC_SLOT(orch_store_vtable, run_list_ended, ORCH_STORE_CAP_RETENTION),
+    OC_SLOT(orch_store_vtable, run_delete, ORCH_STORE_CAP_RETENTION),
     {NULL, 0, 0},
 };
 
@@ -220,6 +222,7 @@ const char *oc_cap_slot_name(uint32_t kind, uint64_t bit)
         case ORCH_STORE_CAP_NOTIFY: return "notify";
         case ORCH_STORE_CAP_STATS: return "stats";
         case ORCH_STORE_CAP_TICKS: return "ticks";
+        case ORCH_STORE_CAP_RETENTION: return "retention";
         case ORCH_STORE_CAP_EMBEDDED: return "embedded";
         }
     }

@@ -9,6 +9,7 @@
 #include "api_json.h"
 #include "config.h"
 #include "host.h"
+#include "runctl.h"
 #include "util.h"
 
 void oc_artifact_sha256_hex(struct sha256_ctx *c, char hex[2 * SHA256_DIGEST_SIZE + 1])
@@ -69,6 +70,16 @@ enum oc_artifact_ref oc_artifact_ref_parse(const char *name, char **run_id, cons
 static int32_t oc_art_ev(void *ud, const struct orch_event_rec *e)
 {
     json_t *by_name = ud;
+    if (!strcmp(e->type, OC_ARTIFACT_EXPIRED)) {
+        /* Retention took the blobs of every artifact stored before it; one
+         * stored again later is live again (its entry is replaced). */
+        const char *k;
+        json_t *v;
+        json_object_foreach(by_name, k, v)
+            if (!json_object_get(v, "expired"))
+                json_object_set_new(v, "expired", oc_api_time(e->ts_ns));
+        return 0;
+    }
     if (strcmp(e->type, "artifact.stored"))
         return 0;
     json_t *d = json_loads(e->data_json ? e->data_json : "{}", 0, NULL);
@@ -222,6 +233,13 @@ orch_status oc_run_artifact_open(struct oc_registry *reg, struct oc_store *st,
         json_decref(list);
         return oc_error_set(err, ORCH_E_NOT_FOUND, "run %s has no artifact '%s'", run_id, name);
     }
+    const char *expired = json_string_value(json_object_get(e, "expired"));
+    if (expired) {
+        rc = oc_error_set(err, ORCH_E_NOT_FOUND, "artifact '%s' of run %s expired at %s "
+                          "(retention: artifacts removed its bytes)", name, run_id, expired);
+        json_decref(list);
+        return rc;
+    }
     int owned;
     struct oc_store *ast = oc_art_store(reg, st, run_id, &owned, err);
     if (!ast) {
@@ -292,5 +310,123 @@ orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
     if (rc == ORCH_OK)
         rc = oc_run_artifact_stream(a, wr, ud, err);
     oc_run_artifact_close(a);
+    return rc;
+}
+
+/* The keys under the run's artifact prefix (the key rule's, with an empty
+ * name), with their sizes. */
+struct oc_art_keys {
+    json_t *keys;
+    uint64_t bytes;
+};
+
+static int32_t oc_art_key_cb(void *ud, const char *key, uint64_t size)
+{
+    struct oc_art_keys *k = ud;
+    json_array_append_new(k->keys, json_string(key));
+    k->bytes += size;
+    return 0;
+}
+
+/* Every blob under the run's prefix in ast: counted, and deleted unless
+ * dry_run. A blob already gone (another sweeper) is not an error. */
+static orch_status oc_art_blobs_remove(struct oc_store *ast, const char *run_id, int dry_run,
+                                       uint64_t *n, uint64_t *bytes, struct orch_error *err)
+{
+    char *prefix = oc_artifact_key(run_id, "");
+    struct oc_art_keys k = {json_array(), 0};
+    orch_status rc = ast->vt->blob_list(ast->h, prefix, oc_art_key_cb, &k, err);
+    free(prefix);
+    size_t i;
+    json_t *v;
+    json_array_foreach(k.keys, i, v) {
+        if (rc != ORCH_OK || dry_run)
+            break;
+        rc = ast->vt->blob_delete(ast->h, json_string_value(v), err);
+        if (rc == ORCH_E_NOT_FOUND) {
+            oc_error_clear(err);
+            rc = ORCH_OK;
+        }
+    }
+    if (rc == ORCH_OK) {
+        *n = json_array_size(k.keys);
+        *bytes = k.bytes;
+    }
+    json_decref(k.keys);
+    return rc;
+}
+
+/* The run's artifact list and the store holding its blobs. A run whose
+ * ledger records no artifact has nothing to lose when its snapshot no
+ * longer names a store that opens: *ast NULL and OK then. */
+static orch_status oc_art_for_removal(struct oc_registry *reg, struct oc_store *st,
+                                      const char *run_id, json_t **list, struct oc_store **ast,
+                                      int *owned, struct orch_error *err)
+{
+    *ast = NULL;
+    orch_status rc = oc_run_artifacts_list(st, run_id, list, err);
+    if (rc != ORCH_OK)
+        return rc;
+    *ast = oc_art_store(reg, st, run_id, owned, err);
+    if (*ast)
+        return ORCH_OK;
+    if (!json_array_size(*list)) {
+        oc_error_clear(err);
+        return ORCH_OK;
+    }
+    json_decref(*list);
+    *list = NULL;
+    return err->code;
+}
+
+orch_status oc_run_artifacts_remove(struct oc_registry *reg, struct oc_store *st,
+                                    const char *run_id, int dry_run, uint64_t *n,
+                                    uint64_t *bytes, struct orch_error *err)
+{
+    *n = *bytes = 0;
+    json_t *list;
+    struct oc_store *ast;
+    int owned = 0;
+    orch_status rc = oc_art_for_removal(reg, st, run_id, &list, &ast, &owned, err);
+    if (rc == ORCH_OK && ast)
+        rc = oc_art_blobs_remove(ast, run_id, dry_run, n, bytes, err);
+    if (owned)
+        oc_store_close(ast);
+    json_decref(list);
+    return rc;
+}
+
+orch_status oc_run_artifacts_expire(struct oc_registry *reg, struct oc_store *st,
+                                    const char *run_id, int dry_run, int64_t now_ns,
+                                    uint64_t *n, uint64_t *bytes, struct orch_error *err)
+{
+    *n = *bytes = 0;
+    json_t *list;
+    struct oc_store *ast;
+    int owned = 0;
+    orch_status rc = oc_art_for_removal(reg, st, run_id, &list, &ast, &owned, err);
+    json_t *names = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(rc == ORCH_OK ? list : NULL, i, e)
+        if (!json_object_get(e, "expired"))
+            json_array_append(names, json_object_get(e, "name"));
+    if (rc == ORCH_OK && ast && json_array_size(names)) {
+        uint64_t blobs = 0;
+        rc = oc_art_blobs_remove(ast, run_id, dry_run, &blobs, bytes, err);
+        /* The ledger says so once the bytes are gone, so `orch runs
+         * artifact` answers "expired", not "changed in its store". */
+        if (rc == ORCH_OK && !dry_run)
+            rc = oc_run_event(st, run_id, OC_ARTIFACT_EXPIRED,
+                              json_pack("{s:O,s:I,s:s}", "names", names, "bytes",
+                                        (json_int_t)*bytes, "by", "retention"),
+                              now_ns, err);
+        if (rc == ORCH_OK)
+            *n = json_array_size(names);
+    }
+    json_decref(names);
+    if (owned)
+        oc_store_close(ast);
+    json_decref(list);
     return rc;
 }

@@ -41,8 +41,15 @@ int32_t oc_artifact_tee_write(void *ud, const void *buf, uint64_t len); /* ud: t
 /* The key of artifact name of run run_id in its store. malloc'd. */
 char *oc_artifact_key(const char *run_id, const char *name);
 
-/* *list: [{name, step, size, sha256, stored}] by name, the last store of a
- * name winning (a re-run writes it again). ORCH_E_NOT_FOUND for no run. */
+/* The event retention writes when it removed the blobs of a run's
+ * artifacts (data: {names, bytes, by}); every artifact stored before it
+ * is then listed with "expired" (its time) and reads as NOT_FOUND saying
+ * it expired. Only the core writes it: a plugin's emit lands as plugin.*. */
+#define OC_ARTIFACT_EXPIRED "artifact.expired"
+
+/* *list: [{name, step, size, sha256, stored[, expired]}] by name, the last
+ * store of a name winning (a re-run writes it again). ORCH_E_NOT_FOUND for
+ * no run. */
 orch_status oc_run_artifacts_list(struct oc_store *st, const char *run_id, json_t **list,
                                   struct orch_error *err);
 /* The entry of list named name, or NULL (borrowed). */
@@ -76,5 +83,19 @@ void oc_run_artifact_close(struct oc_run_artifact *a); /* NULL is fine */
 orch_status oc_run_artifact_read(struct oc_registry *reg, struct oc_store *st,
                                  const char *run_id, const char *name, orch_write_fn wr,
                                  void *ud, struct orch_error *err);
+
+/* Retention's use of the key rule (core/retention.c): every blob under
+ * run_id's artifact prefix in the store its snapshot names, counted (*n,
+ * *bytes) and deleted unless dry_run. A run that recorded no artifact and
+ * whose snapshot no longer opens a store has none: OK, 0. */
+orch_status oc_run_artifacts_remove(struct oc_registry *reg, struct oc_store *st,
+                                    const char *run_id, int dry_run, uint64_t *n,
+                                    uint64_t *bytes, struct orch_error *err);
+/* The same for a run that stays: only when the ledger lists an artifact
+ * not yet expired; then (unless dry_run) an artifact.expired event at
+ * now_ns. *n: the artifacts that expired (0: nothing to do). */
+orch_status oc_run_artifacts_expire(struct oc_registry *reg, struct oc_store *st,
+                                    const char *run_id, int dry_run, int64_t now_ns,
+                                    uint64_t *n, uint64_t *bytes, struct orch_error *err);
 
 #endif

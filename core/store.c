@@ -248,6 +248,45 @@ orch_status oc_store_tick_prune(struct oc_store *st, int64_t before_ns, uint64_t
                                   : oc_no_ticks(st, err);
 }
 
+int oc_store_has_retention(const struct oc_store *st)
+{
+    return (st->plugin->desc->caps & ORCH_STORE_CAP_RETENTION) &&
+           ORCH_HAS(struct orch_store_vtable, st->vt, run_delete) && st->vt->run_list_ended &&
+           st->vt->run_delete;
+}
+
+static orch_status oc_no_retention(const struct oc_store *st, struct orch_error *err)
+{
+    return oc_error_set(err, ORCH_E_UNSUPPORTED, "store %s cannot delete runs (ABI 1.3 "
+                        "capability retention): nothing is removed", st->plugin->desc->name);
+}
+
+orch_status oc_store_run_list_ended(struct oc_store *st, uint32_t state, int64_t after_ns,
+                                    const char *after_id, int64_t before_ns, uint32_t limit,
+                                    orch_run_fn fn, void *ud, struct orch_error *err)
+{
+    return oc_store_has_retention(st)
+               ? st->vt->run_list_ended(st->h, state, after_ns, after_id, before_ns, limit, fn,
+                                        ud, err)
+               : oc_no_retention(st, err);
+}
+
+orch_status oc_store_run_delete(struct oc_store *st, const char *id, int64_t before_ns,
+                                struct orch_run_purge *out, struct orch_error *err)
+{
+    return oc_store_has_retention(st) ? st->vt->run_delete(st->h, id, before_ns, out, err)
+                                      : oc_no_retention(st, err);
+}
+
+orch_status oc_store_reclaim(struct oc_store *st, uint64_t *bytes, struct orch_error *err)
+{
+    *bytes = 0;
+    if (!oc_store_has_retention(st) || !ORCH_HAS(struct orch_store_vtable, st->vt, reclaim) ||
+        !st->vt->reclaim)
+        return ORCH_OK;
+    return st->vt->reclaim(st->h, bytes, err);
+}
+
 orch_status oc_txn_begin(struct oc_store *st, struct orch_error *err)
 {
     return st->vt->txn_begin ? st->vt->txn_begin(st->h, err) : ORCH_OK;

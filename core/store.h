@@ -66,4 +66,16 @@ orch_status oc_store_tick_list(struct oc_store *st, int64_t since_ns, uint32_t l
 orch_status oc_store_tick_prune(struct oc_store *st, int64_t before_ns, uint64_t keep,
                                 struct orch_error *err);
 
+/* Run retention (ABI 1.3, CAP_RETENTION), through the store's slots;
+ * ORCH_E_UNSUPPORTED from a store without it (an ABI 1.2 store: nothing
+ * is deleted). reclaim is optional: *bytes 0 and OK from a store without
+ * the slot (it gives space back itself). core/retention.c is their user. */
+int oc_store_has_retention(const struct oc_store *st);
+orch_status oc_store_run_list_ended(struct oc_store *st, uint32_t state, int64_t after_ns,
+                                    const char *after_id, int64_t before_ns, uint32_t limit,
+                                    orch_run_fn fn, void *ud, struct orch_error *err);
+orch_status oc_store_run_delete(struct oc_store *st, const char *id, int64_t before_ns,
+                                struct orch_run_purge *out, struct orch_error *err);
+orch_status oc_store_reclaim(struct oc_store *st, uint64_t *bytes, struct orch_error *err);
+
 #endif

@@ -28,6 +28,9 @@ void oc_env_passthrough_read(struct oc_cfg_reader *b, const struct oc_node *root
 void oc_telemetry_read(struct oc_cfg_reader *b, const struct oc_node *root);
 void oc_telemetry_free(struct oc_telemetry *t);
 
+/* retention.c: retention: into cfg->retention. */
+void oc_retention_read(struct oc_cfg_reader *b, const struct oc_node *root);
+
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one
  * is an error. */

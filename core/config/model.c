@@ -156,7 +156,7 @@ static void oc_top_keys_check(struct oc_cfg_reader *b, const struct oc_node *roo
 {
     static const char *const own[] = {"version", "plugins", "store", "artifacts", "backends",
                                       "defaults", "workflows", "workflows_dir",
-                                      "env_passthrough", "telemetry"};
+                                      "env_passthrough", "telemetry", "retention"};
     enum { N_OWN = sizeof own / sizeof own[0] };
     const char *const *tool = oc_tool_sections ? oc_tool_sections->keys : NULL;
     size_t n_tool = 0;
@@ -228,6 +228,7 @@ static void oc_config_read(struct oc_cfg_reader *b, const struct oc_node *root, 
     oc_defaults_read(b, root);
     oc_env_passthrough_read(b, root);
     oc_telemetry_read(b, root);
+    oc_retention_read(b, root);
     int files_ok;
     oc_all_workflows_read(b, root, snapshot, &files_ok);
     /* The tool's sections are read only when every workflow could be:

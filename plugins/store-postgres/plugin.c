@@ -127,6 +127,8 @@ static const struct orch_store_vtable pg_vtable = {
     .tick_append = pg_tick_append,
     .tick_list = pg_tick_list,
     .tick_prune = pg_tick_prune,
+    .run_list_ended = pg_run_list_ended,
+    .run_delete = pg_run_delete,
 };
 
 static const struct orch_plugin_desc pg_desc = {
@@ -139,7 +141,7 @@ static const struct orch_plugin_desc pg_desc = {
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
             ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_NOTIFY |
-            ORCH_STORE_CAP_STATS | ORCH_STORE_CAP_TICKS,
+            ORCH_STORE_CAP_STATS | ORCH_STORE_CAP_TICKS | ORCH_STORE_CAP_RETENTION,
     .options = pg_options,
     .option_count = sizeof pg_options / sizeof pg_options[0],
     .config_size = sizeof(struct pg_cfg),

@@ -35,6 +35,8 @@ enum pg_stmt {
     PG_BLOB_PUT, PG_BLOB_GET, PG_BLOB_DELETE, PG_BLOB_LIST,
     PG_NOTIFY, PG_RUN_STATS,
     PG_TICK_INSERT, PG_TICK_LIST, PG_TICK_PRUNE_AGE, PG_TICK_PRUNE_KEEP,
+    PG_RUN_LIST_ENDED, PG_PURGE_CHECK, PG_PURGE_ATT, PG_PURGE_EV, PG_PURGE_LOGS,
+    PG_PURGE_INST, PG_PURGE_RUN,
     PG_STMT_COUNT_
 };
 
@@ -150,5 +152,13 @@ orch_status pg_tick_append(struct orch_store *, const struct orch_tick_rec *,
 orch_status pg_tick_list(struct orch_store *, int64_t, uint32_t, orch_tick_fn, void *,
                          struct orch_error *);
 orch_status pg_tick_prune(struct orch_store *, int64_t, uint64_t, struct orch_error *);
+/* purge.c: run retention (ABI 1.3); no reclaim slot: autovacuum gives the
+ * dead rows' space back to the tables. */
+orch_status pg_run_list_ended(struct orch_store *, uint32_t, int64_t, const char *, int64_t,
+                              uint32_t, orch_run_fn, void *, struct orch_error *);
+orch_status pg_run_delete(struct orch_store *, const char *, int64_t, struct orch_run_purge *,
+                          struct orch_error *);
+/* runs.c: the rows of r (RUN_COLS) through fn; 1 when fn stopped it. */
+int32_t pg_emit_runs(const PGresult *r, orch_run_fn fn, void *ud);
 
 #endif

@@ -5,7 +5,7 @@
 #include "postgres.h"
 
 /* Columns as RUN_COLS lists them. */
-static int32_t pg_emit_runs(const PGresult *r, orch_run_fn fn, void *ud)
+int32_t pg_emit_runs(const PGresult *r, orch_run_fn fn, void *ud)
 {
     for (int i = 0; i < PQntuples(r); i++) {
         struct orch_run_rec rec = {

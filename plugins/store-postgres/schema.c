@@ -51,6 +51,9 @@ static const char *const pg_migrations[] = {
     " claimed bigint NOT NULL, dispatched bigint NOT NULL, fired bigint NOT NULL,"
     " requeued bigint NOT NULL, reaped bigint NOT NULL, errors bigint NOT NULL);"
     "CREATE INDEX ticks_started ON ticks(started_ns, seq);",
+    /* 5: run retention (ABI 1.3): ended runs found oldest first by state
+     * and age. */
+    "CREATE INDEX runs_ended ON runs(state, updated_ns, id COLLATE \"C\");",
 };
 
 #define PG_SCHEMA (int32_t)(sizeof pg_migrations / sizeof pg_migrations[0])

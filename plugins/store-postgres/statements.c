@@ -34,6 +34,21 @@ static const char *const pg_sql_text[PG_STMT_COUNT_] = {
     /* By seq (append order): an index seek, where "beyond the newest N by
      * start" walked N entries at every prune. */
     [PG_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq <= (SELECT max(seq) FROM ticks) - $1",
+    /* Retention (schema 5's runs_ended index): ended runs oldest first,
+     * paged on (updated_ns, id) in byte order. The check locks the run's
+     * row, so a requeue or a second sweeper waits for the delete's commit
+     * and then finds the run gone. */
+    [PG_RUN_LIST_ENDED] = "SELECT " RUN_COLS " FROM runs WHERE (CASE WHEN $1::int = 0 THEN "
+                          "state IN (4, 5, 6) ELSE state = $1 END) AND updated_ns < $4 AND "
+                          "($3::text IS NULL OR (updated_ns, id COLLATE \"C\") > ($2::bigint, "
+                          "$3::text)) ORDER BY updated_ns, id COLLATE \"C\" LIMIT $5",
+    [PG_PURGE_CHECK] = "SELECT state, updated_ns FROM runs WHERE id = $1 FOR UPDATE",
+    [PG_PURGE_ATT] = "DELETE FROM attempts WHERE run_id = $1",
+    [PG_PURGE_EV] = "DELETE FROM events WHERE run_id = $1",
+    [PG_PURGE_LOGS] = "WITH d AS (DELETE FROM logs WHERE run_id = $1 RETURNING "
+                      "octet_length(data) AS n) SELECT count(*), coalesce(sum(n), 0) FROM d",
+    [PG_PURGE_INST] = "DELETE FROM instances WHERE run_id = $1 AND state = 4",
+    [PG_PURGE_RUN] = "DELETE FROM runs WHERE id = $1",
     [PG_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE ($1::int = 0 OR state = $1) AND "
                     "($2::text IS NULL OR workflow = $2) AND created_ns > $3 ORDER BY "
                     "created_ns DESC, id COLLATE \"C\" DESC LIMIT $4",

@@ -126,10 +126,14 @@ static orch_status sq_open(struct orch_ctx *ctx, const void *cfgp, struct orch_s
      * the next opener (or the automatic checkpoint) does it instead. */
     sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     const char *sync = cfg->synchronous && !strcmp(cfg->synchronous, "full") ? "FULL" : "NORMAL";
-    char pragmas[160];
+    /* A new file takes auto_vacuum=INCREMENTAL before its first table
+     * (the only time it can without a VACUUM), so pages freed by retention
+     * can go back to the file system (sq_reclaim); an older file is
+     * switched once by the schema 4 migration (schema.c). */
+    char pragmas[200];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA synchronous=%s; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;",
-             fresh ? "OFF" : sync);
+             "%sPRAGMA synchronous=%s; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;",
+             fresh ? "PRAGMA auto_vacuum=INCREMENTAL; " : "", fresh ? "OFF" : sync);
     if (fresh)
         st->deferred_sync = sync;
     orch_status rc = sq_exec_open_pragmas(st, pragmas, cfg->busy_timeout_ms, err);
@@ -181,6 +185,9 @@ static const struct orch_store_vtable sq_vtable = {
     .tick_append = sq_tick_append,
     .tick_list = sq_tick_list,
     .tick_prune = sq_tick_prune,
+    .run_list_ended = sq_run_list_ended,
+    .run_delete = sq_run_delete,
+    .reclaim = sq_reclaim,
 };
 
 static const struct orch_plugin_desc sq_desc = {
@@ -192,7 +199,7 @@ static const struct orch_plugin_desc sq_desc = {
     .license = "MIT",
     .caps = ORCH_STORE_CAP_RUNS | ORCH_STORE_CAP_TXN | ORCH_STORE_CAP_LEASES |
             ORCH_STORE_CAP_BLOBS | ORCH_STORE_CAP_CAS | ORCH_STORE_CAP_EMBEDDED |
-            ORCH_STORE_CAP_STATS | ORCH_STORE_CAP_TICKS,
+            ORCH_STORE_CAP_STATS | ORCH_STORE_CAP_TICKS | ORCH_STORE_CAP_RETENTION,
     .options = sq_options,
     .option_count = sizeof sq_options / sizeof sq_options[0],
     .config_size = sizeof(struct sq_cfg),

@@ -27,8 +27,8 @@ static int32_t sq_emit_run(sqlite3_stmt *s, orch_run_fn fn, void *ud)
 }
 
 /* Run every row of s through fn; fn returning non-zero stops early. */
-static orch_status sq_each_run(struct orch_store *st, sqlite3_stmt *s, orch_run_fn fn,
-                               void *ud, int *found, struct orch_error *err)
+orch_status sq_each_run(struct orch_store *st, sqlite3_stmt *s, orch_run_fn fn, void *ud,
+                        int *found, struct orch_error *err)
 {
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -56,7 +56,36 @@ static const char *const sq_migrations[] = {
     " dispatched INTEGER NOT NULL, fired INTEGER NOT NULL, requeued INTEGER NOT NULL,"
     " reaped INTEGER NOT NULL, errors INTEGER NOT NULL);"
     "CREATE INDEX ticks_started ON ticks(started_ns, seq);",
+    /* 4: run retention (ABI 1.3): ended runs found oldest first by state
+     * and age. Before this step the file is switched to
+     * auto_vacuum=INCREMENTAL by one VACUUM (sq_vacuum_mode_set). */
+    "CREATE INDEX runs_ended ON runs(state, updated_ns, id);",
 };
+
+/* Schema 4's one-time switch of an older file to auto_vacuum=INCREMENTAL:
+ * SQLite changes the mode of a file that has tables only by rewriting it
+ * with VACUUM, which cannot run inside a transaction, so it runs before
+ * the step's own transaction. It needs free disk space about the size of
+ * the file and holds the write lock while it runs (busy_timeout for the
+ * others); a file already in that mode (every file made since) is left
+ * alone. Failing, the migration stops at schema 3 and is tried again at
+ * the next open. */
+static orch_status sq_vacuum_mode_set(struct orch_store *st, struct orch_error *err)
+{
+    sqlite3_stmt *s;
+    int mode = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA auto_vacuum", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        mode = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (mode == 2)
+        return ORCH_OK;
+    orch_status rc = sq_exec(st, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", err);
+    if (rc != ORCH_OK)
+        return sq_host->error_set(err, rc, "switching the database to auto_vacuum=INCREMENTAL "
+                                  "(one VACUUM, schema 4): %s", err->message);
+    return ORCH_OK;
+}
 
 #define SQ_SCHEMA (int32_t)(sizeof sq_migrations / sizeof sq_migrations[0])
 
@@ -85,16 +114,19 @@ orch_status sq_migrate(struct orch_store *st, int32_t dry_run, char **plan,
                                   "orch understands (%d): upgrade orch",
                                   cur, sup);
     if (dry_run) {
-        char buf[96];
+        char buf[128];
         if (cur == sup)
             snprintf(buf, sizeof buf, "schema %d is current", cur);
         else
-            snprintf(buf, sizeof buf, "migrate schema %d -> %d", cur, sup);
+            snprintf(buf, sizeof buf, "migrate schema %d -> %d%s", cur, sup,
+                     cur && cur < 4 ? " (with one VACUUM to auto_vacuum=INCREMENTAL)" : "");
         if (plan)
             *plan = sq_host->strdup(buf);
         return ORCH_OK;
     }
     for (int32_t v = cur; v < sup; v++) {
+        if (v == 3 && (rc = sq_vacuum_mode_set(st, err)) != ORCH_OK)
+            return rc;
         /* Each step in its own immediate transaction: two processes
          * migrating at once serialise, the second sees the new version. */
         if ((rc = sq_exec(st, "BEGIN IMMEDIATE", err)) != ORCH_OK)

@@ -26,6 +26,8 @@ enum sq_stmt {
     SQ_BLOB_PUT, SQ_BLOB_GET, SQ_BLOB_DELETE, SQ_BLOB_LIST,
     SQ_RUN_STATS,
     SQ_TICK_INSERT, SQ_TICK_LIST, SQ_TICK_PRUNE_AGE, SQ_TICK_PRUNE_KEEP,
+    SQ_RUN_LIST_ENDED, SQ_PURGE_CHECK, SQ_PURGE_ATT, SQ_PURGE_EV, SQ_PURGE_LOG_SUM,
+    SQ_PURGE_LOGS, SQ_PURGE_INST, SQ_PURGE_RUN,
     SQ_STMT_COUNT_
 };
 
@@ -114,5 +116,16 @@ orch_status sq_tick_append(struct orch_store *, const struct orch_tick_rec *,
 orch_status sq_tick_list(struct orch_store *, int64_t, uint32_t, orch_tick_fn, void *,
                          struct orch_error *);
 orch_status sq_tick_prune(struct orch_store *, int64_t, uint64_t, struct orch_error *);
+
+/* purge.c: run retention (ABI 1.3) and giving the freed pages back. */
+orch_status sq_run_list_ended(struct orch_store *, uint32_t, int64_t, const char *, int64_t,
+                              uint32_t, orch_run_fn, void *, struct orch_error *);
+orch_status sq_run_delete(struct orch_store *, const char *, int64_t, struct orch_run_purge *,
+                          struct orch_error *);
+orch_status sq_reclaim(struct orch_store *, uint64_t *, struct orch_error *);
+/* runs.c: every row of s through fn (non-zero stops), *found set when a
+ * row came. */
+orch_status sq_each_run(struct orch_store *st, sqlite3_stmt *s, orch_run_fn fn, void *ud,
+                        int *found, struct orch_error *err);
 
 #endif

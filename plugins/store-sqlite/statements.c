@@ -71,6 +71,19 @@ static const char *const sq_sql[SQ_STMT_COUNT_] = {
     /* By seq (append order): a seek on the key, where "beyond the newest
      * N by start" walked N index entries at every prune. */
     [SQ_TICK_PRUNE_KEEP] = "DELETE FROM ticks WHERE seq <= (SELECT max(seq) FROM ticks) - ?1",
+    /* Retention (schema 4's runs_ended index): ended runs oldest first,
+     * paged on (updated_ns, id). */
+    [SQ_RUN_LIST_ENDED] = "SELECT * FROM runs WHERE (CASE WHEN ?1 = 0 THEN state IN (4, 5, 6) "
+                          "ELSE state = ?1 END) AND updated_ns < ?4 AND (?3 IS NULL OR "
+                          "(updated_ns, id) > (?2, ?3)) ORDER BY updated_ns, id LIMIT ?5",
+    [SQ_PURGE_CHECK] = "SELECT state, updated_ns FROM runs WHERE id = ?",
+    [SQ_PURGE_ATT] = "DELETE FROM attempts WHERE run_id = ?",
+    [SQ_PURGE_EV] = "DELETE FROM events WHERE run_id = ?",
+    [SQ_PURGE_LOG_SUM] = "SELECT count(*), coalesce(sum(length(data)), 0) FROM logs WHERE "
+                         "run_id = ?",
+    [SQ_PURGE_LOGS] = "DELETE FROM logs WHERE run_id = ?",
+    [SQ_PURGE_INST] = "DELETE FROM instances WHERE run_id = ? AND state = 4",
+    [SQ_PURGE_RUN] = "DELETE FROM runs WHERE id = ?",
     [SQ_BLOB_LIST] = "SELECT key, size FROM blobs WHERE substr(key, 1, length(?1)) = ?1 "
                      "ORDER BY key",
 };

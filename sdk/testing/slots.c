@@ -228,6 +228,14 @@ CF_TR(store, tick_list,
       (s, since_ns, limit, fn, ud, e))
 CF_TR(store, tick_prune, (ST *s, int64_t before_ns, uint64_t keep, ER *e),
       (s, before_ns, keep, e))
+CF_TR(store, run_list_ended,
+      (ST *s, uint32_t state, int64_t after_ns, const char *after_id, int64_t before_ns,
+       uint32_t limit, orch_run_fn fn, void *ud, ER *e),
+      (s, state, after_ns, after_id, before_ns, limit, fn, ud, e))
+CF_TR(store, run_delete,
+      (ST *s, const char *id, int64_t before_ns, struct orch_run_purge *out, ER *e),
+      (s, id, before_ns, out, e))
+CF_TR(store, reclaim, (ST *s, uint64_t *bytes, ER *e), (s, bytes, e))
 
 /* ---- step ---- */
 
@@ -327,6 +335,9 @@ static const void *cf_traced_store(const void *vt)
     CF_WRAP(struct orch_store_vtable, store, tick_append);
     CF_WRAP(struct orch_store_vtable, store, tick_list);
     CF_WRAP(struct orch_store_vtable, store, tick_prune);
+    CF_WRAP(struct orch_store_vtable, store, run_list_ended);
+    CF_WRAP(struct orch_store_vtable, store, run_delete);
+    CF_WRAP(struct orch_store_vtable, store, reclaim);
     return &t;
 }
 

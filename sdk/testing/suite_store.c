@@ -698,6 +698,171 @@ static orch_status st_torture_once(struct cf *c, void *ud)
     return rc;
 }
 
+/* Run retention (ABI 1.3, CAP_RETENTION): run_list_ended returns only
+ * ended runs older than the bound, oldest first, paged without a skip;
+ * run_delete takes a run with its attempts, events, logs and destroyed
+ * instances' rows and nothing else, refuses a live or a newer run and
+ * says NOT_FOUND for a run already gone. The runs' times lie far from the
+ * other cases' so a shared store's earlier rows do not count. */
+#define ST_RET_T0 7000000000000LL
+
+struct st_ret_seen {
+    int n;
+    char ids[8][32];
+};
+
+static int32_t st_on_ret_run(void *ud, const struct orch_run_rec *r)
+{
+    struct st_ret_seen *w = ud;
+    if (w->n < 8)
+        snprintf(w->ids[w->n], sizeof w->ids[0], "%s", r->id);
+    w->n++;
+    return 0;
+}
+
+static int32_t st_count_cb(void *ud, const void *rec)
+{
+    (void)rec;
+    (*(int *)ud)++;
+    return 0;
+}
+static int32_t st_count_att(void *ud, const struct orch_attempt_rec *a)
+{
+    return st_count_cb(ud, a);
+}
+static int32_t st_count_ev(void *ud, const struct orch_event_rec *e)
+{
+    return st_count_cb(ud, e);
+}
+static int32_t st_count_log(void *ud, const struct orch_log_rec *l)
+{
+    return st_count_cb(ud, l);
+}
+static int32_t st_count_inst(void *ud, const struct orch_instance_rec *i)
+{
+    return st_count_cb(ud, i);
+}
+
+/* The ids run_list_ended gives, joined with spaces, into out. */
+static int st_ret_list(struct st *s, uint32_t state, const char *after, int64_t after_ns,
+                       uint32_t limit, char *out, size_t cap)
+{
+    struct st_ret_seen w = {0};
+    if (!st_want(s, s->vt->run_list_ended(s->h, state, after_ns, after, ST_RET_T0 + 500, limit,
+                                          st_on_ret_run, &w, &s->err),
+                 ORCH_OK, "run_list_ended"))
+        return -1;
+    out[0] = 0;
+    for (int i = 0; i < w.n && i < 8; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", w.ids[i]);
+    return 0;
+}
+
+static void st_retention(struct cf *c)
+{
+    ST_BEGIN(c, s);
+    static const struct { const char *id; uint32_t state; int64_t at; } runs[] = {
+        {"cf-ret-a", ORCH_RUN_SUCCEEDED, 100}, {"cf-ret-b", ORCH_RUN_FAILED, 200},
+        {"cf-ret-c", ORCH_RUN_CANCELLED, 300}, {"cf-ret-d", ORCH_RUN_RUNNING, 50},
+        {"cf-ret-e", ORCH_RUN_QUEUED, 60},     {"cf-ret-f", ORCH_RUN_WAITING, 70},
+        {"cf-ret-g", ORCH_RUN_SUCCEEDED, 900},
+    };
+    struct st_seen w = {0};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        struct orch_run_rec r = st_run(runs[i].id, NULL, runs[i].state);
+        r.created_ns = r.updated_ns = ST_RET_T0 + runs[i].at;
+        st_want(&s, s.vt->run_create(s.h, &r, st_on_run, &w, &s.err), ORCH_OK, "run_create");
+    }
+    for (uint32_t n = 1; n <= 2; n++) {
+        struct orch_attempt_rec a = {.struct_size = sizeof a, .state = ORCH_STEP_SUCCEEDED,
+                                     .run_id = "cf-ret-a", .step_id = "s", .attempt = n,
+                                     .started_ns = ST_RET_T0, .finished_ns = ST_RET_T0 + 1};
+        st_want(&s, s.vt->attempt_cas(s.h, &a, 0, &s.err), ORCH_OK, "attempt_cas insert");
+    }
+    int64_t seq;
+    for (int i = 0; i < 3; i++)
+        st_want(&s, s.vt->event_append(s.h, "cf-ret-a", "step.succeeded", "{}", ST_RET_T0, &seq,
+                                       &s.err), ORCH_OK, "event_append");
+    st_want(&s, s.vt->event_append(s.h, "cf-ret-g", "run.finished", "{}", ST_RET_T0, &seq,
+                                   &s.err), ORCH_OK, "event_append");
+    st_want(&s, s.vt->log_append(s.h, "cf-ret-a", "s", 1, ORCH_STREAM_STDOUT, "hello", 5,
+                                 ST_RET_T0, &s.err), ORCH_OK, "log_append");
+    st_want(&s, s.vt->log_append(s.h, "cf-ret-a", "s", 2, ORCH_STREAM_STDERR, "w\0rld", 5,
+                                 ST_RET_T0, &s.err), ORCH_OK, "log_append");
+    static const struct { const char *id; uint32_t state; } insts[] = {
+        {"cf-ret-i1", ORCH_INST_DESTROYED}, {"cf-ret-i2", ORCH_INST_RUNNING}};
+    for (size_t i = 0; i < 2; i++) {
+        struct orch_instance_rec in = {.struct_size = sizeof in, .state = insts[i].state,
+                                       .id = insts[i].id, .backend = "local",
+                                       .run_id = "cf-ret-a", .labels_json = "{}",
+                                       .created_ns = ST_RET_T0, .updated_ns = ST_RET_T0,
+                                       .last_used_ns = ST_RET_T0};
+        st_want(&s, s.vt->instance_put(s.h, &in, &s.err), ORCH_OK, "instance_put");
+    }
+    char got[300];
+    const int64_t from = ST_RET_T0 - 1;
+    if (!st_ret_list(&s, 0, "", from, 0, got, sizeof got) &&
+        strcmp(got, "cf-ret-a cf-ret-b cf-ret-c"))
+        cf_fail(c, "run_list_ended before T0+500: '%s' (want the ended runs, oldest first: "
+                   "cf-ret-a cf-ret-b cf-ret-c; never a running, queued, waiting or newer one)",
+                got);
+    if (!st_ret_list(&s, ORCH_RUN_FAILED, "", from, 0, got, sizeof got) &&
+        strcmp(got, "cf-ret-b"))
+        cf_fail(c, "run_list_ended of failed runs: '%s' (want cf-ret-b)", got);
+    if (!st_ret_list(&s, 0, "cf-ret-a", ST_RET_T0 + 100, 1, got, sizeof got) &&
+        strcmp(got, "cf-ret-b"))
+        cf_fail(c, "run_list_ended after (T0+100, cf-ret-a), limit 1: '%s' (want cf-ret-b)",
+                got);
+    struct st_ret_seen none = {0};
+    st_want(&s, s.vt->run_list_ended(s.h, ORCH_RUN_RUNNING, 0, NULL, ST_RET_T0 + 500, 0,
+                                     st_on_ret_run, &none, &s.err),
+            ORCH_E_INVALID_ARG, "run_list_ended of running runs");
+    struct orch_run_purge p = {.struct_size = sizeof p};
+    st_want(&s, s.vt->run_delete(s.h, "cf-ret-d", ST_RET_T0 + 500, &p, &s.err), ORCH_E_CONFLICT,
+            "run_delete of a running run");
+    st_want(&s, s.vt->run_delete(s.h, "cf-ret-f", ST_RET_T0 + 500, &p, &s.err), ORCH_E_CONFLICT,
+            "run_delete of a waiting run");
+    st_want(&s, s.vt->run_delete(s.h, "cf-ret-g", ST_RET_T0 + 500, &p, &s.err), ORCH_E_CONFLICT,
+            "run_delete of a run updated after before_ns");
+    st_want(&s, s.vt->run_delete(s.h, "cf-ret-none", ST_RET_T0 + 500, &p, &s.err),
+            ORCH_E_NOT_FOUND, "run_delete of no run");
+    if (st_want(&s, s.vt->run_delete(s.h, "cf-ret-a", ST_RET_T0 + 500, &p, &s.err), ORCH_OK,
+                "run_delete of an old succeeded run") &&
+        (p.attempts != 2 || p.events != 3 || p.log_chunks != 2 || p.log_bytes != 10 ||
+         p.instances != 1))
+        cf_fail(c, "run_delete counted %llu attempts, %llu events, %llu log chunks of %llu "
+                   "bytes, %llu instances (want 2, 3, 2 of 10, 1: the destroyed one)",
+                (unsigned long long)p.attempts, (unsigned long long)p.events,
+                (unsigned long long)p.log_chunks, (unsigned long long)p.log_bytes,
+                (unsigned long long)p.instances);
+    struct st_seen g = {0};
+    st_want(&s, s.vt->run_get(s.h, "cf-ret-a", st_on_run, &g, &s.err), ORCH_E_NOT_FOUND,
+            "run_get of a deleted run");
+    int att = 0, ev = 0, logs = 0, inst = 0, ev_g = 0;
+    st_want(&s, s.vt->attempt_list(s.h, "cf-ret-a", st_count_att, &att, &s.err), ORCH_OK,
+            "attempt_list");
+    st_want(&s, s.vt->event_list(s.h, "cf-ret-a", 0, 0, st_count_ev, &ev, &s.err), ORCH_OK,
+            "event_list");
+    st_want(&s, s.vt->log_read(s.h, "cf-ret-a", NULL, 0, 0, st_count_log, &logs, &s.err),
+            ORCH_OK, "log_read");
+    st_want(&s, s.vt->instance_list(s.h, "cf-ret-a", st_count_inst, &inst, &s.err), ORCH_OK,
+            "instance_list");
+    st_want(&s, s.vt->event_list(s.h, "cf-ret-g", 0, 0, st_count_ev, &ev_g, &s.err), ORCH_OK,
+            "event_list");
+    if (g.n || att || ev || logs || inst != 1 || ev_g != 1)
+        cf_fail(c, "after run_delete: run found %d, %d attempts, %d events, %d log chunks, "
+                   "%d instance rows (want 0, 0, 0, 0 and 1: the running instance's row "
+                   "stays); another run's events %d (want 1)", g.n, att, ev, logs, inst, ev_g);
+    st_want(&s, s.vt->run_delete(s.h, "cf-ret-a", ST_RET_T0 + 500, NULL, &s.err),
+            ORCH_E_NOT_FOUND, "run_delete of a run deleted already");
+    if (!st_ret_list(&s, 0, "", from, 0, got, sizeof got) && strcmp(got, "cf-ret-b cf-ret-c"))
+        cf_fail(c, "run_list_ended after the delete: '%s' (want cf-ret-b cf-ret-c)", got);
+    uint64_t freed = 0;
+    if (s.vt->reclaim)
+        st_want(&s, s.vt->reclaim(s.h, &freed, &s.err), ORCH_OK, "reclaim");
+    st_close(&s);
+}
+
 static void st_torture(struct cf *c)
 {
     cf_torture(c, "open, migrate, run_create, run_get, close", st_torture_once, NULL);
@@ -709,6 +874,7 @@ const struct cf_case cf_store_cases[] = {
     {"store/ledger-order", ORCH_STORE_CAP_RUNS, 0, st_ledger},
     {"store/run-stats", ORCH_STORE_CAP_STATS, 0, st_run_stats},
     {"store/ticks", ORCH_STORE_CAP_TICKS, 0, st_ticks},
+    {"store/retention", ORCH_STORE_CAP_RETENTION, 0, st_retention},
     {"store/logs-binary", ORCH_STORE_CAP_RUNS, 0, st_logs},
     {"store/leases-and-claims", ORCH_STORE_CAP_LEASES, 0, st_leases},
     {"store/blobs", ORCH_STORE_CAP_BLOBS, 0, st_blobs},

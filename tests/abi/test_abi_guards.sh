@@ -5,12 +5,12 @@
 : "${ORCH_BUILD_DIR:?}" "${ORCH_PLUGIN_TOOL:?}"
 A="$ORCH_SOURCE_DIR/tests/abi"
 
-# 1. Every member of each frozen table (1.0, 1.1, 1.2) is where it was, in
-# that version's frozen headers exactly and in the current ones (which may
-# only append). The 1.1 table includes backend reap_commands and workdir,
-# 1.2 the store's tick ledger.
+# 1. Every member of each frozen table (1.0, 1.1, 1.2, 1.3) is where it
+# was, in that version's frozen headers exactly and in the current ones
+# (which may only append). The 1.1 table includes backend reap_commands and
+# workdir, 1.2 the store's tick ledger, 1.3 its run retention.
 "$ORCH_BUILD_DIR/tests/abi_offsets_current" | sort >"$T/current"
-for v in 1.0 1.1 1.2; do
+for v in 1.0 1.1 1.2 1.3; do
   exe=abi_offsets_frozen
   [ "$v" = 1.0 ] || exe="abi_offsets_frozen_${v/./_}"
   "$ORCH_BUILD_DIR/tests/$exe" | sort >"$T/frozen-$v"
@@ -40,8 +40,12 @@ for m in orch_store_vtable.tick_append orch_store_vtable.tick_list \
          orch_store_vtable.tick_prune orch_tick_rec.errors; do
   grep -q "^$m " "$A/offsets-1.2.txt" || fail "offsets-1.2.txt lacks $m"
 done
-# The current headers' minor is the newest frozen one (a 1.3 slot needs a
-# frozen-1.3 and its table before it ships).
+for m in orch_store_vtable.run_list_ended orch_store_vtable.run_delete \
+         orch_store_vtable.reclaim orch_run_purge.instances; do
+  grep -q "^$m " "$A/offsets-1.3.txt" || fail "offsets-1.3.txt lacks $m"
+done
+# The current headers' minor is the newest frozen one (a 1.4 slot needs a
+# frozen-1.4 and its table before it ships).
 minor=$(sed -n 's/^#define ORCH_ABI_MINOR \([0-9]*\)$/\1/p' "$ORCH_SOURCE_DIR/sdk/include/orch/abi.h")
 [ -d "$A/frozen-1.$minor" ] && [ -f "$A/offsets-1.$minor.txt" ] ||
   fail "ABI 1.$minor has no tests/abi/frozen-1.$minor and offsets-1.$minor.txt"

@@ -60,25 +60,25 @@ expect_rc 2 "a shared store does not migrate by itself"
 expect_out "orch -c FILE migrate" "and says what to run"
 o -c "$T/pg.yaml" migrate --dry-run
 expect_rc 0 "dry run"
-expect_out "0 -> 4" "the plan"
+expect_out "0 -> 5" "the plan"
 [ -z "$(psql_q "SELECT 1 FROM information_schema.schemata WHERE schema_name = '$schema'")" ] ||
   fail "a dry run changed nothing"
 o -c "$T/pg.yaml" migrate
 expect_rc 0 "migrate"
-expect_out "schema 0 -> 4" "migrated"
+expect_out "schema 0 -> 5" "migrated"
 o -c "$T/pg.yaml" migrate
 expect_rc 0 "again"
-expect_out "schema 4 -> 4" "nothing to do the second time"
-[ "$(psql_q "SELECT count(*) FROM $schema.orch_schema")" = 4 ] || fail "one row a version"
+expect_out "schema 5 -> 5" "nothing to do the second time"
+[ "$(psql_q "SELECT count(*) FROM $schema.orch_schema")" = 5 ] || fail "one row a version"
 # An upgrade: the database as version 1 left it, then this orch's migrate.
 psql_q "DROP INDEX $schema.instances_live; DROP INDEX $schema.runs_owner;
-        DROP INDEX $schema.runs_queue; DROP TABLE $schema.ticks;
+        DROP INDEX $schema.runs_queue; DROP TABLE $schema.ticks; DROP INDEX $schema.runs_ended;
         DELETE FROM $schema.orch_schema WHERE version >= 2"
 o -c "$T/pg.yaml" runs list
 expect_rc 2 "an older schema is refused until migrated"
 expect_out "older than this orch needs" "and says so"
 o -c "$T/pg.yaml" migrate
-expect_out "schema 1 -> 4" "upgraded from version 1"
+expect_out "schema 1 -> 5" "upgraded from version 1"
 for ix in runs_owner runs_queue; do
   [ -n "$(psql_q "SELECT 1 FROM pg_indexes WHERE schemaname = '$schema' AND indexname = '$ix'")" ] ||
     fail "the upgrade made index $ix"
@@ -91,7 +91,7 @@ sed -i "s/port: .*/port: $port/" "$T/new.yaml"
 "$ORCH" -c "$T/new.yaml" migrate >"$T/m2" 2>&1 & m2=$!
 wait $m1 || { cat "$T/m1"; fail "concurrent migrate 1"; }
 wait $m2 || { cat "$T/m2"; fail "concurrent migrate 2"; }
-[ "$(psql_q "SELECT count(*) FROM ${schema}_new.orch_schema")" = 4 ] ||
+[ "$(psql_q "SELECT count(*) FROM ${schema}_new.orch_schema")" = 5 ] ||
   fail "concurrent migrations applied once"
 # A schema newer than this orch: refused, by runs and by migrate.
 psql_q "INSERT INTO ${schema}_new.orch_schema VALUES (99, 0)"

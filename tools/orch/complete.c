@@ -38,7 +38,7 @@ static const struct cli_comp cli_comps[] = {
      {CLI_A_FILE, CLI_A_WORKFLOW}},
     {"resume", NULL, NULL, {CLI_A_RUN}},
     {"validate", NULL, NULL, {CLI_A_FILE}},
-    {"gc", NULL, NULL, {CLI_A_FILE}},
+    {"gc", NULL, "--dry-run --now", {CLI_A_FILE}},
     {"migrate", NULL, "--dry-run", {0}},
     {"runs", "list show logs events artifacts artifact start approve reject cancel requeue "
              "discard", NULL, {0}},

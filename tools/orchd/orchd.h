@@ -52,6 +52,9 @@ struct orchd_metrics {
     struct orchd_hist run_dur, step_dur;
     uint64_t *http;                   /* [route (last: unmatched) * ORCHD_HTTP_CODES + code] */
     uint64_t claims, ticks, tick_overruns, notify_failures;
+    /* retention.c's sweeps and what they removed */
+    uint64_t retention_sweeps, retention_runs, retention_blobs, retention_log_bytes,
+        retention_reclaimed, retention_errors;
     uint64_t *auth_failures;          /* [route * ORCHD_AUTH_N + reason] (authlog.c) */
 };
 
@@ -123,6 +126,9 @@ struct orchd {
         json_t *result;               /* the last reload's answer */
     } reload;
     int64_t last_reconcile_mono;
+    int64_t last_retention_mono;      /* retention.c: its last sweep */
+    int retention_more;               /* the last sweep stopped by its bounds */
+    int retention_warned;             /* the store cannot delete runs: said once */
     int64_t max_ticks;                /* 0 = run until stopped */
     json_t *plugins;                  /* scanned at start: info of each */
     json_t *plugin_errors;            /* [{path, error}] */
@@ -172,6 +178,8 @@ int orchd_fire_schedules(struct orchd *d, json_t *last, int64_t now_ns);
 /* reconcile.c: reap what the ownership ledger holds for no live run;
  * returns how many were reaped. */
 int orchd_reconcile(struct orchd *d);
+/* retention.c: the retention sweep, when due (engine thread). */
+void orchd_retention(struct orchd *d, int64_t now, int64_t mono);
 /* progress.c: the engine's progress callback (ud: struct orchd). */
 void orchd_on_progress(void *ud, const struct oc_progress *p);
 

@@ -238,6 +238,8 @@ void orchd_tick(struct orchd *d)
         reaped = orchd_reconcile(d);
         orchd_tick_prune(d, now);
     }
+    if (leading)
+        orchd_retention(d, now, mono);
     pthread_mutex_lock(&d->m.lock);
     d->m.ticks++;
     d->m.claims += (uint64_t)claimed;

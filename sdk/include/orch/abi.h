@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define ORCH_ABI_MAJOR 1
-#define ORCH_ABI_MINOR 2
+#define ORCH_ABI_MINOR 3
 #define ORCH_SDK_VERSION "0.1.0"
 
 /* Layout-relevant facts compared at load: pointer size and byte order. */

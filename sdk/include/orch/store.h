@@ -28,7 +28,9 @@ extern "C" {
 #define ORCH_STORE_CAP_STATS (1ull << 7)
 /* Since 1.2: the tick ledger (tick_append, tick_list, tick_prune). */
 #define ORCH_STORE_CAP_TICKS (1ull << 8)
-#define ORCH_STORE_CAPS_ALL ((1ull << 9) - 1)
+/* Since 1.3: run retention (run_list_ended, run_delete; reclaim optional). */
+#define ORCH_STORE_CAP_RETENTION (1ull << 9)
+#define ORCH_STORE_CAPS_ALL ((1ull << 10) - 1)
 
 #define ORCH_RUN_QUEUED 1u
 #define ORCH_RUN_RUNNING 2u
@@ -174,6 +176,18 @@ struct orch_tick_rec {
 };
 typedef int32_t (*orch_tick_fn)(void *ud, const struct orch_tick_rec *t);
 
+/* What run_delete removed with a run (ABI 1.3, CAP_RETENTION); the caller
+ * sets struct_size and zeroes the rest. */
+struct orch_run_purge {
+    uint32_t struct_size;
+    uint32_t reserved0;
+    uint64_t attempts;             /* attempt rows */
+    uint64_t events;               /* ledger events of the run */
+    uint64_t log_chunks;           /* log rows */
+    uint64_t log_bytes;            /* their bytes */
+    uint64_t instances;            /* ledger rows of its destroyed instances */
+};
+
 /* `orch-plugin test` names a slot "store.SLOT" when a case crashes, hangs or
  * leaks in it ("store.run_cas hung (> 30 s)"). Cases, by slot: migrate and
  * schema_version store/schema-and-migrate; run_* and attempt_cas
@@ -181,7 +195,8 @@ typedef int32_t (*orch_tick_fn)(void *ud, const struct orch_tick_rec *t);
  * store/logs-binary; lease_*, run_claim and run_heartbeat
  * store/leases-and-claims and (two processes at once)
  * store/concurrent-processes; blob_* store/blobs; txn_* store/txn-rollback;
- * run_stats store/run-stats; tick_* store/ticks; every allocation failing
+ * run_stats store/run-stats; tick_* store/ticks; run_list_ended,
+ * run_delete and reclaim store/retention; every allocation failing
  * in turn store/torture (--torture). */
 struct orch_store_vtable {
     uint32_t struct_size;
@@ -331,6 +346,33 @@ struct orch_store_vtable {
                              orch_tick_fn fn, void *ud, struct orch_error *err);
     orch_status (*tick_prune)(struct orch_store *st, int64_t before_ns, uint64_t keep,
                               struct orch_error *err);
+
+    /* ---- ABI 1.3 ---- */
+
+    /* Run retention, CAP_RETENTION. run_list_ended calls fn with at most
+     * limit runs (0 = no limit) in state (SUCCEEDED, FAILED or CANCELLED;
+     * 0 = any of the three, never another) whose updated_ns is before
+     * before_ns, ordered by (updated_ns, id) and after (after_ns,
+     * after_id) in that order (after_id NULL = from the first), so a
+     * caller pages without skipping a run; it stops when fn returns
+     * non-zero. */
+    orch_status (*run_list_ended)(struct orch_store *st, uint32_t state, int64_t after_ns,
+                                  const char *after_id, int64_t before_ns, uint32_t limit,
+                                  orch_run_fn fn, void *ud, struct orch_error *err);
+    /* Deletes run id with its attempts, events, logs and the ledger rows of
+     * its DESTROYED instances (a live instance's row stays), in one
+     * transaction, only while the run is SUCCEEDED, FAILED or CANCELLED and
+     * its updated_ns is before before_ns: NOT_FOUND when there is no such
+     * run (another process deleted it: not an error to a sweeper),
+     * CONFLICT when it is in another state or was updated since (a requeue
+     * in between). Blobs are the caller's. out (may be NULL) counts what
+     * went. Refused (INVALID_ARG) inside the caller's transaction. */
+    orch_status (*run_delete)(struct orch_store *st, const char *id, int64_t before_ns,
+                              struct orch_run_purge *out, struct orch_error *err);
+    /* Optional (NULL = the store gives space back itself, as PostgreSQL's
+     * autovacuum does): returns freed space to the file system after
+     * deletes; *bytes is how much the store shrank. */
+    orch_status (*reclaim)(struct orch_store *st, uint64_t *bytes, struct orch_error *err);
 };
 
 static inline const char *orch_run_state_name(uint32_t s)

@@ -23,6 +23,7 @@ static const struct orchd_cfg od_default = {
     .max_runs = 64,
     .stop_grace_ms = 30000,
     .reconcile_ms = 60000,
+    .retention_every_ms = 600000,
     .idle_instance_ms = 1800000,
     .max_engine_crashes = 3,
     .max_tick_ms = 5000,
@@ -205,6 +206,7 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
                                        "max_runs",
                                        "stop_grace",
                                        "reconcile_every",
+                                       "retention_every",
                                        "idle_instance_ttl",
                                        "max_engine_crashes",
                                        "max_tick",
@@ -230,6 +232,11 @@ static void od_worker_read(struct oc_cfg_reader *b, struct orchd_cfg *d, const s
         (uint32_t)oc_get_uint(b, n, "max_runs", od_default.max_runs, 1, 100000, "worker.max_runs");
     d->stop_grace_ms = oc_get_duration(b, n, "stop_grace", od_default.stop_grace_ms, "worker");
     d->reconcile_ms = oc_get_duration(b, n, "reconcile_every", od_default.reconcile_ms, "worker");
+    d->retention_every_ms =
+        oc_get_duration(b, n, "retention_every", od_default.retention_every_ms, "worker");
+    const struct oc_node *re = oc_node_get(n, "retention_every");
+    if (re && d->retention_every_ms < 1000)
+        oc_diag_add(b->diag, &re->pos, "worker.retention_every must be at least 1s");
     d->idle_instance_ms =
         oc_get_duration(b, n, "idle_instance_ttl", od_default.idle_instance_ms, "worker");
     d->max_engine_crashes =

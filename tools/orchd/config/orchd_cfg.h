@@ -73,6 +73,7 @@ struct orchd_cfg {
     char *worker_id; /* NULL = host/pid/start */
     int singleton;   /* worker.mode: singleton (one daemon of the store drives) */
     int64_t lease_ttl_ms, tick_ms, stop_grace_ms, reconcile_ms, idle_instance_ms;
+    int64_t retention_every_ms;  /* how often retention: is swept (tools/orchd/retention.c) */
     uint32_t max_runs;           /* runs driven at once by this daemon */
     int64_t max_tick_ms;         /* a tick that takes longer stops claiming, and is
                                     logged and counted as an overrun */
