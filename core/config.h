@@ -42,6 +42,25 @@ struct oc_retry {
     double factor;               /* default 2.0 */
 };
 
+/* A step's strategy: (docs/config.md, "Matrix"). The expansion rule is
+ * core/matrix.c's; the engine expands the matrix when the step becomes
+ * ready (core/engine/matrix_run.c), static or not, one code path. */
+struct oc_strategy {
+    /* strategy.matrix: a MAP (a value may be one ${{ }} giving a list), or
+     * a SCALAR that is one ${{ }} giving the whole mapping. NULL: no
+     * strategy. Owned by the config root. */
+    const struct oc_node *matrix;
+    uint32_t max_parallel;       /* instances in flight at once; 0 = no bound of its own */
+    int fail_fast;               /* default 1: one instance failed cancels the others */
+    uint32_t limit;              /* instances at most (strategy.limit, default 256) */
+};
+
+/* strategy.matrix (a MAP) as the JSON object core/matrix.c expands: YAML
+ * scalars as oc_node_to_json reads them, except a number with a fraction,
+ * which keeps its text ("3.10" stays 3.10, never 3.1 or 3.1000000000000001).
+ * A value that is a ${{ }} stays its text. */
+json_t *oc_strategy_matrix_json(const struct oc_node *m);
+
 /* log_limit: the bytes of output one step attempt keeps in the store
  * (head and tail past it; docs/security.md, "Bounded logs"). */
 #define OC_LOG_LIMIT_DEFAULT (64ll << 20)
@@ -66,6 +85,7 @@ struct oc_step {
     int continue_on_error;
     int on_unknown;              /* OC_ON_UNKNOWN_* */
     int64_t log_limit;           /* bytes an attempt's stored log keeps (resolved) */
+    struct oc_strategy strategy; /* .matrix NULL: none */
     struct oc_pos pos;
     /* Filled by oc_config_validate: */
     const struct oc_plugin *plugin;

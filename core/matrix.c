@@ -22,6 +22,19 @@ static int oc_mx_is_vector(const char *key)
     return strcmp(key, "include") && strcmp(key, "exclude");
 }
 
+/* A vector's name is read as matrix.KEY: an identifier, nothing a name
+ * or a reference could misread. */
+static int oc_mx_key_ok(const char *k)
+{
+    if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_'))
+        return 0;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+              (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
+            return 0;
+    return 1;
+}
+
 /* Whether c has every key:value of part. */
 static int oc_mx_has_all(const json_t *c, const json_t *part)
 {
@@ -39,26 +52,39 @@ static int oc_mx_has_all(const json_t *c, const json_t *part)
 static int oc_mx_product(const json_t *matrix, size_t limit, json_t *out, char **why)
 {
     size_t total = 1, nvec = 0;
+    int past = 0; /* the product does not fit a size_t */
     const char *k;
     const json_t *v;
     json_object_foreach((json_t *)matrix, k, v) {
         if (!oc_mx_is_vector(k))
             continue;
+        if (!oc_mx_key_ok(k))
+            return oc_mx_fail(why, "matrix key '%s' may only use letters, digits, '_' and "
+                                   "'-', starting with a letter or '_' (it is read as "
+                                   "matrix.KEY)", k);
         if (!json_is_array(v) || !json_array_size(v))
             return oc_mx_fail(why, "matrix '%s' must be a list of at least one value", k);
         size_t n = json_array_size(v);
-        /* Past the limit the count is not needed: stop before it could
-         * overflow. */
-        total = total > limit ? total : total * n;
+        /* The exact count while it fits (the refusal says it), and never a
+         * product that overflows. */
+        if (total > SIZE_MAX / n)
+            past = 1;
+        else
+            total *= n;
         nvec++;
     }
     if (!nvec)
         return 0;
-    if (total > limit)
+    if (past)
         return oc_mx_fail(why,
                           "the matrix makes more than %zu instances (the product of its "
                           "lists); the limit is %zu",
                           limit, limit);
+    if (total > limit)
+        return oc_mx_fail(why,
+                          "the matrix makes %zu instances (the product of its lists); the "
+                          "limit is %zu",
+                          total, limit);
     for (size_t i = 0; i < total; i++) {
         json_t *c = json_object();
         size_t rest = total;
@@ -173,7 +199,8 @@ char *oc_matrix_instance_id(const char *id, const json_t *c)
         if (json_is_string(v)) {
             oc_buf_addf(&b, "%s", json_string_value(v));
         } else {
-            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            /* 15 digits: 3.12 from fromJSON is named 3.12, not 3.1200000000000001. */
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
             oc_buf_addf(&b, "%s", t ? t : "");
             free(t);
         }

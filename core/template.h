@@ -64,6 +64,13 @@ int oc_template_render_subst(const char *in, const struct oc_scope *sc,
 int oc_expr_eval_bool(const char *expr, const struct oc_scope *sc, int *result,
                       char **errmsg);
 
+/* The value of a string that is exactly one ${{ expr }} (spaces around
+ * allowed), kept as its kind: a list from fromJSON stays a list. 0 with
+ * *out (the caller frees it), or -1 with *errmsg (malloc'd): not one
+ * expression, a syntax error, or the evaluation's error. */
+int oc_template_eval_value(const char *s, const struct oc_scope *sc, struct oc_val *out,
+                           char **errmsg);
+
 /* Parse only: call fn for every reference in a template (is_expr 0) or an
  * expression (is_expr 1); fn returning non-zero stops with -1. Syntax errors
  * give -1 with *errmsg. For config validation. */

@@ -30,6 +30,10 @@ void oc_telemetry_free(struct oc_telemetry *t);
 
 /* retention.c: retention: into cfg->retention. */
 void oc_retention_read(struct oc_cfg_reader *b, const struct oc_node *root);
+/* strategy.c: a step's strategy: (its matrix's shape; the expansion is
+ * checked by validate.c when the matrix is static). */
+void oc_strategy_read(struct oc_cfg_reader *b, struct oc_strategy *s, const struct oc_node *step,
+                      const char *what);
 
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one

@@ -8,6 +8,7 @@
 #include "../host.h"
 #include "../options.h"
 #include "../template.h"
+#include "../matrix.h"
 #include "internal.h"
 
 struct oc_vc {
@@ -188,6 +189,7 @@ struct oc_refctx {
     size_t step;                 /* OC_REF_STEP: its index */
     const char *label;           /* "step ID", "workflow W", "workflow W, output O" */
     const struct oc_pos *pos;
+    int in_matrix;               /* the step's strategy.matrix itself: no matrix.KEY */
 };
 
 /* steps.ID or needs.ID (ns), found: the rest must be outputs.NAME or result. */
@@ -235,6 +237,18 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
     if (!strcmp(ns, "run")) {
         if (n != 1 || (strcmp(parts[0], "id") && strcmp(parts[0], "workflow")))
             oc_diag_add(c->v->diag, c->pos, "%s: write run.id or run.workflow", who);
+        return 0;
+    }
+    if (!strcmp(ns, "matrix")) {
+        const struct oc_step *st = c->site == OC_REF_STEP ? &w->steps[c->step] : NULL;
+        if (!st || !st->strategy.matrix || c->in_matrix)
+            oc_diag_add(c->v->diag, c->pos, "%s: matrix.%s: %s", who, n ? parts[0] : "",
+                        c->in_matrix ? "a matrix cannot use its own values"
+                        : st         ? "this step has no strategy.matrix"
+                                     : "there is a matrix only in a step with "
+                                       "strategy.matrix");
+        else if (n != 1)
+            oc_diag_add(c->v->diag, c->pos, "%s: write matrix.KEY", who);
         return 0;
     }
     if (!strcmp(ns, "needs")) {
@@ -303,10 +317,30 @@ static void oc_check_outputs(struct oc_vc *v, const struct oc_workflow *w)
     for (size_t i = 0; w->outputs && i < w->outputs->len; i++) {
         char *label = oc_xasprintf("workflow %s, output %s", w->name,
                                    w->outputs->keys[i]->str);
-        struct oc_refctx c = {v, w, OC_REF_OUTPUT, SIZE_MAX, label, &w->outputs->items[i]->pos};
+        struct oc_refctx c = {v, w, OC_REF_OUTPUT, SIZE_MAX, label, &w->outputs->items[i]->pos, 0};
         oc_check_tree(&c, w->outputs->items[i]);
         free(label);
     }
+}
+
+/* A static matrix is expanded here as the engine will (core/matrix.c):
+ * its limit, an empty result or a bad shape refuse the file at the
+ * matrix's position. A dynamic one is expanded when the step is ready. */
+static void oc_check_matrix(struct oc_vc *v, const struct oc_step *st, const char *what)
+{
+    const struct oc_node *m = st->strategy.matrix;
+    if (m->kind != OC_NODE_MAP)
+        return;
+    for (size_t i = 0; i < m->len; i++)
+        if (m->items[i]->kind == OC_NODE_SCALAR && oc_template_has(m->items[i]->str))
+            return;
+    json_t *mj = oc_strategy_matrix_json(m), *combos = NULL;
+    char *why = NULL;
+    if (oc_matrix_expand(mj, st->strategy.limit, &combos, &why) != 0)
+        oc_diag_add(v->diag, &m->pos, "%s: strategy.matrix: %s", what, why);
+    free(why);
+    json_decref(combos);
+    json_decref(mj);
 }
 
 static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
@@ -330,11 +364,16 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
                                        "backend '%s'",
                     what, st->uses, v->cfg->default_backend);
     oc_lint_step(v->cfg, st, v->diag);
-    struct oc_refctx c = {v, w, OC_REF_STEP, i, what, &st->pos};
+    struct oc_refctx c = {v, w, OC_REF_STEP, i, what, &st->pos, 0};
     oc_check_tree(&c, st->with);
     oc_check_tree(&c, st->env);
     if (st->if_expr)
         oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(w, i, "if"));
+    if (st->strategy.matrix) {
+        c.in_matrix = 1;
+        oc_check_tree(&c, st->strategy.matrix);
+        oc_check_matrix(v, st, what);
+    }
     free(what);
 }
 
@@ -374,7 +413,7 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         if (oc_order(&v, w) != 0)
             continue;
         char *label = oc_xasprintf("workflow %s", w->name);
-        struct oc_refctx wc = {&v, w, OC_REF_WF_ENV, SIZE_MAX, label, &w->pos};
+        struct oc_refctx wc = {&v, w, OC_REF_WF_ENV, SIZE_MAX, label, &w->pos, 0};
         oc_check_tree(&wc, w->env);
         for (size_t j = 0; j < w->n_steps; j++)
             oc_check_step(&v, w, j);

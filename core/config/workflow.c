@@ -58,7 +58,7 @@ static void oc_step_read(struct oc_cfg_reader *b, struct oc_step *st, const stru
     static const char *const keys[] = {"id", "uses", "with", "needs", "backend", "if",
                                        "log_limit",
                                        "timeout", "retry", "continue_on_error",
-                                       "on_unknown", "env", NULL};
+                                       "on_unknown", "env", "strategy", NULL};
     st->pos = n->pos;
     char *what = oc_xasprintf("workflow %s, step %zu", wf, idx + 1);
     if (n->kind != OC_NODE_MAP) {
@@ -91,6 +91,7 @@ static void oc_step_read(struct oc_cfg_reader *b, struct oc_step *st, const stru
     st->log_limit = oc_get_size(b, n, "log_limit", 0, OC_LOG_LIMIT_MIN, OC_LOG_LIMIT_MAX, what);
     oc_retry_read(b, &st->retry, oc_node_get(n, "retry"), what);
     st->continue_on_error = oc_get_bool(b, n, "continue_on_error", 0, what);
+    oc_strategy_read(b, &st->strategy, n, what);
     const struct oc_node *ou = oc_node_get(n, "on_unknown");
     const char *ous = oc_scalar(b, ou, what);
     st->on_unknown = OC_ON_UNKNOWN_RETRY;

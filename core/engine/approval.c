@@ -52,7 +52,7 @@ static void oc_approval_outputs(struct oc_srt *s, json_t *d, int approved)
 static int oc_approval_settle(struct oc_run *r, size_t idx, const char *on_timeout)
 {
     struct oc_srt *s = &r->steps[idx];
-    json_t *d = oc_approval_decision(r, s->def->id, s->attempt);
+    json_t *d = oc_approval_decision(r, s->name, s->attempt);
     int64_t now = oc_now_real_ns();
     if (!d && (!s->wait_deadline_ns || now < s->wait_deadline_ns))
         return 0;
@@ -100,7 +100,7 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
     if (r->dry_run) {
         json_object_set_new(s->outputs, "approved", json_string("true"));
         oc_ledger_event(r, "step.plan",
-                        json_pack("{s:s,s:s+}", "step", s->def->id, "plan",
+                        json_pack("{s:s,s:s+}", "step", s->name, "plan",
                                   "would wait for approval: ", message ? message : ""));
         oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
         json_decref(with);
@@ -121,7 +121,7 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
                                   ? s->started_ns + s->def->timeout_ms * 1000000
                                   : 0;
         oc_ledger_event(r, "approval.waiting",
-                        json_pack("{s:s,s:i,s:s,s:s,s:O?,s:O?,s:I}", "step", s->def->id,
+                        json_pack("{s:s,s:i,s:s,s:s,s:O?,s:O?,s:I}", "step", s->name,
                                   "attempt", (json_int_t)s->attempt, "kind", "approval",
                                   "message", message ? message : "", "inputs",
                                   json_object_get(with, "inputs"), "required",
@@ -160,7 +160,7 @@ void oc_run_park(struct oc_run *r)
         const struct oc_srt *s = &r->steps[i];
         if (!oc_step_waiting(s))
             continue;
-        json_array_append_new(steps, json_string(s->def->id));
+        json_array_append_new(steps, json_string(s->name));
         if (s->wait_deadline_ns && (!deadline || s->wait_deadline_ns < deadline))
             deadline = s->wait_deadline_ns;
     }

@@ -28,7 +28,7 @@ static void oc_job_stream(void *ud, uint32_t stream, const char *data,
     oc_redact_stream(r->red, &s->held[stream - 1], data, len, out);
     if (out->len > from) {
         struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
-                                .step_id = s->def->id, .attempt = s->attempt,
+                                .step_id = s->name, .attempt = s->attempt,
                                 .data = out->data + from, .len = out->len - from,
                                 .stream = stream};
         oc_engine_progress(r, &p);
@@ -48,7 +48,7 @@ static void oc_step_streams_end(struct oc_run *r, struct oc_srt *s)
         if (out->len == from)
             continue;
         struct oc_progress p = {.type = OC_EV_STEP_OUTPUT, .run_id = r->id,
-                                .step_id = s->def->id, .attempt = s->attempt,
+                                .step_id = s->name, .attempt = s->attempt,
                                 .data = out->data + from, .len = out->len - from,
                                 .stream = i + 1};
         oc_engine_progress(r, &p);
@@ -63,7 +63,7 @@ static void oc_job_log(void *ud, uint32_t level, const char *line)
     char *safe = oc_redact(r->red, line, strlen(line), &n);
     struct oc_log_fields f = {.run_id = r->id};
     if (job->kind == OC_JOB_STEP) {
-        f.step_id = r->steps[job->idx].def->id;
+        f.step_id = r->steps[job->idx].name;
         f.attempt = r->steps[job->idx].attempt;
         f.component = r->steps[job->idx].def->plugin->id;
     } else {
@@ -144,7 +144,7 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
         uint32_t state = oc_step_state(s);
         if ((state == ORCH_STEP_FAILED || state == ORCH_STEP_TIMED_OUT) &&
             !s->def->continue_on_error) {
-            *error = oc_xasprintf("step %s %s: %s", s->def->id,
+            *error = oc_xasprintf("step %s %s: %s", s->name,
                                   orch_step_state_name(state),
                                   s->error ? s->error : "failed");
             return ORCH_RUN_FAILED;
@@ -273,6 +273,9 @@ static void oc_run_free(struct oc_run *r)
 {
     for (size_t i = 0; i < r->n_steps; i++) {
         json_decref(r->steps[i].outputs);
+        json_decref(r->steps[i].matrix);
+        if (r->steps[i].group != SIZE_MAX)
+            free((char *)r->steps[i].name);
         free(r->steps[i].error);
         oc_buf_free(&r->steps[i].out[0]);
         oc_buf_free(&r->steps[i].out[1]);
@@ -336,6 +339,8 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
      * starts OC_PHASE_PENDING (zero). */
     for (size_t i = 0; i < wf->n_steps; i++) {
         r->steps[i].def = &wf->steps[i];
+        r->steps[i].name = wf->steps[i].id;
+        r->steps[i].group = SIZE_MAX;
         r->steps[i].inst = SIZE_MAX;
         r->steps[i].exit_code = -1;
     }
@@ -499,7 +504,7 @@ void oc_engine_abandon(struct oc_engine *e)
             oc_ledger_end_logs(r, s);
             /* Named here, while s->attempt is the attempt being cut: the
              * executor's late report is ignored (oc_step_done). */
-            struct oc_log_fields f = {.run_id = r->id, .step_id = s->def->id,
+            struct oc_log_fields f = {.run_id = r->id, .step_id = s->name,
                                       .attempt = s->attempt, .component = "engine"};
             oc_log_at(ORCH_LOG_WARN, &f, "attempt %u interrupted by shutdown: marked unknown, "
                       "the run goes back to the queue", s->attempt);

@@ -44,6 +44,14 @@ struct oc_inst {
 
 struct oc_srt {
     const struct oc_step *def;
+    /* Its id in every record, event, log and listing: def->id, or a matrix
+     * instance's name `ID (v1, v2)` (oc_matrix_instance_id; owned then). */
+    const char *name;
+    json_t *matrix;          /* a matrix instance: its combination (the matrix context) */
+    size_t group;            /* a matrix instance: its group step's index; else SIZE_MAX */
+    size_t first_member;     /* a matrix group: its instances are steps */
+    size_t n_members;        /*   [first_member, first_member + n_members) */
+    int fail_fast_hit;       /* a group: an instance failed, the rest are cancelled */
     enum oc_step_phase phase;/* step_state.c's alone: ask it, never write it */
     uint32_t attempt;        /* current or last attempt number */
     uint32_t tries;          /* attempts made by this process (retry budget) */
@@ -279,6 +287,26 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
 int oc_step_input_or_fail(struct oc_run *r, size_t idx, struct oc_step_input *in);
 /* The step's rendered `with`, or NULL after failing the step with why. */
 json_t *oc_step_with(struct oc_run *r, size_t idx);
+
+/* matrix_run.c: a step with strategy.matrix (docs/config.md, "Matrix"). The
+ * combinations and names are core/matrix.c's; the phases step_state.c's. */
+/* Group idx's needs are done and its `if` holds: its matrix is evaluated,
+ * expanded and recorded (step.expanded) and its instances appended to
+ * r->steps (which moves: no pointer into it survives the call), then it
+ * waits for them (EXPANDED). After a resume the record is used instead:
+ * the expression is never evaluated twice. A bad matrix fails the step. */
+void oc_matrix_group_ready(struct oc_run *r, size_t idx);
+/* Instances from a step.expanded record (resume): appended as above. 0,
+ * or -1 when the record does not fit the step (it is left alone). */
+int oc_matrix_restore(struct oc_run *r, size_t idx, const json_t *instances);
+/* An expanded group: fail_fast's cancel when an instance failed, and its
+ * end (state, outputs as lists) once every instance has ended. */
+void oc_matrix_group_check(struct oc_run *r, size_t idx);
+/* A pending instance: 1 when it may be queued now (its group expanded,
+ * under max_parallel), 0 when it waits or was just ended (fail_fast). */
+int oc_matrix_member_go(struct oc_run *r, size_t idx);
+/* An instance leaving the ready queue: 1 when fail_fast ended it. */
+int oc_matrix_member_cancelled(struct oc_run *r, size_t idx);
 
 /* approval.c: the core `approval` step and parking of waiting runs. */
 int oc_approval_is(const struct oc_srt *s);

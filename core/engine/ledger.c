@@ -50,7 +50,7 @@ int oc_ledger_attempt(struct oc_run *r, struct oc_srt *s, uint32_t state, uint32
         .struct_size = sizeof a,
         .state = state,
         .run_id = r->id,
-        .step_id = s->def->id,
+        .step_id = s->name,
         .attempt = s->attempt,
         .exit_code = s->exit_code,
         .owner = r->owner,
@@ -79,7 +79,7 @@ static void oc_ledger_log_append(struct oc_run *r, struct oc_srt *s, uint32_t st
     struct oc_store *st = r->e->store;
     struct orch_error err;
     oc_error_init(&err);
-    if (st->vt->log_append(st->h, r->id, s->def->id, s->attempt, stream, data, len,
+    if (st->vt->log_append(st->h, r->id, s->name, s->attempt, stream, data, len,
                            oc_now_real_ns(), &err) != ORCH_OK)
         oc_ledger_fail(r, "append step log", &err);
     oc_error_clear(&err);
@@ -125,7 +125,7 @@ void oc_ledger_end_logs(struct oc_run *r, struct oc_srt *s)
     struct oc_ledger_tail t = {r, s};
     if (cap && !r->lost && oc_logcap_finish(cap, oc_ledger_tail_row, &t, &sum))
         oc_ledger_event(r, "step.log_truncated",
-                        json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I}", "step", s->def->id,
+                        json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I}", "step", s->name,
                                   "attempt", (json_int_t)s->attempt, "log_limit",
                                   (json_int_t)sum.limit, "bytes", (json_int_t)sum.total,
                                   "kept_head", (json_int_t)sum.head, "kept_tail",

@@ -51,7 +51,7 @@ static int32_t oc_resume_attempt_cb(void *ud, const struct orch_attempt_rec *a)
     struct oc_run *r = ud;
     for (size_t i = 0; i < r->n_steps; i++) {
         struct oc_srt *s = &r->steps[i];
-        if (strcmp(s->def->id, a->step_id) || a->attempt < s->attempt)
+        if (strcmp(s->name, a->step_id) || a->attempt < s->attempt)
             continue;
         if (oc_step_load(s, a->state) != 0)
             return 0;
@@ -116,6 +116,8 @@ struct oc_history {
      * re-run; the time parked since (run.waiting to the next load) does
      * not count. parked_at: parked now, since then. */
     int64_t clock_ns, parked_ns, parked_at_ns;
+    /* step id -> the instances its step.expanded event recorded. */
+    json_t *expanded;
 };
 
 /* What ends a load in good order, or shows that driving the run moves. */
@@ -141,6 +143,17 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         h->loads_without_progress = 0;
     if (!strcmp(t, "run.waiting") && !h->parked_at_ns)
         h->parked_at_ns = ev->ts_ns;
+    if (!strcmp(t, "step.expanded")) {
+        json_t *j = json_loads(ev->data_json, 0, NULL);
+        const char *step = json_string_value(json_object_get(j, "step"));
+        json_t *list = json_object_get(j, "instances");
+        /* The first record of a step is the one its instances were made
+         * from: a later one (none is written) would not change them. */
+        if (step && json_is_array(list) && !json_object_get(h->expanded, step))
+            json_object_set(h->expanded, step, list);
+        json_decref(j);
+        return 0;
+    }
     if (strcmp(t, "run.process") && strcmp(t, "approval.decided") &&
         strcmp(t, "run.started") && strcmp(t, "run.requeued") &&
         strcmp(t, "run.resumed") && strcmp(t, OC_RUN_TRACEPARENT_EVENT))
@@ -215,11 +228,11 @@ static int oc_resume_unknown(struct oc_run *r, struct oc_srt *s)
     case OC_ON_UNKNOWN_FAIL:
         return 1;
     case OC_ON_UNKNOWN_ASK: {
-        json_t *d = oc_approval_decision(r, s->def->id, s->attempt);
+        json_t *d = oc_approval_decision(r, s->name, s->attempt);
         if (!d) {
             oc_step_transition(s, OC_SE_ASK);
             oc_ledger_event(r, "approval.waiting",
-                            json_pack("{s:s,s:i,s:s,s:s}", "step", s->def->id, "attempt",
+                            json_pack("{s:s,s:i,s:s,s:s}", "step", s->name, "attempt",
                                       (json_int_t)s->attempt, "kind", "unknown", "message",
                                       "the outcome of this step is unknown (its process "
                                       "died): approve to run it again, reject to fail it"));
@@ -494,7 +507,7 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
                                struct orch_error *err)
 {
     struct oc_loaded_run l = {0};
-    struct oc_history h = {.decisions = json_object()};
+    struct oc_history h = {.decisions = json_object(), .expanded = json_object()};
     struct oc_config *cfg = NULL;
     const struct oc_workflow *wf = NULL;
     char *lease_owner = NULL;
@@ -528,6 +541,14 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
     if (!r->inputs)
         r->inputs = json_object();
+    /* A matrix group's instances as recorded, before their rows are read. */
+    for (size_t i = 0; i < wf->n_steps; i++) {
+        json_t *list = json_object_get(h.expanded, r->steps[i].name);
+        if (list && r->steps[i].def->strategy.matrix && oc_matrix_restore(r, i, list) != 0)
+            oc_log(ORCH_LOG_WARN, NULL, "run %s: step %s: its step.expanded record does "
+                                        "not fit its strategy; expanded again", run_id,
+                   r->steps[i].name);
+    }
     int cancel = 0;
     rc = oc_load_records(r, &cancel, err);
     if (rc == ORCH_OK)
@@ -547,6 +568,7 @@ out:
         oc_lease_release(e, run_id, lease_owner);
     free(lease_owner);
     json_decref(h.decisions);
+    json_decref(h.expanded);
     free(h.host);
     oc_loaded_run_free(&l);
     return rc;

@@ -73,7 +73,7 @@ static const char *oc_step_result(const struct oc_srt *s)
 static struct oc_srt *oc_find_step(struct oc_run *r, const char *id)
 {
     for (size_t i = 0; i < r->n_steps; i++)
-        if (!strcmp(r->steps[i].def->id, id))
+        if (!strcmp(r->steps[i].name, id))
             return &r->steps[i];
     return NULL;
 }
@@ -134,12 +134,33 @@ static int oc_scope_lookup(void *vud, const char *ns, const char *const *parts,
         }
         if (n == 3 && !strcmp(parts[1], "outputs")) {
             json_t *v = s->outputs ? json_object_get(s->outputs, parts[2]) : NULL;
+            if (json_is_array(v)) {
+                /* A matrix group's: each instance's value, in order. */
+                out->kind = OC_VAL_JSON;
+                out->j = json_incref(v);
+                return 0;
+            }
             out->kind = v ? OC_VAL_STR : OC_VAL_NULL;
             if (v)
                 out->s = oc_xstrdup(json_is_string(v) ? json_string_value(v) : "");
             return 0; /* an output not set is null, like GitHub Actions */
         }
         return -1;
+    }
+    /* matrix.KEY: the combination of the instance being evaluated (validate
+     * refuses it elsewhere); a key this combination lacks is null. */
+    if (!strcmp(ns, "matrix") && n == 1) {
+        const json_t *c = ud->step < r->n_steps ? r->steps[ud->step].matrix : NULL;
+        const json_t *v = c ? json_object_get(c, parts[0]) : NULL;
+        if (!c)
+            return -1;
+        if (json_is_object(v) || json_is_array(v)) {
+            out->kind = OC_VAL_JSON;
+            out->j = json_incref((json_t *)v);
+        } else if (v && !json_is_null(v)) {
+            oc_input_val(v, out);
+        }
+        return 0;
     }
     if (!strcmp(ns, "secrets") && n == 1 && ud->step >= r->n_steps) {
         /* The run's outputs are shown to every reader (validate refuses it). */

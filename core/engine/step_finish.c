@@ -48,13 +48,13 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
         s->started_ns = oc_now_real_ns();
         oc_ledger_attempt(r, s, state, 0);
     }
-    json_t *ev = json_pack("{s:s,s:i,s:s?}", "step", s->def->id, "attempt",
+    json_t *ev = json_pack("{s:s,s:i,s:s?}", "step", s->name, "attempt",
                            (json_int_t)s->attempt, "error", s->error);
     oc_ledger_event(r, oc_step_event_type(state), ev);
     r->n_terminal++;
     r->dirty = 1;
     struct oc_progress p = {
-        .type = OC_EV_STEP_FINISHED, .run_id = r->id, .step_id = s->def->id,
+        .type = OC_EV_STEP_FINISHED, .run_id = r->id, .step_id = s->name,
         .state = state, .attempt = s->attempt, .message = s->error,
         .duration_ns = s->start_mono ? oc_now_mono_ns() - s->start_mono : 0,
     };

@@ -43,6 +43,12 @@ static const struct oc_step_edge oc_step_edges[] = {
     {OC_PHASE_TIMED_OUT, OC_SE_RESET, OC_PHASE_PENDING},
     {OC_PHASE_CANCELLED, OC_SE_RESET, OC_PHASE_PENDING},
     {OC_PHASE_SKIPPED, OC_SE_RESET, OC_PHASE_PENDING},
+    /* A matrix group: expanded once its needs are done (or again, from
+     * the record, after a resume reset it); it ends with its instances. */
+    {OC_PHASE_PENDING, OC_SE_EXPAND, OC_PHASE_EXPANDED},
+    {OC_PHASE_EXPANDED, OC_SE_SUCCEED, OC_PHASE_SUCCEEDED},
+    {OC_PHASE_EXPANDED, OC_SE_FAIL, OC_PHASE_FAILED},
+    {OC_PHASE_EXPANDED, OC_SE_CANCEL, OC_PHASE_CANCELLED},
     /* Succeeded: a job, an approval, or an approval planned by a dry run. */
     {OC_PHASE_RUNNING, OC_SE_SUCCEED, OC_PHASE_SUCCEEDED},
     {OC_PHASE_WAITING, OC_SE_SUCCEED, OC_PHASE_SUCCEEDED},
@@ -107,7 +113,7 @@ static void oc_step_refused(void)
 
 static const char *oc_step_id(const struct oc_srt *s)
 {
-    return s->def && s->def->id ? s->def->id : "?";
+    return s->name ? s->name : s->def && s->def->id ? s->def->id : "?";
 }
 
 int oc_step_transition(struct oc_srt *s, enum oc_step_event ev)
@@ -189,6 +195,7 @@ uint32_t oc_step_state(const struct oc_srt *s)
 {
     switch (s->phase) {
     case OC_PHASE_RUNNING:
+    case OC_PHASE_EXPANDED: /* its instances run: so does it, as one sees it */
     case OC_PHASE_DIED: return ORCH_STEP_RUNNING;
     case OC_PHASE_CUT:
     case OC_PHASE_UNKNOWN: return ORCH_STEP_UNKNOWN;
@@ -243,6 +250,11 @@ int oc_step_waiting(const struct oc_srt *s)
     return s->phase == OC_PHASE_WAITING || s->phase == OC_PHASE_ASKING;
 }
 
+int oc_step_expanded(const struct oc_srt *s)
+{
+    return s->phase == OC_PHASE_EXPANDED;
+}
+
 int oc_step_busy(const struct oc_srt *s)
 {
     return s->phase == OC_PHASE_READY || s->phase == OC_PHASE_REOPENED_READY ||
@@ -265,6 +277,7 @@ const char *oc_step_phase_name(enum oc_step_phase p)
         [OC_PHASE_RETRY_WAIT] = "retry-wait",
         [OC_PHASE_DIED] = "died",
         [OC_PHASE_UNKNOWN] = "unknown",
+        [OC_PHASE_EXPANDED] = "expanded",
         [OC_PHASE_SUCCEEDED] = "succeeded",
         [OC_PHASE_FAILED] = "failed",
         [OC_PHASE_SKIPPED] = "skipped",
@@ -288,6 +301,7 @@ const char *oc_step_event_name(enum oc_step_event ev)
         [OC_SE_MARK_UNKNOWN] = "mark-unknown",
         [OC_SE_ASK] = "ask",
         [OC_SE_RESET] = "reset",
+        [OC_SE_EXPAND] = "expand",
         [OC_SE_SUCCEED] = "succeed",
         [OC_SE_FAIL] = "fail",
         [OC_SE_SKIP] = "skip",

@@ -37,6 +37,7 @@ enum oc_step_phase {
     OC_PHASE_RETRY_WAIT,      /* a failed attempt is recorded; waits out its backoff */
     OC_PHASE_DIED,            /* resume read it back running: the process that ran it died */
     OC_PHASE_UNKNOWN,         /* its last attempt's outcome is unknown (resume decides) */
+    OC_PHASE_EXPANDED,        /* a matrix group: its instances exist; it waits for them */
     OC_PHASE_SUCCEEDED,       /* terminal: */
     OC_PHASE_FAILED,
     OC_PHASE_SKIPPED,
@@ -57,6 +58,7 @@ enum oc_step_event {
     OC_SE_MARK_UNKNOWN,   /* resume recorded a died attempt unknown */
     OC_SE_ASK,            /* resume: an unknown outcome waits for a decision */
     OC_SE_RESET,          /* resume: the step runs again (rerun, retries left, approved) */
+    OC_SE_EXPAND,         /* a matrix group's instances are recorded and made */
     OC_SE_SUCCEED,        /* the ends: */
     OC_SE_FAIL,
     OC_SE_SKIP,
@@ -103,6 +105,8 @@ int oc_step_parked(const struct oc_srt *s);
 int oc_step_reopened(const struct oc_srt *s);
 /* Waits for a human (an approval or an unknown outcome). */
 int oc_step_waiting(const struct oc_srt *s);
+/* A matrix group waiting for its instances. */
+int oc_step_expanded(const struct oc_srt *s);
 /* Keeps the run busy now: queued, parked, running or in backoff. */
 int oc_step_busy(const struct oc_srt *s);
 

@@ -55,12 +55,24 @@ void oc_steps_schedule(struct oc_run *r)
 {
     while (r->dirty) {
         r->dirty = 0;
+        /* r->n_steps grows as groups expand: their instances, appended,
+         * are seen in the same pass. */
         for (size_t i = 0; i < r->n_steps; i++) {
             struct oc_srt *s = &r->steps[i];
+            if (oc_step_expanded(s)) {
+                oc_matrix_group_check(r, i);
+                continue;
+            }
             if (!oc_step_schedulable(s))
                 continue;
             if (r->cancelled) {
                 oc_step_finish_stopped(r, i, NULL);
+                continue;
+            }
+            if (s->group != SIZE_MAX) {
+                /* A matrix instance: its group's needs and `if` decided. */
+                if (oc_matrix_member_go(r, i))
+                    oc_engine_enqueue(r, i);
                 continue;
             }
             if (!oc_needs_done(r, s))
@@ -77,6 +89,8 @@ void oc_steps_schedule(struct oc_run *r)
                 oc_step_finish(r, i, ORCH_STEP_SKIPPED, ORCH_OK,
                                s->skipped_by_cond ? "condition false"
                                                   : "a needed step did not succeed");
+            } else if (s->def->strategy.matrix) {
+                oc_matrix_group_ready(r, i); /* r->steps may move: s is stale */
             } else {
                 oc_engine_enqueue(r, i);
             }
@@ -152,7 +166,7 @@ static int oc_step_attempt_begin(struct oc_run *r, size_t idx)
     }
     oc_step_transition(s, OC_SE_START);
     oc_ledger_event(r, "step.started",
-                    json_pack("{s:s,s:i}", "step", s->def->id, "attempt",
+                    json_pack("{s:s,s:i}", "step", s->name, "attempt",
                               (json_int_t)s->attempt));
     return 0;
 }
@@ -165,13 +179,13 @@ static void oc_step_submit(struct oc_run *r, size_t idx, struct oc_step_input *i
     struct oc_engine *e = r->e;
     json_t *with = json_incref(in->with);
     const struct oc_plugin *p = s->def->plugin;
-    json_t *ctx = oc_engine_ctx_json(r, s->def->id, s->attempt, s->def->timeout_ms, in);
+    json_t *ctx = oc_engine_ctx_json(r, s->name, s->attempt, s->def->timeout_ms, in);
     oc_step_input_free(in);
     int on_inst = s->inst != SIZE_MAX && !r->dry_run;
     struct oc_req_instance ref = on_inst ? oc_inst_ref(&r->insts[s->inst])
                                          : (struct oc_req_instance){0};
     json_t *req = oc_req_step_run(
-        ctx, oc_req_plugin(s->def->id, p, with), oc_engine_artifacts_json(r),
+        ctx, oc_req_plugin(s->name, p, with), oc_engine_artifacts_json(r),
         on_inst ? oc_backend_json(r->e, r->insts[s->inst].backend) : NULL, &ref);
     struct oc_job *job = oc_xcalloc(1, sizeof *job);
     job->kind = OC_JOB_STEP;
@@ -189,7 +203,7 @@ static void oc_step_submit(struct oc_run *r, size_t idx, struct oc_step_input *i
     }
     r->running++;
     struct oc_progress pr = {.type = OC_EV_STEP_STARTED, .run_id = r->id,
-                             .step_id = s->def->id, .state = ORCH_STEP_RUNNING,
+                             .step_id = s->name, .state = ORCH_STEP_RUNNING,
                              .attempt = s->attempt};
     oc_engine_progress(r, &pr);
 }
@@ -204,6 +218,8 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
         oc_step_finish_stopped(r, idx, NULL);
         return 0;
     }
+    if (oc_matrix_member_cancelled(r, idx))
+        return 0;
     if (oc_approval_is(s)) {
         oc_approval_dispatch(r, idx); /* costs no executor */
         return 0;
@@ -266,7 +282,7 @@ static void oc_step_retry_later(struct oc_run *r, struct oc_srt *s, uint32_t sta
     s->error = msg ? oc_redact(r->red, msg, strlen(msg), &n) : NULL;
     oc_ledger_attempt(r, s, state, ORCH_STEP_RUNNING);
     oc_ledger_event(r, "step.retrying",
-                    json_pack("{s:s,s:i,s:I,s:s?}", "step", s->def->id, "attempt",
+                    json_pack("{s:s,s:i,s:I,s:s?}", "step", s->name, "attempt",
                               (json_int_t)s->attempt, "delay_ms", (json_int_t)delay_ms,
                               "error", s->error));
     oc_step_transition(s, OC_SE_RETRY);
@@ -340,7 +356,7 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
          * in between would otherwise be taken off the advised delay. */
         s->retry_at_mono = oc_now_mono_ns() + delay * 1000000;
         struct oc_progress p = {.type = OC_EV_STEP_RETRY, .run_id = r->id,
-                                .step_id = s->def->id, .state = state,
+                                .step_id = s->name, .state = state,
                                 .attempt = s->attempt, .message = s->error};
         oc_engine_progress(r, &p);
         return;

@@ -248,9 +248,9 @@ static const char oc_fn_list[] = "success, failure, always, cancelled, contains,
                                  "endsWith, format, toJSON, fromJSON, join";
 /* The contexts a reference may start with. */
 static const char *const oc_contexts[] = {"inputs", "steps", "needs", "secrets", "env", "run",
-                                          "event"};
-static const char oc_context_list[] = "inputs, steps, needs, secrets, env, run or (in a "
-                                      "webhook) event";
+                                          "event", "matrix"};
+static const char oc_context_list[] = "inputs, steps, needs, secrets, env, run, (in a "
+                                      "matrix step) matrix or (in a webhook) event";
 
 static const struct oc_fn_arity *oc_fn_find(const char *name)
 {

@@ -187,6 +187,39 @@ int oc_expr_eval_bool(const char *expr, const struct oc_scope *sc, int *result,
     return rc;
 }
 
+int oc_template_eval_value(const char *in, const struct oc_scope *sc, struct oc_val *out,
+                           char **errmsg)
+{
+    const char *s;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    const char *b = in;
+    while (*b == ' ' || *b == '\t' || *b == '\n')
+        b++;
+    oc_unwrap(in, &s, &len);
+    /* Unwrapped, it must hold no ${{ }} of its own: "${{ x }} and ${{ y }}"
+     * is text, not one value. */
+    if (strncmp(b, "${{", 3) || s == b || memmem(s, len, "${{", 3) ||
+        memmem(s, len, "}}", 2)) {
+        *errmsg = oc_xstrdup("expected exactly one ${{ expression }}");
+        return -1;
+    }
+    char *err = NULL;
+    struct oc_ex *e = oc_ex_parse(s, len, &err);
+    if (!e) {
+        *errmsg = oc_tmpl_err(s, len, err);
+        free(err);
+        return -1;
+    }
+    int rc = oc_ex_eval(e, sc, out, NULL, &err);
+    if (rc != 0) {
+        *errmsg = oc_tmpl_err(s, len, err);
+        free(err);
+    }
+    oc_ex_free(e);
+    return rc;
+}
+
 struct oc_refwalk {
     int (*fn)(void *ud, const char *ns, const char *const *parts, size_t n);
     void *ud;

@@ -103,8 +103,16 @@ static void t_limits_and_shapes(void **state)
                         "t (1, 1)|t (1, 2)|t (1, 3)|t (2, 1)|t (2, 2)|t (2, 3)|t (3, 1)|"
                         "t (3, 2)|t (3, 3)");
     assert_string_equal(names("{\"a\": [1, 2, 3], \"b\": [1, 2, 3]}", 8),
-                        "error: the matrix makes more than 8 instances (the product of its "
-                        "lists); the limit is 8");
+                        "error: the matrix makes 9 instances (the product of its lists); the "
+                        "limit is 8");
+    /* Keys are read as matrix.KEY: odd characters are refused by name. */
+    assert_string_equal(names("{\"a b\": [1]}", 8),
+                        "error: matrix key 'a b' may only use letters, digits, '_' and '-', "
+                        "starting with a letter or '_' (it is read as matrix.KEY)");
+    assert_string_equal(names("{\"1a\": [1], \"b\": [2]}", 8),
+                        "error: matrix key '1a' may only use letters, digits, '_' and '-', "
+                        "starting with a letter or '_' (it is read as matrix.KEY)");
+    assert_string_equal(names("{\"py\": [3.12, 2.5]}", 8), "t (3.12)|t (2.5)");
     /* A product that would overflow size_t stops at the limit. */
     char big[2048] = "{";
     for (int k = 0; k < 40; k++)

@@ -57,6 +57,12 @@ static const struct edge spec[] = {
     {P(TIMED_OUT), E(RESET), P(PENDING)},
     {P(CANCELLED), E(RESET), P(PENDING)},
     {P(SKIPPED), E(RESET), P(PENDING)},
+    /* steps.c (matrix_run.c): a matrix group expands, then ends with its
+     * instances */
+    {P(PENDING), E(EXPAND), P(EXPANDED)},
+    {P(EXPANDED), E(SUCCEED), P(SUCCEEDED)},
+    {P(EXPANDED), E(FAIL), P(FAILED)},
+    {P(EXPANDED), E(CANCEL), P(CANCELLED)},
     /* ends */
     {P(RUNNING), E(SUCCEED), P(SUCCEEDED)},
     {P(WAITING), E(SUCCEED), P(SUCCEEDED)},
@@ -197,6 +203,35 @@ static void test_job_path(void **state)
     go(&s, oc_step_end_event(ORCH_STEP_TIMED_OUT), P(TIMED_OUT));
     assert_true(oc_step_terminal(&s));
     assert_int_equal(oc_step_state(&s), ORCH_STEP_TIMED_OUT);
+}
+
+/* A matrix group: expanded from pending, seen running, never queued,
+ * never in flight itself; it ends as its instances did, and a resume
+ * that resets it expands it again (from the record). */
+static void test_matrix_group(void **state)
+{
+    (void)state;
+    struct oc_srt s = at(P(PENDING));
+    go(&s, E(EXPAND), P(EXPANDED));
+    assert_true(oc_step_expanded(&s));
+    assert_false(oc_step_schedulable(&s));
+    assert_false(oc_step_in_flight(&s));
+    assert_false(oc_step_busy(&s));
+    assert_false(oc_step_terminal(&s));
+    assert_int_equal(oc_step_state(&s), ORCH_STEP_RUNNING);
+    assert_int_equal(oc_step_open_row(&s), 0); /* its end is a row of its own */
+    refused(&s, E(QUEUE));
+    refused(&s, E(START));
+    refused(&s, E(EXPAND));
+    refused(&s, E(SKIP));
+    go(&s, E(FAIL), P(FAILED));
+    go(&s, E(RESET), P(PENDING));
+    go(&s, E(EXPAND), P(EXPANDED));
+    go(&s, E(SUCCEED), P(SUCCEEDED));
+    s = at(P(EXPANDED));
+    go(&s, E(CANCEL), P(CANCELLED));
+    s = at(P(READY));
+    refused(&s, E(EXPAND));
 }
 
 /* Parked while its instance is made; the instance comes back, or not. */
@@ -405,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_every_pair),
         cmocka_unit_test(test_illegal_named),
         cmocka_unit_test(test_job_path),
+        cmocka_unit_test(test_matrix_group),
         cmocka_unit_test(test_parked),
         cmocka_unit_test(test_approval),
         cmocka_unit_test(test_resume_reopened_approval),

@@ -278,7 +278,7 @@ static void test_refs_refuse_unknown_names(void **state)
     static const struct {
         const char *text, *want;
     } bad[] = {
-        {"${{ matrix.os }}", "column 2: unknown name 'matrix' (expected inputs, steps"},
+        {"${{ jobs.os }}", "column 2: unknown name 'jobs' (expected inputs, steps"},
         {"${{ github.sha }}", "unknown name 'github'"},
         {"${{ fromJSONx(inputs.x) }}", "unknown function 'fromJSONx' (functions: success"},
         {"${{ contains(inputs.x) }}", "contains() takes 2 arguments, not 1"},
