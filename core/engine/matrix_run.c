@@ -128,6 +128,19 @@ void oc_matrix_group_ready(struct oc_run *r, size_t idx)
     }
     char *why = NULL;
     json_t *mj = oc_matrix_eval(r, idx, &why), *combos = NULL;
+    if (!mj && r->dry_run) {
+        /* A dry run has no outputs for a dynamic matrix to read: the
+         * group is planned with no instances (and empty outputs), as an
+         * approval is planned approved, so the steps after it plan too. */
+        oc_ledger_event(r, "step.plan",
+                        json_pack("{s:s,s:s+}", "step", r->steps[idx].name, "plan",
+                                  "would expand strategy.matrix when it runs; now: ",
+                                  why ? why : "no value"));
+        free(why);
+        oc_step_transition(&r->steps[idx], OC_SE_EXPAND);
+        r->dirty = 1;
+        return;
+    }
     if (mj && oc_matrix_expand(mj, r->steps[idx].def->strategy.limit, &combos, &why) != 0)
         combos = NULL;
     json_decref(mj);

@@ -89,7 +89,16 @@ id=$(last_run_id)
 n=$(run_json "$id" | jq_py "len([a for a in d['attempts'] if a['step'].startswith('fan (') and a['state']=='succeeded'])")
 [ "$n" -eq 50 ] || fail "expected 50 succeeded instances, got $n"
 [ "$(state_of "$id" 'fan (49)')" = succeeded ] || fail "fan (49) is named after its item"
-pass "matrix: a dynamic fan-out of 50, outputs as a list"
+# A dry run has no outputs for the matrix to read: the group is planned
+# (a step.plan event says so), no instance runs, the steps after it plan.
+o run --dry-run "$T/fan.yaml" fan
+expect_rc 0 "the dry run of a dynamic matrix"
+id=$(last_run_id)
+"$ORCH" --json runs events "$id" >"$T/dry.json"
+jq_py "any(e['type']=='step.plan' and e['data']['step']=='fan' and 'would expand strategy.matrix' in e['data']['plan'] for e in d)" <"$T/dry.json" | grepq True ||
+  fail "no plan of the matrix in the dry run: $(cat "$T/dry.json")"
+[ "$(state_of "$id" join)" = succeeded ] || fail "the step after a planned matrix is $(state_of "$id" join)"
+pass "matrix: a dynamic fan-out of 50, outputs as a list; a dry run plans it"
 
 # --- fail_fast: one fails, the others (waiting on a file never made) end
 # cancelled, and the run fails ---------------------------------------------
