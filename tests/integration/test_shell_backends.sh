@@ -74,7 +74,8 @@ YAML
   expect_out "in-bash=5" "$be: shell: bash ran bash"
   rc=$(jq_py "[a for a in d['attempts'] if a['step']=='pipe'][-1]['exit_code']" <"$T/json")
   [ "$rc" = 1 ] || fail "$be: bash's failed pipeline exit $rc, want 1"
-  [ "$(state_of "$id" killed)" = timed_out ] || fail "$be: the timed-out step is $(state_of "$id" killed)"
+  [ "$(state_of "$id" killed)" = timed_out ] ||
+    fail "$be: the timed-out step is $(state_of "$id" killed): $(jq_py "[a for a in d['attempts'] if a['step']=='killed']" <"$T/json")"
   w=$(jq_py "[a for a in d['attempts'] if a['step']=='words'][-1]['outputs']['stdout']" <"$T/json")
   [ "$w" = "dollar0=/dev/fd/9 script-var=unset" ] || fail "$be: the script's file and variable: '$w'"
   n=$(jq_py "[a for a in d['attempts'] if a['step']=='left'][-1]['outputs']['stdout']" <"$T/json")
