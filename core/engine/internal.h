@@ -52,6 +52,7 @@ struct oc_srt {
     size_t first_member;     /* a matrix group: its instances are steps */
     size_t n_members;        /*   [first_member, first_member + n_members) */
     int fail_fast_hit;       /* a group: an instance failed, the rest are cancelled */
+    int record_unfit;        /* a group: resume read a step.expanded record it cannot use */
     enum oc_step_phase phase;/* step_state.c's alone: ask it, never write it */
     uint32_t attempt;        /* current or last attempt number */
     uint32_t tries;          /* attempts made by this process (retry budget) */

@@ -126,6 +126,12 @@ void oc_matrix_group_ready(struct oc_run *r, size_t idx)
         r->dirty = 1;
         return;
     }
+    if (r->steps[idx].record_unfit) {
+        oc_matrix_fail(r, idx, "its step.expanded record does not fit its strategy (no "
+                               "instances, more than its limit, or not a list); the matrix "
+                               "is not evaluated again, so no instance runs twice");
+        return;
+    }
     char *why = NULL;
     json_t *mj = oc_matrix_eval(r, idx, &why), *combos = NULL;
     if (!mj && r->dry_run) {

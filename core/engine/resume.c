@@ -149,8 +149,8 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         json_t *list = json_object_get(j, "instances");
         /* The first record of a step is the one its instances were made
          * from: a later one (none is written) would not change them. */
-        if (step && json_is_array(list) && !json_object_get(h->expanded, step))
-            json_object_set(h->expanded, step, list);
+        if (step && !json_object_get(h->expanded, step))
+            json_object_set(h->expanded, step, json_is_array(list) ? list : json_null());
         json_decref(j);
         return 0;
     }
@@ -544,10 +544,11 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     /* A matrix group's instances as recorded, before their rows are read. */
     for (size_t i = 0; i < wf->n_steps; i++) {
         json_t *list = json_object_get(h.expanded, r->steps[i].name);
+        /* One that does not fit (a store changed behind orch's back) fails
+         * the group when it comes up: evaluating the matrix again could
+         * give other instances than those that ran. */
         if (list && r->steps[i].def->strategy.matrix && oc_matrix_restore(r, i, list) != 0)
-            oc_log(ORCH_LOG_WARN, NULL, "run %s: step %s: its step.expanded record does "
-                                        "not fit its strategy; expanded again", run_id,
-                   r->steps[i].name);
+            r->steps[i].record_unfit = 1;
     }
     int cancel = 0;
     rc = oc_load_records(r, &cancel, err);

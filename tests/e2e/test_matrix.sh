@@ -174,7 +174,28 @@ kill -9 "$orch_pid"
 wait "$orch_pid" 2>/dev/null || true
 for p in $(cat "$T/res.pids"); do pkill -9 -g "$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
 [ ! -e "$T/res.count.6" ] || fail "m (6) started before the kill (max_parallel 3)"
+# A copy of the store whose record of the expansion was changed behind
+# orch's back: resume fails the group rather than evaluate the matrix
+# again (which could make other instances than those that ran).
+cp -r "$ORCH_STATE_DIR" "$T/state-tampered"
+python3 - "$T/state-tampered/orch.db" "$id" <<'PY' || fail "could not change the step.expanded record"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE events SET data_json = ? WHERE type = 'step.expanded' AND run_id = ?",
+               ('{"step":"m","count":1,"instances":"not a list"}', sys.argv[2])).rowcount
+db.commit()
+sys.exit(0 if n == 1 else 1)
+PY
 touch "$T/res.release"
+ORCH_STATE_DIR="$T/state-tampered" o resume "$id"
+expect_rc 1 "resume with a changed record"
+ORCH_STATE_DIR="$T/state-tampered" "$ORCH" --json runs show "$id" >"$T/tampered.json"
+jq_py "[a['error'] for a in d['attempts'] if a['step']=='m'][-1]" <"$T/tampered.json" | grepq "does not fit its strategy" ||
+  fail "the group's error: $(cat "$T/tampered.json")"
+for n in 1 2 3 4 5; do
+  [ "$(wc -l <"$T/res.count.$n")" -eq 1 ] || fail "m ($n) ran again on the changed record"
+done
+[ ! -e "$T/res.count.6" ] || fail "m (6) ran on the changed record"
 o resume "$id"
 expect_rc 0 "resume finishes the run"
 for n in 1 2 6; do
