@@ -55,7 +55,7 @@ wait_health() {
 # Three daemons at once: they migrate the fresh schema concurrently.
 for n in 1 2 3; do start_daemon $n; done
 for n in 1 2 3; do wait_health $n; done
-[ "$(psql_q "SELECT count(*) FROM $schema.orch_schema")" = 4 ] || fail "migrated once (schema 4: one row a version)"
+[ "$(psql_q "SELECT count(*) FROM $schema.orch_schema")" = 5 ] || fail "migrated once (schema 5: one row a version)"
 
 # --- pause through daemon 1 holds all three
 api 1 POST /v1/control '{"paused":true}'

@@ -52,7 +52,7 @@ static void gc_on_run(void *ud, const struct oc_retention_item *it)
                               ended, "action", action, "blobs", (json_int_t)it->blobs,
                               "blob_bytes", (json_int_t)it->blob_bytes);
         if (it->purge)
-            json_object_update(o, json_pack("{s:I,s:I,s:I,s:I}", "attempts",
+            json_object_update_new(o, json_pack("{s:I,s:I,s:I,s:I}", "attempts",
                                             (json_int_t)it->purge->attempts, "events",
                                             (json_int_t)it->purge->events, "log_chunks",
                                             (json_int_t)it->purge->log_chunks, "log_bytes",
