@@ -82,6 +82,7 @@ struct fl_try {
     int64_t deadline;            /* the ctx's or the command's, whichever is first */
     int n_broken, n_limited;     /* the two budgets */
     int64_t first_limited, wait;
+    int cut;                     /* a wait the deadline cut short: it, not the answer, ended it */
 };
 
 static orch_status fl_try_once(struct fl_try *t, struct fl_resp *r, struct pk_http_resp *hr)
@@ -117,8 +118,10 @@ static int fl_next_wait(struct fl_try *t, int flags, const struct pk_http_resp *
         wait = fl_backoff_ms(t->n_broken, 200, 5000);
         t->n_broken++;
     }
-    if (wait >= 0 && t->deadline && now + wait * 1000000 > t->deadline)
+    if (wait >= 0 && t->deadline && now + wait * 1000000 > t->deadline) {
         wait = -1; /* no point waiting past the deadline */
+        t->cut = 1;
+    }
     if (wait >= 0)
         fl_host->log(t->ctx, ORCH_LOG_DEBUG, "%s %s: %s; again in %lldms", t->method, t->path,
                      hr->curl != CURLE_OK ? curl_easy_strerror(hr->curl)
@@ -149,6 +152,12 @@ static orch_status fl_tries(struct fl_try *t, int flags, struct fl_resp *r,
         }
     }
     st = pk_http_error(fl_host, err, st, &hr, what);
+    /* A 429 (or a 5xx of a call that can be repeated) that would have been
+     * waited out but for the deadline: the deadline ended the call, so it
+     * is a timeout (a step's timed_out), not the API's refusal. */
+    if (st != ORCH_OK && t->cut)
+        st = fl_host->error_set(err, ORCH_E_TIMEOUT, "the deadline came before the Machines "
+                                "API would take the call: %s", err->message ? err->message : "HTTP 429");
     pk_http_resp_free(&hr);
     return st;
 }
