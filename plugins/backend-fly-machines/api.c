@@ -154,10 +154,20 @@ static orch_status fl_tries(struct fl_try *t, int flags, struct fl_resp *r,
     st = pk_http_error(fl_host, err, st, &hr, what);
     /* A 429 (or a 5xx of a call that can be repeated) that would have been
      * waited out but for the deadline: the deadline ended the call, so it
-     * is a timeout (a step's timed_out), not the API's refusal. */
-    if (st != ORCH_OK && t->cut)
-        st = fl_host->error_set(err, ORCH_E_TIMEOUT, "the deadline came before the Machines "
-                                "API would take the call: %s", err->message ? err->message : "HTTP 429");
+     * is a timeout (a step's timed_out), not the API's refusal. The answer
+     * itself is no transport error (st is OK), hence the check here and
+     * not in each caller's reading of the status. */
+    if (t->cut) {
+        if (st != ORCH_OK)
+            st = fl_host->error_set(err, ORCH_E_TIMEOUT, "%s: the deadline came before the "
+                                    "Machines API would take the call: %s", what,
+                                    err->message ? err->message : "no answer");
+        else
+            st = fl_host->error_set(err, ORCH_E_TIMEOUT, "%s: the deadline came before the "
+                                    "Machines API would take the call (HTTP %ld%s%s)", what,
+                                    r->status, r->request_id[0] ? ", request id " : "",
+                                    r->request_id);
+    }
     pk_http_resp_free(&hr);
     return st;
 }

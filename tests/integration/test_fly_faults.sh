@@ -81,6 +81,10 @@ workflows:
         needs: [one]
         on_unknown: retry
         with: {run: "if [ -e /tmp/slow ]; then sleep 300; fi; echo two done"}
+  limited:
+    steps:
+      - {id: a, uses: exec, with: {run: "sleep 4"}}
+      - {id: b, uses: exec, needs: [a], timeout: 2s, with: {run: "echo ran-b"}}
   timeout:
     steps:
       - id: stuck
@@ -140,6 +144,38 @@ refused=$(curl -sf "$ORCH_FLY_URL/_standin/storm?app=$app" | jq_py "d['refused']
 ctl storm "{\"app\":\"$app\",\"phases\":[]}"
 expect_no_leak "after the storm"
 pass "4 concurrent runs all finish through an app-level 429 storm ($refused refused)"
+
+# --- a 429 that would be waited out past a step's deadline: the deadline
+# ended the step (timed_out), not the API (a failed step saying 429, as the
+# loaded suite saw once). The storm starts while step a's exec is in
+# flight (an accepted call is not refused) and lasts until step b ended,
+# so step b's calls are the ones refused.
+"$ORCH" run "$T/fly.yaml" limited >"$T/limited.out" 2>&1 &
+lpid=$!
+T_PIDS+=($lpid)
+a_running() {
+  "$ORCH" --json runs show "$(last_run_id)" 2>/dev/null |
+    jq_py "any(a['step']=='a' and a['state']=='running' for a in d['attempts'])" | grepq True
+}
+wait_until "step a running on its machine" a_running
+R=$(last_run_id)
+ctl storm "{\"app\":\"$app\",\"phases\":[{\"seconds\":300,\"rate\":0}]}"
+b_ended() {
+  "$ORCH" --json runs show "$R" 2>/dev/null |
+    jq_py "any(a['step']=='b' and a['state'] not in ('running', 'waiting') for a in d['attempts'])" | grepq True
+}
+wait_until "step b to end under the storm" b_ended
+ctl storm "{\"app\":\"$app\",\"phases\":[]}" # the teardown goes through
+wait "$lpid" && fail "the run with a timed-out step succeeded: $(cat "$T/limited.out")"
+"$ORCH" --json runs show "$R" >"$T/limited.json"
+st=$(jq_py "[a for a in d['attempts'] if a['step']=='b'][-1]" <"$T/limited.json")
+case "$st" in
+*"'state': 'timed_out'"*"deadline came before the Machines API"*) ;;
+*) fail "step b under a 429 past its deadline: $st" ;;
+esac
+if grep -q ran-b "$T/limited.out"; then fail "step b ran during the storm"; fi
+expect_no_leak "after the deadline-cut 429"
+pass "a 429 waited out past a step's deadline ends the step timed_out, not failed"
 
 # --- 5xx after the side effect: POST /apps, the machine create, create's
 # mkdir -p, DELETE. Nothing doubles, nothing leaks.
