@@ -190,20 +190,23 @@ int oc_expr_eval_bool(const char *expr, const struct oc_scope *sc, int *result,
 int oc_template_eval_value(const char *in, const struct oc_scope *sc, struct oc_val *out,
                            char **errmsg)
 {
-    const char *s;
-    size_t len;
     memset(out, 0, sizeof *out);
     const char *b = in;
     while (*b == ' ' || *b == '\t' || *b == '\n')
         b++;
-    oc_unwrap(in, &s, &len);
-    /* Unwrapped, it must hold no ${{ }} of its own: "${{ x }} and ${{ y }}"
-     * is text, not one value. */
-    if (strncmp(b, "${{", 3) || s == b || memmem(s, len, "${{", 3) ||
-        memmem(s, len, "}}", 2)) {
+    /* One ${{ }} and nothing after it but blanks: the end is found as the
+     * renderer finds it, so a '}}' inside a string literal is no end. */
+    const char *s = NULL, *close = NULL;
+    if (!strncmp(b, "${{", 3))
+        close = oc_expr_end(s = b + 3);
+    const char *t = close ? close + 2 : NULL;
+    while (t && (*t == ' ' || *t == '\t' || *t == '\n'))
+        t++;
+    if (!t || *t) {
         *errmsg = oc_xstrdup("expected exactly one ${{ expression }}");
         return -1;
     }
+    size_t len = (size_t)(close - s);
     char *err = NULL;
     struct oc_ex *e = oc_ex_parse(s, len, &err);
     if (!e) {

@@ -221,6 +221,34 @@ static int cond(const char *e)
     return r;
 }
 
+/* One ${{ }} keeps its value's kind (a matrix's list); anything else is
+ * refused, and a '}}' inside a string literal does not end it. */
+static void test_eval_value(void **state)
+{
+    (void)state;
+    struct oc_val v;
+    char *err = NULL;
+    assert_int_equal(oc_template_eval_value("  ${{ fromJSON('[1, \"a\"]') }} \n", &t_scope,
+                                            &v, &err), 0);
+    assert_int_equal(v.kind, OC_VAL_JSON);
+    assert_true(json_is_array(v.j) && json_array_size(v.j) == 2);
+    oc_val_free(&v);
+    assert_int_equal(oc_template_eval_value("${{ fromJSON('{\"a\": {\"b\": 1}}') }}",
+                                            &t_scope, &v, &err), 0);
+    assert_true(v.kind == OC_VAL_JSON && json_is_object(json_object_get(v.j, "a")));
+    oc_val_free(&v);
+    static const char *const bad[] = {
+        "x ${{ inputs.name }}", "${{ inputs.name }} y", "${{ inputs.name }}${{ inputs.count }}",
+        "${{ inputs.name", "", "inputs.name", "${{ nope.x }}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err = NULL;
+        assert_int_not_equal(oc_template_eval_value(bad[i], &t_scope, &v, &err), 0);
+        assert_non_null(err);
+        free(err);
+    }
+}
+
 static void test_conditions(void **state)
 {
     (void)state;
@@ -375,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_problem),
         cmocka_unit_test(test_to_json_numbers),
         cmocka_unit_test(test_json_values),
+        cmocka_unit_test(test_eval_value),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_refs_refuse_unknown_names),
