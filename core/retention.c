@@ -286,12 +286,12 @@ orch_status oc_retention_sweep(struct oc_registry *reg, struct oc_store *st,
     if (!r || !r->set ||
         !(r->succeeded_ms || r->failed_ms || r->cancelled_ms || r->artifacts_ms))
         return ORCH_OK;
-    if (!oc_store_has_retention(st))
-        return oc_store_run_delete(st, "", 0, NULL, err); /* its UNSUPPORTED message */
+    /* A store without retention answers the first listing with its
+     * UNSUPPORTED (core/store.c says which store and why). */
     struct oc_ret w = {reg, st, r, o, rep, 0};
     static const uint32_t states[] = {ORCH_RUN_SUCCEEDED, ORCH_RUN_FAILED, ORCH_RUN_CANCELLED};
     orch_status rc = ORCH_OK;
-    for (size_t i = 0; i < 3 && rc == ORCH_OK && !rep->more; i++)
+    for (size_t i = 0; i < sizeof states / sizeof states[0] && rc == ORCH_OK && !rep->more; i++)
         rc = oc_ret_delete_pass(&w, states[i], err);
     if (rc == ORCH_OK && !rep->more)
         rc = oc_ret_artifacts_pass(&w, err);

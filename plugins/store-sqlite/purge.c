@@ -80,12 +80,11 @@ static orch_status sq_purge(struct orch_store *st, const char *id, int64_t befor
     }
     sqlite3_reset(s);
     orch_status o;
-    uint64_t runs = 0;
     if ((o = sq_purge_step(st, SQ_PURGE_ATT, id, &p->attempts, err)) != ORCH_OK ||
         (o = sq_purge_step(st, SQ_PURGE_EV, id, &p->events, err)) != ORCH_OK ||
         (o = sq_purge_step(st, SQ_PURGE_LOGS, id, NULL, err)) != ORCH_OK ||
         (o = sq_purge_step(st, SQ_PURGE_INST, id, &p->instances, err)) != ORCH_OK ||
-        (o = sq_purge_step(st, SQ_PURGE_RUN, id, &runs, err)) != ORCH_OK)
+        (o = sq_purge_step(st, SQ_PURGE_RUN, id, NULL, err)) != ORCH_OK)
         return o;
     return ORCH_OK;
 }

@@ -163,6 +163,18 @@ o --json gc --now "$AT2" "$T/art.yaml"
 [ "$(jq_py "d['retention']['artifact_runs']" <"$T/out")" = 0 ] || fail "expired twice: $(cat "$T/out")"
 pass "artifacts: removes the blobs only, the ledger says expired, once"
 
+# --- 5b. A store without the retention capability (store-faulty declares
+# none, as an ABI 1.2 store): gc says so and removes nothing.
+[ -e "$ORCH_TEST_PLUGIN_DIR/store-faulty.so" ] || fail "store-faulty.so is not built"
+printf 'version: 1\nstore:\n  uses: faulty\n  with: {inner: %s, path: %s}\nretention: {succeeded: 1s}\n%s\n' \
+  "$ORCH_PLUGIN_DIR/store-sqlite.so" "$DB" "$workflows" >"$T/old.yaml"
+runs_before=$(sql "SELECT count(*) FROM runs")
+ORCH_PLUGIN_PATH="$ORCH_TEST_PLUGIN_DIR" o gc --now "$AT2" "$T/old.yaml"
+expect_rc 1 "gc on a store without retention"
+expect_out "store faulty cannot delete runs (ABI 1.3 capability retention)" "the store named"
+[ "$(sql "SELECT count(*) FROM runs")" = "$runs_before" ] || fail "a store without retention lost runs"
+pass "a store without the retention capability: gc says which and removes nothing"
+
 # --- 6. orchd sweeps: at start (retention_every), logs and counts it.
 o run "$T/wf.yaml" bad; expect_rc 1 "bad for orchd"
 R_BAD2=$(last_run_id)

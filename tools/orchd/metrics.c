@@ -340,30 +340,31 @@ void orchd_metrics(struct orchd_req *rq)
                  "Scheduler rounds that took longer than worker.max_tick.");
     oc_buf_addf(&b, "orch_scheduler_tick_overruns_total %llu\n",
                 (unsigned long long)d->m.tick_overruns);
-    orchd_family(&b, "orch_retention_sweeps_total", "counter",
-                 "Retention sweeps this daemon ran (retention:, worker.retention_every).");
-    oc_buf_addf(&b, "orch_retention_sweeps_total %llu\n",
-                (unsigned long long)d->m.retention_sweeps);
-    orchd_family(&b, "orch_retention_runs_deleted_total", "counter",
-                 "Ended runs retention deleted, with their attempts, events and logs.");
-    oc_buf_addf(&b, "orch_retention_runs_deleted_total %llu\n",
-                (unsigned long long)d->m.retention_runs);
-    orchd_family(&b, "orch_retention_blobs_deleted_total", "counter",
-                 "Artifact blobs retention deleted (of deleted runs and expired artifacts).");
-    oc_buf_addf(&b, "orch_retention_blobs_deleted_total %llu\n",
-                (unsigned long long)d->m.retention_blobs);
-    orchd_family(&b, "orch_retention_log_bytes_deleted_total", "counter",
-                 "Bytes of step logs retention deleted.");
-    oc_buf_addf(&b, "orch_retention_log_bytes_deleted_total %llu\n",
-                (unsigned long long)d->m.retention_log_bytes);
-    orchd_family(&b, "orch_retention_reclaimed_bytes_total", "counter",
-                 "Bytes the store's file shrank by after retention (SQLite incremental vacuum).");
-    oc_buf_addf(&b, "orch_retention_reclaimed_bytes_total %llu\n",
-                (unsigned long long)d->m.retention_reclaimed);
-    orchd_family(&b, "orch_retention_errors_total", "counter",
-                 "Runs retention had to keep for now, and sweeps that failed.");
-    oc_buf_addf(&b, "orch_retention_errors_total %llu\n",
-                (unsigned long long)d->m.retention_errors);
+    const struct {
+        const char *name, *help;
+        uint64_t v;
+    } retention[] = {
+        {"orch_retention_sweeps_total",
+         "Retention sweeps this daemon ran (retention:, worker.retention_every).",
+         d->m.retention_sweeps},
+        {"orch_retention_runs_deleted_total",
+         "Ended runs retention deleted, with their attempts, events and logs.",
+         d->m.retention_runs},
+        {"orch_retention_blobs_deleted_total",
+         "Artifact blobs retention deleted (of deleted runs and expired artifacts).",
+         d->m.retention_blobs},
+        {"orch_retention_log_bytes_deleted_total", "Bytes of step logs retention deleted.",
+         d->m.retention_log_bytes},
+        {"orch_retention_reclaimed_bytes_total",
+         "Bytes the store's file shrank by after retention (SQLite incremental vacuum).",
+         d->m.retention_reclaimed},
+        {"orch_retention_errors_total",
+         "Runs retention had to keep for now, and sweeps that failed.", d->m.retention_errors},
+    };
+    for (size_t i = 0; i < sizeof retention / sizeof retention[0]; i++) {
+        orchd_family(&b, retention[i].name, "counter", retention[i].help);
+        oc_buf_addf(&b, "%s %llu\n", retention[i].name, (unsigned long long)retention[i].v);
+    }
     orchd_family(&b, "orch_runs_claimed_total", "counter", "Queued runs this daemon claimed.");
     oc_buf_addf(&b, "orch_runs_claimed_total %llu\n", (unsigned long long)d->m.claims);
     orchd_family(&b, "orch_notify_failures_total", "counter",
