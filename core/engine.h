@@ -19,6 +19,7 @@ enum oc_progress_type {
     OC_EV_STEP_OUTPUT,     /* data/len/stream: command output (redacted) */
     OC_EV_INSTANCE,        /* state (OC_INST_EV_*): what happened to instance_id */
     OC_EV_RUN_FINISHED,    /* state is the run's final state */
+    OC_EV_STEP_EXPANDED,   /* count: the instances a matrix step expanded into */
 };
 
 /* What happened to an instance (OC_EV_INSTANCE's state). */
@@ -49,6 +50,7 @@ struct oc_progress {
     size_t len;
     uint32_t stream;
     int64_t duration_ns;
+    size_t count;          /* step expanded: its instances */
 };
 
 struct oc_engine_opts {

@@ -185,6 +185,14 @@ int oc_matrix_expand(const json_t *matrix, size_t limit, json_t **out, char **wh
     return 0;
 }
 
+static int oc_mx_has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
 char *oc_matrix_instance_id(const char *id, const json_t *c)
 {
     struct oc_buf b = {0};
@@ -196,9 +204,12 @@ char *oc_matrix_instance_id(const char *id, const json_t *c)
         if (!first)
             oc_buf_addf(&b, ", ");
         first = 0;
-        if (json_is_string(v)) {
+        if (json_is_string(v) && !oc_mx_has_control(json_string_value(v))) {
             oc_buf_addf(&b, "%s", json_string_value(v));
         } else {
+            /* A control character (a value from a step's output may hold
+             * one) would reach terminals and log lines as it is: such a
+             * string is named as JSON, escaped. */
             /* 15 digits: 3.12 from fromJSON is named 3.12, not 3.1200000000000001. */
             char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
             oc_buf_addf(&b, "%s", t ? t : "");
@@ -207,4 +218,35 @@ char *oc_matrix_instance_id(const char *id, const json_t *c)
     }
     oc_buf_addf(&b, ")");
     return oc_buf_steal(&b);
+}
+
+int oc_matrix_names(const char *id, const json_t *combos, json_t **names, char **why)
+{
+    *names = json_array();
+    *why = NULL;
+    json_t *seen = json_object();
+    size_t i;
+    const json_t *c;
+    int rc = 0;
+    json_array_foreach((json_t *)combos, i, c) {
+        char *name = oc_matrix_instance_id(id, c);
+        if (json_object_get(seen, name)) {
+            /* The name is the instance's key in the store, the ledger and
+             * resume: two alike would be one instance run twice. */
+            rc = oc_mx_fail(why, "two of its instances would both be named '%.200s' (values "
+                                 "with ', ' in them can make it so): give them distinct values",
+                            name);
+            free(name);
+            break;
+        }
+        json_object_set_new(seen, name, json_true());
+        json_array_append_new(*names, json_string(name));
+        free(name);
+    }
+    json_decref(seen);
+    if (rc) {
+        json_decref(*names);
+        *names = NULL;
+    }
+    return rc;
 }

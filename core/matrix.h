@@ -36,6 +36,11 @@ int oc_matrix_expand(const json_t *matrix, size_t limit, json_t **out, char **wh
  * other value as compact JSON. malloc'd. */
 char *oc_matrix_instance_id(const char *id, const json_t *c);
 
+/* *names: oc_matrix_instance_id of each combination of combos, in order.
+ * 0, or -1 with *why (malloc'd) when two combinations would have one name
+ * (a name is an instance's key in the store). */
+int oc_matrix_names(const char *id, const json_t *combos, json_t **names, char **why);
+
 /* The default for limit: instances one step may expand to. */
 #define OC_MATRIX_LIMIT_DEFAULT 256
 

@@ -336,9 +336,12 @@ static void oc_check_matrix(struct oc_vc *v, const struct oc_step *st, const cha
             return;
     json_t *mj = oc_strategy_matrix_json(m), *combos = NULL;
     char *why = NULL;
-    if (oc_matrix_expand(mj, st->strategy.limit, &combos, &why) != 0)
+    json_t *names = NULL;
+    if (oc_matrix_expand(mj, st->strategy.limit, &combos, &why) != 0 ||
+        oc_matrix_names(st->id, combos, &names, &why) != 0)
         oc_diag_add(v->diag, &m->pos, "%s: strategy.matrix: %s", what, why);
     free(why);
+    json_decref(names);
     json_decref(combos);
     json_decref(mj);
 }

@@ -117,13 +117,23 @@ static void oc_matrix_fail(struct oc_run *r, size_t idx, const char *why)
     free(msg);
 }
 
+/* The group waits for its instances; who shows progress learns how many
+ * steps the run has now (a live status area's done/total). */
+static void oc_matrix_group_wait(struct oc_run *r, size_t idx)
+{
+    oc_step_transition(&r->steps[idx], OC_SE_EXPAND);
+    r->dirty = 1;
+    struct oc_progress p = {.type = OC_EV_STEP_EXPANDED, .run_id = r->id,
+                            .step_id = r->steps[idx].name, .count = r->steps[idx].n_members};
+    oc_engine_progress(r, &p);
+}
+
 void oc_matrix_group_ready(struct oc_run *r, size_t idx)
 {
     if (r->steps[idx].n_members) {
         /* Expanded before (the record, read back by resume): the same
          * instances, never a second evaluation. */
-        oc_step_transition(&r->steps[idx], OC_SE_EXPAND);
-        r->dirty = 1;
+        oc_matrix_group_wait(r, idx);
         return;
     }
     if (r->steps[idx].record_unfit) {
@@ -143,13 +153,17 @@ void oc_matrix_group_ready(struct oc_run *r, size_t idx)
                                   "would expand strategy.matrix when it runs; now: ",
                                   why ? why : "no value"));
         free(why);
-        oc_step_transition(&r->steps[idx], OC_SE_EXPAND);
-        r->dirty = 1;
+        oc_matrix_group_wait(r, idx);
         return;
     }
+    json_t *names = NULL;
     if (mj && oc_matrix_expand(mj, r->steps[idx].def->strategy.limit, &combos, &why) != 0)
         combos = NULL;
     json_decref(mj);
+    if (combos && oc_matrix_names(r->steps[idx].name, combos, &names, &why) != 0) {
+        json_decref(combos);
+        combos = NULL;
+    }
     if (!combos) {
         oc_matrix_fail(r, idx, why ? why : "invalid matrix");
         free(why);
@@ -158,11 +172,10 @@ void oc_matrix_group_ready(struct oc_run *r, size_t idx)
     json_t *list = json_array();
     size_t i;
     json_t *c;
-    json_array_foreach(combos, i, c) {
-        char *name = oc_matrix_instance_id(r->steps[idx].name, c);
-        json_array_append_new(list, json_pack("{s:s,s:O}", "name", name, "matrix", c));
-        free(name);
-    }
+    json_array_foreach(combos, i, c)
+        json_array_append_new(list, json_pack("{s:O,s:O}", "name", json_array_get(names, i),
+                                              "matrix", c));
+    json_decref(names);
     json_decref(combos);
     /* Recorded before any instance can be queued: resume rebuilds exactly
      * these from it. */
@@ -171,8 +184,7 @@ void oc_matrix_group_ready(struct oc_run *r, size_t idx)
                               (json_int_t)json_array_size(list), "instances", list));
     oc_matrix_restore(r, idx, list);
     json_decref(list);
-    oc_step_transition(&r->steps[idx], OC_SE_EXPAND);
-    r->dirty = 1;
+    oc_matrix_group_wait(r, idx);
 }
 
 static int oc_matrix_failed(const struct oc_srt *m)
@@ -272,9 +284,10 @@ int oc_matrix_member_go(struct oc_run *r, size_t idx)
     uint32_t max = g->def->strategy.max_parallel;
     if (!max)
         return 1;
-    /* Queued, parked, running or in backoff: each holds a place. */
+    /* Queued, parked, running or in backoff: each holds a place. The scan
+     * stops at max, so a wide group under a small bound costs little. */
     uint32_t busy = 0;
-    for (size_t i = 0; i < g->n_members; i++)
+    for (size_t i = 0; i < g->n_members && busy < max; i++)
         busy += oc_step_busy(&r->steps[g->first_member + i]) != 0;
     return busy < max;
 }

@@ -228,6 +228,22 @@ expect_rc 2 "a static matrix past its limit is refused"
 expect_out "lim.yaml:8:19: step big: strategy.matrix: the matrix makes 6 instances (the product of its lists); the limit is 5" "at file:line:col"
 o run "$T/lim.yaml" lim
 [ "$RC" -ne 0 ] || fail "the run of a matrix past its limit started"
+# Names are the instances' keys: two combinations named alike are refused
+# (a dynamic matrix alike fails its step with the same words).
+cat >"$T/dup.yaml" <<'YAML'
+version: 1
+workflows:
+  dup:
+    steps:
+      - id: d
+        uses: exec
+        strategy:
+          matrix: {include: [{a: "1, 2", b: "3"}, {a: "1", b: "2, 3"}]}
+        with: {run: 'true'}
+YAML
+o validate "$T/dup.yaml"
+expect_rc 2 "two instances named alike are refused"
+expect_out "dup.yaml:8:19: step d: strategy.matrix: two of its instances would both be named 'd (1, 2, 3)'" "at file:line:col"
 
 big=$(python3 -c 'import json; print(json.dumps(list(range(300)), separators=(",", ":")))')
 cat >"$T/dyn.yaml" <<YAML

@@ -180,3 +180,25 @@ for how in "gate|waits for a decision" "once --idempotency-key k1|already exists
   if grep -qE '^  [0-9]+/1 done' "$T/screen"; then cat "$T/screen"; fail "a piece of the area stayed (${how%%|*})"; fi
 done
 pass "a parked run's and an idempotent repeat's last words stay, no piece of the area above them"
+
+# A matrix step's instances are steps of the run: the area's total grows
+# by them once the step expands (1 step, 3 instances: 4 in all).
+cat >"$T/mx.yaml" <<EOF2
+version: 1
+workflows:
+  mx:
+    steps:
+      - id: m
+        uses: exec
+        strategy: {matrix: {n: [1, 2, 3]}}
+        with: {run: 'while [ ! -e $T/go ]; do sleep 0.05; done'}
+EOF2
+RUN_ARGS="'$T/mx.yaml' mx" start 80 24 -- ""
+mx_up() { screen; grep -qE '^  0/4 done, 0 failed, 0 skipped, 3 running  ' "$T/screen"; }
+wait_until "the area to count the matrix's instances" mx_up
+touch "$T/go"
+wait_until "the matrix run to end" ended
+[ "$(cat "$T/exit")" = 0 ] || fail "the matrix run exited $(cat "$T/exit")"
+scrollback
+grepq '=> m: 3 instances' "$T/screen" || { cat "$T/screen"; fail "no line for the expansion"; }
+pass "a matrix step's instances count in the area's total"

@@ -55,6 +55,30 @@ static void t_product(void **state)
                         "t (3, x, true)|t (3, x, false)");
 }
 
+/* Names are keys: two combinations named alike are refused, and a string
+ * with a control character is named as escaped JSON. */
+static void t_names(void **state)
+{
+    (void)state;
+    json_t *combos = json_loads("[{\"a\": \"1, 2\", \"b\": \"3\"}, {\"a\": \"1\", \"b\": \"2, 3\"}]",
+                                0, NULL);
+    json_t *n = NULL;
+    char *why = NULL;
+    assert_int_equal(oc_matrix_names("t", combos, &n, &why), -1);
+    assert_null(n);
+    assert_non_null(strstr(why, "'t (1, 2, 3)'"));
+    free(why);
+    json_decref(combos);
+    combos = json_loads("[{\"a\": \"x\\u001b[2Jy\"}, {\"a\": \"l1\\nl2\"}, {\"a\": \"ok\"}]", 0, NULL);
+    assert_int_equal(oc_matrix_names("t", combos, &n, &why), 0);
+    assert_null(why);
+    assert_string_equal(json_string_value(json_array_get(n, 0)), "t (\"x\\u001B[2Jy\")");
+    assert_string_equal(json_string_value(json_array_get(n, 1)), "t (\"l1\\nl2\")");
+    assert_string_equal(json_string_value(json_array_get(n, 2)), "t (ok)");
+    json_decref(n);
+    json_decref(combos);
+}
+
 static void t_exclude(void **state)
 {
     (void)state;
@@ -142,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_product),
+        cmocka_unit_test(t_names),
         cmocka_unit_test(t_exclude),
         cmocka_unit_test(t_include),
         cmocka_unit_test(t_limits_and_shapes),

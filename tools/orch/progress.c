@@ -187,6 +187,7 @@ static const char *cli_ev_name(enum oc_progress_type t)
     case OC_EV_STEP_OUTPUT: return "step.output";
     case OC_EV_INSTANCE: return "instance";
     case OC_EV_RUN_FINISHED: return "run.finished";
+    case OC_EV_STEP_EXPANDED: return "step.expanded";
     }
     return "?";
 }
@@ -197,6 +198,8 @@ static void cli_progress_json(const struct oc_progress *ev)
                           "run_id", ev->run_id, "step", ev->step_id);
     if (ev->type == OC_EV_STEP_FINISHED)
         json_object_set_new(j, "state", json_string(orch_step_state_name(ev->state)));
+    if (ev->type == OC_EV_STEP_EXPANDED)
+        json_object_set_new(j, "instances", json_integer((json_int_t)ev->count));
     if (ev->type == OC_EV_RUN_FINISHED)
         json_object_set_new(j, "state", json_string(orch_run_state_name(ev->state)));
     if (ev->attempt)
@@ -244,6 +247,8 @@ static void cli_area_event(struct cli_status *a, const struct oc_progress *ev)
         cli_status_step_started(a, ev->step_id, ev->attempt ? ev->attempt : 1);
     else if (ev->type == OC_EV_STEP_RETRY)
         cli_status_step_ended(a, ev->step_id, 'r');
+    else if (ev->type == OC_EV_STEP_EXPANDED)
+        cli_status_more_steps(a, ev->count);
     else if (ev->type == OC_EV_STEP_FINISHED)
         cli_status_step_ended(a, ev->step_id,
                               ev->state == ORCH_STEP_SUCCEEDED ? 's'
@@ -337,6 +342,9 @@ static void cli_progress_line(struct cli_progress *p, const struct oc_progress *
         printf(" %s %s%s%s%s%s\n", ev->step_id, orch_step_state_name(ev->state),
                *dur ? " in " : "", dur, ev->message ? ": " : "",
                ev->message ? ev->message : "");
+        break;
+    case OC_EV_STEP_EXPANDED:
+        printf("=> %s: %zu instance%s\n", ev->step_id, ev->count, ev->count == 1 ? "" : "s");
         break;
     case OC_EV_INSTANCE:
         if (ev->state == OC_INST_EV_CREATING) /* the rest: in the ledger and traces */

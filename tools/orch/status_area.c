@@ -322,6 +322,12 @@ void cli_status_total(struct cli_status *s, size_t total)
     pthread_mutex_unlock(&s->lock);
 }
 
+void cli_status_more_steps(struct cli_status *s, size_t n)
+{
+    if (s->total)
+        s->total += n;
+}
+
 static size_t cli_area_find(const struct cli_status *s, const char *step)
 {
     size_t i = 0;

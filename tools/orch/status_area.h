@@ -28,7 +28,9 @@ void cli_status_show_at(struct cli_status *s, int now);
 
 /* The steps in all; takes the lock itself. */
 void cli_status_total(struct cli_status *s, size_t total);
-/* What the area shows; each call under hide/show. */
+/* What the area shows; each call under hide/show. A matrix step's n
+ * instances are n steps more in all (when the total is known). */
+void cli_status_more_steps(struct cli_status *s, size_t n);
 void cli_status_step_started(struct cli_status *s, const char *step, uint32_t attempt);
 /* outcome: 's' succeeded, 'f' failed (or cancelled, timed out), 'k'
  * skipped, 'r' to retry (still counted as running), 'w' waiting. */
