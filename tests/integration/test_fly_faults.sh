@@ -83,7 +83,7 @@ workflows:
         with: {run: "if [ -e /tmp/slow ]; then sleep 300; fi; echo two done"}
   limited:
     steps:
-      - {id: a, uses: exec, with: {run: "sleep 4"}}
+      - {id: a, uses: exec, with: {run: "until [ -e /tmp/release-a ]; do sleep 0.1; done"}}
       - {id: b, uses: exec, needs: [a], timeout: 2s, with: {run: "echo ran-b"}}
   timeout:
     steps:
@@ -148,8 +148,10 @@ pass "4 concurrent runs all finish through an app-level 429 storm ($refused refu
 # --- a 429 that would be waited out past a step's deadline: the deadline
 # ended the step (timed_out), not the API (a failed step saying 429, as the
 # loaded suite saw once). The storm starts while step a's exec is in
-# flight (an accepted call is not refused) and lasts until step b ended,
-# so step b's calls are the ones refused.
+# flight (an accepted call is not refused); step a is then released from
+# behind the API (a file made in the machine's container through Docker)
+# and the storm lasts until step b ended, so step b's calls are the ones
+# refused, however slow the machine is.
 "$ORCH" run "$T/fly.yaml" limited >"$T/limited.out" 2>&1 &
 lpid=$!
 T_PIDS+=($lpid)
@@ -160,6 +162,12 @@ a_running() {
 wait_until "step a running on its machine" a_running
 R=$(last_run_id)
 ctl storm "{\"app\":\"$app\",\"phases\":[{\"seconds\":300,\"rate\":0}]}"
+mid=$(curl -sf "$ORCH_FLY_URL/_standin/machines" |
+  jq_py "[m['id'] for m in d if m['_app'] == '$app' and not m['_gone'] and (m['config'].get('metadata') or {}).get('orch_run') == '$R'][0]")
+xid=$(d_api -X POST -H 'Content-Type: application/json' -d '{"Cmd": ["touch", "/tmp/release-a"]}' \
+  "http://d/containers/flystandin-$mid/exec" | jq_py "d['Id']") || fail "no exec in machine $mid's container"
+d_api -X POST -H 'Content-Type: application/json' -d '{"Detach": true}' "http://d/exec/$xid/start" >/dev/null ||
+  fail "could not release step a in machine $mid"
 b_ended() {
   "$ORCH" --json runs show "$R" 2>/dev/null |
     jq_py "any(a['step']=='b' and a['state'] not in ('running', 'waiting') for a in d['attempts'])" | grepq True
