@@ -90,7 +90,18 @@ struct oc_step {
     /* Filled by oc_config_validate: */
     const struct oc_plugin *plugin;
     size_t *need_idx;            /* indexes of needs in the workflow's steps */
+    /* uses: workflow:NAME or ./FILE#NAME: the workflow it runs as a child
+     * run (core/config/calls.c), or NULL. */
+    const struct oc_workflow *call;
 };
+
+/* The core's step type a call step has as its plugin (core/call_step.c);
+ * `uses:` of that bare name, without a workflow, is refused. */
+#define OC_CALL_STEP_NAME "workflow"
+/* Calls between workflows nest at most this deep (orch validate). */
+#define OC_CALL_MAX_DEPTH 8
+/* uses names a workflow to call (workflow:NAME, ./FILE#NAME), not a plugin. */
+int oc_call_ref(const char *uses);
 
 /* A file of workflows_dir: (docs/config.md, "Workflows as files"). */
 struct oc_config_file {

@@ -1,3 +1,5 @@
+/* What a run's ledger says of it once written: its outputs, its links to
+ * the runs it called and the run that called it. */
 #include "run_outputs.h"
 
 #include <string.h>
@@ -24,6 +26,38 @@ orch_status oc_run_outputs_read(struct oc_store *st, const char *run_id, json_t 
     if (rc != ORCH_OK) {
         json_decref(*outputs);
         *outputs = NULL;
+    }
+    return rc;
+}
+
+/* run.parent (a child run's, written once) and step.call (one per call
+ * attempt), in ledger order. */
+static int32_t oc_links_ev(void *ud, const struct orch_event_rec *e)
+{
+    json_t *links = ud;
+    int parent = !strcmp(e->type, "run.parent");
+    if (!parent && strcmp(e->type, "step.call"))
+        return 0;
+    json_t *d = json_loads(e->data_json, 0, NULL);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        return 0;
+    }
+    if (parent)
+        json_object_set_new(links, "parent", d);
+    else
+        json_array_append_new(json_object_get(links, "children"), d);
+    return 0;
+}
+
+orch_status oc_run_links_read(struct oc_store *st, const char *run_id, json_t **links,
+                              struct orch_error *err)
+{
+    *links = json_pack("{s:n,s:[]}", "parent", "children");
+    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_links_ev, *links, err);
+    if (rc != ORCH_OK) {
+        json_decref(*links);
+        *links = NULL;
     }
     return rc;
 }

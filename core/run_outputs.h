@@ -13,4 +13,11 @@
 orch_status oc_run_outputs_read(struct oc_store *st, const char *run_id, json_t **outputs,
                                 struct orch_error *err);
 
+/* *links: {"parent": {"run", "step", "attempt"} or null (the run that
+ * called this one), "children": [{"step", "attempt", "workflow", "run"}]
+ * (the child runs its call steps made, in order)}, from the run.parent
+ * and step.call events (core/engine/call.c). */
+orch_status oc_run_links_read(struct oc_store *st, const char *run_id, json_t **links,
+                              struct orch_error *err);
+
 #endif

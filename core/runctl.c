@@ -316,6 +316,17 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
                           const struct oc_workflow **wf_out, json_t **inputs_out,
                           char **run_id, struct orch_error *err)
 {
+    return oc_run_create_owned(st, cfg, workflow, inputs, idempotency_key, state, parent,
+                               NULL, 0, wf_out, inputs_out, run_id, err);
+}
+
+orch_status oc_run_create_owned(struct oc_store *st, const struct oc_config *cfg,
+                                const char *workflow, json_t *inputs,
+                                const char *idempotency_key, uint32_t state,
+                                const struct oc_trace_parent *parent, const char *owner,
+                                int64_t lease_expires_ns, const struct oc_workflow **wf_out,
+                                json_t **inputs_out, char **run_id, struct orch_error *err)
+{
     const struct oc_workflow *wf = oc_config_workflow(cfg, workflow);
     if (!wf)
         return oc_workflow_missing(cfg, workflow, err);
@@ -342,8 +353,10 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
         .inputs_json = inputs_json,
         .source = snapshot,
         .source_path = cfg->path,
+        .owner = owner,
         .created_ns = now,
         .updated_ns = now,
+        .lease_expires_ns = owner ? lease_expires_ns : 0,
     };
     struct oc_run_peek first = {0};
     rc = st->vt->run_create(st->h, &rec, oc_run_peek_cb, &first, err);
@@ -532,6 +545,26 @@ orch_status oc_run_decide(struct oc_store *st, const char *run_id,
 out:
     oc_buf_free(&names);
     json_decref(w.all);
+    return rc;
+}
+
+orch_status oc_run_child_ended(struct oc_store *st, const char *parent_id,
+                               const char *child_id, uint32_t state)
+{
+    struct orch_error err;
+    oc_error_init(&err);
+    orch_status rc = oc_txn_begin(st, &err);
+    if (rc == ORCH_OK) {
+        rc = st->vt->run_cas(st->h, parent_id, ORCH_RUN_WAITING, NULL, ORCH_RUN_QUEUED, NULL,
+                             oc_now_real_ns(), &err);
+        if (rc == ORCH_OK)
+            rc = oc_event(st, parent_id, "call.ended",
+                          json_pack("{s:s,s:s}", "run", child_id, "state",
+                                    orch_run_state_name(state)),
+                          &err);
+        rc = oc_txn_end(st, rc, &err);
+    }
+    oc_error_clear(&err);
     return rc;
 }
 

@@ -40,6 +40,24 @@ orch_status oc_run_create(struct oc_store *st, const struct oc_config *cfg,
                           const struct oc_workflow **wf_out, json_t **inputs_out,
                           char **run_id, struct orch_error *err);
 
+/* The same, the run leased to owner (a daemon) until lease_expires_ns from
+ * its first write: a call step's child run, which the daemon that drives
+ * its parent drives, and no other claims meanwhile. */
+orch_status oc_run_create_owned(struct oc_store *st, const struct oc_config *cfg,
+                                const char *workflow, json_t *inputs,
+                                const char *idempotency_key, uint32_t state,
+                                const struct oc_trace_parent *parent, const char *owner,
+                                int64_t lease_expires_ns, const struct oc_workflow **wf_out,
+                                json_t **inputs_out, char **run_id, struct orch_error *err);
+
+/* Child run child_id of parent_id ended in state (ORCH_RUN_*) while no
+ * process drove both: a parent parked waiting for it goes back to the
+ * queue (call.ended in its ledger), so that whoever takes it reads the
+ * child's end. A parent not parked is left alone: its driver watches the
+ * child. Best effort (err NULL). */
+orch_status oc_run_child_ended(struct oc_store *st, const char *parent_id,
+                               const char *child_id, uint32_t state);
+
 /* Decide a waiting approval (or an unknown outcome under on_unknown: ask).
  * input is checked against the step's declared inputs. The run goes back
  * to the queue. */

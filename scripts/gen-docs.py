@@ -101,6 +101,10 @@ def plugin_page(info):
     use = {"backend": f"backends: {{NAME: {{uses: {info['name']}, with: {{...}}}}}}",
            "store": f"store: {{uses: {info['name']}, with: {{...}}}} (or artifacts:)",
            "step": f"- {{id: ID, uses: {info['name']}, with: {{...}}}}"}[info["kind"]]
+    if info["kind"] == "step" and info["name"] == "workflow" and info["builtin"]:
+        # The core's call step: named by the workflow it runs, its with:
+        # that workflow's inputs (docs/config.md, "Reusable workflows").
+        use = "- {id: ID, uses: workflow:NAME, with: {INPUT: VALUE}}` or `uses: ./FILE#NAME"
     lines.append(f"Use: `{use}`.\n\n")
     lines.append("Capabilities: " + (", ".join(f"`{c}`" for c in info["caps"]) or "none") + ".\n")
     lines.append("\n## Options (`with:`)\n\n")

@@ -35,6 +35,16 @@ void oc_retention_read(struct oc_cfg_reader *b, const struct oc_node *root);
 void oc_strategy_read(struct oc_cfg_reader *b, struct oc_strategy *s, const struct oc_node *step,
                       const char *what);
 
+/* calls.c: a call's workflow, or NULL after a diagnostic at pos; its
+ * with: against the callee's inputs; the graph of calls (cycles, depth). */
+const struct oc_workflow *oc_call_resolve(const struct oc_config *cfg,
+                                          const struct oc_workflow *from, const char *uses,
+                                          const struct oc_pos *pos, const char *what,
+                                          struct oc_diag *diag);
+void oc_call_check_with(const struct oc_workflow *callee, const struct oc_step *st,
+                        const char *what, struct oc_diag *diag);
+void oc_calls_check_graph(const struct oc_config *cfg, struct oc_diag *diag);
+
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one
  * is an error. */

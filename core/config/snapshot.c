@@ -5,7 +5,9 @@
  * always. A workflow of a workflows_dir file: one JSON document holding
  * the main file's text and that file's path and text, and no other file
  * (a run needs its workflow and the main file's backends and defaults,
- * not the other workflows: a record does not grow with the directory). */
+ * not the other workflows: a record does not grow with the directory),
+ * besides the files of the workflows that it and the main file's
+ * workflows call. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +18,47 @@
  * config never does, as orch_snapshot is not one of its keys. */
 #define OC_SNAPSHOT_HEAD "{\"orch_snapshot\":1,"
 
+/* The workflows_dir files of wf and of every workflow its calls reach
+ * (core/config/calls.c), each once, into files (a JSON array). */
+static void oc_snapshot_reach(const struct oc_config *cfg, const struct oc_workflow *wf,
+                              unsigned char *seen, json_t *files)
+{
+    size_t i = (size_t)(wf - cfg->workflows);
+    if (seen[i])
+        return;
+    seen[i] = 1;
+    int listed = !wf->file;
+    for (size_t k = 0; !listed && k < json_array_size(files); k++)
+        listed = !strcmp(json_string_value(json_object_get(json_array_get(files, k), "path")),
+                         wf->file->path);
+    if (!listed)
+        json_array_append_new(files, json_pack("{s:s,s:s}", "path", wf->file->path, "text",
+                                               wf->file->text));
+    for (size_t s = 0; s < wf->n_steps; s++)
+        if (wf->steps[s].call)
+            oc_snapshot_reach(cfg, wf->steps[s].call, seen, files);
+}
+
 char *oc_config_snapshot(const struct oc_config *cfg, const struct oc_workflow *wf)
 {
-    if (!wf || !wf->file)
+    if (!wf)
         return oc_xstrdup(cfg->source);
-    json_t *doc = json_pack("{s:i,s:s,s:[{s:s,s:s}]}", "orch_snapshot", 1, "main", cfg->source,
-                            "files", "path", wf->file->path, "text", wf->file->text);
+    /* A run needs its workflow, the main file, and the files of the
+     * workflows these call: the snapshot's main file is validated whole,
+     * so its workflows' calls must resolve too. */
+    json_t *files = json_array();
+    unsigned char *seen = oc_xcalloc(cfg->n_workflows + 1, 1);
+    oc_snapshot_reach(cfg, wf, seen, files);
+    for (size_t i = 0; i < cfg->n_workflows; i++)
+        if (!cfg->workflows[i].file)
+            oc_snapshot_reach(cfg, &cfg->workflows[i], seen, files);
+    free(seen);
+    if (!json_array_size(files)) {
+        json_decref(files);
+        return oc_xstrdup(cfg->source);
+    }
+    json_t *doc = json_pack("{s:i,s:s,s:o}", "orch_snapshot", 1, "main", cfg->source,
+                            "files", files);
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     return text;

@@ -228,6 +228,13 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
                     who, n ? parts[0] : "");
         return 0;
     }
+    if (!strcmp(ns, "secrets") && c->site == OC_REF_STEP && oc_call_ref(w->steps[c->step].uses)) {
+        oc_diag_add(c->v->diag, c->pos, "%s: cannot pass secrets.%s to a child run (its "
+                                        "inputs are stored with it and shown by orch runs "
+                                        "show): the called workflow reads secrets.%s itself",
+                    who, n ? parts[0] : "", n ? parts[0] : "");
+        return 0;
+    }
     if (!strcmp(ns, "secrets") && c->site == OC_REF_OUTPUT) {
         oc_diag_add(c->v->diag, c->pos, "%s: cannot use secrets.%s (a run's outputs are "
                                         "shown by orch runs show and the API)",
@@ -350,11 +357,28 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
 {
     struct oc_step *st = &w->steps[i];
     char *what = oc_xasprintf("step %s", st->id ? st->id : "?");
-    if (st->uses)
+    int call = oc_call_ref(st->uses);
+    if (call) {
+        /* The core's `workflow` step stands for it, so every part that
+         * asks a step's plugin (listings, logs, caps) has one. */
+        st->call = oc_call_resolve(v->cfg, w, st->uses, oc_step_key_pos(w, i, "uses"), what,
+                                   v->diag);
+        st->plugin = oc_resolve(v, ORCH_KIND_STEP, OC_CALL_STEP_NAME, &st->pos, what);
+        if (st->call)
+            oc_call_check_with(st->call, st, what, v->diag);
+        if (st->backend)
+            oc_diag_add(v->diag, oc_step_key_pos(w, i, "backend"), "%s: a call step has no "
+                        "backend: workflow %s's steps choose theirs", what,
+                        st->call ? st->call->name : st->uses);
+    } else if (st->uses && !strcmp(st->uses, OC_CALL_STEP_NAME)) {
+        oc_diag_add(v->diag, oc_step_key_pos(w, i, "uses"), "%s: uses: %s needs the workflow "
+                    "to run: write workflow:NAME or ./FILE#NAME", what, st->uses);
+    } else if (st->uses) {
         st->plugin = oc_resolve(v, ORCH_KIND_STEP, st->uses,
                                 oc_step_key_pos(w, i, "uses"), what);
+    }
     oc_run_defaults_apply(v->cfg, w, st);
-    if (st->plugin)
+    if (st->plugin && !call)
         oc_options_apply(st->plugin->desc, what, st->with, OC_OPTS_DEFER_TEMPLATES, NULL,
                          v->diag);
     const char *bname = st->backend ? st->backend : w->backend;
@@ -423,6 +447,7 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         oc_check_outputs(&v, w);
         free(label);
     }
+    oc_calls_check_graph(cfg, diag);
     return diag->n != before ? -1 : 0;
 }
 

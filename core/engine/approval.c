@@ -12,7 +12,8 @@
 
 int oc_approval_is(const struct oc_srt *s)
 {
-    return s->def->plugin && (s->def->plugin->desc->caps & ORCH_STEP_CAP_ENGINE_DECIDED);
+    return s->def->plugin && (s->def->plugin->desc->caps & ORCH_STEP_CAP_ENGINE_DECIDED) &&
+           !s->def->call; /* a call step is engine-decided too (call.c) */
 }
 
 json_t *oc_approval_decision(const struct oc_run *r, const char *step,
@@ -106,20 +107,7 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
         json_decref(with);
         return;
     }
-    /* Reopened: resume read its attempt back waiting; that row goes on. */
-    int reopened = oc_step_reopened(s);
-    oc_step_transition(s, OC_SE_WAIT);
-    if (!reopened) {
-        /* A new attempt that waits. */
-        s->attempt++;
-        s->tries++;
-        s->started_ns = oc_now_real_ns();
-        s->start_mono = oc_now_mono_ns();
-        s->exit_code = -1;
-        oc_ledger_attempt(r, s, ORCH_STEP_WAITING, 0);
-        s->wait_deadline_ns = s->def->timeout_ms
-                                  ? s->started_ns + s->def->timeout_ms * 1000000
-                                  : 0;
+    if (!oc_step_wait_begin(r, idx)) {
         oc_ledger_event(r, "approval.waiting",
                         json_pack("{s:s,s:i,s:s,s:s,s:O?,s:O?,s:I}", "step", s->name,
                                   "attempt", (json_int_t)s->attempt, "kind", "approval",
@@ -127,10 +115,6 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
                                   json_object_get(with, "inputs"), "required",
                                   json_object_get(with, "required"), "deadline_ns",
                                   (json_int_t)s->wait_deadline_ns));
-    } else {
-        s->wait_deadline_ns = s->def->timeout_ms
-                                  ? s->started_ns + s->def->timeout_ms * 1000000
-                                  : 0;
     }
     oc_approval_settle(r, idx, on_timeout);
     json_decref(with);
@@ -144,8 +128,8 @@ int oc_run_parkable(const struct oc_run *r)
     int waiting = 0;
     for (size_t i = 0; i < r->n_steps; i++) {
         const struct oc_srt *s = &r->steps[i];
-        if (oc_step_busy(s))
-            return 0;
+        if (oc_step_busy(s) || s->child)
+            return 0; /* a call step whose child runs here is busy */
         if (oc_step_waiting(s))
             waiting = 1;
     }
@@ -169,6 +153,13 @@ void oc_run_park(struct oc_run *r)
         r->done = r->lost = 1;
         return;
     }
+    /* Written first, then read: a child that ended before this write saw
+     * the parent running and woke nobody, so its end is found here. */
+    if (oc_call_settled_meanwhile(r)) {
+        json_decref(steps);
+        oc_ledger_run_state(r, ORCH_RUN_WAITING, ORCH_RUN_RUNNING, NULL);
+        return;
+    }
     if (deadline) {
         /* The scheduler re-queues the run when its first deadline passes. */
         char *val = oc_xasprintf("%lld", (long long)deadline);
@@ -186,4 +177,5 @@ void oc_run_park(struct oc_run *r)
                             .state = ORCH_RUN_WAITING,
                             .duration_ns = oc_now_mono_ns() - r->start_mono};
     oc_engine_progress(r, &p);
+    oc_call_child_left(r, NULL); /* a child parked: its parent may park too */
 }

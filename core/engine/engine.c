@@ -187,15 +187,16 @@ void oc_run_check_done(struct oc_run *r)
     if (r->inst_jobs)
         return;
     char *outputs_text = NULL;
+    json_t *outputs = NULL;
     /* A compare-and-set from running: of two drivers (there should never
      * be two) only one finishes the run and writes run.finished. */
     if (oc_ledger_run_state(r, ORCH_RUN_RUNNING, r->final_state, r->final_error) == 0) {
         /* The workflow's outputs are a fact of the end: they live in
          * run.finished, written once (docs/config.md, "Outputs"). */
-        json_t *outputs = oc_run_outputs(r);
+        outputs = oc_run_outputs(r);
         outputs_text = outputs ? json_dumps(outputs, JSON_COMPACT) : NULL;
         oc_ledger_event(r, "run.finished",
-                        json_pack("{s:s,s:s?,s:o*}", "state",
+                        json_pack("{s:s,s:s?,s:O*}", "state",
                                   orch_run_state_name(r->final_state), "error",
                                   r->final_error, "outputs", outputs));
         oc_run_release(r);
@@ -210,6 +211,8 @@ void oc_run_check_done(struct oc_run *r)
                             .duration_ns = oc_now_mono_ns() - r->start_mono};
     oc_engine_progress(r, &p);
     free(outputs_text);
+    oc_call_child_left(r, outputs);
+    json_decref(outputs);
 }
 
 void oc_engine_exec_stats(const struct oc_engine *e, struct oc_engine_exec_stats *out)
@@ -282,6 +285,7 @@ static void oc_run_free(struct oc_run *r)
         oc_buf_free(&r->steps[i].held[0]);
         oc_buf_free(&r->steps[i].held[1]);
         oc_logcap_free(r->steps[i].logcap);
+        free(r->steps[i].child_id);
     }
     for (size_t i = 0; i < r->n_insts; i++) {
         free(r->insts[i].id);
@@ -294,6 +298,7 @@ static void oc_run_free(struct oc_run *r)
     json_decref(r->inputs);
     json_decref(r->decisions);
     free(r->owner);
+    free(r->parent_id);
     free(r->lease_owner);
     oc_redactor_free(r->red);
     if (r->owns_cfg)
@@ -326,46 +331,6 @@ void oc_engine_free(struct oc_engine *e)
     free(e);
 }
 
-struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
-                                 const struct oc_workflow *wf)
-{
-    struct oc_run *r = oc_xcalloc(1, sizeof *r);
-    r->e = e;
-    r->cfg = cfg;
-    r->wf = wf;
-    r->n_steps = wf->n_steps;
-    r->steps = oc_xcalloc(wf->n_steps, sizeof *r->steps);
-    /* Same indexes as the workflow's steps, which needs refer to; each
-     * starts OC_PHASE_PENDING (zero). */
-    for (size_t i = 0; i < wf->n_steps; i++) {
-        r->steps[i].def = &wf->steps[i];
-        r->steps[i].name = wf->steps[i].id;
-        r->steps[i].group = SIZE_MAX;
-        r->steps[i].inst = SIZE_MAX;
-        r->steps[i].exit_code = -1;
-    }
-    r->red = oc_redactor_new();
-    r->concurrency = wf->concurrency ? wf->concurrency
-                     : cfg->concurrency ? cfg->concurrency : 4;
-    r->start_mono = oc_now_mono_ns();
-    oc_run_deadline_from(r, oc_now_real_ns()); /* a resume sets the run's own clock */
-    r->dirty = 1;
-    e->runs = oc_xrealloc(e->runs, (e->n_runs + 1) * sizeof *e->runs);
-    e->runs[e->n_runs++] = r;
-    return r;
-}
-
-/* Recorded so `orch resume` can tell a live run from a dead one. */
-void oc_ledger_process(struct oc_run *r)
-{
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    unsigned long long start = oc_proc_start_time((long)getpid());
-    oc_ledger_event(r, "run.process",
-                    json_pack("{s:i,s:s,s:I}", "pid", (json_int_t)getpid(),
-                              "host", host, "start_time", (json_int_t)start));
-}
-
 orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
                             const char *workflow, json_t *inputs,
                             const char *idempotency_key, const char *traceparent,
@@ -373,71 +338,8 @@ orch_status oc_engine_start(struct oc_engine *e, struct oc_config *cfg,
 {
     if (!e->opts.dry_run && oc_backends_resolvable(cfg, workflow, err) != ORCH_OK)
         return err->code;
-    const struct oc_workflow *wf;
-    json_t *in = NULL;
-    char *id = NULL, *lease_owner = NULL;
-    struct oc_trace_parent parent;
-    int traced = oc_traceparent_take(traceparent, "TRACEPARENT", &parent) == 0;
-    /* The CLI's lease is taken with the run's creation: no moment where
-     * the run is running and nobody owns it; the caller's trace context
-     * lands with it too, so that a resume always finds it. */
-    int lease = !e->opts.owner && oc_lease_supported(e);
-    int txn = lease || traced;
-    orch_status rc = txn ? oc_txn_begin(e->store, err) : ORCH_OK;
-    if (rc != ORCH_OK)
-        return rc;
-    rc = oc_run_create(e->store, cfg, workflow, inputs, idempotency_key,
-                       ORCH_RUN_RUNNING, traced ? &parent : NULL, &wf, &in, &id, err);
-    if (rc == ORCH_OK && lease)
-        rc = oc_lease_first(e, id, &lease_owner, err);
-    if (txn)
-        rc = oc_txn_end(e->store, rc, err);
-    if (rc != ORCH_OK) {
-        if (rc == ORCH_E_EXISTS) {
-            *run_id = id;
-        } else {
-            free(id);
-            json_decref(in);
-        }
-        free(lease_owner);
-        return rc;
-    }
-    struct oc_run *r = oc_run_new(e, cfg, wf);
-    r->id = id;
-    r->lease_owner = lease_owner;
-    r->lease_renewed_ns = oc_now_real_ns();
-    r->inputs = in;
-    r->dry_run = e->opts.dry_run;
-    r->traced = traced;
-    if (traced)
-        r->trace_parent = parent;
-    oc_ledger_event(r, "run.started",
-                    json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs", in,
-                              "dry_run", r->dry_run));
-    oc_ledger_process(r);
-    struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id};
-    oc_engine_progress(r, &p);
-    *run_id = oc_xstrdup(id);
-    return ORCH_OK;
-}
-
-void oc_run_stop(struct oc_run *r)
-{
-    if (r->done || r->cancelled)
-        return;
-    r->cancelled = 1;
-    r->dirty = 1;
-    if (!r->timed_out)
-        oc_ledger_event(r, "run.cancelling", NULL);
-    for (size_t j = 0; j < r->n_steps; j++) {
-        if (oc_step_in_flight(&r->steps[j])) {
-            oc_pool_cancel(r->e->pool, r->steps[j].job_id, 5000);
-        } else if (oc_step_waiting(&r->steps[j])) {
-            char *why = oc_xasprintf("%s while the step waited", oc_run_stop_why(r));
-            oc_step_finish(r, j, ORCH_STEP_CANCELLED, ORCH_E_CANCELLED, why);
-            free(why);
-        }
-    }
+    return oc_run_open(e, cfg, workflow, inputs, idempotency_key, traceparent, NULL, NULL,
+                       run_id, err);
 }
 
 static void oc_engine_cancel(struct oc_engine *e)
@@ -600,7 +502,11 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
     for (size_t i = 0; i < e->n_runs; i++)
         if (oc_run_timeout_passed(e->runs[i], now))
             oc_run_stop(e->runs[i]);
+    int64_t real = now;
     now = oc_now_mono_ns();
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (!e->runs[i]->done)
+            oc_calls_tick(e->runs[i], now, real);
     oc_steps_wake_retries(e, now);
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
@@ -623,7 +529,16 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
     oc_engine_dispatch(e);
     if (!oc_engine_active(e) && !oc_pool_busy(e->pool))
         return 0;
+    /* A run made ready by a later one's end in this pass (a call step's
+     * child ending settles its parent) is scheduled at once, not after
+     * the poll's wait. */
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (!e->runs[i]->done && e->runs[i]->dirty)
+            timeout = 0;
     int64_t next = oc_steps_next_retry(e);
+    int64_t poll = oc_calls_next_poll(e);
+    if (poll && (!next || poll < next))
+        next = poll;
     if (next) {
         int64_t ms = (next - oc_now_mono_ns()) / 1000000;
         if (ms < timeout)

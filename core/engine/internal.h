@@ -73,6 +73,13 @@ struct oc_srt {
     struct oc_logcap *logcap;/* this attempt's log bound (logcap.c) */
     int64_t log_flushed_mono;
     int64_t wait_deadline_ns;/* approval: when its timeout policy applies */
+    /* A call step (def->call, call.c): its child run while this engine
+     * drives both (else NULL), the child's id once made, when the store
+     * was last asked for its state, whether its timeout stopped it. */
+    struct oc_run *child;
+    char *child_id;
+    int64_t child_polled_mono;
+    int call_timed_out;
 };
 
 struct oc_run {
@@ -109,6 +116,11 @@ struct oc_run {
     char *lease_owner;       /* the CLI's named lease "run/<id>" (lease.c), or NULL */
     struct oc_trace_parent trace_parent; /* the caller's trace context, when traced */
     int traced;
+    /* A child run (call.c): its parent and the parent's step, while this
+     * engine drives both; the parent's id from run.parent in any case. */
+    struct oc_run *parent;
+    size_t parent_step;
+    char *parent_id;
 };
 
 struct oc_engine {
@@ -284,6 +296,11 @@ int64_t oc_steps_next_retry(struct oc_engine *e);
  * attempt row, its event, its progress report. */
 void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
                     orch_status st, const char *msg);
+/* An engine-decided step's attempt starts waiting (an approval's, a call
+ * step's): a new attempt row that says waiting, or the reopened one a
+ * resume read back; its deadline from the step's timeout. 1 when it was
+ * reopened. */
+int oc_step_wait_begin(struct oc_run *r, size_t idx);
 /* The step's inputs: 0, or -1 after failing the step with why. */
 int oc_step_input_or_fail(struct oc_run *r, size_t idx, struct oc_step_input *in);
 /* The step's rendered `with`, or NULL after failing the step with why. */
@@ -317,6 +334,24 @@ void oc_run_park(struct oc_run *r);
 /* The decision recorded for (step, attempt), borrowed, or NULL. */
 json_t *oc_approval_decision(const struct oc_run *r, const char *step,
                              uint32_t attempt);
+
+/* call.c: a call step's child run (docs/config.md, "Reusable workflows"). */
+int oc_call_is(const struct oc_srt *s);
+void oc_call_dispatch(struct oc_run *r, size_t idx);
+/* child (a run with a parent_id) was just resumed or claimed here: linked
+ * to its parent's waiting step when the parent is driven here too. */
+void oc_call_adopted(struct oc_run *child);
+/* child ended (outputs: its outputs, borrowed) or parked: its parent's
+ * step settles, waits on, or (parent not here) the parent is woken. */
+void oc_call_child_left(struct oc_run *child, json_t *outputs);
+/* Parking r: a waiting call step whose child ended meanwhile (read from
+ * the store) is settled; 1 when one was, and r must not park. */
+int oc_call_settled_meanwhile(struct oc_run *r);
+/* Each tick: waiting call steps' timeouts, and their children driven
+ * elsewhere read from the store (every OC_CALL_POLL_MS). */
+void oc_calls_tick(struct oc_run *r, int64_t now_mono, int64_t now_real);
+/* When the next such read is due (monotonic), 0 = none. */
+int64_t oc_calls_next_poll(const struct oc_engine *e);
 
 /* lease.c: the named lease of a run the CLI drives. */
 int64_t oc_lease_ttl_ms(const struct oc_engine *e);
@@ -364,6 +399,19 @@ int64_t oc_runs_next_deadline(const struct oc_engine *e);
 json_t *oc_run_outputs(struct oc_run *r);
 
 /* engine.c */
+/* A child run's link to its parent: written with it (run.parent in the
+ * child, step.call in the parent, one transaction). */
+struct oc_call_link {
+    const char *parent_id, *step;
+    uint32_t attempt;
+    int dry_run;
+};
+/* Create a run and drive it here (*out, may be NULL); link: a child's.
+ * ORCH_E_EXISTS: the idempotency key's run is *run_id, not driven. */
+orch_status oc_run_open(struct oc_engine *e, struct oc_config *cfg, const char *workflow,
+                        json_t *inputs, const char *idempotency_key, const char *traceparent,
+                        const struct oc_call_link *link, struct oc_run **out, char **run_id,
+                        struct orch_error *err);
 /* Cancel (or, timed out, stop) what r runs; it then ends. */
 void oc_run_stop(struct oc_run *r);
 struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,

@@ -118,6 +118,10 @@ struct oc_history {
     int64_t clock_ns, parked_ns, parked_at_ns;
     /* step id -> the instances its step.expanded event recorded. */
     json_t *expanded;
+    /* "step#attempt" -> the child run its step.call event names; the
+     * parent run.parent names (a child run's), or NULL. */
+    json_t *calls;
+    char *parent_id;
 };
 
 /* What ends a load in good order, or shows that driving the run moves. */
@@ -126,7 +130,8 @@ static int oc_history_progress(const char *t)
     static const char *const types[] = {
         "step.succeeded", "step.failed",   "step.skipped",   "step.cancelled",
         "step.timed_out", "step.retrying", "run.waiting",    "run.abandoned",
-        "run.finished",   "run.requeued",  "approval.decided", NULL};
+        "run.finished",   "run.requeued",  "approval.decided", "step.call",
+        "call.ended",     NULL};
     for (size_t i = 0; types[i]; i++)
         if (!strcmp(t, types[i]))
             return 1;
@@ -143,6 +148,22 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         h->loads_without_progress = 0;
     if (!strcmp(t, "run.waiting") && !h->parked_at_ns)
         h->parked_at_ns = ev->ts_ns;
+    if (!strcmp(t, "step.call") || !strcmp(t, "run.parent")) {
+        json_t *j = json_loads(ev->data_json, 0, NULL);
+        const char *step = json_string_value(json_object_get(j, "step"));
+        const char *run = json_string_value(json_object_get(j, "run"));
+        json_int_t attempt = json_integer_value(json_object_get(j, "attempt"));
+        if (run && !strcmp(t, "run.parent")) {
+            free(h->parent_id);
+            h->parent_id = oc_xstrdup(run);
+        } else if (run && step) {
+            char *key = oc_xasprintf("%s#%lld", step, (long long)attempt);
+            json_object_set_new(h->calls, key, json_string(run));
+            free(key);
+        }
+        json_decref(j);
+        return 0;
+    }
     if (!strcmp(t, "step.expanded")) {
         json_t *j = json_loads(ev->data_json, 0, NULL);
         const char *step = json_string_value(json_object_get(j, "step"));
@@ -504,10 +525,53 @@ static void oc_run_continue(struct oc_run *r, const struct oc_history *h, uint32
 }
 
 static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daemon,
+                               struct orch_error *err);
+
+static int32_t oc_state_peek_cb(void *ud, const struct orch_run_rec *rec)
+{
+    *(uint32_t *)ud = rec->state;
+    return 0;
+}
+
+/* r's waiting call steps get their children's ids from the ledger; the
+ * CLI resumes each child that has not ended with its parent (a daemon's
+ * children come by its claims), and every child driven here is linked. */
+static void oc_resume_calls(struct oc_run *r, const json_t *calls, int daemon)
+{
+    struct oc_engine *e = r->e;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        struct oc_srt *s = &r->steps[i];
+        if (!oc_call_is(s) || s->phase != OC_PHASE_REOPENED)
+            continue;
+        char *key = oc_xasprintf("%s#%u", s->name, s->attempt);
+        const char *child = json_string_value(json_object_get(calls, key));
+        free(key);
+        if (!child)
+            continue; /* its dispatch finds it by its key */
+        free(s->child_id);
+        s->child_id = oc_xstrdup(child);
+        uint32_t state = 0;
+        struct orch_error err;
+        oc_error_init(&err);
+        e->store->vt->run_get(e->store->h, child, oc_state_peek_cb, &state, &err);
+        oc_error_clear(&err);
+        int open = state == ORCH_RUN_RUNNING || state == ORCH_RUN_QUEUED ||
+                   state == ORCH_RUN_WAITING;
+        if (daemon || !open || oc_engine_run_state(e, child))
+            continue;
+        if (oc_run_load(e, child, 0, &err) != ORCH_OK)
+            oc_log(ORCH_LOG_INFO, r->id, "step %s: its child run %s is not resumed here "
+                   "(%s); the step waits for its end", s->name, child, oc_error_text(&err));
+        oc_error_clear(&err);
+    }
+}
+
+static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daemon,
                                struct orch_error *err)
 {
     struct oc_loaded_run l = {0};
-    struct oc_history h = {.decisions = json_object(), .expanded = json_object()};
+    struct oc_history h = {.decisions = json_object(), .expanded = json_object(),
+                           .calls = json_object()};
     struct oc_config *cfg = NULL;
     const struct oc_workflow *wf = NULL;
     char *lease_owner = NULL;
@@ -541,6 +605,8 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
     if (!r->inputs)
         r->inputs = json_object();
+    r->parent_id = h.parent_id;
+    h.parent_id = NULL;
     /* A matrix group's instances as recorded, before their rows are read. */
     for (size_t i = 0; i < wf->n_steps; i++) {
         json_t *list = json_object_get(h.expanded, r->steps[i].name);
@@ -564,12 +630,16 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     oc_run_continue(r, &h, l.state);
     if (cancel)
         oc_engine_cancel_run(e, run_id);
+    oc_resume_calls(r, h.calls, daemon);
+    oc_call_adopted(r);
 out:
     if (lease_owner)
         oc_lease_release(e, run_id, lease_owner);
     free(lease_owner);
     json_decref(h.decisions);
     json_decref(h.expanded);
+    json_decref(h.calls);
+    free(h.parent_id);
     free(h.host);
     oc_loaded_run_free(&l);
     return rc;

@@ -79,9 +79,22 @@ void oc_run_drop(struct oc_run *r)
 {
     r->lost = 1;
     r->done = 1;
-    for (size_t j = 0; j < r->n_steps; j++)
+    for (size_t j = 0; j < r->n_steps; j++) {
         if (oc_step_in_flight(&r->steps[j]))
             oc_pool_cancel(r->e->pool, r->steps[j].job_id, 2000);
+        /* Its child goes with it: whoever takes the parent over finds
+         * the child by its link and its claim (call.c). */
+        struct oc_run *c = r->steps[j].child;
+        if (c) {
+            r->steps[j].child = NULL;
+            c->parent = NULL;
+            oc_run_drop(c);
+        }
+    }
+    if (r->parent) {
+        r->parent->steps[r->parent_step].child = NULL;
+        r->parent = NULL;
+    }
 }
 
 const char *oc_run_stop_why(const struct oc_run *r)

@@ -1,5 +1,6 @@
 /* A step's end: its terminal transition (step_state.c), the attempt row
- * that records it, its event and its progress report. Below the files
+ * that records it, its event and its progress report; and the start of
+ * an engine-decided step's waiting attempt. Below the files
  * that end steps (steps.c, approval.c, resume.c), so none of them calls
  * another to do it. Also the step's inputs, which fail the step when they
  * cannot be made. */
@@ -8,6 +9,24 @@
 
 #include "../host.h"
 #include "internal.h"
+
+int oc_step_wait_begin(struct oc_run *r, size_t idx)
+{
+    struct oc_srt *s = &r->steps[idx];
+    /* Reopened: resume read its attempt back waiting; that row goes on. */
+    int reopened = oc_step_reopened(s);
+    oc_step_transition(s, OC_SE_WAIT);
+    if (!reopened) {
+        s->attempt++;
+        s->tries++;
+        s->started_ns = oc_now_real_ns();
+        s->start_mono = oc_now_mono_ns();
+        s->exit_code = -1;
+        oc_ledger_attempt(r, s, ORCH_STEP_WAITING, 0);
+    }
+    s->wait_deadline_ns = s->def->timeout_ms ? s->started_ns + s->def->timeout_ms * 1000000 : 0;
+    return reopened;
+}
 
 static const char *oc_step_event_type(uint32_t state)
 {

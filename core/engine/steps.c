@@ -220,6 +220,10 @@ int oc_step_dispatch(struct oc_run *r, size_t idx)
     }
     if (oc_matrix_member_cancelled(r, idx))
         return 0;
+    if (oc_call_is(s)) {
+        oc_call_dispatch(r, idx); /* its child run's steps take executors */
+        return 0;
+    }
     if (oc_approval_is(s)) {
         oc_approval_dispatch(r, idx); /* costs no executor */
         return 0;

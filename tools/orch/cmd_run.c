@@ -9,6 +9,7 @@
 #include "host.h"
 #include "inputs.h"
 #include "orchd_cfg.h" /* worker.lease_ttl: the lease this run is held by */
+#include "run_outputs.h"
 #include "util.h"
 
 static volatile sig_atomic_t cli_cancel;
@@ -93,6 +94,45 @@ static int cli_drive_open(struct cli *c, struct cli_drive *d, uint32_t conc,
     return 0;
 }
 
+static int32_t cli_state_cb(void *ud, const struct orch_run_rec *r)
+{
+    *(uint32_t *)ud = r->state;
+    return 0;
+}
+
+/* The run a decision is for: run_id itself, or the child run its call
+ * step waits on (and that one's, down to the run whose approval waits). */
+static char *cli_decision_run(struct oc_store *st, const char *run_id)
+{
+    char *at = oc_xstrdup(run_id);
+    for (int depth = 0; depth <= OC_CALL_MAX_DEPTH; depth++) {
+        json_t *links = NULL;
+        struct orch_error err;
+        oc_error_init(&err);
+        oc_run_links_read(st, at, &links, &err);
+        oc_error_clear(&err);
+        const char *next = NULL;
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(links, "children"), i, c) {
+            const char *id = json_string_value(json_object_get(c, "run"));
+            uint32_t state = 0;
+            if (id && st->vt->run_get(st->h, id, cli_state_cb, &state, &err) == ORCH_OK &&
+                state == ORCH_RUN_WAITING)
+                next = id;
+            oc_error_clear(&err);
+        }
+        if (next) {
+            free(at);
+            at = oc_xstrdup(next);
+        }
+        json_decref(links);
+        if (!next)
+            break;
+    }
+    return at;
+}
+
 static int cli_drive_finish(struct cli_drive *d, const char *run_id)
 {
     oc_engine_loop(d->eng);
@@ -102,8 +142,15 @@ static int cli_drive_finish(struct cli_drive *d, const char *run_id)
         return 128 + cli_signal;
     if (st == ORCH_RUN_WAITING) {
         /* Parked, not failed: a decision and `orch resume` continue it. */
-        fprintf(stderr, "orch: run %s waits for a decision: orch runs approve %s STEP "
-                        "(or reject), then orch resume %s\n", run_id, run_id, run_id);
+        char *decide = cli_decision_run(d->store, run_id);
+        if (strcmp(decide, run_id))
+            fprintf(stderr, "orch: run %s waits for its child run %s, which waits for a "
+                            "decision: orch runs approve %s STEP (or reject), then orch "
+                            "resume %s\n", run_id, decide, decide, run_id);
+        else
+            fprintf(stderr, "orch: run %s waits for a decision: orch runs approve %s STEP "
+                            "(or reject), then orch resume %s\n", run_id, run_id, run_id);
+        free(decide);
         return CLI_EXIT_OK;
     }
     return st == ORCH_RUN_SUCCEEDED ? CLI_EXIT_OK : CLI_EXIT_FAILED;

@@ -172,7 +172,34 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
         return NULL;
     }
     json_object_set_new(doc, "outputs", outputs ? outputs : json_null());
+    json_t *links = NULL;
+    if (oc_run_links_read(st, id, &links, &err) != ORCH_OK) {
+        cli_err("run %s: cannot read its ledger: %s", id, oc_error_text(&err));
+        oc_error_clear(&err);
+        json_decref(doc);
+        return NULL;
+    }
+    json_object_update_new(doc, links);
     return doc;
+}
+
+/* The run that called this one, and the runs it called (call steps). */
+static void cli_print_links(json_t *doc)
+{
+    json_t *p = json_object_get(doc, "parent");
+    if (json_is_object(p))
+        printf("parent    %s (step %s, attempt %lld)\n",
+               json_string_value(json_object_get(p, "run")),
+               json_string_value(json_object_get(p, "step")),
+               (long long)json_integer_value(json_object_get(p, "attempt")));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "children"), i, c)
+        printf("child     %s (step %s, attempt %lld, workflow %s)\n",
+               json_string_value(json_object_get(c, "run")),
+               json_string_value(json_object_get(c, "step")),
+               (long long)json_integer_value(json_object_get(c, "attempt")),
+               json_string_value(json_object_get(c, "workflow")));
 }
 
 void cli_print_run(json_t *doc)
@@ -186,6 +213,7 @@ void cli_print_run(json_t *doc)
     const char *e = json_string_value(json_object_get(doc, "error"));
     if (e)
         printf("error     %s\n", e);
+    cli_print_links(doc);
     cli_print_outputs_of(doc);
     printf("\n%-20s %-7s %-10s %-6s %-9s %s\n", "STEP", "ATTEMPT", "STATE", "EXIT",
            "DURATION", "OUTPUTS / ERROR");

@@ -265,6 +265,13 @@ static json_t *orchd_run_detail(struct orchd_req *rq, const char *id, struct orc
         rc = oc_run_outputs_read(st, id, &outputs, err);
     if (run)
         json_object_set_new(run, "outputs", outputs ? outputs : json_null());
+    json_t *links = NULL;
+    if (rc == ORCH_OK && run)
+        rc = oc_run_links_read(st, id, &links, err);
+    if (links) {
+        json_object_update_new(run, links);
+        links = NULL;
+    }
     json_t *cuts = NULL;
     if (rc == ORCH_OK && run) {
         struct orch_error cerr;
