@@ -37,6 +37,12 @@ struct oc_scope {
                   struct oc_val *out, int *is_secret);
     /* success(), failure(), always(), cancelled(): 1 or 0. */
     int (*status_fn)(void *ud, const char *name);
+    /* hashFiles(patterns): 0 with *out (malloc'd) the text that stands for
+     * the hash until the step's executor reads the files; -1 with *err
+     * (malloc'd). NULL: hashFiles is refused here (only a step's with: and
+     * env: have an instance to read). */
+    int (*hash_files)(void *ud, const char *const *patterns, size_t n, char **out,
+                      char **err);
 };
 
 int oc_template_has(const char *s); /* contains "${{" */
@@ -74,6 +80,9 @@ int oc_template_eval_value(const char *s, const struct oc_scope *sc, struct oc_v
 /* Parse only: call fn for every reference in a template (is_expr 0) or an
  * expression (is_expr 1); fn returning non-zero stops with -1. Syntax errors
  * give -1 with *errmsg. For config validation. */
+/* Whether a template (is_expr: an `if:`) calls function name; a syntax
+ * error is no call (validation reports it). */
+int oc_template_calls(const char *s, int is_expr, const char *name);
 int oc_template_refs(const char *s, int is_expr,
                      int (*fn)(void *ud, const char *ns,
                                const char *const *parts, size_t n),

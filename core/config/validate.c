@@ -190,6 +190,7 @@ struct oc_refctx {
     const char *label;           /* "step ID", "workflow W", "workflow W, output O" */
     const struct oc_pos *pos;
     int in_matrix;               /* the step's strategy.matrix itself: no matrix.KEY */
+    int hash_ok;                 /* hashFiles() allowed: a run step's with: and env: */
 };
 
 /* steps.ID or needs.ID (ns), found: the rest must be outputs.NAME or result. */
@@ -306,6 +307,11 @@ static void oc_check_text(struct oc_refctx *c, const char *s, int is_expr,
     c->pos = pos;
     if (oc_template_refs(s, is_expr, oc_ref_cb, c, &err) != 0 && err)
         oc_diag_add(c->v->diag, pos, "%s: %s", c->label, err);
+    else if (!c->hash_ok && oc_template_calls(s, is_expr, "hashFiles"))
+        oc_diag_add(c->v->diag, pos, "%s: hashFiles() reads the files of the step's "
+                    "instance, so it is only in the with: and env: of a step that runs "
+                    "on one (not in if:, a matrix, outputs, a workflow's env:, an approval "
+                    "or a call)", c->label);
     free(err);
 }
 
@@ -324,7 +330,7 @@ static void oc_check_outputs(struct oc_vc *v, const struct oc_workflow *w)
     for (size_t i = 0; w->outputs && i < w->outputs->len; i++) {
         char *label = oc_xasprintf("workflow %s, output %s", w->name,
                                    w->outputs->keys[i]->str);
-        struct oc_refctx c = {v, w, OC_REF_OUTPUT, SIZE_MAX, label, &w->outputs->items[i]->pos, 0};
+        struct oc_refctx c = {v, w, OC_REF_OUTPUT, SIZE_MAX, label, &w->outputs->items[i]->pos, 0, 0};
         oc_check_tree(&c, w->outputs->items[i]);
         free(label);
     }
@@ -391,9 +397,11 @@ static void oc_check_step(struct oc_vc *v, struct oc_workflow *w, size_t i)
                                        "backend '%s'",
                     what, st->uses, v->cfg->default_backend);
     oc_lint_step(v->cfg, st, v->diag);
-    struct oc_refctx c = {v, w, OC_REF_STEP, i, what, &st->pos, 0};
+    struct oc_refctx c = {v, w, OC_REF_STEP, i, what, &st->pos, 0, 0};
+    c.hash_ok = st->plugin && !(st->plugin->desc->caps & ORCH_STEP_CAP_ENGINE_DECIDED);
     oc_check_tree(&c, st->with);
     oc_check_tree(&c, st->env);
+    c.hash_ok = 0;
     if (st->if_expr)
         oc_check_text(&c, st->if_expr, 1, oc_step_key_pos(w, i, "if"));
     if (st->strategy.matrix) {
@@ -440,7 +448,7 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         if (oc_order(&v, w) != 0)
             continue;
         char *label = oc_xasprintf("workflow %s", w->name);
-        struct oc_refctx wc = {&v, w, OC_REF_WF_ENV, SIZE_MAX, label, &w->pos, 0};
+        struct oc_refctx wc = {&v, w, OC_REF_WF_ENV, SIZE_MAX, label, &w->pos, 0, 0};
         oc_check_tree(&wc, w->env);
         for (size_t j = 0; j < w->n_steps; j++)
             oc_check_step(&v, w, j);

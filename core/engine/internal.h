@@ -215,6 +215,9 @@ struct oc_scope_ud {
     json_t *env;             /* the step's env (env.NAME sees it first), or NULL */
     json_t *secrets;         /* collects name -> value of secrets used, or NULL */
     json_t *secret_env;      /* collects the script's secret variables, or NULL */
+    /* collects hashFiles() calls (token -> patterns), or NULL: refused */
+    json_t *hash_files;
+    char hash_nonce[33];     /* what makes the attempt's tokens unguessable */
 };
 void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
                    struct oc_run *r, size_t step);
@@ -243,6 +246,7 @@ struct oc_step_input {
     json_t *env;             /* env_passthrough values, workflow env:, step env: */
     json_t *secret_env;      /* variables carrying the secrets its script uses */
     json_t *secrets;         /* name -> value: the secrets the step names */
+    json_t *hash_files;      /* token -> patterns: its hashFiles() (step_env.c) */
 };
 /* A scope for step idx whose env.NAME sees the step's env, rendered into
  * ud->env (the caller owns it); ud->secrets (when set) collects the

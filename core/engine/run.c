@@ -62,7 +62,8 @@ json_t *oc_engine_ctx_json(struct oc_run *r, const char *step_id,
                            .workflow = r->wf->name, .dry_run = r->dry_run,
                            .timeout_ms = timeout_ms, .host_paths = host_paths,
                            .secrets = in ? in->secrets : NULL, .env = in ? in->env : NULL,
-                           .secret_env = in ? in->secret_env : NULL};
+                           .secret_env = in ? in->secret_env : NULL,
+                           .hash_files = in ? in->hash_files : NULL};
     json_t *ctx = oc_req_ctx(&r->e->site, &c);
     free(host_paths);
     return ctx;

@@ -264,9 +264,11 @@ void oc_scope_make(struct oc_scope *sc, struct oc_scope_ud *ud,
     ud->env = NULL;
     ud->secrets = NULL;
     ud->secret_env = NULL;
+    ud->hash_files = NULL;
     sc->ud = ud;
     sc->lookup = oc_scope_lookup;
     sc->status_fn = oc_scope_status;
+    sc->hash_files = NULL; /* a step's with: and env: only (step_env.c) */
 }
 
 static json_t *oc_render_node(const struct oc_node *n, const struct oc_scope *sc,

@@ -6,6 +6,7 @@
  * variables carrying the secrets the step's script names. The first three
  * are made here and travel in the executor request's ctx "env"; the
  * executor merges them into every command (core/exec_env.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,12 +58,59 @@ static int oc_env_layer(const struct oc_node *env, const struct oc_scope *sc, js
     return rc;
 }
 
+/* A pattern of hashFiles(): relative to the step's work dir ("!" before
+ * it excludes), never leaving it. */
+static char *oc_hash_pattern_why(const char *p)
+{
+    const char *q = *p == '!' ? p + 1 : p;
+    if (!*q)
+        return oc_xstrdup("an empty pattern");
+    if (*q == '/')
+        return oc_xasprintf("'%s': patterns are relative to the step's work dir", p);
+    for (const char *s = q; *s; s++)
+        if ((unsigned char)*s < 0x20)
+            return oc_xstrdup("a pattern with a control character");
+    for (const char *s = q; (s = strstr(s, "..")); s += 2)
+        if ((s == q || s[-1] == '/') && (s[2] == '/' || !s[2]))
+            return oc_xasprintf("'%s': a pattern cannot leave the step's work dir (..)", p);
+    return NULL;
+}
+
+/* hashFiles() in a step's with: or env:: a token the executor replaces by
+ * the hash of the instance's files, where the step runs. The nonce makes
+ * it unguessable, so no value (an input, another step's output) can
+ * forge one. */
+static int oc_scope_hash_files(void *u, const char *const *patterns, size_t n, char **out,
+                               char **err)
+{
+    struct oc_scope_ud *ud = u;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if ((*err = oc_hash_pattern_why(patterns[i]))) {
+            json_decref(list);
+            return -1;
+        }
+        json_array_append_new(list, json_string(patterns[i]));
+    }
+    *out = oc_xasprintf("@@orch-hashFiles-%s-%zu@@", ud->hash_nonce,
+                        json_object_size(ud->hash_files));
+    json_object_set_new(ud->hash_files, *out, list);
+    return 0;
+}
+
 int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
                   struct oc_scope_ud *ud, char **errmsg)
 {
-    json_t *secrets = ud->secrets;
+    json_t *secrets = ud->secrets, *hashes = ud->hash_files;
     oc_scope_make(sc, ud, r, idx);
     ud->secrets = secrets;
+    ud->hash_files = hashes;
+    if (hashes) {
+        char *id = oc_new_id("");
+        snprintf(ud->hash_nonce, sizeof ud->hash_nonce, "%s", id);
+        free(id);
+        sc->hash_files = oc_scope_hash_files;
+    }
     ud->env = json_object();
     /* The attempt's span: tools the command runs can join the trace. */
     char tp[OC_TRACEPARENT_LEN + 1];
@@ -95,10 +143,15 @@ int oc_step_input_make(struct oc_run *r, size_t idx, struct oc_step_input *in,
     memset(in, 0, sizeof *in);
     const struct oc_step *def = r->steps[idx].def;
     struct oc_scope sc;
-    struct oc_scope_ud ud = {.secrets = json_object()};
+    /* An engine-decided step (an approval, a call) has no executor to read
+     * an instance's files: hashFiles() is refused there. */
+    int decided = def->plugin && (def->plugin->desc->caps & ORCH_STEP_CAP_ENGINE_DECIDED);
+    struct oc_scope_ud ud = {.secrets = json_object(),
+                             .hash_files = decided ? NULL : json_object()};
     *errmsg = NULL;
     if (oc_step_scope(r, idx, &sc, &ud, errmsg) != 0) {
         json_decref(ud.secrets);
+        json_decref(ud.hash_files);
         return -1;
     }
     ud.secret_env = json_object();
@@ -107,6 +160,7 @@ int oc_step_input_make(struct oc_run *r, size_t idx, struct oc_step_input *in,
     in->env = ud.env;
     in->secrets = ud.secrets;
     in->secret_env = ud.secret_env;
+    in->hash_files = ud.hash_files;
     if (!in->with) {
         char *m = oc_xasprintf("with: %s", *errmsg ? *errmsg : "cannot render");
         free(*errmsg);
@@ -123,5 +177,6 @@ void oc_step_input_free(struct oc_step_input *in)
     json_decref(in->env);
     json_decref(in->secret_env);
     json_decref(in->secrets);
+    json_decref(in->hash_files);
     memset(in, 0, sizeof *in);
 }

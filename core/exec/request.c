@@ -53,6 +53,8 @@ json_t *oc_req_ctx(const struct oc_req_site *site, const struct oc_req_ctx *c)
         json_object_set(ctx, "env", c->env);
     if (c->secret_env)
         json_object_set(ctx, "secret_env", c->secret_env);
+    if (c->hash_files && json_object_size(c->hash_files))
+        json_object_set(ctx, "hash_files", c->hash_files);
     return ctx;
 }
 
@@ -250,8 +252,9 @@ static orch_status oc_req_decode_ctx(json_t *req, struct oc_req *out, struct orc
         oc_req_str(c, "host_paths", &x->host_paths))
         return oc_req_bad(err, out->op, "a ctx field that must be a string is not");
     if (oc_req_obj(c, "secrets", &x->secrets) || oc_req_obj(c, "env", &x->env) ||
-        oc_req_obj(c, "secret_env", &x->secret_env))
-        return oc_req_bad(err, out->op, "ctx secrets, env and secret_env must be objects");
+        oc_req_obj(c, "secret_env", &x->secret_env) || oc_req_obj(c, "hash_files", &x->hash_files))
+        return oc_req_bad(err, out->op,
+                          "ctx secrets, env, secret_env and hash_files must be objects");
     json_int_t att = json_integer_value(json_object_get(c, "attempt"));
     x->attempt = att > 0 && att < 1000000 ? (uint32_t)att : 0;
     x->dry_run = json_is_true(json_object_get(c, "dry_run"));

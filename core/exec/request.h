@@ -92,6 +92,10 @@ struct oc_req_ctx {
     json_t *secrets;        /* step.run: {"NAME": "value"}, those the step names */
     json_t *env;            /* step.run: {"K": "V"}, the step's environment */
     json_t *secret_env;     /* step.run: {"ORCH_SECRET_X": "value"}, its script's */
+    /* step.run: {"TOKEN": ["pattern", ...]}: each hashFiles() of its with:
+     * and env:, whose TOKEN the executor replaces by the hash of the
+     * instance's files (tools/orch-exec/hash_files.c). */
+    json_t *hash_files;
 };
 /* owned; NULL when site is. */
 json_t *oc_req_ctx(const struct oc_req_site *site, const struct oc_req_ctx *c);

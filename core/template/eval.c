@@ -242,10 +242,10 @@ static const struct oc_fn_arity {
     {"success", 0, 0},    {"failure", 0, 0},    {"always", 0, 0},
     {"cancelled", 0, 0},  {"contains", 2, 2},   {"startsWith", 2, 2},
     {"endsWith", 2, 2},   {"format", 1, SIZE_MAX}, {"toJSON", 1, 1},
-    {"fromJSON", 1, 1},   {"join", 1, 2},
+    {"fromJSON", 1, 1},   {"join", 1, 2},     {"hashFiles", 1, 64},
 };
 static const char oc_fn_list[] = "success, failure, always, cancelled, contains, startsWith, "
-                                 "endsWith, format, toJSON, fromJSON, join";
+                                 "endsWith, format, toJSON, fromJSON, join, hashFiles";
 /* The contexts a reference may start with. */
 static const char *const oc_contexts[] = {"inputs", "steps", "needs", "secrets", "env", "run",
                                           "event", "matrix"};
@@ -341,6 +341,45 @@ static int oc_ev_from_json(struct oc_ev *ev, const struct oc_ex *e, struct oc_va
 
 /* join(list, separator = ','): the items' texts between separators; any
  * other value is its own text. */
+/* hashFiles(patterns...): the files are the step's instance's, read where
+ * the step runs (tools/orch-exec/hash_files.c); here the scope gives the
+ * text that stands for the hash until then. */
+static int oc_ev_hash_files(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
+{
+    if (!ev->sc || !ev->sc->hash_files)
+        return oc_ev_fail(ev, e, "%s", "hashFiles() reads the files of the step's instance: "
+                                       "use it in a step's with: or env:");
+    struct oc_val *v = oc_xcalloc(e->n_args + 1, sizeof *v);
+    char **pats = oc_xcalloc(e->n_args + 1, sizeof *pats);
+    int rc = oc_ev_args(ev, e, v, e->n_args);
+    for (size_t i = 0; rc == 0 && i < e->n_args; i++)
+        pats[i] = oc_val_text(&v[i]);
+    char *text = NULL, *why = NULL;
+    if (rc == 0 && ev->sc->hash_files(ev->sc->ud, (const char *const *)pats, e->n_args, &text,
+                                      &why) != 0)
+        rc = oc_ev_fail(ev, e, "hashFiles(): %s", why ? why : "refused");
+    else if (rc == 0)
+        oc_val_set_str(out, text);
+    free(why);
+    for (size_t i = 0; i < e->n_args; i++) {
+        free(pats[i]);
+        oc_val_free(&v[i]);
+    }
+    free(pats);
+    free(v);
+    return rc;
+}
+
+int oc_ex_calls(const struct oc_ex *e, const char *name)
+{
+    if (e->kind == OC_EX_CALL && !strcmp(e->name, name))
+        return 1;
+    for (size_t i = 0; i < e->n_args; i++)
+        if (oc_ex_calls(e->args[i], name))
+            return 1;
+    return 0;
+}
+
 static int oc_ev_join(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *out)
 {
     struct oc_val v[2] = {0};
@@ -412,6 +451,8 @@ static int oc_ev_call(struct oc_ev *ev, const struct oc_ex *e, struct oc_val *ou
         return oc_ev_from_json(ev, e, out);
     if (!strcmp(e->name, "join"))
         return oc_ev_join(ev, e, out);
+    if (!strcmp(e->name, "hashFiles"))
+        return oc_ev_hash_files(ev, e, out);
     int where = !strcmp(e->name, "contains") ? 0 : !strcmp(e->name, "startsWith") ? -1
               : !strcmp(e->name, "endsWith") ? 1 : 2;
     if (where == 2)

@@ -43,6 +43,8 @@ int oc_ex_eval(const struct oc_ex *e, const struct oc_scope *sc,
  * takes, every reference starts with a context there is: 0, or -1 with
  * *errmsg ("column N: ..."). What validation refuses before a run. */
 int oc_ex_check_names(const struct oc_ex *e, char **errmsg);
+/* Whether the tree calls function name. */
+int oc_ex_calls(const struct oc_ex *e, const char *name);
 /* Whether the tree calls success(), failure(), always() or cancelled(). */
 int oc_ex_has_status_call(const struct oc_ex *e);
 /* Call fn for every reference; non-zero from fn stops (returns it). */

@@ -245,6 +245,38 @@ static int oc_refs_expr(void *ud, const char *expr, size_t len, char **err)
     return rc ? -1 : 0;
 }
 
+struct oc_callwalk {
+    const char *name;
+    int found;
+};
+
+static int oc_calls_expr(void *ud, const char *expr, size_t len, char **err)
+{
+    struct oc_callwalk *w = ud;
+    struct oc_ex *e = oc_ex_parse(expr, len, err);
+    if (!e)
+        return -1;
+    w->found |= oc_ex_calls(e, w->name);
+    oc_ex_free(e);
+    return 0;
+}
+
+int oc_template_calls(const char *s, int is_expr, const char *name)
+{
+    struct oc_callwalk w = {name, 0};
+    char *err = NULL;
+    if (!is_expr) {
+        oc_tmpl_each(s, oc_calls_expr, NULL, &w, &err);
+    } else {
+        const char *b;
+        size_t len;
+        oc_unwrap(s, &b, &len);
+        oc_calls_expr(&w, b, len, &err);
+    }
+    free(err);
+    return w.found;
+}
+
 int oc_template_refs(const char *s, int is_expr,
                      int (*fn)(void *ud, const char *ns,
                                const char *const *parts, size_t n),

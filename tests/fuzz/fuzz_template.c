@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The first byte picks the entry point; the rest is the text. */
     unsigned mode = data[0] % 4;
     char *text = oc_xstrndup((const char *)data + 1, size - 1);
-    const struct oc_scope sc = {NULL, fz_lookup, fz_status};
+    const struct oc_scope sc = {.lookup = fz_lookup, .status_fn = fz_status};
     char *out = NULL, *err = NULL;
     int secret = 0, result = 0;
     switch (mode) {

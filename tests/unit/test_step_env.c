@@ -75,7 +75,7 @@ static int t_lookup(void *ud, const char *ns, const char *const *parts, size_t n
     return -1;
 }
 
-static const struct oc_scope t_scope = {NULL, t_lookup, NULL};
+static const struct oc_scope t_scope = {.lookup = t_lookup};
 
 /* The script for in, and what secret_env holds as "K=V;" pairs. */
 static void script(const char *in, const char *want, const char *want_env)

@@ -53,7 +53,7 @@ static int t_status(void *ud, const char *name)
     return 0;
 }
 
-static const struct oc_scope t_scope = {NULL, t_lookup, t_status};
+static const struct oc_scope t_scope = {.lookup = t_lookup, .status_fn = t_status};
 
 static char *render(const char *in, int *secret)
 {
@@ -140,6 +140,47 @@ static void test_to_json_numbers(void **state)
     assert_int_equal(oc_template_render("${{ toJSON(1e999) }}", &t_scope, &out, NULL, &err), -1);
     assert_non_null(strstr(err, "not finite"));
     free(err);
+}
+
+/* hashFiles: the scope's hook gets every pattern as text and gives the
+ * text in its place; without a hook (if:, outputs, a matrix) it is
+ * refused, naming where it belongs. */
+static int t_hash_hook(void *ud, const char *const *patterns, size_t n, char **out,
+                       char **err)
+{
+    (void)ud;
+    if (n == 1 && !strcmp(patterns[0], "bad")) {
+        *err = oc_xstrdup("no such pattern");
+        return -1;
+    }
+    struct oc_buf b = {0};
+    for (size_t i = 0; i < n; i++)
+        oc_buf_addf(&b, "<%s>", patterns[i]);
+    *out = oc_buf_steal(&b);
+    return 0;
+}
+
+static void test_hash_files(void **state)
+{
+    (void)state;
+    struct oc_scope sc = t_scope;
+    sc.hash_files = t_hash_hook;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(oc_template_render("k-${{ hashFiles('**/*.c', format('!{0}', 'x')) }}",
+                                        &sc, &out, NULL, &err), 0);
+    assert_string_equal(out, "k-<**/*.c><!x>");
+    free(out);
+    assert_int_not_equal(oc_template_render("${{ hashFiles('bad') }}", &sc, &out, NULL, &err), 0);
+    assert_non_null(strstr(err, "hashFiles(): no such pattern"));
+    free(err);
+    err = NULL;
+    assert_int_not_equal(oc_template_render("${{ hashFiles('a') }}", &t_scope, &out, NULL, &err),
+                         0);
+    assert_non_null(strstr(err, "use it in a step's with: or env:"));
+    free(err);
+    assert_int_equal(oc_template_calls("a ${{ x || hashFiles('a') }}", 0, "hashFiles"), 1);
+    assert_int_equal(oc_template_calls("hashFiles('a') == ''", 1, "hashFiles"), 1);
+    assert_int_equal(oc_template_calls("${{ format('hashFiles') }}", 0, "hashFiles"), 0);
 }
 
 /* fromJSON, join, contains on lists and indexing of what fromJSON gives. */
@@ -403,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_problem),
         cmocka_unit_test(test_to_json_numbers),
         cmocka_unit_test(test_json_values),
+        cmocka_unit_test(test_hash_files),
         cmocka_unit_test(test_eval_value),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_refs),

@@ -51,6 +51,13 @@ const struct orch_plugin_desc *xe_plugin(const struct oc_req_plugin_spec *spec, 
 void *xe_options(const struct orch_plugin_desc *d, json_t *with, const char *what,
                  int resolve_secrets, struct orch_error *err);
 
+/* hashFiles(): every token of the request's ctx.hash_files replaced, in
+ * with (borrowed from the request) and the step's env, by the hash of the
+ * bound instance's files (hash_files.c); in proof mode by what it would
+ * read. */
+orch_status xe_hash_files(struct xe_job *job, struct orch_ctx *ctx, json_t *with,
+                          struct orch_error *err);
+
 /* The run's artifacts (artifacts.c). */
 orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn rd, void *ud,
                             struct orch_error *err);

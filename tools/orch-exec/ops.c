@@ -61,18 +61,35 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
     if (!d)
         return err->code;
     const struct orch_step_vtable *vt = d->vtable;
-    const char *name = st->name;
-    char *what = oc_xasprintf("step %s", name ? name : d->name);
-    void *cfg = xe_options(d, st->with, what, 0, err);
-    free(what);
-    if (!cfg)
-        return err->code;
     job->step_desc = d;
-    xe_at(d, "validate");
-    orch_status rc = vt->validate ? vt->validate(cfg, err) : ORCH_OK;
     struct orch_ctx ctx;
     xe_ctx_init(&ctx, job, d->name);
-    if (rc == ORCH_OK && ctx.dry_run) {
+    int run = !ctx.dry_run, gone = 0;
+    orch_status rc = ORCH_OK;
+    /* The instance first: hashFiles() in the options reads its files. */
+    if (run && job->rq.has_backend) {
+        rc = xe_backend_open(job, 1, err);
+        /* The instance is gone (removed outside orch) and nothing ran:
+         * the engine makes a new one and runs the step there. */
+        if (rc == ORCH_E_NOT_FOUND && job->be && !job->inst)
+            gone = 1;
+    }
+    if (rc == ORCH_OK)
+        rc = xe_hash_files(job, &ctx, st->with, err);
+    void *cfg = NULL;
+    if (rc == ORCH_OK) {
+        const char *name = st->name;
+        char *what = oc_xasprintf("step %s", name ? name : d->name);
+        cfg = xe_options(d, st->with, what, 0, err);
+        free(what);
+        if (!cfg)
+            rc = err->code;
+    }
+    if (rc == ORCH_OK && vt->validate) {
+        xe_at(d, "validate");
+        rc = vt->validate(cfg, err);
+    }
+    if (rc == ORCH_OK && !run) {
         char *text = NULL;
         if (!vt->plan) {
             text = oc_host()->strdup("(this step cannot describe itself without running)");
@@ -86,15 +103,7 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
             *result = oc_res_step(&(struct oc_res_step){.plan = text});
         }
         oc_host()->free(text);
-    } else if (rc == ORCH_OK) {
-        int gone = 0;
-        if (job->rq.has_backend) {
-            rc = xe_backend_open(job, 1, err);
-            /* The instance is gone (removed outside orch) and nothing ran:
-             * the engine makes a new one and runs the step there. */
-            if (rc == ORCH_E_NOT_FOUND && job->be && !job->inst)
-                gone = 1;
-        }
+    } else if (run) {
         if (rc == ORCH_OK) {
             /* host->inst_workdir: what the bound backend reports (1.1). */
             ctx.workdir = job->inst && ORCH_HAS(struct orch_backend_vtable, job->bvt, workdir)
@@ -110,7 +119,8 @@ static orch_status xe_step(struct xe_job *job, json_t **result, struct orch_erro
                                 .backend_id = gone ? job->rq.instance.backend_id : NULL};
         *result = oc_res_step(&r);
     }
-    oc_options_free(d, cfg);
+    if (cfg)
+        oc_options_free(d, cfg);
     return rc;
 }
 
