@@ -35,8 +35,7 @@ int oc_artns_name_ok(const char *name)
     return oc_artifact_name_ok(name) && !strchr(name, '@');
 }
 
-/* A version in decimal: 1 to 2^53, no sign, no leading zero. 0 when not. */
-static uint64_t oc_artns_version_parse(const char *s)
+uint64_t oc_artns_version_parse(const char *s)
 {
     if (!s || !*s || s[0] == '0' || strlen(s) > 16)
         return 0;

@@ -46,6 +46,8 @@ struct oc_artns_ref {
  * 2^53 in decimal without a leading zero. */
 int oc_artns_ref_parse(const char *rest, struct oc_artns_ref *out, char **why);
 void oc_artns_ref_free(struct oc_artns_ref *r);
+/* A version in decimal: 1 to 2^53, no sign, no leading zero; 0 when not. */
+uint64_t oc_artns_version_parse(const char *s);
 
 /* The key of version of name in namespace ns in the artifacts store:
  * "ns/NS/NAME@VERSION" (no run's key starts with "ns/", and a name has no

@@ -55,15 +55,7 @@ static int cli_artifacts_list(struct cli *c, struct oc_store *st, const char *ru
     return cli_artifacts_print(c, list, run);
 }
 
-/* Where an artifact's bytes go: standard output, or a temporary file
- * beside FILE that takes FILE's name only once the bytes checked out. */
-struct cli_art_out {
-    const char *path;        /* FILE, or NULL for standard output */
-    char *tmp;
-    FILE *f;
-};
-
-static int cli_art_out_open(struct cli_art_out *o, const char *path)
+int cli_art_out_open(struct cli_art_out *o, const char *path)
 {
     *o = (struct cli_art_out){.path = path, .f = stdout};
     if (!path)
@@ -82,9 +74,7 @@ static int cli_art_out_open(struct cli_art_out *o, const char *path)
     return -1;
 }
 
-/* Ends the output: rc is the read's; the bytes are kept (renamed into
- * place) only when it and the writes succeeded. The final status. */
-static orch_status cli_art_out_close(struct cli_art_out *o, orch_status rc,
+orch_status cli_art_out_close(struct cli_art_out *o, orch_status rc,
                                      struct orch_error *err)
 {
     int wrote = fflush(o->f) == 0 && !ferror(o->f);
@@ -101,7 +91,7 @@ static orch_status cli_art_out_close(struct cli_art_out *o, orch_status rc,
     return rc;
 }
 
-static int32_t cli_art_write(void *ud, const void *buf, uint64_t len)
+int32_t cli_art_write(void *ud, const void *buf, uint64_t len)
 {
     return fwrite(buf, 1, (size_t)len, ud) == len ? 0 : -1;
 }
@@ -139,9 +129,11 @@ static int cli_artifact_args(int argc, char **argv, const char **path)
     return -1;
 }
 
-int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *st, int argc,
-                       char **argv)
+int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *st,
+                       const struct oc_config *cfg, int argc, char **argv)
 {
+    if (cli_artns_wanted(argc, argv))
+        return cli_artns(c, reg, st, cfg, argc, argv);
     if (!strcmp(argv[0], "artifacts")) {
         if (argc != 2) {
             cli_err("usage: orch runs artifacts RUN_ID");
@@ -176,18 +168,15 @@ static char *cli_artifact_path(const char *run, const char *name)
 /* The same over orchd's API: the server checks the bytes against the
  * ledger before it answers; here they are checked again, against the
  * answer's ETag (the sha256), for what the way between may have done. */
-static int cli_remote_artifact_get(struct cli *c, const char *run, const char *name,
-                                   const char *path)
+int cli_remote_download(struct cli *c, const char *url, const char *path)
 {
     struct cli_art_out o;
     if (cli_art_out_open(&o, path) != 0)
         return CLI_EXIT_FAILED;
-    char *url = cli_artifact_path(run, name);
     struct sha256_ctx sha;
     sha256_init(&sha);
     struct cli_http_res res;
     int rc = cli_http_download(c, url, o.f, &sha, &res);
-    free(url);
     struct orch_error err;
     oc_error_init(&err);
     orch_status st = ORCH_OK;
@@ -219,6 +208,8 @@ static int cli_remote_artifact_get(struct cli *c, const char *run, const char *n
 
 int cli_remote_artifacts(struct cli *c, int argc, char **argv)
 {
+    if (cli_artns_wanted(argc, argv))
+        return cli_remote_artns(c, argc, argv);
     if (!strcmp(argv[0], "artifacts")) {
         if (argc != 2) {
             cli_err("usage: orch runs artifacts RUN_ID");
@@ -242,5 +233,8 @@ int cli_remote_artifacts(struct cli *c, int argc, char **argv)
     const char *out;
     if (cli_artifact_args(argc, argv, &out) != 0)
         return CLI_EXIT_USAGE;
-    return cli_remote_artifact_get(c, argv[1], argv[2], out);
+    char *url = cli_artifact_path(argv[1], argv[2]);
+    int rc = cli_remote_download(c, url, out);
+    free(url);
+    return rc;
 }
