@@ -6,7 +6,8 @@
  * state store's ledger, in a stream of its own per namespace (run id
  * "ns/NS", which no run id can be); the bytes in the artifacts store under
  * the key rule below. Both the executor (writes, reads in a step) and the
- * CLI and orchd (listing, download) come through this file. */
+ * CLI and orchd (listing, download) come through this file; its names
+ * and key rules are core/artifact_names.c's, pure. */
 #ifndef OC_ARTIFACT_NS_H
 #define OC_ARTIFACT_NS_H
 
@@ -17,6 +18,8 @@
 #include "store.h"
 
 #define OC_ARTNS_NS_MAX 64           /* a namespace name's bytes at most */
+/* 2^53: a version stays exact as a JSON number everywhere. */
+#define OC_ARTNS_VERSION_MAX 9007199254740992ull
 #define OC_ARTNS_LEASE_TTL_MS 30000  /* a version allocation's lease */
 #define OC_ARTNS_LEASE_WAIT_MS 120000 /* how long a writer waits for it */
 

@@ -20,57 +20,6 @@ void oc_artifact_sha256_hex(struct sha256_ctx *c, char hex[2 * SHA256_DIGEST_SIZ
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
-char *oc_artifact_key(const char *run_id, const char *name)
-{
-    return oc_xasprintf("runs/%s/artifacts/%s", run_id, name);
-}
-
-int oc_artifact_name_ok(const char *name)
-{
-    if (!name || !*name || name[0] == '/' || strlen(name) > 512)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return 0;
-    const char *part = name;
-    for (;;) {
-        const char *slash = strchr(part, '/');
-        size_t len = slash ? (size_t)(slash - part) : strlen(part);
-        if (len == 0 || (len == 1 && part[0] == '.') ||
-            (len == 2 && part[0] == '.' && part[1] == '.'))
-            return 0;
-        if (!slash)
-            return 1;
-        part = slash + 1;
-    }
-}
-
-enum oc_artifact_ref oc_artifact_ref_parse(const char *name, char **run_id, const char **rest)
-{
-    *run_id = NULL;
-    *rest = name;
-    if (!oc_artifact_name_ok(name))
-        return OC_ART_BAD;
-    if (!strncmp(name, "ns/", 3)) {
-        *rest = name + 3;
-        return OC_ART_NAMESPACE;
-    }
-    if (strncmp(name, "runs/", 5))
-        return OC_ART_OWN;
-    const char *id = name + 5, *slash = strchr(id, '/');
-    size_t len = slash ? (size_t)(slash - id) : 0;
-    /* A run id as orch makes them (r- and base32), or any id of 1-64
-     * [A-Za-z0-9_-]: nothing that could mean another key. */
-    if (!len || len > 64 || !slash[1])
-        return OC_ART_BAD;
-    for (size_t i = 0; i < len; i++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", id[i]))
-            return OC_ART_BAD;
-    *run_id = oc_xstrndup(id, len);
-    *rest = slash + 1;
-    return OC_ART_OTHER_RUN;
-}
-
 static int32_t oc_art_ev(void *ud, const struct orch_event_rec *e)
 {
     json_t *by_name = ud;

@@ -60,7 +60,7 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
 orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
                             struct orch_error *err);
 
-/* A store a request names, opened in the executor (artifacts.c). */
+/* A store a request names, opened in the executor (stores.c). */
 struct xe_store {
     const struct orch_plugin_desc *d;
     const struct orch_store_vtable *vt;

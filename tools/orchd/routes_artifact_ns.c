@@ -17,7 +17,7 @@ void orchd_artns_list(struct orchd_req *rq)
 {
     const char *ns = rq->params[0];
     if (!oc_artns_ns_ok(ns)) {
-        orchd_fail(rq, 400, "bad_request", "'%.64s' is not a namespace name (1-%d of a-z, "
+        orchd_fail(rq, 400, "invalid", "'%.64s' is not a namespace name (1-%d of a-z, "
                    "0-9, '_', '-', starting with a letter or digit)", ns, OC_ARTNS_NS_MAX);
         return;
     }

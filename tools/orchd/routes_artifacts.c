@@ -287,7 +287,7 @@ void orchd_artifact_send(struct orchd_req *rq, orchd_art_open_fn open_fn)
         if (rc == ORCH_E_NOT_FOUND)
             orchd_fail(rq, 404, "not_found", "%s", oc_error_text(&err));
         else if (rc == ORCH_E_INVALID_ARG)
-            orchd_fail(rq, 400, "bad_request", "%s", oc_error_text(&err));
+            orchd_fail(rq, 400, "invalid", "%s", oc_error_text(&err));
         else
             /* A changed blob, a store that cannot be read or a snapshot
              * that no longer loads: orchd's side, not the caller's. */
