@@ -196,6 +196,17 @@ cmp -s "$T/after-gc.bin" "$T/b.bin" || fail "version 2 changed after gc"
 [ "$(sql "SELECT count(*) FROM blobs WHERE key LIKE 'ns/%'")" -ge 8 ] || fail "gc removed namespace blobs"
 pass "orch gc deleted the runs; the versions they wrote stay"
 
+# --- orch admin backup/restore keeps the namespaces (ledger and blobs)
+"$ORCH" admin backup "$T/bk.json" >/dev/null || fail "backup"
+ORCH_STATE_DIR="$T/restored" "$ORCH" admin restore "$T/bk.json" >/dev/null || fail "restore"
+ORCH_STATE_DIR="$T/restored" "$ORCH" --json runs artifacts --namespace cache >"$T/restored.json" ||
+  fail "listing the restored namespace"
+cmp -s "$T/restored.json" <("$ORCH" --json runs artifacts --namespace cache) || fail "the restored list differs"
+ORCH_STATE_DIR="$T/restored" "$ORCH" runs artifact --namespace cache x.bin@2 -o "$T/restored.bin" ||
+  fail "reading a restored version"
+cmp -s "$T/restored.bin" "$T/b.bin" || fail "the restored version 2 differs"
+pass "orch admin backup and restore keep the namespace's versions and bytes"
+
 # --- refusals
 cat >"$T/bad.yaml" <<'YAML'
 version: 1
