@@ -183,6 +183,14 @@ struct oc_retention {
     struct oc_pos pos;
 };
 
+/* artifacts: namespaces: one shared namespace (core/config/artifact_ns.c). */
+struct oc_artifact_ns_decl {
+    char *name;
+    uint64_t keep;               /* stored versions kept per name; 0 = all */
+    int fail_on_conflict;        /* on_conflict: fail (default warn) */
+    struct oc_pos pos;           /* its key */
+};
+
 struct oc_config_sections; /* config_read.h */
 
 struct oc_config {
@@ -194,6 +202,8 @@ struct oc_config {
     size_t n_files;
     struct oc_plugin_ref store;      /* default: uses sqlite */
     struct oc_plugin_ref artifacts;  /* uses NULL: artifacts go to the store */
+    struct oc_artifact_ns_decl *artifact_ns; /* artifacts.namespaces */
+    size_t n_artifact_ns;
     struct oc_plugin_ref *backends;  /* default: one "local" using local */
     size_t n_backends;
     struct oc_workflow *workflows;
@@ -265,6 +275,9 @@ json_t *oc_yaml_to_json(const char *text, size_t len, const char *file, struct o
 
 const struct oc_workflow *oc_config_workflow(const struct oc_config *cfg,
                                              const char *name);
+/* The declaration of shared artifact namespace ns, or NULL. */
+const struct oc_artifact_ns_decl *oc_config_artifact_ns(const struct oc_config *cfg,
+                                                        const char *ns);
 const struct oc_plugin_ref *oc_config_backend(const struct oc_config *cfg,
                                               const char *name);
 /* The backend a step uses (its own, the workflow's, or the default), or

@@ -20,53 +20,6 @@ void oc_artifact_sha256_hex(struct sha256_ctx *c, char hex[2 * SHA256_DIGEST_SIZ
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
-char *oc_artifact_key(const char *run_id, const char *name)
-{
-    return oc_xasprintf("runs/%s/artifacts/%s", run_id, name);
-}
-
-int oc_artifact_name_ok(const char *name)
-{
-    if (!name || !*name || name[0] == '/' || strlen(name) > 512)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return 0;
-    const char *part = name;
-    for (;;) {
-        const char *slash = strchr(part, '/');
-        size_t len = slash ? (size_t)(slash - part) : strlen(part);
-        if (len == 0 || (len == 1 && part[0] == '.') ||
-            (len == 2 && part[0] == '.' && part[1] == '.'))
-            return 0;
-        if (!slash)
-            return 1;
-        part = slash + 1;
-    }
-}
-
-enum oc_artifact_ref oc_artifact_ref_parse(const char *name, char **run_id, const char **rest)
-{
-    *run_id = NULL;
-    *rest = name;
-    if (!oc_artifact_name_ok(name))
-        return OC_ART_BAD;
-    if (strncmp(name, "runs/", 5))
-        return OC_ART_OWN;
-    const char *id = name + 5, *slash = strchr(id, '/');
-    size_t len = slash ? (size_t)(slash - id) : 0;
-    /* A run id as orch makes them (r- and base32), or any id of 1-64
-     * [A-Za-z0-9_-]: nothing that could mean another key. */
-    if (!len || len > 64 || !slash[1])
-        return OC_ART_BAD;
-    for (size_t i = 0; i < len; i++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", id[i]))
-            return OC_ART_BAD;
-    *run_id = oc_xstrndup(id, len);
-    *rest = slash + 1;
-    return OC_ART_OTHER_RUN;
-}
-
 static int32_t oc_art_ev(void *ud, const struct orch_event_rec *e)
 {
     json_t *by_name = ud;
@@ -162,6 +115,24 @@ static int32_t oc_art_run_src(void *ud, const struct orch_run_rec *r)
     return 0;
 }
 
+struct oc_store *oc_artifacts_store(struct oc_registry *reg, struct oc_store *st,
+                                    const struct oc_config *cfg, int *owned,
+                                    struct orch_error *err)
+{
+    *owned = 0;
+    struct oc_store *ast = NULL;
+    if (cfg && cfg->artifacts.uses) {
+        ast = oc_blob_store_open(reg, &cfg->artifacts, st->state_dir, err);
+        *owned = ast != NULL;
+    } else if (st->plugin->desc->caps & ORCH_STORE_CAP_BLOBS) {
+        ast = st;
+    } else {
+        oc_error_set(err, ORCH_E_UNSUPPORTED, "no store holds artifacts: the state store "
+                                              "cannot hold blobs and no artifacts: is set");
+    }
+    return ast;
+}
+
 /* The store the run wrote its artifacts to: its snapshot's artifacts:,
  * opened here (*owned), else st itself when it holds blobs. */
 static struct oc_store *oc_art_store(struct oc_registry *reg, struct oc_store *st,
@@ -184,13 +155,11 @@ static struct oc_store *oc_art_store(struct oc_registry *reg, struct oc_store *s
     if (!cfg) {
         oc_error_set(err, ORCH_E_CONFIG, "run %s: its config snapshot no longer loads: %s",
                      run_id, diag.n ? diag.msgs[0] : "no snapshot");
-    } else if (cfg->artifacts.uses) {
-        ast = oc_blob_store_open(reg, &cfg->artifacts, st->state_dir, err);
-        *owned = ast != NULL;
-    } else if (st->plugin->desc->caps & ORCH_STORE_CAP_BLOBS) {
-        ast = st;
     } else {
-        oc_error_set(err, ORCH_E_UNSUPPORTED, "run %s: no store holds its artifacts", run_id);
+        ast = oc_artifacts_store(reg, st, cfg, owned, err);
+        if (!ast && err->code == ORCH_E_UNSUPPORTED)
+            oc_error_set(err, ORCH_E_UNSUPPORTED, "run %s: no store holds its artifacts",
+                         run_id);
     }
     oc_diag_free(&diag);
     oc_config_free(cfg);
@@ -212,12 +181,21 @@ int32_t oc_artifact_tee_write(void *ud, const void *buf, uint64_t len)
 }
 
 struct oc_run_artifact {
-    json_t *list;            /* the run's artifacts; entry points into it */
-    json_t *entry;
+    json_t *entry;           /* {name, size, sha256, ...}, owned */
     struct oc_store *st;     /* the store holding the bytes */
     int owned;               /* st was opened for this read */
-    char *run_id, *name;
+    char *key;               /* the blob's key */
+    char *what;              /* "artifact 'NAME' of run RUN", for messages */
 };
+
+struct oc_run_artifact *oc_artifact_reader(json_t *entry, struct oc_store *st, int owned,
+                                           char *key, char *what)
+{
+    struct oc_run_artifact *a = oc_xcalloc(1, sizeof *a);
+    *a = (struct oc_run_artifact){.entry = entry, .st = st, .owned = owned, .key = key,
+                                  .what = what};
+    return a;
+}
 
 orch_status oc_run_artifact_open(struct oc_registry *reg, struct oc_store *st,
                                  const char *run_id, const char *name,
@@ -228,28 +206,25 @@ orch_status oc_run_artifact_open(struct oc_registry *reg, struct oc_store *st,
     orch_status rc = oc_run_artifacts_list(st, run_id, &list, err);
     if (rc != ORCH_OK)
         return rc;
-    json_t *e = oc_run_artifact_entry(list, name);
-    if (!e) {
-        json_decref(list);
+    json_t *e = json_incref(oc_run_artifact_entry(list, name));
+    json_decref(list);
+    if (!e)
         return oc_error_set(err, ORCH_E_NOT_FOUND, "run %s has no artifact '%s'", run_id, name);
-    }
     const char *expired = json_string_value(json_object_get(e, "expired"));
     if (expired) {
         rc = oc_error_set(err, ORCH_E_NOT_FOUND, "artifact '%s' of run %s expired at %s "
                           "(retention: artifacts removed its bytes)", name, run_id, expired);
-        json_decref(list);
+        json_decref(e);
         return rc;
     }
     int owned;
     struct oc_store *ast = oc_art_store(reg, st, run_id, &owned, err);
     if (!ast) {
-        json_decref(list);
+        json_decref(e);
         return err->code;
     }
-    struct oc_run_artifact *a = oc_xcalloc(1, sizeof *a);
-    *a = (struct oc_run_artifact){.list = list, .entry = e, .st = ast, .owned = owned,
-                                  .run_id = oc_xstrdup(run_id), .name = oc_xstrdup(name)};
-    *out = a;
+    *out = oc_artifact_reader(e, ast, owned, oc_artifact_key(run_id, name),
+                              oc_xasprintf("artifact '%s' of run %s", name, run_id));
     return ORCH_OK;
 }
 
@@ -263,30 +238,35 @@ int oc_run_artifact_shares_store(const struct oc_run_artifact *a)
     return !a->owned;
 }
 
-orch_status oc_run_artifact_stream(struct oc_run_artifact *a, orch_write_fn wr, void *ud,
-                                   struct orch_error *err)
+orch_status oc_artifact_blob_checked(const struct orch_store_vtable *vt, struct orch_store *h,
+                                     const char *key, const json_t *entry, const char *what,
+                                     orch_write_fn wr, void *ud, struct orch_error *err)
 {
     struct oc_artifact_tee c;
     oc_artifact_tee_init(&c, wr, ud);
-    char *key = oc_artifact_key(a->run_id, a->name);
-    orch_status rc = a->st->vt->blob_get(a->st->h, key, oc_artifact_tee_write, &c, err);
-    free(key);
+    orch_status rc = vt->blob_get(h, key, oc_artifact_tee_write, &c, err);
     if (rc == ORCH_OK) {
         char hex[2 * SHA256_DIGEST_SIZE + 1];
         oc_artifact_sha256_hex(&c.sha, hex);
-        const char *want = json_string_value(json_object_get(a->entry, "sha256"));
-        json_int_t size = json_integer_value(json_object_get(a->entry, "size"));
+        const char *want = json_string_value(json_object_get(entry, "sha256"));
+        json_int_t size = json_integer_value(json_object_get(entry, "size"));
         if ((want && strcmp(want, hex)) || (json_int_t)c.n != size)
             rc = oc_error_set(err, ORCH_E_IO,
-                              "artifact '%s' of run %s changed in its store: %llu bytes, "
-                              "sha256 %s; recorded %lld bytes, sha256 %s",
-                              a->name, a->run_id, (unsigned long long)c.n, hex,
-                              (long long)size, want ? want : "(none)");
+                              "%s changed in its store: %llu bytes, sha256 %s; recorded "
+                              "%lld bytes, sha256 %s",
+                              what, (unsigned long long)c.n, hex, (long long)size,
+                              want ? want : "(none)");
     } else if (rc == ORCH_E_NOT_FOUND) {
-        oc_error_set(err, rc, "artifact '%s' of run %s is no longer in its store", a->name,
-                     a->run_id);
+        oc_error_set(err, rc, "%s is no longer in its store", what);
     }
     return rc;
+}
+
+orch_status oc_run_artifact_stream(struct oc_run_artifact *a, orch_write_fn wr, void *ud,
+                                   struct orch_error *err)
+{
+    return oc_artifact_blob_checked(a->st->vt, a->st->h, a->key, a->entry, a->what, wr, ud,
+                                    err);
 }
 
 void oc_run_artifact_close(struct oc_run_artifact *a)
@@ -295,9 +275,9 @@ void oc_run_artifact_close(struct oc_run_artifact *a)
         return;
     if (a->owned)
         oc_store_close(a->st);
-    json_decref(a->list);
-    free(a->run_id);
-    free(a->name);
+    json_decref(a->entry);
+    free(a->key);
+    free(a->what);
     free(a);
 }
 

@@ -21,10 +21,13 @@ int oc_artifact_name_ok(const char *name);
 
 /* What a step's artifact name refers to: NAME is the run's own;
  * runs/RUN/NAME is run RUN's artifact NAME, which a later run may read but
- * never write (so no run can store a name under runs/). */
-enum oc_artifact_ref { OC_ART_OWN, OC_ART_OTHER_RUN, OC_ART_BAD };
-/* *rest: the name within its run (points into name); *run_id: malloc'd
- * for OC_ART_OTHER_RUN, else NULL. */
+ * never write (so no run can store a name under runs/); ns/NS/NAME[@V] is
+ * NAME in the shared namespace NS (core/artifact_ns.h parses *rest), so no
+ * run can store a name of its own under ns/ either. */
+enum oc_artifact_ref { OC_ART_OWN, OC_ART_OTHER_RUN, OC_ART_NAMESPACE, OC_ART_BAD };
+/* *rest: the name within its run (points into name), or for
+ * OC_ART_NAMESPACE what follows "ns/"; *run_id: malloc'd for
+ * OC_ART_OTHER_RUN, else NULL. */
 enum oc_artifact_ref oc_artifact_ref_parse(const char *name, char **run_id, const char **rest);
 
 /* A writer that counts and hashes the bytes on their way to wr: what an
@@ -73,6 +76,23 @@ int oc_run_artifact_shares_store(const struct oc_run_artifact *a);
 orch_status oc_run_artifact_stream(struct oc_run_artifact *a, orch_write_fn wr, void *ud,
                                    struct orch_error *err);
 void oc_run_artifact_close(struct oc_run_artifact *a); /* NULL is fine */
+
+/* A reader of bytes the caller located (core/artifact_ns.c): entry
+ * {name, size, sha256, ...}, key and what ("artifact 'x' of run R", for
+ * messages) taken; st closed by close when owned. */
+struct oc_run_artifact *oc_artifact_reader(json_t *entry, struct oc_store *st, int owned,
+                                           char *key, char *what);
+/* The one checked read: blob key of (vt, h) to wr, counted and hashed on
+ * the way; ORCH_E_IO after the last byte when size or sha256 differ from
+ * entry's, ORCH_E_NOT_FOUND when the blob is gone, each naming what. */
+orch_status oc_artifact_blob_checked(const struct orch_store_vtable *vt, struct orch_store *h,
+                                     const char *key, const json_t *entry, const char *what,
+                                     orch_write_fn wr, void *ud, struct orch_error *err);
+/* The store artifacts of cfg go to: its artifacts: (opened, *owned), else
+ * st when it holds blobs; NULL with ORCH_E_UNSUPPORTED otherwise. */
+struct oc_store *oc_artifacts_store(struct oc_registry *reg, struct oc_store *st,
+                                    const struct oc_config *cfg, int *owned,
+                                    struct orch_error *err);
 
 /* Streams artifact name of run_id to wr: only a name the list holds (a
  * name is never made into a key otherwise), from the store the run's

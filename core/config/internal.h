@@ -28,6 +28,10 @@ void oc_env_passthrough_read(struct oc_cfg_reader *b, const struct oc_node *root
 void oc_telemetry_read(struct oc_cfg_reader *b, const struct oc_node *root);
 void oc_telemetry_free(struct oc_telemetry *t);
 
+/* artifact_ns.c: artifacts.namespaces into cfg->artifact_ns. */
+void oc_artifact_ns_read(struct oc_cfg_reader *b, const struct oc_node *artifacts);
+void oc_artifact_ns_free(struct oc_config *cfg);
+
 /* retention.c: retention: into cfg->retention. */
 void oc_retention_read(struct oc_cfg_reader *b, const struct oc_node *root);
 /* strategy.c: a step's strategy: (its matrix's shape; the expansion is

@@ -7,10 +7,14 @@
  *    "$(id)" runs. Passed through an environment variable they stay data
  *    (actionlint's expression-injection rule).
  *  - PATH_KIND (step-file's path, from, to): a literal "host:" path needs
- *    defaults.host_paths, and a fully literal one must lie inside it. */
+ *    defaults.host_paths, and a fully literal one must lie inside it; an
+ *    "artifact:ns/NS/..." path whose NS is literal needs NS declared under
+ *    artifacts.namespaces, and a fully literal one must parse (a templated
+ *    one is checked by the executor when the step runs). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../artifact_ns.h"
 #include "../options.h"
 #include "../path_kind.h"
 #include "../template.h"
@@ -88,6 +92,41 @@ static void oc_lint_host(const struct oc_config *cfg, const struct oc_step *st,
                 id, o->name, path);
 }
 
+static void oc_lint_artifact_ns(const struct oc_config *cfg, const struct oc_step *st,
+                                const struct orch_option *o, const struct oc_node *n,
+                                struct oc_diag *diag)
+{
+    char kind[32];
+    size_t len = oc_path_kind(n->str, kind, sizeof kind);
+    const char *rest = n->str + len;
+    if (!len || strcmp(kind, "artifact") || strncmp(rest, "ns/", 3))
+        return;
+    const char *id = st->id ? st->id : "?";
+    rest += 3;
+    size_t nl = strcspn(rest, "/");
+    char *ns = oc_xstrndup(rest, nl);
+    if (!oc_template_has(ns)) {
+        if (!oc_artns_ns_ok(ns))
+            oc_diag_add(diag, &n->pos,
+                        "step %s: option '%s': '%.64s' is not a namespace name (1-%d of a-z, "
+                        "0-9, '_', '-')", id, o->name, ns, OC_ARTNS_NS_MAX);
+        else if (!oc_config_artifact_ns(cfg, ns))
+            oc_diag_add(diag, &n->pos,
+                        "step %s: option '%s': artifact namespace '%s' is not declared; "
+                        "declare it under artifacts: namespaces: {%s: {}}",
+                        id, o->name, ns, ns);
+        else if (!oc_template_has(rest)) {
+            struct oc_artns_ref ref;
+            char *why = NULL;
+            if (oc_artns_ref_parse(rest, &ref, &why) != 0)
+                oc_diag_add(diag, &n->pos, "step %s: option '%s': %s", id, o->name, why);
+            oc_artns_ref_free(&ref);
+            free(why);
+        }
+    }
+    free(ns);
+}
+
 void oc_lint_step(const struct oc_config *cfg, const struct oc_step *st, struct oc_diag *diag)
 {
     const struct orch_plugin_desc *d = st->plugin ? st->plugin->desc : NULL;
@@ -98,8 +137,10 @@ void oc_lint_step(const struct oc_config *cfg, const struct oc_step *st, struct 
         const struct oc_node *n = o && o->name ? oc_node_get(st->with, o->name) : NULL;
         if (!n || n->kind != OC_NODE_SCALAR || !n->str)
             continue;
-        if (o->flags & ORCH_OPTF_PATH_KIND)
+        if (o->flags & ORCH_OPTF_PATH_KIND) {
             oc_lint_host(cfg, st, o, n, diag);
+            oc_lint_artifact_ns(cfg, st, o, n, diag);
+        }
         if ((o->flags & ORCH_OPTF_SCRIPT) && oc_template_has(n->str)) {
             struct oc_lint l = {diag, st, o, n, {0}};
             char *err = NULL;

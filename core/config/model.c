@@ -15,15 +15,22 @@ static void oc_plugin_ref_read(struct oc_cfg_reader *b, struct oc_plugin_ref *r,
 {
     static const char *const keys[] = {"uses", "with", NULL};
     static const char *const store_keys[] = {"uses", "with", "migrate", NULL};
+    static const char *const artifacts_keys[] = {"uses", "with", "namespaces", NULL};
     r->name = oc_xstrdup(name);
     r->pos = n->pos;
     if (n->kind != OC_NODE_MAP) {
         oc_diag_add(b->diag, &n->pos, "%s must be a mapping with 'uses' and 'with'", what);
         return;
     }
-    int is_store = !strcmp(what, "store");
-    oc_cfg_check_keys(n, is_store ? store_keys : keys, what, b->diag);
+    int is_store = !strcmp(what, "store"), is_artifacts = !strcmp(what, "artifacts");
+    oc_cfg_check_keys(n, is_store ? store_keys : is_artifacts ? artifacts_keys : keys, what,
+                      b->diag);
     r->uses = oc_dup_scalar(b, n, "uses", what);
+    /* artifacts: {namespaces: ...} alone keeps the bytes in the state
+     * store, as a file without artifacts: does. */
+    if (is_artifacts && !oc_node_get(n, "uses") && !oc_node_get(n, "with") &&
+        oc_node_get(n, "namespaces"))
+        return;
     if (!r->uses)
         oc_diag_add(b->diag, &n->pos, "%s: 'uses' is required (the plugin name)", what);
     r->with = oc_node_get(n, "with");
@@ -92,8 +99,11 @@ static void oc_stores_read(struct oc_cfg_reader *b, const struct oc_node *root)
         cfg->store.pos = root->pos;
     }
     const struct oc_node *ar = oc_node_get(root, "artifacts");
-    if (ar && ar->kind != OC_NODE_NULL)
+    if (ar && ar->kind != OC_NODE_NULL) {
         oc_plugin_ref_read(b, &cfg->artifacts, "artifacts", ar, "artifacts");
+        if (ar->kind == OC_NODE_MAP)
+            oc_artifact_ns_read(b, ar);
+    }
 }
 
 /* backends: by name; one local backend named "local" when absent. */
@@ -309,6 +319,7 @@ void oc_config_free(struct oc_config *cfg)
     free(cfg->backends);
     oc_plugin_ref_free(&cfg->store);
     oc_plugin_ref_free(&cfg->artifacts);
+    oc_artifact_ns_free(cfg);
     for (size_t i = 0; i < cfg->n_plugin_paths; i++)
         free(cfg->plugin_paths[i]);
     free(cfg->plugin_paths);

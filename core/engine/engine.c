@@ -98,6 +98,8 @@ static void oc_job_event(void *ud, const char *type, const char *json, int core)
     if (!data)
         data = json_pack("{s:s}", "raw", json ? json : "");
     char *t = core ? oc_xstrdup(type) : oc_xasprintf("plugin.%s", type);
+    if (core)
+        oc_engine_artifact_event(job->run, t, data);
     oc_ledger_event(job->run, t, data);
     free(t);
 }

@@ -268,6 +268,12 @@ void oc_inst_destroy_all(struct oc_run *r);
  * the reap is done); -1 when no executor is free. */
 int oc_inst_reap_first(struct oc_run *r, size_t idx);
 json_t *oc_engine_artifacts_json(const struct oc_run *r); /* NULL: none */
+/* The file's shared namespaces for a step.run (core/exec/request.h), NULL:
+ * none declared. */
+json_t *oc_engine_artifact_ns_json(const struct oc_run *r);
+/* The engine's part in a core event an executor sent: the warning line of
+ * an artifact.conflict. */
+void oc_engine_artifact_event(const struct oc_run *r, const char *type, const json_t *data);
 struct oc_req_instance oc_inst_ref(const struct oc_inst *in);
 /* What the end of an instance job means for the steps parked on it: the
  * caller (engine.c) wakes them through steps.c, so instances.c never

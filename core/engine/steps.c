@@ -187,6 +187,7 @@ static void oc_step_submit(struct oc_run *r, size_t idx, struct oc_step_input *i
     json_t *req = oc_req_step_run(
         ctx, oc_req_plugin(s->name, p, with), oc_engine_artifacts_json(r),
         on_inst ? oc_backend_json(r->e, r->insts[s->inst].backend) : NULL, &ref);
+    oc_req_step_run_namespaces(req, oc_engine_artifact_ns_json(r));
     struct oc_job *job = oc_xcalloc(1, sizeof *job);
     job->kind = OC_JOB_STEP;
     job->run = r;

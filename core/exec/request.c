@@ -121,6 +121,14 @@ json_t *oc_req_step_run(json_t *ctx, json_t *step, json_t *artifacts, json_t *ba
     return req;
 }
 
+void oc_req_step_run_namespaces(json_t *req, json_t *ns)
+{
+    if (req && ns)
+        json_object_set_new(req, "namespaces", ns);
+    else
+        json_decref(ns);
+}
+
 json_t *oc_req_instance_create(json_t *ctx, json_t *backend, const struct oc_req_spec *spec)
 {
     if (!spec || !spec->instance_id) {
@@ -315,6 +323,16 @@ orch_status oc_req_decode(json_t *req, struct oc_req *out, struct orch_error *er
     out->has_step = st;
     out->has_backend = be;
     out->has_artifacts = art;
+    json_t *ns = json_object_get(req, "namespaces");
+    if (ns) {
+        if (!json_is_object(ns) ||
+            oc_req_decode_plugin(ns, "state", op, &out->ns_state, err) != 1 ||
+            oc_req_obj(ns, "declared", &out->ns_declared) || !out->ns_declared)
+            return err->code ? err->code
+                             : oc_req_bad(err, op, "'namespaces' must hold a state store spec "
+                                                   "and the declared namespaces");
+        out->has_namespaces = 1;
+    }
     if (op == OC_REQ_STEP_RUN && !st)
         return oc_req_bad(err, op, "no 'step'");
     if (op != OC_REQ_STEP_RUN && !be)

@@ -16,6 +16,10 @@
  *             required by destroy, status, exec and by a step.run that
  *             names a backend. id and backend_id required, handle optional.
  *   artifacts step.run: the artifact store (a plugin spec); optional.
+ *   namespaces step.run: the file's shared artifact namespaces, optional:
+ *             {"state": the state store (a plugin spec: versions are
+ *             allocated and recorded there), "declared": {NS: {"keep": N,
+ *             "on_conflict": "warn" | "fail"}}}; both required in it.
  *   spec      instance.create: {"instance_id" (required), "run_id",
  *             "image", "size", "region", "env": {}, "labels": {}}.
  *   match     list_owned: {"label": "value"}, optional (all owned);
@@ -115,6 +119,8 @@ struct oc_req_instance {
     const char *handle;     /* borrowed, optional */
 };
 
+/* step.run's namespaces (see above) added to req; ns taken (NULL: none). */
+void oc_req_step_run_namespaces(json_t *req, json_t *ns);
 /* step.run. ctx, step taken, required; artifacts taken, optional; backend
  * taken, optional; in borrowed, required with a backend. owned. */
 json_t *oc_req_step_run(json_t *ctx, json_t *step, json_t *artifacts, json_t *backend,
@@ -184,8 +190,10 @@ struct oc_req {
     struct oc_req_ctx ctx; /* .secrets/.env/.secret_env NULL when absent */
     const char *tmpdir;    /* ctx.tmpdir; optional */
     const char *state_dir; /* ctx.state_dir; optional (ctx_get("state_dir")) */
-    int has_step, has_backend, has_instance, has_artifacts;
+    int has_step, has_backend, has_instance, has_artifacts, has_namespaces;
     struct oc_req_plugin_spec step, backend, artifacts;
+    struct oc_req_plugin_spec ns_state; /* namespaces.state */
+    json_t *ns_declared;                /* namespaces.declared: {NS: {keep, on_conflict}} */
     struct oc_req_instance instance;
     json_t *spec;  /* instance.create */
     json_t *match; /* list_owned (optional), reap */

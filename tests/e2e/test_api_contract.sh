@@ -18,6 +18,9 @@ server:
     - {name: reader, sha256: HASH_reader, role: read}
   max_body: 64K
 worker: {tick: 100ms, lease_ttl: 5s}
+artifacts:
+  namespaces:
+    shared: {}
 backends:
   local: {uses: local}
 webhooks:
@@ -52,6 +55,9 @@ workflows:
       - id: write
         uses: file
         with: {action: write, path: "artifact:out/digits.txt", content: "${{ format('{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}', '0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789') }}"}
+  shared:
+    steps:
+      - {id: put, uses: file, with: {action: write, path: "artifact:ns/shared/dir/v.txt", content: "v1 bytes"}}
   broken:
     steps:
       - id: fail

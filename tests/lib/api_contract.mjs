@@ -98,7 +98,7 @@ function template(path) {
   const bare = path.split("?")[0];
   for (const t of Object.keys(api.paths)) {
     // An artifact's {name} is the rest of the path, slashes and all.
-    const re = new RegExp("^" + t.replace(/[.]/g, "\\.").replace(/\/artifacts\/\{name\}$/, "/artifacts/.+")
+    const re = new RegExp("^" + t.replace(/[.]/g, "\\.").replace(/\/\{name\}$/, "/.+")
       .replace(/\{[^}]+\}/g, "[^/]+") + "$");
     if (re.test(bare)) return t;
   }
@@ -377,6 +377,29 @@ await call("GET", `/v1/runs/${stored}/artifacts/out/../../../etc/passwd`, { toke
 await call("GET", `/v1/runs/${stored}/artifacts/out%2F..%2F..%2Fetc%2Fpasswd`, { token: "reader", expect: 404 });
 await call("GET", `/v1/runs/${stored}/artifacts/nope`, { token: "reader", expect: 404 });
 await call("GET", `/v1/runs/r-nope/artifacts/out/digits.txt`, { token: "reader", expect: 404 });
+// --- a shared namespace: listed, its latest and a named version served
+const shared = await start("shared");
+await waitRun(shared, ["succeeded"]);
+const vers = (await call("GET", "/v1/artifacts/namespaces/shared", { token: "reader", expect: 200 })).json?.versions || [];
+const vsha = crypto.createHash("sha256").update("v1 bytes").digest("hex");
+if (vers.length !== 1 || vers[0].name !== "dir/v.txt" || vers[0].version !== 1 || vers[0].state !== "stored" || vers[0].sha256 !== vsha || vers[0].run !== shared)
+  problems.push(`GET /v1/artifacts/namespaces/shared: ${JSON.stringify(vers)}`);
+await call("GET", "/v1/artifacts/namespaces/never-written", { token: "reader", expect: 200 });
+await call("GET", "/v1/artifacts/namespaces/..", { token: "reader", expect: 400 });
+await call("GET", "/v1/artifacts/namespaces/Bad%2Fns", { token: "reader", expect: 400 });
+for (const q of ["", "?version=1"]) {
+  const v = await call("GET", `/v1/artifacts/namespaces/shared/dir/v.txt${q}`, { token: "reader", expect: 200 });
+  if (v.text !== "v1 bytes" || v.headers.etag !== `"${vsha}"` || v.headers["content-length"] !== "8")
+    problems.push(`the namespace version${q}: ${v.text} ${v.headers.etag} ${v.headers["content-length"]}`);
+}
+await call("GET", "/v1/artifacts/namespaces/shared/dir/v.txt", { token: "reader", headers: { Range: "bytes=0-1" }, expect: 206 });
+await call("GET", "/v1/artifacts/namespaces/shared/dir/v.txt?version=2", { token: "reader", expect: 404 });
+await call("GET", "/v1/artifacts/namespaces/shared/dir/v.txt?version=01", { token: "reader", expect: 400 });
+await call("GET", "/v1/artifacts/namespaces/shared/dir/%2e%2e/%2e%2e/etc/passwd", { token: "reader", expect: 400 });
+await call("GET", "/v1/artifacts/namespaces/shared/dir%2F..%2Fv.txt", { token: "reader", expect: 400 });
+await call("GET", "/v1/artifacts/namespaces/shared/v.txt@1", { token: "reader", expect: 400 });
+await call("GET", "/v1/artifacts/namespaces/shared/nope", { token: "reader", expect: 404 });
+await call("GET", "/v1/artifacts/namespaces/shared/dir/v.txt", { token: "reader", headers: { Range: "bytes=100-" }, expect: 416 });
 
 await call("GET", "/v1/control", { token: "reader", expect: 200 });
 await call("POST", "/v1/control", { token: "admin", body: { paused: false }, expect: 200 });

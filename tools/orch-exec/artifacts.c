@@ -4,7 +4,8 @@
  * plugin to the store without passing through the engine. Keys are
  * "runs/<run id>/artifacts/<name>" (core/run_artifacts.c). A name
  * runs/RUN/NAME reads run RUN's artifact NAME from the same store, never
- * writes it, and the read is recorded as an artifact.read event. */
+ * writes it, and the read is recorded as an artifact.read event. A name
+ * ns/NS/NAME[@V] is a shared namespace's: tools/orch-exec/artifact_ns.c. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,7 @@
 #include "util.h"
 
 struct xe_art {
-    const struct orch_plugin_desc *d;
-    const struct orch_store_vtable *vt;
-    void *cfg;
-    struct orch_store *h;
+    struct xe_store st;
     char *key;
     char *other_run;         /* runs/RUN/NAME: RUN; else NULL */
     const char *name;        /* the name within its run */
@@ -32,7 +30,6 @@ struct xe_art {
 static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, int write,
                                struct xe_art *a, struct orch_error *err)
 {
-    struct xe_job *job = ctx->ud;
     memset(a, 0, sizeof *a);
     switch (oc_artifact_ref_parse(name, &a->other_run, &a->name)) {
     case OC_ART_BAD:
@@ -47,73 +44,44 @@ static orch_status xe_art_open(struct orch_ctx *ctx, const char *name, int write
                                 "which is read-only (store it under a name of this run)",
                                 name);
         break;
+    case OC_ART_NAMESPACE: /* xe_artifact_put/get sent it to artifact_ns.c */
     case OC_ART_OWN: break;
     }
-    if (!ctx->run_id)
-        return oc_error_set(err, ORCH_E_UNSUPPORTED, "artifacts belong to a run; this call "
-                                                     "has none");
-    const struct oc_req_plugin_spec *spec = &job->rq.artifacts;
-    if (!job->rq.has_artifacts)
-        return oc_error_set(err, ORCH_E_UNSUPPORTED,
-                            "no artifact store: the state store cannot hold blobs; configure "
-                            "artifacts: in the workflow file");
-    a->d = xe_plugin(spec, ORCH_KIND_STORE, err);
-    if (!a->d)
-        return err->code;
-    a->vt = a->d->vtable;
-    a->cfg = xe_options(a->d, spec->with, "artifacts", 1, err);
-    if (!a->cfg)
-        return err->code;
-    struct orch_ctx sctx;
-    oc_ctx_init(&sctx, a->d->name);
-    sctx.state_dir = ctx->state_dir;
-    orch_status rc = a->vt->open(&sctx, a->cfg, &a->h, err);
-    if (rc != ORCH_OK) {
-        oc_error_wrap(err, "artifact store %s", a->d->name);
+    orch_status rc = xe_artifact_store_open(ctx, &a->st, err);
+    if (rc != ORCH_OK)
         return rc;
-    }
     a->key = oc_artifact_key(a->other_run ? a->other_run : ctx->run_id, a->name);
     return ORCH_OK;
 }
 
 static void xe_art_close(struct xe_art *a)
 {
-    if (a->h)
-        a->vt->close(a->h);
-    if (a->d)
-        oc_options_free(a->d, a->cfg);
+    xe_store_close(&a->st);
     free(a->key);
     free(a->other_run);
 }
 
-/* The bytes a put reads, counted and hashed on their way to the store. */
-struct xe_count {
-    orch_read_fn rd;
-    void *ud;
-    uint64_t n;
-    struct sha256_ctx sha;
-};
-
-static int64_t xe_count_read(void *ud, void *buf, uint64_t len)
+/* ns/NS/NAME: a shared namespace's (artifact_ns.c). */
+static int xe_is_ns(const char *name)
 {
-    struct xe_count *c = ud;
-    int64_t n = c->rd(c->ud, buf, len);
-    if (n > 0) {
-        c->n += (uint64_t)n;
-        sha256_update(&c->sha, (size_t)n, buf);
-    }
-    return n;
+    char *run;
+    const char *rest;
+    enum oc_artifact_ref k = oc_artifact_ref_parse(name, &run, &rest);
+    free(run);
+    return k == OC_ART_NAMESPACE;
 }
 
 orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn rd, void *ud,
                             struct orch_error *err)
 {
+    if (xe_is_ns(name))
+        return xe_artns_put(ctx, name, rd, ud, err);
     struct xe_art a;
     orch_status rc = xe_art_open(ctx, name, 1, &a, err);
     if (rc == ORCH_OK) {
         struct xe_count c = {.rd = rd, .ud = ud};
         sha256_init(&c.sha);
-        rc = a.vt->blob_put(a.h, a.key, xe_count_read, &c, err);
+        rc = a.st.vt->blob_put(a.st.h, a.key, xe_count_read, &c, err);
         if (rc == ORCH_OK) {
             char hex[2 * SHA256_DIGEST_SIZE + 1];
             oc_artifact_sha256_hex(&c.sha, hex);
@@ -135,6 +103,8 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
 orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
                             struct orch_error *err)
 {
+    if (xe_is_ns(name))
+        return xe_artns_get(ctx, name, wr, ud, err);
     struct xe_art a;
     orch_status rc = xe_art_open(ctx, name, 0, &a, err);
     if (rc != ORCH_OK) {
@@ -145,7 +115,7 @@ orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_f
      * recorded with. */
     struct oc_artifact_tee c;
     oc_artifact_tee_init(&c, wr, ud);
-    rc = a.vt->blob_get(a.h, a.key, oc_artifact_tee_write, &c, err);
+    rc = a.st.vt->blob_get(a.st.h, a.key, oc_artifact_tee_write, &c, err);
     if (rc == ORCH_E_NOT_FOUND)
         oc_error_set(err, rc, "no artifact '%s' in run %s", a.name,
                      a.other_run ? a.other_run : ctx->run_id);

@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <signal.h>
 
+#include <nettle/sha2.h>
+
 #include <orch/orch.h>
 
 #include "ctx.h"
@@ -34,6 +36,7 @@ struct xe_job {
     struct orch_instance *inst;
     const struct orch_plugin_desc *step_desc; /* the step being run, if any */
     int32_t exit_code;       /* of the last command the step ran; -1 = none */
+    json_t *ns_seen;         /* "NS\nNAME" -> the version this job last read or wrote */
 };
 
 extern const struct oc_ctx_ops xe_ctx_ops;
@@ -63,6 +66,35 @@ orch_status xe_artifact_put(struct orch_ctx *ctx, const char *name, orch_read_fn
                             struct orch_error *err);
 orch_status xe_artifact_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
                             struct orch_error *err);
+
+/* A store a request names, opened in the executor (stores.c). */
+struct xe_store {
+    const struct orch_plugin_desc *d;
+    const struct orch_store_vtable *vt;
+    void *cfg;
+    struct orch_store *h;
+};
+/* what: "artifacts", "state" (option messages, the open's error). */
+orch_status xe_store_open(struct orch_ctx *ctx, const struct oc_req_plugin_spec *spec,
+                          const char *what, struct xe_store *s, struct orch_error *err);
+void xe_store_close(struct xe_store *s); /* a zeroed one is fine */
+/* The run's artifacts store, for ctx's run. */
+orch_status xe_artifact_store_open(struct orch_ctx *ctx, struct xe_store *s,
+                                   struct orch_error *err);
+/* The bytes a put reads, counted and hashed on their way to the store. */
+struct xe_count {
+    orch_read_fn rd;
+    void *ud;
+    uint64_t n;
+    struct sha256_ctx sha;
+};
+int64_t xe_count_read(void *ud, void *buf, uint64_t len); /* ud: the xe_count */
+
+/* Shared namespaces: NAME is ns/NS/NAME[@V] (artifact_ns.c). */
+orch_status xe_artns_put(struct orch_ctx *ctx, const char *name, orch_read_fn rd, void *ud,
+                         struct orch_error *err);
+orch_status xe_artns_get(struct orch_ctx *ctx, const char *name, orch_write_fn wr, void *ud,
+                         struct orch_error *err);
 
 /* Run one request; fills *result (may stay NULL). */
 orch_status xe_run(json_t *req, json_t **result, struct orch_error *err);

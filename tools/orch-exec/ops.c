@@ -372,5 +372,7 @@ orch_status xe_run(json_t *req, json_t **result, struct orch_error *err)
     job.secrets = job.rq.ctx.secrets;
     job.env = job.rq.ctx.env;
     job.secret_env = job.rq.ctx.secret_env;
-    return xe_ops[job.rq.op](&job, result, err);
+    orch_status rc = xe_ops[job.rq.op](&job, result, err);
+    json_decref(job.ns_seen);
+    return rc;
 }

@@ -55,6 +55,7 @@ static const struct option cli_options[] = {
     {"input", required_argument, NULL, CLI_OPT_COMMAND},
     {"label", required_argument, NULL, CLI_OPT_COMMAND},
     {"limit", required_argument, NULL, CLI_OPT_COMMAND},
+    {"namespace", required_argument, NULL, CLI_OPT_COMMAND},
     {"now", required_argument, NULL, CLI_OPT_COMMAND},
     {"output", required_argument, NULL, CLI_OPT_COMMAND},
     {"reason", required_argument, NULL, CLI_OPT_COMMAND},

@@ -76,10 +76,32 @@ int cmd_resume(struct cli *c, int argc, char **argv);
 int cmd_runs(struct cli *c, int argc, char **argv);
 /* cmd_artifacts.c: orch runs artifacts RUN and orch runs artifact RUN NAME
  * [--output FILE]; argv[0] is the subcommand. */
-int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *st, int argc,
-                       char **argv);
-/* The same with --server, over orchd's API. */
+int cli_runs_artifacts(struct cli *c, struct oc_registry *reg, struct oc_store *st,
+                       const struct oc_config *cfg, int argc, char **argv);
 int cli_remote_artifacts(struct cli *c, int argc, char **argv);
+/* Where an artifact's bytes go: standard output, or a temporary file
+ * beside FILE that takes FILE's name only once the bytes checked out
+ * (cmd_artifacts.c). */
+struct cli_art_out {
+    const char *path;        /* FILE, or NULL for standard output */
+    char *tmp;
+    FILE *f;
+};
+int cli_art_out_open(struct cli_art_out *o, const char *path); /* 0, or -1 said */
+/* Ends the output: rc is the read's; the bytes are kept (renamed into
+ * place) only when it and the writes succeeded. The final status. */
+orch_status cli_art_out_close(struct cli_art_out *o, orch_status rc, struct orch_error *err);
+int32_t cli_art_write(void *ud, const void *buf, uint64_t len); /* ud: the FILE */
+/* GET url's bytes to path (NULL: standard output), checked against the
+ * answer's ETag; the exit status. */
+int cli_remote_download(struct cli *c, const char *url, const char *path);
+/* --namespace NS among argv: the shared namespaces' commands
+ * (cmd_artifact_ns.c): runs artifacts --namespace NS, runs artifact
+ * --namespace NS NAME[@VERSION] [-o FILE], locally and with --server. */
+int cli_artns_wanted(int argc, char **argv);
+int cli_artns(struct cli *c, struct oc_registry *reg, struct oc_store *st,
+              const struct oc_config *cfg, int argc, char **argv);
+int cli_remote_artns(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 
 /* Tables of runs (id, workflow, state, created_ns) and of one run with its

@@ -17,6 +17,8 @@ static int cli_usage_runs(FILE *f, int rc)
           "       orch runs events RUN_ID\n"
           "       orch runs artifacts RUN_ID   (name, size, sha256, step)\n"
           "       orch runs artifact RUN_ID NAME [-o|--output FILE]   (checked by sha256)\n"
+          "       orch runs artifacts --namespace NS   (every version of a shared namespace)\n"
+          "       orch runs artifact --namespace NS NAME[@VERSION] [-o|--output FILE]\n"
           "       orch runs approve RUN_ID STEP [--input K=V]... [--comment TEXT]\n"
           "       orch runs reject RUN_ID STEP [--comment TEXT]\n"
           "       orch runs cancel RUN_ID\n"
@@ -446,7 +448,7 @@ int cmd_runs(struct cli *c, int argc, char **argv)
         else if (control)
             rc = cli_runs_control(c, st, sub, argc - 1, argv + 1);
         else if (art)
-            rc = cli_runs_artifacts(c, reg, st, argc, argv);
+            rc = cli_runs_artifacts(c, reg, st, cfg, argc, argv);
         else
             rc = cli_runs_events(c, st, argv[1]);
     }

@@ -114,6 +114,17 @@ void orchd_dead_letter_discard(struct orchd_req *rq);
 /* routes_artifacts.c */
 void orchd_runs_artifacts(struct orchd_req *rq);
 void orchd_runs_artifact(struct orchd_req *rq);
+/* routes_artifacts.c: an artifact's bytes as every artifact route answers
+ * them (spooled, checked, Content-Length, ranges, ETag, Repr-Digest);
+ * open_fn finds it, under the API lock. NOT_FOUND is 404, INVALID_ARG
+ * 400, anything else 500. */
+struct oc_run_artifact;
+typedef orch_status (*orchd_art_open_fn)(struct orchd_req *rq, struct oc_run_artifact **a,
+                                         struct orch_error *err);
+void orchd_artifact_send(struct orchd_req *rq, orchd_art_open_fn open_fn);
+/* routes_artifact_ns.c: GET /v1/artifacts/namespaces/{ns}[/{name*}]. */
+void orchd_artns_list(struct orchd_req *rq);
+void orchd_artns_get(struct orchd_req *rq);
 /* health.c */
 void orchd_health(struct orchd_req *rq);
 void orchd_health_full(struct orchd_req *rq);

@@ -248,7 +248,7 @@ static void orchd_artifact_answer(struct orchd_req *rq, int fd, const json_t *in
     }
 }
 
-void orchd_runs_artifact(struct orchd_req *rq)
+void orchd_artifact_send(struct orchd_req *rq, orchd_art_open_fn open_fn)
 {
     if (atomic_fetch_add(&orchd_artifact_readers, 1) >= ORCHD_ARTIFACT_READERS) {
         atomic_fetch_sub(&orchd_artifact_readers, 1);
@@ -262,8 +262,7 @@ void orchd_runs_artifact(struct orchd_req *rq)
     oc_error_init(&err);
     struct oc_run_artifact *a = NULL;
     ORCHD_API_LOCK(rq->d);
-    orch_status rc = oc_run_artifact_open(rq->d->reg, rq->d->api, rq->params[0], rq->params[1],
-                                          &a, &err);
+    orch_status rc = open_fn(rq, &a, &err);
     /* Bytes from another store (S3) are read without holding the API's
      * connection; from the API's own store they need it. */
     int locked = 1;
@@ -287,6 +286,8 @@ void orchd_runs_artifact(struct orchd_req *rq)
         atomic_fetch_sub(&orchd_artifact_readers, 1);
         if (rc == ORCH_E_NOT_FOUND)
             orchd_fail(rq, 404, "not_found", "%s", oc_error_text(&err));
+        else if (rc == ORCH_E_INVALID_ARG)
+            orchd_fail(rq, 400, "invalid", "%s", oc_error_text(&err));
         else
             /* A changed blob, a store that cannot be read or a snapshot
              * that no longer loads: orchd's side, not the caller's. */
@@ -294,4 +295,15 @@ void orchd_runs_artifact(struct orchd_req *rq)
     }
     oc_run_artifact_close(a);
     oc_error_clear(&err);
+}
+
+static orch_status orchd_run_artifact_open(struct orchd_req *rq, struct oc_run_artifact **a,
+                                           struct orch_error *err)
+{
+    return oc_run_artifact_open(rq->d->reg, rq->d->api, rq->params[0], rq->params[1], a, err);
+}
+
+void orchd_runs_artifact(struct orchd_req *rq)
+{
+    orchd_artifact_send(rq, orchd_run_artifact_open);
 }
