@@ -26,30 +26,10 @@ workflows:
       - {id: three, uses: exec, needs: [two], with: {run: "echo \${{ inputs.n }}:three >> $T/count"}}
 EOF
 
-PIDS=()
-start_daemon() { # N
-  "$ORCH_BIN/orchd" --config "$T/orchd.yaml" --listen "unix:$T/d$1.sock" >>"$T/d$1.log" 2>&1 &
-  PIDS[$1]=$!
-  T_PIDS+=("$!")
-}
-api() { # N METHOD PATH [BODY]
-  local args=(-s -o "$T/resp" -w '%{http_code}' --unix-socket "$T/d$1.sock" -X "$2")
-  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
-  HTTP=$(curl "${args[@]}" "http://orchd$3")
-}
-resp() { jq_py "$1" <"$T/resp"; }
+source "$(dirname "$0")/../lib/daemons.sh"
 runs_in() { # STATE -> count
   api 2 GET "/v1/runs?state=$1"
   resp "len(d['runs'])"
-}
-wait_health() {
-  local i
-  for ((i = 0; i < 1200; i++)); do
-    curl -sf --unix-socket "$T/d$1.sock" http://orchd/health >/dev/null 2>&1 && return 0
-    alive "${PIDS[$1]}" || { cat "$T/d$1.log"; fail "daemon $1 exited at start"; }
-    sleep 0.05
-  done
-  fail "daemon $1 did not answer"
 }
 
 # Three daemons at once: they migrate the fresh schema concurrently.
