@@ -184,7 +184,14 @@ void oc_call_dispatch(struct oc_run *r, size_t idx)
     json_t *with = oc_step_with(r, idx);
     if (!with)
         return;
-    oc_step_wait_begin(r, idx);
+    if (!oc_step_wait_begin(r, idx)) {
+        /* Shown running (the CLI's status area, the attempt's span, which
+         * the child's trace hangs from) until the child ends. */
+        struct oc_progress pr = {.type = OC_EV_STEP_STARTED, .run_id = r->id,
+                                 .step_id = s->name, .state = ORCH_STEP_RUNNING,
+                                 .attempt = s->attempt};
+        oc_engine_progress(r, &pr);
+    }
     struct orch_error err;
     oc_error_init(&err);
     json_t *typed = NULL;
@@ -195,8 +202,13 @@ void oc_call_dispatch(struct oc_run *r, size_t idx)
     struct oc_run *child = NULL;
     if (rc == ORCH_OK) {
         struct oc_call_link link = {r->id, s->name, s->attempt, r->dry_run};
-        rc = oc_run_open(r->e, r->cfg, s->def->call->name, typed, key, NULL, &link, &child,
-                         &child_id, &err);
+        /* The child's trace is the parent's: its run span a child of the
+         * call step's attempt span, as a command's TRACEPARENT is. */
+        char tp[OC_TRACEPARENT_LEN + 1];
+        int traced = oc_tracer_traceparent(r->e->tracer, r->traced ? &r->trace_parent : NULL,
+                                           r->id, s->name, s->attempt, tp) == 0;
+        rc = oc_run_open(r->e, r->cfg, s->def->call->name, typed, key, traced ? tp : NULL,
+                         &link, &child, &child_id, &err);
     }
     json_decref(typed);
     free(key);

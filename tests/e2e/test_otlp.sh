@@ -30,6 +30,12 @@ workflows:
   broken:
     steps:
       - {id: fails, uses: exec, with: {run: "exit 4"}}
+  sub:
+    steps:
+      - {id: inner, uses: exec, with: {run: "true"}}
+  caller:
+    steps:
+      - {id: c, uses: "workflow:sub"}
   slow:
     steps:
       - {id: first, uses: exec, with: {run: 'echo "\$TRACEPARENT" > $T/slow-tp.txt'}}
@@ -121,6 +127,28 @@ R2=$(run_id)
 wait_until "the run span over json" spans_of_run_span "$T/js.jsonl" "run tree"
 check_tree "$T/js.jsonl" "$R2" json || fail "the json trace tree is wrong"
 pass "http/json: the same tree"
+
+# --- a child run (a call step's) is in its parent's trace, under the call
+# step's attempt span.
+o --state-dir "$T/st" run "$T/wf.yaml" caller; expect_rc 0 "a run calling a workflow"
+RC=$("$ORCH" --state-dir "$T/st" --json runs list --workflow caller --limit 1 | jq_py "d[0]['id']")
+RS=$("$ORCH" --state-dir "$T/st" --json runs show "$RC" | jq_py "d['children'][0]['run']")
+wait_until "the child's run span" run_span_arrived "$T/js.jsonl" "$RS"
+wait_until "the parent's run span" run_span_arrived "$T/js.jsonl" "$RC"
+python3 - "$T/js.jsonl" "$RC" "$RS" <<'PY' || fail "the child run's trace does not hang from its call step"
+import json, sys
+path, parent, child = sys.argv[1:]
+spans = [json.loads(l) for l in open(path)]
+prun = [s for s in spans if s["name"] == "run caller" and s["attributes"]["orch.run.id"] == parent][0]
+crun = [s for s in spans if s["name"] == "run sub" and s["attributes"]["orch.run.id"] == child][0]
+att = [s for s in spans if s["attributes"].get("orch.run.id") == parent
+       and s["attributes"].get("orch.step.id") == "c" and s["name"] == "c attempt 1"]
+assert len(att) == 1, att
+assert crun["traceId"] == prun["traceId"], (crun["traceId"], prun["traceId"])
+assert crun["parentSpanId"] == att[0]["spanId"], (crun["parentSpanId"], att[0]["spanId"])
+assert att[0]["status"]["code"] == 1, att[0]
+PY
+pass "a child run's spans are in its parent's trace, under the call step's attempt"
 
 # --- a resumed run keeps its trace
 export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
