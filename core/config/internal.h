@@ -35,6 +35,11 @@ void oc_retention_read(struct oc_cfg_reader *b, const struct oc_node *root);
 void oc_strategy_read(struct oc_cfg_reader *b, struct oc_strategy *s, const struct oc_node *step,
                       const char *what);
 
+/* concurrency_group.c: a workflow's concurrency_group: into w->cgroup
+ * (its key's references are checked by validate.c). */
+void oc_cgroup_read(struct oc_cfg_reader *b, struct oc_workflow *w, const struct oc_node *wf,
+                    const char *what);
+
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one
  * is an error. */
