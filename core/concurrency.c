@@ -160,7 +160,8 @@ static orch_status oc_cg_row(struct oc_store *st, const char *id, json_t *cli_le
 }
 
 /* Under the group's lease: read, judge, clear the stale, decide, write. */
-static orch_status oc_cg_admit_locked(struct oc_store *st, const char *id_hex, uint32_t limit,
+static orch_status oc_cg_admit_locked(struct oc_store *st, const char *key, const char *id_hex,
+                                      uint32_t limit,
                                       enum oc_cg_conflict on_conflict, const char *run_id,
                                       int64_t now, struct oc_cg_result *res,
                                       struct orch_error *err)
@@ -239,20 +240,24 @@ static orch_status oc_cg_admit_locked(struct oc_store *st, const char *id_hex, u
         res->outcome = OC_CG_WAITING;
         if (!mine)
             rc = oc_flag_write(st, mykey, "wait", err);
+        char *shown = v.n_victims ? oc_cgroup_key_shown(key) : NULL;
         for (size_t k = 0; rc == ORCH_OK && k < v.n_victims; k++) {
             const char *victim = m[v.victims[k]].run_id;
             struct orch_error own;
             oc_error_init(&own);
+            /* Before the request: the victim's end reads its reason here. */
+            char *why = oc_xasprintf("cancelled by run %s (concurrency group %s)", run_id,
+                                     shown);
             oc_run_event(st, victim, "concurrency.cancel_requested",
-                         json_pack("{s:s,s:s}", "by", run_id, "reason",
-                                   "cancelled by a run of its concurrency group "
-                                   "(on_conflict: cancel_running)"),
+                         json_pack("{s:s,s:s,s:s}", "by", run_id, "key", shown, "reason", why),
                          0, NULL);
+            free(why);
             /* A run that ended meanwhile is no victim: nothing to do. */
             if (oc_run_cancel_request(st, victim, &own) == ORCH_OK)
                 json_array_append_new(res->cancelled, json_string(victim));
             oc_error_clear(&own);
         }
+        free(shown);
     }
     free(mykey);
     free(v.victims);
@@ -283,7 +288,7 @@ orch_status oc_cgroup_admit(struct oc_store *st, const char *key, uint32_t limit
         res->outcome = OC_CG_BUSY;
         rc = ORCH_OK;
     } else if (rc == ORCH_OK) {
-        rc = oc_cg_admit_locked(st, id_hex, limit, on_conflict, run_id, now_ns, res, err);
+        rc = oc_cg_admit_locked(st, key, id_hex, limit, on_conflict, run_id, now_ns, res, err);
         struct orch_error own;
         oc_error_init(&own);
         oc_named_lease(st, lease, owner, 0, now_ns, NULL, &own);

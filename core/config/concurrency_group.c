@@ -37,7 +37,9 @@ void oc_cgroup_read(struct oc_cfg_reader *b, struct oc_workflow *w, const struct
         w->cgroup.key = oc_xstrdup(k->str);
         w->cgroup.pos = k->pos;
     }
-    w->cgroup.limit = (uint32_t)oc_get_uint(b, n, "limit", 1, 1, OC_CGROUP_LIMIT_MAX, cwhat);
+    char *lwhat = oc_xasprintf("%s.limit", cwhat);
+    w->cgroup.limit = (uint32_t)oc_get_uint(b, n, "limit", 1, 1, OC_CGROUP_LIMIT_MAX, lwhat);
+    free(lwhat);
     const struct oc_node *oc = oc_node_get(n, "on_conflict");
     const char *ocs = oc_scalar(b, oc, cwhat);
     if (!ocs || !strcmp(ocs, "queue"))

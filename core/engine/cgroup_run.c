@@ -219,6 +219,37 @@ enum oc_cg_gate oc_run_cg_gate(struct oc_run *r)
     return gate;
 }
 
+static int32_t oc_cg_reason_cb(void *ud, const struct orch_event_rec *ev)
+{
+    if (strcmp(ev->type, "concurrency.cancel_requested"))
+        return 0;
+    json_t *d = json_loads(ev->data_json ? ev->data_json : "{}", 0, NULL);
+    const char *why = json_string_value(json_object_get(d, "reason"));
+    if (why) {
+        free(*(char **)ud);
+        *(char **)ud = oc_xstrdup(why);
+    }
+    json_decref(d);
+    return 0;
+}
+
+char *oc_run_cg_cancel_reason(struct oc_run *r)
+{
+    if (!r->cg)
+        return NULL;
+    if (r->cg->refusal)
+        return oc_xstrdup(r->cg->refusal);
+    /* Cancelled by a newer run of the group (cancel_running): its ledger
+     * says which; read once, at the end, only for such a run. */
+    char *why = NULL;
+    struct oc_store *st = r->e->store;
+    struct orch_error err;
+    oc_error_init(&err);
+    st->vt->event_list(st->h, r->id, 0, 0, oc_cg_reason_cb, &why, &err);
+    oc_error_clear(&err);
+    return why;
+}
+
 void oc_run_cg_release(struct oc_run *r)
 {
     if (!r->cg || !r->cg->key || r->dry_run || r->lost)

@@ -138,8 +138,9 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
         return ORCH_RUN_FAILED;
     }
     if (r->cancelled) {
-        if (r->cg && r->cg->refusal) /* skip: the reason names the group and its holders */
-            *error = oc_xstrdup(r->cg->refusal);
+        /* skip: the group and its holders; cancel_running: the run that
+         * cancelled this one. */
+        *error = oc_run_cg_cancel_reason(r);
         return ORCH_RUN_CANCELLED;
     }
     for (size_t i = 0; i < r->n_steps; i++) {

@@ -388,6 +388,9 @@ enum oc_cg_gate {
 void oc_run_cg_init(struct oc_run *r);
 /* Each tick: try the admission when due; what the engine does next. */
 enum oc_cg_gate oc_run_cg_gate(struct oc_run *r);
+/* Why a cancelled run of a group ended (skip's refusal, or the newer run
+ * that cancelled it), malloc'd; NULL: not the group's doing. */
+char *oc_run_cg_cancel_reason(struct oc_run *r);
 /* After the run's terminal state is written: its slot goes. */
 void oc_run_cg_release(struct oc_run *r);
 void oc_run_cg_free(struct oc_run *r);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "host.h"
 #include "logread.h"
+#include "run_concurrency.h"
 #include "run_outputs.h"
 #include "util.h"
 
@@ -172,7 +173,34 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
         return NULL;
     }
     json_object_set_new(doc, "outputs", outputs ? outputs : json_null());
+    json_t *cg = NULL;
+    if (oc_run_concurrency_read(st, id, &cg, &err) != ORCH_OK)
+        oc_error_clear(&err); /* the ledger read failed just now: shown without it */
+    if (cg)
+        json_object_set_new(doc, "concurrency_group", cg);
     return doc;
+}
+
+/* Why the run waits, or which group it is in: one line. The key is
+ * already shown escaped and cut short (core/concurrency_key.c). */
+static void cli_print_concurrency(json_t *cg)
+{
+    if (!cg)
+        return;
+    const char *state = json_string_value(json_object_get(cg, "state"));
+    printf("group     %s (limit %lld, on_conflict %s): %s",
+           json_string_value(json_object_get(cg, "key")),
+           (long long)json_integer_value(json_object_get(cg, "limit")),
+           json_string_value(json_object_get(cg, "on_conflict")), state ? state : "?");
+    json_t *holders = json_object_get(cg, "holders");
+    if (state && !strcmp(state, "waiting") && json_array_size(holders)) {
+        size_t i;
+        json_t *h;
+        printf(", held by");
+        json_array_foreach(holders, i, h)
+            printf("%s %s", i ? "," : "", json_string_value(h));
+    }
+    printf("\n");
 }
 
 void cli_print_run(json_t *doc)
@@ -186,6 +214,7 @@ void cli_print_run(json_t *doc)
     const char *e = json_string_value(json_object_get(doc, "error"));
     if (e)
         printf("error     %s\n", e);
+    cli_print_concurrency(json_object_get(doc, "concurrency_group"));
     cli_print_outputs_of(doc);
     printf("\n%-20s %-7s %-10s %-6s %-9s %s\n", "STEP", "ATTEMPT", "STATE", "EXIT",
            "DURATION", "OUTPUTS / ERROR");
