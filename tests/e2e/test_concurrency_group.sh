@@ -85,10 +85,16 @@ YAML
 o validate "$T/empty.yaml"
 expect_rc 0 "a key from an input validates"
 o run "$T/empty.yaml" w
-[ "$RC" -ne 0 ] || fail "a run whose key renders empty was started"
+expect_rc 2 "a run whose key renders empty is refused as a bad input is"
 expect_out "concurrency_group.key '\${{ inputs.env }}' renders empty" "the empty key named"
 [ "$("$ORCH" --json runs list | jq_py 'len(d)')" = 0 ] || fail "a run was stored for an empty key"
 pass "validate refuses other contexts at file:line:col; an empty key stores no run"
+
+# A dry run names the group and takes no slot.
+o run --dry-run "$T/wf.yaml" deploy
+expect_rc 0 "a dry run"
+expect_out "concurrency group deploy-prod (limit 1, on_conflict queue): a dry run takes no slot" "the plan names the group"
+pass "a dry run names the group and takes no slot"
 
 # Helpers over `orch --json runs show/events`.
 events_of() { "$ORCH" --json runs events "$1" | jq_py "[e['type'] for e in d if e['type'].startswith('concurrency.')]"; }
