@@ -98,7 +98,7 @@ pass "a dry run names the group and takes no slot"
 
 # Helpers over `orch --json runs show/events`.
 events_of() { "$ORCH" --json runs events "$1" | jq_py "[e['type'] for e in d if e['type'].startswith('concurrency.')]"; }
-has_event() { "$ORCH" --json runs events "$1" 2>/dev/null | jq_py "any(e['type']=='$2' for e in d)" | grep -qx True; }
+has_event() { "$ORCH" --json runs events "$1" 2>/dev/null | jq_py "any(e['type']=='$2' for e in d)" | grepq -x True; }
 state_is() { [ "$(run_state "$1")" = "$2" ]; }
 n_attempts() { run_json "$1" | jq_py "len([a for a in d['attempts'] if a['started']])"; }
 # "ok" when run $1's recorded attempts all ended before any of run $2's began.
