@@ -2,7 +2,8 @@
 # "Concurrency groups"): validate's refusals at file:line:col and an empty
 # key refused before a run is stored; queue (the second run waits, no step
 # of it starts, and the recorded start/end times of the two never overlap);
-# skip (ends at once, cancelled, naming the group and the holder);
+# FIFO in creation order; a waiting run cancelled; skip (ends at once,
+# cancelled, naming the group and the holder);
 # cancel_running (the holder is cancelled with the reason, the new run
 # admitted once it ended); a holder killed -9 and resumed keeps its slot;
 # one killed and left is stale once its lease expired, and the waiter is
@@ -142,14 +143,37 @@ has_event "$b" concurrency.waiting || fail "b's ledger lacks concurrency.waiting
 grepq -F "group     deploy-prod (limit 1, on_conflict queue): waiting, held by $a" "$T/show" ||
   { cat "$T/show"; fail "orch runs show does not say why b waits"; }
 run_json "$b" | jq_py "d['concurrency_group']['state']" | grepq -x waiting || fail "--json lacks the group's state"
-touch "$T/a.go" "$T/b.go"
+# FIFO: c, created after b, waits behind it even when it asks first once
+# the slot frees (c's back-off is the shorter one then).
+start_run "$T/c.out" deploy --input hold="$T/c.go"; c=$RID
+pid_c=$LAST_PID
+wait_until "c to wait" grep -q "waiting for concurrency group" "$T/c.out"
+"$ORCH" --json runs events "$c" | jq_py "[e['data']['ahead'] for e in d if e['type']=='concurrency.waiting']" >"$T/ahead"
+[ "$(cat "$T/ahead")" = "[1]" ] || fail "c should wait behind b: ahead $(cat "$T/ahead")"
+# A waiting run is cancelled like any other: x ends, no step of it ran.
+start_run "$T/x.out" deploy --input hold="$T/x.go"; x=$RID
+pid_x=$LAST_PID
+wait_until "x to wait" grep -q "waiting for concurrency group" "$T/x.out"
+o runs cancel "$x"
+expect_rc 0 "cancelling a waiting run"
+wait "$pid_x" && fail "the cancelled waiter x exited 0"
+[ "$(run_state "$x")" = cancelled ] || fail "the cancelled waiter is $(run_state "$x")"
+grep -sqx "$T/x.go" "$T/started" && fail "a step of the cancelled waiter ran"
+# When a ends, b (created first) is admitted; had c taken the slot, b
+# would wait for c, which is only released after b's admission.
+touch "$T/a.go"
+wait_until "b to be admitted" has_event "$b" concurrency.admitted
+has_event "$c" concurrency.admitted && fail "c was admitted before or with b"
+touch "$T/b.go" "$T/c.go"
 wait "$pid_b" || fail "b exited $?: $(cat "$T/b.out")"
+wait "$pid_c" || fail "c exited $?: $(cat "$T/c.out")"
+r=$(before "$b" "$c"); [ "$r" = ok ] || fail "FIFO: b and c: $r"
 wait_until "a to end" state_is "$a" succeeded
 [ "$(run_state "$b")" = succeeded ] || fail "b is $(run_state "$b")"
 r=$(before "$a" "$b"); [ "$r" = ok ] || fail "queue: a and b ran together: $r"
 grepq "admitted to concurrency group deploy-prod after" "$T/b.out" || fail "b's admission not said: $(cat "$T/b.out")"
 [ "$(events_of "$b")" = "['concurrency.waiting', 'concurrency.admitted']" ] || fail "b's events: $(events_of "$b")"
-pass "queue: b waited for a (no overlap in the recorded times) and was admitted"
+pass "queue: b waited for a (no overlap in the recorded times), c behind b in creation order; a waiting run cancelled"
 
 # --- skip: ends at once, cancelled, naming the group and the holder ---------
 rm -f "$T/started"
