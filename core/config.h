@@ -110,6 +110,20 @@ struct oc_config_file {
     struct oc_node *root;
 };
 
+/* concurrency_group: runs of any workflow that render the same key share
+ * `limit` slots, enforced through the store (core/concurrency.h). */
+enum oc_cg_conflict {
+    OC_CG_QUEUE,           /* wait, without running a step, until admitted */
+    OC_CG_CANCEL_RUNNING,  /* cancel the oldest holders, then take a slot */
+    OC_CG_SKIP,            /* end cancelled at once, naming the holders */
+};
+struct oc_cgroup_decl {
+    char *key;             /* a template over inputs; NULL = no group */
+    uint32_t limit;        /* 1.. ; default 1 */
+    enum oc_cg_conflict on_conflict;
+    struct oc_pos pos;     /* the key's position */
+};
+
 struct oc_workflow {
     char *name;
     char *description;
@@ -125,6 +139,7 @@ struct oc_workflow {
     const struct oc_node *run_shell; /* defaults.run.shell, or NULL */
     /* outputs: MAP of NAME -> template (strings, names checked), or NULL. */
     const struct oc_node *outputs;
+    struct oc_cgroup_decl cgroup; /* concurrency_group:, key NULL = none */
     struct oc_pos pos;
     struct oc_pos name_pos;      /* its key under workflows: */
     const struct oc_node *node;  /* its mapping, for the positions of its keys */

@@ -20,6 +20,9 @@ enum oc_progress_type {
     OC_EV_INSTANCE,        /* state (OC_INST_EV_*): what happened to instance_id */
     OC_EV_RUN_FINISHED,    /* state is the run's final state */
     OC_EV_STEP_EXPANDED,   /* count: the instances a matrix step expanded into */
+    /* The run's concurrency group: message says what (waiting for it,
+     * admitted, a dry run's note); state 1 while the run waits, else 0. */
+    OC_EV_RUN_CONCURRENCY,
 };
 
 /* What happened to an instance (OC_EV_INSTANCE's state). */

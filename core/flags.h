@@ -14,6 +14,10 @@
 #define OC_FLAG_CANCEL "cancel/"     /* value "1": cancel the run */
 #define OC_FLAG_DEADLINE "deadline/" /* value ns: a parked approval times out */
 #define OC_FLAG_SCHEDULE "schedule/" /* value s: the schedule's last slot */
+/* A concurrency group's member: "cgroup/<sha256 of the key>/<run id>",
+ * value "held" or "wait" (core/concurrency.h); "cgroup/<sha256>" alone is
+ * the named lease that serializes the group's admissions. */
+#define OC_FLAG_CGROUP "cgroup/"
 
 /* Retention's artifacts pass: "NS ID", the (updated_ns, id) of the last
  * ended run whose artifacts it handled, so a sweep starts after it. */

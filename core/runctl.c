@@ -8,6 +8,7 @@
 #include "host.h"
 #include "inputs.h"
 #include "runctl.h"
+#include "concurrency.h"
 #include "trace/trace.h"
 #include "util.h"
 
@@ -335,6 +336,15 @@ orch_status oc_run_create_owned(struct oc_store *st, const struct oc_config *cfg
     json_decref(empty);
     if (rc != ORCH_OK)
         return rc;
+    /* A key that renders empty names no group: refused before anything
+     * is stored, as a bad input is. */
+    char *cg_key = NULL;
+    rc = oc_cgroup_key(wf, in, &cg_key, err);
+    free(cg_key);
+    if (rc != ORCH_OK) {
+        json_decref(in);
+        return rc;
+    }
     char *snapshot = oc_config_snapshot(cfg, wf);
     if (!snapshot) {
         json_decref(in);

@@ -48,6 +48,10 @@ const struct oc_workflow *oc_call_resolve(const struct oc_config *cfg,
 void oc_call_check_with(const struct oc_workflow *callee, const struct oc_step *st,
                         const char *what, struct oc_diag *diag);
 void oc_calls_check_graph(const struct oc_config *cfg, struct oc_diag *diag);
+/* concurrency_group.c: a workflow's concurrency_group: into w->cgroup
+ * (its key's references are checked by validate.c). */
+void oc_cgroup_read(struct oc_cfg_reader *b, struct oc_workflow *w, const struct oc_node *wf,
+                    const char *what);
 
 /* workflow.c: root's workflows: mapping (of the main file, or of file in
  * workflows_dir) appended to b->cfg's workflows; a present but empty one

@@ -180,7 +180,7 @@ static int oc_depends_on(const struct oc_workflow *w, size_t a, size_t b, char *
 
 /* Where a template is: a step's with/env/if, the workflow's env:, or one
  * of the workflow's outputs:. Each sees different references. */
-enum oc_ref_site { OC_REF_STEP, OC_REF_WF_ENV, OC_REF_OUTPUT };
+enum oc_ref_site { OC_REF_STEP, OC_REF_WF_ENV, OC_REF_OUTPUT, OC_REF_CGROUP };
 
 struct oc_refctx {
     struct oc_vc *v;
@@ -208,6 +208,13 @@ static int oc_ref_cb(void *ud, const char *ns, const char *const *parts, size_t 
     struct oc_refctx *c = ud;
     const struct oc_workflow *w = c->w;
     const char *who = c->label;
+    /* Rendered when the run is created, before anything else exists. */
+    if (c->site == OC_REF_CGROUP && strcmp(ns, "inputs")) {
+        oc_diag_add(c->v->diag, c->pos, "%s: may use only inputs.NAME and literals (it is "
+                                        "rendered before the run starts), not %s%s%s",
+                    who, ns, n ? "." : "", n ? parts[0] : "");
+        return 0;
+    }
     if (!strcmp(ns, "inputs")) {
         for (size_t i = 0; i < w->n_inputs; i++)
             if (n && !strcmp(w->inputs[i].name, parts[0]))
@@ -453,6 +460,13 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
         for (size_t j = 0; j < w->n_steps; j++)
             oc_check_step(&v, w, j);
         oc_check_outputs(&v, w);
+        if (w->cgroup.key) {
+            char *cl = oc_xasprintf("workflow %s, concurrency_group.key", w->name);
+            struct oc_refctx cc = {&v, w, OC_REF_CGROUP, SIZE_MAX, cl, &w->cgroup.pos, 0, 0};
+            if (oc_template_has(w->cgroup.key))
+                oc_check_text(&cc, w->cgroup.key, 0, &w->cgroup.pos);
+            free(cl);
+        }
         free(label);
     }
     oc_calls_check_graph(cfg, diag);

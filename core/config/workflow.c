@@ -136,7 +136,8 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
 {
     static const char *const keys[] = {"description", "concurrency", "backend", "inputs",
                                        "log_limit", "timeout", "outputs",
-                                       "steps", "env", "defaults", NULL};
+                                       "concurrency_group", "steps", "env", "defaults",
+                                       NULL};
     w->name = oc_xstrdup(name);
     w->pos = n->pos;
     char *what = oc_xasprintf("workflow %s", name);
@@ -154,6 +155,7 @@ static void oc_workflow_read(struct oc_cfg_reader *b, struct oc_workflow *w, con
     w->env = oc_env_map_read(b, n, what);
     w->timeout_ms = oc_get_duration(b, n, "timeout", 0, what);
     w->outputs = oc_outputs_read(b, oc_node_get(n, "outputs"), what);
+    oc_cgroup_read(b, w, n, what);
     static const char *const dkeys[] = {"run", NULL};
     char *dwhat = oc_xasprintf("%s: defaults", what);
     const struct oc_node *df = oc_get_map(b, n, "defaults", dwhat);
@@ -264,6 +266,7 @@ void oc_workflows_free(struct oc_config *cfg)
         free(w->name);
         free(w->description);
         free(w->backend);
+        free(w->cgroup.key);
     }
     free(cfg->workflows);
 }

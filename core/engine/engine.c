@@ -139,8 +139,12 @@ static uint32_t oc_run_final_state(struct oc_run *r, char **error)
                               r->wf->name, ms % 1000 ? ms : ms / 1000, ms % 1000 ? " ms" : "s");
         return ORCH_RUN_FAILED;
     }
-    if (r->cancelled)
+    if (r->cancelled) {
+        /* skip: the group and its holders; cancel_running: the run that
+         * cancelled this one. */
+        *error = oc_run_cg_cancel_reason(r);
         return ORCH_RUN_CANCELLED;
+    }
     for (size_t i = 0; i < r->n_steps; i++) {
         const struct oc_srt *s = &r->steps[i];
         uint32_t state = oc_step_state(s);
@@ -162,6 +166,7 @@ static void oc_run_release(struct oc_run *r)
 {
     if (r->lost)
         return;
+    oc_run_cg_release(r); /* its terminal state is written: the slot goes */
     oc_ledger_lease_release(r);
     oc_lease_release(r->e, r->id, r->lease_owner);
     if (r->cancelled)
@@ -297,6 +302,7 @@ static void oc_run_free(struct oc_run *r)
     }
     free(r->insts);
     free(r->steps);
+    oc_run_cg_free(r);
     json_decref(r->inputs);
     json_decref(r->decisions);
     free(r->owner);
@@ -513,6 +519,11 @@ size_t oc_engine_tick(struct oc_engine *e, int timeout)
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
         if (!r->done) {
+            enum oc_cg_gate gate = oc_run_cg_gate(r);
+            if (gate == OC_CGATE_END || gate == OC_CGATE_CANCEL)
+                oc_run_stop(r);
+            if (gate == OC_CGATE_WAIT && !r->cancelled)
+                continue; /* not admitted to its concurrency group: no step starts */
             oc_steps_schedule(r);
             oc_run_check_done(r);
             /* Instance creations deferred for lack of an executor, and

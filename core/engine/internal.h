@@ -82,6 +82,19 @@ struct oc_srt {
     int call_timed_out;
 };
 
+/* A run's place in its concurrency group (cgroup_run.c). */
+struct oc_run_cg {
+    char *key;               /* rendered; NULL when it could not be */
+    char *shown;             /* the key as people see it (oc_cgroup_key_shown) */
+    int admitted;            /* it holds a slot: its steps may run */
+    int said_waiting;        /* concurrency.waiting written */
+    char *refusal;           /* the run must end cancelled, this is why */
+    int64_t next_try_mono;   /* the next admission, while it waits */
+    int64_t backoff_ms;
+    int64_t waiting_since_mono;
+    int64_t cancel_check_mono; /* the CLI's look at its cancel flag */
+};
+
 struct oc_run {
     struct oc_engine *e;
     char *id;
@@ -121,6 +134,7 @@ struct oc_run {
     struct oc_run *parent;
     size_t parent_step;
     char *parent_id;
+    struct oc_run_cg *cg;    /* its concurrency group; NULL: none */
 };
 
 struct oc_engine {
@@ -407,6 +421,24 @@ int oc_run_timeout_passed(struct oc_run *r, int64_t now_real);
 int64_t oc_runs_next_deadline(const struct oc_engine *e);
 /* The workflow's outputs: rendered, redacted; NULL when it declares none. */
 json_t *oc_run_outputs(struct oc_run *r);
+
+/* cgroup_run.c: the run's concurrency group (core/concurrency.h). */
+enum oc_cg_gate {
+    OC_CGATE_GO,             /* no group, or a slot held: schedule the steps */
+    OC_CGATE_WAIT,           /* not admitted yet: no step starts */
+    OC_CGATE_END,            /* refused (skip, a key that cannot render): stop it */
+    OC_CGATE_CANCEL,         /* a cancel request for a run the CLI drives */
+};
+/* The run's group, once its id and inputs are set (start, resume). */
+void oc_run_cg_init(struct oc_run *r);
+/* Each tick: try the admission when due; what the engine does next. */
+enum oc_cg_gate oc_run_cg_gate(struct oc_run *r);
+/* Why a cancelled run of a group ended (skip's refusal, or the newer run
+ * that cancelled it), malloc'd; NULL: not the group's doing. */
+char *oc_run_cg_cancel_reason(struct oc_run *r);
+/* After the run's terminal state is written: its slot goes. */
+void oc_run_cg_release(struct oc_run *r);
+void oc_run_cg_free(struct oc_run *r);
 
 /* engine.c */
 /* A child run's link to its parent: written with it (run.parent in the

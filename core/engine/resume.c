@@ -628,6 +628,8 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
         goto out;
     }
     oc_run_continue(r, &h, l.state);
+    /* A slot it held is still its own (the flag survived): it keeps it. */
+    oc_run_cg_init(r);
     if (cancel)
         oc_engine_cancel_run(e, run_id);
     oc_resume_calls(r, h.calls, daemon);

@@ -118,6 +118,7 @@ orch_status oc_run_open(struct oc_engine *e, struct oc_config *cfg, const char *
     oc_ledger_process(r);
     struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id};
     oc_engine_progress(r, &p);
+    oc_run_cg_init(r); /* its concurrency group, if its workflow has one */
     *run_id = oc_xstrdup(id);
     if (out)
         *out = r;

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "host.h"
 #include "logread.h"
+#include "run_concurrency.h"
 #include "run_outputs.h"
 #include "util.h"
 
@@ -182,6 +183,11 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
         return NULL;
     }
     json_object_update_new(doc, links);
+    json_t *cg = NULL;
+    if (oc_run_concurrency_read(st, id, &cg, &err) != ORCH_OK)
+        oc_error_clear(&err); /* the ledger read failed just now: shown without it */
+    if (cg)
+        json_object_set_new(doc, "concurrency_group", cg);
     return doc;
 }
 
@@ -204,6 +210,28 @@ static void cli_print_links(json_t *doc)
                json_string_value(json_object_get(c, "workflow")));
 }
 
+/* Why the run waits, or which group it is in: one line. The key is
+ * already shown escaped and cut short (core/concurrency_key.c). */
+static void cli_print_concurrency(json_t *cg)
+{
+    if (!cg)
+        return;
+    const char *state = json_string_value(json_object_get(cg, "state"));
+    printf("group     %s (limit %lld, on_conflict %s): %s",
+           json_string_value(json_object_get(cg, "key")),
+           (long long)json_integer_value(json_object_get(cg, "limit")),
+           json_string_value(json_object_get(cg, "on_conflict")), state ? state : "?");
+    json_t *holders = json_object_get(cg, "holders");
+    if (state && !strcmp(state, "waiting") && json_array_size(holders)) {
+        size_t i;
+        json_t *h;
+        printf(", held by");
+        json_array_foreach(holders, i, h)
+            printf("%s %s", i ? "," : "", json_string_value(h));
+    }
+    printf("\n");
+}
+
 void cli_print_run(json_t *doc)
 {
     char when[32];
@@ -216,6 +244,7 @@ void cli_print_run(json_t *doc)
     if (e)
         printf("error     %s\n", e);
     cli_print_links(doc);
+    cli_print_concurrency(json_object_get(doc, "concurrency_group"));
     cli_print_outputs_of(doc);
     printf("\n%-20s %-7s %-10s %-6s %-9s %s\n", "STEP", "ATTEMPT", "STATE", "EXIT",
            "DURATION", "OUTPUTS / ERROR");

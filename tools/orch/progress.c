@@ -188,6 +188,7 @@ static const char *cli_ev_name(enum oc_progress_type t)
     case OC_EV_INSTANCE: return "instance";
     case OC_EV_RUN_FINISHED: return "run.finished";
     case OC_EV_STEP_EXPANDED: return "step.expanded";
+    case OC_EV_RUN_CONCURRENCY: return "run.concurrency";
     }
     return "?";
 }
@@ -345,6 +346,9 @@ static void cli_progress_line(struct cli_progress *p, const struct oc_progress *
         break;
     case OC_EV_STEP_EXPANDED:
         printf("=> %s: %zu instance%s\n", ev->step_id, ev->count, ev->count == 1 ? "" : "s");
+        break;
+    case OC_EV_RUN_CONCURRENCY: /* "waiting for concurrency group K (limit N)", ... */
+        printf("%s\n", ev->message ? ev->message : "");
         break;
     case OC_EV_INSTANCE:
         if (ev->state == OC_INST_EV_CREATING) /* the rest: in the ledger and traces */

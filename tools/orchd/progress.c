@@ -15,6 +15,9 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
     case OC_EV_RUN_STARTED:
         oc_log_at(ORCH_LOG_INFO, &f, "run %s", p->message ? p->message : "started");
         break;
+    case OC_EV_RUN_CONCURRENCY:
+        oc_log_at(ORCH_LOG_INFO, &f, "%s", p->message ? p->message : "concurrency group");
+        break;
     case OC_EV_STEP_STARTED:
         oc_log_at(ORCH_LOG_INFO, &f, "step started");
         break;

@@ -10,6 +10,7 @@
 #include "host.h"
 #include "http.h"
 #include "logread.h"
+#include "run_concurrency.h"
 #include "run_outputs.h"
 #include "runctl.h"
 #include "util.h"
@@ -272,6 +273,13 @@ static json_t *orchd_run_detail(struct orchd_req *rq, const char *id, struct orc
         json_object_update_new(run, links);
         links = NULL;
     }
+    json_t *cg = NULL;
+    if (rc == ORCH_OK && run)
+        rc = oc_run_concurrency_read(st, id, &cg, err);
+    if (run && cg)
+        json_object_set_new(run, "concurrency_group", cg); /* why it waits */
+    else
+        json_decref(cg);
     json_t *cuts = NULL;
     if (rc == ORCH_OK && run) {
         struct orch_error cerr;
