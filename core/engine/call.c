@@ -240,9 +240,11 @@ void oc_call_child_left(struct oc_run *child, json_t *outputs)
     struct oc_run *p = child->parent;
     if (p) {
         child->parent = NULL;
-        if (child->parked) {
+        if (child->parked || child->lost) {
             /* Waiting for a decision: the step waits on, and the parent may
-             * park too (oc_run_parkable). */
+             * park too (oc_run_parkable). Lost (another process took the
+             * child, or wrote its end): the step reads its end from the
+             * store, never from a driver that no longer owns it. */
             p->steps[child->parent_step].child = NULL;
             p->dirty = 1;
             return;
