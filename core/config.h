@@ -253,6 +253,13 @@ struct oc_config {
  * in messages (and to read the file for _file); workflows_dir: is read
  * from the directory relative to path's. */
 struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag);
+/* The same, the config kept when it has errors (NULL only when the text is
+ * no YAML or cannot be read): oc_config_load validates it anyway, so one
+ * pass reports a file's shape errors and its reference errors together.
+ * Such a config is for diagnostics only, never to run. */
+struct oc_config *oc_config_parse_file_partial(const char *path, struct oc_diag *diag);
+struct oc_config *oc_config_parse_string_partial(const char *source, const char *path,
+                                                 struct oc_diag *diag);
 struct oc_config *oc_config_parse_string(const char *source, const char *path,
                                          struct oc_diag *diag);
 /* Resolve plugins (through reg), check every option block, needs (unknown,

@@ -250,9 +250,11 @@ static void oc_config_read(struct oc_cfg_reader *b, const struct oc_node *root, 
     }
 }
 
-struct oc_config *oc_config_parse_text(const char *source, const char *path,
-                                       struct oc_config_file *files, size_t n_files,
-                                       int snapshot, struct oc_diag *diag)
+/* keep: the config is returned even with errors (not when the text is no
+ * YAML), for validation to find the rest in the same pass. */
+static struct oc_config *oc_config_parse_mode(const char *source, const char *path,
+                                              struct oc_config_file *files, size_t n_files,
+                                              int snapshot, int keep, struct oc_diag *diag)
 {
     struct oc_config *cfg = oc_xcalloc(1, sizeof *cfg);
     cfg->path = oc_xstrdup(path ? path : "<config>");
@@ -265,11 +267,18 @@ struct oc_config *oc_config_parse_text(const char *source, const char *path,
         struct oc_cfg_reader b = {cfg, diag};
         oc_config_read(&b, cfg->root, snapshot);
     }
-    if (!cfg->root || diag->n != before) {
+    if (!cfg->root || (diag->n != before && !keep)) {
         oc_config_free(cfg);
         return NULL;
     }
     return cfg;
+}
+
+struct oc_config *oc_config_parse_text(const char *source, const char *path,
+                                       struct oc_config_file *files, size_t n_files,
+                                       int snapshot, struct oc_diag *diag)
+{
+    return oc_config_parse_mode(source, path, files, n_files, snapshot, 0, diag);
 }
 
 struct oc_config *oc_config_parse_string(const char *source, const char *path,
@@ -278,7 +287,7 @@ struct oc_config *oc_config_parse_string(const char *source, const char *path,
     return oc_config_parse_text(source, path, NULL, 0, 0, diag);
 }
 
-struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
+static struct oc_config *oc_config_read_file(const char *path, int keep, struct oc_diag *diag)
 {
     size_t len;
     /* One byte past the limit is enough to know the file is too large. */
@@ -296,9 +305,25 @@ struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
         free(text);
         return NULL;
     }
-    struct oc_config *cfg = oc_config_parse_string(text, path, diag);
+    struct oc_config *cfg = oc_config_parse_mode(text, path, NULL, 0, 0, keep, diag);
     free(text);
     return cfg;
+}
+
+struct oc_config *oc_config_parse_file(const char *path, struct oc_diag *diag)
+{
+    return oc_config_read_file(path, 0, diag);
+}
+
+struct oc_config *oc_config_parse_file_partial(const char *path, struct oc_diag *diag)
+{
+    return oc_config_read_file(path, 1, diag);
+}
+
+struct oc_config *oc_config_parse_string_partial(const char *source, const char *path,
+                                                 struct oc_diag *diag)
+{
+    return oc_config_parse_mode(source, path, NULL, 0, 0, 1, diag);
 }
 
 static void oc_plugin_ref_free(struct oc_plugin_ref *r)

@@ -476,12 +476,14 @@ int oc_config_validate(struct oc_config *cfg, struct oc_registry *reg,
 struct oc_config *oc_config_load(const char *path, struct oc_registry *reg,
                                  struct oc_diag *diag)
 {
-    struct oc_config *cfg = oc_config_parse_file(path, diag);
+    size_t before = diag->n;
+    struct oc_config *cfg = oc_config_parse_file_partial(path, diag);
     if (!cfg)
         return NULL;
     for (size_t i = 0; i < cfg->n_plugin_paths; i++)
         oc_registry_add_path(reg, cfg->plugin_paths[i]);
-    if (oc_config_validate(cfg, reg, diag) != 0) {
+    /* Validated even when the shape had errors: every error in one pass. */
+    if (oc_config_validate(cfg, reg, diag) != 0 || diag->n != before) {
         oc_config_free(cfg);
         return NULL;
     }

@@ -52,3 +52,28 @@ o run ok.yaml build --input nope=1
 expect_rc 2 "undeclared input"
 expect_out "nope" "names the undeclared input"
 pass "bad config"
+
+# One pass reports every error of a file: the shape's (a bad limit, a bad
+# duration) and the references' (an unknown step, an unknown plugin), which
+# only validation finds, together; a run of such a file is refused alike.
+cat >twopass.yaml <<'YAML'
+version: 1
+workflows:
+  w:
+    concurrency_group: {key: x, limit: 0}
+    steps:
+      - {id: a, uses: exec, with: {run: "echo ${{ steps.nope.outputs.x }}"}}
+      - {id: b, uses: nosuchplugin}
+      - {id: c, uses: exec, timeout: banana, with: {run: "true"}}
+YAML
+o validate twopass.yaml
+expect_rc 2 "a file with shape and reference errors"
+expect_out "twopass.yaml:4:40: workflow w: concurrency_group.limit" "the shape error"
+expect_out "twopass.yaml:8:38: step c: timeout: 'banana' is not a duration" "another shape error"
+expect_out "twopass.yaml:6:41: step a: steps.nope is not a step of workflow w" "a reference error, same pass"
+expect_out "twopass.yaml:7:23: step b: step plugin 'nosuchplugin'" "an unknown plugin, same pass"
+expect_out "orch: 4 errors in twopass.yaml" "all four counted"
+o run twopass.yaml w
+expect_rc 2 "a run of it"
+expect_out "steps.nope is not a step of workflow w" "refused with every error"
+pass "every error of a file in one pass"
