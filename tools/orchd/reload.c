@@ -115,14 +115,16 @@ static json_t *orchd_reload(struct orchd *d, const char *by)
     /* Parsed, then validated against the running registry: oc_config_load
      * would add the file's plugin paths to it first, and a reload must not
      * change what a refused file asked for. */
-    struct oc_config *next = oc_config_parse_file(d->config_path, &diag);
+    /* Kept with shape errors and validated anyway: every error in one
+     * answer, as orch validate gives them. */
+    struct oc_config *next = oc_config_parse_file_partial(d->config_path, &diag);
     if (next && !orchd_strs_equal(d->cfg->plugin_paths, d->cfg->n_plugin_paths,
                                   next->plugin_paths, next->n_plugin_paths)) {
         json_array_append_new(errors, json_sprintf("%s: plugins changed: a reload cannot "
                                                    "change it; restart orchd", d->config_path));
         oc_config_free(next);
         next = NULL;
-    } else if (next && oc_config_validate(next, d->reg, &diag) != 0) {
+    } else if (next && (oc_config_validate(next, d->reg, &diag) != 0 || diag.n)) {
         oc_config_free(next);
         next = NULL;
     }
