@@ -402,6 +402,14 @@ void oc_engine_heartbeat(struct oc_engine *e, int64_t ttl_ms)
 
 void oc_engine_abandon(struct oc_engine *e)
 {
+    /* Every run goes back to the queue on its own, a child run too: its
+     * parent's drop below must not take it along unwritten. */
+    for (size_t i = 0; i < e->n_runs; i++) {
+        struct oc_run *r = e->runs[i];
+        for (size_t j = 0; j < r->n_steps; j++)
+            r->steps[j].child = NULL;
+        r->parent = NULL;
+    }
     for (size_t i = 0; i < e->n_runs; i++) {
         struct oc_run *r = e->runs[i];
         if (r->done)
