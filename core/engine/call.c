@@ -259,7 +259,7 @@ void oc_call_child_left(struct oc_run *child, json_t *outputs)
 int oc_call_settled_meanwhile(struct oc_run *r)
 {
     int any = 0;
-    for (size_t i = 0; i < r->n_steps; i++) {
+    for (size_t i = 0; r->has_calls && i < r->n_steps; i++) {
         struct oc_srt *s = &r->steps[i];
         if (oc_call_is(s) && oc_step_waiting(s) && !s->child && s->child_id)
             any |= oc_call_read(r, i);
@@ -269,7 +269,8 @@ int oc_call_settled_meanwhile(struct oc_run *r)
 
 void oc_calls_tick(struct oc_run *r, int64_t now_mono, int64_t now_real)
 {
-    for (size_t i = 0; i < r->n_steps; i++) {
+    /* Each tick, for every run: a run without calls costs one test. */
+    for (size_t i = 0; r->has_calls && i < r->n_steps; i++) {
         struct oc_srt *s = &r->steps[i];
         if (!oc_call_is(s) || !oc_step_waiting(s))
             continue;
@@ -302,7 +303,7 @@ int64_t oc_calls_next_poll(const struct oc_engine *e)
     int64_t next = 0;
     for (size_t i = 0; i < e->n_runs; i++) {
         const struct oc_run *r = e->runs[i];
-        for (size_t j = 0; !r->done && j < r->n_steps; j++) {
+        for (size_t j = 0; r->has_calls && !r->done && j < r->n_steps; j++) {
             const struct oc_srt *s = &r->steps[j];
             if (!oc_call_is(s) || !oc_step_waiting(s) || s->child || !s->child_id)
                 continue;

@@ -134,6 +134,7 @@ struct oc_run {
     struct oc_run *parent;
     size_t parent_step;
     char *parent_id;
+    int has_calls;           /* a step of its workflow is a call: call.c looks */
     struct oc_run_cg *cg;    /* its concurrency group; NULL: none */
 };
 

@@ -30,6 +30,8 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
         r->steps[i].inst = SIZE_MAX;
         r->steps[i].exit_code = -1;
     }
+    for (size_t i = 0; i < wf->n_steps; i++)
+        r->has_calls |= wf->steps[i].call != NULL;
     r->red = oc_redactor_new();
     r->concurrency = wf->concurrency ? wf->concurrency
                      : cfg->concurrency ? cfg->concurrency : 4;
