@@ -23,6 +23,11 @@ enum oc_progress_type {
     /* The run's concurrency group: message says what (waiting for it,
      * admitted, a dry run's note); state 1 while the run waits, else 0. */
     OC_EV_RUN_CONCURRENCY,
+    /* An approval began to wait for its decision (began_ns, attempt). */
+    OC_EV_STEP_WAITING,
+    /* An approval was decided (decided_ns, decided_by; message: what was
+     * decided, state: the step's state to come), before its STEP_FINISHED. */
+    OC_EV_STEP_DECIDED,
 };
 
 /* What happened to an instance (OC_EV_INSTANCE's state). */
@@ -54,6 +59,15 @@ struct oc_progress {
     uint32_t stream;
     int64_t duration_ns;
     size_t count;          /* step expanded: its instances */
+    /* When it began (real time, ns; 0: unknown): a step event's attempt,
+     * a resumed run's first start. Spans start there, also in a process
+     * that did not see the beginning. */
+    int64_t began_ns;
+    int64_t decided_ns;    /* step decided: when */
+    const char *decided_by;/* step decided: who ("timeout": its policy) */
+    /* The sampler's verdict recorded with the run (run.started's
+     * "sampled"): 1 keep, 0 drop, -1 none recorded (set by the engine). */
+    int trace_verdict;
 };
 
 struct oc_engine_opts {

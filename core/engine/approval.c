@@ -48,6 +48,18 @@ static void oc_approval_outputs(struct oc_srt *s, json_t *d, int approved)
     }
 }
 
+/* Said before the step finishes: the wait's end (its span's), when and by
+ * whom it was decided, what the step becomes. */
+static void oc_approval_decided(struct oc_run *r, const struct oc_srt *s, int64_t at,
+                                const char *by, uint32_t state, const char *what)
+{
+    struct oc_progress p = {.type = OC_EV_STEP_DECIDED, .run_id = r->id, .step_id = s->name,
+                            .attempt = s->attempt, .state = state, .message = what,
+                            .began_ns = s->started_ns, .decided_ns = at,
+                            .decided_by = by && *by ? by : "someone"};
+    oc_engine_progress(r, &p);
+}
+
 /* Settle an approval from its decision or its timeout policy. Returns 1
  * when settled. */
 static int oc_approval_settle(struct oc_run *r, size_t idx, const char *on_timeout)
@@ -63,6 +75,12 @@ static int oc_approval_settle(struct oc_run *r, size_t idx, const char *on_timeo
         int ok = !strcmp(pol, "approve");
         oc_approval_outputs(s, t, ok);
         json_decref(t);
+        uint32_t to = ok ? ORCH_STEP_SUCCEEDED
+                         : !strcmp(pol, "reject") ? ORCH_STEP_FAILED : ORCH_STEP_TIMED_OUT;
+        oc_approval_decided(r, s, s->wait_deadline_ns, "timeout", to,
+                            ok ? "approved (timed out, on_timeout: approve)"
+                               : to == ORCH_STEP_FAILED ? "rejected (timed out, on_timeout: reject)"
+                                                        : "timed out");
         if (ok)
             oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
         else if (!strcmp(pol, "reject"))
@@ -75,6 +93,10 @@ static int oc_approval_settle(struct oc_run *r, size_t idx, const char *on_timeo
     }
     int ok = json_is_true(json_object_get(d, "approved"));
     oc_approval_outputs(s, d, ok);
+    json_t *at = json_object_get(d, "decided_ns");
+    oc_approval_decided(r, s, at ? json_integer_value(at) : now,
+                        json_string_value(json_object_get(d, "by")),
+                        ok ? ORCH_STEP_SUCCEEDED : ORCH_STEP_FAILED, ok ? "approved" : "rejected");
     if (ok) {
         oc_step_finish(r, idx, ORCH_STEP_SUCCEEDED, ORCH_OK, NULL);
     } else {
@@ -108,6 +130,11 @@ void oc_approval_dispatch(struct oc_run *r, size_t idx)
         return;
     }
     if (!oc_step_wait_begin(r, idx)) {
+        struct oc_progress p = {.type = OC_EV_STEP_WAITING, .run_id = r->id,
+                                .step_id = s->name, .attempt = s->attempt,
+                                .state = ORCH_STEP_WAITING, .began_ns = s->started_ns,
+                                .message = "waiting for approval"};
+        oc_engine_progress(r, &p);
         oc_ledger_event(r, "approval.waiting",
                         json_pack("{s:s,s:i,s:s,s:s,s:O?,s:O?,s:I}", "step", s->name,
                                   "attempt", (json_int_t)s->attempt, "kind", "approval",

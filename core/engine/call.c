@@ -206,7 +206,8 @@ void oc_call_dispatch(struct oc_run *r, size_t idx)
          * call step's attempt span, as a command's TRACEPARENT is. */
         char tp[OC_TRACEPARENT_LEN + 1];
         int traced = oc_tracer_traceparent(r->e->tracer, r->traced ? &r->trace_parent : NULL,
-                                           r->id, s->name, s->attempt, tp) == 0;
+                                           r->trace_verdict, r->id, s->name, s->attempt,
+                                           tp) == 0;
         rc = oc_run_open(r->e, r->cfg, s->def->call->name, typed, key, traced ? tp : NULL,
                          &link, &child, &child_id, &err);
     }

@@ -129,6 +129,11 @@ struct oc_run {
     char *lease_owner;       /* the CLI's named lease "run/<id>" (lease.c), or NULL */
     struct oc_trace_parent trace_parent; /* the caller's trace context, when traced */
     int traced;
+    /* The sampler's verdict on the run's trace, recorded with run.started
+     * by the first process that traced it: 1 keep, 0 drop, -1 none. Every
+     * later driver follows it, whatever its own sampler says, so a trace
+     * is whole or absent. */
+    int trace_verdict;
     /* A child run (call.c): its parent and the parent's step, while this
      * engine drives both; the parent's id from run.parent in any case. */
     struct oc_run *parent;
@@ -172,6 +177,8 @@ struct oc_job {
 
 /* ledger.c: every write to the store, each one before the engine acts. */
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data);
+/* run.started: the workflow, inputs, dry_run and the trace's verdict. */
+void oc_ledger_run_started(struct oc_run *r);
 /* The row of s's current attempt says state (ORCH_STEP_*), compared and
  * set from expect (0: a new row). 0, or -1 when the store refused it or
  * the run is lost (nothing written). */

@@ -16,6 +16,15 @@ static void oc_ledger_fail(struct oc_run *r, const char *what,
     oc_log_at(ORCH_LOG_ERROR, &f, "%s: %s", what, oc_error_text(err));
 }
 
+void oc_ledger_run_started(struct oc_run *r)
+{
+    json_t *j = json_pack("{s:s,s:O,s:b}", "workflow", r->wf->name, "inputs", r->inputs,
+                          "dry_run", r->dry_run);
+    if (r->trace_verdict >= 0)
+        json_object_set_new(j, "sampled", json_boolean(r->trace_verdict));
+    oc_ledger_event(r, "run.started", j);
+}
+
 void oc_ledger_event(struct oc_run *r, const char *type, json_t *data)
 {
     struct oc_store *s = r->e->store;

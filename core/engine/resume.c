@@ -107,6 +107,7 @@ struct oc_history {
     json_t *decisions;
     int started, dry_run, requeued;
     int traced;
+    int verdict;             /* run.started's "sampled": 1, 0, or -1 none */
     struct oc_trace_parent parent;
     /* Loads of the run (run.started, run.resumed) since it last made
      * progress: each one that no progress, park, graceful stop or end
@@ -201,11 +202,15 @@ static int32_t oc_history_cb(void *ud, const struct orch_event_rec *ev)
         char *key = oc_xasprintf("%s#%lld",
                                  json_string_value(json_object_get(j, "step")),
                                  (long long)json_integer_value(json_object_get(j, "attempt")));
+        /* When it was decided: the end of the wait's span. */
+        json_object_set_new(j, "decided_ns", json_integer(ev->ts_ns));
         json_object_set(h->decisions, key, j);
         free(key);
     } else if (!strcmp(t, "run.started")) {
         h->started = 1;
         h->dry_run = json_is_true(json_object_get(j, "dry_run"));
+        json_t *sampled = json_object_get(j, "sampled");
+        h->verdict = json_is_boolean(sampled) ? json_is_true(sampled) : -1;
     } else if (!strcmp(t, "run.requeued")) {
         h->requeued = 1;
     } else if (!strcmp(t, OC_RUN_TRACEPARENT_EVENT)) {
@@ -510,9 +515,7 @@ static void oc_run_continue(struct oc_run *r, const struct oc_history *h, uint32
     }
     oc_resume_steps(r, rerun, &kept);
     if (!h->started) {
-        oc_ledger_event(r, "run.started",
-                        json_pack("{s:s,s:O,s:b}", "workflow", r->wf->name, "inputs",
-                                  r->inputs, "dry_run", r->dry_run));
+        oc_ledger_run_started(r);
     } else {
         oc_ledger_event(r, "run.resumed",
                         json_pack("{s:i,s:s,s:s?}", "kept", (json_int_t)kept, "mode",
@@ -520,7 +523,8 @@ static void oc_run_continue(struct oc_run *r, const struct oc_history *h, uint32
     }
     oc_ledger_process(r);
     struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id,
-                            .message = h->started ? "resumed" : NULL};
+                            .message = h->started ? "resumed" : NULL,
+                            .began_ns = h->started ? h->clock_ns : 0};
     oc_engine_progress(r, &p);
 }
 
@@ -571,7 +575,7 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
 {
     struct oc_loaded_run l = {0};
     struct oc_history h = {.decisions = json_object(), .expanded = json_object(),
-                           .calls = json_object()};
+                           .calls = json_object(), .verdict = -1};
     struct oc_config *cfg = NULL;
     const struct oc_workflow *wf = NULL;
     char *lease_owner = NULL;
@@ -602,6 +606,9 @@ static orch_status oc_run_load(struct oc_engine *e, const char *run_id, int daem
     r->traced = h.traced;
     if (h.traced)
         r->trace_parent = h.parent;
+    r->trace_verdict = h.started ? h.verdict
+                                 : oc_tracer_verdict(e->tracer, r->id,
+                                                     h.traced ? &h.parent : NULL);
     r->inputs = json_loads(l.inputs_json ? l.inputs_json : "{}", 0, NULL);
     if (!r->inputs)
         r->inputs = json_object();

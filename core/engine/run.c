@@ -13,6 +13,7 @@ void oc_engine_progress(struct oc_run *r, const struct oc_progress *p)
     struct oc_progress q = *p;
     q.workflow = r->wf->name;
     q.trace_parent = r->traced ? &r->trace_parent : NULL;
+    q.trace_verdict = r->trace_verdict;
     oc_tracer_progress(r->e->tracer, &q);
     if (r->e->opts.on_progress)
         r->e->opts.on_progress(r->e->opts.ud, &q);

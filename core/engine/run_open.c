@@ -33,6 +33,7 @@ struct oc_run *oc_run_new(struct oc_engine *e, struct oc_config *cfg,
     for (size_t i = 0; i < wf->n_steps; i++)
         r->has_calls |= wf->steps[i].call != NULL;
     r->red = oc_redactor_new();
+    r->trace_verdict = -1;
     r->concurrency = wf->concurrency ? wf->concurrency
                      : cfg->concurrency ? cfg->concurrency : 4;
     r->start_mono = oc_now_mono_ns();
@@ -114,9 +115,8 @@ orch_status oc_run_open(struct oc_engine *e, struct oc_config *cfg, const char *
         r->trace_parent = parent;
     if (link)
         r->parent_id = oc_xstrdup(link->parent_id);
-    oc_ledger_event(r, "run.started",
-                    json_pack("{s:s,s:O,s:b}", "workflow", wf->name, "inputs", in,
-                              "dry_run", r->dry_run));
+    r->trace_verdict = oc_tracer_verdict(e->tracer, id, traced ? &parent : NULL);
+    oc_ledger_run_started(r);
     oc_ledger_process(r);
     struct oc_progress p = {.type = OC_EV_RUN_STARTED, .run_id = r->id};
     oc_engine_progress(r, &p);

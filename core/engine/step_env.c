@@ -114,8 +114,8 @@ int oc_step_scope(struct oc_run *r, size_t idx, struct oc_scope *sc,
     ud->env = json_object();
     /* The attempt's span: tools the command runs can join the trace. */
     char tp[OC_TRACEPARENT_LEN + 1];
-    if (oc_tracer_traceparent(r->e->tracer, r->traced ? &r->trace_parent : NULL, r->id,
-                              r->steps[idx].name,
+    if (oc_tracer_traceparent(r->e->tracer, r->traced ? &r->trace_parent : NULL,
+                              r->trace_verdict, r->id, r->steps[idx].name,
                               r->steps[idx].attempt + 1, tp) == 0)
         json_object_set_new(ud->env, "TRACEPARENT", json_string(tp));
     for (size_t i = 0; i < r->cfg->n_env_passthrough; i++) {

@@ -12,17 +12,18 @@
 #include "trace.h"
 
 /* An instance's create and destroy are spans of their own under the run's
- * (their step_id holds the instance id). */
+ * (their step_id holds the instance id); an approval's wait is a child of
+ * its attempt's span. */
 enum oc_open_kind {
     OC_OPEN_RUN, OC_OPEN_STEP, OC_OPEN_ATTEMPT, OC_OPEN_BACKOFF,
-    OC_OPEN_INST_CREATE, OC_OPEN_INST_DESTROY
+    OC_OPEN_INST_CREATE, OC_OPEN_INST_DESTROY, OC_OPEN_WAIT
 };
 
 struct oc_open {
     enum oc_open_kind kind;
     char *run_id, *step_id;
     uint32_t attempt;
-    int sampled;             /* the sampler's verdict on its trace, taken when it opened */
+    int sampled;             /* the run's verdict on its trace, taken when it opened */
     struct oc_span *span;
 };
 
@@ -70,9 +71,26 @@ static void oc_run_trace_id(const char *run_id, const struct oc_trace_parent *pa
         oc_trace_id_of(run_id, out);
 }
 
+/* The run's recorded verdict, else this process's sampler's. */
+static int oc_keeps(const struct oc_tracer *t, int verdict, const uint8_t tid[16],
+                    const struct oc_trace_parent *parent)
+{
+    return verdict >= 0 ? verdict : oc_sampler_keeps(oc_exporter_sampler(t->x), tid, parent);
+}
+
+int oc_tracer_verdict(const struct oc_tracer *t, const char *run_id,
+                      const struct oc_trace_parent *parent)
+{
+    if (!t)
+        return -1;
+    uint8_t tid[16];
+    oc_run_trace_id(run_id, parent, tid);
+    return oc_keeps(t, -1, tid, parent);
+}
+
 int oc_tracer_traceparent(const struct oc_tracer *t, const struct oc_trace_parent *parent,
-                          const char *run_id, const char *step_id, uint32_t attempt,
-                          char out[OC_TRACEPARENT_LEN + 1])
+                          int verdict, const char *run_id, const char *step_id,
+                          uint32_t attempt, char out[OC_TRACEPARENT_LEN + 1])
 {
     if (!t) {
         if (!parent)
@@ -83,8 +101,7 @@ int oc_tracer_traceparent(const struct oc_tracer *t, const struct oc_trace_paren
     uint8_t tid[16], sid[8];
     oc_run_trace_id(run_id, parent, tid);
     oc_span_id_of("attempt", run_id, step_id, attempt, sid);
-    oc_traceparent_format(tid, sid, oc_sampler_keeps(oc_exporter_sampler(t->x), tid, parent),
-                          out);
+    oc_traceparent_format(tid, sid, oc_keeps(t, verdict, tid, parent), out);
     return 0;
 }
 
@@ -106,6 +123,12 @@ uint64_t oc_tracer_dropped(const struct oc_tracer *t)
     return t ? oc_exporter_dropped(t->x) : 0;
 }
 
+/* Spans of one attempt (the back-off's is the step's: one at a time). */
+static int oc_kind_per_attempt(enum oc_open_kind k)
+{
+    return k == OC_OPEN_ATTEMPT || k == OC_OPEN_WAIT;
+}
+
 static struct oc_open *oc_find(struct oc_tracer *t, enum oc_open_kind k, const char *run,
                                const char *step, uint32_t attempt)
 {
@@ -113,14 +136,15 @@ static struct oc_open *oc_find(struct oc_tracer *t, enum oc_open_kind k, const c
         struct oc_open *o = &t->open[i];
         if (o->kind == k && !strcmp(o->run_id, run) &&
             (k == OC_OPEN_RUN || !strcmp(o->step_id, step)) &&
-            (k != OC_OPEN_ATTEMPT || o->attempt == attempt))
+            (!oc_kind_per_attempt(k) || o->attempt == attempt))
             return o;
     }
     return NULL;
 }
 
-static const char *const oc_kind_names[] = {"run",     "step",           "attempt",
-                                            "backoff", "instance-create", "instance-destroy"};
+static const char *const oc_kind_names[] = {"run",     "step",            "attempt",
+                                            "backoff", "instance-create", "instance-destroy",
+                                            "wait"};
 
 static int oc_kind_is_inst(enum oc_open_kind k)
 {
@@ -144,11 +168,10 @@ static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
     struct oc_open *o = &t->open[t->n_open++];
     struct oc_span *s = oc_xcalloc(1, sizeof *s);
     oc_run_trace_id(run, parent, s->trace_id);
+    int numbered = oc_kind_per_attempt(k) || k == OC_OPEN_BACKOFF;
     *o = (struct oc_open){k, oc_xstrdup(run), step ? oc_xstrdup(step) : NULL, attempt,
-                          oc_sampler_keeps(oc_exporter_sampler(t->x), s->trace_id, parent),
-                          NULL};
-    oc_span_id_of(oc_kind_names[k], run, step,
-                  k == OC_OPEN_ATTEMPT || k == OC_OPEN_BACKOFF ? attempt : 0, s->span_id);
+                          oc_keeps(t, p->trace_verdict, s->trace_id, parent), NULL};
+    oc_span_id_of(oc_kind_names[k], run, step, numbered ? attempt : 0, s->span_id);
     if (k == OC_OPEN_RUN && parent) {
         s->has_parent = 1;
         memcpy(s->parent_id, parent->span_id, 8);
@@ -156,6 +179,8 @@ static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
         s->has_parent = 1;
         if (k == OC_OPEN_STEP || oc_kind_is_inst(k))
             oc_span_id_of("run", run, NULL, 0, s->parent_id);
+        else if (k == OC_OPEN_WAIT)
+            oc_span_id_of("attempt", run, step, attempt, s->parent_id);
         else
             oc_span_id_of("step", run, step, 0, s->parent_id);
     }
@@ -169,7 +194,7 @@ static struct oc_open *oc_open_span(struct oc_tracer *t, enum oc_open_kind k,
     } else if (step) {
         oc_span_attr_str(s, "orch.step.id", step);
     }
-    if (k == OC_OPEN_ATTEMPT || k == OC_OPEN_BACKOFF)
+    if (numbered)
         oc_span_attr_int(s, "orch.attempt", attempt);
     o->span = s;
     return o;
@@ -194,11 +219,65 @@ static void oc_close(struct oc_tracer *t, struct oc_open *o, uint64_t now, int s
     *o = t->open[--t->n_open];
 }
 
+/* What a parked run keeps open: its waiting steps' spans. */
+static int oc_kind_waits(enum oc_open_kind k)
+{
+    return k == OC_OPEN_STEP || k == OC_OPEN_ATTEMPT || k == OC_OPEN_WAIT;
+}
+
 static int oc_step_status(uint32_t state)
 {
     return state == ORCH_STEP_SUCCEEDED || state == ORCH_STEP_SKIPPED ? 1
            : state == ORCH_STEP_WAITING                              ? 0
                                                                      : 2;
+}
+
+/* A time from the ledger (0: unknown), never after now. */
+static uint64_t oc_at(int64_t ns, uint64_t now)
+{
+    return ns > 0 && (uint64_t)ns < now ? (uint64_t)ns : now;
+}
+
+/* The step's span and its attempt's, opened at `at` unless open: a step
+ * another process began (a run parked or killed, then resumed) gets them
+ * here, starting when it began. */
+static struct oc_open *oc_step_spans(struct oc_tracer *t, const struct oc_progress *p,
+                                     uint64_t at)
+{
+    if (!oc_find(t, OC_OPEN_STEP, p->run_id, p->step_id, 0))
+        oc_open_span(t, OC_OPEN_STEP, p, 0, p->step_id, at);
+    struct oc_open *o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt);
+    if (!o && p->attempt) {
+        char name[160];
+        snprintf(name, sizeof name, "%s attempt %u", p->step_id, p->attempt);
+        o = oc_open_span(t, OC_OPEN_ATTEMPT, p, p->attempt, name, at);
+    }
+    return o;
+}
+
+/* "STEP waiting for approval", under its attempt's span. */
+static struct oc_open *oc_wait_span(struct oc_tracer *t, const struct oc_progress *p,
+                                    uint64_t at)
+{
+    oc_step_spans(t, p, at);
+    struct oc_open *o = oc_find(t, OC_OPEN_WAIT, p->run_id, p->step_id, p->attempt);
+    if (!o) {
+        char name[160];
+        snprintf(name, sizeof name, "%s waiting for approval", p->step_id);
+        o = oc_open_span(t, OC_OPEN_WAIT, p, p->attempt, name, at);
+    }
+    return o;
+}
+
+static void oc_on_decided(struct oc_tracer *t, const struct oc_progress *p, uint64_t now)
+{
+    struct oc_open *o = oc_wait_span(t, p, oc_at(p->began_ns, now));
+    int ok = p->state == ORCH_STEP_SUCCEEDED;
+    oc_span_attr_str(o->span, "orch.approval.decision",
+                     ok ? "approved" : p->state == ORCH_STEP_FAILED ? "rejected" : "timed_out");
+    if (p->decided_by)
+        oc_span_attr_str(o->span, "orch.approval.by", p->decided_by);
+    oc_close(t, o, oc_at(p->decided_ns, now), ok ? 1 : 2, p->message);
 }
 
 static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_t now)
@@ -208,13 +287,13 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
     case OC_EV_STEP_STARTED:
         if ((o = oc_find(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, 0)))
             oc_close(t, o, now, 0, NULL);
-        if (!oc_find(t, OC_OPEN_STEP, p->run_id, p->step_id, 0))
-            oc_open_span(t, OC_OPEN_STEP, p, 0, p->step_id, now);
-        if (!oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt)) {
-            char name[160];
-            snprintf(name, sizeof name, "%s attempt %u", p->step_id, p->attempt);
-            oc_open_span(t, OC_OPEN_ATTEMPT, p, p->attempt, name, now);
-        }
+        oc_step_spans(t, p, now);
+        break;
+    case OC_EV_STEP_WAITING:
+        oc_wait_span(t, p, oc_at(p->began_ns, now));
+        break;
+    case OC_EV_STEP_DECIDED:
+        oc_on_decided(t, p, now);
         break;
     case OC_EV_STEP_RETRY:
         if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt)))
@@ -227,6 +306,13 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
         break;
     case OC_EV_STEP_FINISHED: {
         int st = oc_step_status(p->state);
+        /* Begun elsewhere (a resumed run's waiting step): its spans now,
+         * from when it began. */
+        if (p->began_ns && !oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt))
+            oc_step_spans(t, p, oc_at(p->began_ns, now));
+        /* A wait that ended without a decision (a cancel). */
+        if ((o = oc_find(t, OC_OPEN_WAIT, p->run_id, p->step_id, p->attempt)))
+            oc_close(t, o, now, st, p->message);
         if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt))) {
             oc_span_attr_str(o->span, "orch.step.state", orch_step_state_name(p->state));
             oc_close(t, o, now, st, p->message);
@@ -294,7 +380,9 @@ void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p)
     if (!run && p->type != OC_EV_STEP_OUTPUT) {
         char name[160];
         snprintf(name, sizeof name, "run %s", p->workflow ? p->workflow : "?");
-        run = oc_open_span(t, OC_OPEN_RUN, p, 0, name, now);
+        /* A resumed run's span starts with the run, in whichever process. */
+        run = oc_open_span(t, OC_OPEN_RUN, p, 0, name,
+                           p->type == OC_EV_RUN_STARTED ? oc_at(p->began_ns, now) : now);
         if (p->workflow)
             oc_span_attr_str(run->span, "orch.workflow", p->workflow);
     }
@@ -307,13 +395,15 @@ void oc_tracer_progress(struct oc_tracer *t, const struct oc_progress *p)
         oc_on_instance(t, p, now);
         break;
     case OC_EV_RUN_FINISHED:
-        /* Whatever is still open ends with the run. */
+        /* Whatever is still open ends with the run; a parked run's waits
+         * (and their steps and attempts) go on. */
         for (size_t i = t->n_open; i-- > 0;)
-            if (t->open[i].kind != OC_OPEN_RUN && !strcmp(t->open[i].run_id, p->run_id))
+            if (t->open[i].kind != OC_OPEN_RUN && !strcmp(t->open[i].run_id, p->run_id) &&
+                !(p->state == ORCH_RUN_WAITING && oc_kind_waits(t->open[i].kind)))
                 oc_close(t, &t->open[i], now, 0, NULL);
         /* A run parked for approval has not ended: its span stays open
          * (in orchd, until the run goes on; the process that resumes it
-         * otherwise ends it, under the same id). */
+         * otherwise ends it, under the same id and from the same start). */
         if (p->state == ORCH_RUN_WAITING || p->state == 0) /* 0: lost to another driver */
             break;
         run = oc_find(t, OC_OPEN_RUN, p->run_id, NULL, 0);

@@ -1,8 +1,12 @@
 /* OpenTelemetry traces of runs (OTLP over HTTP, protobuf or JSON).
  *
  * One trace per run: a run span, a child per step, a child of that per
- * attempt, and back-off spans between attempts; instance events and
- * approvals waited on are span events. Span ids are derived from the run's
+ * attempt, back-off spans between attempts, an approval's wait as a child
+ * of its attempt, and an instance's create and destroy under the run's
+ * span. A span begun by one process and ended by another (a run parked or
+ * killed, then resumed) starts when it began: the events carry the time
+ * from the ledger. The sampler's verdict is taken once per run and kept
+ * with it (run.started), so a trace is whole or absent. Span ids are derived from the run's
  * id (from the run, step and attempt), and so is the trace id (SHA-256 of
  * the run's id) unless the run was started with a caller's W3C traceparent:
  * then the trace is the caller's and the run span is a child of the
@@ -88,12 +92,19 @@ uint64_t oc_tracer_dropped(const struct oc_tracer *t);
  * stop the thread, free. NULL is fine. */
 void oc_tracer_free(struct oc_tracer *t);
 
+/* The sampler's verdict on run_id's trace (parent: its caller's context,
+ * or NULL): 1 keep, 0 drop; -1 without a tracer. Recorded with the run. */
+int oc_tracer_verdict(const struct oc_tracer *t, const char *run_id,
+                      const struct oc_trace_parent *parent);
+
 /* The W3C traceparent a step's command gets as TRACEPARENT: its attempt's
- * span in the run's trace, flagged sampled as the run is. Without a tracer
- * (t NULL), the caller's context as it came (orch takes no part in the
- * trace, so tools it runs join the caller's span). 0 with out, -1 none. */
+ * span in the run's trace, flagged sampled as the run is (verdict: the
+ * run's recorded one, -1: this process's sampler decides). Without a
+ * tracer (t NULL), the caller's context as it came (orch takes no part in
+ * the trace, so tools it runs join the caller's span). 0 with out, -1
+ * none. */
 int oc_tracer_traceparent(const struct oc_tracer *t, const struct oc_trace_parent *parent,
-                          const char *run_id, const char *step_id, uint32_t attempt,
-                          char out[OC_TRACEPARENT_LEN + 1]);
+                          int verdict, const char *run_id, const char *step_id,
+                          uint32_t attempt, char out[OC_TRACEPARENT_LEN + 1]);
 
 #endif

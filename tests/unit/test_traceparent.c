@@ -127,9 +127,9 @@ static void test_step_traceparent_untraced(void **state)
     struct oc_trace_parent p;
     char out[OC_TRACEPARENT_LEN + 1];
     assert_int_equal(oc_traceparent_parse("00-" TID "-" SID "-00", &p), 0);
-    assert_int_equal(oc_tracer_traceparent(NULL, &p, "r-1", "s", 1, out), 0);
+    assert_int_equal(oc_tracer_traceparent(NULL, &p, -1, "r-1", "s", 1, out), 0);
     assert_string_equal(out, "00-" TID "-" SID "-00");
-    assert_int_equal(oc_tracer_traceparent(NULL, NULL, "r-1", "s", 1, out), -1);
+    assert_int_equal(oc_tracer_traceparent(NULL, NULL, -1, "r-1", "s", 1, out), -1);
 }
 
 int main(void)

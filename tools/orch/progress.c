@@ -189,6 +189,8 @@ static const char *cli_ev_name(enum oc_progress_type t)
     case OC_EV_RUN_FINISHED: return "run.finished";
     case OC_EV_STEP_EXPANDED: return "step.expanded";
     case OC_EV_RUN_CONCURRENCY: return "run.concurrency";
+    case OC_EV_STEP_WAITING: return "step.waiting";
+    case OC_EV_STEP_DECIDED: return "step.decided";
     }
     return "?";
 }
@@ -203,6 +205,8 @@ static void cli_progress_json(const struct oc_progress *ev)
         json_object_set_new(j, "instances", json_integer((json_int_t)ev->count));
     if (ev->type == OC_EV_RUN_FINISHED)
         json_object_set_new(j, "state", json_string(orch_run_state_name(ev->state)));
+    if (ev->decided_by)
+        json_object_set_new(j, "by", json_string(ev->decided_by));
     if (ev->attempt)
         json_object_set_new(j, "attempt", json_integer(ev->attempt));
     if (ev->message)
@@ -346,6 +350,13 @@ static void cli_progress_line(struct cli_progress *p, const struct oc_progress *
         break;
     case OC_EV_STEP_EXPANDED:
         printf("=> %s: %zu instance%s\n", ev->step_id, ev->count, ev->count == 1 ? "" : "s");
+        break;
+    case OC_EV_STEP_WAITING:
+        printf("-> %s %s\n", ev->step_id, ev->message ? ev->message : "waiting");
+        break;
+    case OC_EV_STEP_DECIDED:
+        printf("   %s %s by %s\n", ev->step_id, ev->message ? ev->message : "decided",
+               ev->decided_by ? ev->decided_by : "someone");
         break;
     case OC_EV_RUN_CONCURRENCY: /* "waiting for concurrency group K (limit N)", ... */
         printf("%s\n", ev->message ? ev->message : "");

@@ -21,6 +21,13 @@ void orchd_on_progress(void *ud, const struct oc_progress *p)
     case OC_EV_STEP_STARTED:
         oc_log_at(ORCH_LOG_INFO, &f, "step started");
         break;
+    case OC_EV_STEP_WAITING:
+        oc_log_at(ORCH_LOG_INFO, &f, "step %s", p->message ? p->message : "waiting");
+        break;
+    case OC_EV_STEP_DECIDED:
+        oc_log_at(ORCH_LOG_INFO, &f, "step %s by %s", p->message ? p->message : "decided",
+                  p->decided_by ? p->decided_by : "someone");
+        break;
     case OC_EV_STEP_RETRY:
         oc_log_at(ORCH_LOG_WARN, &f, "attempt failed, retrying: %s",
                   p->message ? p->message : "");
