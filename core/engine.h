@@ -63,6 +63,9 @@ struct oc_progress {
      * a resumed run's first start. Spans start there, also in a process
      * that did not see the beginning. */
     int64_t began_ns;
+    /* Step finished or retried: its command's exit status, -1 none (set
+     * by those events' emitters alone: 0 elsewhere means nothing). */
+    int32_t exit_code;
     int64_t decided_ns;    /* step decided: when */
     const char *decided_by;/* step decided: who ("timeout": its policy) */
     /* The sampler's verdict recorded with the run (run.started's

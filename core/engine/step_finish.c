@@ -76,7 +76,7 @@ void oc_step_finish(struct oc_run *r, size_t idx, uint32_t state,
         .type = OC_EV_STEP_FINISHED, .run_id = r->id, .step_id = s->name,
         .state = state, .attempt = s->attempt, .message = s->error,
         .duration_ns = s->start_mono ? oc_now_mono_ns() - s->start_mono : 0,
-        .began_ns = open ? s->started_ns : 0,
+        .began_ns = open ? s->started_ns : 0, .exit_code = s->exit_code,
     };
     oc_engine_progress(r, &p);
 }

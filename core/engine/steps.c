@@ -362,7 +362,8 @@ void oc_step_done(struct oc_job *job, orch_status st, const char *msg,
         s->retry_at_mono = oc_now_mono_ns() + delay * 1000000;
         struct oc_progress p = {.type = OC_EV_STEP_RETRY, .run_id = r->id,
                                 .step_id = s->name, .state = state,
-                                .attempt = s->attempt, .message = s->error};
+                                .attempt = s->attempt, .message = s->error,
+                                .exit_code = s->exit_code};
         oc_engine_progress(r, &p);
         return;
     }

@@ -280,6 +280,13 @@ static void oc_on_decided(struct oc_tracer *t, const struct oc_progress *p, uint
     oc_close(t, o, oc_at(p->decided_ns, now), ok ? 1 : 2, p->message);
 }
 
+/* The attempt's command's exit status, by the semantic conventions' name. */
+static void oc_attempt_exit(struct oc_open *o, const struct oc_progress *p)
+{
+    if (p->exit_code >= 0)
+        oc_span_attr_int(o->span, "process.exit.code", p->exit_code);
+}
+
 static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_t now)
 {
     struct oc_open *o;
@@ -296,8 +303,10 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
         oc_on_decided(t, p, now);
         break;
     case OC_EV_STEP_RETRY:
-        if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt)))
+        if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt))) {
+            oc_attempt_exit(o, p);
             oc_close(t, o, now, 2, p->message);
+        }
         {
             char name[160];
             snprintf(name, sizeof name, "%s back-off after attempt %u", p->step_id, p->attempt);
@@ -315,6 +324,7 @@ static void oc_on_step(struct oc_tracer *t, const struct oc_progress *p, uint64_
             oc_close(t, o, now, st, p->message);
         if ((o = oc_find(t, OC_OPEN_ATTEMPT, p->run_id, p->step_id, p->attempt))) {
             oc_span_attr_str(o->span, "orch.step.state", orch_step_state_name(p->state));
+            oc_attempt_exit(o, p);
             oc_close(t, o, now, st, p->message);
         }
         if ((o = oc_find(t, OC_OPEN_BACKOFF, p->run_id, p->step_id, 0)))

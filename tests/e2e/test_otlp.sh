@@ -1,7 +1,7 @@
 # Traces of runs over OTLP/HTTP, checked by a receiver that decodes with the
 # official OpenTelemetry definitions (tests/lib/otlp_receiver.mjs): a run
 # with a fan-out, a retry and a failure gives the expected tree (one trace,
-# parents, kinds, attributes, status; the instance's create and destroy as
+# parents, kinds, attributes, status, exit codes; the instance's create and destroy as
 # spans of their own) in http/protobuf and http/json; a
 # step's TRACEPARENT names its attempt's span; a run killed -9 and resumed
 # keeps its trace id; a collector that answers 503 at first still gets the
@@ -85,6 +85,8 @@ att = sorted([s for s in fl if "attempt" in s["name"] and "back-off" not in s["n
 assert [a["attributes"]["orch.attempt"] for a in att] == [1, 2], fl
 assert att[0]["status"]["code"] == 2 and "status 1" in att[0]["status"]["message"], att[0]
 assert att[1]["status"]["code"] == 1
+# The command's exit status, by the semantic conventions' name.
+assert [a["attributes"].get("process.exit.code") for a in att] == [1, 0], att
 assert any("back-off" in s["name"] for s in fl), "no back-off span"
 res = root["resource"]
 assert res["service.name"] == "orch" and res.get("service.version") and res.get("host.name"), res
@@ -114,6 +116,8 @@ run = [s for s in spans if s["name"] == "run broken"][0]
 assert run["status"]["code"] == 2 and "fails" in run["status"]["message"], run
 step = [s for s in spans if s["attributes"].get("orch.step.id") == "fails" and s["parentSpanId"] == run["spanId"]][0]
 assert step["status"]["code"] == 2 and step["attributes"]["orch.step.state"] == "failed", step
+att = [s for s in spans if s["parentSpanId"] == step["spanId"]]
+assert len(att) == 1 and att[0]["attributes"].get("process.exit.code") == 4, att
 PY
 [ ! -s "$T/pb.jsonl.errors" ] || fail "the receiver could not decode: $(cat "$T/pb.jsonl.errors")"
 pass "http/protobuf: run, step, attempt and back-off spans, parents, status, TRACEPARENT"
