@@ -46,33 +46,14 @@ workflows:
       - {id: work, uses: exec, with: {run: "true"}}
 YAML
 
-PIDS=()
-start_daemon() { # N
-  "$ORCHD" --config "$T/orchd.yaml" --listen "unix:$T/d$1.sock" >>"$T/d$1.log" 2>&1 &
-  PIDS[$1]=$!
-  T_PIDS+=("$!")
-}
-# api_n N METHOD PATH [BODY]: daemon N's API with the write token.
-api_n() {
-  local args=(-s -o "$T/resp" -w '%{http_code}' --unix-socket "$T/d$1.sock" -X "$2"
-              -H "Authorization: Bearer writer-token")
-  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
-  HTTP=$(curl "${args[@]}" "http://orchd$3")
-}
-wait_health() {
-  local i
-  for ((i = 0; i < 1200; i++)); do
-    curl -sf --unix-socket "$T/d$1.sock" http://orchd/health >/dev/null 2>&1 && return 0
-    alive "${PIDS[$1]}" || { cat "$T/d$1.log"; fail "daemon $1 exited at start"; }
-    sleep 0.05
-  done
-  fail "daemon $1 did not answer"
-}
+# Both daemons' APIs with the write token (tests/lib/daemons.sh).
+source "$(dirname "$0")/../lib/daemons.sh"
+DAEMONS_TOKEN=writer-token
 for n in 1 2; do start_daemon $n; done
 for n in 1 2; do wait_health $n; done
 
 # --- a key that renders empty: 400, nothing stored --------------------------
-api_n 1 POST /v1/runs '{"workflow":"nokey"}'
+api 1 POST /v1/runs '{"workflow":"nokey"}'
 [ "$HTTP" = 400 ] || { cat "$T/resp"; fail "an empty key: HTTP $HTTP, not 400"; }
 grepq -F "concurrency_group.key" "$T/resp" || fail "the 400 does not name the key: $(cat "$T/resp")"
 [ "$(psql_q "SELECT count(*) FROM $schema.runs")" = 0 ] || fail "a run was stored for an empty key"
@@ -81,7 +62,7 @@ pass "a key that renders empty: 400 naming it, no run stored"
 # --- six runs of one key, limit 2, through both daemons ---------------------
 ids=()
 for n in 1 2 3 4 5 6; do
-  api_n $((n % 2 + 1)) POST /v1/runs "{\"workflow\":\"deploy\",\"inputs\":{\"n\":\"$n\"}}"
+  api $((n % 2 + 1)) POST /v1/runs "{\"workflow\":\"deploy\",\"inputs\":{\"n\":\"$n\"}}"
   [ "$HTTP" = 201 ] || { cat "$T/resp"; fail "start run $n: HTTP $HTTP"; }
   ids+=("$(resp "d['run']['id']")")
 done
@@ -92,7 +73,7 @@ wait_until "$LIMIT runs to start" limit_started
 some_waiting() {
   local id
   for id in "${ids[@]}"; do
-    api_n 1 GET "/v1/runs/$id"
+    api 1 GET "/v1/runs/$id"
     [ "$(resp "(d['run'].get('concurrency_group') or {}).get('state')")" = waiting ] && return 0
   done
   return 1
@@ -106,7 +87,7 @@ touch "$T/release"
 all_done() {
   local id s
   for id in "${ids[@]}"; do
-    api_n 2 GET "/v1/runs/$id"
+    api 2 GET "/v1/runs/$id"
     s=$(resp "d['run']['state']")
     case $s in succeeded) ;; failed | cancelled) fail "run $id $s: $(cat "$T/resp")" ;; *) return 1 ;; esac
   done
@@ -117,7 +98,7 @@ wait_until "the six runs to succeed" all_done
 drivers=$(psql_q "SELECT count(DISTINCT owner) FROM $schema.attempts")
 [ "$drivers" -ge 2 ] || fail "one daemon drove every run ($drivers writer(s)): the group was not tested across daemons"
 # The most steps in flight at once, from the recorded times (API form).
-for id in "${ids[@]}"; do api_n 1 GET "/v1/runs/$id"; cp "$T/resp" "$T/run-$id.json"; done
+for id in "${ids[@]}"; do api 1 GET "/v1/runs/$id"; cp "$T/resp" "$T/run-$id.json"; done
 peak=$(python3 - "$T" "$T_LIB" "${ids[@]}" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[2])
@@ -138,7 +119,7 @@ pass "six runs through two daemons on one PostgreSQL: all succeeded, at most $LI
 
 # --- a hostile key -------------------------------------------------------------
 hostile=$(python3 -c 'import json; print(json.dumps("../../x/\x01\x1b[31m\n" + "/.." * 10 + "k" * 10000))')
-api_n 2 POST /v1/runs "{\"workflow\":\"deploy\",\"inputs\":{\"env\":$hostile,\"n\":\"h\",\"gate\":\"$T/h.go\"}}"
+api 2 POST /v1/runs "{\"workflow\":\"deploy\",\"inputs\":{\"env\":$hostile,\"n\":\"h\",\"gate\":\"$T/h.go\"}}"
 [ "$HTTP" = 201 ] || { cat "$T/resp"; fail "a hostile key: HTTP $HTTP"; }
 h=$(resp "d['run']['id']")
 hostile_started() { grep -sqx h "$T/ran"; }
@@ -147,7 +128,7 @@ psql_q "SELECT name FROM $schema.flags WHERE name LIKE 'cgroup%' UNION ALL SELEC
 [ -s "$T/names" ] || fail "no flag for the hostile key's run"
 if grep -Evx "cgroup/[0-9a-f]{64}(/$h)?" "$T/names"; then fail "a name outside the namespace's shape (above)"; fi
 touch "$T/h.go"
-hostile_done() { api_n 1 GET "/v1/runs/$h"; [ "$(resp "d['run']['state']")" = succeeded ]; }
+hostile_done() { api 1 GET "/v1/runs/$h"; [ "$(resp "d['run']['state']")" = succeeded ]; }
 wait_until "the hostile key's run to succeed" hostile_done
 resp "d['run']['concurrency_group']['key']" >"$T/key"
 python3 - "$T/key" <<'PY' || fail "the key as the API shows it: $(head -c 300 "$T/key")"

@@ -6,10 +6,12 @@ start_daemon() { # N
   PIDS[$1]=$!
   T_PIDS+=("$!")
 }
-# api N METHOD PATH [BODY]: status in $HTTP, body in $T/resp (no token:
-# these configs have none).
+# api N METHOD PATH [BODY]: status in $HTTP, body in $T/resp; with
+# DAEMONS_TOKEN set, sent as the bearer token (most of these configs have
+# none). Replaces orchd.sh's api when sourced after it.
 api() {
   local args=(-s -o "$T/resp" -w '%{http_code}' --unix-socket "$T/d$1.sock" -X "$2")
+  [ -n "${DAEMONS_TOKEN:-}" ] && args+=(-H "Authorization: Bearer $DAEMONS_TOKEN")
   [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
   HTTP=$(curl "${args[@]}" "http://orchd$3")
 }
