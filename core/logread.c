@@ -39,7 +39,7 @@ orch_status oc_log_page(struct oc_store *st, const char *run_id, const char *ste
     return rc;
 }
 
-static int32_t oc_log_truncation_ev(void *ud, const struct orch_event_rec *e)
+int32_t oc_log_truncation_ev(void *ud, const struct orch_event_rec *e)
 {
     if (strcmp(e->type, "step.log_truncated"))
         return 0;

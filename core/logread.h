@@ -22,6 +22,9 @@ orch_status oc_log_page(struct oc_store *st, const char *run_id, const char *ste
  * (log_limit, bytes, kept_head, kept_tail, dropped); an empty object when
  * no log was cut, NULL (err set) when the ledger could not be read. */
 json_t *oc_log_truncations(struct oc_store *st, const char *run_id, struct orch_error *err);
+/* Its fold of one event into that object (ud), for a walk that reads
+ * more than the cuts (run_ledger.c). */
+int32_t oc_log_truncation_ev(void *ud, const struct orch_event_rec *e);
 
 /* The data of (step, attempt) in what oc_log_truncations returned, or NULL. */
 json_t *oc_log_truncation_of(json_t *truncations, const char *step_id, uint32_t attempt);

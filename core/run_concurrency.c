@@ -5,7 +5,7 @@
 
 #include "api_json.h"
 
-static int32_t oc_rc_event(void *ud, const struct orch_event_rec *e)
+int32_t oc_run_concurrency_ev(void *ud, const struct orch_event_rec *e)
 {
     static const char *const states[][2] = {
         {"concurrency.waiting", "waiting"},   {"concurrency.admitted", "admitted"},
@@ -30,16 +30,4 @@ static int32_t oc_rc_event(void *ud, const struct orch_event_rec *e)
     json_object_set_new(d, "since", oc_api_time(e->ts_ns));
     *out = d;
     return 0;
-}
-
-orch_status oc_run_concurrency_read(struct oc_store *st, const char *run_id, json_t **out,
-                                    struct orch_error *err)
-{
-    *out = NULL;
-    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_rc_event, out, err);
-    if (rc != ORCH_OK) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
 }

@@ -8,11 +8,12 @@
 
 #include "store.h"
 
-/* *out: {"key", "key_sha256", "limit", "on_conflict", "state" (waiting,
- * admitted, skipped, planned), "since" (RFC 3339), "holders" (while it
- * waits, or skipped: the run ids that held the slots)} from the run's last
- * concurrency event, a new reference; NULL when the run is in no group. */
-orch_status oc_run_concurrency_read(struct oc_store *st, const char *run_id, json_t **out,
-                                    struct orch_error *err);
+/* The fold of one event of a walk of the run's ledger (run_ledger.c):
+ * *(json_t **)ud becomes {"key", "key_sha256", "limit", "on_conflict",
+ * "state" (waiting, admitted, skipped, planned), "since" (RFC 3339),
+ * "holders" (while it waits, or skipped: the run ids that held the
+ * slots)} at each concurrency event, so the walk ends with the last; it
+ * stays NULL when the run is in no group. */
+int32_t oc_run_concurrency_ev(void *ud, const struct orch_event_rec *e);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static int32_t oc_outputs_ev(void *ud, const struct orch_event_rec *e)
+int32_t oc_run_outputs_ev(void *ud, const struct orch_event_rec *e)
 {
     json_t **out = ud;
     if (strcmp(e->type, "run.finished"))
@@ -22,7 +22,7 @@ orch_status oc_run_outputs_read(struct oc_store *st, const char *run_id, json_t 
                                 struct orch_error *err)
 {
     *outputs = NULL;
-    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_outputs_ev, outputs, err);
+    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_run_outputs_ev, outputs, err);
     if (rc != ORCH_OK) {
         json_decref(*outputs);
         *outputs = NULL;
@@ -32,7 +32,7 @@ orch_status oc_run_outputs_read(struct oc_store *st, const char *run_id, json_t 
 
 /* run.parent (a child run's, written once) and step.call (one per call
  * attempt), in ledger order. */
-static int32_t oc_links_ev(void *ud, const struct orch_event_rec *e)
+int32_t oc_run_links_ev(void *ud, const struct orch_event_rec *e)
 {
     json_t *links = ud;
     int parent = !strcmp(e->type, "run.parent");
@@ -50,11 +50,16 @@ static int32_t oc_links_ev(void *ud, const struct orch_event_rec *e)
     return 0;
 }
 
+json_t *oc_run_links_new(void)
+{
+    return json_pack("{s:n,s:[]}", "parent", "children");
+}
+
 orch_status oc_run_links_read(struct oc_store *st, const char *run_id, json_t **links,
                               struct orch_error *err)
 {
-    *links = json_pack("{s:n,s:[]}", "parent", "children");
-    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_links_ev, *links, err);
+    *links = oc_run_links_new();
+    orch_status rc = st->vt->event_list(st->h, run_id, 0, 0, oc_run_links_ev, *links, err);
     if (rc != ORCH_OK) {
         json_decref(*links);
         *links = NULL;

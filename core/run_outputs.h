@@ -20,4 +20,11 @@ orch_status oc_run_outputs_read(struct oc_store *st, const char *run_id, json_t 
 orch_status oc_run_links_read(struct oc_store *st, const char *run_id, json_t **links,
                               struct orch_error *err);
 
+/* The folds of one event the two walks above make (ud: a json_t ** for
+ * the outputs, the links object from oc_run_links_new), for a walk that
+ * reads more at once (run_ledger.c). */
+int32_t oc_run_outputs_ev(void *ud, const struct orch_event_rec *e);
+json_t *oc_run_links_new(void);
+int32_t oc_run_links_ev(void *ud, const struct orch_event_rec *e);
+
 #endif

@@ -6,8 +6,7 @@
 #include "cli.h"
 #include "host.h"
 #include "logread.h"
-#include "run_concurrency.h"
-#include "run_outputs.h"
+#include "run_ledger.h"
 #include "util.h"
 
 static int cli_usage_runs(FILE *f, int rc)
@@ -120,14 +119,8 @@ static int cli_runs_list(struct cli *c, struct oc_store *st, int argc, char **ar
 
 /* Each attempt's log_bytes_dropped and log_limit: what the engine cut from
  * its stored log (docs/security.md, "Bounded logs"). */
-static void cli_note_log_truncations(struct oc_store *st, const char *id, json_t *attempts)
+static void cli_note_log_truncations(json_t *cuts, json_t *attempts)
 {
-    struct orch_error err;
-    oc_error_init(&err);
-    json_t *cuts = oc_log_truncations(st, id, &err);
-    oc_error_clear(&err); /* without the ledger, the attempts say nothing of it */
-    if (!cuts)
-        return;
     size_t i;
     json_t *a;
     json_array_foreach(attempts, i, a) {
@@ -139,7 +132,6 @@ static void cli_note_log_truncations(struct oc_store *st, const char *id, json_t
         if (cut)
             json_object_set(a, "log_limit", json_object_get(cut, "log_limit"));
     }
-    json_decref(cuts);
 }
 
 /* The run, its attempts and instances as one JSON document; NULL (with a
@@ -162,32 +154,24 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
     json_t *att = json_array(), *inst = json_array();
     st->vt->attempt_list(st->h, id, cli_collect_attempt, att, &err);
     oc_error_clear(&err);
-    cli_note_log_truncations(st, id, att);
     st->vt->instance_list(st->h, id, cli_collect_instance, inst, &err);
     oc_error_clear(&err);
     json_object_set_new(doc, "attempts", att);
     json_object_set_new(doc, "instances", inst);
-    json_t *outputs = NULL;
-    if (oc_run_outputs_read(st, id, &outputs, &err) != ORCH_OK) {
-        cli_err("run %s: cannot read its outputs: %s", id, oc_error_text(&err));
-        oc_error_clear(&err);
-        json_decref(doc);
-        return NULL;
-    }
-    json_object_set_new(doc, "outputs", outputs ? outputs : json_null());
-    json_t *links = NULL;
-    if (oc_run_links_read(st, id, &links, &err) != ORCH_OK) {
+    /* Outputs, links, its concurrency group and cut logs: one walk. */
+    struct oc_run_ledger led;
+    if (oc_run_ledger_read(st, id, &led, &err) != ORCH_OK) {
         cli_err("run %s: cannot read its ledger: %s", id, oc_error_text(&err));
         oc_error_clear(&err);
         json_decref(doc);
         return NULL;
     }
-    json_object_update_new(doc, links);
-    json_t *cg = NULL;
-    if (oc_run_concurrency_read(st, id, &cg, &err) != ORCH_OK)
-        oc_error_clear(&err); /* the ledger read failed just now: shown without it */
-    if (cg)
-        json_object_set_new(doc, "concurrency_group", cg);
+    cli_note_log_truncations(led.cuts, att);
+    json_object_set(doc, "outputs", led.outputs ? led.outputs : json_null());
+    json_object_update(doc, led.links);
+    if (led.concurrency)
+        json_object_set(doc, "concurrency_group", led.concurrency);
+    oc_run_ledger_clear(&led);
     return doc;
 }
 

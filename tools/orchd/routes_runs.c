@@ -10,8 +10,7 @@
 #include "host.h"
 #include "http.h"
 #include "logread.h"
-#include "run_concurrency.h"
-#include "run_outputs.h"
+#include "run_ledger.h"
 #include "runctl.h"
 #include "util.h"
 
@@ -261,36 +260,19 @@ static json_t *orchd_run_detail(struct orchd_req *rq, const char *id, struct orc
     orch_status rc = st->vt->run_get(st->h, id, orchd_one_run, &run, err);
     if (rc == ORCH_OK && run)
         rc = st->vt->attempt_list(st->h, id, orchd_collect_attempt, steps, err);
-    json_t *outputs = NULL;
+    /* Outputs, links, its concurrency group and cut logs: one walk. */
+    struct oc_run_ledger led = {0};
     if (rc == ORCH_OK && run)
-        rc = oc_run_outputs_read(st, id, &outputs, err);
-    if (run)
-        json_object_set_new(run, "outputs", outputs ? outputs : json_null());
-    json_t *links = NULL;
-    if (rc == ORCH_OK && run)
-        rc = oc_run_links_read(st, id, &links, err);
-    if (links) {
-        json_object_update_new(run, links);
-        links = NULL;
-    }
-    json_t *cg = NULL;
-    if (rc == ORCH_OK && run)
-        rc = oc_run_concurrency_read(st, id, &cg, err);
-    if (run && cg)
-        json_object_set_new(run, "concurrency_group", cg); /* why it waits */
-    else
-        json_decref(cg);
-    json_t *cuts = NULL;
-    if (rc == ORCH_OK && run) {
-        struct orch_error cerr;
-        oc_error_init(&cerr);
-        cuts = oc_log_truncations(st, id, &cerr);
-        oc_error_clear(&cerr); /* without the ledger, the attempts say nothing of it */
-    }
+        rc = oc_run_ledger_read(st, id, &led, err);
     ORCHD_API_UNLOCK(rq->d);
-    if (cuts)
-        orchd_note_log_truncations(steps, cuts);
-    json_decref(cuts);
+    if (rc == ORCH_OK && run) {
+        json_object_set(run, "outputs", led.outputs ? led.outputs : json_null());
+        json_object_update(run, led.links);
+        if (led.concurrency)
+            json_object_set(run, "concurrency_group", led.concurrency); /* why it waits */
+        orchd_note_log_truncations(steps, led.cuts);
+    }
+    oc_run_ledger_clear(&led);
     if (rc == ORCH_OK && !run) {
         oc_error_clear(err);
         oc_error_set(err, ORCH_E_NOT_FOUND, "no run %s", id);
