@@ -1,7 +1,7 @@
 # worker.max_claims_per_tick and worker.max_tick bound one scheduler tick:
 # a tick claims at most that many runs, stops claiming once it has run for
 # max_tick (after at least one claim, so a slow tick still makes progress),
-# and a tick over max_tick is logged. Both are checked with --once (one
+# and a tick over max_tick is logged and counted. Both are checked with --once (one
 # tick) against a queue filled while the daemons were paused; bad values
 # are config errors with file:line:col.
 . "$(dirname "$0")/../lib/common.sh"
@@ -44,6 +44,24 @@ done_n=$(count succeeded)
 [ "$done_n" -lt 30 ] || fail "a tick stops claiming after max_tick: all 28 claimed in 1 ms"
 grep -q "over worker.max_tick (1ms)" "$T/short.log" || { cat "$T/short.log"; fail "the overrun is logged"; }
 pass "worker.max_tick: the tick stopped claiming after it ($((done_n - 2)) of 28) and said so"
+
+# The overrun is counted too: /metrics and the health document of a
+# daemon whose ticks claim from a queue of 28 with max_tick 1ms.
+cfg "$T/count.yaml" ", max_tick: 1ms" false
+od_start "$T/count.yaml"
+overruns() {
+  api GET /metrics
+  [ "$HTTP" = 200 ] || return 1
+  awk '$1 == "orch_scheduler_tick_overruns_total" {print $2}' "$T/resp"
+}
+counted() { local n; n=$(overruns) && [ -n "$n" ] && [ "$n" -gt 0 ]; }
+wait_until "an overrun counted in /metrics" counted
+api GET /v1/health
+expect_http 200 "the health document"
+[ "$(resp "d['scheduler']['tick_overruns'] > 0")" = True ] ||
+  fail "the health document counts no overrun: $(resp "d['scheduler']")"
+od_stop
+pass "worker.max_tick: each overrun is counted (orch_scheduler_tick_overruns_total, health scheduler.tick_overruns)"
 
 cfg "$T/bad.yaml" ", max_tick: 6s" false
 o validate "$T/bad.yaml"
