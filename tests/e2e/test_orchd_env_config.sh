@@ -1,8 +1,9 @@
 # Twelve-factor configuration: orchd's listen address from --listen, then
 # $ORCHD_LISTEN, then $PORT (0.0.0.0:$PORT), then server.listen; cron mode
-# binds none of them; a bad $PORT and an open address without tokens are
+# binds none of them (PORT wins over server.listen); a bad $PORT and an open address without tokens are
 # refused naming where the address came from. DATABASE_URL is a secret:
-# ${{ secrets.DATABASE_URL }} reads it (after ORCH_SECRET_DATABASE_URL),
+# ${{ secrets.DATABASE_URL }} reads it (after ORCH_SECRET_DATABASE_URL and
+# $ORCH_SECRETS_DIR/DATABASE_URL; orch and orchd alike),
 # no step sees it, ${{ env.DATABASE_URL }} is refused, and the password
 # in it is never printed.
 . "$(dirname "$0")/../lib/common.sh"
@@ -62,7 +63,17 @@ bg_start "$T/bg.log" PORT="$port" ORCHD_LISTEN="unix:$T/env3.sock" "$ORCHD" --co
 wait_health --unix-socket "$T/flag.sock" http://orchd/health
 [ ! -e "$T/env3.sock" ] || fail "--listen wins over ORCHD_LISTEN"
 stop_bg
-pass "PORT: 0.0.0.0:PORT; --listen > ORCHD_LISTEN > PORT"
+# server.listen is the last word before the default; PORT wins over it.
+sed 's|^server:|server:\n  listen: "unix:'"$T"'/cfg.sock"|' "$T/tok.yaml" >"$T/listen.yaml"
+bg_start "$T/bg.log" "$ORCHD" --config "$T/listen.yaml"
+wait_health --unix-socket "$T/cfg.sock" http://orchd/health
+stop_bg
+rm -f "$T/cfg.sock"
+bg_start "$T/bg.log" PORT="$port" "$ORCHD" --config "$T/listen.yaml"
+wait_health "http://127.0.0.1:$port/health"
+[ ! -e "$T/cfg.sock" ] || fail "PORT wins over server.listen"
+stop_bg
+pass "PORT: 0.0.0.0:PORT; --listen > ORCHD_LISTEN > PORT > server.listen"
 
 # --- refusals name the source
 set +e
@@ -121,4 +132,23 @@ DATABASE_URL="$ORCH_PG_URL" o run "$T/pg-env.yaml" w
 expect_rc 1 "env.DATABASE_URL fails the step"
 expect_out "secrets.DATABASE_URL" "is refused, pointing to secrets."
 expect_no_out "orch-test-pw" "without the password"
-pass "DATABASE_URL: read as a secret, after ORCH_SECRET_DATABASE_URL, never seen by steps"
+# $ORCH_SECRETS_DIR/DATABASE_URL comes between the two.
+mkdir -p "$T/secrets"
+printf '%s' "${ORCH_PG_URL/orch-test-pw/wrong-pw-456}" >"$T/secrets/DATABASE_URL"
+ORCH_SECRETS_DIR="$T/secrets" DATABASE_URL="$ORCH_PG_URL" o run "$T/pg.yaml" w
+expect_rc 2 "the secrets dir's DATABASE_URL comes before DATABASE_URL"
+expect_out "password authentication failed" "the file's was used"
+expect_no_out "wrong-pw-456" "and its password not shown"
+ORCH_SECRETS_DIR="$T/secrets" ORCH_SECRET_DATABASE_URL="$ORCH_PG_URL" o run "$T/pg.yaml" w
+expect_rc 0 "ORCH_SECRET_DATABASE_URL comes before the secrets dir"
+# orchd takes its store the same way.
+bg_start "$T/bg.log" DATABASE_URL="$ORCH_PG_URL" "$ORCHD" --config "$T/pg.yaml" --listen "unix:$T/pg.sock"
+wait_health --unix-socket "$T/pg.sock" http://orchd/health
+curl -s --unix-socket "$T/pg.sock" -o "$T/resp" -H 'Content-Type: application/json' \
+  --data-binary '{"workflow": "w"}' "http://orchd/v1/runs?wait=60s"
+[ "$(resp "d['run']['state']")" = succeeded ] || fail "orchd's run on DATABASE_URL's store: $(cat "$T/resp")"
+stop_bg
+[ "$(PGOPTIONS="-c client_min_messages=warning" psql "$ORCH_PG_URL" -qAtc "SELECT count(*) FROM $schema.runs WHERE state = 4")" = 3 ] ||
+  fail "orchd's run is in DATABASE_URL's database"
+grep -q "orch-test-pw" "$T/bg.log" && fail "orchd printed the password"
+pass "DATABASE_URL: read as a secret (ORCH_SECRET_ > the secrets dir > DATABASE_URL, by orch and orchd), never seen by steps"
