@@ -82,4 +82,13 @@ after:  $after"
 [ "$(psql_q "SELECT count(*) FROM $schema.attempts WHERE run_id = '$run' AND state = 3")" = 1 ] ||
   fail "the step did not succeed exactly once: $after"
 [ "$(role_of d2)" = leader ] || fail "d2 is $(role_of d2) after d1 came back"
+# Who leads, as operators read it: the leader lease in the health
+# document (held by the owner of the run's last attempt), orch_leader.
+get() { curl -s -m 10 --unix-socket "$T/$1.sock" -H "Authorization: Bearer reader-token" "http://orchd$2"; }
+owner2=$(psql_q "SELECT owner FROM $schema.attempts WHERE run_id = '$run' AND attempt = 2")
+get d1 /v1/health >"$T/resp"
+[ "$(resp "[l['owner'] for l in d['leases'] if l.get('name') == 'orchd.leader']")" = "['$owner2']" ] ||
+  fail "the health document's leader lease is not d2's ($owner2): $(resp "d['leases']")"
+[ "$(get d2 /metrics | awk '$1 == "orch_leader" {print $2}')" = 1 ] || fail "d2's orch_leader is not 1"
+[ "$(get d1 /metrics | awk '$1 == "orch_leader" {print $2}')" = 0 ] || fail "d1's orch_leader is not 0"
 pass "the stalled leader, continued: stands by, the run and its attempts as the new leader left them"
