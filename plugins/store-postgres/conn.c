@@ -180,19 +180,32 @@ orch_status pg_connect(struct orch_store *st, struct orch_error *err)
     return rc;
 }
 
-/* Reconnect with backoff (0.1 s doubling to 5 s) until reconnect_timeout. */
+/* Reconnect with backoff (0.1 s doubling to 5 s) until reconnect_timeout,
+ * each failed attempt logged with its count and the server's answer: an
+ * operator watching a database restart sees orch wait, not hang. */
 static orch_status pg_reconnect(struct orch_store *st, struct orch_error *err)
 {
     int64_t waited = 0, delay = 100;
-    for (;;) {
+    for (unsigned attempt = 1;; attempt++) {
         pg_host->error_set(err, ORCH_OK, NULL);
         orch_status rc = pg_connect(st, err);
         if (rc == ORCH_OK) {
-            pg_host->log(NULL, ORCH_LOG_INFO, "postgres: connection re-established");
+            pg_host->log(NULL, ORCH_LOG_INFO,
+                         "postgres: connection re-established (attempt %u, after %lld ms)",
+                         attempt, (long long)waited);
             return ORCH_OK;
         }
-        if (rc != ORCH_E_TRANSIENT || waited >= st->cfg.reconnect_timeout_ms)
+        if (rc != ORCH_E_TRANSIENT || waited >= st->cfg.reconnect_timeout_ms) {
+            pg_host->log(NULL, ORCH_LOG_ERROR,
+                         "postgres: reconnect gave up after %u attempts (%lld ms, "
+                         "reconnect_timeout %lld ms): %s",
+                         attempt, (long long)waited, (long long)st->cfg.reconnect_timeout_ms,
+                         err->message ? err->message : "unknown error");
             return rc;
+        }
+        pg_host->log(NULL, ORCH_LOG_WARN,
+                     "postgres: connection lost; reconnect attempt %u failed: %s; next in %lld ms",
+                     attempt, err->message ? err->message : "unknown error", (long long)delay);
         struct timespec ts = {delay / 1000, (delay % 1000) * 1000000};
         nanosleep(&ts, NULL);
         waited += delay;
