@@ -4,7 +4,9 @@
 # new store's backup is the same file), and the restored runs go on (a
 # failed one re-queued and resumed). A SQLite backup restores into
 # PostgreSQL. Refused, leaving the target as it was: a store that is not
-# empty, a cut-off file, a forged count, a file that is no backup.
+# empty, a cut-off file, a forged count, a file that is no backup. A
+# backup of a live store says so, and its run in flight is restored queued
+# and finished by a daemon.
 source "$(dirname "$0")/../lib/common.sh"
 : "${ORCH_PG_URL:?PostgreSQL is not running: run scripts/test.sh, which starts it}"
 head -c 3000000 /dev/urandom >"$T/big.bin"
@@ -131,3 +133,45 @@ expect_rc 0 "backup of PostgreSQL"
 diff <(sed 1d "$T/backup.jsonl") <(sed 1d "$T/pg.jsonl") >/dev/null ||
   fail "PostgreSQL holds the same: $(diff <(sed 1d "$T/backup.jsonl") <(sed 1d "$T/pg.jsonl") | head -5)"
 pass "a SQLite backup restored into PostgreSQL holds the same"
+
+# --- a live store: a run in flight, the daemons not paused. The backup
+# says so; the restored run comes back queued and unowned, and a daemon
+# adopts it and finishes it.
+L="$T/live"
+cat >"$T/live.yaml" <<EOF2
+version: 1
+workflows:
+  slow:
+    steps:
+      - {id: first, uses: exec, with: {run: "echo first"}}
+      - {id: wait, uses: exec, needs: [first], with: {run: "touch $T/live.started; while [ ! -e $T/live.go ]; do sleep 0.05; done"}}
+EOF2
+ORCH_STATE_DIR=$L "$ORCH" run "$T/live.yaml" slow >"$T/live.out" 2>&1 &
+lp=$!
+T_PIDS+=("$lp")
+wait_file "$T/live.started"
+lid=$(ORCH_STATE_DIR=$L "$ORCH" --json runs list --limit 1 | jq_py "d[0]['id']")
+ORCH_STATE_DIR=$L o admin backup "$T/live.jsonl"
+expect_rc 0 "a backup of a live store"
+expect_out "note: the daemons are not paused" "says the runs in flight may be caught between states"
+touch "$T/live.go"
+wait "$lp" || fail "the live run itself failed: $(cat "$T/live.out")"
+R="$T/restored"
+ORCH_STATE_DIR=$R o admin restore "$T/live.jsonl"
+expect_rc 0 "restore of the live backup"
+[ "$(ORCH_STATE_DIR=$R run_state "$lid")" = queued ] ||
+  fail "the run in flight came back $(ORCH_STATE_DIR=$R run_state "$lid"), not queued"
+rm -f "$T/live.go" "$T/live.started"
+od_cfg="$T/live-od.yaml"
+{ echo "version: 1"; echo "defaults: {state_dir: $R}"; echo "worker: {tick: 100ms}"; sed 1d "$T/live.yaml"; } >"$od_cfg"
+"$ORCH_BIN/orchd" --config "$od_cfg" --listen "unix:$T/live.sock" >>"$T/orchd.log" 2>&1 &
+dp=$!
+T_PIDS+=("$dp")
+wait_file "$T/live.started" 120
+touch "$T/live.go"
+live_done() { [ "$(ORCH_STATE_DIR=$R run_state "$lid")" = succeeded ]; }
+WAIT_S=120 wait_until "the restored run to finish under orchd" live_done
+kill -TERM "$dp"; wait "$dp" 2>/dev/null || true
+[ "$(ORCH_STATE_DIR=$R "$ORCH" --json runs show "$lid" | jq_py "len([a for a in d['attempts'] if a['step'] == 'first' and a['state'] == 'succeeded'])")" = 1 ] ||
+  fail "the restored run ran its finished step again"
+pass "a live store: the backup says so, the run in flight comes back queued and a daemon finishes it (its finished step kept)"
