@@ -3,8 +3,9 @@
 # host): install the previous release, run workflows through its daemon,
 # upgrade to the packages in /debs/new, check that config, state, user and
 # runs survived and the schema is current, run again, then remove and
-# purge. orchd runs as the unit would (its user, environment, working
-# directory, ExecStartPre and ExecStart read from the installed unit), but
+# purge, then install the new packages on the clean system. orchd runs as
+# the unit would (its user, environment, working directory, ExecStartPre
+# and ExecStart read from the installed unit), but
 # on a unix socket: the container shares the host's network and port 8080
 # may be anyone's. Prints "ok: ..." per stage, "FAIL: ..." and exits 1.
 set -euo pipefail
@@ -159,3 +160,17 @@ done </tmp/files
 getent passwd orch >/dev/null && fail "the orch user is left after purge"
 getent group orch >/dev/null && fail "the orch group is left after purge"
 pass "purged: no file, config, state, user or group left"
+
+# --- a fresh install of the new packages on the clean system: postinst's
+# branch that creates the user and the state directory (every stage above
+# ran with the user the previous release had made)
+apt_get install /debs/new/orch_*.deb /debs/new/orchd_*.deb
+getent passwd orch >/dev/null || fail "a fresh install made no orch user"
+[ "$(getent passwd orch | cut -d: -f7)" = /usr/sbin/nologin ] || fail "the orch user has a login shell: $(getent passwd orch)"
+[ "$(stat -c '%U:%G %a' /var/lib/orch)" = "orch:orch 750" ] || fail "fresh: the state dir is $(stat -c '%U:%G %a' /var/lib/orch)"
+[ -f /etc/orch/orchd.yaml ] || fail "fresh: no /etc/orch/orchd.yaml"
+start_orchd
+r4=$(start_run fresh)
+wait_state "$r4" succeeded
+stop_orchd
+pass "fresh install: a system user without a shell, state dir orch:orch 750, the config, a run through the unit's daemon"
