@@ -191,8 +191,26 @@ qrow orch "$("$src/bench/queue/orch.sh" "$ORCHD" "$pg_url" "$Q" "$w" 2>/dev/null
   "bench/queue/orch.sh (two orchd, max_runs 64)"
 qrow graphile-worker "$(node "$src/bench/queue/graphile.js" "$pg_url" "$Q" 2>/dev/null | tail -1)" \
   "bench/queue/graphile.js (default configuration)"
+qrow graphile-worker-batched "$(node "$src/bench/queue/graphile.js" "$pg_url" "$Q" batched 2>/dev/null | tail -1)" \
+  "bench/queue/graphile.js batched (localQueue.size 50, completeJobBatchDelay 0)"
 qrow pg-boss "$(node "$src/bench/queue/pgboss.js" "$pg_url" "$Q" 2>/dev/null | tail -1)" \
   "bench/queue/pgboss.js (batchSize 100, polling 0.5 s)"
+
+# Scale-out (issue 24): 1, 2 and 4 orchd on the one PostgreSQL, each
+# row's throughput and the server's CPU while the daemons drained, so the
+# table shows what a daemon more buys and when the database saturates.
+pgdata=${ORCH_TEST_DIR:-/tmp/orch-test}/pg-data
+for k in 1 2 4; do
+  out=$("$src/bench/queue/orch.sh" "$ORCHD" "$pg_url" "$Q" "$w" "$k" "$pgdata" 2>/dev/null | tail -1) || out=
+  read -r ms pgms <<<"$out"
+  if [[ "${ms:-}" =~ ^[0-9]+$ ]]; then
+    printf 'queue-scaleout-%s\torch-%sd\t%s\t\t\t1\t%s orchd: %s runs/s, PostgreSQL CPU %s ms (%s ms a run)\n' \
+      "$Q" "$k" "$ms" "$k" "$(python3 -c "print(round($Q * 1000 / $ms))")" "$pgms" \
+      "$(python3 -c "print(round($pgms / $Q, 3))")" >>"$OUT"
+  else
+    printf 'queue-scaleout-%s\torch-%sd\tfailed\t\t\t0\t%s orchd\n' "$Q" "$k" "$k" >>"$OUT"
+  fi
+done
 
 for ((i = ${#stop_svc[@]} - 1; i >= 0; i--)); do "$svc/${stop_svc[i]}" stop >/dev/null || true; done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -1,11 +1,38 @@
 #!/usr/bin/env bash
-# orchd on PostgreSQL, two daemons, draining N queued one-step runs whose
-# step spawns no process (a file write in its instance). The runs are queued
-# through the API before the daemons that drain them start. Prints the
-# milliseconds from the daemons' start to N succeeded runs.
-# usage: orch.sh ORCHD CONNECTION N WORKDIR
+# orchd on PostgreSQL, DAEMONS daemons (default 2), draining N queued
+# one-step runs whose step spawns no process (a file write in its
+# instance). The runs are queued through the API before the daemons that
+# drain them start. Prints the milliseconds from the daemons' start to N
+# succeeded runs; with PGDATA given, also the CPU milliseconds the
+# PostgreSQL server spent meanwhile (its postmaster and every backend,
+# live or reaped), as "MS PG_CPU_MS".
+# usage: orch.sh ORCHD CONNECTION N WORKDIR [DAEMONS] [PGDATA]
 set -euo pipefail
-orchd=$1 conn=$2 n=$3 w=$4
+orchd=$1 conn=$2 n=$3 w=$4 daemons=${5:-2} pgdata=${6:-}
+# The server's CPU so far, in clock ticks: the postmaster's own and its
+# reaped children's, plus its live children's.
+pg_cpu() {
+  local pm
+  pm=$(head -1 "$pgdata/postmaster.pid")
+  python3 - "$pm" <<'PY'
+import os, sys
+pm = sys.argv[1]
+def f(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+t = 0
+s = f(pm)
+t += int(s[11]) + int(s[12]) + int(s[13]) + int(s[14])
+for p in os.listdir("/proc"):
+    if p.isdigit() and p != pm:
+        s = f(p)
+        if s and s[1] == pm:
+            t += int(s[11]) + int(s[12])
+print(t)
+PY
+}
 schema="bench_q_$$"
 # Whatever way this ends, the daemons it started go with it (a failed
 # repeat once left two orchd running for hours).
@@ -45,13 +72,14 @@ for i in range(int(sys.argv[2])):
 PY
 kill "$p0"; wait "$p0" 2>/dev/null || true
 psql "$conn" -qAtc "DELETE FROM $schema.flags WHERE name = 'paused'"
+[ -z "$pgdata" ] || c0=$(pg_cpu)
 t0=$(date +%s%N)
-"$orchd" --config "$w/q.yaml" --listen "unix:$w/q1.sock" >"$w/q1.log" 2>&1 &
-p1=$!
-pids+=("$p1")
-"$orchd" --config "$w/q.yaml" --listen "unix:$w/q2.sock" >"$w/q2.log" 2>&1 &
-p2=$!
-pids+=("$p2")
+drain=()
+for ((k = 1; k <= daemons; k++)); do
+  "$orchd" --config "$w/q.yaml" --listen "unix:$w/q$k.sock" >"$w/q$k.log" 2>&1 &
+  drain+=("$!")
+  pids+=("$!")
+done
 # Polled over one connection every 20 ms, as the peers' harnesses do (a
 # psql process and a new session per poll cost as much CPU as a daemon).
 coproc PSQL { psql "$conn" -qAt; }
@@ -66,8 +94,13 @@ while [ "$(done_runs)" -lt "$n" ]; do
   sleep 0.02
 done
 t1=$(date +%s%N)
+[ -z "$pgdata" ] || c1=$(pg_cpu)
 exec {PSQL[1]}>&-
 wait "$PSQL_PID" 2>/dev/null || true
-kill "$p1" "$p2"; wait "$p1" "$p2" 2>/dev/null || true
+kill "${drain[@]}"; wait "${drain[@]}" 2>/dev/null || true
 psql "$conn" -qAtc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
-echo $(((t1 - t0) / 1000000))
+if [ -n "$pgdata" ]; then
+  echo "$(((t1 - t0) / 1000000)) $(((c1 - c0) * 1000 / $(getconf CLK_TCK)))"
+else
+  echo $(((t1 - t0) / 1000000))
+fi
