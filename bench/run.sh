@@ -212,6 +212,29 @@ for k in 1 2 4; do
   fi
 done
 
+# Queue latency (issue 24): enqueue to the step's start, p50 and p99, at a
+# steady offered load of half each tool's drain throughput measured above,
+# for 20 s.
+half_rate() { # TOOL: half its jobs/s from the drain row, or nothing
+  awk -F'\t' -v t="$1" -v q="durable-queue-$Q" '$1 == q && $2 == t && $3 ~ /^[0-9]+$/ {printf "%.1f", '"$Q"' * 500 / $3}' "$OUT"
+}
+lrow() { # TOOL RATE "P50 P99 N" COMMAND
+  local p50 p99 n
+  read -r p50 p99 n <<<"$3"
+  if [ -n "${p99:-}" ]; then
+    printf 'queue-latency\t%s\t%s\t\t\t1\tp50 ms at %s runs/s offered; p99 %s ms over %s runs (%s)\n' \
+      "$1" "$p50" "$2" "$p99" "$n" "$4" >>"$OUT"
+  else
+    printf 'queue-latency\t%s\tfailed\t\t\t0\t%s\n' "$1" "$4" >>"$OUT"
+  fi
+}
+r=$(half_rate orch)
+[ -z "$r" ] || lrow orch "$r" "$("$src/bench/queue/latency_orch.sh" "$ORCHD" "$pg_url" "$r" 20 "$w" 2>/dev/null | tail -1)" \
+  "bench/queue/latency_orch.sh, two orchd"
+r=$(half_rate graphile-worker)
+[ -z "$r" ] || lrow graphile-worker "$r" "$(node "$src/bench/queue/latency_graphile.js" "$pg_url" "$r" 20 2>/dev/null | tail -1)" \
+  "bench/queue/latency_graphile.js, default configuration"
+
 for ((i = ${#stop_svc[@]} - 1; i >= 0; i--)); do "$svc/${stop_svc[i]}" stop >/dev/null || true; done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 "$src/bench/report.py" "$OUT" "$res/results.md" "$load_start" "$load_end" \
