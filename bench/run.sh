@@ -109,6 +109,10 @@ for i in $(seq 100); do curl -sf --unix-socket "$w/d.sock" http://o/health >/dev
 measure metrics-scrape-100k-runs orchd "" -- curl -sf --unix-socket "$w/d.sock" -o /dev/null http://o/metrics
 kill "$dpid"; wait "$dpid" 2>/dev/null || true
 
+# Cost growth (issue 24): 1k, 10k and 100k queued runs in the embedded
+# store: orchd's RSS, `orch runs list`, the API's list, the claiming ticks.
+"$src/bench/growth.sh" "$ORCH" "$ORCHD" "$w" "$OUT" "$REPEATS"
+
 # 4. Docker step, and 6. the Fly backend (on the Machines API stand-in with
 # Fly-like start-up delays): the engine and the stand-in run for these.
 svc="$src/scripts/services"

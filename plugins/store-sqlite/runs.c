@@ -168,18 +168,30 @@ orch_status sq_run_claim(struct orch_store *st, const char *owner, int64_t ttl_m
     orch_status rc = sq_exec(st, "BEGIN IMMEDIATE", err);
     if (rc != ORCH_OK)
         return rc;
-    sqlite3_stmt *p = sq_stmt(st, SQ_CLAIM_PICK, err);
+    /* The older of the two picks (created_ns, then id), as one query
+     * over both would give. */
     char id[128] = "";
-    if (!p)
-        goto fail;
-    sqlite3_bind_int64(p, 1, now_ns);
-    int step = sqlite3_step(p);
-    if (step == SQLITE_ROW)
-        snprintf(id, sizeof id, "%s", sq_col_text(p, 0));
-    sqlite3_reset(p);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        sq_fail(st, err, "claim");
-        goto fail;
+    int64_t id_created = 0;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *p = sq_stmt(st, k ? SQ_CLAIM_EXPIRED : SQ_CLAIM_QUEUED, err);
+        if (!p)
+            goto fail;
+        sqlite3_bind_int64(p, 1, now_ns);
+        int step = sqlite3_step(p);
+        if (step == SQLITE_ROW) {
+            const char *got = sq_col_text(p, 0);
+            int64_t created = sqlite3_column_int64(p, 1);
+            if (!id[0] || created < id_created ||
+                (created == id_created && strcmp(got, id) < 0)) {
+                snprintf(id, sizeof id, "%s", got);
+                id_created = created;
+            }
+        }
+        sqlite3_reset(p);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            sq_fail(st, err, "claim");
+            goto fail;
+        }
     }
     if (!id[0]) {
         sq_exec(st, "COMMIT", err);
@@ -192,7 +204,7 @@ orch_status sq_run_claim(struct orch_store *st, const char *owner, int64_t ttl_m
     sq_bind_text(t, 2, owner);
     sqlite3_bind_int64(t, 3, now_ns + ttl_ms * 1000000);
     sqlite3_bind_int64(t, 4, now_ns);
-    step = sqlite3_step(t);
+    int step = sqlite3_step(t);
     sqlite3_reset(t);
     if (step != SQLITE_DONE) {
         sq_fail(st, err, "claim");

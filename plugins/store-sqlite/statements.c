@@ -47,9 +47,17 @@ static const char *const sq_sql[SQ_STMT_COUNT_] = {
     [SQ_LEASE_GET] = "SELECT owner, expires_ns FROM leases WHERE name = ?",
     [SQ_LEASE_RELEASE] = "DELETE FROM leases WHERE name = ? AND owner = ?",
     [SQ_LEASE_LIST] = "SELECT name, owner, expires_ns FROM leases ORDER BY name",
-    [SQ_CLAIM_PICK] = "SELECT id FROM runs WHERE (state = 1 AND not_before_ns <= ?1) OR "
-                      "(state = 2 AND owner IS NOT NULL AND lease_expires_ns <= ?1) ORDER "
-                      "BY created_ns, id LIMIT 1",
+    /* Two picks, each along an index that keeps its cost flat as the
+     * store grows: the oldest queued run through the partial index of
+     * queued runs (in created order: the first that is due ends the
+     * walk), the oldest running one whose lease expired among the running
+     * runs. One query with OR scanned and sorted every row: 20 ms a claim
+     * at 100,000 queued runs, a tick of 64 claims over a second. */
+    [SQ_CLAIM_QUEUED] = "SELECT id, created_ns FROM runs INDEXED BY runs_queued_created "
+                        "WHERE state = 1 AND not_before_ns <= ?1 ORDER BY created_ns, id LIMIT 1",
+    [SQ_CLAIM_EXPIRED] = "SELECT id, created_ns FROM runs INDEXED BY runs_claim WHERE state = 2 "
+                         "AND owner IS NOT NULL AND lease_expires_ns <= ?1 "
+                         "ORDER BY created_ns, id LIMIT 1",
     [SQ_CLAIM_TAKE] = "UPDATE runs SET owner = ?2, lease_expires_ns = ?3, state = 2, "
                       "updated_ns = ?4 WHERE id = ?1",
     [SQ_HEARTBEAT] = "UPDATE runs SET lease_expires_ns = ?3 WHERE id = ?1 AND owner = ?2",
