@@ -191,6 +191,19 @@ if (served.json && JSON.stringify(served.json) !== JSON.stringify(api))
   problems.push("GET /v1/openapi.json differs from docs/api/openapi.yaml");
 
 // --- workflows
+// --- the web UI's session (docs/ui.md): login, the cookie, logout
+await call("GET", "/v1/whoami", { expect: 200 });
+await call("GET", "/v1/whoami", { token: "reader", expect: 200 });
+await call("GET", "/v1/whoami", { token: "forged", expect: 401 });
+const login = await call("POST", "/v1/session", { body: { token: "writer-token" }, expect: 200 });
+const sessionCookie = String((login.headers["set-cookie"] || [""])[0]).split(";")[0];
+await call("GET", "/v1/whoami", { headers: { Cookie: sessionCookie }, expect: 200 });
+await call("POST", "/v1/session", { body: { token: "not-a-token" }, expect: 401 });
+await call("POST", "/v1/session", { body: { token: "writer-token", bogus: 1 }, expect: 400 });
+await call("POST", "/v1/session", { body: { token: "writer-token" }, headers: { Origin: "http://evil.example" }, expect: 403 });
+await call("DELETE", "/v1/session", { headers: { Cookie: sessionCookie }, expect: 403 });
+await call("DELETE", "/v1/session", { headers: { Cookie: sessionCookie, "X-Orch-CSRF": "1" }, expect: 200 });
+
 await call("GET", "/v1/workflows", { token: "reader", expect: 200 });
 await call("GET", "/v1/workflows", { expect: 401 });
 await call("GET", "/v1/workflows/hello", { token: "reader", expect: 200 });

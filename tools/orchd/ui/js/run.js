@@ -1,0 +1,136 @@
+// A run's page: its header and actions (cancel, requeue: POST .../resume),
+// its DAG (steps from the run, edges from the workflow's needs; a matrix
+// instance "ID (a, b)" takes its step's edges), a waiting approval's form,
+// and the selected step's panel. Refreshed once a second from GET
+// /v1/runs/{id} and the new part of its ledger (?after=).
+import { api, seg } from "./api.js";
+import { h, clear, fmtTime, fmtDuration, parseTime, poller, ENDED } from "./dom.js";
+import { renderDag } from "./dag.js";
+import { stepPanel } from "./step.js";
+import { approvalForm } from "./approval.js";
+
+const baseOf = (id) => {
+  const m = /^(.*) \(.*\)$/.exec(id);
+  return m ? m[1] : id;
+};
+
+function edgesOf(runSteps, wfSteps) {
+  const needs = new Map((wfSteps || []).map((s) => [s.id, s.needs || []]));
+  const byBase = new Map();
+  for (const s of runSteps) (byBase.get(baseOf(s.id)) || byBase.set(baseOf(s.id), []).get(baseOf(s.id))).push(s.id);
+  const edges = [];
+  for (const s of runSteps)
+    for (const n of needs.get(baseOf(s.id)) || [])
+      for (const from of byBase.get(n) || []) edges.push([from, s.id]);
+  return edges;
+}
+
+export function runPage(ctx, runId) {
+  clear(ctx.main);
+  const head = h("div", { class: "run-head" });
+  const actions = h("div", { class: "actions", role: "toolbar", "aria-label": "Run actions" });
+  const msg = h("p", { class: "error", role: "alert" });
+  const graph = h("div", { class: "graph", id: "graph" });
+  const approvals = h("div", { class: "approvals", id: "approvals" });
+  const panel = h("section", { class: "step-panel", id: "step-panel", "aria-live": "polite" },
+    h("p", { class: "note" }, "Select a step (click, or Tab to it and press Enter) to see its attempts and log."));
+  ctx.main.append(h("p", {}, h("a", { href: "#/runs" }, "← all runs")), head, actions, msg, approvals,
+    h("h2", {}, "Steps"), graph, panel);
+
+  let stopped = false, update = null, selected = null, step = null, run = null;
+  let afterSeq = 0, trigger = "";
+  const waits = new Map(); // step -> its latest approval.waiting data
+  const forms = new Map(); // "step#attempt" -> section
+
+  const select = (id) => {
+    selected = id;
+    if (step) step.stop();
+    step = stepPanel(panel, runId, id);
+    paint();
+  };
+
+  const act = async (label, path) => {
+    msg.textContent = "";
+    try {
+      await api("POST", path);
+      kick();
+    } catch (err) {
+      msg.textContent = `${label} failed: ${err.message}`;
+    }
+  };
+
+  function paint() {
+    if (!run) return;
+    clear(head);
+    const a = parseTime(run.created), b = ENDED.has(run.state) ? parseTime(run.updated) : new Date();
+    head.append(h("h1", {}, `Run ${run.id}`),
+      h("dl", { class: "facts" },
+        h("dt", {}, "State"), h("dd", {}, h("span", { class: `badge st-${run.state}`, id: "run-state", "data-state": run.state }, run.state)),
+        h("dt", {}, "Workflow"), h("dd", {}, run.workflow),
+        h("dt", {}, "Trigger"), h("dd", {}, trigger),
+        h("dt", {}, "Started"), h("dd", {}, fmtTime(run.created)),
+        h("dt", {}, "Duration"), h("dd", {}, fmtDuration(a && b ? b - a : null)),
+        run.error ? [h("dt", {}, "Error"), h("dd", {}, run.error)] : null));
+    clear(actions);
+    if (ctx.canWrite) {
+      if (!ENDED.has(run.state))
+        actions.append(h("button", { type: "button", "data-action": "cancel", onclick: () => act("Cancel", `/v1/runs/${seg(runId)}/cancel`) }, "Cancel run"));
+      if (run.state === "failed" || run.state === "cancelled")
+        actions.append(h("button", { type: "button", "data-action": "requeue", onclick: () => act("Requeue", `/v1/runs/${seg(runId)}/resume`) }, "Requeue run"));
+    }
+    if (update) update(new Map(run.steps.map((s) => [s.id, s.state])), selected);
+    if (step) step.update(run.steps.find((s) => s.id === selected));
+    // One form per waiting (step, attempt); gone once decided.
+    const live = new Set();
+    for (const s of run.steps) {
+      const w = waits.get(s.id);
+      if (s.state !== "waiting" || !w) continue;
+      const key = `${s.id}#${w.attempt}`;
+      live.add(key);
+      if (!forms.has(key)) {
+        const f = approvalForm(runId, w, ctx.canWrite, kick);
+        forms.set(key, f);
+        approvals.append(f);
+      }
+    }
+    for (const [key, f] of forms)
+      if (!live.has(key)) {
+        f.remove();
+        forms.delete(key);
+      }
+  }
+
+  async function refresh() {
+    try {
+      const r = (await api("GET", `/v1/runs/${seg(runId)}`)).run;
+      const evs = (await api("GET", `/v1/runs/${seg(runId)}/events?after=${afterSeq}`)).events || [];
+      if (stopped) return;
+      for (const e of evs) {
+        afterSeq = Math.max(afterSeq, e.seq);
+        if (e.type === "run.queued" && e.data) trigger = e.data.trigger || "";
+        if (e.type === "approval.waiting" && e.data && e.data.step) waits.set(e.data.step, e.data);
+      }
+      if (!update) {
+        let wf = null;
+        try {
+          wf = (await api("GET", `/v1/workflows/${seg(r.workflow)}`)).workflow;
+        } catch {
+          wf = null; // a workflow no longer configured: steps without edges
+        }
+        if (stopped) return;
+        update = renderDag(graph, r.steps.map((s) => s.id), edgesOf(r.steps, wf && wf.steps), select);
+      }
+      run = r;
+      paint();
+    } catch (err) {
+      if (!stopped) msg.textContent = `Could not read the run: ${err.message}`;
+    }
+  }
+  const poll = poller(refresh, 1000);
+  const kick = poll.kick;
+  return () => {
+    stopped = true;
+    poll.stop();
+    if (step) step.stop();
+  };
+}
