@@ -59,6 +59,10 @@ setUnauthorizedHandler(() => {
 });
 
 logout.addEventListener("click", async () => {
+  // The page's polls and streams end first: none may start after the
+  // cookie is gone (it would be a 401).
+  if (stopPage) stopPage();
+  stopPage = null;
   try {
     await api("DELETE", "/v1/session");
   } finally {
