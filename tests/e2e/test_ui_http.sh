@@ -181,3 +181,27 @@ u -X DELETE -H "Cookie: $WCOOKIE" -H 'X-Orch-CSRF: 1' /v1/session
 expect_http 200 "logout"
 expect_hdr Set-Cookie "orch_session=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/" "logout clears the cookie"
 pass "logout clears the cookie"
+
+# --- the cookie holds the token: a reload that removes the token locks
+# its browser out at the next request (docs/design.md, "The web UI")
+login writer-token
+WCOOKIE=$(cookie_of)
+u -H "Cookie: $WCOOKIE" /v1/runs
+expect_http 200 "the new cookie before the reload"
+od_config "$T/orchd.yaml" <<EOF2
+version: 1
+server:
+  tokens:
+    - {name: reader, sha256: HASH_reader, role: read}
+worker: {tick: 100ms}
+workflows:
+  slow:
+    steps:
+      - {id: wait, uses: exec, with: {run: "sleep 60"}}
+EOF2
+kill -HUP "$OD_PID"
+cookie_refused() { u -H "Cookie: $WCOOKIE" /v1/runs; [ "$HTTP" = 401 ]; }
+wait_until "the removed token's cookie refused after the reload" cookie_refused
+u -H "Cookie: $RCOOKIE" /v1/runs
+expect_http 200 "the reader's cookie after the reload"
+pass "a reload that removes a token locks its cookie out at once"
