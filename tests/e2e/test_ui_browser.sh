@@ -10,7 +10,7 @@
 # to $ORCH_BUILD_DIR/ui-screenshots/.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/orchd.sh"
-. "$(dirname "$0")/../lib/browser_tools.sh"
+. "$(dirname "$0")/../lib/npm_tools.sh"
 [ -x /usr/bin/chromium ] || fail "chromium is needed (scripts/deps.sh --test installs it)"
 BROWSER_TOOLS=$(browser_tools) || fail "cannot install puppeteer-core"
 export BROWSER_TOOLS
