@@ -5,7 +5,8 @@
 # live states while the steps wait for files this test creates; a step's
 # log streams, stdout and stderr marked; an approval is approved through
 # its generated form (reached with Tab) and the run succeeds; cancel and
-# requeue work; a read token sees no action buttons; no console error, no
+# requeue work; a run starts from the workflows page's form; a read token
+# sees no action buttons; no console error, no
 # CSP violation, no request to another origin. Screenshots of each page go
 # to $ORCH_BUILD_DIR/ui-screenshots/.
 . "$(dirname "$0")/../lib/common.sh"
@@ -46,6 +47,17 @@ workflows:
         uses: exec
         needs: [gate]
         with: {run: "echo shipping \${{ steps.gate.outputs.approved }}"}
+  greet:
+    description: "Say hello"
+    inputs:
+      who: {default: world}
+      times: {type: number, default: 2}
+      loud: {type: boolean, default: false}
+      color: {type: choice, options: [red, blue], required: true}
+    steps:
+      - id: say
+        uses: exec
+        with: {run: "echo hello \${{ inputs.who }} \${{ inputs.times }} \${{ inputs.loud }} \${{ inputs.color }}"}
   slow:
     steps:
       - id: wait
@@ -62,7 +74,7 @@ SHOTS=${ORCH_BUILD_DIR:-$ORCH_BIN/..}/ui-screenshots
 mkdir -p "$SHOTS"
 export UI_BASE="http://127.0.0.1:$PORT" UI_SHOTS=$SHOTS UI_GO=$GO
 node "$ORCH_SOURCE_DIR/tests/lib/ui_browser.mjs" || fail "the browser test failed (above)"
-for f in login runs run step-log approval cancelled reader; do
+for f in login runs run step-log approval cancelled workflows reader; do
   [ -s "$SHOTS/$f.png" ] || fail "no screenshot $SHOTS/$f.png"
 done
 pass "the web UI works in Chromium (screenshots in $SHOTS)"

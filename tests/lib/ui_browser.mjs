@@ -202,6 +202,27 @@ try {
   await until(page, "the requeued run shown", () => ["queued", "running"].includes(document.querySelector("#run-state")?.dataset.state));
   await api("POST", `/v1/runs/${slow}/cancel`);
   await waitApi(slow, (r) => r.state === "cancelled", "the requeued run cancelled over the API");
+
+  // --- the workflows page: a run started from its generated form
+  await page.goto(`${base}/ui/#/workflows`);
+  await until(page, "greet's start form", () => !!document.querySelector('form[data-start="greet"]'));
+  const gf = 'form[data-start="greet"]';
+  const kinds = await page.$$eval(`${gf} [data-input]`, (els) => els.map((e) => `${e.dataset.input}:${e.type}:${e.value}`).sort());
+  if (JSON.stringify(kinds) !== JSON.stringify(["color:select-one:red", "loud:checkbox:on", "times:number:2", "who:text:world"]))
+    problems.push(`greet's start fields: ${kinds}`);
+  await page.$eval(`${gf} [data-input="who"]`, (el) => { el.value = ""; });
+  await page.type(`${gf} [data-input="who"]`, "ui");
+  await page.$eval(`${gf} [data-input="times"]`, (el) => { el.value = ""; });
+  await page.type(`${gf} [data-input="times"]`, "3");
+  await page.click(`${gf} [data-input="loud"]`);
+  await page.select(`${gf} [data-input="color"]`, "blue");
+  await shot(page, "workflows");
+  await page.click(`${gf} button[data-action="start"]`);
+  await until(page, "the started run's page", () => /^#\/runs\/r-/.test(location.hash) && document.querySelector("#run-state")?.dataset.state === "succeeded");
+  const started = decodeURIComponent((await page.evaluate(() => location.hash)).slice("#/runs/".length));
+  const sr = (await api("GET", `/v1/runs/${started}`, null, "reader")).json.run;
+  if (sr.workflow !== "greet" || JSON.stringify(Object.entries(sr.inputs || {}).sort()) !== JSON.stringify(Object.entries({ color: "blue", loud: true, times: 3, who: "ui" })))
+    problems.push(`the run started from the form: ${sr.workflow} ${JSON.stringify(sr.inputs)}`);
   await cspOf(page, "writer");
 
   // --- a read token sees, but has no action
@@ -217,6 +238,9 @@ try {
   const acts = await rpage.$$eval("button[data-action], form.approval-form", (els) => els.map((e) => e.dataset.action || e.className));
   if (acts.length) problems.push(`a read token sees actions: ${acts}`);
   await shot(rpage, "reader");
+  await rpage.goto(`${base}/ui/#/workflows`);
+  await until(rpage, "the workflows page for the reader", () => !!document.querySelector('section[data-workflow="greet"]'));
+  if (await rpage.$("form.start-form")) problems.push("a read token sees a start form");
   const who = await rpage.evaluate(() => document.querySelector("#who").textContent);
   if (!who.includes("reader (read)")) problems.push(`the reader's header says '${who}'`);
   await cspOf(rpage, "reader");

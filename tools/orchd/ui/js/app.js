@@ -1,10 +1,11 @@
 // The UI's shell: who is logged in (GET /v1/whoami), the hash router
-// (#/login, #/runs, #/runs/ID) and the page lifecycle: each page returns a
+// (#/login, #/runs, #/runs/ID, #/workflows) and the page lifecycle: each page returns a
 // stop function that ends its timers and streams when the page changes.
 import { api, setUnauthorizedHandler } from "./api.js";
 import { loginPage } from "./login.js";
 import { runsPage } from "./runs.js";
 import { runPage } from "./run.js";
+import { workflowsPage } from "./workflows.js";
 
 const main = document.getElementById("main");
 const who = document.getElementById("who");
@@ -42,6 +43,7 @@ async function route() {
   let m;
   if (hash === "#/login") stopPage = loginPage(ctx);
   else if ((m = /^#\/runs\/([^/]+)$/.exec(hash))) stopPage = runPage(ctx, decodeURIComponent(m[1]));
+  else if (hash === "#/workflows") stopPage = workflowsPage(ctx);
   else stopPage = runsPage(ctx);
   document.title = `orch: ${hash.slice(2) || "runs"}`;
 }

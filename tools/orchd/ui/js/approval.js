@@ -4,20 +4,14 @@
 // .../reject as {comment}. orchd checks the values again.
 import { api, seg } from "./api.js";
 import { h } from "./dom.js";
+import { inputField, fieldValues } from "./fields.js";
 
 export function approvalForm(runId, wait, canWrite, onDone) {
   const step = wait.step;
   const inputs = wait.inputs || {};
   const required = new Set(wait.required || []);
   const fid = (n) => `appr-${step}-${n}`.replace(/[^A-Za-z0-9_-]/g, "_");
-  const fields = [];
-  for (const [name, type] of Object.entries(inputs)) {
-    const id = fid(name);
-    const attrs = { id, name, "data-input": name, required: required.has(name) && type !== "boolean" };
-    const input = type === "boolean" ? h("input", { ...attrs, type: "checkbox" })
-      : h("input", { ...attrs, type: type === "number" ? "number" : "text", step: type === "number" ? "any" : undefined });
-    fields.push({ name, type, input });
-  }
+  const fields = Object.entries(inputs).map(([name, type]) => inputField(`appr-${step}`, { name, type, required: required.has(name) }));
   const comment = h("input", { id: fid("comment"), type: "text", name: "comment" });
   const msg = h("p", { class: "error", role: "alert" });
   const title = `Approval: ${step}`;
@@ -29,8 +23,7 @@ export function approvalForm(runId, wait, canWrite, onDone) {
     return section;
   }
   const form = h("form", { class: "approval-form" },
-    fields.map((f) => h("div", { class: "field" },
-      h("label", { for: f.input.id }, `${f.name} (${f.type}${required.has(f.name) ? ", required" : ""})`), f.input)),
+    fields.map((f) => f.field),
     h("div", { class: "field" }, h("label", { for: comment.id }, "Comment"), comment),
     h("div", { class: "buttons" },
       h("button", { type: "submit", class: "approve", "data-action": "approve" }, "Approve"),
@@ -39,15 +32,8 @@ export function approvalForm(runId, wait, canWrite, onDone) {
   const send = async (verb) => {
     msg.textContent = "";
     const body = comment.value ? { comment: comment.value } : {};
-    if (verb === "approve") {
-      const input = {};
-      for (const f of fields) {
-        if (f.type === "boolean") input[f.name] = f.input.checked;
-        else if (f.input.value !== "") input[f.name] = f.type === "number" ? Number(f.input.value) : f.input.value;
-      }
-      body.input = input;
-    }
     try {
+      if (verb === "approve") body.input = fieldValues(fields);
       await api("POST", `/v1/runs/${seg(runId)}/steps/${seg(step)}/${verb}`, body);
       section.setAttribute("data-decided", verb);
       onDone();
