@@ -166,9 +166,20 @@ expect_http 403 "a read token's cookie cannot cancel"
 [ "$(resp "d['error']['code']")" = forbidden ] || fail "the reader's refusal: $(cat "$T/resp")"
 api GET "/v1/runs/$RUN" "" reader
 [ "$(resp "d['run']['state']")" = running ] || fail "a refused cancel cancelled the run"
+# The run's ledger as a live stream (what the run page follows), with the
+# cookie as an EventSource sends it: events as they are written, then the
+# end once the run has ended.
+curl -sN --unix-socket "$OD_SOCK" -H "Cookie: $WCOOKIE" "http://orchd/v1/runs/$RUN/events?follow=true" >"$T/follow" &
+FOLLOW=$!
+T_PIDS+=("$FOLLOW")
+wait_until "the stream's step.started" grep -q '"type":"step.started"' "$T/follow"
+if grep -q 'event: end' "$T/follow"; then fail "the stream ended while the run runs"; fi
 u -X POST -H "Cookie: $WCOOKIE" -H 'X-Orch-CSRF: 1' -H 'Origin: http://orchd' -H 'Sec-Fetch-Site: same-origin' "/v1/runs/$RUN/cancel"
 expect_http 202 "a cookie's cancel with the CSRF header from the same origin"
 od_wait_run "$RUN" cancelled
+wait_until "the stream's end" grep -q '^data: {"state":"cancelled"}' "$T/follow"
+wait "$FOLLOW" || fail "the event stream did not end cleanly"
+grep -q '"type":"run.cancelled"\|"type":"run.finished"' "$T/follow" || fail "the stream lacks the run's end event: $(cat "$T/follow")"
 api GET /metrics "" reader
 grepq -F 'orch_http_auth_failures_total{method="POST",route="/v1/runs/{id}/cancel",reason="csrf"} 4' <"$T/resp" ||
   fail "the CSRF refusals are not counted: $(grep auth_failures "$T/resp")"

@@ -239,6 +239,11 @@ for (const e of helloEvents)
 if (!helloEvents.length) problems.push(`GET /v1/runs/${hello}/events: no events`);
 await call("GET", `/v1/runs/${hello}/events?after=2`, { token: "reader", expect: 200 });
 await call("GET", `/v1/runs/${hello}/events?after=x`, { token: "reader", expect: 400 });
+const followed = await call("GET", `/v1/runs/${hello}/events?follow=true`, { token: "reader", expect: 200 });
+if (!/event: event\nid: [0-9]+\n/.test(followed.text) || !/event: end\ndata: \{"state":"succeeded"\}/.test(followed.text))
+  problems.push(`GET /v1/runs/{id}/events?follow=true of an ended run: ${followed.text.slice(0, 300)}`);
+await call("GET", `/v1/runs/${hello}/events?follow=on`, { token: "reader", expect: 400 });
+await call("GET", "/v1/runs/r-nope/events?follow=true", { token: "reader", expect: 404 });
 await call("GET", "/v1/runs/r-nope/events", { token: "reader", expect: 404 });
 await call("GET", `/v1/runs/${hello}/steps/greet/logs`, { token: "reader", expect: 200 });
 await call("GET", `/v1/runs/${hello}/steps/greet/logs?follow=true`, { token: "reader", expect: 200 });

@@ -113,6 +113,12 @@ try {
     document.querySelectorAll("#runs-table tbody tr").length === 1 && !!document.querySelector(`tr[data-run="${id}"]`), flow);
   await page.$eval("#search-id", (el) => { el.value = ""; el.dispatchEvent(new Event("input")); });
   await shot(page, "runs");
+  // A refresh (the running run's duration moves) keeps the keyboard's focus.
+  await page.$eval(`tr[data-run="${flow}"] a`, (a) => a.focus());
+  const dur0 = await page.$eval(`tr[data-run="${flow}"]`, (tr) => tr.cells[5].textContent);
+  await until(page, "a refresh of the runs list", (id, d) => document.querySelector(`tr[data-run="${id}"]`).cells[5].textContent !== d, flow, dur0);
+  if (!(await page.evaluate((id) => document.activeElement === document.querySelector(`tr[data-run="${id}"] a`), flow)))
+    problems.push("a refresh of the runs list took the focus from a run's link");
 
   // --- the run page: nodes, edges, live states
   await page.click(`tr[data-run="${flow}"] a`);

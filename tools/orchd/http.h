@@ -97,6 +97,13 @@ void orchd_sse_keepalive(struct orchd_sse *s);
 /* Hand up to max bytes of what is queued to the reader. */
 ssize_t orchd_sse_copy(struct orchd_sse *s, char *buf, size_t max);
 void orchd_sse_free(struct orchd_sse *s);
+/* A polled stream's reader: while nothing is queued, poll(cls) (which
+ * queues events and sets *done after the last), five times 200 ms apart,
+ * then a keep-alive; the end of the stream once *done and all is sent. */
+ssize_t orchd_sse_pump(struct orchd_sse *s, const int *done, void (*poll)(void *), void *cls,
+                       char *buf, size_t max);
+/* events_follow.c: GET /v1/runs/{id}/events?follow=true, after seq after. */
+void orchd_events_follow(struct orchd_req *rq, long long after);
 
 /* ticks.c */
 void orchd_ticks_list(struct orchd_req *rq);

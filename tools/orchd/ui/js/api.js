@@ -41,3 +41,17 @@ export async function api(method, path, body) {
 
 // Path segments are always encoded: a run or step id never becomes a path.
 export const seg = (s) => encodeURIComponent(String(s));
+
+// fn(data) for each `event` of a server-sent stream whose data is JSON;
+// one that is not is skipped (a stream is read, never trusted to parse).
+export function onJson(es, event, fn) {
+  es.addEventListener(event, (m) => {
+    let d;
+    try {
+      d = JSON.parse(m.data);
+    } catch {
+      return;
+    }
+    fn(d);
+  });
+}

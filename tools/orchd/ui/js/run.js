@@ -1,9 +1,11 @@
 // A run's page: its header and actions (cancel, requeue: POST .../resume),
 // its DAG (steps from the run, edges from the workflow's needs; a matrix
 // instance "ID (a, b)" takes its step's edges), a waiting approval's form,
-// and the selected step's panel. Refreshed once a second from GET
-// /v1/runs/{id} and the new part of its ledger (?after=).
-import { api, seg } from "./api.js";
+// and the selected step's panel. Live: the run's ledger streams in
+// (GET /v1/runs/{id}/events?follow=true, an EventSource that sends the
+// cookie) and each event re-reads GET /v1/runs/{id} (coalesced), with a
+// slow poll as a safety net.
+import { api, seg, onJson } from "./api.js";
 import { h, clear, fmtTime, fmtDuration, parseTime, poller, ENDED } from "./dom.js";
 import { renderDag } from "./dag.js";
 import { stepPanel } from "./step.js";
@@ -38,7 +40,7 @@ export function runPage(ctx, runId) {
     h("h2", {}, "Steps"), graph, panel);
 
   let stopped = false, update = null, selected = null, step = null, run = null;
-  let afterSeq = 0, trigger = "";
+  let afterSeq = 0, trigger = "", shownActions = null;
   const waits = new Map(); // step -> its latest approval.waiting data
   const forms = new Map(); // "step#attempt" -> section
 
@@ -71,11 +73,15 @@ export function runPage(ctx, runId) {
         h("dt", {}, "Started"), h("dd", {}, fmtTime(run.created)),
         h("dt", {}, "Duration"), h("dd", {}, fmtDuration(a && b ? b - a : null)),
         run.error ? [h("dt", {}, "Error"), h("dd", {}, run.error)] : null));
-    clear(actions);
-    if (ctx.canWrite) {
-      if (!ENDED.has(run.state))
+    // The buttons are redrawn only when the set changes: one replaced on
+    // every refresh would lose the keyboard's focus (and a click).
+    const want = !ctx.canWrite ? [] : [!ENDED.has(run.state) && "cancel", (run.state === "failed" || run.state === "cancelled") && "requeue"].filter(Boolean);
+    if (want.join() !== shownActions) {
+      shownActions = want.join();
+      clear(actions);
+      if (want.includes("cancel"))
         actions.append(h("button", { type: "button", "data-action": "cancel", onclick: () => act("Cancel", `/v1/runs/${seg(runId)}/cancel`) }, "Cancel run"));
-      if (run.state === "failed" || run.state === "cancelled")
+      if (want.includes("requeue"))
         actions.append(h("button", { type: "button", "data-action": "requeue", onclick: () => act("Requeue", `/v1/runs/${seg(runId)}/resume`) }, "Requeue run"));
     }
     if (update) update(new Map(run.steps.map((s) => [s.id, s.state])), selected);
@@ -103,13 +109,7 @@ export function runPage(ctx, runId) {
   async function refresh() {
     try {
       const r = (await api("GET", `/v1/runs/${seg(runId)}`)).run;
-      const evs = (await api("GET", `/v1/runs/${seg(runId)}/events?after=${afterSeq}`)).events || [];
       if (stopped) return;
-      for (const e of evs) {
-        afterSeq = Math.max(afterSeq, e.seq);
-        if (e.type === "run.queued" && e.data) trigger = e.data.trigger || "";
-        if (e.type === "approval.waiting" && e.data && e.data.step) waits.set(e.data.step, e.data);
-      }
       if (!update) {
         let wf = null;
         try {
@@ -126,11 +126,34 @@ export function runPage(ctx, runId) {
       if (!stopped) msg.textContent = `Could not read the run: ${err.message}`;
     }
   }
-  const poll = poller(refresh, 1000);
-  const kick = poll.kick;
+  const poll = poller(refresh, 5000);
+  let es = null;
+  // The ledger as it is written; reopened after an action (a requeued run
+  // goes on after its stream ended), from the last event seen.
+  const follow = () => {
+    if (es || stopped) return;
+    es = new EventSource(`/v1/runs/${seg(runId)}/events?follow=true&after=${afterSeq}`);
+    onJson(es, "event", (e) => {
+      afterSeq = Math.max(afterSeq, e.seq);
+      if (e.type === "run.queued" && e.data) trigger = e.data.trigger || "";
+      if (e.type === "approval.waiting" && e.data && e.data.step) waits.set(e.data.step, e.data);
+      poll.kick();
+    });
+    es.addEventListener("end", () => {
+      es.close();
+      es = null;
+      poll.kick();
+    });
+  };
+  const kick = () => {
+    follow();
+    poll.kick();
+  };
+  follow();
   return () => {
     stopped = true;
     poll.stop();
+    if (es) es.close();
     if (step) step.stop();
   };
 }

@@ -47,7 +47,7 @@ export function runsPage(ctx) {
     for (const w of j.workflows || []) wf.append(h("option", { value: w.name }, w.name));
   }).catch(() => {});
 
-  let stopped = false;
+  let stopped = false, shownIds = null;
   async function refresh() {
     const q = new URLSearchParams({ limit: "100" });
     if (state.value) q.set("state", state.value);
@@ -60,15 +60,27 @@ export function runsPage(ctx) {
       let asked = 0;
       for (const r of shown)
         if (!triggers.has(r.id) && asked++ < 10) fetchTrigger(r.id);
-      clear(tbody);
-      for (const r of shown)
-        tbody.append(h("tr", { "data-run": r.id, "data-state": r.state },
-          h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id)),
-          h("td", {}, h("span", { class: `badge st-${r.state}` }, r.state)),
-          h("td", {}, r.workflow),
-          h("td", {}, triggers.get(r.id) || ""),
-          h("td", {}, fmtTime(r.created)),
-          h("td", {}, fmtDuration(duration(r)))));
+      // The same runs in the same order: their cells change in place, so
+      // a focused link keeps the keyboard's focus across refreshes.
+      const ids = shown.map((r) => r.id).join();
+      if (ids !== shownIds) {
+        shownIds = ids;
+        clear(tbody);
+        for (const r of shown)
+          tbody.append(h("tr", { "data-run": r.id },
+            h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id)),
+            h("td", {}, h("span", { class: "badge" })),
+            h("td", {}, r.workflow), h("td", {}), h("td", {}, fmtTime(r.created)), h("td", {})));
+      }
+      shown.forEach((r, i) => {
+        const tr = tbody.rows[i];
+        tr.setAttribute("data-state", r.state);
+        const badge = tr.cells[1].firstChild;
+        badge.className = `badge st-${r.state}`;
+        badge.textContent = r.state;
+        tr.cells[3].textContent = triggers.get(r.id) || "";
+        tr.cells[5].textContent = fmtDuration(duration(r));
+      });
       status.textContent = `${shown.length} run${shown.length === 1 ? "" : "s"}`;
     } catch (err) {
       if (!stopped) status.textContent = `Could not list runs: ${err.message}`;

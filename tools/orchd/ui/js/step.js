@@ -2,7 +2,7 @@
 // latest attempt's outputs, and its log, streamed live from
 // .../logs?follow=true (EventSource sends the session cookie), each chunk
 // marked stdout or stderr.
-import { seg } from "./api.js";
+import { seg, onJson } from "./api.js";
 import { h, clear, fmtTime, fmtDuration } from "./dom.js";
 
 export function stepPanel(container, runId, stepId) {
@@ -13,13 +13,7 @@ export function stepPanel(container, runId, stepId) {
   container.append(h("h2", { id: "step-title" }, `Step ${stepId}`), attempts, outputs,
     h("h3", {}, "Log ", h("span", { class: "legend" }, h("span", { class: "stdout" }, "stdout"), " ", h("span", { class: "stderr" }, "stderr"))), log);
   const es = new EventSource(`/v1/runs/${seg(runId)}/steps/${seg(stepId)}/logs?follow=true`);
-  es.addEventListener("log", (e) => {
-    let d;
-    try {
-      d = JSON.parse(e.data);
-    } catch {
-      return;
-    }
+  onJson(es, "log", (d) => {
     const stream = d.stream === "stderr" ? "stderr" : "stdout";
     log.append(h("span", { class: stream, "data-stream": stream, title: stream }, d.data));
   });
