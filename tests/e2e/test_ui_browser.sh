@@ -5,7 +5,8 @@
 # live states while the steps wait for files this test creates; a step's
 # log streams, stdout and stderr marked; an approval is approved through
 # its generated form (reached with Tab) and the run succeeds; cancel and
-# requeue work; a run starts from the workflows page's form; a read token
+# requeue work; a run starts from the workflows page's form; a call step's
+# child run is linked both ways; a read token
 # sees no action buttons; no console error, no
 # CSP violation, no request to another origin. Screenshots of each page go
 # to $ORCH_BUILD_DIR/ui-screenshots/.
@@ -58,6 +59,11 @@ workflows:
       - id: say
         uses: exec
         with: {run: "echo hello \${{ inputs.who }} \${{ inputs.times }} \${{ inputs.loud }} \${{ inputs.color }}"}
+  outer:
+    steps:
+      - id: call
+        uses: workflow:greet
+        with: {who: child, color: red}
   slow:
     steps:
       - id: wait

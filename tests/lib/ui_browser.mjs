@@ -229,6 +229,20 @@ try {
   const sr = (await api("GET", `/v1/runs/${started}`, null, "reader")).json.run;
   if (sr.workflow !== "greet" || JSON.stringify(Object.entries(sr.inputs || {}).sort()) !== JSON.stringify(Object.entries({ color: "blue", loud: true, times: 3, who: "ui" })))
     problems.push(`the run started from the form: ${sr.workflow} ${JSON.stringify(sr.inputs)}`);
+
+  // --- a call step's child run, linked from its parent and back
+  const outer = await startRun("outer");
+  const outerDone = await waitApi(outer, (r) => r.state === "succeeded", "the outer run");
+  const child = outerDone.children?.[0]?.run;
+  if (!child) problems.push(`the outer run has no child: ${JSON.stringify(outerDone.children)}`);
+  await page.goto(`${base}/ui/#/runs/${outer}`);
+  await until(page, "the child's link", (id) => !!document.querySelector(`a[data-child="${id}"]`), child);
+  await page.click(`a[data-child="${child}"]`);
+  await until(page, "the child's page with its parent's link", (id) =>
+    location.hash === `#/runs/${id}` && !!document.querySelector("a[data-parent]"), child);
+  const parentLink = await page.$eval("a[data-parent]", (a) => a.dataset.parent);
+  if (parentLink !== outer) problems.push(`the child links to ${parentLink}, not ${outer}`);
+  await until(page, "the child's graph", () => document.querySelector('#dag .node[data-step="say"]')?.dataset.state === "succeeded");
   await cspOf(page, "writer");
 
   // --- a read token sees, but has no action

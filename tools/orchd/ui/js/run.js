@@ -1,6 +1,7 @@
 // A run's page: its header and actions (cancel, requeue: POST .../resume),
 // its DAG (steps from the run, edges from the workflow's needs; a matrix
-// instance "ID (a, b)" takes its step's edges), a waiting approval's form,
+// instance "ID (a, b)" takes its step's edges), links to the run that
+// called it and the runs its call steps made, a waiting approval's form,
 // and the selected step's panel. Live: the run's ledger streams in
 // (GET /v1/runs/{id}/events?follow=true, an EventSource that sends the
 // cookie) and each event re-reads GET /v1/runs/{id} (coalesced), with a
@@ -15,6 +16,9 @@ const baseOf = (id) => {
   const m = /^(.*) \(.*\)$/.exec(id);
   return m ? m[1] : id;
 };
+
+// A link to another run's page (a parent or a child of a call step).
+const runLink = (id, mark) => h("a", { href: `#/runs/${encodeURIComponent(id)}`, [mark]: id }, id);
 
 function edgesOf(runSteps, wfSteps) {
   const needs = new Map((wfSteps || []).map((s) => [s.id, s.needs || []]));
@@ -72,7 +76,10 @@ export function runPage(ctx, runId) {
         h("dt", {}, "Trigger"), h("dd", {}, trigger),
         h("dt", {}, "Started"), h("dd", {}, fmtTime(run.created)),
         h("dt", {}, "Duration"), h("dd", {}, fmtDuration(a && b ? b - a : null)),
-        run.error ? [h("dt", {}, "Error"), h("dd", {}, run.error)] : null));
+        run.error ? [h("dt", {}, "Error"), h("dd", {}, run.error)] : null,
+        run.parent ? [h("dt", {}, "Called by"), h("dd", {}, runLink(run.parent.run, "data-parent"), ` (step ${run.parent.step}, attempt ${run.parent.attempt})`)] : null,
+        run.children && run.children.length ? [h("dt", {}, "Child runs"), h("dd", {}, h("ul", { class: "children" },
+          run.children.map((c) => h("li", {}, runLink(c.run, "data-child"), ` ${c.workflow} (step ${c.step}, attempt ${c.attempt})`))))] : null));
     // The buttons are redrawn only when the set changes: one replaced on
     // every refresh would lose the keyboard's focus (and a click).
     const want = !ctx.canWrite ? [] : [!ENDED.has(run.state) && "cancel", (run.state === "failed" || run.state === "cancelled") && "requeue"].filter(Boolean);
