@@ -1,15 +1,15 @@
 # The web UI in a real browser: Debian's chromium, headless, driven by
 # puppeteer-core (tests/lib/ui_browser.mjs) against orchd on a TCP port.
-# Log in through the page; the runs list shows a run started over the API;
-# the run page's graph has one node per step, the workflow's edges and
-# live states while the steps wait for files this test creates; a step's
-# log streams, stdout and stderr marked; an approval is approved through
-# its generated form (reached with Tab) and the run succeeds; cancel and
-# requeue work; a run starts from the workflows page's form; a call step's
-# child run is linked both ways; a read token
-# sees no action buttons; no console error, no
-# CSP violation, no request to another origin. Screenshots of each page go
-# to $ORCH_BUILD_DIR/ui-screenshots/.
+# Log in through the page; the runs list shows a run started over the API
+# and keeps the focus across refreshes; the run page's graph has one node
+# per step, the workflow's edges and live states while the steps wait for
+# files this test creates; a step's log streams, stdout and stderr marked;
+# an approval is approved through its generated form (reached with Tab)
+# and the run succeeds, another is rejected from it; cancel and requeue
+# work; a run starts from the workflows page's form; a call step's child
+# run is linked both ways; a read token sees no action buttons; no console
+# error, no CSP violation, no request to another origin. Screenshots of
+# each page go to $ORCH_BUILD_DIR/ui-screenshots/.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/orchd.sh"
 . "$(dirname "$0")/../lib/npm_tools.sh"

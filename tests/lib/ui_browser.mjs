@@ -264,7 +264,14 @@ try {
   const who = await rpage.evaluate(() => document.querySelector("#who").textContent);
   if (!who.includes("reader (read)")) problems.push(`the reader's header says '${who}'`);
   await cspOf(rpage, "reader");
-  await api("POST", `/v1/runs/${gated}/steps/gate/reject`, { comment: "test over" });
+  // The writer rejects it from the page, with a comment.
+  await page.goto(`${base}/ui/#/runs/${gated}`);
+  await until(page, "the second run's approval form", () => !!document.querySelector('section[data-approval="gate"] button[data-action="reject"]'));
+  await page.type('section[data-approval="gate"] input[name="comment"]', "not today");
+  await page.click('section[data-approval="gate"] button[data-action="reject"]');
+  await until(page, "the rejected run failed", () => document.querySelector("#run-state")?.dataset.state === "failed");
+  const rej = (await waitApi(gated, (r) => r.state === "failed", "the rejected run")).steps.find((s) => s.id === "gate").attempts.at(-1);
+  if (rej.outputs?.approved !== "false" || rej.outputs?.comment !== "not today") problems.push(`the rejected gate's outputs: ${JSON.stringify(rej.outputs)}`);
 
   // --- logout: back to the login page, the cookie gone
   await page.click("#logout");
