@@ -237,6 +237,12 @@ try {
   if (!child) problems.push(`the outer run has no child: ${JSON.stringify(outerDone.children)}`);
   await page.goto(`${base}/ui/#/runs/${outer}`);
   await until(page, "the child's link", (id) => !!document.querySelector(`a[data-child="${id}"]`), child);
+  // A refresh keeps the keyboard's focus on a link of the run page too.
+  await page.$eval(`a[data-child="${child}"]`, (a) => a.focus());
+  const paints = await page.$eval("#graph", (g) => Number(g.dataset.paints));
+  await until(page, "a refresh of the run page", (n) => Number(document.querySelector("#graph").dataset.paints) > n, paints);
+  if (!(await page.evaluate((id) => document.activeElement === document.querySelector(`a[data-child="${id}"]`), child)))
+    problems.push("a refresh of the run page took the focus from the child's link");
   await page.click(`a[data-child="${child}"]`);
   await until(page, "the child's page with its parent's link", (id) =>
     location.hash === `#/runs/${id}` && !!document.querySelector("a[data-parent]"), child);

@@ -34,17 +34,18 @@ function edgesOf(runSteps, wfSteps) {
 export function runPage(ctx, runId) {
   clear(ctx.main);
   const head = h("div", { class: "run-head" });
+  const links = h("div", { class: "run-links" });
   const actions = h("div", { class: "actions", role: "toolbar", "aria-label": "Run actions" });
   const msg = h("p", { class: "error", role: "alert" });
   const graph = h("div", { class: "graph", id: "graph" });
   const approvals = h("div", { class: "approvals", id: "approvals" });
   const panel = h("section", { class: "step-panel", id: "step-panel", "aria-live": "polite" },
     h("p", { class: "note" }, "Select a step (click, or Tab to it and press Enter) to see its attempts and log."));
-  ctx.main.append(h("p", {}, h("a", { href: "#/runs" }, "← all runs")), head, actions, msg, approvals,
+  ctx.main.append(h("p", {}, h("a", { href: "#/runs" }, "← all runs")), head, links, actions, msg, approvals,
     h("h2", {}, "Steps"), graph, panel);
 
   let stopped = false, update = null, selected = null, step = null, run = null;
-  let afterSeq = 0, trigger = "", shownActions = null;
+  let afterSeq = 0, trigger = "", shownActions = null, shownLinks = null, paints = 0;
   const waits = new Map(); // step -> its latest approval.waiting data
   const forms = new Map(); // "step#attempt" -> section
 
@@ -67,6 +68,8 @@ export function runPage(ctx, runId) {
 
   function paint() {
     if (!run) return;
+    paints++;
+    graph.setAttribute("data-paints", paints); // how many refreshes drew it (a test waits on it)
     clear(head);
     const a = parseTime(run.created), b = ENDED.has(run.state) ? parseTime(run.updated) : new Date();
     head.append(h("h1", {}, `Run ${run.id}`),
@@ -76,10 +79,17 @@ export function runPage(ctx, runId) {
         h("dt", {}, "Trigger"), h("dd", {}, trigger),
         h("dt", {}, "Started"), h("dd", {}, fmtTime(run.created)),
         h("dt", {}, "Duration"), h("dd", {}, fmtDuration(a && b ? b - a : null)),
-        run.error ? [h("dt", {}, "Error"), h("dd", {}, run.error)] : null,
+        run.error ? [h("dt", {}, "Error"), h("dd", {}, run.error)] : null));
+    // Links are redrawn only when they change, like the buttons below.
+    const linkKey = JSON.stringify([run.parent, run.children]);
+    if (linkKey !== shownLinks) {
+      shownLinks = linkKey;
+      clear(links);
+      links.append(h("dl", { class: "facts" },
         run.parent ? [h("dt", {}, "Called by"), h("dd", {}, runLink(run.parent.run, "data-parent"), ` (step ${run.parent.step}, attempt ${run.parent.attempt})`)] : null,
         run.children && run.children.length ? [h("dt", {}, "Child runs"), h("dd", {}, h("ul", { class: "children" },
           run.children.map((c) => h("li", {}, runLink(c.run, "data-child"), ` ${c.workflow} (step ${c.step}, attempt ${c.attempt})`))))] : null));
+    }
     // The buttons are redrawn only when the set changes: one replaced on
     // every refresh would lose the keyboard's focus (and a click).
     const want = !ctx.canWrite ? [] : [!ENDED.has(run.state) && "cancel", (run.state === "failed" || run.state === "cancelled") && "requeue"].filter(Boolean);
