@@ -11,7 +11,8 @@ test_pkgs=(libcmocka-dev python3 python3-yaml procps git curl openssl tzdata
            docker.io busybox-static postgresql-15 postgresql-client-15
            openssh-server openssh-client dpkg-dev systemd adduser debootstrap python3-jsonschema man-db
            docker-compose tmux zsh fish
-           clang libclang-rt-14-dev)   # the fuzz targets: libFuzzer's runtime is in libclang-rt
+           clang libclang-rt-14-dev   # the fuzz targets: libFuzzer's runtime is in libclang-rt
+           chromium)                  # the web UI's browser test (tests/e2e/test_ui_browser.sh)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

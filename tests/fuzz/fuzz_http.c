@@ -309,6 +309,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_decref(rq.json);
     free(rq.text);
+    free(rq.set_cookie);
     free(sig);
     free(path);
     free(body);

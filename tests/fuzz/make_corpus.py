@@ -145,6 +145,16 @@ def http_corpus(dst):
         "x-deep-body": b"POST /v1/runs HTTP/1.1\r\nAuthorization: Bearer fuzz-admin\r\n\r\n" + b"[" * 80 + b"]" * 80,
         "x-array-body": b"POST /v1/runs HTTP/1.1\r\nAuthorization: Bearer fuzz-admin\r\n\r\n[\"hello\"]",
         "x-list-runs-query": b"GET /v1/runs?state=queued&workflow=hello&limit=5 HTTP/1.1\r\nAuthorization: Bearer fuzz-admin\r\n\r\n",
+        # The web UI: its files, a traversal, the session cookie (the hex
+        # of fuzz-admin) with and without the CSRF header, a junk cookie.
+        "x-ui-index": b"GET /ui/ HTTP/1.1\r\nHost: orchd\r\n\r\n",
+        "x-ui-redirect": b"GET /ui HTTP/1.1\r\nHost: orchd\r\n\r\n",
+        "x-ui-traversal": b"GET /ui/js/../../v1/openapi.yaml HTTP/1.1\r\nHost: orchd\r\n\r\n",
+        "x-ui-post": b"POST /ui/index.html HTTP/1.1\r\nHost: orchd\r\n\r\n",
+        "x-cookie-cancel": b"POST /v1/runs/@run/cancel HTTP/1.1\r\nHost: orchd\r\nOrigin: http://orchd\r\nSec-Fetch-Site: same-origin\r\nX-Orch-CSRF: 1\r\nCookie: theme=dark; orch_session=66757a7a2d61646d696e\r\n\r\n",
+        "x-cookie-no-csrf": b"POST /v1/runs/@run/cancel HTTP/1.1\r\nHost: orchd\r\nCookie: orch_session=66757a7a2d61646d696e\r\n\r\n",
+        "x-cookie-junk": b"GET /v1/whoami HTTP/1.1\r\nHost: orchd\r\nCookie: orch_session=zz; orch_session=6; xorch_session=00\r\n\r\n",
+        "x-login-foreign": b"POST /v1/session HTTP/1.1\r\nHost: orchd\r\nOrigin: http://evil.example\r\nContent-Type: application/json\r\n\r\n{\"token\":\"fuzz-admin\"}",
     }
     for name, req in extra.items():
         open(os.path.join(dst, name), "wb").write(req)

@@ -191,6 +191,19 @@ if (served.json && JSON.stringify(served.json) !== JSON.stringify(api))
   problems.push("GET /v1/openapi.json differs from docs/api/openapi.yaml");
 
 // --- workflows
+// --- the web UI's session (docs/ui.md): login, the cookie, logout
+await call("GET", "/v1/whoami", { expect: 200 });
+await call("GET", "/v1/whoami", { token: "reader", expect: 200 });
+await call("GET", "/v1/whoami", { token: "forged", expect: 401 });
+const login = await call("POST", "/v1/session", { body: { token: "writer-token" }, expect: 200 });
+const sessionCookie = String((login.headers["set-cookie"] || [""])[0]).split(";")[0];
+await call("GET", "/v1/whoami", { headers: { Cookie: sessionCookie }, expect: 200 });
+await call("POST", "/v1/session", { body: { token: "not-a-token" }, expect: 401 });
+await call("POST", "/v1/session", { body: { token: "writer-token", bogus: 1 }, expect: 400 });
+await call("POST", "/v1/session", { body: { token: "writer-token" }, headers: { Origin: "http://evil.example" }, expect: 403 });
+await call("DELETE", "/v1/session", { headers: { Cookie: sessionCookie }, expect: 403 });
+await call("DELETE", "/v1/session", { headers: { Cookie: sessionCookie, "X-Orch-CSRF": "1" }, expect: 200 });
+
 await call("GET", "/v1/workflows", { token: "reader", expect: 200 });
 await call("GET", "/v1/workflows", { expect: 401 });
 await call("GET", "/v1/workflows/hello", { token: "reader", expect: 200 });
@@ -226,6 +239,11 @@ for (const e of helloEvents)
 if (!helloEvents.length) problems.push(`GET /v1/runs/${hello}/events: no events`);
 await call("GET", `/v1/runs/${hello}/events?after=2`, { token: "reader", expect: 200 });
 await call("GET", `/v1/runs/${hello}/events?after=x`, { token: "reader", expect: 400 });
+const followed = await call("GET", `/v1/runs/${hello}/events?follow=true`, { token: "reader", expect: 200 });
+if (!/event: event\nid: [0-9]+\n/.test(followed.text) || !/event: end\ndata: \{"state":"succeeded"\}/.test(followed.text))
+  problems.push(`GET /v1/runs/{id}/events?follow=true of an ended run: ${followed.text.slice(0, 300)}`);
+await call("GET", `/v1/runs/${hello}/events?follow=on`, { token: "reader", expect: 400 });
+await call("GET", "/v1/runs/r-nope/events?follow=true", { token: "reader", expect: 404 });
 await call("GET", "/v1/runs/r-nope/events", { token: "reader", expect: 404 });
 await call("GET", `/v1/runs/${hello}/steps/greet/logs`, { token: "reader", expect: 200 });
 await call("GET", `/v1/runs/${hello}/steps/greet/logs?follow=true`, { token: "reader", expect: 200 });

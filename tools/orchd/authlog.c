@@ -1,5 +1,6 @@
-/* Refused callers: a missing or invalid bearer token, a token without the
- * role, a webhook request whose signature is missing or wrong. Each is
+/* Refused callers: a missing or invalid bearer token (or session cookie,
+ * or a login's token), a token without the role, a cookie's write without
+ * the CSRF proof, a webhook request whose signature is missing or wrong. Each is
  * logged (route template, remote address, token name when known; never
  * the token or the signature) and counted for /metrics, so an operator
  * can see someone guessing. */
@@ -15,8 +16,8 @@
 #include "host.h"
 #include "metrics.h"
 
-const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid",
-                                                             "forbidden"};
+const char *const orchd_auth_reasons[ORCHD_AUTH_N] = {"missing", "invalid", "forbidden",
+                                                      "csrf"};
 const char *const orchd_sig_reasons[ORCHD_SIG_N] = {"missing", "mismatch"};
 
 void orchd_authlog_init(struct orchd *d)
@@ -65,7 +66,8 @@ void orchd_auth_failed(struct orchd_req *rq, enum orchd_auth_reason why, const c
     orchd_remote_addr(rq, addr, sizeof addr);
     static const char *const what[ORCHD_AUTH_N] = {
         "no bearer token", "a bearer token that matches no configured token",
-        "a token without the role this route needs"};
+        "a token without the role this route needs",
+        "a session cookie without the CSRF header or from another origin"};
     struct oc_log_fields f = {.component = "auth"};
     oc_log_at(ORCH_LOG_WARN, &f, "refused %s %s from %s: %s (%s)%s%s%s",
               r ? r->method : rq->method, r ? r->pattern : "?", addr, what[why],

@@ -5,7 +5,7 @@
 #include "http.h"
 
 enum orchd_auth_reason { ORCHD_AUTH_MISSING, ORCHD_AUTH_INVALID, ORCHD_AUTH_FORBIDDEN,
-                         ORCHD_AUTH_N };
+                         ORCHD_AUTH_CSRF, ORCHD_AUTH_N };
 enum orchd_sig_reason { ORCHD_SIG_MISSING, ORCHD_SIG_MISMATCH, ORCHD_SIG_N };
 
 /* The counters, sized for the routes and the config's webhooks. */

@@ -67,7 +67,16 @@ static enum MHD_Result orchd_send(struct orchd_req *rq)
     }
     if (rq->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (rq->status == 405 && rq->ui)
+        MHD_add_response_header(resp, "Allow", "GET, HEAD");
+    if (rq->set_cookie)
+        MHD_add_response_header(resp, "Set-Cookie", rq->set_cookie);
+    /* The UI's files may be kept but are checked each time (no-cache); an
+     * API answer is never kept (no-store). */
+    if (rq->ui)
+        orchd_ui_headers(resp);
+    else
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
     enum MHD_Result r = MHD_queue_response(rq->conn, rq->status, resp);
     MHD_destroy_response(resp);
@@ -116,6 +125,7 @@ static enum MHD_Result orchd_handle(void *cls, struct MHD_Connection *conn, cons
     enum MHD_Result r = orchd_send(&rq);
     json_decref(rq.json);
     free(rq.text);
+    free(rq.set_cookie);
     orchd_conf_put(conf);
     return r;
 }

@@ -23,6 +23,7 @@ struct orchd_req {
     size_t body_len;
     const struct orchd_token *token;         /* who called; NULL without auth */
     const struct orchd_route *route;      /* the route matched, or NULL */
+    int by_cookie;                        /* the token came from the UI's session cookie */
     /* A request built without a connection (conn NULL: the fuzz harness):
      * NAME, VALUE, ... NULL, read by orchd_query and orchd_header. */
     const char *const *query_kv;
@@ -32,6 +33,8 @@ struct orchd_req {
     json_t *json;                         /* owned */
     char *text;                           /* owned; with content_type */
     const char *content_type;
+    char *set_cookie;                     /* owned: a Set-Cookie header to send */
+    int ui;                               /* a /ui/ answer: the UI's security headers */
     struct MHD_Response *stream;          /* a streamed answer */
     char request_id[132];                 /* X-Request-Id: the caller's or a new one */
 };
@@ -94,6 +97,13 @@ void orchd_sse_keepalive(struct orchd_sse *s);
 /* Hand up to max bytes of what is queued to the reader. */
 ssize_t orchd_sse_copy(struct orchd_sse *s, char *buf, size_t max);
 void orchd_sse_free(struct orchd_sse *s);
+/* A polled stream's reader: while nothing is queued, poll(cls) (which
+ * queues events and sets *done after the last), five times 200 ms apart,
+ * then a keep-alive; the end of the stream once *done and all is sent. */
+ssize_t orchd_sse_pump(struct orchd_sse *s, const int *done, void (*poll)(void *), void *cls,
+                       char *buf, size_t max);
+/* events_follow.c: GET /v1/runs/{id}/events?follow=true, after seq after. */
+void orchd_events_follow(struct orchd_req *rq, long long after);
 
 /* ticks.c */
 void orchd_ticks_list(struct orchd_req *rq);
@@ -134,6 +144,15 @@ void orchd_health_env(struct orchd_req *rq);
 /* routes_openapi.c */
 void orchd_openapi_yaml_get(struct orchd_req *rq);
 void orchd_openapi_json_get(struct orchd_req *rq);
+/* session.c: the UI's login, logout and who-am-I */
+void orchd_session_login(struct orchd_req *rq);
+void orchd_session_logout(struct orchd_req *rq);
+void orchd_whoami(struct orchd_req *rq);
+/* ui.c: the web UI's embedded files under /ui/; 1 when the path is the
+ * UI's (and answered), 0 when it is the API's. */
+int orchd_ui_serve(struct orchd_req *rq);
+/* The headers every /ui/ answer carries (CSP, nosniff, referrer). */
+void orchd_ui_headers(struct MHD_Response *resp);
 /* routes_catalog.c */
 void orchd_workflows_list(struct orchd_req *rq);
 void orchd_workflows_get(struct orchd_req *rq);

@@ -258,7 +258,8 @@ static void orchd_auth_metrics(struct orchd *d, struct oc_buf *b)
 {
     oc_buf_adds(b, "# HELP orch_http_auth_failures_total Requests refused for a missing "
                    "(reason missing) or unknown (invalid) bearer token, or a token without "
-                   "the route's role (forbidden), by method and route template.\n"
+                   "the route's role (forbidden), or a session cookie's write without the CSRF "
+                   "proof (csrf), by method and route template.\n"
                    "# TYPE orch_http_auth_failures_total counter\n");
     size_t nr = d->n_routes;
     for (size_t i = 0; d->m.auth_failures && i < nr; i++)

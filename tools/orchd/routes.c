@@ -1,11 +1,12 @@
 /* The API's route table (method, pattern, role, handler, summary: the one
  * list docs/api/openapi.yaml must match) and the router: match a path,
- * check the bearer token against the route's role, call the handler,
+ * check the caller's token against the route's role (auth.c), call the handler,
  * count the answer; and the answer's body as text. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "authlog.h"
 #include "host.h"
 #include "http.h"
@@ -22,6 +23,11 @@ const struct orchd_route orchd_routes[] = {
     {"GET", "/metrics", ORCHD_ROLE_READ, orchd_metrics, "Prometheus metrics"},
     {"GET", "/v1/openapi.yaml", 0, orchd_openapi_yaml_get, "this API's OpenAPI document"},
     {"GET", "/v1/openapi.json", 0, orchd_openapi_json_get, "this API's OpenAPI document"},
+    {"POST", "/v1/session", 0, orchd_session_login,
+     "log in: check a token and keep it in the UI's HttpOnly session cookie"},
+    {"DELETE", "/v1/session", 0, orchd_session_logout, "log out: clear the session cookie"},
+    {"GET", "/v1/whoami", 0, orchd_whoami,
+     "the caller's token name and role (null before a login)"},
     {"GET", "/v1/workflows", ORCHD_ROLE_READ, orchd_workflows_list, "list workflows"},
     {"GET", "/v1/workflows/{name}", ORCHD_ROLE_READ, orchd_workflows_get, "a workflow's DAG"},
     {"POST", "/v1/runs", ORCHD_ROLE_WRITE, orchd_runs_start, "start a run"},
@@ -118,43 +124,6 @@ static int orchd_match(const char *pattern, char *copy, const char **params)
     return !*p && !*s;
 }
 
-/* 0 = allowed; otherwise 401 or 403 already answered. */
-static int orchd_auth(struct orchd_req *rq, int role)
-{
-    const struct orchd_cfg *dc = orchd_cfg_of(rq->cfg);
-    if (role == 0 || role == -1)
-        return 0;
-    if (!dc->n_tokens)
-        return 0; /* loopback-only dev mode, checked at start */
-    const char *h = orchd_header(rq, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) || !h[7]) {
-        orchd_auth_failed(rq, ORCHD_AUTH_MISSING, NULL);
-        orchd_fail(rq, 401, "unauthorized", "an Authorization: Bearer TOKEN header is required");
-        return -1;
-    }
-    unsigned char hash[32];
-    orchd_sha256(h + 7, strlen(h + 7), hash);
-    const struct orchd_token *found = NULL;
-    for (size_t i = 0; i < dc->n_tokens; i++)
-        /* Every token is compared, in constant time: no early exit. */
-        if (orchd_consttime_eq(hash, dc->tokens[i].sha256, 32))
-            found = &dc->tokens[i];
-    if (!found) {
-        orchd_auth_failed(rq, ORCHD_AUTH_INVALID, NULL);
-        orchd_fail(rq, 401, "unauthorized", "the bearer token is not valid");
-        return -1;
-    }
-    rq->token = found;
-    if (found->role < role) {
-        orchd_auth_failed(rq, ORCHD_AUTH_FORBIDDEN, found->name);
-        static const char *const names[] = {"", "read", "write", "admin"};
-        orchd_fail(rq, 403, "forbidden", "token '%s' has role %s; this needs %s", found->name,
-                   names[found->role], names[role]);
-        return -1;
-    }
-    return 0;
-}
-
 static void orchd_route(struct orchd_req *rq)
 {
     int path_known = 0;
@@ -195,7 +164,7 @@ void orchd_dispatch(struct orchd_req *rq, int too_large)
     if (too_large)
         orchd_fail(rq, 413, "too_large", "the body is larger than server.max_body (%lld bytes)",
                    (long long)orchd_cfg_of(rq->cfg)->max_body);
-    else
+    else if (!orchd_ui_serve(rq))
         orchd_route(rq);
     orchd_metrics_http(d, rq->route, rq->status);
 }

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "host.h"
 #include "http.h"
@@ -160,24 +159,16 @@ static void orchd_tail_poll(struct orchd_tail *t)
     }
 }
 
+static void orchd_tail_poll_cb(void *cls)
+{
+    orchd_tail_poll(cls);
+}
+
 static ssize_t orchd_tail_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct orchd_tail *t = cls;
     (void)pos;
-    for (int rounds = 0; orchd_sse_drained(&t->sse); rounds++) {
-        if (t->done)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        orchd_sse_restart(&t->sse);
-        orchd_tail_poll(t);
-        if (!orchd_sse_drained(&t->sse))
-            break;
-        if (rounds >= 4) {
-            orchd_sse_keepalive(&t->sse);
-            break;
-        }
-        usleep(200000);
-    }
-    return orchd_sse_copy(&t->sse, buf, max);
+    return orchd_sse_pump(&t->sse, &t->done, orchd_tail_poll_cb, t, buf, max);
 }
 
 static void orchd_tail_free(void *cls)

@@ -432,10 +432,28 @@ void orchd_runs_events(struct orchd_req *rq)
         orchd_fail(rq, 400, "invalid", "after must be a sequence number (a whole number >= 0)");
         return;
     }
+    int follow;
+    if (orchd_query_bool(rq, "follow", 0, &follow))
+        return;
     json_t *evs = json_array(), *run = NULL;
     struct orch_error err;
     oc_error_init(&err);
     struct oc_store *st = rq->d->api;
+    if (follow) { /* a live stream of a run that exists */
+        json_decref(evs);
+        ORCHD_API_LOCK(rq->d);
+        orch_status rc = st->vt->run_get(st->h, rq->params[0], orchd_one_run, &run, &err);
+        ORCHD_API_UNLOCK(rq->d);
+        if (rc == ORCH_OK && !run)
+            rc = oc_error_set(&err, ORCH_E_NOT_FOUND, "no run %s", rq->params[0]);
+        json_decref(run);
+        if (rc != ORCH_OK)
+            orchd_fail_err(rq, &err);
+        else
+            orchd_events_follow(rq, from);
+        oc_error_clear(&err);
+        return;
+    }
     ORCHD_API_LOCK(rq->d);
     orch_status rc = st->vt->event_list(st->h, rq->params[0], from, 1000, orchd_collect_event,
                                         evs, &err);

@@ -1,8 +1,10 @@
-/* Server-sent events for the live streams (step logs, executions): events
- * are queued as text and handed to libmicrohttpd's reader as it asks. */
+/* Server-sent events for the live streams (step logs, a run's ledger,
+ * executions): events are queued as text and handed to libmicrohttpd's
+ * reader as it asks. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 
@@ -48,4 +50,23 @@ ssize_t orchd_sse_copy(struct orchd_sse *s, char *buf, size_t max)
 void orchd_sse_free(struct orchd_sse *s)
 {
     oc_buf_free(&s->pending);
+}
+
+ssize_t orchd_sse_pump(struct orchd_sse *s, const int *done, void (*poll)(void *), void *cls,
+                       char *buf, size_t max)
+{
+    for (int rounds = 0; orchd_sse_drained(s); rounds++) {
+        if (*done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        orchd_sse_restart(s);
+        poll(cls);
+        if (!orchd_sse_drained(s))
+            break;
+        if (rounds >= 4) {
+            orchd_sse_keepalive(s);
+            break;
+        }
+        usleep(200000);
+    }
+    return orchd_sse_copy(s, buf, max);
 }
