@@ -176,6 +176,27 @@ void cli_progress_total(struct cli_progress *p, size_t total);
 void cli_progress_end(struct cli_progress *p);
 void cli_progress_free(struct cli_progress *p);
 void cli_progress_cb(void *ud, const struct oc_progress *ev);
+/* follow.c: a run followed from its ledger until it ends (through its
+ * approvals), printed as orch run prints one (the same lines, status area
+ * and --json events). The source reads the ledger and the logs, of the
+ * store or of the API (follow_src.c). The exit status: the run's, 130 on
+ * SIGINT (the run goes on), or the source's error's. */
+typedef void (*cli_log_chunk_fn)(void *ud, uint32_t stream, const char *data, size_t len);
+struct cli_follow_src {
+    /* The run's ledger events after seq, as the API has them; NULL when
+     * they could not be read (said, *rc its exit status). */
+    json_t *(*events)(void *ud, int64_t after, int *rc);
+    /* An attempt's whole log, chunk by chunk (nothing when unreadable). */
+    void (*log)(void *ud, const char *step, uint32_t attempt, cli_log_chunk_fn fn, void *fud);
+    void *ud;
+};
+int cli_follow(struct cli *c, const char *run_id, size_t total, const struct cli_follow_src *src);
+/* orch runs logs --follow RUN against the store; orch --server URL runs
+ * start W --follow and runs logs --follow RUN against the API. total: the
+ * run's steps, 0 when not known. */
+int cli_follow_store(struct cli *c, struct oc_store *st, const char *run_id, size_t total);
+int cli_follow_api(struct cli *c, const char *run_id, size_t total);
+
 /* The "outputs" object of a run document, a line each (nothing without):
  * what orch run prints at the end and orch runs show under the run. */
 void cli_print_outputs_of(json_t *doc);
