@@ -101,7 +101,7 @@ in_place() {
 }
 # The hostile bytes of s1's output never reach the terminal.
 no_hostile() {
-  if grep -qF $'\e[2J' "$T/raw" || grep -qF $'\e]0;' "$T/raw" || grep -qF $'\e[31mred' "$T/raw"; then
+  if grep -qF -e $'\e[2J' -e $'\e]0;' -e $'\e[31mred' "$T/raw"; then
     cat -v "$T/raw" | grep -F evil | head -3
     fail "$1: a step's escape sequence reached the terminal"
   fi
