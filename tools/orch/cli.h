@@ -62,6 +62,18 @@ struct oc_config *cli_global_config(struct cli *c, struct oc_registry *reg,
 struct oc_registry *cli_registry(const struct oc_config *cfg);
 
 void cli_print_json(json_t *j); /* takes j */
+/* json_err.c: with --json, a failed command's error document on stdout
+ * (unless it printed data). cli_err's messages are its message and
+ * details; cli_fail_code names the error (the first named wins); every
+ * writer of JSON data to stdout calls cli_json_printed. finish prints the
+ * document when due and returns rc; cli_exit is exit(finish(rc)). */
+void cli_json_errors(int on);
+void cli_json_printed(void);
+void cli_json_said(const char *msg);
+void cli_fail_code(const char *code);
+void cli_fail_err(const struct orch_error *err); /* the code of err's kind */
+int cli_json_finish(int rc);
+_Noreturn void cli_exit(int rc);
 void cli_err(const char *fmt, ...) ORCH_PRINTF(1, 2);
 int cli_wants_help(int argc, char **argv);
 /* "1.2s", "350ms" */

@@ -152,6 +152,10 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
     json_t *one = json_array();
     orch_status rc = st->vt->run_get(st->h, id, cli_collect_run, one, &err);
     if (rc != ORCH_OK || json_array_size(one) == 0) {
+        if (rc == ORCH_OK)
+            cli_fail_code("not_found");
+        else
+            cli_fail_err(&err);
         cli_err("no run %s in the store%s%s", id, rc != ORCH_OK ? ": " : "",
                 rc != ORCH_OK ? oc_error_text(&err) : "");
         oc_error_clear(&err);
@@ -313,6 +317,7 @@ static void cli_print_log_json(struct cli_log_sink *k, json_t *j)
 {
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
     json_decref(j);
+    cli_json_printed();
     fputs(k->n_json++ ? ",\n  " : "[\n  ", stdout);
     for (const char *p = text; p && *p; p++) {
         fputc(*p, stdout);
@@ -416,6 +421,12 @@ static int cli_runs_events(struct cli *c, struct oc_store *st, const char *id)
         json_decref(evs);
         return CLI_EXIT_FAILED;
     }
+    json_t *doc = json_array_size(evs) ? NULL : cli_run_doc(st, id);
+    if (!json_array_size(evs) && !doc) { /* a run always has events: no such run (said) */
+        json_decref(evs);
+        return CLI_EXIT_FAILED;
+    }
+    json_decref(doc);
     if (c->json) {
         cli_print_json(evs);
         return CLI_EXIT_OK;

@@ -233,6 +233,7 @@ static void cli_progress_json(const struct oc_progress *ev)
         json_object_set_new(j, "outputs", json_loadb(ev->data, ev->len, 0, NULL));
     if (ev->duration_ns)
         json_object_set_new(j, "duration_ms", json_integer(ev->duration_ns / 1000000));
+    cli_json_printed();
     json_dumpf(j, stdout, JSON_COMPACT);
     fputc('\n', stdout);
     json_decref(j);
