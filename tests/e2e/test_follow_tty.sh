@@ -10,12 +10,8 @@
 # all); --progress=plain and TERM=dumb give plain lines.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/orchd.sh"
-command -v tmux >/dev/null || fail "tmux is not installed (scripts/deps.sh --test installs it)"
-export TMUX_TMPDIR="$T"
-S=orch-follow
-K=0
-tm() { tmux -L "f$K" "$@"; }
-trap 'for ((k = 0; k <= K; k++)); do tmux -L "f$k" kill-server 2>/dev/null || true; done; od_stop; t_cleanup' EXIT
+. "$(dirname "$0")/../lib/tty.sh"
+trap 'tty_cleanup; od_stop; t_cleanup' EXIT
 
 # s1..s4 block on $T/go (s1 prints escape sequences first: a clear screen,
 # a window title, red); gate waits for an approval beside them; last needs
@@ -55,27 +51,11 @@ URL="unix:$OD_SOCK"
 } >"$T/wf.yaml"
 "$ORCH" validate "$T/wf.yaml" >/dev/null || fail "the local workflow does not validate"
 
-# start COLS ROWS [ENV...] -- ORCH ARGS...: orch in a fresh pane.
+# start COLS ROWS [ENV...] -- ORCH ARGS...: orch in a fresh pane, with
+# the writer's token and this test's store.
 start() {
-  local cols=$1 rows=$2
-  shift 2
-  local envs=()
-  while [ "$1" != -- ]; do envs+=("$1"); shift; done
-  shift
-  rm -f "$T/exit" "$T/begin"
-  tm kill-server 2>/dev/null || true
-  K=$((K + 1))
-  tm new-session -d -s "$S" -x "$cols" -y "$rows" \
-    "while [ ! -e '$T/begin' ]; do sleep 0.05; done; env TERM=xterm-256color ORCH_TOKEN=writer-token ORCH_STATE_DIR='$ORCH_STATE_DIR' ${envs[*]} '$ORCH' $*; echo \$? >'$T/exit'; sleep 600"
-  tm set -g status off
-  wait_until "the pane to be ${cols}x$rows" pane_is "$cols" "$rows"
-  tm pipe-pane -t "$S" -o "cat >'$T/raw'"
-  touch "$T/begin"
+  tty_start "$1" "$2" ORCH_TOKEN=writer-token "ORCH_STATE_DIR='$ORCH_STATE_DIR'" "${@:3}"
 }
-pane_is() { [ "$(tm display -p -t "$S" '#{pane_width}x#{pane_height}')" = "$1x$2" ]; }
-screen() { tm capture-pane -p -t "$S" >"$T/screen"; }
-screen_esc() { tm capture-pane -p -e -t "$S" >"$T/screen"; }
-scrollback() { tm capture-pane -p -S -2000 -t "$S" >"$T/screen"; }
 # N: the steps in all (the area's "/N"; "" when not known).
 summaries() { grep -cE "^  [0-9]+$TOTAL done, [0-9]+ failed, [0-9]+ skipped, [0-9]+ running  " "$T/screen" || true; }
 area_up() { screen; [ "$(summaries)" = 1 ] && [ "$(grep -cE '^  > s[1-4]  [0-9.]+(ms|s)' "$T/screen")" = 4 ]; }
@@ -87,7 +67,6 @@ area_moved() {
 notice_up() { screen; grep -qF -- "  ? gate waits for approval: orch --server $URL runs approve $R gate" "$T/screen" ||
   { [ "${COLS:-160}" -lt 120 ] && grep -qE '^  \? gate waits for approval: orch --server ' "$T/screen"; }; }
 parked() { api GET "/v1/runs/$R" "" reader; [ "$(resp "d['run']['state']")" = waiting ]; }
-ended() { [ -s "$T/exit" ]; }
 
 # in_place COLS ROWS: one summary line in the whole scrollback, each
 # running step once, no line wider than the pane.
@@ -236,7 +215,7 @@ rm -f "$T/go"
 remote_run plain
 start 80 24 -- --server "$URL" runs logs "$R" --follow
 wait_until "the area before Ctrl-C" area_up
-tm send-keys -t "$S" C-c
+tty_keys C-c
 wait_until "orch to exit after Ctrl-C" ended
 [ "$(cat "$T/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$T/exit"), not 130"
 api GET "/v1/runs/$R" "" reader
