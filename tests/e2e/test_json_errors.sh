@@ -100,6 +100,12 @@ usage|2|$S runs bogus x
 not_found|1|$S instances show i-nope
 not_found|1|$S instances destroy i-nope
 usage|2|$S instances bogus
+usage|2|$S instances create
+not_found|1|$S instances exec i-nope -- true
+not_found|1|$S instances executions i-nope
+not_found|1|$S instances output i-nope x-nope
+not_found|1|$S instances cancel i-nope x-nope
+-|1|$S runs artifact --namespace nope x
 forbidden|2|$S control pause
 usage|2|$S control bogus
 invalid|2|$S ticks --since bogus
