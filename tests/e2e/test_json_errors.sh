@@ -27,6 +27,7 @@ workflows:
       - {id: a, uses: exec, with: {run: "true"}}
 EOF
 od_start "$T/orchd.yaml"
+trap 'od_stop; t_cleanup' EXIT
 export ORCH_TOKEN=writer-token
 S="--server unix:$OD_SOCK"
 echo "x" >"$T/not-a-backup"
@@ -160,3 +161,39 @@ pass "validate's document is its own error report"
 "$ORCH" --json run "$T/ok.yaml" w >"$T/ok.out" || fail "run ok.yaml"
 if grep -F '"error": {' "$T/ok.out" >/dev/null; then fail "an error document after a success"; fi
 pass "a success prints no error document"
+
+# Data, with --server: what orch --json prints is the API's document, valid
+# against its schema in docs/api/openapi.yaml (a list: each element).
+api POST /v1/runs '{"workflow": "w"}'
+expect_http 201 "start a run of w"
+R=$(resp "d['run']['id']")
+od_wait_run "$R" succeeded
+check() { # SCHEMA[:KEY] ARGS...: orch --json ARGS (its KEY), each element when a list
+  local schema=${1%%:*} key=
+  [[ $1 == *:* ]] && key=${1#*:}
+  shift
+  # shellcheck disable=SC2086
+  "$ORCH" --json $S "$@" >"$T/data" || fail "orch --json $* failed"
+  python3 - "$T/data" "$key" <<'PY' >/dev/null || fail "orch --json $*: not JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+d = d[sys.argv[2]] if sys.argv[2] else d
+for i, e in enumerate(d if isinstance(d, list) else [d]):
+    json.dump(e, open(f"{sys.argv[1]}.{i}", "w"))
+print(len(d) if isinstance(d, list) else 1)
+PY
+  local f
+  for f in "$T"/data.*; do
+    [ -e "$f" ] || fail "orch --json $*: an empty list proves nothing"
+    python3 "$ORCH_SOURCE_DIR/tests/lib/openapi_check.py" "$ORCH_SOURCE_DIR/docs/api/openapi.yaml" "$schema" "$f" ||
+      fail "orch --json $*: not the API's $schema"
+  done
+  rm -f "$T"/data.*
+}
+check Run runs show "$R"
+check Run runs list
+check Event runs events "$R"
+check Health health
+check Control control
+check Tick:ticks ticks
+pass "orch --json --server's data validates against the API's schemas (Run, Event, Health, Control, Tick)"
