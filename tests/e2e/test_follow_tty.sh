@@ -1,7 +1,8 @@
 # A run followed on a terminal (tmux panes of 80x24 and 160x40) shows the
 # status area orch run shows: `orch --server URL runs start W --follow`
 # and `runs logs --follow RUN` against a real orchd, `orch runs logs
-# --follow RUN` against the store while orch run drives the run. The area
+# --follow RUN` against the store while orch run drives the run (whose
+# log lines show as they are written; the API's when the attempt ends). The area
 # lists the running steps with their time, the counts and the run's time,
 # is redrawn in place, says which step waits for approval with the command
 # that approves it, and is gone at the end; the exit status is the run's.
@@ -148,6 +149,10 @@ COLS=80
 start 80 24 -- -c "$T/wf.yaml" runs logs --follow "$R"
 wait_until "the status area of the local run" area_up
 wait_until "its time to move" area_moved
+# The store's log is read as it grows: a running step's line is there
+# before the step ends, above the area.
+live_line() { screen; grep -qx '\[s2\] line-2' "$T/screen"; }
+wait_until "a running step's line, live" live_line
 in_place 80 24
 touch "$T/go"
 wait_until "orch runs logs --follow to end" ended

@@ -198,9 +198,14 @@ struct cli_follow_src {
     /* The run's ledger events after seq, as the API has them; NULL when
      * they could not be read (said, *rc its exit status). */
     json_t *(*events)(void *ud, int64_t after, int *rc);
-    /* An attempt's whole log, chunk by chunk (nothing when unreadable). */
-    void (*log)(void *ud, const char *step, uint32_t attempt, cli_log_chunk_fn fn, void *fud);
+    /* An attempt's log after *seq (0: from its start), chunk by chunk,
+     * *seq moved past what was passed (nothing when unreadable). */
+    void (*log)(void *ud, const char *step, uint32_t attempt, int64_t *seq,
+                cli_log_chunk_fn fn, void *fud);
     void *ud;
+    /* Whether log can be read while the attempt runs (the store's can: a
+     * page after seq); else each log is read once, when its attempt ends. */
+    int live;
 };
 int cli_follow(struct cli *c, const char *run_id, size_t total, const struct cli_follow_src *src);
 /* orch runs logs --follow RUN against the store; orch --server URL runs

@@ -3,8 +3,9 @@
  * logs --follow RUN` (the API's GET /v1/runs/{id}/events?after=SEQ). Each
  * ledger event becomes the progress event orch run prints (progress.c), so
  * the lines, the status area on a terminal, colour and --json are those of
- * orch run, drawn by the same code. An attempt's log is printed when the
- * attempt ends, whole, above its "ok"/"!!" line. Everything taken from the
+ * orch run, drawn by the same code. An attempt's log is printed as it
+ * grows (the store's) or when the attempt ends (the API's), above its
+ * "ok"/"!!" line. Everything taken from the
  * ledger or a log is cleaned of control bytes first: a step's output or id
  * cannot move the cursor or recolour the terminal. */
 #define _GNU_SOURCE
@@ -51,6 +52,7 @@ struct cli_follow {
     struct cli_progress *p;
     const char *run_id;
     json_t *began;           /* step -> its attempt's start (ns, real time) */
+    json_t *tails;           /* running step -> [attempt, log seq printed to] */
     char final;              /* 's', 'f', 0 while the run goes on */
     int raw;                 /* --json: the bytes as they are (JSON escapes them) */
 };
@@ -78,11 +80,33 @@ static void cli_follow_log_chunk(void *ud, uint32_t stream, const char *data, si
     free(clean);
 }
 
-/* The attempt's log, before the line that ends it. */
-static void cli_follow_log(struct cli_follow *f, const char *step, uint32_t attempt)
+/* What the attempt logged since last time; end: it ended (its tail is
+ * dropped). */
+static void cli_follow_log(struct cli_follow *f, const char *step, uint32_t attempt, int end)
 {
+    json_t *t = json_object_get(f->tails, step);
+    int64_t seq = 0;
+    if (t && (uint32_t)json_integer_value(json_array_get(t, 0)) == attempt)
+        seq = json_integer_value(json_array_get(t, 1));
     struct cli_log_feed k = {f, step};
-    f->src->log(f->src->ud, step, attempt, cli_follow_log_chunk, &k);
+    f->src->log(f->src->ud, step, attempt, &seq, cli_follow_log_chunk, &k);
+    if (end)
+        json_object_del(f->tails, step);
+    else
+        json_object_set_new(f->tails, step, json_pack("[I,I]", (json_int_t)attempt, seq));
+}
+
+/* The running attempts' new lines, when the source can read them live. */
+static void cli_follow_tails(struct cli_follow *f)
+{
+    if (!f->src->live)
+        return;
+    const char *step;
+    json_t *t;
+    void *tmp;
+    json_object_foreach_safe(f->tails, tmp, step, t) {
+        cli_follow_log(f, step, (uint32_t)json_integer_value(json_array_get(t, 0)), 0);
+    }
 }
 
 static uint32_t cli_step_state_of(const char *type)
@@ -117,9 +141,11 @@ static void cli_follow_step(struct cli_follow *f, const char *type, json_t *d,
         ev->type = OC_EV_STEP_STARTED;
         ev->began_ns = ts;
         json_object_set_new(f->began, ev->step_id, json_integer(ts));
+        json_object_set_new(f->tails, ev->step_id, json_pack("[I,I]", (json_int_t)ev->attempt,
+                                                             (json_int_t)0));
     } else if (!strcmp(type, "step.retrying") || state) {
         if (state != ORCH_STEP_SKIPPED)
-            cli_follow_log(f, ev->step_id, ev->attempt);
+            cli_follow_log(f, ev->step_id, ev->attempt, 1);
         ev->type = state ? OC_EV_STEP_FINISHED : OC_EV_STEP_RETRY;
         ev->state = state;
         if (began && ts)
@@ -206,7 +232,8 @@ static void cli_follow_nap(void)
 int cli_follow(struct cli *c, const char *run_id, size_t total,
                const struct cli_follow_src *src)
 {
-    struct cli_follow f = {src, cli_progress_new(c), run_id, json_object(), 0, c->json};
+    struct cli_follow f = {src, cli_progress_new(c), run_id, json_object(), json_object(), 0,
+                           c->json};
     cli_progress_total(f.p, total);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
@@ -226,6 +253,8 @@ int cli_follow(struct cli *c, const char *run_id, size_t total,
             after = json_integer_value(json_object_get(e, "seq"));
             cli_follow_event(&f, e);
         }
+        if (!f.final)
+            cli_follow_tails(&f);
         if (!json_array_size(evs) && !f.final)
             cli_follow_nap();
         json_decref(evs);
@@ -233,6 +262,7 @@ int cli_follow(struct cli *c, const char *run_id, size_t total,
     sigaction(SIGINT, &old, NULL);
     cli_progress_free(f.p);
     json_decref(f.began);
+    json_decref(f.tails);
     if (cli_follow_stop)
         return 128 + SIGINT;
     if (rc != CLI_EXIT_OK)

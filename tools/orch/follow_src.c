@@ -1,6 +1,7 @@
 /* Where a followed run's ledger and logs come from (follow.c): the store
- * the CLI opened, or the daemon's API (GET /v1/runs/{id}/events?after=SEQ
- * and an attempt's log as text). */
+ * the CLI opened (an attempt's log read page by page as it grows), or the
+ * daemon's API (GET /v1/runs/{id}/events?after=SEQ, and an attempt's log as
+ * text once it ended: the API's log has no offset to read after). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,23 +41,25 @@ static json_t *cli_store_events(void *ud, int64_t after, int *rc)
 struct cli_chunk_to {
     cli_log_chunk_fn fn;
     void *ud;
+    int64_t *seq;
 };
 
 static int32_t cli_store_chunk(void *ud, const struct orch_log_rec *l)
 {
     struct cli_chunk_to *k = ud;
     k->fn(k->ud, l->stream, l->data, (size_t)l->len);
+    *k->seq = l->seq;
     return 0;
 }
 
-static void cli_store_log(void *ud, const char *step, uint32_t attempt, cli_log_chunk_fn fn,
-                          void *fud)
+static void cli_store_log(void *ud, const char *step, uint32_t attempt, int64_t *seq,
+                          cli_log_chunk_fn fn, void *fud)
 {
     struct cli_store_src *s = ud;
-    struct cli_chunk_to k = {fn, fud};
+    struct cli_chunk_to k = {fn, fud, seq};
     struct orch_error err;
     oc_error_init(&err);
-    if (s->st->vt->log_read(s->st->h, s->run_id, step, attempt, 0, cli_store_chunk, &k,
+    if (s->st->vt->log_read(s->st->h, s->run_id, step, attempt, *seq, cli_store_chunk, &k,
                             &err) != ORCH_OK)
         oc_error_clear(&err); /* the attempt's lines are missing; its end is still said */
 }
@@ -64,7 +67,7 @@ static void cli_store_log(void *ud, const char *step, uint32_t attempt, cli_log_
 int cli_follow_store(struct cli *c, struct oc_store *st, const char *run_id, size_t total)
 {
     struct cli_store_src s = {st, run_id};
-    struct cli_follow_src src = {cli_store_events, cli_store_log, &s};
+    struct cli_follow_src src = {cli_store_events, cli_store_log, &s, 1};
     return cli_follow(c, run_id, total, &src);
 }
 
@@ -87,10 +90,13 @@ static json_t *cli_api_events(void *ud, int64_t after, int *rc)
     return evs ? evs : json_array();
 }
 
-static void cli_api_log(void *ud, const char *step, uint32_t attempt, cli_log_chunk_fn fn,
-                        void *fud)
+static void cli_api_log(void *ud, const char *step, uint32_t attempt, int64_t *seq,
+                        cli_log_chunk_fn fn, void *fud)
 {
     struct cli_api_src *s = ud;
+    if (*seq)
+        return; /* read once, whole */
+    *seq = 1;
     char *seg = cli_seg(step);
     char *path = oc_xasprintf("/v1/runs/%s/steps/%s/logs?attempt=%u", s->run_seg, seg, attempt);
     free(seg);
@@ -107,7 +113,7 @@ static void cli_api_log(void *ud, const char *step, uint32_t attempt, cli_log_ch
 int cli_follow_api(struct cli *c, const char *run_id, size_t total)
 {
     struct cli_api_src s = {c, cli_seg(run_id)};
-    struct cli_follow_src src = {cli_api_events, cli_api_log, &s};
+    struct cli_follow_src src = {cli_api_events, cli_api_log, &s, 0};
     int rc = cli_follow(c, run_id, total, &src);
     free(s.run_seg);
     return rc;
