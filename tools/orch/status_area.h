@@ -1,10 +1,10 @@
-/* The live status area of `orch run` on a terminal: the steps running now
- * with their elapsed time, the counts done/failed/skipped/total and the
- * run's elapsed time, the steps waiting for approval with the command
- * that approves them, redrawn in place under the lines that scroll above
- * it (and every quarter of a second, so times move while nothing
- * happens). Whoever prints a scrolling line does it between
- * cli_status_hide and cli_status_show, under the area's lock. */
+/* The live status area of `orch run` (and of a run followed, follow.c) on
+ * a terminal: the steps running now with their elapsed time, the steps
+ * waiting for approval with the command that approves them, the counts
+ * done/failed/skipped/total and the run's elapsed time, redrawn in place
+ * under the lines that scroll above it (and every quarter of a second, so
+ * times move while nothing happens). Whoever prints a scrolling line does
+ * it between cli_status_hide and cli_status_show, under the area's lock. */
 #ifndef CLI_STATUS_AREA_H
 #define CLI_STATUS_AREA_H
 
