@@ -21,6 +21,7 @@ static const char usage[] =
     "  runs list [--state S] [--workflow W] [--limit N]\n"
     "  runs show RUN_ID                        steps, attempts, outputs, errors\n"
     "  runs logs RUN_ID [STEP]                 the recorded output of steps\n"
+    "  runs logs RUN_ID --follow               the run live, as orch run shows it\n"
     "  runs events RUN_ID                      the run's event ledger\n"
     "  runs discard RUN_ID [--reason TEXT]     a dead letter (failed run), for good\n"
     "  validate FILE                           check a workflow file\n"
