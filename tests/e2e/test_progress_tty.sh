@@ -7,14 +7,7 @@
 # escape byte at all when stdout is not a terminal; --progress=plain and
 # TERM=dumb give the plain lines; Ctrl-C exits 130 with the run cancelled.
 . "$(dirname "$0")/../lib/common.sh"
-command -v tmux >/dev/null || fail "tmux is not installed (scripts/deps.sh --test installs it)"
-export TMUX_TMPDIR="$T" # tmux servers of this test's own
-S=orch-progress
-# A server (socket) per pane: a server being killed while the next one
-# starts on the same socket makes tmux exit "server exited unexpectedly".
-K=0
-tm() { tmux -L "p$K" "$@"; }
-trap 'for ((k = 0; k <= K; k++)); do tmux -L "p$k" kill-server 2>/dev/null || true; done; t_cleanup' EXIT
+. "$(dirname "$0")/../lib/tty.sh"
 {
   echo "version: 1"
   echo "workflows:"
@@ -28,27 +21,9 @@ trap 'for ((k = 0; k <= K; k++)); do tmux -L "p$k" kill-server 2>/dev/null || tr
 
 # start COLS ROWS [ENV...] -- [ORCH ARGS...]: orch run in a fresh pane.
 start() {
-  local cols=$1 rows=$2
-  shift 2
-  local envs=()
-  while [ "$1" != -- ]; do envs+=("$1"); shift; done
-  shift
-  rm -f "$T/go" "$T/exit" "$T/begin"
-  tm kill-server 2>/dev/null || true
-  K=$((K + 1))
-  # orch starts once the pane has its size (a pane resized while orch
-  # draws moves its lines: that is the terminal's doing, not orch's).
-  tm new-session -d -s "$S" -x "$cols" -y "$rows" \
-    "while [ ! -e '$T/begin' ]; do sleep 0.05; done; env TERM=xterm-256color ${envs[*]} '$ORCH' $* run ${RUN_ARGS:-'$T/wf.yaml' w}; echo \$? >'$T/exit'; sleep 600"
-  tm set -g status off
-  wait_until "the pane to be ${cols}x$rows" pane_is "$cols" "$rows"
-  tm pipe-pane -t "$S" -o "cat >'$T/raw'"
-  touch "$T/begin"
+  rm -f "$T/go"
+  tty_start "$@" run "${RUN_ARGS:-'$T/wf.yaml' w}"
 }
-pane_is() { [ "$(tm display -p -t "$S" '#{pane_width}x#{pane_height}')" = "$1x$2" ]; }
-screen() { tm capture-pane -p -t "$S" >"$T/screen"; }
-screen_esc() { tm capture-pane -p -e -t "$S" >"$T/screen"; }
-scrollback() { tm capture-pane -p -S -2000 -t "$S" >"$T/screen"; }
 summaries() { grep -cE '^  [0-9]+/20 done, [0-9]+ failed, [0-9]+ skipped, [0-9]+ running  ' "$T/screen" || true; }
 area_up() { screen; [ "$(summaries)" = 1 ] && grep -qE '^  > s[0-9]{2}  [0-9.]+(ms|s)' "$T/screen"; }
 # The run's time on the summary line, in seconds (at least 1 once moved).
@@ -57,7 +32,6 @@ area_moved() {
   grep -E '^  0/20 done, 0 failed, 0 skipped, [0-9]+ running  [0-9.]+s$' "$T/screen" |
     grep -qE '  ([1-9][0-9]*\.[0-9]+|[1-9][0-9]*)s$'
 }
-ended() { [ -s "$T/exit" ]; }
 grep_started() { screen; grep -q '^\[s[0-9][0-9]\] line-' "$T/screen"; }
 
 for size in "80 24" "160 40"; do
@@ -121,7 +95,7 @@ pass "plain lines when not a terminal (no escape byte), with --progress=plain an
 # Ctrl-C: the run is cancelled, orch exits 130.
 start 80 24 -- ""
 wait_until "the status area" area_up
-tm send-keys -t "$S" C-c
+tty_keys C-c
 wait_until "orch to exit after Ctrl-C" ended
 [ "$(cat "$T/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$T/exit"), not 130"
 run=$("$ORCH" --json runs list --limit 1 | jq_py "d[0]['id']")

@@ -80,8 +80,8 @@ export ORCH_TOKEN=writer-token
 SRV="unix:$OD_SOCK"
 o --server "$SRV" runs start quick --wait --follow
 expect_rc 0 "runs start --wait --follow of a succeeding run"
-expect_out "==> say (attempt 1) <==" "the first step's log, headed"
-expect_out "quick-out" "the first step's output"
+expect_out "[say] quick-out" "the first step's output, under its name"
+expect_out "ok say succeeded in " "the first step's end with its duration"
 expect_out "second-step-line" "the second step's output"
 expect_out "succeeded" "the run's end"
 expect_out 'output    said = "quick-out"' "the outputs"
@@ -93,10 +93,11 @@ o --server "$SRV" runs start failing --wait
 expect_rc 1 "--wait alone: the run's status"
 expect_no_out "about-to-fail" "--wait without --follow prints no log"
 o --server "$SRV" runs start quick --follow
-expect_rc 2 "--follow without --wait"
-expect_out "--follow goes with --wait" "says why"
+expect_rc 0 "--follow waits too"
+expect_out "[say] quick-out" "--follow alone: the log"
+expect_out 'output    said = "quick-out"' "--follow alone: the outputs"
 o --server "$SRV" --json runs start quick --wait
 expect_rc 0 "--json --wait"
 [ "$(jq_py "d['outputs']['said']" <"$T/out")" = quick-out ] || fail "--json --wait: $(cat "$T/out")"
-pass "orch --server runs start --wait [--follow]: live logs, the outputs, the run's exit status"
+pass "orch --server runs start --wait, --follow: the logs, the outputs, the run's exit status"
 od_stop

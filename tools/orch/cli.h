@@ -62,6 +62,18 @@ struct oc_config *cli_global_config(struct cli *c, struct oc_registry *reg,
 struct oc_registry *cli_registry(const struct oc_config *cfg);
 
 void cli_print_json(json_t *j); /* takes j */
+/* json_err.c: with --json, a failed command's error document on stdout
+ * (unless it printed data). cli_err's messages are its message and
+ * details; cli_fail_code names the error (the first named wins); every
+ * writer of JSON data to stdout calls cli_json_printed. finish prints the
+ * document when due and returns rc; cli_exit is exit(finish(rc)). */
+void cli_json_errors(int on);
+void cli_json_printed(void);
+void cli_json_said(const char *msg);
+void cli_fail_code(const char *code);
+void cli_fail_err(const struct orch_error *err); /* the code of err's kind */
+int cli_json_finish(int rc);
+_Noreturn void cli_exit(int rc);
 void cli_err(const char *fmt, ...) ORCH_PRINTF(1, 2);
 int cli_wants_help(int argc, char **argv);
 /* "1.2s", "350ms" */
@@ -176,6 +188,32 @@ void cli_progress_total(struct cli_progress *p, size_t total);
 void cli_progress_end(struct cli_progress *p);
 void cli_progress_free(struct cli_progress *p);
 void cli_progress_cb(void *ud, const struct oc_progress *ev);
+/* follow.c: a run followed from its ledger until it ends (through its
+ * approvals), printed as orch run prints one (the same lines, status area
+ * and --json events). The source reads the ledger and the logs, of the
+ * store or of the API (follow_src.c). The exit status: the run's, 130 on
+ * SIGINT (the run goes on), or the source's error's. */
+typedef void (*cli_log_chunk_fn)(void *ud, uint32_t stream, const char *data, size_t len);
+struct cli_follow_src {
+    /* The run's ledger events after seq, as the API has them; NULL when
+     * they could not be read (said, *rc its exit status). */
+    json_t *(*events)(void *ud, int64_t after, int *rc);
+    /* An attempt's log after *seq (0: from its start), chunk by chunk,
+     * *seq moved past what was passed (nothing when unreadable). */
+    void (*log)(void *ud, const char *step, uint32_t attempt, int64_t *seq,
+                cli_log_chunk_fn fn, void *fud);
+    void *ud;
+    /* Whether log can be read while the attempt runs (the store's can: a
+     * page after seq); else each log is read once, when its attempt ends. */
+    int live;
+};
+int cli_follow(struct cli *c, const char *run_id, size_t total, const struct cli_follow_src *src);
+/* orch runs logs --follow RUN against the store; orch --server URL runs
+ * start W --follow and runs logs --follow RUN against the API. total: the
+ * run's steps, 0 when not known. */
+int cli_follow_store(struct cli *c, struct oc_store *st, const char *run_id, size_t total);
+int cli_follow_api(struct cli *c, const char *run_id, size_t total);
+
 /* The "outputs" object of a run document, a line each (nothing without):
  * what orch run prints at the end and orch runs show under the run. */
 void cli_print_outputs_of(json_t *doc);

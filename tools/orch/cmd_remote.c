@@ -12,8 +12,9 @@ static const char cli_runs_remote_usage[] =
     "usage: orch --server URL runs COMMAND\n"
     "  list [--state S] [--workflow W] [--limit N]\n"
     "  show RUN_ID\n"
-    "  start WORKFLOW [--input K=V]... [--idempotency-key K] [--wait [--follow]]\n"
+    "  start WORKFLOW [--input K=V]... [--idempotency-key K] [--wait] [--follow]\n"
     "  logs RUN_ID STEP [--attempt N] [--follow]\n"
+    "  logs RUN_ID --follow   (the whole run, as orch run shows it, until it ends)\n"
     "  events RUN_ID\n"
     "  cancel RUN_ID | requeue RUN_ID | discard RUN_ID [--reason TEXT]\n"
     "  approve|reject RUN_ID STEP [--input K=V]... [--comment TEXT]\n";
@@ -94,7 +95,8 @@ static int cli_remote_show(struct cli *c, const char *id)
     return CLI_EXIT_OK;
 }
 
-static int cli_remote_wait(struct cli *c, const char *id, int follow);
+static int cli_remote_follow(struct cli *c, const char *id);
+static int cli_remote_wait(struct cli *c, const char *id);
 
 static int cli_remote_start(struct cli *c, int argc, char **argv)
 {
@@ -119,17 +121,12 @@ static int cli_remote_start(struct cli *c, int argc, char **argv)
             return cli_remote_usage();
         }
     }
-    if (follow && !wait) {
-        cli_err("runs start: --follow goes with --wait");
-        json_decref(body);
-        return CLI_EXIT_USAGE;
-    }
     json_t *out;
     int rc = cli_http_call(c, "POST", "/v1/runs", body, &out);
     if (rc != CLI_EXIT_OK)
         return rc;
     json_t *run = json_object_get(out, "run");
-    if (c->json && !wait)
+    if (c->json && !wait && !follow)
         cli_print_json(json_incref(out));
     else if (!c->json)
         printf("run %s: %s%s\n", json_string_value(json_object_get(run, "id")),
@@ -138,8 +135,11 @@ static int cli_remote_start(struct cli *c, int argc, char **argv)
                    ? " (an earlier run with this idempotency key)"
                    : "");
     fflush(stdout);
-    if (wait)
-        rc = cli_remote_wait(c, json_string_value(json_object_get(run, "id")), follow);
+    const char *id = json_string_value(json_object_get(run, "id"));
+    if (follow) /* --follow waits too */
+        rc = cli_remote_follow(c, id);
+    else if (wait)
+        rc = cli_remote_wait(c, id);
     json_decref(out);
     return rc;
 }
@@ -161,40 +161,28 @@ static int cli_print_log_event(void *ud, const char *event, json_t *data)
     return 0;
 }
 
-/* One attempt's log, followed to its end (GET .../logs?follow=true). */
-static int cli_remote_follow_attempt(struct cli *c, const char *id, const char *step,
-                                     json_int_t attempt)
-{
-    char *run = cli_seg(id), *st = cli_seg(step);
-    char *path = oc_xasprintf("/v1/runs/%s/steps/%s/logs?follow=true&attempt=%lld", run, st,
-                              (long long)attempt);
-    free(run);
-    free(st);
-    if (!c->json)
-        printf("==> %s (attempt %lld) <==\n", step, (long long)attempt);
-    fflush(stdout);
-    struct cli_http_res res;
-    int failed = 0;
-    int rc = cli_http_events(c, "GET", path, NULL, cli_print_log_event, &failed, &res);
-    free(path);
-    if (rc == 0 && res.status != 200)
-        rc = cli_http_fail(c, &res);
-    cli_http_res_free(&res);
-    return rc;
-}
-
 static int cli_state_ended(const char *s)
 {
     return s && (!strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled"));
 }
 
-/* --wait: until the run ends (or parks for a decision), reading it again
- * every 0.5 s; --follow: each attempt's log in turn, live, as the steps
- * reach them (steps in parallel are printed one after the other, each
- * whole). The exit status is the run's, as orch run's is. */
-static int cli_remote_wait(struct cli *c, const char *id, int follow)
+/* --follow: the run's ledger as orch run prints a run (follow.c), until it
+ * ends, through its approvals. The run's steps are the area's total. */
+static int cli_remote_follow(struct cli *c, const char *id)
 {
-    json_t *printed = json_object(); /* "step#attempt" followed already */
+    int rc;
+    json_t *out = cli_remote_run(c, id, &rc);
+    if (!out)
+        return rc;
+    size_t total = json_array_size(json_object_get(json_object_get(out, "run"), "steps"));
+    json_decref(out);
+    return cli_follow_api(c, id, total);
+}
+
+/* --wait: until the run ends (or parks for a decision), reading it again
+ * every 0.5 s. The exit status is the run's, as orch run's is. */
+static int cli_remote_wait(struct cli *c, const char *id)
+{
     int rc = CLI_EXIT_FAILED;
     const char *state = NULL;
     json_t *out = NULL;
@@ -202,58 +190,34 @@ static int cli_remote_wait(struct cli *c, const char *id, int follow)
         json_decref(out);
         out = cli_remote_run(c, id, &rc);
         if (!out)
-            break;
-        json_t *run = json_object_get(out, "run");
-        state = json_string_value(json_object_get(run, "state"));
-        int followed = 0;
-        size_t i, k;
-        json_t *s, *a;
-        json_array_foreach(follow ? json_object_get(run, "steps") : NULL, i, s) {
-            const char *step = json_string_value(json_object_get(s, "id"));
-            json_array_foreach(json_object_get(s, "attempts"), k, a) {
-                json_int_t n = json_integer_value(json_object_get(a, "attempt"));
-                char key[600];
-                snprintf(key, sizeof key, "%s#%lld", step ? step : "", (long long)n);
-                if (!step || json_object_get(printed, key))
-                    continue;
-                json_object_set_new(printed, key, json_true());
-                cli_remote_follow_attempt(c, id, step, n);
-                followed = 1;
-            }
-        }
-        if (followed)
-            continue; /* read the run again: steps went on meanwhile */
+            return rc;
+        state = json_string_value(json_object_get(json_object_get(out, "run"), "state"));
         if (cli_state_ended(state) || (state && !strcmp(state, "waiting")))
             break;
         usleep(500000);
     }
-    if (out) {
-        json_t *run = json_object_get(out, "run");
-        if (c->json) {
-            cli_print_json(json_incref(run));
-        } else {
-            const char *e = json_string_value(json_object_get(run, "error"));
-            printf("run %s %s%s%s\n", id, state ? state : "?", e ? ": " : "", e ? e : "");
-            cli_print_outputs_of(run);
-        }
-        if (state && !strcmp(state, "waiting"))
-            fprintf(stderr, "orch: run %s waits for a decision: orch --server %s runs approve "
-                            "%s STEP (or reject)\n", id, c->server, id);
-        /* The run's outcome; a log that could not be followed was said. */
-        rc = state && (!strcmp(state, "succeeded") || !strcmp(state, "waiting"))
-                 ? CLI_EXIT_OK
-                 : CLI_EXIT_FAILED;
+    json_t *run = json_object_get(out, "run");
+    if (c->json) {
+        cli_print_json(json_incref(run));
+    } else {
+        const char *e = json_string_value(json_object_get(run, "error"));
+        printf("run %s %s%s%s\n", id, state ? state : "?", e ? ": " : "", e ? e : "");
+        cli_print_outputs_of(run);
     }
+    if (state && !strcmp(state, "waiting"))
+        fprintf(stderr, "orch: run %s waits for a decision: orch --server %s runs approve "
+                        "%s STEP (or reject)\n", id, c->server, id);
+    rc = state && (!strcmp(state, "succeeded") || !strcmp(state, "waiting")) ? CLI_EXIT_OK
+                                                                              : CLI_EXIT_FAILED;
     json_decref(out);
-    json_decref(printed);
     return rc;
 }
 
 static int cli_remote_logs(struct cli *c, int argc, char **argv)
 {
     const char *attempt = NULL;
-    int follow = 0;
-    for (int i = 2; i < argc; i++) {
+    int follow = 0, first = argc >= 2 && strncmp(argv[1], "-", 1) ? 2 : 1;
+    for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--attempt") && i + 1 < argc)
             attempt = argv[++i];
         else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
@@ -261,6 +225,10 @@ static int cli_remote_logs(struct cli *c, int argc, char **argv)
         else
             return cli_remote_usage();
     }
+    if (first == 1 && follow && !attempt)
+        return cli_remote_follow(c, argv[0]); /* the whole run */
+    if (first == 1)
+        return cli_remote_usage();
     char *run = cli_seg(argv[0]), *step = cli_seg(argv[1]);
     struct oc_buf path = {0};
     oc_buf_addf(&path, "/v1/runs/%s/steps/%s/logs?follow=%s", run, step,
@@ -388,7 +356,7 @@ int cmd_runs_remote(struct cli *c, int argc, char **argv)
         return cli_remote_show(c, argv[1]);
     if (!strcmp(sub, "start"))
         return cli_remote_start(c, argc - 1, argv + 1);
-    if (!strcmp(sub, "logs") && argc >= 3)
+    if (!strcmp(sub, "logs"))
         return cli_remote_logs(c, argc - 1, argv + 1);
     if (!strcmp(sub, "events") && argc == 2)
         return cli_remote_events(c, argv[1]);

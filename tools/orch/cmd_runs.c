@@ -14,6 +14,7 @@ static int cli_usage_runs(FILE *f, int rc)
     fputs("usage: orch runs list [--state S] [--workflow W] [--limit N]\n"
           "       orch runs show RUN_ID\n"
           "       orch runs logs RUN_ID [STEP] [--attempt N]\n"
+          "       orch runs logs RUN_ID --follow   (the run as orch run shows it, until it ends)\n"
           "       orch runs events RUN_ID\n"
           "       orch runs artifacts RUN_ID   (name, size, sha256, step)\n"
           "       orch runs artifact RUN_ID NAME [-o|--output FILE]   (checked by sha256)\n"
@@ -143,6 +144,10 @@ static json_t *cli_run_doc(struct oc_store *st, const char *id)
     json_t *one = json_array();
     orch_status rc = st->vt->run_get(st->h, id, cli_collect_run, one, &err);
     if (rc != ORCH_OK || json_array_size(one) == 0) {
+        if (rc == ORCH_OK)
+            cli_fail_code("not_found");
+        else
+            cli_fail_err(&err);
         cli_err("no run %s in the store%s%s", id, rc != ORCH_OK ? ": " : "",
                 rc != ORCH_OK ? oc_error_text(&err) : "");
         oc_error_clear(&err);
@@ -296,6 +301,7 @@ static void cli_print_log_json(struct cli_log_sink *k, json_t *j)
 {
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
     json_decref(j);
+    cli_json_printed();
     fputs(k->n_json++ ? ",\n  " : "[\n  ", stdout);
     for (const char *p = text; p && *p; p++) {
         fputc(*p, stdout);
@@ -319,13 +325,25 @@ static int32_t cli_print_log(void *ud, const struct orch_log_rec *l)
     return 0;
 }
 
-static int cli_runs_logs(struct cli *c, struct oc_store *st, int argc, char **argv)
+/* The steps of the run's workflow in the -c config, 0 without it. */
+static size_t cli_run_total(const struct oc_config *cfg, json_t *doc)
+{
+    const char *wf = json_string_value(json_object_get(doc, "workflow"));
+    const struct oc_workflow *w = cfg && wf ? oc_config_workflow(cfg, wf) : NULL;
+    return w ? w->n_steps : 0;
+}
+
+static int cli_runs_logs(struct cli *c, struct oc_store *st, const struct oc_config *cfg,
+                         int argc, char **argv)
 {
     const char *id = NULL, *step = NULL;
     uint32_t only_attempt = 0;
+    int follow = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--attempt") && i + 1 < argc)
             only_attempt = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--follow"))
+            follow = 1;
         else if (!id)
             id = argv[i];
         else if (!step)
@@ -333,11 +351,19 @@ static int cli_runs_logs(struct cli *c, struct oc_store *st, int argc, char **ar
         else
             return cli_usage_runs(stderr, CLI_EXIT_USAGE);
     }
-    if (!id)
+    if (!id || (follow && (step || only_attempt))) {
+        if (follow)
+            cli_err("runs logs --follow follows the whole run: no STEP, no --attempt");
         return cli_usage_runs(stderr, CLI_EXIT_USAGE);
+    }
     json_t *doc = cli_run_doc(st, id);
     if (!doc)
         return CLI_EXIT_FAILED;
+    if (follow) {
+        size_t total = cli_run_total(cfg, doc);
+        json_decref(doc);
+        return cli_follow_store(c, st, id, total);
+    }
     struct cli_log_sink k = {.json = c->json};
     struct orch_error err;
     oc_error_init(&err);
@@ -379,6 +405,12 @@ static int cli_runs_events(struct cli *c, struct oc_store *st, const char *id)
         json_decref(evs);
         return CLI_EXIT_FAILED;
     }
+    json_t *doc = json_array_size(evs) ? NULL : cli_run_doc(st, id);
+    if (!json_array_size(evs) && !doc) { /* a run always has events: no such run (said) */
+        json_decref(evs);
+        return CLI_EXIT_FAILED;
+    }
+    json_decref(doc);
     if (c->json) {
         cli_print_json(evs);
         return CLI_EXIT_OK;
@@ -457,7 +489,7 @@ int cmd_runs(struct cli *c, int argc, char **argv)
         else if (!strcmp(sub, "show"))
             rc = cli_runs_show(c, st, argv[1]);
         else if (!strcmp(sub, "logs"))
-            rc = cli_runs_logs(c, st, argc - 1, argv + 1);
+            rc = cli_runs_logs(c, st, cfg, argc - 1, argv + 1);
         else if (control)
             rc = cli_runs_control(c, st, sub, argc - 1, argv + 1);
         else if (art)

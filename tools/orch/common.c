@@ -14,10 +14,13 @@ void cli_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("orch: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
     va_end(ap);
+    fprintf(stderr, "orch: %s\n", msg ? msg : fmt);
+    cli_json_said(msg ? msg : fmt); /* --json: the error document's too */
+    free(msg);
 }
 
 int cli_wants_help(int argc, char **argv)
@@ -30,6 +33,7 @@ int cli_wants_help(int argc, char **argv)
 
 void cli_print_json(json_t *j)
 {
+    cli_json_printed();
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
     fputc('\n', stdout);
     json_decref(j);
@@ -80,8 +84,12 @@ static struct oc_config *cli_load(const char *path, struct oc_registry *reg, int
 {
     struct oc_diag diag = {0};
     struct oc_config *cfg = oc_config_load(path, reg, &diag);
-    for (size_t i = 0; i < diag.n; i++)
+    for (size_t i = 0; i < diag.n; i++) {
         fprintf(stderr, "%s\n", diag.msgs[i]);
+        cli_json_said(diag.msgs[i]);
+    }
+    if (!cfg)
+        cli_fail_code("config");
     for (size_t i = 0; warnings && i < diag.n_warns; i++)
         fprintf(stderr, "%s\n", diag.warns[i]);
     if (!cfg && diag.n == 0)
@@ -109,8 +117,10 @@ struct oc_store *cli_open_store(struct cli *c, struct oc_registry *reg,
     oc_error_init(&err);
     const char *sd = c->state_dir ? c->state_dir : cfg ? cfg->state_dir : NULL;
     struct oc_store *s = oc_store_open(reg, cfg ? &cfg->store : NULL, sd, &err);
-    if (!s)
+    if (!s) {
+        cli_fail_code("store");
         cli_err("cannot open the store: %s", oc_error_text(&err));
+    }
     oc_error_clear(&err);
     return s;
 }

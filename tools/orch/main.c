@@ -21,6 +21,7 @@ static const char usage[] =
     "  runs list [--state S] [--workflow W] [--limit N]\n"
     "  runs show RUN_ID                        steps, attempts, outputs, errors\n"
     "  runs logs RUN_ID [STEP]                 the recorded output of steps\n"
+    "  runs logs RUN_ID --follow               the run live, as orch run shows it\n"
     "  runs events RUN_ID                      the run's event ledger\n"
     "  runs discard RUN_ID [--reason TEXT]     a dead letter (failed run), for good\n"
     "  validate FILE                           check a workflow file\n"
@@ -76,7 +77,8 @@ static const struct cli_cmd cli_cmds[] = {
 static const char exit_codes[] =
     "\nexit status: 0 success; 1 the run (or the request) failed or was cancelled;\n"
     "2 bad usage, configuration or store; 130 interrupted by SIGINT (the run is\n"
-    "cancelled first), 143 by SIGTERM.\n";
+    "cancelled first; a --follow leaves it going), 143 by SIGTERM. With --json a\n"
+    "failure is one document on stdout: {\"error\": {code, message, exit, details}}.\n";
 
 static int cli_known(const char *name)
 {
@@ -145,8 +147,14 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "__complete"))
         return cmd_complete(&c, argc - 2, argv + 2);
     struct cli_args a;
+    /* --json before the parser's own errors: a bad option is a JSON error
+     * too when --json is among the words. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json"))
+            cli_json_errors(1);
     if (cli_args_parse(&c, argc, argv, &a) != 0)
-        return CLI_EXIT_USAGE;
+        return cli_json_finish(CLI_EXIT_USAGE);
+    cli_json_errors(c.json);
     int rc;
     /* `orch help [CMD]` is `orch [CMD] --help`. */
     int help = a.help;
@@ -187,5 +195,5 @@ int main(int argc, char **argv)
     }
 out:
     cli_args_free(&a);
-    return rc;
+    return cli_json_finish(rc);
 }

@@ -31,6 +31,7 @@ struct cli_partial {
 
 struct cli_progress {
     int json, colour;
+    const char *server;      /* the --server the approve command names */
     struct cli_status *area; /* NULL: plain lines */
     struct cli_partial *partial;
 };
@@ -70,6 +71,7 @@ struct cli_progress *cli_progress_new(const struct cli *c)
 {
     struct cli_progress *p = oc_xcalloc(1, sizeof *p);
     p->json = c->json;
+    p->server = c->server;
     if (p->json)
         return p;
     p->colour = cli_colour(c);
@@ -231,6 +233,7 @@ static void cli_progress_json(const struct oc_progress *ev)
         json_object_set_new(j, "outputs", json_loadb(ev->data, ev->len, 0, NULL));
     if (ev->duration_ns)
         json_object_set_new(j, "duration_ms", json_integer(ev->duration_ns / 1000000));
+    cli_json_printed();
     json_dumpf(j, stdout, JSON_COMPACT);
     fputc('\n', stdout);
     json_decref(j);
@@ -245,11 +248,29 @@ static void cli_put(const struct cli_progress *p, const char *sgr, const char *s
         fputs(s, stdout);
 }
 
-/* What the event changes in the status area. */
-static void cli_area_event(struct cli_status *a, const struct oc_progress *ev)
+/* A waiting step's line in the area: the command that approves it. */
+static void cli_area_waiting(struct cli_progress *p, const struct oc_progress *ev)
 {
-    if (ev->type == OC_EV_STEP_STARTED)
-        cli_status_step_started(a, ev->step_id, ev->attempt ? ev->attempt : 1);
+    struct oc_buf cmd = {0};
+    oc_buf_addf(&cmd, "orch %s%s%sruns approve %s %s", p->server ? "--server " : "",
+                p->server ? p->server : "", p->server ? " " : "",
+                ev->run_id ? ev->run_id : "RUN", ev->step_id);
+    cli_status_step_waiting(p->area, ev->step_id, cmd.data);
+    oc_buf_free(&cmd);
+}
+
+/* What the event changes in the status area. */
+static void cli_area_event(struct cli_progress *p, const struct oc_progress *ev)
+{
+    struct cli_status *a = p->area;
+    if (ev->type == OC_EV_RUN_STARTED)
+        cli_status_run_began(a, ev->began_ns);
+    else if (ev->type == OC_EV_STEP_WAITING)
+        cli_area_waiting(p, ev);
+    else if (ev->type == OC_EV_STEP_DECIDED)
+        cli_status_step_decided(a, ev->step_id);
+    else if (ev->type == OC_EV_STEP_STARTED)
+        cli_status_step_started(a, ev->step_id, ev->attempt ? ev->attempt : 1, ev->began_ns);
     else if (ev->type == OC_EV_STEP_RETRY)
         cli_status_step_ended(a, ev->step_id, 'r');
     else if (ev->type == OC_EV_STEP_EXPANDED)
@@ -305,7 +326,7 @@ void cli_progress_cb(void *ud, const struct oc_progress *ev)
         return;
     }
     cli_status_hide(p->area);
-    cli_area_event(p->area, ev);
+    cli_area_event(p, ev);
     cli_progress_line(p, ev);
     /* A chatty step's lines do not redraw the area for each chunk: the
      * ticker shows it again within a quarter of a second. */

@@ -234,6 +234,7 @@ static int cli_http_do(struct cli *c, const char *method, const char *path, json
         cli_err("server %s: cannot write the answer: %s", c->server, strerror(errno));
         rc = -1;
     } else if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && sink.stop)) {
+        cli_fail_code("unreachable");
         cli_err("server %s: %s", c->server, *errbuf ? errbuf : L->easy_strerror(cc));
         rc = -1;
     } else {
@@ -263,6 +264,9 @@ int cli_http_fail(struct cli *c, const struct cli_http_res *res)
     const char *msg =
         json_string_value(json_object_get(json_object_get(res->json, "error"), "message"));
     cli_err("server: %s (HTTP %ld)", msg ? msg : "unexpected answer", res->status);
+    const char *code =
+        json_string_value(json_object_get(json_object_get(res->json, "error"), "code"));
+    cli_fail_code(code ? code : "server");
     (void)c;
     /* Refused requests are the caller's to fix; a missing or conflicting
      * object is a failed command, as the local commands have it. */
@@ -279,12 +283,12 @@ char *cli_seg(const char *s)
     const struct oc_libcurl *L = oc_libcurl(&why);
     if (!L) {
         cli_err("%s", why);
-        exit(CLI_EXIT_USAGE);
+        cli_exit(CLI_EXIT_USAGE);
     }
     size_t n = strlen(s);
     if (n > INT_MAX) {
         cli_err("a name of %zu bytes is too long for a URL", n);
-        exit(CLI_EXIT_USAGE);
+        cli_exit(CLI_EXIT_USAGE);
     }
     char *e = L->easy_escape(NULL, s, (int)n);
     if (!e) {

@@ -27,6 +27,11 @@ struct cli_live_step {
     int64_t since;
 };
 
+/* A step parked on a decision, with the command that gives it. */
+struct cli_wait_step {
+    char *id, *cmd;
+};
+
 struct cli_status {
     pthread_mutex_t lock;
     pthread_cond_t cv;
@@ -35,6 +40,8 @@ struct cli_status {
     int live;       /* shown once: the ticker draws it from then on */
     struct cli_live_step *steps;
     size_t n, cap;
+    struct cli_wait_step *waits;
+    size_t n_waits;
     size_t done, failed, skipped, total;
     int64_t start;
     int drawn;      /* lines of the area on the screen now */
@@ -64,10 +71,17 @@ static void cli_area_size(int *rows, int *cols)
 static void cli_area_line(struct cli_status *s, int cols, const char *sgr, const char *text)
 {
     int max = cols > 2 ? cols - 1 : 1;
+    /* Step ids and commands may come from a store or an API: no control
+     * byte of theirs reaches the terminal (nor breaks the line count). */
+    char safe[512];
+    size_t n = 0;
+    for (; text[n] && n < sizeof safe - 1; n++)
+        safe[n] = (unsigned char)text[n] < 0x20 || text[n] == 0x7f ? '?' : text[n];
+    safe[n] = 0;
     if (s->colour && sgr)
-        printf("\x1b[%sm%.*s\x1b[0m\n", sgr, max, text);
+        printf("\x1b[%sm%.*s\x1b[0m\n", sgr, max, safe);
     else
-        printf("%.*s\n", max, text);
+        printf("%.*s\n", max, safe);
     s->drawn++;
 }
 
@@ -113,6 +127,11 @@ static void cli_area_draw(struct cli_status *s)
     if (s->n > room) {
         snprintf(line, sizeof line, "  ... and %zu more running", s->n - room);
         cli_area_line(s, cols, "36", line);
+    }
+    for (size_t i = 0; i < s->n_waits && i < room; i++) {
+        snprintf(line, sizeof line, "  ? %s waits for approval: %s", s->waits[i].id,
+                 s->waits[i].cmd);
+        cli_area_line(s, cols, "33", line);
     }
     cli_fmt_duration(took, sizeof took, now - s->start);
     char total[32] = "";
@@ -289,6 +308,11 @@ void cli_status_free(struct cli_status *s)
     for (size_t i = 0; i < s->n; i++)
         free(s->steps[i].id);
     free(s->steps);
+    for (size_t i = 0; i < s->n_waits; i++) {
+        free(s->waits[i].id);
+        free(s->waits[i].cmd);
+    }
+    free(s->waits);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -336,7 +360,21 @@ static size_t cli_area_find(const struct cli_status *s, const char *step)
     return i;
 }
 
-void cli_status_step_started(struct cli_status *s, const char *step, uint32_t attempt)
+/* A real time (ns) as the monotonic clock's, for times of the ledger. */
+static int64_t cli_area_mono(int64_t real_ns)
+{
+    int64_t now = oc_now_mono_ns();
+    return real_ns ? now - (oc_now_real_ns() - real_ns) : now;
+}
+
+void cli_status_run_began(struct cli_status *s, int64_t real_ns)
+{
+    if (real_ns)
+        s->start = cli_area_mono(real_ns);
+}
+
+void cli_status_step_started(struct cli_status *s, const char *step, uint32_t attempt,
+                             int64_t began_ns)
 {
     size_t i = cli_area_find(s, step);
     if (i == s->n) {
@@ -347,7 +385,7 @@ void cli_status_step_started(struct cli_status *s, const char *step, uint32_t at
         s->steps[s->n++].id = oc_xstrdup(step);
     }
     s->steps[i].attempt = attempt;
-    s->steps[i].since = oc_now_mono_ns();
+    s->steps[i].since = cli_area_mono(began_ns);
 }
 
 void cli_status_step_ended(struct cli_status *s, const char *step, char outcome)
@@ -366,4 +404,25 @@ void cli_status_step_ended(struct cli_status *s, const char *step, char outcome)
         s->failed++;
     else if (outcome == 'k')
         s->skipped++;
+}
+
+void cli_status_step_waiting(struct cli_status *s, const char *step, const char *cmd)
+{
+    cli_status_step_decided(s, step); /* once each */
+    s->waits = oc_xrealloc(s->waits, (s->n_waits + 1) * sizeof *s->waits);
+    s->waits[s->n_waits].id = oc_xstrdup(step);
+    s->waits[s->n_waits++].cmd = oc_xstrdup(cmd);
+}
+
+void cli_status_step_decided(struct cli_status *s, const char *step)
+{
+    for (size_t i = 0; i < s->n_waits; i++) {
+        if (strcmp(s->waits[i].id, step))
+            continue;
+        free(s->waits[i].id);
+        free(s->waits[i].cmd);
+        memmove(&s->waits[i], &s->waits[i + 1], (s->n_waits - i - 1) * sizeof *s->waits);
+        s->n_waits--;
+        return;
+    }
 }
