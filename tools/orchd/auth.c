@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/base16.h>
+
 #include "auth.h"
 #include "authlog.h"
 #include "host.h"
@@ -32,15 +34,6 @@ const struct orchd_token *orchd_token_find(const struct orchd_cfg *dc, const cha
         if (orchd_consttime_eq(hash, dc->tokens[i].sha256, 32))
             found = &dc->tokens[i];
     return found;
-}
-
-static int orchd_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 ssize_t orchd_session_token(struct orchd_req *rq, char *out, size_t n)
@@ -67,18 +60,20 @@ ssize_t orchd_session_token(struct orchd_req *rq, char *out, size_t n)
     if (!v)
         return -1;
     size_t hl = strcspn(v, "; ");
-    /* Lower-case hex of a token of at most (n - 1) bytes, nothing else:
-     * anything odd is no session rather than something to interpret. */
-    if (!hl || hl % 2 || hl / 2 >= n)
+    /* Lower-case hex (as orchd_session_cookie_set writes it) of a token
+     * of at most (n - 1) bytes, nothing else: anything odd is no session
+     * rather than something to interpret. Decoded by Nettle's base16,
+     * which would also take upper case and blanks: refused first. */
+    if (!hl || hl % 2 || hl / 2 >= n || strspn(v, "0123456789abcdef") < hl)
         return -1;
-    for (size_t i = 0; i < hl; i += 2) {
-        int a = orchd_hexval((unsigned char)v[i]), b = orchd_hexval((unsigned char)v[i + 1]);
-        if (a < 0 || b < 0)
-            return -1;
-        out[i / 2] = (char)(a * 16 + b);
-    }
-    out[hl / 2] = 0;
-    return (ssize_t)(hl / 2);
+    struct base16_decode_ctx ctx;
+    size_t got = n - 1;
+    base16_decode_init(&ctx);
+    if (!base16_decode_update(&ctx, &got, (uint8_t *)out, hl, v) ||
+        !base16_decode_final(&ctx) || got != hl / 2)
+        return -1;
+    out[got] = 0;
+    return (ssize_t)got;
 }
 
 int orchd_same_origin(struct orchd_req *rq)

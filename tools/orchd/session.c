@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/base16.h>
+
 #include "auth.h"
 #include "authlog.h"
 #include "host.h"
@@ -27,12 +29,8 @@ static int orchd_session_tls(struct orchd_req *rq)
 
 static void orchd_session_cookie_set(struct orchd_req *rq, const char *tok, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    char *v = oc_xcalloc(1, len * 2 + 1);
-    for (size_t i = 0; i < len; i++) {
-        v[i * 2] = hex[(unsigned char)tok[i] >> 4];
-        v[i * 2 + 1] = hex[(unsigned char)tok[i] & 15];
-    }
+    char *v = oc_xcalloc(1, BASE16_ENCODE_LENGTH(len) + 1);
+    base16_encode_update(v, len, (const uint8_t *)tok); /* lower-case hex */
     free(rq->set_cookie);
     rq->set_cookie = oc_xasprintf("%s=%s%s; HttpOnly; SameSite=Strict; Path=/%s",
                                   ORCHD_SESSION_COOKIE, v, len ? "" : "; Max-Age=0",
